@@ -1,0 +1,13 @@
+//! Sluice's shared contracts: the document model, stable ids, Arrow schemas,
+//! and the `Source` / `Sink` traits every connector and store plugs into.
+
+pub mod arrow_conv;
+pub mod ids;
+pub mod model;
+pub mod sink;
+pub mod source;
+
+pub use ids::{chunk_id, content_hash, doc_id};
+pub use model::{Chunk, DeadLetter, DocKind, Document};
+pub use sink::{ChunkWrite, DocumentWrite, Sink, SinkAck, SinkBatch, SinkError};
+pub use source::{ListingScope, Source, SourceError, SourcePage, SyncMode};

@@ -1,0 +1,67 @@
+//! The `Sink` contract. A sink applies a batch of document writes and
+//! deletions and returns an acknowledgement only once the store made them
+//! durable; the engine commits source checkpoints after every sink acked.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::model::{Chunk, Document};
+
+/// One chunk to upsert. `vector: None` means the chunk text is unchanged
+/// since the last write: keep the stored vector, refresh text and payload.
+#[derive(Debug, Clone)]
+pub struct ChunkWrite {
+    pub chunk: Chunk,
+    pub vector: Option<Vec<f32>>,
+}
+
+/// After this write is applied, the store holds exactly chunks
+/// `0..chunk_count` of `doc_id`: listed chunks are upserted, chunks with
+/// `ordinal >= chunk_count` are removed, unlisted chunks below it are kept.
+#[derive(Debug, Clone)]
+pub struct DocumentWrite {
+    pub doc_id: Uuid,
+    pub document: Arc<Document>,
+    pub chunk_count: u32,
+    pub chunks: Vec<ChunkWrite>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SinkBatch {
+    pub writes: Vec<DocumentWrite>,
+    /// Documents to remove entirely (all their chunks).
+    pub deletes: Vec<Uuid>,
+}
+
+impl SinkBatch {
+    pub fn is_empty(&self) -> bool {
+        self.writes.is_empty() && self.deletes.is_empty()
+    }
+}
+
+/// Proof that a batch is durable in the sink.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SinkAck {
+    pub chunks_written: usize,
+    pub docs_deleted: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("sink `{sink}` failed: {message}")]
+pub struct SinkError {
+    pub sink: String,
+    pub message: String,
+    /// Worth retrying with backoff (timeouts, 429, 5xx).
+    pub transient: bool,
+}
+
+#[async_trait]
+pub trait Sink: Send + Sync {
+    fn name(&self) -> &str;
+
+    /// Applies writes and deletes idempotently (applying the same batch twice
+    /// leaves the same state) and acknowledges only when durable.
+    async fn apply(&self, batch: &SinkBatch) -> Result<SinkAck, SinkError>;
+}

@@ -1,0 +1,64 @@
+//! The `Source` contract: a connector yields pages of documents plus an
+//! opaque cursor. The engine stores the cursor only after every sink
+//! acknowledged the page, so a crash replays at most the pages in flight.
+
+use async_trait::async_trait;
+
+use crate::model::{DeadLetter, Document};
+
+/// Full: list everything (first run, `--full`, or a periodic re-sync).
+/// Incremental: only what changed since the checkpoint cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncMode {
+    Full,
+    Incremental,
+}
+
+/// What a run of the source will list, decided by the source at `open`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListingScope {
+    /// Every live record will be listed: anything indexed before but not
+    /// listed in this run was deleted at the source (the engine prunes it,
+    /// but only if the run finished without errors).
+    Complete,
+    /// Only changes are listed; deletions arrive explicitly in
+    /// `SourcePage::deleted`.
+    Changes,
+}
+
+/// One page of a source listing.
+#[derive(Debug, Default, Clone)]
+pub struct SourcePage {
+    pub documents: Vec<Document>,
+    /// External ids deleted at the source.
+    pub deleted: Vec<String>,
+    /// Records of this page that could not be read; the rest is indexed.
+    pub dead_letters: Vec<DeadLetter>,
+    /// Opaque position after this page. `None` keeps the previous cursor.
+    pub cursor: Option<String>,
+}
+
+/// A page-level failure: the page (and the run of this source) stops here,
+/// and its checkpoint does not advance past it.
+#[derive(Debug, thiserror::Error)]
+#[error("source `{source_id}` failed at {location}: {message}")]
+pub struct SourceError {
+    pub source_id: String,
+    /// Redacted URL, file path, or other place the failure happened.
+    pub location: String,
+    pub message: String,
+    /// Transient failures (network, 5xx) may be retried by the scheduler.
+    pub transient: bool,
+}
+
+#[async_trait]
+pub trait Source: Send {
+    /// The source id from the pipeline YAML; part of every document id.
+    fn id(&self) -> &str;
+
+    /// Prepares a run from the last committed cursor.
+    async fn open(&mut self, mode: SyncMode, cursor: Option<&str>) -> Result<ListingScope, SourceError>;
+
+    /// The next page, or `None` when the listing is exhausted.
+    async fn next_page(&mut self) -> Result<Option<SourcePage>, SourceError>;
+}

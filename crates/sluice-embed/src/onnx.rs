@@ -1,0 +1,268 @@
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+use ort::session::Session;
+use ort::session::builder::GraphOptimizationLevel;
+use ort::value::Tensor;
+use tokenizers::Tokenizer;
+
+use crate::{EmbedError, TextEmbedder};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceChoice {
+    Auto,
+    Cpu,
+    Cuda,
+}
+
+#[derive(Debug, Clone)]
+pub struct OnnxEmbedderConfig {
+    /// Directory with `model.onnx` and `tokenizer.json`.
+    pub model_dir: PathBuf,
+    /// The `libonnxruntime.so` to load.
+    pub ort_library: PathBuf,
+    pub device: DeviceChoice,
+    /// Texts per session run.
+    pub batch_size: usize,
+    /// Intra-op threads; `None` = available cores.
+    pub threads: Option<usize>,
+    /// Token limit per text, special tokens included.
+    pub max_length: usize,
+}
+
+impl OnnxEmbedderConfig {
+    pub fn new(model_dir: impl Into<PathBuf>) -> Self {
+        OnnxEmbedderConfig {
+            model_dir: model_dir.into(),
+            ort_library: crate::default_ort_library(),
+            device: DeviceChoice::Auto,
+            batch_size: 32,
+            threads: None,
+            max_length: 256,
+        }
+    }
+}
+
+pub struct OnnxEmbedder {
+    session: Mutex<Session>,
+    tokenizer: Tokenizer,
+    dim: usize,
+    batch_size: usize,
+    max_length: usize,
+    sep_id: u32,
+    provider: &'static str,
+}
+
+static ENVIRONMENT: OnceLock<Result<ort::environment::Environment, String>> = OnceLock::new();
+
+fn environment(lib: &Path) -> Result<&'static ort::environment::Environment, EmbedError> {
+    ENVIRONMENT
+        .get_or_init(|| {
+            if !lib.exists() {
+                return Err(format!(
+                    "ONNX Runtime library not found at {}; run `scripts/setup.sh` (it installs it \
+                     from PyPI's onnxruntime wheel) or set ORT_DYLIB_PATH",
+                    lib.display()
+                ));
+            }
+            ort::init_from(lib)
+                .map_err(|e| format!("cannot load ONNX Runtime from {}: {e}", lib.display()))?
+                .with_name("sluice")
+                .build()
+                .map_err(|e| format!("cannot create the ONNX Runtime environment: {e}"))
+        })
+        .as_ref()
+        .map_err(|e| EmbedError::Setup(e.clone()))
+}
+
+impl OnnxEmbedder {
+    pub fn load(cfg: &OnnxEmbedderConfig) -> Result<OnnxEmbedder, EmbedError> {
+        let model = cfg.model_dir.join("model.onnx");
+        let tok = cfg.model_dir.join("tokenizer.json");
+        for f in [&model, &tok] {
+            if !f.exists() {
+                return Err(EmbedError::Setup(format!(
+                    "{} is missing; run `scripts/setup.sh` to install the embedding model",
+                    f.display()
+                )));
+            }
+        }
+        let env = environment(&cfg.ort_library)?;
+        let mut tokenizer = Tokenizer::from_file(&tok)
+            .map_err(|e| EmbedError::Setup(format!("cannot read {}: {e}", tok.display())))?;
+        // The shipped tokenizer pads/truncates to 128; we truncate ourselves
+        // (sentence-transformers uses 256) and pad per batch.
+        tokenizer.with_padding(None);
+        tokenizer
+            .with_truncation(None)
+            .map_err(|e| EmbedError::Setup(format!("tokenizer: {e}")))?;
+        let sep_id = tokenizer.token_to_id("[SEP]").unwrap_or(102);
+
+        let threads = cfg.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+        let setup = |e: &dyn std::fmt::Display| EmbedError::Setup(format!("ONNX session: {e}"));
+        let mut builder = Session::builder(env).map_err(|e| setup(&e))?;
+        builder = builder
+            .with_optimization_level(GraphOptimizationLevel::Level3)
+            .map_err(|e| setup(&e))?
+            .with_intra_threads(threads)
+            .map_err(|e| setup(&e))?;
+        let provider = match cfg.device {
+            DeviceChoice::Cpu => "cpu",
+            DeviceChoice::Auto | DeviceChoice::Cuda => register_cuda(&mut builder, cfg.device)?,
+        };
+        let session = builder.commit_from_file(&model).map_err(|e| setup(&e))?;
+        let mut embedder = OnnxEmbedder {
+            session: Mutex::new(session),
+            tokenizer,
+            dim: 0,
+            batch_size: cfg.batch_size.max(1),
+            max_length: cfg.max_length.max(8),
+            sep_id,
+            provider,
+        };
+        embedder.dim = embedder.embed(&["dimension probe"])?[0].len();
+        tracing::info!(model = %model.display(), provider, threads, dim = embedder.dim, "embedding model loaded");
+        Ok(embedder)
+    }
+
+    /// `cpu` or `cuda`: the execution provider in use.
+    pub fn provider(&self) -> &'static str {
+        self.provider
+    }
+
+    fn encode(&self, text: &str) -> Result<(Vec<i64>, Vec<i64>), EmbedError> {
+        let enc = self.tokenizer.encode(text, true).map_err(|e| EmbedError::Tokenize(e.to_string()))?;
+        let mut ids: Vec<i64> = enc.get_ids().iter().map(|&i| i as i64).collect();
+        let mut types: Vec<i64> = enc.get_type_ids().iter().map(|&i| i as i64).collect();
+        if ids.len() > self.max_length {
+            // Same as HF truncation: keep the head, end with [SEP].
+            ids.truncate(self.max_length);
+            types.truncate(self.max_length);
+            ids[self.max_length - 1] = self.sep_id as i64;
+        }
+        Ok((ids, types))
+    }
+
+    fn run_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let encoded: Vec<(Vec<i64>, Vec<i64>)> = texts.iter().map(|t| self.encode(t)).collect::<Result<_, _>>()?;
+        let seq = encoded.iter().map(|(ids, _)| ids.len()).max().unwrap_or(1).max(1);
+        let n = texts.len();
+        let mut ids = vec![0i64; n * seq];
+        let mut mask = vec![0i64; n * seq];
+        let mut types = vec![0i64; n * seq];
+        for (row, (tok, ty)) in encoded.iter().enumerate() {
+            let base = row * seq;
+            ids[base..base + tok.len()].copy_from_slice(tok);
+            types[base..base + ty.len()].copy_from_slice(ty);
+            mask[base..base + tok.len()].fill(1);
+        }
+        let shape = [n as i64, seq as i64];
+        let infer = |e: &dyn std::fmt::Display| EmbedError::Inference(e.to_string());
+        let t_ids = Tensor::from_array((shape, ids)).map_err(|e| infer(&e))?;
+        let t_mask = Tensor::from_array((shape, mask.clone())).map_err(|e| infer(&e))?;
+        let t_types = Tensor::from_array((shape, types)).map_err(|e| infer(&e))?;
+        let mut session = self.session.lock().map_err(|_| EmbedError::Inference("session lock poisoned".into()))?;
+        let outputs = session
+            .run(ort::inputs!["input_ids" => t_ids, "attention_mask" => t_mask, "token_type_ids" => t_types])
+            .map_err(|e| infer(&e))?;
+        let (out_shape, hidden) = outputs["last_hidden_state"].try_extract_tensor::<f32>().map_err(|e| infer(&e))?;
+        let dim = *out_shape.last().ok_or_else(|| EmbedError::Inference("output has no dims".into()))? as usize;
+        Ok(mean_pool_normalize(hidden, &mask, n, seq, dim))
+    }
+}
+
+/// Mean over unmasked tokens, then L2 normalisation.
+pub(crate) fn mean_pool_normalize(hidden: &[f32], mask: &[i64], n: usize, seq: usize, dim: usize) -> Vec<Vec<f32>> {
+    let mut out = Vec::with_capacity(n);
+    for row in 0..n {
+        let mut v = vec![0f32; dim];
+        let mut count = 0f32;
+        for t in 0..seq {
+            if mask[row * seq + t] == 0 {
+                continue;
+            }
+            count += 1.0;
+            let base = (row * seq + t) * dim;
+            for (acc, x) in v.iter_mut().zip(&hidden[base..base + dim]) {
+                *acc += x;
+            }
+        }
+        let count = count.max(1e-9);
+        v.iter_mut().for_each(|x| *x /= count);
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+        v.iter_mut().for_each(|x| *x /= norm);
+        out.push(v);
+    }
+    out
+}
+
+#[cfg(feature = "cuda")]
+fn register_cuda(builder: &mut ort::session::builder::SessionBuilder, device: DeviceChoice) -> Result<&'static str, EmbedError> {
+    use ort::ep::ExecutionProvider;
+    let cuda = ort::ep::CUDA::default();
+    match cuda.register(builder) {
+        Ok(()) => Ok("cuda"),
+        Err(e) if device == DeviceChoice::Auto => {
+            tracing::warn!(error = %e, "CUDA execution provider unavailable; using CPU");
+            Ok("cpu")
+        }
+        Err(e) => Err(EmbedError::Setup(format!(
+            "embedding.device is `cuda` but the CUDA execution provider failed: {e}; \
+             install the GPU build of ONNX Runtime (PyPI onnxruntime-gpu) or set device: cpu"
+        ))),
+    }
+}
+
+#[cfg(not(feature = "cuda"))]
+fn register_cuda(_builder: &mut ort::session::builder::SessionBuilder, device: DeviceChoice) -> Result<&'static str, EmbedError> {
+    match device {
+        DeviceChoice::Cuda => Err(EmbedError::Setup(
+            "embedding.device is `cuda` but this binary was built without the `cuda` feature; \
+             rebuild with `--features cuda` or set device: cpu"
+                .into(),
+        )),
+        _ => Ok("cpu"),
+    }
+}
+
+impl TextEmbedder for OnnxEmbedder {
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        // Sort by length so each batch pads to similar lengths, then restore order.
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| texts[i].len());
+        let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
+        for group in order.chunks(self.batch_size) {
+            let batch: Vec<&str> = group.iter().map(|&i| texts[i]).collect();
+            for (i, v) in group.iter().zip(self.run_batch(&batch)?) {
+                out[*i] = v;
+            }
+        }
+        Ok(out)
+    }
+
+    fn count_tokens(&self, text: &str) -> usize {
+        self.tokenizer.encode(text, false).map(|e| e.len()).unwrap_or_else(|_| text.split_whitespace().count())
+    }
+
+    fn max_length(&self) -> usize {
+        self.max_length
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pooling_ignores_padding_and_normalizes() {
+        // 1 text, seq 3 (last is padding), dim 2.
+        let hidden = [1.0, 0.0, 3.0, 0.0, 100.0, 100.0];
+        let mask = [1, 1, 0];
+        let v = mean_pool_normalize(&hidden, &mask, 1, 3, 2);
+        assert_eq!(v[0], vec![1.0, 0.0]);
+    }
+}

@@ -1,0 +1,208 @@
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::secrets::SecretRef;
+
+/// A pipeline: where records come from, how they are shaped, chunked and
+/// embedded, and where they are written.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineSpec {
+    /// Unique pipeline name; keys its checkpoints and state.
+    pub name: String,
+    /// When the daemon runs this pipeline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ScheduleSpec>,
+    pub sources: Vec<SourceSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transform: Option<TransformSpec>,
+    #[serde(default)]
+    pub chunking: ChunkingSpec,
+    #[serde(default)]
+    pub embedding: EmbeddingSpec,
+    #[serde(default = "default_sinks")]
+    pub sinks: Vec<SinkSpec>,
+    #[serde(default)]
+    pub transport: TransportSpec,
+}
+
+fn default_sinks() -> Vec<SinkSpec> {
+    vec![SinkSpec::Embedded(EmbeddedSinkSpec::default())]
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSpec {
+    /// Cron expression: 5 fields (minute precision) or 6-7 fields (with seconds).
+    pub cron: String,
+    /// IANA time zone name for the cron expression; UTC when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Cron expression for full re-syncs (which also prune deleted records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_sync_cron: Option<String>,
+}
+
+/// One source. `type` picks the connector; `settings` are its options
+/// (checked by the connector); `credentials` are `${ENV}` references.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSpec {
+    /// Stable id of this source; part of every document id, so renaming it
+    /// re-indexes everything.
+    pub id: String,
+    #[serde(rename = "type")]
+    pub source_type: String,
+    #[serde(default)]
+    pub settings: BTreeMap<String, serde_json::Value>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub credentials: BTreeMap<String, SecretRef>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransformSpec {
+    /// DataFusion SQL over the table `records`; must keep `source` and
+    /// `external_id`. Rows it filters out are not indexed (and are removed
+    /// if they were indexed before).
+    pub sql: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChunkingSpec {
+    /// Upper bound of model tokens per chunk (title context included).
+    #[serde(default = "default_max_tokens")]
+    pub max_tokens: u32,
+    /// Tokens repeated from the end of one chunk at the start of the next.
+    #[serde(default = "default_overlap")]
+    pub overlap_tokens: u32,
+    /// Start a new chunk at each heading, and prefix chunks with it.
+    #[serde(default = "default_true")]
+    pub respect_headings: bool,
+    /// Documents with a longer body are truncated to this many characters,
+    /// with a warning, so one huge record cannot stall a sync.
+    #[serde(default = "default_max_doc_chars")]
+    pub max_document_chars: usize,
+}
+
+fn default_max_tokens() -> u32 {
+    200
+}
+fn default_overlap() -> u32 {
+    32
+}
+fn default_true() -> bool {
+    true
+}
+fn default_max_doc_chars() -> usize {
+    2_000_000
+}
+
+impl Default for ChunkingSpec {
+    fn default() -> Self {
+        ChunkingSpec {
+            max_tokens: default_max_tokens(),
+            overlap_tokens: default_overlap(),
+            respect_headings: true,
+            max_document_chars: default_max_doc_chars(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Device {
+    /// CUDA when the binary was built with it and a GPU answers, else CPU.
+    #[default]
+    Auto,
+    Cpu,
+    Cuda,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddingSpec {
+    /// Model name; resolved under the model directory.
+    #[serde(default = "default_model")]
+    pub model: String,
+    /// Directory holding `model.onnx` and `tokenizer.json`; defaults to
+    /// `$SLUICE_HOME/models/<model>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_dir: Option<String>,
+    #[serde(default)]
+    pub device: Device,
+    /// Texts per ONNX Runtime call.
+    #[serde(default = "default_batch")]
+    pub batch_size: usize,
+    /// Intra-op threads; defaults to the number of cores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<usize>,
+    /// Token limit per text (the model's trained maximum is 256).
+    #[serde(default = "default_max_length")]
+    pub max_length: usize,
+}
+
+fn default_model() -> String {
+    "all-MiniLM-L6-v2".into()
+}
+fn default_batch() -> usize {
+    32
+}
+fn default_max_length() -> usize {
+    256
+}
+
+impl Default for EmbeddingSpec {
+    fn default() -> Self {
+        EmbeddingSpec {
+            model: default_model(),
+            model_dir: None,
+            device: Device::Auto,
+            batch_size: default_batch(),
+            threads: None,
+            max_length: default_max_length(),
+        }
+    }
+}
+
+/// Where chunks are written. Every sink must acknowledge a batch before the
+/// source checkpoint advances.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SinkSpec {
+    /// The embedded index (keyword + vector) under the data directory.
+    Embedded(EmbeddedSinkSpec),
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddedSinkSpec {
+    /// Index directory; defaults to `<data dir>/index`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+/// How records travel from sources to the indexing stages.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum TransportSpec {
+    /// Sources and indexing in one process, one page at a time.
+    InProcess {
+        /// Records per Arrow batch through transform → chunk → embed → sinks.
+        #[serde(default = "default_batch_records")]
+        batch_records: usize,
+    },
+}
+
+fn default_batch_records() -> usize {
+    256
+}
+
+impl Default for TransportSpec {
+    fn default() -> Self {
+        TransportSpec::InProcess { batch_records: default_batch_records() }
+    }
+}

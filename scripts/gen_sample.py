@@ -1,0 +1,1202 @@
+#!/usr/bin/env python3
+"""Generate the bundled Northwind Logistics sample corpus for Sluice.
+
+Northwind Logistics is a fictional mid-size logistics SaaS company. Every
+person, customer, hostname, incident and number in this file was made up for
+the Sluice project; none of it is copied from a real company.
+
+Usage:
+    python3 scripts/gen_sample.py            # writes pipelines/data/sample/
+    python3 scripts/gen_sample.py --out DIR  # writes somewhere else
+
+Stdlib only. The output is deterministic: a fixed random seed drives every
+choice, and no wall-clock time is read, so re-running gives identical bytes.
+
+How the corpus is put together
+------------------------------
+* Documents are hand-written (the "core": long Confluence pages, runbooks,
+  postmortems, the incidents that tie Jira, GitLab and Slack together) or
+  composed from hand-written seeds (one seed = one specific bug, feature,
+  question or change) wrapped in per-source structure.
+* Cross-references are written as placeholders and resolved at the end,
+  once Jira keys, GitLab iids and Slack timestamps are known:
+      {{J:ref}}    Jira key, e.g. OPS-168
+      {{JM:ref}}   Confluence Jira macro for that key
+      {{MR:ref}}   GitLab MR reference, e.g. platform/route-planner!588
+      {{MRURL:ref}} / {{GIURL:ref}} web URLs, {{GI:ref}} issue reference
+      {{CT:ref}} / {{CURL:ref}}  Confluence page title / full URL
+      {{SL:ref}}   Slack thread permalink
+      {{U:person}} Slack user mention <@U...>
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+import textwrap
+import unicodedata
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import quote_plus
+
+SEED = 20250914
+rng = random.Random(SEED)
+UTC = timezone.utc
+CORPUS_END = datetime(2025, 10, 10, 18, 0, tzinfo=UTC)
+
+# ---------------------------------------------------------------------------
+# People, channels, projects
+# ---------------------------------------------------------------------------
+
+
+def _ascii(s: str) -> str:
+    return unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode()
+
+
+class Person:
+    def __init__(self, key, name, team, title, slack_id):
+        self.key, self.name, self.team, self.title, self.slack_id = key, name, team, title, slack_id
+        first, last = _ascii(name).split(" ", 1)
+        clean = lambda s: re.sub(r"[^a-z]", "", s.lower())  # noqa: E731
+        self.username = clean(first)[0] + clean(last)
+        self.email = f"{clean(first)}.{clean(last)}@northwind.example"
+
+
+PEOPLE = {p.key: p for p in [
+    Person("priya", "Priya Raman", "sre", "Staff SRE, SRE lead", "U02ABC7PRM"),
+    Person("ben", "Ben Adeyemi", "sre", "Senior SRE", "U03BDY4K2Q"),
+    Person("nadia", "Nadia Petrova", "sre", "Platform Engineer", "U04NPV8L1X"),
+    Person("mei", "Mei Chen", "routing", "Engineering Lead, Routing", "U02MCH3N9A"),
+    Person("oskar", "Oskar Nowak", "routing", "Senior Backend Engineer", "U05ONW2K7T"),
+    Person("ravi", "Ravi Iyer", "routing", "Backend Engineer (optimisation)", "U06RIY5Z3D"),
+    Person("yusuf", "Yusuf Demir", "warehouse", "Engineering Lead, Warehouse", "U03YDM6P4H"),
+    Person("arjun", "Arjun Mehta", "warehouse", "Senior Backend Engineer", "U04AMH9Q2C"),
+    Person("tomas", "Tomás Herrera", "payments", "Engineering Manager, Payments", "U02THR1B8E"),
+    Person("aisha", "Aisha Okafor", "payments", "Senior Software Engineer", "U03AOK7M5W"),
+    Person("victor", "Victor Santos", "payments", "Software Engineer", "U05VSN4T6J"),
+    Person("ingrid", "Ingrid Halvorsen", "payments", "Product Manager, Billing", "U04IHV2R9L"),
+    Person("jonas", "Jonas Lindqvist", "mobile", "Engineering Lead, Mobile", "U03JLQ8D1F"),
+    Person("keiko", "Keiko Tanaka", "mobile", "Senior iOS Engineer", "U04KTN6C3V"),
+    Person("chloe", "Chloe Dubois", "mobile", "Android Engineer", "U05CDB1W7N"),
+    Person("mateo", "Mateo García", "mobile", "QA Engineer", "U06MGR3X5S"),
+    Person("lena", "Lena Fischer", "data", "Engineering Lead, Data Platform", "U02LFS5H2G"),
+    Person("rahul", "Rahul Deshpande", "data", "Data Engineer", "U04RDP7J8K"),
+    Person("wen", "Wen Zhao", "data", "Analytics Engineer", "U05WZH2N4B"),
+    Person("marcus", "Marcus Bell", "support", "Support Lead", "U03MBL9F6R"),
+    Person("sofia", "Sofia Rossi", "support", "Technical Support Engineer", "U05SRS3G1M"),
+    Person("fatima", "Fatima Al-Sayed", "support", "Technical Support Engineer", "U06FAS8V2P"),
+    Person("olivia", "Olivia Grant", "security", "Head of Security", "U02OGR4T7Z"),
+    Person("daniel", "Daniel Kim", "security", "Security Engineer", "U04DKM1Y9Q"),
+    Person("sam", "Sam O'Connor", "it", "IT Support Specialist", "U03SOC6U3L"),
+    Person("hannah", "Hannah Walsh", "people", "People Operations Partner", "U04HWL2E8D"),
+    Person("grace", "Grace Liu", "product", "Senior Product Manager, Routing", "U03GLU5A6C"),
+    Person("ethan", "Ethan Brooks", "leadership", "VP Engineering", "U01EBR2K4M"),
+]}
+
+TEAMS = {
+    "sre": ["priya", "ben", "nadia"],
+    "routing": ["mei", "oskar", "ravi"],
+    "warehouse": ["yusuf", "arjun"],
+    "payments": ["tomas", "aisha", "victor"],
+    "mobile": ["jonas", "keiko", "chloe", "mateo"],
+    "data": ["lena", "rahul", "wen"],
+    "support": ["marcus", "sofia", "fatima"],
+    "security": ["olivia", "daniel"],
+}
+
+BOTS = {
+    "alertmanager": ("U07ALRTMGR", "B07ALRT01Q", "Alertmanager"),
+    "pagerduty": ("U07PGDUTY1", "B07PGD02R", "PagerDuty"),
+    "gitlab": ("U07GITLAB2", "B07GLB03S", "GitLab"),
+}
+
+CHANNELS = {
+    "sre-incidents": {"id": "C04ABCD12", "name": "sre-incidents", "is_private": False},
+    "payments-eng": {"id": "C03PAY7QK", "name": "payments-eng", "is_private": False},
+    "mobile": {"id": "C02MOB5LE", "name": "mobile", "is_private": False},
+    "data-platform": {"id": "C05DAT4PL", "name": "data-platform", "is_private": False},
+    "help-it": {"id": "C01HLP8IT", "name": "help-it", "is_private": False},
+    "sec-ops": {"id": "C06SEC0PS", "name": "sec-ops", "is_private": True,
+                "members": ["olivia", "daniel", "priya", "ethan", "sam", "ben"]},
+}
+
+SPACES = {
+    "ENG": "Engineering",
+    "SRE": "Site Reliability Engineering",
+    "PAY": "Payments",
+    "DATA": "Data Platform",
+    "HR": "People & HR",
+}
+
+JIRA_PROJECTS = {
+    "OPS": ("Operations", 87),
+    "PAY": ("Payments", 241),
+    "MOB": ("Mobile", 18),
+    "DATA": ("Data Platform", 40),
+    "SEC": ("Security", 9),
+}
+
+# path -> (project_id, first issue iid, first MR iid)
+GITLAB_PROJECTS = {
+    "platform/route-planner": (412, 196, 541),
+    "platform/infrastructure": (418, 88, 203),
+    "platform/gatekeeper": (460, 31, 77),
+    "warehouse/wms-core": (425, 402, 1187),
+    "payments/billing-api": (431, 119, 198),
+    "payments/refund-service": (433, 27, 64),
+    "mobile/driver-app": (440, 288, 311),
+    "data/pipelines": (452, 73, 152),
+    "data/cdc-connectors": (455, 12, 51),
+}
+
+# ---------------------------------------------------------------------------
+# Time helpers
+# ---------------------------------------------------------------------------
+
+
+def T(s: str) -> datetime:
+    """'2025-09-12 14:03' -> that minute; '2025-09-12' -> a working-hours time that day."""
+    s = s.strip()
+    if " " in s:
+        d = datetime.strptime(s, "%Y-%m-%d %H:%M")
+    else:
+        d = datetime.strptime(s, "%Y-%m-%d").replace(hour=rng.randint(7, 16), minute=rng.randint(0, 59))
+    return d.replace(second=rng.randint(0, 59), microsecond=rng.randint(0, 999) * 1000, tzinfo=UTC)
+
+
+def later(d: datetime, lo_min: float, hi_min: float) -> datetime:
+    return d + timedelta(seconds=rng.randint(int(lo_min * 60), int(hi_min * 60)),
+                         microseconds=rng.randint(0, 999) * 1000)
+
+
+def clamp(d: datetime) -> datetime:
+    return min(d, CORPUS_END - timedelta(minutes=rng.randint(5, 600)))
+
+
+def iso_z(d: datetime) -> str:
+    return d.strftime("%Y-%m-%dT%H:%M:%S.") + f"{d.microsecond // 1000:03d}Z"
+
+
+def iso_jira(d: datetime) -> str:
+    return d.strftime("%Y-%m-%dT%H:%M:%S.") + f"{d.microsecond // 1000:03d}+0000"
+
+
+_used_slack_ts: set[str] = set()
+
+
+def slack_ts(d: datetime) -> str:
+    while True:
+        ts = f"{int(d.timestamp())}.{rng.randint(0, 999999):06d}"
+        if ts not in _used_slack_ts:
+            _used_slack_ts.add(ts)
+            return ts
+
+
+def spread(start: datetime, end: datetime, n: int) -> list[datetime]:
+    """n increasing datetimes strictly inside (start, end]."""
+    if n == 0:
+        return []
+    span = max((end - start).total_seconds(), 60 * n)
+    pts = sorted(rng.uniform(0.05, 1.0) for _ in range(n))
+    return [start + timedelta(seconds=int(p * span), microseconds=rng.randint(0, 999) * 1000) for p in pts]
+
+
+# ---------------------------------------------------------------------------
+# Confluence storage format
+# ---------------------------------------------------------------------------
+
+_PANEL_RE = re.compile(r"^!(info|warning|note|tip)(?:\[(.*?)\])?:\s*(.*)$")
+_LIST_RE = re.compile(r"^(\s*)(- |\* |\d+\. )(.*)$")
+
+
+def _esc(s: str) -> str:
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def inline(s: str) -> str:
+    s = _esc(s)
+    s = s.replace("{nbsp}", "&nbsp;").replace("\u00a0", "&nbsp;").replace(" -- ", " &mdash; ")
+    s = re.sub(r"\{status:(\w+):([^}]+)\}",
+               lambda m: ('<ac:structured-macro ac:name="status" ac:schema-version="1">'
+                          f'<ac:parameter ac:name="colour">{m.group(1).title()}</ac:parameter>'
+                          f'<ac:parameter ac:name="title">{m.group(2)}</ac:parameter></ac:structured-macro>'), s)
+    s = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", s)
+    s = re.sub(r"`([^`]+)`", r"<code>\1</code>", s)
+    s = re.sub(r"\[([^\]]+)\]\(((?:https?://|\{\{)[^)\s]+)\)", r'<a href="\2">\1</a>', s)
+    return s
+
+
+def _code_macro(lang: str, body: str) -> str:
+    assert "]]>" not in body
+    p = f'<ac:parameter ac:name="language">{lang}</ac:parameter>' if lang else ""
+    return (f'<ac:structured-macro ac:name="code" ac:schema-version="1">{p}'
+            f"<ac:plain-text-body><![CDATA[{body}]]></ac:plain-text-body></ac:structured-macro>")
+
+
+def _table(rows: list[list[str]]) -> str:
+    out = ["<table><tbody>"]
+    for i, r in enumerate(rows):
+        tag = "th" if i == 0 else "td"
+        out.append("<tr>" + "".join(f"<{tag}>{inline(c) if c else '&nbsp;'}</{tag}>" for c in r) + "</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _render_list(items, idx, indent):
+    tag = "ol" if items[idx][1] else "ul"
+    parts = [f"<{tag}>"]
+    while idx < len(items) and items[idx][0] == indent:
+        li = "<li>" + inline(items[idx][2])
+        idx += 1
+        if idx < len(items) and items[idx][0] > indent:
+            sub, idx = _render_list(items, idx, items[idx][0])
+            li += sub
+        parts.append(li + "</li>")
+    parts.append(f"</{tag}>")
+    return "".join(parts), idx
+
+
+def storage(md: str) -> str:
+    """Tiny markdown-ish -> Confluence storage XHTML converter."""
+    lines = textwrap.dedent(md).strip("\n").split("\n")
+    out: list[str] = []
+    para: list[str] = []
+    i = 0
+
+    def flush():
+        if para:
+            out.append("<p>" + inline(" ".join(para)) + "</p>")
+            para.clear()
+
+    while i < len(lines):
+        line = lines[i]
+        st = line.strip()
+        if not st:
+            flush(); i += 1; continue
+        if st.startswith("```"):
+            flush()
+            lang = st[3:].strip()
+            body = []
+            i += 1
+            while not lines[i].strip().startswith("```"):
+                body.append(lines[i]); i += 1
+            i += 1
+            out.append(_code_macro(lang, textwrap.dedent("\n".join(body))))
+            continue
+        m = re.match(r"^(#{2,4}) (.*)$", st)
+        if m:
+            flush(); n = len(m.group(1))
+            out.append(f"<h{n}>{inline(m.group(2))}</h{n}>"); i += 1; continue
+        if st.startswith("|"):
+            flush(); rows = []
+            while i < len(lines) and lines[i].strip().startswith("|"):
+                r = lines[i].strip()
+                if not re.match(r"^\|[\s:|-]+\|$", r):
+                    rows.append([c.strip() for c in r.strip("|").split("|")])
+                i += 1
+            out.append(_table(rows)); continue
+        if _LIST_RE.match(line):
+            flush(); items = []
+            while i < len(lines):
+                lm = _LIST_RE.match(lines[i])
+                if lm:
+                    items.append([len(lm.group(1)), lm.group(2)[0].isdigit(), lm.group(3)]); i += 1
+                elif lines[i].strip() and lines[i].startswith("   ") and items:
+                    items[-1][2] += " " + lines[i].strip(); i += 1
+                else:
+                    break
+            base = items[0][0]
+            for it in items:
+                it[0] = max(it[0], base)
+            html, _ = _render_list(items, 0, base)
+            out.append(html); continue
+        m = _PANEL_RE.match(st)
+        if m:
+            flush()
+            kind, title, text = m.groups()
+            t = f'<ac:parameter ac:name="title">{_esc(title)}</ac:parameter>' if title else ""
+            out.append(f'<ac:structured-macro ac:name="{kind}" ac:schema-version="1">{t}'
+                       f"<ac:rich-text-body><p>{inline(text)}</p></ac:rich-text-body></ac:structured-macro>")
+            i += 1; continue
+        if st == "!toc":
+            flush(); out.append('<ac:structured-macro ac:name="toc" ac:schema-version="1"/>'); i += 1; continue
+        if st == "!children":
+            flush()
+            out.append('<ac:structured-macro ac:name="children" ac:schema-version="2">'
+                       '<ac:parameter ac:name="all">true</ac:parameter></ac:structured-macro>')
+            i += 1; continue
+        para.append(st); i += 1
+    flush()
+    return "".join(out)
+
+
+# ---------------------------------------------------------------------------
+# Document registries
+# ---------------------------------------------------------------------------
+
+CONF: list[dict] = []
+CONF_BY_REF: dict[str, dict] = {}
+_next_cid = [98_301_733]
+
+
+def cpage(ref, space, title, md, parent=None, labels=(), author="priya", editors=(),
+          created="2024-06-01", updated=None, version=None, restrict=None):
+    """Register a Confluence page. `parent` is the ref of the parent page."""
+    c = T(created)
+    u = T(updated) if updated else clamp(c + timedelta(days=rng.randint(0, 160), hours=rng.randint(0, 9)))
+    if u < c:
+        u = later(c, 30, 600)
+    _next_cid[0] += rng.randint(211, 9800)
+    pid = str(_next_cid[0])
+    ancestors = []
+    if parent:
+        par = CONF_BY_REF[parent]
+        ancestors = par["ancestors"] + [{"id": par["id"], "title": par["title"]}]
+    by = PEOPLE[editors[-1] if editors else author]
+    if version is None:
+        version = 1 if u == c else rng.randint(2, 9)
+    groups = ["hr"] if space == "HR" else ([restrict] if restrict else [])
+    page = {
+        "id": pid,
+        "type": "page",
+        "status": "current",
+        "title": title,
+        "space": {"key": space, "name": SPACES[space]},
+        "ancestors": ancestors,
+        "version": {"number": version, "when": iso_z(u),
+                    "by": {"displayName": by.name, "email": by.email}},
+        "history": {"createdDate": iso_z(c),
+                    "createdBy": {"displayName": PEOPLE[author].name, "email": PEOPLE[author].email}},
+        "metadata": {"labels": {"results": [{"name": l} for l in labels]}},
+        "body": {"storage": {"value": storage(md), "representation": "storage"}},
+        "restrictions": {"read": {"users": [], "groups": groups}},
+        "_links": {"webui": f"/spaces/{space}/pages/{pid}/{quote_plus(title)}",
+                   "base": "https://northwind.atlassian.net/wiki"},
+    }
+    assert ref not in CONF_BY_REF, ref
+    CONF.append(page)
+    CONF_BY_REF[ref] = page
+    return page
+
+
+JIRA_PENDING: list[dict] = []   # resolved into JIRA once keys are assigned
+JIRA_BY_REF: dict[str, dict] = {}
+
+
+def jira(ref, project, itype, summary, desc, *, status="To Do", priority="Medium", components=(),
+         labels=(), assignee=None, reporter="priya", created="2025-06-01", updated=None, comments=()):
+    """comments: (person, body) or (person, 'YYYY-MM-DD HH:MM', body)."""
+    assert ref not in JIRA_BY_REF, ref
+    JIRA_PENDING.append(dict(ref=ref, project=project, itype=itype, summary=summary, desc=desc,
+                             status=status, priority=priority, components=list(components),
+                             labels=list(labels), assignee=assignee, reporter=reporter,
+                             created=created, updated=updated, comments=list(comments)))
+    JIRA_BY_REF[ref] = JIRA_PENDING[-1]
+
+
+GL_PENDING: list[dict] = []
+GL_BY_REF: dict[str, dict] = {}
+
+
+def gitlab(ref, kind, project, title, desc, *, author, assignees=(), labels=(), state="opened",
+           created="2025-06-01", updated=None, notes=(), confidential=False,
+           source_branch=None, target_branch="main", draft=False, reviewers=()):
+    """kind: 'issue' or 'mr'. notes: (person, body) or (person, 'YYYY-MM-DD HH:MM', body)."""
+    assert ref not in GL_BY_REF, ref
+    GL_PENDING.append(dict(ref=ref, kind=kind, project=project, title=title, desc=desc, author=author,
+                           assignees=list(assignees), labels=list(labels), state=state, created=created,
+                           updated=updated, notes=list(notes), confidential=confidential,
+                           source_branch=source_branch, target_branch=target_branch, draft=draft,
+                           reviewers=list(reviewers)))
+    GL_BY_REF[ref] = GL_PENDING[-1]
+
+
+SLACK: list[dict] = []
+SLACK_BY_REF: dict[str, dict] = {}
+
+
+def slack(ref, channel, start, messages, reactions=None):
+    """messages: list of (who, text) or (who, minutes_after_previous, text).
+
+    `who` is a person key or a bot key. reactions: {message_index: [(emoji, [people])]}.
+    """
+    assert ref not in SLACK_BY_REF, ref
+    ch = CHANNELS[channel]
+    d = T(start)
+    msgs = []
+    thread_ts = None
+    for n, m in enumerate(messages):
+        if len(m) == 3:
+            who, gap, text = m
+            if n:
+                d = later(d, gap * 0.8, gap * 1.2 + 0.5)
+        else:
+            who, text = m
+            if n:
+                d = later(d, 1, 45)
+        ts = slack_ts(d)
+        if thread_ts is None:
+            thread_ts = ts
+        if who in BOTS:
+            uid, bot_id, bname = BOTS[who]
+            msg = {"type": "message", "subtype": "bot_message", "user": uid, "bot_id": bot_id,
+                   "user_name": bname, "text": text, "ts": ts, "thread_ts": thread_ts}
+        else:
+            p = PEOPLE[who]
+            msg = {"type": "message", "user": p.slack_id, "user_name": p.name, "text": text,
+                   "ts": ts, "thread_ts": thread_ts}
+        msgs.append(msg)
+    msgs[0]["reply_count"] = len(msgs) - 1
+    msgs[0]["reply_users"] = sorted({m["user"] for m in msgs[1:]})
+    for idx, rs in (reactions or {}).items():
+        msgs[idx]["reactions"] = [
+            {"name": emo, "users": [PEOPLE[u].slack_id for u in us], "count": len(us)} for emo, us in rs]
+    channel_obj = {k: v for k, v in ch.items() if k != "members"}
+    thread = {"channel": channel_obj, "thread_ts": thread_ts,
+              "permalink": f"https://northwind.slack.com/archives/{ch['id']}/p{thread_ts.replace('.', '')}",
+              "messages": msgs}
+    if ch["is_private"]:
+        thread["channel"]["members"] = [PEOPLE[k].slack_id for k in ch["members"]]
+    SLACK.append(thread)
+    SLACK_BY_REF[ref] = thread
+    return thread
+
+
+def pick(seq, k=None):
+    return rng.choice(seq) if k is None else rng.sample(seq, k)
+
+
+# ===========================================================================
+# Confluence: ENG space
+# ===========================================================================
+
+def conf_eng():
+    cpage("eng-home", "ENG", "Engineering Home", """
+        Welcome to the Northwind Logistics engineering space. This is where the engineering organisation keeps
+        architecture notes, onboarding material, API documentation and team practices. Operational material
+        (runbooks, postmortems, on-call) lives in the [SRE space](https://northwind.atlassian.net/wiki/spaces/SRE),
+        and payments-specific documentation lives in the PAY space because parts of it are in PCI scope.
+
+        ## Start here
+        - New to the team? Read **Engineering onboarding: your first two weeks**.
+        - Looking for how the pieces fit together? Read **Platform architecture overview**.
+        - Building against our public API? See **Route Planner API v2 reference**.
+
+        ## Teams
+        | Team | Lead | Slack | Owns |
+        |---|---|---|---|
+        | Routing | Mei Chen | #team-routing | route-planner, vrp-solver, geocoding |
+        | Warehouse | Yusuf Demir | #team-warehouse | wms-core, NW Picker handheld app |
+        | Payments | Tomás Herrera | #payments-eng | billing-api, refund-service, invoice-runner |
+        | Mobile | Jonas Lindqvist | #mobile | Northwind Driver app, driver-bff |
+        | Data Platform | Lena Fischer | #data-platform | Kafka Connect, ClickHouse, Airflow, dbt, Trino |
+        | SRE / Platform | Priya Raman | #sre | Kubernetes, CI/CD, gatekeeper, observability |
+        | Security | Olivia Grant | #security | AppSec, vulnerability management, IAM |
+
+        !children
+        """, labels=["home"], author="ethan", editors=("priya", "mei"), created="2024-01-15",
+          updated="2025-08-29", version=23)
+
+    cpage("eng-onboarding", "ENG", "Onboarding", """
+        Everything a new engineer needs in the first weeks. Pages are owned by the Platform team but anyone can
+        (and should) edit them when something is wrong. Managers: the people-side checklist lives in the HR space.
+
+        !children
+        """, parent="eng-home", labels=["onboarding"], author="priya", created="2024-01-16", updated="2025-02-03")
+
+    cpage("onboarding", "ENG", "Engineering onboarding: your first two weeks", """
+        !info: Welcome to Northwind! This guide is maintained by the Platform team. If anything here is out of date, fix it -- every engineer has edit rights in the ENG space. Questions go to #eng-questions.
+
+        !toc
+
+        ## Before day one
+        Your manager files an onboarding ticket in the IT queue at least five working days before you start. That
+        ticket triggers laptop provisioning, your Okta account and the default group memberships for your team.
+        Engineers receive a MacBook Pro (M3 Pro, 36 GB) managed by Kandji. Mobile engineers additionally get a
+        Pixel 8 and an iPhone 15 from the device cabinet in the Rotterdam office; remote mobile engineers get them
+        shipped with the laptop.
+
+        You will also be assigned an **onboarding buddy** from your team. Your buddy is not your manager: they are
+        the person you ask the "silly" questions, they review your first merge request and they pair with you on
+        your first on-call shadow shift.
+
+        ## Day 1: accounts and laptop
+        Everything authenticates through Okta at `northwind.okta.com`. Enroll Okta Verify on your phone first;
+        engineers who will get production access also receive a YubiKey 5C NFC, which becomes mandatory for
+        `nwctl` elevation and for the AWS console.
+
+        | System | How you get in | Notes |
+        |---|---|---|
+        | Google Workspace | Okta tile | Calendar, Drive, email |
+        | Slack | Okta tile | Join #eng-questions, #help-it, #announcements and your team channel |
+        | Atlassian (Jira, Confluence) | Okta tile | Jira projects OPS, PAY, MOB, DATA; SEC is restricted |
+        | GitLab | `gitlab.northwind.example`, SSO via Okta | Add an SSH key and enable commit signing |
+        | 1Password | Okta tile | Team vaults only; service credentials live in Vault, not 1Password |
+        | PagerDuty | Requested by your manager | Only after on-call training |
+        | AWS | `nwctl aws login` | Read-only roles by default |
+
+        Then set up the laptop. The `platform/dotfiles` repository contains a Brewfile with everything the
+        standard toolchain needs (Go, JDK 21, Node 20, kubectl, helm, vault, terraform, the `nwctl` CLI):
+
+        ```bash
+        git clone git@gitlab.northwind.example:platform/dotfiles.git ~/src/dotfiles
+        cd ~/src/dotfiles && brew bundle --file=Brewfile.engineering
+        nwctl login      # opens Okta in the browser and caches a 12 hour token
+        nwctl doctor     # checks VPN, kubectl contexts, vault, docker and git config
+        ```
+
+        The VPN is Tailscale (tailnet `northwind.example`). Internal hostnames under `*.nw.internal` such as
+        `grafana.nw.internal` and `argocd.nw.internal` only resolve while you are connected. If `nwctl doctor`
+        complains about DNS, reconnect Tailscale before anything else.
+
+        ## Day 2 and 3: the codebase
+        We run a handful of services, each in its own GitLab repository. You do not need to understand all of
+        them, but you should know what exists and who owns it.
+
+        | Repository | What it is | Language | Owning team |
+        |---|---|---|---|
+        | platform/route-planner | Route optimisation API, order ingest, solver orchestration | Go 1.22 | Routing |
+        | warehouse/wms-core | Inventory, bins, picking sessions, scanner sync | Kotlin, Spring Boot 3 | Warehouse |
+        | payments/billing-api | Subscriptions, usage metering, invoices, payments | Java 21 | Payments |
+        | payments/refund-service | Asynchronous refund processing | Go 1.22 | Payments |
+        | mobile/driver-app | Northwind Driver for iOS and Android | React Native 0.74, TypeScript | Mobile |
+        | data/pipelines | Airflow DAGs and the dbt project nw_analytics | Python, SQL | Data Platform |
+        | platform/infrastructure | Terraform, Helm charts, ArgoCD applications | HCL, YAML | SRE |
+        | platform/gatekeeper | OAuth2/OIDC for customers, drivers and API keys | Go 1.22 | SRE |
+
+        Recommended reading, in this order: **Platform architecture overview**, the **Glossary**, the ADRs for
+        your team's area, and the service page for the service you will work on (see the Service catalog).
+
+        ## Your first merge request
+        Every team keeps a few issues labelled `good-first-issue`. Pick one with your buddy. Conventions:
+
+        - Branch names start with the Jira key: `OPS-131-retry-geocoder-timeouts`.
+        - MR titles start with the Jira key too; the GitLab-Jira integration then links the MR on the ticket.
+        - CI runs lint, unit tests, build, container scan (Trivy) and deploy-to-staging. A red Trivy stage with a
+          critical CVE blocks the merge; see **Vulnerability management and patch SLAs** for exceptions.
+        - One approval from a code owner is required. Repositories under `payments/` require two approvals
+          because they are in PCI scope.
+        - We squash-merge. The squash commit message is the MR title, so make it meaningful.
+
+        Merging to `main` deploys to staging automatically. Production is promoted explicitly:
+
+        ```bash
+        nwctl release promote route-planner --to prod --version 2025.09.3
+        # ArgoCD syncs the new image tag; watch it at https://argocd.nw.internal/applications/route-planner-prod
+        ```
+
+        Before you promote anything to production, read **Production deploy windows and change freezes** in the
+        SRE space. Friday afternoons and peak season have extra rules.
+
+        ## Environments
+        | Environment | Cluster | Public URL | Notes |
+        |---|---|---|---|
+        | Local | kind, via `make dev-up` | localhost | Seeded fixtures, fake payment providers |
+        | Staging | nw-staging-euw1 | staging.northwind.example | Refreshed every Sunday 02:00 UTC from anonymised production data |
+        | Production EU | nw-prod-euw1 | api.northwind.example | AWS eu-west-1, most customers |
+        | Production NA | nw-prod-use1 | api.us.northwind.example | AWS us-east-1, live since March 2025 |
+
+        !warning: Never copy production data to your laptop, not even "just one customer". If you need realistic data, use staging or ask Data Platform for a sampled, anonymised extract through a DATA ticket.
+
+        ## Week 2: observability
+        Spend some time clicking around before you need it in an incident:
+
+        - **Grafana** at `grafana.nw.internal`. Each service has a "Service Overview" dashboard with the four
+          golden signals. Metrics come from Prometheus with Thanos for long retention.
+        - **Loki** for logs (Explore tab in Grafana). Filter by `{namespace="routing", app="route-planner"}`.
+        - **Tempo** for traces. Every API response carries an `X-Trace-Id` header; paste it into Tempo to see the
+          whole request across services.
+        - **Alertmanager** routes alerts to PagerDuty and to the team Slack channels.
+
+        ## Week 2: on-call shadowing
+        Nobody joins a rotation in their first month. In week two you shadow the primary on-call for your team
+        for one shift: you get the pages on a secondary schedule, you join incident calls, and you write down
+        everything that confused you. After the on-call training and one game day you can be added to the
+        rotation. The **On-call handbook** in the SRE space explains the expectations.
+
+        ## Getting access to more things
+        Default access is read-only. Production Kubernetes, database read replicas and the AWS console all go
+        through just-in-time elevation; see **Requesting access to production systems**. Do not ask colleagues to
+        share credentials or run commands "on your behalf" to work around access.
+
+        ## Who to ask
+        - Laptop, accounts, VPN, Okta: #help-it (Sam O'Connor and the IT team).
+        - "How does X work": #eng-questions, or your buddy.
+        - Access approvals: #access-requests.
+        - Live incidents only: #sre-incidents. Please do not ask general questions there.
+        - People topics (leave, expenses, payroll): the HR space or #ask-people.
+
+        ## Two-week checklist
+        1. Okta Verify enrolled, YubiKey registered (if applicable).
+        2. `nwctl doctor` is all green.
+        3. You can open Grafana, ArgoCD and the staging console.
+        4. You have read the architecture overview and the glossary.
+        5. First MR merged and deployed to staging.
+        6. One on-call shadow shift done, notes shared with your buddy.
+        7. 1:1 with your manager about your 30/60/90 day goals.
+        """, parent="eng-onboarding", labels=["onboarding", "getting-started"], author="priya",
+          editors=("nadia", "mei", "priya"), created="2024-01-22", updated="2025-09-01", version=31)
+
+    cpage("access-requests", "ENG", "Requesting access to production systems", """
+        Production access at Northwind is **just-in-time**: nobody holds standing write access to production
+        Kubernetes, databases or AWS. You request a role for a limited time, someone approves it, and it expires.
+        This page explains how. The policy behind it is owned by Security (Olivia Grant).
+
+        ## Roles you can request
+        | Role | Grants | Max TTL | Approver |
+        |---|---|---|---|
+        | `kube-readonly` | get/list/watch in your team namespaces | 12h | self-approved |
+        | `kube-operator` | exec, rollout restart, scale in your team namespaces | 4h | any SRE or your team lead |
+        | `db-readonly` | read-only user on the read replica of your team's database | 8h | your team lead |
+        | `db-write` | write access on the primary (migrations, data fixes) | 2h | SRE on-call plus team lead |
+        | `aws-poweruser` | AWS console in the production account | 2h | SRE on-call |
+        | `billing-pci` | anything in the cardholder data environment | 1h | Payments EM plus Security |
+
+        ## How to request
+        Use the `nwctl` CLI. The request is posted to #access-requests with a link to approve:
+
+        ```bash
+        nwctl access request --role db-readonly --target wms-db --ttl 8h \\
+            --reason "OPS-131: check stuck picking sessions at RTM1"
+        nwctl access status            # shows pending and active grants
+        nwctl db connect wms-db --replica
+        ```
+
+        Always put a Jira key in `--reason`. Requests without a ticket are declined, except during an incident,
+        where you reference the incident channel instead (for example `#inc-20250912-route-delays`).
+
+        ## Break-glass
+        If the approval flow itself is down during a SEV1, the SRE on-call can use the break-glass procedure,
+        which is documented in the SRE space (restricted). Break-glass use is reviewed by Security the next
+        working day.
+
+        ## Things that are not allowed
+        - Sharing a session or running commands for someone who lacks the role.
+        - Exporting query results that contain customer personal data to your laptop.
+        - Long-running port-forwards to production databases (they are killed after the TTL anyway).
+
+        !note: Access to the SEC Jira project and the #sec-ops channel is managed separately by the Security team.
+        """, parent="eng-onboarding", labels=["access", "security", "onboarding"], author="daniel",
+          editors=("priya", "daniel"), created="2024-03-04", updated="2025-07-15")
+
+    cpage("local-dev", "ENG", "Local development environment setup", """
+        Most services run locally in a kind cluster with fake dependencies. You need Docker Desktop (or OrbStack)
+        with at least 8 CPUs and 16 GB of memory assigned; the solver sidecar alone wants 4 GB.
+
+        ## Bring the stack up
+        ```bash
+        cd ~/src/route-planner
+        make dev-up        # creates kind cluster "nw-dev", installs Postgres, Redis, Redpanda and fakes
+        make seed          # loads fixtures: 3 customers, 40 vehicles, 1,200 orders around Rotterdam
+        make run           # runs route-planner with live reload against the kind services
+        ```
+
+        Redpanda stands in for Kafka locally; topic names are identical to production (`orders.v2`,
+        `routes.planned.v1`). The payment providers are replaced by `fakepay`, which accepts card number
+        4242 4242 4242 4242 and fails deterministically with 4000 0000 0000 0002.
+
+        ## Common problems
+        - **`make dev-up` hangs at "waiting for postgres"**: Docker has too little memory. Give it 16 GB.
+        - **OSRM container exits with code 137**: the Netherlands extract needs 6 GB; use `OSRM_REGION=rotterdam`
+          for a small extract.
+        - **Apple Silicon and the solver image**: pull `vrp-solver:dev-arm64`, the amd64 image under emulation is
+          roughly 9x slower.
+        - **Port 5432 already in use**: a Homebrew Postgres is running; `brew services stop postgresql@15`.
+
+        ## Resetting
+        `make dev-down` deletes the kind cluster. Volumes are ephemeral; nothing survives a reset.
+        """, parent="eng-onboarding", labels=["onboarding", "dev-environment"], author="oskar",
+          editors=("mei", "oskar"), created="2024-04-10", updated="2025-06-20")
+
+    cpage("glossary", "ENG", "Glossary: Northwind terms and acronyms", """
+        Terms you will hear in meetings and read in tickets.
+
+        | Term | Meaning |
+        |---|---|
+        | DC | Distribution centre. Ours: RTM1 (Rotterdam), LEJ2 (Leipzig), MAN1 (Manchester), LYS1 (Lyon). |
+        | POD | Proof of delivery: signature, photo or PIN captured by the driver app at the drop. |
+        | Drop | One stop on a route where goods are delivered or collected. |
+        | Multi-drop route | A route with more than one drop; most routes have 15-60. |
+        | VRP | Vehicle routing problem. The solver (`vrp-solver`) solves capacitated VRP with time windows. |
+        | Time window | The interval in which a customer accepts delivery, e.g. 08:00-10:00. |
+        | Dispatch | Locking a planned route and sending it to a driver. A dispatched route cannot be re-optimised. |
+        | Wave | A batch of picking tasks released together in the warehouse. |
+        | Cycle count | Periodic stock count of a subset of bins instead of a full inventory. |
+        | ETA | Estimated time of arrival at a drop. |
+        | OTD | On-time delivery rate. Definition on the Metric definitions page in the DATA space. |
+        | Tenant | A Northwind customer account. Enterprise tenants have a dedicated support SLA. |
+        | BFF | Backend for frontend. `driver-bff` serves the driver app. |
+        | IC | Incident commander. |
+        | JIT access | Just-in-time access via `nwctl access request`. |
+        """, parent="eng-onboarding", labels=["glossary", "onboarding"], author="grace",
+          editors=("grace", "mei"), created="2024-02-12", updated="2025-05-09")
+
+    cpage("eng-arch", "ENG", "Architecture", """
+        Architecture documentation: the overview, Architecture Decision Records (ADRs) and the service catalog.
+        ADRs are immutable once accepted; supersede them with a new ADR instead of editing.
+
+        !children
+        """, parent="eng-home", labels=["architecture"], author="ethan", created="2024-01-15", updated="2024-11-02")
+
+    cpage("arch-overview", "ENG", "Platform architecture overview", """
+        This page describes how the Northwind platform fits together as of Q3 2025. It is deliberately high level;
+        each service has its own page in the Service catalog with ownership, dashboards and dependencies.
+
+        !toc
+
+        ## What we sell
+        Northwind Logistics sells software to shippers, carriers and retailers that run their own delivery
+        fleets and warehouses. The product has four parts that customers see:
+
+        - **Route planning**: customers send orders; we plan multi-drop routes for their vehicles, respecting
+          time windows, vehicle capacity and driver shifts.
+        - **Warehouse management (WMS)**: inventory, bin locations, picking waves and handheld scanners in the
+          customer's distribution centres.
+        - **Northwind Driver**: the mobile app drivers use to follow routes and capture proof of delivery.
+        - **Northwind Console**: the web app at `console.northwind.example` for dispatchers and admins.
+
+        Billing, analytics and the public API sit underneath all four.
+
+        ## High-level picture
+        ```text
+          customers / ERP ──► api.northwind.example (ingress-nginx) ──► gatekeeper (authn)
+                                         │
+               ┌─────────────────────────┼─────────────────────────────┐
+               ▼                         ▼                             ▼
+         route-planner              wms-core                      billing-api ──► Stripe / Adyen
+          │  ▲    │                    │                              │
+          │  │    └─► vrp-solver       └─► wms-db (Postgres)          └─► billing-db via pgbouncer-billing
+          │  └── orders.v2 (Kafka)                                    refund-service ◄── payments.refunds.v1
+          ▼
+        routes.planned.v1 ──► driver-bff ──► Northwind Driver (iOS/Android)
+                 │
+                 └────────► Kafka Connect (S3 sink, ClickHouse sink) ──► lake / ClickHouse ──► Metabase
+        ```
+
+        ## Route planning path
+        1. An order arrives either through `POST /v2/orders` on the public API or through an EDI/ERP
+           integration. It is validated, geocoded and published to the Kafka topic `orders.v2`.
+        2. The `route-planner-ingest` consumer group reads `orders.v2`, groups orders into planning batches per
+           tenant and depot, and stores them in `routing-db`.
+        3. When a dispatcher (or the scheduler, for tenants on auto-planning) requests optimisation,
+           route-planner builds a travel-time matrix from OSRM (`osrm-eu.nw.internal`, self-hosted, car and HGV
+           profiles) and sends the problem to `vrp-solver`, a C++ sidecar built on OR-Tools.
+        4. The plan is written back and published to `routes.planned.v1`. `driver-bff` picks it up and pushes
+           the route to the assigned driver's phone.
+
+        Geocoding goes to our vendor MapGrid first, with a self-hosted Nominatim as fallback. Because MapGrid
+        outages used to stall planning entirely, the geocoder client has a circuit breaker; see the geocoder
+        runbook in the SRE space.
+
+        ## Warehouse path
+        `wms-core` is a Kotlin/Spring Boot monolith with a Postgres database (`wms-db`). Handheld scanners
+        (Zebra TC52 running the NW Picker app) talk to it over a sync protocol that tolerates Wi-Fi dead spots:
+        scans are queued on the device and replayed. Picking sessions take short-lived locks on bin locations;
+        lock conflicts surface to pickers as `WMS-41xx` errors, which are documented in the WMS error code
+        reference. Inventory changes are emitted to `wms.inventory.events.v1` via the transactional outbox.
+
+        ## Billing path
+        `billing-api` (Java 21) owns subscriptions, usage metering (routes planned, active drivers, warehouse
+        users) and invoices. `invoice-runner` produces monthly invoices on the first of the month.
+        Card and SEPA payments go to Stripe; customers in North America and some large EU tenants pay through
+        Adyen. Refunds are asynchronous and handled by `refund-service`. Everything payment-related is in PCI
+        scope and documented in the PAY space.
+
+        ## Data stores
+        | Store | Technology | Used by | Notes |
+        |---|---|---|---|
+        | routing-db | RDS Postgres 15 | route-planner | Multi-AZ, 2 read replicas |
+        | wms-db | RDS Postgres 15 | wms-core | Largest database, ~3.1 TB |
+        | billing-db | RDS Postgres 15 | billing-api, refund-service | Behind PgBouncer, CDE |
+        | gatekeeper-db | RDS Postgres 15 | gatekeeper | Tokens, API keys (hashed) |
+        | redis-sessions | ElastiCache Redis 7 | gatekeeper, driver-bff | Driver sessions only, noeviction |
+        | redis-cache | ElastiCache Redis 7 | several | Pure cache, allkeys-lru |
+        | ClickHouse | self-managed, ch-prod-01..06 | analytics, console reports | 3 shards x 2 replicas |
+        | Lake | S3 + Iceberg, queried by Trino | data platform | Raw and modelled data |
+
+        ## Messaging
+        Kafka runs on Amazon MSK (Kafka 3.6, 6 brokers, 3 AZs). Topic names follow
+        `<domain>.<entity>.<version>` (ADR-004). The important topics:
+
+        | Topic | Producer | Main consumers | Partitions |
+        |---|---|---|---|
+        | orders.v2 | order intake | route-planner-ingest | 48 |
+        | routes.planned.v1 | route-planner | driver-bff, ClickHouse sink | 24 |
+        | telemetry.gps.v1 | driver-bff | ClickHouse sink, ETA service | 96 |
+        | wms.inventory.events.v1 | wms-core (outbox) | billing metering, S3 sink | 24 |
+        | billing.invoices.v1 | billing-api | notification-service, S3 sink | 6 |
+        | payments.refunds.v1 | billing-api | refund-service | 6 |
+
+        ## Infrastructure and delivery
+        Everything runs on EKS: `nw-prod-euw1` (eu-west-1), `nw-prod-use1` (us-east-1) and `nw-staging-euw1`.
+        Terraform in `platform/infrastructure/terraform` owns AWS resources; Helm charts and ArgoCD applications
+        in the same repository own what runs in the clusters. CI is GitLab CI with shared runners on EKS.
+        Secrets come from HashiCorp Vault (`vault.nw.internal`) via the vault-agent injector.
+
+        ## Identity
+        Employees authenticate with Okta. Customers, drivers and API clients authenticate against
+        `gatekeeper`, our OAuth2/OIDC service. Driver sessions are refresh-token based and stored in
+        `redis-sessions`; that split from the general cache happened after drivers were logged out by cache
+        eviction (see ADR-015).
+
+        ## Multi-region
+        The NA region went live in March 2025. Tenants are pinned to a region at creation; there is no
+        cross-region failover for tenant data. Shared components (the marketing site, status page, Okta) are
+        global. The data platform is EU-only; NA events are replicated to the EU lake in pseudonymised form.
+
+        ## Known limitations
+        - `wms-core` is a monolith with a single database; a split of the scanner sync path is planned for 2026.
+        - Route optimisation above 250 stops per request is not supported; large tenants split by depot.
+        - The NA region has no Trino or Metabase of its own; console reports there are served from ClickHouse EU.
+        """, parent="eng-arch", labels=["architecture", "overview"], author="ethan",
+          editors=("mei", "priya", "lena", "ethan"), created="2024-02-01", updated="2025-09-18", version=17)
+
+    # ---- ADRs ------------------------------------------------------------
+    cpage("adr-index", "ENG", "Architecture Decision Records", """
+        We record significant technical decisions as ADRs. Copy the template below, number it sequentially and
+        link it from the table. An ADR is **Proposed** while under discussion in #architecture, then
+        **Accepted**, **Rejected** or later **Superseded**. Accepted ADRs are not edited except to mark them
+        superseded.
+
+        | ADR | Title | Status |
+        |---|---|---|
+        | ADR-004 | Kafka topic naming and partitioning | {status:green:ACCEPTED} |
+        | ADR-007 | ClickHouse for analytics events | {status:green:ACCEPTED} |
+        | ADR-009 | PgBouncer in transaction mode for billing-db | {status:green:ACCEPTED} |
+        | ADR-011 | Vault for service secrets | {status:green:ACCEPTED} |
+        | ADR-013 | React Native for the driver app rewrite | {status:green:ACCEPTED} |
+        | ADR-015 | Dedicated Redis for driver sessions | {status:green:ACCEPTED} |
+        | ADR-016 | Self-hosted OSRM for travel-time matrices | {status:green:ACCEPTED} |
+
+        ## Template
+        ```text
+        # ADR-NNN: <title>
+        Status: Proposed | Accepted | Rejected | Superseded by ADR-MMM
+        Date: YYYY-MM-DD
+        Deciders: <names>
+        ## Context
+        ## Decision
+        ## Consequences
+        ## Alternatives considered
+        ```
+        """, parent="eng-arch", labels=["adr"], author="ethan", editors=("mei",), created="2024-01-20",
+          updated="2025-08-27", version=12)
+
+    cpage("adr-004", "ENG", "ADR-004: Kafka topic naming and partitioning", """
+        **Status:** {status:green:ACCEPTED} -- **Date:** 2024-03-11 -- **Deciders:** Lena Fischer, Mei Chen, Priya Raman
+
+        ## Context
+        By early 2024 we had 70+ topics with names like `OrderEvents`, `routing_out` and `wms-prod-inv-2`.
+        Nobody could tell from a name who owned a topic, whether it was safe to consume, or whether a schema
+        change was breaking. Two outages in 2023 were caused by a producer changing a payload shape in place.
+
+        ## Decision
+        - Topic names follow `<domain>.<entity>.<version>`, lower case, e.g. `orders.v2` is grandfathered as
+          `<entity>.<version>` and new topics look like `wms.inventory.events.v1`.
+        - A breaking schema change means a new topic with the next version. Producers dual-write for at least
+          30 days; consumers migrate; the old topic is deleted after the last consumer group is gone.
+        - Payloads are Avro, registered in the schema registry (`schema-registry.nw.internal`) with
+          BACKWARD compatibility.
+        - The message key is the tenant id unless ordering needs a narrower key (order id, route id).
+        - Default: 12 partitions, replication factor 3, `min.insync.replicas=2`, 7 days retention.
+          High-volume topics are sized with the Data Platform team.
+        - Dead-letter topics are named `<topic>.dlq`.
+
+        ## Consequences
+        Ownership is visible from the name and from the `owner` tag in the Terraform topic module. Some legacy
+        names remain: `orders.v2` and `refunds.dlq` predate this ADR and were not renamed because too many
+        consumers depend on them.
+
+        ## Alternatives considered
+        - Environment in the topic name (`prod.orders`): rejected, environments are separate clusters.
+        - JSON Schema instead of Avro: rejected for size and tooling reasons on the ClickHouse side.
+        """, parent="adr-index", labels=["adr", "kafka"], author="lena", editors=("lena",),
+          created="2024-03-11", updated="2024-03-20", version=4)
+
+    cpage("adr-007", "ENG", "ADR-007: ClickHouse for analytics events", """
+        **Status:** {status:green:ACCEPTED} -- **Date:** 2024-05-06 -- **Deciders:** Lena Fischer, Ethan Brooks, Rahul Deshpande
+
+        ## Context
+        Console reports (on-time delivery, dwell time per drop, driver utilisation) aggregate over GPS
+        telemetry and route events. In April 2024 we stored about 1.2 billion GPS pings per month in an
+        Elasticsearch cluster of 9 data nodes costing roughly EUR 18,000 per month. Dashboards timed out:
+        p95 for a 30-day tenant report was 14 seconds, and heavy tenants regularly hit the 30 second gateway
+        timeout. Elasticsearch was also our log store at the time, so report load hurt log search during
+        incidents.
+
+        ## Decision
+        Move analytics events to a self-managed ClickHouse cluster: 3 shards x 2 replicas on r6i.4xlarge,
+        `ReplicatedMergeTree` tables partitioned by month and ordered by `(tenant_id, event_time)`.
+        Ingestion through the Kafka Connect ClickHouse sink. Logs move to Loki separately.
+
+        ## Consequences
+        - In the benchmark the same 30-day report ran in 0.6 s p95, and storage dropped from 11 TB to 1.4 TB
+          thanks to columnar compression.
+        - Data Platform now operates a stateful cluster (upgrades, replica repair, disk management).
+        - ClickHouse is not a search engine: free-text search over events is not supported; nobody needed it.
+        - Elasticsearch was decommissioned in September 2024.
+
+        ## Alternatives considered
+        | Option | Why not |
+        |---|---|
+        | Keep Elasticsearch, add nodes | Cost would double again within a year; aggregations stay slow |
+        | Apache Druid | Faster ingest, but more moving parts (ZooKeeper, deep storage, brokers) for a team of three |
+        | BigQuery | Data residency concerns from two enterprise tenants and per-query cost unpredictability |
+        | ClickHouse Cloud | Considered; self-managed chosen for cost, revisit in 2026 |
+        """, parent="adr-index", labels=["adr", "clickhouse", "data"], author="lena", created="2024-05-06",
+          updated="2024-05-21", version=5)
+
+    cpage("adr-009", "ENG", "ADR-009: PgBouncer in transaction mode for billing-db", """
+        **Status:** {status:green:ACCEPTED} -- **Date:** 2024-07-02 -- **Deciders:** Tomás Herrera, Priya Raman, Aisha Okafor
+
+        ## Context
+        `billing-api` scales to 60 pods during the monthly invoice run, each with a HikariCP pool of 20. That is
+        1,200 potential connections against an RDS instance where each backend costs memory and where we had
+        already seen `FATAL: remaining connection slots are reserved for non-replication superuser connections`
+        during the January 2024 invoice run.
+
+        ## Decision
+        Put PgBouncer (`pgbouncer-billing`, 3 replicas behind a ClusterIP service) in front of billing-db in
+        **transaction** pooling mode. All billing services connect to PgBouncer, never to RDS directly.
+        Pool sizing and alert thresholds live in the PgBouncer runbook in the SRE space, not here, because they
+        change with instance size.
+
+        ## Consequences
+        - Server-side prepared statements do not work in transaction mode with our PgBouncer version; the JDBC
+          URL sets `prepareThreshold=0`.
+        - Session state (`SET` without `LOCAL`, temp tables, session advisory locks) must not be used. Use
+          `pg_advisory_xact_lock` instead of `pg_advisory_lock`.
+        - Long transactions now hurt everyone sharing the pool; statement timeout is 30 s for the app role.
+        - Migrations run with a direct connection using the `billing_migrator` role.
+
+        ## Alternatives considered
+        - RDS Proxy: pinned connections with our Hibernate usage made it ineffective in testing.
+        - Smaller Hikari pools only: not enough headroom during invoice runs.
+        """, parent="adr-index", labels=["adr", "postgres", "payments"], author="aisha", created="2024-07-02",
+          updated="2024-07-09", version=3)
+
+    cpage("adr-011", "ENG", "ADR-011: Vault for service secrets", """
+        **Status:** {status:green:ACCEPTED} -- **Date:** 2024-08-19 -- **Deciders:** Olivia Grant, Priya Raman, Daniel Kim
+
+        ## Context
+        Secrets were spread across GitLab CI variables, Kubernetes secrets created by hand, and a shared
+        1Password vault. Rotation was manual and rarely done; the 2024 penetration test flagged a database
+        password unchanged since 2021.
+
+        ## Decision
+        HashiCorp Vault (`vault.nw.internal`, HA with integrated storage, auto-unseal via AWS KMS) is the only
+        place service secrets live. Services authenticate with the Kubernetes auth method and receive secrets
+        through the vault-agent injector. Database credentials use the database secrets engine so that each pod
+        gets its own short-lived user. How to actually store and read a secret is described on **Secrets
+        management with Vault**.
+
+        ## Consequences
+        - Vault is a tier-0 dependency; it has its own runbooks and is restricted to SRE for operations.
+        - CI no longer holds long-lived cloud keys; pipelines use OIDC to assume roles.
+        - 1Password remains for human credentials (vendor dashboards) only.
+
+        ## Alternatives considered
+        AWS Secrets Manager (no dynamic DB credentials across our RDS setup without Lambdas), SOPS-encrypted
+        files in git (rotation still manual).
+        """, parent="adr-index", labels=["adr", "security", "vault"], author="olivia", created="2024-08-19",
+          updated="2024-09-03", version=3)
+
+    cpage("adr-013", "ENG", "ADR-013: React Native for the driver app rewrite", """
+        **Status:** {status:green:ACCEPTED} -- **Date:** 2024-02-26 -- **Deciders:** Jonas Lindqvist, Keiko Tanaka, Ethan Brooks
+
+        ## Context
+        The driver app existed as two native codebases (Swift, Kotlin) maintained by four engineers. Feature
+        parity lagged by one to two releases, and proof-of-delivery flows behaved differently per platform,
+        which confused support.
+
+        ## Decision
+        Rewrite the driver app in React Native (New Architecture enabled) with TypeScript. Background location,
+        the barcode scanner and the offline queue stay native modules (`@nw/location`, `@nw/scanner`,
+        `@nw/outbox`) because they are performance- and battery-sensitive.
+
+        ## Consequences
+        - One release train for both platforms from version 5.0 onwards.
+        - JavaScript-only fixes can ship over the air from `ota.nw.internal`; native changes still go through
+          store review.
+        - Android foreground service and iOS background modes remain native expertise the team must keep.
+
+        ## Alternatives considered
+        Flutter (team had no Dart experience), Kotlin Multiplatform (UI still duplicated at the time).
+        """, parent="adr-index", labels=["adr", "mobile"], author="jonas", created="2024-02-26",
+          updated="2024-03-05", version=2)
+
+    cpage("adr-015", "ENG", "ADR-015: Dedicated Redis for driver sessions", """
+        **Status:** {status:green:ACCEPTED} -- **Date:** 2025-08-27 -- **Deciders:** Priya Raman, Jonas Lindqvist, Ben Adeyemi
+
+        ## Context
+        Driver refresh tokens and general application caches shared one ElastiCache cluster configured with
+        `maxmemory-policy allkeys-lru`. When cache usage grew, Redis evicted session keys together with cache
+        keys, and drivers were silently signed out mid-route (see {{J:redis-split}} and the incident thread in
+        #sre-incidents). Sessions are state, not cache, and must never be evicted.
+
+        ## Decision
+        - New cluster `redis-sessions` (cache.r7g.large, 2 replicas, Multi-AZ) with `maxmemory-policy noeviction`,
+          used only by `gatekeeper` and `driver-bff` for session data.
+        - The existing cluster becomes `redis-cache` and keeps `allkeys-lru`.
+        - Alert at 75% memory on `redis-sessions`, because with noeviction a full instance rejects writes.
+
+        ## Consequences
+        Sign-in writes fail loudly instead of sessions disappearing silently. One more cluster to run and pay for
+        (about EUR 410 per month).
+
+        ## Alternatives considered
+        `volatile-lru` with TTLs only on cache keys: works until someone forgets a TTL. Rejected as fragile.
+        """, parent="adr-index", labels=["adr", "redis", "mobile"], author="priya", editors=("ben",),
+          created="2025-08-27", updated="2025-09-04", version=3)
+
+    cpage("adr-016", "ENG", "ADR-016: Self-hosted OSRM for travel-time matrices", """
+        **Status:** {status:green:ACCEPTED} -- **Date:** 2024-10-14 -- **Deciders:** Mei Chen, Ravi Iyer, Grace Liu
+
+        ## Context
+        The solver needs an N x N travel-time matrix for every optimisation. We bought matrices from MapGrid at
+        EUR 0.002 per element. A 250-stop problem is 62,500 elements, so one large optimisation cost EUR 125, and
+        re-optimisations during the day multiplied that. Matrix calls were 61% of our MapGrid invoice.
+
+        ## Decision
+        Run OSRM ourselves (`osrm-eu.nw.internal`, `osrm-na.nw.internal`) with car and HGV profiles built from
+        OpenStreetMap extracts, rebuilt weekly by the `osrm-rebuild` pipeline. MapGrid remains our geocoder.
+        Live traffic is approximated with time-of-day speed profiles derived from our own GPS telemetry.
+
+        ## Consequences
+        - Matrix cost drops to compute cost (about EUR 2,300 per month for both regions).
+        - ETAs lose live traffic; the historical speed profiles partly compensate. If a tenant's depot has no
+          profile yet, we fall back to free-flow speeds, which makes ETAs optimistic.
+        - HGV restrictions (height, weight) depend on OSM data quality.
+        """, parent="adr-index", labels=["adr", "routing", "osrm"], author="mei", editors=("ravi",),
+          created="2024-10-14", updated="2024-10-30", version=4)
+
+    # ---- Service catalog (composed from structured data) -------------------
+    cpage("svc-catalog", "ENG", "Service catalog", """
+        One page per production service. Each page lists ownership, runtime, dependencies, dashboards and
+        the SLOs we have committed to. The source of truth for on-call routing is PagerDuty; if this catalog and
+        PagerDuty disagree, PagerDuty wins and please fix the page.
+
+        !children
+        """, parent="eng-arch", labels=["service-catalog"], author="priya", created="2024-02-05", updated="2025-06-11")
+
+    services = [
+        dict(name="route-planner", team="Routing", lead="mei", pd="Routing Primary", slack="#team-routing",
+             repo="platform/route-planner", lang="Go 1.22", ns="routing", replicas="12-40 (HPA on CPU 65%)",
+             summary="Public route optimisation API, order ingest from Kafka and orchestration of the solver. "
+                     "Stateless; all state is in routing-db.",
+             deps=["routing-db (Postgres 15)", "vrp-solver (sidecar per pod)", "OSRM (osrm-eu / osrm-na)",
+                   "MapGrid geocoding API, Nominatim fallback", "Kafka: consumes orders.v2, produces routes.planned.v1",
+                   "redis-cache for matrix caching (TTL 6h)"],
+             slos=[("Availability of /v2 endpoints", "99.9% monthly"), ("p95 latency, optimize, up to 100 stops", "< 8 s"),
+                   ("Order-to-plannable latency", "< 2 min for 99% of orders")],
+             alerts=["RoutePlannerConsumerLagHigh", "RoutePlannerOptimizeLatencyHigh", "GeocoderCircuitOpen"],
+             gotchas="The solver sidecar is CPU-bound and shares the pod's CPU limit; scaling the API also scales "
+                     "solver capacity. Large tenants (Brightline Grocers, UrbanCrate) plan at 05:30 local time and "
+                     "create a daily spike."),
+        dict(name="vrp-solver", team="Routing", lead="ravi", pd="Routing Primary", slack="#team-routing",
+             repo="platform/route-planner (solver/)", lang="C++20, OR-Tools 9.10", ns="routing",
+             replicas="sidecar of route-planner",
+             summary="Capacitated vehicle routing with time windows. Receives problems over a local gRPC socket and "
+                     "returns plans. Time limit per solve is 20 s for synchronous and 120 s for asynchronous requests.",
+             deps=["none at runtime; the travel-time matrix is passed in by route-planner"],
+             slos=[("Solves finishing within time limit", "99.5%")],
+             alerts=["SolverTimeoutRateHigh", "SolverOOMKilled"],
+             gotchas="Memory grows with the square of the stop count; a 250-stop problem with 40 vehicles needs about "
+                     "2.5 GB. The sidecar limit is 4 GiB."),
+        dict(name="wms-core", team="Warehouse", lead="yusuf", pd="Warehouse Primary", slack="#team-warehouse",
+             repo="warehouse/wms-core", lang="Kotlin 1.9, Spring Boot 3.2, JDK 21", ns="wms", replicas="8 (fixed)",
+             summary="Warehouse management: inventory, bin locations, picking waves, replenishment, cycle counts and "
+                     "the scanner sync endpoint used by NW Picker handhelds.",
+             deps=["wms-db (Postgres 15, 3.1 TB)", "Kafka: produces wms.inventory.events.v1 via outbox",
+                   "customer ERP integrations over SFTP/EDI (inbound ASN, outbound shipment confirmations)"],
+             slos=[("Scanner sync success rate", "99.5% per DC per day"), ("p99 pick confirmation latency", "< 800 ms")],
+             alerts=["WmsScannerSyncBacklog", "WmsOutboxLag", "WmsDbReplicationLag"],
+             gotchas="Cycle count jobs run at 02:00 local time per DC and lock bins in batches of 5,000; avoid "
+                     "maintenance on wms-db in that window. Error codes are listed in the WMS error code reference."),
+        dict(name="billing-api", team="Payments", lead="tomas", pd="Payments Primary", slack="#payments-eng",
+             repo="payments/billing-api", lang="Java 21, Spring Boot 3.3", ns="billing", replicas="6-60 (HPA)",
+             summary="Subscriptions, usage metering, invoicing and payment collection through Stripe and Adyen. In "
+                     "PCI scope; see the PAY space for details.",
+             deps=["billing-db via pgbouncer-billing", "Stripe and Adyen APIs", "Kafka: consumes wms.inventory.events.v1 "
+                   "and routes.planned.v1 for metering, produces billing.invoices.v1 and payments.refunds.v1"],
+             slos=[("Payment API availability", "99.95% monthly"), ("Invoice run completes", "by 09:00 UTC on the 1st")],
+             alerts=["BillingPaymentErrorRate", "PgBouncerClientWaiting", "InvoiceRunNotFinished"],
+             gotchas="Never retry a charge without the original idempotency key. Scale-up for the invoice run is "
+                     "scheduled by a KEDA cron trigger at 02:30 UTC on the 1st."),
+        dict(name="refund-service", team="Payments", lead="aisha", pd="Payments Primary", slack="#payments-eng",
+             repo="payments/refund-service", lang="Go 1.22", ns="billing", replicas="3",
+             summary="Processes refund requests asynchronously from the payments.refunds.v1 topic and reports "
+                     "outcomes back to billing-api.",
+             deps=["Kafka: payments.refunds.v1, refunds.dlq", "Stripe and Adyen refund APIs", "billing-db via pgbouncer-billing"],
+             slos=[("Refunds processed within 15 min", "99%")],
+             alerts=["RefundDLQNotEmpty", "RefundProviderErrorRate"],
+             gotchas="Retry behaviour and approval thresholds are described on the Refund service design page."),
+        dict(name="driver-bff", team="Mobile", lead="jonas", pd="Mobile Backend", slack="#mobile",
+             repo="mobile/driver-app (bff/)", lang="TypeScript, Node 20, Fastify", ns="mobile", replicas="6-24 (HPA)",
+             summary="Backend for the Northwind Driver app: route delivery, proof-of-delivery uploads, GPS ingest "
+                     "into telemetry.gps.v1 and push notifications.",
+             deps=["gatekeeper for token validation", "redis-sessions", "S3 bucket nw-prod-pod-photos",
+                   "Kafka: consumes routes.planned.v1, produces telemetry.gps.v1", "FCM and APNs"],
+             slos=[("Route delivery to device", "< 60 s after dispatch for 99%"), ("POD upload success", "99.8%")],
+             alerts=["DriverBffErrorRate", "PodUploadFailures", "RedisSessionsMemoryHigh"],
+             gotchas="Older app versions (below 5.10) poll instead of using push; they generate a third of the "
+                     "request volume while being 4% of devices."),
+        dict(name="gatekeeper", team="SRE / Platform", lead="nadia", pd="SRE Primary", slack="#sre",
+             repo="platform/gatekeeper", lang="Go 1.22", ns="platform", replicas="6",
+             summary="OAuth2/OIDC authorisation server for customers, drivers and API keys. Issues JWT access "
+                     "tokens (15 min) and refresh tokens (30 days for drivers).",
+             deps=["gatekeeper-db", "redis-sessions", "Okta (for console SSO federation)", "Vault transit for signing keys"],
+             slos=[("Token endpoint availability", "99.95%"), ("p99 token issuance", "< 300 ms")],
+             alerts=["GatekeeperTokenErrors", "GatekeeperSigningKeyAge"],
+             gotchas="Signing keys rotate every 90 days; the JWKS endpoint serves the old key for 24 h after rotation."),
+        dict(name="notification-service", team="SRE / Platform", lead="ben", pd="SRE Primary", slack="#sre",
+             repo="platform/notification-service", lang="Go 1.22", ns="platform", replicas="4",
+             summary="Sends email (Amazon SES), SMS (Twilio) and customer webhooks for delivery events and invoices.",
+             deps=["Kafka: billing.invoices.v1, routes.planned.v1, delivery.events.v1", "SES, Twilio", "redis-cache"],
+             slos=[("Webhook delivery attempts within 30 s", "99%")],
+             alerts=["WebhookDeliveryFailureRate", "SesBounceRateHigh"],
+             gotchas="Customer webhooks retry with backoff for up to 24 hours and are then dropped; customers can "
+                     "replay from the console for 7 days."),
+    ]
+    for s in services:
+        deps = "\n".join(f"- {d}" for d in s["deps"])
+        slos = "\n".join(f"| {a} | {b} |" for a, b in s["slos"])
+        alerts = ", ".join(f"`{a}`" for a in s["alerts"])
+        lead = PEOPLE[s["lead"]].name
+        md = f"""
+            {s['summary']}
+
+            ## Ownership
+            | | |
+            |---|---|
+            | Team | {s['team']} |
+            | Technical owner | {lead} |
+            | PagerDuty service | {s['pd']} |
+            | Slack | {s['slack']} |
+            | Repository | `{s['repo']}` |
+
+            ## Runtime
+            - Language: {s['lang']}
+            - Namespace `{s['ns']}` in `nw-prod-euw1` and `nw-prod-use1`
+            - Replicas: {s['replicas']}
+            - Dashboard: Grafana, folder "{s['team']}", dashboard "{s['name']} / Service Overview"
+
+            ## Dependencies
+            {deps}
+
+            ## SLOs
+            | Objective | Target |
+            |---|---|
+            {slos}
+
+            ## Alerts
+            Alerts that page for this service: {alerts}. Runbooks are linked from each alert annotation.
+
+            ## Things to know
+            {s['gotchas']}
+            """
+        cpage(f"svc-{s['name']}", "ENG", f"Service: {s['name']}", md, parent="svc-catalog",
+              labels=["service-catalog", s["ns"]], author=s["lead"],
+              created=f"2024-0{rng.randint(2, 9)}-{rng.randint(10, 28)}", updated=f"2025-0{rng.randint(3, 9)}-{rng.randint(10, 28)}")
