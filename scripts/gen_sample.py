@@ -1200,3 +1200,705 @@ def conf_eng():
         cpage(f"svc-{s['name']}", "ENG", f"Service: {s['name']}", md, parent="svc-catalog",
               labels=["service-catalog", s["ns"]], author=s["lead"],
               created=f"2024-0{rng.randint(2, 9)}-{rng.randint(10, 28)}", updated=f"2025-0{rng.randint(3, 9)}-{rng.randint(10, 28)}")
+
+    # ---- API documentation -------------------------------------------------
+    cpage("eng-api", "ENG", "API documentation", """
+        Reference documentation for the public Northwind API and for error codes that customers and support
+        see. The customer-facing developer portal is generated from the OpenAPI files in each repository; these
+        pages add the context that does not fit into OpenAPI descriptions.
+
+        !children
+        """, parent="eng-home", labels=["api"], author="mei", created="2024-02-19", updated="2024-12-02")
+
+    cpage("rp-api", "ENG", "Route Planner API v2 reference", """
+        !info: Audience: customer integration engineers, solution engineers and support. The OpenAPI spec lives in `platform/route-planner/api/openapi-v2.yaml` and is published to the developer portal.
+
+        !toc
+
+        ## Base URLs and authentication
+        | Region | Base URL |
+        |---|---|
+        | EU | `https://api.northwind.example/v2` |
+        | North America | `https://api.us.northwind.example/v2` |
+        | Sandbox | `https://api.sandbox.northwind.example/v2` |
+
+        Every request needs a bearer token. Machine clients use the OAuth2 client-credentials flow against
+        gatekeeper (`POST https://auth.northwind.example/oauth2/token`, scope `routes:write routes:read`).
+        Legacy integrations may still send a static key in `X-Api-Key`; static keys are deprecated and cannot
+        be created for new tenants since January 2025.
+
+        ```bash
+        curl -s https://auth.northwind.example/oauth2/token \\
+          -d grant_type=client_credentials -d client_id=$NW_CLIENT_ID -d client_secret=$NW_CLIENT_SECRET \\
+          -d scope="routes:write routes:read"
+        ```
+
+        ## Rate limits
+        Limits are per API client (not per tenant) and use a sliding one-minute window.
+
+        | Endpoint group | Limit |
+        |---|---|
+        | `POST /v2/routes/optimize`, `POST /v2/routes/{id}/reoptimize` | 600 requests per minute |
+        | All `GET` endpoints | 3,000 requests per minute |
+        | `POST /v2/orders` (single and bulk) | 1,200 requests per minute, bulk counts as one |
+
+        Every response carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`. When the
+        limit is exceeded the API answers `429` with error code `RP-429-RATE_LIMITED` and a `Retry-After` header
+        in seconds. Enterprise tenants can ask their account manager for a higher optimisation limit.
+
+        ## POST /v2/routes/optimize
+        Plans routes for a set of stops and vehicles. Problem size limits:
+
+        - At most **250 stops** per request. Requests above that fail with `RP-422-STOPS_LIMIT`; split by depot
+          or by delivery day.
+        - At most 40 vehicles per request.
+        - Up to 100 stops the call is synchronous and returns the plan (solver time limit 20 s).
+        - From 101 to 250 stops the call is asynchronous: it returns `202 Accepted` with a `job_id`; poll
+          `GET /v2/jobs/{job_id}` or subscribe to the `route.optimized` webhook.
+
+        ```json
+        {
+          "depot": {"id": "RTM1", "lat": 51.9066, "lon": 4.4883},
+          "planning_date": "2025-09-15",
+          "vehicles": [
+            {"id": "truck-07", "profile": "hgv", "capacity": {"kg": 7200, "pallets": 16},
+             "shift": {"start": "06:00", "end": "15:30"}}
+          ],
+          "stops": [
+            {"id": "ord-88213", "lat": 51.9244, "lon": 4.4777, "service_minutes": 6,
+             "demand": {"kg": 320, "pallets": 1}, "time_windows": [["08:00", "10:00"]]}
+          ],
+          "options": {"objective": "min_duration", "balance_routes": true, "return_to_depot": true}
+        }
+        ```
+
+        Times are local to the depot's time zone. `profile` is `car`, `van` or `hgv`; HGV routing respects
+        height and weight restrictions where OpenStreetMap has them. `objective` is `min_duration` (default),
+        `min_distance` or `min_vehicles`.
+
+        ### Response
+        ```json
+        {
+          "route_plan_id": "rp_01J7ZK4M2Q9W",
+          "status": "optimized",
+          "routes": [
+            {"vehicle_id": "truck-07", "distance_km": 142.6, "duration_minutes": 431,
+             "stops": [{"id": "ord-88213", "eta": "2025-09-15T08:14:00+02:00", "sequence": 1}]}
+          ],
+          "unassigned": [{"id": "ord-88302", "reason": "TIME_WINDOW_INFEASIBLE"}]
+        }
+        ```
+
+        Stops the solver cannot place are returned in `unassigned` with a reason instead of failing the request.
+
+        ## GET /v2/routes/{route_plan_id}
+        Returns the stored plan. Plans are kept for 400 days. Add `?include=geometry` to get encoded polylines
+        (precision 6) per route; this roughly triples the response size.
+
+        ## POST /v2/routes/{route_plan_id}/reoptimize
+        Re-plans an existing plan after changes (added stops, vehicle breakdown). Routes that are already
+        **dispatched** are locked and cannot be re-optimised; the API returns `409` with `RP-409-ROUTE_LOCKED`.
+        Undispatch in the console first, or pass `"keep_dispatched": true` to re-plan only the remaining routes.
+
+        ## DELETE /v2/routes/{route_plan_id}
+        Cancels a plan that is not dispatched. Dispatched plans must be cancelled per route from the console.
+
+        ## Error codes
+        Errors use RFC 7807 problem JSON with an extra `code` field.
+
+        | HTTP | Code | Meaning |
+        |---|---|---|
+        | 400 | RP-400-INVALID_PAYLOAD | JSON does not match the schema; `errors[]` lists the fields |
+        | 401 | RP-401-UNAUTHENTICATED | Missing or expired token |
+        | 403 | RP-403-SCOPE_MISSING | Token lacks `routes:write` |
+        | 404 | RP-404-NOT_FOUND | Unknown route plan or job id, or it belongs to another tenant |
+        | 409 | RP-409-ROUTE_LOCKED | Route is dispatched and cannot be changed |
+        | 422 | RP-422-STOPS_LIMIT | More than 250 stops or more than 40 vehicles |
+        | 422 | RP-422-NO_FEASIBLE_VEHICLE | No vehicle can carry the demand of at least one stop |
+        | 429 | RP-429-RATE_LIMITED | Rate limit exceeded; honour `Retry-After` |
+        | 503 | RP-503-SOLVER_UNAVAILABLE | Solver capacity exhausted; retry with backoff |
+
+        ## Webhooks
+        `route.optimized` and `route.optimization_failed` are delivered to the tenant's webhook endpoints. The
+        signature scheme is described on **Customer webhooks: events and signatures**.
+
+        ## Versioning and deprecation
+        v1 (`/v1/plan`) is deprecated and will be switched off on **2025-12-31**. The main differences: v1 has
+        no asynchronous mode and accepts at most 80 stops; v1 times are UTC while v2 times are depot-local.
+        Breaking changes within v2 are announced 90 days ahead in the changelog and by email to technical
+        contacts.
+
+        ## Changelog
+        | Date | Change |
+        |---|---|
+        | 2025-08-19 | `keep_dispatched` option for reoptimize |
+        | 2025-06-02 | Asynchronous mode raised from 200 to 250 stops |
+        | 2025-03-10 | NA region base URL |
+        | 2024-11-04 | `pallets` capacity dimension |
+        """, parent="eng-api", labels=["api", "route-planner", "reference"], author="mei",
+          editors=("oskar", "grace", "mei"), created="2024-03-01", updated="2025-08-19", version=26)
+
+    cpage("webhooks-api", "ENG", "Customer webhooks: events and signatures", """
+        Tenants can register up to 10 HTTPS endpoints in the console (Settings, Integrations, Webhooks). Events
+        are delivered by `notification-service` as JSON `POST` requests.
+
+        ## Events
+        | Event | When |
+        |---|---|
+        | `route.optimized` | An optimisation job finished |
+        | `route.optimization_failed` | An optimisation job failed |
+        | `route.dispatched` | A route was sent to a driver |
+        | `delivery.completed` | POD captured at a drop |
+        | `delivery.failed` | Driver marked a drop as failed, with reason |
+        | `invoice.issued` | A monthly invoice was issued |
+
+        ## Signature
+        Every request has a `Northwind-Signature` header: `t=<unix seconds>,v1=<hex HMAC-SHA256>`. The signed
+        payload is `<t>.<raw request body>` using the endpoint's signing secret. Reject requests where `t` is
+        more than 5 minutes old.
+
+        ```python
+        import hmac, hashlib, time
+        def verify(secret: bytes, header: str, body: bytes) -> bool:
+            parts = dict(p.split("=", 1) for p in header.split(","))
+            if abs(time.time() - int(parts["t"])) > 300:
+                return False
+            mac = hmac.new(secret, parts["t"].encode() + b"." + body, hashlib.sha256).hexdigest()
+            return hmac.compare_digest(mac, parts["v1"])
+        ```
+
+        Verify against the **raw** body. Re-serialising parsed JSON changes whitespace and breaks the signature.
+
+        ## Retries
+        Non-2xx responses and timeouts (10 s) are retried with exponential backoff for up to 24 hours. After
+        that the event is dropped, but it can be replayed from the console for 7 days. Endpoints that fail
+        continuously for 72 hours are disabled and the tenant's technical contact gets an email.
+        """, parent="eng-api", labels=["api", "webhooks"], author="ben", editors=("ben",),
+          created="2024-06-12", updated="2025-04-28")
+
+    wms_rows = [
+        ("WMS-4101", "BIN_NOT_FOUND", "Scanned bin label does not exist in this DC's layout",
+         "Label printed for another DC, or bin deleted during re-slotting", "Rescan; if it persists, check the layout import in WMS Admin"),
+        ("WMS-4102", "BIN_LOCKED", "The bin location is locked by another picking session",
+         "Two pickers assigned overlapping tasks, or a handheld holding the lock lost Wi-Fi or crashed",
+         "Wait: locks are leases and expire after 120 s without a heartbeat. A supervisor can force-release in WMS Admin, Locations, Release lock"),
+        ("WMS-4103", "BIN_CAPACITY_EXCEEDED", "Putaway would exceed the bin's volume or weight limit",
+         "Wrong unit of measure on the item master", "Choose another bin; fix the item dimensions"),
+        ("WMS-4104", "BIN_BLOCKED", "Bin is blocked for cycle counting or damage inspection",
+         "Cycle count in progress (02:00 local batch) or manual block", "Pick from the suggested alternative bin"),
+        ("WMS-4110", "LOCATION_TYPE_MISMATCH", "Item cannot be stored in this location type",
+         "Frozen item scanned into an ambient bin, hazmat into a non-hazmat zone", "Use a compatible zone"),
+        ("WMS-4201", "PICK_QTY_MISMATCH", "Confirmed quantity differs from the task quantity",
+         "Short pick or overpick", "Confirm with reason code; a short pick creates a replenishment task"),
+        ("WMS-4202", "WRONG_ITEM_SCANNED", "Scanned barcode does not match the task's SKU",
+         "Similar-looking products in adjacent bins", "Scan the correct item; repeated errors trigger a slotting review"),
+        ("WMS-4203", "TASK_ALREADY_COMPLETED", "The pick task was completed by another session",
+         "Duplicate replay from the offline queue", "Safe to ignore on the device; the sync dedups by scan id"),
+        ("WMS-4205", "WAVE_CLOSED", "The wave was closed while the task was still open",
+         "Supervisor closed the wave early", "Task is moved to the next wave automatically"),
+        ("WMS-4301", "NO_STOCK_AVAILABLE", "Reservation failed because no unreserved stock exists",
+         "Inventory out of sync with ERP, or stock in quarantine", "Check quarantine; trigger a cycle count for the SKU"),
+        ("WMS-4305", "RESERVATION_CONFLICT", "Stock is reserved for a higher-priority order",
+         "Priority allocation rules", "Expected behaviour; the order waits for replenishment"),
+        ("WMS-4307", "RESERVATION_EXPIRED", "The stock reservation expired before the pick was confirmed",
+         "Reservations expire after 45 min by default", "Re-release the order; see the tenant's reservation TTL setting"),
+        ("WMS-4401", "DEVICE_CLOCK_SKEW", "Handheld clock differs from server time by more than 5 minutes",
+         "Device lost NTP, often after battery swap", "Reboot the device; it resyncs time on boot"),
+        ("WMS-4402", "SYNC_SEQUENCE_GAP", "The device skipped a sequence number in its offline queue",
+         "App killed while writing the queue", "Device re-sends from the last acknowledged sequence; no action"),
+        ("WMS-4404", "APP_VERSION_UNSUPPORTED", "NW Picker version is below the minimum supported version",
+         "Device missed an MDM update", "Update via the MDM console (SOTI); minimum version is 3.8.0"),
+        ("WMS-4501", "ASN_PARSE_ERROR", "Inbound advance shipping notice could not be parsed",
+         "Customer ERP sent malformed EDI DESADV", "Support forwards the file to the integration contact"),
+        ("WMS-4503", "SKU_UNKNOWN_IN_ASN", "ASN references a SKU missing from the item master",
+         "Item master sync lagging behind ERP", "Trigger item master sync from WMS Admin, then reprocess the ASN"),
+        ("WMS-4509", "SHIPMENT_CONFIRM_REJECTED", "Customer ERP rejected the outbound shipment confirmation",
+         "Order cancelled in ERP after picking", "Escalate to the tenant; goods need a return-to-stock"),
+    ]
+    rows = "\n".join(f"| {c} | `{n}` | {m} | {cause} | {todo} |" for c, n, m, cause, todo in wms_rows)
+    cpage("wms-errors", "ENG", "WMS error code reference", f"""
+        This page lists the error codes shown by `wms-core` and by the NW Picker handheld app. Support uses it
+        to answer tickets; engineers keep it in sync with `ErrorCode.kt` in `warehouse/wms-core`.
+
+        !info: Codes are stable: a code is never reused for a different meaning. Deprecated codes stay in the table, marked as such, for at least one year.
+
+        ## How codes are structured
+        `WMS-4xyz`: the second digit is the area.
+
+        - **41xx**: bins and locations
+        - **42xx**: picking
+        - **43xx**: reservations and allocation
+        - **44xx**: handheld devices and sync
+        - **45xx**: integrations (EDI, ERP)
+
+        5xxx codes are internal server errors and always come with a trace id; support should escalate those
+        with the trace id rather than look them up here.
+
+        ## Code table
+        | Code | Name | Meaning | Typical cause | What to do |
+        |---|---|---|---|---|
+        {rows}
+
+        ## Bin locks in more detail
+        Picking sessions lock the bin they are picking from so that two pickers do not both pick the last unit.
+        Locks are leases held in `wms-db` (table `bin_lock`) with a heartbeat from the handheld every 30 s; a
+        lock without heartbeat for 120 s expires (`wms.picking.bin-lock-lease=120s`). When a handheld goes into a
+        Wi-Fi dead spot the lock is therefore held for up to two minutes, which is why pickers in the far aisles
+        of MAN1 report `WMS-4102` more often than elsewhere.
+
+        Supervisors can force-release a lock. Force-releasing a lock whose owner is still picking can cause a
+        double pick, so check the session list first.
+
+        ## Reporting new codes
+        When you add a code: add it to `ErrorCode.kt`, add a row here, and add the translation keys for the
+        handheld app (en, nl, de, fr, pl). Missing translations fall back to English.
+        """, parent="eng-api", labels=["wms", "error-codes", "reference", "support"], author="arjun",
+          editors=("yusuf", "marcus", "arjun"), created="2024-04-22", updated="2025-08-06", version=14)
+
+    # ---- Mobile -------------------------------------------------------------
+    cpage("eng-mobile", "ENG", "Mobile", """
+        Documentation for the Northwind Driver app (iOS and Android, React Native) and its backend `driver-bff`.
+        Release notes for every store release are children of this page.
+
+        !children
+        """, parent="eng-home", labels=["mobile"], author="jonas", created="2024-02-27", updated="2025-09-09")
+
+    cpage("driver-release", "ENG", "Driver app release process", """
+        !info: Owner: Mobile team. Release captain rotates every release; the current captain is pinned in #mobile.
+
+        !toc
+
+        ## Cadence
+        We ship a store release of Northwind Driver every **two weeks**. The release branch is cut on Tuesday of
+        week one, regression runs Wednesday to Friday, and store submission happens the following Monday.
+        JavaScript-only fixes can go out between releases as over-the-air (OTA) updates; anything touching native
+        code, permissions or the bundle's native dependencies requires a store release.
+
+        Version numbers are `MAJOR.MINOR.PATCH`. Minor for a regular train, patch for hotfixes. The build number
+        is the CI pipeline id, so it increases monotonically across both platforms.
+
+        ## Roles
+        - **Release captain**: cuts the branch, owns the checklist, decides go/no-go with QA, watches the
+          rollout metrics daily, and writes the release notes page.
+        - **QA (Mateo García)**: runs the regression suite on the device farm and signs off.
+        - **Support (Marcus Bell's team)**: gets the release notes two days before rollout and updates the help
+          centre articles.
+
+        ## Branching
+        ```bash
+        git checkout main && git pull
+        git checkout -b release/5.15
+        yarn version:set 5.15.0        # bumps package.json, Info.plist and build.gradle
+        git push -u origin release/5.15
+        ```
+
+        Fixes during regression go to `main` first and are cherry-picked to the release branch with
+        `git cherry-pick -x`. Never commit directly on the release branch without a matching MR to `main`.
+
+        ## Regression and sign-off
+        The automated suite (Detox end-to-end tests) runs on BrowserStack against the devices in the support
+        matrix. Manual regression covers what automation cannot: real GPS drives, camera capture in low light,
+        barcode scanning of damaged labels and behaviour when the phone goes offline mid-route.
+
+        | Platform | Minimum OS | Reference devices |
+        |---|---|---|
+        | Android | Android 9 (API 28), target SDK 34 | Pixel 8, Samsung Galaxy A54, Zebra TC58 |
+        | iOS | iOS 16 | iPhone 15, iPhone SE (2nd gen), iPhone 12 |
+
+        Sign-off requires: all P1 regression cases green, no open MOB bugs with priority Highest or High
+        against the release, and a crash-free rate of at least 99.7% on the internal beta.
+
+        ## Internal beta
+        Builds go to TestFlight (internal group "Northwind Staff") and the Play internal testing track. About 60
+        employees and 25 pilot drivers at Brightline Grocers run the beta. The beta runs for at least three
+        working days.
+
+        ## Staged rollout
+        Both stores roll out gradually. We do not use "release to everyone" except for hotfixes of a SEV1.
+
+        | Day | Google Play | App Store (phased release) |
+        |---|---|---|
+        | 1 | 1% | 1% |
+        | 2 | 10% | 2% |
+        | 3 | 10% | 5% |
+        | 4 | 50% | 10% |
+        | 5 | 50% | 20% |
+        | 6 | 100% | 50% |
+        | 7 | 100% | 100% |
+
+        On Play the percentage is raised manually by the release captain; on iOS Apple's 7-day phased release
+        runs automatically and the captain only pauses it if needed.
+
+        ## Halt criteria
+        Pause the rollout (Play: "Halt rollout"; App Store: "Pause phased release") immediately when any of
+        these is true for the new version:
+
+        - Crash-free sessions in Crashlytics drop **below 99.5%** (measured over at least 2,000 sessions).
+        - Android ANR rate above 0.47% (Play Console vitals threshold).
+        - POD upload success rate in `driver-bff` below 99.5% for devices on the new version.
+        - Any SEV1 or SEV2 incident is linked to the release.
+        - Support reports the same new issue from three or more tenants.
+
+        After halting, post in #mobile with the reason, open a MOB ticket with label `release-blocker`, and
+        decide with the mobile lead whether to fix forward (patch release) or roll back via remote config.
+
+        ## Remote config and forced upgrades
+        `driver-bff` serves remote config per platform. Two keys matter for releases:
+
+        ```json
+        {
+          "min_supported_version": "5.10.0",
+          "soft_update_prompt_below": "5.13.0",
+          "feature_flags": {"offline_pod_photos": true, "new_scanner_ui": false}
+        }
+        ```
+
+        Raising `min_supported_version` forces drivers to update before they can start a route. Do this only
+        with Support's agreement, never during a shift start (05:00-08:00 local time in any active region), and
+        never by more than one minor version at a time unless Security requires it.
+
+        ## Over-the-air updates
+        OTA bundles are published from CI to `ota.nw.internal` and served through the CDN. OTA updates follow
+        the same percentages as store rollouts, controlled by `ota_rollout_percent` in remote config. OTA cannot
+        change native code; if `yarn ota:check` reports native changes, the pipeline refuses to publish.
+
+        ## Release notes
+        The captain creates a child page of **Mobile** named `Driver app X.Y.Z release notes` using the release
+        notes template: highlights, fixes with MOB keys, known issues and the rollout timeline.
+
+        ## Checklist
+        1. Branch cut, version bumped, release MR opened.
+        2. Detox suite green on BrowserStack, manual regression signed off by QA.
+        3. Internal beta for three working days; crash-free at least 99.7%.
+        4. Release notes page published; support briefed.
+        5. Submitted to both stores; staged rollout started.
+        6. Daily check of halt criteria until 100%.
+        7. Release branch merged back; tag `driver-app-vX.Y.Z` pushed.
+        """, parent="eng-mobile", labels=["mobile", "release", "process"], author="jonas",
+          editors=("keiko", "mateo", "jonas"), created="2024-04-15", updated="2025-07-22", version=19)
+
+    release_notes = [
+        ("5.12.0", "2025-07-08", "chloe", [
+            "Route overview shows the planned break locations from the driver's shift settings.",
+            "Drivers can reorder the next three drops when the dispatcher allows it (tenant setting `driver_reorder_window`).",
+            "Faster app start on low-end Android devices: cold start down from 4.1 s to 2.6 s on a Galaxy A14.",
+        ], [
+            ("{{J:mob-sigpad}}", "Signature pad cleared itself when the phone rotated during capture."),
+            ("{{J:mob-eta-tz}}", "ETA banner showed times in the phone's time zone instead of the depot's."),
+            ("{{J:mob-scan-focus}}", "Barcode scanner did not focus on iPhone 15 Pro at close range."),
+        ], ["Drivers on Android 9 may see a blank map tile layer for a few seconds after returning from background."]),
+        ("5.13.0", "2025-08-05", "keiko", [
+            "**Offline proof-of-delivery photos**: photos taken without connectivity are stored encrypted on the device "
+            "and uploaded automatically when the connection returns. Up to 200 photos are kept offline.",
+            "Failed-delivery reasons are now configurable per tenant.",
+            "New in-app chat entry point to the dispatcher (tenants with Console Messaging only).",
+        ], [
+            ("{{J:mob-dup-arrived}}", "Duplicate 'arrived' events when GPS jittered near the geofence boundary."),
+            ("{{J:mob-push-ios17}}", "Push notification for route changes did not open the updated route on iOS 17."),
+        ], ["Photo upload progress is not shown on the drop list yet; it is visible on the drop details screen."]),
+        ("5.14.0", "2025-09-02", "chloe", [
+            "Android target SDK raised to 34 (Android 14).",
+            "New barcode scanner engine with better performance on damaged labels (behind flag `new_scanner_ui`).",
+            "Drop list groups consecutive drops at the same address.",
+        ], [
+            ("{{J:mob-battery}}", "Battery drain when the app stayed on the summary screen after the last drop."),
+            ("{{J:mob-se-crash}}", "Crash when opening a drop with more than 50 parcels on iPhone SE."),
+        ], ["Rollout on Android was halted on day 2 because of a crash on Android 14; fixed in 5.14.1."]),
+        ("5.14.1", "2025-09-09", "jonas", [
+            "Hotfix release for Android.",
+        ], [
+            ("{{J:android14-crash}}", "Crash at route start on Android 14 devices: the location foreground service is now "
+                                      "declared with `foregroundServiceType=location` and started while the app is visible."),
+            ("{{J:mob-photo-queue}}", "Offline photo queue could stall after 200 photos instead of evicting uploaded ones."),
+        ], ["None known."]),
+    ]
+    for ver, day, author, highlights, fixes, known in release_notes:
+        hl = "\n".join(f"- {h}" for h in highlights)
+        fx = "\n".join(f"| {k} | {t} |" for k, t in fixes)
+        kn = "\n".join(f"- {k}" for k in known)
+        cpage(f"rn-{ver}", "ENG", f"Driver app {ver} release notes", f"""
+            **Release date:** {day} -- **Release captain:** {PEOPLE[author].name} -- **Platforms:** iOS and Android
+
+            ## Highlights
+            {hl}
+
+            ## Fixes
+            | Ticket | Fix |
+            |---|---|
+            {fx}
+
+            ## Known issues
+            {kn}
+
+            ## Rollout
+            Staged rollout per the Driver app release process. Minimum supported version stays at 5.10.0.
+            """, parent="eng-mobile", labels=["mobile", "release-notes", f"v{ver.replace('.', '-')}"], author=author,
+              created=day, updated=(T(day) + timedelta(days=rng.randint(1, 6))).strftime("%Y-%m-%d"))
+
+    # ---- Engineering practices -------------------------------------------
+    cpage("eng-practices", "ENG", "Engineering practices", """
+        How we write, review, ship and operate code. These are defaults, not laws; if your team does something
+        differently for a good reason, write the reason down on your team page.
+
+        !children
+        """, parent="eng-home", labels=["practices"], author="ethan", created="2024-01-18", updated="2024-09-30")
+
+    cpage("code-review", "ENG", "Code review guidelines", """
+        Code review is how we share knowledge and catch mistakes. It is not a gate to show seniority.
+
+        ## For authors
+        - Keep MRs small: under 400 changed lines excluding generated code and fixtures. Split refactors from
+          behaviour changes.
+        - The description says **why**, links the Jira ticket, and explains how you tested. Screenshots or a
+          short recording for UI changes.
+        - Mark the MR as draft until CI is green and you would merge it yourself.
+        - Respond to every comment, even if only with "done" or a reason why not.
+
+        ## For reviewers
+        - First review within one working day. If you cannot, say so and suggest someone else.
+        - Prefix comments: `nit:` (optional), `question:`, `suggestion:`, `blocking:`. Only `blocking:` comments
+          must be resolved before merge.
+        - Review the tests as carefully as the code. A bug fix without a regression test needs a reason.
+        - Check for: missing idempotency on retries, unbounded queries, personal data in logs, new
+          configuration without defaults, and migrations that lock large tables.
+
+        ## Approvals
+        | Repository group | Approvals | Notes |
+        |---|---|---|
+        | Most repositories | 1 code owner | CODEOWNERS per directory |
+        | `payments/*` | 2, one from Payments | PCI requirement |
+        | `platform/infrastructure` | 1 SRE | Terraform plan output must be attached |
+        | `platform/gatekeeper` | 1 SRE plus 1 Security | Authentication code |
+
+        ## Database migrations
+        Migrations on tables larger than 10 million rows (most of `wms-db`, `billing-db.usage_records`) need a
+        comment from the owning team's lead confirming the lock behaviour. Use `CREATE INDEX CONCURRENTLY`, add
+        columns without defaults first, and backfill in batches.
+        """, parent="eng-practices", labels=["practices", "code-review"], author="mei",
+          editors=("priya", "tomas", "mei"), created="2024-02-08", updated="2025-03-18")
+
+    cpage("secrets", "ENG", "Secrets management with Vault", """
+        !warning: Never put credentials in git, in GitLab CI variables, in Helm values, in Confluence or in Slack. If you find one, rotate it first and then tell Security in #security.
+
+        This page explains how a service gets its credentials: API tokens for vendors, database passwords,
+        signing keys. The decision to standardise on Vault is ADR-011.
+
+        ## Where secrets live
+        Static secrets go into the KV v2 engine under a path that encodes team, service and environment:
+
+        ```text
+        secret/data/<team>/<service>/<env>
+        e.g. secret/data/routing/route-planner/prod
+             secret/data/payments/refund-service/staging
+        ```
+
+        Your team's Vault policy lets team members write under `secret/data/<team>/*` for staging and
+        request write access for prod (via `nwctl access request --role vault-prod-writer`).
+
+        ```bash
+        vault login -method=oidc
+        vault kv put secret/routing/route-planner/staging mapgrid_api_key=@mapgrid.key
+        vault kv get -field=mapgrid_api_key secret/routing/route-planner/staging
+        ```
+
+        ## Getting secrets into a pod
+        Add the vault-agent injector annotations to the Helm values. The agent renders the secret into
+        `/vault/secrets/<name>` before your container starts and keeps it updated.
+
+        ```yaml
+        podAnnotations:
+          vault.hashicorp.com/agent-inject: "true"
+          vault.hashicorp.com/role: "route-planner"
+          vault.hashicorp.com/agent-inject-secret-mapgrid: "secret/data/routing/route-planner/prod"
+          vault.hashicorp.com/agent-inject-template-mapgrid: |
+            {{- with secret "secret/data/routing/route-planner/prod" -}}
+            MAPGRID_API_KEY={{ .Data.data.mapgrid_api_key }}
+            {{- end }}
+        ```
+
+        Read the file at startup and again on `SIGHUP` if the value can rotate. Do not copy secrets into
+        environment variables in the Dockerfile.
+
+        ## Database credentials
+        Use the database secrets engine instead of static passwords. Each pod gets its own Postgres user with a
+        lease TTL of **1 hour** (maximum 24 hours); vault-agent renews it. Connection pools must tolerate
+        credential rotation: HikariCP `maxLifetime` should be below the lease TTL (we use 30 minutes).
+
+        ## Rotation
+        | Secret type | Rotation |
+        |---|---|
+        | Dynamic DB credentials | Automatic, 1 h lease |
+        | Vendor API keys (MapGrid, Twilio, SES) | Every 180 days, tracked in the SEC Jira project |
+        | Payment provider keys (Stripe, Adyen) | Every 90 days, Payments owns it |
+        | JWT signing keys (gatekeeper) | Every 90 days, automatic via Vault transit |
+
+        ## Local development
+        Local stacks use fake credentials from `.env.dev` files that are safe to commit. If a local run needs a
+        real sandbox key, read it from Vault with your own token; never save it in the repository.
+        """, parent="eng-practices", labels=["security", "vault", "secrets"], author="daniel",
+          editors=("priya", "daniel"), created="2024-09-05", updated="2025-05-27", version=8)
+
+    cpage("logging", "ENG", "Logging and tracing conventions", """
+        All services log JSON to stdout; Promtail ships it to Loki. Logs are kept for 30 days, traces in Tempo
+        for 14 days.
+
+        ## Required fields
+        | Field | Example | Notes |
+        |---|---|---|
+        | `ts` | 2025-06-03T08:14:02.114Z | RFC 3339, UTC |
+        | `level` | info | debug, info, warn, error |
+        | `msg` | route plan stored | Short, constant string; put variables in fields |
+        | `service` | route-planner | Set from the Helm chart |
+        | `trace_id` | 4bf92f3577b34da6a3ce929d0e0e4736 | From the OpenTelemetry context |
+        | `tenant_id` | t_8812 | Whenever the request belongs to a tenant |
+
+        ## Personal data
+        Do not log names, email addresses, phone numbers, delivery addresses or free-text delivery notes. Log
+        ids instead (`order_id`, `driver_id`). Coordinates are allowed at three decimals (about 100 m) at most.
+        The `pii-lint` CI job greps for common offenders such as `email=` and `phone`.
+
+        ## Levels
+        `error` means someone should look at it; if nobody would, it is `warn`. Do not log and rethrow the same
+        error at every layer; log once at the boundary.
+
+        ## Tracing
+        Use the OpenTelemetry SDK for your language with the `nw-otel` wrapper, which sets the sampler to 10%
+        head sampling plus 100% for errors and for requests slower than 2 s.
+        """, parent="eng-practices", labels=["observability", "logging"], author="ben", created="2024-03-21",
+          updated="2025-02-11")
+
+    cpage("feature-flags", "ENG", "Feature flags with Unleash", """
+        We use a self-hosted Unleash at `unleash.nw.internal` for backend flags, and `driver-bff` remote config for
+        the driver app (see the Driver app release process).
+
+        - Name flags `<team>.<feature>`, for example `routing.keep-dispatched-reoptimize`.
+        - Every flag has an owner and a Jira ticket for its removal. Flags at 100% for more than 90 days show up
+          in the weekly "stale flags" report in #eng-questions.
+        - Per-tenant rollouts use the `tenantId` context field. Enterprise tenants are never in the first
+          rollout group without their account manager's consent.
+        - Flags are not configuration. Timeouts, limits and URLs go into Helm values.
+        """, parent="eng-practices", labels=["feature-flags", "practices"], author="oskar", created="2024-07-30",
+          updated="2025-01-14")
+
+    # ---- Support engineering ------------------------------------------------
+    cpage("eng-support", "ENG", "Support engineering", """
+        Pages shared between Support and Engineering: how tickets flow, when to escalate and how to triage the
+        most common customer reports.
+
+        !children
+        """, parent="eng-home", labels=["support"], author="marcus", created="2024-03-12", updated="2025-04-02")
+
+    cpage("escalation", "ENG", "Support escalation matrix and SLAs", """
+        Support handles tickets in Zendesk. This page defines ticket priorities, the response times we promise
+        per plan, and how Support escalates to Engineering.
+
+        ## Priorities
+        | Priority | Definition | Examples |
+        |---|---|---|
+        | P1 | Production unusable for the tenant, no workaround | Cannot plan or dispatch routes; scanners cannot pick |
+        | P2 | Major function degraded, workaround exists | Optimisation slow; POD photos delayed |
+        | P3 | Minor issue or single user affected | One driver cannot log in; report shows wrong totals |
+        | P4 | Question or feature request | How do I configure time windows? |
+
+        ## First response targets
+        | Plan | P1 | P2 | P3 | P4 |
+        |---|---|---|---|---|
+        | Enterprise | 15 minutes, 24/7 | 1 hour, 24/7 | 4 business hours | 1 business day |
+        | Business | 1 hour, business hours | 4 business hours | 1 business day | 2 business days |
+        | Starter | 4 business hours | 1 business day | 2 business days | 3 business days |
+
+        Business hours are 07:00-19:00 CET for EU tenants and 07:00-19:00 US Eastern for NA tenants. The
+        Enterprise targets are contractual; missing a P1 target triggers a service credit review with the
+        account manager.
+
+        ## Escalating to Engineering
+        1. P1: declare in Slack with `/page <team>` (for example `/page routing`), which pages the team's
+           PagerDuty primary, and open an OPS ticket with label `customer-escalation`. If several tenants are
+           affected, ask SRE to declare an incident.
+        2. P2: OPS ticket with label `customer-escalation` and the component set; the team triages within one
+           business day.
+        3. P3/P4: OPS ticket without the label, or a feature request in the product board.
+
+        Always include: tenant id, region, what the customer sees (screenshots), time in UTC, and the
+        `X-Trace-Id` if the customer has one. For WMS errors include the `WMS-` code.
+
+        ## Who is on shift
+        The support rota is in Zendesk and pinned in #support. Out of hours, Enterprise P1 tickets page the
+        support on-call, who escalates as above.
+        """, parent="eng-support", labels=["support", "sla", "escalation"], author="marcus",
+          editors=("sofia", "marcus"), created="2024-03-12", updated="2025-06-30", version=11)
+
+    cpage("support-triage", "ENG", "Triage checklist for customer-reported route issues", """
+        Most "the route is wrong" tickets are configuration, not bugs. Go through this list before escalating.
+
+        1. **Which plan?** Get the `route_plan_id` (console URL or API response). Check the planning date and
+           that the tenant is in the region you are looking at.
+        2. **Unassigned stops?** Look at `unassigned[].reason`. `TIME_WINDOW_INFEASIBLE` almost always means the
+           time window is shorter than travel plus service time, or the shift ends too early.
+        3. **Time zones.** v2 times are depot-local; v1 times are UTC. Integrations migrating from v1 often send
+           UTC to v2 and get routes two hours off in summer.
+        4. **Vehicle profile.** A van routed as `car` will take roads a 7.5 t truck cannot. HGV restrictions depend
+           on OpenStreetMap data.
+        5. **ETAs off?** New depots have no historical speed profile for their area for the first weeks, so ETAs
+           use free-flow speeds. Check the depot's `speed_profile_status` in the admin tool.
+        6. **Geocoding.** Addresses geocoded with low confidence are flagged in the console with a yellow pin.
+           Ask the customer to send coordinates for rural addresses.
+
+        If it still looks like a bug, escalate per the **Support escalation matrix and SLAs** with the plan id,
+        the stop ids and a screenshot of the map.
+        """, parent="eng-support", labels=["support", "routing", "triage"], author="sofia",
+          editors=("mei", "sofia"), created="2024-09-17", updated="2025-05-06")
+
+    # ---- Security -----------------------------------------------------------
+    cpage("eng-security", "ENG", "Security", """
+        Security policies and how-tos that every engineer needs. Sensitive security material lives in the SEC
+        Jira project and is not published here.
+
+        !children
+        """, parent="eng-home", labels=["security"], author="olivia", created="2024-02-02", updated="2025-03-03")
+
+    cpage("vuln-mgmt", "ENG", "Vulnerability management and patch SLAs", """
+        ## Sources
+        - Trivy image scans in CI (every pipeline) and nightly against running images.
+        - Renovate for dependency updates; it opens MRs grouped per ecosystem every Monday.
+        - The annual external penetration test and the bug bounty inbox (security@northwind.example).
+
+        ## Fix deadlines
+        | Severity (CVSS or our rating) | Internet-facing | Internal only |
+        |---|---|---|
+        | Critical (9.0+) | 7 days | 14 days |
+        | High (7.0-8.9) | 30 days | 45 days |
+        | Medium (4.0-6.9) | 90 days | 120 days |
+        | Low | Best effort | Best effort |
+
+        The clock starts when the finding is triaged into the SEC project, not when the CVE is published.
+
+        ## Exceptions
+        If a finding cannot be fixed in time (no patched version, or not exploitable in our setup), open a
+        risk acceptance in SEC with the reasoning and a review date. Exceptions for Critical findings need the
+        Head of Security. A Trivy finding with an accepted exception is suppressed through `.trivyignore` with
+        the SEC key in a comment; suppressions without a key fail the `trivy-ignore-lint` job.
+        """, parent="eng-security", labels=["security", "vulnerabilities", "policy"], author="daniel",
+          created="2024-05-20", updated="2025-04-14")
+
+    cpage("sec-incident", "ENG", "Reporting a security incident", """
+        If you think something is wrong, report it. False alarms are fine; silence is not.
+
+        ## What to report
+        Phishing you clicked on, a lost or stolen laptop or phone, credentials pasted somewhere public, a
+        customer telling us they see another tenant's data, unexpected logins, or anything that feels off.
+
+        ## How
+        | Situation | Do this |
+        |---|---|
+        | Suspicious email you did not interact with | Use the "Report phishing" button in Gmail |
+        | You clicked a link or entered credentials | Page Security: `/page security` in Slack, then change your Okta password |
+        | Lost or stolen device | Tell #help-it and page Security; IT wipes the device via Kandji |
+        | Leaked secret | Rotate it if you can, then page Security |
+        | Possible data exposure between tenants | Page Security and SRE; this is a SEV1 until proven otherwise |
+
+        ## What not to do
+        Do not investigate on your own, do not delete evidence (emails, logs), and do not discuss details in
+        public channels. Security will create a private incident channel.
+        """, parent="eng-security", labels=["security", "incident"], author="olivia", created="2024-02-02",
+          updated="2025-01-20")

@@ -1,0 +1,362 @@
+//! Embedded on-disk state (SQLite via rusqlite): source checkpoints, the
+//! per-document chunk hashes that make re-syncs cheap, dead letters and run
+//! history. Each page's checkpoint and document states commit in one
+//! transaction, after the sinks acknowledged that page.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use sluice_core::DeadLetter;
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+#[error("state store {path}: {message}")]
+pub struct StateError {
+    pub path: String,
+    pub message: String,
+}
+
+/// What the store remembers about an indexed document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocState {
+    pub doc_id: Uuid,
+    pub source: String,
+    pub external_id: String,
+    pub content_hash: String,
+    pub meta_hash: String,
+    /// Hash of each chunk's text, by ordinal.
+    pub chunk_hashes: Vec<String>,
+}
+
+/// A committed run of one source.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RunRecord {
+    pub pipeline: String,
+    pub source: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub mode: String,
+    pub status: String,
+    pub docs_added: u64,
+    pub docs_updated: u64,
+    pub docs_unchanged: u64,
+    pub docs_deleted: u64,
+    pub chunks_embedded: u64,
+    pub dead_letters: u64,
+    pub error: Option<String>,
+}
+
+/// Everything committed after one acknowledged page.
+#[derive(Debug, Default)]
+pub struct PageCommit<'a> {
+    pub cursor: Option<&'a str>,
+    pub upserts: Vec<DocState>,
+    pub deletes: Vec<Uuid>,
+    pub dead_letters: Vec<DeadLetter>,
+}
+
+pub struct StateStore {
+    conn: Mutex<Connection>,
+    path: String,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS checkpoints (
+    pipeline TEXT NOT NULL, source TEXT NOT NULL, cursor TEXT, updated_at TEXT NOT NULL,
+    PRIMARY KEY (pipeline, source));
+CREATE TABLE IF NOT EXISTS documents (
+    pipeline TEXT NOT NULL, doc_id TEXT NOT NULL, source TEXT NOT NULL, external_id TEXT NOT NULL,
+    content_hash TEXT NOT NULL, meta_hash TEXT NOT NULL, chunk_hashes TEXT NOT NULL,
+    PRIMARY KEY (pipeline, doc_id));
+CREATE INDEX IF NOT EXISTS documents_by_source ON documents (pipeline, source);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, pipeline TEXT NOT NULL, source TEXT NOT NULL,
+    location TEXT NOT NULL, external_id TEXT, error TEXT NOT NULL, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, pipeline TEXT NOT NULL, source TEXT NOT NULL,
+    started_at TEXT NOT NULL, finished_at TEXT NOT NULL, mode TEXT NOT NULL, status TEXT NOT NULL,
+    docs_added INTEGER NOT NULL, docs_updated INTEGER NOT NULL, docs_unchanged INTEGER NOT NULL,
+    docs_deleted INTEGER NOT NULL, chunks_embedded INTEGER NOT NULL, dead_letters INTEGER NOT NULL,
+    error TEXT);
+";
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+impl StateStore {
+    pub fn open(path: &Path) -> Result<StateStore, StateError> {
+        let p = path.display().to_string();
+        let err = |e: rusqlite::Error| StateError { path: p.clone(), message: e.to_string() };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| StateError { path: p.clone(), message: e.to_string() })?;
+        }
+        let conn = Connection::open(path).map_err(err)?;
+        // WAL + NORMAL: each commit is atomic and durable across process
+        // crashes; readers (status, API) do not block the writer.
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(err)?;
+        conn.execute_batch(SCHEMA).map_err(err)?;
+        Ok(StateStore { conn: Mutex::new(conn), path: p })
+    }
+
+    fn err(&self, e: impl std::fmt::Display) -> StateError {
+        StateError { path: self.path.clone(), message: e.to_string() }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, StateError> {
+        let mut conn = self.conn.lock().map_err(|_| self.err("lock poisoned"))?;
+        f(&mut conn).map_err(|e| self.err(e))
+    }
+
+    pub fn checkpoint(&self, pipeline: &str, source: &str) -> Result<Option<String>, StateError> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT cursor FROM checkpoints WHERE pipeline = ?1 AND source = ?2",
+                params![pipeline, source],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .optional()
+            .map(Option::flatten)
+        })
+    }
+
+    /// True once any page of this source was committed.
+    pub fn has_checkpoint(&self, pipeline: &str, source: &str) -> Result<bool, StateError> {
+        self.with(|c| {
+            c.query_row("SELECT 1 FROM checkpoints WHERE pipeline = ?1 AND source = ?2", params![pipeline, source], |_| Ok(()))
+                .optional()
+                .map(|o| o.is_some())
+        })
+    }
+
+    pub fn doc_states(&self, pipeline: &str, ids: &[Uuid]) -> Result<Vec<DocState>, StateError> {
+        self.with(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT doc_id, source, external_id, content_hash, meta_hash, chunk_hashes FROM documents WHERE pipeline = ?1 AND doc_id = ?2",
+            )?;
+            let mut out = Vec::new();
+            for id in ids {
+                if let Some(s) = stmt.query_row(params![pipeline, id.to_string()], row_to_state).optional()? {
+                    out.push(s);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Ids of every document of `source`, for the prune pass.
+    pub fn doc_ids_for_source(&self, pipeline: &str, source: &str) -> Result<Vec<(Uuid, String)>, StateError> {
+        self.with(|c| {
+            let mut stmt = c.prepare("SELECT doc_id, external_id FROM documents WHERE pipeline = ?1 AND source = ?2")?;
+            let rows = stmt.query_map(params![pipeline, source], |r| {
+                let id: String = r.get(0)?;
+                Ok((parse_uuid(&id)?, r.get::<_, String>(1)?))
+            })?;
+            rows.collect()
+        })
+    }
+
+    pub fn count_documents(&self, pipeline: &str) -> Result<Vec<(String, u64, u64)>, StateError> {
+        self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT source, COUNT(*), COALESCE(SUM(json_array_length(chunk_hashes)), 0) FROM documents WHERE pipeline = ?1 GROUP BY source ORDER BY source",
+            )?;
+            let rows = stmt.query_map(params![pipeline], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64)))?;
+            rows.collect()
+        })
+    }
+
+    /// Commits one acknowledged page atomically: document states, deletions,
+    /// dead letters and the new cursor land together or not at all.
+    pub fn commit_page(&self, pipeline: &str, source: &str, page: &PageCommit<'_>) -> Result<(), StateError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            {
+                let mut up = tx.prepare_cached(
+                    "INSERT INTO documents (pipeline, doc_id, source, external_id, content_hash, meta_hash, chunk_hashes)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                     ON CONFLICT (pipeline, doc_id) DO UPDATE SET content_hash = excluded.content_hash,
+                       meta_hash = excluded.meta_hash, chunk_hashes = excluded.chunk_hashes",
+                )?;
+                for d in &page.upserts {
+                    let hashes = serde_json::to_string(&d.chunk_hashes).unwrap_or_else(|_| "[]".into());
+                    up.execute(params![pipeline, d.doc_id.to_string(), d.source, d.external_id, d.content_hash, d.meta_hash, hashes])?;
+                }
+                let mut del = tx.prepare_cached("DELETE FROM documents WHERE pipeline = ?1 AND doc_id = ?2")?;
+                for id in &page.deletes {
+                    del.execute(params![pipeline, id.to_string()])?;
+                }
+                let mut dl = tx.prepare_cached(
+                    "INSERT INTO dead_letters (pipeline, source, location, external_id, error, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?;
+                for d in &page.dead_letters {
+                    dl.execute(params![pipeline, d.source, d.location, d.external_id, d.error, now()])?;
+                }
+                tx.execute(
+                    "INSERT INTO checkpoints (pipeline, source, cursor, updated_at) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (pipeline, source) DO UPDATE SET
+                       cursor = COALESCE(excluded.cursor, checkpoints.cursor), updated_at = excluded.updated_at",
+                    params![pipeline, source, page.cursor, now()],
+                )?;
+            }
+            tx.commit()
+        })
+    }
+
+    /// Drops the checkpoint so the next run of the source is a full sync.
+    pub fn reset_checkpoint(&self, pipeline: &str, source: &str) -> Result<(), StateError> {
+        self.with(|c| c.execute("DELETE FROM checkpoints WHERE pipeline = ?1 AND source = ?2", params![pipeline, source]).map(|_| ()))
+    }
+
+    pub fn record_run(&self, run: &RunRecord) -> Result<(), StateError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO runs (pipeline, source, started_at, finished_at, mode, status, docs_added, docs_updated,
+                   docs_unchanged, docs_deleted, chunks_embedded, dead_letters, error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                params![
+                    run.pipeline, run.source, run.started_at, run.finished_at, run.mode, run.status,
+                    run.docs_added as i64, run.docs_updated as i64, run.docs_unchanged as i64,
+                    run.docs_deleted as i64, run.chunks_embedded as i64, run.dead_letters as i64, run.error
+                ],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// The most recent run of each source of `pipeline`.
+    pub fn last_runs(&self, pipeline: &str) -> Result<Vec<RunRecord>, StateError> {
+        self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT pipeline, source, started_at, finished_at, mode, status, docs_added, docs_updated, docs_unchanged,
+                        docs_deleted, chunks_embedded, dead_letters, error
+                 FROM runs WHERE id IN (SELECT MAX(id) FROM runs WHERE pipeline = ?1 GROUP BY source) ORDER BY source",
+            )?;
+            let rows = stmt.query_map(params![pipeline], |r| {
+                Ok(RunRecord {
+                    pipeline: r.get(0)?,
+                    source: r.get(1)?,
+                    started_at: r.get(2)?,
+                    finished_at: r.get(3)?,
+                    mode: r.get(4)?,
+                    status: r.get(5)?,
+                    docs_added: r.get::<_, i64>(6)? as u64,
+                    docs_updated: r.get::<_, i64>(7)? as u64,
+                    docs_unchanged: r.get::<_, i64>(8)? as u64,
+                    docs_deleted: r.get::<_, i64>(9)? as u64,
+                    chunks_embedded: r.get::<_, i64>(10)? as u64,
+                    dead_letters: r.get::<_, i64>(11)? as u64,
+                    error: r.get(12)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    pub fn dead_letters(&self, pipeline: &str, limit: usize) -> Result<Vec<DeadLetter>, StateError> {
+        self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT source, location, external_id, error FROM dead_letters WHERE pipeline = ?1 ORDER BY id DESC LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![pipeline, limit as i64], |r| {
+                Ok(DeadLetter { source: r.get(0)?, location: r.get(1)?, external_id: r.get(2)?, error: r.get(3)? })
+            })?;
+            rows.collect()
+        })
+    }
+
+    pub fn timestamp_now() -> String {
+        now()
+    }
+}
+
+fn parse_uuid(s: &str) -> rusqlite::Result<Uuid> {
+    Uuid::parse_str(s).map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+fn row_to_state(r: &rusqlite::Row<'_>) -> rusqlite::Result<DocState> {
+    let hashes: String = r.get(5)?;
+    Ok(DocState {
+        doc_id: parse_uuid(&r.get::<_, String>(0)?)?,
+        source: r.get(1)?,
+        external_id: r.get(2)?,
+        content_hash: r.get(3)?,
+        meta_hash: r.get(4)?,
+        chunk_hashes: serde_json::from_str(&hashes).unwrap_or_default(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(ext: &str) -> DocState {
+        DocState {
+            doc_id: sluice_core::doc_id("s", ext),
+            source: "s".into(),
+            external_id: ext.into(),
+            content_hash: format!("h-{ext}"),
+            meta_hash: "m".into(),
+            chunk_hashes: vec!["a".into(), "b".into()],
+        }
+    }
+
+    #[test]
+    fn page_commit_is_atomic_and_persistent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.sqlite");
+        {
+            let st = StateStore::open(&path).unwrap();
+            assert_eq!(st.checkpoint("p", "s").unwrap(), None);
+            assert!(!st.has_checkpoint("p", "s").unwrap());
+            st.commit_page("p", "s", &PageCommit { cursor: Some("c1"), upserts: vec![state("1"), state("2")], ..Default::default() }).unwrap();
+            // A page without a cursor keeps the old one.
+            st.commit_page("p", "s", &PageCommit { cursor: None, deletes: vec![sluice_core::doc_id("s", "2")], ..Default::default() }).unwrap();
+        }
+        let st = StateStore::open(&path).unwrap();
+        assert_eq!(st.checkpoint("p", "s").unwrap().as_deref(), Some("c1"));
+        let got = st.doc_states("p", &[sluice_core::doc_id("s", "1"), sluice_core::doc_id("s", "2")]).unwrap();
+        assert_eq!(got, vec![state("1")]);
+        assert_eq!(st.doc_ids_for_source("p", "s").unwrap().len(), 1);
+        assert_eq!(st.count_documents("p").unwrap(), vec![("s".to_string(), 1, 2)]);
+        // Other pipelines are isolated.
+        assert_eq!(st.checkpoint("other", "s").unwrap(), None);
+        st.reset_checkpoint("p", "s").unwrap();
+        assert!(!st.has_checkpoint("p", "s").unwrap());
+    }
+
+    #[test]
+    fn failed_transaction_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = StateStore::open(&dir.path().join("s.sqlite")).unwrap();
+        // Sabotage: drop a table the commit writes to, after the upsert table.
+        st.with(|c| c.execute_batch("DROP TABLE dead_letters")).unwrap();
+        let dl = DeadLetter { source: "s".into(), location: "x:1".into(), external_id: None, error: "bad".into() };
+        let res = st.commit_page("p", "s", &PageCommit { cursor: Some("c9"), upserts: vec![state("1")], dead_letters: vec![dl], ..Default::default() });
+        assert!(res.is_err());
+        assert_eq!(st.checkpoint("p", "s").unwrap(), None);
+        assert!(st.doc_states("p", &[sluice_core::doc_id("s", "1")]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn runs_and_dead_letters_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = StateStore::open(&dir.path().join("s.sqlite")).unwrap();
+        let dl = DeadLetter { source: "s".into(), location: "f.jsonl:3".into(), external_id: Some("9".into()), error: "bad json".into() };
+        st.commit_page("p", "s", &PageCommit { dead_letters: vec![dl.clone()], ..Default::default() }).unwrap();
+        assert_eq!(st.dead_letters("p", 10).unwrap(), vec![dl]);
+        let mut run = RunRecord {
+            pipeline: "p".into(), source: "s".into(), started_at: now(), finished_at: now(), mode: "full".into(),
+            status: "ok".into(), docs_added: 3, docs_updated: 0, docs_unchanged: 0, docs_deleted: 0, chunks_embedded: 5,
+            dead_letters: 1, error: None,
+        };
+        st.record_run(&run).unwrap();
+        run.docs_added = 0;
+        run.docs_unchanged = 3;
+        st.record_run(&run).unwrap();
+        assert_eq!(st.last_runs("p").unwrap(), vec![run]);
+    }
+}
