@@ -1902,3 +1902,856 @@ def conf_eng():
         public channels. Security will create a private incident channel.
         """, parent="eng-security", labels=["security", "incident"], author="olivia", created="2024-02-02",
           updated="2025-01-20")
+
+
+# ===========================================================================
+# Confluence: SRE space
+# ===========================================================================
+
+def conf_sre():
+    cpage("sre-home", "SRE", "SRE Home", """
+        The Site Reliability Engineering space: on-call, incident management, runbooks and postmortems.
+        The SRE team is Priya Raman (lead), Ben Adeyemi and Nadia Petrova. Reach us in #sre; for live incidents
+        use #sre-incidents.
+
+        ## Most used pages
+        - **On-call handbook**
+        - **Incident management process** (severity definitions)
+        - **Production deploy windows and change freezes**
+        - **Runbooks** (linked from every paging alert)
+
+        !children
+        """, labels=["home"], author="priya", created="2024-01-15", updated="2025-09-20", version=14)
+
+    cpage("oncall", "SRE", "On-call handbook", """
+        !info: This handbook applies to every engineer on a PagerDuty rotation, not only SRE. Team-specific details (which dashboards, which runbooks) live on team pages.
+
+        !toc
+
+        ## Rotations
+        | Rotation | Who | Hours | Handover |
+        |---|---|---|---|
+        | SRE Primary / SRE Secondary | SRE team plus volunteers from Routing and Warehouse | 24/7 | Monday 10:00 CET |
+        | Routing Primary | Routing team | 24/7 | Monday 10:00 CET |
+        | Warehouse Primary | Warehouse team | 24/7 (DCs run night shifts) | Monday 10:00 CET |
+        | Payments Primary | Payments team | 24/7 | Tuesday 10:00 CET |
+        | Mobile Backend | Mobile team | 05:00-22:00 CET, 7 days | Monday 10:00 CET |
+        | Data Platform | Data team | Business hours only | Monday 10:00 CET |
+
+        A shift is one week. You can swap shifts freely: create an override in PagerDuty and post it in your
+        team channel. You are responsible for your shift until the override exists.
+
+        ## Response expectations
+        These are the numbers everything else is built around:
+
+        - **Acknowledge a page within 5 minutes.** Acknowledging means "I have seen it and I am looking", not
+          "it is fixed".
+        - Be at a laptop and working on it within **15 minutes** of the page.
+        - If a page is not acknowledged within 15 minutes, PagerDuty escalates to the secondary. After 30
+          minutes it escalates to the team's engineering manager, after 45 minutes to the VP Engineering.
+        - For a suspected SEV1, declare an incident as soon as you suspect it, not when you are sure.
+
+        In practice this means: while on call, carry your laptop and phone, stay within reach of a reliable
+        internet connection, and do not be in a state where you cannot work (the pint rule: if you would not
+        drive, you should not be on call; swap the shift instead).
+
+        ## Before your shift starts
+        1. Read the handover note from the previous on-call in #sre-handover (or your team channel).
+        2. Check that PagerDuty notifications bypass Do Not Disturb on your phone. Send yourself a test
+           notification from the PagerDuty app.
+        3. Check that Tailscale, `nwctl login` and your YubiKey work. Elevation during an incident is not the
+           moment to discover an expired enrolment.
+        4. Look at open incidents, ongoing maintenance, and any deploy freeze in effect.
+
+        ## When you get paged
+        1. **Acknowledge** in PagerDuty.
+        2. **Assess** using the runbook linked in the alert annotation (`runbook_url`). Look at the service
+           overview dashboard. Is it customer-facing? How many tenants?
+        3. **Declare** if it is customer-facing or you need help: `/incident declare` in Slack creates
+           `#inc-YYYYMMDD-<slug>`, a Zoom bridge and a PagerDuty incident. See the Incident management process
+           for severities and roles.
+        4. **Mitigate first, debug later.** Roll back, fail over, scale up, turn off the feature flag. Root
+           cause analysis can wait until customers are fine.
+        5. **Communicate.** Post what you know and what you are doing in the incident channel, even if it is
+           "still looking".
+        6. **Hand off** if the incident will outlast your energy. A tired on-call makes incidents worse.
+
+        ## Alert hygiene
+        Every page should be actionable. If you were paged and there was nothing to do, or the runbook did not
+        help, open an OPS ticket with the label `alert-noise` before the end of your shift. The weekly ops review
+        (Thursday 14:00 CET) goes through all `alert-noise` tickets. Alerts that page more than three times in a
+        month without action are demoted to Slack-only or deleted.
+
+        ## Escalation contacts
+        | Need | Who | How |
+        |---|---|---|
+        | Second pair of hands | Your secondary | PagerDuty "Escalate" |
+        | Another team's service | That team's primary | `/page <team>` in Slack |
+        | Security concern | Security on-call | `/page security` |
+        | AWS-level problem | AWS Enterprise Support | Case severity "Business-critical", via console |
+        | Customer communication | Support lead on shift | #support, pinned rota |
+        | Business decision (e.g. disable a feature for all tenants) | VP Engineering, Ethan Brooks | Phone via PagerDuty |
+
+        ## Handover note template
+        ```text
+        Shift: 2025-W37, SRE Primary, Ben Adeyemi
+        Pages: 6 (2 out of hours)
+        Incidents: SEV2 2025-09-12 route plan delays (OPS follow-ups filed)
+        Noise: KubeHpaMaxedOut paged twice for driver-bff, no action needed -> OPS ticket with label alert-noise
+        Ongoing: ClickHouse ch-prod-03 disk at 81%, Data Platform watching
+        Watch out: invoice run on the 1st, PgBouncer alerts likely if the run is slow
+        ```
+
+        ## Looking after yourself
+        - If you were paged more than twice between 00:00 and 06:00, hand the next night to your secondary and
+          tell your manager. That is expected, not a favour.
+        - After a night with more than two hours of incident work, take the next morning off.
+        - Nobody should be on call more than one week in four. If your rotation is smaller than four people,
+          tell your manager; that is a staffing problem, not yours.
+
+        ## Compensation
+        On-call is paid: EUR 350 per week as primary, EUR 150 per week as secondary, plus time off in lieu for
+        out-of-hours incident work. Log incident time in the HR system under "On-call incident time" by the end
+        of the month. The details are in the HR space.
+
+        ## Training
+        Before joining a rotation you need: the on-call training (90 minutes, recorded), one shadow shift, and
+        one game day. Game days run monthly on staging; the calendar is pinned in #sre.
+        """, parent="sre-home", labels=["on-call", "handbook", "pagerduty"], author="priya",
+          editors=("ben", "nadia", "priya"), created="2024-01-29", updated="2025-08-21", version=22)
+
+    cpage("incident-mgmt", "SRE", "Incident management process", """
+        !toc
+
+        ## Why this exists
+        Incidents go better when everyone knows the roles, the communication rhythm and the definition of
+        severities in advance. This process applies to every production incident, whoever finds it.
+
+        ## Severity levels
+        | Severity | Definition | Examples | Response |
+        |---|---|---|---|
+        | SEV1 | A core flow is down or wrong for many tenants, data loss or corruption, or a confirmed security breach | Route planning fails for all EU tenants; drivers cannot start routes; payments double-charged; tenant data exposed to another tenant | IC assigned immediately, VP Engineering informed, status page within 15 min, updates every 30 min |
+        | SEV2 | Significant degradation with a workaround, or one Enterprise tenant fully down | Plans delayed by 30+ min; one DC cannot scan; POD photos not uploading | IC assigned, status page if customer-visible, updates every 60 min |
+        | SEV3 | Minor impact, few users, no data risk | A report is slow; a single webhook endpoint failing | Handled by the on-call in the team channel |
+        | SEV4 | No customer impact, near miss | Alert fired, capacity close to limit | Ticket, optional learning review |
+
+        When in doubt, pick the higher severity. Downgrading later is cheap; upgrading late is not.
+
+        ## Roles
+        - **Incident commander (IC)**: coordinates, decides, keeps time. The IC does not debug. For SEV1 the IC
+          is an experienced on-call or an engineering manager, never the person debugging.
+        - **Ops lead**: drives the technical investigation and mitigation; pulls in experts.
+        - **Comms lead**: updates the status page (`status.northwind.example`), Support and, for SEV1, the
+          executive channel. Uses the templates in Statuspage.
+        - **Scribe**: keeps the timeline in the incident channel with UTC times. Often the comms lead in SEV2.
+
+        ## Lifecycle
+        1. **Declare**: `/incident declare sev2 "Route plans delayed for EU tenants"`. The bot creates
+           `#inc-YYYYMMDD-<slug>`, a Zoom bridge and a PagerDuty incident, and posts to #sre-incidents.
+        2. **Mobilise**: the IC assigns roles in the channel topic.
+        3. **Mitigate**: stop the bleeding. Rollbacks are always allowed during an incident, even during a
+           change freeze.
+        4. **Resolve**: customer impact is over. Status page set to resolved. The IC posts a summary.
+        5. **Follow up**: postmortem and action items.
+
+        ## Communication rhythm
+        | Audience | SEV1 | SEV2 |
+        |---|---|---|
+        | Incident channel | Continuous | Continuous |
+        | Status page | Within 15 min, then every 30 min | Within 30 min if customer-visible, then every 60 min |
+        | #support | With every status page update | With every status page update |
+        | Executives (#exec-incidents) | At declaration and every hour | At resolution |
+        | Affected Enterprise tenants | Account managers call within 1 hour | Email within 4 hours |
+
+        ## Postmortems
+        Every SEV1 and SEV2 gets a written, blameless postmortem within **5 business days**, using the template
+        under **Postmortems**. SEV3s get one when the on-call thinks there is something to learn.
+
+        - Blameless means we describe what people did and why it made sense at the time. "Human error" is
+          never a root cause; the question is why the system allowed it.
+        - Action items are OPS (or team project) tickets with the label `postmortem`, an owner and a due date.
+          High-priority action items are due within 30 days.
+        - Postmortems are presented at the Thursday ops review.
+
+        ## Security incidents
+        Security incidents follow the same structure, but the channel is private, the IC is from Security, and
+        nothing is posted in #sre-incidents beyond "security incident in progress, contact Security". See
+        **Reporting a security incident** in the ENG space.
+        """, parent="sre-home", labels=["incident", "process", "severity"], author="priya",
+          editors=("ethan", "priya"), created="2024-02-05", updated="2025-07-03", version=15)
+
+    cpage("deploy-freeze", "SRE", "Production deploy windows and change freezes", """
+        We want to deploy often, but not when nobody is around to fix a bad deploy, and not when our customers
+        are at peak volume.
+
+        ## Normal deploy windows
+        - Production deploys are allowed **Monday to Thursday 08:00-17:00 CET** and **Friday 08:00-15:00 CET**.
+        - No production deploys from Friday 15:00 CET until Monday 08:00 CET, or on public holidays in the
+          Netherlands and Germany, without approval from the SRE on-call.
+        - NA-only changes (`nw-prod-use1`) may deploy until 17:00 US Eastern Monday to Thursday.
+        - Database migrations on `wms-db` are not run between 01:00 and 04:00 local DC time because of cycle
+          counts.
+
+        `nwctl release promote` enforces the windows and refuses outside them unless `--exception <JIRA-KEY>`
+        references an approved exception.
+
+        ## Peak season freeze
+        From **24 November to 2 January** our customers ship their highest volumes of the year. During this
+        period:
+
+        - Only fixes for incidents, security patches and pre-approved changes go to production.
+        - Every production change needs approval from the VP Engineering (Ethan Brooks) or a delegate in
+          #deploy-exceptions, using the template below.
+        - Infrastructure changes (Terraform apply in prod, Kubernetes upgrades, database parameter changes) are
+          not allowed at all unless they fix an incident.
+
+        ## Requesting an exception
+        Post in #deploy-exceptions:
+
+        ```text
+        Service: billing-api
+        Change: MR payments/billing-api!NNN - fix VAT rounding for CH tenants
+        Why now: invoices for Swiss tenants are wrong on the next run (1 Dec)
+        Risk: low, single calculation path, covered by tests
+        Rollback: nwctl release rollback billing-api (previous image)
+        Ticket: PAY-xxx
+        ```
+
+        ## Always allowed
+        Rollbacks and feature flag changes that turn a feature **off** are allowed at any time. Turning
+        features **on** counts as a change.
+        """, parent="sre-home", labels=["deploy", "policy", "change-freeze"], author="priya",
+          editors=("ethan", "priya"), created="2024-10-21", updated="2025-09-29", version=6)
+
+    cpage("runbooks", "SRE", "Runbooks", """
+        Runbooks are linked from the `runbook_url` annotation of every paging alert. A runbook must tell a tired
+        on-call what to check and what to do in the first 15 minutes. Keep them short; link to deeper docs.
+
+        !children
+        """, parent="sre-home", labels=["runbook"], author="priya", created="2024-01-22", updated="2025-09-16")
+
+    cpage("rb-kafka-lag", "SRE", "Runbook: Kafka consumer lag on route-planner-ingest", """
+        ## Alert
+        `RoutePlannerConsumerLagHigh` pages Routing Primary when the total lag of consumer group
+        `route-planner-ingest` on topic `orders.v2` is **above 50,000 messages for 10 minutes**. A Slack-only
+        warning (`RoutePlannerConsumerLagWarning`) fires at 20,000.
+
+        ```yaml
+        - alert: RoutePlannerConsumerLagHigh
+          expr: sum(kafka_consumergroup_lag{consumergroup="route-planner-ingest", topic="orders.v2"}) > 50000
+          for: 10m
+          labels: {severity: page, team: routing}
+        ```
+
+        ## Impact
+        Orders that have not been ingested cannot be planned. Tenants on auto-planning (05:30 local) get plans
+        without their latest orders; dispatchers see orders missing in the console. At a normal ingest rate of
+        around 900 orders/s, 50k messages is roughly one minute behind, but lag during the morning batch can
+        grow quickly.
+
+        ## Diagnose
+        1. Grafana: "Kafka / Consumer Groups", select `route-planner-ingest`. Is lag spread over all 48
+           partitions or concentrated on a few?
+        2. Check for rebalance loops: in Loki, `{app="route-planner", component="ingest"} |= "rebalance"`. Many
+           rebalances per minute usually mean `max.poll.interval.ms` (300 s) is exceeded because a batch is slow.
+        3. Check `routing-db`: slow inserts show up as high `route_planner_ingest_batch_seconds` p99.
+        4. Partition skew: one very large tenant (keys are tenant ids) can make a few partitions lag while the
+           rest are idle.
+
+        ```bash
+        nwctl kube ctx nw-prod-euw1
+        kubectl -n kafka-tools exec deploy/kafka-cli -- \\
+          kafka-consumer-groups.sh --bootstrap-server $MSK_BOOTSTRAP \\
+          --describe --group route-planner-ingest | sort -k6 -n -r | head -20
+        ```
+
+        ## Mitigate
+        - **Scale ingest**: `kubectl -n routing scale deploy/route-planner-ingest --replicas=48`. More replicas
+          than partitions (48) does nothing.
+        - **Rebalance loop**: lower `INGEST_MAX_POLL_RECORDS` (default 500) to 200 via the Helm value
+          `ingest.maxPollRecords` and roll the deployment.
+        - **Database slow**: check for blocking queries on routing-db; kill long-running analytics queries from
+          the read-only roles first.
+        - **Auto-planning**: if lag will not recover before 05:30 local in a region, ask the Routing lead to
+          delay auto-planning for affected tenants (`routing.autoplan-delay` flag).
+
+        !warning: Do not reset consumer offsets to latest. Skipped orders are never planned and have to be replayed by hand. Offset changes need the Routing lead.
+
+        ## Background
+        The partition count went from 24 to 48 after the September 2025 incident; see the postmortem
+        "2025-09-12 Route plans delayed for EU tenants".
+        """, parent="runbooks", labels=["runbook", "kafka", "route-planner"], author="mei",
+          editors=("priya", "mei"), created="2024-06-03", updated="2025-09-23", version=9)
+
+    cpage("rb-pgbouncer", "SRE", "Runbook: PgBouncer saturation on billing-db", """
+        ## Alert
+        `PgBouncerClientWaiting` pages Payments Primary when more than 50 clients have been waiting for a server
+        connection (`cl_waiting`) for 2 minutes on `pgbouncer-billing`. Background in ADR-009.
+
+        ## Current configuration
+        `pgbouncer-billing` runs 3 replicas in namespace `billing`. The pool size is **400 server connections
+        per replica** (1,200 total across the three replicas) against `max_connections = 1500` on billing-db;
+        the rest is headroom for migrations, replication and admin sessions.
+
+        ```ini
+        [pgbouncer]
+        pool_mode = transaction
+        max_client_conn = 5000
+        default_pool_size = 400
+        reserve_pool_size = 50
+        reserve_pool_timeout = 3
+        server_idle_timeout = 300
+        query_wait_timeout = 30
+        ```
+
+        ## Diagnose
+        ```bash
+        kubectl -n billing exec deploy/pgbouncer-billing -- psql -p 6432 -U pgbouncer pgbouncer -c "SHOW POOLS;"
+        kubectl -n billing exec deploy/pgbouncer-billing -- psql -p 6432 -U pgbouncer pgbouncer -c "SHOW CLIENTS;"
+        ```
+
+        - `sv_active` at 400 and `cl_waiting` growing: the database is slow or transactions are long. Look at
+          `pg_stat_activity` on billing-db for `idle in transaction` and long-running queries.
+        - `sv_active` low but `cl_waiting` high: PgBouncer itself is CPU-bound (rare); scale the deployment.
+        - During the invoice run (1st of the month, 03:00-07:00 UTC), `invoice-runner` holds many connections.
+
+        ## Mitigate
+        1. Kill `idle in transaction` sessions older than 5 minutes:
+           `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state = 'idle in transaction' AND state_change < now() - interval '5 minutes';`
+        2. If the invoice run is the cause and customers' payments are failing, pause it:
+           `kubectl -n billing scale deploy/invoice-runner --replicas=0` and tell #payments-eng.
+        3. Do not raise `default_pool_size` without checking `max_connections`; the total across replicas
+           must stay below it.
+        """, parent="runbooks", labels=["runbook", "postgres", "pgbouncer", "payments"], author="aisha",
+          editors=("priya", "aisha"), created="2024-07-15", updated="2025-06-24", version=7)
+
+    cpage("rb-redis", "SRE", "Runbook: Redis memory pressure", """
+        We run two ElastiCache clusters. Check which one alerted before doing anything.
+
+        | Cluster | Used for | Eviction policy | Alert |
+        |---|---|---|---|
+        | `redis-sessions` | Driver and console sessions (gatekeeper, driver-bff) | `noeviction` | `RedisSessionsMemoryHigh` at 75% |
+        | `redis-cache` | Matrix cache, rate-limit counters, misc caches | `allkeys-lru` | `RedisCacheEvictionsHigh` (Slack only) |
+
+        ## redis-sessions
+        With `noeviction`, a full instance **rejects writes**: new logins and token refreshes fail with
+        `OOM command not allowed when used memory > 'maxmemory'`. Existing sessions keep working until they
+        need a refresh.
+
+        1. Check the key count and memory per prefix:
+           `redis-cli -h redis-sessions.nw.internal --bigkeys` and `INFO memory`.
+        2. The usual culprit is a client creating sessions without TTL. All session keys (`sess:*`) must have a
+           TTL of at most 30 days. Find keys without TTL with the `find-no-ttl` script in
+           `platform/infrastructure/scripts/redis/`.
+        3. Short term: scale the node type up (`cache.r7g.xlarge`) via Terraform; this is an online operation
+           but takes about 20 minutes.
+
+        ## redis-cache
+        Evictions are normal for a cache. Page only if the hit rate for the matrix cache
+        (`route_planner_matrix_cache_hit_ratio`) drops below 0.6, because that multiplies OSRM load.
+
+        ## History
+        Until August 2025 sessions and caches shared one cluster with `allkeys-lru`, which caused drivers to be
+        signed out when caches grew. Background in ADR-015.
+        """, parent="runbooks", labels=["runbook", "redis"], author="ben", editors=("ben",),
+          created="2025-08-26", updated="2025-09-10", version=4)
+
+    cpage("rb-tls", "SRE", "Runbook: Renewing the public wildcard TLS certificate", """
+        !warning: The current `*.northwind.example` certificate expires on **2025-11-28**. The `PublicCertExpiringSoon` alert fires 30 days before expiry and pages SRE 7 days before.
+
+        Internal certificates (`*.nw.internal`) are issued and renewed automatically by cert-manager from the
+        Vault PKI and need no action. The public wildcard certificate for `*.northwind.example` (used by
+        `api.northwind.example`, `console.northwind.example`, `auth.northwind.example`) is an OV certificate
+        from DigiCert and is renewed **manually once a year**. It is served in two places: ingress-nginx in
+        both production clusters, and AWS ACM for the CloudFront distribution in front of the console.
+
+        ## 1. Create a key and CSR
+        ```bash
+        openssl req -new -newkey rsa:2048 -nodes \\
+          -keyout wildcard-2025.key -out wildcard-2025.csr \\
+          -subj "/C=NL/L=Rotterdam/O=Northwind Logistics B.V./CN=*.northwind.example"
+        ```
+        Do this on your laptop inside an encrypted disk image, never in a shared directory.
+
+        ## 2. Order the renewal in DigiCert CertCentral
+        Log in through the Okta tile "DigiCert". Choose "Renew" on the existing order so the validation carries
+        over. Domain control is validated with a DNS TXT record in Route 53 (`_dnsauth.northwind.example`);
+        SRE has write access to the hosted zone.
+
+        ## 3. Store the certificate in Vault
+        ```bash
+        vault kv put secret/sre/public-tls/prod \\
+          tls.crt=@wildcard-2025-fullchain.pem tls.key=@wildcard-2025.key
+        ```
+        External Secrets syncs it into the Kubernetes secret `public-wildcard-tls` in the `ingress-nginx`
+        namespace within 5 minutes in both clusters. ingress-nginx reloads without downtime.
+
+        ## 4. Update ACM for CloudFront
+        Import the same certificate into ACM in `us-east-1` (CloudFront requires that region) and switch the
+        console distribution to the new ARN in `terraform/cloudfront/console.tf`.
+
+        ## 5. Verify
+        ```bash
+        for h in api.northwind.example api.us.northwind.example console.northwind.example auth.northwind.example; do
+          echo | openssl s_client -connect $h:443 -servername $h 2>/dev/null | openssl x509 -noout -enddate
+        done
+        ```
+
+        ## 6. Clean up
+        Delete the local key and CSR, update the expiry date at the top of this page and set a calendar reminder
+        for 45 days before the next expiry.
+        """, parent="runbooks", labels=["runbook", "tls", "certificates", "ingress"], author="nadia",
+          editors=("nadia",), created="2024-11-04", updated="2025-09-16", version=5)
+
+    cpage("rb-pg-failover", "SRE", "Runbook: Postgres failover and replica promotion", """
+        !warning: Restricted to SRE. Failing over a primary interrupts every writer for 30-120 seconds.
+
+        ## When
+        - RDS Multi-AZ failover did not happen automatically and the primary is unreachable for more than 5
+          minutes.
+        - Planned maintenance that requires a reboot with failover.
+
+        ## Forced failover
+        ```bash
+        aws rds reboot-db-instance --db-instance-identifier wms-db-prod --force-failover
+        ```
+        Expect 60-120 s of errors. Applications reconnect on their own; `wms-core` needs a rollout restart if
+        its Hikari pool holds stale connections (`kubectl -n wms rollout restart deploy/wms-core`).
+
+        ## Promoting a read replica (disaster case)
+        Only if the Multi-AZ pair is lost. Promotion breaks replication permanently and the replica becomes a
+        standalone instance.
+
+        1. Stop writers: scale the service to 0.
+        2. `aws rds promote-read-replica --db-instance-identifier <replica>`.
+        3. Update the CNAME `<db>.db.nw.internal` in Route 53 (TTL 30 s) to the promoted instance.
+        4. Re-create Debezium replication slots; Data Platform must re-snapshot CDC for that database.
+        5. Scale the service back up and verify writes.
+
+        ## Afterwards
+        Rebuild replicas, confirm backups run on the new primary, open a postmortem.
+        """, parent="runbooks", labels=["runbook", "postgres", "failover"], author="priya", restrict="sre",
+          created="2024-04-08", updated="2025-03-25")
+
+    cpage("rb-argocd", "SRE", "Runbook: ArgoCD application stuck OutOfSync or Progressing", """
+        ## Symptoms
+        An application in `argocd.nw.internal` stays `OutOfSync` after a promotion, or stays `Progressing` for
+        more than 10 minutes. `ArgoAppNotSynced` posts to the team channel after 15 minutes.
+
+        ## Checks
+        1. Open the app, look at the resource tree. A red pod usually means the new image does not start:
+           `kubectl -n <ns> describe pod <pod>` and look for `ImagePullBackOff` or `CrashLoopBackOff`.
+        2. `ImagePullBackOff` with `manifest unknown`: the CI pipeline did not push the tag. Check the pipeline
+           for the promoted version.
+        3. Diff that never resolves (always OutOfSync): a controller mutates a field (HPA changing replicas,
+           webhook injecting annotations). Add an `ignoreDifferences` entry in the Application spec.
+        4. Sync failed with `the server could not find the requested resource`: a CRD is missing in this
+           cluster, often after adding an operator only in staging.
+
+        ## Actions
+        - Roll back: `nwctl release rollback <service>` sets the previous image tag in git; ArgoCD follows.
+        - Never edit resources with kubectl in production to "make it green": ArgoCD will revert it, or worse,
+          it will not and the cluster drifts from git.
+        - Hard refresh (`argocd app get <app> --hard-refresh`) if the repo server cached an old manifest.
+        """, parent="runbooks", labels=["runbook", "argocd", "deploy"], author="nadia", created="2024-05-13",
+          updated="2025-04-30")
+
+    cpage("rb-node-notready", "SRE", "Runbook: Kubernetes node NotReady", """
+        ## Alert
+        `KubeNodeNotReady` (Slack) when one node is NotReady for 5 minutes; `KubeNodesNotReadyMany` (page) when
+        more than 10% of nodes in a node group are NotReady.
+
+        ## One node
+        Usually an EC2 instance problem. Karpenter replaces nodes that fail health checks. If the node is still
+        there after 15 minutes:
+
+        ```bash
+        kubectl cordon <node>
+        kubectl drain <node> --ignore-daemonsets --delete-emptydir-data --timeout=10m
+        aws ec2 terminate-instances --instance-ids <id>
+        ```
+
+        Check PodDisruptionBudgets if the drain hangs; `vrp-solver` has none, `wms-core` allows one pod.
+
+        ## Many nodes
+        Suspect something shared: the VPC CNI (IP exhaustion in a subnet shows as pods stuck in
+        `ContainerCreating` with `failed to assign an IP address`), an AMI rollout, or an AZ problem. Check the
+        AWS Health Dashboard, then declare an incident.
+
+        ## ClickHouse nodes
+        `ch-prod-*` are EC2 instances outside Kubernetes and are not covered by this runbook.
+        """, parent="runbooks", labels=["runbook", "kubernetes"], author="ben", created="2024-03-18",
+          updated="2025-01-09")
+
+    cpage("rb-geocoder", "SRE", "Runbook: Geocoder degradation (MapGrid)", """
+        ## Alert
+        `GeocoderCircuitOpen` pages Routing Primary when the geocoder client in route-planner has opened its
+        circuit breaker for MapGrid in more than half of the pods for 5 minutes.
+
+        ## What happens automatically
+        While the circuit is open, route-planner sends geocoding requests to our self-hosted Nominatim
+        (`nominatim.nw.internal`). Nominatim is good for city addresses and weak for rural addresses and new
+        housing estates, so the share of low-confidence geocodes (yellow pins in the console) goes up. Orders
+        keep flowing; planning does not stop.
+
+        ## Checks
+        1. MapGrid status page and the #vendor-mapgrid shared channel.
+        2. Grafana "Routing / Geocoding": error rate by status code. `429` means we exceeded our contract quota
+           (2,000 requests/s); `5xx` or timeouts mean MapGrid is unhealthy.
+        3. If it is our quota: a tenant bulk import is usually the reason. Find it with
+           `{app="route-planner"} |= "geocode" | json | line_format "{{.tenant_id}}"` and ask Support to contact
+           the tenant.
+
+        ## Actions
+        - Nothing to do if Nominatim keeps up. Watch `nominatim_request_duration_seconds`.
+        - If Nominatim is overloaded, scale it (`kubectl -n routing scale deploy/nominatim --replicas=6`); it needs
+          about 3 minutes to warm its cache.
+        - After MapGrid recovers, re-geocode low-confidence orders for the affected window with
+          `nwctl routing regeocode --since <time> --confidence-below 0.7`.
+        """, parent="runbooks", labels=["runbook", "geocoding", "route-planner"], author="oskar",
+          editors=("mei", "oskar"), created="2025-04-07", updated="2025-07-30")
+
+    cpage("rb-wms-sync", "SRE", "Runbook: WMS scanner sync backlog", """
+        ## Alert
+        `WmsScannerSyncBacklog` pages Warehouse Primary when more than 2,000 scans are queued server-side for one
+        DC for 5 minutes, or when any handheld reports an offline queue older than 15 minutes.
+
+        ## Impact
+        Picks are confirmed on the handheld but not in wms-core, so stock levels lag, waves cannot be closed and
+        shipment confirmations to customer ERPs are delayed.
+
+        ## Checks
+        1. Grafana "Warehouse / Scanner sync" per DC. Is it one DC (network) or all (backend)?
+        2. One DC: usually Wi-Fi or the DC's internet uplink. Ask the DC shift lead in #dc-ops; the site
+           contacts are pinned there.
+        3. All DCs: check wms-core pods and `wms-db` locks. `SELECT * FROM pg_locks WHERE NOT granted;` on the
+           replica shows waiting lock requests. Cycle counts at 02:00 local time can cause short spikes.
+        4. Sequence gaps (`WMS-4402`) in the logs are harmless; devices resend.
+
+        ## Actions
+        - Backend slow: scale is fixed at 8 pods because of the DB pool budget; do not scale up. Restart pods
+          stuck in full GC (look for `GC overhead` in logs).
+        - Deadlocks: see the postmortem of March 2025; the `sync-apply` worker can be paused per DC with the
+          flag `warehouse.sync-apply-paused.<DC>`.
+        """, parent="runbooks", labels=["runbook", "wms", "scanners"], author="arjun", editors=("yusuf", "arjun"),
+          created="2024-08-20", updated="2025-04-02")
+
+    cpage("rb-vault", "SRE", "Runbook: Vault sealed or unavailable", """
+        !warning: Restricted to SRE. Vault is tier 0: if it is down, pods that start or rotate credentials fail.
+
+        ## Symptoms
+        `VaultSealed` or `VaultLeaderMissing` pages SRE Primary. New pods hang in `Init:0/1` (vault-agent init
+        container), and services using dynamic DB credentials start failing when leases expire (1 h).
+
+        ## Checks
+        ```bash
+        vault status -address=https://vault.nw.internal
+        kubectl -n vault get pods -o wide
+        kubectl -n vault logs vault-0 | grep -i -E "seal|raft|leader"
+        ```
+
+        ## Actions
+        - Auto-unseal uses AWS KMS key `alias/vault-unseal-prod`. If pods are sealed, check the KMS key policy
+          and the IRSA role `vault-server`; a sealed Vault with KMS reachable should unseal on pod restart.
+        - Raft without quorum (2 of 3 pods down): restore the third pod first; do not run `raft remove-peer`
+          unless a node is permanently gone.
+        - Extend leases proactively during a long outage: services keep working with their current credentials
+          until the lease TTL.
+        - Recovery keys are in the break-glass safe (see Break-glass access procedure); two SRE plus the Head of
+          Security are required.
+        """, parent="runbooks", labels=["runbook", "vault", "tier0"], author="priya", restrict="sre",
+          created="2024-09-09", updated="2025-02-17")
+
+    cpage("rb-break-glass", "SRE", "Break-glass access procedure", """
+        !warning: Restricted to SRE. Every use is reviewed by Security the next working day.
+
+        Use break-glass only during a SEV1 when just-in-time access (`nwctl access request`) is unavailable, for
+        example when Okta or gatekeeper is down.
+
+        1. Open the 1Password vault "SRE Break Glass" (requires two SRE approvals in the 1Password app).
+        2. Use the `breakglass-admin` AWS IAM user credentials with the hardware MFA token from the Rotterdam
+           office safe, or the virtual MFA seed stored in the vault for remote SRE.
+        3. Post in #sec-ops: who, when, which incident, what you are about to do.
+        4. After the incident: rotate the break-glass credentials, document every command in the incident
+           timeline, and open a SEC ticket for the review.
+        """, parent="runbooks", labels=["runbook", "security", "break-glass"], author="priya", restrict="sre",
+          created="2024-05-02", updated="2025-05-15")
+
+    cpage("postmortems", "SRE", "Postmortems", """
+        Blameless postmortems for SEV1 and SEV2 incidents (and interesting SEV3s). Payments postmortems that
+        involve cardholder data live in the PAY space and are linked here.
+
+        ## Template
+        ```text
+        Title: <date> <short description>
+        Severity / Duration / Incident commander / Authors
+        Summary (3-5 sentences, customer impact in numbers)
+        Timeline (UTC)
+        Root cause and contributing factors
+        Detection: how did we find out, how long did it take
+        What went well / what went poorly / where we got lucky
+        Action items (Jira key, owner, due date)
+        ```
+
+        ## Index
+        | Date | Incident | Severity |
+        |---|---|---|
+        | 2025-09-12 | Route plans delayed for EU tenants | SEV2 |
+        | 2025-06-18 | Duplicate card charges (PAY space) | SEV1 |
+        | 2025-05-07 | Internal DNS failures after CoreDNS add-on upgrade | SEV2 |
+        | 2025-03-19 | RTM1 scanners stalled by database deadlocks | SEV2 |
+        | 2024-11-14 | iOS push notifications down after APNs certificate expiry | SEV2 |
+
+        !children
+        """, parent="sre-home", labels=["postmortem"], author="priya", created="2024-01-22", updated="2025-09-19")
+
+    cpage("pm-kafka-lag", "SRE", "Postmortem: 2025-09-12 route plans delayed for EU tenants", """
+        | | |
+        |---|---|
+        | Severity | SEV2 |
+        | Duration | 04:52-07:40 UTC (2 h 48 min of customer impact) |
+        | Incident commander | Ben Adeyemi |
+        | Ops lead | Mei Chen |
+        | Comms | Marcus Bell |
+        | Authors | Mei Chen, Ben Adeyemi |
+        | Status | Action items in progress |
+
+        ## Summary
+        On Friday 12 September 2025 the `route-planner-ingest` consumer group fell behind on `orders.v2` and
+        peaked at **412,000 messages of lag**. Auto-planning ran at 05:30 local time for 31 EU tenants while
+        their latest orders had not been ingested: 1,870 orders were missing from morning plans. Four Enterprise
+        tenants (Brightline Grocers, UrbanCrate, Polar Foods, Kestrel Pharma) re-planned manually after
+        ingestion caught up, and drivers at 11 depots left between 20 and 70 minutes late. No orders were lost.
+
+        ## Timeline (UTC)
+        | Time | Event |
+        |---|---|
+        | 04:31 | UrbanCrate's new ERP integration re-sends about 600,000 orders (a full week) after their ERP migration |
+        | 04:38 | Lag on partition 17 (UrbanCrate's key) starts growing; ingest batches for that partition take 40-90 s |
+        | 04:47 | First consumer exceeds `max.poll.interval.ms` (300 s) and is removed from the group; rebalance |
+        | 04:52 | Rebalance storm begins: with the eager protocol every rebalance stops all 24 consumers |
+        | 05:02 | `RoutePlannerConsumerLagHigh` fires (lag above 50,000 for 10 min); pages Routing Primary, Oskar Nowak |
+        | 05:04 | Oskar acknowledges, follows the runbook, scales ingest from 12 to 24 replicas (= partitions) |
+        | 05:15 | Scaling makes rebalances longer; lag at 180,000. Oskar declares SEV2, Ben takes IC |
+        | 05:30 | Auto-planning runs for EU tenants in CEST with incomplete orders |
+        | 05:41 | Mei joins, finds the slow upsert on `orders (tenant_id, external_ref)`: sequential scans for UrbanCrate |
+        | 05:58 | `ingest.maxPollRecords` lowered from 500 to 100 and deployed; rebalances stop |
+        | 06:05 | UrbanCrate's integration client throttled to 50 requests/s at the gateway, with their agreement |
+        | 06:20 | Support starts calling affected Enterprise tenants; status page updated |
+        | 07:40 | Lag below 5,000; all orders ingested; incident resolved |
+        | 09:10 | Last manual re-plans finished |
+
+        ## Root cause
+        Three things combined:
+
+        1. **A single hot partition.** `orders.v2` was keyed by tenant id with 24 partitions. A burst from one
+           tenant went to one partition and one consumer, no matter how far we scaled.
+        2. **A missing index.** Deduplication is an upsert on `(tenant_id, external_ref)`. The composite index
+           existed for `orders_2024` but was not created on the `orders_2025` partition of the table, because
+           the partition was created by a script that did not copy indexes. For most tenants the table scan was
+           fast enough to go unnoticed; for UrbanCrate's 600k-row burst it was not.
+        3. **Eager rebalancing.** Slow batches exceeded `max.poll.interval.ms`, the consumer was kicked out,
+           and with the eager assignor every rebalance paused all consumers. Each rebalance took longer as we
+           added replicas, so scaling out made it worse.
+
+        ## Detection
+        The alert fired 10 minutes after lag crossed 50,000, as designed, but 31 minutes after the problem
+        started on partition 17. A per-partition lag alert would have caught it around 04:45.
+
+        ## What went well
+        - The runbook was followed and the on-call escalated quickly when it did not help.
+        - Support and the comms lead contacted Enterprise tenants before most of them noticed.
+        - No order was lost; offsets were not reset (the runbook warning worked).
+
+        ## What went poorly
+        - The runbook's first action (scale out) made the rebalance storm worse.
+        - We had no limit on how fast a single tenant can push orders.
+        - The missing index existed for eight months without anyone noticing.
+
+        ## Where we got lucky
+        It was a Friday in September, not a Monday in November. At peak season volumes the same burst would
+        have affected NA auto-planning too.
+
+        ## Action items
+        | Ticket | Action | Owner | Status |
+        |---|---|---|---|
+        | {{J:kafka-lag}} | Switch ingest to the cooperative-sticky assignor and lower max.poll.records to 200 | Mei Chen | Done ({{MR:kafka-coop}}) |
+        | {{J:kafka-partitions}} | Increase orders.v2 to 48 partitions and key by tenant and depot | Nadia Petrova | Done |
+        | {{J:kafka-index}} | Add the missing index; check every partition of partitioned tables in CI | Oskar Nowak | Done |
+        | {{J:bulk-import-limit}} | Per-tenant rate limit for order intake | Grace Liu / Oskar Nowak | In progress |
+        | {{J:lag-alert-partition}} | Per-partition lag alert (10,000 on any partition for 5 min) | Ben Adeyemi | To do |
+
+        The Slack thread from the incident: [#sre-incidents thread]({{SL:kafka-incident}}).
+        """, parent="postmortems", labels=["postmortem", "kafka", "route-planner", "sev2"], author="mei",
+          editors=("ben", "mei"), created="2025-09-15", updated="2025-09-26", version=7)
+
+    cpage("pm-wms-deadlock", "SRE", "Postmortem: 2025-03-19 RTM1 scanners stalled by database deadlocks", """
+        **Severity:** SEV2 -- **Duration:** 06:12-06:53 UTC -- **IC:** Priya Raman -- **Authors:** Arjun Mehta
+
+        ## Summary
+        For 41 minutes at the start of the morning shift, handhelds at the Rotterdam DC (RTM1) could not sync
+        picks. About 9,400 scans queued on devices; waves could not be closed and the first trucks left 35
+        minutes late. Other DCs saw brief delays only.
+
+        ## Root cause
+        The `sync-apply` worker, which applies queued scans, and the replenishment job both update rows in
+        `stock_level`. Sync-apply updated rows in scan order; replenishment updated them ordered by SKU. When
+        both touched the same bins in opposite order, Postgres detected deadlocks and aborted one transaction.
+        Sync-apply retried immediately, which produced a deadlock storm: 2,300 deadlocks in 30 minutes. The
+        replenishment job had been moved from 05:00 to 06:00 UTC the previous week for a customer, which put it
+        right on top of the morning shift.
+
+        ## Fix
+        Both code paths now lock `stock_level` rows in a fixed order (`bin_id`, then `sku_id`) with
+        `SELECT ... FOR UPDATE` before updating, and sync-apply retries deadlocks with jittered backoff instead of
+        immediately. See {{J:wms-deadlock}} and {{MR:wms-lock-order}}.
+
+        ## Action items
+        - Lock ordering in both writers -- done.
+        - Alert on `pg_stat_database.deadlocks` rate for wms-db -- done.
+        - Scheduling rule: no replenishment jobs within 30 minutes of a DC's shift start -- done.
+        """, parent="postmortems", labels=["postmortem", "wms", "postgres", "sev2"], author="arjun",
+          editors=("priya", "arjun"), created="2025-03-21", updated="2025-04-04")
+
+    cpage("pm-dns", "SRE", "Postmortem: 2025-05-07 internal DNS failures after CoreDNS add-on upgrade", """
+        **Severity:** SEV2 -- **Duration:** 13:04-13:27 UTC -- **IC:** Ben Adeyemi -- **Authors:** Nadia Petrova
+
+        ## Summary
+        After upgrading the EKS CoreDNS add-on in `nw-prod-euw1`, DNS lookups inside the cluster timed out
+        intermittently for 23 minutes. `driver-bff` returned 5xx for 6% of requests, POD uploads failed and were
+        retried by the apps, and route-planner could not reach OSRM for parts of the window.
+
+        ## Root cause
+        The add-on upgrade applied the add-on's default configuration, which reset the CoreDNS deployment to 2
+        replicas. Our HPA for CoreDNS had been created by hand and was not in Terraform, so the upgrade removed
+        it. Two CoreDNS pods could not handle peak query volume (about 38,000 queries per second, inflated by
+        `ndots:5` search-path expansion).
+
+        ## Action items
+        - CoreDNS scaling configured through the add-on's `configuration_values` in Terraform -- done.
+        - NodeLocal DNSCache rolled out to all production node groups -- done.
+        - `ndots:2` in pod DNS config for our own services -- in progress.
+        - Add-on upgrades go through staging with a load test -- done.
+        """, parent="postmortems", labels=["postmortem", "dns", "kubernetes", "sev2"], author="nadia",
+          created="2025-05-09", updated="2025-05-22")
+
+    cpage("pm-apns", "SRE", "Postmortem: 2024-11-14 iOS push notifications down after APNs certificate expiry", """
+        **Severity:** SEV2 -- **Duration:** 9 h 10 min -- **IC:** Priya Raman -- **Authors:** Keiko Tanaka, Jonas Lindqvist
+
+        ## Summary
+        From 03:50 to 13:00 UTC no push notifications reached iOS drivers. Route changes made by dispatchers
+        during the day did not pop up on iPhones; drivers saw them only when they opened the route list. Android
+        was not affected. Several tenants reported drivers driving to cancelled drops.
+
+        ## Root cause
+        `driver-bff` authenticated to Apple Push Notification service with a certificate (`.p12`) that was
+        valid for one year. Its expiry was tracked in a personal calendar of an engineer who had left. APNs
+        rejected connections with `403 ExpiredProviderToken`-style errors that we logged at `warn` level only.
+
+        ## Fix
+        Switched to token-based APNs authentication (`.p8` key, which does not expire) stored in Vault. Push
+        delivery failures are now an error-level metric with an alert (`PushDeliveryFailureRate`).
+
+        ## Lessons
+        Anything that expires needs an owner that is a team, not a person, and an alert. The same lesson led to
+        the `PublicCertExpiringSoon` alert for our TLS certificate.
+        """, parent="postmortems", labels=["postmortem", "mobile", "push", "sev2"], author="keiko",
+          editors=("jonas",), created="2024-11-18", updated="2024-12-02")
+
+    alerts = [
+        ("RoutePlannerConsumerLagHigh", "Routing Primary", "lag on orders.v2 above 50,000 for 10 min", "Kafka consumer lag"),
+        ("RoutePlannerOptimizeLatencyHigh", "Routing Primary", "p95 optimize latency above 8 s for 15 min", "none yet"),
+        ("GeocoderCircuitOpen", "Routing Primary", "circuit open in more than 50% of pods for 5 min", "Geocoder degradation"),
+        ("WmsScannerSyncBacklog", "Warehouse Primary", "more than 2,000 queued scans for one DC for 5 min", "WMS scanner sync backlog"),
+        ("PgBouncerClientWaiting", "Payments Primary", "cl_waiting above 50 for 2 min", "PgBouncer saturation"),
+        ("RefundDLQNotEmpty", "Payments Primary", "any message in refunds.dlq for 15 min", "Refund service design (PAY)"),
+        ("InvoiceRunNotFinished", "Payments Primary", "invoice run not finished by 08:00 UTC on the 1st", "Monthly invoice run (PAY)"),
+        ("RedisSessionsMemoryHigh", "SRE Primary", "redis-sessions memory above 75%", "Redis memory pressure"),
+        ("PublicCertExpiringSoon", "SRE Primary", "public certificate expires in less than 7 days (Slack at 30)", "Renewing the public wildcard TLS certificate"),
+        ("VaultSealed", "SRE Primary", "any Vault pod sealed for 2 min", "Vault sealed or unavailable"),
+        ("KubeNodesNotReadyMany", "SRE Primary", "more than 10% of a node group NotReady for 5 min", "Kubernetes node NotReady"),
+        ("PushDeliveryFailureRate", "Mobile Backend", "more than 5% of pushes failing for 10 min", "none yet"),
+        ("ClickHouseDiskUsageHigh", "Data Platform (business hours)", "any ch-prod node above 85% disk", "ClickHouse guide (DATA)"),
+    ]
+    rows = "\n".join(f"| `{a}` | {w} | {c} | {r} |" for a, w, c, r in alerts)
+    cpage("alert-catalog", "SRE", "Alert catalog (paging alerts)", f"""
+        All alerts that page someone. Generated quarterly from the Prometheus rules in
+        `platform/infrastructure/monitoring/rules/` and checked by hand. Slack-only alerts are not listed.
+
+        | Alert | Pages | Condition | Runbook |
+        |---|---|---|---|
+        {rows}
+
+        To add a paging alert: open an MR with the rule, a `runbook_url` annotation pointing to a runbook that
+        exists, and a line in this table. Alerts without a runbook are rejected in review.
+        """, parent="sre-home", labels=["alerts", "monitoring"], author="ben", created="2024-04-02",
+          updated="2025-09-24", version=12)
+
+    cpage("sre-notes", "SRE", "Ops review notes", """
+        Notes from the weekly ops review, Thursday 14:00 CET. Attendance: SRE plus one person per on-call
+        rotation. Agenda: incidents of the week, postmortem follow-ups, alert-noise tickets, capacity.
+
+        !children
+        """, parent="sre-home", labels=["meeting-notes"], author="priya", created="2024-01-25", updated="2025-10-02")
+
+    notes = [
+        ("2025-08-28", ["priya", "ben", "oskar", "arjun", "victor", "chloe"], [
+            ("Incidents", [
+                "SEV2 on 2025-08-25: drivers signed out mid-route because session keys were evicted from the shared Redis. "
+                "Ben walked through the timeline. ADR-015 proposes a dedicated `redis-sessions` cluster with noeviction.",
+                "SEV3: Metabase down for 40 minutes after an instance type change; no customer impact.",
+            ]),
+            ("Alert noise", [
+                "`KubeHpaMaxedOut` for driver-bff paged 4 times this week during morning peaks without action needed. "
+                "Decision: make it Slack-only and raise max replicas from 18 to 24.",
+                "`WmsOutboxLag` fires during cycle counts at 02:00; Arjun will add a 15-minute `for` clause.",
+            ]),
+            ("Capacity", [
+                "ch-prod-03 disk at 78% and growing 1.5% per week; Data Platform to look at tiered storage.",
+            ]),
+        ], [("ben", "Terraform for redis-sessions", "{{J:redis-split}}"),
+            ("arjun", "WmsOutboxLag for-clause", None),
+            ("chloe", "Raise driver-bff HPA max", None)]),
+        ("2025-09-18", ["priya", "ben", "nadia", "mei", "aisha", "lena"], [
+            ("Incidents", [
+                "SEV2 on 2025-09-12, route plans delayed for EU tenants. Mei presented the postmortem. Main learnings: the "
+                "runbook told people to scale out during a rebalance storm, and a composite index was missing on the 2025 "
+                "partition of `orders`.",
+                "SEV3 on 2025-09-15: Stripe webhook signature failures after the ingress change in billing; fixed same day.",
+            ]),
+            ("Postmortem follow-ups", [
+                "Cooperative-sticky assignor deployed. Partition increase to 48 planned for Tuesday 23 Sept, 06:00 UTC.",
+                "Per-partition lag alert still open; Ben to pick it up next week.",
+            ]),
+            ("Peak season", [
+                "Freeze starts 24 November. Teams to list planned infrastructure changes before 7 November.",
+                "Load test of route-planner at 2x last year's November peak scheduled for 14 October on staging.",
+            ]),
+        ], [("nadia", "Partition increase for orders.v2", "{{J:kafka-partitions}}"),
+            ("ben", "Per-partition lag alert", "{{J:lag-alert-partition}}"),
+            ("priya", "Send peak freeze reminder to #engineering", None)]),
+        ("2025-10-02", ["priya", "nadia", "oskar", "yusuf", "victor", "rahul"], [
+            ("Incidents", [
+                "No SEV1/SEV2 this week. One SEV3: the invoice run on 1 October finished at 08:40 UTC, 40 minutes past the "
+                "alert threshold, because of PgBouncer waits. Payments will split the run per region.",
+            ]),
+            ("Alert noise", [
+                "`ClickHouseDiskUsageHigh` paged out of hours although Data Platform is business hours only; routing fixed.",
+            ]),
+            ("Peak season readiness", [
+                "Load test on 14 October confirmed. WMS team asked for an exception to deploy the new wave planner on 1 "
+                "December; Priya asked for a feature flag instead so the deploy can happen before the freeze.",
+                "TLS wildcard certificate expires 28 November, inside the freeze window. Nadia will renew it in the first "
+                "week of November.",
+            ]),
+        ], [("victor", "Split invoice run per region", None),
+            ("nadia", "Renew public wildcard certificate before the freeze", None)]),
+    ]
+    for day, attendees, sections, actions in notes:
+        att = ", ".join(PEOPLE[a].name for a in attendees)
+        body = "".join(f"\n### {h}\n" + "\n".join(f"- {i}" for i in items) + "\n" for h, items in sections)
+        acts = "\n".join(f"| {PEOPLE[w].name} | {t} | {k or ''} |" for w, t, k in actions)
+        md = f"**Date:** {day}\n**Attendees:** {att}\n\n## Notes\n{body}\n## Action items\n| Owner | Action | Ticket |\n|---|---|---|\n{acts}\n"
+        cpage(f"sre-notes-{day}", "SRE", f"{day} Ops review", md, parent="sre-notes",
+              labels=["meeting-notes", "ops-review"], author=attendees[0], created=day,
+              updated=(T(day) + timedelta(days=1)).strftime("%Y-%m-%d"), version=2)
