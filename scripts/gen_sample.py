@@ -2755,3 +2755,1014 @@ def conf_sre():
         cpage(f"sre-notes-{day}", "SRE", f"{day} Ops review", md, parent="sre-notes",
               labels=["meeting-notes", "ops-review"], author=attendees[0], created=day,
               updated=(T(day) + timedelta(days=1)).strftime("%Y-%m-%d"), version=2)
+
+
+# ===========================================================================
+# Confluence: PAY space
+# ===========================================================================
+
+def conf_pay():
+    cpage("pay-home", "PAY", "Payments Home", """
+        Payments team space: billing architecture, payment providers, refunds, invoicing and the runbooks that go
+        with them. The team: Tomás Herrera (EM), Aisha Okafor, Victor Santos, Ingrid Halvorsen (PM).
+
+        !note: Parts of the billing system are in PCI DSS scope. Before you change anything in `payments/*`, read **PCI DSS scope and cardholder data**.
+
+        !children
+        """, labels=["home"], author="tomas", created="2024-01-17", updated="2025-07-01", version=9)
+
+    cpage("billing-arch", "PAY", "Billing system architecture", """
+        !toc
+
+        ## Purpose and scope
+        The billing system turns what tenants use into invoices and collects the money. It consists of
+        `billing-api` (Java 21, Spring Boot), `invoice-runner` (a batch entry point of the same codebase),
+        `refund-service` (Go) and `doc-renderer` (PDF rendering). This page describes the domain model, the
+        main flows and the decisions that are easy to get wrong. Provider specifics are on **Payment provider
+        integrations**.
+
+        ## Domain model
+        | Entity | Table | Notes |
+        |---|---|---|
+        | Tenant billing account | `billing_accounts` | Legal entity, VAT id, currency, payment terms |
+        | Subscription | `subscriptions` | Plan (Starter, Business, Enterprise), monthly or annual |
+        | Usage record | `usage_records` | One row per metered event; partitioned monthly, about 900 million rows |
+        | Invoice | `invoices`, `invoice_lines` | Draft, finalised, paid, void; immutable once finalised |
+        | Payment attempt | `payment_attempts` | One per collection attempt; carries the idempotency key |
+        | Refund | `refunds` | Requested by support or API, processed by refund-service |
+        | Credit note | `credit_notes` | Corrects a finalised invoice; never edit invoices |
+        | Ledger entry | `ledger_entries` | Double-entry journal, exported to finance daily |
+
+        Money is stored as `BIGINT` minor units plus an ISO 4217 currency code. Never use floating point for
+        amounts; the `Money` type in `billing-core` rejects it at compile time.
+
+        ## Metering
+        We charge for three things, depending on the plan:
+
+        - **Routes planned** (from `routes.planned.v1`), counted per route, not per optimisation call.
+        - **Monthly active drivers**: a driver with at least one completed drop in the calendar month (from
+          `delivery.events.v1`).
+        - **Warehouse transactions** for tenants on transaction pricing (from `wms.inventory.events.v1`).
+
+        The metering consumers write `usage_records` with the source event id as a unique key, so replays from
+        Kafka are idempotent. Late events (up to 72 hours after month end) are still counted for the previous
+        month; later events go into the current month with a `late` flag that finance reviews.
+
+        ## Invoice run
+        `invoice-runner` runs as a Kubernetes CronJob at **03:00 UTC on the 1st** of every month. A KEDA cron
+        trigger scales `billing-api` to 60 pods at 02:30 UTC.
+
+        1. For every active billing account, aggregate last month's usage and the subscription fee into a draft
+           invoice.
+        2. Apply tax: reverse charge for EU B2B customers with a VAT id validated through VIES (validation
+           cached for 30 days), local VAT otherwise. Swiss and UK tenants have their own rules.
+        3. Finalise the invoice: assign the sequential invoice number (`NW-2025-000123`, gapless per legal
+           entity, generated inside the finalising transaction).
+        4. Render the PDF through `doc-renderer` to `s3://nw-prod-invoices/<year>/<month>/`. German and Dutch
+           public-sector tenants also get an XRechnung or UBL e-invoice through our Peppol access point.
+        5. Publish `invoice.issued` to `billing.invoices.v1`; notification-service emails the invoice.
+        6. For tenants with automatic payment, create a payment attempt (see below).
+
+        The run must finish by 08:00 UTC (`InvoiceRunNotFinished` alert); the SLO is 09:00 UTC. The run is
+        idempotent per billing account and period, so restarting it is safe. Operational steps are in
+        **Runbook: monthly invoice run**.
+
+        ## Payment collection
+        | Method | Provider | Regions | Notes |
+        |---|---|---|---|
+        | Card | Stripe | EU, UK | PaymentIntents, off-session merchant-initiated transactions |
+        | SEPA Direct Debit | Stripe | EU | Mandate collected at signup; settles in up to 5 business days |
+        | Card, ACH | Adyen | NA | Adyen merchant account per legal entity |
+        | Card (large EU tenants) | Adyen | EU | Tenants migrated in 2025 for lower fees |
+        | Bank transfer | none | all | Enterprise only, net 30; reconciled from camt.053 statements imported at 06:00 UTC |
+
+        Every payment attempt has an **idempotency key** derived from the invoice and the attempt number:
+        `inv_<invoice_id>_a<attempt>`. The attempt number increases only when dunning starts a new collection
+        attempt. Transport-level retries of the same attempt (timeouts, 5xx, connection resets) **must reuse the
+        same key**. Generating a fresh key on a retry is exactly how we double-charged customers in June 2025;
+        see the postmortem in this space.
+
+        ## Refunds and credit notes
+        A refund always references a payment attempt and usually a credit note. Refunds are asynchronous:
+        billing-api validates and stores the request and publishes to `payments.refunds.v1`; refund-service
+        talks to the provider. Retry behaviour, approval limits and the dead-letter queue are described on
+        **Refund service design**.
+
+        ## Ledger and finance export
+        Every financial event writes balanced entries to `ledger_entries` (debit and credit in the same
+        transaction). A job at 05:00 UTC exports the previous day's entries to the finance system as CSV over
+        SFTP. The sum of each day's entries must be zero per currency; the export refuses to run otherwise and
+        alerts #payments-eng.
+
+        ## Currencies
+        We invoice in EUR, GBP, USD and CHF. The invoice currency is fixed on the billing account. A payment
+        method in another currency is rejected (`BIL-2007`); we do not convert currencies.
+
+        ## Data stores and connections
+        `billing-db` is RDS Postgres 15 in a dedicated VPC subnet that is part of the cardholder data environment
+        boundary. All services connect through `pgbouncer-billing` in transaction mode (ADR-009). Long
+        transactions hurt every billing service at once, so batch jobs commit every 500 rows.
+
+        ## Observability
+        - Dashboard "Payments / Billing overview": payment success rate per provider and method, invoice run
+          progress, refund queue depth.
+        - Alerts: `BillingPaymentErrorRate` (more than 5% of attempts failing with provider errors for 10 min),
+          `InvoiceRunNotFinished`, `RefundDLQNotEmpty`, `PgBouncerClientWaiting`, `DuplicateChargeSuspected`
+          (more than one succeeded attempt per invoice, added after June 2025).
+
+        ## Things that are easy to get wrong
+        - Invoice numbers must be gapless. Never allocate a number outside the finalising transaction.
+        - Finalised invoices are immutable. Corrections are credit notes.
+        - A failed payment is not a failed invoice: dunning handles retries; see **Dunning and failed payment
+          handling**.
+        - Time zones: the billing period is the calendar month in UTC for all tenants, including NA. Contracts
+          say so; do not "fix" it.
+        """, parent="pay-home", labels=["architecture", "billing"], author="tomas",
+          editors=("aisha", "victor", "tomas"), created="2024-02-14", updated="2025-07-10", version=18)
+
+    cpage("refund-design", "PAY", "Refund service design", """
+        !info: Owner: Aisha Okafor. Code: `payments/refund-service`. Topic: `payments.refunds.v1`.
+
+        ## Flow
+        1. A support agent (backoffice) or a tenant (API, for marketplace tenants) requests a refund.
+           billing-api checks that the amount does not exceed the captured amount minus earlier refunds, writes
+           a `refunds` row with status `REQUESTED` and publishes a message to `payments.refunds.v1`.
+        2. refund-service consumes the message, looks up the original payment attempt and calls the provider
+           (Stripe Refunds API or Adyen `/refunds`) with idempotency key `rf_<refund_id>`.
+        3. The outcome is written back through billing-api: `SUCCEEDED`, `FAILED` with a reason, or
+           `PENDING` for SEPA and ACH where the provider confirms asynchronously via webhook.
+
+        ## Retries
+        Transient failures (timeouts, HTTP 5xx, HTTP 429, connection resets) are retried **3 times with
+        exponential backoff**: 2 s, 4 s and 8 s, each with plus or minus 20% jitter. The same idempotency key is
+        used for every retry, so a retry after a timeout cannot refund twice. After the third failed retry the
+        message is published to **`refunds.dlq`** with the last error attached, and the refund stays
+        `REQUESTED`.
+
+        ```yaml
+        refund:
+          maxRetries: 3            # REFUND_MAX_RETRIES
+          backoffBase: 2s          # REFUND_BACKOFF_BASE, doubled per attempt
+          backoffJitter: 0.2
+          dlqTopic: refunds.dlq
+          consumerConcurrency: 4   # per pod, 3 pods
+        ```
+
+        Non-retryable errors fail immediately without retries: `charge_already_refunded`, `charge_disputed`,
+        `amount_too_large`, and Adyen refusal reasons. These set status `FAILED` and notify the requester.
+
+        ## Dead-letter queue
+        `RefundDLQNotEmpty` pages Payments Primary if anything sits in `refunds.dlq` for 15 minutes. Most DLQ
+        entries come from provider outages. Replay once the provider is healthy:
+
+        ```bash
+        nwctl payments refunds replay-dlq --since 2025-06-19T00:00:00Z --dry-run
+        nwctl payments refunds replay-dlq --since 2025-06-19T00:00:00Z
+        ```
+
+        Replays are safe because of the idempotency key.
+
+        ## Approval rules
+        | Amount (EUR equivalent) | Approval |
+        |---|---|
+        | up to 500 | Support agent |
+        | 500 to 5,000 | Support lead |
+        | above 5,000 | Support lead plus Payments EM or Finance (four-eyes in backoffice) |
+
+        ## Limits
+        - Card refunds are possible up to 180 days after the charge on Stripe; older refunds are paid by bank
+          transfer by Finance, and the refund record is marked `MANUAL`.
+        - Partial refunds are allowed; at most 10 partial refunds per payment.
+        - Refunds for payments in a dispute are blocked until the dispute closes.
+        """, parent="pay-home", labels=["refunds", "design", "payments"], author="aisha",
+          editors=("victor", "aisha"), created="2024-05-06", updated="2025-06-26", version=10)
+
+    bil = [
+        ("BIL-1001", 400, "Invalid billing account id", "Check the tenant mapping"),
+        ("BIL-1004", 422, "VAT id format invalid for the country", "Ask the customer for the VAT id including country prefix"),
+        ("BIL-1010", 409, "Subscription change overlaps an existing pending change", "Cancel the pending change first"),
+        ("BIL-2001", 402, "Card declined by the issuer (generic)", "Customer must contact their bank or use another card"),
+        ("BIL-2002", 402, "Insufficient funds", "Dunning retries automatically"),
+        ("BIL-2003", 402, "Authentication required (SCA / 3-D Secure)", "Customer completes authentication from the emailed link"),
+        ("BIL-2005", 402, "SEPA mandate revoked or missing", "Customer must set up a new mandate in the console"),
+        ("BIL-2007", 422, "Currency mismatch: payment method currency differs from the billing account currency",
+         "We do not convert. Customer adds a payment method in the account currency, or Finance changes the account currency before the next invoice"),
+        ("BIL-2010", 504, "Payment provider timeout", "Retried with the same idempotency key; no action unless it persists"),
+        ("BIL-2012", 502, "Payment provider returned an unexpected error", "Check provider status; escalate to #payments-eng"),
+        ("BIL-3001", 409, "Invoice already finalised", "Issue a credit note instead of editing"),
+        ("BIL-3004", 422, "VAT id not valid in VIES", "Invoice is issued with local VAT; re-validate after the customer fixes it"),
+        ("BIL-3008", 422, "Credit note amount exceeds the remaining invoice amount", "Check earlier credit notes"),
+        ("BIL-3012", 423, "Invoice run in progress for this account", "Retry after the run finishes (usually before 08:00 UTC on the 1st)"),
+    ]
+    rows = "\n".join(f"| {c} | {h} | {m} | {a} |" for c, h, m, a in bil)
+    cpage("bil-errors", "PAY", "Billing API error codes", f"""
+        Error codes returned by `billing-api` to the console, the public billing endpoints and backoffice. The
+        codes also appear in support tickets and in the payment failure emails customers receive.
+
+        - `BIL-1xxx`: validation of accounts and subscriptions
+        - `BIL-2xxx`: payment collection
+        - `BIL-3xxx`: invoices, tax and credit notes
+
+        | Code | HTTP | Meaning | What to do |
+        |---|---|---|---|
+        {rows}
+
+        Provider decline codes (Stripe `decline_code`, Adyen `refusalReasonCode`) are mapped to `BIL-2xxx` codes
+        in `ProviderErrorMapper.java`. Unmapped provider errors become `BIL-2012`; if you see a new one often, add a
+        mapping.
+        """, parent="pay-home", labels=["error-codes", "billing", "support"], author="victor",
+          editors=("marcus", "victor"), created="2024-06-03", updated="2025-05-19", version=8)
+
+    cpage("providers", "PAY", "Payment provider integrations (Stripe and Adyen)", """
+        ## Who uses what
+        Stripe handles cards and SEPA Direct Debit for EU and UK tenants. Adyen handles cards and ACH for North
+        America and cards for large EU tenants that negotiated interchange++ pricing. The provider is stored per
+        payment method, not per tenant, so one tenant can have both.
+
+        ## Stripe
+        - API version pinned to `2024-06-20` in `StripeConfig.java`; upgrade deliberately, never implicitly.
+        - Webhooks arrive at `https://api.northwind.example/billing/webhooks/stripe` and are verified with the
+          endpoint secret from Vault (`secret/data/payments/billing-api/prod`, key `stripe_webhook_secret`).
+          Signature verification needs the raw request body.
+        - Events we handle: `payment_intent.succeeded`, `payment_intent.payment_failed`, `charge.refunded`,
+          `charge.dispute.created`, `mandate.updated`.
+
+        ## Adyen
+        - Checkout API v71, one merchant account per legal entity (Northwind Logistics B.V., Northwind
+          Logistics Inc.).
+        - Notifications (webhooks) use HMAC signatures; keys are per merchant account and stored in Vault.
+        - Adyen requires us to accept notifications within 10 seconds and respond `[accepted]`; processing is
+          asynchronous through an internal queue.
+
+        ## Sandboxes
+        Both providers have test environments. Test API keys live under `secret/data/payments/billing-api/staging`.
+        Staging and local stacks never talk to live endpoints; the `ProviderEnvironmentGuard` refuses live keys
+        when `SPRING_PROFILES_ACTIVE` is not `prod`.
+
+        ## Provider outages
+        If a provider has an outage, payment attempts fail with `BIL-2010` or `BIL-2012` and dunning retries
+        later. Do not switch a tenant's provider during an outage; mandates and stored cards do not move between
+        providers.
+        """, parent="pay-home", labels=["stripe", "adyen", "integrations"], author="victor",
+          editors=("aisha", "victor"), created="2024-03-11", updated="2025-09-16", version=13)
+
+    cpage("invoice-run", "PAY", "Runbook: monthly invoice run", """
+        ## Schedule
+        CronJob `invoice-runner` in namespace `billing`, 03:00 UTC on the 1st. Expect completion around 06:30 UTC.
+        `InvoiceRunNotFinished` pages Payments Primary if it is not finished at 08:00 UTC.
+
+        ## Watching it
+        Dashboard "Payments / Invoice run": accounts processed vs. total, error count, PDF render queue. The job
+        logs a progress line every 1,000 accounts.
+
+        ## If it is slow
+        1. PgBouncer waits? See the PgBouncer runbook in the SRE space. The run competes with daytime traffic
+           after 07:00 UTC in the EU.
+        2. `doc-renderer` backlog? Scale it: `kubectl -n billing scale deploy/doc-renderer --replicas=12`.
+        3. VIES (EU VAT validation) down? The run falls back to cached validations; accounts without cache are
+           invoiced with local VAT and flagged for review.
+
+        ## If it fails for some accounts
+        The run is idempotent per account and period. Re-run for the failed accounts only:
+
+        ```bash
+        kubectl -n billing create job invoice-rerun-$(date +%s) --from=cronjob/invoice-runner -- \\
+          --period 2025-09 --accounts-file /config/failed-accounts.txt
+        ```
+
+        ## Never
+        - Never delete a finalised invoice or reuse its number.
+        - Never run the job for the current (unfinished) month.
+        """, parent="pay-home", labels=["runbook", "invoicing"], author="victor", created="2024-04-29",
+          updated="2025-10-02", version=6)
+
+    cpage("pm-dup-charges", "PAY", "Postmortem: 2025-06-18 duplicate card charges", """
+        | | |
+        |---|---|
+        | Severity | SEV1 |
+        | Customer impact window | 10:02-11:47 UTC (charges); refunds completed 2025-06-19 14:10 UTC |
+        | Incident commander | Priya Raman |
+        | Ops lead | Aisha Okafor |
+        | Comms | Tomás Herrera, Marcus Bell |
+        | Authors | Aisha Okafor, Victor Santos |
+
+        !warning: Contains payment data in aggregate form only. Do not add card or customer details to this page.
+
+        ## Summary
+        During the daily dunning run on 18 June 2025, **449 invoices were charged more than once**: 412 twice and
+        37 three times, across 389 tenants. The total overcharge was **EUR 186,940.22**. Every duplicate was
+        refunded within 28 hours. Stripe API latency was elevated that morning; our HTTP client retried timed-out
+        requests, and because of a refactoring four days earlier each retry carried a **new idempotency key**, so
+        Stripe correctly treated every retry as a new payment.
+
+        ## Background
+        Payment attempts must be idempotent across transport retries: the idempotency key is derived from the
+        invoice id and the collection attempt number, and the HTTP client may retry up to 3 times on timeouts.
+        On 14 June, {{MR:payment-gateway-refactor}} moved Stripe calls behind a new `PaymentGateway`
+        abstraction. In the new code the key was generated inside the retry closure:
+
+        ```java
+        // before the fix (simplified)
+        return retry.execute(() -> stripe.paymentIntents().confirm(
+            intentId, params, RequestOptions.builder()
+                .setIdempotencyKey(UUID.randomUUID().toString())   // new key per retry!
+                .build()));
+        ```
+
+        ## Timeline (UTC)
+        | Time | Event |
+        |---|---|
+        | 06-14 15:20 | Refactoring merged and deployed; unit tests green (gateway mocked, no timeout simulation) |
+        | 06-18 10:00 | Daily dunning run starts; 3,112 invoices due for a retry |
+        | 10:02 | Stripe p95 latency rises to 9-14 s (Stripe status page: "elevated latency" 09:55-11:30) |
+        | 10:02-11:40 | Our 10 s client timeout triggers retries; duplicates start |
+        | 11:31 | Kestrel Pharma's finance team calls their account manager about two identical charges |
+        | 11:38 | Support posts in #payments-eng; Aisha confirms duplicates in Stripe dashboard |
+        | 11:47 | Dunning run stopped (`kubectl -n billing scale deploy/dunning-worker --replicas=0`); SEV1 declared |
+        | 12:30 | Query identifies all invoices with more than one succeeded payment attempt |
+        | 14:05 | Fix deployed ({{MR:idem-fix}}); dunning remains paused |
+        | 15:00 | Bulk refunds start through refund-service, in batches of 50 |
+        | 06-19 14:10 | Last refund succeeded; SEPA duplicates (23) refunded via SEPA credit transfer |
+        | 06-20 10:00 | Dunning resumed after review |
+
+        ## Root cause
+        The idempotency key was generated per HTTP attempt instead of per payment attempt. The previous
+        implementation created the key before the retry loop; the refactoring changed that without anyone
+        noticing, because:
+
+        - unit tests mocked the gateway and never simulated a timeout followed by a success;
+        - the MR was large (1,900 changed lines) and the key generation moved inside an unrelated-looking diff;
+        - we had no alert for more than one succeeded payment per invoice.
+
+        ## Detection
+        A customer found it, 89 minutes after the first duplicate. That is the part of this incident we are
+        least happy with.
+
+        ## Customer handling
+        Account managers called all Enterprise tenants affected (14) the same day. All other tenants received
+        an email on 19 June explaining the duplicate charge and the refund. Card refunds take 5-10 business days
+        to appear on statements; several customers asked for faster resolution, and Finance paid 6 of them by
+        bank transfer instead.
+
+        ## What went well
+        - refund-service handled 486 refunds without manual intervention; idempotent refunds meant batches
+          could be re-run safely.
+        - Stripe support confirmed the latency event quickly and helped reconcile.
+
+        ## What went poorly
+        - No automated detection.
+        - The refactoring MR mixed a mechanical move with behaviour changes.
+        - The dunning run had no circuit breaker on provider latency.
+
+        ## Action items
+        | Ticket | Action | Owner | Status |
+        |---|---|---|---|
+        | {{J:dup-charge-idem}} | Generate the idempotency key outside the retry; reuse it on every retry | Aisha Okafor | Done |
+        | {{J:dup-charge-alert}} | `DuplicateChargeSuspected` alert: more than one succeeded attempt per invoice | Victor Santos | Done |
+        | {{J:dup-charge-contract}} | Contract tests with stripe-mock and injected timeouts for every gateway call | Victor Santos | In progress |
+        | {{J:dunning-breaker}} | Dunning pauses itself when provider p95 latency exceeds 5 s | Aisha Okafor | To do |
+
+        Incident thread: [#payments-eng]({{SL:dup-charges}}).
+        """, parent="pay-home", labels=["postmortem", "sev1", "stripe", "idempotency"], author="aisha",
+          editors=("tomas", "victor", "aisha"), created="2025-06-20", updated="2025-07-08", version=11)
+
+    cpage("pci", "PAY", "PCI DSS scope and cardholder data", """
+        We never see full card numbers. Card details are collected by Stripe Elements and the Adyen Drop-in
+        component directly in the browser or app and exchanged for tokens. Our systems store provider tokens,
+        the card brand, the last four digits and the expiry month/year.
+
+        ## What is in scope
+        Even without card numbers, systems that can affect the security of payment pages are in scope:
+
+        - `billing-api`, `refund-service`, `billing-db`, `pgbouncer-billing` (namespace `billing`, dedicated node
+          group with restricted SSH and no shared tenancy with other namespaces).
+        - The console pages that embed the payment components, and the CDN configuration serving them.
+        - CI pipelines that build those services.
+
+        ## Rules for engineers
+        - Two approvals on every MR in `payments/*`.
+        - No production data in staging, not even tokens.
+        - Access to the `billing` namespace and billing-db uses the `billing-pci` JIT role (1 hour maximum).
+        - Logs from payments services must never contain tokens, full names with addresses, or bank account
+          numbers (IBAN masked to the last 4 characters).
+
+        ## Annual assessment
+        We complete a Self-Assessment Questionnaire with an external QSA review every September. Evidence is
+        collected in the SEC Jira project under the `pci-2025` label.
+        """, parent="pay-home", labels=["pci", "compliance", "security"], author="tomas", editors=("olivia",),
+          created="2024-02-20", updated="2025-09-05")
+
+    cpage("dunning", "PAY", "Dunning and failed payment handling", """
+        When an automatic payment fails, the `dunning-worker` retries on a schedule and emails the customer.
+
+        | Day after due date | Action |
+        |---|---|
+        | 0 | Payment fails; email "payment failed" with the reason and a link to update the payment method |
+        | 3 | Retry 1 |
+        | 7 | Retry 2; email reminder |
+        | 14 | Retry 3; email "final reminder"; account manager informed for Business and Enterprise |
+        | 30 | Starter and Business: account set to read-only (planning disabled, drivers can finish routes). Enterprise: no automatic action |
+
+        Retries run in the daily dunning run at 10:00 UTC. Each retry is a new collection attempt with a new
+        attempt number, and therefore a new idempotency key; HTTP retries inside one attempt keep the key.
+
+        ## SEPA returns
+        SEPA debits can be returned up to 8 weeks later (13 months for unauthorised ones). Return reason
+        `AM04` (insufficient funds) re-enters dunning; `MD01` (no mandate) and `MD06` (refund requested by the
+        customer) stop automatic collection and create a task for Finance.
+
+        ## Pausing dunning
+        Support leads can pause dunning per account for up to 30 days (for disputes or agreed payment plans).
+        Payments can pause the whole run: scale `dunning-worker` to 0 and post in #payments-eng.
+        """, parent="pay-home", labels=["dunning", "billing"], author="ingrid", editors=("aisha",),
+          created="2024-08-12", updated="2025-06-27")
+
+    pay_notes = [
+        ("2025-07-02", "Payments retro: sprint 2025-13", ["tomas", "aisha", "victor", "ingrid"], [
+            ("What went well", [
+                "Duplicate charge refunds were complete in 28 hours; Finance thanked the team.",
+                "Adyen migration of the first three EU tenants went live without a single failed payment.",
+            ]),
+            ("What did not go well", [
+                "The PaymentGateway refactor was one huge MR. Agreement: mechanical moves and behaviour changes go in separate MRs.",
+                "Contract tests against stripe-mock still do not cover timeouts.",
+            ]),
+            ("Try next sprint", [
+                "Pair review for anything touching idempotency keys or money arithmetic.",
+                "Ingrid to bring the cost-centre invoice split request to refinement (three Enterprise tenants asking).",
+            ]),
+        ]),
+        ("2025-09-17", "Payments planning: sprint 2025-19", ["tomas", "aisha", "victor", "ingrid"], [
+            ("Goals", [
+                "Finish the dunning circuit breaker before peak season.",
+                "Invoice run split per region so that NA does not wait for EU (invoice run finished late on 1 September).",
+                "Discovery for invoice split by cost centre: Ingrid has interviewed Brightline Grocers and Harbor & Vale Freight.",
+            ]),
+            ("Capacity", [
+                "Victor on leave 29 September to 3 October. Aisha on Payments Primary rotation week 39.",
+            ]),
+            ("Risks", [
+                "Stripe API version upgrade deadline from Stripe is in Q1 2026; not this sprint, but we should not let it slide into the freeze.",
+            ]),
+        ]),
+    ]
+    for day, title, attendees, sections in pay_notes:
+        att = ", ".join(PEOPLE[a].name for a in attendees)
+        body = "".join(f"\n## {h}\n" + "\n".join(f"- {i}" for i in items) + "\n" for h, items in sections)
+        cpage(f"pay-notes-{day}", "PAY", title, f"**Date:** {day}\n**Participants:** {att}\n{body}",
+              parent="pay-home", labels=["meeting-notes", "sprint"], author=attendees[0], created=day,
+              updated=day, version=1)
+
+
+# ===========================================================================
+# Confluence: DATA space
+# ===========================================================================
+
+def conf_data():
+    cpage("data-home", "DATA", "Data Platform Home", """
+        The Data Platform team (Lena Fischer, Rahul Deshpande, Wen Zhao) runs the pipelines from production
+        systems into the lake and ClickHouse, the dbt models on top, and Metabase. We are on call during business
+        hours only. Ask in #data-platform; request data extracts and new models through the DATA Jira project.
+
+        !children
+        """, labels=["home"], author="lena", created="2024-01-19", updated="2025-08-22", version=7)
+
+    cpage("data-arch", "DATA", "Data platform architecture", """
+        !toc
+
+        ## Goals
+        The data platform has three jobs: power the analytics reports tenants see in the console, give
+        Northwind's own teams (product, finance, operations) a reliable warehouse, and do both without copying
+        personal data to places it does not need to be.
+
+        ## Overview
+        ```text
+        Postgres (routing-db, wms-db, billing-db*) --Debezium--> Kafka (cdc.*) --S3 sink--> lake raw (Iceberg)
+        Kafka event topics (telemetry, routes, deliveries, inventory) --+--> ClickHouse (nw_events)
+                                                                       +--> lake raw (Iceberg)
+        SaaS tools (Zendesk, HubSpot) --Airbyte--> lake raw
+        lake raw --dbt on Trino--> staged --> marts --> Metabase, finance exports
+        ClickHouse <--dbt-clickhouse-- aggregates for console reports
+        * billing-db: non-PCI tables only
+        ```
+
+        ## Ingestion
+        ### Change data capture
+        Debezium 2.5 runs on the Kafka Connect cluster `connect-cdc` (3 workers on EKS). Each source database
+        has one connector with a dedicated logical replication slot and publication. CDC topics are named
+        `cdc.<database>.<schema>.<table>`. The tables captured are listed in the connector configs in
+        `data/cdc-connectors`; adding a table needs a merge request and a review by the owning team, because
+        every captured column ends up in the lake. Details on **Change data capture with Debezium**.
+
+        ### Events
+        Application events already in Kafka (`telemetry.gps.v1`, `routes.planned.v1`, `delivery.events.v1`,
+        `wms.inventory.events.v1`, `billing.invoices.v1`) are consumed by two sink connectors on `connect-sinks`:
+        the ClickHouse sink for low-latency analytics, and the S3 sink writing Parquet into Iceberg tables.
+
+        ### Third-party tools
+        Airbyte OSS (`airbyte.nw.internal`) loads Zendesk tickets and HubSpot companies and deals every six
+        hours into `raw_saas`. Airbyte connections are owned by Data Platform; credentials live in Vault.
+
+        ## Storage
+        ### Lake
+        S3 bucket `nw-lake-prod` (eu-west-1) with Apache Iceberg tables registered in AWS Glue. Three layers:
+
+        | Layer | Schema prefix | Contents | Who writes |
+        |---|---|---|---|
+        | Raw | `raw_*` | Exactly what arrived, append-only | Connectors, Airbyte |
+        | Staged | `stg_*` | Typed, deduplicated, pseudonymised | dbt |
+        | Marts | `marts_*` | Business entities and metrics | dbt |
+
+        Trino (`trino.nw.internal`, 1 coordinator and 4 to 12 autoscaled workers) is the query engine for the
+        lake. Iceberg snapshots are expired after 7 days and orphan files cleaned weekly.
+
+        ### ClickHouse
+        Console reports need sub-second aggregations per tenant, which Trino on S3 cannot deliver. ClickHouse
+        (decision in ADR-007) holds event tables in the `nw_events` database and pre-aggregated report tables in
+        `nw_reports`. See **Working with ClickHouse**.
+
+        ## Transformation
+        The dbt project `nw_analytics` in `data/pipelines/dbt` has about 340 models. It builds on Trino for the
+        lake and with the `dbt-clickhouse` adapter for the ClickHouse report tables. The nightly build runs from
+        the Airflow DAG `dbt_nightly` at 02:15 UTC; marts are expected to be fresh by 06:00 UTC, which is checked
+        by source freshness tests. Conventions are on the **dbt style guide**.
+
+        ## Orchestration
+        Airflow 2.9 on EKS with the KubernetesExecutor (`airflow.nw.internal`). DAGs live in
+        `data/pipelines/dags` and are deployed by git-sync from `main`. Every DAG has an owning team and a
+        failure callback to #data-alerts. See **Airflow: writing and owning DAGs**.
+
+        ## Consumption
+        - **Metabase** (`metabase.nw.internal`) for internal dashboards. Collections per team; the "Certified"
+          collection only contains questions built on marts.
+        - **Console reports** query `nw_reports` in ClickHouse through the `reports-api` service.
+        - **Finance exports**: monthly revenue and usage reconciliation from `marts_finance` to the finance
+          team's SFTP folder.
+        - **Ad-hoc**: Trino through DBeaver or the `trino` CLI; Jupyter on `notebooks.nw.internal` for the
+          product analytics team.
+
+        ## Personal data
+        Drivers and delivery recipients are the main personal data subjects. Rules:
+
+        - Driver ids are pseudonymised in the staged layer with a keyed hash (`driver_key`). The key lives in
+          Vault and is rotated yearly; rotation re-keys the staged layer.
+        - Recipient names, phone numbers and free-text delivery notes are dropped in staging. Addresses are
+          reduced to postcode and a geohash of precision 6.
+        - The `restricted` schemas (raw layer) are readable only by Data Platform engineers.
+        - Erasure requests are executed weekly by the `gdpr_erasure` DAG across lake and ClickHouse.
+        - How long each kind of data is kept is defined in the **Data retention and deletion policy**.
+
+        ## North America
+        NA production data stays in us-east-1. A pseudonymised subset (no recipient data at all) is replicated
+        to the EU lake for global reporting, under the intra-group data transfer agreement. There is no NA
+        ClickHouse; NA console reports query the EU cluster with pseudonymised data.
+
+        ## Data quality
+        dbt tests (unique, not_null, relationships, accepted_values) on every model's primary key and foreign
+        keys, plus Elementary for anomaly detection on volumes and freshness. Test failures on certified models
+        block the publish step of `dbt_nightly`, so Metabase keeps showing yesterday's data rather than wrong data.
+
+        ## Ownership and support
+        Data Platform owns ingestion, storage, orchestration and the core marts. Analytics engineers in product
+        teams own their team's marts. On-call is business hours only; pipelines that must run at night (the
+        nightly dbt build, finance exports) retry automatically, and failures are handled the next morning unless
+        console reports are affected, in which case SRE Primary is paged.
+
+        ## Costs (monthly, Q3 2025)
+        | Component | Approx. cost |
+        |---|---|
+        | ClickHouse EC2 and EBS | EUR 7,900 |
+        | Trino and Airflow on EKS | EUR 3,400 |
+        | S3 and Glue | EUR 1,800 |
+        | MSK share for CDC and sinks | EUR 1,200 |
+        """, parent="data-home", labels=["architecture", "data-platform"], author="lena",
+          editors=("rahul", "wen", "lena"), created="2024-02-22", updated="2025-09-26", version=16)
+
+    cpage("retention", "DATA", "Data retention and deletion policy", """
+        !info: Approved by Legal and the Head of Security on 2025-02-10. Changes need the same approval. Contract-specific retention for a tenant overrides the defaults below and is recorded in the tenant's billing account.
+
+        ## Retention periods
+        | Data | Where | Kept for | Then |
+        |---|---|---|---|
+        | Raw GPS pings from the driver app | ClickHouse `gps_pings`, lake `raw_telemetry` | **90 days** | Downsampled to 1-minute points per driver, kept 25 months |
+        | Downsampled driver tracks | ClickHouse `gps_tracks_1m`, lake | 25 months | Deleted |
+        | Proof-of-delivery photos and signatures | S3 `nw-prod-pod-photos` | 13 months | Deleted by S3 lifecycle rule |
+        | Route plans | routing-db | 400 days | Deleted by nightly job |
+        | Orders and delivery events | routing-db, lake | 3 years | Aggregated, recipient data removed |
+        | Invoices, credit notes, ledger | billing-db, S3 | 10 years | Required by tax law (NL, DE) |
+        | Application logs | Loki | 30 days | Deleted |
+        | Traces | Tempo | 14 days | Deleted |
+        | Kafka topics | MSK | 7 days (compacted topics: latest value) | Deleted |
+        | Support tickets | Zendesk | 3 years after closing | Deleted |
+
+        ## Tenant offboarding
+        When a contract ends, the tenant's operational data is deleted 30 days after the end date unless the
+        tenant asked for an export. Backups age out within 35 days after deletion. Invoices are kept for the
+        legal period.
+
+        ## Erasure requests
+        Requests from drivers or recipients under GDPR article 17 arrive through the tenant (the tenant is the
+        controller; we are the processor). Support creates a DATA ticket with label `erasure`; the `gdpr_erasure`
+        DAG executes it in the weekly run. We confirm completion to the tenant within 30 days of the request.
+
+        ## Exceptions
+        Legal holds (litigation, investigations) suspend deletion for the affected tenant. Legal holds are set by
+        the Head of Security and listed in the SEC project.
+        """, parent="data-home", labels=["policy", "retention", "gdpr", "privacy"], author="lena",
+          editors=("olivia", "lena"), created="2024-06-17", updated="2025-02-12", version=6)
+
+    cpage("dbt-style", "DATA", "dbt style guide", """
+        ## Layers and naming
+        | Prefix | Layer | Materialisation |
+        |---|---|---|
+        | `stg_<source>__<table>` | One per source table, renaming and typing only | view or incremental |
+        | `int_<entity>_<verb>` | Intermediate logic, not exposed | ephemeral or table |
+        | `fct_<event>` | Facts, one row per event | incremental |
+        | `dim_<entity>` | Dimensions | table |
+        | `rpt_<report>` | ClickHouse report tables for the console | incremental (dbt-clickhouse) |
+
+        ## SQL
+        - Lower-case keywords, trailing commas, one column per line, CTEs instead of subqueries.
+        - Import CTEs at the top (`with orders as (select * from {{ ref('stg_routing__orders') }})`).
+        - No `select *` in marts.
+        - Time columns in UTC with the suffix `_at`; local dates with the suffix `_local_date`.
+
+        ## Tests
+        Every model has `unique` and `not_null` tests on its primary key. Facts have `relationships` tests to
+        their dimensions. Incremental models declare `unique_key` and are tested with a full refresh in CI once
+        a week.
+
+        ## CI
+        Merge requests run `dbt build --select state:modified+ --defer --state prod-manifest/` against a
+        throwaway Trino schema. Models that take more than 10 minutes in CI need a comment explaining why.
+
+        ## Documentation
+        Every mart model has a description and column descriptions in YAML. Metric logic is documented once, on
+        the Metric definitions page, and models link to it instead of restating it.
+        """, parent="data-home", labels=["dbt", "style-guide"], author="wen", editors=("rahul", "wen"),
+          created="2024-03-26", updated="2025-04-17")
+
+    cpage("metrics", "DATA", "Metric definitions: delivery performance", """
+        These are the official definitions used in console reports and in Metabase "Certified" questions. If a
+        dashboard disagrees with this page, the dashboard is wrong.
+
+        ## On-time delivery rate (OTD)
+        Share of drops with a customer time window that were completed inside that window, allowing a
+        **10-minute grace period** after the window closes.
+
+        ```sql
+        countIf(completed_at <= window_end + interval 10 minute and completed_at >= window_start)
+          / countIf(has_time_window and status in ('completed', 'failed'))
+        ```
+
+        - Drops cancelled by the customer are excluded from numerator and denominator.
+        - Failed drops (nobody home, refused) count as not on time.
+        - Early arrivals count as on time only if the drop was completed inside the window; a driver waiting
+          outside is fine.
+
+        ## First-attempt delivery rate
+        Completed drops whose first attempt succeeded, divided by all drops that were attempted at least once.
+
+        ## Dwell time
+        Time between the app's "arrived" event (geofence 75 m around the drop) and the POD capture. Drops with a
+        dwell time above 2 hours are excluded as data errors.
+
+        ## Driver utilisation
+        Sum of driving and service time divided by shift length, per driver and day. Breaks are excluded from
+        both.
+
+        ## Planned vs. actual distance
+        Actual distance from downsampled GPS tracks divided by planned distance from the route plan. Values
+        between 0.95 and 1.15 are normal; much higher values usually mean detours or a wrong vehicle profile.
+        """, parent="data-home", labels=["metrics", "definitions", "reporting"], author="wen",
+          editors=("grace", "wen"), created="2024-04-09", updated="2025-03-31", version=9)
+
+    cpage("clickhouse-guide", "DATA", "Working with ClickHouse", """
+        ## Cluster
+        | | |
+        |---|---|
+        | Version | 24.3 LTS (upgraded from 23.8 on 2025-08-20) |
+        | Nodes | `ch-prod-01` to `ch-prod-06`, r6i.4xlarge |
+        | Layout | 3 shards x 2 replicas, cluster name `nw` |
+        | Coordination | ClickHouse Keeper on `chk-prod-01..03` |
+        | Load balancer | `ch-prod-lb.nw.internal:9440` (TLS, native protocol), `:8443` HTTPS |
+
+        ## Databases
+        - `nw_events`: raw events from Kafka (`gps_pings`, `route_events`, `delivery_events`,
+          `inventory_events`). `ReplicatedMergeTree`, partitioned by month, ordered by `(tenant_id, event_time)`.
+        - `nw_reports`: aggregates built by dbt for the console.
+        - `scratch`: anyone may create tables; dropped after 14 days.
+
+        ## Storage
+        Tables in `nw_events` use the storage policy `hot_cold`: new parts go to local gp3 volumes and are moved
+        to the S3-backed disk after 30 days (`TTL event_time + INTERVAL 30 DAY TO VOLUME 'cold'`).
+        `ClickHouseDiskUsageHigh` alerts at 85% on any node.
+
+        ## Querying
+        - Always filter on `tenant_id` and a time range; the primary key is built for it.
+        - Avoid `FINAL` on large tables; use `argMax` patterns for latest-state queries.
+        - Distributed tables are named `<table>_all`; query those, not the local shards.
+        - Set `max_execution_time` in ad-hoc sessions; the default profile kills queries after 300 s.
+
+        ```bash
+        clickhouse-client --host ch-prod-lb.nw.internal --port 9440 --secure \\
+          --user $USER --password "$(vault read -field=password database/creds/clickhouse-readonly)"
+        ```
+
+        ## DDL
+        Use `ON CLUSTER nw` for every DDL statement and make schema changes through the migrations folder
+        `data/pipelines/clickhouse/migrations`, never by hand in production.
+        """, parent="data-home", labels=["clickhouse", "guide"], author="rahul", editors=("lena", "rahul"),
+          created="2024-06-04", updated="2025-08-26", version=10)
+
+    cpage("airflow-guide", "DATA", "Airflow: writing and owning DAGs", """
+        ## Where DAGs live
+        `data/pipelines/dags/<team>/`. git-sync deploys `main` every 60 seconds. Staging Airflow syncs the
+        `staging` branch.
+
+        ## Required defaults
+        ```python
+        default_args = {
+            "owner": "data-platform",            # team, not a person
+            "retries": 2,
+            "retry_delay": timedelta(minutes=10),
+            "on_failure_callback": notify_slack("#data-alerts"),
+            "execution_timeout": timedelta(hours=2),
+        }
+        ```
+
+        Tag every DAG with the owning team and a tier: `tier-1` (console reports depend on it, SRE is paged on
+        failure), `tier-2` (internal dashboards) or `tier-3` (best effort).
+
+        ## Pools
+        | Pool | Slots | For |
+        |---|---|---|
+        | `trino` | 16 | Tasks that run queries on Trino |
+        | `clickhouse` | 8 | Tasks that write to ClickHouse |
+        | `default_pool` | 64 | Everything else |
+
+        ## Good practice
+        - Tasks must be idempotent: re-running a task for the same interval gives the same result.
+        - Use `data_interval_start` and `data_interval_end`, never `datetime.now()`.
+        - Do not pass data between tasks through XCom beyond small metadata.
+        - Sensors in `reschedule` mode only.
+
+        ## Important DAGs
+        | DAG | Schedule (UTC) | Tier |
+        |---|---|---|
+        | `dbt_nightly` | 02:15 daily | tier-1 |
+        | `daily_shipments_rollup` | 04:00 daily | tier-1 |
+        | `gdpr_erasure` | Sunday 03:00 | tier-1 |
+        | `finance_usage_export` | 05:30 on the 2nd | tier-2 |
+        | `osrm_speed_profiles` | Saturday 22:00 | tier-2 |
+        """, parent="data-home", labels=["airflow", "guide"], author="rahul", created="2024-05-14",
+          updated="2025-07-21")
+
+    cpage("cdc", "DATA", "Change data capture with Debezium", """
+        ## Setup
+        One Debezium Postgres connector per source database on the `connect-cdc` Kafka Connect cluster. Each
+        connector uses the `pgoutput` plugin, a publication listing the captured tables, and its own replication
+        slot (`debezium_<db>`).
+
+        | Source | Connector | Slot | Captured tables |
+        |---|---|---|---|
+        | routing-db | `cdc-routing` | `debezium_routing` | orders, route_plans, routes, stops, vehicles |
+        | wms-db | `cdc-wms` | `debezium_wms` | 41 tables, see config |
+        | billing-db | `cdc-billing` | `debezium_billing` | subscriptions, invoices, invoice_lines (no payment tables) |
+
+        Connector configs are JSON files in `data/cdc-connectors/connectors/` and are applied by CI with the
+        Kafka Connect REST API. Do not change connectors through the REST API by hand; CI will overwrite it.
+
+        ## Snapshots
+        New tables are added with incremental snapshots (signal table `debezium_signal`), which do not block
+        streaming. A full re-snapshot of wms-db takes about 9 hours and should be avoided.
+
+        ## Replication slots need care
+        A logical replication slot keeps WAL on the primary until the connector confirms it. If a connector is
+        stopped or stuck, WAL accumulates and the primary's disk fills. Rules:
+
+        - `CdcReplicationSlotLag` alerts #data-platform when a slot retains more than 20 GB of WAL, and pages SRE
+          at 100 GB.
+        - Never leave a connector paused over a weekend.
+        - Dropping a slot means a re-snapshot of that database; coordinate with the owning team.
+
+        ## Schema changes
+        Adding a nullable column is safe. Renaming or dropping a column in a captured table breaks downstream
+        dbt models; announce it in #data-platform a week ahead.
+        """, parent="data-home", labels=["cdc", "debezium", "kafka"], author="rahul", editors=("lena",),
+          created="2024-07-08", updated="2025-06-05", version=7)
+
+    data_notes = [
+        ("2025-08-21", ["lena", "rahul", "wen"], [
+            ("ClickHouse 24.3 upgrade", [
+                "Rolling upgrade from 23.8 to 24.3 completed on 2025-08-20, replica by replica, no downtime.",
+                "Two console report queries got slower because of the changed default for `optimize_read_in_order`; Rahul set it per profile.",
+                "`daily_shipments_rollup` ran 2.5x longer after the upgrade; ticket filed.",
+            ]),
+            ("Disk", [
+                "ch-prod-03 at 83%. The `hot_cold` storage policy is ready in staging; rollout to production next week.",
+            ]),
+            ("Requests", [
+                "Product wants first-attempt delivery rate per depot in the console. Wen to scope the mart change.",
+            ]),
+        ]),
+        ("2025-09-25", ["lena", "rahul", "wen", "grace"], [
+            ("Status", [
+                "`hot_cold` storage policy live on all `nw_events` tables; local disk usage down to 41-48% per node.",
+                "Debezium upgraded to 2.5 with heartbeats; WAL retention on wms-db back to normal.",
+            ]),
+            ("Peak season", [
+                "ClickHouse capacity looks fine for 2x GPS volume. Trino workers autoscale to 12; Rahul will test 16.",
+                "No ClickHouse or Airflow upgrades between 24 November and 2 January.",
+            ]),
+            ("Product analytics", [
+                "Grace asked for ETA accuracy per depot to track the multi-drop ETA fix in route-planner; Wen builds "
+                "`fct_eta_accuracy` from delivery events and planned ETAs.",
+            ]),
+        ]),
+    ]
+    for day, attendees, sections in data_notes:
+        att = ", ".join(PEOPLE[a].name for a in attendees)
+        body = "".join(f"\n## {h}\n" + "\n".join(f"- {i}" for i in items) + "\n" for h, items in sections)
+        cpage(f"data-notes-{day}", "DATA", f"{day} Data platform sync", f"**Date:** {day}\n**Attendees:** {att}\n{body}",
+              parent="data-home", labels=["meeting-notes"], author=attendees[0], created=day, updated=day, version=1)
+
+
+# ===========================================================================
+# Confluence: HR space (all pages restricted to group "hr")
+# ===========================================================================
+
+def conf_hr():
+    cpage("hr-home", "HR", "People & HR", """
+        Policies and processes of the People team. Questions: #ask-people or people@northwind.example.
+        Employees read these policies in the employee handbook in the HR system; this space is the working copy
+        maintained by the People team and is restricted to the hr group while drafts are in progress.
+
+        !children
+        """, labels=["home"], author="hannah", created="2024-01-10", updated="2025-06-02")
+
+    cpage("hr-parental", "HR", "Parental leave policy", """
+        !info: Applies to all employees in the Netherlands, Germany and the UK from 1 January 2025. Where local law is more generous, local law applies.
+
+        ## Birthing parent
+        20 weeks of fully paid leave, on top of any statutory leave that is already paid at 100%. Leave can
+        start up to 6 weeks before the due date.
+
+        ## Non-birthing parent (including adoption and surrogacy)
+        16 weeks of fully paid leave, to be taken within the first 12 months after the birth or placement.
+        The first 2 weeks must be taken in one block; the rest can be split into blocks of at least one week.
+
+        ## Returning to work
+        - Four weeks of phased return at 60% working time with full pay.
+        - Keeping-in-touch days (up to 10) are optional and paid.
+        - Your role is kept for you; if the team changed, your manager discusses options with you before you
+          return.
+
+        ## How to request
+        Tell your manager and the People team at least 15 weeks before the expected date. Submit the leave in
+        the HR system under "Parental leave" with the expected date; we handle the statutory paperwork (UWV in
+        the Netherlands, Elterngeld information in Germany, SMP/ShPP in the UK).
+        """, parent="hr-home", labels=["policy", "leave"], author="hannah", created="2024-11-18", updated="2025-01-06",
+          version=5)
+
+    cpage("hr-expenses", "HR", "Expense policy", """
+        ## Principles
+        Spend company money as if it were your own, and keep the receipt. Expenses are submitted in Pleo within
+        30 days; older expenses need your manager's and Finance's approval.
+
+        ## Limits without pre-approval
+        | Category | Limit |
+        |---|---|
+        | Meals while travelling | EUR 60 per day |
+        | Team lunch (manager approval) | EUR 25 per person |
+        | Books and courses | Learning budget, see the learning budget page |
+        | Software and subscriptions | Not allowed; request through IT |
+        | Home office equipment | See the remote work page |
+        | Taxi or ride-hailing | When public transport is unreasonable (late evening, heavy luggage) |
+
+        ## Not reimbursed
+        Alcohol (except at approved team events), fines, upgrades to business class, personal entertainment and
+        tips above 10%.
+
+        ## On-call
+        Meals during out-of-hours incident work longer than two hours are reimbursed up to EUR 25.
+        """, parent="hr-home", labels=["policy", "expenses"], author="hannah", created="2024-02-05",
+          updated="2025-03-14")
+
+    cpage("hr-travel", "HR", "Business travel policy", """
+        - Book through the travel tool (TravelPerk). Trains for journeys under 6 hours door to door; economy
+          flights otherwise.
+        - Hotels up to EUR 180 per night (EUR 250 in London, Paris and New York).
+        - Trips outside the EU/UK need your manager's approval two weeks ahead, and Security's travel briefing
+          for some destinations (your laptop may need a loaner).
+        - Travel time outside working hours counts as working time up to 4 hours per trip.
+        - Visits to customer DCs require safety shoes and a hi-vis vest; Facilities lends them from the Rotterdam
+          office.
+        """, parent="hr-home", labels=["policy", "travel"], author="hannah", created="2024-02-05", updated="2024-10-09")
+
+    cpage("hr-perf", "HR", "Performance and growth cycle 2025", """
+        ## Timeline
+        | When | What |
+        |---|---|
+        | 1-12 September | Self-reflection and peer feedback (3-5 peers chosen with your manager) |
+        | 15-26 September | Manager writes the review; calibration per department |
+        | 29 September-10 October | Review conversations |
+        | 1 November | Salary changes effective |
+
+        ## What we look at
+        Impact, craft and collaboration, against the expectations of your level in the career framework
+        (engineering levels E1 to E7). Promotions are decided in calibration and need a written case with
+        examples from the last 12 months.
+
+        ## Ratings
+        We use three outcomes: "exceeds", "meets" and "below" expectations. There is no forced distribution.
+        "Below" always comes with a written development plan and support, never as a surprise: your manager must
+        have raised the concern at least two months earlier.
+
+        ## Confidentiality
+        Calibration notes are visible to the People team and the department's managers only.
+        """, parent="hr-home", labels=["performance", "process"], author="hannah", created="2025-07-14",
+          updated="2025-08-25", version=4)
+
+    cpage("hr-remote", "HR", "Remote work and home office equipment", """
+        Northwind is office-optional. Rotterdam and Leipzig offices are open Monday to Friday; teams agree on
+        their own anchor days.
+
+        ## Home office budget
+        EUR 750 once, plus EUR 250 every two years, for a desk, chair, monitor or headset. Order through the
+        equipment portal or expense it with the receipt.
+
+        ## Internet allowance
+        EUR 30 per month, paid with salary, for employees working from home at least two days per week.
+
+        ## Working from abroad
+        Up to 30 working days per year from another country, outside sanctioned countries, with your manager's
+        approval and a request in the HR system at least two weeks ahead (tax and social security checks).
+        On-call shifts can be done abroad if the connectivity rules in the on-call handbook are met.
+        """, parent="hr-home", labels=["policy", "remote-work", "equipment"], author="hannah", created="2024-03-01",
+          updated="2025-04-22")
+
+    cpage("hr-holidays", "HR", "Public holidays 2025", """
+        Offices are closed on the public holidays of their country. Remote employees follow the holidays of the
+        country in their employment contract.
+
+        | Date | Netherlands | Germany (Saxony) | UK |
+        |---|---|---|---|
+        | 1 January | yes | yes | yes |
+        | 18 April (Good Friday) | no | yes | yes |
+        | 21 April (Easter Monday) | yes | yes | yes |
+        | 26 April (King's Day) | yes | no | no |
+        | 5 May (Liberation Day) | yes (2025) | no | no |
+        | 29 May (Ascension) | yes | yes | no |
+        | 9 June (Whit Monday) | yes | yes | no |
+        | 25 August (Summer bank holiday) | no | no | yes |
+        | 19 November (Day of Repentance) | no | yes | no |
+        | 25-26 December | yes | yes | yes |
+
+        Production deploys are not allowed on Dutch and German public holidays (see the SRE deploy windows page).
+        On-call shifts still run on holidays; holiday shifts earn an extra day off.
+        """, parent="hr-home", labels=["holidays", "calendar"], author="hannah", created="2024-12-02",
+          updated="2025-01-08")
+
+    cpage("hr-learning", "HR", "Learning budget", """
+        Every employee has EUR 1,500 per calendar year and three learning days for courses, conferences, books
+        and certifications. The budget does not roll over.
+
+        - Conferences: the ticket counts against the budget; travel and hotel are paid from the team's travel
+          budget if your manager approves.
+        - Certifications required for your role (for example PCI or cloud certifications for Security and SRE)
+          are paid by the company and do not count against your budget.
+        - Books are always fine, no approval needed. O'Reilly online access is available to all engineers.
+        - If you leave within 12 months of a course costing more than EUR 1,000, a pro-rated part may be
+          reclaimed. This is in your contract.
+        """, parent="hr-home", labels=["learning", "benefits"], author="hannah", created="2024-02-19", updated="2025-01-15")
+
+    cpage("hr-manager-onboarding", "HR", "Manager checklist: onboarding a new hire", """
+        ## Two weeks before the start date
+        1. File the IT onboarding ticket (laptop, accounts, team groups). Engineers need the "engineering" and
+           team Okta groups; production access is never part of onboarding.
+        2. Pick an onboarding buddy and tell them.
+        3. Plan the first week in the calendar: team meetings, 1:1s, the security awareness training on day 2.
+
+        ## First day
+        Welcome, lunch with the team, hand over to the buddy. Check that the laptop works before lunch.
+
+        ## First month
+        - Weekly 1:1s, 30/60/90 day goals written down by the end of week 2.
+        - Probation: 2 months in NL contracts, 6 months in DE contracts. Book the probation conversation two
+          weeks before it ends.
+        - Engineers: the first on-call shadow shift after week 2, the rotation not before month 2.
+        """, parent="hr-home", labels=["onboarding", "managers"], author="hannah", created="2024-03-18",
+          updated="2025-05-20")
+
+    cpage("hr-sick", "HR", "Sick leave and absence reporting", """
+        If you are sick, tell your manager before 10:00 on the first day (Slack or phone) and register the
+        absence in the HR system. You do not have to say what is wrong.
+
+        - Netherlands: the occupational health service (arbodienst) may contact you after a week of absence.
+        - Germany: a doctor's certificate (eAU) is needed from the fourth calendar day.
+        - UK: self-certification for up to 7 days, a fit note after that.
+
+        If you are on call and fall sick, hand the pager to your secondary immediately and tell your team
+        channel; do not try to push through the shift.
+        """, parent="hr-home", labels=["policy", "leave"], author="hannah", created="2024-02-07", updated="2024-09-12")

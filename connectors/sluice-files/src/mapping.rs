@@ -1,0 +1,260 @@
+//! Field mapping: where each document field comes from in a source record.
+//!
+//! An expression is either a path (`fields.status.name`,
+//! `comments[*].body`, `ancestors[0].title`) or a template with `{path}`
+//! placeholders (`https://wiki/{space.key}/{id}`, `group:{groups[*]}`).
+//! A placeholder over several values expands to several results.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One expression or a list of them (their results are concatenated).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Exprs {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Exprs {
+    fn list(&self) -> Vec<&str> {
+        match self {
+            Exprs::One(s) => vec![s.as_str()],
+            Exprs::Many(v) => v.iter().map(String::as_str).collect(),
+        }
+    }
+
+    /// All values, in order, empty strings dropped.
+    pub fn eval_all(&self, record: &Value) -> Vec<String> {
+        self.list().into_iter().flat_map(|e| eval(e, record)).filter(|s| !s.trim().is_empty()).collect()
+    }
+
+    /// The first non-empty value.
+    pub fn eval_first(&self, record: &Value) -> Option<String> {
+        self.eval_all(record).into_iter().next()
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        for e in self.list() {
+            parse_template(e)?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TextFormat {
+    #[default]
+    Plain,
+    /// HTML or Confluence storage format, converted to text.
+    Html,
+    /// Kept as Markdown (headings guide chunking).
+    Markdown,
+}
+
+/// How record fields become document fields. Only `id` is required.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FieldMapping {
+    /// External id (unique within the source).
+    pub id: Option<Exprs>,
+    pub title: Option<Exprs>,
+    /// Body text; several expressions are joined by blank lines
+    /// (e.g. a description followed by every comment).
+    pub text: Option<Exprs>,
+    #[serde(default)]
+    pub text_format: TextFormat,
+    pub url: Option<Exprs>,
+    pub author: Option<Exprs>,
+    pub created_at: Option<Exprs>,
+    pub updated_at: Option<Exprs>,
+    /// Document kind as a value from the record (page, issue, …).
+    pub kind: Option<Exprs>,
+    pub parent_id: Option<Exprs>,
+    pub thread_id: Option<Exprs>,
+    pub breadcrumb: Option<Exprs>,
+    pub labels: Option<Exprs>,
+    /// ACL principals, e.g. `group:{restrictions.read.groups[*]}`.
+    pub acl: Option<Exprs>,
+    /// Extra metadata fields: name → expression.
+    #[serde(default)]
+    pub metadata: BTreeMap<String, Exprs>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Part {
+    Lit(String),
+    Path(Vec<Step>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Step {
+    Key(String),
+    Index(usize),
+    All,
+}
+
+fn parse_path(p: &str) -> Result<Vec<Step>, String> {
+    let mut steps = Vec::new();
+    if p.trim().is_empty() {
+        return Err("empty path".into());
+    }
+    for seg in p.split('.') {
+        let (key, mut rest) = match seg.find('[') {
+            Some(i) => (&seg[..i], &seg[i..]),
+            None => (seg, ""),
+        };
+        if !key.is_empty() {
+            steps.push(Step::Key(key.to_string()));
+        } else if rest.is_empty() {
+            return Err(format!("empty segment in path `{p}`"));
+        }
+        while !rest.is_empty() {
+            let close = rest.find(']').ok_or_else(|| format!("unclosed `[` in path `{p}`"))?;
+            let inner = &rest[1..close];
+            if inner == "*" {
+                steps.push(Step::All);
+            } else {
+                let i = inner.parse::<usize>().map_err(|_| format!("bad index `[{inner}]` in path `{p}`; use a number or `*`"))?;
+                steps.push(Step::Index(i));
+            }
+            rest = &rest[close + 1..];
+            if !rest.is_empty() && !rest.starts_with('[') {
+                return Err(format!("unexpected `{rest}` in path `{p}`"));
+            }
+        }
+    }
+    Ok(steps)
+}
+
+fn parse_template(e: &str) -> Result<Vec<Part>, String> {
+    if !e.contains('{') {
+        return Ok(vec![Part::Path(parse_path(e)?)]);
+    }
+    let mut parts = Vec::new();
+    let mut rest = e;
+    while let Some(open) = rest.find('{') {
+        if open > 0 {
+            parts.push(Part::Lit(rest[..open].to_string()));
+        }
+        let close = rest[open..].find('}').ok_or_else(|| format!("unclosed `{{` in `{e}`"))? + open;
+        parts.push(Part::Path(parse_path(&rest[open + 1..close])?));
+        rest = &rest[close + 1..];
+    }
+    if !rest.is_empty() {
+        parts.push(Part::Lit(rest.to_string()));
+    }
+    Ok(parts)
+}
+
+fn walk<'a>(v: &'a Value, steps: &[Step], out: &mut Vec<&'a Value>) {
+    let Some((first, rest)) = steps.split_first() else {
+        match v {
+            // A path ending on an array yields its elements.
+            Value::Array(items) => out.extend(items.iter().filter(|i| !i.is_null())),
+            Value::Null => {}
+            other => out.push(other),
+        }
+        return;
+    };
+    match (first, v) {
+        (Step::Key(k), Value::Object(m)) => {
+            if let Some(child) = m.get(k) {
+                walk(child, rest, out);
+            }
+        }
+        (Step::Index(i), Value::Array(a)) => {
+            if let Some(child) = a.get(*i) {
+                walk(child, rest, out);
+            }
+        }
+        (Step::All, Value::Array(a)) => {
+            for child in a {
+                walk(child, rest, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        Value::Bool(_) | Value::Number(_) => v.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Evaluates one expression; an invalid expression yields nothing (they
+/// are validated when the source is built).
+pub fn eval(expr: &str, record: &Value) -> Vec<String> {
+    let Ok(parts) = parse_template(expr) else { return Vec::new() };
+    let mut results = vec![String::new()];
+    for part in parts {
+        match part {
+            Part::Lit(l) => results.iter_mut().for_each(|r| r.push_str(&l)),
+            Part::Path(steps) => {
+                let mut vals = Vec::new();
+                walk(record, &steps, &mut vals);
+                if vals.is_empty() {
+                    return Vec::new();
+                }
+                let strs: Vec<String> = vals.iter().map(|v| scalar(v)).collect();
+                results = results.iter().flat_map(|r| strs.iter().map(move |s| format!("{r}{s}"))).take(10_000).collect();
+            }
+        }
+    }
+    results
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rec() -> Value {
+        json!({
+            "id": 42, "key": "OPS-1",
+            "fields": {"summary": "Lag", "labels": ["a", "b"], "comment": {"comments": [{"body": "c1"}, {"body": "c2"}]}, "assignee": null},
+            "restrictions": {"read": {"groups": ["sre", "hr"], "users": []}},
+            "ancestors": [{"title": "Eng"}, {"title": "SRE"}]
+        })
+    }
+
+    #[test]
+    fn paths_and_wildcards() {
+        let r = rec();
+        assert_eq!(eval("id", &r), vec!["42"]);
+        assert_eq!(eval("fields.summary", &r), vec!["Lag"]);
+        assert_eq!(eval("fields.labels", &r), vec!["a", "b"]);
+        assert_eq!(eval("fields.comment.comments[*].body", &r), vec!["c1", "c2"]);
+        assert_eq!(eval("ancestors[1].title", &r), vec!["SRE"]);
+        assert!(eval("fields.assignee.displayName", &r).is_empty());
+        assert!(eval("missing", &r).is_empty());
+    }
+
+    #[test]
+    fn templates_expand_over_lists() {
+        let r = rec();
+        assert_eq!(eval("https://x/browse/{key}", &r), vec!["https://x/browse/OPS-1"]);
+        assert_eq!(eval("group:{restrictions.read.groups[*]}", &r), vec!["group:sre", "group:hr"]);
+        // A template over an empty list yields nothing (not "user:").
+        assert!(eval("user:{restrictions.read.users[*]}", &r).is_empty());
+    }
+
+    #[test]
+    fn exprs_concatenate_and_validate() {
+        let r = rec();
+        let e = Exprs::Many(vec!["fields.summary".into(), "fields.comment.comments[*].body".into()]);
+        assert_eq!(e.eval_all(&r), vec!["Lag", "c1", "c2"]);
+        assert_eq!(e.eval_first(&r).as_deref(), Some("Lag"));
+        assert!(Exprs::One("a[x]".into()).validate().unwrap_err().contains("bad index"));
+        assert!(Exprs::One("{a".into()).validate().unwrap_err().contains("unclosed"));
+        assert!(Exprs::One("a..b".into()).validate().is_err());
+    }
+}
