@@ -2509,7 +2509,7 @@ def conf_sre():
         | | |
         |---|---|
         | Severity | SEV2 |
-        | Duration | 04:52-07:40 UTC (2 h 48 min of customer impact) |
+        | Duration | 02:52-05:40 UTC (2 h 48 min of customer impact) |
         | Incident commander | Ben Adeyemi |
         | Ops lead | Mei Chen |
         | Comms | Marcus Bell |
@@ -2526,20 +2526,20 @@ def conf_sre():
         ## Timeline (UTC)
         | Time | Event |
         |---|---|
-        | 04:31 | UrbanCrate's new ERP integration re-sends about 600,000 orders (a full week) after their ERP migration |
-        | 04:38 | Lag on partition 17 (UrbanCrate's key) starts growing; ingest batches for that partition take 40-90 s |
-        | 04:47 | First consumer exceeds `max.poll.interval.ms` (300 s) and is removed from the group; rebalance |
-        | 04:52 | Rebalance storm begins: with the eager protocol every rebalance stops all 24 consumers |
-        | 05:02 | `RoutePlannerConsumerLagHigh` fires (lag above 50,000 for 10 min); pages Routing Primary, Oskar Nowak |
-        | 05:04 | Oskar acknowledges, follows the runbook, scales ingest from 12 to 24 replicas (= partitions) |
-        | 05:15 | Scaling makes rebalances longer; lag at 180,000. Oskar declares SEV2, Ben takes IC |
-        | 05:30 | Auto-planning runs for EU tenants in CEST with incomplete orders |
-        | 05:41 | Mei joins, finds the slow upsert on `orders (tenant_id, external_ref)`: sequential scans for UrbanCrate |
-        | 05:58 | `ingest.maxPollRecords` lowered from 500 to 100 and deployed; rebalances stop |
-        | 06:05 | UrbanCrate's integration client throttled to 50 requests/s at the gateway, with their agreement |
-        | 06:20 | Support starts calling affected Enterprise tenants; status page updated |
-        | 07:40 | Lag below 5,000; all orders ingested; incident resolved |
-        | 09:10 | Last manual re-plans finished |
+        | 02:31 | UrbanCrate's new ERP integration re-sends about 600,000 orders (a full week) after their ERP migration |
+        | 02:38 | Lag on partition 17 (UrbanCrate's key) starts growing; ingest batches for that partition take 40-90 s |
+        | 02:47 | First consumer exceeds `max.poll.interval.ms` (300 s) and is removed from the group; rebalance |
+        | 02:52 | Rebalance storm begins: with the eager protocol every rebalance stops all 24 consumers |
+        | 03:02 | `RoutePlannerConsumerLagHigh` fires (lag above 50,000 for 10 min); pages Routing Primary, Oskar Nowak |
+        | 03:04 | Oskar acknowledges, follows the runbook, scales ingest from 12 to 24 replicas (= partitions) |
+        | 03:15 | Scaling makes rebalances longer; lag at 180,000. Oskar declares SEV2, Ben takes IC |
+        | 03:30 | Auto-planning runs at 05:30 CEST for EU tenants, with incomplete orders |
+        | 03:41 | Mei joins, finds the slow upsert on `orders (tenant_id, external_ref)`: sequential scans for UrbanCrate |
+        | 03:58 | `ingest.maxPollRecords` lowered from 500 to 100 and deployed; rebalances stop |
+        | 04:05 | UrbanCrate's integration client throttled to 50 requests/s at the gateway, with their agreement |
+        | 04:20 | Support starts calling affected Enterprise tenants; status page updated |
+        | 05:40 | Lag below 5,000; all orders ingested; incident resolved |
+        | 07:10 | Last manual re-plans finished |
 
         ## Root cause
         Three things combined:
@@ -2556,7 +2556,7 @@ def conf_sre():
 
         ## Detection
         The alert fired 10 minutes after lag crossed 50,000, as designed, but 31 minutes after the problem
-        started on partition 17. A per-partition lag alert would have caught it around 04:45.
+        started on partition 17. A per-partition lag alert would have caught it around 02:45.
 
         ## What went well
         - The runbook was followed and the on-call escalated quickly when it did not help.
@@ -3766,3 +3766,2726 @@ def conf_hr():
         If you are on call and fall sick, hand the pager to your secondary immediately and tell your team
         channel; do not try to push through the shift.
         """, parent="hr-home", labels=["policy", "leave"], author="hannah", created="2024-02-07", updated="2024-09-12")
+
+
+# ===========================================================================
+# Jira: OPS
+# ===========================================================================
+
+def jira_ops():
+    jira("kafka-lag", "OPS", "Bug", "route-planner-ingest stuck in rebalance loop, lag above 400k on orders.v2", """
+        Opened during the SEV2 on 2025-09-12 (incident channel #inc-20250912-route-delays).
+
+        RoutePlannerConsumerLagHigh fired at 03:02 UTC. Lag on orders.v2 for group route-planner-ingest kept growing
+        after we scaled ingest from 12 to 24 replicas. Peak lag 412,000 messages at 03:50 UTC.
+
+        Logs from the ingest pods show the group rebalancing every 20-40 seconds:
+
+        level=warn ts=2025-09-12T02:47:13.882Z component=ingest msg="member evicted: poll interval exceeded" group=route-planner-ingest member=ingest-7f9c4b-xk2lp max_poll_interval=5m0s
+        level=info ts=2025-09-12T02:47:14.103Z component=ingest msg="rebalance started" group=route-planner-ingest protocol=eager generation=8812
+        level=info ts=2025-09-12T02:47:51.540Z component=ingest msg="partitions assigned" count=1 generation=8813
+
+        Partition 17 (UrbanCrate's key) has a batch time of 40-90 s, the other partitions are fast. Every time the
+        consumer owning partition 17 exceeds max.poll.interval.ms, the whole group rebalances and all consumers stop.
+
+        Short-term fix applied at 03:58 UTC: ingest.maxPollRecords 500 -> 100. Follow-up in this ticket: switch to
+        the cooperative-sticky assignor so that a rebalance does not stop every consumer.
+        """, status="Done", priority="Highest", components=["route-planner", "kafka"],
+         labels=["incident", "sev2", "postmortem"], assignee="mei", reporter="oskar", created="2025-09-12 03:20",
+         updated="2025-09-17 11:05", comments=[
+             ("mei", "2025-09-12 04:40", "Root cause of the slow batches: the upsert on orders (tenant_id, external_ref) does a "
+                                         "sequential scan on the orders_2025 partition. The index exists on orders_2024 only. "
+                                         "Separate ticket {{J:kafka-index}}."),
+             ("oskar", "2025-09-15 16:12", "Cooperative-sticky assignor and maxPollRecords=200 in {{MR:kafka-coop}}. Tested on "
+                                           "staging with a synthetic 500k burst on one partition: no full-group stops, lag "
+                                           "recovered in 11 minutes."),
+             ("ben", "2025-09-17 11:05", "Deployed to both regions. Postmortem: {{CURL:pm-kafka-lag}}. Closing; remaining "
+                                         "actions have their own tickets."),
+         ])
+
+    jira("kafka-partitions", "OPS", "Task", "Increase orders.v2 from 24 to 48 partitions and key by tenant and depot", """
+        Postmortem action for the 2025-09-12 incident. With tenant_id as key, one tenant's burst lands on one partition.
+
+        Plan:
+        1. Change the producer key from tenant_id to tenant_id + ":" + depot_id. Ordering only matters per depot,
+           because planning batches are per depot.
+        2. Increase partitions 24 -> 48 in Terraform (kafka module, topic orders.v2).
+        3. Scale route-planner-ingest max replicas to 48.
+
+        Increasing partitions changes the key-to-partition mapping. In-flight orders of the same depot could be
+        consumed out of order for a few seconds; acceptable because ingest deduplicates and planning is not
+        triggered per message. We do the change at 06:00 UTC on a Tuesday, after the EU auto-planning window.
+        """, status="Done", priority="High", components=["kafka", "infrastructure"], labels=["postmortem"],
+         assignee="nadia", reporter="mei", created="2025-09-15 09:30", updated="2025-09-23 07:02", comments=[
+             ("nadia", "2025-09-19 14:20", "Terraform change in {{MR:orders-partitions}}, producer key change is in the "
+                                           "order intake MR linked from there."),
+             ("nadia", "2025-09-23 07:02", "Done at 06:04 UTC. 48 partitions, lag 0, no duplicate plans observed."),
+         ])
+
+    jira("kafka-index", "OPS", "Task", "Missing (tenant_id, external_ref) index on orders_2025 partition in routing-db", """
+        The composite index orders_tenant_external_ref_idx exists on orders_2024 but not on orders_2025. The 2025
+        partition was created by scripts/partitions/create_year.sql, which does not copy indexes.
+
+        To do:
+        - CREATE INDEX CONCURRENTLY on orders_2025 (about 180M rows, expect 25-40 minutes).
+        - Fix create_year.sql to create the partition with CREATE TABLE ... PARTITION OF, which inherits indexes
+          from the parent.
+        - Add a CI check (schema-lint) that compares indexes across all partitions of partitioned tables.
+        """, status="Done", priority="High", components=["route-planner"], labels=["postmortem", "postgres"],
+         assignee="oskar", reporter="mei", created="2025-09-12 07:10", updated="2025-09-18 10:44", comments=[
+             ("oskar", "Index created on prod EU at 2025-09-12 19:02 UTC (31 min), NA at 19:40. Upsert p99 went from 4.2 s to 6 ms."),
+             ("oskar", "schema-lint check added; it also found a missing index on route_events_2025. Fixed that too."),
+         ])
+
+    jira("bulk-import-limit", "OPS", "Story", "Per-tenant rate limit for order intake", """
+        As the platform, we want to limit how fast a single tenant can push orders, so that one tenant's bulk
+        import cannot delay planning for everyone else.
+
+        Context: on 2025-09-12 UrbanCrate re-sent 600,000 orders in a few minutes after an ERP migration.
+
+        Acceptance criteria:
+        - Token bucket per tenant on POST /v2/orders and the EDI intake: default 200 orders/s, burst 2,000.
+        - Limit configurable per tenant in the admin tool (Enterprise tenants may get more).
+        - Exceeding the limit returns 429 with code RP-429-TENANT_INTAKE_LIMIT and Retry-After.
+        - Metric and Grafana panel: throttled requests per tenant.
+        - Support is informed before rollout; tenants with large nightly imports are contacted.
+        """, status="In Progress", priority="High", components=["route-planner"], labels=["postmortem", "api"],
+         assignee="oskar", reporter="grace", created="2025-09-16 10:02", updated="2025-10-06 15:31", comments=[
+             ("grace", "Checked with Support: Brightline Grocers imports up to 45,000 orders at 22:00 in one go. At 200/s "
+                       "that takes under 4 minutes, fine. UrbanCrate agreed to spread their re-sync."),
+             ("oskar", "Implementation uses redis-cache for the buckets (not redis-sessions). If redis-cache is "
+                       "unavailable we fail open, not closed."),
+             ("mei", "Fail open is right. Please add the limit to the API reference changelog when it ships."),
+         ])
+
+    jira("lag-alert-partition", "OPS", "Task", "Per-partition consumer lag alert for route-planner-ingest", """
+        The group-level alert (sum of lag above 50,000 for 10 minutes) fired 31 minutes after partition 17 started
+        lagging on 2025-09-12. Add a second alert on the maximum lag of any single partition:
+
+        max by (partition) (kafka_consumergroup_lag{consumergroup="route-planner-ingest", topic="orders.v2"}) > 10000 for 5m
+
+        Route to Routing Primary. Update the runbook and the alert catalog.
+        """, status="To Do", priority="Medium", components=["observability", "kafka"], labels=["postmortem", "alerting"],
+         assignee="ben", reporter="mei", created="2025-09-15 11:45", updated="2025-09-18 15:20", comments=[
+             ("ben", "Will pick this up in week 40. Need to check the exporter's cardinality first, 48 partitions x 30 groups."),
+         ])
+
+    jira("redis-split", "OPS", "Task", "Create redis-sessions cluster and move driver sessions off the shared cache", """
+        Follow-up from the SEV2 on 2025-08-25 (drivers signed out mid-route). Decision in ADR-015.
+
+        Steps:
+        1. Terraform: new ElastiCache replication group redis-sessions (cache.r7g.large, 2 replicas, Multi-AZ,
+           maxmemory-policy noeviction, TLS, AUTH token in Vault).
+        2. gatekeeper and driver-bff: write sessions to both clusters, read from redis-sessions with fallback to the
+           old cluster (one release).
+        3. After 30 days (refresh token lifetime), remove the fallback.
+        4. Rename the old cluster to redis-cache in config and dashboards.
+        5. Alert RedisSessionsMemoryHigh at 75%.
+        """, status="Done", priority="High", components=["infrastructure", "gatekeeper", "driver-bff"],
+         labels=["postmortem", "redis"], assignee="ben", reporter="priya", created="2025-08-26 08:15",
+         updated="2025-09-29 13:40", comments=[
+             ("ben", "Terraform in {{MR:redis-sessions-tf}}. Applied in EU and NA."),
+             ("jonas", "driver-bff dual-write deployed with 2025.09.1. Reads from redis-sessions since 2025-09-02."),
+             ("ben", "Fallback removed on 2025-09-29. Closing."),
+         ])
+
+    jira("geocoder-stall", "OPS", "Bug", "Route planning stalls when MapGrid geocoding responds slowly", """
+        On 2025-03-27 between 07:10 and 07:55 UTC MapGrid's geocoding API had p99 latency of about 30 s. Order
+        intake in route-planner stalled completely: orders were not geocoded, so they never reached orders.v2, and
+        dispatchers saw empty planning boards.
+
+        Goroutine dump from one pod showed 1,900 goroutines blocked in net/http.(*persistConn).roundTrip from
+        internal/geocode.(*Client).Geocode. The geocode client uses http.DefaultClient, which has no timeout, and
+        intake waits for every geocode before publishing.
+
+        Proposal:
+        - 3 s timeout per geocode request.
+        - Circuit breaker around MapGrid; when open, send requests to our Nominatim.
+        - Alert when the circuit is open in most pods (runbook to be written).
+        """, status="Done", priority="Highest", components=["route-planner"], labels=["incident", "geocoding"],
+         assignee="oskar", reporter="mei", created="2025-03-27 09:02", updated="2025-04-16 12:30", comments=[
+             ("oskar", "Implementation in {{MR:geocoder-cb}}. Threshold and open duration are configurable, defaults in the MR."),
+             ("grace", "From the product side: low-confidence geocodes during a MapGrid outage are acceptable as long as "
+                       "dispatchers see the yellow pins. Stalling is not."),
+             ("oskar", "Deployed 2025-04-15. Runbook: {{CURL:rb-geocoder}}."),
+         ])
+
+    jira("wms-deadlock", "OPS", "Bug", "Deadlocks between sync-apply and replenishment on stock_level stall RTM1 scanners", """
+        SEV2 on 2025-03-19, 06:12-06:53 UTC. Handhelds at RTM1 could not sync; about 9,400 scans queued.
+
+        wms-db log, repeated about 2,300 times in 30 minutes:
+
+        ERROR:  deadlock detected
+        DETAIL:  Process 28114 waits for ShareLock on transaction 991823551; blocked by process 28120.
+                 Process 28120 waits for ShareLock on transaction 991823547; blocked by process 28114.
+        HINT:  See server log for query details.
+        CONTEXT:  while updating tuple (18211,7) in relation "stock_level"
+
+        sync-apply updates stock_level rows in scan order; the replenishment job (moved to 06:00 UTC last week)
+        updates them ordered by sku_id. sync-apply retries a deadlock immediately, which makes it worse.
+        """, status="Done", priority="Highest", components=["wms-core"], labels=["incident", "sev2", "postgres"],
+         assignee="arjun", reporter="yusuf", created="2025-03-19 06:40", updated="2025-04-03 09:12", comments=[
+             ("arjun", "Fix in {{MR:wms-lock-order}}: both writers lock rows with SELECT ... FOR UPDATE ordered by (bin_id, "
+                       "sku_id) before updating, and sync-apply retries deadlocks with jittered backoff (50-500 ms)."),
+             ("yusuf", "Replenishment job moved back to 05:00 UTC and we added a scheduler rule: nothing heavy within 30 "
+                       "minutes of a DC shift start."),
+             ("priya", "Postmortem published: {{CURL:pm-wms-deadlock}}"),
+         ])
+
+    jira("wms-4307", "OPS", "Bug", "LEJ2 pickers lose stock holds on large multi-line orders before picking finishes", """
+        Reported by the LEJ2 (Leipzig) shift lead via Support. Pickers working orders with 150+ lines for a pharma
+        tenant get "Reservation expired" (WMS-4307) on the last aisles and have to ask a supervisor to re-release
+        the order. It happens several times per shift since the tenant started consolidating weekly orders.
+
+        Reservations are created when the wave is released and expire after 45 minutes (tenant default). A
+        150-line order in LEJ2 takes 55-70 minutes to pick because the cold-chain zone is at the far end.
+
+        Options:
+        1. Raise the tenant's reservation TTL to 120 minutes (config change, today).
+        2. Extend the reservation automatically while the picking session is active (heartbeat already exists for
+           bin locks).
+        3. Split large orders into multiple pick tasks at wave release.
+        """, status="In Progress", priority="High", components=["wms-core"], labels=["customer-escalation", "LEJ2"],
+         assignee="arjun", reporter="fatima", created="2025-07-29 13:20", updated="2025-09-04 10:18", comments=[
+             ("yusuf", "Option 1 applied for the tenant as a stopgap (reservation_ttl_minutes=120). Option 2 is the real fix."),
+             ("arjun", "Option 2: extend reservations on each pick confirmation, capped at 4 hours. Draft in "
+                       "{{MR:wms-reservation-extend}}."),
+             ("fatima", "LEJ2 confirms no more expiries since the TTL change. Keeping the ticket open for the real fix."),
+         ])
+
+    jira("noise-hpa", "OPS", "Task", "KubeHpaMaxedOut pages for driver-bff during morning peak without action needed", """
+        Paged 4 times in week 34 between 05:30 and 06:30 CET. Every time driver-bff had reached 18 replicas, latency was
+        normal and nothing needed doing. The alert is not actionable.
+
+        Proposal: make KubeHpaMaxedOut Slack-only for all services, raise driver-bff maxReplicas to 24, and keep
+        paging on the symptom (DriverBffErrorRate, latency SLO burn) instead.
+        """, status="Done", priority="Low", components=["observability", "driver-bff"], labels=["alert-noise"],
+         assignee="chloe", reporter="ben", created="2025-08-22 06:50", updated="2025-09-01 14:00", comments=[
+             ("chloe", "maxReplicas 24 merged in the driver-bff chart. Alert routing change in platform/infrastructure."),
+         ])
+
+    jira("noise-outbox", "OPS", "Task", "WmsOutboxLag fires during 02:00 cycle counts", """
+        WmsOutboxLag (outbox older than 60 s) fires at night at every DC because cycle counts write thousands of
+        inventory events in a few seconds. It recovers within 5-10 minutes without action.
+
+        Add for: 15m to the rule, and split the alert: page only if the oldest outbox row is older than 15 minutes.
+        """, status="Done", priority="Low", components=["wms-core", "observability"], labels=["alert-noise"],
+         assignee="arjun", reporter="priya", created="2025-08-28 15:10", updated="2025-09-03 11:22")
+
+    jira("brightline-breaks", "OPS", "Bug", "Brightline Grocers: driver breaks planned after the legal 4.5 h driving limit", """
+        Customer escalation (Zendesk #48213, Enterprise, P2).
+
+        Brightline's dispatchers report that for routes longer than 6 hours the planned 45-minute break is placed
+        after 5 h 10 min of driving on some routes. EU rules (Regulation 561/2006) require a break after at most
+        4.5 h of driving. Their drivers take the break earlier, which shifts all later ETAs and causes missed time
+        windows in the afternoon.
+
+        Example: route_plan_id rp_01J6Y2B8XK4Q, vehicle truck-12, planning date 2025-08-04.
+
+        Suspected cause: the solver counts service time at drops as driving time reset, but the rule only allows
+        breaks (not service time) to reset the counter.
+        """, status="Done", priority="High", components=["route-planner"], labels=["customer-escalation", "solver"],
+         assignee="ravi", reporter="sofia", created="2025-08-05 10:40", updated="2025-08-21 16:02", comments=[
+             ("ravi", "Confirmed. The break constraint in vrp-solver resets the driving counter on any non-driving "
+                      "interval longer than 15 min, which includes long unloads. Fix: only break intervals reset it."),
+             ("ravi", "Fixed in vrp-solver 2025.08.2; plans for Brightline re-checked for two weeks of history: no "
+                      "violations."),
+             ("sofia", "Customer confirmed. Closing the Zendesk ticket."),
+         ])
+
+    jira("hv-bridge", "OPS", "Bug", "Harbor & Vale Freight: HGV routed under a 3.6 m bridge near Waalhaven", """
+        Customer escalation, P1 initially (a driver had to reverse 400 m with a 4.0 m trailer; nobody hurt).
+
+        The HGV profile routed truck hv-031 through Sluisjesdijk under a railway bridge with 3.6 m clearance.
+        OpenStreetMap has no maxheight tag on that way. Our HGV profile only avoids low bridges when maxheight is
+        tagged.
+
+        Immediate action: added the maxheight tag to OSM (changeset by Mei) and a local override in
+        osrm-profiles/overrides/nl.csv, and triggered an OSRM rebuild for the NL region.
+        """, status="Done", priority="Highest", components=["route-planner"], labels=["customer-escalation", "osrm", "safety"],
+         assignee="mei", reporter="marcus", created="2025-06-11 08:05", updated="2025-06-19 12:11", comments=[
+             ("mei", "Override live after the rebuild at 14:30 UTC. I also asked Harbor & Vale for their list of known "
+                     "low bridges; they sent 14, three were missing in OSM."),
+             ("grace", "Product follow-up: allow tenants to upload their own restricted roads. Added to the roadmap board."),
+         ])
+
+    jira("coredns", "OPS", "Bug", "CoreDNS add-on upgrade removed HPA; DNS timeouts in nw-prod-euw1", """
+        SEV2 on 2025-05-07 13:04-13:27 UTC. After upgrading the CoreDNS EKS add-on to v1.11.4-eksbuild.2, CoreDNS ran
+        with 2 replicas; the hand-made HPA was deleted by the add-on's default configuration.
+
+        Symptoms: "dial tcp: lookup osrm-eu.nw.internal: i/o timeout" in route-planner, 5xx from driver-bff, CoreDNS
+        pods at 100% CPU.
+
+        Mitigation: scaled CoreDNS to 8 replicas by hand at 13:21.
+        """, status="Done", priority="Highest", components=["infrastructure"], labels=["incident", "sev2", "dns"],
+         assignee="nadia", reporter="ben", created="2025-05-07 13:30", updated="2025-05-21 10:00", comments=[
+             ("nadia", "CoreDNS autoscaling now configured via the add-on's configuration_values in Terraform, so upgrades "
+                       "keep it. Postmortem: {{CURL:pm-dns}}"),
+         ])
+
+    jira("nodelocal-dns", "OPS", "Task", "Roll out NodeLocal DNSCache to production node groups", """
+        Postmortem action from the CoreDNS incident. NodeLocal DNSCache runs a caching DNS agent on every node as a
+        DaemonSet, so most lookups never reach CoreDNS.
+
+        Rollout: staging first, then nw-prod-use1, then nw-prod-euw1, node group by node group. Watch for the
+        known conntrack issue with UDP on older kernels (our AMIs are on 6.1, should be fine).
+        """, status="Done", priority="Medium", components=["infrastructure"], labels=["postmortem", "dns"],
+         assignee="nadia", reporter="nadia", created="2025-05-09 09:00", updated="2025-06-04 15:45", comments=[
+             ("nadia", "Live everywhere. CoreDNS QPS dropped from ~38k to ~3k at peak."),
+         ])
+
+    jira("ndots", "OPS", "Task", "Set ndots:2 in pod DNS config for our services", """
+        Kubernetes defaults to ndots:5, so a lookup for api.stripe.com tries five search domains first. That
+        multiplies DNS queries by up to 6 for external names.
+
+        Add dnsConfig.options ndots=2 to the shared Helm library chart (nw-service). Services that rely on short
+        names of the form service.namespace (two labels) still work because the search path is tried first for
+        names with fewer than 2 dots.
+        """, status="In Progress", priority="Low", components=["infrastructure"], labels=["postmortem", "dns"],
+         assignee="nadia", reporter="nadia", created="2025-05-09 09:20", updated="2025-09-30 10:12", comments=[
+             ("nadia", "Rolled out to routing and mobile namespaces. billing waits for the freeze to end; not worth the risk."),
+         ])
+
+    jira("tls-renew-2025", "OPS", "Task", "Renew *.northwind.example certificate before 2025-11-28", """
+        The public wildcard certificate expires on 2025-11-28, inside the peak season freeze. Renew it in the first
+        week of November following the runbook: {{CURL:rb-tls}}
+
+        Also check whether DigiCert's shorter maximum validity changes affect next year's renewal and whether we
+        should move the public certificate to ACME automation.
+        """, status="To Do", priority="High", components=["infrastructure"], labels=["certificates"],
+         assignee="nadia", reporter="priya", created="2025-10-02 15:30", updated="2025-10-02 15:30")
+
+    jira("argocd-hpa", "OPS", "Bug", "ArgoCD app driver-bff-prod permanently OutOfSync because of HPA-managed replicas", """
+        Since the HPA change the driver-bff-prod application shows OutOfSync all the time: the Deployment manifest sets
+        replicas: 6 and the HPA changes it. The ArgoCDAppNotSynced notification in #mobile is now useless.
+
+        Fix: remove spec.replicas from the chart when autoscaling is enabled, and add ignoreDifferences for
+        /spec/replicas on Deployments in the ApplicationSet template.
+        """, status="Done", priority="Low", components=["ci-cd"], labels=["argocd"], assignee="nadia", reporter="chloe",
+         created="2025-09-02 09:40", updated="2025-09-05 11:00")
+
+    jira("load-test", "OPS", "Task", "Load test route-planner at 2x last November's peak on staging", """
+        Before the peak season freeze we want evidence that route-planner, vrp-solver and routing-db handle twice the
+        peak of November 2024 (about 1,800 orders/s intake, 420 optimisations per minute at 05:30 CET).
+
+        Scope: order intake, ingest consumer, optimize API (sync and async), OSRM. Not in scope: driver-bff.
+        Scheduled for 2025-10-14 on nw-staging-euw1 scaled to production size (temporary node group).
+        Tooling: k6 scripts in platform/route-planner/loadtest, synthetic tenants from the seed generator.
+        """, status="To Do", priority="High", components=["route-planner", "infrastructure"], labels=["peak-season"],
+         assignee="ravi", reporter="priya", created="2025-09-19 10:00", updated="2025-10-03 09:30", comments=[
+             ("ravi", "Scripts updated for the 48-partition topic. I will also run a 600k-order burst from one tenant to "
+                      "verify the intake rate limit once it is deployed."),
+         ])
+
+    jira("nwctl-502", "OPS", "Bug", "nwctl access request fails with 'approval webhook returned 502' for db-readonly", """
+        Since this morning every nwctl access request --role db-readonly fails:
+
+        $ nwctl access request --role db-readonly --target routing-db --ttl 8h --reason "OPS-2xx"
+        Error: create request: approval webhook returned 502 Bad Gateway (request id 7c1d0f2e)
+
+        kube-readonly still works. Looks like the Slack approval bot for #access-requests cannot reach the access
+        broker.
+        """, status="Done", priority="High", components=["ci-cd", "gatekeeper"], labels=["access"], assignee="nadia",
+         reporter="rahul", created="2025-07-08 08:50", updated="2025-07-08 12:15", comments=[
+             ("nadia", "The access-broker pod restarted with a new Vault role name after yesterday's chart change and "
+                       "could not read the Slack signing secret. Fixed the role binding; requests work again."),
+             ("rahul", "Confirmed, got my grant. Thanks!"),
+         ])
+
+    jira("jwks-cache", "OPS", "Bug", "Console 401s for 4 minutes after gatekeeper signing key rotation", """
+        On 2025-06-30 at 00:00 UTC the scheduled signing key rotation in gatekeeper happened. For about 4 minutes the
+        console API (reports-api and console-bff) rejected freshly issued tokens with 401 "kid not found".
+
+        gatekeeper publishes the new key in JWKS at rotation time and starts signing with it immediately. Our
+        verifiers cache JWKS for 5 minutes and only refetch on schedule, not on an unknown kid.
+
+        Fix options: (a) publish the next key 24 h before using it (pre-publication), (b) verifiers refetch JWKS on an
+        unknown kid, rate-limited. Both, ideally.
+        """, status="Done", priority="Medium", components=["gatekeeper"], labels=["auth"], assignee="nadia",
+         reporter="ben", created="2025-06-30 07:15", updated="2025-07-15 13:02", comments=[
+             ("nadia", "Both done: gatekeeper now pre-publishes the next key 24 h ahead, and nw-auth-go refetches JWKS on "
+                       "unknown kid at most once per 30 s."),
+         ])
+
+    jira("webhook-disabled-notify", "OPS", "Bug", "Tenants not notified when their webhook endpoint is disabled", """
+        The webhook docs promise an email to the technical contact when an endpoint is disabled after 72 hours of
+        failures. notification-service disables the endpoint but the email template webhook_disabled was never
+        wired up. Found through a Kestrel Pharma ticket: they lost a week of delivery.completed events.
+        """, status="In Progress", priority="Medium", components=["notification-service"], labels=["webhooks", "customer-escalation"],
+         assignee="ben", reporter="sofia", created="2025-09-08 14:25", updated="2025-09-26 09:10", comments=[
+             ("ben", "Email wiring done; also adding a banner in the console integrations page. Replay window for Kestrel "
+                     "extended to 14 days manually so they can recover the events."),
+         ])
+
+    jira("nominatim-oom", "OPS", "Bug", "Nominatim pods OOMKilled when the geocoder circuit opens", """
+        During the MapGrid slowdown on 2025-07-17 the circuit opened as designed and traffic moved to Nominatim. Two of
+        the three nominatim pods were OOMKilled within 6 minutes (limit 4Gi), so fallback capacity halved exactly when
+        we needed it.
+
+        Memory grows with the number of concurrent requests; raise the limit to 6Gi, run 4 replicas at all times, and
+        cap concurrency in the client (max 200 in-flight fallback requests per route-planner pod).
+        """, status="Done", priority="High", components=["route-planner", "geocoding"], labels=["geocoding"],
+         assignee="oskar", reporter="oskar", created="2025-07-17 11:02", updated="2025-07-24 16:30")
+
+    jira("runner-disk", "OPS", "Bug", "GitLab shared runners: docker-in-docker jobs fail with 'no space left on device'", """
+        Several pipelines fail in the build stage:
+
+        failed to copy files: write /var/lib/docker/overlay2/.../merged/usr/lib/jvm/...: no space left on device
+
+        The dind sidecar uses an emptyDir on the node's root volume (50 GiB). The JDK-based builds (billing-api,
+        wms-core) pull large base images and the volume fills up when several run on the same node.
+        """, status="Done", priority="Medium", components=["ci-cd"], labels=["gitlab-runner"], assignee="ben",
+         reporter="victor", created="2025-04-23 10:30", updated="2025-04-25 17:45", comments=[
+             ("ben", "Runner node group now has a 200 GiB gp3 data volume for /var/lib/docker and a nightly prune. Also "
+                     "moved the JVM builds to kaniko, which does not need dind."),
+         ])
+
+    jira("pg16", "OPS", "Epic", "Upgrade routing-db, wms-db and billing-db to Postgres 16", """
+        RDS standard support for Postgres 15 continues, but we want 16 for logical replication from standbys (less
+        load on primaries from Debezium) and the improved vacuum behaviour.
+
+        Order: routing-db (January), billing-db (February, after the invoice run), wms-db (March, largest).
+        Constraint: nothing during the peak freeze. Blue/green deployments in RDS; Debezium slots must be re-created
+        after switchover.
+        """, status="To Do", priority="Medium", components=["infrastructure", "postgres"], labels=["2026-q1"],
+         assignee="priya", reporter="priya", created="2025-09-24 14:00", updated="2025-09-24 14:00")
+
+    jira("osrm-checksum", "OPS", "Bug", "osrm-rebuild failed: europe-latest.osm.pbf checksum mismatch", """
+        The weekly osrm-rebuild pipeline failed on Saturday:
+
+        ERROR: md5 mismatch for europe-latest.osm.pbf: expected 4f1c2a..., got 9d03b7...
+
+        The mirror we download from published the new extract while we were downloading. The rebuild kept the old
+        graph, so routing is fine, but the Harbor & Vale bridge overrides from last week were not applied to the NA
+        build either (unrelated region, same pipeline run).
+        """, status="Done", priority="Low", components=["route-planner", "ci-cd"], labels=["osrm"], assignee="mei",
+         reporter="mei", created="2025-06-21 22:40", updated="2025-06-23 09:20", comments=[
+             ("mei", "Pipeline now downloads to a temp file, verifies, and retries up to 3 times with 30 min in between."),
+         ])
+
+    jira("eks-131", "OPS", "Task", "Upgrade EKS clusters from 1.30 to 1.31", """
+        Standard support for 1.30 on EKS ends in July 2026, but we do not want to upgrade in Q1 while the Postgres
+        upgrades run. Upgrade staging in October and production before 14 November.
+
+        Checklist: deprecated API scan (pluto), add-on compatibility (CoreDNS, VPC CNI, EBS CSI, Karpenter),
+        ingress-nginx version, vault-agent injector, node AMIs.
+        """, status="In Progress", priority="Medium", components=["infrastructure", "kubernetes"], labels=["peak-season"],
+         assignee="ben", reporter="priya", created="2025-09-10 09:05", updated="2025-10-07 16:40", comments=[
+             ("ben", "Staging upgraded on 2025-10-07. Karpenter needed 1.0.6; no other surprises."),
+         ])
+
+
+# ===========================================================================
+# Jira: PAY
+# ===========================================================================
+
+def jira_pay():
+    jira("payment-gateway-refactor", "PAY", "Story", "Introduce PaymentGateway abstraction for Stripe and Adyen", """
+        billing-api calls Stripe from 14 places and Adyen from 6, each with its own retry and error mapping. Before we
+        move more EU tenants to Adyen we want one PaymentGateway interface with provider implementations.
+
+        Acceptance criteria:
+        - PaymentGateway with confirmPayment, refund, createMandate, fetchPaymentStatus.
+        - Shared retry policy (3 retries on timeouts and 5xx) and shared error mapping to BIL-2xxx codes.
+        - Provider chosen per payment method.
+        - No behaviour change for customers.
+        """, status="Done", priority="Medium", components=["billing-api"], labels=["tech-debt", "adyen"],
+         assignee="victor", reporter="tomas", created="2025-05-12 10:00", updated="2025-06-14 15:30", comments=[
+             ("victor", "MR is up: {{MR:payment-gateway-refactor}}. It is big, sorry; most of it is moving code."),
+             ("tomas", "Merged and deployed 2025-06-14."),
+         ])
+
+    jira("dup-charge-idem", "PAY", "Bug", "Idempotency key regenerated on every Stripe retry in PaymentGateway", """
+        Root cause of the duplicate charges on 2025-06-18 (SEV1).
+
+        StripePaymentGateway.confirmPayment builds RequestOptions inside the lambda passed to RetryTemplate, so every
+        retry after a timeout sends a new UUID as Idempotency-Key. Stripe treats each as a new confirmation. Before the
+        refactor the key was derived from the payment attempt (inv_<invoice_id>_a<attempt>) outside the loop.
+
+        Affected: 449 invoices (412 charged twice, 37 three times), EUR 186,940.22.
+
+        Fix: derive the key from the payment attempt once, before the retry, and pass it in. Same review for
+        AdyenPaymentGateway (Adyen uses the Idempotency-Key header too) and for refunds.
+        """, status="Done", priority="Highest", components=["billing-api"], labels=["incident", "sev1", "idempotency"],
+         assignee="aisha", reporter="aisha", created="2025-06-18 11:50", updated="2025-06-24 10:05", comments=[
+             ("aisha", "2025-06-18 14:02", "Fix in {{MR:idem-fix}}, deployed 14:05 UTC. Adyen gateway had the same bug but no "
+                                           "Adyen timeouts happened today, so no Adyen duplicates."),
+             ("victor", "Regression test added: stripe-mock behind toxiproxy with a 12 s delay on the first call, asserting "
+                        "that all retries carry the same key and that exactly one PaymentIntent is confirmed."),
+             ("tomas", "Postmortem: {{CURL:pm-dup-charges}}"),
+         ])
+
+    jira("dup-charge-alert", "PAY", "Task", "Alert when an invoice has more than one succeeded payment attempt", """
+        We learned about the duplicate charges from a customer. Add DuplicateChargeSuspected:
+
+        - Metric from billing-api: count of invoices with more than one payment_attempt in status SUCCEEDED in the last
+          hour (query every minute against the replica).
+        - Page Payments Primary on any value above 0 for 2 minutes.
+        - Runbook: stop dunning-worker, check the Stripe/Adyen dashboards, start refunds.
+        """, status="Done", priority="High", components=["billing-api", "observability"], labels=["postmortem", "alerting"],
+         assignee="victor", reporter="tomas", created="2025-06-20 09:00", updated="2025-07-02 13:44")
+
+    jira("dup-charge-contract", "PAY", "Task", "Contract tests with stripe-mock and injected timeouts for every gateway call", """
+        Unit tests mocked PaymentGateway and never exercised timeouts. Add a contract test suite that runs each gateway
+        operation against stripe-mock (and Adyen's test endpoints in nightly) behind toxiproxy with: a timeout followed by
+        success, a 500 followed by success, and a connection reset. Assert idempotency keys and final provider state.
+        """, status="In Progress", priority="High", components=["billing-api"], labels=["postmortem", "testing"],
+         assignee="victor", reporter="tomas", created="2025-06-20 09:10", updated="2025-09-12 16:10", comments=[
+             ("victor", "Stripe part done and running in CI (adds 2 min). Adyen nightly job still flaky because of their test "
+                        "environment's rate limits."),
+         ])
+
+    jira("dunning-breaker", "PAY", "Story", "Pause the dunning run automatically when provider latency is high", """
+        The duplicate charges happened during a Stripe latency spike. Even with correct idempotency, running thousands
+        of retries into a degraded provider is pointless.
+
+        Acceptance criteria:
+        - dunning-worker checks provider p95 latency (from our client metrics) before each batch of 50.
+        - Above 5 s p95 over the last 5 minutes it pauses for 10 minutes and posts in #payments-eng.
+        - After 3 pauses in a run it stops the run and pages Payments Primary.
+        """, status="To Do", priority="High", components=["billing-api"], labels=["postmortem", "dunning"],
+         assignee="aisha", reporter="tomas", created="2025-06-20 09:20", updated="2025-09-17 11:00", comments=[
+             ("tomas", "Planned for sprint 2025-19, must be done before the freeze."),
+         ])
+
+    jira("stripe-webhook-sig", "PAY", "Bug",
+         "Stripe webhooks rejected: No signatures found matching the expected signature for payload", """
+        Since the billing-api release 2025.09.2 (deployed 2025-09-15 08:30 UTC) about 7% of Stripe webhooks fail
+        verification and are answered with 400. Stripe retries them, and the Stripe dashboard shows the endpoint as
+        degraded.
+
+        billing-api log:
+
+        WARN  c.n.b.webhooks.StripeWebhookController - webhook rejected: com.stripe.exception.SignatureVerificationException: No signatures found matching the expected signature for payload
+            at com.stripe.net.Webhook$Signature.verifyHeader(Webhook.java:150)
+            at com.stripe.net.Webhook.constructEvent(Webhook.java:68)
+            at com.northwind.billing.webhooks.StripeWebhookController.receive(StripeWebhookController.java:57)
+
+        Only some events fail. So far every failing event contains a non-ASCII character in the customer name or
+        address (for example "Müller Logistik GmbH", "Société Transports Rhône").
+
+        2025.09.2 added the RequestLoggingFilter for tracing, which wraps the request in ContentCachingRequestWrapper.
+        """, status="Done", priority="High", components=["billing-api", "stripe"], labels=["webhooks", "regression"],
+         assignee="aisha", reporter="victor", created="2025-09-15 11:05", updated="2025-09-16 09:30", comments=[
+             ("aisha", "Found it. The controller now reads the body with request.getReader() after the filter cached it, and the "
+                       "wrapper decodes with ISO-8859-1 because Stripe's Content-Type has no charset. We then re-encode as "
+                       "UTF-8 and verify the signature over different bytes. ASCII-only payloads are unaffected, hence 7%."),
+             ("aisha", "Fix: the controller takes the raw body as byte[] (@RequestBody byte[]) and verifies over those bytes; the "
+                       "logging filter skips /billing/webhooks/**. Deployed 2025.09.3 at 16:40 UTC."),
+             ("victor", "Stripe retried all failed events within 3 hours, nothing lost. Thread in #payments-eng: {{SL:stripe-sig}}"),
+         ])
+
+    jira("cost-centre-split", "PAY", "Story", "Split the monthly invoice by cost centre", """
+        Feature request from three Enterprise tenants (Brightline Grocers, Harbor & Vale Freight, Polar Foods).
+
+        Today every tenant gets one invoice per month for everything. Large customers run depots and warehouses as
+        separate business units with their own budgets and purchase orders. Their accounts payable teams currently
+        split our invoice by hand in a spreadsheet every month, which delays payment by 2-3 weeks.
+
+        What they ask for:
+        - Define cost centres in the console (name, optional PO number, billing contact).
+        - Assign depots, warehouses and user seats to cost centres.
+        - One invoice per cost centre per month, each with its own PO number and invoice number, or alternatively one
+          invoice with a subtotal per cost centre (Polar Foods prefers this).
+
+        Open questions: how do we handle usage that does not belong to a depot (API calls, console seats)? Do payment
+        methods differ per cost centre? Effect on dunning when one cost centre pays and another does not?
+        """, status="To Do", priority="Medium", components=["billing-api", "console"], labels=["feature-request", "enterprise"],
+         assignee="ingrid", reporter="ingrid", created="2025-07-03 09:40", updated="2025-09-18 14:25", comments=[
+             ("marcus", "Support gets about two tickets per month asking for this, always Enterprise."),
+             ("aisha", "Technically the cheap version is subtotals on one invoice (grouping invoice_lines). Separate invoices "
+                       "means separate numbering and dunning per cost centre, that is a lot more work."),
+             ("ingrid", "Interviews done with Brightline and Harbor & Vale: both need separate invoices with separate PO numbers; "
+                        "subtotals do not help their AP process. Polar Foods is fine with subtotals. Proposing to do "
+                        "subtotals first (Q4) and separate invoices in Q1."),
+         ])
+
+    jira("chf-vat", "PAY", "Bug", "VAT amount differs by CHF 0.01 between invoice PDF and ledger for Swiss tenants", """
+        Finance reconciliation found 23 September invoices for Swiss tenants where the VAT amount on the PDF differs by
+        0.01 from the ledger entry.
+
+        Swiss VAT (8.1%) must be rounded to 0.05 CHF on invoices in our setup, but the ledger rounds to 0.01. The PDF
+        renderer uses the invoice_lines values (rounded to 0.05), the ledger recomputes from net amounts.
+        """, status="Done", priority="Medium", components=["billing-api"], labels=["tax", "finance"], assignee="victor",
+         reporter="ingrid", created="2025-10-02 08:30", updated="2025-10-07 17:10", comments=[
+             ("victor", "Ledger now books the rounded VAT from the invoice lines and the rounding difference to account 4990. "
+                        "Needs an exception for the freeze? No, freeze starts 24 Nov. Deployed."),
+         ])
+
+    jira("invoice-run-split", "PAY", "Task", "Split the invoice run per region so NA does not wait for EU", """
+        The invoice runs on 1 September and 1 October finished at 07:52 and 08:40 UTC. NA tenants are invoiced at the end
+        of the run although it is the middle of the night for them, and the long run overlaps with EU business hours,
+        which causes PgBouncer waits.
+
+        Plan: separate CronJobs invoice-runner-eu (03:00 UTC) and invoice-runner-na (08:00 UTC), each with its own KEDA
+        scale-up. No change to invoice numbering: numbering is per legal entity and the entities are per region already.
+        """, status="In Progress", priority="High", components=["billing-api", "invoicing"], labels=["peak-season"],
+         assignee="victor", reporter="tomas", created="2025-10-02 09:15", updated="2025-10-08 10:20")
+
+    jira("adyen-eu-migration", "PAY", "Task", "Move card payments of three EU Enterprise tenants from Stripe to Adyen", """
+        Commercial agreement: Kestrel Pharma, Polar Foods and UrbanCrate move card payments to Adyen with interchange++
+        pricing from the July invoices.
+
+        Card details cannot be moved by us. Customers add the card again through the Adyen Drop-in in the console; the
+        old Stripe payment method is detached after the first successful Adyen charge. Account managers coordinate.
+        """, status="Done", priority="Medium", components=["billing-api", "adyen"], labels=["adyen", "enterprise"],
+         assignee="aisha", reporter="ingrid", created="2025-05-26 13:00", updated="2025-07-04 11:45", comments=[
+             ("aisha", "All three charged successfully through Adyen on 1 July. Stripe methods detached."),
+         ])
+
+    jira("sepa-md06", "PAY", "Bug", "SEPA return reason MD06 re-enters dunning instead of stopping collection", """
+        A customer disputed a SEPA debit with their bank (return reason MD06, refund requested by the debtor). Dunning
+        treated it like AM04 and debited again 3 days later, which the customer rightly complained about.
+
+        Expected: MD01 and MD06 stop automatic collection and create a Finance task. AM04 re-enters dunning.
+        """, status="Done", priority="High", components=["billing-api", "dunning"], labels=["sepa"], assignee="aisha",
+         reporter="fatima", created="2025-04-14 10:10", updated="2025-04-17 15:00")
+
+    jira("refund-180d", "PAY", "Bug", "Refunds older than 180 days fail with charge_expired_for_refund and end in the DLQ", """
+        Stripe does not allow card refunds for charges older than 180 days and answers with the error code
+        charge_expired_for_refund. refund-service treats it as retryable, retries 3 times and sends the message to
+        refunds.dlq, which pages Payments Primary at night for something nobody can fix.
+
+        Expected: classify as non-retryable, set the refund to MANUAL and create a Finance task for a bank transfer.
+        """, status="Done", priority="Medium", components=["refund-service"], labels=["refunds", "alert-noise"],
+         assignee="victor", reporter="aisha", created="2025-03-06 07:55", updated="2025-03-11 12:30", comments=[
+             ("victor", "Added to the non-retryable list in {{MR:refund-nonretryable}}."),
+         ])
+
+    jira("refund-approval-ui", "PAY", "Story", "Backoffice: show the approval chain on refunds above EUR 5,000", """
+        Support leads approve refunds between 500 and 5,000 EUR; above that a second approver from Payments or Finance
+        is required. The backoffice shows only "pending approval" without saying who approved already or who is
+        expected to approve next.
+
+        Acceptance criteria: approval history with names and timestamps; the next required role; Slack notification to
+        #payments-approvals when a refund is waiting for the second approval for more than 4 business hours.
+        """, status="To Do", priority="Low", components=["backoffice"], labels=["refunds", "ux"], assignee=None,
+         reporter="marcus", created="2025-08-11 12:00", updated="2025-08-11 12:00")
+
+    jira("xrechnung-bt10", "PAY", "Bug", "XRechnung e-invoices rejected: BT-10 Buyer reference missing", """
+        A German public-sector tenant's portal rejects our September e-invoice:
+
+        [BR-DE-15] Das Element "Buyer reference" (BT-10) muss übermittelt werden.
+
+        For German public administration the Leitweg-ID must be sent in BT-10. We store it in billing_accounts.po_number,
+        but the UBL/XRechnung mapper only fills BT-13 (purchase order reference).
+        """, status="Done", priority="High", components=["billing-api", "invoicing"], labels=["e-invoicing"],
+         assignee="victor", reporter="fatima", created="2025-09-04 09:30", updated="2025-09-10 14:55", comments=[
+             ("victor", "New field leitweg_id on billing accounts; mapped to BT-10. Re-sent the September invoice; accepted."),
+         ])
+
+    jira("stripe-api-upgrade", "PAY", "Task", "Upgrade the pinned Stripe API version", """
+        We pin Stripe API version 2024-06-20. Stripe has announced the end of some behaviours we rely on for that
+        version in 2026. Review the changelog between our version and the current one, especially PaymentIntent
+        confirmation, SEPA mandate objects and webhook payload changes, and upgrade on staging first.
+
+        Must not happen between 24 November and 2 January.
+        """, status="To Do", priority="Medium", components=["billing-api", "stripe"], labels=["tech-debt"],
+         assignee="aisha", reporter="tomas", created="2025-09-17 13:30", updated="2025-09-17 13:30")
+
+    jira("dunning-language", "PAY", "Bug", "Dunning emails sent in English to French tenants", """
+        Lyon-based tenants receive the "payment failed" and reminder emails in English. The invoice emails are French.
+        The dunning templates read the language from the user who created the subscription, not from the billing
+        account's invoice_language.
+        """, status="In Progress", priority="Low", components=["billing-api", "dunning"], labels=["i18n"],
+         assignee="victor", reporter="sofia", created="2025-09-22 15:00", updated="2025-10-01 10:05")
+
+    jira("metering-reopt", "PAY", "Bug", "Routes planned counted twice when a plan is re-optimised", """
+        Usage for UrbanCrate in August shows 31,204 routes planned, their own count is 18,990. Every reoptimize call
+        publishes routes.planned.v1 again for all routes of the plan, and metering counts each message.
+
+        Pricing counts routes, not optimisation calls. Metering must deduplicate on route id per billing period.
+        """, status="Done", priority="Highest", components=["billing-api", "metering"], labels=["billing-error", "customer-escalation"],
+         assignee="aisha", reporter="ingrid", created="2025-09-03 10:20", updated="2025-09-12 09:00", comments=[
+             ("aisha", "Unique key on usage_records is now (billing_period, meter, route_id) for the routes meter. Recomputed "
+                       "August for all tenants: 41 tenants were overcharged; credit notes issued automatically."),
+             ("ingrid", "Account managers informed the 41 tenants before the credit notes went out."),
+         ])
+
+    jira("credit-note-vat", "PAY", "Bug", "Credit note PDF shows the negative VAT line twice", """
+        Credit notes with more than one VAT rate render the VAT summary twice in the PDF (doc-renderer template
+        credit_note.hbs iterates vat_lines inside the lines loop). Amounts in the data are correct; only the PDF is wrong.
+        """, status="Done", priority="Low", components=["doc-renderer"], labels=["invoicing"], assignee="victor",
+         reporter="ingrid", created="2025-05-05 11:11", updated="2025-05-06 16:00")
+
+
+# ===========================================================================
+# Jira: MOB
+# ===========================================================================
+
+def jira_mob():
+    jira("android14-crash", "MOB", "Bug", "Crash at route start on Android 14 (5.14.0): location foreground service", """
+        Crashlytics: 5.14.0 on Android 14 crashes when the driver taps "Start route". Crash-free sessions for 5.14.0
+        Android dropped to 97.8% on day 2 of the rollout (10%). Rollout halted on 2025-09-04 per the release process.
+
+        Affected: Android 14 (API 34) only. 5.14.0 raised targetSdk to 34.
+
+        Top crash (81% of events):
+
+        FATAL EXCEPTION: main
+        Process: com.northwind.driver, PID: 18822
+        android.app.MissingForegroundServiceTypeException: Starting FGS without a type  callerApp=ProcessRecord{9f3c2e1 18822:com.northwind.driver/u0a312} targetSDK=34
+            at android.app.MissingForegroundServiceTypeException$1.createFromParcel(MissingForegroundServiceTypeException.java:53)
+            at android.os.Parcel.readParcelableInternal(Parcel.java:4882)
+            at android.app.Service.startForeground(Service.java:863)
+            at com.northwind.driver.location.LocationTrackingService.onStartCommand(LocationTrackingService.kt:88)
+            at android.app.ActivityThread.handleServiceArgs(ActivityThread.java:4912)
+
+        Second crash (19%), when a route is started from a push notification while the app is in the background:
+
+        android.app.ForegroundServiceStartNotAllowedException: startForegroundService() not allowed due to mAllowStartForeground false: service com.northwind.driver/.location.LocationTrackingService
+            at com.northwind.driver.location.LocationModule.startTracking(LocationModule.kt:142)
+
+        Steps to reproduce:
+        1. Pixel 8 on Android 14, app 5.14.0 from the Play internal track.
+        2. Log in as a test driver with a dispatched route.
+        3. Tap "Start route".
+
+        Expected: route starts, location tracking notification appears.
+        Actual: app crashes immediately.
+        """, status="Done", priority="Highest", components=["driver-app", "android"], labels=["crash", "release-blocker"],
+         assignee="chloe", reporter="mateo", created="2025-09-04 07:45", updated="2025-09-10 12:00", comments=[
+             ("chloe", "Android 14 requires every foreground service to declare a type, both in the manifest "
+                       "(android:foregroundServiceType=\"location\") and in startForeground(), plus the "
+                       "FOREGROUND_SERVICE_LOCATION permission. Our native module @nw/location predates that."),
+             ("chloe", "The background case is a different rule: apps cannot start a foreground service from the background "
+                       "since Android 12. The push handler now only schedules the route start, and tracking starts when the "
+                       "driver opens the app. Fix in {{MR:android14-fgs}}."),
+             ("mateo", "Verified on Pixel 8 (14), Galaxy A54 (14), Pixel 6 (13), Zebra TC58 (13). Ships as 5.14.1."),
+             ("jonas", "5.14.1 at 100% on 2025-09-10, crash-free back at 99.86%."),
+         ])
+
+    jira("mob-sigpad", "MOB", "Bug", "Signature pad clears when the phone rotates during capture", """
+        Drivers at Polar Foods sign on the phone in landscape sometimes. If the device rotates while the customer signs,
+        the signature pad is cleared and the customer has to sign again. Happens on iOS and Android.
+
+        The SignatureCapture screen is re-mounted on orientation change and keeps strokes in component state.
+        """, status="Done", priority="Medium", components=["driver-app"], labels=["pod"], assignee="keiko",
+         reporter="sofia", created="2025-06-16 10:00", updated="2025-07-01 15:20", comments=[
+             ("keiko", "Strokes moved to the POD store and the screen is locked to portrait while signing, as drivers asked."),
+         ])
+
+    jira("mob-eta-tz", "MOB", "Bug", "ETA banner shows times in the phone's time zone instead of the depot's", """
+        UrbanCrate drivers who drive routes from the Manchester depot keep their phones on CET. The ETA banner formats
+        the ETA in the device time zone, while the drop list shows depot-local times. Result: the banner is one hour
+        off from the list, and drivers arrive early or late for time windows.
+
+        Expected: all times in the app in the depot's time zone, with the zone shown when it differs from the device.
+        """, status="Done", priority="Medium", components=["driver-app"], labels=["eta", "time-zones"], assignee="chloe",
+         reporter="fatima", created="2025-06-19 13:30", updated="2025-07-02 11:00")
+
+    jira("mob-scan-focus", "MOB", "Bug", "Barcode scanner does not focus at close range on iPhone 15 Pro", """
+        Scanning small parcel labels (under 3 cm) fails on iPhone 15 Pro and Pro Max. The camera does not focus closer
+        than about 20 cm with the main lens. iOS switches to the ultra-wide lens for macro only if the app allows
+        automatic lens switching, which our scanner view disables.
+        """, status="Done", priority="Medium", components=["driver-app", "ios"], labels=["scanner"], assignee="keiko",
+         reporter="mateo", created="2025-06-24 09:15", updated="2025-07-03 17:45", comments=[
+             ("keiko", "Using the virtual device (builtInTripleCamera / DualWide) so iOS can switch to macro. Verified on 15 Pro."),
+         ])
+
+    jira("mob-dup-arrived", "MOB", "Bug", "Duplicate 'arrived' events when GPS jitters near the geofence boundary", """
+        Dwell time reports for some tenants show drops with 3-6 "arrived" events. When a vehicle stops right at the 75 m
+        geofence boundary, GPS jitter moves the position in and out of the fence and each entry emits arrived.
+
+        Fix idea: hysteresis (enter at 75 m, exit at 120 m) and emit arrived at most once per drop unless the driver
+        left for more than 5 minutes.
+        """, status="Done", priority="Medium", components=["driver-app"], labels=["geofence", "data-quality"],
+         assignee="chloe", reporter="wen", created="2025-07-09 10:40", updated="2025-08-01 14:10")
+
+    jira("mob-push-ios17", "MOB", "Bug", "Route change push does not open the updated route on iOS 17", """
+        Tapping the "Your route was updated" notification on iOS 17 opens the app on the home screen instead of the
+        route. iOS 16 works. The deep link handler runs before the navigation container is ready when the app is
+        launched cold from a notification.
+        """, status="Done", priority="High", components=["driver-app", "ios"], labels=["push"], assignee="keiko",
+         reporter="mateo", created="2025-07-14 08:20", updated="2025-07-30 16:00")
+
+    jira("mob-battery", "MOB", "Bug", "Battery drain when the app stays on the summary screen after the last drop", """
+        Drivers who finish their route and leave the phone on the "Route complete" summary screen lose 15-20% battery per
+        hour. Location tracking keeps running at high accuracy until the driver taps "End shift", and many do not.
+
+        Expected: tracking switches to low power after the last drop and stops after 30 minutes at the depot.
+        """, status="Done", priority="High", components=["driver-app"], labels=["battery", "location"], assignee="chloe",
+         reporter="marcus", created="2025-08-06 12:00", updated="2025-08-27 10:30")
+
+    jira("mob-se-crash", "MOB", "Bug", "Crash opening a drop with more than 50 parcels on iPhone SE", """
+        Opening a drop with many parcels (wholesale deliveries with 50-120 parcels) crashes on iPhone SE (2nd gen) with
+        a memory warning followed by termination. The parcel list renders all parcel thumbnails at once.
+
+        Fix: virtualised list (FlashList) and thumbnails loaded lazily.
+        """, status="Done", priority="High", components=["driver-app", "ios"], labels=["crash", "performance"],
+         assignee="keiko", reporter="mateo", created="2025-08-12 15:30", updated="2025-08-28 09:45")
+
+    jira("mob-photo-queue", "MOB", "Bug", "Offline photo queue stalls after 200 photos", """
+        With offline POD photos (5.13), the device keeps at most 200 photos. When the limit is reached the queue should
+        evict photos that were already uploaded, but eviction only runs at app start. A driver with a long offline
+        stretch hit the limit and could not take more POD photos until he restarted the app.
+        """, status="Done", priority="High", components=["driver-app"], labels=["pod", "offline"], assignee="chloe",
+         reporter="sofia", created="2025-09-03 14:00", updated="2025-09-09 10:00")
+
+    jira("offline-pod-photos", "MOB", "Story", "Capture proof-of-delivery photos without connectivity", """
+        Drivers in basements, rural areas and underground loading docks often have no signal. Today the photo step
+        fails and the driver has to go back outside, or skips the photo, which breaks the tenant's POD requirements.
+
+        As a driver, I want to take POD photos offline and have them uploaded automatically later.
+
+        Acceptance criteria:
+        - Photos are stored encrypted (AES-256, key in Keychain/Keystore) in app storage.
+        - Upload resumes automatically when connectivity returns, including after an app restart.
+        - Up to 200 photos are kept offline; the driver is warned at 150.
+        - The drop is marked completed immediately with "photo pending upload".
+        - Tenants see pending photos in the console with the capture time, not the upload time.
+        """, status="Done", priority="High", components=["driver-app", "driver-bff"], labels=["pod", "offline", "feature"],
+         assignee="keiko", reporter="grace", created="2025-05-19 10:00", updated="2025-08-06 09:00", comments=[
+             ("keiko", "Native module @nw/outbox extended for binary payloads; driver-bff accepts captured_at on uploads."),
+             ("grace", "Shipped. Support article updated by Marcus's team."),
+         ])
+
+    jira("dark-mode", "MOB", "Story", "Dark theme for drivers on night and early-morning shifts", """
+        Feature request collected by Support from drivers at four tenants: the white screens are blinding in the cab
+        at 04:00 and some drivers turn the brightness down so far that they cannot read the next drop.
+
+        Proposal: follow the system theme, plus a manual switch in settings. Map tiles need a dark style too.
+        """, status="To Do", priority="Low", components=["driver-app"], labels=["feature-request", "ux"], assignee=None,
+         reporter="marcus", created="2025-08-19 11:00", updated="2025-09-02 10:30", comments=[
+             ("jonas", "Design system tokens are ready for it. Map style is the bigger part; MapLibre supports a dark style."),
+         ])
+
+    jira("font-scale", "MOB", "Story", "Support large system font sizes on drop details", """
+        With the system font size at 200% (Android) or the largest Dynamic Type size (iOS), the drop details screen
+        truncates the address and the "Complete drop" button is pushed off screen. Two tenants have drivers who need
+        large text.
+
+        Acceptance: all drop flow screens usable at 200% font scale; buttons never hidden; addresses wrap.
+        """, status="In Progress", priority="Medium", components=["driver-app"], labels=["accessibility"],
+         assignee="keiko", reporter="grace", created="2025-08-25 14:15", updated="2025-10-01 12:40")
+
+    jira("appstore-511", "MOB", "Bug", "App Store rejected 5.11.0: location purpose string (Guideline 5.1.1)", """
+        Apple rejected the 5.11.0 submission:
+
+        Guideline 5.1.1 - Legal - Privacy - Data Collection and Storage. Your app's location permission request does not
+        sufficiently explain how the app will use the requested information.
+
+        Our NSLocationAlwaysAndWhenInUseUsageDescription says "Northwind Driver uses your location." We also show the
+        system prompt before our own explanation screen.
+        """, status="Done", priority="Highest", components=["driver-app", "ios"], labels=["app-store", "release-blocker"],
+         assignee="keiko", reporter="jonas", created="2025-06-02 08:00", updated="2025-06-05 17:20", comments=[
+             ("keiko", "New purpose string explains tracking during active routes for ETAs and POD location, and the "
+                       "explanation screen now comes before the system prompt. Resubmitted, approved in 30 hours."),
+         ])
+
+    jira("a14-camera", "MOB", "Bug", "Galaxy A14: black camera preview on POD capture", """
+        On Samsung Galaxy A14 (Android 13) the POD camera preview is black; taking the photo still works and the photo is
+        fine. About 300 drivers across UrbanCrate and two other tenants use this device.
+
+        The preview uses a 16:9 surface at 1920x1080, which the A14's back camera does not support in combination with
+        the image analysis use case we added for blur detection.
+        """, status="In Progress", priority="High", components=["driver-app", "android"], labels=["camera", "device-specific"],
+         assignee="chloe", reporter="fatima", created="2025-09-24 09:30", updated="2025-10-06 11:00", comments=[
+             ("chloe", "Reproduced on a device from the cabinet. Falling back to 4:3 when the combination is not supported "
+                       "fixes it; checking the blur detection still works at the lower resolution."),
+         ])
+
+    jira("new-scanner-rollout", "MOB", "Task", "Rollout plan for the new scanner engine (flag new_scanner_ui)", """
+        The new scanner engine shipped in 5.14.0 behind the remote config flag new_scanner_ui (off).
+
+        Plan: internal beta drivers (week 40), then 10% of drivers at two tenants that reported damaged-label problems
+        (week 41), then everyone after peak season. Success metric: share of manual barcode entries per drop, currently
+        6.1%.
+        """, status="In Progress", priority="Medium", components=["driver-app"], labels=["scanner", "rollout"],
+         assignee="jonas", reporter="jonas", created="2025-09-22 10:00", updated="2025-10-06 09:00")
+
+    jira("min-version-510", "MOB", "Task", "Raise min_supported_version to 5.10.0", """
+        Versions below 5.10 poll driver-bff instead of using push and produce about a third of driver-bff's request
+        volume while being 4% of active devices. They also lack the fix for the session refresh bug.
+
+        Plan agreed with Support: soft update prompt for two weeks, then raise min_supported_version on a Tuesday at
+        11:00 CET (outside shift starts in all regions).
+        """, status="Done", priority="Medium", components=["driver-app", "driver-bff"], labels=["remote-config"],
+         assignee="jonas", reporter="jonas", created="2025-06-23 10:00", updated="2025-07-15 11:05", comments=[
+             ("marcus", "Support has the macro ready and the help centre article is updated."),
+             ("jonas", "Raised on 2025-07-15 11:00 CET. 212 devices updated within the hour; no tickets so far."),
+         ])
+
+    jira("heic-413", "MOB", "Bug", "POD upload fails with 413 for HEIC photos over 10 MB", """
+        iPhones with 48 MP cameras produce HEIC photos of 10-14 MB when drivers use the full-resolution setting.
+        driver-bff rejects them:
+
+        POST /v1/drops/{drop_id}/pod/photos -> 413 Request Entity Too Large (ingress body limit 10m)
+
+        The app retries forever, which drains battery and blocks the offline queue behind it.
+        """, status="Done", priority="High", components=["driver-app", "driver-bff"], labels=["pod", "ios"],
+         assignee="keiko", reporter="sofia", created="2025-08-14 09:00", updated="2025-08-20 13:30", comments=[
+             ("keiko", "App now converts to JPEG at max 2048 px on the long edge before upload (about 600 KB). 413 is treated "
+                       "as non-retryable and surfaced to the driver."),
+         ])
+
+    jira("ota-background", "MOB", "Bug", "OTA update not applied on iOS when the app was suspended for more than 24 h", """
+        Some iOS devices stay on old JS bundles for days. The OTA check runs on app launch only; iOS rarely cold-launches
+        the app for drivers who never swipe it away, and resume from suspension does not trigger the check.
+
+        Fix: check for updates on resume when the last check is older than 6 hours; apply on next cold start or when the
+        driver is not on an active route.
+        """, status="To Do", priority="Medium", components=["driver-app", "ios"], labels=["ota"], assignee=None,
+         reporter="jonas", created="2025-09-29 16:00", updated="2025-09-29 16:00")
+
+
+# ===========================================================================
+# Jira: DATA and SEC
+# ===========================================================================
+
+def jira_data():
+    jira("shipments-rollup-timeout", "DATA", "Bug", "daily_shipments_rollup times out after the ClickHouse 24.3 upgrade", """
+        Since the ClickHouse upgrade on 2025-08-20 the Airflow DAG daily_shipments_rollup (tier-1, 04:00 UTC) fails on the
+        task build_rpt_shipments_daily after three attempts. The console "Shipments" report therefore shows data up to
+        the day before yesterday.
+
+        Error from the task log:
+
+        clickhouse_driver.errors.ServerException: Code: 159. DB::Exception: Timeout exceeded: elapsed 300.012 seconds,
+        maximum: 300. (TIMEOUT_EXCEEDED) (version 24.3.7.30 (official build))
+
+        Before the upgrade the query took 70-90 s. The query joins delivery_events_all (about 800M rows for 90 days)
+        with route_events_all and aggregates per tenant, depot and day.
+        """, status="Done", priority="Highest", components=["airflow", "clickhouse"], labels=["tier-1", "regression"],
+         assignee="rahul", reporter="wen", created="2025-08-21 06:30", updated="2025-08-27 10:15", comments=[
+             ("rahul", "24.3 enables the new query analyzer by default (allow_experimental_analyzer=1). With it, the JOIN is "
+                       "planned with the big table on the right side, so ClickHouse builds an 800M-row hash table. EXPLAIN "
+                       "confirms. Setting allow_experimental_analyzer=0 for this query brings it back to 85 s."),
+             ("rahul", "Proper fix: rewrote the query to pre-aggregate route_events per route in a subquery and join the small "
+                       "side. 41 s with the new analyzer. Setting removed again. Backfilled 20-26 August."),
+             ("wen", "Console report is current again. Added a freshness test so this alerts before customers notice."),
+         ])
+
+    jira("wal-bloat", "DATA", "Bug", "Disk on wms-db primary fills up: WAL retained by debezium_wms slot", """
+        On 2025-09-06 at 03:10 UTC the RDS FreeStorageSpace alarm for wms-db fired at 15% free. pg_replication_slots
+        showed the Debezium slot holding back 182 GB of WAL:
+
+        slot_name       | active | restart_lsn    | confirmed_flush_lsn | retained_wal
+        debezium_wms    | t      | 3A1/9C2E1F08   | 3A1/9C2E2A40        | 182 GB
+
+        The connector was running and healthy, but confirmed_flush_lsn had not moved since Friday 18:40 UTC. Over the
+        weekend the captured tables (inventory, orders, shipments) barely change, while uncaptured tables such as
+        bin_lock and scanner_sync_queue generate a lot of WAL. Debezium only confirms an LSN when it receives a change
+        for a captured table, so Postgres has to keep all WAL since the last captured change.
+
+        Mitigation at 03:40 UTC: an UPDATE on a captured table (debezium_signal) to give the connector an event, after
+        which the slot advanced and RDS recycled the WAL within 20 minutes.
+        """, status="Done", priority="Highest", components=["cdc", "wms-db"], labels=["incident", "debezium", "postgres"],
+         assignee="rahul", reporter="ben", created="2025-09-06 03:55", updated="2025-09-24 11:20", comments=[
+             ("lena", "This is the classic low-traffic-table problem. We need heartbeats with an action query that writes to a "
+                      "table in the publication, so the slot advances even when nothing we capture changes."),
+             ("rahul", "Done together with the Debezium 2.5 upgrade: {{MR:cdc-heartbeat}}. Slot lag on wms-db now stays under "
+                       "200 MB over the weekend."),
+             ("ben", "Also lowered the CdcReplicationSlotLag paging threshold review: 20 GB Slack, 100 GB page stays."),
+         ])
+
+    jira("hot-cold", "DATA", "Task", "Roll out the hot_cold storage policy to all nw_events tables", """
+        After ch-prod-03 ran out of disk on 2025-08-12 (thread in #data-platform), move event data older than 30 days to
+        the S3-backed volume.
+
+        - Storage policy hot_cold: volume hot (local gp3), volume cold (disk s3_cold, with a 200 GB local cache).
+        - ALTER TABLE ... MODIFY SETTING storage_policy = 'hot_cold' and TTL event_time + INTERVAL 30 DAY TO VOLUME 'cold'
+          for gps_pings, route_events, delivery_events, inventory_events.
+        - Check console report latency for queries older than 30 days (should be acceptable, mostly monthly reports).
+        """, status="Done", priority="High", components=["clickhouse"], labels=["capacity"], assignee="rahul",
+         reporter="lena", created="2025-08-13 09:00", updated="2025-09-05 15:00", comments=[
+             ("rahul", "Live on all four tables. Local disk 41-48% per node. Monthly report p95 went from 0.7 s to 1.3 s for "
+                       "ranges older than 30 days, acceptable according to Grace."),
+         ])
+
+    jira("first-attempt-depot", "DATA", "Story", "First-attempt delivery rate per depot in the console", """
+        Product wants the first-attempt delivery rate (definition on the Metric definitions page) per depot and week in
+        the console's Delivery performance report.
+
+        - New dbt model rpt_first_attempt_weekly (dbt-clickhouse, incremental by week).
+        - reports-api endpoint extension; console chart by Mobile/Web team.
+        - Backfill 13 months.
+        """, status="In Progress", priority="Medium", components=["dbt", "clickhouse"], labels=["console-reports"],
+         assignee="wen", reporter="grace", created="2025-08-22 10:30", updated="2025-10-03 14:00")
+
+    jira("eta-accuracy", "DATA", "Story", "fct_eta_accuracy: ETA accuracy per depot", """
+        To measure the ETA fix for multi-drop routes in route-planner we need ETA accuracy per depot and per stop
+        position on the route.
+
+        Definition: actual arrival (arrived event) minus the ETA planned at dispatch, per drop. Report median and p90
+        absolute error, split by stop sequence buckets (1-10, 11-30, 31+).
+        """, status="In Progress", priority="Medium", components=["dbt"], labels=["routing", "metrics"], assignee="wen",
+         reporter="grace", created="2025-09-25 11:00", updated="2025-10-06 16:20", comments=[
+             ("wen", "First version in Metabase (uncertified). Error grows roughly linearly with stop sequence on routes above "
+                     "30 drops, which matches what Routing described."),
+         ])
+
+    jira("gdpr-iceberg", "DATA", "Bug", "gdpr_erasure DAG failed: Iceberg commit conflict on raw_telemetry", """
+        The weekly gdpr_erasure run on Sunday failed on delete_raw_telemetry:
+
+        org.apache.iceberg.exceptions.CommitFailedException: Commit failed: base metadata location ... is not the current
+        metadata location; concurrent modification by the S3 sink compaction
+
+        The erasure DELETE and the sink's compaction commit at the same time. 6 erasure requests were not executed; they
+        are due within 30 days of the request, so there is time, but the DAG must retry on commit conflicts.
+        """, status="Done", priority="High", components=["airflow", "lake"], labels=["gdpr", "erasure"], assignee="rahul",
+         reporter="lena", created="2025-07-06 09:00", updated="2025-07-09 12:00", comments=[
+             ("rahul", "Iceberg commit retries raised (commit.retry.num-retries=10) and compaction paused during the erasure "
+                       "window. Re-ran; all 6 requests executed and confirmed to the tenants via Support."),
+         ])
+
+    jira("airbyte-zendesk", "DATA", "Bug", "Airbyte Zendesk sync fails after Zendesk pagination change", """
+        The Zendesk to lake connection fails since Tuesday:
+
+        Failure in source: HTTPError 400 for /api/v2/incremental/tickets.json: "Offset pagination is not supported for
+        this endpoint, use cursor pagination"
+
+        Our connector version is from January. Support dashboards in Metabase are stale.
+        """, status="Done", priority="Medium", components=["airbyte"], labels=["saas-ingestion"], assignee="lena",
+         reporter="marcus", created="2025-05-20 08:40", updated="2025-05-22 10:10")
+
+    jira("metabase-tenant-health", "DATA", "Bug", "Metabase 'Tenant health' dashboard takes 40 s to load", """
+        The Customer Success team's Tenant health dashboard runs 14 questions against Trino, three of which scan
+        raw_telemetry without a partition filter. Load time 35-45 s, sometimes timing out.
+
+        Proposal: move the three questions to the marts (fct_route_daily) and cache the dashboard for 1 hour.
+        """, status="Done", priority="Low", components=["metabase"], labels=["performance"], assignee="wen",
+         reporter="marcus", created="2025-06-10 14:00", updated="2025-06-18 09:30")
+
+    jira("dbt-unique-deliveries", "DATA", "Bug", "dbt test unique_fct_deliveries_delivery_id fails after late events", """
+        dbt_nightly failed at the test step:
+
+        Failure in test unique_fct_deliveries_delivery_id (models/marts/core/fct_deliveries.yml)
+          Got 212 results, configured to fail if != 0
+
+        Late delivery events (phones that were offline for days) arrive after the incremental window of 3 days and are
+        inserted as new rows instead of merged.
+        """, status="Done", priority="High", components=["dbt"], labels=["data-quality"], assignee="wen", reporter="wen",
+         created="2025-08-04 05:10", updated="2025-08-06 11:00", comments=[
+             ("wen", "Incremental predicate now uses received_at instead of event time, with unique_key delivery_id and "
+                     "merge strategy. Duplicates cleaned."),
+         ])
+
+    jira("kestrel-extract", "DATA", "Task", "Data extract: anonymised route sample for Kestrel Pharma QBR", """
+        Account management asked for a three-month sample of Kestrel Pharma's routes for their quarterly business review:
+        planned vs. actual distance and OTD per depot and week. Tenant data only, no driver identifiers.
+
+        Deliver as CSV through the console's secure file share, not by email.
+        """, status="Done", priority="Low", components=["extracts"], labels=["request"], assignee="wen", reporter="grace",
+         created="2025-09-09 10:00", updated="2025-09-12 16:00")
+
+    jira("debezium-25", "DATA", "Task", "Upgrade Debezium 2.4 to 2.5 on connect-cdc", """
+        2.5 fixes the incremental snapshot issue with composite primary keys we hit on wms-db in June, and we want it
+        before enabling heartbeats (see the WAL incident).
+
+        Rolling upgrade of the three connect-cdc workers; connectors restart from stored offsets.
+        """, status="Done", priority="Medium", components=["cdc"], labels=["upgrade"], assignee="rahul", reporter="lena",
+         created="2025-09-08 10:00", updated="2025-09-19 15:00")
+
+    jira("trino-16", "DATA", "Task", "Test Trino autoscaling up to 16 workers before peak season", """
+        November month-end reports doubled Trino load last year. Test the autoscaler with 16 workers (currently max 12)
+        and check that the Glue catalog and S3 request rates keep up.
+        """, status="To Do", priority="Low", components=["trino"], labels=["peak-season"], assignee="rahul", reporter="lena",
+         created="2025-09-25 14:00", updated="2025-09-25 14:00")
+
+    jira("speed-profile-lys1", "DATA", "Bug", "osrm_speed_profiles DAG produces no profile for new depot LYS1", """
+        Lyon (LYS1) went live in July, but the weekly speed profile job skips depots with fewer than 10,000 GPS traces in
+        the last 28 days, and LYS1 only had 6,300. route-planner therefore uses free-flow speeds around Lyon and ETAs are
+        optimistic by 10-25% in the morning peak (support tickets from the Lyon tenant).
+
+        Lower the threshold for new depots and borrow the regional profile (FR-ARA) until enough traces exist.
+        """, status="Done", priority="Medium", components=["airflow"], labels=["routing", "eta"], assignee="rahul",
+         reporter="mei", created="2025-08-18 09:30", updated="2025-08-29 10:00")
+
+    jira("ch-alert-routing", "DATA", "Task", "ClickHouseDiskUsageHigh pages SRE out of hours", """
+        Data Platform is business-hours only, but ClickHouseDiskUsageHigh is routed to the Data Platform PagerDuty service
+        with 24/7 urgency, so SRE got paged through the fallback escalation on 2025-09-28 at 02:10 for 86% disk on
+        ch-prod-05 (a merge spike, back to 79% at 02:40).
+
+        Set low urgency outside business hours; page SRE only above 92%.
+        """, status="Done", priority="Low", components=["clickhouse", "observability"], labels=["alert-noise"],
+         assignee="lena", reporter="priya", created="2025-09-29 09:00", updated="2025-10-01 10:00")
+
+
+def jira_sec():
+    jira("sec-phish", "SEC", "Task", "Phishing campaign impersonating DigiCert renewal notices (2025-09-22)", """
+        Five employees (three in SRE) received emails "Action required: your certificate *.northwind.example expires in
+        3 days" from digicert-renewals[.]support with a link to a fake CertCentral login. The timing matches our real
+        renewal window, so the sender probably used certificate transparency logs.
+
+        One employee entered credentials; Okta blocked the login because of the missing WebAuthn factor.
+
+        Actions: block sender domain and URL, reset the affected password, search mail logs for other recipients, send a
+        short warning in #announcements.
+        """, status="Done", priority="High", components=["email", "phishing"], labels=["phishing", "incident"],
+         assignee="daniel", reporter="nadia", created="2025-09-22 08:40", updated="2025-09-23 15:00", comments=[
+             ("daniel", "12 recipients in total, all messages removed from mailboxes. One credential entry, password reset, no "
+                        "successful session. WebAuthn enforcement did its job."),
+         ])
+
+    jira("sec-idor", "SEC", "Bug", "Pentest 2025: job status of other tenants readable via GET /v2/jobs/{job_id}", """
+        Finding NW-PT-2025-03 (High) from the external penetration test.
+
+        An authenticated client of tenant A can read the status of optimisation jobs of tenant B by guessing or
+        enumerating job ids. Job ids are ULIDs, so they are time-ordered and partially predictable. The response contains
+        the route_plan_id and counts, not routes or addresses, but the route_plan_id can then be used against
+        GET /v2/routes/{id}, which correctly returns 404 for other tenants.
+
+        Root cause: the jobs handler looks up the job by id only and does not check tenant_id.
+        """, status="Done", priority="Highest", components=["route-planner", "api"], labels=["pentest-2025", "idor"],
+         assignee="mei", reporter="daniel", created="2025-05-14 10:00", updated="2025-05-16 18:00", comments=[
+             ("mei", "Fixed: job lookup scoped by tenant, 404 for other tenants (same as routes). Added a generic test that runs "
+                     "every GET endpoint with a foreign tenant's ids. Deployed 2025-05-15."),
+             ("daniel", "Access logs for the last 90 days checked: no cross-tenant job reads except the pentester's. Retest "
+                        "passed."),
+         ])
+
+    jira("sec-stacktrace", "SEC", "Bug", "Pentest 2025: stack traces on console 500 error pages", """
+        Finding NW-PT-2025-07 (Medium). The console's API gateway returns Spring Boot whitelabel errors with stack traces
+        for some malformed requests to the reports endpoints, disclosing framework versions and package names.
+
+        Set server.error.include-stacktrace=never and include-message=never for reports-api and console-bff, and return
+        problem JSON with a trace id.
+        """, status="Done", priority="Medium", components=["console"], labels=["pentest-2025"], assignee="daniel",
+         reporter="daniel", created="2025-05-14 10:20", updated="2025-06-02 09:00")
+
+    jira("sec-mapgrid-rotate", "SEC", "Task", "Rotate MapGrid API key (180-day rotation)", """
+        Scheduled rotation. Create a new key in the MapGrid portal, write it to secret/data/routing/route-planner/prod and
+        the NA path, roll route-planner, verify geocoding, then revoke the old key after 24 hours.
+        """, status="To Do", priority="Medium", components=["secrets"], labels=["rotation"], assignee="oskar",
+         reporter="daniel", created="2025-10-01 09:00", updated="2025-10-01 09:00")
+
+    jira("sec-webauthn", "SEC", "Story", "Enforce phishing-resistant MFA (WebAuthn) for AWS console and nwctl elevation", """
+        Push-based MFA can be phished or fatigued. Require WebAuthn (YubiKey or platform authenticator) for:
+        - the Okta apps AWS, DigiCert, Stripe and Adyen dashboards;
+        - nwctl access request elevation to any operator or write role.
+
+        Rollout: SRE and Payments first, then everyone with production access. Hardware keys distributed by IT.
+        """, status="Done", priority="High", components=["okta", "iam"], labels=["mfa"], assignee="daniel", reporter="olivia",
+         created="2025-03-03 10:00", updated="2025-04-28 14:00", comments=[
+             ("sam", "All 64 engineers with production access have a registered YubiKey. Spare keys in the Rotterdam safe."),
+         ])
+
+    jira("sec-s3-replica", "SEC", "Bug", "Replica bucket of nw-prod-pod-photos has no public access block", """
+        AWS Config rule s3-bucket-level-public-access-prohibited flagged nw-prod-pod-photos-replica (us-east-1 replica of
+        POD photos used for disaster recovery). The bucket policy does not grant public access and no object ACLs are
+        public, so nothing is exposed, but the account-level block was not applied to buckets created by the replication
+        module.
+        """, status="Done", priority="High", components=["aws", "s3"], labels=["cloud-posture"], assignee="nadia",
+         reporter="daniel", created="2025-07-21 08:00", updated="2025-07-21 16:30", comments=[
+             ("nadia", "Public access block enabled on the bucket and added to the Terraform replication module. Checked all "
+                       "other buckets: compliant."),
+         ])
+
+    jira("sec-lost-laptop", "SEC", "Task", "Lost laptop reported 2025-07-14 (train, Leipzig)", """
+        An engineer from the Warehouse team left their MacBook on a train from Leipzig. FileVault enabled, screen locked.
+
+        Actions: device locked and wipe command queued in Kandji, Okta sessions revoked, SSH keys and GitLab tokens
+        revoked, nwctl grants revoked. No production grants were active at the time.
+        """, status="Done", priority="Medium", components=["endpoint"], labels=["lost-device"], assignee="sam",
+         reporter="daniel", created="2025-07-14 19:30", updated="2025-07-16 10:00", comments=[
+             ("sam", "Wipe confirmed by Kandji on 2025-07-15 07:12 when the device came online. Replacement laptop shipped."),
+         ])
+
+    jira("sec-ingress-nginx", "SEC", "Task", "Patch ingress-nginx admission controller vulnerabilities (March 2025 advisory)", """
+        The ingress-nginx maintainers published several vulnerabilities in the admission controller, the worst rated
+        critical (unauthenticated configuration injection leading to code execution from inside the cluster network).
+
+        Our admission webhook is only reachable inside the cluster, but Critical means 7 days for internet-facing
+        components. Upgrade the controller to v1.12.1 in all clusters; as an immediate mitigation, restrict access to the
+        admission webhook with a NetworkPolicy.
+        """, status="Done", priority="Highest", components=["kubernetes", "ingress"], labels=["cve", "patching"],
+         assignee="ben", reporter="daniel", created="2025-03-25 07:30", updated="2025-03-27 18:00", comments=[
+             ("ben", "NetworkPolicy applied 2025-03-25 11:00. Upgraded staging the same day, production on 2025-03-27."),
+         ])
+
+    jira("sec-pci-2025", "SEC", "Task", "PCI DSS SAQ 2025: evidence collection", """
+        Collect evidence for the 2025 self-assessment: network diagram of the billing namespace, firewall and security
+        group review, access reviews for billing-pci grants, vulnerability scan reports, change records for payments
+        repositories, and the incident response test (tabletop run on 2025-08-19).
+
+        Deadline for the QSA review: 2025-10-24.
+        """, status="In Progress", priority="High", components=["compliance"], labels=["pci-2025"], assignee="olivia",
+         reporter="olivia", created="2025-08-01 09:00", updated="2025-10-06 15:00", comments=[
+             ("tomas", "Change records exported from GitLab for payments/* (merged MRs with approvals)."),
+             ("daniel", "Quarterly ASV scans attached, all passing."),
+         ])
+
+
+# ===========================================================================
+# GitLab issues
+# ===========================================================================
+
+def gitlab_issues():
+    I = "issue"
+    gitlab("eta-multidrop", I, "platform/route-planner",
+           "ETA overestimated for later stops on long routes: morning peak speeds applied all day", """
+        ## Summary
+        On routes with many drops, predicted arrival times drift further from reality the later the stop is in the
+        route. By stop 30-40 we predict arrivals **35-60 minutes later** than the driver actually arrives. Dispatchers at
+        Brightline Grocers and UrbanCrate have started to ignore our ETAs and customers get "your delivery is late"
+        notifications for deliveries that then arrive early.
+
+        ## Data
+        From the first cut of `fct_eta_accuracy` (DATA, Wen):
+
+        | Stop sequence | Median error | p90 error |
+        |---|---|---|
+        | 1-10 | +3 min | +9 min |
+        | 11-30 | +14 min | +31 min |
+        | 31+ | +38 min | +64 min |
+
+        Positive = predicted later than actual.
+
+        ## Cause (so far)
+        1. `matrix.Build` requests the OSRM matrix once, with the speed profile for the **route start time** (usually
+           05:30-07:00, morning peak). Every leg of the route uses peak speeds, including legs driven at 11:00 or 14:00.
+        2. Service time per drop is the tenant default (8 min) for every drop. Drivers at residential drops with one parcel
+           need about 3 minutes.
+
+        ## Proposal
+        - Time-dependent travel times: bucket the route day into hourly slices and request matrices per slice that the
+          route actually touches (at most 4 matrices, cached in redis-cache).
+        - Learned service time per stop type from delivery events (p50 of dwell time per tenant, depot and parcel-count
+          bucket), with the tenant default as fallback.
+
+        ```go
+        // today
+        m, err := p.matrix.Build(ctx, stops, vehicle.Profile, plan.StartTime)
+        // proposal
+        m, err := p.matrix.BuildTimeDependent(ctx, stops, vehicle.Profile, plan.StartTime, plan.ShiftEnd)
+        ```
+
+        /cc @gliu for product sign-off, @wzhao for the accuracy data.
+        """, author="ravi", assignees=["ravi"], labels=["type::bug", "team::routing", "eta", "priority::2"],
+           state="opened", created="2025-09-26 10:14", updated="2025-10-07 15:40", notes=[
+               ("mei", "Agree with both parts. The time-dependent matrix will roughly double OSRM load at 05:30. Can we check "
+                       "in the load test on 14 Oct?"),
+               ("ravi", "Yes, added a scenario to the load test. Prototype on staging: p90 error for stops 31+ goes from +64 to "
+                        "+12 min on last week's Brightline routes."),
+               ("grace", "Great. Please ship behind a per-tenant flag so we can start with Brightline and UrbanCrate."),
+           ])
+
+    gitlab("keep-dispatched", I, "platform/route-planner", "Reoptimize should be able to skip dispatched routes", """
+        ## Problem
+        `POST /v2/routes/{id}/reoptimize` fails with `RP-409-ROUTE_LOCKED` as soon as one route of the plan is
+        dispatched. In practice dispatchers dispatch the first wave of routes at 06:00 and want to re-plan the rest when
+        late orders arrive. Today they have to undispatch, which sends "route cancelled" pushes to drivers.
+
+        ## Proposal
+        New option `"keep_dispatched": true`: dispatched routes are frozen (stops, sequence, vehicle) and only the
+        remaining stops and vehicles are optimised.
+
+        ## Acceptance
+        - [x] API option, documented in the API reference changelog
+        - [x] Frozen routes are returned unchanged in the response
+        - [x] Stops already assigned to dispatched routes cannot move
+        """, author="grace", assignees=["oskar"], labels=["type::feature", "team::routing", "api"], state="closed",
+           created="2025-07-01 09:00", updated="2025-08-19 14:20", notes=[
+               ("oskar", "Implemented behind `routing.keep-dispatched-reoptimize`; enabled for all tenants on 2025-08-19."),
+           ])
+
+    gitlab("solver-oom-jobs", I, "platform/route-planner", "Async optimize jobs stuck in `queued` after vrp-solver OOMKill", """
+        ## What happens
+        When the solver sidecar is OOMKilled during an async job (250 stops, 40 vehicles), the job row stays `queued`
+        forever. The tenant polls `GET /v2/jobs/{id}` until they give up; no `route.optimization_failed` webhook.
+
+        ```text
+        kubectl -n routing get pod route-planner-6b8d7c-q2m9x -o jsonpath='{.status.containerStatuses[?(@.name=="vrp-solver")].lastState}'
+        {"terminated":{"exitCode":137,"reason":"OOMKilled","finishedAt":"2025-06-03T05:41:12Z"}}
+        ```
+
+        ## Fix
+        - Job leases: a worker holds a 60 s lease and renews it; expired leases are retried once, then failed with
+          `RP-503-SOLVER_UNAVAILABLE`.
+        - Raise the sidecar memory limit from 3 to 4 GiB.
+        """, author="oskar", assignees=["oskar"], labels=["type::bug", "team::routing", "solver"], state="closed",
+           created="2025-06-03 08:00", updated="2025-06-12 11:00")
+
+    gitlab("pallets-capacity", I, "platform/route-planner", "Solver ignores `pallets` capacity when `kg` is not set", """
+        ## Steps to reproduce
+        1. Optimize with vehicles that only have `"capacity": {"pallets": 16}` and stops with `"demand": {"pallets": 2}`.
+        2. Look at the result.
+
+        ## Expected
+        At most 8 stops per vehicle.
+
+        ## Actual
+        One vehicle gets 14 stops (28 pallets). If `kg` is present as well, pallets are respected.
+
+        ## Notes
+        `problem.go` only adds the pallets dimension inside the `if v.Capacity.Kg > 0` branch.
+        """, author="sofia", assignees=["ravi"], labels=["type::bug", "team::routing", "solver", "customer-reported"],
+           state="opened", created="2025-10-01 13:10", updated="2025-10-03 09:00", notes=[
+               ("ravi", "Confirmed, silly nesting bug. Fix is small, will go out with the next release."),
+           ])
+
+    gitlab("v1-sunset", I, "platform/route-planner", "v1 API sunset: tenants still calling /v1/plan", """
+        v1 is switched off on **2025-12-31**. Tenants still calling it in September (from access logs):
+
+        | Tenant | Calls/day | Contact status |
+        |---|---|---|
+        | Mistral Home | ~4,200 | Migration planned for November |
+        | Fjord Fresh | ~900 | No answer yet |
+        | two Starter tenants | <100 | Emailed |
+
+        Support is contacting the remaining tenants. Because of the freeze, the switch-off itself is a config change
+        (`routing.v1-enabled=false`), no deploy.
+        """, author="grace", assignees=["grace"], labels=["type::task", "team::routing", "api", "deprecation"],
+           state="opened", created="2025-09-10 10:00", updated="2025-10-02 16:00")
+
+    gitlab("flaky-webhook-test", I, "platform/route-planner", "Flaky test: TestOptimizeAsyncWebhook times out in CI", """
+        Fails about 1 in 15 pipelines:
+
+        ```text
+        --- FAIL: TestOptimizeAsyncWebhook (30.01s)
+            optimize_async_test.go:142: timed out waiting for webhook delivery
+        ```
+
+        The test uses the real notification-service client with a 10 s backoff on the first retry. When the fake webhook
+        server is not ready on the first attempt, the retry comes too late for the 30 s test timeout.
+        """, author="oskar", assignees=["oskar"], labels=["type::bug", "team::routing", "flaky-test"], state="closed",
+           created="2025-07-22 08:14", updated="2025-07-23 12:30", notes=[
+               ("oskar", "Fake server now started and health-checked before the job is submitted. 200 runs green."),
+           ])
+
+    gitlab("karpenter-solver", I, "platform/infrastructure", "Karpenter consolidation evicts route-planner pods mid-solve", """
+        ## Problem
+        Karpenter consolidates underutilised nodes and evicts pods. route-planner pods running a 120 s async solve get
+        evicted; the job is retried (since the lease fix) but tenants see jobs take twice as long, and the morning peak is
+        when consolidation is most active (scale-up followed by scale-down).
+
+        ## Options
+        - `karpenter.sh/do-not-disrupt: "true"` on pods while a solve is running (annotation set and removed by the app).
+        - A PodDisruptionBudget (would block node rotation for too long).
+        - Disruption budget on the NodePool: no consolidation 04:00-08:00 UTC.
+        """, author="nadia", assignees=["nadia"], labels=["type::bug", "team::sre", "karpenter"], state="closed",
+           created="2025-06-16 09:20", updated="2025-06-27 10:00", notes=[
+               ("mei", "Prefer the NodePool disruption budget, the app should not talk to the Kubernetes API."),
+               ("nadia", "Done with a NodePool budget `nodes: 0` for the schedule 04:00-08:00 UTC on weekdays."),
+           ])
+
+    gitlab("tf-lock", I, "platform/infrastructure", "Terraform state lock left behind after cancelled CI job", """
+        Cancelling a `terraform apply` job in GitLab CI kills the runner pod without releasing the DynamoDB lock:
+
+        ```text
+        Error: Error acquiring the state lock
+        Lock Info:
+          ID:        3b9e3f1c-5a2e-8d4b-7c61-0e2f9a1d4b77
+          Path:      nw-terraform-state/prod/eks/terraform.tfstate
+          Operation: OperationTypeApply
+          Who:       runner@runner-x8k2p-project-418-concurrent-0
+        ```
+
+        ## Workaround
+        `terraform force-unlock <ID>` after checking that no apply is actually running (check the pipeline list!).
+
+        ## Fix
+        Trap SIGTERM in the CI wrapper and let Terraform exit cleanly; raise the job's termination grace period to 120 s.
+        """, author="ben", assignees=["ben"], labels=["type::bug", "team::sre", "terraform", "ci"], state="closed",
+           created="2025-04-09 14:00", updated="2025-04-15 10:00")
+
+    gitlab("graviton-runners", I, "platform/infrastructure", "Move GitLab CI runners to Graviton (arm64)", """
+        ## Why
+        Runners are about 22% of our EKS compute bill. Graviton instances are roughly 20% cheaper for the same build
+        time in our test with route-planner and driver-bff.
+
+        ## Blockers
+        - JVM builds: fine on arm64.
+        - `vrp-solver` C++ build: OR-Tools arm64 build works, but the production image must stay amd64 until the
+          production node groups move. Needs multi-arch builds with `docker buildx`.
+        - Mobile builds run on macOS runners, not affected.
+        """, author="ben", assignees=["ben"], labels=["type::feature", "team::sre", "ci", "cost"], state="opened",
+           created="2025-08-04 11:00", updated="2025-09-15 09:00")
+
+    gitlab("dashboard-saturation", I, "platform/infrastructure", "Service Overview dashboard template: add saturation panels", """
+        The generated "Service Overview" dashboards show traffic, errors and latency, but not saturation. During the
+        September Kafka incident people had to build ad-hoc panels for CPU throttling and consumer lag.
+
+        Add to the jsonnet template:
+        - CPU throttling ratio per container
+        - memory working set vs. limit
+        - Kafka consumer lag for services with a consumer group (from the `consumer_groups` field in the service catalog)
+        - DB pool usage (Hikari / pgx) where exported
+        """, author="priya", assignees=["ben"], labels=["type::task", "team::sre", "observability"], state="opened",
+           created="2025-09-16 15:00", updated="2025-09-30 11:00")
+
+    gitlab("thanos-overlap", I, "platform/infrastructure", "Thanos compactor halted: overlapping blocks", """
+        `thanos_compact_halted` is 1 since Saturday; long-range Grafana queries (more than 2 weeks) are slow.
+
+        ```text
+        level=error msg="critical error detected; halting" err="compaction: group 0@5679675083797525161: pre compaction
+        overlap check: overlaps found while gathering blocks. [mint: 1751328000000, maxt: 1751335200000, range: 2h0m0s,
+        blocks: 2]"
+        ```
+
+        Cause: two Prometheus replicas uploaded blocks with identical external labels after the replica label was
+        dropped in a chart change.
+        """, author="nadia", assignees=["nadia"], labels=["type::bug", "team::sre", "observability"], state="closed",
+           created="2025-07-05 10:00", updated="2025-07-07 15:30", notes=[
+               ("nadia", "Replica label restored, overlapping blocks marked for deletion with `thanos tools bucket mark`, "
+                         "compactor restarted. Caught up in 9 hours."),
+           ])
+
+    gitlab("refresh-revoke", I, "platform/gatekeeper", "Refresh tokens stay valid after a driver is deactivated", """
+        ## Summary
+        When a tenant admin deactivates a driver in the console, the driver's existing refresh token keeps working for up
+        to 30 days. A dismissed driver can keep using the app and see routes and customer addresses.
+
+        ## Expected
+        Deactivation revokes all refresh tokens of that driver immediately; access tokens expire within 15 minutes.
+
+        ## Details
+        `UserDeactivated` events are consumed by gatekeeper only for console users, not for drivers (different
+        subject type).
+        """, author="daniel", assignees=["nadia"], labels=["type::bug", "security", "team::sre"], state="closed",
+           confidential=True, created="2025-08-07 10:00", updated="2025-08-12 17:00", notes=[
+               ("nadia", "Fixed: driver deactivation revokes refresh tokens and adds the subject to a 15-minute deny list so "
+                         "that outstanding access tokens are rejected too."),
+               ("daniel", "Verified. Checked the logs: 3 deactivated drivers used the app after deactivation in the last 90 "
+                          "days; tenants informed by their account managers."),
+           ])
+
+    gitlab("entra-federation", I, "platform/gatekeeper", "Support Microsoft Entra ID for console SSO federation", """
+        Enterprise tenants can federate console login with their IdP through SAML today. Two tenants want OIDC with
+        Microsoft Entra ID, including group claims to map console roles (dispatcher, admin, read-only).
+
+        ## Scope
+        - OIDC federation per tenant with discovery URL, client id and secret (secret in Vault).
+        - Group-to-role mapping in the tenant settings.
+        - Just-in-time user provisioning on first login.
+        """, author="nadia", assignees=["nadia"], labels=["type::feature", "team::sre", "sso"], state="opened",
+           created="2025-09-01 09:30", updated="2025-09-25 14:00")
+
+    gitlab("token-ratelimit", I, "platform/gatekeeper", "Rate limit /oauth2/token per client_id", """
+        A misconfigured integration of one tenant requested a new client-credentials token for every API call (about
+        1,100 token requests per minute). Harmless this time, but `/oauth2/token` has no rate limit, so a leaked client id
+        could be used to hammer it or brute-force secrets.
+
+        Proposal: 60 token requests per minute per client_id, 10 failed authentications per minute per client_id before a
+        5-minute lockout, and an email to the tenant's technical contact.
+        """, author="daniel", assignees=["nadia"], labels=["type::feature", "security", "team::sre"], state="opened",
+           confidential=True, created="2025-09-12 13:00", updated="2025-09-19 10:00")
+
+    gitlab("stale-bin-locks", I, "warehouse/wms-core", "Pickers blocked for 2 minutes by locks of crashed handhelds", """
+        ## Problem
+        When NW Picker is killed (battery swap, crash), its bin locks stay until the 120 s lease expires. The next picker
+        sent to that bin is blocked. At MAN1 with battery swaps at shift change this happens dozens of times per shift.
+
+        ## Proposal
+        - On app start, the handheld sends `ReleaseSession(previous_session_id)`; the server releases all locks of that
+          session immediately.
+        - Shorten the lease to 60 s with a 15 s heartbeat (battery impact acceptable according to the Zebra profile).
+        """, author="yusuf", assignees=["arjun"], labels=["type::feature", "team::warehouse", "picking"], state="opened",
+           created="2025-09-09 08:00", updated="2025-10-02 10:00", notes=[
+               ("arjun", "Release on start is easy. For the shorter lease I'd like data from MAN1 on heartbeat loss in the far "
+                         "aisles first, otherwise we trade stale locks for stolen locks."),
+           ])
+
+    gitlab("cycle-count-batch", I, "warehouse/wms-core", "Cycle count batch of 5,000 bins is too large for LEJ2's cold zone", """
+        The nightly cycle count locks bins in batches of 5,000. In LEJ2 the cold-chain zone runs a night shift that picks
+        between 02:00 and 03:00, and large batches block it (`BIN_BLOCKED`).
+
+        Make the batch size configurable per DC and zone (`wms.cycle-count.batch-size`), default stays 5,000; LEJ2 cold
+        zone 500 with a pause of 30 s between batches.
+        """, author="arjun", assignees=["arjun"], labels=["type::feature", "team::warehouse", "inventory"], state="closed",
+           created="2025-05-27 09:00", updated="2025-06-06 14:00")
+
+    gitlab("edi-una", I, "warehouse/wms-core", "EDI DESADV parser fails when UNA segment defines non-default separators", """
+        A new tenant's ERP sends DESADV messages with a UNA service string advice that uses `;` as the data element
+        separator. Our parser ignores UNA and assumes the defaults, so every ASN fails with `WMS-4501 ASN_PARSE_ERROR`.
+
+        ```text
+        UNA:;.? '
+        UNB;UNOC:3;4012345000009:14;5412345000013:14;250912:0610;00000000000778'
+        ```
+
+        ## Fix
+        Read the UNA segment when present and configure the tokenizer accordingly.
+        """, author="arjun", assignees=["arjun"], labels=["type::bug", "team::warehouse", "edi"], state="closed",
+           created="2025-09-12 11:00", updated="2025-09-16 16:00")
+
+    gitlab("wave-planner-v2", I, "warehouse/wms-core", "Wave planner v2: rollout plan before peak season", """
+        ## Goal
+        Wave planner v2 groups orders by carrier cut-off time and pick path instead of by order creation time. Pilot at
+        RTM1 showed 14% shorter pick paths.
+
+        ## Rollout
+        1. Deploy dark (flag `warehouse.wave-planner-v2`, off) before 20 November so no deploy is needed in the freeze.
+        2. Enable per DC: RTM1 (already piloted), MAN1, LEJ2, LYS1, one per week.
+        3. Rollback = flag off; waves already released stay as they are.
+        """, author="yusuf", assignees=["yusuf", "arjun"], labels=["type::feature", "team::warehouse", "peak-season"],
+           state="opened", created="2025-10-01 09:00", updated="2025-10-06 13:00", notes=[
+               ("priya", "Thanks for making it a flag instead of a freeze exception. Please add the flag to the peak readiness "
+                         "list in the ops review."),
+           ])
+
+    gitlab("sku-trailing-space", I, "warehouse/wms-core", "Item master sync creates duplicate SKUs when codes have trailing spaces", """
+        Polar Foods' ERP pads SKU codes to 18 characters with spaces in one of their two export jobs. Item master sync
+        treats `"PF-100233"` and `"PF-100233         "` as different items, so stock is split across two item records and
+        reservations fail with `NO_STOCK_AVAILABLE` although stock exists.
+
+        Fix: trim SKU codes on import and merge the 312 duplicates (migration with a dry-run report first).
+        """, author="fatima", assignees=["arjun"], labels=["type::bug", "team::warehouse", "integration", "customer-reported"],
+           state="closed", created="2025-04-28 14:00", updated="2025-05-08 10:00")
+
+    gitlab("spring-boot-33", I, "warehouse/wms-core", "Upgrade to Spring Boot 3.3 and Kotlin 2.0", """
+        Spring Boot 3.2 OSS support ended. Upgrade path: 3.2 -> 3.3, Kotlin 1.9 -> 2.0 (K2 compiler), Hibernate 6.5.
+
+        Known pitfalls: K2 changes some smart casts; Hibernate 6.5 changes the default for `@Enumerated` arrays in our
+        `bin_attributes` mapping. Plan: staging soak for one week including a night of cycle counts.
+        """, author="yusuf", assignees=["arjun"], labels=["type::task", "team::warehouse", "upgrade"], state="opened",
+           created="2025-08-18 10:00", updated="2025-09-29 15:00")
+
+    gitlab("cost-centre-subtotals", I, "payments/billing-api", "Invoice subtotals per cost centre (phase 1 of {{J:cost-centre-split}})", """
+        ## Scope of phase 1
+        One invoice per tenant as today, with invoice lines grouped by cost centre and a subtotal per group. Separate
+        invoices per cost centre are phase 2.
+
+        ## Tasks
+        - [ ] `cost_centres` table and API (CRUD, console later)
+        - [ ] assignment of depots and warehouses to cost centres
+        - [ ] invoice line grouping in `InvoiceAssembler`
+        - [ ] PDF template: grouped lines with subtotals
+        - [ ] UBL/XRechnung: cost centre as line-level `AccountingCost` (BT-133)
+
+        Usage without a depot (API calls, console seats) goes to a default group "Unassigned".
+        """, author="aisha", assignees=["aisha"], labels=["type::feature", "team::payments", "invoicing"], state="opened",
+           created="2025-09-22 10:00", updated="2025-10-06 12:00")
+
+    gitlab("invoice-it-tz", I, "payments/billing-api", "InvoiceRunnerIT fails on runners with a non-UTC time zone", """
+        `InvoiceRunnerIT.periodBoundaries` fails on the new arm64 runners:
+
+        ```text
+        expected: <2025-08-31T23:59:59.999Z> but was: <2025-08-31T21:59:59.999Z>
+        ```
+
+        The test builds the expected period end with `LocalDate.atTime(...).atZone(ZoneId.systemDefault())`. The billing
+        period is always UTC; the test should say so.
+        """, author="victor", assignees=["victor"], labels=["type::bug", "team::payments", "flaky-test"], state="closed",
+           created="2025-08-27 09:00", updated="2025-08-27 15:00")
+
+    gitlab("iban-audit-log", I, "payments/billing-api", "Full IBAN visible in backoffice audit log entries", """
+        The audit log entry for `payment_method.updated` stores the request body, which for SEPA methods contains the full
+        IBAN. Backoffice users with the `support` role can see it in the audit view. Masking rules (last 4 characters)
+        are applied in the payment method view but not in the audit view.
+
+        ## To do
+        - Mask IBANs before writing audit entries.
+        - Migrate existing audit entries (about 4,100).
+        - Check other audit event types for bank details.
+        """, author="daniel", assignees=["victor"], labels=["type::bug", "security", "team::payments", "pci"],
+           state="closed", confidential=True, created="2025-06-25 10:00", updated="2025-07-03 12:00")
+
+    gitlab("legacy-charges-api", I, "payments/billing-api", "Remove the legacy Stripe Charges API code path", """
+        Tenants created before 2022 still have a code path that uses the Charges API instead of PaymentIntents. After the
+        PaymentGateway refactor no tenant uses it (checked: zero calls in 60 days). Remove `LegacyChargeService`, its
+        tests and the `stripe.legacy-charges.enabled` property.
+        """, author="victor", assignees=["victor"], labels=["type::task", "team::payments", "tech-debt"], state="opened",
+           created="2025-08-20 11:00", updated="2025-08-20 11:00")
+
+    gitlab("dlq-tenant-filter", I, "payments/refund-service", "replay-dlq: add a --tenant filter", """
+        During the duplicate charge cleanup we wanted to replay DLQ messages for one tenant first (Kestrel Pharma) to
+        confirm with their finance team. `nwctl payments refunds replay-dlq` only supports `--since`.
+
+        Add `--tenant <id>` and `--refund-id <id>` filters. Messages not matching stay in the DLQ.
+        """, author="aisha", assignees=["victor"], labels=["type::feature", "team::payments", "refunds", "tooling"],
+           state="closed", created="2025-06-23 10:00", updated="2025-07-09 09:00")
+
+    gitlab("refund-histogram", I, "payments/refund-service", "Refund latency histogram buckets are too coarse", """
+        `refund_duration_seconds` uses the default Prometheus buckets (.005 to 10 s). Refunds including retries take
+        2-20 s, so almost everything lands in the +Inf bucket and the p95 panel is useless.
+
+        Use buckets `0.5, 1, 2, 4, 8, 15, 30, 60`.
+        """, author="victor", assignees=["victor"], labels=["type::task", "team::payments", "observability"],
+           state="closed", created="2025-07-15 10:00", updated="2025-07-16 10:00")
+
+    gitlab("xiaomi-location", I, "mobile/driver-app", "Android: location updates stop after ~10 minutes on Xiaomi devices", """
+        ## Devices
+        Xiaomi Redmi Note 12 and 13 (MIUI / HyperOS), 40+ drivers at UrbanCrate.
+
+        ## Symptom
+        The dispatcher map freezes the driver's position after about 10 minutes with the screen off. ETAs stop updating.
+
+        ## Cause
+        MIUI battery saver kills foreground services of apps not on its "no restrictions" list, even with the
+        notification visible. This is outside the Android spec; no API allows us to opt out.
+
+        ## Options
+        - In-app guide that deep-links to the MIUI battery settings on first route start (dontkillmyapp-style).
+        - Detect missing location updates server-side and push a silent wake-up (FCM high priority).
+        """, author="chloe", assignees=["chloe"], labels=["type::bug", "team::mobile", "android", "location"],
+           state="opened", created="2025-07-28 10:00", updated="2025-09-18 14:00")
+
+    gitlab("detox-offline-photo", I, "mobile/driver-app", "Detox end-to-end test for the offline POD photo flow", """
+        The offline photo flow (5.13) has unit tests but no end-to-end test. Add a Detox scenario:
+
+        1. Start a route, go offline (`device.setURLBlacklist` plus airplane mode on Android emulators).
+        2. Complete 3 drops with photos.
+        3. Restart the app while offline.
+        4. Go online; assert that 3 uploads happen and the drops show "photo uploaded".
+        """, author="mateo", assignees=["mateo"], labels=["type::task", "team::mobile", "testing"], state="closed",
+           created="2025-08-11 10:00", updated="2025-08-29 16:00")
+
+    gitlab("rn-076", I, "mobile/driver-app", "Upgrade React Native 0.74 to 0.76", """
+        0.76 makes the New Architecture the default (we already run it) and brings the new debugger. Native modules to
+        check: `@nw/location`, `@nw/scanner`, `@nw/outbox`, MapLibre, the camera library.
+
+        Timing: after 5.15, before the freeze only if the upgrade is done by 7 November; otherwise January.
+        """, author="jonas", assignees=["keiko", "chloe"], labels=["type::task", "team::mobile", "upgrade"], state="opened",
+           created="2025-09-24 09:00", updated="2025-10-03 10:00")
+
+    gitlab("live-activity", I, "mobile/driver-app", "iOS Live Activity: next drop and ETA on the lock screen", """
+        Drivers mount phones in the cab and the screen often locks. A Live Activity could show the next drop address,
+        ETA and time window on the lock screen and in the Dynamic Island.
+
+        Needs: ActivityKit widget extension (Swift), updates through push (APNs `liveactivity` push type) from driver-bff,
+        and a fallback for iOS 16.0 (Live Activities need 16.1).
+        """, author="keiko", assignees=[], labels=["type::feature", "team::mobile", "ios"], state="opened",
+           created="2025-09-03 15:00", updated="2025-09-03 15:00")
+
+    gitlab("hermes-symbols", I, "mobile/driver-app", "Crashlytics shows unsymbolicated JS stack traces for Hermes bundles", """
+        Since 5.12 JS crashes in Crashlytics show `index.android.bundle:1:284211` instead of source locations. The source
+        map upload step in CI uploads the Metro source map, but Hermes bytecode needs the composed source map
+        (`compose-source-maps.js`).
+        """, author="chloe", assignees=["chloe"], labels=["type::bug", "team::mobile", "ci", "crash-reporting"],
+           state="closed", created="2025-07-16 10:00", updated="2025-07-18 12:00")
+
+    gitlab("offline-photo-skip", I, "mobile/driver-app", "Drop can be completed without the required photo while offline", """
+        ## Steps
+        1. Tenant setting: photo required for every drop.
+        2. Go offline, open the camera, then press back without taking a photo.
+        3. "Complete drop" is enabled and the drop completes.
+
+        ## Expected
+        The complete button stays disabled until a photo is captured, online or offline.
+
+        ## Cause
+        The offline branch checks `photoRequired` against the cached tenant settings, which are loaded lazily and are
+        `undefined` after a cold start offline.
+        """, author="mateo", assignees=["keiko"], labels=["type::bug", "team::mobile", "pod", "offline"], state="opened",
+           created="2025-10-06 11:00", updated="2025-10-07 09:30")
+
+    gitlab("airflow-deferrable", I, "data/pipelines", "Airflow: move long KubernetesPodOperator tasks to deferrable mode", """
+        Long-running pod tasks (dbt builds, Trino exports) occupy a worker slot for the whole run. With deferrable mode the
+        triggerer waits for the pod and the slot is free. Expected to cut scheduler pressure at 02:00-05:00 UTC when
+        `dbt_nightly` and `daily_shipments_rollup` run.
+        """, author="rahul", assignees=["rahul"], labels=["type::task", "team::data", "airflow"], state="opened",
+           created="2025-09-02 10:00", updated="2025-09-20 11:00")
+
+    gitlab("freshness-telemetry", I, "data/pipelines", "Add dbt source freshness checks for raw_telemetry", """
+        When the S3 sink stalled for 14 hours in August, nothing alerted because `raw_telemetry` has no freshness check.
+
+        ```yaml
+        sources:
+          - name: raw_telemetry
+            loaded_at_field: _ingested_at
+            freshness:
+              warn_after: {count: 2, period: hour}
+              error_after: {count: 6, period: hour}
+        ```
+        """, author="wen", assignees=["wen"], labels=["type::task", "team::data", "data-quality"], state="closed",
+           created="2025-08-29 09:00", updated="2025-09-01 10:00")
+
+    gitlab("otd-grace", I, "data/pipelines", "Certified OTD question in Metabase uses a 15-minute grace period", """
+        The Metabase question "OTD by tenant (certified)" uses `window_end + interval 15 minute`. The metric definition
+        says 10 minutes, and the console uses 10 minutes. Customer Success compared both and got different numbers for
+        the same tenant (93.1% vs 91.4%).
+
+        Fix the question to use `fct_drops.is_on_time` from the mart instead of recomputing the logic in SQL.
+        """, author="marcus", assignees=["wen"], labels=["type::bug", "team::data", "metabase", "metrics"], state="closed",
+           created="2025-06-30 10:00", updated="2025-07-02 14:00")
+
+    gitlab("erasure-tracks", I, "data/pipelines", "gdpr_erasure does not delete from ClickHouse gps_tracks_1m", """
+        The erasure DAG deletes raw pings from `gps_pings` and the lake but not the downsampled tracks in
+        `gps_tracks_1m`, which are kept for 25 months. Erasure requests must cover all copies.
+
+        Add `ALTER TABLE nw_events.gps_tracks_1m ON CLUSTER nw DELETE WHERE driver_key IN (...)` as a lightweight delete
+        and verify with a count before and after.
+        """, author="lena", assignees=["rahul"], labels=["type::bug", "team::data", "gdpr"], state="closed",
+           created="2025-07-10 10:00", updated="2025-07-17 12:00")
+
+    gitlab("capture-returns", I, "data/cdc-connectors", "Capture wms-db table shipments_returns", """
+        Finance needs returns in the lake to reconcile credit notes. Add `public.shipments_returns` to the `cdc-wms`
+        publication and connector `table.include.list`, with an incremental snapshot for existing rows (about 2.1M).
+
+        Warehouse team review needed: the table contains a free-text `reason_note` column that we should exclude
+        (`column.exclude.list`).
+        """, author="wen", assignees=["rahul"], labels=["type::feature", "team::data", "cdc"], state="closed",
+           created="2025-07-24 10:00", updated="2025-08-05 11:00")
+
+    gitlab("connector-validate", I, "data/cdc-connectors", "Validate connector configs in CI before applying", """
+        A typo in `table.include.list` (`public.oders`) was applied by CI last month and the connector silently captured
+        nothing for that table for two days.
+
+        Add a CI job that calls `PUT /connector-plugins/{plugin}/config/validate` on the staging Connect cluster and fails
+        on errors, and a check that every table in `table.include.list` exists in the source schema.
+        """, author="rahul", assignees=["rahul"], labels=["type::task", "team::data", "ci"], state="opened",
+           created="2025-09-29 10:00", updated="2025-09-29 10:00")
+
+
+# ===========================================================================
+# GitLab merge requests
+# ===========================================================================
+
+def gitlab_mrs():
+    M = "mr"
+    gitlab("geocoder-cb", M, "platform/route-planner", "{{J:geocoder-stall}}: timeout, circuit breaker and Nominatim fallback for geocoding", """
+        ## What
+        - Geocode requests get a 3 s timeout (the client used `http.DefaultClient`, no timeout at all).
+        - A circuit breaker (sony/gobreaker) wraps the MapGrid client. While it is open, requests go to our Nominatim.
+        - New metrics `geocoder_circuit_state{provider}` and `geocoder_requests_total{provider,outcome}`, and the alert
+          `GeocoderCircuitOpen`.
+
+        ## Why
+        On 2025-03-27 a slow MapGrid stalled order intake for 45 minutes ({{J:geocoder-stall}}).
+
+        ## Configuration
+        New keys in `config/route-planner.yaml`, all overridable through Helm values:
+
+        ```yaml
+        geocoder:
+          timeout: 3s
+          circuit_breaker:
+            failure_threshold: 20       # consecutive failures that open the circuit
+            failure_ratio: 0.5          # ...or this failure ratio within the interval
+            min_requests: 40            # minimum requests in the interval before the ratio counts
+            interval: 10s
+            open_duration: 30s          # how long to stay open before probing MapGrid again
+            half_open_max_requests: 5
+          fallback:
+            provider: nominatim
+            url: http://nominatim.routing.svc.cluster.local:8080
+        ```
+
+        With these defaults the circuit opens after `geocoder.circuit_breaker.failure_threshold` = 20 consecutive failed
+        MapGrid calls, or when at least half of 40+ calls in 10 s fail.
+
+        ## How to test
+        `make test` covers the breaker state machine. On staging: `toxiproxy-cli toxic add mapgrid -t latency -a latency=8000`
+        and watch orders flow with yellow-pin geocodes.
+        """, author="oskar", assignees=["oskar"], reviewers=["ravi", "mei"],
+           labels=["team::routing", "geocoding", "workflow::merged"], state="merged",
+           source_branch="OPS-geocoder-circuit-breaker", created="2025-04-02 09:30", updated="2025-04-15 10:05", notes=[
+               ("ravi", "blocking: counting only consecutive failures means a 50% error rate never opens the breaker, since every "
+                        "other call succeeds. That is exactly what MapGrid looked like on the 27th (timeouts mixed with fast "
+                        "answers). Can we add a ratio-based trip?"),
+               ("oskar", "Good catch. ReadyToTrip is now `ConsecutiveFailures >= failure_threshold || (Requests >= min_requests "
+                         "&& ratio >= failure_ratio)`. Replayed the 27 March traffic from the access logs: the circuit opens "
+                         "after 11 s."),
+               ("mei", "question: do timeouts count as failures? And 429s? If we are over quota, falling back is what we want."),
+               ("oskar", "Timeouts, 5xx and 429 count. 4xx other than 429 do not (bad address input is not MapGrid's fault)."),
+               ("mei", "nit: `open_duration` of 30 s means we probe MapGrid every 30 s with up to 5 requests during an outage. "
+                       "Fine by me, just mention it in the runbook."),
+               ("mei", "SYS:approved this merge request"),
+               ("ravi", "SYS:approved this merge request"),
+               ("oskar", "SYS:merged"),
+           ])
+
+    gitlab("kafka-coop", M, "platform/route-planner", "{{J:kafka-lag}}: cooperative-sticky rebalancing and smaller poll batches for ingest", """
+        ## What
+        - Ingest consumer uses the `cooperative-sticky` balancer instead of eager range assignment. A member leaving the
+          group no longer stops all other members.
+        - `ingest.maxPollRecords` default 500 -> 200.
+        - Batch processing checks the poll deadline and commits partial progress if a batch approaches
+          `max.poll.interval.ms` (at 80%).
+
+        ## Why
+        Rebalance storm during the SEV2 on 2025-09-12: one slow partition caused repeated full-group stops.
+
+        ## Rollout notes
+        Switching from eager to cooperative needs two rolling deploys: first with both protocols listed, then with
+        cooperative only. This MR contains step 1; the follow-up MR removes the eager balancer.
+
+        ```go
+        kgo.Balancers(kgo.CooperativeStickyBalancer(), kgo.RangeBalancer()), // step 1: both
+        ```
+
+        ## Testing
+        Staging with a synthetic 500k-message burst on one partition (script `loadtest/burst_one_partition.go`): no full-group
+        stops, lag recovered in 11 minutes. Before: 140 rebalances in 30 min.
+        """, author="mei", assignees=["mei"], reviewers=["oskar"], labels=["team::routing", "kafka", "postmortem"],
+           state="merged", source_branch="OPS-ingest-cooperative-sticky", created="2025-09-13 10:00",
+           updated="2025-09-16 09:40", notes=[
+               ("oskar", "question: with cooperative-sticky, do we still get `OnPartitionsRevoked` for all partitions on shutdown? "
+                         "We rely on it to flush the batch buffer."),
+               ("mei", "We get `OnPartitionsLost`/`OnPartitionsRevoked` only for the partitions actually moving; on shutdown all "
+                       "of them are revoked. Added a test for the shutdown flush."),
+               ("oskar", "nit: the 80% deadline check reads the config on every record; hoist it out of the loop."),
+               ("mei", "Done."),
+               ("oskar", "SYS:approved this merge request"),
+               ("mei", "SYS:merged"),
+           ])
+
+    gitlab("eta-time-dependent", M, "platform/route-planner", "Draft: time-dependent travel-time matrices for long routes", """
+        ## What
+        Implements the first half of {{GI:eta-multidrop}}: matrices per hourly slice touched by the route instead of one matrix
+        for the route start time. Behind the per-tenant flag `routing.time-dependent-matrix`.
+
+        ## Not in this MR
+        Learned service times per stop type (separate MR, needs the DATA mart).
+
+        ## Numbers (staging, last week's Brightline routes)
+        | Stop sequence | p90 ETA error before | after |
+        |---|---|---|
+        | 1-10 | +9 min | +7 min |
+        | 11-30 | +31 min | +10 min |
+        | 31+ | +64 min | +12 min |
+
+        OSRM requests per optimisation: 1 -> up to 4. Matrix cache keys now include the slice hour.
+        """, author="ravi", assignees=["ravi"], reviewers=["mei"], labels=["team::routing", "eta", "workflow::in review"],
+           state="opened", draft=True, source_branch="eta-time-dependent-matrix", created="2025-10-03 14:00",
+           updated="2025-10-08 10:10", notes=[
+               ("mei", "Looks good so far. Please add a guard so a route spanning more than 4 slices uses the nearest slice "
+                       "instead of issuing more matrix requests, otherwise a 14-hour shift does 14 requests."),
+               ("ravi", "Will do; capping at 4 slices and merging adjacent hours with similar profiles."),
+           ])
+
+    gitlab("jobs-tenant-scope", M, "platform/route-planner", "Scope job lookups by tenant", """
+        Fixes {{J:sec-idor}}.
+
+        - `jobs.Get(ctx, id)` -> `jobs.GetForTenant(ctx, tenantID, id)`; returns `ErrNotFound` for other tenants' jobs, so the
+          API answers 404 exactly like for routes.
+        - New test helper `crossTenantGETs` runs every GET endpoint with ids belonging to another tenant and expects 404.
+          It found nothing else.
+        """, author="mei", assignees=["mei"], reviewers=["oskar", "daniel"], labels=["team::routing", "security"],
+           state="merged", source_branch="scope-jobs-by-tenant", created="2025-05-14 16:00", updated="2025-05-15 11:00",
+           notes=[
+               ("daniel", "Thanks. Please do not mention the pentest in the commit message; the MR title is fine."),
+               ("oskar", "SYS:approved this merge request"),
+               ("daniel", "SYS:approved this merge request"),
+           ])
+
+    gitlab("intake-ratelimit", M, "platform/route-planner", "{{J:bulk-import-limit}}: per-tenant token bucket for order intake", """
+        ## What
+        Token bucket per tenant in front of `POST /v2/orders` and the EDI intake. Defaults: 200 orders/s, burst 2,000.
+        Over the limit: 429 with `RP-429-TENANT_INTAKE_LIMIT` and `Retry-After`.
+
+        Buckets live in redis-cache (Lua script, one round trip). If Redis is unavailable we **fail open** and count it
+        in `intake_ratelimit_redis_errors_total`.
+
+        ## Config
+        ```yaml
+        intake:
+          rate_limit:
+            default_per_second: 200
+            default_burst: 2000
+            overrides:            # managed from the admin tool, cached 60 s
+              t_1042: {per_second: 600, burst: 10000}
+        ```
+        """, author="oskar", assignees=["oskar"], reviewers=["mei"], labels=["team::routing", "api", "postmortem"],
+           state="opened", source_branch="OPS-intake-rate-limit", created="2025-10-01 11:00", updated="2025-10-07 16:00",
+           notes=[
+               ("mei", "suggestion: count bulk requests by number of orders, not by request. Otherwise one bulk call with 5,000 "
+                       "orders costs one token."),
+               ("oskar", "Right, bulk now consumes one token per order and is rejected as a whole if the bucket is short."),
+           ])
+
+    gitlab("webhook-test-fix", M, "platform/route-planner", "Fix flaky TestOptimizeAsyncWebhook", """
+        Closes {{GI:flaky-webhook-test}}. The fake webhook server is started and health-checked before the job is submitted;
+        the notification client in tests uses a 100 ms retry backoff. Ran the test 200 times locally and in CI.
+        """, author="oskar", assignees=["oskar"], reviewers=["ravi"], labels=["team::routing", "flaky-test"], state="merged",
+           source_branch="fix-flaky-async-webhook-test", created="2025-07-23 09:00", updated="2025-07-23 12:30",
+           notes=[("ravi", "SYS:approved this merge request")])
+
+    gitlab("orders-partitions", M, "platform/infrastructure", "{{J:kafka-partitions}}: orders.v2 to 48 partitions", """
+        ## Change
+        ```hcl
+        module "topic_orders_v2" {
+          source             = "../modules/kafka-topic"
+          name               = "orders.v2"
+        - partitions         = 24
+        + partitions         = 48
+          replication_factor = 3
+          config = {
+            "min.insync.replicas" = "2"
+            "retention.ms"        = "604800000"
+          }
+          owner = "routing"
+        }
+        ```
+
+        Also raises the HPA max of `route-planner-ingest` to 48.
+
+        ## Plan output
+        `~ module.topic_orders_v2.kafka_topic.this` (1 to change, in place). Partition increases are online; they cannot be
+        reverted.
+
+        ## Schedule
+        Apply on Tuesday 2025-09-23 at 06:00 UTC, after EU auto-planning. The producer key change (tenant + depot) is
+        deployed the day before.
+        """, author="nadia", assignees=["nadia"], reviewers=["ben", "mei"], labels=["team::sre", "kafka", "terraform"],
+           state="merged", source_branch="orders-v2-48-partitions", created="2025-09-19 14:00", updated="2025-09-23 06:10",
+           notes=[
+               ("ben", "Plan looks right. Reminder that consumers must be restarted or they only notice new partitions after "
+                       "`metadata.max.age.ms` (5 min). Either is fine."),
+               ("mei", "We'll let the metadata refresh pick it up, no restart needed. Ingest HPA change is in the same apply?"),
+               ("nadia", "Yes, same apply, different module."),
+               ("mei", "SYS:approved this merge request"),
+               ("ben", "SYS:approved this merge request"),
+               ("nadia", "SYS:merged"),
+           ])
+
+    gitlab("redis-sessions-tf", M, "platform/infrastructure", "{{J:redis-split}}: redis-sessions replication group", """
+        ## What
+        New ElastiCache replication group `redis-sessions` in both production regions and staging:
+
+        ```hcl
+        resource "aws_elasticache_replication_group" "sessions" {
+          replication_group_id       = "redis-sessions"
+          node_type                  = "cache.r7g.large"
+          num_cache_clusters         = 3
+          automatic_failover_enabled = true
+          multi_az_enabled           = true
+          transit_encryption_enabled = true
+          parameter_group_name       = aws_elasticache_parameter_group.sessions.name  # maxmemory-policy noeviction
+        }
+        ```
+
+        AUTH token generated into Vault at `secret/data/sre/redis-sessions/<env>`. CloudWatch alarm and Prometheus rule
+        `RedisSessionsMemoryHigh` at 75%.
+
+        The existing cluster is renamed to `redis-cache` only in DNS (CNAME); the AWS resource keeps its old id to avoid a
+        replacement.
+        """, author="ben", assignees=["ben"], reviewers=["nadia", "priya"], labels=["team::sre", "redis", "terraform"],
+           state="merged", source_branch="redis-sessions-cluster", created="2025-08-26 14:00", updated="2025-08-28 16:00",
+           notes=[
+               ("nadia", "question: three nodes for sessions? The data set is ~2 GB."),
+               ("ben", "Primary plus two replicas so a single AZ loss keeps a replica for failover. Memory is not the reason."),
+               ("priya", "SYS:approved this merge request"),
+               ("nadia", "SYS:approved this merge request"),
+           ])
+
+    gitlab("coredns-tf", M, "platform/infrastructure", "{{J:coredns}}: manage CoreDNS autoscaling through add-on configuration", """
+        Removes the hand-made HPA and configures autoscaling via `configuration_values` of the `coredns` EKS add-on, so add-on
+        upgrades keep it:
+
+        ```hcl
+        configuration_values = jsonencode({
+          autoScaling = { enabled = true, minReplicas = 6, maxReplicas = 20 }
+          resources   = { requests = { cpu = "250m", memory = "128Mi" } }
+        })
+        ```
+        """, author="nadia", assignees=["nadia"], reviewers=["ben"], labels=["team::sre", "dns", "terraform"], state="merged",
+           source_branch="coredns-addon-config", created="2025-05-08 10:00", updated="2025-05-09 15:00",
+           notes=[("ben", "SYS:approved this merge request")])
+
+    gitlab("nodelocal-dns", M, "platform/infrastructure", "{{J:nodelocal-dns}}: NodeLocal DNSCache DaemonSet", """
+        Adds NodeLocal DNSCache (link-local 169.254.20.10) to all node groups and points kubelet `clusterDNS` at it via the
+        Karpenter EC2NodeClass user data. Rolled out node group by node group; pods pick it up when they are rescheduled.
+        """, author="nadia", assignees=["nadia"], reviewers=["ben"], labels=["team::sre", "dns"], state="merged",
+           source_branch="nodelocal-dnscache", created="2025-05-12 10:00", updated="2025-05-28 11:00",
+           notes=[
+               ("ben", "nit: add a dashboard panel for the cache hit rate, otherwise we'll never know if it works."),
+               ("nadia", "Added to the CoreDNS dashboard."),
+               ("ben", "SYS:approved this merge request"),
+           ])
+
+    gitlab("runner-volume", M, "platform/infrastructure", "GitLab runners: dedicated 200 GiB volume for docker and nightly prune", """
+        Fixes {{J:runner-disk}}. Runner nodes get a second gp3 volume mounted at `/var/lib/docker`; a CronJob prunes images
+        older than 48 h every night at 01:00 UTC.
+        """, author="ben", assignees=["ben"], reviewers=["nadia"], labels=["team::sre", "ci"], state="merged",
+           source_branch="runner-docker-volume", created="2025-04-24 10:00", updated="2025-04-25 17:00",
+           notes=[("nadia", "SYS:approved this merge request")])
+
+    gitlab("ingress-nginx-1121", M, "platform/infrastructure", "Bump ingress-nginx controller to v1.12.1 ({{J:sec-ingress-nginx}})", """
+        - Chart 4.12.1 / controller v1.12.1 in all clusters.
+        - NetworkPolicy restricting the admission webhook to the API server stays as defence in depth.
+        - Tested on staging: all ingresses reconcile, no config diffs except the image tag.
+        """, author="ben", assignees=["ben"], reviewers=["nadia", "daniel"], labels=["team::sre", "security", "ingress"],
+           state="merged", source_branch="ingress-nginx-1-12-1", created="2025-03-25 12:00", updated="2025-03-27 16:00",
+           notes=[
+               ("daniel", "Thanks for the fast turnaround. Please attach the staging verification to the SEC ticket."),
+               ("daniel", "SYS:approved this merge request"),
+           ])
+
+    gitlab("wms-lock-order", M, "warehouse/wms-core", "{{J:wms-deadlock}}: lock stock_level rows in a fixed order", """
+        ## What
+        - `SyncApplyService` and `ReplenishmentJob` lock the affected `stock_level` rows with
+          `SELECT ... ORDER BY bin_id, sku_id FOR UPDATE` before updating them.
+        - Deadlocks (SQLState `40P01`) in sync-apply are retried up to 5 times with jittered backoff (50-500 ms) instead of
+          immediately.
+        - New metric `wms_db_deadlocks_total` (from `pg_stat_database`) and alert at more than 10 per minute.
+
+        ```kotlin
+        val rows = stockLevelRepo.lockForUpdate(keys.sortedWith(compareBy({ it.binId }, { it.skuId })))
+        ```
+
+        ## Test
+        `DeadlockIT` runs both writers concurrently against Testcontainers Postgres with overlapping bins in opposite
+        order: 0 deadlocks in 1,000 iterations (before: deadlock in ~30% of iterations).
+        """, author="arjun", assignees=["arjun"], reviewers=["yusuf"], labels=["team::warehouse", "postgres", "incident"],
+           state="merged", source_branch="OPS-stock-level-lock-order", created="2025-03-20 09:00",
+           updated="2025-03-24 14:00", notes=[
+               ("yusuf", "question: the replenishment job touches up to 20k rows per run. Locking all of them up front holds the "
+                         "locks for the whole transaction; can we chunk it?"),
+               ("arjun", "It already commits per replenishment task (max ~200 rows). The ordering is within each chunk; across "
+                         "chunks there is no overlap in time."),
+               ("yusuf", "SYS:approved this merge request"),
+           ])
+
+    gitlab("wms-reservation-extend", M, "warehouse/wms-core", "Draft: {{J:wms-4307}} extend reservations on pick confirmation", """
+        Each pick confirmation extends the reservation of the remaining lines of the order by the tenant's TTL, capped at
+        4 hours from wave release. Stops large orders from expiring halfway through the pick.
+
+        Open question: should supervisors see that a reservation was extended? Currently only a log line.
+        """, author="arjun", assignees=["arjun"], reviewers=["yusuf"], labels=["team::warehouse", "reservations"],
+           state="opened", draft=True, source_branch="OPS-reservation-extend-on-pick", created="2025-08-28 10:00",
+           updated="2025-09-04 10:00", notes=[
+               ("yusuf", "Yes, show it in the order timeline in WMS Admin. Supervisors at LEJ2 will ask."),
+           ])
+
+    gitlab("edi-una-fix", M, "warehouse/wms-core", "EDI: honour UNA service string advice", """
+        Closes {{GI:edi-una}}. The EDIFACT tokenizer reads the UNA segment if present (component, data element, decimal,
+        release and segment terminator characters) and falls back to the defaults otherwise. Test fixtures added for `;`
+        separators and for a release character inside free text.
+        """, author="arjun", assignees=["arjun"], reviewers=["yusuf"], labels=["team::warehouse", "edi"], state="merged",
+           source_branch="edi-una-support", created="2025-09-15 09:00", updated="2025-09-16 15:00",
+           notes=[("yusuf", "SYS:approved this merge request")])
+
+    gitlab("spring-33-mr", M, "warehouse/wms-core", "Draft: Spring Boot 3.3, Kotlin 2.0, Hibernate 6.5", """
+        Implements {{GI:spring-boot-33}}.
+
+        - K2 smart cast changes fixed in 14 places.
+        - `BinAttributes` enum array mapping pinned to `@JdbcTypeCode(SqlTypes.ARRAY)` to keep the existing column format.
+        - Startup time unchanged (41 s), heap after warm-up -6%.
+
+        Staging soak started 2025-09-29.
+        """, author="arjun", assignees=["arjun"], reviewers=["yusuf"], labels=["team::warehouse", "upgrade"], state="opened",
+           draft=True, source_branch="spring-boot-3.3", created="2025-09-26 10:00", updated="2025-10-06 10:00")
+
+    gitlab("payment-gateway-refactor", M, "payments/billing-api", "{{J:payment-gateway-refactor}}: PaymentGateway abstraction for Stripe and Adyen", """
+        ## What
+        - New `PaymentGateway` interface (`confirmPayment`, `refund`, `createMandate`, `fetchPaymentStatus`).
+        - `StripePaymentGateway` and `AdyenPaymentGateway` implementations; the 20 call sites now go through the interface.
+        - Shared `RetryTemplate`: 3 retries on timeouts, 5xx and connection resets, exponential backoff starting at 500 ms.
+        - Shared error mapping to `BIL-2xxx` in `ProviderErrorMapper`.
+
+        ## Size
+        1,900 changed lines; about 1,400 are moved code. Suggest reviewing commit by commit.
+
+        ## Tests
+        Unit tests for every call site with a mocked gateway; existing integration tests green.
+        """, author="victor", assignees=["victor"], reviewers=["aisha", "tomas"], labels=["team::payments", "refactoring"],
+           state="merged", source_branch="PAY-payment-gateway", created="2025-06-02 10:00", updated="2025-06-14 15:20",
+           notes=[
+               ("aisha", "This is a lot to review. Could we split the mechanical move from the retry/error mapping changes?"),
+               ("victor", "I tried, but the retry template is what makes the interface useful. I've structured the commits so "
+                          "the move is commits 1-6 and behaviour changes are 7-9."),
+               ("aisha", "OK, reviewed commit by commit. nit: `ProviderErrorMapper` maps Adyen refusal 24 (CVC declined) to "
+                         "BIL-2012; should be BIL-2001."),
+               ("victor", "Fixed."),
+               ("tomas", "Approving. Let's deploy on a Tuesday and watch payment success rates for a day."),
+               ("tomas", "SYS:approved this merge request"),
+               ("aisha", "SYS:approved this merge request"),
+               ("victor", "SYS:merged"),
+           ])
+
+    gitlab("idem-fix", M, "payments/billing-api", "{{J:dup-charge-idem}}: reuse the idempotency key across retries", """
+        ## What
+        The idempotency key is derived from the payment attempt (`inv_<invoice_id>_a<attempt>`) **before** entering the retry
+        template and passed into the gateway call. Same fix for Adyen and for refunds.
+
+        ```diff
+        -return retry.execute(() -> stripe.paymentIntents().confirm(intentId, params,
+        -    RequestOptions.builder().setIdempotencyKey(UUID.randomUUID().toString()).build()));
+        +String key = IdempotencyKeys.forAttempt(attempt);   // inv_<invoice_id>_a<attempt>
+        +RequestOptions opts = RequestOptions.builder().setIdempotencyKey(key).build();
+        +return retry.execute(() -> stripe.paymentIntents().confirm(intentId, params, opts));
+        ```
+
+        ## Tests
+        - Regression test with stripe-mock behind toxiproxy: 12 s latency on the first call, success on the retry. Asserts
+          all requests carry the same key and exactly one PaymentIntent is confirmed.
+        - ArchUnit rule: no `UUID.randomUUID()` inside classes in `..gateway..`.
+
+        ## Deploy
+        Hotfix, deployed 2025-06-18 14:05 UTC during the SEV1. Dunning stays paused until the refunds are done.
+        """, author="aisha", assignees=["aisha"], reviewers=["victor", "tomas"], labels=["team::payments", "incident", "sev1"],
+           state="merged", source_branch="PAY-idempotency-key-outside-retry", created="2025-06-18 12:40",
+           updated="2025-06-18 14:02", notes=[
+               ("victor", "Checked all gateway methods: refund() had the same pattern, fixed here too. Adyen refunds as well."),
+               ("tomas", "Two approvals under incident conditions; retro review with the whole team tomorrow."),
+               ("victor", "SYS:approved this merge request"),
+               ("tomas", "SYS:approved this merge request"),
+               ("aisha", "SYS:merged"),
+           ])
+
+    gitlab("stripe-raw-body", M, "payments/billing-api", "{{J:stripe-webhook-sig}}: verify Stripe signatures over the raw body", """
+        - `StripeWebhookController.receive` takes `@RequestBody byte[]` and passes the exact bytes to
+          `Webhook.constructEvent`.
+        - `RequestLoggingFilter` skips `/billing/webhooks/**` (it also should not log payment payloads at all).
+        - Test with a payload containing "Müller Logistik GmbH" signed over UTF-8 bytes.
+        """, author="aisha", assignees=["aisha"], reviewers=["victor", "tomas"], labels=["team::payments", "stripe", "webhooks"],
+           state="merged", source_branch="PAY-stripe-webhook-raw-body", created="2025-09-15 14:30", updated="2025-09-15 16:35",
+           notes=[
+               ("victor", "Same issue for Adyen HMAC verification? Adyen notifications go through the same filter."),
+               ("aisha", "Adyen computes the HMAC over specific fields, not the raw body, so it survived. The filter exclusion "
+                         "covers both anyway."),
+               ("victor", "SYS:approved this merge request"),
+               ("tomas", "SYS:approved this merge request"),
+           ])
+
+    gitlab("metering-dedup", M, "payments/billing-api", "{{J:metering-reopt}}: count routes planned once per route and period", """
+        - Unique constraint on `usage_records (billing_period, meter, route_id)` for the `routes_planned` meter
+          (partial unique index, created concurrently on each monthly partition).
+        - Consumer uses `INSERT ... ON CONFLICT DO NOTHING`.
+        - One-off job `RecomputeRoutesPlannedJob` for August 2025 generates credit notes for overcharged tenants (dry-run
+          report attached: 41 tenants, EUR 23,410 total).
+        """, author="aisha", assignees=["aisha"], reviewers=["victor", "tomas"], labels=["team::payments", "metering"],
+           state="merged", source_branch="PAY-routes-meter-dedup", created="2025-09-05 10:00", updated="2025-09-11 17:00",
+           notes=[
+               ("tomas", "Please run the credit note job only after Ingrid confirms account managers have informed the tenants."),
+               ("tomas", "SYS:approved this merge request"),
+               ("victor", "SYS:approved this merge request"),
+           ])
+
+    gitlab("xrechnung-fix", M, "payments/billing-api", "{{J:xrechnung-bt10}}: Leitweg-ID in BT-10 for German public sector", """
+        New optional `leitweg_id` on billing accounts (validated format `^[0-9]{2,12}(-[0-9A-Z]{1,30})?-[0-9]{2}$`), mapped to
+        `cbc:BuyerReference` (BT-10) in UBL/XRechnung. Validated with the KoSIT validator in CI.
+        """, author="victor", assignees=["victor"], reviewers=["aisha", "tomas"], labels=["team::payments", "e-invoicing"],
+           state="merged", source_branch="PAY-xrechnung-buyer-reference", created="2025-09-05 11:00", updated="2025-09-09 15:00",
+           notes=[("aisha", "SYS:approved this merge request"), ("tomas", "SYS:approved this merge request")])
+
+    gitlab("invoice-run-regions", M, "payments/billing-api", "{{J:invoice-run-split}}: separate invoice runs for EU and NA", """
+        - Two CronJobs, `invoice-runner-eu` (03:00 UTC) and `invoice-runner-na` (08:00 UTC), selecting accounts by legal entity.
+        - KEDA cron triggers per run.
+        - `InvoiceRunNotFinished` becomes two alerts with their own deadlines (08:00 and 13:00 UTC).
+        """, author="victor", assignees=["victor"], reviewers=["aisha"], labels=["team::payments", "invoicing", "peak-season"],
+           state="opened", source_branch="PAY-invoice-run-per-region", created="2025-10-06 10:00", updated="2025-10-08 10:00",
+           notes=[
+               ("aisha", "suggestion: keep a manual `invoice-runner-all` job template for reruns so the runbook does not need "
+                         "two commands."),
+           ])
+
+    gitlab("chf-rounding", M, "payments/billing-api", "{{J:chf-vat}}: book rounded Swiss VAT in the ledger", """
+        Ledger entries for VAT now use the rounded amount from the invoice lines (0.05 CHF for Swiss invoices) and post the
+        difference to the rounding account 4990. Finance signed off on the account.
+        """, author="victor", assignees=["victor"], reviewers=["aisha", "tomas"], labels=["team::payments", "tax"],
+           state="merged", source_branch="PAY-chf-vat-rounding", created="2025-10-03 09:00", updated="2025-10-07 17:00",
+           notes=[("aisha", "SYS:approved this merge request"), ("tomas", "SYS:approved this merge request")])
+
+    gitlab("refund-nonretryable", M, "payments/refund-service", "{{J:refund-180d}}: treat charge_expired_for_refund as non-retryable", """
+        Adds `charge_expired_for_refund` to the non-retryable Stripe error codes. Such refunds get status `MANUAL` and a
+        Finance task via billing-api instead of 3 retries and a trip to `refunds.dlq`.
+
+        ```go
+        var nonRetryable = map[string]bool{
+            "charge_already_refunded":   true,
+            "charge_disputed":           true,
+            "amount_too_large":          true,
+            "charge_expired_for_refund": true, // new
+        }
+        ```
+        """, author="victor", assignees=["victor"], reviewers=["aisha", "tomas"], labels=["team::payments", "refunds"],
+           state="merged", source_branch="PAY-refund-expired-nonretryable", created="2025-03-07 10:00",
+           updated="2025-03-10 14:00", notes=[
+               ("aisha", "nit: add a table-driven test for the classifier so the list and the tests cannot drift."),
+               ("victor", "Done."),
+               ("aisha", "SYS:approved this merge request"),
+               ("tomas", "SYS:approved this merge request"),
+           ])
+
+    gitlab("dlq-filter-mr", M, "payments/refund-service", "replay-dlq: --tenant and --refund-id filters", """
+        Closes {{GI:dlq-tenant-filter}}. Non-matching messages are re-published to `refunds.dlq` unchanged (same key and
+        headers) so their order is kept. `--dry-run` prints what would be replayed.
+        """, author="victor", assignees=["victor"], reviewers=["aisha", "tomas"], labels=["team::payments", "tooling"],
+           state="merged", source_branch="replay-dlq-filters", created="2025-07-01 10:00", updated="2025-07-09 09:00",
+           notes=[("aisha", "SYS:approved this merge request"), ("tomas", "SYS:approved this merge request")])
+
+    gitlab("android14-fgs", M, "mobile/driver-app", "{{J:android14-crash}}: foreground service type for location tracking on Android 14", """
+        ## What
+        - Manifest: `android:foregroundServiceType="location"` on `LocationTrackingService` and the
+          `FOREGROUND_SERVICE_LOCATION` permission.
+        - `startForeground(id, notification, ServiceInfo.FOREGROUND_SERVICE_TYPE_LOCATION)` on API 29+.
+        - Route start from a push notification no longer starts the service from the background; it stores a pending
+          start that runs when the app comes to the foreground, and the notification says "Open the app to start
+          tracking".
+        - Version 5.14.1.
+
+        ## Testing
+        Mateo's matrix: Pixel 8 (14), Galaxy A54 (14), Pixel 6 (13), Zebra TC58 (13), Galaxy A14 (13). Route start from the
+        app and from a push, background/foreground transitions, device reboot during a route.
+        """, author="chloe", assignees=["chloe"], reviewers=["jonas", "keiko"], labels=["team::mobile", "android", "hotfix"],
+           state="merged", source_branch="MOB-android14-fgs-type", target_branch="release/5.14", created="2025-09-05 10:00",
+           updated="2025-09-08 16:00", notes=[
+               ("keiko", "question: does the pending start survive the app being killed? Drivers swipe the app away a lot."),
+               ("chloe", "Yes, it is persisted in MMKV and checked on launch."),
+               ("jonas", "Please cherry-pick to main as well (`git cherry-pick -x`), the release branch MR alone is not enough."),
+               ("chloe", "Done: main has the same commits."),
+               ("jonas", "SYS:approved this merge request"),
+               ("keiko", "SYS:approved this merge request"),
+           ])
+
+    gitlab("photo-queue-evict", M, "mobile/driver-app", "{{J:mob-photo-queue}}: evict uploaded photos when the offline queue is full", """
+        Eviction of already uploaded photos now runs whenever the queue reaches its limit, not only at app start. If the
+        queue is full of photos that are **not** uploaded yet, the driver sees a clear message instead of a silent failure.
+        """, author="chloe", assignees=["chloe"], reviewers=["keiko"], labels=["team::mobile", "pod", "offline"],
+           state="merged", source_branch="MOB-photo-queue-evict", created="2025-09-04 10:00", updated="2025-09-08 11:00",
+           notes=[("keiko", "SYS:approved this merge request")])
+
+    gitlab("heic-convert", M, "mobile/driver-app", "{{J:heic-413}}: convert POD photos to JPEG before upload", """
+        Photos are converted to JPEG (quality 0.8, max 2048 px long edge) before they enter the upload queue. 413 responses
+        are non-retryable and shown to the driver. Average upload size drops from 3.1 MB to 0.6 MB.
+        """, author="keiko", assignees=["keiko"], reviewers=["chloe"], labels=["team::mobile", "pod", "ios"], state="merged",
+           source_branch="MOB-heic-to-jpeg", created="2025-08-15 10:00", updated="2025-08-19 15:00",
+           notes=[
+               ("chloe", "question: EXIF location is stripped by the conversion? Tenants use photo location as evidence."),
+               ("keiko", "We keep GPS EXIF tags and the capture time; everything else is dropped."),
+               ("chloe", "SYS:approved this merge request"),
+           ])
+
+    gitlab("eta-tz-mr", M, "mobile/driver-app", "{{J:mob-eta-tz}}: format all route times in the depot time zone", """
+        New `formatDepotTime(iso, depotTz)` helper used by the ETA banner, drop list and drop details. When the device time
+        zone differs from the depot's, times show the zone abbreviation (e.g. "09:40 BST").
+        """, author="chloe", assignees=["chloe"], reviewers=["keiko"], labels=["team::mobile", "time-zones"], state="merged",
+           source_branch="MOB-depot-timezone", created="2025-06-25 10:00", updated="2025-07-01 10:00",
+           notes=[("keiko", "SYS:approved this merge request")])
+
+    gitlab("rn-076-mr", M, "mobile/driver-app", "Draft: React Native 0.76", """
+        Work in progress for {{GI:rn-076}}. Builds on both platforms; `@nw/scanner` needs a fix for the new codegen. Detox
+        suite: 3 failures, all in scanner tests.
+        """, author="keiko", assignees=["keiko"], reviewers=["jonas"], labels=["team::mobile", "upgrade"], state="opened",
+           draft=True, source_branch="rn-0.76", created="2025-10-02 10:00", updated="2025-10-07 17:00")
+
+    gitlab("rollup-rewrite", M, "data/pipelines", "{{J:shipments-rollup-timeout}}: rewrite rpt_shipments_daily join", """
+        Pre-aggregates `route_events` per route in a subquery before joining `delivery_events`, so the hash table is built from
+        the small side (about 1.2M routes instead of 800M events). 41 s with the new analyzer; the temporary
+        `allow_experimental_analyzer=0` setting is removed.
+
+        ```sql
+        with routes as (
+            select tenant_id, route_id, any(depot_id) as depot_id, min(event_time) as started_at
+            from nw_events.route_events_all
+            where event_time >= {{ start }} - interval 1 day
+            group by tenant_id, route_id
+        )
+        select d.tenant_id, r.depot_id, toDate(d.event_time) as day, count() as drops, ...
+        ```
+        """, author="rahul", assignees=["rahul"], reviewers=["wen", "lena"], labels=["team::data", "clickhouse", "airflow"],
+           state="merged", source_branch="DATA-shipments-rollup-join", created="2025-08-25 10:00", updated="2025-08-27 09:00",
+           notes=[
+               ("wen", "Numbers match the old query for 14 sampled tenant-days, diff 0."),
+               ("lena", "SYS:approved this merge request"),
+           ])
+
+    gitlab("otd-grace-fix", M, "data/pipelines", "Metabase certified OTD question uses fct_drops.is_on_time", """
+        Closes {{GI:otd-grace}}. The question now selects `avg(is_on_time)` from the mart instead of recomputing the window
+        logic with a 15-minute grace period. Numbers now match the console.
+        """, author="wen", assignees=["wen"], reviewers=["lena"], labels=["team::data", "metabase"], state="merged",
+           source_branch="otd-certified-question", created="2025-07-01 10:00", updated="2025-07-02 14:00",
+           notes=[("lena", "SYS:approved this merge request")])
+
+    gitlab("gdpr-retries", M, "data/pipelines", "{{J:gdpr-iceberg}}: commit retries and compaction pause for gdpr_erasure", """
+        - `commit.retry.num-retries=10`, `commit.retry.min-wait-ms=1000` on the erasure DELETE statements.
+        - The erasure DAG pauses the S3 sink compaction task (Airflow pool `iceberg-maintenance` set to 0) while it runs.
+        """, author="rahul", assignees=["rahul"], reviewers=["lena"], labels=["team::data", "gdpr", "iceberg"],
+           state="merged", source_branch="gdpr-erasure-commit-retries", created="2025-07-07 10:00", updated="2025-07-08 16:00",
+           notes=[("lena", "SYS:approved this merge request")])
+
+    gitlab("cdc-heartbeat", M, "data/cdc-connectors", "Debezium 2.5 and heartbeats for all Postgres connectors ({{J:wal-bloat}})", """
+        ## Why
+        On 2025-09-06 the `debezium_wms` slot retained 182 GB of WAL on wms-db because none of the captured tables changed
+        over the weekend while other tables generated plenty of WAL ({{J:wal-bloat}}). Debezium only confirms LSNs when it
+        sees changes for captured tables.
+
+        ## What
+        - Connect image `connect-cdc:2.5.4` (Debezium 2.5).
+        - Heartbeats on every Postgres connector, with an action query that writes to a small table that is part of the
+          publication, so every heartbeat produces a change event and the slot advances:
+
+        ```json
+        {
+          "heartbeat.interval.ms": "10000",
+          "heartbeat.action.query": "INSERT INTO debezium_heartbeat (id, ts) VALUES (1, now()) ON CONFLICT (id) DO UPDATE SET ts = EXCLUDED.ts",
+          "topic.heartbeat.prefix": "__debezium-heartbeat",
+          "table.include.list": "public.inventory,public.orders,public.shipments,public.debezium_heartbeat,..."
+        }
+        ```
+
+        - Migration for `debezium_heartbeat (id int primary key, ts timestamptz)` in routing-db, wms-db and billing-db
+          (reviewed by the owning teams).
+        - `__debezium-heartbeat.*` topics: 1 partition, 1 hour retention.
+
+        ## Result on staging
+        Slot lag on wms-db stays below 200 MB with no writes to captured tables for 48 h (before: grew ~4 GB/hour).
+        """, author="rahul", assignees=["rahul"], reviewers=["lena", "arjun"], labels=["team::data", "cdc", "debezium"],
+           state="merged", source_branch="debezium-2.5-heartbeats", created="2025-09-15 10:00", updated="2025-09-19 14:30",
+           notes=[
+               ("arjun", "Migration on wms-db looks fine from our side. One row, updated every 10 s, that is nothing."),
+               ("lena", "question: why 10 s and not 60 s? WAL is recycled per segment anyway."),
+               ("rahul", "10 s also gives us a cheap liveness signal per connector (heartbeat topic lag). 60 s would be fine for "
+                         "the WAL problem alone."),
+               ("lena", "OK. nit: put the heartbeat table into the excluded list of the S3 sink, nobody needs it in the lake."),
+               ("rahul", "Done."),
+               ("lena", "SYS:approved this merge request"),
+               ("arjun", "SYS:approved this merge request"),
+           ])
+
+    gitlab("capture-returns-mr", M, "data/cdc-connectors", "Capture wms-db shipments_returns (without reason_note)", """
+        Closes {{GI:capture-returns}}. Adds the table to the publication and `table.include.list`, excludes
+        `public.shipments_returns.reason_note` via `column.exclude.list`, and triggers an incremental snapshot through the
+        signal table after deploy.
+        """, author="rahul", assignees=["rahul"], reviewers=["lena", "arjun"], labels=["team::data", "cdc"], state="merged",
+           source_branch="capture-shipments-returns", created="2025-07-30 10:00", updated="2025-08-05 11:00",
+           notes=[("arjun", "SYS:approved this merge request"), ("lena", "SYS:approved this merge request")])
+
+    gitlab("jwks-prepublish", M, "platform/gatekeeper", "{{J:jwks-cache}}: pre-publish the next signing key 24 h before rotation", """
+        - JWKS contains the current key and the next key from 24 h before rotation until 24 h after.
+        - `nw-auth-go` verifier refetches JWKS on an unknown `kid`, at most once per 30 s.
+        """, author="nadia", assignees=["nadia"], reviewers=["ben", "daniel"], labels=["team::sre", "auth"], state="merged",
+           source_branch="jwks-prepublication", created="2025-07-02 10:00", updated="2025-07-15 12:00",
+           notes=[("daniel", "SYS:approved this merge request"), ("ben", "SYS:approved this merge request")])
+
+    gitlab("driver-revoke-mr", M, "platform/gatekeeper", "Revoke driver refresh tokens on deactivation", """
+        Fixes {{GI:refresh-revoke}}. Handles `UserDeactivated` for subject type `driver`: deletes refresh tokens from
+        redis-sessions and adds the subject to a 15-minute deny list checked by the token introspection path.
+        """, author="nadia", assignees=["nadia"], reviewers=["daniel"], labels=["team::sre", "security"], state="merged",
+           source_branch="revoke-driver-tokens", created="2025-08-08 10:00", updated="2025-08-12 16:00",
+           notes=[("daniel", "SYS:approved this merge request")])
+
+    gitlab("karpenter-budget", M, "platform/infrastructure", "NodePool disruption budget: no consolidation during morning planning", """
+        Closes {{GI:karpenter-solver}}.
+
+        ```yaml
+        disruption:
+          consolidationPolicy: WhenEmptyOrUnderutilized
+          budgets:
+            - nodes: "10%"
+            - nodes: "0"
+              schedule: "0 4 * * mon-fri"
+              duration: 4h
+        ```
+        """, author="nadia", assignees=["nadia"], reviewers=["mei"], labels=["team::sre", "karpenter"], state="merged",
+           source_branch="karpenter-morning-budget", created="2025-06-25 10:00", updated="2025-06-27 10:00",
+           notes=[("mei", "SYS:approved this merge request")])
+
+
+# ===========================================================================
+# Slack threads
+# ===========================================================================
+
+def slack_sre():
+    slack("kafka-incident", "sre-incidents", "2025-09-12 03:02", [
+        ("alertmanager", ":rotating_light: *[FIRING:1] RoutePlannerConsumerLagHigh* (routing, severity=page)\n"
+                         "consumer group `route-planner-ingest` lag on `orders.v2` is 61,204 messages (threshold 50,000 for 10m)\n"
+                         "<https://grafana.nw.internal/d/kafka-cg?var-group=route-planner-ingest|Dashboard> | "
+                         "<{{CURL:rb-kafka-lag}}|Runbook>"),
+        ("oskar", 2, "ack, looking. Lag is climbing on all partitions, not just one. Following the runbook, scaling ingest 12 -> 24"),
+        ("oskar", 11, "scaling made it worse, rebalances take longer now and lag is at 180k. Declaring SEV2. EU auto-planning "
+                      "runs at 05:30 CEST, that is in 15 minutes"),
+
+        ("ben", 2, "I'll take IC. Channel: <#C07INC0912|inc-20250912-route-delays>. {{U:mei}} can you join? {{U:marcus}} heads-up "
+                   "for support, some tenants will have plans missing orders."),
+        ("mei", 9, "here. The group is in a rebalance storm: one member keeps exceeding max.poll.interval.ms. Partition 17 batches "
+                   "take 40-90s. That's UrbanCrate's key, they are re-sending a whole week after their ERP migration"),
+        ("mei", 8, "and the upsert on orders (tenant_id, external_ref) is doing seq scans on orders_2025 :face_with_spiral_eyes: the "
+                   "index is only on the 2024 partition. Lowering maxPollRecords to 100 first to stop the rebalances, index after"),
+        ("oskar", 17, "maxPollRecords=100 deployed at 03:58 UTC, rebalances stopped. Lag going down ~6k/min"),
+        ("grace", 6, "Talked to UrbanCrate, they agreed to throttle. We capped their client at 50 req/s at the gateway"),
+        ("ben", 95, "Lag < 5k, all orders ingested. Resolving. Support is re-planning with the 4 Enterprise tenants. Follow-ups: "
+                    "{{J:kafka-lag}}, {{J:kafka-index}}, postmortem on Monday."),
+        ("priya", 30, "Thanks all. Note for the runbook: scaling out during a rebalance storm is the wrong first move. Mei, can you "
+                      "update it when you write the postmortem?"),
+    ], reactions={0: [("eyes", ["oskar", "ben"])], 8: [("raised_hands", ["mei", "grace", "marcus", "oskar"])],
+                  9: [("+1", ["mei"])]})
+
+    slack("redis-logout", "sre-incidents", "2025-08-25 07:41", [
+        ("marcus", "Several tenants (UrbanCrate, Polar Foods, Brightline) report drivers being logged out mid-route since ~07:15, "
+                   "the app shows \"Session expired, please sign in again\". Anything going on?"),
+        ("ben", "looking. gatekeeper error rate is normal, token refresh returns `invalid_grant` for a lot of drivers though"),
+        ("ben", "found it. The shared Redis is at maxmemory and evicting like crazy:\n```used_memory_human:12.98G\n"
+                "maxmemory_human:13.07G\nmaxmemory_policy:allkeys-lru\nevicted_keys:1184221```\n"
+                "allkeys-lru evicts *any* key, including `sess:*` refresh token entries. The matrix cache grew a lot since the "
+                "new depots came online, so session keys are getting pushed out"),
+        ("jonas", "ugh, so drivers lose their refresh token and have to log in again. Anything we can do right now?"),
+        ("ben", "Short term: dropped the matrix cache TTL from 6h to 1h and unlinked the biggest `mcache:*` keys (SCAN + UNLINK, "
+                "no FLUSHALL). Memory at 71% now, evictions stopped at 07:58. Drivers who were logged out need to sign in once."),
+        ("priya", "Declaring this SEV2 retroactively for the record. Sessions must never live in an evicting cache. "
+                  "{{U:ben}} can you write up a proposal for a separate sessions cluster with noeviction?"),
+        ("ben", "Yes. Ticket {{J:redis-split}}, ADR draft today."),
+        ("marcus", "Thanks, telling tenants it's resolved and drivers need to log in once."),
+    ], reactions={2: [("dart", ["priya", "jonas"])], 4: [("pray", ["marcus", "jonas"])]})
+
+    slack("dns-timeouts", "sre-incidents", "2025-05-07 13:08", [
+        ("alertmanager", ":rotating_light: *[FIRING:3] DriverBffErrorRate* (mobile, severity=page) 5xx ratio 6.2% over 5m"),
+        ("chloe", "driver-bff logs are full of `getaddrinfo EAI_AGAIN osrm-eu.nw.internal` and `redis-sessions` lookups failing. DNS?"),
+        ("nadia", "I upgraded the CoreDNS add-on 10 min ago. Checking... it's running 2 replicas at 100% CPU, our HPA is gone"),
+        ("nadia", "scaled CoreDNS to 8 by hand, errors dropping. Will put the autoscaling into the add-on config so it survives "
+                  "upgrades. {{J:coredns}}"),
+        ("ben", "Resolved 13:27. Postmortem owner Nadia."),
+    ])
+
+    slack("vault-sealed", "sre-incidents", "2025-04-22 09:12", [
+        ("alertmanager", ":rotating_light: *[FIRING:1] VaultSealed* vault-2 sealed for 2m (sre, severity=page)"),
+        ("priya", "vault-2 came up on a new node after Karpenter replaced it, and it can't auto-unseal: `AccessDeniedException` "
+                  "on kms:Decrypt. The IRSA role annotation is missing on the StatefulSet after last week's chart bump"),
+        ("priya", "re-added the annotation, restarted vault-2, unsealed and joined raft. Quorum was fine throughout (2 of 3). "
+                  "Adding a test in the chart CI for the annotation."),
+    ])
+
+    slack("argocd-billing", "sre-incidents", "2025-07-29 10:35", [
+        ("victor", "billing-api-prod has been Progressing for 12 minutes after I promoted 2025.07.4. New pods in ImagePullBackOff"),
+        ("nadia", "`manifest unknown` for the tag. Your pipeline failed at the push stage (registry 503) but the promote job "
+                  "still ran because it only checks the build stage. Roll back with `nwctl release rollback billing-api` and "
+                  "re-run the pipeline"),
+        ("victor", "rolled back, old pods never went away so no impact. Thanks!"),
+        ("nadia", "I'll make promote check that the image exists. Silly gap."),
+    ])
+
+    slack("mapgrid-slow", "sre-incidents", "2025-07-17 10:49", [
+        ("alertmanager", ":rotating_light: *[FIRING:1] GeocoderCircuitOpen* circuit open in 9/12 route-planner pods (routing)"),
+        ("oskar", "MapGrid status page says degraded performance in EU. Fallback to Nominatim is working, yellow pins going up as "
+                  "expected"),
+        ("oskar", "hmm, 2 of 3 nominatim pods just got OOMKilled. Scaling to 6 and bumping the limit to 6Gi by hand"),
+        ("oskar", "stable now. MapGrid recovered at 11:32, circuit closed. Ticket for the OOM: {{J:nominatim-oom}}. I'll run the "
+                  "regeocode for low-confidence orders from 10:40-11:32"),
+    ])
+
+    slack("rtm1-scanners", "sre-incidents", "2025-03-19 06:18", [
+        ("yusuf", "RTM1 shift lead says scanners are not syncing since ~06:10. Backlog alert fired too"),
+        ("arjun", "wms-db is logging deadlocks on stock_level non-stop, sync-apply vs the replenishment job that was moved to "
+                  "06:00 last week. Pausing sync-apply for RTM1 won't help, it's the replenishment job that's new"),
+        ("priya", "Taking IC. Can we stop the replenishment job?"),
+        ("arjun", "stopped it at 06:49, deadlocks gone, backlog draining"),
+        ("arjun", "drained at 06:53. Ticket {{J:wms-deadlock}}, fix will be lock ordering."),
+    ])
+
+    slack("na-502", "sre-incidents", "2025-03-26 15:02", [
+        ("sofia", "Is anyone else seeing 502s from api.us.northwind.example? A US tenant reports intermittent 502 on optimize"),
+        ("ben", "yes: the NLB health check still points at the old ingress-nginx admission port after yesterday's upgrade, so half "
+                "the targets flap. Fixing the target group config now"),
+        ("ben", "fixed 15:14, all targets healthy."),
+    ])
+
+    slack("wal-alarm", "sre-incidents", "2025-09-06 03:12", [
+        ("pagerduty", ":red_circle: Triggered: *RDS FreeStorageSpace < 15%* on wms-db-prod (SRE Primary) -- assigned to Ben Adeyemi"),
+        ("ben", "wms-db free storage dropping ~4 GB/h. Not data growth: `pg_replication_slots` says debezium_wms retains 182 GB of "
+                "WAL. Connector is RUNNING though"),
+        ("ben", "paging Data Platform is not possible at night (business hours). Trying the trick from the CDC page: an update on "
+                "a captured table so the connector gets an event and confirms an LSN"),
+        ("ben", "```UPDATE debezium_signal SET data = data WHERE id = 'noop';```\nslot advanced, RDS is recycling WAL, free space "
+                "back to 41% at 04:05"),
+        ("rahul", 320, "Thanks Ben, sorry about that. Weekend with no changes on captured tables = slot never advances. Heartbeats fix "
+                       "this properly, ticket {{J:wal-bloat}}"),
+    ], reactions={3: [("muscle", ["rahul", "lena", "priya"])]})
+
+    slack("partition-heads-up", "sre-incidents", "2025-09-22 15:30", [
+        ("nadia", "Heads-up: tomorrow (Tue 23 Sept) 06:00 UTC we increase `orders.v2` from 24 to 48 partitions "
+                  "({{MR:orders-partitions}}). No downtime expected. Routing is aware. If you see ingest weirdness between 06:00 "
+                  "and 06:30 UTC, ping me."),
+        ("mei", "Producer key change (tenant+depot) is deployed since 14:00 today, so we're ready."),
+        ("nadia", 900, "Done at 06:04. 48 partitions, lag 0."),
+    ], reactions={2: [("tada", ["mei", "ben", "oskar"])]})
+
+    slack("ch-page-night", "sre-incidents", "2025-09-28 02:14", [
+        ("priya", "Got paged at 02:10 for ClickHouseDiskUsageHigh on ch-prod-05 (86%) via the Data Platform fallback. Data Platform is "
+                  "business hours, so this shouldn't reach us unless it's critical. It's a merge spike, already back to 80%"),
+        ("lena", 430, "Sorry! Routing was wrong. Low urgency out of hours, and SRE only above 92%. {{J:ch-alert-routing}}"),
+    ])
+
+
+def slack_payments():
+    slack("dup-charges", "payments-eng", "2025-06-18 11:38", [
+        ("marcus", "Kestrel Pharma's finance team says they were charged twice today for their May invoice, same amount, 4 minutes "
+                   "apart. Can someone look? Account manager is on the phone with them"),
+        ("aisha", "looking at Stripe... yes, two PaymentIntents confirmed for the same invoice. And it's not just them, I see "
+                  "more duplicates in today's dunning run"),
+        ("aisha", "Stripe has elevated latency since 09:55. Our client times out at 10s and retries, and every retry has a NEW "
+                  "idempotency key :scream: that's the PaymentGateway refactor"),
+        ("tomas", "Stop the dunning run now please. Declaring SEV1, {{U:priya}} can you IC?"),
+        ("aisha", "dunning-worker scaled to 0 at 11:47"),
+        ("priya", "IC. Channel <#C07INC0618|inc-20250618-duplicate-charges>. Aisha ops lead, Tomás comms with Marcus."),
+        ("victor", 40, "query for all invoices with >1 succeeded attempt today: 449 invoices, 412 twice, 37 three times. "
+                       "EUR 186,940.22 overcharged. 23 of them are SEPA"),
+        ("aisha", 95, "fix merged and deployed ({{MR:idem-fix}}), key is derived before the retry again"),
+        ("tomas", 60, "Refunds start at 15:00 in batches of 50 through refund-service. Dunning stays off until we've reviewed. "
+                      "Account managers call Enterprise tenants today, email to everyone else tomorrow."),
+        ("victor", 1400, "All card refunds succeeded. SEPA duplicates refunded by credit transfer via Finance. Closing the refund "
+                         "part. Postmortem draft by Friday."),
+    ], reactions={3: [("+1", ["aisha", "victor"])], 9: [("pray", ["marcus", "tomas", "ingrid"])]})
+
+    slack("stripe-sig", "payments-eng", "2025-09-15 10:52", [
+        ("victor", "Stripe dashboard shows our webhook endpoint as failing for ~7% of events since this morning: `No signatures "
+                   "found matching the expected signature for payload`. Only since 2025.09.2"),
+        ("aisha", "all the failing ones I looked at have umlauts or accents in the customer name. Smells like an encoding thing. "
+                  "2025.09.2 added the RequestLoggingFilter..."),
+        ("aisha", "yep, ContentCachingRequestWrapper + getReader() decodes as ISO-8859-1, we re-encode to UTF-8 and verify "
+                  "over different bytes. Fix: verify over the raw byte[] and skip the filter for webhooks. {{J:stripe-webhook-sig}}"),
+        ("tomas", "Stripe retries for 3 days so nothing is lost, but let's get it out today please"),
+        ("aisha", 330, "2025.09.3 deployed 16:40, failures at 0, Stripe is redelivering the backlog"),
+    ], reactions={4: [("white_check_mark", ["victor", "tomas"])]})
+
+    slack("adyen-sandbox", "payments-eng", "2025-08-06 14:20", [
+        ("ravi", "Silly question from a non-payments person: I'm testing the console checkout flow on staging for the NA tenant "
+                 "fixture. Which Adyen test merchant account does staging use? The config just says `${ADYEN_MERCHANT_ACCOUNT}`"),
+        ("aisha", "Not silly! Staging and local use the Adyen *test* environment with two merchant accounts, one per legal entity:\n"
+                  "• `NorthwindLogisticsECOM_TEST` for Northwind Logistics B.V. (EU tenants)\n"
+                  "• `NorthwindLogisticsInc_TEST` for Northwind Logistics Inc. (NA tenants)\n"
+                  "The API key and HMAC key are in Vault under `secret/data/payments/billing-api/staging`. Your NA fixture "
+                  "should use the Inc one."),
+        ("aisha", "For cards use the numbers from Adyen's test card page; the ones marked for 3DS2 challenge flow are useful to "
+                  "test SCA. Never put a real card into the test environment."),
+        ("ravi", "perfect, thanks :pray:"),
+    ], reactions={1: [("bookmark", ["ravi", "victor"])]})
+
+    slack("invoice-run-late", "payments-eng", "2025-10-01 08:21", [
+        ("victor", "Invoice run still going, 88% done. PgBouncer cl_waiting around 60-80 since EU business hours started, run slowed "
+                   "down a lot after 07:00"),
+        ("tomas", "Customers' payments failing?"),
+        ("victor", "No, console payments are fine, only the batch is slow. I'd rather let it finish than pause it"),
+        ("tomas", "Agreed. Let's prioritise splitting the run per region, this is the second month in a row."),
+        ("victor", 25, "Finished 08:40. Ticket {{J:invoice-run-split}}."),
+    ])
+
+    slack("refund-stuck", "payments-eng", "2025-05-28 16:05", [
+        ("fatima", "A refund for Mistral Home has been REQUESTED for 2 hours, customer is asking. Refund id rf_01HZ3K8T2W"),
+        ("victor", "It's in refunds.dlq: Adyen returned 500s between 13:50 and 14:30 (their status page confirms). Replaying now "
+                   "that they're healthy"),
+        ("victor", "replayed, SUCCEEDED. The customer will see it in 5-10 business days as usual for cards."),
+    ])
+
+    slack("refund-approval", "payments-eng", "2025-08-14 11:00", [
+        ("marcus", "Quick one: who needs to approve a EUR 7,200 refund for Harbor & Vale? I approved as support lead, backoffice "
+                   "still says pending"),
+        ("tomas", "Above 5k it needs a second approver from Payments or Finance. I've approved it now. We should make the "
+                  "backoffice say who is next, there's a ticket for that: {{J:refund-approval-ui}}"),
+    ])
+
+    slack("bil-2005-spike", "payments-eng", "2025-07-03 09:15", [
+        ("sofia", "Getting a bunch of BIL-2005 (SEPA mandate missing) tickets this morning, all Dutch tenants of the same bank. "
+                  "Known?"),
+        ("aisha", "Yes, that bank migrated creditor references last week and returned our debits with MD01. Those tenants need to "
+                  "re-confirm the mandate in the console. Ingrid is preparing an email with the steps."),
+        ("ingrid", "Email goes out at 11:00 to the 27 affected tenants, support macro is `sepa-mandate-reconfirm`."),
+    ])
+
+    slack("cost-centre-ask", "payments-eng", "2025-09-18 15:40", [
+        ("ingrid", "Brightline asked again about separate invoices per business unit. I told them subtotals in Q4, separate "
+                   "invoices Q1 at the earliest. Story with the interview notes: {{J:cost-centre-split}}"),
+        ("aisha", "Subtotals issue is up on GitLab as well: {{GI:cost-centre-subtotals}}"),
+    ])
+
+
+def slack_mobile():
+    slack("android-crash-spike", "mobile", "2025-09-04 07:20", [
+        ("mateo", "Crashlytics velocity alert on 5.14.0 Android: crash-free sessions 97.8% on day 2 (10% rollout). All Android 14. "
+                  "That's below our 99.5% halt threshold"),
+        ("jonas", "Halting the Play rollout now. iOS unaffected, keep going there."),
+        ("chloe", "Stack trace says we start the location foreground service without a type. targetSdk 34 requires it. Our native "
+                  "module never declared it because on 33 it wasn't needed"),
+        ("jonas", "Halted at 10%. {{U:mateo}} please file a MOB ticket with the traces, label release-blocker"),
+        ("mateo", "{{J:android14-crash}}"),
+        ("chloe", 300, "There's a second crash for route starts from push while backgrounded. Fixing both, hotfix 5.14.1"),
+        ("jonas", 8000, "5.14.1 at 100% on Android, crash-free 99.86%. Thanks all :tada:"),
+    ], reactions={1: [("octagonal_sign", ["mateo", "chloe", "keiko"])], 6: [("tada", ["chloe", "mateo", "keiko"])]})
+
+    slack("xiaomi", "mobile", "2025-07-28 09:40", [
+        ("fatima", "UrbanCrate dispatchers see drivers 'frozen' on the map, all on Xiaomi Redmi phones. Location stops after ~10 min"),
+        ("chloe", "Classic MIUI battery saver killing foreground services. Nothing in the Android API lets us opt out. Short term: "
+                  "drivers set the app to 'No restrictions' in battery settings. I'll write up options: {{GI:xiaomi-location}}"),
+        ("fatima", "Sending them the steps, thanks."),
+    ])
+
+    slack("testflight-513", "mobile", "2025-07-30 16:10", [
+        ("keiko", ":iphone: *Northwind Driver 5.13.0 (build 48211)* is on TestFlight (Northwind Staff) and Play internal testing. "
+                  "Highlights: offline POD photos, configurable failed-delivery reasons. Please use it on your real phone for the "
+                  "next 3 days and report anything in this thread."),
+        ("mateo", "Regression signed off on my side, 2 known minor issues in the release notes draft"),
+        ("sofia", "Support has the notes, help centre article for offline photos is ready"),
+    ], reactions={0: [("rocket", ["jonas", "chloe", "mateo", "grace"])]})
+
+    slack("min-version", "mobile", "2025-08-20 11:15", [
+        ("sofia", "What's our min_supported_version right now? A driver on 5.9.3 says the app makes him update"),
+        ("jonas", "5.10.0 since 15 July. Below that the app forces an update before a route can start."),
+    ])
+
+    slack("apns-down", "mobile", "2024-11-14 09:05", [
+        ("marcus", "Several tenants say iPhone drivers don't get route change notifications since this morning. Android fine"),
+        ("keiko", "driver-bff logs: APNs rejects our connection, certificate expired at 03:50 UTC. The .p12 cert was due for "
+                  "renewal and nobody had it on their radar"),
+        ("jonas", "Declaring SEV2. Keiko, fastest path?"),
+        ("keiko", "Switching to token-based auth (.p8 key, doesn't expire). Creating the key in the Apple developer account now, "
+                  "will store it in Vault"),
+        ("keiko", 240, "Deployed, pushes flowing again at 13:00. Postmortem to follow."),
+    ])
+
+    slack("a14-cabinet", "mobile", "2025-09-24 10:02", [
+        ("chloe", "Does anyone have a Galaxy A14 in the device cabinet? Need to reproduce the black camera preview"),
+        ("mateo", "Yes, shelf 3, the one with the orange case. Battery is dead, charger next to it"),
+    ])
+
+    slack("heic-413", "mobile", "2025-08-14 08:30", [
+        ("sofia", "POD uploads failing for a few iPhone 15 Pro drivers, photos stuck at 'uploading'"),
+        ("keiko", "413 from the ingress, 48MP HEIC photos are 10-14 MB and our limit is 10m. We should convert to JPEG on device "
+                  "anyway. {{J:heic-413}}"),
+        ("jonas", "Agree on converting. Don't raise the ingress limit please, we'd pay for it in storage."),
+    ])
+
+    slack("ota-rollout", "mobile", "2025-08-12 13:00", [
+        ("keiko", "OTA 5.13.0-ota2 (fix for the drop list sort order) at 10% since yesterday, no new crashes. Going to 100%?"),
+        ("jonas", "Go :+1:"),
+        ("keiko", "ota_rollout_percent=100 set at 13:05"),
+    ])
+
+    slack("detox-flaky", "mobile", "2025-09-17 17:20", [
+        ("mateo", "Detox on BrowserStack: scanner tests time out on the Galaxy A54 about 1 in 5 runs. Only that device"),
+        ("chloe", "The A54 on BrowserStack has no physical camera, our mock camera feed takes longer to start there. I'd bump the "
+                  "wait for the scanner view from 5s to 15s for that device profile"),
+        ("mateo", "ok, trying that"),
+    ])
+
+
+def slack_data():
+    slack("clickhouse-disk", "data-platform", "2025-08-12 09:05", [
+        ("wen", "Console reports for 'Delivery performance' are empty for yesterday and ClickHouse inserts are failing from the sink:\n"
+                "```Code: 243. DB::Exception: Cannot reserve 12.40 GiB, not enough space. (NOT_ENOUGH_SPACE)```"),
+        ("rahul", "ch-prod-03 is at 97% disk. Merges need free space for the new part, so they fail, parts pile up, and then "
+                  "inserts get rejected with TOO_MANY_PARTS as well. ch-prod-04 (its replica) is at 91%"),
+        ("lena", "What's eating it?"),
+        ("rahul", "`gps_pings` is 68% of the disk. The shard got more than its share since the two big tenants' keys hash there. "
+                  "Also someone left 400 GB in `scratch`"),
+        ("rahul", "Doing now: dropped the scratch tables older than 14 days, and moving `gps_pings` partitions older than 60 days "
+                  "to the S3 disk:\n```ALTER TABLE nw_events.gps_pings ON CLUSTER nw MOVE PARTITION 202505 TO DISK 's3_cold';```"),
+        ("rahul", 50, "ch-prod-03 at 83%, merges running, sink caught up. Reports will be complete after the next dbt run"),
+        ("lena", "Good. Let's not do this by hand again: proper storage policy with a TTL move to S3 after 30 days for all "
+                 "nw_events tables. {{U:rahul}} can you own it? {{J:hot-cold}}"),
+        ("rahul", "yes, staging first this week"),
+    ], reactions={5: [("raised_hands", ["wen", "lena"])]})
+
+    slack("rollup-failed", "data-platform", "2025-08-21 06:10", [
+        ("wen", "daily_shipments_rollup failed again with TIMEOUT_EXCEEDED, second day in a row. Started after the 24.3 upgrade"),
+        ("rahul", "24.3 turned on the new analyzer by default and it plans that join the wrong way round. I'll take it. "
+                  "{{J:shipments-rollup-timeout}}"),
+    ])
+
+    slack("raw-telemetry-access", "data-platform", "2025-06-03 13:30", [
+        ("grace", "Can I get read access to raw_telemetry in Trino? I want to look at GPS traces for the Lyon depot"),
+        ("lena", "raw_* is restricted to Data Platform because it has un-pseudonymised driver ids. Use `stg_telemetry__gps_pings` "
+                 "(driver_key instead of driver_id) or `fct_route_daily`. If something is missing there, tell us and we add it."),
+        ("grace", "stg works for me, thanks"),
+    ])
+
+    slack("add-cdc-table", "data-platform", "2025-07-23 11:00", [
+        ("wen", "How do I get a new wms-db table into the lake? Finance wants shipments_returns"),
+        ("rahul", "MR to data/cdc-connectors adding it to the publication and table.include.list, Warehouse has to review "
+                  "(anything captured ends up in the lake). Exclude free-text columns. After merge we trigger an incremental "
+                  "snapshot. Open an issue and assign me"),
+        ("wen", "{{GI:capture-returns}}"),
+    ])
+
+    slack("trino-memory", "data-platform", "2025-05-15 15:45", [
+        ("ingrid", "My Trino query dies with `Query exceeded per-node memory limit of 20GB`. It's just usage per tenant for 2024"),
+        ("wen", "You're scanning raw usage events without a partition filter. Use `marts_finance.fct_usage_monthly`, it's one "
+                "row per tenant, meter and month. Should take a second"),
+        ("ingrid", "1.4 seconds. I owe you a coffee"),
+    ])
+
+    slack("otd-mismatch", "data-platform", "2025-06-30 09:20", [
+        ("marcus", "Why does Metabase say Kestrel's OTD in May was 93.1% while the console says 91.4%?"),
+        ("wen", "The certified Metabase question recomputes OTD with a 15 min grace period, the official definition (and the "
+                "console) uses 10 min. Metabase is wrong. Fixing: {{GI:otd-grace}}"),
+    ])
+
+    slack("old-gps", "data-platform", "2025-09-10 10:30", [
+        ("ravi", "For the ETA work I need raw GPS pings from March for a few Brightline routes. Are they still around?"),
+        ("rahul", "Raw pings are deleted after 90 days (retention policy), so March is gone. You can use `gps_tracks_1m`, "
+                  "1-minute points per driver. Not as precise for dwell times, but fine for leg durations"),
+        ("ravi", "1-minute points are good enough for leg durations, thanks"),
+    ])
+
+    slack("dbt-ci-slow", "data-platform", "2025-08-07 14:00", [
+        ("wen", "dbt CI takes 25 min on my MR that only touches one mart. Is state:modified+ not working?"),
+        ("rahul", "The prod manifest artifact expired (we keep 7 days) after dbt_nightly failed for a week in July... it's fixed "
+                  "now, the last nightly uploaded a new one. Retry your pipeline"),
+        ("wen", "4 minutes now :+1:"),
+    ])
+
+
+def slack_it():
+    slack("vpn-macos", "help-it", "2025-08-19 09:12", [
+        ("arjun", "My Tailscale VPN keeps dropping every few minutes since I updated my Mac to Sonoma 14.6. grafana.nw.internal "
+                  "stops resolving, then comes back. Home Wi-Fi, works fine on my phone's hotspot"),
+        ("sam", "We've seen this a few times. It's usually the \"Limit IP address tracking\" option on your Wi-Fi network (part of "
+                "iCloud Private Relay), which interferes with the VPN's DNS. Go to System Settings > Wi-Fi > Details (next to your "
+                "network) and turn off *Limit IP address tracking*. Then quit and reopen Tailscale."),
+        ("sam", "Also check the Tailscale version: you want the standalone package from Self Service (1.76 or newer), not the App "
+                "Store version; the App Store one has had issues with network extensions after macOS updates."),
+        ("arjun", "Turned it off, no drops for the last hour. And I was indeed on the App Store version, switched. Thanks Sam!"),
+        ("sam", "Great. If it comes back, run `tailscale bugreport` and post the ID here."),
+    ], reactions={1: [("bulb", ["arjun", "rahul"])], 3: [("white_check_mark", ["sam"])]})
+
+    slack("okta-new-phone", "help-it", "2025-06-09 08:40", [
+        ("victor", "Got a new phone and forgot to move Okta Verify. Can't log in to anything"),
+        ("sam", "I'll reset your Okta Verify factor, but I need to verify it's you first: I'll call you on Zoom with video in 2 min "
+                "(that's our policy for factor resets). After that, enroll on the new phone at northwind.okta.com"),
+        ("victor", "done, thanks!"),
+    ])
+
+    slack("yubikey-nwctl", "help-it", "2025-04-30 10:15", [
+        ("ravi", "nwctl access request says `WebAuthn assertion required` but my YubiKey never blinks"),
+        ("sam", "Is the key registered in Okta as a Security Key (WebAuthn)? Registration in the Okta dashboard > Settings > "
+                "Security methods. `nwctl doctor` should then show `webauthn: ok`"),
+        ("ravi", "It wasn't registered, only as OTP. Works now"),
+    ])
+
+    slack("second-monitor", "help-it", "2025-05-12 12:00", [
+        ("wen", "Can I get a second monitor for home?"),
+        ("sam", "Home office equipment comes out of your home office budget, order it in the equipment portal and it's shipped to "
+                "you. The People team's page on remote work has the amounts."),
+    ])
+
+    slack("grafana-nxdomain", "help-it", "2025-07-02 09:00", [
+        ("ingrid", "grafana.nw.internal gives DNS_PROBE_FINISHED_NXDOMAIN, other sites work"),
+        ("sam", "`*.nw.internal` only resolves over the VPN. Is Tailscale connected? `tailscale status` should list you as online"),
+        ("ingrid", "it was disconnected after a reboot. Works, sorry!"),
+        ("sam", "No worries, it's the most common question here :slightly_smiling_face:"),
+    ])
+
+    slack("gitlab-ssh", "help-it", "2025-03-17 09:30", [
+        ("mateo", "git push says `Permission denied (publickey)` since this morning, nothing changed on my side"),
+        ("sam", "GitLab SSH keys expire after 365 days by policy. Check Preferences > SSH Keys, yours probably expired yesterday. "
+                "Add a new one (ed25519)"),
+        ("mateo", "expired on 16 March exactly. Fixed"),
+    ])
+
+    slack("keyboard-loaner", "help-it", "2025-09-03 08:20", [
+        ("oskar", "Coffee in my laptop keyboard :( Is there a loaner?"),
+        ("sam", "Come by the IT desk in Rotterdam, we have loaners. Bring the laptop, we'll send it for repair. Your files are in "
+                "Google Drive anyway, right? :eyes:"),
+        ("oskar", "on my way"),
+    ])
+
+    slack("sec-jira-access", "help-it", "2025-08-27 11:05", [
+        ("chloe", "How do I get access to the SEC Jira project? I was asked to update a ticket about an app dependency"),
+        ("sam", "SEC access is managed by Security, not IT. Ask Daniel Kim, he can add you to the ticket as a participant without "
+                "giving you the whole project"),
+    ])
+
+
+def slack_secops():
+    slack("phish-digicert", "sec-ops", "2025-09-22 08:31", [
+        ("nadia", "Got a very convincing 'DigiCert renewal' email: our wildcard cert name, expires in 3 days, link to "
+                  "digicert-renewals[.]support. Our real renewal is in November. Reported via the Gmail button"),
+        ("daniel", "Thanks. Seeing 12 recipients, 5 in SRE and Payments. They probably scraped CT logs for our cert. Blocking "
+                   "the domain and pulling the messages. {{J:sec-phish}}"),
+        ("daniel", "One person entered credentials; Okta blocked the login because there was no WebAuthn. Password reset done."),
+        ("olivia", "Good outcome, and a good argument for the WebAuthn rollout. Short warning in #announcements please, no names."),
+    ])
+
+    slack("pentest-idor", "sec-ops", "2025-05-14 09:40", [
+        ("daniel", "Pentesters reported a High: job status of other tenants readable via GET /v2/jobs/{id}. No route data, but "
+                   "route_plan_id and counts. {{J:sec-idor}}"),
+        ("ethan", "Fix priority today. Do we know if anyone exploited it?"),
+        ("daniel", "Checking 90 days of access logs for cross-tenant job reads now."),
+        ("mei", "Fix is small, MR by tonight."),
+        ("daniel", 1500, "Logs clean except the pentester. Fix deployed 2025-05-15, retest passed."),
+    ])
+
+    slack("lost-laptop", "sec-ops", "2025-07-14 19:10", [
+        ("sam", "Warehouse engineer left their MacBook on the train from Leipzig. FileVault on, locked. Locking + wipe queued in "
+                "Kandji, revoking Okta sessions"),
+        ("daniel", "Thanks. I'll revoke GitLab tokens, SSH keys and nwctl grants. Ticket {{J:sec-lost-laptop}}"),
+    ])
+
+    slack("breakglass-drill", "sec-ops", "2025-06-05 10:00", [
+        ("priya", "Break-glass drill Thursday 14:00 CET on staging: simulated Okta outage, two SRE open the break-glass vault and "
+                  "use the breakglass-admin user. Daniel observes."),
+        ("daniel", "I'll time it. Last drill took 19 minutes from decision to console access, target is under 10."),
+        ("priya", 2900, "Drill done: 8 minutes. One finding: the hardware MFA token's battery indicator was low, replaced."),
+    ])

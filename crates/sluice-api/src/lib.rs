@@ -1,0 +1,281 @@
+//! HTTP query API (axum): `POST /v1/search`, `GET /healthz`, `GET /metrics`
+//! (Prometheus), `GET /openapi.json` (generated from the types).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use serde::{Deserialize, Serialize};
+use sluice_embed::TextEmbedder;
+use sluice_index::{Access, EmbeddedIndex, SearchFilters, SearchMode, SearchRequest};
+use utoipa::{OpenApi, ToSchema};
+
+/// Largest `top_k` a caller may ask for.
+pub const MAX_TOP_K: usize = 100;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchBody {
+    /// Free text. Keyword syntax (quotes, AND/OR, `-term`) is honoured leniently.
+    pub query: String,
+    /// Documents to return (1–100, default 10).
+    #[serde(default)]
+    pub top_k: Option<usize>,
+    /// `hybrid` (default), `keyword` or `vector`.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "hybrid")]
+    pub mode: Option<String>,
+    #[serde(default)]
+    pub filters: Option<FilterBody>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FilterBody {
+    #[serde(default)]
+    pub sources: Vec<String>,
+    #[serde(default)]
+    pub kinds: Vec<String>,
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// RFC 3339 lower bound (inclusive) on the document's update time.
+    #[serde(default)]
+    pub updated_after: Option<String>,
+    /// RFC 3339 upper bound (exclusive).
+    #[serde(default)]
+    pub updated_before: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct HitBody {
+    pub id: String,
+    pub chunk_id: String,
+    pub external_id: String,
+    pub title: String,
+    pub url: Option<String>,
+    pub source: String,
+    pub kind: String,
+    pub labels: Vec<String>,
+    /// HTML-escaped text with matches in `<mark>`.
+    pub snippet: String,
+    pub score: f32,
+    pub updated_at: Option<String>,
+    pub keyword_rank: Option<usize>,
+    pub vector_rank: Option<usize>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SearchResult {
+    pub hits: Vec<HitBody>,
+    pub mode: String,
+    pub took_ms: f64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+    pub chunks: usize,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Sluice search API", description = "Hybrid (BM25 + vector) search over indexed company knowledge."),
+    paths(search, healthz, metrics),
+    components(schemas(SearchBody, FilterBody, HitBody, SearchResult, ErrorBody, Health))
+)]
+pub struct ApiDoc;
+
+struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    chunks: IntGauge,
+}
+
+impl Metrics {
+    fn new() -> Metrics {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(Opts::new("sluice_search_requests_total", "Search requests by mode and outcome"), &["mode", "outcome"])
+            .expect("valid metric");
+        let latency = HistogramVec::new(
+            HistogramOpts::new("sluice_search_latency_seconds", "Search latency")
+                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]),
+            &["mode"],
+        )
+        .expect("valid metric");
+        let chunks = IntGauge::new("sluice_index_chunks", "Chunks in the embedded index").expect("valid metric");
+        for m in [Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>, Box::new(latency.clone()), Box::new(chunks.clone())] {
+            registry.register(m).expect("unique metric");
+        }
+        Metrics { registry, requests, latency, chunks }
+    }
+}
+
+pub struct ApiState {
+    index: Arc<EmbeddedIndex>,
+    embedder: Arc<dyn TextEmbedder>,
+    access: Access,
+    metrics: Metrics,
+}
+
+impl ApiState {
+    /// `access` applies to every request until per-caller auth exists;
+    /// the default for a server is public documents only.
+    pub fn new(index: Arc<EmbeddedIndex>, embedder: Arc<dyn TextEmbedder>, access: Access) -> Arc<ApiState> {
+        Arc::new(ApiState { index, embedder, access, metrics: Metrics::new() })
+    }
+}
+
+pub fn router(state: Arc<ApiState>) -> Router {
+    Router::new()
+        .route("/v1/search", post(search))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::GATEWAY_TIMEOUT, std::time::Duration::from_secs(10)))
+        .with_state(state)
+}
+
+fn bad_request(msg: impl Into<String>) -> Response {
+    (StatusCode::BAD_REQUEST, Json(ErrorBody { error: msg.into() })).into_response()
+}
+
+fn parse_time(field: &str, v: &Option<String>) -> Result<Option<i64>, Response> {
+    match v {
+        None => Ok(None),
+        Some(s) => chrono::DateTime::parse_from_rfc3339(s)
+            .map(|t| Some(t.timestamp_micros()))
+            .map_err(|e| bad_request(format!("filters.{field}: `{s}` is not RFC 3339 ({e}); e.g. 2025-01-31T00:00:00Z"))),
+    }
+}
+
+/// Parses and bounds a search body into an engine request.
+pub fn to_request(body: SearchBody, access: Access) -> Result<SearchRequest, Response> {
+    if body.query.trim().is_empty() {
+        return Err(bad_request("query must not be empty"));
+    }
+    if body.query.len() > 4096 {
+        return Err(bad_request("query is longer than 4096 bytes"));
+    }
+    let top_k = body.top_k.unwrap_or(10);
+    if top_k == 0 || top_k > MAX_TOP_K {
+        return Err(bad_request(format!("top_k must be between 1 and {MAX_TOP_K}")));
+    }
+    let mode = match body.mode.as_deref() {
+        None => SearchMode::Hybrid,
+        Some(m) => m.parse::<SearchMode>().map_err(bad_request)?,
+    };
+    let f = body.filters.unwrap_or_default();
+    let filters = SearchFilters {
+        updated_after: parse_time("updated_after", &f.updated_after)?,
+        updated_before: parse_time("updated_before", &f.updated_before)?,
+        sources: f.sources,
+        kinds: f.kinds,
+        labels: f.labels,
+    };
+    Ok(SearchRequest { query: body.query, top_k, mode, filters, access })
+}
+
+fn mode_name(m: SearchMode) -> &'static str {
+    match m {
+        SearchMode::Hybrid => "hybrid",
+        SearchMode::Keyword => "keyword",
+        SearchMode::Vector => "vector",
+    }
+}
+
+/// Embeds the query when the mode needs it, then searches.
+pub fn run_search(index: &EmbeddedIndex, embedder: &dyn TextEmbedder, req: &SearchRequest) -> Result<sluice_index::SearchResponse, String> {
+    let qv = match req.mode {
+        SearchMode::Keyword => None,
+        _ => Some(embedder.embed(&[req.query.as_str()]).map_err(|e| e.to_string())?.remove(0)),
+    };
+    index.search(req, qv.as_deref())
+}
+
+#[utoipa::path(post, path = "/v1/search", request_body = SearchBody,
+    responses((status = 200, body = SearchResult), (status = 400, body = ErrorBody), (status = 500, body = ErrorBody)))]
+async fn search(State(st): State<Arc<ApiState>>, body: Result<Json<SearchBody>, axum::extract::rejection::JsonRejection>) -> Response {
+    let started = Instant::now();
+    let Json(body) = match body {
+        Ok(b) => b,
+        Err(e) => return bad_request(format!("invalid request body: {}", e.body_text())),
+    };
+    let req = match to_request(body, st.access.clone()) {
+        Ok(r) => r,
+        Err(resp) => {
+            st.metrics.requests.with_label_values(&["unknown", "bad_request"]).inc();
+            return resp;
+        }
+    };
+    let mode = mode_name(req.mode);
+    let st2 = st.clone();
+    let outcome = tokio::task::spawn_blocking(move || run_search(&st2.index, st2.embedder.as_ref(), &req)).await;
+    st.metrics.latency.with_label_values(&[mode]).observe(started.elapsed().as_secs_f64());
+    match outcome {
+        Ok(Ok(resp)) => {
+            st.metrics.requests.with_label_values(&[mode, "ok"]).inc();
+            let hits = resp
+                .hits
+                .into_iter()
+                .map(|h| HitBody {
+                    id: h.doc_id.to_string(),
+                    chunk_id: h.chunk_id.to_string(),
+                    external_id: h.external_id,
+                    title: h.title,
+                    url: h.url,
+                    source: h.source,
+                    kind: h.kind,
+                    labels: h.labels,
+                    snippet: h.snippet,
+                    score: h.score,
+                    updated_at: h.updated_at,
+                    keyword_rank: h.keyword_rank,
+                    vector_rank: h.vector_rank,
+                })
+                .collect();
+            Json(SearchResult { hits, mode: mode.to_string(), took_ms: resp.took_ms }).into_response()
+        }
+        Ok(Err(e)) => internal_error(&st, mode, e),
+        Err(e) => internal_error(&st, mode, e.to_string()),
+    }
+}
+
+fn internal_error(st: &ApiState, mode: &str, e: String) -> Response {
+    tracing::error!(error = %e, "search failed");
+    st.metrics.requests.with_label_values(&[mode, "error"]).inc();
+    (StatusCode::INTERNAL_SERVER_ERROR, Json(ErrorBody { error: "search failed; see server logs".into() })).into_response()
+}
+
+#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
+async fn healthz(State(st): State<Arc<ApiState>>) -> Json<Health> {
+    let chunks = st.index.counts().map(|c| c.0).unwrap_or(0);
+    Json(Health { status: "ok".into(), chunks })
+}
+
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format")))]
+async fn metrics(State(st): State<Arc<ApiState>>) -> Response {
+    if let Ok((chunks, _)) = st.index.counts() {
+        st.metrics.chunks.set(chunks as i64);
+    }
+    let mut buf = Vec::new();
+    if let Err(e) = TextEncoder::new().encode(&st.metrics.registry.gather(), &mut buf) {
+        return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], buf).into_response()
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

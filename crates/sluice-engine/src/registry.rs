@@ -1,0 +1,105 @@
+//! Builds connectors and the embedder from the pipeline spec, and checks
+//! everything `sluice validate` can check without running anything.
+
+use std::path::Path;
+
+use sluice_core::Source;
+use sluice_embed::{DeviceChoice, OnnxEmbedderConfig, default_model_dir};
+use sluice_files::{FilesSettings, FilesSource};
+use sluice_spec::{Device, Diagnostic, EmbeddingSpec, LoadedPipeline};
+
+use crate::transform::SqlTransform;
+
+/// Source types this build knows.
+pub const SOURCE_TYPES: [&str; 1] = ["files"];
+
+fn settings_diagnostics(p: &LoadedPipeline, i: usize) -> Vec<Diagnostic> {
+    let src = &p.spec.sources[i];
+    match src.source_type.as_str() {
+        "files" => match FilesSettings::parse(&src.settings) {
+            Ok(_) => Vec::new(),
+            Err(errs) => errs
+                .into_iter()
+                .map(|e| {
+                    let path = if e.path.is_empty() { format!("sources[{i}].settings") } else { format!("sources[{i}].settings.{}", e.path) };
+                    p.diagnostic(&path, e.message, e.hint)
+                })
+                .collect(),
+        },
+        other => vec![p.diagnostic(
+            &format!("sources[{i}].type"),
+            format!("unknown source type `{other}`"),
+            Some(format!("available types: {}", SOURCE_TYPES.join(", "))),
+        )],
+    }
+}
+
+/// Connector settings, credentials and SQL checks (structure was checked
+/// when the file loaded). `check_env` also requires credential variables.
+pub async fn validate_pipeline(p: &LoadedPipeline, check_env: bool) -> Vec<Diagnostic> {
+    let mut d = Vec::new();
+    for (i, src) in p.spec.sources.iter().enumerate() {
+        d.extend(settings_diagnostics(p, i));
+        if check_env {
+            for (name, secret) in &src.credentials {
+                if let Err(e) = secret.resolve() {
+                    d.push(p.diagnostic(&format!("sources[{i}].credentials.{name}"), e, None));
+                }
+            }
+        }
+    }
+    if let Some(t) = &p.spec.transform {
+        if let Err(e) = SqlTransform::new(&t.sql).await {
+            d.push(p.diagnostic(
+                "transform.sql",
+                e,
+                Some("the table is `records` with columns doc_id, source, external_id, kind, title, body, url, author, created_at, updated_at, parent_id, thread_id, breadcrumb, labels, metadata, acl".into()),
+            ));
+        }
+    }
+    d
+}
+
+pub fn build_sources(p: &LoadedPipeline) -> Result<Vec<Box<dyn Source>>, Vec<Diagnostic>> {
+    let mut out: Vec<Box<dyn Source>> = Vec::new();
+    let mut errs = Vec::new();
+    for (i, src) in p.spec.sources.iter().enumerate() {
+        let diags = settings_diagnostics(p, i);
+        if !diags.is_empty() {
+            errs.extend(diags);
+            continue;
+        }
+        match src.source_type.as_str() {
+            "files" => {
+                let settings = match FilesSettings::parse(&src.settings) {
+                    Ok(s) => s,
+                    Err(_) => continue, // reported above
+                };
+                match FilesSource::new(&src.id, settings, &p.base_dir) {
+                    Ok(s) => out.push(Box::new(s)),
+                    Err(e) => errs.push(p.diagnostic(&format!("sources[{i}].settings"), e, None)),
+                }
+            }
+            _ => {}
+        }
+    }
+    if errs.is_empty() { Ok(out) } else { Err(errs) }
+}
+
+pub fn embedder_config(spec: &EmbeddingSpec, base_dir: &Path) -> OnnxEmbedderConfig {
+    let model_dir = match &spec.model_dir {
+        Some(d) if Path::new(d).is_absolute() => Path::new(d).to_path_buf(),
+        Some(d) => base_dir.join(d),
+        None => default_model_dir(&spec.model),
+    };
+    let mut cfg = OnnxEmbedderConfig::new(model_dir);
+    cfg.device = match spec.device {
+        Device::Auto => DeviceChoice::Auto,
+        Device::Cpu => DeviceChoice::Cpu,
+        Device::Cuda => DeviceChoice::Cuda,
+    };
+    cfg.batch_size = spec.batch_size;
+    cfg.threads = spec.threads;
+    cfg.max_length = spec.max_length;
+    cfg
+}

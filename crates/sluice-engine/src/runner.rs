@@ -1,0 +1,511 @@
+//! Runs a pipeline: for each source, page by page, transform → chunk →
+//! embed (only what changed) → every sink → commit the checkpoint.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sluice_core::arrow_conv::{batch_to_documents, documents_to_batch};
+use sluice_core::{Chunk, ChunkWrite, DeadLetter, Document, DocumentWrite, ListingScope, Sink, SinkBatch, Source, SyncMode};
+use sluice_embed::TextEmbedder;
+use sluice_index::EmbeddedIndex;
+use sluice_spec::{LoadedPipeline, SinkSpec, TransportSpec};
+use sluice_state::{DocState, PageCommit, RunRecord, StateStore};
+use uuid::Uuid;
+
+use crate::chunker::Chunker;
+use crate::transform::SqlTransform;
+
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Full sync of every source (and prune of records gone at the source).
+    pub full: bool,
+    /// Only these source ids (all when empty).
+    pub only_sources: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "status", content = "error")]
+pub enum SourceStatus {
+    Ok,
+    /// Stopped at a failing page; the checkpoint stayed before it.
+    Failed(String),
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SourceReport {
+    pub source: String,
+    pub mode: String,
+    pub status: SourceStatus,
+    pub pages: u64,
+    pub docs_seen: u64,
+    pub docs_added: u64,
+    pub docs_updated: u64,
+    pub docs_unchanged: u64,
+    pub docs_deleted: u64,
+    pub chunks_embedded: u64,
+    pub chunks_written: u64,
+    pub dead_letter_count: u64,
+    /// The first few dead letters, for the run summary.
+    pub dead_letters: Vec<DeadLetter>,
+    pub pruned: bool,
+    pub embed_seconds: f64,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RunReport {
+    pub pipeline: String,
+    pub sources: Vec<SourceReport>,
+    pub seconds: f64,
+}
+
+impl RunReport {
+    pub fn failed(&self) -> bool {
+        self.sources.iter().any(|s| s.status != SourceStatus::Ok)
+    }
+    pub fn dead_letters(&self) -> u64 {
+        self.sources.iter().map(|s| s.dead_letter_count).sum()
+    }
+    pub fn chunks_embedded(&self) -> u64 {
+        self.sources.iter().map(|s| s.chunks_embedded).sum()
+    }
+    pub fn chunks_written(&self) -> u64 {
+        self.sources.iter().map(|s| s.chunks_written).sum()
+    }
+}
+
+/// Progress notifications for CLIs and daemons.
+#[derive(Debug, Clone)]
+pub enum ProgressEvent {
+    SourceStarted { source: String, mode: SyncMode },
+    PageCommitted { source: String, docs: u64, chunks_embedded: u64 },
+    SourceFinished(SourceReport),
+}
+
+type Observer = Arc<dyn Fn(&ProgressEvent) + Send + Sync>;
+
+/// A pipeline ready to run: sources are built per run; state, sinks,
+/// transform and embedder live as long as the pipeline.
+pub struct Pipeline {
+    loaded: LoadedPipeline,
+    state: Arc<StateStore>,
+    sinks: Vec<Arc<dyn Sink>>,
+    index: Option<Arc<EmbeddedIndex>>,
+    embedder: Arc<dyn TextEmbedder>,
+    transform: Option<SqlTransform>,
+    chunker: Chunker,
+    observer: Option<Observer>,
+}
+
+const SINK_ATTEMPTS: u32 = 5;
+const DEAD_LETTERS_IN_REPORT: usize = 20;
+
+impl Pipeline {
+    pub async fn open(loaded: LoadedPipeline, data_dir: &Path, embedder: Arc<dyn TextEmbedder>) -> Result<Pipeline, String> {
+        let state = Arc::new(StateStore::open(&crate::state_path(data_dir)).map_err(|e| e.to_string())?);
+        let mut sinks: Vec<Arc<dyn Sink>> = Vec::new();
+        let mut index = None;
+        for s in &loaded.spec.sinks {
+            match s {
+                SinkSpec::Embedded(cfg) => {
+                    let dir = cfg.path.as_ref().map(|p| loaded.resolve_path(p)).unwrap_or_else(|| crate::index_dir(data_dir));
+                    let idx = Arc::new(EmbeddedIndex::open(&dir, true).map_err(|e| e.to_string())?);
+                    if idx.dim() != 0 && idx.dim() != embedder.dim() {
+                        return Err(format!(
+                            "the index at {} holds {}-dim vectors but the model makes {}-dim ones; use another data dir or re-index from scratch",
+                            dir.display(),
+                            idx.dim(),
+                            embedder.dim()
+                        ));
+                    }
+                    index = Some(idx.clone());
+                    sinks.push(idx);
+                }
+            }
+        }
+        let transform = match &loaded.spec.transform {
+            Some(t) => Some(SqlTransform::new(&t.sql).await.map_err(|e| format!("{}: transform.sql: {e}", loaded.file))?),
+            None => None,
+        };
+        let chunker = Chunker::new(&loaded.spec.chunking);
+        Ok(Pipeline { loaded, state, sinks, index, embedder, transform, chunker, observer: None })
+    }
+
+    pub fn with_observer(mut self, f: impl Fn(&ProgressEvent) + Send + Sync + 'static) -> Self {
+        self.observer = Some(Arc::new(f));
+        self
+    }
+
+    pub fn name(&self) -> &str {
+        &self.loaded.spec.name
+    }
+
+    pub fn state(&self) -> &Arc<StateStore> {
+        &self.state
+    }
+
+    /// The embedded index, when the pipeline writes to one.
+    pub fn index(&self) -> Option<&Arc<EmbeddedIndex>> {
+        self.index.as_ref()
+    }
+
+    fn notify(&self, e: ProgressEvent) {
+        if let Some(o) = &self.observer {
+            o(&e);
+        }
+    }
+
+    /// Runs every source (one failing source does not stop the others).
+    pub async fn run(&self, sources: Vec<Box<dyn Source>>, opts: &RunOptions) -> RunReport {
+        let start = Instant::now();
+        let mut reports = Vec::new();
+        for mut src in sources {
+            if !opts.only_sources.is_empty() && !opts.only_sources.iter().any(|s| s == src.id()) {
+                continue;
+            }
+            let report = self.run_source(src.as_mut(), opts.full).await;
+            self.notify(ProgressEvent::SourceFinished(report.clone()));
+            reports.push(report);
+        }
+        RunReport { pipeline: self.name().to_string(), sources: reports, seconds: start.elapsed().as_secs_f64() }
+    }
+
+    async fn run_source(&self, src: &mut dyn Source, full: bool) -> SourceReport {
+        let started = Instant::now();
+        let started_at = StateStore::timestamp_now();
+        let pipeline = self.name().to_string();
+        let id = src.id().to_string();
+        let mut r = SourceReport {
+            source: id.clone(),
+            mode: String::new(),
+            status: SourceStatus::Ok,
+            pages: 0,
+            docs_seen: 0,
+            docs_added: 0,
+            docs_updated: 0,
+            docs_unchanged: 0,
+            docs_deleted: 0,
+            chunks_embedded: 0,
+            chunks_written: 0,
+            dead_letter_count: 0,
+            dead_letters: Vec::new(),
+            pruned: false,
+            embed_seconds: 0.0,
+            seconds: 0.0,
+        };
+        let outcome = self.sync_source(src, full, &mut r).await;
+        if let Err(e) = outcome {
+            tracing::error!(pipeline = %pipeline, source = %id, error = %e, "source failed; its checkpoint stays at the last acknowledged page");
+            r.status = SourceStatus::Failed(e);
+        }
+        r.seconds = started.elapsed().as_secs_f64();
+        let run = RunRecord {
+            pipeline: pipeline.clone(),
+            source: id,
+            started_at,
+            finished_at: StateStore::timestamp_now(),
+            mode: r.mode.clone(),
+            status: match &r.status {
+                SourceStatus::Ok => "ok".into(),
+                SourceStatus::Failed(_) => "failed".into(),
+            },
+            docs_added: r.docs_added,
+            docs_updated: r.docs_updated,
+            docs_unchanged: r.docs_unchanged,
+            docs_deleted: r.docs_deleted,
+            chunks_embedded: r.chunks_embedded,
+            dead_letters: r.dead_letter_count,
+            error: match &r.status {
+                SourceStatus::Failed(e) => Some(e.clone()),
+                SourceStatus::Ok => None,
+            },
+        };
+        if let Err(e) = self.state.record_run(&run) {
+            tracing::warn!(error = %e, "could not record the run");
+        }
+        r
+    }
+
+    async fn sync_source(&self, src: &mut dyn Source, full: bool, r: &mut SourceReport) -> Result<(), String> {
+        let pipeline = self.name().to_string();
+        let id = src.id().to_string();
+        let has_checkpoint = self.state.has_checkpoint(&pipeline, &id).map_err(|e| e.to_string())?;
+        let cursor = self.state.checkpoint(&pipeline, &id).map_err(|e| e.to_string())?;
+        let mode = if full || !has_checkpoint { SyncMode::Full } else { SyncMode::Incremental };
+        r.mode = match mode {
+            SyncMode::Full => "full".into(),
+            SyncMode::Incremental => "incremental".into(),
+        };
+        self.notify(ProgressEvent::SourceStarted { source: id.clone(), mode });
+        let scope = src.open(mode, cursor.as_deref()).await.map_err(|e| e.to_string())?;
+        let mut seen: HashSet<Uuid> = HashSet::new();
+        // A record that failed without an id might be a live document: if
+        // any did, pruning could delete it, so the prune is skipped.
+        let mut unidentified_failures = false;
+        loop {
+            let page = match src.next_page().await {
+                Ok(Some(p)) => p,
+                Ok(None) => break,
+                Err(e) => return Err(e.to_string()),
+            };
+            r.pages += 1;
+            let embedded_before = r.chunks_embedded;
+            let docs_before = r.docs_seen;
+            self.process_page(&id, page, &mut seen, &mut unidentified_failures, r).await?;
+            self.notify(ProgressEvent::PageCommitted {
+                source: id.clone(),
+                docs: r.docs_seen - docs_before,
+                chunks_embedded: r.chunks_embedded - embedded_before,
+            });
+        }
+        if scope == ListingScope::Complete {
+            if unidentified_failures {
+                tracing::warn!(source = %id, "skipping the prune of deleted records: some records failed without an id (see dead letters)");
+            } else {
+                self.prune(&id, &seen, r).await?;
+                r.pruned = true;
+            }
+        }
+        Ok(())
+    }
+
+    async fn process_page(
+        &self,
+        source_id: &str,
+        page: sluice_core::SourcePage,
+        seen: &mut HashSet<Uuid>,
+        unidentified_failures: &mut bool,
+        r: &mut SourceReport,
+    ) -> Result<(), String> {
+        let pipeline = self.name();
+        let max_chars = self.loaded.spec.chunking.max_document_chars;
+        let mut dead_letters = page.dead_letters;
+        // Later versions of a record in the same page win.
+        let mut by_id: HashMap<Uuid, Document> = HashMap::new();
+        let mut order = Vec::new();
+        for mut d in page.documents {
+            d.source = source_id.to_string();
+            if d.body.len() > max_chars {
+                let cut = floor_char_boundary(&d.body, max_chars);
+                tracing::warn!(source = source_id, external_id = %d.external_id, chars = d.body.len(), limit = max_chars, "document body truncated (chunking.max_document_chars)");
+                d.body.truncate(cut);
+            }
+            let id = d.doc_id();
+            if by_id.insert(id, d).is_none() {
+                order.push(id);
+            }
+        }
+        let input_ids: Vec<Uuid> = order.clone();
+        let docs: Vec<Document> = order.into_iter().filter_map(|id| by_id.remove(&id)).collect();
+        r.docs_seen += docs.len() as u64;
+
+        let docs = match &self.transform {
+            None => docs,
+            Some(t) if !docs.is_empty() => {
+                let batch = documents_to_batch(&docs).map_err(|e| format!("building the Arrow batch: {e}"))?;
+                let out = t.apply(batch).await.map_err(|e| format!("{}: transform.sql: {e}", self.loaded.file))?;
+                let input: HashSet<Uuid> = input_ids.iter().copied().collect();
+                let mut result = Vec::new();
+                for b in &out {
+                    let (ds, errors) = batch_to_documents(b).map_err(|e| format!("{}: transform.sql: {e}", self.loaded.file))?;
+                    for e in errors {
+                        dead_letters.push(DeadLetter {
+                            source: source_id.to_string(),
+                            location: format!("transform row {}", e.row),
+                            external_id: e.external_id,
+                            error: e.message,
+                        });
+                    }
+                    for d in ds {
+                        if d.source != source_id || !input.contains(&d.doc_id()) {
+                            dead_letters.push(DeadLetter {
+                                source: source_id.to_string(),
+                                location: "transform".into(),
+                                external_id: Some(d.external_id.clone()),
+                                error: "the transform changed `source` or `external_id`; they identify the document and must pass through unchanged".into(),
+                            });
+                            continue;
+                        }
+                        result.push(d);
+                    }
+                }
+                result
+            }
+            Some(_) => docs,
+        };
+        for dl in &dead_letters {
+            match &dl.external_id {
+                Some(ext) => {
+                    // Keep the indexed version of a record that failed this time.
+                    seen.insert(sluice_core::doc_id(source_id, ext));
+                }
+                None => *unidentified_failures = true,
+            }
+            tracing::warn!(source = source_id, location = %dl.location, error = %dl.error, "dead letter");
+        }
+        let admitted: HashSet<Uuid> = docs.iter().map(Document::doc_id).collect();
+        seen.extend(admitted.iter().copied());
+
+        // Deleted at the source, or filtered out by the transform.
+        let mut delete_candidates: Vec<Uuid> = page.deleted.iter().map(|ext| sluice_core::doc_id(source_id, ext)).collect();
+        delete_candidates.extend(input_ids.iter().filter(|id| !admitted.contains(id) && !seen_by_dead_letter(&dead_letters, source_id, id)));
+        for id in &delete_candidates {
+            seen.remove(id);
+        }
+
+        let mut lookup: Vec<Uuid> = admitted.iter().copied().collect();
+        lookup.extend(delete_candidates.iter().copied());
+        let previous: HashMap<Uuid, DocState> =
+            self.state.doc_states(pipeline, &lookup).map_err(|e| e.to_string())?.into_iter().map(|s| (s.doc_id, s)).collect();
+        let deletes: Vec<Uuid> = delete_candidates.into_iter().filter(|id| previous.contains_key(id)).collect::<HashSet<_>>().into_iter().collect();
+
+        let (writes, states, stats) = self.plan_writes(docs, &previous, r)?;
+        r.docs_added += stats.0;
+        r.docs_updated += stats.1;
+        r.docs_unchanged += stats.2;
+
+        let batch = SinkBatch { writes, deletes: deletes.clone() };
+        if !batch.is_empty() {
+            for sink in &self.sinks {
+                let ack = apply_with_retry(sink.as_ref(), &batch).await?;
+                tracing::debug!(sink = sink.name(), chunks = ack.chunks_written, deleted = ack.docs_deleted, "sink acknowledged");
+            }
+            r.chunks_written += batch.writes.iter().map(|w| w.chunks.len() as u64).sum::<u64>();
+        }
+        r.docs_deleted += deletes.len() as u64;
+        r.dead_letter_count += dead_letters.len() as u64;
+        for dl in &dead_letters {
+            if r.dead_letters.len() < DEAD_LETTERS_IN_REPORT {
+                r.dead_letters.push(dl.clone());
+            }
+        }
+        let commit = PageCommit { cursor: page.cursor.as_deref(), upserts: states, deletes, dead_letters };
+        self.state.commit_page(pipeline, source_id, &commit).map_err(|e| e.to_string())
+    }
+
+    /// Decides what each changed document needs: which chunks to embed,
+    /// which to rewrite with their stored vectors, how many to keep.
+    fn plan_writes(
+        &self,
+        docs: Vec<Document>,
+        previous: &HashMap<Uuid, DocState>,
+        r: &mut SourceReport,
+    ) -> Result<(Vec<DocumentWrite>, Vec<DocState>, (u64, u64, u64)), String> {
+        let (mut added, mut updated, mut unchanged) = (0, 0, 0);
+        let mut writes = Vec::new();
+        let mut states = Vec::new();
+        let mut to_embed: Vec<(usize, usize)> = Vec::new(); // (write index, chunk index)
+        let counter = |t: &str| self.embedder.count_tokens(t);
+        for d in docs {
+            let id = d.doc_id();
+            let hash = d.content_hash();
+            let prev = previous.get(&id);
+            if prev.is_some_and(|p| p.content_hash == hash) {
+                unchanged += 1;
+                continue;
+            }
+            if prev.is_some() { updated += 1 } else { added += 1 }
+            let meta_hash = d.meta_hash();
+            let pieces = self.chunker.chunk(&d.title, &d.body, &counter);
+            let chunks: Vec<Chunk> =
+                pieces.into_iter().enumerate().map(|(i, p)| Chunk::new(id, i as u32, p.text, p.tokens as u32)).collect();
+            let meta_changed = prev.is_none_or(|p| p.meta_hash != meta_hash);
+            let w_index = writes.len();
+            let mut cw = Vec::new();
+            for c in &chunks {
+                let same_text = prev.and_then(|p| p.chunk_hashes.get(c.ordinal as usize)).is_some_and(|h| *h == c.content_hash);
+                if same_text && !meta_changed {
+                    continue;
+                }
+                if !same_text {
+                    to_embed.push((w_index, cw.len()));
+                }
+                cw.push(ChunkWrite { chunk: c.clone(), vector: None });
+            }
+            states.push(DocState {
+                doc_id: id,
+                source: d.source.clone(),
+                external_id: d.external_id.clone(),
+                content_hash: hash,
+                meta_hash,
+                chunk_hashes: chunks.iter().map(|c| c.content_hash.clone()).collect(),
+            });
+            writes.push(DocumentWrite { doc_id: id, chunk_count: chunks.len() as u32, chunks: cw, document: Arc::new(d) });
+        }
+        if !to_embed.is_empty() {
+            let started = Instant::now();
+            let texts: Vec<&str> = to_embed.iter().map(|(w, c)| writes[*w].chunks[*c].chunk.text.as_str()).collect();
+            let embedder = self.embedder.clone();
+            let vectors = block(|| embedder.embed(&texts)).map_err(|e| e.to_string())?;
+            r.embed_seconds += started.elapsed().as_secs_f64();
+            r.chunks_embedded += vectors.len() as u64;
+            for ((w, c), v) in to_embed.iter().zip(vectors) {
+                writes[*w].chunks[*c].vector = Some(v);
+            }
+        }
+        Ok((writes, states, (added, updated, unchanged)))
+    }
+
+    async fn prune(&self, source_id: &str, seen: &HashSet<Uuid>, r: &mut SourceReport) -> Result<(), String> {
+        let pipeline = self.name();
+        let known = self.state.doc_ids_for_source(pipeline, source_id).map_err(|e| e.to_string())?;
+        let gone: Vec<Uuid> = known.into_iter().map(|(id, _)| id).filter(|id| !seen.contains(id)).collect();
+        if gone.is_empty() {
+            return Ok(());
+        }
+        // Bounded batches keep sink requests and transactions small.
+        for part in gone.chunks(1000) {
+            let batch = SinkBatch { writes: Vec::new(), deletes: part.to_vec() };
+            for sink in &self.sinks {
+                apply_with_retry(sink.as_ref(), &batch).await?;
+            }
+            let commit = PageCommit { cursor: None, upserts: Vec::new(), deletes: part.to_vec(), dead_letters: Vec::new() };
+            self.state.commit_page(pipeline, source_id, &commit).map_err(|e| e.to_string())?;
+            r.docs_deleted += part.len() as u64;
+        }
+        Ok(())
+    }
+
+    /// Records per Arrow batch (the in-process transport's unit).
+    pub fn batch_records(&self) -> usize {
+        let TransportSpec::InProcess { batch_records } = self.loaded.spec.transport;
+        batch_records
+    }
+}
+
+fn seen_by_dead_letter(dead: &[DeadLetter], source_id: &str, id: &Uuid) -> bool {
+    dead.iter().any(|d| d.external_id.as_ref().is_some_and(|e| sluice_core::doc_id(source_id, e) == *id))
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// Runs CPU-bound work without stalling the async runtime's workers.
+fn block<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
+async fn apply_with_retry(sink: &dyn Sink, batch: &SinkBatch) -> Result<sluice_core::SinkAck, String> {
+    let mut delay = Duration::from_millis(200);
+    for attempt in 1..=SINK_ATTEMPTS {
+        match sink.apply(batch).await {
+            Ok(ack) => return Ok(ack),
+            Err(e) if e.transient && attempt < SINK_ATTEMPTS => {
+                tracing::warn!(sink = sink.name(), attempt, error = %e, "transient sink error; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Err(format!("sink `{}` kept failing", sink.name()))
+}
