@@ -621,6 +621,64 @@ def conf_eng():
         through just-in-time elevation; see **Requesting access to production systems**. Do not ask colleagues to
         share credentials or run commands "on your behalf" to work around access.
 
+        ## How we work
+        Most teams run two-week sprints that start on Monday with planning and end on Friday of the second week
+        with a demo. Demos are open to everyone and recorded; watching the last two demos of your team is a good
+        way to learn what is going on. Other rituals you will meet:
+
+        - **Engineering update** every Monday in #announcements: incidents of the week, releases, people joining
+          and leaving. Written by the VP Engineering's staff, five minutes to read.
+        - **Ops review** on Thursday at 14:00 CET. Optional unless you are on call, but worth joining once to see
+          how we look at incidents and alerts.
+        - **Architecture discussions** happen in #architecture and end in an ADR. If you want to change how
+          something fundamental works, write the ADR draft first; it is much easier to discuss a page than a
+          thread.
+        - **Tech talks** every second Wednesday at 16:00 CET, 20 minutes plus questions. New joiners are
+          encouraged (not required) to give one in their first quarter, for example about something they used
+          at their previous job.
+
+        We write things down. Decisions made in a call are posted in the relevant channel or ticket afterwards,
+        so that people in other time zones (NA support, remote colleagues) can follow.
+
+        ## Your team's first weeks
+        Every team adds its own flavour to the first weeks. Your manager and buddy will adapt this, but roughly:
+
+        - **Routing**: run an optimisation locally with `make seed` and look at the result in the local console.
+          Read ADR-016 (why we run OSRM ourselves) and the Route Planner API reference. Pair with the solver
+          engineer on one customer escalation so you see how plans are debugged.
+        - **Warehouse**: visit a distribution centre in your first month, usually RTM1 in Rotterdam. The visit
+          starts with a safety induction; you will get safety shoes and a hi-vis vest from Facilities. Spend
+          an hour with a picker and use the NW Picker emulator afterwards; error messages make much more sense
+          once you have seen a scanner in a cold aisle.
+        - **Payments**: complete the PCI awareness training in your first 30 days. You will not request the
+          `billing-pci` role in your first month. Shadow the person on Payments Primary on the first of the
+          month, when the invoice run happens.
+        - **Mobile**: pick up your test devices from the cabinet, install the internal beta on your own phone
+          and shadow the release captain for one release. Ride along with a driver if one of the pilot tenants
+          can arrange it; it changes how you think about tap targets.
+        - **Data Platform**: get Trino and Metabase access, walk through the dbt project with an analytics
+          engineer, and read the data platform architecture page. The privacy training is mandatory before you
+          get access to any raw schema.
+        - **SRE / Platform**: tour of `platform/infrastructure` (Terraform layout, Helm library chart, ArgoCD
+          applications). SRE joiners shadow on-call a bit earlier than others, usually in week three.
+
+        ## FAQ
+        **Can I use Linux instead of macOS?** Not for your primary laptop; device management, disk encryption
+        reporting and the YubiKey setup are built around macOS. Linux in a VM is fine for development.
+
+        **Where do I find who owns a service?** The Service catalog page for the service, or the `owner` label
+        in the Helm chart. PagerDuty is the source of truth for on-call.
+
+        **Which Jira project do I file things in?** Your team's project for your own work. OPS is for
+        operational work that crosses teams: infrastructure, incidents and their follow-ups, alerting, and
+        customer escalations that Support raises.
+
+        **Can I deploy on my first day?** You can merge on your first day; staging deploys automatically.
+        Production promotions come once you have done one together with your buddy.
+
+        **I broke staging. Now what?** Say so in your team channel. Staging breaks every week; hiding it is
+        the only thing that is actually bad.
+
         ## Who to ask
         - Laptop, accounts, VPN, Okta: #help-it (Sam O'Connor and the IT team).
         - "How does X work": #eng-questions, or your buddy.
@@ -845,6 +903,65 @@ def conf_eng():
         The NA region went live in March 2025. Tenants are pinned to a region at creation; there is no
         cross-region failover for tenant data. Shared components (the marketing site, status page, Okta) are
         global. The data platform is EU-only; NA events are replicated to the EU lake in pseudonymised form.
+
+        ## A request end to end
+        To make the picture concrete, here is what happens when a dispatcher at a grocery tenant presses
+        "Optimise" in the console for tomorrow's 180 stops and 22 vehicles at one depot. Timings are typical
+        values from Tempo traces.
+
+        1. The console calls `console-bff`, which forwards to `POST /v2/routes/optimize` with the dispatcher's
+           token. ingress-nginx terminates TLS; gatekeeper's token is validated locally against the cached
+           JWKS (no network call, under 1 ms).
+        2. route-planner loads the stops and vehicles from routing-db (about 40 ms) and notices the problem has
+           more than 100 stops, so it creates an asynchronous job and answers `202 Accepted` within 150 ms.
+        3. A worker picks up the job, builds the travel-time matrix: 202 x 202 locations, served from the
+           matrix cache in redis-cache when the same depot and stops were planned recently, otherwise from OSRM
+           (1.5-3 s for this size).
+        4. The solver sidecar receives the problem over a local gRPC socket and runs for up to 120 s; a problem
+           of this size usually converges in 25-40 s.
+        5. The plan is stored, `routes.planned.v1` events are published, and the `route.optimized` webhook is
+           sent through notification-service. The console, which polls the job, shows the plan.
+        6. When the dispatcher dispatches a route, driver-bff pushes it to the driver's phone; billing's metering
+           consumer counts the route for the tenant's usage.
+
+        The trace id of the original request is propagated through Kafka headers, so the whole flow can be
+        followed in Tempo, including the asynchronous parts.
+
+        ## What degrades when something fails
+        We try to make failures partial. The table describes the intended behaviour; incidents are how we find
+        out where reality differs.
+
+        | Component down or slow | What users notice | What keeps working |
+        |---|---|---|
+        | OSRM | Optimisations fail with `RP-503-SOLVER_UNAVAILABLE` unless matrices are cached | Dispatched routes, driver app, WMS |
+        | Kafka (MSK) | New orders are accepted but not plannable; order intake buffers in its outbox for up to 30 min | Existing plans, driver app, WMS picking |
+        | ClickHouse | Console reports are unavailable | Planning, dispatch, WMS, billing |
+        | redis-sessions | New logins and token refreshes fail | Drivers with valid access tokens for up to 15 min |
+        | Stripe or Adyen | Payments fail and are retried by dunning | Everything else; invoices are still issued |
+        | Vault | New pods cannot start; dynamic DB credentials expire after their lease | Running pods until leases expire |
+        | wms-db | Scanners queue scans offline; waves cannot be released | Route planning and the driver app |
+
+        ## Security architecture
+        - **Network**: all workloads run in private subnets. Only the load balancers of ingress-nginx are public,
+          behind AWS WAF with rate-based rules and the managed rule sets. Databases are reachable only from
+          their application security groups and from the JIT access proxy.
+        - **Tenant isolation**: every table that holds tenant data has a `tenant_id` column, and repository code
+          filters by the tenant from the authenticated token, never from request parameters. A shared test
+          helper calls every read endpoint with another tenant's ids and expects `404`.
+        - **Encryption**: data at rest is encrypted with KMS keys per environment; TLS everywhere in transit,
+          including inside the cluster for Kafka, Redis and Postgres.
+        - **Payments**: the billing namespace runs on a dedicated node group with its own security groups, which
+          keeps the PCI scope small.
+        - **Secrets**: Vault, as described in ADR-011. No long-lived cloud credentials in CI.
+
+        ## How we got here
+        Northwind started in 2018 as a single Rails application for route planning. The warehouse product came
+        with an acquisition in 2020 and brought its own Kotlin codebase, which is today's `wms-core`. Route
+        planning was rewritten in Go in 2022 when the Rails solver integration could not keep up with tenants
+        planning more than 100 stops. Billing was carved out of the Rails app in 2023, and the last parts of the
+        Rails application (the old admin tool) were switched off in early 2025. Some naming still reflects that
+        history: `orders.v2` is older than our topic naming convention, and a few database tables in routing-db
+        still carry `legacy_` prefixes.
 
         ## Known limitations
         - `wms-core` is a monolith with a single database; a split of the scanner sync path is planned for 2026.
@@ -1302,6 +1419,57 @@ def conf_eng():
 
         ## DELETE /v2/routes/{route_plan_id}
         Cancels a plan that is not dispatched. Dispatched plans must be cancelled per route from the console.
+
+        ## POST /v2/orders
+        Creates orders that will be planned later (by the dispatcher or by auto-planning). Use this endpoint
+        if you integrate an ERP or web shop that produces orders continuously; use `optimize` directly only if
+        you plan ad hoc and do not want Northwind to keep the orders.
+
+        - Single order: `POST /v2/orders` with one order object.
+        - Bulk: `POST /v2/orders/bulk` with up to 1,000 orders. The response lists per-order results; the
+          request succeeds even if some orders are rejected.
+        - Orders are deduplicated by `external_ref` per tenant. Sending the same `external_ref` again updates
+          the order as long as it is not planned yet.
+        - Send an `Idempotency-Key` header (any unique string, kept for 24 hours) to make retries safe; a retry
+          with the same key returns the original response.
+
+        ```bash
+        curl -s -X POST https://api.northwind.example/v2/orders \\
+          -H "Authorization: Bearer $TOKEN" -H "Idempotency-Key: erp-88213-v1" \\
+          -H "Content-Type: application/json" \\
+          -d '{"external_ref": "SO-88213", "depot_id": "RTM1", "address": {"street": "Coolsingel 40",
+               "postcode": "3011 AD", "city": "Rotterdam", "country": "NL"},
+               "time_windows": [["08:00", "10:00"]], "demand": {"kg": 320, "pallets": 1}}'
+        ```
+
+        Orders with an address are geocoded by Northwind. If you already have coordinates, send `lat` and `lon`;
+        they take precedence and skip geocoding.
+
+        ## GET /v2/jobs/{job_id}
+        Status of an asynchronous optimisation. `status` is one of `queued`, `running`, `succeeded` or `failed`.
+        When `succeeded`, the response contains `route_plan_id`; when `failed`, an `error` object with the
+        same codes as synchronous calls.
+
+        Poll every 5 seconds at most, or better, subscribe to the `route.optimized` webhook. Responses carry an
+        `ETag`; send `If-None-Match` to get a cheap `304` while nothing has changed.
+
+        ## Listing and pagination
+        `GET /v2/routes?planning_date=2025-09-15&depot_id=RTM1` lists route plans. Lists are cursor-paginated:
+        pass the `next_cursor` value from the response as `cursor` until it is null. Page size is 50 by default
+        and 200 at most (`limit`). Cursors are valid for 24 hours.
+
+        ## Sandbox
+        The sandbox behaves like production with two differences: the solver time limit is 10 s for every
+        request, and webhooks are only delivered to endpoints registered in the sandbox console. Sandbox data
+        is deleted after 30 days. Sandbox tokens do not work in production and vice versa.
+
+        ## Integration best practices
+        - Plan per depot and day. Large multi-depot problems are slower and rarely better.
+        - Send time windows in depot-local time without an offset, as shown above. Sending UTC by mistake is
+          the most common integration bug we see.
+        - Honour `Retry-After` on `429` and back off exponentially on `503`.
+        - Prefer webhooks over polling, and verify webhook signatures over the raw request body.
+        - Log our `X-Trace-Id` response header; Support will ask for it.
 
         ## Error codes
         Errors use RFC 7807 problem JSON with an extra `code` field.
@@ -1975,6 +2143,55 @@ def conf_sre():
         5. **Communicate.** Post what you know and what you are doing in the incident channel, even if it is
            "still looking".
         6. **Hand off** if the incident will outlast your energy. A tired on-call makes incidents worse.
+
+        ## Common pages and first moves
+        The runbook linked from the alert is always the authority. This table is a cheat sheet for the pages
+        that make up most of our volume.
+
+        | Alert | First thing to look at | Most common fix |
+        |---|---|---|
+        | `RoutePlannerConsumerLagHigh` | Is the lag on all partitions or a few? | See the runbook; beware of rebalance storms |
+        | `RoutePlannerOptimizeLatencyHigh` | Solver CPU throttling, OSRM latency | Scale route-planner; check for one tenant sending huge problems |
+        | `WmsScannerSyncBacklog` | One DC or all DCs? | One DC: site network; all: wms-db locks |
+        | `PgBouncerClientWaiting` | Is it the 1st of the month? | Long transactions or the invoice run |
+        | `DriverBffErrorRate` | Which dependency errors: gatekeeper, Redis, S3? | Follow the dependency; driver-bff itself rarely breaks |
+        | `RefundDLQNotEmpty` | Provider status pages | Replay after the provider recovers |
+        | `VaultSealed` | KMS permissions, raft quorum | Restart the sealed pod after fixing permissions |
+        | `KubeNodesNotReadyMany` | AWS Health Dashboard | Declare an incident; it is rarely us |
+
+        If the alert has fired before in the last month, search #sre-incidents and the OPS project for the alert
+        name; someone has probably written down what they did.
+
+        ## Working with Support during incidents
+        Support talks to customers; you talk to Support. Do not reply to customers directly in shared Slack
+        channels or by email during an incident, even if you know them well, because promises made in two
+        places tend to disagree. What Support needs from you, in plain language:
+
+        - which tenants, regions or features are affected (or "we do not know yet");
+        - whether data is at risk or only delayed;
+        - a workaround if there is one (for example "plan manually in the console", "scanners keep working
+          offline");
+        - when the next update will come.
+
+        The comms lead posts this in #support with every status page update. If Support asks a question in the
+        incident channel, answer it or say who will; unanswered questions from Support turn into escalations
+        from customers.
+
+        ## FAQ
+        **I was paged for something that belongs to another team. What do I do?** Acknowledge, check it is not
+        caused by your service, and page the owning team with `/page <team>`. Stay until they acknowledge.
+
+        **Can I ignore a page that resolves itself after two minutes?** Acknowledge it anyway and open an
+        `alert-noise` ticket if it keeps happening. Flapping alerts are data.
+
+        **Can I deploy a fix at night?** Yes, during an incident rollbacks and fixes are allowed at any time.
+        Outside incidents the normal deploy windows apply.
+
+        **I do not know what to do.** Escalate. Nobody will ever be upset about being woken up for a real
+        problem, and the secondary is there for exactly this.
+
+        **My phone did not ring.** Check PagerDuty's notification rules and the phone's focus modes, then tell
+        your manager so the page is counted as missed, not ignored.
 
         ## Alert hygiene
         Every page should be actionable. If you were paged and there was nothing to do, or the runbook did not
@@ -2870,6 +3087,46 @@ def conf_pay():
           `InvoiceRunNotFinished`, `RefundDLQNotEmpty`, `PgBouncerClientWaiting`, `DuplicateChargeSuspected`
           (more than one succeeded attempt per invoice, added after June 2025).
 
+        ## Worked example: from routes to an invoice
+        A Business-plan tenant in the Netherlands with a monthly subscription, VAT id validated, paying by SEPA
+        Direct Debit. Usage in September:
+
+        | Meter | Usage | Included | Billable | Unit price | Amount |
+        |---|---|---|---|---|---|
+        | Subscription (Business) | 1 | | 1 | EUR 1,200.00 | EUR 1,200.00 |
+        | Routes planned | 4,812 | 4,000 | 812 | EUR 0.35 | EUR 284.20 |
+        | Monthly active drivers | 131 | 100 | 31 | EUR 9.00 | EUR 279.00 |
+
+        The invoice run on 1 October aggregates these from `usage_records`, creates invoice lines, applies 21%
+        Dutch VAT (domestic B2B, no reverse charge), finalises the invoice with the next number for Northwind
+        Logistics B.V. and creates a payment attempt with idempotency key `inv_<invoice_id>_a1`. SEPA settles
+        three to five business days later; the webhook from the provider marks the invoice paid and writes the
+        ledger entries.
+
+        Routes are counted once per route and billing period, regardless of how often a plan was re-optimised.
+        Active drivers are counted from completed drops, so a driver who only logged in is not billed.
+
+        ## Environments and testing
+        - **Local**: the `fakepay` provider replaces Stripe and Adyen. It is deterministic: specific card numbers
+          succeed, fail or require authentication, which makes tests reproducible.
+        - **Staging**: provider test environments. Staging data is anonymised production data, so billing
+          accounts exist, but payment methods are replaced by test methods during the weekly refresh.
+        - **Contract tests**: every `PaymentGateway` operation is tested against stripe-mock with injected
+          timeouts and errors, to check idempotency keys and final provider state.
+        - **Invoice snapshots**: a golden-file test renders invoices for 40 representative accounts and compares
+          PDFs and UBL files; intended changes update the golden files in the same MR.
+
+        ## FAQ
+        **Can we change an invoice after it was sent?** No. Issue a credit note and, if needed, a new invoice.
+
+        **A customer wants to pay in another currency. Can we convert?** No, see the Currencies section; the
+        billing account currency can be changed by Finance for future invoices.
+
+        **Why is the NA invoice run in the European night?** Historical; runs per region are being introduced
+        so that each region runs at a sensible local time.
+
+        **Who can see card details?** Nobody at Northwind. We store provider tokens and the last four digits.
+
         ## Things that are easy to get wrong
         - Invoice numbers must be gapless. Never allocate a number outside the finalising transaction.
         - Finalised invoices are immutable. Corrections are credit notes.
@@ -3327,6 +3584,33 @@ def conf_data():
         teams own their team's marts. On-call is business hours only; pipelines that must run at night (the
         nightly dbt build, finance exports) retry automatically, and failures are handled the next morning unless
         console reports are affected, in which case SRE Primary is paged.
+
+        ## Adding a new data source
+        1. Open a DATA ticket describing the source, the owner, the business question and the personal data in it.
+        2. For a production database table: a merge request to `data/cdc-connectors` reviewed by the owning team.
+           Exclude free-text columns unless there is a clear need.
+        3. For a SaaS tool: an Airbyte connection with credentials in Vault and a sync schedule no more frequent
+           than needed.
+        4. A staged dbt model with tests on the primary key, documented columns and pseudonymisation where needed.
+        5. Ownership tags on every new model, and an entry on the Airflow DAG list if a new DAG is involved.
+
+        ## When things break
+        - **Sink connector stalled**: data stops arriving in ClickHouse or the lake while Kafka keeps it for 7 days.
+          Restart the task from the Kafka Connect REST API; no data is lost if it is fixed within the topic
+          retention. Source freshness tests alert after 2 hours.
+        - **dbt_nightly failed**: certified marts keep yesterday's data. Fix and re-run the failed models with
+          `dbt build --select result:error+ --state last_run/`.
+        - **Trino slow**: usually a query without partition filters on a raw table. Trino's UI shows the query
+          and the user; ask them to use a mart.
+        - **Replication slot growing**: see **Change data capture with Debezium**; this one can affect
+          production databases and is always urgent.
+
+        ## Roadmap 2026
+        - Re-evaluate ClickHouse Cloud against our self-managed cluster (cost and on-call load).
+        - Move the Iceberg catalog from Glue to a REST catalog so Trino and Spark share it.
+        - A small NA lake for tenants that require data to stay in the US.
+        - Column-level lineage from dbt into the data catalog, so that "where does this number come from"
+          questions answer themselves.
 
         ## Costs (monthly, Q3 2025)
         | Component | Approx. cost |
@@ -6489,3 +6773,782 @@ def slack_secops():
         ("daniel", "I'll time it. Last drill took 19 minutes from decision to console access, target is under 10."),
         ("priya", 2900, "Drill done: 8 minutes. One finding: the hardware MFA token's battery indicator was low, replaced."),
     ])
+
+
+def jira_more():
+    """Smaller everyday tickets: the background noise every tracker has."""
+    jira("grafana-sso-org", "OPS", "Task", "New hires land in Grafana's default org without team folders", """
+        Grafana auto-provisions users from Okta into the Main org with the Viewer role, but team folders are assigned by
+        Okta group, and the group sync only runs at login. New engineers whose Okta groups are added after their first
+        login never get their team folders until they log out and in again.
+
+        Fix: enable Grafana's team sync on every request (Enterprise feature we do not have) or run the sync job hourly via
+        the Grafana API.
+        """, status="Done", priority="Low", components=["observability"], labels=["onboarding"], assignee="ben",
+         reporter="nadia", created="2025-02-10 10:00", updated="2025-02-14 15:00")
+
+    jira("runbook-lint", "OPS", "Task", "CI lint: every paging alert must have a runbook_url that resolves", """
+        Three paging alerts point to Confluence pages that were moved or deleted (404). Add a CI job in
+        platform/infrastructure that checks every rule with severity=page for a runbook_url annotation and does a HEAD
+        request against Confluence with a service account.
+        """, status="Done", priority="Medium", components=["observability", "ci-cd"], labels=["alerting"], assignee="ben",
+         reporter="priya", created="2025-04-14 09:00", updated="2025-04-29 16:00", comments=[
+             ("ben", "Job added. It found 3 broken links and 2 alerts without runbook; Routing and Warehouse fixed theirs."),
+         ])
+
+    jira("staging-refresh-oom", "OPS", "Bug", "Weekly staging refresh failed: anonymisation job OOMKilled on wms-db dump", """
+        The Sunday 02:00 UTC staging refresh failed at the anonymise step for wms-db (exit code 137). Staging kept last week's
+        data, so nothing is broken, but the warehouse team's test fixtures for LYS1 are missing.
+
+        The anonymiser loads whole tables into memory to build the pseudonym mapping; scanner_sync_queue grew to 60M rows.
+        Exclude scanner_sync_queue (it is transient) and stream the rest.
+        """, status="Done", priority="Medium", components=["infrastructure"], labels=["staging"], assignee="nadia",
+         reporter="yusuf", created="2025-06-16 08:00", updated="2025-06-23 10:00")
+
+    jira("pl-translations", "MOB", "Story", "Polish translations for configurable failed-delivery reasons", """
+        Failed-delivery reasons became configurable per tenant in 5.13. Tenants enter the texts in the console in one language
+        only. UrbanCrate's Polish drivers in the Netherlands see Dutch reasons.
+
+        Acceptance: the console lets tenants enter reasons in several languages; the app picks the device language with
+        fallback to the tenant's default.
+        """, status="To Do", priority="Low", components=["driver-app", "console"], labels=["i18n", "feature-request"],
+         assignee=None, reporter="fatima", created="2025-08-26 10:00", updated="2025-08-26 10:00")
+
+    jira("bff-polling-spike", "MOB", "Bug", "driver-bff p99 latency spike at 05:30 CET from polling app versions", """
+        Every weekday between 05:25 and 05:40 CET driver-bff p99 latency goes from 180 ms to 2.4 s. The spike comes from app
+        versions below 5.10 polling /v1/routes/current every 15 s on shift start, plus the auto-planning fan-out.
+
+        Short term: cache /v1/routes/current per driver for 10 s. Long term: raise min_supported_version (separate ticket).
+        """, status="Done", priority="Medium", components=["driver-bff"], labels=["performance"], assignee="jonas",
+         reporter="ben", created="2025-06-18 08:30", updated="2025-06-27 11:00")
+
+    jira("metabase-050", "DATA", "Task", "Upgrade Metabase to v0.50", """
+        Security fixes and the new dashboard tabs. Metabase's application database is Postgres on RDS (metabase-db); take a
+        snapshot before the upgrade, the migration is not reversible. Test the certified collection's questions on staging.
+        """, status="Done", priority="Low", components=["metabase"], labels=["upgrade"], assignee="lena", reporter="lena",
+         created="2025-04-07 10:00", updated="2025-04-10 14:00")
+
+    jira("zendesk-tags", "DATA", "Bug", "Zendesk ticket tags missing in raw_saas after the Airbyte connector upgrade", """
+        Since the connector upgrade on 22 May the tags column in raw_saas.zendesk_tickets is empty for new tickets. Support's
+        Metabase dashboard by tag (e.g. customer-escalation, wms-error) shows nothing for June.
+
+        The new connector version moved tags into a separate stream ticket_tags that we did not enable.
+        """, status="Done", priority="Medium", components=["airbyte"], labels=["saas-ingestion"], assignee="lena",
+         reporter="marcus", created="2025-06-05 09:00", updated="2025-06-06 12:00")
+
+    jira("bank-transfer-banner", "PAY", "Bug", "Console shows 'Payment failed' banner to bank-transfer customers", """
+        Enterprise tenants on bank transfer (net 30) see a red "Payment failed, update your payment method" banner from day 1
+        of the month until their transfer arrives. The banner checks for an unpaid invoice with no successful attempt, but
+        bank-transfer invoices never have payment attempts.
+
+        Expected: no banner before the due date; after the due date a neutral reminder with the bank details.
+        """, status="Done", priority="Medium", components=["console", "billing-api"], labels=["customer-escalation"],
+         assignee="victor", reporter="sofia", created="2025-08-04 10:00", updated="2025-08-08 16:00")
+
+    jira("gbp-template", "PAY", "Task", "Invoice template for GBP with the UK VAT number", """
+        UK tenants must receive invoices showing our UK VAT registration number and VAT in GBP. The current template shows
+        the Dutch VAT number for all EU and UK tenants. Add a template variant selected by billing account country GB.
+        """, status="Done", priority="Medium", components=["doc-renderer", "invoicing"], labels=["tax", "uk"],
+         assignee="victor", reporter="ingrid", created="2025-02-17 10:00", updated="2025-02-28 15:00")
+
+    jira("sec-access-review-q3", "SEC", "Task", "Quarterly access review: production JIT roles (Q3 2025)", """
+        Review of who may request which JIT role (kube-operator, db-write, aws-poweruser, billing-pci) and of the grants
+        actually used in Q3. Team leads confirm their team lists; unused eligibilities older than 6 months are removed.
+        """, status="In Progress", priority="Medium", components=["iam"], labels=["access-review", "pci-2025"],
+         assignee="daniel", reporter="olivia", created="2025-10-01 09:30", updated="2025-10-08 11:00", comments=[
+             ("daniel", "Routing, Warehouse and Payments confirmed. 9 stale eligibilities removed so far."),
+         ])
+
+
+# ===========================================================================
+# Assembly: keys, ids, timestamps, placeholder resolution
+# ===========================================================================
+
+def place_times(start: datetime, end: datetime, items: list[tuple]) -> list[tuple[str, datetime, str]]:
+    """items: (who, body) or (who, 'YYYY-MM-DD HH:MM', body) -> (who, when, body), chronological."""
+    out, pending, prev = [], [], start
+
+    def flush(upper):
+        nonlocal prev
+        for (who, body), when in zip(pending, spread(prev, upper, len(pending))):
+            out.append((who, when, body))
+            prev = when
+        pending.clear()
+
+    for it in items:
+        if len(it) == 3:
+            when = T(it[1])
+            flush(when)
+            out.append((it[0], when, it[2]))
+            prev = when
+        else:
+            pending.append(it)
+    flush(max(end, prev + timedelta(minutes=30)))
+    return out
+
+
+def assign_numbers(items: list[dict], key_fn, start_fn) -> None:
+    """Per group (project), number items in creation order with small random gaps."""
+    groups: dict[str, list[dict]] = {}
+    for it in items:
+        groups.setdefault(key_fn(it), []).append(it)
+    for g, lst in groups.items():
+        lst.sort(key=lambda x: x["_created"])
+        n = start_fn(g)
+        for it in lst:
+            it["_num"] = n
+            n += rng.randint(1, 4)
+
+
+
+# ---------------------------------------------------------------------------
+# Composition layer: the structure every real tracker accumulates around the
+# hand-written core (environment blocks, team templates, triage and release
+# comments, GitLab system notes). Fill-ins come from each item's own fields.
+# ---------------------------------------------------------------------------
+
+SPRINT_EPOCH = datetime(2025, 1, 6, tzinfo=UTC)
+
+
+def sprint_of(d: datetime) -> str:
+    return f"{d.year}-{max(1, (d - SPRINT_EPOCH).days // 14 + 1):02d}"
+
+
+def calver(service: str, d: datetime) -> str:
+    return f"{service} {d.year}.{d.month:02d}.{min(4, d.day // 8 + 1)}"
+
+
+def app_version(d: datetime) -> str:
+    for cutoff, ver in [("2025-06-03", "5.10.2"), ("2025-07-08", "5.11.1"), ("2025-08-05", "5.12.0"),
+                        ("2025-09-02", "5.13.1"), ("2025-09-09", "5.14.0")]:
+        if d < datetime.fromisoformat(cutoff).replace(tzinfo=UTC):
+            return ver
+    return "5.14.1"
+
+
+def build_no(d: datetime) -> int:
+    return 47000 + (d - datetime(2025, 1, 1, tzinfo=UTC)).days * 7 + rng.randint(0, 6)
+
+
+SERVICE_OF = {
+    "route-planner": "route-planner", "kafka": "route-planner", "geocoding": "route-planner", "api": "route-planner",
+    "wms-core": "wms-core", "billing-api": "billing-api", "metering": "billing-api", "invoicing": "billing-api",
+    "dunning": "billing-api", "stripe": "billing-api", "adyen": "billing-api", "refund-service": "refund-service",
+    "doc-renderer": "doc-renderer", "backoffice": "backoffice", "console": "console-bff",
+    "driver-bff": "driver-bff", "gatekeeper": "gatekeeper", "notification-service": "notification-service",
+}
+LEAD_OF = {
+    "route-planner": "mei", "kafka": "mei", "geocoding": "mei", "api": "mei", "wms-core": "yusuf",
+    "gatekeeper": "priya", "driver-bff": "jonas", "notification-service": "priya",
+}
+PROJECT_LEAD = {"OPS": "priya", "PAY": "tomas", "MOB": "jonas", "DATA": "lena", "SEC": "olivia"}
+TEAM_BOARD = {"OPS": "Ops", "PAY": "Payments", "MOB": "Mobile", "DATA": "Data Platform", "SEC": "Security"}
+
+DOD = {
+    "OPS": ["Deployed to EU and NA", "Runbook and alert catalog updated if alerts or procedures changed",
+            "Terraform plan attached to the MR for infrastructure changes", "Dashboards still make sense afterwards"],
+    "PAY": ["Two approvals on every MR (PCI)", "Contract tests green", "Finance informed if invoice output changes",
+            "Support briefed with customer-facing wording"],
+    "MOB": ["Tested on the device matrix (Pixel 8, Galaxy A54, iPhone 15, iPhone SE)",
+            "Translations requested for en, nl, de, fr and pl", "Remote config or feature flag documented",
+            "Support briefed before the rollout starts"],
+    "DATA": ["dbt tests on every new model", "Columns documented in the model YAML", "Owner and tier tags set",
+             "Backfill plan written down if history changes"],
+    "SEC": ["Evidence attached to the ticket", "Owner confirmed the change", "Follow-up date set if risk accepted"],
+}
+
+TRIAGE = [
+    "Triaged: {priority} priority is right. {first}, can you pick this up in sprint {sprint}?",
+    "Moved to the {board} board for sprint {sprint}. {first} owns it; ping me if it needs more hands.",
+    "Looked at this in refinement. Estimated {points} points, scope as described. {first} will take it.",
+    "Thanks for the detailed report. Putting it into sprint {sprint}; {first} has the most context here.",
+    "Accepted into sprint {sprint} with {priority} priority. Please keep the ticket updated, Support follows it.",
+    "{first}, this one is yours for sprint {sprint}. Shout if the estimate ({points} points) turns out to be wrong.",
+]
+TRIAGE_SELF = [
+    "Taking this myself for sprint {sprint}.",
+    "I'll handle this one in sprint {sprint}, estimated {points} points.",
+]
+IN_PROGRESS = [
+    "Working on it in branch `{branch}`. MR should be up in a day or two.",
+    "Started on `{branch}`. First part is done, tests next.",
+    "In progress (`{branch}`). Nothing blocking so far.",
+    "Picked up today, branch `{branch}`. I'll post an update here once staging has it.",
+]
+VERIFIED = [
+    "Verified on staging with {ver}. Will close after the production deploy.",
+    "QA: retested with {ver} on staging, cannot reproduce anymore. Good to ship.",
+    "Checked on staging ({ver}): fixed. Also ran the neighbouring regression cases, all green.",
+    "Confirmed fixed with {ver}. Leaving a note in the release notes for Support.",
+]
+RELEASED = [
+    "Released with {ver}: EU on {d1}, NA on {d2}.",
+    "Deployed: {ver} is live in nw-prod-euw1 since {d1} and in nw-prod-use1 since {d2}.",
+    "Shipped in {ver} (EU {d1}, NA {d2}). Closing.",
+]
+APP_RELEASED = [
+    "Fix is in {ver}, rollout per the release process.",
+    "Shipped with {ver}; Crashlytics and support tickets look clean since the rollout reached 100%.",
+]
+SUPPORT = [
+    "Customer updated in Zendesk #{zd}. They asked to be told when the fix is live.",
+    "Zendesk #{zd} linked. I told the tenant we are working on it and will update them by the end of the week.",
+    "Two more tickets about this today (Zendesk #{zd} and #{zd2}); linking them here.",
+    "Customer confirmed in Zendesk #{zd} that it works for them now. Thanks all.",
+]
+BACKLOG = [
+    "Backlog grooming: keeping this, but not before the peak season freeze ends (2 January).",
+    "Still relevant. Parking it in the backlog until we have capacity in Q1.",
+    "Reviewed in backlog grooming: valid, low urgency. Leaving unassigned for now.",
+]
+SEC_NOTES = [
+    "Evidence (screenshots, command output) attached for the audit folder.",
+    "Added to the monthly security report for the leadership meeting.",
+    "Risk register updated; no residual risk after the actions above.",
+]
+
+DETECTED = {
+    "incident": "PagerDuty alert, then incident channel",
+    "customer-escalation": "customer report via Support",
+    "alert-noise": "on-call feedback (alert-noise)",
+    "regression": "dashboards after a deploy",
+    "pentest-2025": "external penetration test 2025",
+    "billing-error": "Finance reconciliation",
+}
+
+
+def slugify(s: str, n=40) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-")[:n].rstrip("-")
+
+
+def first_name(k):
+    return PEOPLE[k].name.split(" ")[0]
+
+
+def enrich_jira_item(it: dict) -> None:
+    c: datetime = it["_created"]
+    proj, itype, status, labels = it["project"], it["itype"], it["status"], it["labels"]
+    comps = it["components"]
+    service = next((SERVICE_OF[x] for x in comps if x in SERVICE_OF), None)
+    extra = []
+    if itype == "Bug":
+        lines = []
+        if proj == "MOB":
+            plat = [x for x in comps if x in ("ios", "android")] or ["ios", "android"]
+            lines.append(f"App version: {app_version(c)} (build {build_no(c)})")
+            lines.append("Platforms: " + ", ".join({"ios": "iOS", "android": "Android"}[x] for x in plat))
+        else:
+            region = "production EU and NA" if rng.random() < 0.3 else "production EU (nw-prod-euw1)"
+            lines.append(f"Environment: {region}")
+            if service:
+                lines.append(f"Version: {calver(service, c)}")
+        how = next((DETECTED[l] for l in labels if l in DETECTED), None)
+        if how:
+            lines.append(f"Detected by: {how}")
+        lines.append(f"First seen: {c.strftime('%Y-%m-%d')}")
+        extra.append("\n".join(lines))
+    elif itype in ("Story", "Task", "Epic") and rng.random() < 0.75:
+        items = DOD[proj][:]
+        rng.shuffle(items)
+        extra.append("Definition of done:\n" + "\n".join(f"- {x}" for x in sorted(items[:rng.randint(2, 4)])))
+    if extra:
+        it["desc"] = textwrap.dedent(it["desc"]).strip() + "\n\n" + "\n\n".join(extra)
+
+    fill = dict(sprint=sprint_of(c), points=rng.choice([1, 2, 3, 5, 8]), priority=it["priority"],
+                board=TEAM_BOARD[proj], zd=rng.randint(46000, 51999), zd2=rng.randint(46000, 51999))
+    lead = next((LEAD_OF[x] for x in comps if x in LEAD_OF), PROJECT_LEAD[proj])
+    head, tail = [], []
+    if proj == "SEC":
+        tail.append((lead, rng.choice(SEC_NOTES)))
+    elif status == "To Do" and not it["assignee"]:
+        tail.append((lead, rng.choice(BACKLOG)))
+    elif it["assignee"] and it["assignee"] != it["reporter"] and "incident" not in labels:
+        tmpl = rng.choice(TRIAGE_SELF if lead == it["assignee"] else TRIAGE)
+        head.append((lead, tmpl.format(first=first_name(it["assignee"]), **fill)))
+    if "customer-escalation" in labels:
+        tail.append((rng.choice(["sofia", "fatima", "marcus"]), rng.choice(SUPPORT).format(**fill)))
+    if status == "In Progress" and it["assignee"]:
+        branch = f"{it['key']}-{slugify(it['summary'], 32)}"
+        tail.append((it["assignee"], rng.choice(IN_PROGRESS).format(branch=branch)))
+    if status == "Done" and itype == "Bug":
+        if proj == "MOB":
+            tail.append(("mateo", rng.choice(VERIFIED).format(ver=f"{app_version(c)} build {build_no(c) + 40}")))
+        elif service and rng.random() < 0.8:
+            rel = c + timedelta(days=rng.randint(2, 9))
+            tail.append((it["assignee"] or lead, rng.choice(RELEASED).format(
+                ver=calver(service, rel), d1=rel.strftime("%Y-%m-%d"),
+                d2=(rel + timedelta(days=1)).strftime("%Y-%m-%d"))))
+    # keep explicitly timed comments in order: new untimed comments go before the first / after the last
+    it["comments"] = head + it["comments"] + tail
+
+
+MR_TEMPLATES = {
+    "platform": ["Jira key in the title", "Tests added or updated", "Dashboards and alerts updated if behaviour changed",
+                 "Runbook updated if on-call is affected", "Safe to roll back (no irreversible migration)"],
+    "warehouse": ["Migration reviewed for lock behaviour on large tables", "Compatible with NW Picker 3.8.0 and newer",
+                  "New error codes added to ErrorCode.kt and the error reference", "Tested against a DC layout fixture"],
+    "payments": ["No card data, tokens or IBANs in logs", "Two approvals, one from Payments",
+                 "Idempotency reviewed for every provider call", "Money arithmetic uses the Money type",
+                 "Finance informed if invoice output changes"],
+    "mobile": ["Tested on Android and iOS", "Works offline (or degrades gracefully)",
+               "Translations requested (en, nl, de, fr, pl)", "Feature flag or remote config documented",
+               "Screenshots or recording attached for UI changes"],
+    "data": ["dbt build green in CI", "Model YAML documentation updated", "Owner and tier tags set",
+             "Backfill plan described if history changes", "No personal data added to staged or mart layers"],
+}
+ISSUE_TRIAGE = [
+    "Thanks! Adding this to the {board} board, sprint {sprint}.",
+    "Triaged, {label}. {first} will take a look.",
+    "Confirmed it's ours. Scheduling for sprint {sprint}.",
+    "Good write-up. Linking it from the team board; {first} has context.",
+]
+COMMIT_MSGS = ["Address review comments", "Add tests for the edge cases from review", "Fix lint", "Rename per review",
+               "Update docs", "Handle nil config in tests", "Simplify error handling", "Extract helper"]
+GROUP_TEAM = {"platform": "Platform", "warehouse": "Warehouse", "payments": "Payments", "mobile": "Mobile",
+              "data": "Data Platform"}
+
+
+def _sha():
+    return "".join(rng.choice("0123456789abcdef") for _ in range(8))
+
+
+def enrich_gitlab_item(it: dict, mentions: dict[str, list[str]]) -> None:
+    c: datetime = it["_created"]
+    group = it["project"].split("/")[0]
+    fill = dict(sprint=sprint_of(c), board=GROUP_TEAM[group], label=next(
+        (l for l in it["labels"] if l.startswith("type::")), "type::task"),
+        first=first_name(it["assignees"][0]) if it["assignees"] else "someone")
+    desc = textwrap.dedent(it["desc"]).strip()
+    head, tail = [], []
+    if it["kind"] == "mr":
+        m = re.search(r"\{\{J:([\w.-]+)\}\}", it["title"])
+        items = MR_TEMPLATES[group]
+        checks = "\n".join(f"- [{'x' if rng.random() < 0.8 else ' '}] {x}" for x in items)
+        desc += f"\n\n## Checklist\n{checks}"
+        if m:
+            desc += f"\n\nJira: https://northwind.atlassian.net/browse/{{{{J:{m.group(1)}}}}}"
+        for r in it["reviewers"][:1]:
+            head.append((it["author"], f"SYS:requested review from @{PEOPLE[r].username}"))
+        if rng.random() < 0.6 and it["notes"]:
+            n = rng.randint(1, 3)
+            lis = "".join(f"<li>{_sha()} - {rng.choice(COMMIT_MSGS)}</li>" for _ in range(n))
+            word = "commit" if n == 1 else "commits"
+            pos = max(1, len(it["notes"]) // 2)
+            notes = it["notes"]
+            if not any(len(x) == 3 for x in notes):
+                it["notes"] = notes[:pos] + [(it["author"], f"SYS:added {n} {word}\n\n<ul>{lis}</ul>")] + notes[pos:]
+    else:
+        for a in it["assignees"][:1]:
+            head.append((it["author"], f"SYS:assigned to @{PEOPLE[a].username}"))
+        lead = {"platform": "priya", "warehouse": "yusuf", "payments": "tomas", "mobile": "jonas", "data": "lena"}[group]
+        if it["project"] == "platform/route-planner":
+            lead = "mei"
+        if lead != it["author"] and not it["confidential"]:
+            head.append((lead, rng.choice(ISSUE_TRIAGE).format(**fill)))
+        for mr_ref in mentions.get(it["ref"], []):
+            tail.append((GL_BY_REF[mr_ref]["author"], f"SYS:mentioned in merge request {{{{MR:{mr_ref}}}}}"))
+        if it["state"] == "closed":
+            tail.append((it["assignees"][0] if it["assignees"] else it["author"], "SYS:closed"))
+    it["desc"] = desc
+    it["notes"] = head + it["notes"] + tail
+
+
+JIRA: list[dict] = []
+GL_ISSUES: list[dict] = []
+GL_MRS: list[dict] = []
+
+
+def person_ref(k):
+    p = PEOPLE[k]
+    return {"displayName": p.name, "emailAddress": p.email}
+
+
+def build_jira():
+    for it in JIRA_PENDING:
+        it["_created"] = T(it["created"])
+    assign_numbers(JIRA_PENDING, lambda x: x["project"], lambda g: JIRA_PROJECTS[g][1])
+    for it in JIRA_PENDING:
+        it["key"] = f"{it['project']}-{it['_num']}"
+    for it in sorted(JIRA_PENDING, key=lambda x: x["_created"]):
+        enrich_jira_item(it)
+    next_id, next_cid = 10012, 20417
+    for it in sorted(JIRA_PENDING, key=lambda x: x["_created"]):
+        next_id += rng.randint(1, 6)
+        c = it["_created"]
+        u = T(it["updated"]) if it["updated"] else clamp(c + timedelta(days=rng.randint(1, 20)))
+        u = max(u, c)
+        comments = []
+        for who, when, body in place_times(c, u, it["comments"]):
+            next_cid += rng.randint(1, 40)
+            comments.append({"id": str(next_cid), "author": person_ref(who),
+                             "body": textwrap.dedent(body).strip(), "created": iso_jira(when),
+                             "updated": iso_jira(when)})
+            u = max(u, when)
+        f = {
+            "summary": it["summary"],
+            "description": textwrap.dedent(it["desc"]).strip(),
+            "issuetype": {"name": it["itype"]},
+            "status": {"name": it["status"]},
+            "resolution": {"name": "Done"} if it["status"] == "Done" else None,
+            "priority": {"name": it["priority"]},
+            "project": {"key": it["project"], "name": JIRA_PROJECTS[it["project"]][0]},
+            "assignee": person_ref(it["assignee"]) if it["assignee"] else None,
+            "reporter": person_ref(it["reporter"]),
+            "labels": it["labels"],
+            "components": [{"name": n} for n in it["components"]],
+            "created": iso_jira(c),
+            "updated": iso_jira(u),
+            "comment": {"comments": comments, "total": len(comments)},
+            "security": {"name": "security-team"} if it["project"] == "SEC" else None,
+        }
+        doc = {"id": str(next_id), "key": it["key"],
+               "self": f"https://northwind.atlassian.net/rest/api/3/issue/{next_id}", "fields": f}
+        it["doc"] = doc
+        JIRA.append(doc)
+
+
+_BRANCH_PREFIX = re.compile(r"^(OPS|PAY|MOB|DATA|SEC)-(?=[a-z])")
+
+
+def gl_user(k):
+    p = PEOPLE[k]
+    return {"username": p.username, "name": p.name}
+
+
+def build_gitlab():
+    for it in GL_PENDING:
+        it["_created"] = T(it["created"])
+    assign_numbers(GL_PENDING, lambda x: f"{x['project']}|{x['kind']}",
+                   lambda g: GITLAB_PROJECTS[g.split("|")[0]][1 if g.endswith("|issue") else 2])
+    mentions: dict[str, list[str]] = {}
+    for it in GL_PENDING:
+        if it["kind"] == "mr":
+            for ref in re.findall(r"\{\{GI:([\w.-]+)\}\}", it["desc"]):
+                mentions.setdefault(ref, []).append(it["ref"])
+    for it in sorted(GL_PENDING, key=lambda x: x["_created"]):
+        enrich_gitlab_item(it, mentions)
+    next_issue_id, next_mr_id, next_note = 84012, 301207, 1204331
+    for it in sorted(GL_PENDING, key=lambda x: x["_created"]):
+        pid = GITLAB_PROJECTS[it["project"]][0]
+        c = it["_created"]
+        u = T(it["updated"]) if it["updated"] else clamp(c + timedelta(days=rng.randint(1, 14)))
+        u = max(u, c)
+        notes = []
+        for who, when, body in place_times(c, u, it["notes"]):
+            next_note += rng.randint(3, 400)
+            system = body.startswith("SYS:")
+            notes.append({"id": next_note, "type": None, "body": body[4:] if system else textwrap.dedent(body).strip(),
+                          "author": gl_user(who), "created_at": iso_z(when), "updated_at": iso_z(when),
+                          "system": system})
+            u = max(u, when)
+        n = it["_num"]
+        is_mr = it["kind"] == "mr"
+        sep = "!" if is_mr else "#"
+        path = "merge_requests" if is_mr else "issues"
+        doc = {
+            "id": None,
+            "iid": n,
+            "project_id": pid,
+            "title": it["title"],
+            "description": textwrap.dedent(it["desc"]).strip(),
+            "state": it["state"],
+            "labels": it["labels"],
+            "author": gl_user(it["author"]),
+            "assignees": [gl_user(a) for a in it["assignees"]],
+            "created_at": iso_z(c),
+            "updated_at": iso_z(u),
+            "closed_at": iso_z(u) if it["state"] == "closed" else None,
+            "web_url": f"https://gitlab.northwind.example/{it['project']}/-/{path}/{n}",
+            "references": {"short": f"{sep}{n}", "relative": f"{sep}{n}", "full": f"{it['project']}{sep}{n}"},
+            "confidential": it["confidential"],
+            "notes": notes,
+        }
+        if is_mr:
+            next_mr_id += rng.randint(1, 90)
+            doc["id"] = next_mr_id
+            branch = it["source_branch"] or re.sub(r"[^a-z0-9]+", "-", it["title"].lower()).strip("-")[:48]
+            m = re.search(r"\{\{J:([\w.-]+)\}\}", it["title"])
+            if m and _BRANCH_PREFIX.match(branch):
+                branch = _BRANCH_PREFIX.sub("{{J:%s}}-" % m.group(1), branch)
+            doc.update({
+                "source_branch": branch,
+                "target_branch": it["target_branch"],
+                "merge_status": "can_be_merged" if it["state"] != "opened" or not it["draft"] else "checking",
+                "draft": it["draft"],
+                "reviewers": [gl_user(r) for r in it["reviewers"]],
+                "merged_at": iso_z(u) if it["state"] == "merged" else None,
+            })
+            GL_MRS.append(doc)
+        else:
+            next_issue_id += rng.randint(1, 120)
+            doc["id"] = next_issue_id
+            GL_ISSUES.append(doc)
+        it["doc"] = doc
+
+
+_PH = re.compile(r"\{\{(J|JM|MR|MRURL|GI|GIURL|CT|CURL|SL|U):([\w.-]+)\}\}")
+
+
+def _resolve_one(kind: str, ref: str, xml: bool) -> str:
+    if kind == "J":
+        return JIRA_BY_REF[ref]["key"]
+    if kind == "JM":
+        return ('<ac:structured-macro ac:name="jira" ac:schema-version="1">'
+                '<ac:parameter ac:name="server">Northwind Jira</ac:parameter>'
+                f'<ac:parameter ac:name="key">{JIRA_BY_REF[ref]["key"]}</ac:parameter></ac:structured-macro>')
+    if kind in ("MR", "GI"):
+        it = GL_BY_REF[ref]
+        assert it["kind"] == ("mr" if kind == "MR" else "issue"), ref
+        return it["doc"]["references"]["full"]
+    if kind in ("MRURL", "GIURL"):
+        return GL_BY_REF[ref]["doc"]["web_url"]
+    if kind == "CT":
+        t = CONF_BY_REF[ref]["title"]
+        return _esc(t) if xml else t
+    if kind == "CURL":
+        p = CONF_BY_REF[ref]
+        return p["_links"]["base"] + p["_links"]["webui"]
+    if kind == "SL":
+        return SLACK_BY_REF[ref]["permalink"]
+    if kind == "U":
+        return f"<@{PEOPLE[ref].slack_id}>"
+    raise KeyError(kind)
+
+
+def resolve(obj, xml=False):
+    if isinstance(obj, str):
+        return _PH.sub(lambda m: _resolve_one(m.group(1), m.group(2), xml), obj)
+    if isinstance(obj, list):
+        return [resolve(x, xml) for x in obj]
+    if isinstance(obj, dict):
+        return {k: resolve(v, xml) for k, v in obj.items()}
+    return obj
+
+
+# ===========================================================================
+# Evaluation queries
+# ===========================================================================
+
+# (query, kind, ref). Roughly half keyword-style (exact codes, config keys, error text) and half paraphrased,
+# avoiding the words of the answer document's title.
+QUERIES = [
+    # keyword-friendly
+    ("what does WMS-4102 mean on the handheld scanner", "conf", "wms-errors"),
+    ("BIL-2007 payment error", "conf", "bil-errors"),
+    ("RoutePlannerConsumerLagHigh fired, what should I check", "conf", "rb-kafka-lag"),
+    ("pgbouncer default_pool_size for billing-db", "conf", "rb-pgbouncer"),
+    ("RP-422-STOPS_LIMIT maximum stops per optimize request", "conf", "rp-api"),
+    ("geocoder.circuit_breaker.failure_threshold", "mr", "geocoder-cb"),
+    ("debezium heartbeat.interval.ms setting", "mr", "cdc-heartbeat"),
+    ("MissingForegroundServiceTypeException driver app", "jira", "android14-crash"),
+    ("No signatures found matching the expected signature for payload", "jira", "stripe-webhook-sig"),
+    ("daily_shipments_rollup TIMEOUT_EXCEEDED after clickhouse upgrade", "jira", "shipments-rollup-timeout"),
+    ("XRechnung rejected BR-DE-15 buyer reference", "jira", "xrechnung-bt10"),
+    ("KubeHpaMaxedOut paging for driver-bff", "jira", "noise-hpa"),
+    ("which Adyen test merchant account does staging use", "slack", "adyen-sandbox"),
+    ("ClickHouse NOT_ENOUGH_SPACE inserts failing on ch-prod-03", "slack", "clickhouse-disk"),
+    ("thanos compactor halted overlaps found", "issue", "thanos-overlap"),
+    # paraphrased / semantic
+    ("how quickly must I respond when I get paged", "conf", "oncall"),
+    ("which outages count as the highest severity level", "conf", "incident-mgmt"),
+    ("can I ship code to prod on a friday afternoon", "conf", "deploy-freeze"),
+    ("why were some customers billed twice in june", "conf", "pm-dup-charges"),
+    ("why was elasticsearch replaced for reporting on GPS data", "conf", "adr-007"),
+    ("where should I keep the credentials my service needs", "conf", "secrets"),
+    ("how long do we hold on to driver location history", "conf", "retention"),
+    ("what crash rate makes us stop a staged mobile rollout", "conf", "driver-release"),
+    ("since when can couriers snap proof photos with no mobile signal", "conf", "rn-5.13.0"),
+    ("how long do we have to answer an urgent ticket from a top-tier customer", "conf", "escalation"),
+    ("what happens automatically when our address lookup vendor is slow", "conf", "rb-geocoder"),
+    ("can a client receive separate bills for each of its departments", "jira", "cost-centre-split"),
+    ("why did free storage on the warehouse database drop during a quiet weekend", "jira", "wal-bloat"),
+    ("vans show up far ahead of the predicted arrival on drives with dozens of drops", "issue", "eta-multidrop"),
+    ("my VPN keeps disconnecting on my laptop at home", "slack", "vpn-macos"),
+]
+
+
+def query_rows():
+    rows = []
+    for q, kind, ref in QUERIES:
+        if kind == "conf":
+            rows.append((q, "confluence/pages.jsonl", CONF_BY_REF[ref]["id"]))
+        elif kind == "jira":
+            rows.append((q, "jira/issues.jsonl", JIRA_BY_REF[ref]["key"]))
+        elif kind == "issue":
+            rows.append((q, "gitlab/issues.jsonl", GL_BY_REF[ref]["doc"]["references"]["full"]))
+        elif kind == "mr":
+            rows.append((q, "gitlab/merge_requests.jsonl", GL_BY_REF[ref]["doc"]["references"]["full"]))
+        elif kind == "slack":
+            t = SLACK_BY_REF[ref]
+            rows.append((q, "slack/threads.jsonl", f"{t['channel']['id']}/{t['thread_ts']}"))
+    return rows
+
+
+README = """\
+# Northwind Logistics sample corpus
+
+A bundled, **fictional** corpus for trying Sluice end to end. Northwind Logistics is a made-up mid-size logistics
+SaaS company (route planning, warehouse management, billing, a driver app, a data platform). Every person,
+customer, hostname, incident and number in here was written for Sluice; nothing is copied from a real company.
+
+Regenerate with:
+
+    python3 scripts/gen_sample.py
+
+The generator is stdlib-only and deterministic (fixed seed, no clock), so the files are byte-for-byte
+reproducible. Edit the generator, not the JSONL files.
+
+## Files
+
+| File | Lines | Shape |
+|---|---|---|
+| `confluence/pages.jsonl` | {conf} | Confluence REST content (`expand=body.storage,version,history,ancestors,space,metadata.labels,restrictions.read`) |
+| `jira/issues.jsonl` | {jira} | Jira REST v3 issue, but `description` and comment `body` are plain text (not ADF) |
+| `gitlab/issues.jsonl` | {gli} | GitLab API v4 issue plus an inline `notes` array |
+| `gitlab/merge_requests.jsonl` | {glm} | GitLab API v4 merge request plus an inline `notes` array |
+| `slack/threads.jsonl` | {slack} | One thread per line: `channel`, `thread_ts`, `permalink`, `messages[]` (Web API message objects) |
+| `queries.tsv` | {queries} | Evaluation queries: `query`, `file`, `external_id` of the single best document |
+
+One JSON object per line, UTF-8. Total size: {size} bytes.
+
+## Things worth knowing
+
+- **Confluence** bodies are storage-format XHTML: headings, lists, tables, `ac:structured-macro` (code with
+  CDATA, info/warning/note panels, toc, children, status, jira), and entities such as `&amp;`, `&nbsp;`,
+  `&mdash;`. Spaces: ENG, SRE, PAY, DATA, HR. HR pages are readable by group `hr` only, a few SRE runbooks by
+  group `sre` only (`restrictions.read.groups`); everything else has empty restrictions (public).
+  `ancestors` is ordered root first. Several pages are long enough (1,500+ words) to split into many chunks.
+- **Jira** projects OPS, PAY, MOB, DATA, SEC. SEC issues carry `"security": {{"name": "security-team"}}`;
+  others have `"security": null`. Some issues are unassigned (`"assignee": null`); `resolution` is null
+  unless the issue is done. Timestamps use Jira's `+0000` offset format.
+- **GitLab**: some issues are `"confidential": true`. Notes include system notes (`"system": true`,
+  e.g. approvals). MR states are `merged`, `opened` (some `draft`).
+- **Slack**: `sec-ops` is a private channel (`is_private: true`, plus `members`). Messages use Slack
+  mrkdwn: `<@U...>` mentions, `<#C...|name>` channel links, `<url|label>` links, code fences. Alert bots post
+  `subtype: bot_message` with a `bot_id`.
+- **Cross-references**: incidents are told from several sides. For example the 2025-09-12 Kafka lag incident
+  has an alert thread in #sre-incidents, OPS tickets, merge requests in `platform/route-planner` and
+  `platform/infrastructure`, a runbook and a postmortem that link to each other; the June 2025 duplicate
+  charges do the same across #payments-eng, PAY tickets, `payments/billing-api` MRs and the PAY space.
+- **External ids** used in `queries.tsv`: Confluence `id`, Jira `key`, GitLab `references.full`
+  (`group/project#iid` or `group/project!iid`), Slack `channel.id + "/" + thread_ts`.
+
+## queries.tsv
+
+30 queries a new employee might type. About half are keyword-style (error codes, config keys, exact error
+messages); the other half are paraphrased and avoid the words of the answer's title, to exercise semantic
+retrieval. Each row names the one document that best answers the query; other documents may mention the
+topic, but the listed one is the most complete answer. None of the answers is access-restricted.
+"""
+
+
+# ===========================================================================
+# Output and validation
+# ===========================================================================
+
+def write_jsonl(path: Path, docs: list[dict]):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="\n") as f:
+        for d in docs:
+            f.write(json.dumps(d, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+
+def _check_ts(s: str):
+    if s is None:
+        return
+    datetime.fromisoformat(s.replace("Z", "+00:00"))
+
+
+def validate(out: Path) -> dict:
+    files = {
+        "confluence/pages.jsonl": lambda d: d["id"],
+        "jira/issues.jsonl": lambda d: d["key"],
+        "gitlab/issues.jsonl": lambda d: d["references"]["full"],
+        "gitlab/merge_requests.jsonl": lambda d: d["references"]["full"],
+        "slack/threads.jsonl": lambda d: f"{d['channel']['id']}/{d['thread_ts']}",
+    }
+    counts, ids_by_file = {}, {}
+    for rel, key in files.items():
+        seen, raw_ids = set(), set()
+        for n, line in enumerate((out / rel).read_text(encoding="utf-8").splitlines(), 1):
+            d = json.loads(line)
+            k = key(d)
+            assert k not in seen, f"{rel}:{n}: duplicate external id {k}"
+            seen.add(k)
+            if "id" in d:
+                assert d["id"] not in raw_ids, f"{rel}:{n}: duplicate id {d['id']}"
+                raw_ids.add(d["id"])
+            assert not _PH.search(line), f"{rel}:{n}: unresolved placeholder"
+            if rel.startswith("confluence"):
+                _check_ts(d["version"]["when"]); _check_ts(d["history"]["createdDate"])
+            elif rel.startswith("jira"):
+                f = d["fields"]
+                _check_ts(f["created"]); _check_ts(f["updated"])
+                assert f["created"] <= f["updated"], k
+                for c in f["comment"]["comments"]:
+                    _check_ts(c["created"])
+            elif rel.startswith("gitlab"):
+                for fld in ("created_at", "updated_at", "closed_at", "merged_at"):
+                    _check_ts(d.get(fld))
+                for nt in d["notes"]:
+                    _check_ts(nt["created_at"])
+            else:
+                tss = [float(m["ts"]) for m in d["messages"]]
+                assert tss == sorted(tss), k
+                assert d["messages"][0]["ts"] == d["thread_ts"]
+        counts[rel] = len(seen)
+        ids_by_file[rel] = seen
+    lines = (out / "queries.tsv").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "query\tfile\texternal_id"
+    for line in lines[1:]:
+        q, rel, ext = line.split("\t")
+        assert ext in ids_by_file[rel], line
+    counts["queries.tsv"] = len(lines) - 1
+    return counts
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "pipelines/data/sample")
+    args = ap.parse_args(argv)
+    out: Path = args.out
+
+    conf_eng(); conf_sre(); conf_pay(); conf_data(); conf_hr()
+    jira_ops(); jira_pay(); jira_mob(); jira_data(); jira_sec(); jira_more()
+    gitlab_issues(); gitlab_mrs()
+    slack_sre(); slack_payments(); slack_mobile(); slack_data(); slack_it(); slack_secops()
+    build_jira()
+    build_gitlab()
+
+    conf = [resolve(p, xml=True) for p in sorted(CONF, key=lambda p: int(p["id"]))]
+    jira_docs = [resolve(d) for d in sorted(JIRA, key=lambda d: int(d["id"]))]
+    gl_issues = [resolve(d) for d in sorted(GL_ISSUES, key=lambda d: d["id"])]
+    gl_mrs = [resolve(d) for d in sorted(GL_MRS, key=lambda d: d["id"])]
+    threads = [resolve(t) for t in sorted(SLACK, key=lambda t: float(t["thread_ts"]))]
+
+    write_jsonl(out / "confluence/pages.jsonl", conf)
+    write_jsonl(out / "jira/issues.jsonl", jira_docs)
+    write_jsonl(out / "gitlab/issues.jsonl", gl_issues)
+    write_jsonl(out / "gitlab/merge_requests.jsonl", gl_mrs)
+    write_jsonl(out / "slack/threads.jsonl", threads)
+    with (out / "queries.tsv").open("w", encoding="utf-8", newline="\n") as f:
+        f.write("query\tfile\texternal_id\n")
+        for row in query_rows():
+            f.write("\t".join(row) + "\n")
+
+    counts = validate(out)
+    data_files = [out / p for p in counts if p != "queries.tsv"] + [out / "queries.tsv"]
+    size = sum(p.stat().st_size for p in data_files)
+    (out / "README.md").write_text(README.format(
+        conf=counts["confluence/pages.jsonl"], jira=counts["jira/issues.jsonl"],
+        gli=counts["gitlab/issues.jsonl"], glm=counts["gitlab/merge_requests.jsonl"],
+        slack=counts["slack/threads.jsonl"], queries=counts["queries.tsv"], size=f"{size:,}"), encoding="utf-8")
+    total = size + (out / "README.md").stat().st_size
+    assert total < 3_000_000, total
+    for k, v in counts.items():
+        print(f"{v:5d}  {k}")
+    print(f"{total:,} bytes in total under {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,1 +1,433 @@
-fn main() {}
+//! `sluice`: run pipelines, validate them, search, serve the API, report
+//! status and evaluate retrieval.
+//!
+//! Exit codes: 0 ok · 1 runtime/setup error · 2 invalid pipeline or usage ·
+//! 3 a source failed (its checkpoint did not advance) · 4 finished, but some
+//! records went to the dead-letter record.
+
+mod eval;
+mod output;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use sluice_embed::{OnnxEmbedder, TextEmbedder};
+use sluice_engine::{Pipeline, RunOptions};
+use sluice_index::{Access, EmbeddedIndex, SearchFilters, SearchMode, SearchRequest};
+use sluice_spec::{EmbeddingSpec, load_pipeline};
+
+pub const EXIT_RUNTIME: u8 = 1;
+pub const EXIT_INVALID: u8 = 2;
+pub const EXIT_SOURCE_FAILED: u8 = 3;
+pub const EXIT_DEAD_LETTERS: u8 = 4;
+
+#[derive(Parser)]
+#[command(name = "sluice", version, about = "Keeps company knowledge searchable: sync sources into a hybrid search index")]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+    /// More logs (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+pub struct DataDir {
+    /// Data directory (state + embedded index); env SLUICE_DATA_DIR, default ./.sluice-data.
+    #[arg(long, env = "SLUICE_DATA_DIR", default_value = ".sluice-data")]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Args, Clone)]
+pub struct ModelArgs {
+    /// Directory with model.onnx + tokenizer.json (default: $SLUICE_HOME/models/all-MiniLM-L6-v2).
+    #[arg(long)]
+    pub model_dir: Option<PathBuf>,
+    /// ONNX Runtime intra-op threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Sync a pipeline's sources into its sinks.
+    Run {
+        pipeline: PathBuf,
+        #[command(flatten)]
+        data: DataDir,
+        /// Full sync: re-list every record and prune the ones gone at the source.
+        #[arg(long)]
+        full: bool,
+        /// Only this source id (repeatable).
+        #[arg(long = "source")]
+        sources: Vec<String>,
+        /// Print the run report as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a pipeline file and report every problem with line:column.
+    Validate {
+        pipeline: PathBuf,
+        /// Also require credential environment variables to be set.
+        #[arg(long)]
+        check_env: bool,
+    },
+    /// Search the embedded index.
+    Search {
+        query: String,
+        #[command(flatten)]
+        data: DataDir,
+        #[command(flatten)]
+        model: ModelArgs,
+        #[arg(long, default_value = "hybrid", value_parser = ["hybrid", "keyword", "vector"])]
+        mode: String,
+        #[arg(long, short = 'k', default_value_t = 10)]
+        top_k: usize,
+        /// Filter `key=value`: source, kind, label, after, before (RFC 3339). Repeatable.
+        #[arg(long = "filter", short = 'f')]
+        filters: Vec<String>,
+        /// Search as these principals (comma-separated `user:…`/`group:…`); default: public documents only.
+        #[arg(long = "as")]
+        principals: Option<String>,
+        /// Ignore document ACLs (trusted local use).
+        #[arg(long, conflicts_with = "principals")]
+        all_access: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Serve the HTTP search API.
+    Serve {
+        #[command(flatten)]
+        data: DataDir,
+        #[command(flatten)]
+        model: ModelArgs,
+        #[arg(long, default_value = "127.0.0.1:7700")]
+        addr: String,
+        /// Return ACL-restricted documents to every caller (trusted networks only).
+        #[arg(long)]
+        all_access: bool,
+    },
+    /// Show what a pipeline has indexed and how its last runs went.
+    Status {
+        pipeline: PathBuf,
+        #[command(flatten)]
+        data: DataDir,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Retrieval quality on a BEIR-style dataset: nDCG@10 and Recall@100 per mode.
+    Eval(eval::EvalArgs),
+}
+
+fn init_logs(format: &str, verbose: u8) {
+    let default = match verbose {
+        0 => "warn,sluice_engine=info,sluice_cli=info",
+        1 => "info",
+        _ => "debug,tantivy=info,datafusion=info",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.with_target(false).compact().init();
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logs(&cli.log_format, cli.verbose);
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
+    let code = rt.block_on(dispatch(cli.command));
+    ExitCode::from(code)
+}
+
+async fn dispatch(cmd: Command) -> u8 {
+    match cmd {
+        Command::Run { pipeline, data, full, sources, json } => cmd_run(&pipeline, &data.data_dir, full, sources, json).await,
+        Command::Validate { pipeline, check_env } => cmd_validate(&pipeline, check_env).await,
+        Command::Search { query, data, model, mode, top_k, filters, principals, all_access, json } => {
+            cmd_search(query, &data.data_dir, &model, &mode, top_k, &filters, principals, all_access, json)
+        }
+        Command::Serve { data, model, addr, all_access } => cmd_serve(&data.data_dir, &model, &addr, all_access).await,
+        Command::Status { pipeline, data, json } => cmd_status(&pipeline, &data.data_dir, json),
+        Command::Eval(args) => eval::run(args).await,
+    }
+}
+
+fn print_diagnostics(diags: &[sluice_spec::Diagnostic]) {
+    for d in diags {
+        eprintln!("error: {d}");
+    }
+    eprintln!("{} problem{} found", diags.len(), if diags.len() == 1 { "" } else { "s" });
+}
+
+pub fn load_embedder(spec: &EmbeddingSpec, base_dir: &Path, model: Option<&ModelArgs>) -> Result<Arc<dyn TextEmbedder>, String> {
+    let mut cfg = sluice_engine::embedder_config(spec, base_dir);
+    if let Some(m) = model {
+        if let Some(d) = &m.model_dir {
+            cfg.model_dir = d.clone();
+        }
+        if m.threads.is_some() {
+            cfg.threads = m.threads;
+        }
+    }
+    let e = OnnxEmbedder::load(&cfg).map_err(|e| e.to_string())?;
+    Ok(Arc::new(e))
+}
+
+async fn cmd_validate(path: &Path, check_env: bool) -> u8 {
+    let loaded = match load_pipeline(path) {
+        Ok(l) => l,
+        Err(diags) => {
+            print_diagnostics(&diags);
+            return EXIT_INVALID;
+        }
+    };
+    let diags = sluice_engine::validate_pipeline(&loaded, check_env).await;
+    if !diags.is_empty() {
+        print_diagnostics(&diags);
+        return EXIT_INVALID;
+    }
+    println!("{}: ok ({} source{}, {} sink{})", path.display(), loaded.spec.sources.len(),
+        if loaded.spec.sources.len() == 1 { "" } else { "s" }, loaded.spec.sinks.len(), if loaded.spec.sinks.len() == 1 { "" } else { "s" });
+    0
+}
+
+async fn cmd_run(path: &Path, data_dir: &Path, full: bool, only: Vec<String>, json: bool) -> u8 {
+    let loaded = match load_pipeline(path) {
+        Ok(l) => l,
+        Err(diags) => {
+            print_diagnostics(&diags);
+            return EXIT_INVALID;
+        }
+    };
+    let mut diags = sluice_engine::validate_pipeline(&loaded, true).await;
+    for s in &only {
+        if !loaded.spec.sources.iter().any(|x| &x.id == s) {
+            diags.push(loaded.diagnostic("sources", format!("--source {s}: no such source in this pipeline"), None));
+        }
+    }
+    if !diags.is_empty() {
+        print_diagnostics(&diags);
+        return EXIT_INVALID;
+    }
+    let sources = match sluice_engine::build_sources(&loaded) {
+        Ok(s) => s,
+        Err(diags) => {
+            print_diagnostics(&diags);
+            return EXIT_INVALID;
+        }
+    };
+    let embedder = match load_embedder(&loaded.spec.embedding, &loaded.base_dir, None) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_RUNTIME;
+        }
+    };
+    let progress = output::RunProgress::new(!json);
+    let pipeline = match Pipeline::open(loaded, data_dir, embedder).await {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_RUNTIME;
+        }
+    };
+    let observer = progress.clone();
+    let pipeline = pipeline.with_observer(move |e| observer.event(e));
+    let report = pipeline.run(sources, &RunOptions { full, only_sources: only }).await;
+    progress.finish();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    } else {
+        output::print_report(&report, data_dir);
+    }
+    if report.failed() {
+        EXIT_SOURCE_FAILED
+    } else if report.dead_letters() > 0 {
+        EXIT_DEAD_LETTERS
+    } else {
+        0
+    }
+}
+
+/// Parses `--filter key=value` options.
+pub fn parse_filters(raw: &[String]) -> Result<SearchFilters, String> {
+    let mut f = SearchFilters::default();
+    for item in raw {
+        let (k, v) = item.split_once('=').ok_or_else(|| format!("--filter `{item}`: use key=value, e.g. source=jira"))?;
+        let time = |v: &str| {
+            chrono::DateTime::parse_from_rfc3339(v)
+                .map(|t| t.timestamp_micros())
+                .or_else(|_| chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc().timestamp_micros()))
+                .map_err(|_| format!("--filter {k}={v}: not a date (use 2025-01-31 or RFC 3339)"))
+        };
+        match k {
+            "source" => f.sources.push(v.to_string()),
+            "kind" => f.kinds.push(v.to_string()),
+            "label" => f.labels.push(v.to_string()),
+            "after" => f.updated_after = Some(time(v)?),
+            "before" => f.updated_before = Some(time(v)?),
+            _ => return Err(format!("--filter `{k}`: unknown key; use source, kind, label, after or before")),
+        }
+    }
+    Ok(f)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn cmd_search(query: String, data_dir: &Path, model: &ModelArgs, mode: &str, top_k: usize, filters: &[String], principals: Option<String>, all_access: bool, json: bool) -> u8 {
+    let filters = match parse_filters(filters) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_INVALID;
+        }
+    };
+    let mode: SearchMode = mode.parse().unwrap_or_default();
+    let access = if all_access {
+        Access::All
+    } else {
+        Access::Principals(principals.map(|p| p.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()).unwrap_or_default())
+    };
+    let index_dir = sluice_engine::index_dir(data_dir);
+    if !index_dir.join("vectors.sqlite").exists() {
+        eprintln!("error: no index at {}; run a pipeline first (e.g. `sluice run pipelines/demo.yaml`)", index_dir.display());
+        return EXIT_RUNTIME;
+    }
+    let index = match EmbeddedIndex::open(&index_dir, false) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_RUNTIME;
+        }
+    };
+    let embedder = match mode {
+        SearchMode::Keyword => None,
+        _ => match load_embedder(&EmbeddingSpec::default(), Path::new("."), Some(model)) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_RUNTIME;
+            }
+        },
+    };
+    let req = SearchRequest { query, top_k: top_k.clamp(1, 1000), mode, filters, access };
+    let qv = match &embedder {
+        Some(e) => match e.embed(&[req.query.as_str()]) {
+            Ok(mut v) => Some(v.remove(0)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_RUNTIME;
+            }
+        },
+        None => None,
+    };
+    match index.search(&req, qv.as_deref()) {
+        Ok(resp) => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&resp).unwrap_or_default());
+            } else {
+                output::print_hits(&resp);
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("error: search failed: {e}");
+            EXIT_RUNTIME
+        }
+    }
+}
+
+async fn cmd_serve(data_dir: &Path, model: &ModelArgs, addr: &str, all_access: bool) -> u8 {
+    let index_dir = sluice_engine::index_dir(data_dir);
+    let index = match EmbeddedIndex::open(&index_dir, false) {
+        Ok(i) => Arc::new(i),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_RUNTIME;
+        }
+    };
+    let embedder = match load_embedder(&EmbeddingSpec::default(), Path::new("."), Some(model)) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_RUNTIME;
+        }
+    };
+    let access = if all_access { Access::All } else { Access::public_only() };
+    let app = sluice_api::router(sluice_api::ApiState::new(index, embedder, access));
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: cannot listen on {addr}: {e}");
+            return EXIT_RUNTIME;
+        }
+    };
+    let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| addr.to_string());
+    tracing::info!(addr = %local, "serving the search API");
+    eprintln!("listening on http://{local}  (POST /v1/search, GET /healthz, /metrics, /openapi.json)");
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    match axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: server failed: {e}");
+            EXIT_RUNTIME
+        }
+    }
+}
+
+fn cmd_status(path: &Path, data_dir: &Path, json: bool) -> u8 {
+    let loaded = match load_pipeline(path) {
+        Ok(l) => l,
+        Err(diags) => {
+            print_diagnostics(&diags);
+            return EXIT_INVALID;
+        }
+    };
+    let state_path = sluice_engine::state_path(data_dir);
+    if !state_path.exists() {
+        eprintln!("error: no state at {}; the pipeline has not run with this data dir", state_path.display());
+        return EXIT_RUNTIME;
+    }
+    let state = match sluice_state::StateStore::open(&state_path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_RUNTIME;
+        }
+    };
+    let name = &loaded.spec.name;
+    let (counts, runs, dead) = match (state.count_documents(name), state.last_runs(name), state.dead_letters(name, 10)) {
+        (Ok(c), Ok(r), Ok(d)) => (c, r, d),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+            eprintln!("error: {e}");
+            return EXIT_RUNTIME;
+        }
+    };
+    if json {
+        let v = serde_json::json!({
+            "pipeline": name,
+            "sources": counts.iter().map(|(s, d, c)| serde_json::json!({"source": s, "documents": d, "chunks": c})).collect::<Vec<_>>(),
+            "last_runs": runs,
+            "recent_dead_letters": dead,
+        });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        output::print_status(name, &counts, &runs, &dead);
+    }
+    0
+}

@@ -1,0 +1,143 @@
+//! Human-readable output: progress bars, run summaries, hits, status.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sluice_core::DeadLetter;
+use sluice_engine::{ProgressEvent, RunReport, SourceStatus};
+use sluice_index::SearchResponse;
+use sluice_state::RunRecord;
+
+/// A spinner per source showing documents and embeddings so far.
+#[derive(Clone)]
+pub struct RunProgress {
+    bar: Arc<Mutex<Option<ProgressBar>>>,
+    enabled: bool,
+    counts: Arc<Mutex<(u64, u64)>>,
+}
+
+impl RunProgress {
+    pub fn new(enabled: bool) -> RunProgress {
+        RunProgress { bar: Arc::new(Mutex::new(None)), enabled: enabled && std::io::stderr().is_terminal(), counts: Arc::new(Mutex::new((0, 0))) }
+    }
+
+    pub fn event(&self, e: &ProgressEvent) {
+        let Ok(mut bar) = self.bar.lock() else { return };
+        match e {
+            ProgressEvent::SourceStarted { source, mode } => {
+                if let Ok(mut c) = self.counts.lock() {
+                    *c = (0, 0);
+                }
+                if self.enabled {
+                    let b = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+                    b.set_style(ProgressStyle::with_template("{spinner} {prefix:>12} {msg} [{elapsed}]").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+                    b.set_prefix(source.clone());
+                    b.set_message(format!("{mode:?} sync starting"));
+                    b.enable_steady_tick(std::time::Duration::from_millis(120));
+                    *bar = Some(b);
+                } else {
+                    tracing::info!(source = %source, mode = ?mode, "sync started");
+                }
+            }
+            ProgressEvent::PageCommitted { docs, chunks_embedded, .. } => {
+                if let Ok(mut c) = self.counts.lock() {
+                    c.0 += docs;
+                    c.1 += chunks_embedded;
+                    if let Some(b) = bar.as_ref() {
+                        b.set_message(format!("{} docs read, {} chunks embedded", c.0, c.1));
+                    }
+                }
+            }
+            ProgressEvent::SourceFinished(r) => {
+                if let Some(b) = bar.take() {
+                    b.finish_and_clear();
+                }
+                tracing::info!(source = %r.source, docs = r.docs_seen, embedded = r.chunks_embedded, seconds = r.seconds, "sync finished");
+            }
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Ok(mut bar) = self.bar.lock() {
+            if let Some(b) = bar.take() {
+                b.finish_and_clear();
+            }
+        }
+    }
+}
+
+pub fn print_report(r: &RunReport, data_dir: &Path) {
+    println!("pipeline {} ({:.1}s, data dir {})", r.pipeline, r.seconds, data_dir.display());
+    println!("{:<14} {:<12} {:>6} {:>6} {:>6} {:>9} {:>7} {:>9} {:>6}  status", "source", "mode", "seen", "added", "upd", "unchanged", "deleted", "embedded", "dead");
+    for s in &r.sources {
+        let status = match &s.status {
+            SourceStatus::Ok => "ok".to_string(),
+            SourceStatus::Failed(e) => format!("FAILED: {e}"),
+        };
+        println!(
+            "{:<14} {:<12} {:>6} {:>6} {:>6} {:>9} {:>7} {:>9} {:>6}  {}",
+            s.source, s.mode, s.docs_seen, s.docs_added, s.docs_updated, s.docs_unchanged, s.docs_deleted, s.chunks_embedded, s.dead_letter_count, status
+        );
+    }
+    let dead: Vec<&DeadLetter> = r.sources.iter().flat_map(|s| &s.dead_letters).collect();
+    if !dead.is_empty() {
+        println!("\n{} record(s) could not be indexed (kept in the dead-letter record; the rest was indexed):", r.dead_letters());
+        for d in dead {
+            println!("  {}: {}{}", d.location, d.error, d.external_id.as_ref().map(|e| format!(" (id {e})")).unwrap_or_default());
+        }
+    }
+}
+
+/// Turns `<mark>x</mark>` into terminal bold (or brackets when not a TTY).
+fn render_snippet(s: &str) -> String {
+    let tty = std::io::stdout().is_terminal();
+    let (on, off) = if tty { ("\x1b[1m", "\x1b[0m") } else { ("[", "]") };
+    s.replace("<mark>", on).replace("</mark>", off).replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#x27;", "'").replace("&amp;", "&").replace('\n', " ")
+}
+
+pub fn print_hits(r: &SearchResponse) {
+    if r.hits.is_empty() {
+        println!("no results ({:?}, {:.1} ms)", r.mode, r.took_ms);
+        return;
+    }
+    for (i, h) in r.hits.iter().enumerate() {
+        let ranks = match (h.keyword_rank, h.vector_rank) {
+            (Some(k), Some(v)) => format!("kw #{k}, vec #{v}"),
+            (Some(k), None) => format!("kw #{k}"),
+            (None, Some(v)) => format!("vec #{v}"),
+            _ => String::new(),
+        };
+        println!("{:>2}. {}  [{} {}]  score {:.4} ({ranks})", i + 1, h.title, h.source, h.kind, h.score);
+        if let Some(u) = &h.url {
+            println!("    {u}");
+        }
+        println!("    {}", render_snippet(&h.snippet));
+    }
+    println!("{} hits ({:?}, {:.1} ms)", r.hits.len(), r.mode, r.took_ms);
+}
+
+pub fn print_status(name: &str, counts: &[(String, u64, u64)], runs: &[RunRecord], dead: &[DeadLetter]) {
+    println!("pipeline {name}");
+    println!("{:<14} {:>9} {:>8}", "source", "documents", "chunks");
+    for (s, d, c) in counts {
+        println!("{s:<14} {d:>9} {c:>8}");
+    }
+    if !runs.is_empty() {
+        println!("\nlast runs:");
+        for r in runs {
+            println!(
+                "  {:<14} {} {:<11} {:<6} +{} ~{} ={} -{} embedded {} dead {}{}",
+                r.source, r.finished_at, r.mode, r.status, r.docs_added, r.docs_updated, r.docs_unchanged, r.docs_deleted, r.chunks_embedded, r.dead_letters,
+                r.error.as_ref().map(|e| format!("\n      error: {e}")).unwrap_or_default()
+            );
+        }
+    }
+    if !dead.is_empty() {
+        println!("\nrecent dead letters:");
+        for d in dead {
+            println!("  [{}] {}: {}", d.source, d.location, d.error);
+        }
+    }
+}
