@@ -200,7 +200,13 @@ def spread(start: datetime, end: datetime, n: int) -> list[datetime]:
         return []
     span = max((end - start).total_seconds(), 60 * n)
     pts = sorted(rng.uniform(0.05, 1.0) for _ in range(n))
-    return [start + timedelta(seconds=int(p * span), microseconds=rng.randint(0, 999) * 1000) for p in pts]
+    out = []
+    for p in pts:
+        d = start + timedelta(seconds=int(p * span), microseconds=rng.randint(0, 999) * 1000)
+        if (d.hour < 7 or d.hour >= 18) and span > 86400:   # people comment in working hours (UTC)
+            d = d.replace(hour=rng.randint(7, 16), minute=rng.randint(0, 59))
+        out.append(min(max(d, start + timedelta(seconds=rng.randint(60, 900))), start + timedelta(seconds=span)))
+    return sorted(out)
 
 
 # ---------------------------------------------------------------------------
@@ -237,9 +243,13 @@ def _code_macro(lang: str, body: str) -> str:
 
 def _table(rows: list[list[str]]) -> str:
     out = ["<table><tbody>"]
-    for i, r in enumerate(rows):
-        tag = "th" if i == 0 else "td"
-        out.append("<tr>" + "".join(f"<{tag}>{inline(c) if c else '&nbsp;'}</{tag}>" for c in r) + "</tr>")
+    cell = lambda tag, c: f"<{tag}>{inline(c) if c else '&nbsp;'}</{tag}>"  # noqa: E731
+    if rows and not any(rows[0]):          # "| | |" header: key/value table, keys in <th>
+        for r in rows[1:]:
+            out.append("<tr>" + cell("th", r[0]) + "".join(cell("td", c) for c in r[1:]) + "</tr>")
+    else:
+        for i, r in enumerate(rows):
+            out.append("<tr>" + "".join(cell("th" if i == 0 else "td", c) for c in r) + "</tr>")
     out.append("</tbody></table>")
     return "".join(out)
 
@@ -293,7 +303,7 @@ def storage(md: str) -> str:
             flush(); rows = []
             while i < len(lines) and lines[i].strip().startswith("|"):
                 r = lines[i].strip()
-                if not re.match(r"^\|[\s:|-]+\|$", r):
+                if not re.match(r"^\|[\s:|-]*-[\s:|-]*\|$", r):
                     rows.append([c.strip() for c in r.strip("|").split("|")])
                 i += 1
             out.append(_table(rows)); continue
@@ -1471,6 +1481,67 @@ def conf_eng():
         - Prefer webhooks over polling, and verify webhook signatures over the raw request body.
         - Log our `X-Trace-Id` response header; Support will ask for it.
 
+        ## Webhook payload example
+        A `route.optimized` event as delivered to a tenant endpoint:
+
+        ```json
+        {
+          "id": "evt_01J80QG3W5Y6",
+          "type": "route.optimized",
+          "created_at": "2025-09-15T04:12:09Z",
+          "tenant_id": "t_1042",
+          "data": {
+            "job_id": "job_01J80QF0Z2AB",
+            "route_plan_id": "rp_01J80QG3V1XC",
+            "planning_date": "2025-09-15",
+            "depot_id": "RTM1",
+            "routes": 22,
+            "unassigned": 3
+          }
+        }
+        ```
+
+        The event contains identifiers and counts only; fetch the plan with `GET /v2/routes/{route_plan_id}`.
+        Events can arrive more than once and out of order. Deduplicate by `id`, and use `created_at` rather than
+        arrival order when two events concern the same plan.
+
+        ## Limits at a glance
+        | Limit | Value |
+        |---|---|
+        | Stops per optimisation | 250 (100 synchronous) |
+        | Vehicles per optimisation | 40 |
+        | Time windows per stop | 3 |
+        | Orders per bulk request | 1,000 |
+        | Optimisation requests | 600 per minute per client |
+        | Read requests | 3,000 per minute per client |
+        | Plan retention | 400 days |
+        | Idempotency key retention | 24 hours |
+
+        ## Tools
+        The developer portal has a Postman collection and an OpenAPI file for code generation. We do not publish
+        official SDKs; customers have had good results with generated clients for TypeScript, Python and C#.
+        Solution engineers keep a small reference integration (`platform/route-planner-examples`, read-only for
+        customers on request) that shows token handling, bulk order import, asynchronous optimisation with
+        webhooks and signature verification.
+
+        ## Frequently asked questions
+        **Can I optimise several depots in one request?** No. Each request has one depot; routes start and end
+        there unless `return_to_depot` is false. Plan each depot separately, in parallel if you like.
+
+        **Why are some of my stops unassigned although I have enough vehicles?** Usually time windows: the
+        window is shorter than the travel time from the depot plus the service time, or the vehicle's shift
+        ends before the window opens. The `reason` field tells you which constraint failed.
+
+        **Can I fix the order of some stops?** Yes: give the stops a shared `sequence_group` and
+        `"sequence_fixed": true`; the solver keeps their relative order and plans everything else around them.
+
+        **Do you take live traffic into account?** Travel times come from our own time-of-day speed profiles,
+        derived from historical GPS data of all tenants in a region, not from live traffic feeds.
+
+        **Is the result deterministic?** For the same input and the same solver version, almost always. The
+        solver uses a time limit, so under heavy load a request may return a slightly different (equally valid)
+        plan. Store the plan you dispatched rather than re-optimising to reproduce it.
+
         ## Error codes
         Errors use RFC 7807 problem JSON with an extra `code` field.
 
@@ -2112,7 +2183,7 @@ def conf_sre():
         ## Response expectations
         These are the numbers everything else is built around:
 
-        - **Acknowledge a page within 5 minutes.** Acknowledging means "I have seen it and I am looking", not
+        - **Acknowledge a page within 5{nbsp}minutes.** Acknowledging means "I have seen it and I am looking", not
           "it is fixed".
         - Be at a laptop and working on it within **15 minutes** of the page.
         - If a page is not acknowledged within 15 minutes, PagerDuty escalates to the secondary. After 30
@@ -2219,6 +2290,29 @@ def conf_sre():
         Watch out: invoice run on the 1st, PgBouncer alerts likely if the run is slow
         ```
 
+        ## Shadowing and reverse shadowing
+        New people on a rotation start with one **shadow** shift: they receive every page on a secondary
+        schedule, join every incident call, and write down every question. After the first shift on the
+        rotation itself, they do one **reverse shadow** shift: they are primary, and an experienced engineer
+        receives the same pages as backup and stays silent unless asked. This is the moment to practise
+        declaring incidents and writing status updates while someone has your back.
+
+        Shadow shifts are paid like secondary shifts. Add them in PagerDuty as an override on the "Shadow"
+        schedule of your team, so that they show up in the on-call report.
+
+        ## Your on-call kit
+        - Laptop with charger, and a phone with the PagerDuty app. A mobile hotspot or a second SIM is
+          strongly recommended if your home internet is not reliable.
+        - YubiKey on your keyring, not in the laptop bag that stays in the office.
+        - Bookmarks: Grafana "Service Overview" for your services, the runbooks index, the status page admin,
+          ArgoCD, the PagerDuty incident list.
+        - The `nwctl` CLI logged in at the start of the shift (tokens last 12 hours; log in again in the
+          evening if your shift spans the night).
+        - Numbers for the escalation contacts in your phone, in case Slack itself is the problem.
+
+        If something in this kit is missing or broken at the start of your shift, fix it before anything
+        else or swap the shift; a page at 03:00 is not the time to discover that the YubiKey is in the office.
+
         ## Looking after yourself
         - If you were paged more than twice between 00:00 and 06:00, hand the next night to your secondary and
           tell your manager. That is expected, not a favour.
@@ -2227,7 +2321,7 @@ def conf_sre():
           tell your manager; that is a staffing problem, not yours.
 
         ## Compensation
-        On-call is paid: EUR 350 per week as primary, EUR 150 per week as secondary, plus time off in lieu for
+        On-call is paid: EUR{nbsp}350 per week as primary, EUR{nbsp}150 per week as secondary, plus time off in lieu for
         out-of-hours incident work. Log incident time in the HR system under "On-call incident time" by the end
         of the month. The details are in the HR space.
 
@@ -2967,7 +3061,7 @@ def conf_sre():
     for day, attendees, sections, actions in notes:
         att = ", ".join(PEOPLE[a].name for a in attendees)
         body = "".join(f"\n### {h}\n" + "\n".join(f"- {i}" for i in items) + "\n" for h, items in sections)
-        acts = "\n".join(f"| {PEOPLE[w].name} | {t} | {k or ''} |" for w, t, k in actions)
+        acts = "\n".join(f"| {PEOPLE[w].name} | {t} | {k.replace('{{J:', '{{JM:') if k else ''} |" for w, t, k in actions)
         md = f"**Date:** {day}\n**Attendees:** {att}\n\n## Notes\n{body}\n## Action items\n| Owner | Action | Ticket |\n|---|---|---|\n{acts}\n"
         cpage(f"sre-notes-{day}", "SRE", f"{day} Ops review", md, parent="sre-notes",
               labels=["meeting-notes", "ops-review"], author=attendees[0], created=day,
@@ -3053,7 +3147,7 @@ def conf_pay():
         | Card (large EU tenants) | Adyen | EU | Tenants migrated in 2025 for lower fees |
         | Bank transfer | none | all | Enterprise only, net 30; reconciled from camt.053 statements imported at 06:00 UTC |
 
-        Every payment attempt has an **idempotency key** derived from the invoice and the attempt number:
+        Every payment attempt has an **idempotency{nbsp}key** derived from the invoice and the attempt number:
         `inv_<invoice_id>_a<attempt>`. The attempt number increases only when dunning starts a new collection
         attempt. Transport-level retries of the same attempt (timeouts, 5xx, connection resets) **must reuse the
         same key**. Generating a fresh key on a retry is exactly how we double-charged customers in June 2025;
@@ -3126,6 +3220,37 @@ def conf_pay():
         so that each region runs at a sensible local time.
 
         **Who can see card details?** Nobody at Northwind. We store provider tokens and the last four digits.
+
+        ## Glossary
+        | Term | Meaning |
+        |---|---|
+        | Billing account | The legal entity we invoice; one tenant can have several |
+        | Billing period | A calendar month in UTC |
+        | Meter | Something we count for pricing: routes planned, monthly active drivers, warehouse transactions |
+        | Included quantity | Usage covered by the subscription fee before overage pricing starts |
+        | Payment attempt | One try to collect an invoice; has its own idempotency key |
+        | Collection attempt number | Increases with each dunning retry; transport retries do not change it |
+        | Credit note | Document that reduces a finalised invoice, fully or partially |
+        | Reverse charge | EU B2B rule where the customer accounts for VAT; the invoice shows 0% VAT and a note |
+        | Dunning | The schedule of retries and reminders after a failed payment |
+        | Net 30 | Bank transfer due 30 days after the invoice date (Enterprise only) |
+        | CDE | Cardholder data environment, the part of our systems in PCI scope |
+        | Interchange++ | Card pricing that passes through scheme and issuer fees, used for some Adyen tenants |
+
+        ## Changes in 2025
+        | When | Change | Why |
+        |---|---|---|
+        | February | UK invoice template with UK VAT number | UK tax requirements |
+        | June | `PaymentGateway` abstraction for Stripe and Adyen | One retry and error-mapping path before moving more tenants to Adyen |
+        | June | Idempotency key derived once per payment attempt | Duplicate charges on 18 June |
+        | July | Three Enterprise tenants moved to Adyen for cards | Commercial agreement (interchange++) |
+        | July | `DuplicateChargeSuspected` alert | Detection gap found in the June postmortem |
+        | September | Routes meter deduplicated per route and period | Re-optimisations were counted as new routes |
+        | September | Leitweg-ID (BT-10) in XRechnung | German public-sector e-invoicing |
+        | October | Invoice run split per region (in progress) | Long runs overlapping EU business hours |
+
+        Each change has a PAY ticket and a merge request in `payments/billing-api`; the ticket is the place for
+        the discussion, the MR for the technical details.
 
         ## Things that are easy to get wrong
         - Invoice numbers must be gapless. Never allocate a number outside the finalising transaction.
@@ -4551,12 +4676,12 @@ def jira_pay():
         2025.09.2 added the RequestLoggingFilter for tracing, which wraps the request in ContentCachingRequestWrapper.
         """, status="Done", priority="High", components=["billing-api", "stripe"], labels=["webhooks", "regression"],
          assignee="aisha", reporter="victor", created="2025-09-15 11:05", updated="2025-09-16 09:30", comments=[
-             ("aisha", "Found it. The controller now reads the body with request.getReader() after the filter cached it, and the "
+             ("aisha", "2025-09-15 13:10", "Found it. The controller now reads the body with request.getReader() after the filter cached it, and the "
                        "wrapper decodes with ISO-8859-1 because Stripe's Content-Type has no charset. We then re-encode as "
                        "UTF-8 and verify the signature over different bytes. ASCII-only payloads are unaffected, hence 7%."),
-             ("aisha", "Fix: the controller takes the raw body as byte[] (@RequestBody byte[]) and verifies over those bytes; the "
+             ("aisha", "2025-09-15 16:52", "Fix: the controller takes the raw body as byte[] (@RequestBody byte[]) and verifies over those bytes; the "
                        "logging filter skips /billing/webhooks/**. Deployed 2025.09.3 at 16:40 UTC."),
-             ("victor", "Stripe retried all failed events within 3 hours, nothing lost. Thread in #payments-eng: {{SL:stripe-sig}}"),
+             ("victor", "2025-09-16 08:31", "Stripe retried all failed events within 3 hours, nothing lost. Thread in #payments-eng: {{SL:stripe-sig}}"),
          ])
 
     jira("cost-centre-split", "PAY", "Story", "Split the monthly invoice by cost centre", """
@@ -4958,9 +5083,10 @@ def jira_data():
          assignee="rahul", reporter="ben", created="2025-09-06 03:55", updated="2025-09-24 11:20", comments=[
              ("lena", "This is the classic low-traffic-table problem. We need heartbeats with an action query that writes to a "
                       "table in the publication, so the slot advances even when nothing we capture changes."),
-             ("rahul", "Done together with the Debezium 2.5 upgrade: {{MR:cdc-heartbeat}}. Slot lag on wms-db now stays under "
+             ("rahul", "2025-09-22 10:15", "Done together with the Debezium 2.5 upgrade: {{MR:cdc-heartbeat}}. Slot lag on wms-db now stays under "
                        "200 MB over the weekend."),
-             ("ben", "Also lowered the CdcReplicationSlotLag paging threshold review: 20 GB Slack, 100 GB page stays."),
+             ("ben", "2025-09-22 11:30", "Reviewed the CdcReplicationSlotLag thresholds while at it: 20 GB to Slack and "
+                                       "100 GB paging stay as they are."),
          ])
 
     jira("hot-cold", "DATA", "Task", "Roll out the hot_cold storage policy to all nw_events tables", """
@@ -6884,7 +7010,19 @@ def place_times(start: datetime, end: datetime, items: list[tuple]) -> list[tupl
         else:
             pending.append(it)
     flush(max(end, prev + timedelta(minutes=30)))
-    return out
+    # A comment that says "deployed on 2025-09-18" cannot have been written before that day.
+    fixed, last = [], None
+    for who, when, body in out:
+        mentioned = [d for d in re.findall(r"\b(20\d\d-\d\d-\d\d)\b", body) if d <= "2025-10-09"]
+        if mentioned and max(mentioned) > when.strftime("%Y-%m-%d"):
+            when = datetime.fromisoformat(max(mentioned)).replace(
+                hour=rng.randint(12, 16), minute=rng.randint(0, 59), second=rng.randint(0, 59),
+                microsecond=rng.randint(0, 999) * 1000, tzinfo=UTC)
+        if last and when <= last:
+            when = last + timedelta(minutes=rng.randint(4, 90), seconds=rng.randint(0, 59))
+        fixed.append((who, when, body))
+        last = when
+    return fixed
 
 
 def assign_numbers(items: list[dict], key_fn, start_fn) -> None:
@@ -6962,7 +7100,7 @@ TRIAGE = [
     "Moved to the {board} board for sprint {sprint}. {first} owns it; ping me if it needs more hands.",
     "Looked at this in refinement. Estimated {points} points, scope as described. {first} will take it.",
     "Thanks for the detailed report. Putting it into sprint {sprint}; {first} has the most context here.",
-    "Accepted into sprint {sprint} with {priority} priority. Please keep the ticket updated, Support follows it.",
+    "Accepted into sprint {sprint} with {priority} priority. Please keep the ticket updated as you go.",
     "{first}, this one is yours for sprint {sprint}. Shout if the estimate ({points} points) turns out to be wrong.",
 ]
 TRIAGE_SELF = [
@@ -7048,13 +7186,12 @@ def enrich_jira_item(it: dict) -> None:
         lines.append(f"First seen: {c.strftime('%Y-%m-%d')}")
         extra.append("\n".join(lines))
     elif itype in ("Story", "Task", "Epic") and rng.random() < 0.75:
-        items = DOD[proj][:]
-        rng.shuffle(items)
-        extra.append("Definition of done:\n" + "\n".join(f"- {x}" for x in sorted(items[:rng.randint(2, 4)])))
+        keep = sorted(rng.sample(range(len(DOD[proj])), rng.randint(2, min(4, len(DOD[proj])))))
+        extra.append("Definition of done:\n" + "\n".join(f"- {DOD[proj][i]}" for i in keep))
     if extra:
         it["desc"] = textwrap.dedent(it["desc"]).strip() + "\n\n" + "\n\n".join(extra)
 
-    fill = dict(sprint=sprint_of(c), points=rng.choice([1, 2, 3, 5, 8]), priority=it["priority"],
+    fill = dict(sprint=sprint_of(c), points=rng.choice([2, 3, 5, 8]), priority=it["priority"],
                 board=TEAM_BOARD[proj], zd=rng.randint(46000, 51999), zd2=rng.randint(46000, 51999))
     lead = next((LEAD_OF[x] for x in comps if x in LEAD_OF), PROJECT_LEAD[proj])
     head, tail = [], []
@@ -7070,16 +7207,35 @@ def enrich_jira_item(it: dict) -> None:
     if status == "In Progress" and it["assignee"]:
         branch = f"{it['key']}-{slugify(it['summary'], 32)}"
         tail.append((it["assignee"], rng.choice(IN_PROGRESS).format(branch=branch)))
+    said = " ".join(x[-1] for x in it["comments"]).lower()
     if status == "Done" and itype == "Bug":
         if proj == "MOB":
-            tail.append(("mateo", rng.choice(VERIFIED).format(ver=f"{app_version(c)} build {build_no(c) + 40}")))
-        elif service and rng.random() < 0.8:
+            if "verified" not in said:
+                fixed_in = app_version(c + timedelta(days=12))
+                if fixed_in == app_version(c):
+                    a, b, p = fixed_in.split(".")
+                    fixed_in = f"{a}.{b}.{int(p) + 1}"
+                tail.append(("mateo", rng.choice(VERIFIED).format(ver=f"{fixed_in} build {build_no(c) + 40}")))
+        elif service and rng.random() < 0.8 and not re.search(r"deployed|released|shipped|\blive\b", said):
             rel = c + timedelta(days=rng.randint(2, 9))
             tail.append((it["assignee"] or lead, rng.choice(RELEASED).format(
                 ver=calver(service, rel), d1=rel.strftime("%Y-%m-%d"),
                 d2=(rel + timedelta(days=1)).strftime("%Y-%m-%d"))))
     # keep explicitly timed comments in order: new untimed comments go before the first / after the last
-    it["comments"] = head + it["comments"] + tail
+    it["comments"] = pin_near_start(c, head, it["comments"]) + it["comments"] + tail
+
+
+def pin_near_start(c: datetime, head: list, existing: list) -> list:
+    """Give triage-style items a time shortly after creation, unless an existing timed item comes first."""
+    first = next((datetime.strptime(x[1], "%Y-%m-%d %H:%M").replace(tzinfo=UTC) for x in existing if len(x) == 3), None)
+    out, t = [], c
+    for who, body in head:
+        t = t + timedelta(minutes=rng.randint(6, 150))
+        if first is not None and t >= first:
+            out.append((who, body))
+        else:
+            out.append((who, t.strftime("%Y-%m-%d %H:%M"), body))
+    return out
 
 
 MR_TEMPLATES = {
@@ -7138,8 +7294,30 @@ def enrich_gitlab_item(it: dict, mentions: dict[str, list[str]]) -> None:
             if not any(len(x) == 3 for x in notes):
                 it["notes"] = notes[:pos] + [(it["author"], f"SYS:added {n} {word}\n\n<ul>{lis}</ul>")] + notes[pos:]
     else:
+        labels = it["labels"]
+        if "type::bug" in labels:
+            svc = it["project"].split("/")[1]
+            env = ["## Environment"]
+            if group == "mobile":
+                env.append(f"- App version: {app_version(c)} (build {build_no(c)})")
+                env.append("- Platform: " + ("Android" if "android" in labels else "iOS" if "ios" in labels
+                                              else "Android and iOS"))
+            elif group == "data":
+                env.append("- Environment: production (Airflow `airflow.nw.internal`, Trino, ClickHouse `nw`)")
+            else:
+                env.append("- Environment: " + rng.choice(["production EU", "production EU and NA", "staging and production"]))
+                env.append(f"- Version: {calver(svc, c)}")
+            env.append(f"- First seen: {c.strftime('%Y-%m-%d')}")
+            sev = rng.choice(["S2: degraded, workaround exists", "S3: minor, limited impact", "S2: customer-visible"])
+            desc += "\n\n" + "\n".join(env) + f"\n\n## Severity\n{sev}"
+        elif "type::feature" in labels and rng.random() < 0.8:
+            dod = DOD[{"platform": "OPS", "warehouse": "OPS", "payments": "PAY", "mobile": "MOB", "data": "DATA"}[group]]
+            keep = sorted(rng.sample(range(len(dod)), rng.randint(2, min(4, len(dod)))))
+            desc += "\n\n## Definition of done\n" + "\n".join(f"- [ ] {dod[i]}" for i in keep)
         for a in it["assignees"][:1]:
             head.append((it["author"], f"SYS:assigned to @{PEOPLE[a].username}"))
+        if it["state"] == "opened" and it["assignees"]:
+            head.append((it["assignees"][0], 'SYS:added ~"workflow::in progress" label'))
         lead = {"platform": "priya", "warehouse": "yusuf", "payments": "tomas", "mobile": "jonas", "data": "lena"}[group]
         if it["project"] == "platform/route-planner":
             lead = "mei"
@@ -7150,7 +7328,7 @@ def enrich_gitlab_item(it: dict, mentions: dict[str, list[str]]) -> None:
         if it["state"] == "closed":
             tail.append((it["assignees"][0] if it["assignees"] else it["author"], "SYS:closed"))
     it["desc"] = desc
-    it["notes"] = head + it["notes"] + tail
+    it["notes"] = pin_near_start(c, head, it["notes"]) + it["notes"] + tail
 
 
 JIRA: list[dict] = []
@@ -7333,7 +7511,7 @@ def resolve(obj, xml=False):
 # avoiding the words of the answer document's title.
 QUERIES = [
     # keyword-friendly
-    ("what does WMS-4102 mean on the handheld scanner", "conf", "wms-errors"),
+    ("what does error code WMS-4102 mean", "conf", "wms-errors"),
     ("BIL-2007 payment error", "conf", "bil-errors"),
     ("RoutePlannerConsumerLagHigh fired, what should I check", "conf", "rb-kafka-lag"),
     ("pgbouncer default_pool_size for billing-db", "conf", "rb-pgbouncer"),
@@ -7517,6 +7695,7 @@ def main(argv=None):
     jira_ops(); jira_pay(); jira_mob(); jira_data(); jira_sec(); jira_more()
     gitlab_issues(); gitlab_mrs()
     slack_sre(); slack_payments(); slack_mobile(); slack_data(); slack_it(); slack_secops()
+    jira_extras(); gitlab_extras(); mr_extras(); slack_extras()
     build_jira()
     build_gitlab()
 
@@ -7548,6 +7727,592 @@ def main(argv=None):
     for k, v in counts.items():
         print(f"{v:5d}  {k}")
     print(f"{total:,} bytes in total under {out}")
+
+
+
+# ===========================================================================
+# Second pass: follow-up paragraphs and discussion added to the shorter items
+# (the way tickets grow after triage: context from other teams, decisions,
+# numbers found later). Applied before keys and timestamps are assigned.
+# ===========================================================================
+
+def xj(ref, add=None, comments=()):
+    it = JIRA_BY_REF[ref]
+    if add:
+        it["desc"] = textwrap.dedent(it["desc"]).strip() + "\n\n" + textwrap.dedent(add).strip()
+    it["comments"] = it["comments"] + list(comments)
+
+
+def xg(ref, add=None, notes=()):
+    it = GL_BY_REF[ref]
+    if add:
+        it["desc"] = textwrap.dedent(it["desc"]).strip() + "\n\n" + textwrap.dedent(add).strip()
+    it["notes"] = it["notes"] + list(notes)
+
+
+def xs(ref, messages):
+    """Append replies to an existing Slack thread: (who, minutes_after_previous, text)."""
+    t = SLACK_BY_REF[ref]
+    last = datetime.fromtimestamp(float(t["messages"][-1]["ts"]), tz=UTC)
+    for who, gap, text in messages:
+        last = later(last, gap * 0.8, gap * 1.2 + 0.5)
+        p = PEOPLE[who]
+        t["messages"].append({"type": "message", "user": p.slack_id, "user_name": p.name, "text": text,
+                              "ts": slack_ts(last), "thread_ts": t["thread_ts"]})
+    t["messages"][0]["reply_count"] = len(t["messages"]) - 1
+    t["messages"][0]["reply_users"] = sorted({m["user"] for m in t["messages"][1:]})
+
+
+def jira_extras():
+    xj("airbyte-zendesk", """
+        Airbyte logs show the sync stopping after the first page of results, so even the tickets loaded before the
+        error are only a fraction of the day. The Support leadership dashboard (backlog age, first response time per
+        priority) has been flat since Tuesday, which is how Marcus noticed.
+        """, [("lena", "Upgraded the Zendesk source connector to the current version, which uses cursor pagination for "
+                       "the incremental tickets endpoint. Ran a full refresh of the tickets stream (about 210k tickets, 40 "
+                       "minutes). Dashboards are current again."),
+              ("marcus", "Confirmed, numbers look right. Could we get a freshness alert on this source?"),
+              ("lena", "Added a dbt source freshness check on raw_saas.zendesk_tickets: warn after 12 h, error after 24 h.")])
+    xj("metabase-050", """
+        Things to check after the upgrade: the certified collection (34 questions), the Customer Success dashboards
+        that use custom SQL with Trino-specific functions, and the Slack subscriptions that send the weekly OTD report
+        to account managers every Monday at 07:00 CET.
+        """, [("lena", "Staging upgrade fine; one custom SQL question used a removed variable syntax, fixed. Production "
+                       "upgrade on 2025-04-10 at 07:30 UTC, took 6 minutes including migrations."),
+              ("wen", "Weekly OTD subscriptions went out on Monday as usual.")])
+    xj("gbp-template", """
+        Legal requirement for UK invoices: our UK VAT registration number, the customer's VAT number if they have one,
+        VAT shown in GBP, and the tax point date. The invoice number sequence stays per legal entity (the UK tenants are
+        invoiced by Northwind Logistics B.V.).
+        """, [("ingrid", "Finance confirmed the wording for the VAT line: UK VAT at 20% charged by us, so no reverse-charge "
+                         "note on UK invoices."),
+              ("victor", "Template `invoice_gb.hbs` added, selected when the billing account country is GB. Golden-file "
+                         "tests extended with two UK accounts. March invoices will use it.")])
+    xj("pg16", """
+        Per database we need: a blue/green deployment created a week ahead, a replication lag check, parameter group
+        diffs reviewed (work_mem, max_connections, logical replication settings), an application smoke test against the
+        green instance, and a switchover window agreed with the owning team. Debezium connectors must be stopped before
+        switchover and the slots re-created afterwards, followed by an incremental snapshot.
+        """, [("lena", "From the data side: please give us a week's notice per database. wms-db re-snapshot is the painful "
+                       "one; with incremental snapshots we can do it without blocking streaming, but it takes a day."),
+              ("yusuf", "wms-db switchover only on a Sunday between 10:00 and 14:00 UTC, the quietest window across DCs.")])
+    xj("sec-mapgrid-rotate", """
+        Last rotation was on 2025-04-03. The key is used in both regions and by the `regeocode` job. MapGrid allows two
+        active keys per account, which is what makes a zero-downtime rotation possible.
+        """, [("oskar", "Plan: new key on Tuesday 7 October, EU first, NA an hour later, old key revoked on Wednesday after "
+                        "checking the old key's request count in the MapGrid portal is zero.")])
+    xj("pl-translations", """
+        Today about 18% of UrbanCrate's drivers have their phone set to Polish, 6% to Romanian and 4% to Turkish. The app
+        itself is translated into English, Dutch, German, French and Polish; only tenant-provided texts are monolingual.
+        """, [("jonas", "App side is small: the remote config already supports a map of language to text. The console "
+                        "form is the bigger part."),
+              ("grace", "Parking until after the peak season, but I'd like it in the Q1 plan.")])
+    xj("sec-access-review-q3", """
+        Inputs: the JIT eligibility list exported from the access broker, the grant log for 1 July to 30 September, and
+        the HR leavers list. Output: a signed-off list per team and a short summary for the PCI evidence folder.
+        """, [("tomas", "Payments confirmed. Two people moved to other teams in Q3 and still had billing-pci eligibility; "
+                        "removed.")])
+    xj("trino-16", """
+        Test plan: replay last November's month-end query log (captured from the Trino event listener) against staging
+        with 16 workers, and measure queueing time, S3 request rate and Glue API throttling. Glue's default quota for
+        GetPartitions is the most likely bottleneck.
+        """, [("lena", "If Glue throttles, we can enable the metadata cache in the Iceberg connector rather than raising "
+                       "the quota.")])
+    xj("credit-note-vat", """
+        Example: credit note NW-CN-2025-000341 for a Swiss and a German line shows the VAT summary block twice in the PDF.
+        The UBL version of the same credit note is correct, and so are the ledger entries. Finance noticed because a
+        customer asked why the VAT total on the PDF did not add up.
+        """, [("victor", "Template fixed, golden files updated. Re-rendered and re-sent the 4 affected credit notes.")])
+    xj("new-scanner-rollout", """
+        The new engine decodes damaged and curved labels better and reads several barcodes in one frame, which needs a
+        different UI (the driver taps the barcode to pick). Pilot drivers found the tap step confusing at first.
+        """, [("chloe", "Added a one-time coach mark for the tap step. Manual entry share in the internal beta dropped from "
+                        "6.1% to 2.4% after the first week."),
+              ("grace", "Great result. Let's make sure Support has a short video before the 10% step.")])
+    xj("zendesk-tags", """
+        Affected dashboards: 'Tickets by tag' and 'Escalations per week'. Both use raw_saas.zendesk_tickets.tags, which
+        is now always null for tickets created after 22 May.
+        """, [("lena", "Enabled the ticket_tags stream and changed stg_zendesk__tickets to aggregate tags from it. "
+                       "Backfilled from 22 May."),
+              ("marcus", "Dashboards are back, thanks.")])
+    xj("metabase-tenant-health", """
+        The slow questions are 'Active drivers last 30 days', 'GPS coverage per route' and 'POD photo rate'. Each scans
+        several billion rows because the date filter is applied after a join instead of on the partition column.
+        """, [("wen", "Moved the three questions to fct_route_daily and fct_drops. Dashboard loads in 3.5 s now, cached for "
+                      "1 hour.")])
+    xj("dbt-unique-deliveries", """
+        The late events come from drivers who were offline for several days (mostly rural routes in the Lyon region),
+        whose phones uploaded everything at once. 212 duplicates across 9 tenants.
+        """, [("lena", "Good catch on received_at. Please add a test for late arrivals to the model's CI fixtures so this "
+                       "does not come back.")])
+    xj("dunning-language", """
+        Affected: 37 billing accounts with invoice_language fr, a handful with de. The invoice email and PDF use the
+        billing account language correctly, which makes the English reminders look even more out of place.
+        """, [("victor", "Templates now use billing_accounts.invoice_language with English as fallback. Translations for "
+                         "the three dunning emails requested from the agency, French and German back on Friday.")])
+    xj("first-attempt-depot", """
+        The first-attempt rate is computed from delivery events: a drop counts as successful on the first attempt if
+        its first `delivery.completed` or `delivery.failed` event is `completed`. Redelivery attempts on later routes
+        reference the original drop id.
+        """, [("wen", "Model and backfill done on staging. Console chart waits for the reports-api change.")])
+    xj("ch-alert-routing", """
+        Current routing sends all severities for Data Platform alerts to the 24/7 escalation policy, whose last level is
+        SRE Primary. Data Platform's own policy only has business-hours coverage.
+        """, [("priya", "Thanks. Confirmed I no longer get these at night.")])
+    xj("argocd-hpa", """
+        Same problem exists for route-planner-prod and wms-core-prod charts; fixing it in the shared ApplicationSet
+        template covers all of them.
+        """, [("nadia", "ignoreDifferences for /spec/replicas added to the ApplicationSet template; all apps in sync."),
+              ("chloe", "Notifications in #mobile are quiet again, thanks!")])
+    xj("dup-charge-alert", """
+        The query counts invoices with two or more successful attempts created in the last hour, per provider. It runs
+        against the billing-db read replica so that it cannot slow down the primary.
+        """, [("victor", "Alert live. Tested by creating two successful attempts for one invoice in staging: paged within "
+                         "3 minutes."),
+              ("tomas", "Please also add the runbook link to the alert annotation.")])
+    xj("sec-webauthn", """
+        Platform authenticators (Touch ID) are allowed as a second factor next to YubiKeys, because they are phishing
+        resistant too. SMS and push are removed as factors for these apps.
+        """, [("daniel", "Rollout complete for all groups. Okta policy reports no remaining users with push-only factors "
+                         "in the production access groups.")])
+    xj("sec-stacktrace", """
+        Example response (shortened): a 500 HTML page with `org.springframework.web.util.pattern.PatternParseException`
+        and the full stack trace including internal package names.
+        """, [("daniel", "Retest passed: 500 responses now return problem JSON with a trace id and no stack trace.")])
+    xj("debezium-25", """
+        Rollback plan: the previous image is still tagged; connector offsets are compatible between 2.4 and 2.5, so a
+        rollback is a redeploy of the old image.
+        """, [("rahul", "Upgraded on 2025-09-18, one worker at a time. No connector restarts from scratch, offsets kept.")])
+    xj("mob-se-crash", """
+        Reproduced with a fixture drop with 120 parcels: memory peaks at 1.1 GB while rendering thumbnails, iPhone SE
+        has 3 GB RAM and iOS terminates the app around 1 GB for a foreground app in our case.
+        """, [("mateo", "Verified with 150 parcels on the iPhone SE: memory stays under 300 MB, scrolling is smooth.")])
+    xj("sec-s3-replica", """
+        The replication module is used for three buckets; the other two are not public-facing either, but all three were
+        missing the block. AWS Config now evaluates the rule within 15 minutes of bucket creation.
+        """)
+    xj("sepa-md06", """
+        Return codes and intended behaviour:
+        - AM04 (insufficient funds): re-enter dunning.
+        - MD01 (no valid mandate): stop automatic collection, Finance task.
+        - MD06 (refund requested by the debtor): stop automatic collection, Finance task, flag the account for the
+          account manager.
+        - MS02 (reason not specified by the customer): treat like MD06.
+        """, [("aisha", "Mapping fixed and MS02 added. Apologised to the customer through their account manager; the "
+                        "second debit was refunded.")])
+    xj("adyen-eu-migration", """
+        Each tenant's finance team has to re-enter card details through the Adyen Drop-in in the console; we cannot
+        migrate stored cards between providers. Account managers scheduled short calls to walk them through it.
+        """)
+    xj("coredns", """
+        Impact: 23 minutes of intermittent DNS failures in nw-prod-euw1. NA was not affected because the add-on
+        upgrade had not reached that cluster yet.
+        """)
+    xj("bff-polling-spike", """
+        The spike lines up with auto-planning at 05:30 CET: when plans are published, polling apps all see a change at
+        once and fetch the full route, including all drop details and photos metadata.
+        """, [("jonas", "10 s cache deployed. p99 at 05:30 went from 2.4 s to 310 ms. Raising min_supported_version is "
+                        "tracked separately.")])
+    xj("staging-refresh-oom", """
+        The refresh runs as a Kubernetes Job with a 16 GiB memory limit. The anonymiser builds a mapping table of every
+        distinct value of pseudonymised columns in memory before writing.
+        """, [("nadia", "Excluded scanner_sync_queue and switched the mapping to a keyed hash (no table in memory). "
+                        "Refresh takes 2 h 10 min and peaks at 3 GiB.")])
+    xj("noise-outbox", """
+        Last two weeks: 23 WmsOutboxLag alerts, all between 02:00 and 02:20 local DC time, all resolved on their own in
+        under 10 minutes.
+        """, [("arjun", "Rule changed: page if the oldest row is older than 15 minutes, Slack-only warning at 5 minutes. "
+                        "No pages since.")])
+    xj("nominatim-oom", """
+        During the 17 July event, fallback traffic peaked at 1,400 requests/s, and Nominatim's memory per request grows
+        with the number of address candidates for vague addresses.
+        """, [("mei", "Let's also load test Nominatim as part of the October load test, with the circuit forced open."),
+              ("oskar", "Added to the load test plan.")])
+    xj("sec-lost-laptop", """
+        Checklist followed from the lost-device procedure: Kandji lock and wipe, Okta session revocation, GitLab token
+        and SSH key revocation, JIT grants revoked, 1Password account suspended until the replacement laptop arrives.
+        """)
+    xj("sec-pci-2025", """
+        Open items as of early October: the network diagram needs the new NAT gateways of August, and the access review
+        for billing-pci grants is waiting for Finance's confirmation of two users.
+        """)
+    xj("mob-push-ios17", """
+        Reproduction: kill the app, change a route in the console, tap the notification. The app opens on the home tab.
+        If the app was in the background (not killed), the deep link works.
+        """, [("keiko", "The deep link is now queued until the navigation container reports ready. Tested on iOS 16, 17 "
+                        "and 18.")])
+    xj("kestrel-extract", """
+        Columns: week, depot, planned distance, actual distance, drops, on-time drops, OTD. No driver or recipient data.
+        The tenant's account manager receives the file and presents it; we do not send data to the customer directly.
+        """)
+    xj("speed-profile-lys1", """
+        Until the fix, dispatchers in Lyon compensated by adding 20 minutes of buffer to every time window, which made
+        plans look worse in the console's utilisation report.
+        """, [("mei", "With the regional profile, morning ETAs in Lyon are within 8% at p50. Good enough until LYS1 has its "
+                      "own profile in a few weeks.")])
+    xj("stripe-api-upgrade", """
+        Known differences to check: default payment method behaviour on PaymentIntents, the shape of mandate objects for
+        SEPA, and several deprecated fields in webhook payloads that our event handlers read.
+        """, [("aisha", "I will do the changelog review in sprint 2025-20 and write up the impact here.")])
+    xj("tls-renew-2025", """
+        Reminder from last year: the ACM import for CloudFront must happen in us-east-1, and the console distribution's
+        Terraform must be applied after the import, otherwise CloudFront keeps serving the old certificate.
+        """)
+    xj("eta-accuracy", """
+        Source events: the planned ETA comes from routes.planned.v1 at dispatch time (not later re-plans), the actual
+        arrival from the app's arrived event. Drops without an arrived event (geofence never triggered) are excluded
+        and counted separately.
+        """)
+    xj("mob-photo-queue", """
+        Reported by a Polar Foods driver who worked 6 hours in a cold store without signal. After the limit, the camera
+        screen showed the capture button but nothing happened on tap.
+        """)
+    xj("nodelocal-dns", """
+        Rollback: remove the DaemonSet and reset kubelet clusterDNS; pods keep working because they fall back to the
+        cluster DNS service IP after the node-local address stops answering.
+        """)
+    xj("dup-charge-contract", """
+        Scenarios per gateway operation: timeout then success, 500 then success, connection reset before the response,
+        and a 409 idempotency conflict (a retry with the same key while the first request is still being processed).
+        """)
+    xj("ota-background", """
+        Measured in the OTA server logs: 14% of iOS devices report a bundle version older than 7 days, against 3% on
+        Android.
+        """, [("keiko", "This also explains why the drop list sort fix took so long to reach some iPhones.")])
+    xj("osrm-checksum", """
+        The rebuild pipeline runs every Saturday at 22:00 UTC and builds the EU and NA graphs, with our overrides for
+        restricted roads applied on top of the OpenStreetMap extracts.
+        """)
+    xj("font-scale", """
+        Screens in scope: route overview, drop list, drop details, POD capture (signature, photo, PIN), failed-delivery
+        reasons. Screens out of scope for now: settings and the chat.
+        """)
+    xj("mob-battery", """
+        Measured on a Pixel 8 and an iPhone 15: 17% and 15% battery per hour with the summary screen open and high
+        accuracy location running; 3% per hour with the fix.
+        """, [("mateo", "Verified on both platforms; the tracking notification disappears 30 minutes after the last drop "
+                        "at the depot.")])
+    xj("refund-approval-ui", """
+        Support leads currently ask in #payments-eng who needs to approve, which takes time and is easy to forget.
+        """)
+    xj("runbook-lint", """
+        The check runs on every MR that changes files under monitoring/rules/ and nightly for all rules, because pages
+        can be moved in Confluence without anyone touching the rules.
+        """)
+    xj("min-version-510", """
+        Affected devices at the time of planning: 212 active devices below 5.10, spread across 31 tenants. The largest
+        group (74 devices) belongs to a tenant that manages phones through MDM and had paused updates.
+        """)
+    xj("sec-ingress-nginx", """
+        Exposure check: the admission webhook service is ClusterIP only, but any pod in the cluster could reach it before
+        the NetworkPolicy, which is what the advisory's attack scenario needs.
+        """)
+    xj("sec-phish", """
+        Indicators: sender domain digicert-renewals[.]support, registered two days before the campaign; landing page on
+        a shared hosting provider with a valid Let's Encrypt certificate; credential form posting to a different domain.
+        """)
+    xj("lag-alert-partition", """
+        Open question: should the per-partition alert page or only post to #team-routing? A single hot partition at night
+        may not matter until the morning planning window.
+        """, [("mei", "Page between 02:00 and 06:00 UTC (before EU and NA planning windows), Slack otherwise.")])
+    xj("mob-scan-focus", """
+        Only the Pro models are affected, because their main camera's minimum focus distance is longer than on the
+        non-Pro iPhones.
+        """)
+    xj("dark-mode", """
+        Some tenants' MDM policies force light mode for all apps; the manual switch in the app's settings should win.
+        """)
+    xj("noise-hpa", """
+        Symptom alerts that remain paging for driver-bff: DriverBffErrorRate and the latency SLO burn rate alert.
+        """)
+    xj("runner-disk", """
+        Failing jobs per day before the fix: 6-15, mostly between 09:00 and 11:00 CET when most pipelines run.
+        """)
+    xj("gdpr-iceberg", """
+        Erasure deadline: requests must be completed within 30 days of receipt. The 6 affected requests were received
+        between 24 June and 3 July.
+        """)
+    xj("mob-sigpad", """
+        Tenants with signature-only POD (no photo) are affected most; for them a cleared signature means the customer
+        has to sign twice at the door.
+        """)
+    xj("mob-dup-arrived", """
+        Downstream impact: dwell time and first-attempt metrics use the first arrived event, so the duplicates mostly
+        affect the event volume in ClickHouse, but the console's event timeline looks confusing.
+        """)
+
+
+def gitlab_extras():
+    xg("hermes-symbols", """
+        ## Impact
+        About 40% of our crash groups in Crashlytics are JS errors. Without symbols, each of them needs someone to map
+        offsets by hand with `source-map` locally, which nobody does, so JS crashes are effectively invisible.
+
+        ## Fix
+        Run `compose-source-maps.js` after the Hermes compile step in both the Android and iOS build jobs and upload the
+        composed map with the Crashlytics CLI, keyed by version and build number.
+        """, [("chloe", "Done for both platforms. Verified with a deliberate crash in an internal build: file names and "
+                        "line numbers show up correctly.")])
+    xg("freshness-telemetry", """
+        The August incident: the S3 sink task failed on a schema change in `telemetry.gps.v1` (a new optional field
+        without a default in the registry), the connector stayed `RUNNING` with a failed task, and nobody noticed for 14
+        hours. Kafka still had the data, so nothing was lost, but the lake was a day behind.
+        """, [("rahul", "Also added a Prometheus alert on failed Kafka Connect tasks, which would have caught it within "
+                        "minutes. The freshness check is the second line of defence.")])
+    xg("invoice-it-tz", """
+        The arm64 runners have `TZ=Europe/Amsterdam` set in the base image, the old runners had UTC. Any test that relies
+        on the system default time zone is suspicious; a quick grep found two more in `billing-core`.
+        """, [("victor", "Fixed all three tests to use `ZoneOffset.UTC` explicitly. Also set `-Duser.timezone=UTC` in the "
+                         "Gradle test task so new tests behave the same everywhere.")])
+    xg("legacy-charges-api", """
+        ## Checks before removal
+        - [x] No calls to `LegacyChargeService` in the last 60 days (metric `legacy_charge_calls_total` is flat at 0).
+        - [x] No billing accounts with `payment_flow = 'charges'` left (migration in June moved the last 12).
+        - [ ] Remove the Stripe webhook event types that only the legacy flow used (`charge.succeeded` handler).
+        """)
+    xg("rn-076", """
+        ## Risks
+        - The camera library has an open issue with 0.76 on Android with the New Architecture; a patch release is
+          expected.
+        - Hermes changes can affect the source map composition we fixed earlier this year.
+        - Release timing: two release trains before the freeze. If the upgrade is not merged by 7 November it waits for
+          January.
+        """, [("jonas", "Agree with the January fallback. Let's not do a framework upgrade in the last train before peak.")])
+    xg("airflow-deferrable", """
+        ## Measurements
+        Between 02:00 and 05:00 UTC we run up to 38 pod tasks concurrently, each holding a worker slot while mostly
+        waiting. Scheduler loop duration rises from 2 s to 14 s in that window, which delays unrelated tasks.
+        """, [("lena", "Please start with dbt_nightly, it holds slots longest. Keep the others for a second MR.")])
+    xg("refund-histogram", """
+        Current buckets (Prometheus defaults) stop at 10 s; a refund that needs two retries with our 2 s, 4 s backoff
+        plus provider latency easily lands above that. The p95 panel on the Payments dashboard shows `+Inf`.
+        """, [("victor", "New buckets deployed. Note that changing buckets resets the histogram history for the panel.")])
+    xg("erasure-tracks", """
+        ## Why it matters
+        The downsampled tracks still contain a driver's position every minute for 25 months. Even with a pseudonymous
+        `driver_key`, that is personal data under GDPR and must be erased on request like the raw pings.
+        """, [("rahul", "Implemented as a lightweight delete plus a verification count; the DAG fails if any row remains. "
+                        "Re-ran the erasure for the requests of the last 12 months.")])
+    xg("spring-boot-33", """
+        ## Plan
+        1. Upgrade on a branch, fix compilation issues (K2), run the full test suite.
+        2. Deploy to staging for a week, including at least one night with cycle counts and one inbound EDI batch.
+        3. Production deploy on a Tuesday morning, outside DC shift starts.
+        """)
+    xg("capture-returns", """
+        ## Columns
+        `id`, `shipment_id`, `tenant_id`, `sku_id`, `quantity`, `reason_code`, `created_at`, `processed_at`. The
+        `reason_note` column holds free text typed by warehouse staff and sometimes contains customer names.
+        """, [("arjun", "Confirmed: exclude `reason_note`. `reason_code` is enough for Finance.")])
+    xg("dlq-tenant-filter", """
+        ## Behaviour
+        - Messages are read from `refunds.dlq` from the given offset or time.
+        - Matching messages are re-published to `payments.refunds.v1`.
+        - Non-matching messages are re-published to `refunds.dlq` so that the consumer group can commit its offset.
+        """)
+    xg("connector-validate", """
+        ## Proposal
+        ```bash
+        for f in connectors/*.json; do
+          curl -s -X PUT "$CONNECT_STAGING/connector-plugins/PostgresConnector/config/validate" \\
+               -H 'Content-Type: application/json' --data @"$f" | jq -e '.error_count == 0'
+        done
+        ```
+        Plus a Python check that queries `information_schema.tables` on the staging replica for every entry in
+        `table.include.list`.
+        """)
+    xg("detox-offline-photo", """
+        The scenario found a real bug while being written: after an app restart offline, the first photo was queued
+        twice. Fixed in the same release.
+        """)
+    xg("live-activity", """
+        ## Open questions
+        - Push budget: Apple limits Live Activity updates; ETA changes every minute would exceed it. Update on stop
+          changes and ETA drift above 5 minutes only.
+        - Privacy: the lock screen shows the next address to anyone near the phone. Tenants may need to opt in.
+        """, [("grace", "Opt-in per tenant, yes. I'd like to see it with two pilot tenants in Q1.")])
+    xg("token-ratelimit", """
+        ## Observed
+        The misconfigured integration requested about 1,100 tokens per minute for 6 hours. gatekeeper handled it, but
+        token issuance p99 rose from 80 ms to 240 ms for everyone.
+        """)
+    xg("cycle-count-batch", """
+        ## Config
+        ```yaml
+        wms:
+          cycle-count:
+            batch-size: 5000          # default
+            pause-between-batches: 0s
+            overrides:
+              LEJ2/COLD: {batch-size: 500, pause-between-batches: 30s}
+        ```
+        """, [("yusuf", "Deployed; LEJ2's night shift reports no more blocked bins between 02:00 and 03:00.")])
+    xg("edi-una", """
+        The tenant's ERP vendor says the UNA segment is mandatory in their setup and cannot be changed. EDIFACT allows
+        it, so the parser must support it.
+        """)
+    xg("entra-federation", """
+        ## Not in scope
+        SCIM provisioning (users are created on first login) and per-user MFA requirements (enforced by the tenant's own
+        IdP).
+        """, [("daniel", "Please make sure we validate the `iss` and `tid` claims per tenant; multi-tenant Entra apps are a "
+                         "classic source of cross-tenant login bugs.")])
+    xg("otd-grace", """
+        Also checked the other certified questions that compute delivery metrics: only the OTD question recomputed the
+        window logic; the rest already use the mart columns.
+        """)
+    xg("dashboard-saturation", """
+        During the September incident the consumer lag panel had to be built by hand in the middle of the night. It
+        should be on the dashboard of every service that consumes Kafka.
+        """)
+    xg("sku-trailing-space", """
+        The merge migration moves stock, reservations and open pick tasks from the duplicate item to the original and
+        leaves a redirect row, so that old references in EDI messages still resolve.
+        """, [("fatima", "Polar Foods confirmed reservations work again for the affected SKUs.")])
+    xg("iban-audit-log", """
+        Root cause: the audit writer serialises the request DTO, and the DTO's `toString` masking was only applied to the
+        response DTO.
+        """)
+    xg("graviton-runners", """
+        ## Test results
+        | Pipeline | amd64 (c6i) | arm64 (c7g) |
+        |---|---|---|
+        | route-planner | 6 min 40 s | 6 min 10 s |
+        | driver-bff | 4 min 05 s | 3 min 50 s |
+        | billing-api | 11 min 20 s | 12 min 05 s |
+        """)
+    xg("offline-photo-skip", """
+        Severity: tenants use photo-required POD for high-value deliveries (pharma, electronics); a completed drop
+        without a photo weakens their evidence in disputes.
+        """)
+    xg("v1-sunset", """
+        ## Communication so far
+        - 90-day notice email to all technical contacts on 2 October.
+        - Banner in the developer portal.
+        - Support macro `v1-sunset` with the migration guide link.
+        """)
+    xg("flaky-webhook-test", """
+        Flaky tests cost us more than their runtime: people start re-running pipelines by reflex and miss real failures.
+        """)
+    xg("tf-lock", """
+        Happened three times in April, always when someone cancelled a pipeline that was waiting for a slow EKS node
+        group update.
+        """)
+    xg("thanos-overlap", """
+        Impact: queries over more than two weeks hit uncompacted blocks and take 30-60 s in Grafana; queries over the
+        last 2 days are served by Prometheus and are unaffected.
+        """)
+
+
+def mr_extras():
+    xg("rn-076-mr", """
+        ## Remaining
+        - [ ] `@nw/scanner` codegen fix
+        - [ ] Detox scanner tests on Android
+        - [ ] Check source map composition still works with the new Hermes version
+        """)
+    xg("karpenter-budget", """
+        The schedule is in UTC and covers the EU planning window (05:30 CEST = 03:30 UTC is the earliest auto-planning)
+        until 08:00 UTC. NA planning is later and covered by the general 10% budget.
+        """)
+    xg("otd-grace-fix", """
+        Checked with 5 tenants for May and June: Metabase and console numbers are identical to one decimal.
+        """)
+    xg("webhook-test-fix", """
+        Root cause in one sentence: the test raced the fake server's startup against a 10 s retry backoff.
+        """)
+    xg("capture-returns-mr", """
+        Snapshot of the existing 2.1M rows took 25 minutes on staging with incremental snapshots, no impact on streaming.
+        """)
+    xg("driver-revoke-mr", """
+        The deny list lives in redis-sessions with a 15-minute TTL per entry, matching the access token lifetime, so it
+        never grows beyond the number of deactivations in a quarter hour.
+        """)
+    xg("spring-33-mr", """
+        Known difference: Hibernate 6.5 logs a warning for our `@Formula` on `Bin.occupancy`; harmless, silenced in the
+        logback config.
+        """)
+    xg("runner-volume", """
+        Cost: about EUR 40 per runner node per month for the extra gp3 volume, far less than the time lost to failed
+        pipelines.
+        """)
+    xg("edi-una-fix", """
+        Re-processed the 14 ASNs that had failed for the tenant since onboarding; all parsed and matched.
+        """)
+    xg("gdpr-retries", """
+        Tested on staging by running the erasure while forcing a compaction: the first commit fails, the retry succeeds.
+        """)
+    xg("photo-queue-evict", """
+        Tested with a device filled with 200 photos (150 uploaded, 50 pending): taking a new photo evicts the oldest
+        uploaded one.
+        """)
+    xg("dlq-filter-mr", """
+        Used during the duplicate-charge cleanup to replay Kestrel Pharma's refunds first, as agreed with their finance
+        team.
+        """)
+    xg("eta-tz-mr", """
+        Snapshot tests added for CET, BST and a device in a different zone from the depot.
+        """)
+
+
+def slack_extras():
+    xs("ota-rollout", [("keiko", 30, "No new crashes after 30 minutes at 100%. The drop list sort order fix reached about "
+                                     "70% of active devices so far; iOS devices that stay suspended pick it up later."),
+                       ("jonas", 5, "Thanks. That iOS lag is worth its own ticket.")])
+    xs("min-version", [("sofia", 3, "Thanks. Is there a way to tell the driver why? He thinks his phone is broken."),
+                       ("jonas", 6, "The update screen says the version is no longer supported and links to the store. If "
+                                    "his company manages phones through MDM, their IT has to push the update; that was the "
+                                    "case for most of the July tickets.")])
+    xs("a14-cabinet", [("chloe", 40, "Got it, reproduced the black preview on the first try. Thanks!")])
+    xs("lost-laptop", [("sam", 25, "Okta sessions revoked, device shows as locked in Kandji. The wipe runs as soon as it "
+                                   "connects to the internet."),
+                       ("daniel", 10, "GitLab tokens and SSH keys revoked, no active nwctl grants. I'll close the ticket once "
+                                      "Kandji confirms the wipe.")])
+    xs("cost-centre-ask", [("tomas", 20, "Let's make sure phase 1 does not paint us into a corner for separate invoices: "
+                                         "cost centre ids on invoice lines from the start."),
+                           ("aisha", 8, "That's the plan, the grouping uses the same cost_centre_id that phase 2 would "
+                                        "split on.")])
+    xs("rollup-failed", [("wen", 4, "Thanks. Should I tell Customer Success that the Shipments report is a day behind?"),
+                         ("rahul", 3, "Yes please, and that it will catch up automatically once the fix is in.")])
+    xs("grafana-nxdomain", [("ingrid", 15, "Is there a way to make it connect on boot?"),
+                            ("sam", 4, "Yes: Tailscale menu > Settings > Launch at login, and turn on 'Connect on launch'. "
+                                       "Both are on by default for new laptops, yours predates that.")])
+    xs("second-monitor", [("wen", 10, "Found it, ordered. Thanks!")])
+    xs("keyboard-loaner", [("sam", 120, "Laptop is off to the repair partner, expected back in 5 working days. You have the "
+                                        "loaner until then; please log out of everything on it before you return it.")])
+    xs("otd-mismatch", [("marcus", 5, "Which one do I send to Kestrel for the QBR?"),
+                        ("wen", 3, "The console number (91.4%). It uses the official 10-minute grace period. I'll ping you "
+                                   "when Metabase is fixed so both match.")])
+    xs("gitlab-ssh", [("mateo", 3, "Is there a reminder before they expire?"),
+                      ("sam", 5, "GitLab emails you 7 days before expiry. It probably went to the notifications folder.")])
+    xs("na-502", [("sofia", 20, "Customer confirms no more 502s. Is there anything they need to re-send?"),
+                  ("ben", 5, "Only the optimize calls that got a 502. Calls with an Idempotency-Key can simply be "
+                             "retried; the others should check for duplicate plans before re-submitting.")])
+    xs("sec-jira-access", [("chloe", 30, "Daniel added me to the ticket, all good.")])
+    xs("yubikey-nwctl", [("sam", 2, "Good. Tip: register a second key (or Touch ID) as backup, otherwise a lost key means "
+                                    "another identity check with me.")])
+    xs("trino-memory", [("wen", 2, "For next time: the marts_finance schema has descriptions for every table in Metabase's "
+                                   "data reference, that's the quickest way to find the right one.")])
+    xs("dbt-ci-slow", [("rahul", 15, "I also added an alert when the prod manifest artifact is older than 2 days, so CI "
+                                     "doesn't silently fall back to building everything.")])
+    xs("refund-stuck", [("fatima", 6, "Thanks! Told the customer. Should I have checked the DLQ myself?"),
+                        ("victor", 4, "No, support doesn't have access to it. Post in here with the refund id like you did, "
+                                      "that's exactly right.")])
+    xs("add-cdc-table", [("rahul", 240, "Picked it up. Warehouse review requested from Arjun because of the free-text "
+                                        "column.")])
+    xs("heic-413", [("keiko", 300, "Conversion implemented, average upload size drops from 3.1 MB to 0.6 MB. Going into "
+                                   "5.13.1.")])
+    xs("refund-approval", [("marcus", 4, "Thanks Tomás! Customer has been waiting since Monday, so that helps.")])
+    xs("detox-flaky", [("mateo", 180, "With the longer wait the A54 scanner tests passed 20 runs in a row.")])
+    xs("okta-new-phone", [("sam", 3, "Also move your YubiKey registration check on your list: it's unaffected by the phone "
+                                     "change, so nwctl elevation still works.")])
+    xs("raw-telemetry-access", [("lena", 5, "If you need driver-level detail for a specific investigation, open a DATA "
+                                            "ticket and we'll run it for you inside the restricted schema.")])
+    xs("xiaomi", [("chloe", 600, "Update: the in-app guide that opens the MIUI battery settings on first route start is in "
+                                 "5.13.1. Dispatcher map freezes for those drivers dropped a lot in the pilot.")])
+    xs("partition-heads-up", [("ben", 3, "Nice and boring, as it should be.")])
+    xs("breakglass-drill", [("olivia", 30, "Thanks both. Let's repeat in six months and add the Vault recovery keys to the "
+                                           "next drill.")])
 
 
 if __name__ == "__main__":

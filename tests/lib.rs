@@ -1,0 +1,45 @@
+//! Helpers shared by the end-to-end tests: a real embedder (loaded once per
+//! test binary) and small pipelines over temporary files.
+
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use sluice_embed::{OnnxEmbedder, OnnxEmbedderConfig, TextEmbedder, default_model_dir};
+use sluice_engine::{Pipeline, RunOptions, RunReport};
+use sluice_index::{Access, Hit, SearchFilters, SearchMode, SearchRequest};
+use sluice_spec::load_pipeline_str;
+
+/// The real all-MiniLM-L6-v2 through ONNX Runtime (`scripts/setup.sh`).
+pub fn embedder() -> Arc<dyn TextEmbedder> {
+    static E: OnceLock<Arc<OnnxEmbedder>> = OnceLock::new();
+    E.get_or_init(|| {
+        let mut cfg = OnnxEmbedderConfig::new(default_model_dir("all-MiniLM-L6-v2"));
+        cfg.threads = Some(2);
+        Arc::new(OnnxEmbedder::load(&cfg).unwrap_or_else(|e| panic!("{e}\n(run `bash scripts/setup.sh` first)")))
+    })
+    .clone()
+}
+
+/// Opens a pipeline from YAML text whose relative paths resolve in `dir`.
+pub async fn pipeline(yaml: &str, dir: &Path, data_dir: &Path) -> Pipeline {
+    let loaded = load_pipeline_str(yaml, "test.yaml", dir).unwrap_or_else(|d| panic!("{d:#?}"));
+    Pipeline::open(loaded, data_dir, embedder()).await.unwrap()
+}
+
+pub async fn run(p: &Pipeline, yaml: &str, dir: &Path, full: bool) -> RunReport {
+    let loaded = load_pipeline_str(yaml, "test.yaml", dir).unwrap();
+    let sources = sluice_engine::build_sources(&loaded).unwrap_or_else(|d| panic!("{d:#?}"));
+    p.run(sources, &RunOptions { full, only_sources: vec![] }).await
+}
+
+pub fn search(p: &Pipeline, q: &str, mode: SearchMode, access: Access, filters: SearchFilters) -> Vec<Hit> {
+    let e = embedder();
+    let qv = e.embed(&[q]).unwrap().remove(0);
+    let req = SearchRequest { query: q.into(), top_k: 10, mode, filters, access };
+    p.index().expect("embedded index").search(&req, Some(&qv)).unwrap().hits
+}
+
+pub fn write_jsonl(path: &Path, rows: &[serde_json::Value]) {
+    let text: Vec<String> = rows.iter().map(|r| r.to_string()).collect();
+    std::fs::write(path, text.join("\n") + "\n").unwrap();
+}

@@ -133,6 +133,13 @@ impl Pipeline {
         Ok(Pipeline { loaded, state, sinks, index, embedder, transform, chunker, observer: None })
     }
 
+    /// Adds a sink beyond those in the pipeline file (embedding Sluice in
+    /// another program, tests).
+    pub fn with_sink(mut self, sink: Arc<dyn Sink>) -> Self {
+        self.sinks.push(sink);
+        self
+    }
+
     pub fn with_observer(mut self, f: impl Fn(&ProgressEvent) + Send + Sync + 'static) -> Self {
         self.observer = Some(Arc::new(f));
         self
