@@ -94,7 +94,8 @@ enum Part {
 #[derive(Debug, Clone, PartialEq)]
 enum Step {
     Key(String),
-    Index(usize),
+    /// Negative counts from the end: `[-1]` is the last element.
+    Index(i64),
     All,
 }
 
@@ -119,7 +120,7 @@ fn parse_path(p: &str) -> Result<Vec<Step>, String> {
             if inner == "*" {
                 steps.push(Step::All);
             } else {
-                let i = inner.parse::<usize>().map_err(|_| format!("bad index `[{inner}]` in path `{p}`; use a number or `*`"))?;
+                let i = inner.parse::<i64>().map_err(|_| format!("bad index `[{inner}]` in path `{p}`; use a number, -1 for the last, or `*`"))?;
                 steps.push(Step::Index(i));
             }
             rest = &rest[close + 1..];
@@ -168,7 +169,8 @@ fn walk<'a>(v: &'a Value, steps: &[Step], out: &mut Vec<&'a Value>) {
             }
         }
         (Step::Index(i), Value::Array(a)) => {
-            if let Some(child) = a.get(*i) {
+            let idx = if *i < 0 { a.len() as i64 + *i } else { *i };
+            if let Some(child) = usize::try_from(idx).ok().and_then(|i| a.get(i)) {
                 walk(child, rest, out);
             }
         }
@@ -194,6 +196,78 @@ fn scalar(v: &Value) -> String {
 /// are validated when the source is built).
 pub fn eval(expr: &str, record: &Value) -> Vec<String> {
     let Ok(parts) = parse_template(expr) else { return Vec::new() };
+    // `{a[*].x}: {a[*].y}` walks `a` once, pairing x and y of each element,
+    // instead of forming every combination.
+    if let Some(prefix_len) = shared_wildcard_prefix(&parts) {
+        let Some(Part::Path(first)) = parts.iter().find(|p| matches!(p, Part::Path(_))) else { return Vec::new() };
+        let mut elements = Vec::new();
+        walk_keep_arrays(record, &first[..prefix_len], &mut elements);
+        let inner: Vec<Part> = parts
+            .iter()
+            .map(|p| match p {
+                Part::Path(steps) => Part::Path(steps[prefix_len..].to_vec()),
+                lit => lit.clone(),
+            })
+            .collect();
+        return elements.into_iter().flat_map(|el| eval_parts(&inner, el)).collect();
+    }
+    eval_parts(&parts, record)
+}
+
+/// Length of the path prefix (through its first `[*]`) shared by every
+/// placeholder, when a template has two or more placeholders.
+fn shared_wildcard_prefix(parts: &[Part]) -> Option<usize> {
+    let paths: Vec<&Vec<Step>> = parts.iter().filter_map(|p| if let Part::Path(s) = p { Some(s) } else { None }).collect();
+    if paths.len() < 2 {
+        return None;
+    }
+    let first = paths[0];
+    let star = first.iter().position(|s| *s == Step::All)?;
+    let prefix = &first[..=star];
+    paths.iter().all(|p| p.len() > star + 1 && p[..=star] == *prefix).then_some(star + 1)
+}
+
+/// Like `walk`, but a final `[*]` yields the elements themselves.
+fn walk_keep_arrays<'a>(v: &'a Value, steps: &[Step], out: &mut Vec<&'a Value>) {
+    match steps.split_last() {
+        Some((Step::All, head)) => {
+            let mut arrays = Vec::new();
+            walk_exact(v, head, &mut arrays);
+            for a in arrays {
+                if let Value::Array(items) = a {
+                    out.extend(items.iter());
+                }
+            }
+        }
+        _ => walk(v, steps, out),
+    }
+}
+
+/// Follows `steps` without flattening a final array.
+fn walk_exact<'a>(v: &'a Value, steps: &[Step], out: &mut Vec<&'a Value>) {
+    let Some((first, rest)) = steps.split_first() else {
+        out.push(v);
+        return;
+    };
+    match (first, v) {
+        (Step::Key(k), Value::Object(m)) => {
+            if let Some(c) = m.get(k) {
+                walk_exact(c, rest, out);
+            }
+        }
+        (Step::Index(i), Value::Array(a)) => {
+            let idx = if *i < 0 { a.len() as i64 + *i } else { *i };
+            if let Some(c) = usize::try_from(idx).ok().and_then(|i| a.get(i)) {
+                walk_exact(c, rest, out);
+            }
+        }
+        (Step::All, Value::Array(a)) => a.iter().for_each(|c| walk_exact(c, rest, out)),
+        _ => {}
+    }
+}
+
+fn eval_parts(parts: &[Part], record: &Value) -> Vec<String> {
+    let parts = parts.to_vec();
     let mut results = vec![String::new()];
     for part in parts {
         match part {
@@ -245,6 +319,17 @@ mod tests {
         assert_eq!(eval("group:{restrictions.read.groups[*]}", &r), vec!["group:sre", "group:hr"]);
         // A template over an empty list yields nothing (not "user:").
         assert!(eval("user:{restrictions.read.users[*]}", &r).is_empty());
+    }
+
+    #[test]
+    fn lockstep_templates_and_negative_index() {
+        let r = json!({"messages": [{"user": "ann", "text": "hi", "ts": "1"}, {"user": "bob", "text": "yo", "ts": "2"}]});
+        assert_eq!(eval("{messages[*].user}: {messages[*].text}", &r), vec!["ann: hi", "bob: yo"]);
+        assert_eq!(eval("messages[-1].ts", &r), vec!["2"]);
+        assert!(eval("messages[-3].ts", &r).is_empty());
+        // Different arrays still combine.
+        let r = json!({"a": ["x", "y"], "b": ["1"]});
+        assert_eq!(eval("{a[*]}-{b[*]}", &r), vec!["x-1", "y-1"]);
     }
 
     #[test]

@@ -7,7 +7,8 @@ use std::path::Path;
 use tantivy::collector::TopDocs;
 use tantivy::directory::MmapDirectory;
 use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
-use tantivy::schema::{Field, IndexRecordOption, STORED, STRING, Schema, TEXT, Value};
+use tantivy::schema::{Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value};
+use tantivy::tokenizer::{Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, doc};
 use uuid::Uuid;
@@ -38,13 +39,31 @@ pub(crate) struct KeywordIndex {
     f: Fields,
 }
 
+/// English analysis for title and body: lowercase, drop stop words (so
+/// "how do I …" does not match every question), stem ("retries" ~ "retry").
+const ANALYZER: &str = "sluice_en";
+
+fn analyzer() -> TextAnalyzer {
+    let mut b = TextAnalyzer::builder(SimpleTokenizer::default()).filter(RemoveLongFilter::limit(64)).filter(LowerCaser).dynamic();
+    if let Some(stop) = StopWordFilter::new(Language::English) {
+        b = b.filter_dynamic(stop);
+    }
+    b.filter_dynamic(Stemmer::new(Language::English)).build()
+}
+
+fn text_options(stored: bool) -> TextOptions {
+    let idx = TextFieldIndexing::default().set_tokenizer(ANALYZER).set_index_option(IndexRecordOption::WithFreqsAndPositions);
+    let o = TextOptions::default().set_indexing_options(idx);
+    if stored { o.set_stored() } else { o }
+}
+
 fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
     let f = Fields {
         chunk_id: b.add_text_field("chunk_id", STRING | STORED),
         doc_id: b.add_text_field("doc_id", STRING),
-        title: b.add_text_field("title", TEXT),
-        body: b.add_text_field("body", TEXT | STORED),
+        title: b.add_text_field("title", text_options(false)),
+        body: b.add_text_field("body", text_options(true)),
         source: b.add_text_field("source", STRING),
         kind: b.add_text_field("kind", STRING),
         labels: b.add_text_field("labels", STRING),
@@ -68,6 +87,7 @@ impl KeywordIndex {
         let index = Index::open_or_create(mmap, schema).map_err(|err| {
             format!("{err}; the keyword index format changed — remove {} and re-run with --full", dir.display())
         })?;
+        index.tokenizers().register(ANALYZER, analyzer());
         let writer = if writable {
             Some(index.writer::<TantivyDocument>(64 * 1024 * 1024).map_err(|err| {
                 format!("{err}; is another `sluice run` writing to this data dir?")

@@ -285,7 +285,7 @@ mod tests {
         w.chunk_count = 1;
         idx.apply(&SinkBatch { writes: vec![w], deletes: vec![] }).await.unwrap();
         assert_eq!(idx.counts().unwrap(), (2, 2));
-        let r = idx.search(&req("consumers", SearchMode::Keyword, Access::All), None).unwrap();
+        let r = idx.search(&req("scale", SearchMode::Keyword, Access::All), None).unwrap();
         assert!(r.hits.is_empty(), "stale chunk still searchable: {:?}", r.hits);
 
         // Delete doc 2 entirely; applying it twice is harmless.
