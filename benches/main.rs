@@ -1,1 +1,164 @@
-fn main() {}
+//! Sluice benchmarks. Every figure is printed next to a baseline measured in
+//! the same run, because these machines are noisy:
+//!   * ingest: first sync of the demo corpus vs a re-sync of the unchanged corpus
+//!   * embedding: the pipeline's embedder vs a bare ONNX Runtime session on the
+//!     same chunk texts
+//!   * search: p50/p99 latency and requests/s against the HTTP API on the
+//!     demo index
+//! Run: `bash scripts/bench.sh` (release build).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow};
+use clap::Parser;
+use ort::session::Session;
+use ort::value::Tensor;
+use serde_json::json;
+use sluice_embed::{OnnxEmbedder, OnnxEmbedderConfig, TextEmbedder, default_model_dir, default_ort_library, ort_environment};
+use sluice_engine::{Pipeline, RunOptions};
+use sluice_index::Access;
+use sluice_spec::load_pipeline;
+
+#[derive(Parser)]
+struct Args {
+    /// Pipeline to ingest.
+    #[arg(long, default_value = "pipelines/demo.yaml")]
+    pipeline: PathBuf,
+    /// Search requests to send.
+    #[arg(long, default_value_t = 400)]
+    requests: usize,
+    /// Concurrent search clients.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// ONNX Runtime threads for both embedders.
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+fn threads(a: &Args) -> usize {
+    a.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    let data = tempfile::tempdir()?;
+    let mut cfg = OnnxEmbedderConfig::new(default_model_dir("all-MiniLM-L6-v2"));
+    cfg.threads = Some(threads(&args));
+    let embedder: Arc<dyn TextEmbedder> = Arc::new(OnnxEmbedder::load(&cfg).map_err(|e| anyhow!("{e}"))?);
+
+    // --- ingest: first sync vs re-sync ------------------------------------
+    let loaded = load_pipeline(&args.pipeline).map_err(|d| anyhow!("{}", d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("\n")))?;
+    let pipeline = Pipeline::open(loaded.clone(), data.path(), embedder.clone()).await.map_err(|e| anyhow!(e))?;
+    let sources = sluice_engine::build_sources(&loaded).map_err(|d| anyhow!("{d:?}"))?;
+    let first = pipeline.run(sources, &RunOptions::default()).await;
+    anyhow::ensure!(!first.failed(), "first sync failed: {:?}", first.sources);
+    let docs: u64 = first.sources.iter().map(|s| s.docs_seen).sum();
+    let embed_s: f64 = first.sources.iter().map(|s| s.embed_seconds).sum();
+    let sources = sluice_engine::build_sources(&loaded).map_err(|d| anyhow!("{d:?}"))?;
+    let second = pipeline.run(sources, &RunOptions::default()).await;
+    println!("== ingest ({} documents, {} chunks)", docs, first.chunks_embedded());
+    println!("first sync      {:>8.2} s  {:>8.1} docs/s  ({:.1} s embedding)", first.seconds, docs as f64 / first.seconds, embed_s);
+    println!("unchanged resync{:>8.3} s  {:>8.1} docs/s  chunks embedded: {}, written: {}", second.seconds, docs as f64 / second.seconds, second.chunks_embedded(), second.chunks_written());
+    println!("resync speed-up {:>8.1}x  (target >= 50x, 0 embeddings)", first.seconds / second.seconds);
+
+    // --- embedding: pipeline embedder vs bare ORT session -------------------
+    let index = pipeline.index().context("demo pipeline writes the embedded index")?.clone();
+    let texts: Vec<String> = index.payloads().map_err(|e| anyhow!(e))?.into_iter().map(|p| p.text).collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let bare = bare_session_throughput(&refs, threads(&args), 32)?;
+    let t = Instant::now();
+    let v = embedder.embed(&refs).map_err(|e| anyhow!("{e}"))?;
+    let pipe_s = t.elapsed().as_secs_f64();
+    anyhow::ensure!(v.len() == refs.len());
+    let pipe_rate = refs.len() as f64 / pipe_s;
+    let in_run_rate = first.chunks_embedded() as f64 / embed_s;
+    println!("\n== embedding ({} chunk texts, {} threads, batch 32)", refs.len(), threads(&args));
+    println!("bare ORT session      {:>8.1} texts/s", bare);
+    println!("pipeline embedder     {:>8.1} texts/s  ratio {:.2}x  (target >= 0.9x)", pipe_rate, pipe_rate / bare);
+    println!("inside the first sync {:>8.1} texts/s  ratio {:.2}x", in_run_rate, in_run_rate / bare);
+    drop(pipeline);
+
+    // --- search: HTTP API latency ----------------------------------------------
+    let reader = Arc::new(sluice_index::EmbeddedIndex::open(&sluice_engine::index_dir(data.path()), false).map_err(|e| anyhow!("{e}"))?);
+    let app = sluice_api::router(sluice_api::ApiState::new(reader, embedder.clone(), Access::All));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let queries = demo_queries(&args.pipeline);
+    let http = reqwest::Client::new();
+    let url = format!("http://{addr}/v1/search");
+    // Warm-up.
+    for q in queries.iter().take(5) {
+        http.post(&url).json(&json!({"query": q})).send().await?.error_for_status()?;
+    }
+    let started = Instant::now();
+    let per_client = args.requests.div_ceil(args.concurrency.max(1));
+    let mut tasks = Vec::new();
+    for c in 0..args.concurrency.max(1) {
+        let (http, url, queries) = (http.clone(), url.clone(), queries.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(per_client);
+            for i in 0..per_client {
+                let q = &queries[(c * per_client + i) % queries.len()];
+                let t = Instant::now();
+                let r = http.post(&url).json(&json!({"query": q, "top_k": 10})).send().await?;
+                r.error_for_status()?.bytes().await?;
+                lat.push(t.elapsed());
+            }
+            Ok::<Vec<Duration>, reqwest::Error>(lat)
+        }));
+    }
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.extend(t.await??);
+    }
+    let wall = started.elapsed().as_secs_f64();
+    lat.sort();
+    let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1e3;
+    println!("\n== search (hybrid, HTTP, {} requests, {} clients)", lat.len(), args.concurrency);
+    println!("p50 {:.1} ms   p99 {:.1} ms   {:.1} req/s   (target p99 < 50 ms)", pct(0.5), pct(0.99), lat.len() as f64 / wall);
+    Ok(())
+}
+
+/// Queries from the sample's evaluation list (or a fixed few).
+fn demo_queries(pipeline: &Path) -> Vec<String> {
+    let tsv = pipeline.parent().unwrap_or(Path::new(".")).join("data/sample/queries.tsv");
+    let qs: Vec<String> = std::fs::read_to_string(tsv)
+        .map(|t| t.lines().skip(1).filter_map(|l| l.split('\t').next()).map(str::to_string).collect())
+        .unwrap_or_default();
+    if qs.is_empty() { vec!["kafka consumer lag".into(), "refund retries".into()] } else { qs }
+}
+
+/// Texts/s of a plain ORT session: tokenize, run, no pooling, no sorting.
+fn bare_session_throughput(texts: &[&str], threads: usize, batch: usize) -> Result<f64> {
+    let env = ort_environment(&default_ort_library()).map_err(|e| anyhow!("{e}"))?;
+    let dir = default_model_dir("all-MiniLM-L6-v2");
+    let mut tok = tokenizers::Tokenizer::from_file(dir.join("tokenizer.json")).map_err(|e| anyhow!("{e}"))?;
+    tok.with_truncation(Some(tokenizers::TruncationParams { max_length: 256, ..Default::default() })).map_err(|e| anyhow!("{e}"))?;
+    tok.with_padding(Some(tokenizers::PaddingParams::default()));
+    let mut session = Session::builder(env)?
+        .with_intra_threads(threads)
+        .map_err(|e| anyhow!("{e}"))?
+        .commit_from_file(dir.join("model.onnx"))?;
+    let started = Instant::now();
+    for group in texts.chunks(batch) {
+        let enc = tok.encode_batch(group.to_vec(), true).map_err(|e| anyhow!("{e}"))?;
+        let seq = enc[0].len();
+        let flat = |f: &dyn Fn(&tokenizers::Encoding) -> Vec<i64>| -> Vec<i64> { enc.iter().flat_map(|e| f(e)).collect() };
+        let ids = flat(&|e| e.get_ids().iter().map(|&x| x as i64).collect());
+        let mask = flat(&|e| e.get_attention_mask().iter().map(|&x| x as i64).collect());
+        let types = flat(&|e| e.get_type_ids().iter().map(|&x| x as i64).collect());
+        let shape = [group.len() as i64, seq as i64];
+        let out = session.run(ort::inputs![
+            "input_ids" => Tensor::from_array((shape, ids))?,
+            "attention_mask" => Tensor::from_array((shape, mask))?,
+            "token_type_ids" => Tensor::from_array((shape, types))?
+        ])?;
+        let (_, data) = out["last_hidden_state"].try_extract_tensor::<f32>()?;
+        std::hint::black_box(data);
+    }
+    Ok(texts.len() as f64 / started.elapsed().as_secs_f64())
+}

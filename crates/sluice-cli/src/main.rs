@@ -188,14 +188,14 @@ pub fn load_embedder(spec: &EmbeddingSpec, base_dir: &Path, model: Option<&Model
 }
 
 async fn cmd_validate(path: &Path, check_env: bool) -> u8 {
-    let loaded = match load_pipeline(path) {
+    let (loaded, mut diags) = match sluice_spec::load_pipeline_lenient(path) {
         Ok(l) => l,
         Err(diags) => {
             print_diagnostics(&diags);
             return EXIT_INVALID;
         }
     };
-    let diags = sluice_engine::validate_pipeline(&loaded, check_env).await;
+    diags.extend(sluice_engine::validate_pipeline(&loaded, check_env).await);
     if !diags.is_empty() {
         print_diagnostics(&diags);
         return EXIT_INVALID;

@@ -5,7 +5,7 @@
 mod onnx;
 mod paths;
 
-pub use onnx::{DeviceChoice, OnnxEmbedder, OnnxEmbedderConfig};
+pub use onnx::{DeviceChoice, OnnxEmbedder, OnnxEmbedderConfig, ort_environment};
 pub use paths::{default_model_dir, default_ort_library, sluice_home};
 
 #[derive(Debug, thiserror::Error)]

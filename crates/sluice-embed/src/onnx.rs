@@ -55,6 +55,12 @@ pub struct OnnxEmbedder {
 
 static ENVIRONMENT: OnceLock<Result<ort::environment::Environment, String>> = OnceLock::new();
 
+/// The process-wide ONNX Runtime environment, loading `lib` on first use
+/// (benchmarks build bare sessions on it).
+pub fn ort_environment(lib: &Path) -> Result<&'static ort::environment::Environment, EmbedError> {
+    environment(lib)
+}
+
 fn environment(lib: &Path) -> Result<&'static ort::environment::Environment, EmbedError> {
     ENVIRONMENT
         .get_or_init(|| {

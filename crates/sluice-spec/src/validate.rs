@@ -65,6 +65,14 @@ impl LoadedPipeline {
 }
 
 pub fn load_pipeline(path: &Path) -> Result<LoadedPipeline, Vec<Diagnostic>> {
+    let (loaded, semantic) = load_pipeline_lenient(path)?;
+    if semantic.is_empty() { Ok(loaded) } else { Err(semantic) }
+}
+
+/// Like `load_pipeline`, but a structurally valid file loads even when it
+/// has semantic problems (returned beside it), so `validate` can go on to
+/// report connector and SQL problems in the same pass.
+pub fn load_pipeline_lenient(path: &Path) -> Result<(LoadedPipeline, Vec<Diagnostic>), Vec<Diagnostic>> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| {
         vec![Diagnostic {
@@ -76,13 +84,18 @@ pub fn load_pipeline(path: &Path) -> Result<LoadedPipeline, Vec<Diagnostic>> {
         }]
     })?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    load_pipeline_str(&text, &file, &base)
+    load_str_lenient(&text, &file, &base)
 }
 
 const TOP_KEYS: [&str; 8] =
     ["name", "schedule", "sources", "transform", "chunking", "embedding", "sinks", "transport"];
 
 pub fn load_pipeline_str(text: &str, file: &str, base_dir: &Path) -> Result<LoadedPipeline, Vec<Diagnostic>> {
+    let (loaded, semantic) = load_str_lenient(text, file, base_dir)?;
+    if semantic.is_empty() { Ok(loaded) } else { Err(semantic) }
+}
+
+fn load_str_lenient(text: &str, file: &str, base_dir: &Path) -> Result<(LoadedPipeline, Vec<Diagnostic>), Vec<Diagnostic>> {
     let positions = PositionIndex::build(text);
     let diag = |path: &str, message: String, hint: Option<String>| Diagnostic {
         file: file.to_string(),
@@ -159,7 +172,7 @@ pub fn load_pipeline_str(text: &str, file: &str, base_dir: &Path) -> Result<Load
     };
     let loaded = LoadedPipeline { spec, file: file.to_string(), base_dir: base_dir.to_path_buf(), positions };
     let semantic = semantic_checks(&loaded);
-    if semantic.is_empty() { Ok(loaded) } else { Err(semantic) }
+    Ok((loaded, semantic))
 }
 
 fn check<T: DeserializeOwned>(
@@ -253,7 +266,12 @@ fn edit_distance(a: &str, b: &str) -> usize {
 pub fn parse_cron(expr: &str) -> Result<cron::Schedule, String> {
     let fields = expr.split_whitespace().count();
     let full = if fields == 5 { format!("0 {expr}") } else { expr.to_string() };
-    full.parse::<cron::Schedule>().map_err(|e| format!("invalid cron expression `{expr}`: {e}"))
+    full.parse::<cron::Schedule>().map_err(|e| {
+        // The cron crate's message repeats the input with a caret; keep its last line.
+        let msg = e.to_string();
+        let reason = msg.lines().last().unwrap_or("").trim().to_string();
+        format!("invalid cron expression `{expr}`: {reason}")
+    })
 }
 
 fn semantic_checks(p: &LoadedPipeline) -> Vec<Diagnostic> {

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Benchmarks (release build): ingest, embedding vs bare ONNX Runtime, search latency.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+source scripts/env.sh
+bash scripts/setup.sh
+cargo run --release -p sluice-bench --quiet -- "$@"
