@@ -218,3 +218,23 @@ async fn checkpoint_waits_for_every_sink() {
     assert_eq!(unique.len(), payloads.len());
     assert_eq!(payloads.len() as u64, r.sources[0].chunks_written);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_transport_batches_give_the_same_index() {
+    let dir = tempfile::tempdir().unwrap();
+    write_jsonl(&dir.path().join("kb.jsonl"), &corpus());
+    let yaml = format!("{YAML}transport:\n  type: in_process\n  batch_records: 2\ntransform:\n  sql: SELECT * FROM records\n");
+    let small = pipeline(&yaml, dir.path(), &dir.path().join("small")).await;
+    let big = pipeline(YAML, dir.path(), &dir.path().join("big")).await;
+    let rs = run(&small, &yaml, dir.path(), false).await;
+    let rb = run(&big, YAML, dir.path(), false).await;
+    assert_eq!(rs.sources[0].docs_added, 5);
+    assert_eq!(rs.chunks_written(), rb.chunks_written());
+    let key = |p: &sluice_engine::Pipeline| {
+        let mut v: Vec<(String, u32, String)> =
+            p.index().unwrap().payloads().unwrap().into_iter().map(|c| (c.external_id, c.ordinal, c.text)).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(key(&small), key(&big));
+}

@@ -162,7 +162,10 @@ impl FilesSource {
         let (url, display) = match (&settings.path, &settings.url) {
             (Some(p), _) => {
                 let abs = if FsPath::new(p).is_absolute() { FsPath::new(p).to_path_buf() } else { base_dir.join(p) };
-                let abs = std::path::absolute(&abs).map_err(|e| format!("cannot resolve path {}: {e}", abs.display()))?;
+                // object_store paths reject `..`: resolve them (and links) first.
+                let abs = std::fs::canonicalize(&abs)
+                    .or_else(|_| std::path::absolute(&abs))
+                    .map_err(|e| format!("cannot resolve path {}: {e}", abs.display()))?;
                 let u = url::Url::from_file_path(&abs).map_err(|_| format!("cannot use path {}", abs.display()))?;
                 (u, abs.display().to_string())
             }

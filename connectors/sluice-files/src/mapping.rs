@@ -152,6 +152,12 @@ fn parse_template(e: &str) -> Result<Vec<Part>, String> {
     Ok(parts)
 }
 
+/// `a[i]`, counting from the end when `i` is negative.
+fn element(a: &[Value], i: i64) -> Option<&Value> {
+    let idx = if i < 0 { a.len() as i64 + i } else { i };
+    usize::try_from(idx).ok().and_then(|i| a.get(i))
+}
+
 fn walk<'a>(v: &'a Value, steps: &[Step], out: &mut Vec<&'a Value>) {
     let Some((first, rest)) = steps.split_first() else {
         match v {
@@ -169,8 +175,7 @@ fn walk<'a>(v: &'a Value, steps: &[Step], out: &mut Vec<&'a Value>) {
             }
         }
         (Step::Index(i), Value::Array(a)) => {
-            let idx = if *i < 0 { a.len() as i64 + *i } else { *i };
-            if let Some(child) = usize::try_from(idx).ok().and_then(|i| a.get(i)) {
+            if let Some(child) = element(a, *i) {
                 walk(child, rest, out);
             }
         }
@@ -256,8 +261,7 @@ fn walk_exact<'a>(v: &'a Value, steps: &[Step], out: &mut Vec<&'a Value>) {
             }
         }
         (Step::Index(i), Value::Array(a)) => {
-            let idx = if *i < 0 { a.len() as i64 + *i } else { *i };
-            if let Some(c) = usize::try_from(idx).ok().and_then(|i| a.get(i)) {
+            if let Some(c) = element(a, *i) {
                 walk_exact(c, rest, out);
             }
         }

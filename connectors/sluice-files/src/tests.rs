@@ -138,6 +138,16 @@ async fn corrupt_file_is_one_dead_letter_and_others_still_read() {
 }
 
 #[tokio::test]
+async fn parent_directory_segments_resolve() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
+    std::fs::write(dir.path().join("a/x.jsonl"), "{\"id\":\"1\",\"text\":\"t\"}\n").unwrap();
+    let mut src = FilesSource::new("x", settings(json!({"path": "../x.jsonl"})), &dir.path().join("a/b")).unwrap();
+    let (docs, _, _) = drain(&mut src).await;
+    assert_eq!(docs.len(), 1);
+}
+
+#[tokio::test]
 async fn missing_path_is_a_page_error() {
     let dir = tempfile::tempdir().unwrap();
     let mut src = FilesSource::new("x", settings(json!({"path": "nope"})), dir.path()).unwrap();

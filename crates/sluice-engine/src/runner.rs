@@ -311,8 +311,13 @@ impl Pipeline {
         let docs = match &self.transform {
             None => docs,
             Some(t) if !docs.is_empty() => {
-                let batch = documents_to_batch(&docs).map_err(|e| format!("building the Arrow batch: {e}"))?;
-                let out = t.apply(batch).await.map_err(|e| format!("{}: transform.sql: {e}", self.loaded.file))?;
+                // Arrow batches of `transport.batch_records` rows bound the
+                // transform's memory whatever the connector's page size.
+                let mut out = Vec::new();
+                for part in docs.chunks(self.batch_records().max(1)) {
+                    let batch = documents_to_batch(part).map_err(|e| format!("building the Arrow batch: {e}"))?;
+                    out.extend(t.apply(batch).await.map_err(|e| format!("{}: transform.sql: {e}", self.loaded.file))?);
+                }
                 let input: HashSet<Uuid> = input_ids.iter().copied().collect();
                 let mut result = Vec::new();
                 for b in &out {
@@ -373,10 +378,19 @@ impl Pipeline {
         r.docs_updated += stats.1;
         r.docs_unchanged += stats.2;
 
-        let batch = SinkBatch { writes, deletes: deletes.clone() };
-        if !batch.is_empty() {
+        // Sink requests of at most `batch_records` documents; the page's
+        // checkpoint commits only after all of them were acknowledged.
+        let mut groups: Vec<SinkBatch> = Vec::new();
+        let mut writes = writes.into_iter().peekable();
+        while writes.peek().is_some() {
+            groups.push(SinkBatch { writes: writes.by_ref().take(self.batch_records().max(1)).collect(), deletes: Vec::new() });
+        }
+        if !deletes.is_empty() {
+            groups.push(SinkBatch { writes: Vec::new(), deletes: deletes.clone() });
+        }
+        for batch in &groups {
             for sink in &self.sinks {
-                let ack = apply_with_retry(sink.as_ref(), &batch).await?;
+                let ack = apply_with_retry(sink.as_ref(), batch).await?;
                 tracing::debug!(sink = sink.name(), chunks = ack.chunks_written, deleted = ack.docs_deleted, "sink acknowledged");
             }
             r.chunks_written += batch.writes.iter().map(|w| w.chunks.len() as u64).sum::<u64>();
