@@ -130,6 +130,11 @@ pub(crate) fn collapse(chunks: &[(f32, Uuid, Uuid)]) -> Vec<(Uuid, Uuid, f32)> {
 /// Reciprocal-rank fusion: score(d) = Σ 1 / (k + rank(d)) over the legs.
 /// Returns (doc, score, rank per leg) best first; ties keep first-leg order.
 pub fn rrf_fuse(legs: &[Vec<Uuid>], k: f32) -> Vec<(Uuid, f32, Vec<Option<usize>>)> {
+    rrf_fuse_weighted(legs, &vec![1.0; legs.len()], k)
+}
+
+/// RRF with a weight per leg: score(d) = Σ w_leg / (k + rank).
+pub fn rrf_fuse_weighted(legs: &[Vec<Uuid>], weights: &[f32], k: f32) -> Vec<(Uuid, f32, Vec<Option<usize>>)> {
     let mut acc: HashMap<Uuid, (f32, Vec<Option<usize>>, usize)> = HashMap::new();
     let mut order = 0usize;
     for (leg_i, leg) in legs.iter().enumerate() {
@@ -139,7 +144,7 @@ pub fn rrf_fuse(legs: &[Vec<Uuid>], k: f32) -> Vec<(Uuid, f32, Vec<Option<usize>
                 (0.0, vec![None; legs.len()], order)
             });
             if e.1[leg_i].is_none() {
-                e.0 += 1.0 / (k + rank0 as f32 + 1.0);
+                e.0 += weights.get(leg_i).copied().unwrap_or(1.0) / (k + rank0 as f32 + 1.0);
                 e.1[leg_i] = Some(rank0 + 1);
             }
         }
@@ -169,6 +174,16 @@ mod tests {
         assert_eq!(d3.2, vec![Some(3), Some(1)]);
         assert!((d3.1 - (1.0 / 63.0 + 1.0 / 61.0)).abs() < 1e-6);
         assert_eq!(fused.len(), 4);
+    }
+
+    #[test]
+    fn weights_shift_the_fused_order() {
+        // Leg 0 ranks a first, leg 1 ranks b first.
+        let legs = vec![vec![id(1), id(2)], vec![id(2), id(1)]];
+        assert_eq!(rrf_fuse_weighted(&legs, &[0.5, 1.0], 20.0)[0].0, id(2));
+        assert_eq!(rrf_fuse_weighted(&legs, &[1.0, 0.5], 20.0)[0].0, id(1));
+        let s = rrf_fuse_weighted(&legs, &[0.5, 1.0], 20.0)[0].1;
+        assert!((s - (1.0 / 21.0 + 0.5 / 22.0)).abs() < 1e-6);
     }
 
     #[test]

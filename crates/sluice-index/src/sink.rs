@@ -7,14 +7,19 @@ use sluice_core::{Sink, SinkAck, SinkBatch, SinkError};
 use uuid::Uuid;
 
 use crate::keyword::KeywordIndex;
-use crate::search::{Hit, SearchMode, SearchRequest, SearchResponse, collapse, rrf_fuse};
+use crate::search::{Hit, SearchMode, SearchRequest, SearchResponse, collapse, rrf_fuse_weighted};
 use crate::vectors::{ChunkPayload, VectorStore};
 use crate::IndexError;
 
 /// Candidates per leg before fusion: enough that a document ranked low in
 /// one leg but high in the other still makes the fused top-k.
 const MIN_CANDIDATES: usize = 100;
-const RRF_K: f32 = 60.0;
+/// Fusion constants, measured with `sluice eval` on SciFact (train, 809
+/// queries; nDCG@10): equal weights with k = 60 gave 0.673 (below the vector
+/// leg's 0.686); keyword weight 0.5 with k = 20 gave 0.694. The same change
+/// lifted the bundled sample's hit@5 from 22 to 26 of 30 queries.
+const RRF_K: f32 = 20.0;
+const KEYWORD_WEIGHT: f32 = 0.5;
 const SNIPPET_CHARS: usize = 240;
 
 struct Inner {
@@ -157,7 +162,7 @@ impl EmbeddedIndex {
                         (None, None) => *d,
                     }
                 };
-                rrf_fuse(&legs, RRF_K)
+                rrf_fuse_weighted(&legs, &[KEYWORD_WEIGHT, 1.0], RRF_K)
                     .into_iter()
                     .map(|(d, s, ranks)| (d, best_chunk(&d, ranks[0], ranks[1]), s, ranks[0], ranks[1]))
                     .collect()
