@@ -158,12 +158,14 @@ fn element(a: &[Value], i: i64) -> Option<&Value> {
     usize::try_from(idx).ok().and_then(|i| a.get(i))
 }
 
-fn walk<'a>(v: &'a Value, steps: &[Step], out: &mut Vec<&'a Value>) {
+/// Follows `steps`. With `flatten_leaf`, a path ending on an array yields
+/// its (non-null) elements and a null leaf yields nothing; without it the
+/// leaf values come back as they are.
+fn walk<'a>(v: &'a Value, steps: &[Step], flatten_leaf: bool, out: &mut Vec<&'a Value>) {
     let Some((first, rest)) = steps.split_first() else {
         match v {
-            // A path ending on an array yields its elements.
-            Value::Array(items) => out.extend(items.iter().filter(|i| !i.is_null())),
-            Value::Null => {}
+            Value::Array(items) if flatten_leaf => out.extend(items.iter().filter(|i| !i.is_null())),
+            Value::Null if flatten_leaf => {}
             other => out.push(other),
         }
         return;
@@ -171,17 +173,17 @@ fn walk<'a>(v: &'a Value, steps: &[Step], out: &mut Vec<&'a Value>) {
     match (first, v) {
         (Step::Key(k), Value::Object(m)) => {
             if let Some(child) = m.get(k) {
-                walk(child, rest, out);
+                walk(child, rest, flatten_leaf, out);
             }
         }
         (Step::Index(i), Value::Array(a)) => {
             if let Some(child) = element(a, *i) {
-                walk(child, rest, out);
+                walk(child, rest, flatten_leaf, out);
             }
         }
         (Step::All, Value::Array(a)) => {
             for child in a {
-                walk(child, rest, out);
+                walk(child, rest, flatten_leaf, out);
             }
         }
         _ => {}
@@ -206,7 +208,8 @@ pub fn eval(expr: &str, record: &Value) -> Vec<String> {
     if let Some(prefix_len) = shared_wildcard_prefix(&parts) {
         let Some(Part::Path(first)) = parts.iter().find(|p| matches!(p, Part::Path(_))) else { return Vec::new() };
         let mut elements = Vec::new();
-        walk_keep_arrays(record, &first[..prefix_len], &mut elements);
+        // The prefix ends in `[*]`: this yields the array's elements.
+        walk(record, &first[..prefix_len], false, &mut elements);
         let inner: Vec<Part> = parts
             .iter()
             .map(|p| match p {
@@ -232,44 +235,6 @@ fn shared_wildcard_prefix(parts: &[Part]) -> Option<usize> {
     paths.iter().all(|p| p.len() > star + 1 && p[..=star] == *prefix).then_some(star + 1)
 }
 
-/// Like `walk`, but a final `[*]` yields the elements themselves.
-fn walk_keep_arrays<'a>(v: &'a Value, steps: &[Step], out: &mut Vec<&'a Value>) {
-    match steps.split_last() {
-        Some((Step::All, head)) => {
-            let mut arrays = Vec::new();
-            walk_exact(v, head, &mut arrays);
-            for a in arrays {
-                if let Value::Array(items) = a {
-                    out.extend(items.iter());
-                }
-            }
-        }
-        _ => walk(v, steps, out),
-    }
-}
-
-/// Follows `steps` without flattening a final array.
-fn walk_exact<'a>(v: &'a Value, steps: &[Step], out: &mut Vec<&'a Value>) {
-    let Some((first, rest)) = steps.split_first() else {
-        out.push(v);
-        return;
-    };
-    match (first, v) {
-        (Step::Key(k), Value::Object(m)) => {
-            if let Some(c) = m.get(k) {
-                walk_exact(c, rest, out);
-            }
-        }
-        (Step::Index(i), Value::Array(a)) => {
-            if let Some(c) = element(a, *i) {
-                walk_exact(c, rest, out);
-            }
-        }
-        (Step::All, Value::Array(a)) => a.iter().for_each(|c| walk_exact(c, rest, out)),
-        _ => {}
-    }
-}
-
 fn eval_parts(parts: &[Part], record: &Value) -> Vec<String> {
     let parts = parts.to_vec();
     let mut results = vec![String::new()];
@@ -278,7 +243,7 @@ fn eval_parts(parts: &[Part], record: &Value) -> Vec<String> {
             Part::Lit(l) => results.iter_mut().for_each(|r| r.push_str(&l)),
             Part::Path(steps) => {
                 let mut vals = Vec::new();
-                walk(record, &steps, &mut vals);
+                walk(record, &steps, true, &mut vals);
                 if vals.is_empty() {
                     return Vec::new();
                 }

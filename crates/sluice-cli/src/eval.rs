@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use sluice_engine::{Pipeline, RunOptions};
+use sluice_engine::RunOptions;
 use sluice_index::{Access, SearchFilters, SearchMode, SearchRequest};
 use sluice_spec::load_pipeline_str;
 
@@ -134,18 +134,13 @@ pub async fn run(args: EvalArgs) -> u8 {
             return EXIT_RUNTIME;
         }
     };
-    let progress = crate::output::RunProgress::new(!args.json);
-    let pipeline = match Pipeline::open(loaded, &args.data_dir, embedder.clone()).await {
-        Ok(p) => p,
+    let (pipeline, report) = match crate::run_with_progress(loaded, &args.data_dir, embedder.clone(), sources, &RunOptions::default(), !args.json).await {
+        Ok(x) => x,
         Err(e) => {
             eprintln!("error: {e}");
             return EXIT_RUNTIME;
         }
     };
-    let observer = progress.clone();
-    let pipeline = pipeline.with_observer(move |e| observer.event(e));
-    let report = pipeline.run(sources, &RunOptions::default()).await;
-    progress.finish();
     if report.failed() {
         eprintln!("error: ingest failed: {:?}", report.sources.iter().map(|s| &s.status).collect::<Vec<_>>());
         return EXIT_RUNTIME;

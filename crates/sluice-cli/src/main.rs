@@ -237,18 +237,14 @@ async fn cmd_run(path: &Path, data_dir: &Path, full: bool, only: Vec<String>, js
             return EXIT_RUNTIME;
         }
     };
-    let progress = output::RunProgress::new(!json);
-    let pipeline = match Pipeline::open(loaded, data_dir, embedder).await {
-        Ok(p) => p,
+    let opts = RunOptions { full, only_sources: only };
+    let report = match run_with_progress(loaded, data_dir, embedder, sources, &opts, !json).await {
+        Ok((_, r)) => r,
         Err(e) => {
             eprintln!("error: {e}");
             return EXIT_RUNTIME;
         }
     };
-    let observer = progress.clone();
-    let pipeline = pipeline.with_observer(move |e| observer.event(e));
-    let report = pipeline.run(sources, &RunOptions { full, only_sources: only }).await;
-    progress.finish();
     if json {
         println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
     } else {
@@ -261,6 +257,23 @@ async fn cmd_run(path: &Path, data_dir: &Path, full: bool, only: Vec<String>, js
     } else {
         0
     }
+}
+
+/// Opens the pipeline and runs `sources` with a progress display.
+pub async fn run_with_progress(
+    loaded: sluice_spec::LoadedPipeline,
+    data_dir: &Path,
+    embedder: Arc<dyn TextEmbedder>,
+    sources: Vec<Box<dyn sluice_core::Source>>,
+    opts: &RunOptions,
+    show_progress: bool,
+) -> Result<(Pipeline, sluice_engine::RunReport), String> {
+    let progress = output::RunProgress::new(show_progress);
+    let observer = progress.clone();
+    let pipeline = Pipeline::open(loaded, data_dir, embedder).await?.with_observer(move |e| observer.event(e));
+    let report = pipeline.run(sources, opts).await;
+    progress.finish();
+    Ok((pipeline, report))
 }
 
 /// Parses `--filter key=value` options.

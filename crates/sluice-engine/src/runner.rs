@@ -347,11 +347,12 @@ impl Pipeline {
             }
             Some(_) => docs,
         };
+        // Records that failed this time keep their indexed version.
+        let mut failed: HashSet<Uuid> = HashSet::new();
         for dl in &dead_letters {
             match &dl.external_id {
                 Some(ext) => {
-                    // Keep the indexed version of a record that failed this time.
-                    seen.insert(sluice_core::doc_id(source_id, ext));
+                    failed.insert(sluice_core::doc_id(source_id, ext));
                 }
                 None => *unidentified_failures = true,
             }
@@ -359,10 +360,11 @@ impl Pipeline {
         }
         let admitted: HashSet<Uuid> = docs.iter().map(Document::doc_id).collect();
         seen.extend(admitted.iter().copied());
+        seen.extend(failed.iter().copied());
 
         // Deleted at the source, or filtered out by the transform.
         let mut delete_candidates: Vec<Uuid> = page.deleted.iter().map(|ext| sluice_core::doc_id(source_id, ext)).collect();
-        delete_candidates.extend(input_ids.iter().filter(|id| !admitted.contains(id) && !seen_by_dead_letter(&dead_letters, source_id, id)));
+        delete_candidates.extend(input_ids.iter().filter(|id| !admitted.contains(id) && !failed.contains(id)));
         for id in &delete_candidates {
             seen.remove(id);
         }
@@ -494,10 +496,6 @@ impl Pipeline {
         let TransportSpec::InProcess { batch_records } = self.loaded.spec.transport;
         batch_records
     }
-}
-
-fn seen_by_dead_letter(dead: &[DeadLetter], source_id: &str, id: &Uuid) -> bool {
-    dead.iter().any(|d| d.external_id.as_ref().is_some_and(|e| sluice_core::doc_id(source_id, e) == *id))
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {
