@@ -29,7 +29,7 @@ pub async fn pipeline(yaml: &str, dir: &Path, data_dir: &Path) -> Pipeline {
 pub async fn run(p: &Pipeline, yaml: &str, dir: &Path, full: bool) -> RunReport {
     let loaded = load_pipeline_str(yaml, "test.yaml", dir).unwrap();
     let sources = sluice_engine::build_sources(&loaded).unwrap_or_else(|d| panic!("{d:#?}"));
-    p.run(sources, &RunOptions { full, only_sources: vec![] }).await
+    p.run(sources, &RunOptions { full, ..Default::default() }).await
 }
 
 pub fn search(p: &Pipeline, q: &str, mode: SearchMode, access: Access, filters: SearchFilters) -> Vec<Hit> {

@@ -61,8 +61,12 @@ enum Command {
         #[command(flatten)]
         data: DataDir,
         /// Full sync: re-list every record and prune the ones gone at the source.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "prune")]
         full: bool,
+        /// Prune pass: list ids only (no content) and delete records gone at
+        /// the source; cheaper than --full for sources that support it.
+        #[arg(long)]
+        prune: bool,
         /// Only this source id (repeatable).
         #[arg(long = "source")]
         sources: Vec<String>,
@@ -155,7 +159,7 @@ fn main() -> ExitCode {
 
 async fn dispatch(cmd: Command) -> u8 {
     match cmd {
-        Command::Run { pipeline, data, full, sources, json } => cmd_run(&pipeline, &data.data_dir, full, sources, json).await,
+        Command::Run { pipeline, data, full, prune, sources, json } => cmd_run(&pipeline, &data.data_dir, full, prune, sources, json).await,
         Command::Validate { pipeline, check_env } => cmd_validate(&pipeline, check_env).await,
         Command::Search { query, data, model, mode, top_k, filters, principals, all_access, json } => {
             cmd_search(query, &data.data_dir, &model, &mode, top_k, &filters, principals, all_access, json)
@@ -205,7 +209,7 @@ async fn cmd_validate(path: &Path, check_env: bool) -> u8 {
     0
 }
 
-async fn cmd_run(path: &Path, data_dir: &Path, full: bool, only: Vec<String>, json: bool) -> u8 {
+async fn cmd_run(path: &Path, data_dir: &Path, full: bool, prune: bool, only: Vec<String>, json: bool) -> u8 {
     let loaded = match load_pipeline(path) {
         Ok(l) => l,
         Err(diags) => {
@@ -237,7 +241,7 @@ async fn cmd_run(path: &Path, data_dir: &Path, full: bool, only: Vec<String>, js
             return EXIT_RUNTIME;
         }
     };
-    let opts = RunOptions { full, only_sources: only };
+    let opts = RunOptions { full, prune, only_sources: only };
     let report = match run_with_progress(loaded, data_dir, embedder, sources, &opts, !json).await {
         Ok((_, r)) => r,
         Err(e) => {

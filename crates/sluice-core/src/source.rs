@@ -12,6 +12,11 @@ use crate::model::{DeadLetter, Document};
 pub enum SyncMode {
     Full,
     Incremental,
+    /// List the ids of every live record, without bodies, so the engine can
+    /// delete what is gone. It must admit exactly the records a full run
+    /// admits (same scope, same filters), or it deletes good data. A source
+    /// that cannot list ids cheaply may treat it as `Full`.
+    Prune,
 }
 
 /// What a run of the source will list, decided by the source at `open`.
@@ -36,6 +41,9 @@ pub struct SourcePage {
     pub dead_letters: Vec<DeadLetter>,
     /// Opaque position after this page. `None` keeps the previous cursor.
     pub cursor: Option<String>,
+    /// External ids of live records listed without their content (a
+    /// `Prune` pass); they are kept, everything unlisted is deleted.
+    pub live_ids: Vec<String>,
 }
 
 /// A page-level failure: the page (and the run of this source) stops here,

@@ -21,6 +21,10 @@ use crate::transform::SqlTransform;
 pub struct RunOptions {
     /// Full sync of every source (and prune of records gone at the source).
     pub full: bool,
+    /// An ids-only listing that deletes what is gone at the source, without
+    /// fetching content (sources that cannot do it cheaply run a full sync).
+    /// Ignored for a source that has never synced (it runs a full sync).
+    pub prune: bool,
     /// Only these source ids (all when empty).
     pub only_sources: Vec<String>,
 }
@@ -172,14 +176,14 @@ impl Pipeline {
             if !opts.only_sources.is_empty() && !opts.only_sources.iter().any(|s| s == src.id()) {
                 continue;
             }
-            let report = self.run_source(src.as_mut(), opts.full).await;
+            let report = self.run_source(src.as_mut(), opts).await;
             self.notify(ProgressEvent::SourceFinished(report.clone()));
             reports.push(report);
         }
         RunReport { pipeline: self.name().to_string(), sources: reports, seconds: start.elapsed().as_secs_f64() }
     }
 
-    async fn run_source(&self, src: &mut dyn Source, full: bool) -> SourceReport {
+    async fn run_source(&self, src: &mut dyn Source, opts: &RunOptions) -> SourceReport {
         let started = Instant::now();
         let started_at = StateStore::timestamp_now();
         let pipeline = self.name().to_string();
@@ -202,7 +206,7 @@ impl Pipeline {
             embed_seconds: 0.0,
             seconds: 0.0,
         };
-        let outcome = self.sync_source(src, full, &mut r).await;
+        let outcome = self.sync_source(src, opts, &mut r).await;
         if let Err(e) = outcome {
             tracing::error!(pipeline = %pipeline, source = %id, error = %e, "source failed; its checkpoint stays at the last acknowledged page");
             r.status = SourceStatus::Failed(e);
@@ -235,15 +239,22 @@ impl Pipeline {
         r
     }
 
-    async fn sync_source(&self, src: &mut dyn Source, full: bool, r: &mut SourceReport) -> Result<(), String> {
+    async fn sync_source(&self, src: &mut dyn Source, opts: &RunOptions, r: &mut SourceReport) -> Result<(), String> {
         let pipeline = self.name().to_string();
         let id = src.id().to_string();
         let has_checkpoint = self.state.has_checkpoint(&pipeline, &id).map_err(|e| e.to_string())?;
         let cursor = self.state.checkpoint(&pipeline, &id).map_err(|e| e.to_string())?;
-        let mode = if full || !has_checkpoint { SyncMode::Full } else { SyncMode::Incremental };
+        let mode = if opts.full || !has_checkpoint {
+            SyncMode::Full
+        } else if opts.prune {
+            SyncMode::Prune
+        } else {
+            SyncMode::Incremental
+        };
         r.mode = match mode {
             SyncMode::Full => "full".into(),
             SyncMode::Incremental => "incremental".into(),
+            SyncMode::Prune => "prune".into(),
         };
         self.notify(ProgressEvent::SourceStarted { source: id.clone(), mode });
         let scope = src.open(mode, cursor.as_deref()).await.map_err(|e| e.to_string())?;
@@ -289,6 +300,7 @@ impl Pipeline {
         let pipeline = self.name();
         let max_chars = self.loaded.spec.chunking.max_document_chars;
         let mut dead_letters = page.dead_letters;
+        seen.extend(page.live_ids.iter().map(|ext| sluice_core::doc_id(source_id, ext)));
         // Later versions of a record in the same page win.
         let mut by_id: HashMap<Uuid, Document> = HashMap::new();
         let mut order = Vec::new();

@@ -1,0 +1,53 @@
+//! `sluice-fixtures`: run the Confluence and Jira fixture servers in the
+//! foreground, so a person can try the connectors without credentials.
+
+use clap::Parser;
+use sluice_fixtures::common::{FIXTURE_TOKEN, FIXTURE_USER};
+use sluice_fixtures::confluence::{self, ConfluenceWorld};
+use sluice_fixtures::jira::{self, JiraWorld};
+use sluice_fixtures::{FixtureServer, Shared};
+
+#[derive(Parser)]
+#[command(about = "Fixture Confluence and Jira servers replaying realistic API responses")]
+struct Args {
+    /// Confluence port (Cloud v2 under /wiki, Server v1 at the root).
+    #[arg(long, default_value_t = 8091)]
+    confluence_port: u16,
+    /// Jira port (Cloud v3 and Server v2).
+    #[arg(long, default_value_t = 8092)]
+    jira_port: u16,
+    /// Pages per Confluence space (spaces ENG and OPS).
+    #[arg(long, default_value_t = 60)]
+    pages: usize,
+    /// Issues per Jira project (projects ENG and OPS).
+    #[arg(long, default_value_t = 60)]
+    issues: usize,
+    /// Answer every Nth request with 429 + Retry-After: 1 (0 = never).
+    #[arg(long, default_value_t = 0)]
+    rate_limit_every: u64,
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
+    let a = Args::parse();
+    let cw = Shared::new(ConfluenceWorld::generate(&[("ENG", a.pages), ("OPS", a.pages)]));
+    let jw = Shared::new(JiraWorld::generate(&[("ENG", a.issues), ("OPS", a.issues)]));
+    for f in [&mut *cw.faults(), &mut *jw.faults()] {
+        f.rate_limit_every = a.rate_limit_every;
+        f.retry_after_secs = 1;
+    }
+    let c = FixtureServer::start(confluence::router(), cw, a.confluence_port).await?;
+    let j = FixtureServer::start(jira::router(), jw, a.jira_port).await?;
+    println!("Confluence fixture: {}/wiki (Cloud v2), {} (Server v1)", c.url(), c.url());
+    println!("Jira fixture:       {} (Cloud v3 and Server v2)", j.url());
+    println!("Credentials: e-mail {FIXTURE_USER}, API token / PAT {FIXTURE_TOKEN}");
+    println!("  export ATLASSIAN_EMAIL={FIXTURE_USER} ATLASSIAN_TOKEN={FIXTURE_TOKEN}");
+    println!("  sluice run pipelines/confluence-jira-fixtures.yaml");
+    tokio::select! {
+        _ = c.wait() => {}
+        _ = j.wait() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    Ok(())
+}
