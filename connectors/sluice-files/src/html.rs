@@ -112,7 +112,19 @@ fn children(el: ElementRef<'_>, out: &mut Writer, pre: bool) {
 fn element(el: ElementRef<'_>, out: &mut Writer, pre: bool) {
     let name = el.value().name().to_ascii_lowercase();
     match name.as_str() {
-        "script" | "style" | "head" | "ac:parameter" | "ri:attachment" | "ri:user" | "ri:page" | "ac:image" => {}
+        "script" | "style" | "head" | "ac:parameter" | "ri:attachment" | "ri:page" | "ac:image" => {}
+        // A mention: keep who was mentioned, searchable as text.
+        "ri:user" => {
+            let who = el.value().attr("ri:username").or(el.value().attr("ri:account-id")).or(el.value().attr("ri:userkey"));
+            if let Some(w) = who {
+                out.text(&format!(" @{w} "), false);
+            }
+        }
+        "ac:emoticon" => {
+            if let Some(n) = el.value().attr("ac:name") {
+                out.text(&format!(" :{n}: "), false);
+            }
+        }
         "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
             let level = name[1..].parse::<usize>().unwrap_or(2);
             out.blank_line();
@@ -201,6 +213,12 @@ echo "a < b"]]></ac:plain-text-body></ac:structured-macro><ac:structured-macro a
         assert!(t.contains("Warning:"), "{t}");
         assert!(t.contains("Never on Fridays."), "{t}");
         assert!(!t.contains("bash"), "macro parameters are not text: {t}");
+    }
+
+    #[test]
+    fn mentions_and_emoticons_become_text() {
+        let t = html_to_text(r#"<p>Ask <ac:link><ri:user ri:account-id="557058:abc" /></ac:link> first <ac:emoticon ac:name="tick" /></p>"#);
+        assert_eq!(t, "Ask @557058:abc first :tick:");
     }
 
     #[test]

@@ -631,6 +631,20 @@ async fn cql_search(State(s): State<ConfluenceShared>, RawQuery(raw): RawQuery) 
     axum::Json(json!({ "results": page, "start": start, "limit": lim, "size": size, "_links": links })).into_response()
 }
 
+async fn v1_spaces(State(s): State<ConfluenceShared>, RawQuery(raw): RawQuery) -> Response {
+    let q = query_pairs(raw.as_deref());
+    let keys: Vec<&str> = q.iter().filter(|(k, _)| k == "spaceKey").map(|(_, v)| v.as_str()).collect();
+    let w = s.world();
+    let results: Vec<Value> = w
+        .spaces
+        .iter()
+        .filter(|sp| keys.is_empty() || keys.contains(&sp.key.as_str()))
+        .map(|sp| json!({ "id": sp.id, "key": sp.key, "name": sp.name, "type": "global", "_links": { "webui": format!("/display/{}", sp.key) } }))
+        .collect();
+    let size = results.len();
+    axum::Json(json!({ "results": results, "start": 0, "limit": 100, "size": size, "_links": {} })).into_response()
+}
+
 pub fn router() -> Router<ConfluenceShared> {
     Router::new()
         .route("/wiki/api/v2/spaces", get(spaces))
@@ -651,6 +665,7 @@ pub fn router() -> Router<ConfluenceShared> {
         .route("/wiki/download/attachments/{page}/{file}", get(download))
         .route("/wiki/rest/api/content/{id}/restriction/byOperation/read", get(read_restrictions))
         .route("/rest/api/content/search", get(cql_search))
+        .route("/rest/api/space", get(v1_spaces))
         .route("/rest/api/content/{id}/restriction/byOperation/read", get(read_restrictions))
 }
 

@@ -1,0 +1,345 @@
+//! Confluence source: Cloud (REST v2) and Server/Data Center (REST v1 with
+//! CQL). Pages and blog posts become documents with their comments and text
+//! attachments folded in, breadcrumbs from ancestors, labels, and an ACL
+//! from space permissions and (inherited) page read restrictions.
+//!
+//! Checkpoints are kept per container (space × content type) in one
+//! cursor, so a newly configured space backfills alone. Cloud lists each
+//! container newest-first and stops at the watermark; Server/DC asks CQL
+//! for `lastmodified >=` the watermark, oldest first.
+
+mod cloud;
+mod server;
+mod settings;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use sluice_core::{DeadLetter, DocKind, Document, ListingScope, Source, SourceError, SourcePage, SyncMode};
+use sluice_http::{Auth, HttpClient, HttpError};
+
+pub use settings::{ConfluenceSettings, ContentType, Deployment, SettingsError};
+
+/// The checkpoint: one watermark (last-modified time) per container.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Marks {
+    v: u32,
+    marks: BTreeMap<String, DateTime<Utc>>,
+}
+
+/// One space × content type, listed as a unit.
+#[derive(Debug, Clone)]
+pub(crate) struct Container {
+    key: String,
+    space_id: String,
+    space_key: String,
+    space_name: String,
+    ctype: ContentType,
+    /// Only content modified at or after this (incremental runs).
+    since: Option<DateTime<Utc>>,
+}
+
+pub(crate) struct Listing {
+    c: Container,
+    next: Option<url::Url>,
+    max_seen: Option<DateTime<Utc>>,
+    done: bool,
+}
+
+/// The parts of one page or blog post, however the API delivered them.
+pub(crate) struct ContentParts {
+    id: String,
+    ctype: ContentType,
+    title: String,
+    status: String,
+    storage: String,
+    web_path: Option<String>,
+    author: Option<String>,
+    created: Option<DateTime<Utc>>,
+    modified: Option<DateTime<Utc>>,
+    version: Option<u64>,
+    parent_id: Option<String>,
+    ancestors: Vec<String>,
+    labels: Vec<String>,
+    comments: Vec<String>,
+    attachments: Vec<serde_json::Value>,
+    attachment_text: Vec<(String, String)>,
+    acl: Vec<String>,
+}
+
+pub struct ConfluenceSource {
+    id: String,
+    s: ConfluenceSettings,
+    http: HttpClient,
+    mode: SyncMode,
+    marks: BTreeMap<String, DateTime<Utc>>,
+    queue: VecDeque<Container>,
+    current: Option<Listing>,
+    started: DateTime<Utc>,
+    /// Space id → readers of unrestricted content.
+    space_acl: HashMap<String, Vec<String>>,
+    /// Content id → read-restriction principals (empty: unrestricted).
+    restrictions: HashMap<String, Vec<String>>,
+    /// Page id → title, for breadcrumbs.
+    titles: HashMap<String, String>,
+}
+
+/// Caches are cleared past this many entries so memory stays bounded.
+const CACHE_LIMIT: usize = 20_000;
+
+impl ConfluenceSource {
+    /// `credentials`: resolved `email` + `api_token` (Cloud) or `token`.
+    pub fn new(id: &str, s: ConfluenceSettings, credentials: &BTreeMap<String, String>) -> Result<ConfluenceSource, String> {
+        let get = |k: &str| credentials.get(k).cloned().ok_or_else(|| format!("missing credential `{k}` (credentials.{k}: ${{ENV_VAR}})"));
+        let auth = match s.deployment {
+            Deployment::Cloud => Auth::Basic { user: get("email")?, password: get("api_token")? },
+            Deployment::Server => Auth::Bearer(get("token")?),
+        };
+        let http = HttpClient::new(&s.base_url, &auth, &s.http)?;
+        Ok(ConfluenceSource {
+            id: id.to_string(),
+            s,
+            http,
+            mode: SyncMode::Full,
+            marks: BTreeMap::new(),
+            queue: VecDeque::new(),
+            current: None,
+            started: Utc::now(),
+            space_acl: HashMap::new(),
+            restrictions: HashMap::new(),
+            titles: HashMap::new(),
+        })
+    }
+
+    /// Replaces the HTTP client (tests use a virtual clock).
+    pub fn with_http(mut self, f: impl FnOnce(HttpClient) -> HttpClient) -> Self {
+        self.http = f(self.http);
+        self
+    }
+
+    pub fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
+    pub(crate) fn err(&self, e: HttpError) -> SourceError {
+        e.into_source_error(&self.id)
+    }
+
+    fn cursor(&self) -> Option<String> {
+        serde_json::to_string(&Marks { v: 1, marks: self.marks.clone() }).ok()
+    }
+
+    pub(crate) fn threshold(&self, c: &Container) -> Option<DateTime<Utc>> {
+        c.since.map(|t| t - Duration::minutes(self.s.overlap_minutes))
+    }
+
+    fn trim_caches(&mut self) {
+        if self.restrictions.len() > CACHE_LIMIT {
+            self.restrictions.clear();
+        }
+        if self.titles.len() > CACHE_LIMIT {
+            self.titles.clear();
+        }
+    }
+
+    /// Nearest read restriction on the content or its ancestors (Confluence
+    /// view restrictions inherit down the tree), else the space's readers.
+    pub(crate) async fn acl_for(&mut self, space_id: &str, id: &str, ancestors: &[String], known: Option<Vec<String>>) -> Result<Vec<String>, HttpError> {
+        if !self.s.permissions {
+            return Ok(Vec::new());
+        }
+        if let Some(k) = known {
+            self.restrictions.insert(id.to_string(), k);
+        }
+        let chain = std::iter::once(id.to_string()).chain(ancestors.iter().rev().cloned()).collect::<Vec<_>>();
+        for cid in chain {
+            let r = match self.restrictions.get(&cid) {
+                Some(r) => r.clone(),
+                None => {
+                    let r = self.read_restrictions(&cid).await?;
+                    self.restrictions.insert(cid.clone(), r.clone());
+                    r
+                }
+            };
+            if !r.is_empty() {
+                return Ok(r);
+            }
+        }
+        Ok(self.space_acl.get(space_id).cloned().unwrap_or_default())
+    }
+
+    async fn read_restrictions(&self, id: &str) -> Result<Vec<String>, HttpError> {
+        let url = self.http.url(&format!("rest/api/content/{id}/restriction/byOperation/read"))?;
+        let (v, _): (serde_json::Value, _) = self.http.get_json(&url).await?;
+        Ok(restriction_principals(&v["restrictions"]))
+    }
+
+    pub(crate) fn document(&self, c: &Container, p: ContentParts) -> Document {
+        let kind = match p.ctype {
+            ContentType::Page => DocKind::Page,
+            ContentType::Blogpost => DocKind::BlogPost,
+        };
+        let mut d = Document::new(&self.id, &p.id, kind);
+        d.title = p.title;
+        let mut body = sluice_files::html::html_to_text(&p.storage);
+        let mut extra = String::new();
+        if !p.comments.is_empty() {
+            extra.push_str("\n\n## Comments\n");
+            for text in &p.comments {
+                extra.push_str("\n- ");
+                extra.push_str(&sluice_files::html::html_to_text(text).replace('\n', " "));
+            }
+        }
+        for (name, text) in &p.attachment_text {
+            extra.push_str(&format!("\n\n## Attachment: {name}\n\n{text}"));
+        }
+        body.push_str(&extra);
+        if body.len() > self.s.max_body_chars {
+            let mut cut = self.s.max_body_chars;
+            while !body.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            tracing::warn!(source = %self.id, id = %d.external_id, chars = body.len(), limit = self.s.max_body_chars, "Confluence body truncated (settings.max_body_chars)");
+            body.truncate(cut);
+            d.metadata.insert("truncated".into(), true.into());
+        }
+        d.body = body;
+        let base = self.s.base_url.trim_end_matches('/');
+        d.url = p.web_path.map(|w| if w.starts_with("http") { w } else { format!("{base}{w}") });
+        d.author = p.author;
+        d.created_at = p.created;
+        d.updated_at = p.modified;
+        d.parent_id = p.parent_id;
+        d.breadcrumb = std::iter::once(c.space_name.clone()).chain(p.ancestors.iter().map(|a| self.titles.get(a).cloned().unwrap_or_else(|| a.clone()))).collect();
+        d.labels = p.labels;
+        d.acl = p.acl;
+        d.metadata.insert("space".into(), c.space_key.clone().into());
+        d.metadata.insert("status".into(), p.status.into());
+        if let Some(v) = p.version {
+            d.metadata.insert("version".into(), v.into());
+        }
+        if !p.attachments.is_empty() {
+            d.metadata.insert("attachments".into(), serde_json::Value::Array(p.attachments));
+        }
+        d
+    }
+
+    async fn start_listing(&mut self) -> Result<bool, SourceError> {
+        let Some(c) = self.queue.pop_front() else { return Ok(false) };
+        let next = match self.s.deployment {
+            Deployment::Cloud => cloud::first_url(self, &c)?,
+            Deployment::Server => server::first_url(self, &c)?,
+        };
+        tracing::info!(source = %self.id, container = %c.key, since = ?c.since, "listing");
+        self.current = Some(Listing { c, next: Some(next), max_seen: None, done: false });
+        Ok(true)
+    }
+}
+
+/// `user:<accountId|username>` and `group:<name>` from a v1 restrictions
+/// object (`{user: {results}, group: {results}}`).
+pub(crate) fn restriction_principals(r: &serde_json::Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for u in r["user"]["results"].as_array().into_iter().flatten() {
+        if let Some(id) = u["accountId"].as_str().or(u["username"].as_str()).or(u["userKey"].as_str()) {
+            out.push(format!("user:{id}"));
+        }
+    }
+    for g in r["group"]["results"].as_array().into_iter().flatten() {
+        if let Some(n) = g["name"].as_str().or(g["id"].as_str()) {
+            out.push(format!("group:{n}"));
+        }
+    }
+    out
+}
+
+pub(crate) fn parse_time(v: &serde_json::Value) -> Option<DateTime<Utc>> {
+    v.as_str().and_then(|s| sluice_core::arrow_conv::parse_time(s).ok())
+}
+
+pub(crate) fn dead_letter(source: &str, id: &str, location: String, error: String) -> DeadLetter {
+    DeadLetter { source: source.to_string(), location, external_id: Some(id.to_string()), error }
+}
+
+#[async_trait]
+impl Source for ConfluenceSource {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    async fn open(&mut self, mode: SyncMode, cursor: Option<&str>) -> Result<ListingScope, SourceError> {
+        self.mode = mode;
+        self.started = Utc::now();
+        self.current = None;
+        self.queue.clear();
+        self.marks = match cursor {
+            None => BTreeMap::new(),
+            Some(c) => serde_json::from_str::<Marks>(c)
+                .map_err(|e| SourceError {
+                    source_id: self.id.clone(),
+                    location: "checkpoint".into(),
+                    message: format!("the stored Confluence checkpoint is unreadable ({e}); run `sluice run --full` to rebuild it"),
+                    transient: false,
+                })?
+                .marks,
+        };
+        let spaces = match self.s.deployment {
+            Deployment::Cloud => cloud::spaces(self).await?,
+            Deployment::Server => server::spaces(self).await?,
+        };
+        let mut containers = Vec::new();
+        for (space_id, key, name) in spaces {
+            if let Some(p) = self.s.space_principals.get(&key) {
+                self.space_acl.insert(space_id.clone(), p.clone());
+            }
+            for t in &self.s.content_types {
+                let ckey = format!("{key}/{}", t.as_str());
+                let since = if mode == SyncMode::Incremental { self.marks.get(&ckey).copied() } else { None };
+                containers.push(Container { key: ckey, space_id: space_id.clone(), space_key: key.clone(), space_name: name.clone(), ctype: *t, since });
+            }
+        }
+        // Marks of spaces no longer configured are dropped.
+        let keys: Vec<String> = containers.iter().map(|c| c.key.clone()).collect();
+        self.marks.retain(|k, _| keys.contains(k));
+        self.queue = containers.into();
+        Ok(match mode {
+            SyncMode::Incremental => ListingScope::Changes,
+            SyncMode::Full | SyncMode::Prune => ListingScope::Complete,
+        })
+    }
+
+    async fn next_page(&mut self) -> Result<Option<SourcePage>, SourceError> {
+        loop {
+            if self.current.is_none() && !self.start_listing().await? {
+                return Ok(None);
+            }
+            let listing = self.current.as_mut().expect("set above");
+            if listing.done || listing.next.is_none() {
+                let l = self.current.take().expect("set above");
+                // The container is complete: its watermark moves to the
+                // newest change seen (never past the run's start).
+                if self.mode != SyncMode::Prune {
+                    if let Some(seen) = l.max_seen {
+                        let mark = seen.min(self.started);
+                        let old = self.marks.get(&l.c.key).copied();
+                        self.marks.insert(l.c.key.clone(), old.map_or(mark, |o| o.max(mark)));
+                    }
+                }
+                return Ok(Some(SourcePage { cursor: if self.mode == SyncMode::Prune { None } else { self.cursor() }, ..Default::default() }));
+            }
+            let page = match self.s.deployment {
+                Deployment::Cloud => cloud::next_page(self).await?,
+                Deployment::Server => server::next_page(self).await?,
+            };
+            self.trim_caches();
+            let mut page = page;
+            page.cursor = if self.mode == SyncMode::Prune { None } else { self.cursor() };
+            return Ok(Some(page));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
