@@ -353,6 +353,11 @@ async fn projects(State(s): State<JiraShared>, RawQuery(raw): RawQuery) -> Respo
     axum::Json(json!({ "values": values, "startAt": start, "maxResults": max, "total": w.projects.len(), "isLast": is_last })).into_response()
 }
 
+async fn projects_v2(State(s): State<JiraShared>) -> Response {
+    let w = s.world();
+    axum::Json(Value::Array(w.projects.iter().map(|p| json!({ "id": p.id.to_string(), "key": p.key, "name": p.name })).collect())).into_response()
+}
+
 async fn search_jql(State(s): State<JiraShared>, RawQuery(raw): RawQuery) -> Response {
     let q = query_pairs(raw.as_deref());
     let w = s.world();
@@ -452,6 +457,7 @@ pub fn router() -> Router<JiraShared> {
         .route("/rest/api/3/myself", get(myself))
         .route("/rest/api/2/myself", get(myself))
         .route("/rest/api/3/project/search", get(projects))
+        .route("/rest/api/2/project", get(projects_v2))
         .route("/rest/api/3/search/jql", get(search_jql))
         .route("/rest/api/2/search", get(search_v2))
         .route("/rest/api/3/issue/{key}/comment", get(comments_v3))

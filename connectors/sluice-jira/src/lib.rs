@@ -1,0 +1,440 @@
+//! Jira source: Cloud (REST v3 `search/jql`, `nextPageToken`, ADF bodies)
+//! and Server/Data Center (REST v2 `search`, `startAt`, wiki markup).
+//! Each issue is one document: summary, description and all comments, with
+//! status, priority, type, people, labels and components as fields, and an
+//! ACL from project browse permissions narrowed by issue security levels.
+//!
+//! Checkpoints hold one `updated` watermark per project. JQL dates have
+//! minute precision and are read in the API user's profile time zone, so
+//! the connector asks Jira for that zone (`/myself`) and re-reads an
+//! overlap window before the watermark.
+
+pub mod adf;
+mod settings;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sluice_core::{DeadLetter, DocKind, Document, ListingScope, Source, SourceError, SourcePage, SyncMode};
+use sluice_http::{Auth, HttpClient, HttpError};
+use url::Url;
+
+pub use settings::{Deployment, JiraSettings, SettingsError};
+
+const FIELDS: &str = "summary,description,status,priority,issuetype,assignee,reporter,labels,components,project,created,updated,comment,security";
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Marks {
+    v: u32,
+    marks: BTreeMap<String, DateTime<Utc>>,
+}
+
+struct Listing {
+    project: String,
+    since: Option<DateTime<Utc>>,
+    /// Cloud: the next page token; Server: the next startAt.
+    token: Option<String>,
+    start_at: usize,
+    first: bool,
+    done: bool,
+}
+
+pub struct JiraSource {
+    id: String,
+    s: JiraSettings,
+    http: HttpClient,
+    mode: SyncMode,
+    tz: chrono_tz::Tz,
+    marks: BTreeMap<String, DateTime<Utc>>,
+    queue: VecDeque<(String, Option<DateTime<Utc>>)>,
+    current: Option<Listing>,
+    started: DateTime<Utc>,
+    project_acl: HashMap<String, Vec<String>>,
+}
+
+/// Jira timestamps: `2026-01-05T04:00:00.000-0500` (offset without colon).
+pub fn parse_jira_time(v: &Value) -> Option<DateTime<Utc>> {
+    let s = v.as_str()?;
+    DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z").or_else(|_| DateTime::parse_from_rfc3339(s)).ok().map(|t| t.with_timezone(&Utc))
+}
+
+impl JiraSource {
+    pub fn new(id: &str, s: JiraSettings, credentials: &BTreeMap<String, String>) -> Result<JiraSource, String> {
+        let get = |k: &str| credentials.get(k).cloned().ok_or_else(|| format!("missing credential `{k}` (credentials.{k}: ${{ENV_VAR}})"));
+        let auth = match s.deployment {
+            Deployment::Cloud => Auth::Basic { user: get("email")?, password: get("api_token")? },
+            Deployment::Server => Auth::Bearer(get("token")?),
+        };
+        let http = HttpClient::new(&s.base_url, &auth, &s.http)?;
+        Ok(JiraSource {
+            id: id.to_string(),
+            s,
+            http,
+            mode: SyncMode::Full,
+            tz: chrono_tz::UTC,
+            marks: BTreeMap::new(),
+            queue: VecDeque::new(),
+            current: None,
+            started: Utc::now(),
+            project_acl: HashMap::new(),
+        })
+    }
+
+    pub fn with_http(mut self, f: impl FnOnce(HttpClient) -> HttpClient) -> Self {
+        self.http = f(self.http);
+        self
+    }
+
+    pub fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
+    fn api(&self) -> &'static str {
+        match self.s.deployment {
+            Deployment::Cloud => "rest/api/3",
+            Deployment::Server => "rest/api/2",
+        }
+    }
+
+    fn err(&self, e: HttpError) -> SourceError {
+        e.into_source_error(&self.id)
+    }
+
+    fn cursor(&self) -> Option<String> {
+        serde_json::to_string(&Marks { v: 1, marks: self.marks.clone() }).ok()
+    }
+
+    async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Value, HttpError> {
+        let mut url = self.http.url(path)?;
+        {
+            let mut q = url.query_pairs_mut();
+            for (k, v) in query {
+                q.append_pair(k, v);
+            }
+        }
+        Ok(self.http.get_json::<Value>(&url).await?.0)
+    }
+
+    async fn projects(&self) -> Result<Vec<String>, SourceError> {
+        if !self.s.projects.is_empty() {
+            return Ok(self.s.projects.clone());
+        }
+        let mut out = Vec::new();
+        match self.s.deployment {
+            Deployment::Cloud => {
+                let mut start = 0usize;
+                loop {
+                    let v = self.get("rest/api/3/project/search", &[("startAt", start.to_string()), ("maxResults", "50".into())]).await.map_err(|e| self.err(e))?;
+                    let vals = v["values"].as_array().cloned().unwrap_or_default();
+                    out.extend(vals.iter().filter_map(|p| p["key"].as_str().map(String::from)));
+                    if v["isLast"].as_bool().unwrap_or(true) || vals.is_empty() {
+                        break;
+                    }
+                    start += vals.len();
+                }
+            }
+            Deployment::Server => {
+                let v = self.get("rest/api/2/project", &[]).await.map_err(|e| self.err(e))?;
+                out.extend(v.as_array().into_iter().flatten().filter_map(|p| p["key"].as_str().map(String::from)));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Users holding BROWSE_PROJECTS, for a project or (narrowed by issue
+    /// security) for one issue.
+    async fn browsers(&self, scope: (&str, &str)) -> Result<Vec<String>, HttpError> {
+        let mut out = Vec::new();
+        let mut start = 0usize;
+        loop {
+            let page = 100usize;
+            let v = self
+                .get(
+                    &format!("{}/user/permission/search", self.api()),
+                    &[("permissions", "BROWSE_PROJECTS".into()), (scope.0, scope.1.to_string()), ("startAt", start.to_string()), ("maxResults", page.to_string())],
+                )
+                .await?;
+            let users = v.as_array().cloned().unwrap_or_default();
+            out.extend(users.iter().filter(|u| u["active"].as_bool().unwrap_or(true)).filter_map(|u| {
+                u["accountId"].as_str().or(u["name"].as_str()).or(u["key"].as_str()).map(|id| format!("user:{id}"))
+            }));
+            // The API may return fewer than asked even mid-list; stop on empty.
+            if users.is_empty() {
+                break;
+            }
+            start += users.len();
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    fn search_url(&self, l: &Listing) -> Result<Url, HttpError> {
+        let prune = self.mode == SyncMode::Prune;
+        let since = if prune { None } else { l.since.map(|t| (t - Duration::minutes(self.s.overlap_minutes)).with_timezone(&self.tz).format("%Y/%m/%d %H:%M").to_string()) };
+        let jql = self.s.project_jql(&l.project, since.as_deref());
+        let (path, fields, size) = match (self.s.deployment, prune) {
+            (Deployment::Cloud, _) => ("rest/api/3/search/jql", if prune { "key" } else { FIELDS }, if prune { 1000 } else { self.s.page_size }),
+            (Deployment::Server, _) => ("rest/api/2/search", if prune { "key" } else { FIELDS }, if prune { 1000 } else { self.s.page_size }),
+        };
+        let mut url = self.http.url(path)?;
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("jql", &jql);
+            q.append_pair("maxResults", &size.to_string());
+            q.append_pair("fields", fields);
+            match self.s.deployment {
+                Deployment::Cloud => {
+                    if let Some(t) = &l.token {
+                        q.append_pair("nextPageToken", t);
+                    }
+                }
+                Deployment::Server => {
+                    q.append_pair("startAt", &l.start_at.to_string());
+                }
+            }
+        }
+        Ok(url)
+    }
+
+    async fn comments(&self, key: &str, embedded: &Value) -> Result<Vec<(String, String)>, HttpError> {
+        let mut out: Vec<(String, String)> = embedded["comments"].as_array().into_iter().flatten().map(|c| self.comment(c)).collect();
+        let total = embedded["total"].as_u64().unwrap_or(out.len() as u64) as usize;
+        let want = total.min(self.s.max_comments);
+        while out.len() < want {
+            let v = self.get(&format!("{}/issue/{key}/comment", self.api()), &[("startAt", out.len().to_string()), ("maxResults", "100".into())]).await?;
+            let page: Vec<(String, String)> = v["comments"].as_array().into_iter().flatten().map(|c| self.comment(c)).collect();
+            if page.is_empty() {
+                break;
+            }
+            out.extend(page);
+        }
+        out.truncate(self.s.max_comments);
+        Ok(out)
+    }
+
+    fn comment(&self, c: &Value) -> (String, String) {
+        let who = c["author"]["displayName"].as_str().or(c["author"]["accountId"].as_str()).unwrap_or("unknown").to_string();
+        (who, self.body_text(&c["body"]))
+    }
+
+    fn body_text(&self, v: &Value) -> String {
+        match v {
+            Value::String(s) => adf::wiki_to_text(s),
+            Value::Object(_) => adf::adf_to_text(v),
+            _ => String::new(),
+        }
+    }
+
+    async fn document(&self, issue: &Value) -> Result<Result<Document, String>, HttpError> {
+        let Some(id) = issue["id"].as_str() else { return Ok(Err("issue without `id`".into())) };
+        let Some(key) = issue["key"].as_str() else { return Ok(Err("issue without `key`".into())) };
+        let f = &issue["fields"];
+        if !f.is_object() {
+            return Ok(Err(format!("issue {key} has no `fields` object")));
+        }
+        let mut d = Document::new(&self.id, id, DocKind::Issue);
+        let summary = f["summary"].as_str().unwrap_or("");
+        d.title = format!("{key}: {summary}");
+        let mut body = self.body_text(&f["description"]);
+        if self.s.include_comments {
+            let comments = self.comments(key, &f["comment"]).await?;
+            if !comments.is_empty() {
+                body.push_str("\n\n## Comments\n");
+                for (who, text) in comments {
+                    body.push_str(&format!("\n- {who}: {}", text.replace('\n', " ")));
+                }
+            }
+        }
+        if body.len() > self.s.max_body_chars {
+            let mut cut = self.s.max_body_chars;
+            while !body.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            tracing::warn!(source = %self.id, issue = key, chars = body.len(), limit = self.s.max_body_chars, "Jira issue body truncated (settings.max_body_chars)");
+            body.truncate(cut);
+            d.metadata.insert("truncated".into(), true.into());
+        }
+        d.body = body;
+        d.url = Some(format!("{}/browse/{key}", self.s.base_url.trim_end_matches('/')));
+        d.author = f["reporter"]["displayName"].as_str().or(f["reporter"]["accountId"].as_str()).map(String::from);
+        d.created_at = parse_jira_time(&f["created"]);
+        d.updated_at = parse_jira_time(&f["updated"]);
+        d.labels = f["labels"].as_array().into_iter().flatten().filter_map(|l| l.as_str().map(String::from)).collect();
+        let project = f["project"]["key"].as_str().unwrap_or("").to_string();
+        d.breadcrumb = vec![f["project"]["name"].as_str().unwrap_or(&project).to_string()];
+        let mut meta = |k: &str, v: Value| {
+            if !v.is_null() {
+                d.metadata.insert(k.into(), v);
+            }
+        };
+        meta("key", key.into());
+        meta("project", project.clone().into());
+        meta("status", f["status"]["name"].clone());
+        meta("status_category", f["status"]["statusCategory"]["key"].clone());
+        meta("priority", f["priority"]["name"].clone());
+        meta("issue_type", f["issuetype"]["name"].clone());
+        meta("assignee", f["assignee"]["displayName"].clone());
+        let components: Vec<Value> = f["components"].as_array().into_iter().flatten().filter_map(|c| c["name"].as_str().map(|s| Value::from(s))).collect();
+        if !components.is_empty() {
+            meta("components", Value::Array(components));
+        }
+        if self.s.permissions {
+            d.acl = if f["security"].is_object() {
+                // A security level narrows who may see the issue.
+                d.metadata.insert("security_level".into(), f["security"]["name"].clone());
+                let users = self.browsers(("issueKey", key)).await?;
+                if users.is_empty() { vec![format!("project:{project}:restricted")] } else { users }
+            } else {
+                self.project_acl.get(&project).cloned().unwrap_or_else(|| vec![format!("project:{project}")])
+            };
+        }
+        Ok(Ok(d))
+    }
+}
+
+#[async_trait]
+impl Source for JiraSource {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    async fn open(&mut self, mode: SyncMode, cursor: Option<&str>) -> Result<ListingScope, SourceError> {
+        self.mode = mode;
+        self.started = Utc::now();
+        self.current = None;
+        self.marks = match cursor {
+            None => BTreeMap::new(),
+            Some(c) => serde_json::from_str::<Marks>(c)
+                .map_err(|e| SourceError {
+                    source_id: self.id.clone(),
+                    location: "checkpoint".into(),
+                    message: format!("the stored Jira checkpoint is unreadable ({e}); run `sluice run --full` to rebuild it"),
+                    transient: false,
+                })?
+                .marks,
+        };
+        // JQL dates are read in the API user's zone.
+        let me = self.get(&format!("{}/myself", self.api()), &[]).await.map_err(|e| self.err(e))?;
+        self.tz = me["timeZone"].as_str().and_then(|z| z.parse().ok()).unwrap_or(chrono_tz::UTC);
+        let projects = self.projects().await?;
+        if self.s.permissions && mode != SyncMode::Prune {
+            for p in &projects {
+                let users = match self.browsers(("projectKey", p)).await {
+                    Ok(u) => u,
+                    Err(e) if e.status == Some(404) => {
+                        return Err(SourceError {
+                            source_id: self.id.clone(),
+                            location: e.url,
+                            message: format!("project `{p}` not found or not visible to this account; check settings.projects"),
+                            transient: false,
+                        });
+                    }
+                    Err(e) => return Err(self.err(e)),
+                };
+                self.project_acl.insert(p.clone(), if users.is_empty() { vec![format!("project:{p}")] } else { users });
+            }
+        }
+        self.marks.retain(|k, _| projects.contains(k));
+        self.queue = projects.into_iter().map(|p| {
+            let since = if mode == SyncMode::Incremental { self.marks.get(&p).copied() } else { None };
+            (p, since)
+        }).collect();
+        Ok(match mode {
+            SyncMode::Incremental => ListingScope::Changes,
+            SyncMode::Full | SyncMode::Prune => ListingScope::Complete,
+        })
+    }
+
+    async fn next_page(&mut self) -> Result<Option<SourcePage>, SourceError> {
+        loop {
+            if self.current.as_ref().is_none_or(|l| l.done) {
+                match self.queue.pop_front() {
+                    Some((project, since)) => {
+                        tracing::info!(source = %self.id, project = %project, since = ?since, "listing");
+                        self.current = Some(Listing { project, since, token: None, start_at: 0, first: true, done: false });
+                    }
+                    None => return Ok(None),
+                }
+            }
+            let l = self.current.as_ref().expect("set above");
+            let url = self.search_url(l).map_err(|e| self.err(e))?;
+            let (v, _): (Value, _) = self.http.get_json(&url).await.map_err(|e| self.err(e))?;
+            let Some(issues) = v["issues"].as_array() else {
+                return Err(SourceError {
+                    source_id: self.id.clone(),
+                    location: sluice_http::redact_url(&url),
+                    message: "unexpected response: no `issues` array".into(),
+                    transient: false,
+                });
+            };
+            let mut page = SourcePage::default();
+            let mut max_seen: Option<DateTime<Utc>> = None;
+            for issue in issues {
+                if self.mode == SyncMode::Prune {
+                    match issue["id"].as_str() {
+                        Some(id) => page.live_ids.push(id.to_string()),
+                        None => page.dead_letters.push(DeadLetter { source: self.id.clone(), location: sluice_http::redact_url(&url), external_id: None, error: "issue without `id`".into() }),
+                    }
+                    continue;
+                }
+                if let Some(t) = parse_jira_time(&issue["fields"]["updated"]) {
+                    max_seen = Some(max_seen.map_or(t, |m| m.max(t)));
+                }
+                match self.document(issue).await {
+                    Ok(Ok(d)) => page.documents.push(d),
+                    Ok(Err(msg)) => page.dead_letters.push(DeadLetter {
+                        source: self.id.clone(),
+                        location: format!("{} (issue {})", sluice_http::redact_url(&url), issue["key"].as_str().unwrap_or("?")),
+                        external_id: issue["id"].as_str().map(String::from),
+                        error: msg,
+                    }),
+                    Err(e) if e.transient => return Err(self.err(e)),
+                    // Deleted between the search and the comment request.
+                    Err(e) if e.status == Some(404) => {
+                        if let Some(id) = issue["id"].as_str() {
+                            page.deleted.push(id.to_string());
+                        }
+                    }
+                    Err(e) => page.dead_letters.push(DeadLetter {
+                        source: self.id.clone(),
+                        location: e.url.clone(),
+                        external_id: issue["id"].as_str().map(String::from),
+                        error: e.to_string(),
+                    }),
+                }
+            }
+            let n = issues.len();
+            let l = self.current.as_mut().expect("set above");
+            l.first = false;
+            match self.s.deployment {
+                Deployment::Cloud => {
+                    l.token = v["nextPageToken"].as_str().map(String::from);
+                    l.done = v["isLast"].as_bool().unwrap_or(l.token.is_none()) || l.token.is_none();
+                }
+                Deployment::Server => {
+                    l.start_at += n;
+                    let total = v["total"].as_u64().unwrap_or(0) as usize;
+                    l.done = n == 0 || l.start_at >= total;
+                }
+            }
+            // Oldest first: the project's watermark may advance page by page.
+            if self.mode != SyncMode::Prune {
+                if let Some(seen) = max_seen {
+                    let project = l.project.clone();
+                    let mark = seen.min(self.started);
+                    let old = self.marks.get(&project).copied();
+                    self.marks.insert(project, old.map_or(mark, |o| o.max(mark)));
+                }
+                page.cursor = self.cursor();
+            }
+            return Ok(Some(page));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,197 @@
+//! Connector tests against the Jira fixture server.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use serde_json::json;
+use sluice_core::{DeadLetter, DocKind, Document, Source, SourceError, SyncMode};
+use sluice_fixtures::common::{FIXTURE_TOKEN, FIXTURE_USER};
+use sluice_fixtures::jira::{self, JiraShared, JiraWorld};
+use sluice_fixtures::{FixtureServer, Shared};
+use sluice_http::VirtualSleeper;
+
+use super::*;
+
+async fn fixture(projects: &[(&str, usize)]) -> (FixtureServer, JiraShared) {
+    let shared = Shared::new(JiraWorld::generate(projects));
+    (FixtureServer::start(jira::router(), shared.clone(), 0).await.unwrap(), shared)
+}
+
+fn source(server: &FixtureServer, extra: serde_json::Value) -> (JiraSource, Arc<VirtualSleeper>) {
+    let mut v = json!({ "base_url": server.url(), "http": { "requests_per_second": 10000.0, "burst": 1000 } });
+    for (k, x) in extra.as_object().unwrap() {
+        v[k] = x.clone();
+    }
+    let map: BTreeMap<String, serde_json::Value> = serde_json::from_value(v).unwrap();
+    let s = JiraSettings::parse(&map).unwrap_or_else(|e| panic!("{e:?}"));
+    let creds = BTreeMap::from([
+        ("email".to_string(), FIXTURE_USER.to_string()),
+        ("api_token".to_string(), FIXTURE_TOKEN.to_string()),
+        ("token".to_string(), FIXTURE_TOKEN.to_string()),
+    ]);
+    let sleeper = Arc::new(VirtualSleeper::default());
+    let sl = sleeper.clone();
+    (JiraSource::new("jira", s, &creds).unwrap().with_http(|h| h.with_sleeper(sl)), sleeper)
+}
+
+#[derive(Default)]
+struct Drained {
+    docs: Vec<Document>,
+    deleted: Vec<String>,
+    live: BTreeSet<String>,
+    dead: Vec<DeadLetter>,
+    cursor: Option<String>,
+}
+
+impl Drained {
+    fn keys(&self) -> BTreeSet<String> {
+        self.docs.iter().map(|d| d.metadata["key"].as_str().unwrap().to_string()).collect()
+    }
+    fn ids(&self) -> BTreeSet<String> {
+        self.docs.iter().map(|d| d.external_id.clone()).collect()
+    }
+    fn by_key(&self, key: &str) -> &Document {
+        self.docs.iter().find(|d| d.metadata["key"] == key).unwrap_or_else(|| panic!("no {key}"))
+    }
+}
+
+async fn drain(src: &mut JiraSource, mode: SyncMode, cursor: Option<&str>) -> Result<Drained, SourceError> {
+    let mut out = Drained { cursor: cursor.map(String::from), ..Default::default() };
+    src.open(mode, cursor).await?;
+    while let Some(p) = src.next_page().await? {
+        out.docs.extend(p.documents);
+        out.deleted.extend(p.deleted);
+        out.live.extend(p.live_ids);
+        out.dead.extend(p.dead_letters);
+        if p.cursor.is_some() {
+            out.cursor = p.cursor;
+        }
+    }
+    Ok(out)
+}
+
+#[tokio::test]
+async fn cloud_full_sync_maps_fields_adf_all_comments_and_acls() {
+    let (server, shared) = fixture(&[("ENG", 30), ("OPS", 8)]).await;
+    let (mut src, _) = source(&server, json!({ "page_size": 7 }));
+    let d = drain(&mut src, SyncMode::Full, None).await.unwrap();
+    let w = shared.world();
+    let expected: BTreeSet<String> = w.keys("ENG").into_iter().chain(w.keys("OPS")).collect();
+    assert_eq!(d.keys(), expected);
+    assert!(d.dead.is_empty());
+    let eng1 = d.by_key("ENG-1");
+    assert_eq!(eng1.kind, DocKind::Issue);
+    assert!(eng1.title.starts_with("ENG-1: "));
+    assert!(eng1.body.contains("```bash") && eng1.body.contains("Environment | Impact") && eng1.body.contains("@Dana Reporter"), "{}", eng1.body);
+    assert!(eng1.body.contains("  1. Reproduce on staging"), "nested list: {}", eng1.body);
+    // 23 comments, only 5 embedded: the rest are paged in.
+    assert!(eng1.body.contains("Comment 0:") && eng1.body.contains("Comment 22:"), "{}", eng1.body);
+    assert_eq!(eng1.body.matches("\n- Commenter").count(), 23);
+    assert_eq!(eng1.metadata["status"], "To Do");
+    assert_eq!(eng1.metadata["issue_type"], "Bug");
+    assert_eq!(eng1.metadata["components"], json!(["api"]));
+    assert_eq!(eng1.labels, vec!["customer", "backend"]);
+    assert_eq!(eng1.url.as_deref(), Some(format!("{}/browse/ENG-1", server.url()).as_str()));
+    assert_eq!(eng1.acl, vec!["user:557058:alice", "user:557058:bob", "user:557058:carol"]);
+    assert_eq!(eng1.updated_at, w.find("ENG-1").map(|i| i.updated));
+    // ENG-5 carries a security level only alice may see.
+    assert_eq!(d.by_key("ENG-5").acl, vec!["user:557058:alice"]);
+    assert_eq!(d.by_key("OPS-2").acl, vec!["user:557058:alice", "user:557058:dave"]);
+}
+
+#[tokio::test]
+async fn incremental_uses_the_users_time_zone_and_per_project_marks() {
+    let (server, shared) = fixture(&[("ENG", 20)]).await;
+    let (mut src, _) = source(&server, json!({ "projects": ["ENG"], "overlap_minutes": 1 }));
+    let full = drain(&mut src, SyncMode::Full, None).await.unwrap();
+    let newest = full.docs.iter().filter_map(|d| d.updated_at).max().unwrap();
+    let cursor = full.cursor.clone().unwrap();
+    {
+        let mut w = shared.world();
+        for _ in 0..30 {
+            w.clock.tick();
+        }
+        w.edit("ENG-3", Some("Renamed: wombat telemetry outage"), None);
+        w.add_comment("ENG-4");
+        w.delete("ENG-6");
+    }
+    shared.clear_requests();
+    let inc = drain(&mut src, SyncMode::Incremental, Some(&cursor)).await.unwrap();
+    let changed: BTreeSet<String> = inc.docs.iter().filter(|d| d.updated_at.unwrap() > newest).map(|d| d.metadata["key"].as_str().unwrap().to_string()).collect();
+    assert_eq!(changed, BTreeSet::from(["ENG-3".to_string(), "ENG-4".to_string()]));
+    assert!(inc.docs.len() <= 4, "only the overlap window besides: {:?}", inc.keys());
+    assert!(inc.by_key("ENG-3").title.contains("wombat"));
+    // The JQL date is local (America/New_York), not UTC.
+    let search = shared.requests().into_iter().find(|r| r.contains("search/jql")).unwrap();
+    let mark: Marks = serde_json::from_str(&cursor).unwrap();
+    let local = (mark.marks["ENG"] - chrono::Duration::minutes(1)).with_timezone(&chrono_tz::America::New_York).format("%Y/%m/%d %H:%M").to_string();
+    let decoded = url::form_urlencoded::parse(search.split_once('?').unwrap().1.as_bytes()).find(|(k, _)| k == "jql").unwrap().1.into_owned();
+    assert!(decoded.contains(&format!("updated >= \"{local}\"")), "{decoded}");
+
+    // A project added later backfills alone.
+    shared.world().add_project("NEW", 5);
+    let (mut src2, _) = source(&server, json!({ "projects": ["ENG", "NEW"], "overlap_minutes": 1 }));
+    let back = drain(&mut src2, SyncMode::Incremental, inc.cursor.as_deref()).await.unwrap();
+    let new_keys: BTreeSet<String> = back.keys().into_iter().filter(|k| k.starts_with("NEW-")).collect();
+    assert_eq!(new_keys.len(), 5);
+    assert!(back.keys().iter().filter(|k| k.starts_with("ENG-")).count() <= 2);
+}
+
+#[tokio::test]
+async fn prune_lists_keys_only_with_the_same_jql() {
+    let (server, shared) = fixture(&[("ENG", 30)]).await;
+    let (mut src, _) = source(&server, json!({ "jql": "labels != customer" }));
+    let full = drain(&mut src, SyncMode::Full, None).await.unwrap();
+    assert_eq!(full.docs.len(), 24, "every 5th issue has the customer label");
+    shared.clear_requests();
+    let prune = drain(&mut src, SyncMode::Prune, None).await.unwrap();
+    assert!(prune.docs.is_empty());
+    assert_eq!(prune.live, full.ids());
+    assert!(shared.requests().iter().filter(|r| r.contains("search/jql")).all(|r| r.contains("fields=key")));
+    shared.world().delete("ENG-2");
+    let after = drain(&mut src, SyncMode::Prune, None).await.unwrap();
+    assert_eq!(after.live.len(), 23);
+}
+
+#[tokio::test]
+async fn server_v2_with_wiki_markup_and_start_at_paging() {
+    let (server, shared) = fixture(&[("ENG", 25)]).await;
+    let (mut src, _) = source(&server, json!({ "deployment": "server", "page_size": 10 }));
+    let d = drain(&mut src, SyncMode::Full, None).await.unwrap();
+    assert_eq!(d.keys(), shared.world().keys("ENG").into_iter().collect());
+    let one = d.by_key("ENG-1");
+    assert!(one.body.starts_with("## "), "{}", one.body);
+    assert!(one.body.contains("Environment | Impact") && one.body.contains("Comment 22:"), "{}", one.body);
+    assert!(!one.body.contains("{code"), "{}", one.body);
+}
+
+#[tokio::test]
+async fn rate_limits_5xx_and_a_malformed_page() {
+    let (server, shared) = fixture(&[("ENG", 20)]).await;
+    {
+        let mut f = shared.faults();
+        f.rate_limit_every = 6;
+        f.retry_after_secs = 12;
+    }
+    shared.fail_next("/rest/api/3/search/jql", 502, 1);
+    let (mut src, sleeper) = source(&server, json!({ "page_size": 5 }));
+    let d = drain(&mut src, SyncMode::Full, None).await.unwrap();
+    assert_eq!(d.docs.len(), 20);
+    assert!(sleeper.waits().contains(&StdDuration::from_secs(12)));
+    shared.faults().rate_limit_every = 0;
+
+    shared.malformed_next("/rest/api/3/search/jql");
+    let err = drain(&mut src, SyncMode::Full, None).await.err().unwrap();
+    assert!(err.message.contains("malformed JSON") && err.location.contains("/rest/api/3/search/jql"), "{err}");
+    assert!(!err.location.contains(FIXTURE_TOKEN));
+}
+
+#[test]
+fn settings_errors_name_the_field() {
+    let parse = |v: serde_json::Value| JiraSettings::parse(&serde_json::from_value(v).unwrap());
+    let e = parse(json!({ "base_url": "acme", "jql": "project = X ORDER BY created", "page_size": 500, "projects": ["a b"] })).unwrap_err();
+    let paths: Vec<&str> = e.iter().map(|x| x.path.as_str()).collect();
+    assert_eq!(paths, vec!["base_url", "jql", "page_size", "projects"]);
+    assert!(parse(json!({ "base_url": "https://acme.atlassian.net", "projects": ["ENG"] })).is_ok());
+}
