@@ -357,6 +357,9 @@ fn cmd_search(query: String, data_dir: &Path, model: &ModelArgs, mode: &str, top
                 println!("{}", serde_json::to_string_pretty(&resp).unwrap_or_default());
             } else {
                 output::print_hits(&resp);
+                if resp.hits.is_empty() && matches!(&req.access, Access::Principals(p) if p.is_empty()) {
+                    println!("(searched public documents only: documents with an ACL need --as user:…,group:… or --all-access)");
+                }
             }
             0
         }

@@ -3,28 +3,81 @@
 
 use std::path::Path;
 
+use std::collections::BTreeMap;
+
+use sluice_confluence::{ConfluenceSettings, ConfluenceSource};
 use sluice_core::Source;
 use sluice_embed::{DeviceChoice, OnnxEmbedderConfig, default_model_dir};
 use sluice_files::{FilesSettings, FilesSource};
+use sluice_jira::{JiraSettings, JiraSource};
 use sluice_spec::{Device, Diagnostic, EmbeddingSpec, LoadedPipeline};
 
 use crate::transform::SqlTransform;
 
 /// Source types this build knows.
-pub const SOURCE_TYPES: [&str; 1] = ["files"];
+pub const SOURCE_TYPES: [&str; 3] = ["files", "confluence", "jira"];
+
+/// A connector's settings error, whatever its crate.
+struct SettingsProblem {
+    path: String,
+    message: String,
+    hint: Option<String>,
+}
+
+macro_rules! problems {
+    ($r:expr) => {
+        $r.map_err(|errs| errs.into_iter().map(|e| SettingsProblem { path: e.path, message: e.message, hint: e.hint }).collect::<Vec<_>>())
+    };
+}
+
+fn to_diagnostics(p: &LoadedPipeline, i: usize, errs: Vec<SettingsProblem>) -> Vec<Diagnostic> {
+    errs.into_iter()
+        .map(|e| {
+            let path = if e.path.is_empty() { format!("sources[{i}].settings") } else { format!("sources[{i}].settings.{}", e.path) };
+            p.diagnostic(&path, e.message, e.hint)
+        })
+        .collect()
+}
+
+/// Every credential a connector needs must be configured (as `${ENV}`).
+fn credential_diagnostics(p: &LoadedPipeline, i: usize, needed: &[&str]) -> Vec<Diagnostic> {
+    let src = &p.spec.sources[i];
+    let mut d = Vec::new();
+    for name in needed {
+        if !src.credentials.contains_key(*name) {
+            d.push(p.diagnostic(
+                &format!("sources[{i}].credentials"),
+                format!("a `{}` source needs credential `{name}`", src.source_type),
+                Some(format!("credentials: {{ {} }}", needed.iter().map(|n| format!("{n}: ${{{}}}", n.to_ascii_uppercase())).collect::<Vec<_>>().join(", "))),
+            ));
+        }
+    }
+    for name in src.credentials.keys() {
+        if !needed.contains(&name.as_str()) {
+            d.push(p.diagnostic(
+                &format!("sources[{i}].credentials.{name}"),
+                format!("a `{}` source does not use credential `{name}`", src.source_type),
+                Some(format!("expected: {}", needed.join(", "))),
+            ));
+        }
+    }
+    d
+}
 
 fn settings_diagnostics(p: &LoadedPipeline, i: usize) -> Vec<Diagnostic> {
     let src = &p.spec.sources[i];
     match src.source_type.as_str() {
-        "files" => match FilesSettings::parse(&src.settings) {
+        "files" => match problems!(FilesSettings::parse(&src.settings)) {
             Ok(_) => Vec::new(),
-            Err(errs) => errs
-                .into_iter()
-                .map(|e| {
-                    let path = if e.path.is_empty() { format!("sources[{i}].settings") } else { format!("sources[{i}].settings.{}", e.path) };
-                    p.diagnostic(&path, e.message, e.hint)
-                })
-                .collect(),
+            Err(errs) => to_diagnostics(p, i, errs),
+        },
+        "confluence" => match problems!(ConfluenceSettings::parse(&src.settings)) {
+            Ok(s) => credential_diagnostics(p, i, s.credential_names()),
+            Err(errs) => to_diagnostics(p, i, errs),
+        },
+        "jira" => match problems!(JiraSettings::parse(&src.settings)) {
+            Ok(s) => credential_diagnostics(p, i, s.credential_names()),
+            Err(errs) => to_diagnostics(p, i, errs),
         },
         other => vec![p.diagnostic(
             &format!("sources[{i}].type"),
@@ -77,6 +130,39 @@ pub fn build_sources(p: &LoadedPipeline) -> Result<Vec<Box<dyn Source>>, Vec<Dia
                 };
                 match FilesSource::new(&src.id, settings, &p.base_dir) {
                     Ok(s) => out.push(Box::new(s)),
+                    Err(e) => errs.push(p.diagnostic(&format!("sources[{i}].settings"), e, None)),
+                }
+            }
+            "confluence" | "jira" => {
+                let mut creds = BTreeMap::new();
+                let mut missing = false;
+                for (name, secret) in &src.credentials {
+                    match secret.resolve() {
+                        Ok(v) => {
+                            creds.insert(name.clone(), v.expose().to_string());
+                        }
+                        Err(e) => {
+                            errs.push(p.diagnostic(&format!("sources[{i}].credentials.{name}"), e, None));
+                            missing = true;
+                        }
+                    }
+                }
+                if missing {
+                    continue;
+                }
+                let built: Result<Box<dyn Source>, String> = if src.source_type == "confluence" {
+                    ConfluenceSettings::parse(&src.settings)
+                        .map_err(|_| String::new())
+                        .and_then(|s| ConfluenceSource::new(&src.id, s, &creds))
+                        .map(|s| Box::new(s) as Box<dyn Source>)
+                } else {
+                    JiraSettings::parse(&src.settings)
+                        .map_err(|_| String::new())
+                        .and_then(|s| JiraSource::new(&src.id, s, &creds))
+                        .map(|s| Box::new(s) as Box<dyn Source>)
+                };
+                match built {
+                    Ok(s) => out.push(s),
                     Err(e) => errs.push(p.diagnostic(&format!("sources[{i}].settings"), e, None)),
                 }
             }
