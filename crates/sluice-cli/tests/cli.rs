@@ -11,16 +11,29 @@ fn text(o: &Output) -> (String, String) {
     (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
 }
 
-fn repo() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+/// The repository root, read at run time: a compile-time path would go
+/// stale when a build cache is shared between checkouts.
+fn repo() -> std::path::PathBuf {
+    std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("run through cargo test")).join("../..")
 }
 
 #[test]
 fn validate_accepts_the_bundled_pipelines() {
-    let o = sluice(&["validate", "pipelines/demo.yaml"], repo());
+    let o = sluice(&["validate", "pipelines/demo.yaml"], &repo());
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}{err}");
     assert!(out.contains("ok (5 sources, 1 sink)"), "{out}");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(repo().join("pipelines")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let o = sluice(&["validate", path.to_str().unwrap()], &repo());
+            let (out, err) = text(&o);
+            assert_eq!(o.status.code(), Some(0), "{}: {out}{err}", path.display());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 4, "{checked} pipelines");
 }
 
 #[test]

@@ -3,7 +3,7 @@
 use sluice_core::arrow_conv::{chunks_schema, records_schema};
 
 fn documented(section: &str) -> Vec<String> {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../schemas/arrow.md")).unwrap();
+    let doc = std::fs::read_to_string(std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("run through cargo test")).join("../../schemas/arrow.md")).unwrap();
     let start = doc.find(section).unwrap_or_else(|| panic!("section {section} missing"));
     doc[start..]
         .lines()
