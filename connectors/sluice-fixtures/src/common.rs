@@ -89,6 +89,10 @@ fn error_json(status: u16, message: &str) -> Response {
 }
 
 fn authorized(req: &Request) -> bool {
+    // GitLab's personal/project/group access token header.
+    if req.headers().get("private-token").and_then(|v| v.to_str().ok()) == Some(FIXTURE_TOKEN) {
+        return true;
+    }
     let Some(h) = req.headers().get("authorization").and_then(|v| v.to_str().ok()) else { return false };
     if let Some(b) = h.strip_prefix("Bearer ") {
         return b == FIXTURE_TOKEN;
@@ -233,4 +237,41 @@ pub fn param<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
 
 pub fn params<'a>(q: &'a [(String, String)], key: &str) -> Vec<&'a str> {
     q.iter().filter(|(k, _)| k == key).flat_map(|(_, v)| v.split(',')).collect()
+}
+
+/// GitLab-style offset pagination: `page`/`per_page` with `Link`,
+/// `X-Next-Page`, `X-Page`, `X-Per-Page` and `X-Total` headers.
+pub fn offset_page(path: &str, q: &[(String, String)], items: Vec<serde_json::Value>, default_per_page: usize) -> Response {
+    let per = param(q, "per_page").and_then(|v| v.parse().ok()).unwrap_or(default_per_page).clamp(1, 100);
+    let page: usize = param(q, "page").and_then(|v| v.parse().ok()).unwrap_or(1).max(1);
+    let start = (page - 1) * per;
+    let end = (start + per).min(items.len());
+    let slice = items.get(start.min(end)..end).map(|s| s.to_vec()).unwrap_or_default();
+    let mut r = axum::Json(serde_json::Value::Array(slice)).into_response();
+    let h = r.headers_mut();
+    h.insert("x-page", HeaderValue::from(page));
+    h.insert("x-per-page", HeaderValue::from(per));
+    h.insert("x-total", HeaderValue::from(items.len()));
+    if end < items.len() {
+        h.insert("x-next-page", HeaderValue::from(page + 1));
+        let kept: Vec<String> = q.iter().filter(|(k, _)| k != "page").map(|(k, v)| format!("{k}={}", encode_query(v))).collect();
+        let link = format!("<{path}?{}&page={}>; rel=\"next\"", kept.join("&"), page + 1);
+        if let Ok(v) = HeaderValue::from_str(&link) {
+            h.insert("link", v);
+        }
+    } else {
+        h.insert("x-next-page", HeaderValue::from_static(""));
+    }
+    r
+}
+
+pub fn encode_query(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }

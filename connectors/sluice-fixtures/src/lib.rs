@@ -12,6 +12,7 @@
 
 pub mod common;
 pub mod confluence;
+pub mod gitlab;
 pub mod jira;
 pub mod text;
 

@@ -9,13 +9,14 @@ use sluice_confluence::{ConfluenceSettings, ConfluenceSource};
 use sluice_core::Source;
 use sluice_embed::{DeviceChoice, OnnxEmbedderConfig, default_model_dir};
 use sluice_files::{FilesSettings, FilesSource};
+use sluice_gitlab::{GitlabSettings, GitlabSource};
 use sluice_jira::{JiraSettings, JiraSource};
 use sluice_spec::{Device, Diagnostic, EmbeddingSpec, LoadedPipeline};
 
 use crate::transform::SqlTransform;
 
 /// Source types this build knows.
-pub const SOURCE_TYPES: [&str; 3] = ["files", "confluence", "jira"];
+pub const SOURCE_TYPES: [&str; 4] = ["files", "confluence", "jira", "gitlab"];
 
 /// A connector's settings error, whatever its crate.
 struct SettingsProblem {
@@ -79,6 +80,10 @@ fn settings_diagnostics(p: &LoadedPipeline, i: usize) -> Vec<Diagnostic> {
             Ok(s) => credential_diagnostics(p, i, s.credential_names()),
             Err(errs) => to_diagnostics(p, i, errs),
         },
+        "gitlab" => match problems!(GitlabSettings::parse(&src.settings)) {
+            Ok(_) => credential_diagnostics(p, i, &["token"]),
+            Err(errs) => to_diagnostics(p, i, errs),
+        },
         other => vec![p.diagnostic(
             &format!("sources[{i}].type"),
             format!("unknown source type `{other}`"),
@@ -133,7 +138,7 @@ pub fn build_sources(p: &LoadedPipeline) -> Result<Vec<Box<dyn Source>>, Vec<Dia
                     Err(e) => errs.push(p.diagnostic(&format!("sources[{i}].settings"), e, None)),
                 }
             }
-            "confluence" | "jira" => {
+            "confluence" | "jira" | "gitlab" => {
                 let mut creds = BTreeMap::new();
                 let mut missing = false;
                 for (name, secret) in &src.credentials {
@@ -150,16 +155,20 @@ pub fn build_sources(p: &LoadedPipeline) -> Result<Vec<Box<dyn Source>>, Vec<Dia
                 if missing {
                     continue;
                 }
-                let built: Result<Box<dyn Source>, String> = if src.source_type == "confluence" {
-                    ConfluenceSettings::parse(&src.settings)
+                // Settings were checked above; a parse error cannot recur here.
+                let built: Result<Box<dyn Source>, String> = match src.source_type.as_str() {
+                    "confluence" => ConfluenceSettings::parse(&src.settings)
                         .map_err(|_| String::new())
                         .and_then(|s| ConfluenceSource::new(&src.id, s, &creds))
-                        .map(|s| Box::new(s) as Box<dyn Source>)
-                } else {
-                    JiraSettings::parse(&src.settings)
+                        .map(|s| Box::new(s) as Box<dyn Source>),
+                    "jira" => JiraSettings::parse(&src.settings)
                         .map_err(|_| String::new())
                         .and_then(|s| JiraSource::new(&src.id, s, &creds))
-                        .map(|s| Box::new(s) as Box<dyn Source>)
+                        .map(|s| Box::new(s) as Box<dyn Source>),
+                    _ => GitlabSettings::parse(&src.settings)
+                        .map_err(|_| String::new())
+                        .and_then(|s| GitlabSource::new(&src.id, s, &creds))
+                        .map(|s| Box::new(s) as Box<dyn Source>),
                 };
                 match built {
                     Ok(s) => out.push(s),

@@ -1,0 +1,126 @@
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sluice_http::HttpSettings;
+
+/// `settings:` of a `type: gitlab` source. Credential: `token` (personal,
+/// project or group access token with `read_api` + `read_repository`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GitlabSettings {
+    /// `https://gitlab.com` or the self-managed instance.
+    #[serde(default = "default_base")]
+    pub base_url: String,
+    /// Group full paths; their projects and all subgroups' projects.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// Project full paths (`group/sub/project`).
+    #[serde(default)]
+    pub projects: Vec<String>,
+    #[serde(default = "yes")]
+    pub issues: bool,
+    #[serde(default = "yes")]
+    pub merge_requests: bool,
+    #[serde(default = "yes")]
+    pub wiki: bool,
+    /// Repository files on the default branch matching `file_globs`.
+    #[serde(default = "yes")]
+    pub files: bool,
+    #[serde(default = "default_globs")]
+    pub file_globs: Vec<String>,
+    /// Larger files are indexed cut to this size, with a warning.
+    #[serde(default = "default_file_max")]
+    pub file_max_bytes: usize,
+    /// Notes kept per issue / merge request (system notes are skipped).
+    #[serde(default = "default_max_notes")]
+    pub max_notes: usize,
+    /// Project visibility and membership become each document's ACL;
+    /// confidential issues are limited to Reporter+ members, author and assignees.
+    #[serde(default = "yes")]
+    pub permissions: bool,
+    #[serde(default = "default_page_size")]
+    pub page_size: usize,
+    /// Incremental runs re-read this far before the watermark.
+    #[serde(default = "default_overlap")]
+    pub overlap_minutes: i64,
+    #[serde(default)]
+    pub http: HttpSettings,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_base() -> String {
+    "https://gitlab.com".into()
+}
+fn default_globs() -> Vec<String> {
+    vec!["**/*.md".into(), "**/*.markdown".into(), "**/*.txt".into(), "**/*.rst".into()]
+}
+fn default_file_max() -> usize {
+    256 * 1024
+}
+fn default_max_notes() -> usize {
+    500
+}
+fn default_page_size() -> usize {
+    100
+}
+fn default_overlap() -> i64 {
+    5
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettingsError {
+    pub path: String,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl GitlabSettings {
+    pub fn parse(settings: &BTreeMap<String, Value>) -> Result<GitlabSettings, Vec<SettingsError>> {
+        let value = Value::Object(settings.clone().into_iter().collect());
+        let s: GitlabSettings = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            vec![SettingsError { path: if path == "." { String::new() } else { path }, message: e.inner().to_string(), hint: None }]
+        })?;
+        let mut errs = Vec::new();
+        let mut err = |path: &str, message: String, hint: Option<&str>| errs.push(SettingsError { path: path.into(), message, hint: hint.map(String::from) });
+        match url::Url::parse(&s.base_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {
+                if u.path().contains("/api/") {
+                    err("base_url", "base_url is the instance URL, without /api/v4".into(), Some("e.g. https://gitlab.com"));
+                }
+            }
+            _ => err("base_url", format!("invalid base URL `{}`", s.base_url), Some("e.g. https://gitlab.com")),
+        }
+        if s.groups.is_empty() && s.projects.is_empty() {
+            err("", "list `groups` and/or `projects` to sync".into(), Some("e.g. groups: [acme/platform] or projects: [acme/platform/api]"));
+        }
+        for g in &s.file_globs {
+            if let Err(e) = glob::Pattern::new(g) {
+                err("file_globs", format!("invalid glob `{g}`: {e}"), None);
+            }
+        }
+        if s.page_size == 0 || s.page_size > 100 {
+            err("page_size", "page_size must be between 1 and 100".into(), None);
+        }
+        if s.overlap_minutes < 0 {
+            err("overlap_minutes", "must not be negative".into(), None);
+        }
+        for (field, msg) in s.http.problems() {
+            err(&format!("http.{field}"), msg, None);
+        }
+        if errs.is_empty() { Ok(s) } else { Err(errs) }
+    }
+
+    /// The same file admission for the main pass and the prune pass.
+    pub fn admits_file(&self, path: &str) -> bool {
+        let opts = glob::MatchOptions { case_sensitive: true, require_literal_separator: true, require_literal_leading_dot: false };
+        self.file_globs.iter().filter_map(|g| glob::Pattern::new(g).ok()).any(|p| {
+            // `**/x` also matches `x` at the repository root.
+            p.matches_with(path, opts) || p.as_str().strip_prefix("**/").and_then(|rest| glob::Pattern::new(rest).ok()).is_some_and(|r| r.matches_with(path, opts))
+        })
+    }
+}
