@@ -14,6 +14,7 @@ pub mod common;
 pub mod confluence;
 pub mod gitlab;
 pub mod jira;
+pub mod slack;
 pub mod text;
 
 pub use common::{Faults, FixtureServer, Shared};

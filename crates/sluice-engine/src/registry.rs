@@ -11,12 +11,13 @@ use sluice_embed::{DeviceChoice, OnnxEmbedderConfig, default_model_dir};
 use sluice_files::{FilesSettings, FilesSource};
 use sluice_gitlab::{GitlabSettings, GitlabSource};
 use sluice_jira::{JiraSettings, JiraSource};
+use sluice_slack::{SlackExportSettings, SlackExportSource, SlackSettings, SlackSource};
 use sluice_spec::{Device, Diagnostic, EmbeddingSpec, LoadedPipeline};
 
 use crate::transform::SqlTransform;
 
 /// Source types this build knows.
-pub const SOURCE_TYPES: [&str; 4] = ["files", "confluence", "jira", "gitlab"];
+pub const SOURCE_TYPES: [&str; 6] = ["files", "confluence", "jira", "gitlab", "slack", "slack_export"];
 
 /// A connector's settings error, whatever its crate.
 struct SettingsProblem {
@@ -84,6 +85,21 @@ fn settings_diagnostics(p: &LoadedPipeline, i: usize) -> Vec<Diagnostic> {
             Ok(_) => credential_diagnostics(p, i, &["token"]),
             Err(errs) => to_diagnostics(p, i, errs),
         },
+        "slack" => match problems!(SlackSettings::parse(&src.settings)) {
+            Ok(_) => credential_diagnostics(p, i, &["token"]),
+            Err(errs) => to_diagnostics(p, i, errs),
+        },
+        "slack_export" => match problems!(SlackExportSettings::parse(&src.settings)) {
+            Ok(s) => {
+                let path = p.resolve_path(&s.path);
+                if path.exists() {
+                    credential_diagnostics(p, i, &[])
+                } else {
+                    vec![p.diagnostic(&format!("sources[{i}].settings.path"), format!("{} does not exist", path.display()), Some("the export's .zip or unpacked directory, relative to the pipeline file".into()))]
+                }
+            }
+            Err(errs) => to_diagnostics(p, i, errs),
+        },
         other => vec![p.diagnostic(
             &format!("sources[{i}].type"),
             format!("unknown source type `{other}`"),
@@ -138,7 +154,12 @@ pub fn build_sources(p: &LoadedPipeline) -> Result<Vec<Box<dyn Source>>, Vec<Dia
                     Err(e) => errs.push(p.diagnostic(&format!("sources[{i}].settings"), e, None)),
                 }
             }
-            "confluence" | "jira" | "gitlab" => {
+            "slack_export" => {
+                if let Ok(s) = SlackExportSettings::parse(&src.settings) {
+                    out.push(Box::new(SlackExportSource::new(&src.id, s, &p.base_dir)));
+                }
+            }
+            "confluence" | "jira" | "gitlab" | "slack" => {
                 let mut creds = BTreeMap::new();
                 let mut missing = false;
                 for (name, secret) in &src.credentials {
@@ -165,9 +186,13 @@ pub fn build_sources(p: &LoadedPipeline) -> Result<Vec<Box<dyn Source>>, Vec<Dia
                         .map_err(|_| String::new())
                         .and_then(|s| JiraSource::new(&src.id, s, &creds))
                         .map(|s| Box::new(s) as Box<dyn Source>),
-                    _ => GitlabSettings::parse(&src.settings)
+                    "gitlab" => GitlabSettings::parse(&src.settings)
                         .map_err(|_| String::new())
                         .and_then(|s| GitlabSource::new(&src.id, s, &creds))
+                        .map(|s| Box::new(s) as Box<dyn Source>),
+                    _ => SlackSettings::parse(&src.settings)
+                        .map_err(|_| String::new())
+                        .and_then(|s| SlackSource::new(&src.id, s, &creds))
                         .map(|s| Box::new(s) as Box<dyn Source>),
                 };
                 match built {
