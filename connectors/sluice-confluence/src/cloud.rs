@@ -106,15 +106,7 @@ async fn labels(src: &ConfluenceSource, t: ContentType, id: &str) -> Result<Vec<
     Ok(items.iter().filter_map(|l| l["name"].as_str().map(String::from)).collect())
 }
 
-pub(crate) async fn next_page(src: &mut ConfluenceSource) -> Result<SourcePage, SourceError> {
-    let mut l = src.current.take().expect("a listing is active");
-    let url = l.next.take().expect("checked by the caller");
-    let result = page_items(src, &mut l, url).await;
-    src.current = Some(l);
-    result
-}
-
-async fn page_items(src: &mut ConfluenceSource, l: &mut crate::Listing, url: Url) -> Result<SourcePage, SourceError> {
+pub(crate) async fn page_items(src: &mut ConfluenceSource, l: &mut crate::Listing, url: Url) -> Result<SourcePage, SourceError> {
     let (v, _): (Value, _) = src.http.get_json(&url).await.map_err(|e| src.err(e))?;
     let Some(items) = v["results"].as_array() else {
         return Err(SourceError {

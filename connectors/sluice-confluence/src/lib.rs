@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use sluice_core::{DeadLetter, DocKind, Document, ListingScope, Source, SourceError, SourcePage, SyncMode};
 use sluice_http::{Auth, HttpClient, HttpError};
 
-pub use settings::{ConfluenceSettings, ContentType, Deployment, SettingsError};
+pub use settings::{ConfluenceSettings, ContentType, Deployment};
 
 /// The checkpoint: one watermark (last-modified time) per container.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -92,11 +92,7 @@ const CACHE_LIMIT: usize = 20_000;
 impl ConfluenceSource {
     /// `credentials`: resolved `email` + `api_token` (Cloud) or `token`.
     pub fn new(id: &str, s: ConfluenceSettings, credentials: &BTreeMap<String, String>) -> Result<ConfluenceSource, String> {
-        let get = |k: &str| credentials.get(k).cloned().ok_or_else(|| format!("missing credential `{k}` (credentials.{k}: ${{ENV_VAR}})"));
-        let auth = match s.deployment {
-            Deployment::Cloud => Auth::Basic { user: get("email")?, password: get("api_token")? },
-            Deployment::Server => Auth::Bearer(get("token")?),
-        };
+        let auth = Auth::atlassian(s.deployment == Deployment::Cloud, credentials)?;
         let http = HttpClient::new(&s.base_url, &auth, &s.http)?;
         Ok(ConfluenceSource {
             id: id.to_string(),
@@ -274,17 +270,7 @@ impl Source for ConfluenceSource {
         self.started = Utc::now();
         self.current = None;
         self.queue.clear();
-        self.marks = match cursor {
-            None => BTreeMap::new(),
-            Some(c) => serde_json::from_str::<Marks>(c)
-                .map_err(|e| SourceError {
-                    source_id: self.id.clone(),
-                    location: "checkpoint".into(),
-                    message: format!("the stored Confluence checkpoint is unreadable ({e}); run `sluice run --full` to rebuild it"),
-                    transient: false,
-                })?
-                .marks,
-        };
+        self.marks = sluice_core::parse_cursor::<Marks>(&self.id, cursor)?.marks;
         let spaces = match self.s.deployment {
             Deployment::Cloud => cloud::spaces(self).await?,
             Deployment::Server => server::spaces(self).await?,
@@ -329,12 +315,15 @@ impl Source for ConfluenceSource {
                 }
                 return Ok(Some(SourcePage { cursor: if self.mode == SyncMode::Prune { None } else { self.cursor() }, ..Default::default() }));
             }
-            let page = match self.s.deployment {
-                Deployment::Cloud => cloud::next_page(self).await?,
-                Deployment::Server => server::next_page(self).await?,
+            let mut l = self.current.take().expect("set above");
+            let url = l.next.take().expect("checked above");
+            let result = match self.s.deployment {
+                Deployment::Cloud => cloud::page_items(self, &mut l, url).await,
+                Deployment::Server => server::page_items(self, &mut l, url).await,
             };
+            self.current = Some(l);
+            let mut page = result?;
             self.trim_caches();
-            let mut page = page;
             page.cursor = if self.mode == SyncMode::Prune { None } else { self.cursor() };
             return Ok(Some(page));
         }

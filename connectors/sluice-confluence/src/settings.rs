@@ -3,6 +3,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sluice_core::SettingsError;
 use sluice_http::HttpSettings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -127,21 +128,9 @@ fn default_tz() -> String {
     "UTC".into()
 }
 
-/// A settings problem and the path inside `settings` it concerns.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SettingsError {
-    pub path: String,
-    pub message: String,
-    pub hint: Option<String>,
-}
-
 impl ConfluenceSettings {
     pub fn parse(settings: &BTreeMap<String, Value>) -> Result<ConfluenceSettings, Vec<SettingsError>> {
-        let value = Value::Object(settings.clone().into_iter().collect());
-        let s: ConfluenceSettings = serde_path_to_error::deserialize(value).map_err(|e| {
-            let path = e.path().to_string();
-            vec![SettingsError { path: if path == "." { String::new() } else { path }, message: e.inner().to_string(), hint: None }]
-        })?;
+        let s: ConfluenceSettings = sluice_core::parse_settings(settings)?;
         let mut errs = Vec::new();
         let mut err = |path: &str, message: String, hint: Option<&str>| errs.push(SettingsError { path: path.into(), message, hint: hint.map(String::from) });
         match url::Url::parse(&s.base_url) {

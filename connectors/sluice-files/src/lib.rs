@@ -19,7 +19,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sluice_core::arrow_conv::parse_time;
-use sluice_core::{DeadLetter, DocKind, Document, ListingScope, Source, SourceError, SourcePage, SyncMode};
+use sluice_core::{DeadLetter, DocKind, Document, ListingScope, SettingsError, Source, SourceError, SourcePage, SyncMode};
 
 pub use formats::FileFormat;
 pub use mapping::{Exprs, FieldMapping, TextFormat};
@@ -64,22 +64,10 @@ fn default_max_file_bytes() -> u64 {
     512 * 1024 * 1024
 }
 
-/// A settings problem, with the path inside `settings` it concerns.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SettingsError {
-    pub path: String,
-    pub message: String,
-    pub hint: Option<String>,
-}
-
 impl FilesSettings {
     /// Parses and checks `settings`, reporting every problem found.
     pub fn parse(settings: &BTreeMap<String, Value>) -> Result<FilesSettings, Vec<SettingsError>> {
-        let value = Value::Object(settings.clone().into_iter().collect());
-        let parsed: FilesSettings = serde_path_to_error::deserialize(value).map_err(|e| {
-            let path = e.path().to_string();
-            vec![SettingsError { path: if path == "." { String::new() } else { path }, message: e.inner().to_string(), hint: None }]
-        })?;
+        let parsed: FilesSettings = sluice_core::parse_settings(settings)?;
         let mut errs = Vec::new();
         match (&parsed.path, &parsed.url) {
             (None, None) => errs.push(SettingsError {

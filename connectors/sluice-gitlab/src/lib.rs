@@ -21,7 +21,7 @@ use sluice_core::{DeadLetter, DocKind, Document, ListingScope, Source, SourceErr
 use sluice_http::{Auth, HttpClient, HttpError, link_next};
 use url::Url;
 
-pub use settings::{GitlabSettings, SettingsError};
+pub use settings::{GitlabSettings};
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Marks {
@@ -368,15 +368,7 @@ impl Source for GitlabSource {
         self.mode = mode;
         self.started = Utc::now();
         self.queue.clear();
-        self.cursor = match cursor {
-            None => Marks::default(),
-            Some(c) => serde_json::from_str(c).map_err(|e| SourceError {
-                source_id: self.id.clone(),
-                location: "checkpoint".into(),
-                message: format!("the stored GitLab checkpoint is unreadable ({e}); run `sluice run --full` to rebuild it"),
-                transient: false,
-            })?,
-        };
+        self.cursor = sluice_core::parse_cursor(&self.id, cursor)?;
         let projects = self.projects().await?;
         for v in &projects {
             let p = self.project(v).await?;

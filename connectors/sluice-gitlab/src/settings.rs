@@ -3,6 +3,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sluice_core::SettingsError;
 use sluice_http::HttpSettings;
 
 /// `settings:` of a `type: gitlab` source. Credential: `token` (personal,
@@ -71,20 +72,9 @@ fn default_overlap() -> i64 {
     5
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct SettingsError {
-    pub path: String,
-    pub message: String,
-    pub hint: Option<String>,
-}
-
 impl GitlabSettings {
     pub fn parse(settings: &BTreeMap<String, Value>) -> Result<GitlabSettings, Vec<SettingsError>> {
-        let value = Value::Object(settings.clone().into_iter().collect());
-        let s: GitlabSettings = serde_path_to_error::deserialize(value).map_err(|e| {
-            let path = e.path().to_string();
-            vec![SettingsError { path: if path == "." { String::new() } else { path }, message: e.inner().to_string(), hint: None }]
-        })?;
+        let s: GitlabSettings = sluice_core::parse_settings(settings)?;
         let mut errs = Vec::new();
         let mut err = |path: &str, message: String, hint: Option<&str>| errs.push(SettingsError { path: path.into(), message, hint: hint.map(String::from) });
         match url::Url::parse(&s.base_url) {

@@ -42,6 +42,13 @@ impl fmt::Debug for Auth {
 }
 
 impl Auth {
+    /// Atlassian's two schemes: Cloud takes `email` + `api_token` (basic),
+    /// Server/Data Center a personal access `token` (bearer).
+    pub fn atlassian(cloud: bool, credentials: &std::collections::BTreeMap<String, String>) -> Result<Auth, String> {
+        let get = |k: &str| credentials.get(k).cloned().ok_or_else(|| format!("missing credential `{k}` (credentials.{k}: ${{ENV_VAR}})"));
+        Ok(if cloud { Auth::Basic { user: get("email")?, password: get("api_token")? } } else { Auth::Bearer(get("token")?) })
+    }
+
     fn headers(&self) -> Result<HeaderMap, String> {
         let mut h = HeaderMap::new();
         let mut put = |name: &str, value: String| -> Result<(), String> {

@@ -22,7 +22,7 @@ use sluice_core::{DeadLetter, DocKind, Document, ListingScope, Source, SourceErr
 use sluice_http::{Auth, HttpClient, HttpError};
 use url::Url;
 
-pub use settings::{Deployment, JiraSettings, SettingsError};
+pub use settings::{Deployment, JiraSettings};
 
 const FIELDS: &str = "summary,description,status,priority,issuetype,assignee,reporter,labels,components,project,created,updated,comment,security";
 
@@ -63,11 +63,7 @@ pub fn parse_jira_time(v: &Value) -> Option<DateTime<Utc>> {
 
 impl JiraSource {
     pub fn new(id: &str, s: JiraSettings, credentials: &BTreeMap<String, String>) -> Result<JiraSource, String> {
-        let get = |k: &str| credentials.get(k).cloned().ok_or_else(|| format!("missing credential `{k}` (credentials.{k}: ${{ENV_VAR}})"));
-        let auth = match s.deployment {
-            Deployment::Cloud => Auth::Basic { user: get("email")?, password: get("api_token")? },
-            Deployment::Server => Auth::Bearer(get("token")?),
-        };
+        let auth = Auth::atlassian(s.deployment == Deployment::Cloud, credentials)?;
         let http = HttpClient::new(&s.base_url, &auth, &s.http)?;
         Ok(JiraSource {
             id: id.to_string(),
@@ -306,17 +302,7 @@ impl Source for JiraSource {
         self.mode = mode;
         self.started = Utc::now();
         self.current = None;
-        self.marks = match cursor {
-            None => BTreeMap::new(),
-            Some(c) => serde_json::from_str::<Marks>(c)
-                .map_err(|e| SourceError {
-                    source_id: self.id.clone(),
-                    location: "checkpoint".into(),
-                    message: format!("the stored Jira checkpoint is unreadable ({e}); run `sluice run --full` to rebuild it"),
-                    transient: false,
-                })?
-                .marks,
-        };
+        self.marks = sluice_core::parse_cursor::<Marks>(&self.id, cursor)?.marks;
         // JQL dates are read in the API user's zone.
         let me = self.get(&format!("{}/myself", self.api()), &[]).await.map_err(|e| self.err(e))?;
         self.tz = me["timeZone"].as_str().and_then(|z| z.parse().ok()).unwrap_or(chrono_tz::UTC);

@@ -251,15 +251,7 @@ impl Source for SlackSource {
         self.mode = mode;
         self.current = None;
         self.queue.clear();
-        self.marks = match cursor {
-            None => BTreeMap::new(),
-            Some(c) => serde_json::from_str(c).map_err(|e| SourceError {
-                source_id: self.id.clone(),
-                location: "checkpoint".into(),
-                message: format!("the stored Slack checkpoint is unreadable ({e}); run `sluice run --full` to rebuild it"),
-                transient: false,
-            })?,
-        };
+        self.marks = sluice_core::parse_cursor(&self.id, cursor)?;
         let users = self.paged(false, "users.list", &[], "members").await.map_err(|e| self.fatal(e, "users.list"))?;
         self.users = users
             .iter()

@@ -12,7 +12,7 @@ mod settings;
 pub use api::{SlackSource, WORKSPACE_PRINCIPAL};
 pub use export::SlackExportSource;
 pub use model::{ChannelCtx, Msg, day_id, thread_id};
-pub use settings::{SettingsError, SlackExportSettings, SlackSettings};
+pub use settings::{SlackExportSettings, SlackSettings};
 
 #[cfg(test)]
 mod tests;

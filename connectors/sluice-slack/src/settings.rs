@@ -1,8 +1,9 @@
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sluice_core::SettingsError;
 use sluice_http::HttpSettings;
 
 /// `settings:` of a `type: slack` source. Credential: `token`, a bot token
@@ -81,24 +82,9 @@ fn default_tier3() -> f64 {
     50.0
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct SettingsError {
-    pub path: String,
-    pub message: String,
-    pub hint: Option<String>,
-}
-
-fn parse_as<T: DeserializeOwned>(settings: &BTreeMap<String, Value>) -> Result<T, Vec<SettingsError>> {
-    let value = Value::Object(settings.clone().into_iter().collect());
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        vec![SettingsError { path: if path == "." { String::new() } else { path }, message: e.inner().to_string(), hint: None }]
-    })
-}
-
 impl SlackSettings {
     pub fn parse(settings: &BTreeMap<String, Value>) -> Result<SlackSettings, Vec<SettingsError>> {
-        let s: SlackSettings = parse_as(settings)?;
+        let s: SlackSettings = sluice_core::parse_settings(settings)?;
         let mut errs = Vec::new();
         let mut err = |path: &str, message: String, hint: Option<&str>| errs.push(SettingsError { path: path.into(), message, hint: hint.map(String::from) });
         if !matches!(url::Url::parse(&s.base_url).map(|u| u.scheme().to_string()).as_deref(), Ok("http" | "https")) {
@@ -124,7 +110,7 @@ impl SlackSettings {
 
 impl SlackExportSettings {
     pub fn parse(settings: &BTreeMap<String, Value>) -> Result<SlackExportSettings, Vec<SettingsError>> {
-        let s: SlackExportSettings = parse_as(settings)?;
+        let s: SlackExportSettings = sluice_core::parse_settings(settings)?;
         if s.thread_window_hours < 1 {
             return Err(vec![SettingsError { path: "thread_window_hours".into(), message: "must be at least 1".into(), hint: None }]);
         }

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::collections::BTreeMap;
 
 use sluice_confluence::{ConfluenceSettings, ConfluenceSource};
-use sluice_core::Source;
+use sluice_core::{SettingsError, Source};
 use sluice_embed::{DeviceChoice, OnnxEmbedderConfig, default_model_dir};
 use sluice_files::{FilesSettings, FilesSource};
 use sluice_gitlab::{GitlabSettings, GitlabSource};
@@ -19,20 +19,7 @@ use crate::transform::SqlTransform;
 /// Source types this build knows.
 pub const SOURCE_TYPES: [&str; 6] = ["files", "confluence", "jira", "gitlab", "slack", "slack_export"];
 
-/// A connector's settings error, whatever its crate.
-struct SettingsProblem {
-    path: String,
-    message: String,
-    hint: Option<String>,
-}
-
-macro_rules! problems {
-    ($r:expr) => {
-        $r.map_err(|errs| errs.into_iter().map(|e| SettingsProblem { path: e.path, message: e.message, hint: e.hint }).collect::<Vec<_>>())
-    };
-}
-
-fn to_diagnostics(p: &LoadedPipeline, i: usize, errs: Vec<SettingsProblem>) -> Vec<Diagnostic> {
+fn to_diagnostics(p: &LoadedPipeline, i: usize, errs: Vec<SettingsError>) -> Vec<Diagnostic> {
     errs.into_iter()
         .map(|e| {
             let path = if e.path.is_empty() { format!("sources[{i}].settings") } else { format!("sources[{i}].settings.{}", e.path) };
@@ -69,27 +56,27 @@ fn credential_diagnostics(p: &LoadedPipeline, i: usize, needed: &[&str]) -> Vec<
 fn settings_diagnostics(p: &LoadedPipeline, i: usize) -> Vec<Diagnostic> {
     let src = &p.spec.sources[i];
     match src.source_type.as_str() {
-        "files" => match problems!(FilesSettings::parse(&src.settings)) {
+        "files" => match FilesSettings::parse(&src.settings) {
             Ok(_) => Vec::new(),
             Err(errs) => to_diagnostics(p, i, errs),
         },
-        "confluence" => match problems!(ConfluenceSettings::parse(&src.settings)) {
+        "confluence" => match ConfluenceSettings::parse(&src.settings) {
             Ok(s) => credential_diagnostics(p, i, s.credential_names()),
             Err(errs) => to_diagnostics(p, i, errs),
         },
-        "jira" => match problems!(JiraSettings::parse(&src.settings)) {
+        "jira" => match JiraSettings::parse(&src.settings) {
             Ok(s) => credential_diagnostics(p, i, s.credential_names()),
             Err(errs) => to_diagnostics(p, i, errs),
         },
-        "gitlab" => match problems!(GitlabSettings::parse(&src.settings)) {
+        "gitlab" => match GitlabSettings::parse(&src.settings) {
             Ok(_) => credential_diagnostics(p, i, &["token"]),
             Err(errs) => to_diagnostics(p, i, errs),
         },
-        "slack" => match problems!(SlackSettings::parse(&src.settings)) {
+        "slack" => match SlackSettings::parse(&src.settings) {
             Ok(_) => credential_diagnostics(p, i, &["token"]),
             Err(errs) => to_diagnostics(p, i, errs),
         },
-        "slack_export" => match problems!(SlackExportSettings::parse(&src.settings)) {
+        "slack_export" => match SlackExportSettings::parse(&src.settings) {
             Ok(s) => {
                 let path = p.resolve_path(&s.path);
                 if path.exists() {
