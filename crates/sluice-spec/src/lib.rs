@@ -9,7 +9,7 @@ pub mod validate;
 pub use positions::{Position, PositionIndex};
 pub use secrets::{Secret, SecretRef};
 pub use types::*;
-pub use validate::{Diagnostic, LoadedPipeline, load_pipeline, load_pipeline_lenient, load_pipeline_str};
+pub use validate::{Diagnostic, LoadedPipeline, load_pipeline, load_pipeline_lenient, load_pipeline_str, parse_cron};
 
 /// The JSON Schema of pipeline files, as checked in under `schemas/`.
 pub fn pipeline_json_schema() -> String {

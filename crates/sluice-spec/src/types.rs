@@ -43,6 +43,22 @@ pub struct ScheduleSpec {
     /// Cron expression for full re-syncs (which also prune deleted records).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub full_sync_cron: Option<String>,
+    /// Cron expression for prune passes: list ids only and delete what is
+    /// gone at the source (cheaper than a full re-sync).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prune_cron: Option<String>,
+    /// Each run starts up to this many seconds late (a stable offset per
+    /// source), so many sources on one schedule do not hit APIs at once.
+    #[serde(default)]
+    pub jitter_secs: u64,
+    /// A run still going after this long is abandoned; its checkpoint stays
+    /// at the last acknowledged page and the next run resumes there.
+    #[serde(default = "default_run_timeout")]
+    pub run_timeout_secs: u64,
+}
+
+fn default_run_timeout() -> u64 {
+    6 * 3600
 }
 
 /// One source. `type` picks the connector; `settings` are its options

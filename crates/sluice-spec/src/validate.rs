@@ -290,6 +290,19 @@ fn semantic_checks(p: &LoadedPipeline) -> Vec<Diagnostic> {
                 d.push(p.diagnostic("schedule.full_sync_cron", e, Some("e.g. `0 3 * * 0` (Sundays 03:00)".into())));
             }
         }
+        if let Some(prune) = &sched.prune_cron {
+            if let Err(e) = parse_cron(prune) {
+                d.push(p.diagnostic("schedule.prune_cron", e, Some("e.g. `0 2 * * *` (02:00 daily)".into())));
+            }
+        }
+        if let Some(tz) = &sched.timezone {
+            if tz.parse::<chrono_tz::Tz>().is_err() {
+                d.push(p.diagnostic("schedule.timezone", format!("unknown time zone `{tz}`"), Some("an IANA name such as Europe/Berlin or America/New_York".into())));
+            }
+        }
+        if sched.run_timeout_secs == 0 {
+            d.push(p.diagnostic("schedule.run_timeout_secs", "must be at least 1", None));
+        }
     }
     if s.sources.is_empty() {
         d.push(p.diagnostic("sources", "no sources", Some("add at least one source".into())));

@@ -1,0 +1,5 @@
+//! The scheduled sync daemon (`sluice daemon`).
+
+pub mod schedule;
+
+pub use schedule::{Job, RunKind, Scheduler, SlotStatus, SourceSchedule};
