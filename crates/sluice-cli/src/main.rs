@@ -116,6 +116,25 @@ enum Command {
         #[arg(long)]
         all_access: bool,
     },
+    /// Run every pipeline in a directory on its schedule, with hot reload and
+    /// the pipeline API (GET /v1/pipelines, POST /v1/pipelines/{name}/sync).
+    Daemon {
+        /// Directory of pipeline YAML files.
+        dir: PathBuf,
+        /// Data root: each pipeline keeps `<data-dir>/<name>`.
+        #[arg(long, env = "SLUICE_DATA_DIR", default_value = ".sluice-data")]
+        data_dir: PathBuf,
+        #[command(flatten)]
+        model: ModelArgs,
+        #[arg(long, default_value = "127.0.0.1:7701")]
+        listen: String,
+        /// Seconds between checks for changed pipeline files.
+        #[arg(long, default_value_t = 2)]
+        reload_secs: u64,
+        /// Seconds shutdown waits for in-flight runs before abandoning them.
+        #[arg(long, default_value_t = 30)]
+        shutdown_grace_secs: u64,
+    },
     /// Show what a pipeline has indexed and how its last runs went.
     Status {
         pipeline: PathBuf,
@@ -159,6 +178,9 @@ fn main() -> ExitCode {
 
 async fn dispatch(cmd: Command) -> u8 {
     match cmd {
+        Command::Daemon { dir, data_dir, model, listen, reload_secs, shutdown_grace_secs } => {
+            cmd_daemon(dir, data_dir, &model, &listen, reload_secs, shutdown_grace_secs).await
+        }
         Command::Run { pipeline, data, full, prune, sources, json } => cmd_run(&pipeline, &data.data_dir, full, prune, sources, json).await,
         Command::Validate { pipeline, check_env } => cmd_validate(&pipeline, check_env).await,
         Command::Search { query, data, model, mode, top_k, filters, principals, all_access, json } => {
@@ -408,6 +430,79 @@ async fn cmd_serve(data_dir: &Path, model: &ModelArgs, addr: &str, all_access: b
             EXIT_RUNTIME
         }
     }
+}
+
+/// SIGTERM or SIGINT.
+async fn terminate_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn cmd_daemon(dir: PathBuf, data_dir: PathBuf, model: &ModelArgs, listen: &str, reload_secs: u64, grace_secs: u64) -> u8 {
+    if !dir.is_dir() {
+        eprintln!("error: {} is not a directory of pipeline files", dir.display());
+        return EXIT_INVALID;
+    }
+    let embedder = match load_embedder(&EmbeddingSpec::default(), Path::new("."), Some(model)) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_RUNTIME;
+        }
+    };
+    let cfg = sluice_daemon::DaemonConfig {
+        dir,
+        data_root: data_dir,
+        reload_every: std::time::Duration::from_secs(reload_secs.max(1)),
+        shutdown_grace: std::time::Duration::from_secs(grace_secs),
+    };
+    let daemon = sluice_daemon::Daemon::new(cfg, embedder);
+    let listener = match tokio::net::TcpListener::bind(listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: cannot listen on {listen}: {e}");
+            return EXIT_RUNTIME;
+        }
+    };
+    let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| listen.to_string());
+    eprintln!("daemon listening on http://{local}  (GET /v1/pipelines, POST /v1/pipelines/{{name}}/sync, /healthz, /readyz)");
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let app = sluice_daemon::api::router(daemon.clone());
+    let mut api_stop = stop_rx.clone();
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = api_stop.wait_for(|s| *s).await;
+            })
+            .await;
+    });
+    daemon
+        .run(async move {
+            terminate_signal().await;
+            tracing::info!("signal received");
+        })
+        .await;
+    let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), server).await;
+    eprintln!("daemon stopped");
+    0
 }
 
 fn cmd_status(path: &Path, data_dir: &Path, json: bool) -> u8 {

@@ -92,7 +92,8 @@ pub struct Job {
 
 #[derive(Debug)]
 struct Slot {
-    schedule: SourceSchedule,
+    /// `None`: manual syncs only (a pipeline without `schedule:`).
+    schedule: Option<SourceSchedule>,
     next: Option<(DateTime<Utc>, RunKind)>,
     running: bool,
     skipped: u64,
@@ -121,11 +122,12 @@ impl Scheduler {
     /// Adds or replaces a source's schedule. `last_run` is when it last
     /// ran (from the state store): a run missed since then is due now,
     /// once; a source that never ran is due now.
-    pub fn set(&mut self, pipeline: &str, source: &str, schedule: SourceSchedule, last_run: Option<DateTime<Utc>>, now: DateTime<Utc>) {
-        let next = match last_run {
-            None => Some((now, RunKind::Incremental)),
+    pub fn set(&mut self, pipeline: &str, source: &str, schedule: Option<SourceSchedule>, last_run: Option<DateTime<Utc>>, now: DateTime<Utc>) {
+        let next = match (&schedule, last_run) {
+            (None, _) => None,
+            (Some(_), None) => Some((now, RunKind::Incremental)),
             // Due at or before `now` means missed while down: `due` runs it once.
-            Some(t) => schedule.next(t, &key(pipeline, source)),
+            (Some(s), Some(t)) => s.next(t, &key(pipeline, source)),
         };
         let k = (pipeline.to_string(), source.to_string());
         let (running, skipped) = self.slots.get(&k).map(|s| (s.running, s.skipped)).unwrap_or((false, 0));
@@ -150,7 +152,7 @@ impl Scheduler {
                 continue;
             }
             // Whatever fell due while down or busy collapses into this one.
-            slot.next = slot.schedule.next(now, &key(pipeline, source));
+            slot.next = slot.schedule.as_ref().and_then(|s| s.next(now, &key(pipeline, source)));
             if slot.running {
                 slot.skipped += 1;
                 tracing::warn!(pipeline, source, "previous run still going; this run is skipped");

@@ -38,7 +38,7 @@ fn simulate(sched: &mut Scheduler, start: DateTime<Utc>, secs: i64, busy_for: i6
 fn runs_on_cadence() {
     let start = t("2026-03-01T10:00:00Z");
     let mut s = Scheduler::default();
-    s.set("p", "a", SourceSchedule::from_spec(&spec("*/10 * * * * *")).unwrap(), Some(start), start);
+    s.set("p", "a", Some(SourceSchedule::from_spec(&spec("*/10 * * * * *")).unwrap()), Some(start), start);
     let jobs = simulate(&mut s, start, 60, 0);
     let times: Vec<String> = jobs.iter().map(|j| j.due.format("%M:%S").to_string()).collect();
     assert_eq!(times, vec!["00:10", "00:20", "00:30", "00:40", "00:50", "01:00"]);
@@ -49,8 +49,8 @@ fn runs_on_cadence() {
 fn never_overlaps_a_running_source() {
     let start = t("2026-03-01T10:00:00Z");
     let mut s = Scheduler::default();
-    s.set("p", "a", SourceSchedule::from_spec(&spec("*/10 * * * * *")).unwrap(), Some(start), start);
-    s.set("p", "b", SourceSchedule::from_spec(&spec("*/10 * * * * *")).unwrap(), Some(start), start);
+    s.set("p", "a", Some(SourceSchedule::from_spec(&spec("*/10 * * * * *")).unwrap()), Some(start), start);
+    s.set("p", "b", Some(SourceSchedule::from_spec(&spec("*/10 * * * * *")).unwrap()), Some(start), start);
     // Each run takes 25 s: of the due times 10, 20, 30 … only every third starts.
     let jobs = simulate(&mut s, start, 60, 25);
     let a: Vec<String> = jobs.iter().filter(|j| j.source == "a").map(|j| j.due.format("%M:%S").to_string()).collect();
@@ -60,7 +60,7 @@ fn never_overlaps_a_running_source() {
     assert_eq!(jobs.iter().filter(|j| j.source == "b").count(), 2);
     // A manual sync cannot start while a scheduled run is going either.
     let mut s = Scheduler::default();
-    s.set("p", "a", SourceSchedule::from_spec(&spec("*/10 * * * * *")).unwrap(), None, start);
+    s.set("p", "a", Some(SourceSchedule::from_spec(&spec("*/10 * * * * *")).unwrap()), None, start);
     assert_eq!(s.due(start).len(), 1);
     assert!(!s.try_start("p", "a"));
     assert!(s.finished("p", "a"));
@@ -87,7 +87,7 @@ fn jitter_is_bounded_stable_and_spreads_sources() {
     assert!(offsets.len() > 40, "offsets spread: {}", offsets.len());
     // The virtual-clock run honours it too.
     let mut s = Scheduler::default();
-    s.set("p", "a", sched.clone(), Some(start), start);
+    s.set("p", "a", Some(sched.clone()), Some(start), start);
     for j in simulate(&mut s, start, 600, 0) {
         let nominal = DateTime::from_timestamp(j.due.timestamp() - j.due.timestamp() % 60, 0).unwrap();
         assert!(j.due - nominal < Duration::seconds(30) && j.due >= nominal);
@@ -99,7 +99,7 @@ fn missed_runs_after_downtime_collapse_into_one() {
     let now = t("2026-03-01T15:20:00Z");
     let mut s = Scheduler::default();
     // Hourly; last ran at 10:00, down until 15:20: five runs were missed.
-    s.set("p", "a", SourceSchedule::from_spec(&spec("0 0 * * * *")).unwrap(), Some(t("2026-03-01T10:00:00Z")), now);
+    s.set("p", "a", Some(SourceSchedule::from_spec(&spec("0 0 * * * *")).unwrap()), Some(t("2026-03-01T10:00:00Z")), now);
     let jobs = s.due(now);
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0].due, t("2026-03-01T11:00:00Z"));
@@ -107,7 +107,7 @@ fn missed_runs_after_downtime_collapse_into_one() {
     s.finished("p", "a");
     assert_eq!(s.status("p", "a").unwrap().next_run, Some(t("2026-03-01T16:00:00Z")));
     // Never ran: due at once.
-    s.set("p", "new", SourceSchedule::from_spec(&spec("0 0 * * * *")).unwrap(), None, now);
+    s.set("p", "new", Some(SourceSchedule::from_spec(&spec("0 0 * * * *")).unwrap()), None, now);
     assert_eq!(s.due(now).len(), 1);
 }
 

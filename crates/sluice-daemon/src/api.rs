@@ -1,0 +1,80 @@
+//! Pipeline endpoints of the daemon: status, manual sync, health.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::daemon::Daemon;
+use crate::schedule::RunKind;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncBody {
+    /// incremental (default) | full | prune
+    #[serde(default)]
+    pub mode: Option<String>,
+    /// One source id; all sources when absent.
+    #[serde(default)]
+    pub source: Option<String>,
+}
+
+fn error(status: StatusCode, msg: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": msg.into() }))).into_response()
+}
+
+async fn list(State(d): State<Arc<Daemon>>) -> Response {
+    Json(d.status(None).await).into_response()
+}
+
+async fn one(State(d): State<Arc<Daemon>>, Path(name): Path<String>) -> Response {
+    match d.status(Some(&name)).await.pop() {
+        Some(s) => Json(s).into_response(),
+        None => error(StatusCode::NOT_FOUND, format!("no pipeline `{name}`")),
+    }
+}
+
+async fn sync(State(d): State<Arc<Daemon>>, Path(name): Path<String>, raw: axum::body::Bytes) -> Response {
+    // An empty body means an incremental sync of every source.
+    let body: SyncBody = if raw.iter().all(u8::is_ascii_whitespace) {
+        SyncBody::default()
+    } else {
+        match serde_json::from_slice(&raw) {
+            Ok(b) => b,
+            Err(e) => return error(StatusCode::BAD_REQUEST, format!("invalid body: {e}; expected {{\"mode\": \"incremental|full|prune\", \"source\": \"id\"}}")),
+        }
+    };
+    let kind = match body.mode.as_deref().unwrap_or("incremental") {
+        "incremental" => RunKind::Incremental,
+        "full" => RunKind::Full,
+        "prune" => RunKind::Prune,
+        other => return error(StatusCode::BAD_REQUEST, format!("mode `{other}`: use incremental, full or prune")),
+    };
+    match d.sync_now(&name, kind, body.source.as_deref()).await {
+        None => error(StatusCode::NOT_FOUND, format!("no pipeline `{name}`")),
+        Some(Err(e)) => error(StatusCode::BAD_REQUEST, e),
+        Some(Ok((started, running))) if started.is_empty() => {
+            (StatusCode::CONFLICT, Json(json!({ "error": "already running", "running": running }))).into_response()
+        }
+        Some(Ok((started, running))) => (StatusCode::ACCEPTED, Json(json!({ "started": started, "already_running": running, "mode": kind }))).into_response(),
+    }
+}
+
+async fn readyz(State(d): State<Arc<Daemon>>) -> Response {
+    if d.is_ready() { (StatusCode::OK, "ready").into_response() } else { (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response() }
+}
+
+pub fn router(d: Arc<Daemon>) -> Router {
+    Router::new()
+        .route("/v1/pipelines", get(list))
+        .route("/v1/pipelines/{name}", get(one))
+        .route("/v1/pipelines/{name}/sync", post(sync))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .with_state(d)
+}

@@ -1,0 +1,364 @@
+//! The daemon: loads every pipeline in a directory, runs each source on its
+//! schedule, reloads changed files (a rejected file keeps the previous
+//! version running), serves pipeline status and manual syncs, and shuts
+//! down within a bounded time.
+//!
+//! Each pipeline has its own data directory (`<data>/<name>`) and runs one
+//! source at a time (the embedded index has one writer); different
+//! pipelines run in parallel. A run is committed page by page after every
+//! sink acknowledged, so abandoning one (timeout, shutdown) loses nothing:
+//! the next run resumes from the last committed page.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sluice_embed::TextEmbedder;
+use sluice_engine::{Pipeline, RunOptions};
+use sluice_spec::LoadedPipeline;
+use sluice_state::RunRecord;
+use tokio::task::JoinSet;
+
+use crate::schedule::{Job, RunKind, Scheduler, SlotStatus, SourceSchedule};
+
+#[derive(Debug, Clone)]
+pub struct DaemonConfig {
+    /// The directory of pipeline YAML files.
+    pub dir: PathBuf,
+    /// Data root; each pipeline keeps `<data>/<name>`.
+    pub data_root: PathBuf,
+    /// How often the directory is checked for changed files.
+    pub reload_every: Duration,
+    /// How long shutdown waits for in-flight runs before abandoning them.
+    pub shutdown_grace: Duration,
+}
+
+struct Entry {
+    file: PathBuf,
+    modified: SystemTime,
+    loaded: LoadedPipeline,
+    pipeline: Option<Arc<Pipeline>>,
+    /// One run at a time per pipeline.
+    lock: Arc<tokio::sync::Mutex<()>>,
+    /// Why the file's newest version was rejected (the old one keeps running).
+    rejected: Option<String>,
+}
+
+pub struct Daemon {
+    cfg: DaemonConfig,
+    embedder: Arc<dyn TextEmbedder>,
+    entries: tokio::sync::Mutex<BTreeMap<String, Entry>>,
+    scheduler: Mutex<Scheduler>,
+    tasks: Mutex<JoinSet<()>>,
+    stopping: AtomicBool,
+    ready: AtomicBool,
+    runs_started: AtomicU64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceStatusBody {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub source_type: String,
+    #[serde(flatten)]
+    pub slot: Option<SlotStatus>,
+    pub last_run: Option<RunRecord>,
+    /// Seconds since the last successful run finished.
+    pub lag_secs: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PipelineStatusBody {
+    pub name: String,
+    pub file: String,
+    pub schedule: Option<String>,
+    /// The newest file version was rejected; the previous one is running.
+    pub rejected: Option<String>,
+    pub sources: Vec<SourceStatusBody>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+}
+
+impl Daemon {
+    pub fn new(cfg: DaemonConfig, embedder: Arc<dyn TextEmbedder>) -> Arc<Daemon> {
+        Arc::new(Daemon {
+            cfg,
+            embedder,
+            entries: tokio::sync::Mutex::new(BTreeMap::new()),
+            scheduler: Mutex::new(Scheduler::default()),
+            tasks: Mutex::new(JoinSet::new()),
+            stopping: AtomicBool::new(false),
+            ready: AtomicBool::new(false),
+            runs_started: AtomicU64::new(0),
+        })
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::SeqCst) && !self.stopping.load(Ordering::SeqCst)
+    }
+
+    pub fn runs_started(&self) -> u64 {
+        self.runs_started.load(Ordering::SeqCst)
+    }
+
+    fn files(&self) -> Vec<(PathBuf, SystemTime)> {
+        let mut out = Vec::new();
+        if let Ok(rd) = std::fs::read_dir(&self.cfg.dir) {
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+                    let m = e.metadata().and_then(|m| m.modified()).unwrap_or(SystemTime::UNIX_EPOCH);
+                    out.push((p, m));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Loads and checks one file; every problem as one message.
+    async fn load(path: &Path) -> Result<LoadedPipeline, String> {
+        let render = |d: Vec<sluice_spec::Diagnostic>| d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("; ");
+        let loaded = sluice_spec::load_pipeline(path).map_err(render)?;
+        let diags = sluice_engine::validate_pipeline(&loaded, true).await;
+        if !diags.is_empty() {
+            return Err(render(diags));
+        }
+        if let Some(s) = &loaded.spec.schedule {
+            SourceSchedule::from_spec(s)?;
+        }
+        Ok(loaded)
+    }
+
+    fn schedule_sources(&self, loaded: &LoadedPipeline, pipeline: &Pipeline) {
+        let name = &loaded.spec.name;
+        let schedule = loaded.spec.schedule.as_ref().and_then(|s| SourceSchedule::from_spec(s).ok());
+        let last: BTreeMap<String, DateTime<Utc>> = pipeline
+            .state()
+            .last_runs(name)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|r| Some((r.source.clone(), parse_ts(&r.finished_at)?)))
+            .collect();
+        let mut sched = lock(&self.scheduler);
+        let ids: Vec<String> = loaded.spec.sources.iter().map(|s| s.id.clone()).collect();
+        sched.retain(name, &ids);
+        for id in &ids {
+            sched.set(name, id, schedule.clone(), last.get(id).copied(), Utc::now());
+        }
+    }
+
+    /// Picks up new, changed and removed files.
+    pub async fn reload(&self) {
+        let files = self.files();
+        let mut entries = self.entries.lock().await;
+        // Removed files stop their pipelines.
+        let present: Vec<&PathBuf> = files.iter().map(|f| &f.0).collect();
+        let gone: Vec<String> = entries.iter().filter(|(_, e)| !present.contains(&&e.file)).map(|(n, _)| n.clone()).collect();
+        for name in gone {
+            // A run in flight finishes first; the removal is retried next round.
+            let busy = entries.get(&name).is_some_and(|e| e.lock.try_lock().is_err());
+            if busy {
+                continue;
+            }
+            entries.remove(&name);
+            lock(&self.scheduler).remove_pipeline(&name);
+            tracing::info!(pipeline = %name, "pipeline file removed; stopped");
+        }
+        for (path, modified) in files {
+            let known = entries.iter_mut().find(|(_, e)| e.file == path);
+            if let Some((_, e)) = &known {
+                if e.modified == modified {
+                    continue;
+                }
+            }
+            match Self::load(&path).await {
+                Err(msg) => {
+                    tracing::error!(file = %path.display(), "pipeline rejected; the previous version keeps running: {msg}");
+                    if let Some((_, e)) = known {
+                        e.modified = modified;
+                        e.rejected = Some(msg);
+                    } else {
+                        // Remembered, so the API shows why it is not running.
+                        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                        if let Ok((loaded, _)) = sluice_spec::load_pipeline_lenient(&path) {
+                            entries.insert(name, Entry { file: path.clone(), modified, loaded, pipeline: None, lock: Arc::default(), rejected: Some(msg) });
+                        }
+                    }
+                }
+                Ok(loaded) => {
+                    let name = loaded.spec.name.clone();
+                    let lock_handle = known.as_ref().map(|(_, e)| e.lock.clone()).unwrap_or_default();
+                    // Never block the loop behind a long run: retry next round.
+                    let Ok(_g) = lock_handle.try_lock() else { continue };
+                    // The index has one writer: close the old pipeline first.
+                    let old_name = entries.iter().find(|(_, e)| e.file == path).map(|(n, _)| n.clone());
+                    let old = old_name.and_then(|n| entries.remove(&n));
+                    let old_loaded = old.as_ref().map(|e| e.loaded.clone());
+                    drop(old);
+                    match Pipeline::open(loaded.clone(), &self.cfg.data_root.join(&name), self.embedder.clone()).await {
+                        Ok(p) => {
+                            self.schedule_sources(&loaded, &p);
+                            tracing::info!(pipeline = %name, file = %path.display(), "pipeline loaded");
+                            entries.insert(name, Entry { file: path, modified, loaded, pipeline: Some(Arc::new(p)), lock: lock_handle.clone(), rejected: None });
+                        }
+                        Err(e) => {
+                            tracing::error!(pipeline = %name, "cannot open the pipeline: {e}");
+                            let (loaded, pipeline) = match old_loaded {
+                                Some(ol) => {
+                                    let p = Pipeline::open(ol.clone(), &self.cfg.data_root.join(&ol.spec.name), self.embedder.clone()).await.ok().map(Arc::new);
+                                    (ol, p)
+                                }
+                                None => (loaded, None),
+                            };
+                            entries.insert(name, Entry { file: path, modified, loaded, pipeline, lock: lock_handle.clone(), rejected: Some(e) });
+                        }
+                    }
+                }
+            }
+        }
+        self.ready.store(true, Ordering::SeqCst);
+    }
+
+    /// Starts a run in the background (the source is already claimed).
+    async fn spawn(self: &Arc<Self>, job: Job) {
+        let entries = self.entries.lock().await;
+        let Some(e) = entries.get(&job.pipeline) else {
+            lock(&self.scheduler).finished(&job.pipeline, &job.source);
+            return;
+        };
+        let Some(pipeline) = e.pipeline.clone() else {
+            lock(&self.scheduler).finished(&job.pipeline, &job.source);
+            return;
+        };
+        let (loaded, run_lock) = (e.loaded.clone(), e.lock.clone());
+        drop(entries);
+        let timeout = Duration::from_secs(loaded.spec.schedule.as_ref().map(|s| s.run_timeout_secs).unwrap_or(6 * 3600));
+        let me = self.clone();
+        self.runs_started.fetch_add(1, Ordering::SeqCst);
+        lock(&self.tasks).spawn(async move {
+            {
+                let _g = run_lock.lock().await;
+                let opts = RunOptions { full: job.kind == RunKind::Full, prune: job.kind == RunKind::Prune, only_sources: vec![job.source.clone()] };
+                match sluice_engine::build_sources(&loaded) {
+                    Err(d) => tracing::error!(pipeline = %job.pipeline, source = %job.source, "cannot build the source: {d:?}"),
+                    Ok(sources) => {
+                        tracing::info!(pipeline = %job.pipeline, source = %job.source, kind = ?job.kind, "run started");
+                        match tokio::time::timeout(timeout, pipeline.run(sources, &opts)).await {
+                            Ok(report) => {
+                                for s in &report.sources {
+                                    tracing::info!(pipeline = %job.pipeline, source = %s.source, status = ?s.status, added = s.docs_added, updated = s.docs_updated, deleted = s.docs_deleted, seconds = s.seconds, "run finished");
+                                }
+                            }
+                            Err(_) => tracing::error!(pipeline = %job.pipeline, source = %job.source, timeout_secs = timeout.as_secs(), "run abandoned after schedule.run_timeout_secs; the next run resumes from the last committed page"),
+                        }
+                    }
+                }
+            }
+            lock(&me.scheduler).finished(&job.pipeline, &job.source);
+        });
+    }
+
+    /// Starts a manual sync of a pipeline's sources (all when `source` is
+    /// `None`). Returns (started, already running) or `None` for an unknown pipeline.
+    pub async fn sync_now(self: &Arc<Self>, name: &str, kind: RunKind, source: Option<&str>) -> Option<Result<(Vec<String>, Vec<String>), String>> {
+        let ids: Vec<String> = {
+            let entries = self.entries.lock().await;
+            let e = entries.get(name)?;
+            if e.pipeline.is_none() {
+                return Some(Err(e.rejected.clone().unwrap_or_else(|| "the pipeline is not running".into())));
+            }
+            e.loaded.spec.sources.iter().map(|s| s.id.clone()).collect()
+        };
+        let wanted: Vec<String> = match source {
+            Some(s) if !ids.iter().any(|i| i == s) => return Some(Err(format!("no source `{s}` in pipeline `{name}`"))),
+            Some(s) => vec![s.to_string()],
+            None => ids,
+        };
+        let (mut started, mut busy) = (Vec::new(), Vec::new());
+        for id in wanted {
+            if self.stopping.load(Ordering::SeqCst) || !lock(&self.scheduler).try_start(name, &id) {
+                busy.push(id);
+                continue;
+            }
+            self.spawn(Job { pipeline: name.into(), source: id.clone(), kind, due: Utc::now() }).await;
+            started.push(id);
+        }
+        Some(Ok((started, busy)))
+    }
+
+    pub async fn status(&self, name: Option<&str>) -> Vec<PipelineStatusBody> {
+        let entries = self.entries.lock().await;
+        let sched = lock(&self.scheduler);
+        entries
+            .iter()
+            .filter(|(n, _)| name.is_none_or(|x| x == n.as_str()))
+            .map(|(n, e)| {
+                let runs: BTreeMap<String, RunRecord> = e.pipeline.as_ref().and_then(|p| p.state().last_runs(n).ok()).unwrap_or_default().into_iter().map(|r| (r.source.clone(), r)).collect();
+                PipelineStatusBody {
+                    name: n.clone(),
+                    file: e.file.display().to_string(),
+                    schedule: e.loaded.spec.schedule.as_ref().map(|s| s.cron.clone()),
+                    rejected: e.rejected.clone(),
+                    sources: e
+                        .loaded
+                        .spec
+                        .sources
+                        .iter()
+                        .map(|s| {
+                            let last = runs.get(&s.id).cloned();
+                            let lag = last.as_ref().filter(|r| r.status == "ok").and_then(|r| parse_ts(&r.finished_at)).map(|t| (Utc::now() - t).num_seconds());
+                            SourceStatusBody { id: s.id.clone(), source_type: s.source_type.clone(), slot: sched.status(n, &s.id), last_run: last, lag_secs: lag }
+                        })
+                        .collect(),
+                }
+            })
+            .collect()
+    }
+
+    /// Runs until `shutdown` resolves, then stops taking work, waits up to
+    /// `shutdown_grace` for in-flight runs and abandons the rest.
+    pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
+        self.reload().await;
+        tokio::pin!(shutdown);
+        let mut last_reload = tokio::time::Instant::now();
+        loop {
+            let jobs = lock(&self.scheduler).due(Utc::now());
+            for job in jobs {
+                self.spawn(job).await;
+            }
+            // Reap finished tasks so the set does not grow.
+            while lock(&self.tasks).try_join_next().is_some() {}
+            let wake = lock(&self.scheduler).next_wake().map(|t| (t - Utc::now()).to_std().unwrap_or_default()).unwrap_or(Duration::from_secs(1));
+            let nap = wake.min(Duration::from_secs(1)).max(Duration::from_millis(50));
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = tokio::time::sleep(nap) => {}
+            }
+            if last_reload.elapsed() >= self.cfg.reload_every {
+                self.reload().await;
+                last_reload = tokio::time::Instant::now();
+            }
+        }
+        self.stopping.store(true, Ordering::SeqCst);
+        let mut tasks = std::mem::take(&mut *lock(&self.tasks));
+        let n = tasks.len();
+        tracing::info!(in_flight = n, grace_secs = self.cfg.shutdown_grace.as_secs(), "shutting down");
+        let drained = tokio::time::timeout(self.cfg.shutdown_grace, async { while tasks.join_next().await.is_some() {} }).await;
+        if drained.is_err() {
+            tracing::warn!("abandoning runs still going after the grace period; their checkpoints stay at the last committed page");
+            tasks.abort_all();
+            while tasks.join_next().await.is_some() {}
+        }
+    }
+}
