@@ -229,9 +229,14 @@ async fn build(src: &mut ConfluenceSource, c: &Container, item: &Value, id: &str
             let size = a["fileSize"].as_u64().unwrap_or(u64::MAX);
             let link = a["downloadLink"].as_str().unwrap_or("");
             attachments.push(serde_json::json!({ "id": a["id"], "title": title, "media_type": media, "size": a["fileSize"] }));
-            if is_text(&media) && size <= src.s.attachment_max_bytes && !link.is_empty() {
+            let office = crate::office::is_office(&media, &title);
+            if (is_text(&media) || office) && size <= src.s.attachment_max_bytes && !link.is_empty() {
                 let url = src.http.url(link.trim_start_matches('/'))?;
                 match src.http.get(&url).await {
+                    Ok(r) if office => match crate::office::office_text(&r.body) {
+                        Some(text) => attachment_text.push((title, text)),
+                        None => tracing::warn!(source = %src.id, attachment = %title, "unreadable Office file; metadata only"),
+                    },
                     Ok(r) => {
                         let raw = String::from_utf8_lossy(&r.body).into_owned();
                         let text = if media.contains("html") { sluice_files::html::html_to_text(&raw) } else { raw };

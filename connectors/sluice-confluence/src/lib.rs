@@ -9,6 +9,7 @@
 //! for `lastmodified >=` the watermark, oldest first.
 
 mod cloud;
+mod office;
 mod server;
 mod settings;
 

@@ -126,6 +126,10 @@ async fn full_sync_maps_pages_comments_breadcrumbs_acls_and_attachments() {
     let with_att = d.doc(eng[3].id);
     assert!(with_att.body.contains("## Attachment: runbook-notes.txt"), "{}", with_att.body);
     assert_eq!(with_att.metadata["attachments"][0]["title"], "runbook-notes.txt");
+    // Word text is extracted; the image keeps its metadata only.
+    assert!(with_att.body.contains("## Attachment: design-review.docx") && with_att.body.contains("Design review: "), "{}", with_att.body);
+    assert_eq!(with_att.metadata["attachments"].as_array().unwrap().len(), 3);
+    assert!(!with_att.body.contains("diagram.png"));
     // k = 5 is restricted to alice + sre; its descendants inherit that.
     let restricted = eng[5].id;
     assert_eq!(d.doc(restricted).acl, vec!["user:557058:alice", "group:sre"]);

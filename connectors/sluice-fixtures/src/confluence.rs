@@ -119,17 +119,25 @@ impl ConfluenceWorld {
             }
             let (restricted_users, restricted_groups) =
                 if k % 17 == 5 { (vec!["557058:alice".to_string()], vec!["sre".to_string()]) } else { (vec![], vec![]) };
-            let attachments = if k % 8 == 3 {
+            let mut attachments = Vec::new();
+            if k % 8 == 3 {
                 let aid = self.id();
-                vec![Attachment {
+                attachments.push(Attachment {
                     id: aid,
                     title: "runbook-notes.txt".into(),
                     media_type: "text/plain".into(),
                     content: format!("Attachment notes for {}: {}", t.title, t.sentences[2]).into_bytes(),
-                }]
-            } else {
-                vec![]
-            };
+                });
+                let did = self.id();
+                attachments.push(Attachment {
+                    id: did,
+                    title: "design-review.docx".into(),
+                    media_type: "application/vnd.openxmlformats-officedocument.wordprocessingml.document".into(),
+                    content: docx(&[&format!("Design review: {}", t.title), t.sentences[1]]),
+                });
+                let bid = self.id();
+                attachments.push(Attachment { id: bid, title: "diagram.png".into(), media_type: "image/png".into(), content: vec![0x89, b'P', b'N', b'G'] });
+            }
             self.contents.insert(
                 id,
                 Content {
@@ -222,6 +230,24 @@ impl ConfluenceWorld {
     fn space(&self, id: u64) -> Option<&Space> {
         self.spaces.iter().find(|s| s.id == id)
     }
+}
+
+/// A minimal Word document (the parts a text extractor reads).
+pub fn docx(paragraphs: &[&str]) -> Vec<u8> {
+    use std::io::Write;
+    let body: String = paragraphs.iter().map(|p| format!("<w:p><w:r><w:t xml:space=\"preserve\">{}</w:t></w:r></w:p>", p.replace('&', "&amp;").replace('<', "&lt;"))).collect();
+    let xml = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:body>{body}</w:body></w:document>");
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut w = zip::ZipWriter::new(&mut buf);
+        let opts = zip::write::SimpleFileOptions::default();
+        let _ = w.start_file("[Content_Types].xml", opts);
+        let _ = w.write_all(b"<?xml version=\"1.0\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\"/>");
+        let _ = w.start_file("word/document.xml", opts);
+        let _ = w.write_all(xml.as_bytes());
+        let _ = w.finish();
+    }
+    buf.into_inner()
 }
 
 fn ts(t: DateTime<Utc>) -> String {
