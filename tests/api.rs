@@ -82,3 +82,88 @@ async fn search_api_end_to_end() {
     assert!(spec["components"]["schemas"]["HitBody"].is_object());
     drop(Arc::clone(&p.index().unwrap()));
 }
+
+/// API keys: 401 without or with a wrong key, 429 past a key's budget, and
+/// across 1,000 randomized queries by keys with different principals no
+/// hit is ever a document the key may not read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_keys_never_leak_acl_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    // Deterministic pseudo-random ACLs over 6 groups and 4 users.
+    let mut seed: u64 = 0x5eed;
+    let mut rnd = move |n: u64| {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (seed >> 33) % n
+    };
+    let words = ["kafka", "postgres", "rollback", "invoice", "firmware", "badger", "payroll", "roadmap"];
+    let principals: Vec<String> = (0..6).map(|g| format!("group:g{g}")).chain((0..4).map(|u| format!("user:u{u}"))).collect();
+    let mut acls: std::collections::HashMap<String, Vec<String>> = Default::default();
+    let mut rows = Vec::new();
+    for i in 0..60 {
+        let acl: Vec<String> = if i % 5 == 0 { vec![] } else { (0..1 + rnd(2)).map(|_| principals[rnd(principals.len() as u64) as usize].clone()).collect() };
+        let w1 = words[rnd(words.len() as u64) as usize];
+        let w2 = words[rnd(words.len() as u64) as usize];
+        let id = format!("d{i}");
+        rows.push(json!({"id": id, "title": format!("{w1} note {i}"), "text": format!("About {w1} and {w2}."), "acl": acl}));
+        acls.insert(id, acl);
+    }
+    write_jsonl(&dir.path().join("kb.jsonl"), &rows);
+    let yaml = "name: keys\nsources:\n  - id: kb\n    type: files\n    settings:\n      path: kb.jsonl\n      mapping:\n        acl: acl\n";
+    let p = pipeline(yaml, dir.path(), &dir.path().join("data")).await;
+    run(&p, yaml, dir.path(), false).await;
+
+    // Five keys with different principals, one with a tiny budget.
+    let key_principals: Vec<Vec<String>> = vec![
+        vec!["group:g0".into()],
+        vec!["group:g1".into(), "user:u2".into()],
+        vec!["user:u0".into(), "group:g3".into(), "group:g5".into()],
+        vec![],
+        vec!["group:g2".into(), "group:g4".into(), "user:u1".into(), "user:u3".into()],
+    ];
+    let mut file = String::from("keys:\n");
+    for (i, ps) in key_principals.iter().enumerate() {
+        file.push_str(&format!("  - name: k{i}\n    sha256: {}\n    principals: [{}]\n    requests_per_minute: 100000\n", sluice_api::hash_key(&format!("key-{i}")), ps.join(", ")));
+    }
+    file.push_str(&format!("  - name: slow\n    sha256: {}\n    principals: []\n    requests_per_minute: 3\n", sluice_api::hash_key("key-slow")));
+    let keys = sluice_api::ApiKeys::parse(&file).unwrap();
+    let app = sluice_api::router(sluice_api::ApiState::with_keys(p.index().unwrap().clone(), embedder(), keys));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let url = format!("http://{addr}/v1/search");
+    let http = reqwest::Client::new();
+    let body = json!({"query": "kafka", "mode": "keyword"});
+
+    let r = http.post(&url).json(&body).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    assert_eq!(r.headers()["www-authenticate"], "Bearer");
+    let r = http.post(&url).bearer_auth("key-nope").json(&body).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    for _ in 0..3 {
+        assert_eq!(http.post(&url).header("x-api-key", "key-slow").json(&body).send().await.unwrap().status().as_u16(), 200);
+    }
+    let r = http.post(&url).header("x-api-key", "key-slow").json(&body).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 429);
+    assert!(r.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+    // Health and metrics stay open.
+    assert_eq!(http.get(format!("http://{addr}/healthz")).send().await.unwrap().status().as_u16(), 200);
+
+    let (mut restricted_hits, mut total_hits) = (0, 0);
+    for q in 0..1000u64 {
+        let k = (q * 7 + q / 3) as usize % key_principals.len();
+        let word = words[(q as usize * 5 + k) % words.len()];
+        let r = http.post(&url).bearer_auth(format!("key-{k}")).json(&json!({"query": word, "mode": "keyword", "top_k": 50})).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        let v: Value = r.json().await.unwrap();
+        for h in v["hits"].as_array().unwrap() {
+            let id = h["external_id"].as_str().unwrap();
+            let acl = &acls[id];
+            total_hits += 1;
+            if !acl.is_empty() {
+                restricted_hits += 1;
+            }
+            assert!(acl.is_empty() || acl.iter().any(|p| key_principals[k].contains(p)), "key-{k} {:?} got {id} with ACL {acl:?}", key_principals[k]);
+        }
+    }
+    assert!(restricted_hits > 100 && total_hits > restricted_hits, "{restricted_hits} restricted of {total_hits} hits: the test must exercise ACLs");
+}

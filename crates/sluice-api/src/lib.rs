@@ -1,6 +1,10 @@
 //! HTTP query API (axum): `POST /v1/search`, `GET /healthz`, `GET /metrics`
 //! (Prometheus), `GET /openapi.json` (generated from the types).
 
+pub mod auth;
+
+pub use auth::{ApiKeys, Caller, hash_key};
+
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -124,21 +128,33 @@ impl Metrics {
 pub struct ApiState {
     index: Arc<EmbeddedIndex>,
     embedder: Arc<dyn TextEmbedder>,
+    /// What a request without a key may read (no key file configured).
     access: Access,
+    keys: Option<Arc<ApiKeys>>,
     metrics: Metrics,
 }
 
 impl ApiState {
-    /// `access` applies to every request until per-caller auth exists;
-    /// the default for a server is public documents only.
+    /// Without API keys every request gets `access` (public documents only
+    /// unless the operator chose otherwise).
     pub fn new(index: Arc<EmbeddedIndex>, embedder: Arc<dyn TextEmbedder>, access: Access) -> Arc<ApiState> {
-        Arc::new(ApiState { index, embedder, access, metrics: Metrics::new() })
+        Arc::new(ApiState { index, embedder, access, keys: None, metrics: Metrics::new() })
+    }
+
+    /// With API keys, `/v1/search` needs a key, and each key's principals
+    /// decide which documents it may see.
+    pub fn with_keys(index: Arc<EmbeddedIndex>, embedder: Arc<dyn TextEmbedder>, keys: ApiKeys) -> Arc<ApiState> {
+        Arc::new(ApiState { index, embedder, access: Access::public_only(), keys: Some(Arc::new(keys)), metrics: Metrics::new() })
     }
 }
 
 pub fn router(state: Arc<ApiState>) -> Router {
+    let mut search_route = Router::new().route("/v1/search", post(search));
+    if let Some(keys) = &state.keys {
+        search_route = search_route.layer(axum::middleware::from_fn_with_state(keys.clone(), auth::require_key));
+    }
     Router::new()
-        .route("/v1/search", post(search))
+        .merge(search_route)
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
@@ -206,13 +222,18 @@ pub fn run_search(index: &EmbeddedIndex, embedder: &dyn TextEmbedder, req: &Sear
 
 #[utoipa::path(post, path = "/v1/search", request_body = SearchBody,
     responses((status = 200, body = SearchResult), (status = 400, body = ErrorBody), (status = 500, body = ErrorBody)))]
-async fn search(State(st): State<Arc<ApiState>>, body: Result<Json<SearchBody>, axum::extract::rejection::JsonRejection>) -> Response {
+async fn search(
+    State(st): State<Arc<ApiState>>,
+    caller: Option<axum::Extension<auth::Caller>>,
+    body: Result<Json<SearchBody>, axum::extract::rejection::JsonRejection>,
+) -> Response {
     let started = Instant::now();
     let Json(body) = match body {
         Ok(b) => b,
         Err(e) => return bad_request(format!("invalid request body: {}", e.body_text())),
     };
-    let req = match to_request(body, st.access.clone()) {
+    let access = caller.map(|c| c.0.access).unwrap_or_else(|| st.access.clone());
+    let req = match to_request(body, access) {
         Ok(r) => r,
         Err(resp) => {
             st.metrics.requests.with_label_values(&["unknown", "bad_request"]).inc();

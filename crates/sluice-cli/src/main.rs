@@ -113,8 +113,24 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:7700")]
         addr: String,
         /// Return ACL-restricted documents to every caller (trusted networks only).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "api_keys")]
         all_access: bool,
+        /// API key file (from `sluice keygen`): every search then needs a key,
+        /// and each key's principals decide what it may read.
+        #[arg(long, env = "SLUICE_API_KEYS")]
+        api_keys: Option<PathBuf>,
+    },
+    /// Make an API key for `serve --api-keys`: prints the key once and the
+    /// entry (with only its hash) to add to the key file.
+    Keygen {
+        /// A name for logs and metrics, e.g. intranet-search.
+        #[arg(long)]
+        name: String,
+        /// `user:…` / `group:…` principals the key searches as (repeatable).
+        #[arg(long = "principal")]
+        principals: Vec<String>,
+        #[arg(long, default_value_t = 600)]
+        requests_per_minute: u32,
     },
     /// Run every pipeline in a directory on its schedule, with hot reload and
     /// the pipeline API (GET /v1/pipelines, POST /v1/pipelines/{name}/sync).
@@ -186,7 +202,8 @@ async fn dispatch(cmd: Command) -> u8 {
         Command::Search { query, data, model, mode, top_k, filters, principals, all_access, json } => {
             cmd_search(query, &data.data_dir, &model, &mode, top_k, &filters, principals, all_access, json)
         }
-        Command::Serve { data, model, addr, all_access } => cmd_serve(&data.data_dir, &model, &addr, all_access).await,
+        Command::Serve { data, model, addr, all_access, api_keys } => cmd_serve(&data.data_dir, &model, &addr, all_access, api_keys.as_deref()).await,
+        Command::Keygen { name, principals, requests_per_minute } => cmd_keygen(&name, &principals, requests_per_minute),
         Command::Status { pipeline, data, json } => cmd_status(&pipeline, &data.data_dir, json),
         Command::Eval(args) => eval::run(args).await,
     }
@@ -392,7 +409,22 @@ fn cmd_search(query: String, data_dir: &Path, model: &ModelArgs, mode: &str, top
     }
 }
 
-async fn cmd_serve(data_dir: &Path, model: &ModelArgs, addr: &str, all_access: bool) -> u8 {
+fn cmd_keygen(name: &str, principals: &[String], rpm: u32) -> u8 {
+    if let Some(bad) = principals.iter().find(|p| !p.contains(':')) {
+        eprintln!("error: --principal {bad}: use user:<id> or group:<name>");
+        return EXIT_INVALID;
+    }
+    let key = format!("slk_{}", uuid::Uuid::new_v4().simple());
+    println!("key (store it now, it is not kept anywhere): {key}");
+    println!("entry for the key file:");
+    println!("  - name: {name}");
+    println!("    sha256: {}", sluice_api::hash_key(&key));
+    println!("    principals: [{}]", principals.join(", "));
+    println!("    requests_per_minute: {rpm}");
+    0
+}
+
+async fn cmd_serve(data_dir: &Path, model: &ModelArgs, addr: &str, all_access: bool, api_keys: Option<&Path>) -> u8 {
     let index_dir = sluice_engine::index_dir(data_dir);
     let index = match EmbeddedIndex::open(&index_dir, false) {
         Ok(i) => Arc::new(i),
@@ -408,8 +440,20 @@ async fn cmd_serve(data_dir: &Path, model: &ModelArgs, addr: &str, all_access: b
             return EXIT_RUNTIME;
         }
     };
-    let access = if all_access { Access::All } else { Access::public_only() };
-    let app = sluice_api::router(sluice_api::ApiState::new(index, embedder, access));
+    let state = match api_keys {
+        Some(path) => match sluice_api::ApiKeys::load(path) {
+            Ok(keys) => {
+                eprintln!("API keys: {} loaded from {}", keys.len(), path.display());
+                sluice_api::ApiState::with_keys(index, embedder, keys)
+            }
+            Err(e) => {
+                eprintln!("error: API key file {e}");
+                return EXIT_INVALID;
+            }
+        },
+        None => sluice_api::ApiState::new(index, embedder, if all_access { Access::All } else { Access::public_only() }),
+    };
+    let app = sluice_api::router(state);
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(l) => l,
         Err(e) => {
