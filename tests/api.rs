@@ -166,4 +166,22 @@ async fn api_keys_never_leak_acl_documents() {
         }
     }
     assert!(restricted_hits > 100 && total_hits > restricted_hits, "{restricted_hits} restricted of {total_hits} hits: the test must exercise ACLs");
+
+    // GET /v1/documents/{id}: readable → the document; not readable → 404,
+    // the same answer as for an id that does not exist.
+    let ext = acls.iter().find(|(_, a)| !a.is_empty() && a.iter().all(|p| p == "group:g0")).map(|(id, _)| id.clone()).expect("a document only group:g0 may read");
+    {
+        let doc_id = sluice_core::doc_id("kb", &ext).to_string();
+        let get = |key: &str| http.get(format!("http://{addr}/v1/documents/{doc_id}")).bearer_auth(key.to_string()).send();
+        let r = get("key-0").await.unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["external_id"], ext.as_str());
+        assert!(!v["chunks"].as_array().unwrap().is_empty());
+        assert_eq!(get("key-1").await.unwrap().status().as_u16(), 404);
+    }
+    let missing = http.get(format!("http://{addr}/v1/documents/{}", sluice_core::doc_id("kb", "nope"))).bearer_auth("key-0").send().await.unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+    assert_eq!(http.get(format!("http://{addr}/v1/documents/not-a-uuid")).bearer_auth("key-0").send().await.unwrap().status().as_u16(), 400);
+    assert_eq!(http.get(format!("http://{addr}/v1/documents/{}", sluice_core::doc_id("kb", "d0"))).send().await.unwrap().status().as_u16(), 401);
 }

@@ -94,8 +94,8 @@ pub struct Health {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Sluice search API", description = "Hybrid (BM25 + vector) search over indexed company knowledge."),
-    paths(search, healthz, metrics),
-    components(schemas(SearchBody, FilterBody, HitBody, SearchResult, ErrorBody, Health))
+    paths(search, document, healthz, metrics),
+    components(schemas(SearchBody, FilterBody, HitBody, SearchResult, ErrorBody, Health, DocumentBody))
 )]
 pub struct ApiDoc;
 
@@ -149,7 +149,7 @@ impl ApiState {
 }
 
 pub fn router(state: Arc<ApiState>) -> Router {
-    let mut search_route = Router::new().route("/v1/search", post(search));
+    let mut search_route = Router::new().route("/v1/search", post(search)).route("/v1/documents/{id}", get(document));
     if let Some(keys) = &state.keys {
         search_route = search_route.layer(axum::middleware::from_fn_with_state(keys.clone(), auth::require_key));
     }
@@ -161,6 +161,59 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::GATEWAY_TIMEOUT, std::time::Duration::from_secs(10)))
         .with_state(state)
+}
+
+/// One indexed document, its chunks reassembled.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DocumentBody {
+    pub id: String,
+    pub source: String,
+    pub external_id: String,
+    pub kind: String,
+    pub title: String,
+    pub url: Option<String>,
+    pub labels: Vec<String>,
+    pub updated_at: Option<String>,
+    /// The indexed text of each chunk, in order.
+    pub chunks: Vec<String>,
+}
+
+/// `GET /v1/documents/{id}`: a document the caller may read. One it may
+/// not read is a 404 like a missing one, so ids reveal nothing.
+#[utoipa::path(get, path = "/v1/documents/{id}", params(("id" = String, Path, description = "Document id (the `id` of a search hit)")),
+    responses((status = 200, body = DocumentBody), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn document(State(st): State<Arc<ApiState>>, caller: Option<axum::Extension<auth::Caller>>, axum::extract::Path(id): axum::extract::Path<String>) -> Response {
+    let not_found = || (StatusCode::NOT_FOUND, Json(ErrorBody { error: format!("no document `{id}`") })).into_response();
+    let Ok(doc_id) = uuid::Uuid::parse_str(&id) else {
+        return bad_request(format!("`{id}` is not a document id (a UUID, the `id` of a search hit)"));
+    };
+    let access = caller.map(|c| c.0.access).unwrap_or_else(|| st.access.clone());
+    let st2 = st.clone();
+    let chunks = match tokio::task::spawn_blocking(move || st2.index.document_chunks(&doc_id)).await {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => return (StatusCode::INTERNAL_SERVER_ERROR, Json(ErrorBody { error: e })).into_response(),
+        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, Json(ErrorBody { error: e.to_string() })).into_response(),
+    };
+    let Some(first) = chunks.first() else { return not_found() };
+    let readable = match &access {
+        Access::All => true,
+        Access::Principals(p) => first.acl.is_empty() || first.acl.iter().any(|a| p.contains(a)),
+    };
+    if !readable {
+        return not_found();
+    }
+    Json(DocumentBody {
+        id: first.doc_id.to_string(),
+        source: first.source.clone(),
+        external_id: first.external_id.clone(),
+        kind: first.kind.clone(),
+        title: first.title.clone(),
+        url: first.url.clone(),
+        labels: first.labels.clone(),
+        updated_at: first.updated_at.and_then(chrono::DateTime::from_timestamp_micros).map(|t| t.to_rfc3339()),
+        chunks: chunks.iter().map(|c| c.text.clone()).collect(),
+    })
+    .into_response()
 }
 
 fn bad_request(msg: impl Into<String>) -> Response {

@@ -71,6 +71,15 @@ impl EmbeddedIndex {
         Ok(g.vectors.payloads().to_vec())
     }
 
+    /// The chunks of one document, in order (empty when unknown).
+    pub fn document_chunks(&self, doc_id: &Uuid) -> Result<Vec<ChunkPayload>, String> {
+        let mut g = self.lock()?;
+        g.vectors.refresh_if_changed().map_err(|e| e.to_string())?;
+        let mut chunks: Vec<ChunkPayload> = g.vectors.payloads().iter().filter(|p| p.doc_id == *doc_id).cloned().collect();
+        chunks.sort_by_key(|c| c.ordinal);
+        Ok(chunks)
+    }
+
     pub fn vector_of(&self, chunk: &Uuid) -> Option<Vec<f32>> {
         self.lock().ok()?.vectors.vector_of(chunk).map(<[f32]>::to_vec)
     }
