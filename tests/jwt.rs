@@ -1,0 +1,94 @@
+//! JWT bearer tokens on the search API: HS256 (shared secret) and RS256
+//! (JWK Set) map `sub` and the groups claim to principals; expired tokens,
+//! other audiences, bad signatures and unknown keys are refused. A test
+//! binary of its own: it sets an environment variable before any thread
+//! reads the environment.
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use serde_json::{Value, json};
+use sluice_tests::{embedder, pipeline, run, write_jsonl};
+
+const SECRET: &str = "a-test-only-hs256-secret-of-40-bytes-abc";
+
+fn token(alg: Algorithm, claims: Value) -> String {
+    let repo = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap());
+    match alg {
+        Algorithm::HS256 => encode(&Header::new(alg), &claims, &EncodingKey::from_secret(SECRET.as_bytes())).unwrap(),
+        _ => {
+            let pem = std::fs::read(repo.join("data/jwt/test-rs256.pem")).unwrap();
+            let mut h = Header::new(alg);
+            h.kid = Some("test-key-1".into());
+            encode(&h, &claims, &EncodingKey::from_rsa_pem(&pem).unwrap()).unwrap()
+        }
+    }
+}
+
+fn claims(sub: &str, groups: &[&str], aud: &str, exp_in: i64) -> Value {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    json!({ "sub": sub, "groups": groups, "aud": aud, "iss": "https://idp.test", "exp": now + exp_in, "iat": now })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jwt_callers_see_what_their_principals_may_read() {
+    // SAFETY: the first thing this single-test binary does.
+    unsafe { std::env::set_var("SLUICE_TEST_JWT_SECRET", SECRET) };
+    let dir = tempfile::tempdir().unwrap();
+    write_jsonl(
+        &dir.path().join("kb.jsonl"),
+        &[
+            json!({"id": "pub", "title": "Office wifi", "text": "The wifi password rotates monthly."}),
+            json!({"id": "eng", "title": "Deploy keys", "text": "Deploy keys rotate monthly for engineering.", "acl": ["group:eng"]}),
+            json!({"id": "alice", "title": "Alice review", "text": "Performance review notes rotate monthly.", "acl": ["user:alice"]}),
+        ],
+    );
+    let yaml = "name: jwt\nsources:\n  - id: kb\n    type: files\n    settings:\n      path: kb.jsonl\n      mapping:\n        acl: acl\n";
+    let p = pipeline(yaml, dir.path(), &dir.path().join("data")).await;
+    run(&p, yaml, dir.path(), false).await;
+    let jwks = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap()).join("data/jwt");
+    let keys = sluice_api::ApiKeys::parse_in(
+        "jwt:\n  audience: sluice\n  issuer: https://idp.test\n  hs256_secret_env: SLUICE_TEST_JWT_SECRET\n  jwks_file: jwks.json\n",
+        &jwks,
+    )
+    .unwrap();
+    assert!(keys.accepts_jwt());
+    let app = sluice_api::router(sluice_api::ApiState::with_keys(p.index().unwrap().clone(), embedder(), keys));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let http = reqwest::Client::new();
+    let search = |tok: String| {
+        let http = http.clone();
+        async move {
+            let r = http.post(format!("http://{addr}/v1/search")).bearer_auth(tok).json(&json!({"query": "rotate monthly", "mode": "keyword"})).send().await.unwrap();
+            let status = r.status().as_u16();
+            let v: Value = r.json().await.unwrap();
+            let ids: Vec<String> = v["hits"].as_array().map(|h| h.iter().map(|x| x["external_id"].as_str().unwrap().to_string()).collect()).unwrap_or_default();
+            (status, ids, v)
+        }
+    };
+
+    let (s, mut ids, _) = search(token(Algorithm::HS256, claims("bob", &["eng"], "sluice", 300))).await;
+    ids.sort();
+    assert_eq!((s, ids), (200, vec!["eng".to_string(), "pub".to_string()]));
+    let (s, mut ids, _) = search(token(Algorithm::RS256, claims("alice", &[], "sluice", 300))).await;
+    ids.sort();
+    assert_eq!((s, ids), (200, vec!["alice".to_string(), "pub".to_string()]));
+
+    for (tok, why) in [
+        (token(Algorithm::HS256, claims("bob", &["eng"], "sluice", -3600)), "token expired"),
+        (token(Algorithm::RS256, claims("alice", &[], "another-app", 300)), "another audience"),
+        (encode(&Header::new(Algorithm::HS256), &claims("mallory", &["eng"], "sluice", 300), &EncodingKey::from_secret(b"not-the-secret-but-long-enough-000000000")).unwrap(), "signature"),
+    ] {
+        let (s, ids, v) = search(tok).await;
+        assert_eq!(s, 401, "{why}: {v}");
+        assert!(ids.is_empty());
+        assert!(v["error"].as_str().unwrap().contains(why), "{why}: {v}");
+    }
+    let mut h = Header::new(Algorithm::RS256);
+    h.kid = Some("someone-elses-key".into());
+    let pem = std::fs::read(jwks.join("test-rs256.pem")).unwrap();
+    let foreign = encode(&h, &claims("alice", &[], "sluice", 300), &EncodingKey::from_rsa_pem(&pem).unwrap()).unwrap();
+    let (s, _, v) = search(foreign).await;
+    assert_eq!(s, 401);
+    assert!(v["error"].as_str().unwrap().contains("unknown signing key"), "{v}");
+}
