@@ -185,3 +185,34 @@ async fn api_keys_never_leak_acl_documents() {
     assert_eq!(http.get(format!("http://{addr}/v1/documents/not-a-uuid")).bearer_auth("key-0").send().await.unwrap().status().as_u16(), 400);
     assert_eq!(http.get(format!("http://{addr}/v1/documents/{}", sluice_core::doc_id("kb", "d0"))).send().await.unwrap().status().as_u16(), 401);
 }
+
+/// CORS: only configured browser origins get the headers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_only_for_configured_origins() {
+    let dir = tempfile::tempdir().unwrap();
+    write_jsonl(&dir.path().join("kb.jsonl"), &[json!({"id": "a", "title": "Wifi", "text": "The wifi password rotates."})]);
+    let yaml = "name: cors\nsources:\n  - id: kb\n    type: files\n    settings:\n      path: kb.jsonl\n";
+    let p = pipeline(yaml, dir.path(), &dir.path().join("data")).await;
+    run(&p, yaml, dir.path(), false).await;
+    assert!(sluice_api::router_with_cors(sluice_api::ApiState::new(p.index().unwrap().clone(), embedder(), Access::public_only()), &["intranet.example".into()]).is_err());
+    let app = sluice_api::router_with_cors(sluice_api::ApiState::new(p.index().unwrap().clone(), embedder(), Access::public_only()), &["https://intranet.example".into()]).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let http = reqwest::Client::new();
+    let preflight = |origin: &'static str| {
+        http.request(reqwest::Method::OPTIONS, format!("http://{addr}/v1/search"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type, x-api-key")
+            .send()
+    };
+    let ok = preflight("https://intranet.example").await.unwrap();
+    assert_eq!(ok.headers()["access-control-allow-origin"], "https://intranet.example");
+    assert!(ok.headers()["access-control-allow-headers"].to_str().unwrap().contains("x-api-key"));
+    let other = preflight("https://evil.example").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+    let r = http.post(format!("http://{addr}/v1/search")).header("origin", "https://intranet.example").json(&json!({"query": "wifi", "mode": "keyword"})).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.headers()["access-control-allow-origin"], "https://intranet.example");
+}

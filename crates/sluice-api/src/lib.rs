@@ -216,6 +216,27 @@ async fn document(State(st): State<Arc<ApiState>>, caller: Option<axum::Extensio
     .into_response()
 }
 
+/// The router with CORS for these browser origins (`https://intranet.example`).
+/// Without origins no CORS headers are sent, so browsers on other sites
+/// cannot call the API.
+pub fn router_with_cors(state: Arc<ApiState>, origins: &[String]) -> Result<Router, String> {
+    if origins.is_empty() {
+        return Ok(router(state));
+    }
+    let mut allowed = Vec::new();
+    for o in origins {
+        let ok = o.starts_with("http://") || o.starts_with("https://");
+        let v = axum::http::HeaderValue::from_str(o.trim_end_matches('/')).ok().filter(|_| ok).ok_or_else(|| format!("--cors-origin `{o}`: use a scheme and host, e.g. https://intranet.example"))?;
+        allowed.push(v);
+    }
+    let cors = tower_http::cors::CorsLayer::new()
+        .allow_origin(allowed)
+        .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, axum::http::HeaderName::from_static("x-api-key")])
+        .max_age(std::time::Duration::from_secs(600));
+    Ok(router(state).layer(cors))
+}
+
 fn bad_request(msg: impl Into<String>) -> Response {
     (StatusCode::BAD_REQUEST, Json(ErrorBody { error: msg.into() })).into_response()
 }

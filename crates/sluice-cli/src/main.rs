@@ -119,6 +119,9 @@ enum Command {
         /// and each key's principals decide what it may read.
         #[arg(long, env = "SLUICE_API_KEYS")]
         api_keys: Option<PathBuf>,
+        /// Browser origin allowed to call the API (repeatable), e.g. https://intranet.example.
+        #[arg(long = "cors-origin")]
+        cors_origins: Vec<String>,
     },
     /// Make an API key for `serve --api-keys`: prints the key once and the
     /// entry (with only its hash) to add to the key file.
@@ -202,7 +205,9 @@ async fn dispatch(cmd: Command) -> u8 {
         Command::Search { query, data, model, mode, top_k, filters, principals, all_access, json } => {
             cmd_search(query, &data.data_dir, &model, &mode, top_k, &filters, principals, all_access, json)
         }
-        Command::Serve { data, model, addr, all_access, api_keys } => cmd_serve(&data.data_dir, &model, &addr, all_access, api_keys.as_deref()).await,
+        Command::Serve { data, model, addr, all_access, api_keys, cors_origins } => {
+            cmd_serve(&data.data_dir, &model, &addr, all_access, api_keys.as_deref(), &cors_origins).await
+        }
         Command::Keygen { name, principals, requests_per_minute } => cmd_keygen(&name, &principals, requests_per_minute),
         Command::Status { pipeline, data, json } => cmd_status(&pipeline, &data.data_dir, json),
         Command::Eval(args) => eval::run(args).await,
@@ -424,7 +429,7 @@ fn cmd_keygen(name: &str, principals: &[String], rpm: u32) -> u8 {
     0
 }
 
-async fn cmd_serve(data_dir: &Path, model: &ModelArgs, addr: &str, all_access: bool, api_keys: Option<&Path>) -> u8 {
+async fn cmd_serve(data_dir: &Path, model: &ModelArgs, addr: &str, all_access: bool, api_keys: Option<&Path>, cors_origins: &[String]) -> u8 {
     let index_dir = sluice_engine::index_dir(data_dir);
     let index = match EmbeddedIndex::open(&index_dir, false) {
         Ok(i) => Arc::new(i),
@@ -453,7 +458,13 @@ async fn cmd_serve(data_dir: &Path, model: &ModelArgs, addr: &str, all_access: b
         },
         None => sluice_api::ApiState::new(index, embedder, if all_access { Access::All } else { Access::public_only() }),
     };
-    let app = sluice_api::router(state);
+    let app = match sluice_api::router_with_cors(state, cors_origins) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_INVALID;
+        }
+    };
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(l) => l,
         Err(e) => {
