@@ -107,22 +107,14 @@ async fn labels(src: &ConfluenceSource, t: ContentType, id: &str) -> Result<Vec<
 }
 
 pub(crate) async fn page_items(src: &mut ConfluenceSource, l: &mut crate::Listing, url: Url) -> Result<SourcePage, SourceError> {
-    let (v, _): (Value, _) = src.http.get_json(&url).await.map_err(|e| src.err(e))?;
-    let Some(items) = v["results"].as_array() else {
-        return Err(SourceError {
-            source_id: src.id.clone(),
-            location: sluice_http::redact_url(&url),
-            message: "unexpected response: no `results` array (is base_url the Confluence Cloud /wiki URL?)".into(),
-            transient: false,
-        });
-    };
-    l.next = match v["_links"]["next"].as_str() {
-        Some(n) => Some(src.http.url(n).map_err(|e| src.err(e))?),
+    let (items, next) = src.fetch_results(&url, " (is base_url the Confluence Cloud /wiki URL?)").await?;
+    l.next = match next {
+        Some(n) => Some(src.http.url(&n).map_err(|e| src.err(e))?),
         None => None,
     };
     let threshold = src.threshold(&l.c);
     let mut page = SourcePage::default();
-    for item in items {
+    for item in &items {
         let Some(id) = item["id"].as_str().map(String::from) else {
             page.dead_letters.push(sluice_core::DeadLetter {
                 source: src.id.clone(),

@@ -223,6 +223,21 @@ impl ConfluenceSource {
         d
     }
 
+    /// One listing page (v1 and v2 share the shape): its `results` and
+    /// the raw `_links.next`. `hint` follows the error when there are no results.
+    pub(crate) async fn fetch_results(&self, url: &url::Url, hint: &str) -> Result<(Vec<serde_json::Value>, Option<String>), SourceError> {
+        let (mut v, _): (serde_json::Value, _) = self.http.get_json(url).await.map_err(|e| self.err(e))?;
+        let serde_json::Value::Array(items) = v["results"].take() else {
+            return Err(SourceError {
+                source_id: self.id.clone(),
+                location: sluice_http::redact_url(url),
+                message: format!("unexpected response: no `results` array{hint}"),
+                transient: false,
+            });
+        };
+        Ok((items, v["_links"]["next"].as_str().map(String::from)))
+    }
+
     async fn start_listing(&mut self) -> Result<bool, SourceError> {
         let Some(c) = self.queue.pop_front() else { return Ok(false) };
         let next = match self.s.deployment {

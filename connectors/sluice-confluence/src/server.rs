@@ -107,21 +107,13 @@ pub(crate) fn first_url(src: &ConfluenceSource, c: &Container) -> Result<Url, So
 }
 
 pub(crate) async fn page_items(src: &mut ConfluenceSource, l: &mut crate::Listing, url: Url) -> Result<SourcePage, SourceError> {
-    let (v, _): (Value, _) = src.http.get_json(&url).await.map_err(|e| src.err(e))?;
-    let Some(items) = v["results"].as_array() else {
-        return Err(SourceError {
-            source_id: src.id.clone(),
-            location: sluice_http::redact_url(&url),
-            message: "unexpected response: no `results` array".into(),
-            transient: false,
-        });
-    };
-    l.next = match v["_links"]["next"].as_str() {
-        Some(n) => Some(follow(src, n)?),
+    let (items, next) = src.fetch_results(&url, "").await?;
+    l.next = match next {
+        Some(n) => Some(follow(src, &n)?),
         None => None,
     };
     let mut page = SourcePage::default();
-    for item in items {
+    for item in &items {
         let Some(id) = item["id"].as_str().map(String::from) else {
             page.dead_letters.push(sluice_core::DeadLetter { source: src.id.clone(), location: sluice_http::redact_url(&url), external_id: None, error: "a listed item has no `id`".into() });
             continue;

@@ -132,7 +132,7 @@ impl ConfluenceSettings {
     pub fn parse(settings: &BTreeMap<String, Value>) -> Result<ConfluenceSettings, Vec<SettingsError>> {
         let s: ConfluenceSettings = sluice_core::parse_settings(settings)?;
         let mut errs = Vec::new();
-        let mut err = |path: &str, message: String, hint: Option<&str>| errs.push(SettingsError { path: path.into(), message, hint: hint.map(String::from) });
+        let mut err = |path: &str, message: String, hint: Option<&str>| errs.push(SettingsError::new(path, message, hint));
         match url::Url::parse(&s.base_url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => {
                 if s.deployment == Deployment::Cloud && !u.path().trim_end_matches('/').ends_with("/wiki") {
@@ -172,18 +172,13 @@ impl ConfluenceSettings {
                 err("include_labels", format!("`{l}` is not a Confluence label"), Some("labels are lowercase words without spaces"));
             }
         }
-        for (field, msg) in s.http.problems() {
-            err(&format!("http.{field}"), msg, None);
-        }
+        errs.extend(s.http.problems());
         if errs.is_empty() { Ok(s) } else { Err(errs) }
     }
 
     /// The credential names this deployment needs.
     pub fn credential_names(&self) -> &'static [&'static str] {
-        match self.deployment {
-            Deployment::Cloud => &["email", "api_token"],
-            Deployment::Server => &["token"],
-        }
+        sluice_http::atlassian_credentials(self.deployment == Deployment::Cloud)
     }
 
     /// The same admission rule for the main pass and the prune pass.

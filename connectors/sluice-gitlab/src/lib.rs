@@ -21,7 +21,7 @@ use sluice_core::{DeadLetter, DocKind, Document, ListingScope, Source, SourceErr
 use sluice_http::{Auth, HttpClient, HttpError, link_next};
 use url::Url;
 
-pub use settings::{GitlabSettings};
+pub use settings::{FileGlobs, GitlabSettings};
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Marks {
@@ -53,6 +53,7 @@ enum Work {
 pub struct GitlabSource {
     id: String,
     s: GitlabSettings,
+    globs: FileGlobs,
     http: HttpClient,
     mode: SyncMode,
     cursor: Marks,
@@ -68,7 +69,7 @@ impl GitlabSource {
     pub fn new(id: &str, s: GitlabSettings, credentials: &BTreeMap<String, String>) -> Result<GitlabSource, String> {
         let token = credentials.get("token").cloned().ok_or("missing credential `token` (credentials.token: ${GITLAB_TOKEN})")?;
         let http = HttpClient::new(&s.base_url, &Auth::Header { name: "PRIVATE-TOKEN".into(), value: token }, &s.http)?;
-        Ok(GitlabSource { id: id.into(), s, http, mode: SyncMode::Full, cursor: Marks::default(), started: Utc::now(), queue: VecDeque::new() })
+        Ok(GitlabSource { id: id.into(), globs: FileGlobs::new(&s.file_globs), s, http, mode: SyncMode::Full, cursor: Marks::default(), started: Utc::now(), queue: VecDeque::new() })
     }
 
     pub fn with_http(mut self, f: impl FnOnce(HttpClient) -> HttpClient) -> Self {
@@ -296,7 +297,7 @@ impl GitlabSource {
                             }
                             changes.push_back((new_path.to_string(), false));
                         }
-                        changes.retain(|(path, _)| self.s.admits_file(path));
+                        changes.retain(|(path, _)| self.globs.admits(path));
                         self.queue.push_back(Work::Diff { p: p.clone(), head, changes });
                         return Ok(());
                     }
@@ -434,7 +435,7 @@ impl Source for GitlabSource {
                 let (v, more) = self.get_url(&next).await.map_err(|e| self.err(e))?;
                 for entry in v.as_array().into_iter().flatten() {
                     let (Some(path), Some(blob)) = (entry["path"].as_str(), entry["id"].as_str()) else { continue };
-                    if entry["type"] != "blob" || !self.s.admits_file(path) {
+                    if entry["type"] != "blob" || !self.globs.admits(path) {
                         continue;
                     }
                     let ext = format!("file:{}:{path}", p.id);

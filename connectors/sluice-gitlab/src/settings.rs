@@ -76,7 +76,7 @@ impl GitlabSettings {
     pub fn parse(settings: &BTreeMap<String, Value>) -> Result<GitlabSettings, Vec<SettingsError>> {
         let s: GitlabSettings = sluice_core::parse_settings(settings)?;
         let mut errs = Vec::new();
-        let mut err = |path: &str, message: String, hint: Option<&str>| errs.push(SettingsError { path: path.into(), message, hint: hint.map(String::from) });
+        let mut err = |path: &str, message: String, hint: Option<&str>| errs.push(SettingsError::new(path, message, hint));
         match url::Url::parse(&s.base_url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => {
                 if u.path().contains("/api/") {
@@ -99,18 +99,34 @@ impl GitlabSettings {
         if s.overlap_minutes < 0 {
             err("overlap_minutes", "must not be negative".into(), None);
         }
-        for (field, msg) in s.http.problems() {
-            err(&format!("http.{field}"), msg, None);
-        }
+        errs.extend(s.http.problems());
         if errs.is_empty() { Ok(s) } else { Err(errs) }
     }
 
     /// The same file admission for the main pass and the prune pass.
     pub fn admits_file(&self, path: &str) -> bool {
-        let opts = glob::MatchOptions { case_sensitive: true, require_literal_separator: true, require_literal_leading_dot: false };
-        self.file_globs.iter().filter_map(|g| glob::Pattern::new(g).ok()).any(|p| {
+        FileGlobs::new(&self.file_globs).admits(path)
+    }
+}
+
+/// `file_globs`, compiled once per source rather than per file.
+pub struct FileGlobs(Vec<glob::Pattern>);
+
+impl FileGlobs {
+    pub fn new(globs: &[String]) -> FileGlobs {
+        let mut out = Vec::new();
+        for g in globs {
+            out.extend(glob::Pattern::new(g).ok());
             // `**/x` also matches `x` at the repository root.
-            p.matches_with(path, opts) || p.as_str().strip_prefix("**/").and_then(|rest| glob::Pattern::new(rest).ok()).is_some_and(|r| r.matches_with(path, opts))
-        })
+            if let Some(rest) = g.strip_prefix("**/") {
+                out.extend(glob::Pattern::new(rest).ok());
+            }
+        }
+        FileGlobs(out)
+    }
+
+    pub fn admits(&self, path: &str) -> bool {
+        let opts = glob::MatchOptions { case_sensitive: true, require_literal_separator: true, require_literal_leading_dot: false };
+        self.0.iter().any(|p| p.matches_with(path, opts))
     }
 }

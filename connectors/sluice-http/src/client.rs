@@ -41,6 +41,11 @@ impl fmt::Debug for Auth {
     }
 }
 
+/// The credentials `Auth::atlassian` reads.
+pub fn atlassian_credentials(cloud: bool) -> &'static [&'static str] {
+    if cloud { &["email", "api_token"] } else { &["token"] }
+}
+
 impl Auth {
     /// Atlassian's two schemes: Cloud takes `email` + `api_token` (basic),
     /// Server/Data Center a personal access `token` (bearer).
@@ -174,8 +179,8 @@ impl HttpClient {
             let p = format!("{}/", base.path());
             base.set_path(&p);
         }
-        if let Some((_, msg)) = settings.problems().into_iter().next() {
-            return Err(format!("http settings: {msg}"));
+        if let Some(e) = settings.problems().into_iter().next() {
+            return Err(format!("{}: {}", e.path, e.message));
         }
         let inner = reqwest::Client::builder()
             .default_headers(auth.headers()?)

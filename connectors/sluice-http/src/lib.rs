@@ -12,7 +12,7 @@ mod redact;
 mod retry;
 mod settings;
 
-pub use client::{Auth, HttpClient, HttpError, HttpResponse, HttpStats};
+pub use client::{Auth, HttpClient, HttpError, HttpResponse, HttpStats, atlassian_credentials};
 pub use clock::{Sleeper, TokioSleeper, VirtualSleeper};
 pub use paging::{link_next, resolve_link};
 pub use redact::redact_url;

@@ -1,5 +1,6 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use sluice_core::SettingsError;
 
 /// `settings.http` of any HTTP source. The defaults suit a single sync job
 /// against a SaaS API; lower `requests_per_second` for shared tenants.
@@ -41,20 +42,21 @@ impl Default for HttpSettings {
 }
 
 impl HttpSettings {
-    /// Problems as (field, message) pairs.
-    pub fn problems(&self) -> Vec<(&'static str, String)> {
+    /// Problems, with paths as they appear under a source's `settings`
+    /// (`http.burst`).
+    pub fn problems(&self) -> Vec<SettingsError> {
         let mut p = Vec::new();
         if !(self.requests_per_second > 0.0 && self.requests_per_second.is_finite()) {
-            p.push(("requests_per_second", "must be a positive number".to_string()));
+            p.push(SettingsError::new("http.requests_per_second", "must be a positive number", None));
         }
         if self.burst == 0 {
-            p.push(("burst", "must be at least 1".to_string()));
+            p.push(SettingsError::new("http.burst", "must be at least 1", None));
         }
         if self.timeout_secs == 0 {
-            p.push(("timeout_secs", "must be at least 1".to_string()));
+            p.push(SettingsError::new("http.timeout_secs", "must be at least 1", None));
         }
         if self.max_response_bytes < 1024 {
-            p.push(("max_response_bytes", "must be at least 1024".to_string()));
+            p.push(SettingsError::new("http.max_response_bytes", "must be at least 1024", None));
         }
         p
     }

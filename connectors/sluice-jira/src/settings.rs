@@ -76,7 +76,7 @@ impl JiraSettings {
     pub fn parse(settings: &BTreeMap<String, Value>) -> Result<JiraSettings, Vec<SettingsError>> {
         let s: JiraSettings = sluice_core::parse_settings(settings)?;
         let mut errs = Vec::new();
-        let mut err = |path: &str, message: String, hint: Option<&str>| errs.push(SettingsError { path: path.into(), message, hint: hint.map(String::from) });
+        let mut err = |path: &str, message: String, hint: Option<&str>| errs.push(SettingsError::new(path, message, hint));
         match url::Url::parse(&s.base_url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => {}
             _ => err("base_url", format!("invalid base URL `{}`", s.base_url), Some("e.g. https://acme.atlassian.net")),
@@ -101,17 +101,12 @@ impl JiraSettings {
                 err("projects", format!("`{k}` is not a project key"), Some("project keys look like ENG or OPS2"));
             }
         }
-        for (field, msg) in s.http.problems() {
-            err(&format!("http.{field}"), msg, None);
-        }
+        errs.extend(s.http.problems());
         if errs.is_empty() { Ok(s) } else { Err(errs) }
     }
 
     pub fn credential_names(&self) -> &'static [&'static str] {
-        match self.deployment {
-            Deployment::Cloud => &["email", "api_token"],
-            Deployment::Server => &["token"],
-        }
+        sluice_http::atlassian_credentials(self.deployment == Deployment::Cloud)
     }
 
     /// The JQL for one project. The prune pass uses the same query without

@@ -223,6 +223,9 @@ impl Source for SlackExportSource {
     }
 
     async fn next_page(&mut self) -> Result<Option<SourcePage>, SourceError> {
+        if self.archive.is_none() {
+            return Err(self.err(self.path.display().to_string(), "next_page before open".into()));
+        }
         while self.ready.len() < PAGE {
             let Some(c) = self.channels.pop_front() else { break };
             let docs = self.channel_docs(&c);

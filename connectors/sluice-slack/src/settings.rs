@@ -86,7 +86,7 @@ impl SlackSettings {
     pub fn parse(settings: &BTreeMap<String, Value>) -> Result<SlackSettings, Vec<SettingsError>> {
         let s: SlackSettings = sluice_core::parse_settings(settings)?;
         let mut errs = Vec::new();
-        let mut err = |path: &str, message: String, hint: Option<&str>| errs.push(SettingsError { path: path.into(), message, hint: hint.map(String::from) });
+        let mut err = |path: &str, message: String, hint: Option<&str>| errs.push(SettingsError::new(path, message, hint));
         if !matches!(url::Url::parse(&s.base_url).map(|u| u.scheme().to_string()).as_deref(), Ok("http" | "https")) {
             err("base_url", format!("invalid base URL `{}`", s.base_url), Some("https://slack.com/api"));
         }
