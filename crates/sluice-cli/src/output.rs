@@ -50,6 +50,7 @@ impl RunProgress {
                     }
                 }
             }
+            ProgressEvent::EmbedBatch { .. } => {}
             ProgressEvent::SourceFinished(r) => {
                 if let Some(b) = bar.take() {
                     b.finish_and_clear();

@@ -11,16 +11,27 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
+/// One HTTP/1.1 request; returns the status and the body text.
+fn http_raw(addr: &str, method: &str, path: &str, body: Option<&str>, key: Option<&str>) -> (u16, String) {
     let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let body = body.unwrap_or("");
-    write!(s, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+    let auth = key.map(|k| format!("Authorization: Bearer {k}\r\n")).unwrap_or_default();
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
     let mut raw = String::new();
     s.read_to_string(&mut raw).unwrap();
     let status = raw.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let payload = raw.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
-    (status, serde_json::from_str(payload).unwrap_or(Value::Null))
+    let payload = raw.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("").to_string();
+    (status, payload)
+}
+
+fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
+    http_as(addr, method, path, body, None)
+}
+
+fn http_as(addr: &str, method: &str, path: &str, body: Option<&str>, key: Option<&str>) -> (u16, Value) {
+    let (status, payload) = http_raw(addr, method, path, body, key);
+    (status, serde_json::from_str(&payload).unwrap_or(Value::Null))
 }
 
 /// Kills the daemon if the test fails half-way (it would outlive the test).
@@ -34,8 +45,13 @@ impl Drop for Daemon {
 }
 
 fn start(dir: &Path) -> (Daemon, String) {
+    start_with(dir, &[])
+}
+
+fn start_with(dir: &Path, extra: &[&str]) -> (Daemon, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args(["daemon", "pipes", "--data-dir", "data", "--listen", "127.0.0.1:0", "--reload-secs", "1", "--shutdown-grace-secs", "5"])
+        .args(extra)
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .stdout(Stdio::null())
@@ -140,5 +156,86 @@ fn daemon_schedules_reloads_syncs_and_stops_cleanly() {
     let s = source_status(&addr);
     assert_eq!(s["last_run"]["docs_added"], 0, "{s}");
     assert_eq!(s["last_run"]["docs_unchanged"], 2, "{s}");
+    assert!(sigterm(&mut child).success());
+}
+
+#[test]
+fn daemon_api_needs_keys_searches_every_pipeline_and_reports_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipes = dir.path().join("pipes");
+    std::fs::create_dir_all(&pipes).unwrap();
+    std::fs::write(
+        pipes.join("kb.jsonl"),
+        "{\"id\":\"a\",\"title\":\"Aardvark feeding\",\"text\":\"Aardvarks eat termites at night.\"}\n{\"id\":\"s\",\"title\":\"Termite budget\",\"text\":\"The termite budget is secret.\",\"acl\":[\"group:finance\"]}\n",
+    )
+    .unwrap();
+    std::fs::write(pipes.join("zoo.jsonl"), "{\"id\":\"z\",\"title\":\"Pangolin care\",\"text\":\"Pangolins also eat termites.\"}\n").unwrap();
+    let source = |name: &str| format!("name: {name}\nschedule:\n  cron: \"0 0 3 * * *\"\nsources:\n  - id: notes\n    type: files\n    settings:\n      path: {name}.jsonl\n      mapping:\n        acl: acl\n");
+    std::fs::write(pipes.join("kb.yaml"), source("kb")).unwrap();
+    std::fs::write(pipes.join("zoo.yaml"), source("zoo")).unwrap();
+    let keys = format!(
+        "keys:\n  - {{name: reader, sha256: {}, principals: [group:staff]}}\n  - {{name: finance, sha256: {}, principals: [group:finance]}}\n  - {{name: ops, sha256: {}, principals: [], admin: true}}\n",
+        sluice_api::hash_key("key-reader"),
+        sluice_api::hash_key("key-finance"),
+        sluice_api::hash_key("key-ops")
+    );
+    std::fs::write(dir.path().join("keys.yaml"), keys).unwrap();
+
+    // Without keys, a non-loopback address is refused unless --no-auth.
+    let refused = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["daemon", "pipes", "--data-dir", "data", "--listen", "0.0.0.0:0"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--no-auth"), "{}", String::from_utf8_lossy(&refused.stderr));
+
+    let (mut child, addr) = start_with(dir.path(), &["--api-keys", "keys.yaml"]);
+    wait_for("readiness", Duration::from_secs(30), || http(&addr, "GET", "/readyz", None).0 == 200);
+    // Status and syncs need a key; a sync needs an admin key.
+    assert_eq!(http(&addr, "GET", "/v1/pipelines", None).0, 401);
+    assert_eq!(http_as(&addr, "GET", "/v1/pipelines", None, Some("wrong")).0, 401);
+    assert_eq!(http_as(&addr, "GET", "/v1/pipelines", None, Some("key-reader")).0, 200);
+    let (code, body) = http_as(&addr, "POST", "/v1/pipelines/kb/sync", None, Some("key-reader"));
+    assert_eq!(code, 403, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("admin"), "{body}");
+    // A source that never ran is due at start, so the sync may find it busy.
+    for p in ["kb", "zoo"] {
+        let (code, body) = http_as(&addr, "POST", &format!("/v1/pipelines/{p}/sync"), None, Some("key-ops"));
+        assert!(code == 202 || code == 409, "{code} {body}");
+    }
+    let done = |p: &str| http_as(&addr, "GET", &format!("/v1/pipelines/{p}"), None, Some("key-ops")).1["sources"][0]["last_run"]["status"] == "ok";
+    wait_for("both manual syncs", Duration::from_secs(60), || done("kb") && done("zoo"));
+
+    // One search covers both pipelines, filtered by the caller's principals.
+    let search = |key: Option<&str>| {
+        let (code, body) = http_as(&addr, "POST", "/v1/search", Some(r#"{"query":"termites","mode":"keyword"}"#), key);
+        let mut ids: Vec<String> = body["hits"].as_array().map(|h| h.iter().map(|x| x["external_id"].as_str().unwrap().to_string()).collect()).unwrap_or_default();
+        ids.sort();
+        (code, ids)
+    };
+    assert_eq!(search(None).0, 401);
+    assert_eq!(search(Some("key-reader")), (200, vec!["a".to_string(), "z".to_string()]));
+    assert_eq!(search(Some("key-finance")), (200, vec!["a".to_string(), "s".to_string(), "z".to_string()]));
+
+    // Prometheus: sync runs, documents, index sizes by source, embed batches,
+    // and the search metrics of the same registry.
+    let (code, metrics) = http_raw(&addr, "GET", "/metrics", None, None);
+    assert_eq!(code, 200);
+    for line in [
+        r#"sluice_sync_runs_total{mode="full",pipeline="kb",source="notes",status="ok"} 1"#,
+        r#"sluice_sync_documents_total{change="added",pipeline="kb",source="notes"} 2"#,
+        r#"sluice_indexed_documents{pipeline="kb",source="notes"} 2"#,
+        r#"sluice_indexed_documents{pipeline="zoo",source="notes"} 1"#,
+        r#"sluice_embed_batch_seconds_count{pipeline="zoo"} 1"#,
+        r#"sluice_search_requests_total{mode="keyword",outcome="ok"} 2"#,
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "missing `{line}` in:\n{metrics}");
+    }
+    let runs: u64 = metrics.lines().find_map(|l| l.strip_prefix(r#"sluice_sync_duration_seconds_count{pipeline="kb",source="notes"} "#)).unwrap().parse().unwrap();
+    assert!((1..=2).contains(&runs), "{runs} runs timed");
+    // The page and the OpenAPI document are served by the daemon too.
+    let (code, page) = http_raw(&addr, "GET", "/", None, None);
+    assert!(code == 200 && page.contains("<title>Sluice search</title>"));
     assert!(sigterm(&mut child).success());
 }

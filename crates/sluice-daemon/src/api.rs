@@ -1,4 +1,5 @@
-//! Pipeline endpoints of the daemon: status, manual sync, health.
+//! The daemon's HTTP API: pipeline status and manual syncs, health, and
+//! the search API over every running pipeline's index.
 
 use std::sync::Arc;
 
@@ -69,12 +70,27 @@ async fn readyz(State(d): State<Arc<Daemon>>) -> Response {
     if d.is_ready() { (StatusCode::OK, "ready").into_response() } else { (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response() }
 }
 
+/// Pipeline routes only (no search), open to every caller.
 pub fn router(d: Arc<Daemon>) -> Router {
+    pipeline_routes(d, None)
+}
+
+/// Pipeline routes; with keys, reading status needs a key and starting a
+/// sync an admin key.
+pub fn pipeline_routes(d: Arc<Daemon>, keys: Option<&Arc<sluice_api::ApiKeys>>) -> Router {
+    let read = Router::new().route("/v1/pipelines", get(list)).route("/v1/pipelines/{name}", get(one));
+    let admin = Router::new().route("/v1/pipelines/{name}/sync", post(sync));
     Router::new()
-        .route("/v1/pipelines", get(list))
-        .route("/v1/pipelines/{name}", get(one))
-        .route("/v1/pipelines/{name}/sync", post(sync))
+        .merge(sluice_api::guarded(read, keys, false))
+        .merge(sluice_api::guarded(admin, keys, true))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .with_state(d)
+}
+
+/// Everything the daemon serves: pipelines, health, and search over the
+/// running pipelines (`api` built with the daemon as its [`sluice_api::IndexSet`]).
+pub fn full_router(d: Arc<Daemon>, api: Arc<sluice_api::ApiState>) -> Router {
+    let keys = api.keys().cloned();
+    pipeline_routes(d, keys.as_ref()).merge(sluice_api::search_routes(api))
 }

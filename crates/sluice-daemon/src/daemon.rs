@@ -23,7 +23,9 @@ use sluice_spec::LoadedPipeline;
 use sluice_state::RunRecord;
 use tokio::task::JoinSet;
 
+use crate::metrics::SyncMetrics;
 use crate::schedule::{Job, RunKind, Scheduler, SlotStatus, SourceSchedule};
+use sluice_index::EmbeddedIndex;
 
 #[derive(Debug, Clone)]
 pub struct DaemonConfig {
@@ -50,6 +52,10 @@ struct Entry {
 
 pub struct Daemon {
     cfg: DaemonConfig,
+    /// The running pipelines' indexes, for the search API (kept apart from
+    /// `entries`, whose lock a reload holds across awaits).
+    indexes: std::sync::RwLock<Vec<Arc<EmbeddedIndex>>>,
+    metrics: Option<SyncMetrics>,
     embedder: Arc<dyn TextEmbedder>,
     entries: tokio::sync::Mutex<BTreeMap<String, Entry>>,
     scheduler: Mutex<Scheduler>,
@@ -91,8 +97,15 @@ fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
 
 impl Daemon {
     pub fn new(cfg: DaemonConfig, embedder: Arc<dyn TextEmbedder>) -> Arc<Daemon> {
+        Daemon::with_metrics(cfg, embedder, None)
+    }
+
+    /// A daemon whose runs feed these sync metrics.
+    pub fn with_metrics(cfg: DaemonConfig, embedder: Arc<dyn TextEmbedder>, metrics: Option<SyncMetrics>) -> Arc<Daemon> {
         Arc::new(Daemon {
             cfg,
+            indexes: Default::default(),
+            metrics,
             embedder,
             entries: tokio::sync::Mutex::new(BTreeMap::new()),
             scheduler: Mutex::new(Scheduler::default()),
@@ -206,17 +219,17 @@ impl Daemon {
                     let old = old_name.and_then(|n| entries.remove(&n));
                     let old_loaded = old.as_ref().map(|e| e.loaded.clone());
                     drop(old);
-                    match Pipeline::open(loaded.clone(), &self.cfg.data_root.join(&name), self.embedder.clone()).await {
+                    match self.open_pipeline(&loaded).await {
                         Ok(p) => {
                             self.schedule_sources(&loaded, &p);
                             tracing::info!(pipeline = %name, file = %path.display(), "pipeline loaded");
-                            entries.insert(name, Entry { file: path, modified, loaded, pipeline: Some(Arc::new(p)), lock: lock_handle.clone(), rejected: None });
+                            entries.insert(name, Entry { file: path, modified, loaded, pipeline: Some(p), lock: lock_handle.clone(), rejected: None });
                         }
                         Err(e) => {
                             tracing::error!(pipeline = %name, "cannot open the pipeline: {e}");
                             let (loaded, pipeline) = match old_loaded {
                                 Some(ol) => {
-                                    let p = Pipeline::open(ol.clone(), &self.cfg.data_root.join(&ol.spec.name), self.embedder.clone()).await.ok().map(Arc::new);
+                                    let p = self.open_pipeline(&ol).await.ok();
                                     (ol, p)
                                 }
                                 None => (loaded, None),
@@ -227,7 +240,21 @@ impl Daemon {
                 }
             }
         }
+        *self.indexes.write().unwrap_or_else(|e| e.into_inner()) = entries.values().filter_map(|e| e.pipeline.as_ref()?.index().cloned()).collect();
         self.ready.store(true, Ordering::SeqCst);
+    }
+
+    async fn open_pipeline(&self, loaded: &LoadedPipeline) -> Result<Arc<Pipeline>, String> {
+        let name = &loaded.spec.name;
+        let p = Pipeline::open(loaded.clone(), &self.cfg.data_root.join(name), self.embedder.clone()).await?;
+        Ok(Arc::new(match &self.metrics {
+            Some(m) => {
+                m.refresh_index_counts(name, p.state());
+                let observer = m.observer(name, p.state().clone());
+                p.with_observer(observer)
+            }
+            None => p,
+        }))
     }
 
     /// Starts a run in the background (the source is already claimed).
@@ -360,5 +387,11 @@ impl Daemon {
             tasks.abort_all();
             while tasks.join_next().await.is_some() {}
         }
+    }
+}
+
+impl sluice_api::IndexSet for Daemon {
+    fn indexes(&self) -> Vec<Arc<EmbeddedIndex>> {
+        self.indexes.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }

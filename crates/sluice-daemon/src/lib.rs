@@ -2,7 +2,9 @@
 
 pub mod api;
 pub mod daemon;
+pub mod metrics;
 pub mod schedule;
 
 pub use daemon::{Daemon, DaemonConfig, PipelineStatusBody};
+pub use metrics::SyncMetrics;
 pub use schedule::{Job, RunKind, Scheduler, SlotStatus, SourceSchedule};

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use sluice_core::arrow_conv::{batch_to_documents, documents_to_batch};
 use sluice_core::{Chunk, ChunkWrite, DeadLetter, Document, DocumentWrite, ListingScope, Sink, SinkBatch, Source, SyncMode};
 use sluice_embed::TextEmbedder;
+use tracing::Instrument;
 use sluice_index::EmbeddedIndex;
 use sluice_spec::{LoadedPipeline, SinkSpec, TransportSpec};
 use sluice_state::{DocState, PageCommit, RunRecord, StateStore};
@@ -85,6 +86,8 @@ impl RunReport {
 pub enum ProgressEvent {
     SourceStarted { source: String, mode: SyncMode },
     PageCommitted { source: String, docs: u64, chunks_embedded: u64 },
+    /// One call of the embedder.
+    EmbedBatch { source: String, chunks: usize, seconds: f64 },
     SourceFinished(SourceReport),
 }
 
@@ -176,7 +179,8 @@ impl Pipeline {
             if !opts.only_sources.is_empty() && !opts.only_sources.iter().any(|s| s == src.id()) {
                 continue;
             }
-            let report = self.run_source(src.as_mut(), opts).await;
+            let span = tracing::info_span!("sync_run", pipeline = %self.name(), source = %src.id());
+            let report = self.run_source(src.as_mut(), opts).instrument(span).await;
             self.notify(ProgressEvent::SourceFinished(report.clone()));
             reports.push(report);
         }
@@ -271,7 +275,8 @@ impl Pipeline {
             r.pages += 1;
             let embedded_before = r.chunks_embedded;
             let docs_before = r.docs_seen;
-            self.process_page(&id, page, &mut seen, &mut unidentified_failures, r).await?;
+            let span = tracing::info_span!("batch", page = r.pages, records = page.documents.len(), deleted = page.deleted.len());
+            self.process_page(&id, page, &mut seen, &mut unidentified_failures, r).instrument(span).await?;
             self.notify(ProgressEvent::PageCommitted {
                 source: id.clone(),
                 docs: r.docs_seen - docs_before,
@@ -387,7 +392,7 @@ impl Pipeline {
             self.state.doc_states(pipeline, &lookup).map_err(|e| e.to_string())?.into_iter().map(|s| (s.doc_id, s)).collect();
         let deletes: Vec<Uuid> = delete_candidates.into_iter().filter(|id| previous.contains_key(id)).collect::<HashSet<_>>().into_iter().collect();
 
-        let (writes, states, stats) = self.plan_writes(docs, &previous, r)?;
+        let (writes, states, stats) = self.plan_writes(source_id, docs, &previous, r)?;
         r.docs_added += stats.0;
         r.docs_updated += stats.1;
         r.docs_unchanged += stats.2;
@@ -404,7 +409,8 @@ impl Pipeline {
         }
         for batch in &groups {
             for sink in &self.sinks {
-                let ack = apply_with_retry(sink.as_ref(), batch).await?;
+                let span = tracing::info_span!("sink_write", sink = sink.name(), documents = batch.writes.len(), deletes = batch.deletes.len());
+                let ack = apply_with_retry(sink.as_ref(), batch).instrument(span).await?;
                 tracing::debug!(sink = sink.name(), chunks = ack.chunks_written, deleted = ack.docs_deleted, "sink acknowledged");
             }
             r.chunks_written += batch.writes.iter().map(|w| w.chunks.len() as u64).sum::<u64>();
@@ -424,6 +430,7 @@ impl Pipeline {
     /// which to rewrite with their stored vectors, how many to keep.
     fn plan_writes(
         &self,
+        source_id: &str,
         docs: Vec<Document>,
         previous: &HashMap<Uuid, DocState>,
         r: &mut SourceReport,
@@ -473,8 +480,10 @@ impl Pipeline {
             let started = Instant::now();
             let texts: Vec<&str> = to_embed.iter().map(|(w, c)| writes[*w].chunks[*c].chunk.text.as_str()).collect();
             let embedder = self.embedder.clone();
-            let vectors = block(|| embedder.embed(&texts)).map_err(|e| e.to_string())?;
-            r.embed_seconds += started.elapsed().as_secs_f64();
+            let vectors = tracing::info_span!("embed", chunks = texts.len()).in_scope(|| block(|| embedder.embed(&texts))).map_err(|e| e.to_string())?;
+            let seconds = started.elapsed().as_secs_f64();
+            r.embed_seconds += seconds;
+            self.notify(ProgressEvent::EmbedBatch { source: source_id.to_string(), chunks: texts.len(), seconds });
             r.chunks_embedded += vectors.len() as u64;
             for ((w, c), v) in to_embed.iter().zip(vectors) {
                 writes[*w].chunks[*c].vector = Some(v);
