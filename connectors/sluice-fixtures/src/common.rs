@@ -26,6 +26,8 @@ pub struct Faults {
     pub fail_next: HashMap<String, VecDeque<u16>>,
     /// The next request to a prefix gets a truncated JSON body.
     pub malformed_next: HashMap<String, u32>,
+    /// Added latency per request (a slow server, so runs can be interrupted).
+    pub delay_ms: u64,
 }
 
 /// State every fixture shares: a virtual clock, faults, a request log.
@@ -116,6 +118,10 @@ async fn faults_layer<W: Send + 'static>(State(shared): State<Arc<Shared<W>>>, r
         *c += 1;
         *c
     };
+    let delay = shared.faults().delay_ms;
+    if delay > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+    }
     let (fail, malformed, limited, retry_after) = {
         let mut f = shared.faults();
         let fail = f.fail_next.iter_mut().find(|(p, q)| path.starts_with(p.as_str()) && !q.is_empty()).and_then(|(_, q)| q.pop_front());

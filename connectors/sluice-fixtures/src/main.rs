@@ -33,6 +33,9 @@ struct Args {
     /// Answer every Nth request with 429 + Retry-After: 1 (0 = never).
     #[arg(long, default_value_t = 0)]
     rate_limit_every: u64,
+    /// Added latency per request in milliseconds (a slow server).
+    #[arg(long, default_value_t = 0)]
+    delay_ms: u64,
 }
 
 #[tokio::main]
@@ -46,6 +49,7 @@ async fn main() -> std::io::Result<()> {
     for f in [&mut *cw.faults(), &mut *jw.faults(), &mut *gw.faults(), &mut *sw.faults()] {
         f.rate_limit_every = a.rate_limit_every;
         f.retry_after_secs = 1;
+        f.delay_ms = a.delay_ms;
     }
     let c = FixtureServer::start(confluence::router(), cw, a.confluence_port).await?;
     let j = FixtureServer::start(jira::router(), jw, a.jira_port).await?;

@@ -50,8 +50,11 @@ fn start(dir: &Path) -> (Daemon, String) {
 
 fn start_with(dir: &Path, extra: &[&str]) -> (Daemon, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["daemon", "pipes", "--data-dir", "data", "--listen", "127.0.0.1:0", "--reload-secs", "1", "--shutdown-grace-secs", "5"])
+        .args(["daemon", "pipes", "--data-dir", "data", "--listen", "127.0.0.1:0", "--reload-secs", "1"])
+        .args(if extra.contains(&"--shutdown-grace-secs") { &[][..] } else { &["--shutdown-grace-secs", "5"][..] })
         .args(extra)
+        .env("ATLASSIAN_EMAIL", sluice_fixtures::common::FIXTURE_USER)
+        .env("ATLASSIAN_TOKEN", sluice_fixtures::common::FIXTURE_TOKEN)
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .stdout(Stdio::null())
@@ -238,4 +241,82 @@ fn daemon_api_needs_keys_searches_every_pipeline_and_reports_metrics() {
     let (code, page) = http_raw(&addr, "GET", "/", None, None);
     assert!(code == 200 && page.contains("<title>Sluice search</title>"));
     assert!(sigterm(&mut child).success());
+}
+
+/// Documents the pipeline's state holds (`sluice status --json`).
+fn indexed_documents(dir: &Path, data: &str) -> u64 {
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice")).args(["status", "pipes/wiki.yaml", "--data-dir", data, "--json"]).current_dir(dir).output().unwrap();
+    if !out.status.success() {
+        return 0;
+    }
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["sources"].as_array().unwrap().iter().map(|s| s["documents"].as_u64().unwrap()).sum()
+}
+
+/// Every chunk of an index with its vector, in id order.
+fn index_contents(data: &Path) -> Vec<(sluice_index::ChunkPayload, Vec<f32>)> {
+    let index = sluice_index::EmbeddedIndex::open(&sluice_engine::index_dir(data), false).unwrap();
+    let mut chunks: Vec<_> = index.payloads().unwrap().into_iter().map(|p| {
+        let v = index.vector_of(&p.chunk_id).unwrap();
+        (p, v)
+    }).collect();
+    chunks.sort_by_key(|c| c.0.chunk_id);
+    chunks
+}
+
+#[test]
+fn sigterm_during_a_run_then_restart_gives_the_index_of_an_uninterrupted_run() {
+    use sluice_fixtures::confluence::{self, ConfluenceWorld};
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let world = sluice_fixtures::Shared::new(ConfluenceWorld::generate(&[("ENG", 30), ("OPS", 30)]));
+    // A slow server: the full run takes long enough to be interrupted.
+    world.faults().delay_ms = 15;
+    let server = rt.block_on(sluice_fixtures::FixtureServer::start(confluence::router(), world.clone(), 0)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pipes = dir.path().join("pipes");
+    std::fs::create_dir_all(&pipes).unwrap();
+    let yaml = format!(
+        "name: wiki\nschedule:\n  cron: \"0 0 3 * * *\"\nsources:\n  - id: confluence\n    type: confluence\n    settings:\n      base_url: {}/wiki\n      spaces: [ENG, OPS]\n      page_size: 5\n      http: {{ requests_per_second: 1000, burst: 100 }}\n    credentials:\n      email: ${{ATLASSIAN_EMAIL}}\n      api_token: ${{ATLASSIAN_TOKEN}}\n",
+        server.url()
+    );
+    std::fs::write(pipes.join("wiki.yaml"), &yaml).unwrap();
+
+    // The never-run source starts at once; stop the daemon in the middle
+    // with no grace, so the run is abandoned between pages.
+    let (mut child, _addr) = start_with(dir.path(), &["--shutdown-grace-secs", "0"]);
+    wait_for("the first committed pages", Duration::from_secs(60), || indexed_documents(dir.path(), "data/wiki") > 0);
+    assert!(sigterm(&mut child).success());
+    let partial = indexed_documents(dir.path(), "data/wiki");
+
+    // Restart: the next run resumes from the committed checkpoint.
+    let (mut child, addr) = start_with(dir.path(), &[]);
+    wait_for("the resumed run", Duration::from_secs(120), || {
+        let s = &http(&addr, "GET", "/v1/pipelines/wiki", None).1["sources"][0];
+        s["last_run"]["status"] == "ok" && s["running"] != true
+    });
+    assert!(sigterm(&mut child).success());
+
+    // The same pipeline, run once without interruption, elsewhere.
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["run", "pipes/wiki.yaml", "--data-dir", "straight"])
+        .env("ATLASSIAN_EMAIL", sluice_fixtures::common::FIXTURE_USER)
+        .env("ATLASSIAN_TOKEN", sluice_fixtures::common::FIXTURE_TOKEN)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let total = indexed_documents(dir.path(), "straight");
+    eprintln!("SIGTERM after {partial} of {total} documents were committed");
+    assert!(partial > 0 && partial < total, "the run should have been cut short: {partial} of {total}");
+    assert_eq!(indexed_documents(dir.path(), "data/wiki"), total);
+    let resumed = index_contents(&dir.path().join("data/wiki"));
+    let straight = index_contents(&dir.path().join("straight"));
+    assert_eq!(resumed.len(), straight.len(), "chunk counts differ");
+    for ((a, va), (b, vb)) in resumed.iter().zip(&straight) {
+        assert_eq!(a, b, "chunk payloads differ");
+        let drift = va.iter().zip(vb).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+        assert!(drift < 1e-4, "vectors of {} differ by {drift}", a.chunk_id);
+    }
+    drop(server);
 }
