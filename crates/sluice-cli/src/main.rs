@@ -220,6 +220,12 @@ fn init_logs(format: &str, verbose: u8) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Deployment files are checked by parsing their command lines without
+    // running them (see crates/sluice-cli/tests/deploy.rs).
+    if std::env::var_os("SLUICE_CHECK_ARGS").is_some() {
+        println!("arguments ok");
+        return ExitCode::SUCCESS;
+    }
     init_logs(&cli.log_format, cli.verbose);
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
