@@ -357,9 +357,10 @@ fn mode_name(m: SearchMode) -> &'static str {
 /// compare across indexes).
 pub fn run_search(indexes: &[Arc<EmbeddedIndex>], embedder: &dyn TextEmbedder, req: &SearchRequest) -> Result<sluice_index::SearchResponse, String> {
     let started = Instant::now();
+    let _span = tracing::info_span!("search", mode = mode_name(req.mode), indexes = indexes.len(), top_k = req.top_k).entered();
     let qv = match req.mode {
         SearchMode::Keyword => None,
-        _ => Some(embedder.embed(&[req.query.as_str()]).map_err(|e| e.to_string())?.remove(0)),
+        _ => Some(tracing::info_span!("embed_query").in_scope(|| embedder.embed(&[req.query.as_str()])).map_err(|e| e.to_string())?.remove(0)),
     };
     let mut hits = Vec::new();
     for index in indexes {

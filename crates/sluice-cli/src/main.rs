@@ -7,6 +7,7 @@
 
 mod eval;
 mod output;
+mod telemetry;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -203,19 +204,35 @@ async fn api_access(args: &ApiArgs, addr: &str) -> Result<(Access, Option<sluice
     Ok((if args.all_access { Access::All } else { Access::public_only() }, None))
 }
 
-fn init_logs(format: &str, verbose: u8) {
+fn init_logs(format: &str, verbose: u8) -> Option<opentelemetry_sdk::trace::SdkTracerProvider> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::util::SubscriberInitExt;
     let default = match verbose {
         0 => "warn,sluice_engine=info,sluice_cli=info",
         1 => "info",
         _ => "debug,tantivy=info,datafusion=info",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let (tracer, otel_error) = match telemetry::tracer_from_env() {
+        Ok(t) => (t, None),
+        Err(e) => (None, Some(e)),
+    };
+    // Spans go to OTLP at info level whatever the log filter says.
+    let otel = tracer.as_ref().map(|(_, t)| {
+        tracing_opentelemetry::layer().with_tracer(t.clone()).with_filter(tracing_subscriber::filter::Targets::new().with_target("sluice", tracing::Level::INFO))
+    });
+    let registry = tracing_subscriber::registry().with(otel);
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     if format == "json" {
-        builder.json().init();
+        registry.with(fmt.json().with_filter(filter)).init();
     } else {
-        builder.with_target(false).compact().init();
+        registry.with(fmt.with_target(false).compact().with_filter(filter)).init();
     }
+    if let Some(e) = otel_error {
+        tracing::warn!("{e}; traces are not exported");
+    }
+    tracer.map(|(p, _)| p)
 }
 
 fn main() -> ExitCode {
@@ -226,7 +243,7 @@ fn main() -> ExitCode {
         println!("arguments ok");
         return ExitCode::SUCCESS;
     }
-    init_logs(&cli.log_format, cli.verbose);
+    let traces = init_logs(&cli.log_format, cli.verbose);
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -235,6 +252,13 @@ fn main() -> ExitCode {
         }
     };
     let code = rt.block_on(dispatch(cli.command));
+    drop(rt);
+    // Flush spans still in the batch queue.
+    if let Some(p) = traces {
+        if let Err(e) = p.shutdown() {
+            eprintln!("warning: exporting the last traces failed: {e}");
+        }
+    }
     ExitCode::from(code)
 }
 
@@ -426,8 +450,9 @@ fn cmd_search(query: String, data_dir: &Path, model: &ModelArgs, mode: &str, top
         },
     };
     let req = SearchRequest { query, top_k: top_k.clamp(1, 1000), mode, filters, access };
+    let search_span = tracing::info_span!("search", mode = ?mode, indexes = 1, top_k = req.top_k).entered();
     let qv = match &embedder {
-        Some(e) => match e.embed(&[req.query.as_str()]) {
+        Some(e) => match tracing::info_span!("embed_query").in_scope(|| e.embed(&[req.query.as_str()])) {
             Ok(mut v) => Some(v.remove(0)),
             Err(e) => {
                 eprintln!("error: {e}");
@@ -436,7 +461,9 @@ fn cmd_search(query: String, data_dir: &Path, model: &ModelArgs, mode: &str, top
         },
         None => None,
     };
-    match index.search(&req, qv.as_deref()) {
+    let result = index.search(&req, qv.as_deref());
+    drop(search_span);
+    match result {
         Ok(resp) => {
             if json {
                 println!("{}", serde_json::to_string_pretty(&resp).unwrap_or_default());

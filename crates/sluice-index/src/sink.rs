@@ -140,6 +140,7 @@ impl EmbeddedIndex {
 
         let doc_of = |vs: &VectorStore, c: &Uuid| vs.payload(c).map(|p| p.doc_id);
         let kw_docs = if want_kw {
+            let _leg = tracing::info_span!("keyword_leg", candidates = n).entered();
             let raw = g.keyword.search(&req.query, n, &req.filters, &req.access)?;
             let triples: Vec<(f32, Uuid, Uuid)> =
                 raw.into_iter().filter_map(|(s, c)| doc_of(&g.vectors, &c).map(|d| (s, c, d))).collect();
@@ -149,6 +150,7 @@ impl EmbeddedIndex {
         };
         let vec_docs = match (want_vec, query_vector) {
             (true, Some(q)) => {
+                let _leg = tracing::info_span!("vector_leg", candidates = n).entered();
                 let raw = g.vectors.search(q, n, |p| req.filters.matches(p) && req.access.allows(&p.acl));
                 let triples: Vec<(f32, Uuid, Uuid)> = raw.into_iter().map(|(s, p)| (s, p.chunk_id, p.doc_id)).collect();
                 collapse(&triples)
