@@ -4,7 +4,7 @@
 //!   * embedding: the pipeline's embedder vs a bare ONNX Runtime session on the
 //!     same chunk texts
 //!   * search: p50/p99 latency and requests/s against the HTTP API on the
-//!     demo index
+//!     demo index, without auth vs with an API key vs with an RS256 JWT
 //! Run: `bash scripts/bench.sh` (release build).
 
 use std::path::{Path, PathBuf};
@@ -81,31 +81,96 @@ async fn main() -> Result<()> {
     println!("inside the first sync {:>8.1} texts/s  ratio {:.2}x", in_run_rate, in_run_rate / bare);
     drop(pipeline);
 
-    // --- search: HTTP API latency ----------------------------------------------
+    // --- search: HTTP API latency, without and with auth --------------------
+    // Three servers over the same index: no auth, an API key, an RS256 JWT.
+    // Rounds alternate between them so machine noise hits all three alike.
     let reader = Arc::new(sluice_index::EmbeddedIndex::open(&sluice_engine::index_dir(data.path()), false).map_err(|e| anyhow!("{e}"))?);
-    let app = sluice_api::router(sluice_api::ApiState::new(reader, embedder.clone(), Access::All));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let jwt_dir = Path::new("tests/data/jwt");
+    let key_file = format!(
+        "keys:\n  - {{name: bench, sha256: {}, all_access: true, requests_per_minute: 100000000}}\njwt:\n  audience: sluice\n  jwks_file: jwks.json\n  requests_per_minute: 100000000\n",
+        sluice_api::hash_key("slk_bench")
+    );
+    let open_url = serve(sluice_api::ApiState::new(reader.clone(), embedder.clone(), Access::All)).await?;
+    let keyed_state = |_: ()| -> Result<_> {
+        let keys = sluice_api::ApiKeys::parse_in(&key_file, jwt_dir).map_err(|e| anyhow!(e))?;
+        Ok(sluice_api::ApiState::with_keys(reader.clone(), embedder.clone(), keys))
+    };
+    let key_url = serve(keyed_state(())?).await?;
+    let jwt_url = serve(keyed_state(())?).await?;
+    let token = bench_jwt(jwt_dir)?;
     let queries = demo_queries(&args.pipeline);
     let http = reqwest::Client::new();
-    let url = format!("http://{addr}/v1/search");
-    // Warm-up.
-    for q in queries.iter().take(5) {
-        http.post(&url).json(&json!({"query": q})).send().await?.error_for_status()?;
+    let runs: [(&str, &String, Option<String>); 3] = [("no auth", &open_url, None), ("API key", &key_url, Some("slk_bench".into())), ("JWT RS256", &jwt_url, Some(token))];
+    for (_, url, auth) in &runs {
+        for q in queries.iter().take(5) {
+            let mut rq = http.post(url.as_str()).json(&json!({"query": q}));
+            if let Some(a) = auth {
+                rq = rq.bearer_auth(a);
+            }
+            rq.send().await?.error_for_status()?;
+        }
     }
+    let rounds = 3;
+    let mut results: Vec<(Vec<Duration>, f64)> = vec![(Vec::new(), 0.0); runs.len()];
+    for _ in 0..rounds {
+        for (i, (_, url, auth)) in runs.iter().enumerate() {
+            let (lat, wall) = load(&http, url, auth.as_deref(), &queries, args.requests / rounds, args.concurrency).await?;
+            results[i].0.extend(lat);
+            results[i].1 += wall;
+        }
+    }
+    println!("\n== search (hybrid, HTTP, {} requests per setting in {rounds} alternating rounds, {} clients)", results[0].0.len(), args.concurrency);
+    let mut base = (0.0, 0.0, 0.0);
+    for (i, (name, _, _)) in runs.iter().enumerate() {
+        let (lat, wall) = &mut results[i];
+        lat.sort();
+        let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1e3;
+        let (p50, p99, rps) = (pct(0.5), pct(0.99), lat.len() as f64 / *wall);
+        if i == 0 {
+            base = (p50, p99, rps);
+            println!("{name:<10} p50 {p50:>6.2} ms   p99 {p99:>6.2} ms   {rps:>7.1} req/s   (target p99 < 50 ms)");
+        } else {
+            println!("{name:<10} p50 {p50:>6.2} ms   p99 {p99:>6.2} ms   {rps:>7.1} req/s   ratio vs no auth: p50 {:.3}x  p99 {:.3}x  req/s {:.3}x", p50 / base.0, p99 / base.1, rps / base.2);
+        }
+    }
+    Ok(())
+}
+
+async fn serve(state: Arc<sluice_api::ApiState>) -> Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let app = sluice_api::router(state);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(format!("http://{addr}/v1/search"))
+}
+
+/// A token for the test key in tests/data/jwt (valid for an hour).
+fn bench_jwt(dir: &Path) -> Result<String> {
+    let pem = std::fs::read(dir.join("test-rs256.pem"))?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    h.kid = Some("test-key-1".into());
+    let claims = json!({"sub": "bench", "groups": ["engineering"], "aud": "sluice", "exp": now + 3600});
+    Ok(jsonwebtoken::encode(&h, &claims, &jsonwebtoken::EncodingKey::from_rsa_pem(&pem)?)?)
+}
+
+/// `requests` searches from `concurrency` clients: latencies and wall time.
+async fn load(http: &reqwest::Client, url: &str, auth: Option<&str>, queries: &[String], requests: usize, concurrency: usize) -> Result<(Vec<Duration>, f64)> {
     let started = Instant::now();
-    let per_client = args.requests.div_ceil(args.concurrency.max(1));
+    let per_client = requests.div_ceil(concurrency.max(1));
     let mut tasks = Vec::new();
-    for c in 0..args.concurrency.max(1) {
-        let (http, url, queries) = (http.clone(), url.clone(), queries.clone());
+    for c in 0..concurrency.max(1) {
+        let (http, url, queries, auth) = (http.clone(), url.to_string(), queries.to_vec(), auth.map(str::to_string));
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::with_capacity(per_client);
             for i in 0..per_client {
                 let q = &queries[(c * per_client + i) % queries.len()];
                 let t = Instant::now();
-                let r = http.post(&url).json(&json!({"query": q, "top_k": 10})).send().await?;
-                r.error_for_status()?.bytes().await?;
+                let mut rq = http.post(&url).json(&json!({"query": q, "top_k": 10}));
+                if let Some(a) = &auth {
+                    rq = rq.bearer_auth(a);
+                }
+                rq.send().await?.error_for_status()?.bytes().await?;
                 lat.push(t.elapsed());
             }
             Ok::<Vec<Duration>, reqwest::Error>(lat)
@@ -115,12 +180,7 @@ async fn main() -> Result<()> {
     for t in tasks {
         lat.extend(t.await??);
     }
-    let wall = started.elapsed().as_secs_f64();
-    lat.sort();
-    let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1e3;
-    println!("\n== search (hybrid, HTTP, {} requests, {} clients)", lat.len(), args.concurrency);
-    println!("p50 {:.1} ms   p99 {:.1} ms   {:.1} req/s   (target p99 < 50 ms)", pct(0.5), pct(0.99), lat.len() as f64 / wall);
-    Ok(())
+    Ok((lat, started.elapsed().as_secs_f64()))
 }
 
 /// Queries from the sample's evaluation list (or a fixed few).

@@ -25,4 +25,4 @@ for q in "what does error code WMS-4102 mean" "why were some customers billed tw
   "$SLUICE" search "$q" --data-dir "$DATA" --top-k 3
 done
 echo
-echo "Try: $SLUICE search \"<question>\" --data-dir $DATA   or   $SLUICE serve --data-dir $DATA"
+echo "Try: $SLUICE search \"<question>\" --data-dir $DATA   or   $SLUICE serve --no-auth --data-dir $DATA"

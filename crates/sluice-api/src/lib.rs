@@ -199,12 +199,19 @@ pub fn guarded<S: Clone + Send + Sync + 'static>(routes: Router<S>, keys: Option
 /// Search, documents, metrics, OpenAPI and the page at `/`, without the
 /// health routes (the daemon has its own).
 pub fn search_routes(state: Arc<ApiState>) -> Router {
+    search_routes_with_doc(state, ApiDoc::openapi())
+}
+
+/// [`search_routes`] serving `doc` at `/openapi.json` (the daemon adds its
+/// pipeline endpoints to it).
+pub fn search_routes_with_doc(state: Arc<ApiState>, doc: utoipa::openapi::OpenApi) -> Router {
+    let doc = Arc::new(doc);
     let data = guarded(Router::new().route("/v1/search", post(search)).route("/v1/documents/{id}", get(document)), state.keys.as_ref(), false);
     Router::new()
         .merge(data)
         .route("/", get(page::index))
         .route("/metrics", get(metrics))
-        .route("/openapi.json", get(openapi))
+        .route("/openapi.json", get(move || async move { Json(doc.as_ref().clone()) }))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::GATEWAY_TIMEOUT, std::time::Duration::from_secs(10)))
         .with_state(state)
@@ -445,6 +452,4 @@ async fn metrics(State(st): State<Arc<ApiState>>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], buf).into_response()
 }
 
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
-}
+

@@ -168,11 +168,11 @@ struct ApiArgs {
     /// request then needs a key or token, and its principals decide what it may read.
     #[arg(long, env = "SLUICE_API_KEYS")]
     api_keys: Option<PathBuf>,
-    /// Return ACL-restricted documents to every caller (trusted networks only).
-    #[arg(long, conflicts_with = "api_keys")]
+    /// With --no-auth: return ACL-restricted documents to every caller (trusted networks only).
+    #[arg(long, requires = "no_auth")]
     all_access: bool,
-    /// Serve without keys on a non-loopback address (public documents only,
-    /// unless --all-access). Without keys the API listens on loopback only.
+    /// Serve without authentication: every caller gets public documents
+    /// only (or everything with --all-access). Required when no key file is given.
     #[arg(long, conflicts_with = "api_keys")]
     no_auth: bool,
     /// Browser origin allowed to call the API (repeatable), e.g. https://intranet.example.
@@ -196,9 +196,8 @@ async fn api_access(args: &ApiArgs, addr: &str) -> Result<(Access, Option<sluice
         }
         return Ok((Access::public_only(), Some(keys)));
     }
-    let loopback = addr.parse::<std::net::SocketAddr>().map(|a| a.ip().is_loopback()).unwrap_or(addr.starts_with("localhost:"));
-    if !loopback && !args.no_auth {
-        eprintln!("error: listening on {addr} without --api-keys would let anyone on the network call the API; pass --api-keys FILE (see `sluice keygen`), or --no-auth to allow unauthenticated access deliberately");
+    if !args.no_auth {
+        eprintln!("error: the API on {addr} needs --api-keys FILE (see `sluice keygen`); to serve without authentication, say so with --no-auth (public documents only, unless --all-access)");
         return Err(EXIT_INVALID);
     }
     Ok((if args.all_access { Access::All } else { Access::public_only() }, None))

@@ -52,6 +52,7 @@ fn start_with(dir: &Path, extra: &[&str]) -> (Daemon, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args(["daemon", "pipes", "--data-dir", "data", "--listen", "127.0.0.1:0", "--reload-secs", "1"])
         .args(if extra.contains(&"--shutdown-grace-secs") { &[][..] } else { &["--shutdown-grace-secs", "5"][..] })
+        .args(if extra.contains(&"--api-keys") { &[][..] } else { &["--no-auth"][..] })
         .args(extra)
         .env("ATLASSIAN_EMAIL", sluice_fixtures::common::FIXTURE_USER)
         .env("ATLASSIAN_TOKEN", sluice_fixtures::common::FIXTURE_TOKEN)
@@ -184,7 +185,7 @@ fn daemon_api_needs_keys_searches_every_pipeline_and_reports_metrics() {
     );
     std::fs::write(dir.path().join("keys.yaml"), keys).unwrap();
 
-    // Without keys, a non-loopback address is refused unless --no-auth.
+    // Without keys, the API refuses to start unless --no-auth says so.
     let refused = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args(["daemon", "pipes", "--data-dir", "data", "--listen", "0.0.0.0:0"])
         .current_dir(dir.path())
@@ -240,6 +241,12 @@ fn daemon_api_needs_keys_searches_every_pipeline_and_reports_metrics() {
     // The page and the OpenAPI document are served by the daemon too.
     let (code, page) = http_raw(&addr, "GET", "/", None, None);
     assert!(code == 200 && page.contains("<title>Sluice search</title>"));
+    let (code, doc) = http(&addr, "GET", "/openapi.json", None);
+    assert_eq!(code, 200);
+    for path in ["/v1/search", "/v1/documents/{id}", "/v1/pipelines", "/v1/pipelines/{name}", "/v1/pipelines/{name}/sync"] {
+        assert!(doc["paths"][path].is_object(), "OpenAPI lacks {path}");
+    }
+    assert!(doc["components"]["schemas"]["PipelineStatusBody"].is_object());
     assert!(sigterm(&mut child).success());
 }
 

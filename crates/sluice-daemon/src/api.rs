@@ -11,10 +11,10 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::daemon::Daemon;
+use crate::daemon::{Daemon, PipelineStatusBody, SourceStatusBody};
 use crate::schedule::RunKind;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SyncBody {
     /// incremental (default) | full | prune
@@ -29,10 +29,14 @@ fn error(status: StatusCode, msg: impl Into<String>) -> Response {
     (status, Json(json!({ "error": msg.into() }))).into_response()
 }
 
+/// Every pipeline: schedule, last run per source, next run, lag, rejected edits.
+#[utoipa::path(get, path = "/v1/pipelines", responses((status = 200, body = Vec<PipelineStatusBody>), (status = 401)))]
 async fn list(State(d): State<Arc<Daemon>>) -> Response {
     Json(d.status(None).await).into_response()
 }
 
+#[utoipa::path(get, path = "/v1/pipelines/{name}", params(("name" = String, Path, description = "Pipeline name")),
+    responses((status = 200, body = PipelineStatusBody), (status = 401), (status = 404)))]
 async fn one(State(d): State<Arc<Daemon>>, Path(name): Path<String>) -> Response {
     match d.status(Some(&name)).await.pop() {
         Some(s) => Json(s).into_response(),
@@ -40,6 +44,10 @@ async fn one(State(d): State<Arc<Daemon>>, Path(name): Path<String>) -> Response
     }
 }
 
+/// Starts a run now (admin keys only when keys are configured). An empty
+/// body means an incremental run of every source.
+#[utoipa::path(post, path = "/v1/pipelines/{name}/sync", params(("name" = String, Path, description = "Pipeline name")), request_body(content = Option<SyncBody>),
+    responses((status = 202, description = "started"), (status = 400), (status = 401), (status = 403), (status = 404), (status = 409, description = "already running")))]
 async fn sync(State(d): State<Arc<Daemon>>, Path(name): Path<String>, raw: axum::body::Bytes) -> Response {
     // An empty body means an incremental sync of every source.
     let body: SyncBody = if raw.iter().all(u8::is_ascii_whitespace) {
@@ -92,5 +100,11 @@ pub fn pipeline_routes(d: Arc<Daemon>, keys: Option<&Arc<sluice_api::ApiKeys>>) 
 /// running pipelines (`api` built with the daemon as its [`sluice_api::IndexSet`]).
 pub fn full_router(d: Arc<Daemon>, api: Arc<sluice_api::ApiState>) -> Router {
     let keys = api.keys().cloned();
-    pipeline_routes(d, keys.as_ref()).merge(sluice_api::search_routes(api))
+    let mut doc = <sluice_api::ApiDoc as utoipa::OpenApi>::openapi();
+    doc.merge(<PipelineDoc as utoipa::OpenApi>::openapi());
+    pipeline_routes(d, keys.as_ref()).merge(sluice_api::search_routes_with_doc(api, doc))
 }
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, one, sync), components(schemas(PipelineStatusBody, SourceStatusBody, SyncBody, crate::SlotStatus, crate::RunKind, sluice_state::RunRecord)))]
+pub struct PipelineDoc;

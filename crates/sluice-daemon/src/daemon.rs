@@ -65,7 +65,7 @@ pub struct Daemon {
     runs_started: AtomicU64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SourceStatusBody {
     pub id: String,
     #[serde(rename = "type")]
@@ -77,7 +77,7 @@ pub struct SourceStatusBody {
     pub lag_secs: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PipelineStatusBody {
     pub name: String,
     pub file: String,

@@ -19,7 +19,7 @@ use cron::Schedule;
 use serde::Serialize;
 use sluice_spec::{ScheduleSpec, parse_cron};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RunKind {
     Incremental,
@@ -100,7 +100,7 @@ struct Slot {
 }
 
 /// Slot state as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SlotStatus {
     pub next_run: Option<DateTime<Utc>>,
     pub next_kind: Option<RunKind>,

@@ -30,7 +30,7 @@ pub struct DocState {
 }
 
 /// A committed run of one source.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct RunRecord {
     pub pipeline: String,
     pub source: String,
