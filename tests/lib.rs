@@ -23,7 +23,7 @@ pub fn embedder() -> Arc<dyn TextEmbedder> {
 /// Opens a pipeline from YAML text whose relative paths resolve in `dir`.
 pub async fn pipeline(yaml: &str, dir: &Path, data_dir: &Path) -> Pipeline {
     let loaded = load_pipeline_str(yaml, "test.yaml", dir).unwrap_or_else(|d| panic!("{d:#?}"));
-    Pipeline::open(loaded, data_dir, embedder()).await.unwrap()
+    Pipeline::open(loaded, data_dir, Some(embedder())).await.unwrap()
 }
 
 pub async fn run(p: &Pipeline, yaml: &str, dir: &Path, full: bool) -> RunReport {

@@ -134,7 +134,7 @@ pub async fn run(args: EvalArgs) -> u8 {
             return EXIT_RUNTIME;
         }
     };
-    let (pipeline, report) = match crate::run_with_progress(loaded, &args.data_dir, embedder.clone(), sources, &RunOptions::default(), !args.json).await {
+    let (pipeline, report) = match crate::run_with_progress(loaded, &args.data_dir, Some(embedder.clone()), sources, &RunOptions::default(), !args.json).await {
         Ok(x) => x,
         Err(e) => {
             eprintln!("error: {e}");

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 use sluice_embed::{OnnxEmbedder, TextEmbedder};
-use sluice_engine::{Pipeline, RunOptions};
+use sluice_engine::{Pipeline, RunOptions, WorkerOptions};
 use sluice_index::{Access, EmbeddedIndex, SearchFilters, SearchMode, SearchRequest};
 use sluice_spec::{EmbeddingSpec, load_pipeline};
 
@@ -72,6 +72,34 @@ enum Command {
         #[arg(long = "source")]
         sources: Vec<String>,
         /// Print the run report as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Index a `transport: kafka` pipeline: join its consumer group and run
+    /// transform → chunk → embed → sinks on what `sluice run` publishes.
+    /// More workers in one group share the topic's partitions.
+    Worker {
+        pipeline: PathBuf,
+        #[command(flatten)]
+        data: DataDir,
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Consumer group (default: the pipeline's `transport.group`, else `sluice-<name>`).
+        #[arg(long)]
+        group: Option<String>,
+        /// A stable name for this worker (e.g. the pod name): static group
+        /// membership, so a restarted worker takes its partitions back at once.
+        #[arg(long, env = "SLUICE_WORKER_ID")]
+        instance_id: Option<String>,
+        /// Serve Prometheus metrics (lag per partition, batch sizes, dead
+        /// letters) on this address at /metrics, and liveness at /healthz.
+        #[arg(long)]
+        metrics_addr: Option<String>,
+        /// Exit once nothing arrived for this many seconds and the group has
+        /// committed every partition to its end (one-shot jobs).
+        #[arg(long)]
+        exit_when_idle: Option<u64>,
+        /// Print the worker's totals as JSON on stdout when it stops.
         #[arg(long)]
         json: bool,
     },
@@ -267,6 +295,9 @@ async fn dispatch(cmd: Command) -> u8 {
             cmd_daemon(dir, data_dir, &model, &listen, &api, reload_secs, shutdown_grace_secs).await
         }
         Command::Run { pipeline, data, full, prune, sources, json } => cmd_run(&pipeline, &data.data_dir, full, prune, sources, json).await,
+        Command::Worker { pipeline, data, model, group, instance_id, metrics_addr, exit_when_idle, json } => {
+            cmd_worker(&pipeline, &data.data_dir, &model, WorkerOptions { group, instance_id, exit_when_idle: exit_when_idle.map(std::time::Duration::from_secs), ..Default::default() }, metrics_addr, json).await
+        }
         Command::Validate { pipeline, check_env } => cmd_validate(&pipeline, check_env).await,
         Command::Search { query, data, model, mode, top_k, filters, principals, all_access, json } => {
             cmd_search(query, &data.data_dir, &model, &mode, top_k, &filters, principals, all_access, json)
@@ -342,12 +373,16 @@ async fn cmd_run(path: &Path, data_dir: &Path, full: bool, prune: bool, only: Ve
             return EXIT_INVALID;
         }
     };
-    let embedder = match load_embedder(&loaded.spec.embedding, &loaded.base_dir, None) {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_RUNTIME;
-        }
+    // With Kafka, `run` only publishes; the workers embed.
+    let embedder = match &loaded.spec.transport {
+        sluice_spec::TransportSpec::Kafka(_) => None,
+        sluice_spec::TransportSpec::InProcess { .. } => match load_embedder(&loaded.spec.embedding, &loaded.base_dir, None) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_RUNTIME;
+            }
+        },
     };
     let opts = RunOptions { full, prune, only_sources: only };
     let report = match run_with_progress(loaded, data_dir, embedder, sources, &opts, !json).await {
@@ -375,7 +410,7 @@ async fn cmd_run(path: &Path, data_dir: &Path, full: bool, prune: bool, only: Ve
 pub async fn run_with_progress(
     loaded: sluice_spec::LoadedPipeline,
     data_dir: &Path,
-    embedder: Arc<dyn TextEmbedder>,
+    embedder: Option<Arc<dyn TextEmbedder>>,
     sources: Vec<Box<dyn sluice_core::Source>>,
     opts: &RunOptions,
     show_progress: bool,
@@ -544,6 +579,105 @@ async fn cmd_serve(data_dir: &Path, model: &ModelArgs, addr: &str, api: &ApiArgs
         Ok(()) => 0,
         Err(e) => {
             eprintln!("error: server failed: {e}");
+            EXIT_RUNTIME
+        }
+    }
+}
+
+async fn cmd_worker(path: &Path, data_dir: &Path, model: &ModelArgs, opts: WorkerOptions, metrics_addr: Option<String>, json: bool) -> u8 {
+    let loaded = match load_pipeline(path) {
+        Ok(l) => l,
+        Err(diags) => {
+            print_diagnostics(&diags);
+            return EXIT_INVALID;
+        }
+    };
+    let diags = sluice_engine::validate_pipeline(&loaded, false).await;
+    if !diags.is_empty() {
+        print_diagnostics(&diags);
+        return EXIT_INVALID;
+    }
+    if !matches!(loaded.spec.transport, sluice_spec::TransportSpec::Kafka(_)) {
+        eprintln!("error: {}: transport: `sluice worker` indexes Kafka pipelines; this one runs in-process (use `sluice run`)", loaded.file);
+        return EXIT_INVALID;
+    }
+    let embedder = match load_embedder(&loaded.spec.embedding, &loaded.base_dir, Some(model)) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_RUNTIME;
+        }
+    };
+    let name = loaded.spec.name.clone();
+    if let Err(e) = std::fs::create_dir_all(data_dir) {
+        eprintln!("error: data directory {}: {e}", data_dir.display());
+        return EXIT_RUNTIME;
+    }
+    let pipeline = match Pipeline::open_indexer(loaded, data_dir, embedder).await {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_RUNTIME;
+        }
+    };
+    let mut worker = match sluice_engine::IndexWorker::new(pipeline, opts).await {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_RUNTIME;
+        }
+    };
+    if let Some(addr) = metrics_addr {
+        let registry = prometheus::Registry::new();
+        match sluice_engine::WorkerMetrics::register(&registry, &name) {
+            Ok(m) => worker = worker.with_metrics(m),
+            Err(e) => {
+                eprintln!("error: metrics: {e}");
+                return EXIT_RUNTIME;
+            }
+        }
+        let listener = match tokio::net::TcpListener::bind(&addr).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("error: --metrics-addr {addr}: {e}");
+                return EXIT_RUNTIME;
+            }
+        };
+        let app = axum::Router::new()
+            .route(
+                "/metrics",
+                axum::routing::get(move || {
+                    let registry = registry.clone();
+                    async move {
+                        let text = prometheus::TextEncoder::new().encode_to_string(&registry.gather()).unwrap_or_default();
+                        ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+                    }
+                }),
+            )
+            // Liveness for orchestrators: the process and its runtime answer.
+            .route("/healthz", axum::routing::get(|| async { "ok" }));
+        eprintln!("metrics on http://{addr}/metrics");
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "metrics server failed");
+            }
+        });
+    }
+    eprintln!("worker for pipeline `{name}` started; stop with Ctrl-C or SIGTERM (the batch in hand is finished first)");
+    match worker.run(terminate_signal()).await {
+        Ok(report) => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+            } else {
+                eprintln!(
+                    "worker stopped: {} records in {} batches; {} documents written, {} unchanged, {} deleted; {} chunks embedded; {} dead-lettered",
+                    report.records, report.batches, report.documents_written, report.documents_unchanged, report.documents_deleted, report.chunks_embedded, report.dead_lettered
+                );
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
             EXIT_RUNTIME
         }
     }

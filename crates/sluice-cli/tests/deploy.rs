@@ -137,6 +137,27 @@ fn compose_file_is_consistent() {
     for entry in std::fs::read_dir(dir.join("pipelines")).unwrap() {
         validate_pipeline(&entry.unwrap().path());
     }
+    // The Kafka profile: every Sluice service's command parses, and the
+    // worker's pipeline file is in the mounted directory and uses Kafka.
+    for name in ["kafka-publisher", "kafka-worker", "kafka-search"] {
+        let svc = &services[name];
+        assert_eq!(strings(&svc["profiles"]), vec!["kafka".to_string()], "{name}");
+        let cmd = strings(&svc["command"]);
+        assert_cli_accepts(&cmd, &format!("compose {name}.command"));
+    }
+    let worker = strings(&services["kafka-worker"]["command"]);
+    let in_container = std::path::Path::new(&worker[1]);
+    let mount = strings(&services["kafka-worker"]["volumes"]).into_iter().find(|v| in_container.starts_with(v.split(':').nth(1).unwrap())).expect("the worker's pipeline is mounted");
+    let on_host = dir.join(mount.split(':').next().unwrap()).join(in_container.file_name().unwrap());
+    validate_pipeline(&on_host);
+    let text = std::fs::read_to_string(&on_host).unwrap();
+    assert!(text.contains("type: kafka") && text.contains("bootstrap_servers: kafka:9092"), "{}", on_host.display());
+    // The search service reads the volume the worker writes.
+    let worker_data = flag(&worker, "--data-dir").unwrap();
+    let search = strings(&services["kafka-search"]["command"]);
+    assert_eq!(flag(&search, "--data-dir"), Some(worker_data));
+    let volume = |svc: &str| strings(&services[svc]["volumes"]).into_iter().find(|v| !v.starts_with('.')).unwrap();
+    assert_eq!(volume("kafka-worker"), volume("kafka-search"));
 }
 
 #[test]
@@ -172,7 +193,8 @@ fn kubernetes_manifests_reference_what_they_define() {
         let mut volume_names: BTreeSet<String> = BTreeSet::new();
         for v in pod["volumes"].as_sequence().unwrap() {
             volume_names.insert(v["name"].as_str().unwrap().into());
-            if let Some(cm) = v["configMap"]["name"].as_str() {
+            let projected = v["projected"]["sources"].as_sequence().into_iter().flatten().filter_map(|s| s["configMap"]["name"].as_str());
+            for cm in v["configMap"]["name"].as_str().into_iter().chain(projected) {
                 assert!(config_maps.contains(cm), "{name}: ConfigMap {cm} is not defined");
             }
             if let Some(s) = v["secret"]["secretName"].as_str() {
@@ -187,12 +209,24 @@ fn kubernetes_manifests_reference_what_they_define() {
             assert_cli_accepts(&args, &format!("{name} container args"));
             let ports: BTreeSet<String> = c["ports"].as_sequence().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_string()).collect();
             let port_number = c["ports"][0]["containerPort"].as_u64().unwrap();
-            assert_eq!(flag(&args, "--listen").unwrap(), format!("0.0.0.0:{port_number}"));
+            let listen_flag = match args[0].as_str() {
+                "daemon" => "--listen",
+                "serve" => "--addr",
+                "worker" => "--metrics-addr",
+                other => panic!("{name}: unexpected command {other}"),
+            };
+            assert_eq!(flag(&args, listen_flag).unwrap(), format!("0.0.0.0:{port_number}"), "{name}: {listen_flag}");
+            let mut probes = 0;
             for probe in ["readinessProbe", "livenessProbe"] {
                 let p = &c[probe]["httpGet"];
+                if p.is_null() && args[0] == "worker" {
+                    continue; // a worker takes no traffic: liveness only
+                }
                 assert!(ports.contains(p["port"].as_str().unwrap()), "{name}: {probe} port");
                 assert!(["/healthz", "/readyz"].contains(&p["path"].as_str().unwrap()), "{name}: {probe} path");
+                probes += 1;
             }
+            assert!(probes >= 1, "{name}: no probes");
             for m in c["volumeMounts"].as_sequence().unwrap() {
                 assert!(volume_names.contains(m["name"].as_str().unwrap()), "{name}: mount of unknown volume {:?}", m["name"]);
             }
@@ -200,31 +234,47 @@ fn kubernetes_manifests_reference_what_they_define() {
                 let s = e["secretRef"]["name"].as_str().unwrap();
                 assert!(secrets.contains(s), "{name}: envFrom Secret {s} is not defined");
             }
-            // The pipelines and key file are mounted where the args say.
+            // Pipelines, key files and data are mounted where the args say.
             let mounted = |path: &str| c["volumeMounts"].as_sequence().unwrap().iter().any(|m| path.starts_with(m["mountPath"].as_str().unwrap()));
-            assert!(mounted(&args[1]), "{name}: the pipeline directory {} is not mounted", args[1]);
-            assert!(mounted(flag(&args, "--api-keys").unwrap()), "{name}: the key file is not mounted");
+            if args[0] != "serve" {
+                assert!(mounted(&args[1]), "{name}: the pipelines at {} are not mounted", args[1]);
+            }
+            if args[0] != "worker" {
+                assert!(mounted(flag(&args, "--api-keys").unwrap()), "{name}: the key file is not mounted");
+            }
             assert!(mounted(flag(&args, "--data-dir").unwrap()), "{name}: the data dir is not on the volume");
+            // Runs get the daemon's grace period before the kubelet kills the pod.
+            if let Some(secs) = flag(&args, "--shutdown-grace-secs") {
+                assert!(pod["terminationGracePeriodSeconds"].as_u64().unwrap() > secs.parse::<u64>().unwrap(), "{name}: grace period");
+            }
         }
-        // Runs get the daemon's grace period before the kubelet kills the pod.
-        let grace: u64 = pod["terminationGracePeriodSeconds"].as_u64().unwrap();
-        let args = strings(&pod["containers"][0]["args"]);
-        assert!(grace > flag(&args, "--shutdown-grace-secs").unwrap().parse::<u64>().unwrap());
     }
+    // The worker reads the Kafka pipeline from its ConfigMap; its search sidecar reads what it writes.
+    let worker = by_kind["StatefulSet"].iter().find(|w| w["metadata"]["name"] == "sluice-kafka-worker").expect("a Kafka worker StatefulSet");
+    let containers = worker["spec"]["template"]["spec"]["containers"].as_sequence().unwrap();
+    let args_of = |cmd: &str| containers.iter().map(|c| strings(&c["args"])).find(|a| a[0] == cmd).unwrap();
+    assert_eq!(flag(&args_of("worker"), "--data-dir"), flag(&args_of("serve"), "--data-dir"));
     for svc in by_kind.get("Service").into_iter().flatten() {
         let sel = svc["spec"]["selector"].as_mapping().unwrap();
         let target = workloads.iter().find(|w| sel.iter().all(|(k, v)| w["spec"]["template"]["metadata"]["labels"].get(k) == Some(v))).expect("a Service selects a workload");
-        let ports: Vec<String> = target["spec"]["template"]["spec"]["containers"][0]["ports"].as_sequence().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_string()).collect();
+        let ports: Vec<String> = target["spec"]["template"]["spec"]["containers"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .flat_map(|c| c["ports"].as_sequence().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_string()))
+            .collect();
         for p in svc["spec"]["ports"].as_sequence().unwrap() {
             assert!(ports.contains(&p["targetPort"].as_str().unwrap().to_string()), "Service targetPort {:?}", p["targetPort"]);
         }
     }
-    // The ConfigMap carries the same pipeline as the compose directory.
-    let cm = &by_kind["ConfigMap"][0];
-    for (file, text) in cm["data"].as_mapping().unwrap() {
-        let file = file.as_str().unwrap();
-        let compose_copy = std::fs::read_to_string(root.join("deploy/compose/pipelines").join(file)).unwrap();
-        assert_eq!(text.as_str().unwrap(), compose_copy, "ConfigMap {file} differs from deploy/compose/pipelines/{file}");
+    // The ConfigMaps carry the same pipelines as the compose directories.
+    for (cm_name, compose_dir) in [("sluice-pipelines", "pipelines"), ("sluice-pipelines-kafka", "pipelines-kafka")] {
+        let cm = by_kind["ConfigMap"].iter().find(|c| c["metadata"]["name"] == cm_name).unwrap_or_else(|| panic!("no ConfigMap {cm_name}"));
+        for (file, text) in cm["data"].as_mapping().unwrap() {
+            let file = file.as_str().unwrap();
+            let compose_copy = std::fs::read_to_string(root.join("deploy/compose").join(compose_dir).join(file)).unwrap();
+            assert_eq!(text.as_str().unwrap(), compose_copy, "ConfigMap {cm_name} {file} differs from deploy/compose/{compose_dir}/{file}");
+        }
     }
     // The key file in the Secret loads.
     let keys = by_kind["Secret"].iter().find_map(|s| s["stringData"]["keys.yaml"].as_str()).expect("a keys.yaml Secret");

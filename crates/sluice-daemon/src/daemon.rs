@@ -246,7 +246,7 @@ impl Daemon {
 
     async fn open_pipeline(&self, loaded: &LoadedPipeline) -> Result<Arc<Pipeline>, String> {
         let name = &loaded.spec.name;
-        let p = Pipeline::open(loaded.clone(), &self.cfg.data_root.join(name), self.embedder.clone()).await?;
+        let p = Pipeline::open(loaded.clone(), &self.cfg.data_root.join(name), Some(self.embedder.clone())).await?;
         Ok(Arc::new(match &self.metrics {
             Some(m) => {
                 m.refresh_index_counts(name, p.state());

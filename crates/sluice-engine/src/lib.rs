@@ -3,13 +3,15 @@
 //! acknowledged a page.
 
 pub mod chunker;
+pub mod kafka;
 pub mod registry;
 pub mod runner;
 pub mod transform;
 
 pub use chunker::{ChunkText, Chunker};
 pub use registry::{build_sources, embedder_config, validate_pipeline};
-pub use runner::{Pipeline, ProgressEvent, RunOptions, RunReport, SourceReport, SourceStatus};
+pub use kafka::{IndexWorker, WorkerMetrics, WorkerOptions, WorkerReport, kafka_config};
+pub use runner::{IndexFailure, Indexed, Pipeline, ProgressEvent, RunOptions, RunReport, SourceReport, SourceStatus};
 pub use transform::SqlTransform;
 
 use std::path::{Path, PathBuf};
@@ -21,6 +23,12 @@ pub fn default_data_dir() -> PathBuf {
 
 pub fn state_path(data_dir: &Path) -> PathBuf {
     data_dir.join("state.sqlite")
+}
+
+/// A Kafka worker's record of what it indexed (apart from the publisher's
+/// `state.sqlite`, so both may share a data directory).
+pub fn worker_state_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("worker-state.sqlite")
 }
 
 pub fn index_dir(data_dir: &Path) -> PathBuf {

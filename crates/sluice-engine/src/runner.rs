@@ -11,6 +11,7 @@ use sluice_core::{Chunk, ChunkWrite, DeadLetter, Document, DocumentWrite, Listin
 use sluice_embed::TextEmbedder;
 use tracing::Instrument;
 use sluice_index::EmbeddedIndex;
+use sluice_kafka::KafkaPublisher;
 use sluice_spec::{LoadedPipeline, SinkSpec, TransportSpec};
 use sluice_state::{DocState, PageCommit, RunRecord, StateStore};
 use uuid::Uuid;
@@ -51,12 +52,41 @@ pub struct SourceReport {
     pub docs_deleted: u64,
     pub chunks_embedded: u64,
     pub chunks_written: u64,
+    /// Records (documents and tombstones) the Kafka broker acknowledged.
+    pub records_published: u64,
+    /// Bytes of those records (keys and values).
+    pub bytes_published: u64,
     pub dead_letter_count: u64,
     /// The first few dead letters, for the run summary.
     pub dead_letters: Vec<DeadLetter>,
     pub pruned: bool,
     pub embed_seconds: f64,
     pub seconds: f64,
+}
+
+impl SourceReport {
+    pub fn empty(source: &str) -> SourceReport {
+        SourceReport {
+            source: source.to_string(),
+            mode: String::new(),
+            status: SourceStatus::Ok,
+            pages: 0,
+            docs_seen: 0,
+            docs_added: 0,
+            docs_updated: 0,
+            docs_unchanged: 0,
+            docs_deleted: 0,
+            chunks_embedded: 0,
+            chunks_written: 0,
+            records_published: 0,
+            bytes_published: 0,
+            dead_letter_count: 0,
+            dead_letters: Vec::new(),
+            pruned: false,
+            embed_seconds: 0.0,
+            seconds: 0.0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -95,23 +125,105 @@ type Observer = Arc<dyn Fn(&ProgressEvent) + Send + Sync>;
 
 /// A pipeline ready to run: sources are built per run; state, sinks,
 /// transform and embedder live as long as the pipeline.
+///
+/// With `transport: kafka` a pipeline opened with [`Pipeline::open`]
+/// publishes documents to the topic instead of indexing them; the workers'
+/// pipelines ([`Pipeline::open_indexer`]) index what they consume.
 pub struct Pipeline {
     loaded: LoadedPipeline,
     state: Arc<StateStore>,
     sinks: Vec<Arc<dyn Sink>>,
     index: Option<Arc<EmbeddedIndex>>,
-    embedder: Arc<dyn TextEmbedder>,
+    embedder: Option<Arc<dyn TextEmbedder>>,
     transform: Option<SqlTransform>,
     chunker: Chunker,
+    publisher: Option<KafkaPublisher>,
+    /// The state store is committed with every sink write (in-process), so
+    /// a document it does not know is not in the sinks. A Kafka worker's is
+    /// a cache: deletions go to the sinks whatever it says.
+    state_is_complete: bool,
     observer: Option<Observer>,
+}
+
+/// Why documents could not be indexed.
+#[derive(Debug, Clone)]
+pub struct IndexFailure {
+    pub message: String,
+    /// A sink or the embedder may succeed later (timeouts, 429, 5xx).
+    pub transient: bool,
+}
+
+impl IndexFailure {
+    fn permanent(message: impl Into<String>) -> IndexFailure {
+        IndexFailure { message: message.into(), transient: false }
+    }
+}
+
+impl std::fmt::Display for IndexFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<IndexFailure> for String {
+    fn from(e: IndexFailure) -> String {
+        e.message
+    }
+}
+
+/// What indexing a group of documents did, for the caller's state commit.
+pub struct Indexed {
+    /// Documents now in the sinks (or unchanged there).
+    pub admitted: HashSet<Uuid>,
+    /// Documents that failed this time; they keep their indexed version.
+    pub failed: HashSet<Uuid>,
+    /// Ids deleted at the source or filtered out by the transform.
+    pub delete_candidates: Vec<Uuid>,
+    /// Some record failed without an id.
+    pub unidentified_failures: bool,
+    /// Deleted from the sinks.
+    pub deletes: Vec<Uuid>,
+    pub states: Vec<DocState>,
+    pub dead_letters: Vec<DeadLetter>,
 }
 
 const SINK_ATTEMPTS: u32 = 5;
 const DEAD_LETTERS_IN_REPORT: usize = 20;
 
 impl Pipeline {
-    pub async fn open(loaded: LoadedPipeline, data_dir: &Path, embedder: Arc<dyn TextEmbedder>) -> Result<Pipeline, String> {
-        let state = Arc::new(StateStore::open(&crate::state_path(data_dir)).map_err(|e| e.to_string())?);
+    /// Opens a pipeline for `sluice run` and the daemon: in-process it
+    /// indexes into its sinks; with `transport: kafka` it publishes to the
+    /// topic (no sinks, no embedder needed: pass `None`).
+    pub async fn open(loaded: LoadedPipeline, data_dir: &Path, embedder: Option<Arc<dyn TextEmbedder>>) -> Result<Pipeline, String> {
+        match &loaded.spec.transport {
+            TransportSpec::InProcess { .. } => {
+                let embedder = embedder.ok_or("an in-process pipeline needs an embedder")?;
+                Self::open_indexer_at(loaded, data_dir, &crate::state_path(data_dir), embedder).await
+            }
+            TransportSpec::Kafka(k) => {
+                let state = Arc::new(StateStore::open(&crate::state_path(data_dir)).map_err(|e| e.to_string())?);
+                let cfg = crate::kafka::kafka_config(&loaded)?;
+                let publisher = KafkaPublisher::new(&cfg, &loaded.spec.name).map_err(|e| format!("{}: transport: {e}", loaded.file))?;
+                publisher.ensure_topic(k.partitions, k.replication).await.map_err(|e| {
+                    format!("{}: transport: Kafka at `{}`: {e}; check that the broker is up and `bootstrap_servers` is right", loaded.file, cfg.bootstrap_servers)
+                })?;
+                let chunker = Chunker::new(&loaded.spec.chunking);
+                Ok(Pipeline { loaded, state, sinks: Vec::new(), index: None, embedder: None, transform: None, chunker, publisher: Some(publisher), state_is_complete: true, observer: None })
+            }
+        }
+    }
+
+    /// Opens the indexing side of a Kafka pipeline for `sluice worker`:
+    /// transform, chunking, embedding and the sinks. Its state (what each
+    /// indexed document's chunks were) is kept apart from the publisher's.
+    pub async fn open_indexer(loaded: LoadedPipeline, data_dir: &Path, embedder: Arc<dyn TextEmbedder>) -> Result<Pipeline, String> {
+        let mut p = Self::open_indexer_at(loaded, data_dir, &crate::worker_state_path(data_dir), embedder).await?;
+        p.state_is_complete = false;
+        Ok(p)
+    }
+
+    async fn open_indexer_at(loaded: LoadedPipeline, data_dir: &Path, state_path: &Path, embedder: Arc<dyn TextEmbedder>) -> Result<Pipeline, String> {
+        let state = Arc::new(StateStore::open(state_path).map_err(|e| e.to_string())?);
         let mut sinks: Vec<Arc<dyn Sink>> = Vec::new();
         let mut index = None;
         for s in &loaded.spec.sinks {
@@ -137,13 +249,21 @@ impl Pipeline {
             None => None,
         };
         let chunker = Chunker::new(&loaded.spec.chunking);
-        Ok(Pipeline { loaded, state, sinks, index, embedder, transform, chunker, observer: None })
+        Ok(Pipeline { loaded, state, sinks, index, embedder: Some(embedder), transform, chunker, publisher: None, state_is_complete: true, observer: None })
     }
 
     /// Adds a sink beyond those in the pipeline file (embedding Sluice in
     /// another program, tests).
     pub fn with_sink(mut self, sink: Arc<dyn Sink>) -> Self {
         self.sinks.push(sink);
+        self
+    }
+
+    /// Replaces the pipeline file's sinks (several in-process workers
+    /// sharing one store, embedding Sluice in another program).
+    pub fn with_only_sinks(mut self, sinks: Vec<Arc<dyn Sink>>) -> Self {
+        self.sinks = sinks;
+        self.index = None;
         self
     }
 
@@ -154,6 +274,15 @@ impl Pipeline {
 
     pub fn name(&self) -> &str {
         &self.loaded.spec.name
+    }
+
+    pub fn loaded(&self) -> &LoadedPipeline {
+        &self.loaded
+    }
+
+    /// True when this pipeline publishes to Kafka instead of indexing.
+    pub fn publishes(&self) -> bool {
+        self.publisher.is_some()
     }
 
     pub fn state(&self) -> &Arc<StateStore> {
@@ -192,24 +321,7 @@ impl Pipeline {
         let started_at = StateStore::timestamp_now();
         let pipeline = self.name().to_string();
         let id = src.id().to_string();
-        let mut r = SourceReport {
-            source: id.clone(),
-            mode: String::new(),
-            status: SourceStatus::Ok,
-            pages: 0,
-            docs_seen: 0,
-            docs_added: 0,
-            docs_updated: 0,
-            docs_unchanged: 0,
-            docs_deleted: 0,
-            chunks_embedded: 0,
-            chunks_written: 0,
-            dead_letter_count: 0,
-            dead_letters: Vec::new(),
-            pruned: false,
-            embed_seconds: 0.0,
-            seconds: 0.0,
-        };
+        let mut r = SourceReport::empty(&id);
         let outcome = self.sync_source(src, opts, &mut r).await;
         if let Err(e) = outcome {
             tracing::error!(pipeline = %pipeline, source = %id, error = %e, "source failed; its checkpoint stays at the last acknowledged page");
@@ -302,14 +414,30 @@ impl Pipeline {
         unidentified_failures: &mut bool,
         r: &mut SourceReport,
     ) -> Result<(), String> {
-        let pipeline = self.name();
+        let live: Vec<Uuid> = page.live_ids.iter().map(|ext| sluice_core::doc_id(source_id, ext)).collect();
+        let deleted: Vec<Uuid> = page.deleted.iter().map(|ext| sluice_core::doc_id(source_id, ext)).collect();
+        let out = match &self.publisher {
+            Some(p) => self.publish_documents(p, source_id, page.documents, deleted, page.dead_letters, r).await?,
+            None => self.index_documents(source_id, page.documents, deleted, page.dead_letters, r).await?,
+        };
+        seen.extend(live);
+        seen.extend(out.admitted.iter().copied());
+        seen.extend(out.failed.iter().copied());
+        for id in &out.delete_candidates {
+            seen.remove(id);
+        }
+        *unidentified_failures |= out.unidentified_failures;
+        let commit = PageCommit { cursor: page.cursor.as_deref(), upserts: out.states, deletes: out.deletes, dead_letters: out.dead_letters };
+        self.state.commit_page(self.name(), source_id, &commit).map_err(|e| e.to_string())
+    }
+
+    /// Dedupes a page's documents (later versions win) and applies the
+    /// document size limit.
+    fn prepare(&self, source_id: &str, documents: Vec<Document>) -> Vec<Document> {
         let max_chars = self.loaded.spec.chunking.max_document_chars;
-        let mut dead_letters = page.dead_letters;
-        seen.extend(page.live_ids.iter().map(|ext| sluice_core::doc_id(source_id, ext)));
-        // Later versions of a record in the same page win.
         let mut by_id: HashMap<Uuid, Document> = HashMap::new();
         let mut order = Vec::new();
-        for mut d in page.documents {
+        for mut d in documents {
             d.source = source_id.to_string();
             if d.body.len() > max_chars {
                 let cut = floor_char_boundary(&d.body, max_chars);
@@ -321,8 +449,80 @@ impl Pipeline {
                 order.push(id);
             }
         }
-        let input_ids: Vec<Uuid> = order.clone();
-        let docs: Vec<Document> = order.into_iter().filter_map(|id| by_id.remove(&id)).collect();
+        order.into_iter().filter_map(|id| by_id.remove(&id)).collect()
+    }
+
+    /// Kafka transport, producing side: publishes documents that changed
+    /// since they were last published, and tombstones for deletions. The
+    /// caller commits the page only after this returned, i.e. after the
+    /// broker acknowledged every record.
+    async fn publish_documents(
+        &self,
+        publisher: &KafkaPublisher,
+        source_id: &str,
+        documents: Vec<Document>,
+        deleted: Vec<Uuid>,
+        dead_letters: Vec<DeadLetter>,
+        r: &mut SourceReport,
+    ) -> Result<Indexed, String> {
+        let docs = self.prepare(source_id, documents);
+        r.docs_seen += docs.len() as u64;
+        let (failed, unidentified_failures) = failed_ids(source_id, &dead_letters);
+        let admitted: HashSet<Uuid> = docs.iter().map(Document::doc_id).collect();
+        let mut lookup: Vec<Uuid> = admitted.iter().copied().collect();
+        lookup.extend(deleted.iter().copied());
+        let previous: HashMap<Uuid, DocState> =
+            self.state.doc_states(self.name(), &lookup).map_err(|e| e.to_string())?.into_iter().map(|s| (s.doc_id, s)).collect();
+        let mut changed = Vec::new();
+        let mut states = Vec::new();
+        for d in docs {
+            let hash = d.content_hash();
+            match previous.get(&d.doc_id()) {
+                Some(p) if p.content_hash == hash => {
+                    r.docs_unchanged += 1;
+                    continue;
+                }
+                Some(_) => r.docs_updated += 1,
+                None => r.docs_added += 1,
+            }
+            states.push(DocState {
+                doc_id: d.doc_id(),
+                source: d.source.clone(),
+                external_id: d.external_id.clone(),
+                content_hash: hash,
+                meta_hash: d.meta_hash(),
+                chunk_hashes: Vec::new(),
+            });
+            changed.push(d);
+        }
+        let deletes: Vec<Uuid> = deleted.iter().copied().filter(|id| previous.contains_key(id)).collect::<HashSet<_>>().into_iter().collect();
+        let tombstones: Vec<(String, Uuid)> = deletes.iter().map(|id| (source_id.to_string(), *id)).collect();
+        // In Kafka-sized slices, so one huge page does not hold every record in memory twice.
+        for part in changed.chunks(self.batch_records().max(1)) {
+            publish_with_retry(publisher, part, &[], r).await?;
+        }
+        if !tombstones.is_empty() {
+            publish_with_retry(publisher, &[], &tombstones, r).await?;
+        }
+        r.docs_deleted += deletes.len() as u64;
+        record_dead_letters(&dead_letters, r);
+        Ok(Indexed { admitted, failed, delete_candidates: deleted, unidentified_failures, deletes, states, dead_letters })
+    }
+
+    /// Transform → chunk → embed (what changed) → every sink, for one
+    /// source's documents and deletions. The caller commits `states`,
+    /// `deletes` and `dead_letters` to the state store afterwards.
+    pub async fn index_documents(
+        &self,
+        source_id: &str,
+        documents: Vec<Document>,
+        deleted: Vec<Uuid>,
+        mut dead_letters: Vec<DeadLetter>,
+        r: &mut SourceReport,
+    ) -> Result<Indexed, IndexFailure> {
+        let pipeline = self.name();
+        let docs = self.prepare(source_id, documents);
+        let input_ids: Vec<Uuid> = docs.iter().map(Document::doc_id).collect();
         r.docs_seen += docs.len() as u64;
 
         let docs = match &self.transform {
@@ -332,13 +532,13 @@ impl Pipeline {
                 // transform's memory whatever the connector's page size.
                 let mut out = Vec::new();
                 for part in docs.chunks(self.batch_records().max(1)) {
-                    let batch = documents_to_batch(part).map_err(|e| format!("building the Arrow batch: {e}"))?;
-                    out.extend(t.apply(batch).await.map_err(|e| format!("{}: transform.sql: {e}", self.loaded.file))?);
+                    let batch = documents_to_batch(part).map_err(|e| IndexFailure::permanent(format!("building the Arrow batch: {e}")))?;
+                    out.extend(t.apply(batch).await.map_err(|e| IndexFailure::permanent(format!("{}: transform.sql: {e}", self.loaded.file)))?);
                 }
                 let input: HashSet<Uuid> = input_ids.iter().copied().collect();
                 let mut result = Vec::new();
                 for b in &out {
-                    let (ds, errors) = batch_to_documents(b).map_err(|e| format!("{}: transform.sql: {e}", self.loaded.file))?;
+                    let (ds, errors) = batch_to_documents(b).map_err(|e| IndexFailure::permanent(format!("{}: transform.sql: {e}", self.loaded.file)))?;
                     for e in errors {
                         dead_letters.push(DeadLetter {
                             source: source_id.to_string(),
@@ -365,40 +565,40 @@ impl Pipeline {
             Some(_) => docs,
         };
         // Records that failed this time keep their indexed version.
-        let mut failed: HashSet<Uuid> = HashSet::new();
+        let (failed, unidentified_failures) = failed_ids(source_id, &dead_letters);
         for dl in &dead_letters {
-            match &dl.external_id {
-                Some(ext) => {
-                    failed.insert(sluice_core::doc_id(source_id, ext));
-                }
-                None => *unidentified_failures = true,
-            }
             tracing::warn!(source = source_id, location = %dl.location, error = %dl.error, "dead letter");
         }
         let admitted: HashSet<Uuid> = docs.iter().map(Document::doc_id).collect();
-        seen.extend(admitted.iter().copied());
-        seen.extend(failed.iter().copied());
 
         // Deleted at the source, or filtered out by the transform.
-        let mut delete_candidates: Vec<Uuid> = page.deleted.iter().map(|ext| sluice_core::doc_id(source_id, ext)).collect();
+        let mut delete_candidates = deleted;
         delete_candidates.extend(input_ids.iter().filter(|id| !admitted.contains(id) && !failed.contains(id)));
-        for id in &delete_candidates {
-            seen.remove(id);
-        }
 
         let mut lookup: Vec<Uuid> = admitted.iter().copied().collect();
         lookup.extend(delete_candidates.iter().copied());
-        let previous: HashMap<Uuid, DocState> =
-            self.state.doc_states(pipeline, &lookup).map_err(|e| e.to_string())?.into_iter().map(|s| (s.doc_id, s)).collect();
-        let deletes: Vec<Uuid> = delete_candidates.into_iter().filter(|id| previous.contains_key(id)).collect::<HashSet<_>>().into_iter().collect();
+        let previous: HashMap<Uuid, DocState> = self
+            .state
+            .doc_states(pipeline, &lookup)
+            .map_err(|e| IndexFailure { message: e.to_string(), transient: true })?
+            .into_iter()
+            .map(|s| (s.doc_id, s))
+            .collect();
+        let deletes: Vec<Uuid> = delete_candidates
+            .iter()
+            .copied()
+            .filter(|id| !self.state_is_complete || previous.contains_key(id))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
 
         let (writes, states, stats) = self.plan_writes(source_id, docs, &previous, r)?;
         r.docs_added += stats.0;
         r.docs_updated += stats.1;
         r.docs_unchanged += stats.2;
 
-        // Sink requests of at most `batch_records` documents; the page's
-        // checkpoint commits only after all of them were acknowledged.
+        // Sink requests of at most `batch_records` documents; the caller
+        // commits only after all of them were acknowledged.
         let mut groups: Vec<SinkBatch> = Vec::new();
         let mut writes = writes.into_iter().peekable();
         while writes.peek().is_some() {
@@ -408,22 +608,35 @@ impl Pipeline {
             groups.push(SinkBatch { writes: Vec::new(), deletes: deletes.clone() });
         }
         for batch in &groups {
-            for sink in &self.sinks {
-                let span = tracing::info_span!("sink_write", sink = sink.name(), documents = batch.writes.len(), deletes = batch.deletes.len());
-                let ack = apply_with_retry(sink.as_ref(), batch).instrument(span).await?;
-                tracing::debug!(sink = sink.name(), chunks = ack.chunks_written, deleted = ack.docs_deleted, "sink acknowledged");
-            }
+            self.write_to_sinks(batch).await?;
             r.chunks_written += batch.writes.iter().map(|w| w.chunks.len() as u64).sum::<u64>();
         }
         r.docs_deleted += deletes.len() as u64;
-        r.dead_letter_count += dead_letters.len() as u64;
-        for dl in &dead_letters {
-            if r.dead_letters.len() < DEAD_LETTERS_IN_REPORT {
-                r.dead_letters.push(dl.clone());
-            }
+        record_dead_letters(&dead_letters, r);
+        Ok(Indexed { admitted, failed, delete_candidates, unidentified_failures, deletes, states, dead_letters })
+    }
+
+    async fn write_to_sinks(&self, batch: &SinkBatch) -> Result<(), IndexFailure> {
+        for sink in &self.sinks {
+            let span = tracing::info_span!("sink_write", sink = sink.name(), documents = batch.writes.len(), deletes = batch.deletes.len());
+            let ack = apply_with_retry(sink.as_ref(), batch).instrument(span).await?;
+            tracing::debug!(sink = sink.name(), chunks = ack.chunks_written, deleted = ack.docs_deleted, "sink acknowledged");
         }
-        let commit = PageCommit { cursor: page.cursor.as_deref(), upserts: states, deletes, dead_letters };
-        self.state.commit_page(pipeline, source_id, &commit).map_err(|e| e.to_string())
+        Ok(())
+    }
+
+    /// Commits what a worker indexed (no source cursor: Kafka offsets are
+    /// the worker's position).
+    pub fn commit_indexed(&self, source_id: &str, out: &Indexed) -> Result<(), String> {
+        let commit = PageCommit { cursor: None, upserts: out.states.clone(), deletes: out.deletes.clone(), dead_letters: out.dead_letters.clone() };
+        self.state.commit_page(self.name(), source_id, &commit).map_err(|e| e.to_string())
+    }
+
+    /// Forgets what this worker knew about indexed documents, so the next
+    /// version of each is written in full. Needed when partitions move
+    /// between workers: another worker may have changed them meanwhile.
+    pub fn forget_indexed_documents(&self) -> Result<(), String> {
+        self.state.forget_documents(self.name()).map(|_| ()).map_err(|e| e.to_string())
     }
 
     /// Decides what each changed document needs: which chunks to embed,
@@ -434,12 +647,13 @@ impl Pipeline {
         docs: Vec<Document>,
         previous: &HashMap<Uuid, DocState>,
         r: &mut SourceReport,
-    ) -> Result<(Vec<DocumentWrite>, Vec<DocState>, (u64, u64, u64)), String> {
+    ) -> Result<(Vec<DocumentWrite>, Vec<DocState>, (u64, u64, u64)), IndexFailure> {
+        let embedder = self.embedder.clone().ok_or_else(|| IndexFailure::permanent("this pipeline publishes to Kafka; it has no embedder"))?;
         let (mut added, mut updated, mut unchanged) = (0, 0, 0);
         let mut writes = Vec::new();
         let mut states = Vec::new();
         let mut to_embed: Vec<(usize, usize)> = Vec::new(); // (write index, chunk index)
-        let counter = |t: &str| self.embedder.count_tokens(t);
+        let counter = |t: &str| embedder.count_tokens(t);
         for d in docs {
             let id = d.doc_id();
             let hash = d.content_hash();
@@ -479,8 +693,9 @@ impl Pipeline {
         if !to_embed.is_empty() {
             let started = Instant::now();
             let texts: Vec<&str> = to_embed.iter().map(|(w, c)| writes[*w].chunks[*c].chunk.text.as_str()).collect();
-            let embedder = self.embedder.clone();
-            let vectors = tracing::info_span!("embed", chunks = texts.len()).in_scope(|| block(|| embedder.embed(&texts))).map_err(|e| e.to_string())?;
+            let vectors = tracing::info_span!("embed", chunks = texts.len())
+                .in_scope(|| block(|| embedder.embed(&texts)))
+                .map_err(|e| IndexFailure::permanent(e.to_string()))?;
             let seconds = started.elapsed().as_secs_f64();
             r.embed_seconds += seconds;
             self.notify(ProgressEvent::EmbedBatch { source: source_id.to_string(), chunks: texts.len(), seconds });
@@ -501,9 +716,12 @@ impl Pipeline {
         }
         // Bounded batches keep sink requests and transactions small.
         for part in gone.chunks(1000) {
-            let batch = SinkBatch { writes: Vec::new(), deletes: part.to_vec() };
-            for sink in &self.sinks {
-                apply_with_retry(sink.as_ref(), &batch).await?;
+            match &self.publisher {
+                Some(p) => {
+                    let tombstones: Vec<(String, Uuid)> = part.iter().map(|id| (source_id.to_string(), *id)).collect();
+                    publish_with_retry(p, &[], &tombstones, r).await?;
+                }
+                None => self.write_to_sinks(&SinkBatch { writes: Vec::new(), deletes: part.to_vec() }).await?,
             }
             let commit = PageCommit { cursor: None, upserts: Vec::new(), deletes: part.to_vec(), dead_letters: Vec::new() };
             self.state.commit_page(pipeline, source_id, &commit).map_err(|e| e.to_string())?;
@@ -512,10 +730,9 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Records per Arrow batch (the in-process transport's unit).
+    /// Records per Arrow batch through the indexing stages.
     pub fn batch_records(&self) -> usize {
-        let TransportSpec::InProcess { batch_records } = self.loaded.spec.transport;
-        batch_records
+        self.loaded.spec.transport.batch_records()
     }
 }
 
@@ -534,7 +751,56 @@ fn block<T>(f: impl FnOnce() -> T) -> T {
     }
 }
 
-async fn apply_with_retry(sink: &dyn Sink, batch: &SinkBatch) -> Result<sluice_core::SinkAck, String> {
+/// Ids of the records that failed (dead letters), and whether any failed without an id.
+fn failed_ids(source_id: &str, dead_letters: &[DeadLetter]) -> (HashSet<Uuid>, bool) {
+    let mut failed = HashSet::new();
+    let mut unidentified = false;
+    for dl in dead_letters {
+        match &dl.external_id {
+            Some(ext) => {
+                failed.insert(sluice_core::doc_id(source_id, ext));
+            }
+            None => unidentified = true,
+        }
+    }
+    (failed, unidentified)
+}
+
+fn record_dead_letters(dead_letters: &[DeadLetter], r: &mut SourceReport) {
+    r.dead_letter_count += dead_letters.len() as u64;
+    for dl in dead_letters {
+        if r.dead_letters.len() < DEAD_LETTERS_IN_REPORT {
+            r.dead_letters.push(dl.clone());
+        }
+    }
+}
+
+const PUBLISH_ATTEMPTS: u32 = 3;
+
+/// librdkafka already retries inside `message.timeout.ms`; this covers a
+/// broker that stays away longer. Re-publishing records is harmless.
+async fn publish_with_retry(p: &KafkaPublisher, docs: &[Document], deletes: &[(String, Uuid)], r: &mut SourceReport) -> Result<(), String> {
+    let mut delay = Duration::from_secs(1);
+    for attempt in 1..=PUBLISH_ATTEMPTS {
+        let span = tracing::info_span!("kafka_publish", documents = docs.len(), tombstones = deletes.len());
+        match p.publish(docs, deletes).instrument(span).await {
+            Ok(ack) => {
+                r.records_published += ack.records as u64;
+                r.bytes_published += ack.bytes as u64;
+                return Ok(());
+            }
+            Err(e) if e.transient && attempt < PUBLISH_ATTEMPTS => {
+                tracing::warn!(attempt, error = %e, "publishing to Kafka failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 4;
+            }
+            Err(e) => return Err(format!("publishing to Kafka: {e}")),
+        }
+    }
+    Err("publishing to Kafka kept failing".into())
+}
+
+async fn apply_with_retry(sink: &dyn Sink, batch: &SinkBatch) -> Result<sluice_core::SinkAck, IndexFailure> {
     let mut delay = Duration::from_millis(200);
     for attempt in 1..=SINK_ATTEMPTS {
         match sink.apply(batch).await {
@@ -544,8 +810,8 @@ async fn apply_with_retry(sink: &dyn Sink, batch: &SinkBatch) -> Result<sluice_c
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(10));
             }
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(IndexFailure { message: e.to_string(), transient: e.transient }),
         }
     }
-    Err(format!("sink `{}` kept failing", sink.name()))
+    Err(IndexFailure { message: format!("sink `{}` kept failing", sink.name()), transient: true })
 }

@@ -7,9 +7,12 @@
 //! standard tombstone (the key with no value). Workers build Arrow batches
 //! from what they consume.
 //!
-//! Value: `{"v": 1, "pipeline": …, "document": {…}}`. Headers repeat
-//! `sluice-v`, `sluice-pipeline` and `sluice-source` so a tombstone (no
-//! value) still says where it belongs. Decoding checks the version, the
+//! Value: `{"v": 1, "pipeline": …, "document": {…}}`. A tombstone has no
+//! value, so it carries one header, `sluice-tombstone`, with
+//! `{"v": 1, "pipeline": …, "source": …}` to say where it belongs. Upserts
+//! carry no headers: the envelope already says all of it, and brokers that
+//! store headers in a table (tansu's SQLite engine looks them up per record
+//! without an index) slow down with every header stored. Decoding checks the version, the
 //! fields, and that the key is the id the document's source and external
 //! id produce, so a record can never land under another document.
 
@@ -19,9 +22,8 @@ use sluice_core::Document;
 use uuid::Uuid;
 
 pub const ENVELOPE_VERSION: u32 = 1;
-pub const HEADER_VERSION: &str = "sluice-v";
-pub const HEADER_PIPELINE: &str = "sluice-pipeline";
-pub const HEADER_SOURCE: &str = "sluice-source";
+/// The one header of a tombstone: `{"v": 1, "pipeline": …, "source": …}`.
+pub const HEADER_TOMBSTONE: &str = "sluice-tombstone";
 
 #[derive(Serialize)]
 struct EnvelopeOut<'a> {
@@ -64,20 +66,27 @@ impl std::fmt::Display for DecodeError {
     }
 }
 
-fn headers(pipeline: &str, source: &str) -> OwnedHeaders {
-    let v = ENVELOPE_VERSION.to_string();
-    OwnedHeaders::new()
-        .insert(Header { key: HEADER_VERSION, value: Some(v.as_bytes()) })
-        .insert(Header { key: HEADER_PIPELINE, value: Some(pipeline.as_bytes()) })
-        .insert(Header { key: HEADER_SOURCE, value: Some(source.as_bytes()) })
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TombstoneHeader {
+    v: u32,
+    pipeline: String,
+    source: String,
 }
 
-/// Key, value and headers of a document's record.
-pub fn encode_upsert(pipeline: &str, document: &Document) -> (String, Vec<u8>, OwnedHeaders) {
+fn headers(pipeline: &str, source: &str) -> OwnedHeaders {
+    let h = TombstoneHeader { v: ENVELOPE_VERSION, pipeline: pipeline.to_string(), source: source.to_string() };
+    // Serializing strings cannot fail.
+    let json = serde_json::to_vec(&h).unwrap_or_default();
+    OwnedHeaders::new().insert(Header { key: HEADER_TOMBSTONE, value: Some(&json) })
+}
+
+/// Key and value of a document's record.
+pub fn encode_upsert(pipeline: &str, document: &Document) -> (String, Vec<u8>) {
     let key = sluice_core::doc_id(&document.source, &document.external_id).to_string();
     // Serializing owned strings and JSON values cannot fail.
     let value = serde_json::to_vec(&EnvelopeOut { v: ENVELOPE_VERSION, pipeline, document }).unwrap_or_default();
-    (key, value, headers(pipeline, &document.source))
+    (key, value)
 }
 
 /// Key and headers of a deletion (a tombstone: no value).
@@ -93,16 +102,18 @@ fn header<'a, H: Headers>(h: Option<&'a H>, name: &str) -> Option<&'a [u8]> {
 pub fn decode<H: Headers>(key: Option<&[u8]>, value: Option<&[u8]>, hdrs: Option<&H>) -> Result<Record, DecodeError> {
     let key = key.ok_or_else(|| DecodeError("record without a key (expected a document id)".into()))?;
     let key = std::str::from_utf8(key).ok().and_then(|k| Uuid::parse_str(k).ok()).ok_or_else(|| DecodeError("the key is not a document id (UUID)".into()))?;
-    let text = |name: &str| header(hdrs, name).map(|v| String::from_utf8_lossy(v).into_owned());
     match value {
         None => {
-            let version = text(HEADER_VERSION).ok_or_else(|| DecodeError(format!("tombstone without a `{HEADER_VERSION}` header")))?;
-            if version != ENVELOPE_VERSION.to_string() {
-                return Err(DecodeError(format!("tombstone of envelope version {version}; this worker reads {ENVELOPE_VERSION}")));
+            let raw = header(hdrs, HEADER_TOMBSTONE).ok_or_else(|| DecodeError(format!("tombstone without a `{HEADER_TOMBSTONE}` header")))?;
+            let probe: serde_json::Value =
+                serde_json::from_slice(raw).map_err(|e| DecodeError(format!("the `{HEADER_TOMBSTONE}` header is not JSON: {e}")))?;
+            match probe.get("v").and_then(|v| v.as_u64()) {
+                Some(v) if v == u64::from(ENVELOPE_VERSION) => {}
+                Some(v) => return Err(DecodeError(format!("tombstone of envelope version {v}; this worker reads {ENVELOPE_VERSION}"))),
+                None => return Err(DecodeError(format!("the `{HEADER_TOMBSTONE}` header has no version `v`"))),
             }
-            let pipeline = text(HEADER_PIPELINE).ok_or_else(|| DecodeError(format!("tombstone without a `{HEADER_PIPELINE}` header")))?;
-            let source = text(HEADER_SOURCE).ok_or_else(|| DecodeError(format!("tombstone without a `{HEADER_SOURCE}` header")))?;
-            Ok(Record::Delete { pipeline, source, doc_id: key })
+            let h: TombstoneHeader = serde_json::from_value(probe).map_err(|e| DecodeError(format!("the `{HEADER_TOMBSTONE}` header: {e}")))?;
+            Ok(Record::Delete { pipeline: h.pipeline, source: h.source, doc_id: key })
         }
         Some(bytes) => {
             // The version first, so a newer producer gets a clear message.
@@ -143,9 +154,10 @@ mod tests {
     #[test]
     fn upserts_and_tombstones_round_trip() {
         let d = doc("42");
-        let (key, value, h) = encode_upsert("kb", &d);
+        let (key, value) = encode_upsert("kb", &d);
         assert_eq!(key, sluice_core::doc_id("wiki", "42").to_string());
-        let r = decode(Some(key.as_bytes()), Some(&value), Some(&h)).unwrap();
+        let none: Option<&OwnedHeaders> = None;
+        let r = decode(Some(key.as_bytes()), Some(&value), none).unwrap();
         assert_eq!(r, Record::Upsert { pipeline: "kb".into(), document: Box::new(d) });
         let id = sluice_core::doc_id("wiki", "7");
         let (key, h) = encode_delete("kb", "wiki", id);
@@ -154,7 +166,8 @@ mod tests {
 
     #[test]
     fn bad_records_are_refused_with_the_reason() {
-        let (key, value, h) = encode_upsert("kb", &doc("42"));
+        let (key, value) = encode_upsert("kb", &doc("42"));
+        let (_, h) = encode_delete("kb", "wiki", sluice_core::doc_id("wiki", "42"));
         let none: Option<&OwnedHeaders> = None;
         let err = |k: Option<&[u8]>, v: Option<&[u8]>, h: Option<&OwnedHeaders>| decode(k, v, h).unwrap_err().0;
         assert!(err(None, Some(&value), Some(&h)).contains("without a key"));

@@ -14,9 +14,9 @@ pub mod consumer;
 pub mod envelope;
 pub mod publisher;
 
-pub use consumer::{BatchConsumer, Consumed};
+pub use consumer::{BatchConsumer, Consumed, Rebalanced};
 pub use envelope::{DecodeError, Record};
-pub use publisher::{KafkaPublisher, PublishAck};
+pub use publisher::{DeadLetterPublisher, KafkaPublisher, PoisonRecord, PublishAck};
 
 use std::collections::BTreeMap;
 

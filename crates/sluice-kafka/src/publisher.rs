@@ -61,9 +61,9 @@ impl KafkaPublisher {
         let mut ack = PublishAck::default();
         let mut first_error: Option<KafkaError> = None;
         for d in documents {
-            let (key, value, headers) = encode_upsert(&self.pipeline, d);
+            let (key, value) = encode_upsert(&self.pipeline, d);
             ack.bytes += key.len() + value.len();
-            let rec = FutureRecord::to(&self.cfg.topic).key(&key).payload(&value).headers(headers);
+            let rec = FutureRecord::to(&self.cfg.topic).key(&key).payload(&value);
             self.enqueue(rec, &mut pending, &mut ack, &mut first_error).await?;
         }
         for (source, id) in deletes {
@@ -138,4 +138,88 @@ pub async fn ensure_topic(cfg: &KafkaConfig, topic: &str, partitions: i32, repli
         }
     }
     Ok(())
+}
+
+/// Headers a dead-lettered record carries besides its original ones.
+pub const HEADER_ERROR: &str = "sluice-error";
+pub const HEADER_ERROR_STAGE: &str = "sluice-error-stage";
+pub const HEADER_ORIGIN_TOPIC: &str = "sluice-origin-topic";
+pub const HEADER_ORIGIN_PARTITION: &str = "sluice-origin-partition";
+pub const HEADER_ORIGIN_OFFSET: &str = "sluice-origin-offset";
+
+/// A record the worker could not index, and why.
+pub struct PoisonRecord<'a> {
+    pub consumed: &'a crate::Consumed,
+    /// `decode`, `route`, `transform` or `index`.
+    pub stage: &'a str,
+    pub error: &'a str,
+}
+
+/// Writes poison records, unchanged, to the dead-letter topic with the
+/// reason in headers. The worker commits past a poison record only after
+/// this acknowledged it, so none is lost.
+pub struct DeadLetterPublisher {
+    producer: FutureProducer,
+    cfg: KafkaConfig,
+    topic: String,
+}
+
+impl DeadLetterPublisher {
+    pub fn new(cfg: &KafkaConfig, topic: &str) -> Result<DeadLetterPublisher, KafkaError> {
+        let mut c = cfg.client_config();
+        c.set("acks", "all");
+        if !cfg.properties.contains_key("message.timeout.ms") {
+            c.set("message.timeout.ms", "120000");
+        }
+        let producer: FutureProducer = c.create().map_err(|e| KafkaError::from_rdkafka("creating the dead-letter producer", &e))?;
+        Ok(DeadLetterPublisher { producer, cfg: cfg.clone(), topic: topic.to_string() })
+    }
+
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    pub async fn ensure_topic(&self, partitions: i32, replication: i32) -> Result<(), KafkaError> {
+        ensure_topic(&self.cfg, &self.topic, partitions, replication).await
+    }
+
+    /// Sends every record and waits until the broker acknowledged all.
+    pub async fn publish(&self, poison: &[PoisonRecord<'_>]) -> Result<usize, KafkaError> {
+        let mut pending = Vec::new();
+        for p in poison {
+            let c = p.consumed;
+            let (partition, offset) = (c.partition.to_string(), c.offset.to_string());
+            let mut headers = rdkafka::message::OwnedHeaders::new();
+            for (k, v) in &c.headers {
+                headers = headers.insert(rdkafka::message::Header { key: k, value: v.as_deref() });
+            }
+            for (k, v) in [
+                (HEADER_ERROR, p.error),
+                (HEADER_ERROR_STAGE, p.stage),
+                (HEADER_ORIGIN_TOPIC, self.cfg.topic.as_str()),
+                (HEADER_ORIGIN_PARTITION, partition.as_str()),
+                (HEADER_ORIGIN_OFFSET, offset.as_str()),
+            ] {
+                headers = headers.insert(rdkafka::message::Header { key: k, value: Some(v.as_bytes()) });
+            }
+            let mut rec: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&self.topic).headers(headers);
+            if let Some(k) = &c.key {
+                rec = rec.key(k.as_slice());
+            }
+            if let Some(v) = &c.value {
+                rec = rec.payload(v.as_slice());
+            }
+            let f = self.producer.send_result(rec).map_err(|(e, _)| KafkaError::from_rdkafka("queueing a dead letter", &e))?;
+            pending.push(f);
+        }
+        let mut ack = PublishAck::default();
+        let mut first_error = None;
+        for f in pending {
+            settle(f, &mut ack, &mut first_error).await;
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(ack.records),
+        }
+    }
 }

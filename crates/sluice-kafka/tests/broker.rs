@@ -19,7 +19,7 @@ fn doc(id: usize, title: &str) -> Document {
 }
 
 /// Reads until `n` records arrived (or fails after a minute).
-async fn read(consumer: &BatchConsumer, n: usize) -> Vec<Consumed> {
+async fn read(consumer: &mut BatchConsumer, n: usize) -> Vec<Consumed> {
     let mut all = Vec::new();
     let started = std::time::Instant::now();
     while all.len() < n {
@@ -55,8 +55,8 @@ async fn publish_consume_commit_and_survive_a_broker_restart() {
     let raw: FutureProducer = rdkafka::ClientConfig::new().set("bootstrap.servers", broker.bootstrap()).create().unwrap();
     raw.send(FutureRecord::to("sluice.kb").key("not-a-uuid").payload("{}"), Duration::from_secs(10)).await.unwrap();
 
-    let consumer = BatchConsumer::new(&cfg, "indexer").unwrap();
-    let got = read(&consumer, 2005).await;
+    let mut consumer = BatchConsumer::new(&cfg, "indexer").unwrap();
+    let got = read(&mut consumer, 2005).await;
     assert_eq!(got.len(), 2005);
     let mut latest: HashMap<uuid::Uuid, String> = HashMap::new();
     let mut deleted = Vec::new();
@@ -83,9 +83,9 @@ async fn publish_consume_commit_and_survive_a_broker_restart() {
 
     // Nothing committed yet: a new member of the group starts over.
     drop(consumer);
-    let again = BatchConsumer::new(&cfg, "indexer").unwrap();
-    let replay = read(&again, 2005).await;
-    again.commit(&replay, "sluice.kb").unwrap();
+    let mut again = BatchConsumer::new(&cfg, "indexer").unwrap();
+    let replay = read(&mut again, 2005).await;
+    again.commit(&replay).unwrap();
     drop(again);
 
     // Committed offsets and data survive a broker restart.
@@ -93,10 +93,10 @@ async fn publish_consume_commit_and_survive_a_broker_restart() {
     let publisher = KafkaPublisher::new(&cfg, "kb").unwrap();
     let docs: Vec<Document> = (5000..5100).map(|i| doc(i, "after restart")).collect();
     assert_eq!(publisher.publish(&docs, &[]).await.unwrap().records, 100);
-    let after = BatchConsumer::new(&cfg, "indexer").unwrap();
-    let fresh = read(&after, 100).await;
+    let mut after = BatchConsumer::new(&cfg, "indexer").unwrap();
+    let fresh = read(&mut after, 100).await;
     assert_eq!(fresh.len(), 100, "only records after the committed offsets");
     assert!(fresh.iter().all(|c| matches!(&c.record, Ok(Record::Upsert { document, .. }) if document.title == "after restart")));
-    after.commit(&fresh, "sluice.kb").unwrap();
+    after.commit(&fresh).unwrap();
     assert!(after.next_batch(10, Duration::from_millis(50), Duration::from_secs(2)).await.unwrap().is_empty());
 }

@@ -84,6 +84,42 @@ impl fmt::Debug for Secret {
     }
 }
 
+fn env_ref_re() -> regex::Regex {
+    regex::Regex::new(r"\$\{([^}]*)\}").expect("static regex")
+}
+
+/// Checks the `${VAR}` references inside a setting value (their syntax
+/// only; whether they are set is checked when the value is expanded).
+pub fn check_env_refs(value: &str) -> Result<(), String> {
+    let name = regex::Regex::new(r"^[A-Za-z_][A-Za-z0-9_]*$").expect("static regex");
+    for c in env_ref_re().captures_iter(value) {
+        if !name.is_match(&c[1]) {
+            return Err(format!("`${{{}}}` is not a valid environment reference; use `${{NAME}}` with letters, digits and `_`", &c[1]));
+        }
+    }
+    if env_ref_re().replace_all(value, "").contains("${") {
+        return Err("an unclosed `${` reference; write `${NAME}`".into());
+    }
+    Ok(())
+}
+
+/// Replaces every `${VAR}` in a setting value with the variable's value.
+pub fn expand_env_refs(value: &str) -> Result<String, String> {
+    check_env_refs(value)?;
+    let mut missing = None;
+    let out = env_ref_re().replace_all(value, |c: &regex::Captures<'_>| match std::env::var(&c[1]) {
+        Ok(v) => v,
+        Err(_) => {
+            missing.get_or_insert_with(|| c[1].to_string());
+            String::new()
+        }
+    });
+    match missing {
+        Some(var) => Err(format!("environment variable `{var}` is not set; export it before running")),
+        None => Ok(out.into_owned()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +141,16 @@ mod tests {
         assert!(!format!("{r:?} {s:?}").contains("hunter2"));
         let missing = SecretRef::parse("${SLUICE_TEST_SECRET_MISSING}").unwrap();
         assert!(missing.resolve().unwrap_err().contains("not set"));
+    }
+
+    #[test]
+    fn setting_values_expand_env_references() {
+        // SAFETY: single-threaded test touching variables unique to it.
+        unsafe { std::env::set_var("SLUICE_TEST_KAFKA_USER", "svc") };
+        assert_eq!(expand_env_refs("plain").unwrap(), "plain");
+        assert_eq!(expand_env_refs("${SLUICE_TEST_KAFKA_USER}@corp").unwrap(), "svc@corp");
+        assert!(expand_env_refs("${SLUICE_TEST_KAFKA_NOPE}").unwrap_err().contains("`SLUICE_TEST_KAFKA_NOPE` is not set"));
+        assert!(check_env_refs("${1x}").unwrap_err().contains("not a valid environment reference"));
+        assert!(check_env_refs("${OPEN").unwrap_err().contains("unclosed"));
     }
 }

@@ -211,6 +211,65 @@ pub enum TransportSpec {
         #[serde(default = "default_batch_records")]
         batch_records: usize,
     },
+    /// Through a Kafka topic: `sluice run` and the daemon publish documents;
+    /// `sluice worker` processes in one consumer group index them.
+    Kafka(KafkaTransportSpec),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaTransportSpec {
+    /// `host:port[,host:port…]`; may use `${ENV}` references.
+    pub bootstrap_servers: String,
+    /// Topic of the pipeline's documents; `sluice.<pipeline name>` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    /// Partitions when Sluice creates the topic (an existing topic keeps its
+    /// own). More partitions let more workers share the load.
+    #[serde(default = "default_partitions")]
+    pub partitions: i32,
+    /// Replication factor when Sluice creates the topics.
+    #[serde(default = "default_replication")]
+    pub replication: i32,
+    /// Where records that cannot be indexed go, with the reason in headers;
+    /// `<topic>.dlq` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_letter_topic: Option<String>,
+    /// Consumer group of the workers; `sluice-<pipeline name>` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// librdkafka settings passed through (SASL, SSL, timeouts), e.g.
+    /// `sasl.password: ${KAFKA_PASSWORD}`; `${ENV}` references are resolved at run time.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub properties: BTreeMap<String, String>,
+    /// Most records per worker batch through transform → chunk → embed → sinks.
+    #[serde(default = "default_batch_records")]
+    pub batch_records: usize,
+    /// How long a worker waits to fill a batch before processing it.
+    #[serde(default = "default_linger_ms")]
+    pub linger_ms: u64,
+}
+
+fn default_partitions() -> i32 {
+    6
+}
+fn default_replication() -> i32 {
+    1
+}
+fn default_linger_ms() -> u64 {
+    200
+}
+
+impl KafkaTransportSpec {
+    pub fn topic(&self, pipeline: &str) -> String {
+        self.topic.clone().unwrap_or_else(|| format!("sluice.{pipeline}"))
+    }
+    pub fn dead_letter_topic(&self, pipeline: &str) -> String {
+        self.dead_letter_topic.clone().unwrap_or_else(|| format!("{}.dlq", self.topic(pipeline)))
+    }
+    pub fn group(&self, pipeline: &str) -> String {
+        self.group.clone().unwrap_or_else(|| format!("sluice-{pipeline}"))
+    }
 }
 
 fn default_batch_records() -> usize {
@@ -220,5 +279,15 @@ fn default_batch_records() -> usize {
 impl Default for TransportSpec {
     fn default() -> Self {
         TransportSpec::InProcess { batch_records: default_batch_records() }
+    }
+}
+
+impl TransportSpec {
+    /// Records per Arrow batch through the indexing stages.
+    pub fn batch_records(&self) -> usize {
+        match self {
+            TransportSpec::InProcess { batch_records } => *batch_records,
+            TransportSpec::Kafka(k) => k.batch_records,
+        }
     }
 }

@@ -336,9 +336,39 @@ fn semantic_checks(p: &LoadedPipeline) -> Vec<Diagnostic> {
     if e.threads == Some(0) {
         d.push(p.diagnostic("embedding.threads", "threads must be at least 1", None));
     }
-    let TransportSpec::InProcess { batch_records } = s.transport;
-    if batch_records == 0 {
+    if s.transport.batch_records() == 0 {
         d.push(p.diagnostic("transport.batch_records", "batch_records must be at least 1", None));
+    }
+    if let TransportSpec::Kafka(k) = &s.transport {
+        if k.bootstrap_servers.trim().is_empty() {
+            d.push(p.diagnostic("transport.bootstrap_servers", "no bootstrap servers", Some("e.g. `kafka-1:9092,kafka-2:9092`".into())));
+        }
+        let topic_re = regex::Regex::new(r"^[A-Za-z0-9._-]{1,249}$").expect("static regex");
+        for (field, topic) in [("topic", k.topic(&s.name)), ("dead_letter_topic", k.dead_letter_topic(&s.name))] {
+            if !topic_re.is_match(&topic) {
+                d.push(p.diagnostic(&format!("transport.{field}"), format!("`{topic}` is not a valid Kafka topic name"), Some("use letters, digits, `.`, `_`, `-` (max 249)".into())));
+            }
+        }
+        if k.topic(&s.name) == k.dead_letter_topic(&s.name) {
+            d.push(p.diagnostic("transport.dead_letter_topic", "the dead-letter topic is the pipeline's own topic", Some("poison records would loop; pick another topic".into())));
+        }
+        if !(1..=10_000).contains(&k.partitions) {
+            d.push(p.diagnostic("transport.partitions", format!("partitions {} is out of range", k.partitions), Some("use 1..=10000; at least the number of workers you plan to run".into())));
+        }
+        if k.replication < 1 {
+            d.push(p.diagnostic("transport.replication", "replication must be at least 1", None));
+        }
+        for (key, value) in &k.properties {
+            if matches!(key.as_str(), "bootstrap.servers" | "group.id" | "enable.auto.commit" | "enable.auto.offset.store" | "enable.idempotence" | "acks") {
+                d.push(p.diagnostic(&format!("transport.properties.{key}"), format!("`{key}` is set by Sluice for its delivery guarantees"), Some("remove it (use `bootstrap_servers` / `group` for those)".into())));
+            }
+            if let Err(e) = crate::secrets::check_env_refs(value) {
+                d.push(p.diagnostic(&format!("transport.properties.{key}"), e, None));
+            }
+        }
+        if let Err(e) = crate::secrets::check_env_refs(&k.bootstrap_servers) {
+            d.push(p.diagnostic("transport.bootstrap_servers", e, None));
+        }
     }
     d
 }

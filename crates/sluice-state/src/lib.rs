@@ -206,6 +206,12 @@ impl StateStore {
         })
     }
 
+    /// Forgets every document's stored hashes for `pipeline` (checkpoints
+    /// and dead letters stay): the next version of each is treated as new.
+    pub fn forget_documents(&self, pipeline: &str) -> Result<u64, StateError> {
+        self.with(|c| c.execute("DELETE FROM documents WHERE pipeline = ?1", params![pipeline]).map(|n| n as u64))
+    }
+
     /// Drops the checkpoint so the next run of the source is a full sync.
     pub fn reset_checkpoint(&self, pipeline: &str, source: &str) -> Result<(), StateError> {
         self.with(|c| c.execute("DELETE FROM checkpoints WHERE pipeline = ?1 AND source = ?2", params![pipeline, source]).map(|_| ()))
