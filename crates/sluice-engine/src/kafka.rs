@@ -155,6 +155,9 @@ pub struct IndexWorker {
 /// retried before the next attempt (doubling from 200 ms).
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
+/// Latencies kept in [`WorkerReport::latencies_ms`] (8 MB at most).
+const MAX_LATENCY_SAMPLES: usize = 1_000_000;
+
 impl IndexWorker {
     /// Joins the pipeline's consumer group. `pipeline` comes from
     /// [`Pipeline::open_indexer`].
@@ -332,7 +335,10 @@ impl IndexWorker {
         for c in batch.iter() {
             if let Some(ts) = c.timestamp_ms.filter(|t| *t > 0) {
                 let ms = (now_ms - ts).max(0) as f64;
-                report.latencies_ms.push(ms);
+                // Bounded: a long-running worker keeps the histogram only.
+                if report.latencies_ms.len() < MAX_LATENCY_SAMPLES {
+                    report.latencies_ms.push(ms);
+                }
                 if let Some(m) = &self.metrics {
                     m.latency.observe(ms / 1000.0);
                 }
@@ -367,10 +373,11 @@ struct BatchOutcome {
     retries: u64,
 }
 
-/// A group of one source's records indexed together.
+/// A group of one source's records indexed together, as indices into the
+/// batch: documents are cloned out of it once per attempt.
 #[derive(Clone, Default)]
 struct Group {
-    upserts: Vec<(usize, Document)>,
+    upserts: Vec<usize>,
     deletes: Vec<(usize, Uuid)>,
 }
 
@@ -411,7 +418,7 @@ async fn index_batch(pipeline: &Pipeline, batch: &[Consumed]) -> Result<BatchOut
     let mut groups: BTreeMap<String, Group> = BTreeMap::new();
     for i in order {
         match &batch[i].record {
-            Ok(Record::Upsert { document, .. }) => groups.entry(document.source.clone()).or_default().upserts.push((i, (**document).clone())),
+            Ok(Record::Upsert { document, .. }) => groups.entry(document.source.clone()).or_default().upserts.push(i),
             Ok(Record::Delete { source, doc_id, .. }) => groups.entry(source.clone()).or_default().deletes.push((i, *doc_id)),
             Err(_) => {}
         }
@@ -421,10 +428,10 @@ async fn index_batch(pipeline: &Pipeline, batch: &[Consumed]) -> Result<BatchOut
         // that cause it: those are dead-lettered, the rest is indexed.
         let mut queue = vec![group];
         while let Some(g) = queue.pop() {
-            match index_group(pipeline, &source, &g, &mut out).await? {
+            match index_group(pipeline, batch, &source, &g, &mut out).await? {
                 None => {}
                 Some(err) if g.len() == 1 => {
-                    let i = g.upserts.first().map(|u| u.0).or_else(|| g.deletes.first().map(|d| d.0)).unwrap_or_default();
+                    let i = g.upserts.first().copied().or_else(|| g.deletes.first().map(|d| d.0)).unwrap_or_default();
                     out.poison.push((i, "index", err));
                 }
                 Some(_) => queue.extend(g.singles()),
@@ -436,15 +443,19 @@ async fn index_batch(pipeline: &Pipeline, batch: &[Consumed]) -> Result<BatchOut
 
 /// Indexes one group, retrying transient failures without limit (data is
 /// never skipped because a sink was down). `Some(reason)` on a permanent failure.
-async fn index_group(pipeline: &Pipeline, source: &str, g: &Group, out: &mut BatchOutcome) -> Result<Option<String>, String> {
+async fn index_group(pipeline: &Pipeline, batch: &[Consumed], source: &str, g: &Group, out: &mut BatchOutcome) -> Result<Option<String>, String> {
+    let document = |i: usize| match &batch[i].record {
+        Ok(Record::Upsert { document, .. }) => Some(document.as_ref()),
+        _ => None,
+    };
     let mut delay = Duration::from_millis(200);
     loop {
         let mut r = SourceReport::empty(source);
-        let docs: Vec<Document> = g.upserts.iter().map(|(_, d)| d.clone()).collect();
+        let docs: Vec<Document> = g.upserts.iter().filter_map(|i| document(*i)).cloned().collect();
         let deletes: Vec<Uuid> = g.deletes.iter().map(|(_, id)| *id).collect();
         match pipeline.index_documents(source, docs, deletes, Vec::new(), &mut r).await {
             Ok(indexed) => {
-                let by_id: HashMap<Uuid, usize> = g.upserts.iter().map(|(i, d)| (d.doc_id(), *i)).collect();
+                let by_id: HashMap<Uuid, usize> = g.upserts.iter().filter_map(|i| Some((document(*i)?.doc_id(), *i))).collect();
                 for dl in &indexed.dead_letters {
                     match dl.external_id.as_ref().and_then(|ext| by_id.get(&sluice_core::doc_id(source, ext))) {
                         Some(i) => out.poison.push((*i, "transform", format!("{}: {}", dl.location, dl.error))),
