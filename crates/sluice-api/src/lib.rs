@@ -21,7 +21,8 @@ use axum::{Json, Router};
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
 use serde::{Deserialize, Serialize};
 use sluice_embed::TextEmbedder;
-use sluice_index::{Access, EmbeddedIndex, SearchFilters, SearchMode, SearchRequest};
+use sluice_index::{Access, EmbeddedIndex, EmbeddedSearch, SearchBackend, SearchFilters, SearchMode, SearchRequest};
+use tracing::Instrument;
 use utoipa::{OpenApi, ToSchema};
 
 /// Largest `top_k` a caller may ask for.
@@ -83,6 +84,12 @@ pub struct SearchResult {
     pub hits: Vec<HitBody>,
     pub mode: String,
     pub took_ms: f64,
+    /// True when one leg (keyword or vector store) failed or timed out and
+    /// the hits come from the other alone; `warnings` says which and why.
+    #[serde(default)]
+    pub partial: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -122,7 +129,7 @@ impl Metrics {
             &["mode"],
         )
         .expect("valid metric");
-        let chunks = IntGauge::new("sluice_index_chunks", "Chunks in the embedded index").expect("valid metric");
+        let chunks = IntGauge::new("sluice_index_chunks", "Chunks in the searched stores").expect("valid metric");
         for m in [Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>, Box::new(latency.clone()), Box::new(chunks.clone())] {
             registry.register(m).expect("unique metric");
         }
@@ -133,13 +140,13 @@ impl Metrics {
 /// The indexes a search covers: one (`sluice serve`) or every running
 /// pipeline's (the daemon). Asked at each request, so reloads show up.
 pub trait IndexSet: Send + Sync {
-    fn indexes(&self) -> Vec<Arc<EmbeddedIndex>>;
+    fn indexes(&self) -> Vec<Arc<dyn SearchBackend>>;
 }
 
-struct OneIndex(Arc<EmbeddedIndex>);
+struct OneIndex(Arc<dyn SearchBackend>);
 
 impl IndexSet for OneIndex {
-    fn indexes(&self) -> Vec<Arc<EmbeddedIndex>> {
+    fn indexes(&self) -> Vec<Arc<dyn SearchBackend>> {
         vec![self.0.clone()]
     }
 }
@@ -157,13 +164,18 @@ impl ApiState {
     /// Without API keys every request gets `access` (public documents only
     /// unless the operator chose otherwise).
     pub fn new(index: Arc<EmbeddedIndex>, embedder: Arc<dyn TextEmbedder>, access: Access) -> Arc<ApiState> {
-        ApiState::over(Arc::new(OneIndex(index)), embedder, access, None)
+        ApiState::over(Arc::new(OneIndex(Arc::new(EmbeddedSearch(index)))), embedder, access, None)
+    }
+
+    /// Over any store (the embedded index, or Qdrant + Elasticsearch).
+    pub fn over_backend(backend: Arc<dyn SearchBackend>, embedder: Arc<dyn TextEmbedder>, access: Access, keys: Option<ApiKeys>) -> Arc<ApiState> {
+        ApiState::over(Arc::new(OneIndex(backend)), embedder, access, keys)
     }
 
     /// With API keys, `/v1/search` needs a key, and each key's principals
     /// decide which documents it may see.
     pub fn with_keys(index: Arc<EmbeddedIndex>, embedder: Arc<dyn TextEmbedder>, keys: ApiKeys) -> Arc<ApiState> {
-        ApiState::over(Arc::new(OneIndex(index)), embedder, Access::public_only(), Some(keys))
+        ApiState::over(Arc::new(OneIndex(Arc::new(EmbeddedSearch(index)))), embedder, Access::public_only(), Some(keys))
     }
 
     /// Searches over `indexes`; with `keys`, requests need a key and
@@ -183,8 +195,12 @@ impl ApiState {
         &self.metrics.registry
     }
 
-    fn chunk_count(&self) -> usize {
-        self.indexes.indexes().iter().filter_map(|i| i.counts().ok()).map(|c| c.0).sum()
+    async fn chunk_count(&self) -> usize {
+        let mut n = 0;
+        for i in self.indexes.indexes() {
+            n += i.chunk_count().await.unwrap_or(0) as usize;
+        }
+        n
     }
 }
 
@@ -248,21 +264,20 @@ async fn document(State(st): State<Arc<ApiState>>, caller: Option<axum::Extensio
         return bad_request(format!("`{id}` is not a document id (a UUID, the `id` of a search hit)"));
     };
     let access = caller.map(|c| c.0.access).unwrap_or_else(|| st.access.clone());
-    let indexes = st.indexes.indexes();
-    let lookup = move || -> Result<Vec<sluice_index::ChunkPayload>, String> {
-        for index in &indexes {
-            let chunks = index.document_chunks(&doc_id)?;
-            if !chunks.is_empty() {
-                return Ok(chunks);
+    let mut chunks = Vec::new();
+    for index in st.indexes.indexes() {
+        match index.document_chunks(&doc_id).await {
+            Ok(c) if !c.is_empty() => {
+                chunks = c;
+                break;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(error = %e, store = %index.describe(), "document lookup failed");
+                return (StatusCode::INTERNAL_SERVER_ERROR, Json(ErrorBody { error: "document lookup failed; see server logs".into() })).into_response();
             }
         }
-        Ok(Vec::new())
-    };
-    let chunks = match tokio::task::spawn_blocking(lookup).await {
-        Ok(Ok(c)) => c,
-        Ok(Err(e)) => return (StatusCode::INTERNAL_SERVER_ERROR, Json(ErrorBody { error: e })).into_response(),
-        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, Json(ErrorBody { error: e.to_string() })).into_response(),
-    };
+    }
     let Some(first) = chunks.first() else { return not_found() };
     let readable = match &access {
         Access::All => true,
@@ -362,20 +377,30 @@ fn mode_name(m: SearchMode) -> &'static str {
 /// Embeds the query once when the mode needs it, searches each index and
 /// merges the hits by score (fused RRF scores are rank-based, so they
 /// compare across indexes).
-pub fn run_search(indexes: &[Arc<EmbeddedIndex>], embedder: &dyn TextEmbedder, req: &SearchRequest) -> Result<sluice_index::SearchResponse, String> {
+pub async fn run_search(indexes: &[Arc<dyn SearchBackend>], embedder: Arc<dyn TextEmbedder>, req: &SearchRequest) -> Result<sluice_index::SearchResponse, String> {
     let started = Instant::now();
-    let _span = tracing::info_span!("search", mode = mode_name(req.mode), indexes = indexes.len(), top_k = req.top_k).entered();
+    let span = tracing::info_span!("search", mode = mode_name(req.mode), indexes = indexes.len(), top_k = req.top_k);
     let qv = match req.mode {
         SearchMode::Keyword => None,
-        _ => Some(tracing::info_span!("embed_query").in_scope(|| embedder.embed(&[req.query.as_str()])).map_err(|e| e.to_string())?.remove(0)),
+        _ => {
+            let (query, span) = (req.query.clone(), span.clone());
+            let embedded = tokio::task::spawn_blocking(move || span.in_scope(|| tracing::info_span!("embed_query").in_scope(|| embedder.embed(&[query.as_str()]))))
+                .await
+                .map_err(|e| format!("embedding task failed: {e}"))?;
+            Some(embedded.map_err(|e| e.to_string())?.remove(0))
+        }
     };
-    let mut hits = Vec::new();
-    for index in indexes {
-        hits.extend(index.search(req, qv.as_deref())?.hits);
+    let results = futures::future::join_all(indexes.iter().map(|i| i.search(req, qv.as_deref()))).instrument(span).await;
+    let (mut hits, mut partial, mut warnings) = (Vec::new(), false, Vec::new());
+    for r in results {
+        let r = r?;
+        hits.extend(r.hits);
+        partial |= r.partial;
+        warnings.extend(r.warnings);
     }
     hits.sort_by(|a, b| b.score.total_cmp(&a.score));
     hits.truncate(req.top_k);
-    Ok(sluice_index::SearchResponse { hits, mode: req.mode, took_ms: started.elapsed().as_secs_f64() * 1000.0 })
+    Ok(sluice_index::SearchResponse { hits, mode: req.mode, took_ms: started.elapsed().as_secs_f64() * 1000.0, partial, warnings })
 }
 
 #[utoipa::path(post, path = "/v1/search", request_body = SearchBody,
@@ -400,11 +425,13 @@ async fn search(
     };
     let mode = mode_name(req.mode);
     let (indexes, embedder) = (st.indexes.indexes(), st.embedder.clone());
-    let outcome = tokio::task::spawn_blocking(move || run_search(&indexes, embedder.as_ref(), &req)).await;
+    let outcome = run_search(&indexes, embedder, &req).await;
     st.metrics.latency.with_label_values(&[mode]).observe(started.elapsed().as_secs_f64());
     match outcome {
-        Ok(Ok(resp)) => {
-            st.metrics.requests.with_label_values(&[mode, "ok"]).inc();
+        Ok(resp) => {
+            if resp.partial {
+                tracing::warn!(warnings = ?resp.warnings, "partial search results");
+            }
             let hits = resp
                 .hits
                 .into_iter()
@@ -424,10 +451,10 @@ async fn search(
                     vector_rank: h.vector_rank,
                 })
                 .collect();
-            Json(SearchResult { hits, mode: mode.to_string(), took_ms: resp.took_ms }).into_response()
+            st.metrics.requests.with_label_values(&[mode, if resp.partial { "partial" } else { "ok" }]).inc();
+            Json(SearchResult { hits, mode: mode.to_string(), took_ms: resp.took_ms, partial: resp.partial, warnings: resp.warnings }).into_response()
         }
-        Ok(Err(e)) => internal_error(&st, mode, e),
-        Err(e) => internal_error(&st, mode, e.to_string()),
+        Err(e) => internal_error(&st, mode, e),
     }
 }
 
@@ -439,12 +466,12 @@ fn internal_error(st: &ApiState, mode: &str, e: String) -> Response {
 
 #[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
 async fn healthz(State(st): State<Arc<ApiState>>) -> Json<Health> {
-    Json(Health { status: "ok".into(), chunks: st.chunk_count() })
+    Json(Health { status: "ok".into(), chunks: st.chunk_count().await })
 }
 
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format")))]
 async fn metrics(State(st): State<Arc<ApiState>>) -> Response {
-    st.metrics.chunks.set(st.chunk_count() as i64);
+    st.metrics.chunks.set(st.chunk_count().await as i64);
     let mut buf = Vec::new();
     if let Err(e) = TextEncoder::new().encode(&st.metrics.registry.gather(), &mut buf) {
         return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();

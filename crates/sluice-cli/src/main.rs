@@ -113,6 +113,10 @@ enum Command {
     /// Search the embedded index.
     Search {
         query: String,
+        /// Search this pipeline's stores (its Qdrant + Elasticsearch sinks, or
+        /// its embedded index) instead of the data directory's index.
+        #[arg(long)]
+        pipeline: Option<PathBuf>,
         #[command(flatten)]
         data: DataDir,
         #[command(flatten)]
@@ -135,6 +139,10 @@ enum Command {
     },
     /// Serve the HTTP search API.
     Serve {
+        /// Serve this pipeline's stores (its Qdrant + Elasticsearch sinks, or
+        /// its embedded index) instead of the data directory's index.
+        #[arg(long)]
+        pipeline: Option<PathBuf>,
         #[command(flatten)]
         data: DataDir,
         #[command(flatten)]
@@ -299,10 +307,10 @@ async fn dispatch(cmd: Command) -> u8 {
             cmd_worker(&pipeline, &data.data_dir, &model, WorkerOptions { group, instance_id, exit_when_idle: exit_when_idle.map(std::time::Duration::from_secs), ..Default::default() }, metrics_addr, json).await
         }
         Command::Validate { pipeline, check_env } => cmd_validate(&pipeline, check_env).await,
-        Command::Search { query, data, model, mode, top_k, filters, principals, all_access, json } => {
-            cmd_search(query, &data.data_dir, &model, &mode, top_k, &filters, principals, all_access, json)
+        Command::Search { query, pipeline, data, model, mode, top_k, filters, principals, all_access, json } => {
+            cmd_search(query, pipeline.as_deref(), &data.data_dir, &model, &mode, top_k, &filters, principals, all_access, json).await
         }
-        Command::Serve { data, model, addr, api } => cmd_serve(&data.data_dir, &model, &addr, &api).await,
+        Command::Serve { pipeline, data, model, addr, api } => cmd_serve(pipeline.as_deref(), &data.data_dir, &model, &addr, &api).await,
         Command::Keygen { name, principals, requests_per_minute } => cmd_keygen(&name, &principals, requests_per_minute),
         Command::Status { pipeline, data, json } => cmd_status(&pipeline, &data.data_dir, json),
         Command::Eval(args) => eval::run(args).await,
@@ -446,8 +454,31 @@ pub fn parse_filters(raw: &[String]) -> Result<SearchFilters, String> {
     Ok(f)
 }
 
+/// The store a search reads and the embedder for its queries.
+fn open_backend(pipeline: Option<&Path>, data_dir: &Path, model: &ModelArgs, need_embedder: bool) -> Result<(Arc<dyn sluice_index::SearchBackend>, Option<Arc<dyn TextEmbedder>>), String> {
+    match pipeline {
+        Some(path) => {
+            let loaded = load_pipeline(path).map_err(|d| d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("\n"))?;
+            // Qdrant needs the model's dimension even for keyword-only queries.
+            let needs_model = need_embedder || sluice_engine::stores::has_remote_stores(&loaded);
+            let embedder = if needs_model { Some(load_embedder(&loaded.spec.embedding, &loaded.base_dir, Some(model))?) } else { None };
+            let backend = sluice_engine::stores::open_search_backend(&loaded, data_dir, embedder.as_ref().map_or(0, |e| e.dim()))?;
+            Ok((backend, embedder))
+        }
+        None => {
+            let index_dir = sluice_engine::index_dir(data_dir);
+            if !index_dir.join("vectors.sqlite").exists() {
+                return Err(format!("no index at {}; run a pipeline first (e.g. `sluice run pipelines/demo.yaml`)", index_dir.display()));
+            }
+            let index = EmbeddedIndex::open(&index_dir, false).map_err(|e| e.to_string())?;
+            let embedder = if need_embedder { Some(load_embedder(&EmbeddingSpec::default(), Path::new("."), Some(model))?) } else { None };
+            Ok((Arc::new(sluice_index::EmbeddedSearch(Arc::new(index))), embedder))
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
-fn cmd_search(query: String, data_dir: &Path, model: &ModelArgs, mode: &str, top_k: usize, filters: &[String], principals: Option<String>, all_access: bool, json: bool) -> u8 {
+async fn cmd_search(query: String, pipeline: Option<&Path>, data_dir: &Path, model: &ModelArgs, mode: &str, top_k: usize, filters: &[String], principals: Option<String>, all_access: bool, json: bool) -> u8 {
     let filters = match parse_filters(filters) {
         Ok(f) => f,
         Err(e) => {
@@ -461,48 +492,27 @@ fn cmd_search(query: String, data_dir: &Path, model: &ModelArgs, mode: &str, top
     } else {
         Access::Principals(principals.map(|p| p.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()).unwrap_or_default())
     };
-    let index_dir = sluice_engine::index_dir(data_dir);
-    if !index_dir.join("vectors.sqlite").exists() {
-        eprintln!("error: no index at {}; run a pipeline first (e.g. `sluice run pipelines/demo.yaml`)", index_dir.display());
-        return EXIT_RUNTIME;
-    }
-    let index = match EmbeddedIndex::open(&index_dir, false) {
-        Ok(i) => i,
+    let (backend, embedder) = match open_backend(pipeline, data_dir, model, mode != SearchMode::Keyword) {
+        Ok(b) => b,
         Err(e) => {
             eprintln!("error: {e}");
             return EXIT_RUNTIME;
         }
     };
-    let embedder = match mode {
-        SearchMode::Keyword => None,
-        _ => match load_embedder(&EmbeddingSpec::default(), Path::new("."), Some(model)) {
-            Ok(e) => Some(e),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_RUNTIME;
-            }
-        },
-    };
     let req = SearchRequest { query, top_k: top_k.clamp(1, 1000), mode, filters, access };
-    let search_span = tracing::info_span!("search", mode = ?mode, indexes = 1, top_k = req.top_k).entered();
-    let qv = match &embedder {
-        Some(e) => match tracing::info_span!("embed_query").in_scope(|| e.embed(&[req.query.as_str()])) {
-            Ok(mut v) => Some(v.remove(0)),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_RUNTIME;
-            }
-        },
-        None => None,
+    let result = match embedder {
+        Some(e) => sluice_api::run_search(&[backend], e, &req).await,
+        None => backend.search(&req, None).await,
     };
-    let result = index.search(&req, qv.as_deref());
-    drop(search_span);
     match result {
         Ok(resp) => {
             if json {
                 println!("{}", serde_json::to_string_pretty(&resp).unwrap_or_default());
             } else {
                 output::print_hits(&resp);
+                for w in &resp.warnings {
+                    println!("(partial results: {w})");
+                }
                 if resp.hits.is_empty() && matches!(&req.access, Access::Principals(p) if p.is_empty()) {
                     println!("(searched public documents only: documents with an ACL need --as user:…,group:… or --all-access)");
                 }
@@ -531,17 +541,13 @@ fn cmd_keygen(name: &str, principals: &[String], rpm: u32) -> u8 {
     0
 }
 
-async fn cmd_serve(data_dir: &Path, model: &ModelArgs, addr: &str, api: &ApiArgs) -> u8 {
-    let index_dir = sluice_engine::index_dir(data_dir);
-    let index = match EmbeddedIndex::open(&index_dir, false) {
-        Ok(i) => Arc::new(i),
-        Err(e) => {
-            eprintln!("error: {e}");
+async fn cmd_serve(pipeline: Option<&Path>, data_dir: &Path, model: &ModelArgs, addr: &str, api: &ApiArgs) -> u8 {
+    let (backend, embedder) = match open_backend(pipeline, data_dir, model, true) {
+        Ok((b, Some(e))) => (b, e),
+        Ok((_, None)) => {
+            eprintln!("error: no embedding model loaded");
             return EXIT_RUNTIME;
         }
-    };
-    let embedder = match load_embedder(&EmbeddingSpec::default(), Path::new("."), Some(model)) {
-        Ok(e) => e,
         Err(e) => {
             eprintln!("error: {e}");
             return EXIT_RUNTIME;
@@ -551,10 +557,7 @@ async fn cmd_serve(data_dir: &Path, model: &ModelArgs, addr: &str, api: &ApiArgs
         Ok(a) => a,
         Err(code) => return code,
     };
-    let state = match keys {
-        Some(keys) => sluice_api::ApiState::with_keys(index, embedder, keys),
-        None => sluice_api::ApiState::new(index, embedder, access),
-    };
+    let state = sluice_api::ApiState::over_backend(backend, embedder, access, keys);
     let app = match sluice_api::router_with_cors(state, &api.cors_origins) {
         Ok(a) => a,
         Err(e) => {
@@ -783,7 +786,7 @@ async fn cmd_daemon(dir: PathBuf, data_dir: PathBuf, model: &ModelArgs, listen: 
 struct LateIndexSet(Arc<std::sync::OnceLock<Arc<sluice_daemon::Daemon>>>);
 
 impl sluice_api::IndexSet for LateIndexSet {
-    fn indexes(&self) -> Vec<Arc<EmbeddedIndex>> {
+    fn indexes(&self) -> Vec<Arc<dyn sluice_index::SearchBackend>> {
         self.0.get().map(|d| sluice_api::IndexSet::indexes(d.as_ref())).unwrap_or_default()
     }
 }

@@ -46,6 +46,16 @@ impl SinkBatch {
 pub struct SinkAck {
     pub chunks_written: usize,
     pub docs_deleted: usize,
+    /// Documents the store refused for a reason retrying cannot fix (a
+    /// mapping conflict). Everything else in the batch is durable; these
+    /// become dead letters with the store's reason.
+    pub rejected: Vec<SinkRejection>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SinkRejection {
+    pub doc_id: Uuid,
+    pub reason: String,
 }
 
 #[derive(Debug, thiserror::Error)]

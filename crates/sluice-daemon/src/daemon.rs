@@ -25,7 +25,7 @@ use tokio::task::JoinSet;
 
 use crate::metrics::SyncMetrics;
 use crate::schedule::{Job, RunKind, Scheduler, SlotStatus, SourceSchedule};
-use sluice_index::EmbeddedIndex;
+use sluice_index::SearchBackend;
 
 #[derive(Debug, Clone)]
 pub struct DaemonConfig {
@@ -54,7 +54,7 @@ pub struct Daemon {
     cfg: DaemonConfig,
     /// The running pipelines' indexes, for the search API (kept apart from
     /// `entries`, whose lock a reload holds across awaits).
-    indexes: std::sync::RwLock<Vec<Arc<EmbeddedIndex>>>,
+    indexes: std::sync::RwLock<Vec<Arc<dyn SearchBackend>>>,
     metrics: Option<SyncMetrics>,
     embedder: Arc<dyn TextEmbedder>,
     entries: tokio::sync::Mutex<BTreeMap<String, Entry>>,
@@ -240,7 +240,7 @@ impl Daemon {
                 }
             }
         }
-        *self.indexes.write().unwrap_or_else(|e| e.into_inner()) = entries.values().filter_map(|e| e.pipeline.as_ref()?.index().cloned()).collect();
+        *self.indexes.write().unwrap_or_else(|e| e.into_inner()) = entries.values().filter_map(|e| e.pipeline.as_ref()?.search_backend()).collect();
         self.ready.store(true, Ordering::SeqCst);
     }
 
@@ -391,7 +391,7 @@ impl Daemon {
 }
 
 impl sluice_api::IndexSet for Daemon {
-    fn indexes(&self) -> Vec<Arc<EmbeddedIndex>> {
+    fn indexes(&self) -> Vec<Arc<dyn SearchBackend>> {
         self.indexes.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }

@@ -6,12 +6,14 @@ pub mod chunker;
 pub mod kafka;
 pub mod registry;
 pub mod runner;
+pub mod stores;
 pub mod transform;
 
 pub use chunker::{ChunkText, Chunker};
 pub use registry::{build_sources, embedder_config, validate_pipeline};
 pub use kafka::{IndexWorker, WorkerMetrics, WorkerOptions, WorkerReport, kafka_config};
 pub use runner::{IndexFailure, Indexed, Pipeline, ProgressEvent, RunOptions, RunReport, SourceReport, SourceStatus};
+pub use stores::StoreSearch;
 pub use transform::SqlTransform;
 
 use std::path::{Path, PathBuf};

@@ -10,7 +10,7 @@ use sluice_core::arrow_conv::{batch_to_documents, documents_to_batch};
 use sluice_core::{Chunk, ChunkWrite, DeadLetter, Document, DocumentWrite, ListingScope, Sink, SinkBatch, Source, SyncMode};
 use sluice_embed::TextEmbedder;
 use tracing::Instrument;
-use sluice_index::EmbeddedIndex;
+use sluice_index::{EmbeddedIndex, EmbeddedSearch, SearchBackend};
 use sluice_kafka::KafkaPublisher;
 use sluice_spec::{LoadedPipeline, SinkSpec, TransportSpec};
 use sluice_state::{DocState, PageCommit, RunRecord, StateStore};
@@ -134,6 +134,9 @@ pub struct Pipeline {
     state: Arc<StateStore>,
     sinks: Vec<Arc<dyn Sink>>,
     index: Option<Arc<EmbeddedIndex>>,
+    /// What search reads: Qdrant + Elasticsearch when the pipeline writes
+    /// them, else the embedded index.
+    search: Option<Arc<dyn SearchBackend>>,
     embedder: Option<Arc<dyn TextEmbedder>>,
     transform: Option<SqlTransform>,
     chunker: Chunker,
@@ -208,7 +211,7 @@ impl Pipeline {
                     format!("{}: transport: Kafka at `{}`: {e}; check that the broker is up and `bootstrap_servers` is right", loaded.file, cfg.bootstrap_servers)
                 })?;
                 let chunker = Chunker::new(&loaded.spec.chunking);
-                Ok(Pipeline { loaded, state, sinks: Vec::new(), index: None, embedder: None, transform: None, chunker, publisher: Some(publisher), state_is_complete: true, observer: None })
+                Ok(Pipeline { loaded, state, sinks: Vec::new(), index: None, search: None, embedder: None, transform: None, chunker, publisher: Some(publisher), state_is_complete: true, observer: None })
             }
         }
     }
@@ -226,7 +229,8 @@ impl Pipeline {
         let state = Arc::new(StateStore::open(state_path).map_err(|e| e.to_string())?);
         let mut sinks: Vec<Arc<dyn Sink>> = Vec::new();
         let mut index = None;
-        for s in &loaded.spec.sinks {
+        let (mut keyword_store, mut vector_store) = (None, None);
+        for (i, s) in loaded.spec.sinks.iter().enumerate() {
             match s {
                 SinkSpec::Embedded(cfg) => {
                     let dir = cfg.path.as_ref().map(|p| loaded.resolve_path(p)).unwrap_or_else(|| crate::index_dir(data_dir));
@@ -242,14 +246,29 @@ impl Pipeline {
                     index = Some(idx.clone());
                     sinks.push(idx);
                 }
+                SinkSpec::Qdrant(spec) => {
+                    let store = Arc::new(crate::stores::qdrant_store(&loaded, i, spec, embedder.dim())?);
+                    vector_store = Some((store.clone(), Duration::from_millis(spec.search_timeout_ms)));
+                    sinks.push(store);
+                }
+                SinkSpec::Elasticsearch(spec) => {
+                    let store = Arc::new(crate::stores::elastic_store(&loaded, i, spec)?);
+                    keyword_store = Some((store.clone(), Duration::from_millis(spec.search_timeout_ms)));
+                    sinks.push(store);
+                }
             }
         }
+        let search: Option<Arc<dyn SearchBackend>> = if keyword_store.is_some() || vector_store.is_some() {
+            Some(Arc::new(crate::stores::StoreSearch { keyword: keyword_store, vector: vector_store }))
+        } else {
+            index.as_ref().map(|i| Arc::new(EmbeddedSearch(i.clone())) as Arc<dyn SearchBackend>)
+        };
         let transform = match &loaded.spec.transform {
             Some(t) => Some(SqlTransform::new(&t.sql).await.map_err(|e| format!("{}: transform.sql: {e}", loaded.file))?),
             None => None,
         };
         let chunker = Chunker::new(&loaded.spec.chunking);
-        Ok(Pipeline { loaded, state, sinks, index, embedder: Some(embedder), transform, chunker, publisher: None, state_is_complete: true, observer: None })
+        Ok(Pipeline { loaded, state, sinks, index, search, embedder: Some(embedder), transform, chunker, publisher: None, state_is_complete: true, observer: None })
     }
 
     /// Adds a sink beyond those in the pipeline file (embedding Sluice in
@@ -264,6 +283,7 @@ impl Pipeline {
     pub fn with_only_sinks(mut self, sinks: Vec<Arc<dyn Sink>>) -> Self {
         self.sinks = sinks;
         self.index = None;
+        self.search = None;
         self
     }
 
@@ -292,6 +312,12 @@ impl Pipeline {
     /// The embedded index, when the pipeline writes to one.
     pub fn index(&self) -> Option<&Arc<EmbeddedIndex>> {
         self.index.as_ref()
+    }
+
+    /// What the search API reads for this pipeline: hybrid over Qdrant +
+    /// Elasticsearch when it writes them, else its embedded index.
+    pub fn search_backend(&self) -> Option<Arc<dyn SearchBackend>> {
+        self.search.clone()
     }
 
     fn notify(&self, e: ProgressEvent) {
@@ -608,7 +634,11 @@ impl Pipeline {
             groups.push(SinkBatch { writes: Vec::new(), deletes: deletes.clone() });
         }
         for batch in &groups {
-            self.write_to_sinks(batch).await?;
+            for (sink, rejected) in self.write_to_sinks(batch).await? {
+                let external = batch.writes.iter().find(|w| w.doc_id == rejected.doc_id).map(|w| w.document.external_id.clone());
+                tracing::warn!(sink, doc_id = %rejected.doc_id, reason = %rejected.reason, "sink rejected a document");
+                dead_letters.push(DeadLetter { source: source_id.to_string(), location: format!("sink {sink}"), external_id: external, error: rejected.reason });
+            }
             r.chunks_written += batch.writes.iter().map(|w| w.chunks.len() as u64).sum::<u64>();
         }
         r.docs_deleted += deletes.len() as u64;
@@ -616,13 +646,16 @@ impl Pipeline {
         Ok(Indexed { admitted, failed, delete_candidates, unidentified_failures, deletes, states, dead_letters })
     }
 
-    async fn write_to_sinks(&self, batch: &SinkBatch) -> Result<(), IndexFailure> {
+    /// Every sink must acknowledge; returns what each refused for good.
+    async fn write_to_sinks(&self, batch: &SinkBatch) -> Result<Vec<(String, sluice_core::SinkRejection)>, IndexFailure> {
+        let mut rejected = Vec::new();
         for sink in &self.sinks {
             let span = tracing::info_span!("sink_write", sink = sink.name(), documents = batch.writes.len(), deletes = batch.deletes.len());
             let ack = apply_with_retry(sink.as_ref(), batch).instrument(span).await?;
-            tracing::debug!(sink = sink.name(), chunks = ack.chunks_written, deleted = ack.docs_deleted, "sink acknowledged");
+            tracing::debug!(sink = sink.name(), chunks = ack.chunks_written, deleted = ack.docs_deleted, rejected = ack.rejected.len(), "sink acknowledged");
+            rejected.extend(ack.rejected.into_iter().map(|r| (sink.name().to_string(), r)));
         }
-        Ok(())
+        Ok(rejected)
     }
 
     /// Commits what a worker indexed (no source cursor: Kafka offsets are
@@ -721,7 +754,9 @@ impl Pipeline {
                     let tombstones: Vec<(String, Uuid)> = part.iter().map(|id| (source_id.to_string(), *id)).collect();
                     publish_with_retry(p, &[], &tombstones, r).await?;
                 }
-                None => self.write_to_sinks(&SinkBatch { writes: Vec::new(), deletes: part.to_vec() }).await?,
+                None => {
+                    self.write_to_sinks(&SinkBatch { writes: Vec::new(), deletes: part.to_vec() }).await?;
+                }
             }
             let commit = PageCommit { cursor: None, upserts: Vec::new(), deletes: part.to_vec(), dead_letters: Vec::new() };
             self.state.commit_page(pipeline, source_id, &commit).map_err(|e| e.to_string())?;

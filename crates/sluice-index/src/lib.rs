@@ -4,12 +4,15 @@
 //! `EmbeddedIndex` implements `Sink`, so the engine writes to it like any
 //! other store.
 
+mod backend;
 mod keyword;
 mod search;
 mod sink;
 mod vectors;
 
-pub use search::{Access, Hit, SearchFilters, SearchMode, SearchRequest, SearchResponse, rrf_fuse};
+pub use backend::{EmbeddedSearch, SearchBackend};
+pub use search::{Access, Hit, SearchFilters, SearchMode, SearchRequest, SearchResponse, rrf_fuse, rrf_fuse_weighted};
+pub use sink::{KEYWORD_WEIGHT, RRF_K};
 pub use sink::EmbeddedIndex;
 pub use vectors::ChunkPayload;
 

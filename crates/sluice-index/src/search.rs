@@ -113,6 +113,12 @@ pub struct SearchResponse {
     pub hits: Vec<Hit>,
     pub mode: SearchMode,
     pub took_ms: f64,
+    /// True when one leg of a hybrid search failed or timed out and the hits
+    /// come from the other leg alone; `warnings` says which and why.
+    #[serde(default)]
+    pub partial: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Collapses ranked chunks to ranked documents (best chunk per document).

@@ -18,8 +18,8 @@ const MIN_CANDIDATES: usize = 100;
 /// queries; nDCG@10): equal weights with k = 60 gave 0.673 (below the vector
 /// leg's 0.686); keyword weight 0.5 with k = 20 gave 0.694. The same change
 /// lifted the bundled sample's hit@5 from 22 to 26 of 30 queries.
-const RRF_K: f32 = 20.0;
-const KEYWORD_WEIGHT: f32 = 0.5;
+pub const RRF_K: f32 = 20.0;
+pub const KEYWORD_WEIGHT: f32 = 0.5;
 const SNIPPET_CHARS: usize = 240;
 
 struct Inner {
@@ -122,7 +122,7 @@ impl EmbeddedIndex {
             g.keyword.delete_chunk(id)?;
         }
         g.keyword.commit()?;
-        Ok(SinkAck { chunks_written: upserts.len(), docs_deleted: batch.deletes.len() })
+        Ok(SinkAck { chunks_written: upserts.len(), docs_deleted: batch.deletes.len(), rejected: Vec::new() })
     }
 
     /// Runs a search. `query_vector` is the embedded query (needed for the
@@ -207,7 +207,7 @@ impl EmbeddedIndex {
                 })
             })
             .collect();
-        Ok(SearchResponse { hits, mode: req.mode, took_ms: start.elapsed().as_secs_f64() * 1e3 })
+        Ok(SearchResponse { hits, mode: req.mode, took_ms: start.elapsed().as_secs_f64() * 1e3, partial: false, warnings: Vec::new() })
     }
 }
 

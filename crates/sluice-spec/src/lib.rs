@@ -3,11 +3,13 @@
 
 pub mod positions;
 pub mod secrets;
+mod stores;
 mod types;
 pub mod validate;
 
 pub use positions::{Position, PositionIndex};
 pub use secrets::{Secret, SecretRef};
+pub use stores::*;
 pub use types::*;
 pub use validate::{Diagnostic, LoadedPipeline, load_pipeline, load_pipeline_lenient, load_pipeline_str, parse_cron};
 

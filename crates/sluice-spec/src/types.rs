@@ -191,6 +191,10 @@ impl Default for EmbeddingSpec {
 pub enum SinkSpec {
     /// The embedded index (keyword + vector) under the data directory.
     Embedded(EmbeddedSinkSpec),
+    /// Vectors and payloads in a Qdrant collection (gRPC).
+    Qdrant(crate::stores::QdrantSinkSpec),
+    /// Chunk text and payloads in an Elasticsearch 8 / OpenSearch 2 index.
+    Elasticsearch(crate::stores::ElasticsearchSinkSpec),
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]

@@ -319,6 +319,37 @@ fn semantic_checks(p: &LoadedPipeline) -> Vec<Diagnostic> {
     if s.sinks.is_empty() {
         d.push(p.diagnostic("sinks", "no sinks", Some("add `- type: embedded` or remove `sinks:` to use the embedded index".into())));
     }
+    let (mut qdrant, mut elastic) = (0, 0);
+    for (i, sink) in s.sinks.iter().enumerate() {
+        let (url, timeout, attempts, batch, batch_name) = match sink {
+            SinkSpec::Embedded(_) => continue,
+            SinkSpec::Qdrant(q) => {
+                qdrant += 1;
+                (&q.url, q.timeout_secs, q.max_attempts, q.batch_points, "batch_points")
+            }
+            SinkSpec::Elasticsearch(e) => {
+                elastic += 1;
+                (&e.url, e.timeout_secs, e.max_attempts, e.bulk_actions, "bulk_actions")
+            }
+        };
+        if let Err(e) = crate::secrets::check_env_refs(url) {
+            d.push(p.diagnostic(&format!("sinks[{i}].url"), e, None));
+        } else if !url.contains("${") && !(url.starts_with("http://") || url.starts_with("https://")) {
+            d.push(p.diagnostic(&format!("sinks[{i}].url"), format!("`{url}` is not an http(s) URL"), Some("e.g. http://localhost:6334 for Qdrant gRPC, http://localhost:9200 for Elasticsearch".into())));
+        }
+        if timeout == 0 {
+            d.push(p.diagnostic(&format!("sinks[{i}].timeout_secs"), "must be at least 1", None));
+        }
+        if attempts == 0 {
+            d.push(p.diagnostic(&format!("sinks[{i}].max_attempts"), "must be at least 1", None));
+        }
+        if batch == 0 {
+            d.push(p.diagnostic(&format!("sinks[{i}].{batch_name}"), "must be at least 1", None));
+        }
+    }
+    if qdrant > 1 || elastic > 1 {
+        d.push(p.diagnostic("sinks", "at most one `qdrant` and one `elasticsearch` sink per pipeline", Some("search runs its vector leg on the Qdrant sink and its keyword leg on the Elasticsearch sink; use another pipeline for another store".into())));
+    }
     let c = &s.chunking;
     if c.max_tokens < 16 || c.max_tokens > 8192 {
         d.push(p.diagnostic("chunking.max_tokens", format!("max_tokens {} is out of range", c.max_tokens), Some("use 16..=8192; 200 suits all-MiniLM-L6-v2".into())));
