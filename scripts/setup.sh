@@ -35,3 +35,5 @@ fi
 bash "$ROOT/scripts/setup-model.sh"
 # The Kafka-protocol broker for the transport's integration tests.
 bash "$ROOT/scripts/setup-kafka.sh"
+# The Elasticsearch API emulator for the sink's round-trip tests.
+bash "$ROOT/scripts/setup-stores.sh"

@@ -12,4 +12,5 @@
 //! Both can inject faults so tests can check retries and partial results.
 
 pub mod elastic;
+pub mod noida;
 pub mod qdrant;
