@@ -144,15 +144,56 @@ pub enum ElasticsearchAuth {
     Bearer { token: SecretRef },
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
+/// `refresh:` accepts `false`, `true` or `wait_for` (YAML booleans or strings).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum RefreshPolicy {
     #[default]
-    #[serde(rename = "false")]
     False,
-    #[serde(rename = "true")]
     True,
     WaitFor,
+}
+
+impl Serialize for RefreshPolicy {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            RefreshPolicy::False => s.serialize_bool(false),
+            RefreshPolicy::True => s.serialize_bool(true),
+            RefreshPolicy::WaitFor => s.serialize_str("wait_for"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RefreshPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Bool(bool),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Bool(false) => Ok(RefreshPolicy::False),
+            Raw::Bool(true) => Ok(RefreshPolicy::True),
+            Raw::Text(t) => match t.as_str() {
+                "false" => Ok(RefreshPolicy::False),
+                "true" => Ok(RefreshPolicy::True),
+                "wait_for" => Ok(RefreshPolicy::WaitFor),
+                other => Err(serde::de::Error::custom(format!("unknown refresh policy `{other}`; use false, true or wait_for"))),
+            },
+        }
+    }
+}
+
+impl JsonSchema for RefreshPolicy {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "RefreshPolicy".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "When written chunks become searchable: false, true or wait_for.",
+            "anyOf": [{ "type": "boolean" }, { "type": "string", "enum": ["false", "true", "wait_for"] }]
+        })
+    }
 }
 
 impl RefreshPolicy {

@@ -491,4 +491,31 @@ mod tests {
         assert!(parse_cron("0 */5 * * * *").is_ok());
         assert!(parse_cron("61 * * * *").is_err());
     }
+
+    #[test]
+    fn store_sinks_parse_with_defaults_and_refresh_as_bool_or_string() {
+        let base = "name: kb\nsources:\n  - id: docs\n    type: files\n    settings:\n      path: x.jsonl\nsinks:\n";
+        let p = load(&format!("{base}  - type: qdrant\n    url: http://localhost:6334\n  - type: elasticsearch\n    url: ${{ES_URL}}\n    refresh: false\n    auth:\n      type: basic\n      username: elastic\n      password: ${{ES_PASSWORD}}\n")).unwrap();
+        let (SinkSpec::Qdrant(q), SinkSpec::Elasticsearch(e)) = (&p.spec.sinks[0], &p.spec.sinks[1]) else { panic!("{:?}", p.spec.sinks) };
+        assert_eq!((q.collection("kb-prod.v2"), q.batch_points, q.distance), ("sluice_kb_prod_v2".to_string(), 256, crate::QdrantDistance::Cosine));
+        assert_eq!((e.index("KB"), e.refresh), ("sluice-kb".to_string(), crate::RefreshPolicy::False));
+        for (text, want) in [("true", crate::RefreshPolicy::True), ("wait_for", crate::RefreshPolicy::WaitFor), ("\"false\"", crate::RefreshPolicy::False)] {
+            let p = load(&format!("{base}  - type: elasticsearch\n    url: http://es:9200\n    refresh: {text}\n")).unwrap();
+            let SinkSpec::Elasticsearch(e) = &p.spec.sinks[0] else { panic!() };
+            assert_eq!(e.refresh, want, "{text}");
+        }
+        let d = load(&format!("{base}  - type: elasticsearch\n    url: http://es:9200\n    refresh: sometimes\n")).unwrap_err();
+        assert!(d[0].message.contains("use false, true or wait_for"), "{d:?}");
+    }
+
+    #[test]
+    fn store_sink_mistakes_are_reported_with_their_place() {
+        let base = "name: kb\nsources:\n  - id: docs\n    type: files\n    settings:\n      path: x.jsonl\nsinks:\n";
+        let d = load(&format!("{base}  - type: qdrant\n    url: localhost:6334\n    batch_points: 0\n  - type: qdrant\n    url: http://b:6334\n  - type: elasticsearch\n    url: http://es:9200\n    auth: {{ type: api_key, key: plaintext }}\n")).unwrap_err();
+        let text = format!("{d:?}");
+        assert!(text.contains("sinks[2]") && text.contains("environment references"), "literal secret refused: {text}");
+        let d = load(&format!("{base}  - type: qdrant\n    url: localhost:6334\n    batch_points: 0\n  - type: qdrant\n    url: http://b:6334\n")).unwrap_err();
+        let paths: Vec<&str> = d.iter().map(|x| x.path.as_str()).collect();
+        assert!(paths.contains(&"sinks[0].url") && paths.contains(&"sinks[0].batch_points") && paths.contains(&"sinks"), "{d:#?}");
+    }
 }
