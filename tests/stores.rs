@@ -190,3 +190,38 @@ fn the_stores_example_differs_from_the_demo_only_in_its_sinks() {
     let kinds: Vec<String> = stores.spec.sinks.iter().map(|s| serde_json::to_value(s).unwrap()["type"].as_str().unwrap().to_string()).collect();
     assert_eq!(kinds, vec!["qdrant", "elasticsearch"]);
 }
+
+/// Against real servers when they are given (e.g. the compose file's
+/// Qdrant and Elasticsearch): `SLUICE_QDRANT_URL=http://127.0.0.1:6334
+/// SLUICE_ES_URL=http://127.0.0.1:9200`. Nothing here can run them, so
+/// without the variables this test only says it was skipped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_qdrant_and_elasticsearch_when_configured() {
+    let (Ok(q), Ok(e)) = (std::env::var("SLUICE_QDRANT_URL"), std::env::var("SLUICE_ES_URL")) else {
+        eprintln!("skipped: set SLUICE_QDRANT_URL and SLUICE_ES_URL to run against real servers");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    write_jsonl(&dir.path().join("kb.jsonl"), &corpus());
+    // A fresh collection and alias per run.
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let y = yaml(&q, &e).replace("name: stores", &format!("name: real-{}", &suffix[..8]));
+    let p = pipeline(&y, dir.path(), &dir.path().join("data")).await;
+    let r = run(&p, &y, dir.path(), false).await;
+    assert!(!r.failed(), "{:#?}", r.sources);
+    let backend = p.search_backend().unwrap();
+    assert_eq!(backend.chunk_count().await, Some(r.chunks_written()));
+    let base = serve(&p).await;
+    let (_, v) = post(&base, json!({"query": "connection pool size"})).await;
+    assert_eq!(v["partial"], false, "{v}");
+    assert_eq!(ids(&v)[0], "pgbouncer", "{v}");
+    let (_, v) = post(&base, json!({"query": "paid leave days"})).await;
+    assert!(!ids(&v).contains(&"vacation".to_string()), "{v}");
+    let mut rows = corpus();
+    rows.remove(4);
+    write_jsonl(&dir.path().join("kb.jsonl"), &rows);
+    let r = run(&p, &y, dir.path(), false).await;
+    assert_eq!(r.sources[0].docs_deleted, 1);
+    let (_, v) = post(&base, json!({"query": "laptop hardware accounts"})).await;
+    assert!(!ids(&v).contains(&"laptop".to_string()), "{v}");
+}

@@ -37,6 +37,25 @@ fn validate_accepts_the_bundled_pipelines() {
 }
 
 #[test]
+fn validate_check_env_names_missing_store_settings() {
+    let o = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["validate", "--check-env", "pipelines/qdrant-elasticsearch.yaml"])
+        .current_dir(repo())
+        .env_remove("QDRANT_URL")
+        .env_remove("ELASTICSEARCH_API_KEY")
+        .env("QDRANT_API_KEY", "k")
+        .env("ELASTICSEARCH_URL", "http://127.0.0.1:9200")
+        .output()
+        .unwrap();
+    let (out, err) = text(&o);
+    assert_ne!(o.status.code(), Some(0), "{out}{err}");
+    let all = format!("{out}{err}");
+    assert!(all.contains("sinks[0].url") && all.contains("QDRANT_URL"), "{all}");
+    assert!(all.contains("sinks[1].auth.key") && all.contains("ELASTICSEARCH_API_KEY"), "{all}");
+    assert!(!all.contains("sinks[0].api_key"), "set variables are not reported: {all}");
+}
+
+#[test]
 fn validate_reports_every_error_with_position_and_hint() {
     let dir = tempfile::tempdir().unwrap();
     let yaml = "name: demo\nschedule:\n  cron: \"every monday\"\nsources:\n  - id: docs\n    type: files\n    settings:\n      pth: x.jsonl\n    credentials:\n      token: hunter2-literal\n  - id: wiki\n    type: confluenze\ntransform:\n  sql: SELECT nope FROM records\nchunking:\n  max_tokns: 10\n";

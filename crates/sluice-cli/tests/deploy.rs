@@ -158,6 +158,20 @@ fn compose_file_is_consistent() {
     assert_eq!(flag(&search, "--data-dir"), Some(worker_data));
     let volume = |svc: &str| strings(&services[svc]["volumes"]).into_iter().find(|v| !v.starts_with('.')).unwrap();
     assert_eq!(volume("kafka-worker"), volume("kafka-search"));
+
+    // The stores profile: the daemon's pipelines write Qdrant and
+    // Elasticsearch at the compose services' addresses.
+    let stores = &services["stores-sluice"];
+    assert_eq!(strings(&stores["profiles"]), vec!["stores".to_string()]);
+    let cmd = strings(&stores["command"]);
+    assert_cli_accepts(&cmd, "compose stores-sluice.command");
+    for entry in std::fs::read_dir(dir.join("pipelines-stores")).unwrap() {
+        let path = entry.unwrap().path();
+        validate_pipeline(&path);
+        let loaded = sluice_spec::load_pipeline(&path).unwrap();
+        let urls: Vec<String> = loaded.spec.sinks.iter().map(|s| serde_json::to_value(s).unwrap()["url"].as_str().unwrap_or_default().to_string()).collect();
+        assert_eq!(urls, vec!["http://qdrant:6334", "http://elasticsearch:9200"], "{}", path.display());
+    }
 }
 
 #[test]

@@ -12,7 +12,7 @@ use sluice_files::{FilesSettings, FilesSource};
 use sluice_gitlab::{GitlabSettings, GitlabSource};
 use sluice_jira::{JiraSettings, JiraSource};
 use sluice_slack::{SlackExportSettings, SlackExportSource, SlackSettings, SlackSource};
-use sluice_spec::{Device, Diagnostic, EmbeddingSpec, LoadedPipeline};
+use sluice_spec::{Device, Diagnostic, ElasticsearchAuth, EmbeddingSpec, LoadedPipeline, SinkSpec};
 
 use crate::transform::SqlTransform;
 
@@ -105,6 +105,32 @@ pub async fn validate_pipeline(p: &LoadedPipeline, check_env: bool) -> Vec<Diagn
             for (name, secret) in &src.credentials {
                 if let Err(e) = secret.resolve() {
                     d.push(p.diagnostic(&format!("sources[{i}].credentials.{name}"), e, None));
+                }
+            }
+        }
+    }
+    if check_env {
+        // Store URLs and secrets are read at open time; say now what is missing.
+        for (i, sink) in p.spec.sinks.iter().enumerate() {
+            let (url, secrets): (&str, Vec<(&str, &sluice_spec::SecretRef)>) = match sink {
+                SinkSpec::Embedded(_) => continue,
+                SinkSpec::Qdrant(q) => (&q.url, q.api_key.iter().map(|k| ("api_key", k)).collect()),
+                SinkSpec::Elasticsearch(e) => (
+                    &e.url,
+                    match &e.auth {
+                        None => Vec::new(),
+                        Some(ElasticsearchAuth::ApiKey { key }) => vec![("auth.key", key)],
+                        Some(ElasticsearchAuth::Basic { password, .. }) => vec![("auth.password", password)],
+                        Some(ElasticsearchAuth::Bearer { token }) => vec![("auth.token", token)],
+                    },
+                ),
+            };
+            if let Err(e) = sluice_spec::secrets::expand_env_refs(url) {
+                d.push(p.diagnostic(&format!("sinks[{i}].url"), e, None));
+            }
+            for (field, secret) in secrets {
+                if let Err(e) = secret.resolve() {
+                    d.push(p.diagnostic(&format!("sinks[{i}].{field}"), e, None));
                 }
             }
         }
