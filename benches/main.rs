@@ -67,8 +67,11 @@ async fn main() -> Result<()> {
     // --- transport: Kafka vs in-process on the same corpus ------------------
     kafka_vs_in_process(&loaded, embedder.clone(), docs, first.seconds).await?;
 
-    // --- embedding: pipeline embedder vs bare ORT session -------------------
     let index = pipeline.index().context("demo pipeline writes the embedded index")?.clone();
+    // --- stores: sink throughput into Qdrant / Elasticsearch vs embedded -----
+    stores_vs_embedded(&index).await?;
+
+    // --- embedding: pipeline embedder vs bare ORT session -------------------
     let texts: Vec<String> = index.payloads().map_err(|e| anyhow!(e))?.into_iter().map(|p| p.text).collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let bare = bare_session_throughput(&refs, threads(&args), 32)?;
@@ -134,6 +137,72 @@ async fn main() -> Result<()> {
             println!("{name:<10} p50 {p50:>6.2} ms   p99 {p99:>6.2} ms   {rps:>7.1} req/s   (target p99 < 50 ms)");
         } else {
             println!("{name:<10} p50 {p50:>6.2} ms   p99 {p99:>6.2} ms   {rps:>7.1} req/s   ratio vs no auth: p50 {:.3}x  p99 {:.3}x  req/s {:.3}x", p50 / base.0, p99 / base.1, rps / base.2);
+        }
+    }
+    Ok(())
+}
+
+/// Sink throughput on the same chunks and vectors (what the first sync
+/// wrote): the embedded index vs the Qdrant sink (real qdrant-client →
+/// gRPC → the Qdrant engine in qdrant-edge, on this machine) vs the
+/// Elasticsearch sink (→ the recorded-contract fixture server). Embedding
+/// is excluded so the sinks' own cost shows. Batches of 256 documents, as
+/// the engine sends them.
+async fn stores_vs_embedded(index: &sluice_index::EmbeddedIndex) -> Result<()> {
+    use sluice_core::{Chunk, ChunkWrite, DocKind, Document, DocumentWrite, Sink, SinkBatch};
+    let payloads = index.payloads().map_err(|e| anyhow!(e))?;
+    let mut by_doc: std::collections::BTreeMap<uuid::Uuid, Vec<sluice_index::ChunkPayload>> = Default::default();
+    for p in payloads {
+        by_doc.entry(p.doc_id).or_default().push(p);
+    }
+    let mut writes = Vec::new();
+    for (doc_id, mut chunks) in by_doc {
+        chunks.sort_by_key(|c| c.ordinal);
+        let c0 = &chunks[0];
+        let mut d = Document::new(c0.source.clone(), c0.external_id.clone(), c0.kind.parse().unwrap_or(DocKind::Document));
+        d.title = c0.title.clone();
+        d.url = c0.url.clone();
+        d.labels = c0.labels.clone();
+        d.acl = c0.acl.clone();
+        d.updated_at = c0.updated_at.and_then(chrono::DateTime::from_timestamp_micros);
+        let chunks: Vec<ChunkWrite> = chunks
+            .iter()
+            .map(|c| ChunkWrite { chunk: Chunk::new(doc_id, c.ordinal, c.text.clone(), 0), vector: index.vector_of(&c.chunk_id) })
+            .collect();
+        writes.push(DocumentWrite { doc_id, document: Arc::new(d), chunk_count: chunks.len() as u32, chunks });
+    }
+    let batches: Vec<SinkBatch> = writes.chunks(256).map(|w| SinkBatch { writes: w.to_vec(), deletes: Vec::new() }).collect();
+    let (docs, chunks) = (writes.len(), writes.iter().map(|w| w.chunks.len()).sum::<usize>());
+    let dim = writes.iter().flat_map(|w| w.chunks.iter()).find_map(|c| c.vector.as_ref().map(Vec::len)).context("no vectors")?;
+
+    let dir = tempfile::tempdir()?;
+    let qdrant = sluice_testservers::qdrant::QdrantEdgeServer::start().await?;
+    let es = sluice_testservers::elastic::ElasticFixture::start(sluice_testservers::elastic::Flavor::Elasticsearch8).await?;
+    let qspec: sluice_spec::QdrantSinkSpec = serde_yaml_ng::from_str(&format!("url: {}", qdrant.url()))?;
+    let espec: sluice_spec::ElasticsearchSinkSpec = serde_yaml_ng::from_str(&format!("url: {}", es.url()))?;
+    let embedded: Arc<dyn Sink> = Arc::new(sluice_index::EmbeddedIndex::open(&dir.path().join("index"), true).map_err(|e| anyhow!("{e}"))?);
+    let q: Arc<dyn Sink> = Arc::new(sluice_qdrant::QdrantStore::new(sluice_qdrant::QdrantStoreConfig { spec: qspec, url: qdrant.url(), api_key: None, collection: "bench".into(), dim }).map_err(|e| anyhow!(e))?);
+    let e: Arc<dyn Sink> = Arc::new(
+        sluice_elastic::ElasticStore::new(sluice_elastic::ElasticStoreConfig { spec: espec, url: es.url(), auth: sluice_elastic::Auth::None, alias: "bench".into() }).map_err(|e| anyhow!(e))?,
+    );
+    // Bootstrap outside the timing (collection, indexes, template, alias).
+    for s in [&q, &e] {
+        s.apply(&SinkBatch::default()).await.map_err(|e| anyhow!("{e}"))?;
+    }
+    println!("\n== sinks ({docs} documents, {chunks} chunks with {dim}-dim vectors, batches of 256 documents, no embedding)");
+    let mut base = 0.0;
+    for (name, sinks) in [("embedded index", vec![embedded]), ("qdrant (edge server)", vec![q.clone()]), ("elasticsearch (fixture)", vec![e.clone()]), ("qdrant + elasticsearch", vec![q, e])] {
+        let t = Instant::now();
+        for b in &batches {
+            futures::future::try_join_all(sinks.iter().map(|s| s.apply(b))).await.map_err(|e| anyhow!("{e}"))?;
+        }
+        let secs = t.elapsed().as_secs_f64();
+        let rate = docs as f64 / secs;
+        if base == 0.0 {
+            base = rate;
+            println!("{name:<24} {secs:>7.3} s  {rate:>9.1} docs/s  {:>9.1} chunks/s", chunks as f64 / secs);
+        } else {
+            println!("{name:<24} {secs:>7.3} s  {rate:>9.1} docs/s  {:>9.1} chunks/s  ratio vs embedded {:.2}x", chunks as f64 / secs, rate / base);
         }
     }
     Ok(())

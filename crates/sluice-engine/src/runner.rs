@@ -648,10 +648,14 @@ impl Pipeline {
 
     /// Every sink must acknowledge; returns what each refused for good.
     async fn write_to_sinks(&self, batch: &SinkBatch) -> Result<Vec<(String, sluice_core::SinkRejection)>, IndexFailure> {
-        let mut rejected = Vec::new();
-        for sink in &self.sinks {
+        // The sinks are independent stores: write them concurrently.
+        let acks = futures::future::try_join_all(self.sinks.iter().map(|sink| {
             let span = tracing::info_span!("sink_write", sink = sink.name(), documents = batch.writes.len(), deletes = batch.deletes.len());
-            let ack = apply_with_retry(sink.as_ref(), batch).instrument(span).await?;
+            apply_with_retry(sink.as_ref(), batch).instrument(span)
+        }))
+        .await?;
+        let mut rejected = Vec::new();
+        for (sink, ack) in self.sinks.iter().zip(acks) {
             tracing::debug!(sink = sink.name(), chunks = ack.chunks_written, deleted = ack.docs_deleted, rejected = ack.rejected.len(), "sink acknowledged");
             rejected.extend(ack.rejected.into_iter().map(|r| (sink.name().to_string(), r)));
         }
