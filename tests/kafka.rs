@@ -354,3 +354,77 @@ async fn producer_and_worker_recover_from_a_broker_restart_without_loss() {
     assert!(r.records >= 2400, "{r:?}");
     assert!(indexed(&index).values().all(|(chunks, _)| *chunks == 1));
 }
+
+/// In front of the real index: every write takes `delay` (an overloaded store).
+struct SlowSink {
+    inner: Arc<EmbeddedIndex>,
+    delay: Duration,
+}
+
+#[async_trait]
+impl Sink for SlowSink {
+    fn name(&self) -> &str {
+        "slow"
+    }
+    async fn apply(&self, batch: &SinkBatch) -> Result<SinkAck, SinkError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.apply(batch).await
+    }
+}
+
+fn metric(text: &str, name: &str) -> Vec<f64> {
+    text.lines().filter(|l| l.starts_with(name) && !l.starts_with('#')).filter_map(|l| l.rsplit(' ').next()?.parse().ok()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn slow_sinks_pause_fetching_and_lag_shows_on_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = LocalBroker::start(&dir.path().join("broker")).unwrap();
+    // Statistics (the lag source) every 500 ms instead of 5 s.
+    let yaml = format!("{}  properties:\n    statistics.interval.ms: \"500\"\n", yaml(&broker.bootstrap(), 64));
+    let index = Arc::new(EmbeddedIndex::open(&dir.path().join("index"), true).unwrap());
+    let sink = Arc::new(SlowSink { inner: index.clone(), delay: Duration::from_millis(700) });
+    let pipeline = indexer(&yaml, dir.path(), "worker").await.with_only_sinks(vec![sink]);
+    let registry = prometheus::Registry::new();
+    let metrics = sluice_engine::WorkerMetrics::register(&registry, "kb").unwrap();
+    let opts = WorkerOptions { exit_when_idle: Some(Duration::from_secs(3)), pause_after: Duration::from_millis(200), ..Default::default() };
+    let worker = IndexWorker::new(pipeline, opts).await.unwrap().with_metrics(metrics);
+
+    let cfg = KafkaConfig::new(broker.bootstrap(), "sluice.kb");
+    let docs: Vec<Document> = (0..300).map(|i| doc(&i.to_string(), &format!("Page {i}"), &format!("Body of page {i}."))).collect();
+    KafkaPublisher::new(&cfg, "kb").unwrap().publish(&docs, &[]).await.unwrap();
+
+    // Watch /metrics while the worker runs.
+    let (stop_tx, mut stop_rx) = oneshot::channel::<()>();
+    let sampler = {
+        let registry = registry.clone();
+        tokio::spawn(async move {
+            let (mut max_lag, mut lag_partitions) = (0.0f64, 0usize);
+            loop {
+                let mut buf = Vec::new();
+                prometheus::Encoder::encode(&prometheus::TextEncoder::new(), &registry.gather(), &mut buf).unwrap();
+                let text = String::from_utf8(buf).unwrap();
+                let lags = metric(&text, "sluice_worker_consumer_lag{");
+                lag_partitions = lag_partitions.max(lags.len());
+                max_lag = lags.into_iter().fold(max_lag, f64::max);
+                tokio::select! {
+                    _ = &mut stop_rx => return (max_lag, lag_partitions, text),
+                    _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                }
+            }
+        })
+    };
+    let (_stop, handle) = spawn_worker(worker);
+    let r = handle.await.unwrap();
+    stop_tx.send(()).unwrap();
+    let (max_lag, lag_partitions, text) = sampler.await.unwrap();
+
+    assert!(r.pauses >= 1, "batches slower than pause_after pause fetching: {r:?}");
+    assert_eq!((r.records, r.documents_written), (300, 300), "nothing lost across pause/resume: {r:?}");
+    assert_eq!(indexed(&index).len(), 300);
+    assert!(max_lag > 0.0 && lag_partitions >= 1, "consumer lag per partition appeared on /metrics (max {max_lag}, {lag_partitions} partitions)");
+    assert_eq!(metric(&text, "sluice_worker_pauses_total"), vec![r.pauses as f64]);
+    assert_eq!(metric(&text, "sluice_worker_records_total"), vec![300.0]);
+    assert_eq!(metric(&text, "sluice_worker_batch_records_count"), vec![r.batches as f64], "one batch-size sample per batch");
+    assert_eq!(metric(&text, "sluice_worker_batch_records_sum"), vec![300.0]);
+}
