@@ -43,3 +43,16 @@ pub fn write_jsonl(path: &Path, rows: &[serde_json::Value]) {
     let text: Vec<String> = rows.iter().map(|r| r.to_string()).collect();
     std::fs::write(path, text.join("\n") + "\n").unwrap();
 }
+
+/// Five small pages (runbook, config, an HR-only policy, a service note, a
+/// sectioned how-to) for end-to-end tests.
+pub fn corpus() -> Vec<serde_json::Value> {
+    vec![
+        serde_json::json!({"id": "kafka-lag", "title": "Kafka consumer lag runbook", "text": "When the consumer lag alert fires at 50k messages, scale the ingest consumers to six replicas and check the broker disk.", "labels": ["runbook"], "updated_at": "2025-05-01T10:00:00Z"}),
+        serde_json::json!({"id": "pgbouncer", "title": "PgBouncer pooling", "text": "PgBouncer runs in transaction mode with a pool size of 400 connections per database.", "labels": ["postgres"], "updated_at": "2025-06-01T10:00:00Z"}),
+        serde_json::json!({"id": "vacation", "title": "Vacation policy", "text": "Employees get 28 days of paid leave per year. Requests go through the HR portal two weeks ahead.", "acl": ["group:hr"], "updated_at": "2025-02-01T10:00:00Z"}),
+        serde_json::json!({"id": "refunds", "title": "Refund service retries", "text": "The refund service retries failed card refunds three times with exponential backoff before paging payments on-call.", "updated_at": "2025-07-01T10:00:00Z"}),
+        serde_json::json!({"id": "laptop", "title": "New hire laptop setup", "text": "## Hardware\n\nEngineers receive a 16-inch laptop.\n\n## Accounts\n\nRequest GitLab and VPN access on day one.", "updated_at": "2025-01-15T10:00:00Z"}),
+    ]
+}
+

@@ -10,6 +10,6 @@ pub mod source;
 
 pub use ids::{chunk_id, content_hash, doc_id};
 pub use model::{Chunk, DeadLetter, DocKind, Document};
-pub use sink::{ChunkWrite, DocumentWrite, Sink, SinkAck, SinkBatch, SinkError, SinkRejection};
+pub use sink::{chunk_record, ChunkWrite, DocumentWrite, Sink, SinkAck, SinkBatch, SinkError, SinkRejection};
 pub use settings::{SettingsError, parse_cursor, parse_settings};
 pub use source::{ListingScope, Source, SourceError, SourcePage, SyncMode};

@@ -9,6 +9,34 @@ use uuid::Uuid;
 
 use crate::model::{Chunk, Document};
 
+/// The fields a store keeps per chunk (payload in Qdrant, document in
+/// Elasticsearch): what filters look at and what a hit shows. `public`
+/// marks documents without an ACL, so a store can filter on
+/// `public OR acl ∈ principals` with indexed fields only.
+pub fn chunk_record(doc: &Document, chunk: &Chunk) -> serde_json::Map<String, serde_json::Value> {
+    let value = serde_json::json!({
+        "doc_id": chunk.doc_id.to_string(),
+        "chunk_id": chunk.chunk_id.to_string(),
+        "ordinal": chunk.ordinal,
+        "source": doc.source,
+        "external_id": doc.external_id,
+        "kind": doc.kind.as_str(),
+        "title": doc.title,
+        "text": chunk.text,
+        "url": doc.url,
+        "author": doc.author,
+        "labels": doc.labels,
+        "acl": doc.acl,
+        "public": doc.acl.is_empty(),
+        "updated_at": doc.updated_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+        "content_hash": chunk.content_hash,
+    });
+    match value {
+        serde_json::Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    }
+}
+
 /// One chunk to upsert. `vector: None` means the chunk text is unchanged
 /// since the last write: keep the stored vector, refresh text and payload.
 #[derive(Debug, Clone)]

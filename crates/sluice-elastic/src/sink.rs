@@ -12,7 +12,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::{Value, json};
-use sluice_core::{Document, Sink, SinkAck, SinkBatch, SinkError, SinkRejection};
+use sluice_core::{Sink, SinkAck, SinkBatch, SinkError, SinkRejection, chunk_record};
 use sluice_spec::ElasticsearchSinkSpec;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
@@ -39,26 +39,6 @@ pub struct ElasticStore {
     pub(crate) client: EsClient,
     pub(crate) cfg: ElasticStoreConfig,
     ready: OnceCell<Arc<Ready>>,
-}
-
-fn chunk_doc(doc: &Document, chunk: &sluice_core::Chunk) -> Value {
-    json!({
-        "doc_id": chunk.doc_id.to_string(),
-        "chunk_id": chunk.chunk_id.to_string(),
-        "ordinal": chunk.ordinal,
-        "source": doc.source,
-        "external_id": doc.external_id,
-        "kind": doc.kind.as_str(),
-        "title": doc.title,
-        "text": chunk.text,
-        "url": doc.url,
-        "author": doc.author,
-        "labels": doc.labels,
-        "acl": doc.acl,
-        "public": doc.acl.is_empty(),
-        "updated_at": doc.updated_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
-        "content_hash": chunk.content_hash,
-    })
 }
 
 impl ElasticStore {
@@ -235,7 +215,7 @@ impl Sink for ElasticStore {
         let mut owner: Vec<Uuid> = Vec::new();
         for w in &batch.writes {
             for c in &w.chunks {
-                ops.push((c.chunk.chunk_id.to_string(), chunk_doc(&w.document, &c.chunk)));
+                ops.push((c.chunk.chunk_id.to_string(), Value::Object(chunk_record(&w.document, &c.chunk))));
                 owner.push(w.doc_id);
             }
         }

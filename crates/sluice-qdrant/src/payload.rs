@@ -1,37 +1,15 @@
-//! A chunk's point payload: what filters look at (indexed) and what a hit
-//! shows. `public` marks documents without an ACL, so the ACL filter is a
-//! plain `public OR acl ∈ principals` on indexed fields.
+//! A chunk's point payload (`sluice_core::chunk_record`) and reading it back.
 
 use std::collections::HashMap;
 
 use qdrant_client::Payload;
 use qdrant_client::qdrant::Value;
-use serde_json::json;
 use sluice_core::{Chunk, Document};
 use sluice_index::ChunkPayload;
 use uuid::Uuid;
 
 pub fn chunk_payload(doc: &Document, chunk: &Chunk) -> Payload {
-    let value = json!({
-        "doc_id": chunk.doc_id.to_string(),
-        "chunk_id": chunk.chunk_id.to_string(),
-        "ordinal": chunk.ordinal,
-        "source": doc.source,
-        "external_id": doc.external_id,
-        "kind": doc.kind.as_str(),
-        "title": doc.title,
-        "url": doc.url,
-        "labels": doc.labels,
-        "acl": doc.acl,
-        "public": doc.acl.is_empty(),
-        "updated_at": doc.updated_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
-        "text": chunk.text,
-        "content_hash": chunk.content_hash,
-    });
-    match value {
-        serde_json::Value::Object(map) => Payload::from(map),
-        _ => Payload::new(),
-    }
+    Payload::from(sluice_core::chunk_record(doc, chunk))
 }
 
 fn text(p: &serde_json::Map<String, serde_json::Value>, key: &str) -> Option<String> {
@@ -67,6 +45,7 @@ pub fn from_payload(payload: &HashMap<String, Value>) -> Option<ChunkPayload> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     use sluice_core::DocKind;
 
     #[test]
