@@ -35,7 +35,9 @@ impl SearchBackend for EmbeddedSearch {
 
     async fn search(&self, req: &SearchRequest, query_vector: Option<&[f32]>) -> Result<SearchResponse, String> {
         let (index, req, qv) = (self.0.clone(), req.clone(), query_vector.map(<[f32]>::to_vec));
-        tokio::task::spawn_blocking(move || index.search(&req, qv.as_deref())).await.map_err(|e| format!("search task failed: {e}"))?
+        // Keep the caller's span, so the legs' spans nest under `search`.
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || span.in_scope(|| index.search(&req, qv.as_deref()))).await.map_err(|e| format!("search task failed: {e}"))?
     }
 
     async fn document_chunks(&self, doc_id: &Uuid) -> Result<Vec<ChunkPayload>, String> {
