@@ -144,8 +144,6 @@ impl SearchBackend for StoreSearch {
         }
         let kw = kw.unwrap_or_default();
         let vec = vec.unwrap_or_default();
-        let by_doc: HashMap<Uuid, (ChunkPayload, Option<String>)> =
-            vec.iter().chain(kw.iter()).map(|(_, p, s)| (p.doc_id, (p.clone(), s.clone()))).collect::<HashMap<_, _>>();
         let kw_rank: HashMap<Uuid, usize> = kw.iter().enumerate().map(|(i, c)| (c.1.doc_id, i)).collect();
         let vec_rank: HashMap<Uuid, usize> = vec.iter().enumerate().map(|(i, c)| (c.1.doc_id, i)).collect();
         let ranked: Vec<(Uuid, f32, Option<usize>, Option<usize>)> = match (kw.is_empty(), vec.is_empty(), req.mode) {
@@ -166,7 +164,8 @@ impl SearchBackend for StoreSearch {
                     (Some(k), Some(v)) if v < k => &vec[vec_rank[&doc]].1,
                     (Some(_), _) => &kw[kw_rank[&doc]].1,
                     (None, Some(_)) => &vec[vec_rank[&doc]].1,
-                    (None, None) => &by_doc.get(&doc)?.0,
+                    // Every ranked document came from a leg.
+                    (None, None) => return None,
                 };
                 let snippet = kr.and_then(|_| kw[kw_rank[&doc]].2.clone()).unwrap_or_else(|| plain_snippet(&chunk.text));
                 Some(Hit {

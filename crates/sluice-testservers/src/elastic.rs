@@ -196,13 +196,19 @@ async fn handle(State(s): State<Arc<Shared>>, method: Method, uri: Uri, headers:
         }
         serde_json::from_slice(&body).map_err(|e| error(StatusCode::BAD_REQUEST, "parse_exception", &format!("request body is not JSON: {e}")))
     };
+    // The parsed body, or the 400 answer for a body that is not JSON.
+    macro_rules! json_or_return {
+        () => {
+            match json_body() {
+                Ok(b) => b,
+                Err(r) => return r,
+            }
+        };
+    }
     match (method.clone(), segs.as_slice()) {
         (Method::GET, []) => ok(root(s.flavor)),
         (Method::PUT, ["_index_template", name]) => {
-            let b = match json_body() {
-                Ok(b) => b,
-                Err(r) => return r,
-            };
+            let b = json_or_return!();
             s.inner.lock().templates.insert(name.to_string(), b);
             ok(json!({ "acknowledged": true }))
         }
@@ -214,10 +220,7 @@ async fn handle(State(s): State<Arc<Shared>>, method: Method, uri: Uri, headers:
             }
         }
         (Method::POST, ["_aliases"]) => {
-            let b = match json_body() {
-                Ok(b) => b,
-                Err(r) => return r,
-            };
+            let b = json_or_return!();
             let mut g = s.inner.lock();
             let actions = b["actions"].as_array().cloned().unwrap_or_default();
             // Validate first: the whole call applies or nothing does.
@@ -257,17 +260,11 @@ async fn handle(State(s): State<Arc<Shared>>, method: Method, uri: Uri, headers:
             if let Some(d) = delay {
                 tokio::time::sleep(d).await;
             }
-            let b = match json_body() {
-                Ok(b) => b,
-                Err(r) => return r,
-            };
+            let b = json_or_return!();
             search(&s, target, &b)
         }
         (Method::POST, [target, "_delete_by_query"]) => {
-            let b = match json_body() {
-                Ok(b) => b,
-                Err(r) => return r,
-            };
+            let b = json_or_return!();
             let mut g = s.inner.lock();
             let names = resolve(&g, target);
             if names.is_empty() {
@@ -309,10 +306,7 @@ async fn handle(State(s): State<Arc<Shared>>, method: Method, uri: Uri, headers:
             if resolve(&g, target).is_empty() { StatusCode::NOT_FOUND.into_response() } else { StatusCode::OK.into_response() }
         }
         (Method::PUT, [index]) if !index.starts_with('_') => {
-            let b = match json_body() {
-                Ok(b) => b,
-                Err(r) => return r,
-            };
+            let b = json_or_return!();
             let mut g = s.inner.lock();
             if g.indices.contains_key(*index) || g.aliases.contains_key(*index) {
                 return error(StatusCode::BAD_REQUEST, "resource_already_exists_exception", &format!("index [{index}/abc123] already exists"));
