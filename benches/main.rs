@@ -18,7 +18,7 @@ use ort::value::Tensor;
 use serde_json::json;
 use sluice_embed::{OnnxEmbedder, OnnxEmbedderConfig, TextEmbedder, default_model_dir, default_ort_library, ort_environment};
 use sluice_engine::{Pipeline, RunOptions};
-use sluice_index::Access;
+use sluice_core::search::Access;
 use sluice_spec::load_pipeline;
 
 #[derive(Parser)]
@@ -51,13 +51,13 @@ async fn main() -> Result<()> {
 
     // --- ingest: first sync vs re-sync ------------------------------------
     let loaded = load_pipeline(&args.pipeline).map_err(|d| anyhow!("{}", d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("\n")))?;
-    let pipeline = Pipeline::open(loaded.clone(), data.path(), Some(embedder.clone())).await.map_err(|e| anyhow!(e))?;
-    let sources = sluice_engine::build_sources(&loaded).map_err(|d| anyhow!("{d:?}"))?;
+    let pipeline = Pipeline::open(&sluice_catalog::registry(), loaded.clone(), data.path(), Some(embedder.clone())).await.map_err(|e| anyhow!(e))?;
+    let sources = sluice_engine::build_sources(&sluice_catalog::registry(), &loaded).map_err(|d| anyhow!("{d:?}"))?;
     let first = pipeline.run(sources, &RunOptions::default()).await;
     anyhow::ensure!(!first.failed(), "first sync failed: {:?}", first.sources);
     let docs: u64 = first.sources.iter().map(|s| s.docs_seen).sum();
     let embed_s: f64 = first.sources.iter().map(|s| s.embed_seconds).sum();
-    let sources = sluice_engine::build_sources(&loaded).map_err(|d| anyhow!("{d:?}"))?;
+    let sources = sluice_engine::build_sources(&sluice_catalog::registry(), &loaded).map_err(|d| anyhow!("{d:?}"))?;
     let second = pipeline.run(sources, &RunOptions::default()).await;
     println!("== ingest ({} documents, {} chunks)", docs, first.chunks_embedded());
     println!("first sync      {:>8.2} s  {:>8.1} docs/s  ({:.1} s embedding)", first.seconds, docs as f64 / first.seconds, embed_s);
@@ -70,7 +70,7 @@ async fn main() -> Result<()> {
         println!("\n== transport: FAILED: {e:#}");
     }
 
-    let index = pipeline.index().context("demo pipeline writes the embedded index")?.clone();
+    let index = pipeline.store::<sluice_index::EmbeddedIndex>().context("demo pipeline writes the embedded index")?.clone();
     // --- stores: sink throughput into Qdrant / Elasticsearch vs embedded -----
     if let Err(e) = stores_vs_embedded(&index).await {
         println!("\n== sinks: FAILED: {e:#}");
@@ -95,7 +95,8 @@ async fn main() -> Result<()> {
     // --- search: HTTP API latency, without and with auth --------------------
     // Three servers over the same index: no auth, an API key, an RS256 JWT.
     // Rounds alternate between them so machine noise hits all three alike.
-    let reader = Arc::new(sluice_index::EmbeddedIndex::open(&sluice_engine::index_dir(data.path()), false).map_err(|e| anyhow!("{e}"))?);
+    let reader: Arc<dyn sluice_core::search::SearchBackend> =
+        Arc::new(sluice_index::EmbeddedSearch::new(Arc::new(sluice_index::EmbeddedIndex::open(&sluice_engine::index_dir(data.path()), false).map_err(|e| anyhow!("{e}"))?)));
     let jwt_dir = Path::new("tests/data/jwt");
     let key_file = format!(
         "keys:\n  - {{name: bench, sha256: {}, all_access: true, requests_per_minute: 100000000}}\njwt:\n  audience: sluice\n  jwks_file: jwks.json\n  requests_per_minute: 100000000\n",
@@ -156,7 +157,7 @@ async fn main() -> Result<()> {
 async fn stores_vs_embedded(index: &sluice_index::EmbeddedIndex) -> Result<()> {
     use sluice_core::{Chunk, ChunkWrite, DocKind, Document, DocumentWrite, Sink, SinkBatch};
     let payloads = index.payloads().map_err(|e| anyhow!(e))?;
-    let mut by_doc: std::collections::BTreeMap<uuid::Uuid, Vec<sluice_index::ChunkPayload>> = Default::default();
+    let mut by_doc: std::collections::BTreeMap<uuid::Uuid, Vec<sluice_core::search::ChunkPayload>> = Default::default();
     for p in payloads {
         by_doc.entry(p.doc_id).or_default().push(p);
     }
@@ -181,8 +182,8 @@ async fn stores_vs_embedded(index: &sluice_index::EmbeddedIndex) -> Result<()> {
     let dim = writes.iter().flat_map(|w| w.chunks.iter()).find_map(|c| c.vector.as_ref().map(Vec::len)).context("no vectors")?;
 
     let dir = tempfile::tempdir()?;
-    let qdrant = sluice_testservers::qdrant::QdrantEdgeServer::start().await?;
-    let es = sluice_testservers::elastic::ElasticFixture::start(sluice_testservers::elastic::Flavor::Elasticsearch8).await?;
+    let qdrant = sluice_testservers::qdrant_server::QdrantEdgeServer::start().await?;
+    let es = sluice_testservers::elastic_fixture::ElasticFixture::start(sluice_testservers::elastic_fixture::Flavor::Elasticsearch8).await?;
     let qspec: sluice_spec::QdrantSinkSpec = serde_yaml_ng::from_str(&format!("url: {}", qdrant.url()))?;
     let espec: sluice_spec::ElasticsearchSinkSpec = serde_yaml_ng::from_str(&format!("url: {}", es.url()))?;
     let embedded: Arc<dyn Sink> = Arc::new(sluice_index::EmbeddedIndex::open(&dir.path().join("index"), true).map_err(|e| anyhow!("{e}"))?);
@@ -218,7 +219,7 @@ async fn stores_vs_embedded(index: &sluice_index::EmbeddedIndex) -> Result<()> {
 /// worker committed the last record (everything acknowledged by the sinks).
 async fn kafka_vs_in_process(loaded: &sluice_spec::LoadedPipeline, embedder: Arc<dyn TextEmbedder>, docs: u64, in_process_s: f64) -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let broker = sluice_kafka::broker::LocalBroker::start(&dir.path().join("broker")).map_err(|e| anyhow!(e))?;
+    let broker = sluice_testservers::kafka_broker::LocalBroker::start(&dir.path().join("broker")).map_err(|e| anyhow!(e))?;
     let mut kl = loaded.clone();
     kl.spec.transport = sluice_spec::TransportSpec::Kafka(sluice_spec::KafkaTransportSpec {
         bootstrap_servers: broker.bootstrap(),
@@ -231,17 +232,17 @@ async fn kafka_vs_in_process(loaded: &sluice_spec::LoadedPipeline, embedder: Arc
         batch_records: 256,
         linger_ms: 50,
     });
-    let indexer = Pipeline::open_indexer(kl.clone(), &dir.path().join("worker"), embedder).await.map_err(|e| anyhow!(e))?;
-    let mut worker = sluice_engine::IndexWorker::new(indexer, sluice_engine::WorkerOptions { exit_when_idle: Some(Duration::from_secs(3)), ..Default::default() })
+    let indexer = Pipeline::open_indexer(&sluice_catalog::registry(), kl.clone(), &dir.path().join("worker"), embedder).await.map_err(|e| anyhow!(e))?;
+    let mut worker = sluice_kafka::IndexWorker::new(indexer, sluice_kafka::WorkerOptions { exit_when_idle: Some(Duration::from_secs(3)), ..Default::default() })
         .await
         .map_err(|e| anyhow!(e))?;
-    let producer = Pipeline::open(kl.clone(), &dir.path().join("producer"), None).await.map_err(|e| anyhow!(e))?;
+    let producer = Pipeline::open(&sluice_catalog::registry(), kl.clone(), &dir.path().join("producer"), None).await.map_err(|e| anyhow!(e))?;
     let started = Instant::now();
     let work = tokio::spawn(async move {
         let r = worker.run(std::future::pending()).await;
         (r, Instant::now())
     });
-    let sources = sluice_engine::build_sources(&kl).map_err(|d| anyhow!("{d:?}"))?;
+    let sources = sluice_engine::build_sources(&sluice_catalog::registry(), &kl).map_err(|d| anyhow!("{d:?}"))?;
     let published = producer.run(sources, &RunOptions::default()).await;
     anyhow::ensure!(!published.failed(), "publishing failed: {:?}", published.sources);
     let publish_s = started.elapsed().as_secs_f64();

@@ -4,5 +4,6 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 source scripts/env.sh
-bash scripts/setup.sh
+# The bench also starts the test broker and store stand-ins.
+bash scripts/setup-test.sh
 cargo run --release -p sluice-bench --quiet -- "$@"

@@ -1,28 +1,48 @@
 #!/usr/bin/env bash
-# README command 1: set up, build, ingest the bundled sample through the real
-# engine into the embedded index, and answer hybrid search queries.
+# README command 1: set up what the demo needs (the model), build and
+# install `sluice` (without the remote backends: quicker), ingest the
+# bundled sample through the real engine into the embedded index, and
+# answer hybrid search queries. Prints how long each phase took.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 source scripts/env.sh
 
+phase_start=$SECONDS
+phase() {
+  local now=$SECONDS
+  [[ -n "${PHASE:-}" ]] && TIMES+=("$PHASE: $((now - phase_start))s")
+  PHASE="$1"
+  phase_start=$now
+  echo "==> $1"
+}
+TIMES=()
+started=$SECONDS
+
+phase "setting up ONNX Runtime and the model (scripts/setup.sh)"
 bash scripts/setup.sh
-echo "==> building sluice"
-cargo build -p sluice-cli --quiet
-SLUICE="$CARGO_TARGET_DIR/debug/sluice"
+phase "building and installing sluice into ${CARGO_HOME:-$HOME/.cargo}/bin (no Kafka/Qdrant/Elasticsearch: add them with --features full)"
+# A debug build (the dev profile optimises the hot crates); installed where
+# rustup puts cargo, so `sluice` is on PATH. --locked: Cargo.lock as is.
+cargo install --quiet --locked --debug --force --no-default-features --path crates/sluice-cli
+SLUICE="${CARGO_HOME:-$HOME/.cargo}/bin/sluice"
 DATA="${SLUICE_DATA_DIR:-$ROOT/.sluice-data}"
 
-echo "==> validating pipelines/demo.yaml"
+phase "validating pipelines/demo.yaml"
 "$SLUICE" validate pipelines/demo.yaml
-echo "==> syncing the sample (Confluence, Jira, GitLab, Slack shapes) into $DATA"
+phase "syncing the sample (Confluence, Jira, GitLab, Slack shapes) into $DATA"
 "$SLUICE" run pipelines/demo.yaml --data-dir "$DATA"
-echo "==> re-running: unchanged documents are neither embedded nor written"
+phase "re-running: unchanged documents are neither embedded nor written"
 "$SLUICE" run pipelines/demo.yaml --data-dir "$DATA"
 
 for q in "what does error code WMS-4102 mean" "why were some customers billed twice in june"; do
-  echo
-  echo "==> sluice search \"$q\""
+  phase "sluice search \"$q\""
   "$SLUICE" search "$q" --data-dir "$DATA" --top-k 3
 done
+phase "done"
 echo
-echo "Try: $SLUICE search \"<question>\" --data-dir $DATA   or   $SLUICE serve --no-auth --data-dir $DATA"
+for t in "${TIMES[@]}"; do echo "  $t"; done
+echo "  total: $((SECONDS - started))s"
+echo
+echo "Try: sluice search \"<question>\" --data-dir $DATA   or   sluice serve --no-auth --data-dir $DATA"
+echo "(sluice is $SLUICE)"

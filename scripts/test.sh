@@ -5,7 +5,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 source scripts/env.sh
 
-bash scripts/setup.sh
+bash scripts/setup-test.sh
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 status=0

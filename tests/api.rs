@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use sluice_index::Access;
+use sluice_core::search::Access;
 use sluice_tests::{embedder, pipeline, run, write_jsonl};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -20,9 +20,7 @@ async fn search_api_end_to_end() {
     let yaml = "name: api\nsources:\n  - id: kb\n    type: files\n    settings:\n      path: kb.jsonl\n      mapping:\n        acl: acl\n";
     let p = pipeline(yaml, dir.path(), &dir.path().join("data")).await;
     run(&p, yaml, dir.path(), false).await;
-    let index = p.index().unwrap().clone();
-
-    let app = sluice_api::router(sluice_api::ApiState::new(index, embedder(), Access::public_only()));
+    let app = sluice_api::router(sluice_api::ApiState::new(p.search_backend().unwrap(), embedder(), Access::public_only()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -80,7 +78,7 @@ async fn search_api_end_to_end() {
     assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
     assert!(spec["paths"]["/v1/search"]["post"].is_object());
     assert!(spec["components"]["schemas"]["HitBody"].is_object());
-    drop(Arc::clone(&p.index().unwrap()));
+    drop(Arc::clone(&p.store::<sluice_index::EmbeddedIndex>().unwrap()));
 }
 
 /// API keys: 401 without or with a wrong key, 429 past a key's budget, and
@@ -126,7 +124,7 @@ async fn api_keys_never_leak_acl_documents() {
     }
     file.push_str(&format!("  - name: slow\n    sha256: {}\n    principals: []\n    requests_per_minute: 3\n", sluice_api::hash_key("key-slow")));
     let keys = sluice_api::ApiKeys::parse(&file).unwrap();
-    let app = sluice_api::router(sluice_api::ApiState::with_keys(p.index().unwrap().clone(), embedder(), keys));
+    let app = sluice_api::router(sluice_api::ApiState::with_keys(p.search_backend().unwrap(), embedder(), keys));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -194,8 +192,8 @@ async fn cors_only_for_configured_origins() {
     let yaml = "name: cors\nsources:\n  - id: kb\n    type: files\n    settings:\n      path: kb.jsonl\n";
     let p = pipeline(yaml, dir.path(), &dir.path().join("data")).await;
     run(&p, yaml, dir.path(), false).await;
-    assert!(sluice_api::router_with_cors(sluice_api::ApiState::new(p.index().unwrap().clone(), embedder(), Access::public_only()), &["intranet.example".into()]).is_err());
-    let app = sluice_api::router_with_cors(sluice_api::ApiState::new(p.index().unwrap().clone(), embedder(), Access::public_only()), &["https://intranet.example".into()]).unwrap();
+    assert!(sluice_api::router_with_cors(sluice_api::ApiState::new(p.search_backend().unwrap(), embedder(), Access::public_only()), &["intranet.example".into()]).is_err());
+    let app = sluice_api::router_with_cors(sluice_api::ApiState::new(p.search_backend().unwrap(), embedder(), Access::public_only()), &["https://intranet.example".into()]).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

@@ -9,7 +9,7 @@ use sluice_fixtures::common::{FIXTURE_TOKEN, FIXTURE_USER};
 use sluice_fixtures::confluence::{self, ConfluenceWorld};
 use sluice_fixtures::jira::{self, JiraWorld};
 use sluice_fixtures::{FixtureServer, Shared};
-use sluice_index::{Access, SearchFilters, SearchMode};
+use sluice_core::search::{Access, SearchFilters, SearchMode};
 use sluice_spec::load_pipeline_str;
 use sluice_tests::{pipeline, search};
 
@@ -47,11 +47,11 @@ chunking:
 
 async fn run(p: &sluice_engine::Pipeline, yaml: &str, dir: &std::path::Path, opts: RunOptions) -> sluice_engine::RunReport {
     let loaded = load_pipeline_str(yaml, "atlassian.yaml", dir).unwrap();
-    let sources = sluice_engine::build_sources(&loaded).unwrap_or_else(|d| panic!("{d:#?}"));
+    let sources = sluice_engine::build_sources(&sluice_catalog::registry(), &loaded).unwrap_or_else(|d| panic!("{d:#?}"));
     p.run(sources, &opts).await
 }
 
-fn titles(hits: &[sluice_index::Hit]) -> Vec<String> {
+fn titles(hits: &[sluice_core::search::Hit]) -> Vec<String> {
     hits.iter().map(|h| h.title.clone()).collect()
 }
 
@@ -79,24 +79,24 @@ async fn confluence_and_jira_sync_incrementally_and_prune_deletions() {
     let pages = cw.world().ids("ENG", "current");
     assert_eq!(r.sources[0].docs_added as usize, pages.len());
     assert_eq!(r.sources[1].docs_added, 10);
-    let hits = search(&p, "roll back a bad release to the previous container image", SearchMode::Hybrid, Access::All, SearchFilters::default());
+    let hits = search(&p, "roll back a bad release to the previous container image", SearchMode::Hybrid, Access::All, SearchFilters::default()).await;
     assert!(hits[0].title.starts_with("Deployment rollback procedure"), "{:?}", titles(&hits));
 
     // ACLs: page k=5 of ENG (and its subtree) is restricted to alice / sre.
     let restricted_title = cw.world().contents[&pages[5]].title.clone();
-    let as_bob = search(&p, &restricted_title, SearchMode::Keyword, Access::Principals(vec!["user:557058:bob".into(), "group:confluence-users".into()]), SearchFilters::default());
+    let as_bob = search(&p, &restricted_title, SearchMode::Keyword, Access::Principals(vec!["user:557058:bob".into(), "group:confluence-users".into()]), SearchFilters::default()).await;
     assert!(!titles(&as_bob).contains(&restricted_title), "bob must not see {restricted_title}");
-    let as_alice = search(&p, &restricted_title, SearchMode::Keyword, Access::Principals(vec!["user:557058:alice".into()]), SearchFilters::default());
+    let as_alice = search(&p, &restricted_title, SearchMode::Keyword, Access::Principals(vec!["user:557058:alice".into()]), SearchFilters::default()).await;
     assert_eq!(as_alice[0].title, restricted_title);
     // ENG-5 has a security level only alice may see.
     let eng5 = jw.world().find("ENG-5").unwrap().summary.clone();
-    let as_carol = search(&p, &format!("ENG-5: {eng5}"), SearchMode::Keyword, Access::Principals(vec!["user:557058:carol".into()]), SearchFilters { sources: vec!["tickets".into()], ..Default::default() });
+    let as_carol = search(&p, &format!("ENG-5: {eng5}"), SearchMode::Keyword, Access::Principals(vec!["user:557058:carol".into()]), SearchFilters { sources: vec!["tickets".into()], ..Default::default() }).await;
     assert!(!titles(&as_carol).iter().any(|t| t.starts_with("ENG-5:")), "{:?}", titles(&as_carol));
 
     // 2. Changes at the source.
     let (edited, trashed, purged) = (pages[2], pages[4], pages[6]);
     let purged_title = cw.world().contents[&purged].title.clone();
-    let before = search(&p, &purged_title, SearchMode::Keyword, Access::All, SearchFilters::default());
+    let before = search(&p, &purged_title, SearchMode::Keyword, Access::All, SearchFilters::default()).await;
     assert_eq!(before[0].title, purged_title);
     {
         let mut w = cw.world();
@@ -117,9 +117,9 @@ async fn confluence_and_jira_sync_incrementally_and_prune_deletions() {
     assert_eq!(r.sources[0].docs_updated, 1);
     assert_eq!(r.sources[0].docs_deleted, 1, "the trashed page; the purged one needs a prune");
     assert_eq!(r.sources[1].docs_updated, 1);
-    let hits = search(&p, "zebra crossing audit", SearchMode::Hybrid, Access::All, SearchFilters::default());
+    let hits = search(&p, "zebra crossing audit", SearchMode::Hybrid, Access::All, SearchFilters::default()).await;
     assert_eq!(hits[0].title, cw.world().contents[&edited].title);
-    let hits = search(&p, "flamingo dashboard stale", SearchMode::Keyword, Access::All, SearchFilters::default());
+    let hits = search(&p, "flamingo dashboard stale", SearchMode::Keyword, Access::All, SearchFilters::default()).await;
     assert_eq!(hits[0].title, "ENG-3: Flamingo dashboard shows stale data");
 
     // 3. Prune pass: ids only; the purged page and the deleted issue go.
@@ -134,7 +134,7 @@ async fn confluence_and_jira_sync_incrementally_and_prune_deletions() {
     let count = |s: &str| counts.iter().find(|c| c.0 == s).map(|c| c.1).unwrap_or(0);
     assert_eq!(count("wiki") as usize, cw.world().ids("ENG", "current").len());
     assert_eq!(count("tickets") as usize, jw.world().keys("ENG").len());
-    let gone = search(&p, &purged_title, SearchMode::Keyword, Access::All, SearchFilters::default());
+    let gone = search(&p, &purged_title, SearchMode::Keyword, Access::All, SearchFilters::default()).await;
     assert!(!titles(&gone).contains(&purged_title), "{:?}", titles(&gone));
 
     // 4. Nothing changed: nothing is embedded or written.
@@ -164,6 +164,6 @@ async fn confluence_and_jira_sync_incrementally_and_prune_deletions() {
     let r = run(&p, &y, dir.path(), RunOptions::default()).await;
     assert_eq!(r.sources[1].status, SourceStatus::Ok);
     assert_eq!(r.sources[1].docs_updated, 1);
-    let hits = search(&p, "narwhal queue backlog", SearchMode::Keyword, Access::All, SearchFilters::default());
+    let hits = search(&p, "narwhal queue backlog", SearchMode::Keyword, Access::All, SearchFilters::default()).await;
     assert_eq!(hits[0].title, "ENG-9: Narwhal queue backlog");
 }

@@ -1,7 +1,7 @@
 //! The bundled demo pipeline, end to end: every sample document indexes and
 //! the sample's evaluation queries find their answers.
 
-use sluice_index::{Access, SearchFilters, SearchMode};
+use sluice_core::search::{Access, SearchFilters, SearchMode};
 use sluice_tests::{pipeline, run, search};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -24,7 +24,7 @@ async fn demo_pipeline_answers_the_sample_queries() {
 
     // ACLs from the source shapes: HR pages need group:hr, private Slack
     // channels their members, confidential GitLab issues project members.
-    let payloads = p.index().unwrap().payloads().unwrap();
+    let payloads = p.store::<sluice_index::EmbeddedIndex>().unwrap().payloads().unwrap();
     let restricted = |src: &str| payloads.iter().filter(|c| c.source == src && !c.acl.is_empty()).count();
     assert!(restricted("confluence") > 0 && restricted("slack") > 0 && restricted("gitlab-issues") > 0 && restricted("jira") > 0);
     assert!(payloads.iter().any(|c| c.acl.contains(&"group:hr".to_string())));
@@ -41,7 +41,7 @@ async fn demo_pipeline_answers_the_sample_queries() {
     let (mut total, mut top5) = (0, 0);
     for line in tsv.lines().skip(1) {
         let cols: Vec<&str> = line.split('\t').collect();
-        let hits = search(&p, cols[0], SearchMode::Hybrid, Access::public_only(), SearchFilters::default());
+        let hits = search(&p, cols[0], SearchMode::Hybrid, Access::public_only(), SearchFilters::default()).await;
         total += 1;
         if hits.iter().take(5).any(|h| h.external_id == cols[2] && h.source == source_of(cols[1])) {
             top5 += 1;

@@ -8,7 +8,7 @@ use sluice_fixtures::common::FIXTURE_TOKEN;
 use sluice_fixtures::gitlab::{self, GitlabWorld};
 use sluice_fixtures::slack::{self, SlackWorld};
 use sluice_fixtures::{FixtureServer, Shared};
-use sluice_index::{Access, SearchFilters, SearchMode};
+use sluice_core::search::{Access, SearchFilters, SearchMode};
 use sluice_spec::load_pipeline_str;
 use sluice_tests::{pipeline, search};
 
@@ -44,11 +44,11 @@ chunking:
 
 async fn run(p: &sluice_engine::Pipeline, yaml: &str, dir: &std::path::Path, opts: RunOptions) -> sluice_engine::RunReport {
     let loaded = load_pipeline_str(yaml, "devtools.yaml", dir).unwrap();
-    let sources = sluice_engine::build_sources(&loaded).unwrap_or_else(|d| panic!("{d:#?}"));
+    let sources = sluice_engine::build_sources(&sluice_catalog::registry(), &loaded).unwrap_or_else(|d| panic!("{d:#?}"));
     p.run(sources, &opts).await
 }
 
-fn titles(hits: &[sluice_index::Hit]) -> Vec<String> {
+fn titles(hits: &[sluice_core::search::Hit]) -> Vec<String> {
     hits.iter().map(|h| h.title.clone()).collect()
 }
 
@@ -68,15 +68,15 @@ async fn gitlab_and_slack_sync_incrementally_and_prune_deletions() {
     assert!(r.sources.iter().all(|s| s.status == SourceStatus::Ok && s.mode == "full" && s.docs_added > 0), "{r:?}");
     // Confidential issue #4 of the private project: not for the guest, yes for its assignee.
     let conf = gw.world().issue_mut("acme/platform/api", 4, false).unwrap().title.clone();
-    let as_guest = search(&p, &conf, SearchMode::Keyword, Access::Principals(vec!["user:guest-gina".into()]), SearchFilters { sources: vec!["gitlab".into()], ..Default::default() });
+    let as_guest = search(&p, &conf, SearchMode::Keyword, Access::Principals(vec!["user:guest-gina".into()]), SearchFilters { sources: vec!["gitlab".into()], ..Default::default() }).await;
     assert!(!titles(&as_guest).contains(&conf), "{:?}", titles(&as_guest));
-    let as_carol = search(&p, &conf, SearchMode::Keyword, Access::Principals(vec!["user:carol".into()]), SearchFilters { sources: vec!["gitlab".into()], ..Default::default() });
+    let as_carol = search(&p, &conf, SearchMode::Keyword, Access::Principals(vec!["user:carol".into()]), SearchFilters { sources: vec!["gitlab".into()], ..Default::default() }).await;
     assert_eq!(as_carol[0].title, conf);
     // The private Slack channel is for its members only.
     let private = SearchFilters { sources: vec!["slack".into()], ..Default::default() };
-    let outsider = search(&p, "incidents", SearchMode::Keyword, Access::Principals(vec!["group:slack-workspace".into(), "user:U02BOB".into()]), private.clone());
+    let outsider = search(&p, "incidents", SearchMode::Keyword, Access::Principals(vec!["group:slack-workspace".into(), "user:U02BOB".into()]), private.clone()).await;
     assert!(outsider.iter().all(|h| !h.title.starts_with("#incidents")), "{:?}", titles(&outsider));
-    let member = search(&p, "incidents", SearchMode::Keyword, Access::Principals(vec!["user:U01ALICE".into()]), private.clone());
+    let member = search(&p, "incidents", SearchMode::Keyword, Access::Principals(vec!["user:U01ALICE".into()]), private.clone()).await;
     assert!(member.iter().any(|h| h.title.starts_with("#incidents")), "{:?}", titles(&member));
 
     // Changes: an issue edited, a file added, a Slack message posted and another edited.
@@ -95,7 +95,7 @@ async fn gitlab_and_slack_sync_incrementally_and_prune_deletions() {
     assert!(r.sources.iter().all(|s| s.status == SourceStatus::Ok && s.mode == "incremental"), "{r:?}");
     let mut found = Vec::new();
     for (q, source) in [("quetzal exporter metrics", "gitlab"), ("tapir fund rail passes", "gitlab"), ("narwhal deploy freeze", "slack"), ("ocelot fix merged", "slack")] {
-        let hits = search(&p, q, SearchMode::Keyword, Access::All, SearchFilters { sources: vec![source.into()], ..Default::default() });
+        let hits = search(&p, q, SearchMode::Keyword, Access::All, SearchFilters { sources: vec![source.into()], ..Default::default() }).await;
         assert!(!hits.is_empty(), "{q}: nothing found");
         found.push(hits[0].title.clone());
     }
@@ -114,7 +114,7 @@ async fn gitlab_and_slack_sync_incrementally_and_prune_deletions() {
     assert!(r.sources[1].docs_deleted >= 1, "{r:?}");
     let after = p.state().count_documents("devtools").unwrap();
     assert!(after.iter().map(|c| c.1).sum::<u64>() < before.iter().map(|c| c.1).sum::<u64>());
-    let gone = search(&p, "ocelot fix merged", SearchMode::Keyword, Access::All, SearchFilters { sources: vec!["slack".into()], ..Default::default() });
+    let gone = search(&p, "ocelot fix merged", SearchMode::Keyword, Access::All, SearchFilters { sources: vec!["slack".into()], ..Default::default() }).await;
     assert!(!titles(&gone).contains(&ocelot_thread), "{:?}", titles(&gone));
 
     // Unchanged: nothing embedded or written.
@@ -130,14 +130,14 @@ async fn the_bundled_slack_export_pipeline_runs_with_acls() {
     let data = tempfile::tempdir().unwrap();
     let p = pipeline(&yaml, &dir, data.path()).await;
     let loaded = load_pipeline_str(&yaml, "slack-export.yaml", &dir).unwrap();
-    let r = p.run(sluice_engine::build_sources(&loaded).unwrap(), &RunOptions::default()).await;
+    let r = p.run(sluice_engine::build_sources(&sluice_catalog::registry(), &loaded).unwrap(), &RunOptions::default()).await;
     assert_eq!(r.sources[0].status, SourceStatus::Ok);
     assert_eq!(r.sources[0].docs_added, 4);
     let everyone = Access::Principals(vec!["group:slack-workspace".into()]);
-    let hits = search(&p, "scanner firmware failed with error E-217", SearchMode::Hybrid, everyone.clone(), SearchFilters::default());
+    let hits = search(&p, "scanner firmware failed with error E-217", SearchMode::Hybrid, everyone.clone(), SearchFilters::default()).await;
     assert!(hits[0].title.starts_with("#general: Where is the checklist"), "{:?}", titles(&hits));
-    let hits = search(&p, "reefer truck temperature", SearchMode::Keyword, everyone, SearchFilters::default());
+    let hits = search(&p, "reefer truck temperature", SearchMode::Keyword, everyone, SearchFilters::default()).await;
     assert!(hits.iter().all(|h| !h.title.starts_with("#oncall-private")), "{:?}", titles(&hits));
-    let hits = search(&p, "reefer truck temperature", SearchMode::Keyword, Access::Principals(vec!["user:U03LENA".into()]), SearchFilters::default());
+    let hits = search(&p, "reefer truck temperature", SearchMode::Keyword, Access::Principals(vec!["user:U03LENA".into()]), SearchFilters::default()).await;
     assert!(hits[0].title.starts_with("#oncall-private"), "{:?}", titles(&hits));
 }

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use serde_json::json;
 use sluice_core::{Sink, SinkAck, SinkBatch, SinkError};
 use sluice_engine::SourceStatus;
-use sluice_index::{Access, SearchFilters, SearchMode};
+use sluice_core::search::{Access, SearchFilters, SearchMode};
 use sluice_tests::{corpus, pipeline, run, search, write_jsonl};
 
 const YAML: &str = r#"
@@ -28,7 +28,7 @@ chunking:
   overlap_tokens: 8
 "#;
 
-fn ids(hits: &[sluice_index::Hit]) -> Vec<String> {
+fn ids(hits: &[sluice_core::search::Hit]) -> Vec<String> {
     hits.iter().map(|h| h.external_id.clone()).collect()
 }
 
@@ -47,27 +47,27 @@ async fn ingest_rerun_edit_delete() {
     assert!(s.chunks_embedded >= 6, "laptop splits at headings: {}", s.chunks_embedded);
     assert_eq!(s.chunks_embedded, s.chunks_written);
 
-    let hits = search(&p, "pool size 400", SearchMode::Keyword, Access::All, SearchFilters::default());
+    let hits = search(&p, "pool size 400", SearchMode::Keyword, Access::All, SearchFilters::default()).await;
     assert_eq!(ids(&hits)[0], "pgbouncer");
     // Semantic: no word in common with the refund doc's key terms.
-    let hits = search(&p, "how often do we try again when giving customers their money back", SearchMode::Vector, Access::All, SearchFilters::default());
+    let hits = search(&p, "how often do we try again when giving customers their money back", SearchMode::Vector, Access::All, SearchFilters::default()).await;
     assert_eq!(ids(&hits)[0], "refunds", "{hits:#?}");
-    let hits = search(&p, "what to do when consumers fall behind", SearchMode::Hybrid, Access::All, SearchFilters::default());
+    let hits = search(&p, "what to do when consumers fall behind", SearchMode::Hybrid, Access::All, SearchFilters::default()).await;
     assert_eq!(ids(&hits)[0], "kafka-lag", "{hits:#?}");
     assert!(hits[0].url.is_none() && hits[0].kind == "page");
 
     // ACL: the HR doc needs group:hr.
-    let hits = search(&p, "paid leave days", SearchMode::Hybrid, Access::public_only(), SearchFilters::default());
+    let hits = search(&p, "paid leave days", SearchMode::Hybrid, Access::public_only(), SearchFilters::default()).await;
     assert!(!ids(&hits).contains(&"vacation".to_string()));
-    let hits = search(&p, "paid leave days", SearchMode::Hybrid, Access::Principals(vec!["group:hr".into()]), SearchFilters::default());
+    let hits = search(&p, "paid leave days", SearchMode::Hybrid, Access::Principals(vec!["group:hr".into()]), SearchFilters::default()).await;
     assert_eq!(ids(&hits)[0], "vacation");
 
     // Re-run over unchanged data: nothing embedded, nothing written.
-    let (chunks_before, _) = p.index().unwrap().counts().unwrap();
+    let (chunks_before, _) = p.store::<sluice_index::EmbeddedIndex>().unwrap().counts().unwrap();
     let r = run(&p, YAML, dir.path(), false).await;
     let s = &r.sources[0];
     assert_eq!((s.mode.as_str(), s.docs_unchanged, s.chunks_embedded, s.chunks_written, s.docs_deleted), ("incremental", 5, 0, 0, 0));
-    assert_eq!(p.index().unwrap().counts().unwrap().0, chunks_before);
+    assert_eq!(p.store::<sluice_index::EmbeddedIndex>().unwrap().counts().unwrap().0, chunks_before);
 
     // Edit one document's text, another's labels only, delete a third.
     let mut rows = corpus();
@@ -81,16 +81,16 @@ async fn ingest_rerun_edit_delete() {
     assert_eq!(s.chunks_embedded, 1, "only the edited chunk is re-embedded");
     assert!(s.chunks_written >= 2, "label change rewrites payload: {s:#?}");
 
-    let hits = search(&p, "pool size 250", SearchMode::Keyword, Access::All, SearchFilters::default());
+    let hits = search(&p, "pool size 250", SearchMode::Keyword, Access::All, SearchFilters::default()).await;
     assert_eq!(ids(&hits)[0], "pgbouncer");
     assert!(hits[0].snippet.contains("<mark>250</mark>"), "{}", hits[0].snippet);
-    let hits = search(&p, "400", SearchMode::Keyword, Access::All, SearchFilters::default());
+    let hits = search(&p, "400", SearchMode::Keyword, Access::All, SearchFilters::default()).await;
     assert!(hits.is_empty(), "old text still indexed: {hits:#?}");
     let f = SearchFilters { labels: vec!["payments".into()], ..Default::default() };
-    assert_eq!(ids(&search(&p, "refund", SearchMode::Hybrid, Access::All, f)), vec!["refunds"]);
-    let hits = search(&p, "laptop hardware accounts", SearchMode::Hybrid, Access::All, SearchFilters::default());
+    assert_eq!(ids(&search(&p, "refund", SearchMode::Hybrid, Access::All, f).await), vec!["refunds"]);
+    let hits = search(&p, "laptop hardware accounts", SearchMode::Hybrid, Access::All, SearchFilters::default()).await;
     assert!(!ids(&hits).contains(&"laptop".to_string()), "deleted doc still searchable");
-    let payloads = p.index().unwrap().payloads().unwrap();
+    let payloads = p.store::<sluice_index::EmbeddedIndex>().unwrap().payloads().unwrap();
     assert!(payloads.iter().all(|c| c.external_id != "laptop"));
     assert_eq!(p.state().doc_ids_for_source("e2e", "kb").unwrap().len(), 4);
 }
@@ -105,7 +105,7 @@ async fn transform_filters_and_unadmitted_docs_are_removed() {
     let p = pipeline(&y1, dir.path(), &data).await;
     let r = run(&p, &y1, dir.path(), false).await;
     assert_eq!(r.sources[0].docs_added, 4);
-    let hits = search(&p, "paid leave", SearchMode::Keyword, Access::All, SearchFilters::default());
+    let hits = search(&p, "paid leave", SearchMode::Keyword, Access::All, SearchFilters::default()).await;
     assert!(hits.is_empty());
     drop(p);
 
@@ -114,7 +114,7 @@ async fn transform_filters_and_unadmitted_docs_are_removed() {
     let p = pipeline(&y2, dir.path(), &data).await;
     let r = run(&p, &y2, dir.path(), false).await;
     assert_eq!(r.sources[0].docs_deleted, 3, "{:#?}", r.sources[0]);
-    let all: std::collections::BTreeSet<String> = p.index().unwrap().payloads().unwrap().into_iter().map(|c| c.external_id).collect();
+    let all: std::collections::BTreeSet<String> = p.store::<sluice_index::EmbeddedIndex>().unwrap().payloads().unwrap().into_iter().map(|c| c.external_id).collect();
     assert_eq!(all.into_iter().collect::<Vec<_>>(), vec!["kafka-lag"]);
 }
 
@@ -203,7 +203,7 @@ async fn checkpoint_waits_for_every_sink() {
     let r = run(&p, YAML, dir.path(), false).await;
     assert_eq!(r.sources[0].status, SourceStatus::Ok);
     assert_eq!(r.sources[0].docs_added, 5);
-    let payloads = p.index().unwrap().payloads().unwrap();
+    let payloads = p.store::<sluice_index::EmbeddedIndex>().unwrap().payloads().unwrap();
     let unique: std::collections::HashSet<_> = payloads.iter().map(|c| c.chunk_id).collect();
     assert_eq!(unique.len(), payloads.len());
     assert_eq!(payloads.len() as u64, r.sources[0].chunks_written);
@@ -222,7 +222,7 @@ async fn small_transport_batches_give_the_same_index() {
     assert_eq!(rs.chunks_written(), rb.chunks_written());
     let key = |p: &sluice_engine::Pipeline| {
         let mut v: Vec<(String, u32, String)> =
-            p.index().unwrap().payloads().unwrap().into_iter().map(|c| (c.external_id, c.ordinal, c.text)).collect();
+            p.store::<sluice_index::EmbeddedIndex>().unwrap().payloads().unwrap().into_iter().map(|c| (c.external_id, c.ordinal, c.text)).collect();
         v.sort();
         v
     };

@@ -51,7 +51,7 @@ async fn jwt_callers_see_what_their_principals_may_read() {
     )
     .unwrap();
     assert!(keys.accepts_jwt());
-    let app = sluice_api::router(sluice_api::ApiState::with_keys(p.index().unwrap().clone(), embedder(), keys));
+    let app = sluice_api::router(sluice_api::ApiState::with_keys(p.search_backend().unwrap(), embedder(), keys));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -132,7 +132,7 @@ async fn jwks_from_a_url_follow_key_rotation(p: &sluice_engine::Pipeline) {
     .unwrap();
     assert_eq!(keys.fetch_jwks().await.unwrap(), 1);
     assert_eq!(fetches.load(Ordering::SeqCst), 1);
-    let app = sluice_api::router(sluice_api::ApiState::with_keys(p.index().unwrap().clone(), embedder(), keys));
+    let app = sluice_api::router(sluice_api::ApiState::with_keys(p.search_backend().unwrap(), embedder(), keys));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

@@ -15,9 +15,11 @@ use rdkafka::message::{Headers, Message};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::json;
 use sluice_core::{DocKind, Document, Sink, SinkAck, SinkBatch, SinkError};
-use sluice_engine::{IndexWorker, Pipeline, RunOptions, WorkerOptions, WorkerReport};
-use sluice_index::{Access, EmbeddedIndex, SearchFilters, SearchMode};
-use sluice_kafka::broker::LocalBroker;
+use sluice_engine::{Pipeline, RunOptions};
+use sluice_kafka::{IndexWorker, WorkerOptions, WorkerReport};
+use sluice_core::search::{Access, SearchFilters, SearchMode};
+use sluice_index::EmbeddedIndex;
+use sluice_testservers::kafka_broker::LocalBroker;
 use sluice_kafka::{KafkaConfig, KafkaPublisher};
 use sluice_spec::load_pipeline_str;
 use sluice_tests::{embedder, search, write_jsonl};
@@ -48,12 +50,12 @@ transport:
 
 async fn publisher_pipeline(yaml: &str, dir: &Path) -> Pipeline {
     let loaded = load_pipeline_str(yaml, "kb.yaml", dir).unwrap_or_else(|d| panic!("{d:#?}"));
-    Pipeline::open(loaded, &dir.join("producer"), None).await.unwrap()
+    Pipeline::open(&sluice_catalog::registry(), loaded, &dir.join("producer"), None).await.unwrap()
 }
 
 async fn indexer(yaml: &str, dir: &Path, data: &str) -> Pipeline {
     let loaded = load_pipeline_str(yaml, "kb.yaml", dir).unwrap_or_else(|d| panic!("{d:#?}"));
-    Pipeline::open_indexer(loaded, &dir.join(data), embedder()).await.unwrap()
+    Pipeline::open_indexer(&sluice_catalog::registry(), loaded, &dir.join(data), embedder()).await.unwrap()
 }
 
 fn idle_worker_opts() -> WorkerOptions {
@@ -62,7 +64,7 @@ fn idle_worker_opts() -> WorkerOptions {
 
 async fn sync(p: &Pipeline, yaml: &str, dir: &Path, full: bool) -> sluice_engine::SourceReport {
     let loaded = load_pipeline_str(yaml, "kb.yaml", dir).unwrap();
-    let sources = sluice_engine::build_sources(&loaded).unwrap_or_else(|d| panic!("{d:#?}"));
+    let sources = sluice_engine::build_sources(&sluice_catalog::registry(), &loaded).unwrap_or_else(|d| panic!("{d:#?}"));
     let mut r = p.run(sources, &RunOptions { full, ..Default::default() }).await;
     let s = r.sources.remove(0);
     assert_eq!(s.status, sluice_engine::SourceStatus::Ok, "{s:?}");
@@ -108,14 +110,14 @@ async fn publish_index_update_and_delete_through_kafka() {
     write_jsonl(&dir.path().join("kb.jsonl"), &rows);
 
     let producer = publisher_pipeline(&yaml, dir.path()).await;
-    assert!(producer.publishes() && producer.index().is_none());
+    assert!(producer.publishes() && producer.store::<sluice_index::EmbeddedIndex>().is_none());
     let s = sync(&producer, &yaml, dir.path(), false).await;
     assert_eq!((s.docs_added, s.records_published, s.chunks_embedded), (5, 5, 0));
 
     let mut worker = IndexWorker::new(indexer(&yaml, dir.path(), "worker").await, idle_worker_opts()).await.unwrap();
     let r = worker.run(std::future::pending()).await.unwrap();
     assert_eq!((r.records, r.documents_written, r.dead_lettered), (5, 5, 0));
-    let hits = search(worker.pipeline(), "pool size 400", SearchMode::Hybrid, Access::All, SearchFilters::default());
+    let hits = search(worker.pipeline(), "pool size 400", SearchMode::Hybrid, Access::All, SearchFilters::default()).await;
     assert_eq!(hits[0].external_id, "pgbouncer");
 
     // Unchanged records are not published again.
@@ -130,11 +132,11 @@ async fn publish_index_update_and_delete_through_kafka() {
     assert_eq!((s.docs_updated, s.docs_deleted, s.records_published), (1, 1, 2));
     let r = worker.run(std::future::pending()).await.unwrap();
     assert_eq!((r.records, r.documents_written, r.documents_deleted), (2, 1, 1));
-    let index = worker.pipeline().index().unwrap().clone();
+    let index = worker.pipeline().store::<sluice_index::EmbeddedIndex>().unwrap().clone();
     let docs = indexed(&index);
     assert_eq!(docs.len(), 4);
     assert!(!docs.contains_key(&sluice_core::doc_id("wiki", "vacation")));
-    let hits = search(worker.pipeline(), "pool size 800", SearchMode::Keyword, Access::All, SearchFilters::default());
+    let hits = search(worker.pipeline(), "pool size 800", SearchMode::Keyword, Access::All, SearchFilters::default()).await;
     assert_eq!(hits[0].external_id, "pgbouncer");
     assert!(hits[0].snippet.contains("800"), "{:?}", hits[0].snippet);
 }
@@ -246,7 +248,7 @@ async fn updates_of_one_document_arrive_in_order_and_the_last_write_wins() {
     let r = worker.run(std::future::pending()).await.unwrap();
     assert_eq!(r.records, 14);
     assert!(r.batches >= 5, "{r:?}");
-    let got = indexed(worker.pipeline().index().unwrap());
+    let got = indexed(&worker.pipeline().store::<sluice_index::EmbeddedIndex>().unwrap());
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(got[&id7], (1, "v10".to_string()));
 }
@@ -326,7 +328,7 @@ async fn producer_and_worker_recover_from_a_broker_restart_without_loss() {
     let broker = LocalBroker::start(&dir.path().join("broker")).unwrap();
     let yaml = yaml(&broker.bootstrap(), 200);
     let worker = IndexWorker::new(indexer(&yaml, dir.path(), "worker").await, WorkerOptions::default()).await.unwrap();
-    let index = worker.pipeline().index().unwrap().clone();
+    let index = worker.pipeline().store::<sluice_index::EmbeddedIndex>().unwrap().clone();
     let (stop, handle) = spawn_worker(worker);
     let publisher = KafkaPublisher::new(&KafkaConfig::new(broker.bootstrap(), "sluice.kb"), "kb").unwrap();
 
@@ -386,7 +388,7 @@ async fn slow_sinks_pause_fetching_and_lag_shows_on_metrics() {
     let sink = Arc::new(SlowSink { inner: index.clone(), delay: Duration::from_millis(700) });
     let pipeline = indexer(&yaml, dir.path(), "worker").await.with_only_sinks(vec![sink]);
     let registry = prometheus::Registry::new();
-    let metrics = sluice_engine::WorkerMetrics::register(&registry, "kb").unwrap();
+    let metrics = sluice_kafka::WorkerMetrics::register(&registry, "kb").unwrap();
     let opts = WorkerOptions { exit_when_idle: Some(Duration::from_secs(3)), pause_after: Duration::from_millis(200), ..Default::default() };
     let worker = IndexWorker::new(pipeline, opts).await.unwrap().with_metrics(metrics);
 

@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 use sluice_embed::{OnnxEmbedder, OnnxEmbedderConfig, TextEmbedder, default_model_dir};
 use sluice_engine::{Pipeline, RunOptions, RunReport};
-use sluice_index::{Access, Hit, SearchFilters, SearchMode, SearchRequest};
+use sluice_core::search::{Access, Hit, SearchFilters, SearchMode, SearchRequest};
 use sluice_spec::load_pipeline_str;
 
 /// The real all-MiniLM-L6-v2 through ONNX Runtime (`scripts/setup.sh`).
@@ -23,20 +23,25 @@ pub fn embedder() -> Arc<dyn TextEmbedder> {
 /// Opens a pipeline from YAML text whose relative paths resolve in `dir`.
 pub async fn pipeline(yaml: &str, dir: &Path, data_dir: &Path) -> Pipeline {
     let loaded = load_pipeline_str(yaml, "test.yaml", dir).unwrap_or_else(|d| panic!("{d:#?}"));
-    Pipeline::open(loaded, data_dir, Some(embedder())).await.unwrap()
+    Pipeline::open(&sluice_catalog::registry(), loaded, data_dir, Some(embedder())).await.unwrap()
 }
 
 pub async fn run(p: &Pipeline, yaml: &str, dir: &Path, full: bool) -> RunReport {
     let loaded = load_pipeline_str(yaml, "test.yaml", dir).unwrap();
-    let sources = sluice_engine::build_sources(&loaded).unwrap_or_else(|d| panic!("{d:#?}"));
+    let sources = sluice_engine::build_sources(&sluice_catalog::registry(), &loaded).unwrap_or_else(|d| panic!("{d:#?}"));
     p.run(sources, &RunOptions { full, ..Default::default() }).await
 }
 
-pub fn search(p: &Pipeline, q: &str, mode: SearchMode, access: Access, filters: SearchFilters) -> Vec<Hit> {
+pub async fn search(p: &Pipeline, q: &str, mode: SearchMode, access: Access, filters: SearchFilters) -> Vec<Hit> {
     let e = embedder();
     let qv = e.embed(&[q]).unwrap().remove(0);
     let req = SearchRequest { query: q.into(), top_k: 10, mode, filters, access };
-    p.index().expect("embedded index").search(&req, Some(&qv)).unwrap().hits
+    p.search_backend().expect("a searchable store").search(&req, Some(&qv)).await.unwrap().hits
+}
+
+/// The pipeline's embedded index.
+pub fn index(p: &Pipeline) -> Arc<sluice_index::EmbeddedIndex> {
+    p.store::<sluice_index::EmbeddedIndex>().expect("the pipeline writes the embedded index")
 }
 
 pub fn write_jsonl(path: &Path, rows: &[serde_json::Value]) {

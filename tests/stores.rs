@@ -8,9 +8,9 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use sluice_index::Access;
-use sluice_testservers::elastic::{ElasticFixture, Flavor, ItemFault};
-use sluice_testservers::qdrant::{Call, QdrantEdgeServer};
+use sluice_core::search::Access;
+use sluice_testservers::elastic_fixture::{ElasticFixture, Flavor, ItemFault};
+use sluice_testservers::qdrant_server::{Call, QdrantEdgeServer};
 use sluice_tests::{corpus, embedder, pipeline, run, write_jsonl};
 
 fn yaml(qdrant: &str, es: &str) -> String {
@@ -67,7 +67,7 @@ async fn pipeline_into_qdrant_and_elasticsearch_with_hybrid_search() {
     write_jsonl(&dir.path().join("kb.jsonl"), &corpus());
     let y = yaml(&qdrant.url(), &es.url());
     let p = pipeline(&y, dir.path(), &dir.path().join("data")).await;
-    assert!(p.index().is_none(), "no embedded index when the sinks block names the stores");
+    assert!(p.store::<sluice_index::EmbeddedIndex>().is_none(), "no embedded index when the sinks block names the stores");
 
     let r = run(&p, &y, dir.path(), false).await;
     assert!(!r.failed(), "{:#?}", r.sources);

@@ -1,5 +1,5 @@
 //! The built-in search page at `/`, loaded in headless Chromium (Debian's
-//! `chromium`, installed by `scripts/setup.sh`): the page runs the query
+//! `chromium`, installed by `scripts/setup-test.sh`): the page runs the query
 //! from its URL through the JSON API and the test reads the rendered DOM.
 
 use std::path::Path;
@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::json;
-use sluice_index::Access;
+use sluice_core::search::Access;
 use sluice_tests::{embedder, pipeline, run, write_jsonl};
 
 /// The DOM after the page's scripts ran (`--virtual-time-budget` lets the
@@ -42,8 +42,8 @@ fn chromium() -> Option<std::path::PathBuf> {
     if p.exists() {
         return Some(p);
     }
-    // CI installs it (scripts/setup.sh); a developer machine may lack it.
-    assert!(std::env::var_os("CI").is_none(), "{} is missing: scripts/setup.sh installs Debian's chromium", p.display());
+    // CI installs it (scripts/setup-test.sh); a developer machine may lack it.
+    assert!(std::env::var_os("CI").is_none(), "{} is missing: scripts/setup-test.sh installs Debian's chromium", p.display());
     eprintln!("skipping: {} not installed (apt-get install chromium)", p.display());
     None
 }
@@ -63,7 +63,7 @@ async fn search_page_renders_hits_in_chromium() {
     let yaml = "name: web\nsources:\n  - id: kb\n    type: files\n    settings:\n      path: kb.jsonl\n      mapping:\n        acl: acl\n";
     let p = pipeline(yaml, dir.path(), &dir.path().join("data")).await;
     run(&p, yaml, dir.path(), false).await;
-    let app = sluice_api::router(sluice_api::ApiState::new(p.index().unwrap().clone(), embedder(), Access::public_only()));
+    let app = sluice_api::router(sluice_api::ApiState::new(p.search_backend().unwrap(), embedder(), Access::public_only()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

@@ -231,7 +231,7 @@ async fn build(src: &mut ConfluenceSource, c: &Container, item: &Value, id: &str
                     },
                     Ok(r) => {
                         let raw = String::from_utf8_lossy(&r.body).into_owned();
-                        let text = if media.contains("html") { sluice_files::html::html_to_text(&raw) } else { raw };
+                        let text = if media.contains("html") { sluice_text::html_to_text(&raw) } else { raw };
                         attachment_text.push((title, text));
                     }
                     Err(e) if e.transient => return Err(e),

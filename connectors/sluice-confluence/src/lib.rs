@@ -8,6 +8,7 @@
 //! container newest-first and stops at the watermark; Server/DC asks CQL
 //! for `lastmodified >=` the watermark, oldest first.
 
+mod factory;
 mod cloud;
 mod office;
 mod server;
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use sluice_core::{DeadLetter, DocKind, Document, ListingScope, Source, SourceError, SourcePage, SyncMode};
 use sluice_http::{Auth, HttpClient, HttpError};
 
+pub use factory::ConfluenceSourceType;
 pub use settings::{ConfluenceSettings, ContentType, Deployment};
 
 /// The checkpoint: one watermark (last-modified time) per container.
@@ -180,13 +182,13 @@ impl ConfluenceSource {
         };
         let mut d = Document::new(&self.id, &p.id, kind);
         d.title = p.title;
-        let mut body = sluice_files::html::html_to_text(&p.storage);
+        let mut body = sluice_text::html_to_text(&p.storage);
         let mut extra = String::new();
         if !p.comments.is_empty() {
             extra.push_str("\n\n## Comments\n");
             for text in &p.comments {
                 extra.push_str("\n- ");
-                extra.push_str(&sluice_files::html::html_to_text(text).replace('\n', " "));
+                extra.push_str(&sluice_text::html_to_text(text).replace('\n', " "));
             }
         }
         for (name, text) in &p.attachment_text {
@@ -194,10 +196,7 @@ impl ConfluenceSource {
         }
         body.push_str(&extra);
         if body.len() > self.s.max_body_chars {
-            let mut cut = self.s.max_body_chars;
-            while !body.is_char_boundary(cut) {
-                cut -= 1;
-            }
+            let cut = body.floor_char_boundary(self.s.max_body_chars);
             tracing::warn!(source = %self.id, id = %d.external_id, chars = body.len(), limit = self.s.max_body_chars, "Confluence body truncated (settings.max_body_chars)");
             body.truncate(cut);
             d.metadata.insert("truncated".into(), true.into());

@@ -135,7 +135,7 @@ fn whole_file_record(format: FileFormat, text: &str, relative: &str, meta: &Obje
                 .unwrap_or_else(|| stem.clone());
             let body_sel = scraper::Selector::parse("body").expect("static selector");
             let body_html = doc.select(&body_sel).next().map(|b| b.inner_html()).unwrap_or_else(|| text.to_string());
-            (title, crate::html::html_to_text(&body_html))
+            (title, sluice_text::html_to_text(&body_html))
         }
         _ => (stem.clone(), text.to_string()),
     };

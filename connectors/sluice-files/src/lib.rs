@@ -3,8 +3,9 @@
 //! through a field mapping. A BEIR `corpus.jsonl` (`_id`, `title`, `text`)
 //! needs no mapping at all.
 
+mod factory;
 mod formats;
-pub mod html;
+
 pub mod mapping;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -21,6 +22,7 @@ use serde_json::Value;
 use sluice_core::arrow_conv::parse_time;
 use sluice_core::{DeadLetter, DocKind, Document, ListingScope, SettingsError, Source, SourceError, SourcePage, SyncMode};
 
+pub use factory::FilesSourceType;
 pub use formats::FileFormat;
 pub use mapping::{Exprs, FieldMapping, TextFormat};
 
@@ -240,7 +242,7 @@ impl FilesSource {
         d.body = parts
             .iter()
             .map(|p| match format {
-                TextFormat::Html => html::html_to_text(p),
+                TextFormat::Html => sluice_text::html_to_text(p),
                 _ => p.trim().to_string(),
             })
             .filter(|p| !p.is_empty())

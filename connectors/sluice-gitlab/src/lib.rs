@@ -8,6 +8,7 @@
 //! per project: an unchanged head skips the repository, a moved one fetches
 //! only the files the compare API reports as changed.
 
+mod factory;
 mod settings;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -21,6 +22,7 @@ use sluice_core::{DeadLetter, DocKind, Document, ListingScope, Source, SourceErr
 use sluice_http::{Auth, HttpClient, HttpError, link_next};
 use url::Url;
 
+pub use factory::GitlabSourceType;
 pub use settings::{FileGlobs, GitlabSettings};
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -238,10 +240,7 @@ impl GitlabSource {
         d.title = path.to_string();
         let mut text = String::from_utf8_lossy(content).into_owned();
         if text.len() > self.s.file_max_bytes {
-            let mut cut = self.s.file_max_bytes;
-            while !text.is_char_boundary(cut) {
-                cut -= 1;
-            }
+            let cut = text.floor_char_boundary(self.s.file_max_bytes);
             tracing::warn!(source = %self.id, project = %p.path, path, bytes = text.len(), limit = self.s.file_max_bytes, "file truncated (settings.file_max_bytes)");
             text.truncate(cut);
             d.metadata.insert("truncated".into(), true.into());

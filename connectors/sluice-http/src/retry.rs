@@ -3,30 +3,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use reqwest::header::HeaderMap;
 
-/// Exponential backoff with full jitter: attempt n waits a uniform random
-/// time in [0, min(max, initial·2ⁿ)], so many clients retrying after one
-/// outage do not arrive in lockstep.
-#[derive(Debug, Clone, Copy)]
-pub struct Backoff {
-    pub initial: Duration,
-    pub max: Duration,
-}
-
-impl Backoff {
-    pub fn ceiling(&self, attempt: u32) -> Duration {
-        let factor = 1u64.checked_shl(attempt.min(30)).unwrap_or(u64::MAX);
-        let ms = (self.initial.as_millis() as u64).saturating_mul(factor);
-        Duration::from_millis(ms).min(self.max)
-    }
-
-    pub fn delay(&self, attempt: u32) -> Duration {
-        let ceiling = self.ceiling(attempt);
-        let ms = ceiling.as_millis() as u64;
-        // Keep a small floor so a zero draw does not hammer the server.
-        let floor = ms / 10;
-        Duration::from_millis(if ms == 0 { 0 } else { rand::random_range(floor..=ms) })
-    }
-}
+pub use sluice_core::retry::Backoff;
 
 /// `Retry-After`: delta-seconds or an HTTP-date.
 pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {

@@ -9,6 +9,7 @@
 //! the connector asks Jira for that zone (`/myself`) and re-reads an
 //! overlap window before the watermark.
 
+mod factory;
 pub mod adf;
 mod settings;
 
@@ -22,6 +23,7 @@ use sluice_core::{DeadLetter, DocKind, Document, ListingScope, Source, SourceErr
 use sluice_http::{Auth, HttpClient, HttpError};
 use url::Url;
 
+pub use factory::JiraSourceType;
 pub use settings::{Deployment, JiraSettings};
 
 const FIELDS: &str = "summary,description,status,priority,issuetype,assignee,reporter,labels,components,project,created,updated,comment,security";
@@ -246,10 +248,7 @@ impl JiraSource {
             }
         }
         if body.len() > self.s.max_body_chars {
-            let mut cut = self.s.max_body_chars;
-            while !body.is_char_boundary(cut) {
-                cut -= 1;
-            }
+            let cut = body.floor_char_boundary(self.s.max_body_chars);
             tracing::warn!(source = %self.id, issue = key, chars = body.len(), limit = self.s.max_body_chars, "Jira issue body truncated (settings.max_body_chars)");
             body.truncate(cut);
             d.metadata.insert("truncated".into(), true.into());

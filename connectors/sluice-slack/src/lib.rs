@@ -4,11 +4,13 @@
 //! outside threads. Private channels carry their members as the ACL;
 //! public channels are readable by `group:slack-workspace`.
 
+mod factory;
 mod api;
 mod export;
 mod model;
 mod settings;
 
+pub use factory::{SlackExportSourceType, SlackSourceType};
 pub use api::{SlackSource, WORKSPACE_PRINCIPAL};
 pub use export::SlackExportSource;
 pub use model::{ChannelCtx, Msg, day_id, thread_id};

@@ -23,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use sluice_index::Access;
+use sluice_core::search::Access;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -20,9 +20,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
 use serde::{Deserialize, Serialize};
-use sluice_embed::TextEmbedder;
-use sluice_index::{Access, EmbeddedIndex, EmbeddedSearch, SearchBackend, SearchFilters, SearchMode, SearchRequest};
-use tracing::Instrument;
+use sluice_core::TextEmbedder;
+use sluice_core::search::{Access, SearchBackend, SearchFilters, SearchMode, SearchRequest, SearchResponse};
 use utoipa::{OpenApi, ToSchema};
 
 /// Largest `top_k` a caller may ask for.
@@ -119,8 +118,7 @@ struct Metrics {
 }
 
 impl Metrics {
-    fn new() -> Metrics {
-        let registry = Registry::new();
+    fn new(registry: Registry) -> Metrics {
         let requests = IntCounterVec::new(Opts::new("sluice_search_requests_total", "Search requests by mode and outcome"), &["mode", "outcome"])
             .expect("valid metric");
         let latency = HistogramVec::new(
@@ -163,8 +161,8 @@ pub struct ApiState {
 impl ApiState {
     /// Without API keys every request gets `access` (public documents only
     /// unless the operator chose otherwise).
-    pub fn new(index: Arc<EmbeddedIndex>, embedder: Arc<dyn TextEmbedder>, access: Access) -> Arc<ApiState> {
-        ApiState::over(Arc::new(OneIndex(Arc::new(EmbeddedSearch(index)))), embedder, access, None)
+    pub fn new(backend: Arc<dyn SearchBackend>, embedder: Arc<dyn TextEmbedder>, access: Access) -> Arc<ApiState> {
+        ApiState::over(Arc::new(OneIndex(backend)), embedder, access, None)
     }
 
     /// Over any store (the embedded index, or Qdrant + Elasticsearch).
@@ -174,15 +172,22 @@ impl ApiState {
 
     /// With API keys, `/v1/search` needs a key, and each key's principals
     /// decide which documents it may see.
-    pub fn with_keys(index: Arc<EmbeddedIndex>, embedder: Arc<dyn TextEmbedder>, keys: ApiKeys) -> Arc<ApiState> {
-        ApiState::over(Arc::new(OneIndex(Arc::new(EmbeddedSearch(index)))), embedder, Access::public_only(), Some(keys))
+    pub fn with_keys(backend: Arc<dyn SearchBackend>, embedder: Arc<dyn TextEmbedder>, keys: ApiKeys) -> Arc<ApiState> {
+        ApiState::over(Arc::new(OneIndex(backend)), embedder, Access::public_only(), Some(keys))
     }
 
     /// Searches over `indexes`; with `keys`, requests need a key and
     /// `access` is unused.
     pub fn over(indexes: Arc<dyn IndexSet>, embedder: Arc<dyn TextEmbedder>, access: Access, keys: Option<ApiKeys>) -> Arc<ApiState> {
         let access = if keys.is_some() { Access::public_only() } else { access };
-        Arc::new(ApiState { indexes, embedder, access, keys: keys.map(Arc::new), metrics: Metrics::new() })
+        ApiState::over_in(indexes, embedder, access, keys, Registry::new())
+    }
+
+    /// Like [`ApiState::over`], registering the API's metrics on `registry`
+    /// (the process's one registry, which `/metrics` then reports whole).
+    pub fn over_in(indexes: Arc<dyn IndexSet>, embedder: Arc<dyn TextEmbedder>, access: Access, keys: Option<ApiKeys>, registry: Registry) -> Arc<ApiState> {
+        let access = if keys.is_some() { Access::public_only() } else { access };
+        Arc::new(ApiState { indexes, embedder, access, keys: keys.map(Arc::new), metrics: Metrics::new(registry) })
     }
 
     /// The key store, when requests need a key (other routers guard with it).
@@ -374,33 +379,10 @@ fn mode_name(m: SearchMode) -> &'static str {
     }
 }
 
-/// Embeds the query once when the mode needs it, searches each index and
-/// merges the hits by score (fused RRF scores are rank-based, so they
-/// compare across indexes).
-pub async fn run_search(indexes: &[Arc<dyn SearchBackend>], embedder: Arc<dyn TextEmbedder>, req: &SearchRequest) -> Result<sluice_index::SearchResponse, String> {
-    let started = Instant::now();
-    let span = tracing::info_span!("search", mode = mode_name(req.mode), indexes = indexes.len(), top_k = req.top_k);
-    let qv = match req.mode {
-        SearchMode::Keyword => None,
-        _ => {
-            let (query, span) = (req.query.clone(), span.clone());
-            let embedded = tokio::task::spawn_blocking(move || span.in_scope(|| tracing::info_span!("embed_query").in_scope(|| embedder.embed(&[query.as_str()]))))
-                .await
-                .map_err(|e| format!("embedding task failed: {e}"))?;
-            Some(embedded.map_err(|e| e.to_string())?.remove(0))
-        }
-    };
-    let results = futures::future::join_all(indexes.iter().map(|i| i.search(req, qv.as_deref()))).instrument(span).await;
-    let (mut hits, mut partial, mut warnings) = (Vec::new(), false, Vec::new());
-    for r in results {
-        let r = r?;
-        hits.extend(r.hits);
-        partial |= r.partial;
-        warnings.extend(r.warnings);
-    }
-    hits.sort_by(|a, b| b.score.total_cmp(&a.score));
-    hits.truncate(req.top_k);
-    Ok(sluice_index::SearchResponse { hits, mode: req.mode, took_ms: started.elapsed().as_secs_f64() * 1000.0, partial, warnings })
+/// Embeds the query once, searches each backend and merges the hits
+/// (the one search path: `sluice_search::search_many`).
+pub async fn run_search(indexes: &[Arc<dyn SearchBackend>], embedder: Arc<dyn TextEmbedder>, req: &SearchRequest) -> Result<SearchResponse, String> {
+    sluice_search::search_many(indexes, embedder, req).await
 }
 
 #[utoipa::path(post, path = "/v1/search", request_body = SearchBody,

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sluice_core::DeadLetter;
 use sluice_engine::{ProgressEvent, RunReport, SourceStatus};
-use sluice_index::SearchResponse;
+use sluice_core::search::SearchResponse;
 use sluice_state::RunRecord;
 
 /// A spinner per source showing documents and embeddings so far.

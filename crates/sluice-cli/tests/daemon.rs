@@ -261,7 +261,7 @@ fn indexed_documents(dir: &Path, data: &str) -> u64 {
 }
 
 /// Every chunk of an index with its vector, in id order.
-fn index_contents(data: &Path) -> Vec<(sluice_index::ChunkPayload, Vec<f32>)> {
+fn index_contents(data: &Path) -> Vec<(sluice_core::search::ChunkPayload, Vec<f32>)> {
     let index = sluice_index::EmbeddedIndex::open(&sluice_engine::index_dir(data), false).unwrap();
     let mut chunks: Vec<_> = index.payloads().unwrap().into_iter().map(|p| {
         let v = index.vector_of(&p.chunk_id).unwrap();

@@ -41,7 +41,7 @@ fn flag<'a>(args: &'a [String], flag: &str) -> Option<&'a str> {
 fn validate_pipeline(path: &Path) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let loaded = sluice_spec::load_pipeline(path).unwrap_or_else(|d| panic!("{}: {d:#?}", path.display()));
-    let diags = rt.block_on(sluice_engine::validate_pipeline(&loaded, false));
+    let diags = rt.block_on(sluice_engine::validate_pipeline(&sluice_catalog::registry(), &loaded, false));
     assert!(diags.is_empty(), "{}: {diags:#?}", path.display());
     // Paths inside the image map to the repository per the Dockerfile:
     // pipelines/data/sample → /usr/share/sluice/sample.

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sluice_core::{DocKind, Document};
 use sluice_index::EmbeddedIndex;
-use sluice_kafka::broker::LocalBroker;
+use sluice_testservers::kafka_broker::LocalBroker;
 use sluice_kafka::{KafkaConfig, KafkaPublisher};
 
 const DOCS: u32 = 20_000;

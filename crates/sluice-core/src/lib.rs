@@ -1,15 +1,26 @@
 //! Sluice's shared contracts: the document model, stable ids, Arrow schemas,
-//! and the `Source` / `Sink` traits every connector and store plugs into.
+//! the `Source` / `Sink` / `Publisher` traits every connector, store and
+//! transport plugs into, the search contract, and the registry of factories
+//! that builds them.
 
 pub mod arrow_conv;
+pub mod embed;
 pub mod ids;
 pub mod model;
+pub mod registry;
+pub mod retry;
+pub mod search;
 pub mod settings;
 pub mod sink;
 pub mod source;
+pub mod transport;
 
+pub use embed::{EmbedError, TextEmbedder};
 pub use ids::{chunk_id, content_hash, doc_id};
 pub use model::{Chunk, DeadLetter, DocKind, Document};
+pub use registry::{ComponentKind, CredentialNeeds, NotAvailable, OpenedStore, Registry, SourceContext, SourceFactory, StoreContext, StoreFactory, StoreSearch, TransportContext, TransportFactory};
 pub use sink::{chunk_record, ChunkWrite, DocumentWrite, Sink, SinkAck, SinkBatch, SinkError, SinkRejection};
 pub use settings::{SettingsError, parse_cursor, parse_settings};
 pub use source::{ListingScope, Source, SourceError, SourcePage, SyncMode};
+pub use retry::{Backoff, RetryPolicy, retry};
+pub use transport::{PublishAck, PublishError, Publisher};

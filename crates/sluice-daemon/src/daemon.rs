@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sluice_embed::TextEmbedder;
+use sluice_core::{Registry, TextEmbedder};
 use sluice_engine::{Pipeline, RunOptions};
 use sluice_spec::LoadedPipeline;
 use sluice_state::RunRecord;
@@ -25,10 +25,12 @@ use tokio::task::JoinSet;
 
 use crate::metrics::SyncMetrics;
 use crate::schedule::{Job, RunKind, Scheduler, SlotStatus, SourceSchedule};
-use sluice_index::SearchBackend;
+use sluice_core::search::SearchBackend;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DaemonConfig {
+    /// The sources, stores and transports this build ships.
+    pub registry: Arc<Registry>,
     /// The directory of pipeline YAML files.
     pub dir: PathBuf,
     /// Data root; each pipeline keeps `<data>/<name>`.
@@ -140,10 +142,10 @@ impl Daemon {
     }
 
     /// Loads and checks one file; every problem as one message.
-    async fn load(path: &Path) -> Result<LoadedPipeline, String> {
+    async fn load(&self, path: &Path) -> Result<LoadedPipeline, String> {
         let render = |d: Vec<sluice_spec::Diagnostic>| d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("; ");
         let loaded = sluice_spec::load_pipeline(path).map_err(render)?;
-        let diags = sluice_engine::validate_pipeline(&loaded, true).await;
+        let diags = sluice_engine::validate_pipeline(&self.cfg.registry, &loaded, true).await;
         if !diags.is_empty() {
             return Err(render(diags));
         }
@@ -195,7 +197,7 @@ impl Daemon {
                     continue;
                 }
             }
-            match Self::load(&path).await {
+            match self.load(&path).await {
                 Err(msg) => {
                     tracing::error!(file = %path.display(), "pipeline rejected; the previous version keeps running: {msg}");
                     if let Some((_, e)) = known {
@@ -246,7 +248,7 @@ impl Daemon {
 
     async fn open_pipeline(&self, loaded: &LoadedPipeline) -> Result<Arc<Pipeline>, String> {
         let name = &loaded.spec.name;
-        let p = Pipeline::open(loaded.clone(), &self.cfg.data_root.join(name), Some(self.embedder.clone())).await?;
+        let p = Pipeline::open(&self.cfg.registry, loaded.clone(), &self.cfg.data_root.join(name), Some(self.embedder.clone())).await?;
         Ok(Arc::new(match &self.metrics {
             Some(m) => {
                 m.refresh_index_counts(name, p.state());
@@ -277,7 +279,7 @@ impl Daemon {
             {
                 let _g = run_lock.lock().await;
                 let opts = RunOptions { full: job.kind == RunKind::Full, prune: job.kind == RunKind::Prune, only_sources: vec![job.source.clone()] };
-                match sluice_engine::build_sources(&loaded) {
+                match sluice_engine::build_sources(&me.cfg.registry, &loaded) {
                     Err(d) => tracing::error!(pipeline = %job.pipeline, source = %job.source, "cannot build the source: {d:?}"),
                     Ok(sources) => {
                         tracing::info!(pipeline = %job.pipeline, source = %job.source, kind = ?job.kind, "run started");

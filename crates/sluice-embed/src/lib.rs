@@ -8,27 +8,7 @@ mod paths;
 pub use onnx::{DeviceChoice, OnnxEmbedder, OnnxEmbedderConfig, ort_environment};
 pub use paths::{default_model_dir, default_ort_library, sluice_home};
 
-#[derive(Debug, thiserror::Error)]
-pub enum EmbedError {
-    #[error("{0}")]
-    Setup(String),
-    #[error("embedding failed: {0}")]
-    Inference(String),
-    #[error("tokenization failed: {0}")]
-    Tokenize(String),
-}
-
-/// What the engine needs from an embedding model.
-pub trait TextEmbedder: Send + Sync {
-    /// Vector dimension.
-    fn dim(&self) -> usize;
-    /// Unit-length vectors, one per text, in input order.
-    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;
-    /// Model tokens in `text` (no special tokens); used to size chunks.
-    fn count_tokens(&self, text: &str) -> usize;
-    /// Token limit per text, special tokens included.
-    fn max_length(&self) -> usize;
-}
+pub use sluice_core::embed::{EmbedError, TextEmbedder};
 
 /// Cosine similarity of two vectors (dot product for unit vectors).
 pub fn cosine(a: &[f32], b: &[f32]) -> f32 {

@@ -1,23 +1,19 @@
-//! Builds connectors and the embedder from the pipeline spec, and checks
-//! everything `sluice validate` can check without running anything.
-
-use std::path::Path;
+//! Builds a pipeline's components through the [`Registry`] (sources, stores,
+//! the transport) and checks everything `sluice validate` can check without
+//! running anything. Nothing here names a concrete connector or store.
 
 use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
 
-use sluice_confluence::{ConfluenceSettings, ConfluenceSource};
-use sluice_core::{SettingsError, Source};
+use serde_json::Value;
+use sluice_core::search::{KeywordLeg, SearchBackend, VectorLeg};
+use sluice_core::{CredentialNeeds, Publisher, Registry, SettingsError, Sink, Source, SourceContext, StoreContext, StoreSearch, TransportContext};
 use sluice_embed::{DeviceChoice, OnnxEmbedderConfig, default_model_dir};
-use sluice_files::{FilesSettings, FilesSource};
-use sluice_gitlab::{GitlabSettings, GitlabSource};
-use sluice_jira::{JiraSettings, JiraSource};
-use sluice_slack::{SlackExportSettings, SlackExportSource, SlackSettings, SlackSource};
-use sluice_spec::{Device, Diagnostic, ElasticsearchAuth, EmbeddingSpec, LoadedPipeline, SinkSpec};
+use sluice_search::HybridSearch;
+use sluice_spec::{Device, Diagnostic, EmbeddingSpec, LoadedPipeline, TransportSpec};
 
 use crate::transform::SqlTransform;
-
-/// Source types this build knows.
-pub const SOURCE_TYPES: [&str; 6] = ["files", "confluence", "jira", "gitlab", "slack", "slack_export"];
 
 fn to_diagnostics(p: &LoadedPipeline, i: usize, errs: Vec<SettingsError>) -> Vec<Diagnostic> {
     errs.into_iter()
@@ -29,11 +25,11 @@ fn to_diagnostics(p: &LoadedPipeline, i: usize, errs: Vec<SettingsError>) -> Vec
 }
 
 /// Every credential a connector needs must be configured (as `${ENV}`).
-fn credential_diagnostics(p: &LoadedPipeline, i: usize, needed: &[&str]) -> Vec<Diagnostic> {
+fn credential_diagnostics(p: &LoadedPipeline, i: usize, needed: &[String]) -> Vec<Diagnostic> {
     let src = &p.spec.sources[i];
     let mut d = Vec::new();
     for name in needed {
-        if !src.credentials.contains_key(*name) {
+        if !src.credentials.contains_key(name) {
             d.push(p.diagnostic(
                 &format!("sources[{i}].credentials"),
                 format!("a `{}` source needs credential `{name}`", src.source_type),
@@ -42,7 +38,7 @@ fn credential_diagnostics(p: &LoadedPipeline, i: usize, needed: &[&str]) -> Vec<
         }
     }
     for name in src.credentials.keys() {
-        if !needed.contains(&name.as_str()) {
+        if !needed.contains(name) {
             d.push(p.diagnostic(
                 &format!("sources[{i}].credentials.{name}"),
                 format!("a `{}` source does not use credential `{name}`", src.source_type),
@@ -53,54 +49,38 @@ fn credential_diagnostics(p: &LoadedPipeline, i: usize, needed: &[&str]) -> Vec<
     d
 }
 
-fn settings_diagnostics(p: &LoadedPipeline, i: usize) -> Vec<Diagnostic> {
+/// Settings and credential-name checks of source `i`; `Ok` says which
+/// credentials it takes.
+fn check_source(reg: &Registry, p: &LoadedPipeline, i: usize) -> Result<CredentialNeeds, Vec<Diagnostic>> {
     let src = &p.spec.sources[i];
-    match src.source_type.as_str() {
-        "files" => match FilesSettings::parse(&src.settings) {
-            Ok(_) => Vec::new(),
-            Err(errs) => to_diagnostics(p, i, errs),
-        },
-        "confluence" => match ConfluenceSettings::parse(&src.settings) {
-            Ok(s) => credential_diagnostics(p, i, s.credential_names()),
-            Err(errs) => to_diagnostics(p, i, errs),
-        },
-        "jira" => match JiraSettings::parse(&src.settings) {
-            Ok(s) => credential_diagnostics(p, i, s.credential_names()),
-            Err(errs) => to_diagnostics(p, i, errs),
-        },
-        "gitlab" => match GitlabSettings::parse(&src.settings) {
-            Ok(_) => credential_diagnostics(p, i, &["token"]),
-            Err(errs) => to_diagnostics(p, i, errs),
-        },
-        "slack" => match SlackSettings::parse(&src.settings) {
-            Ok(_) => credential_diagnostics(p, i, &["token"]),
-            Err(errs) => to_diagnostics(p, i, errs),
-        },
-        "slack_export" => match SlackExportSettings::parse(&src.settings) {
-            Ok(s) => {
-                let path = p.resolve_path(&s.path);
-                if path.exists() {
-                    credential_diagnostics(p, i, &[])
-                } else {
-                    vec![p.diagnostic(&format!("sources[{i}].settings.path"), format!("{} does not exist", path.display()), Some("the export's .zip or unpacked directory, relative to the pipeline file".into()))]
-                }
-            }
-            Err(errs) => to_diagnostics(p, i, errs),
-        },
-        other => vec![p.diagnostic(
-            &format!("sources[{i}].type"),
-            format!("unknown source type `{other}`"),
-            Some(format!("available types: {}", SOURCE_TYPES.join(", "))),
-        )],
+    let factory = reg.source(&src.source_type).map_err(|e| vec![p.diagnostic(&format!("sources[{i}].type"), e.message, Some(e.hint))])?;
+    let needs = factory.check(&src.settings, &p.base_dir).map_err(|errs| to_diagnostics(p, i, errs))?;
+    if let CredentialNeeds::Exactly(names) = &needs {
+        let d = credential_diagnostics(p, i, names);
+        if !d.is_empty() {
+            return Err(d);
+        }
     }
+    Ok(needs)
 }
 
-/// Connector settings, credentials and SQL checks (structure was checked
-/// when the file loaded). `check_env` also requires credential variables.
-pub async fn validate_pipeline(p: &LoadedPipeline, check_env: bool) -> Vec<Diagnostic> {
+fn sink_config(p: &LoadedPipeline, i: usize) -> Value {
+    serde_json::to_value(&p.spec.sinks[i]).unwrap_or(Value::Null)
+}
+
+fn sink_type(config: &Value) -> &str {
+    config["type"].as_str().unwrap_or("")
+}
+
+/// Connector settings, credentials, sink types and SQL checks (structure
+/// was checked when the file loaded). `check_env` also requires every
+/// `${ENV}` reference of credentials and stores to resolve.
+pub async fn validate_pipeline(reg: &Registry, p: &LoadedPipeline, check_env: bool) -> Vec<Diagnostic> {
     let mut d = Vec::new();
     for (i, src) in p.spec.sources.iter().enumerate() {
-        d.extend(settings_diagnostics(p, i));
+        if let Err(errs) = check_source(reg, p, i) {
+            d.extend(errs);
+        }
         if check_env {
             for (name, secret) in &src.credentials {
                 if let Err(e) = secret.resolve() {
@@ -109,30 +89,22 @@ pub async fn validate_pipeline(p: &LoadedPipeline, check_env: bool) -> Vec<Diagn
             }
         }
     }
-    if check_env {
-        // Store URLs and secrets are read at open time; say now what is missing.
-        for (i, sink) in p.spec.sinks.iter().enumerate() {
-            let (url, secrets): (&str, Vec<(&str, &sluice_spec::SecretRef)>) = match sink {
-                SinkSpec::Embedded(_) => continue,
-                SinkSpec::Qdrant(q) => (&q.url, q.api_key.iter().map(|k| ("api_key", k)).collect()),
-                SinkSpec::Elasticsearch(e) => (
-                    &e.url,
-                    match &e.auth {
-                        None => Vec::new(),
-                        Some(ElasticsearchAuth::ApiKey { key }) => vec![("auth.key", key)],
-                        Some(ElasticsearchAuth::Basic { password, .. }) => vec![("auth.password", password)],
-                        Some(ElasticsearchAuth::Bearer { token }) => vec![("auth.token", token)],
-                    },
-                ),
-            };
-            if let Err(e) = sluice_spec::secrets::expand_env_refs(url) {
-                d.push(p.diagnostic(&format!("sinks[{i}].url"), e, None));
-            }
-            for (field, secret) in secrets {
-                if let Err(e) = secret.resolve() {
-                    d.push(p.diagnostic(&format!("sinks[{i}].{field}"), e, None));
+    for i in 0..p.spec.sinks.len() {
+        let config = sink_config(p, i);
+        match reg.store(sink_type(&config)) {
+            Err(e) => d.push(p.diagnostic(&format!("sinks[{i}].type"), e.message, Some(e.hint))),
+            Ok(store) if check_env => {
+                // Store URLs and secrets are read at open time; say now what is missing.
+                for (field, message) in store.check_env(&config) {
+                    d.push(p.diagnostic(&format!("sinks[{i}].{field}"), message, None));
                 }
             }
+            Ok(_) => {}
+        }
+    }
+    if let Some(t) = transport_config(p) {
+        if let Err(e) = reg.transport(sink_type(&t)) {
+            d.push(p.diagnostic("transport.type", e.message, Some(e.hint)));
         }
     }
     if let Some(t) = &p.spec.transform {
@@ -147,76 +119,102 @@ pub async fn validate_pipeline(p: &LoadedPipeline, check_env: bool) -> Vec<Diagn
     d
 }
 
-pub fn build_sources(p: &LoadedPipeline) -> Result<Vec<Box<dyn Source>>, Vec<Diagnostic>> {
+/// Builds every source of the pipeline (credentials resolved from the environment).
+pub fn build_sources(reg: &Registry, p: &LoadedPipeline) -> Result<Vec<Box<dyn Source>>, Vec<Diagnostic>> {
     let mut out: Vec<Box<dyn Source>> = Vec::new();
     let mut errs = Vec::new();
     for (i, src) in p.spec.sources.iter().enumerate() {
-        let diags = settings_diagnostics(p, i);
-        if !diags.is_empty() {
-            errs.extend(diags);
-            continue;
-        }
-        match src.source_type.as_str() {
-            "files" => {
-                let settings = match FilesSettings::parse(&src.settings) {
-                    Ok(s) => s,
-                    Err(_) => continue, // reported above
-                };
-                match FilesSource::new(&src.id, settings, &p.base_dir) {
-                    Ok(s) => out.push(Box::new(s)),
-                    Err(e) => errs.push(p.diagnostic(&format!("sources[{i}].settings"), e, None)),
-                }
+        let needs = match check_source(reg, p, i) {
+            Ok(n) => n,
+            Err(d) => {
+                errs.extend(d);
+                continue;
             }
-            "slack_export" => {
-                if let Ok(s) = SlackExportSettings::parse(&src.settings) {
-                    out.push(Box::new(SlackExportSource::new(&src.id, s, &p.base_dir)));
-                }
-            }
-            "confluence" | "jira" | "gitlab" | "slack" => {
-                let mut creds = BTreeMap::new();
-                let mut missing = false;
-                for (name, secret) in &src.credentials {
-                    match secret.resolve() {
-                        Ok(v) => {
-                            creds.insert(name.clone(), v.expose().to_string());
-                        }
-                        Err(e) => {
-                            errs.push(p.diagnostic(&format!("sources[{i}].credentials.{name}"), e, None));
-                            missing = true;
-                        }
+        };
+        let mut creds = BTreeMap::new();
+        if matches!(needs, CredentialNeeds::Exactly(_)) {
+            let mut missing = false;
+            for (name, secret) in &src.credentials {
+                match secret.resolve() {
+                    Ok(v) => {
+                        creds.insert(name.clone(), v.expose().to_string());
+                    }
+                    Err(e) => {
+                        errs.push(p.diagnostic(&format!("sources[{i}].credentials.{name}"), e, None));
+                        missing = true;
                     }
                 }
-                if missing {
-                    continue;
-                }
-                // Settings were checked above; a parse error cannot recur here.
-                let built: Result<Box<dyn Source>, String> = match src.source_type.as_str() {
-                    "confluence" => ConfluenceSettings::parse(&src.settings)
-                        .map_err(|_| String::new())
-                        .and_then(|s| ConfluenceSource::new(&src.id, s, &creds))
-                        .map(|s| Box::new(s) as Box<dyn Source>),
-                    "jira" => JiraSettings::parse(&src.settings)
-                        .map_err(|_| String::new())
-                        .and_then(|s| JiraSource::new(&src.id, s, &creds))
-                        .map(|s| Box::new(s) as Box<dyn Source>),
-                    "gitlab" => GitlabSettings::parse(&src.settings)
-                        .map_err(|_| String::new())
-                        .and_then(|s| GitlabSource::new(&src.id, s, &creds))
-                        .map(|s| Box::new(s) as Box<dyn Source>),
-                    _ => SlackSettings::parse(&src.settings)
-                        .map_err(|_| String::new())
-                        .and_then(|s| SlackSource::new(&src.id, s, &creds))
-                        .map(|s| Box::new(s) as Box<dyn Source>),
-                };
-                match built {
-                    Ok(s) => out.push(s),
-                    Err(e) => errs.push(p.diagnostic(&format!("sources[{i}].settings"), e, None)),
-                }
             }
-            _ => {}
+            if missing {
+                continue;
+            }
+        }
+        let Ok(factory) = reg.source(&src.source_type) else { continue }; // reported by check_source
+        let ctx = SourceContext { source_id: &src.id, settings: &src.settings, credentials: &creds, base_dir: &p.base_dir };
+        match factory.build(&ctx) {
+            Ok(s) => out.push(s),
+            Err(e) => errs.push(p.diagnostic(&format!("sources[{i}].settings"), e, None)),
         }
     }
     if errs.is_empty() { Ok(out) } else { Err(errs) }
+}
+
+/// A pipeline's opened stores: what a sync writes to and what search reads.
+pub struct Stores {
+    pub sinks: Vec<Arc<dyn Sink>>,
+    /// Hybrid over the stores' legs, or the store that searches by itself
+    /// (the embedded index); `None` when no store can search.
+    pub search: Option<Arc<dyn SearchBackend>>,
+    /// The stores as their concrete types (see `Pipeline::store`).
+    pub handles: Vec<Arc<dyn std::any::Any + Send + Sync>>,
+}
+
+/// Opens every `sinks:` entry. `dim` is the model's vector size (0 when no
+/// model is loaded); `writable` opens them for a sync rather than for search.
+pub fn open_stores(reg: &Registry, p: &LoadedPipeline, data_dir: &Path, dim: usize, writable: bool) -> Result<Stores, String> {
+    let mut sinks = Vec::new();
+    let mut handles = Vec::new();
+    let mut complete: Option<Arc<dyn SearchBackend>> = None;
+    let mut keyword: Option<(Arc<dyn KeywordLeg>, Option<std::time::Duration>)> = None;
+    let mut vector: Option<(Arc<dyn VectorLeg>, Option<std::time::Duration>)> = None;
+    for i in 0..p.spec.sinks.len() {
+        let config = sink_config(p, i);
+        let place = format!("{}: sinks[{i}]", p.file);
+        let store = reg.store(sink_type(&config)).map_err(|e| format!("{place}.type: {}; {}", e.message, e.hint))?;
+        let ctx = StoreContext { config: &config, pipeline: &p.spec.name, place: &place, data_dir, base_dir: &p.base_dir, dim, writable };
+        let opened = store.open(&ctx)?;
+        sinks.push(opened.sink);
+        handles.push(opened.handle);
+        match opened.search {
+            StoreSearch::Complete(b) => complete = Some(b),
+            StoreSearch::Keyword(leg, d) => keyword = Some((leg, Some(d))),
+            StoreSearch::Vector(leg, d) => vector = Some((leg, Some(d))),
+        }
+    }
+    // Remote legs win over an embedded index written alongside them.
+    let search = if keyword.is_some() || vector.is_some() { Some(Arc::new(HybridSearch::new(keyword, vector)) as Arc<dyn SearchBackend>) } else { complete };
+    Ok(Stores { sinks, search, handles })
+}
+
+/// What `sluice search --pipeline` / `sluice serve --pipeline` read.
+pub fn open_search_backend(reg: &Registry, p: &LoadedPipeline, data_dir: &Path, dim: usize) -> Result<Arc<dyn SearchBackend>, String> {
+    open_stores(reg, p, data_dir, dim, false)?.search.ok_or_else(|| format!("{}: the pipeline has no sink to search", p.file))
+}
+
+/// The `transport:` block as JSON, or `None` in-process.
+fn transport_config(p: &LoadedPipeline) -> Option<Value> {
+    match &p.spec.transport {
+        TransportSpec::InProcess { .. } => None,
+        t => serde_json::to_value(t).ok(),
+    }
+}
+
+/// The producing side of the pipeline's transport, or `None` in-process.
+pub async fn open_publisher(reg: &Registry, p: &LoadedPipeline) -> Result<Option<Arc<dyn Publisher>>, String> {
+    let Some(config) = transport_config(p) else { return Ok(None) };
+    let t = reg.transport(sink_type(&config)).map_err(|e| format!("{}: transport.type: {}; {}", p.file, e.message, e.hint))?;
+    let ctx = TransportContext { config: &config, pipeline: &p.spec.name, file: &p.file };
+    t.open_publisher(&ctx).await.map(Some)
 }
 
 pub fn embedder_config(spec: &EmbeddingSpec, base_dir: &Path) -> OnnxEmbedderConfig {
@@ -235,4 +233,17 @@ pub fn embedder_config(spec: &EmbeddingSpec, base_dir: &Path) -> OnnxEmbedderCon
     cfg.threads = spec.threads;
     cfg.max_length = spec.max_length;
     cfg
+}
+
+/// Search over the embedded index of a data directory, with no pipeline
+/// file: what `sluice search` and `sluice serve` read by default.
+pub fn open_data_dir_search(reg: &Registry, data_dir: &Path) -> Result<Arc<dyn SearchBackend>, String> {
+    let config = serde_json::json!({"type": "embedded"});
+    let place = format!("{}", data_dir.display());
+    let store = reg.store("embedded").map_err(|e| format!("{}; {}", e.message, e.hint))?;
+    let ctx = StoreContext { config: &config, pipeline: "", place: &place, data_dir, base_dir: data_dir, dim: 0, writable: false };
+    match store.open(&ctx)?.search {
+        StoreSearch::Complete(b) => Ok(b),
+        _ => Err("the embedded store does not search by itself".into()),
+    }
 }

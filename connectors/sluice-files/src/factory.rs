@@ -1,0 +1,33 @@
+//! The `files` source type for the registry (see `sluice_core::registry`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::Value;
+use sluice_core::{CredentialNeeds, SettingsError, Source, SourceContext, SourceFactory};
+
+use crate::{FilesSettings, FilesSource};
+
+/// JSONL, CSV, Parquet, Markdown and HTML files, local or in an object store.
+pub struct FilesSourceType;
+
+impl SourceFactory for FilesSourceType {
+    fn type_name(&self) -> &'static str {
+        "files"
+    }
+
+    fn settings_schema(&self) -> Value {
+        serde_json::to_value(schemars::schema_for!(FilesSettings)).unwrap_or(Value::Bool(true))
+    }
+
+    fn check(&self, settings: &BTreeMap<String, Value>, _base_dir: &Path) -> Result<CredentialNeeds, Vec<SettingsError>> {
+        FilesSettings::parse(settings)?;
+        // Object-store credentials come from the environment (AWS_* …).
+        Ok(CredentialNeeds::Unchecked)
+    }
+
+    fn build(&self, ctx: &SourceContext<'_>) -> Result<Box<dyn Source>, String> {
+        let s = FilesSettings::parse(ctx.settings).map_err(|e| e.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; "))?;
+        Ok(Box::new(FilesSource::new(ctx.source_id, s, ctx.base_dir)?))
+    }
+}

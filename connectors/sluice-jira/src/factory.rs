@@ -1,0 +1,32 @@
+//! The `jira` source type for the registry (see `sluice_core::registry`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::Value;
+use sluice_core::{CredentialNeeds, SettingsError, Source, SourceContext, SourceFactory};
+
+use crate::{JiraSettings, JiraSource};
+
+/// Jira Cloud and Server/Data Center issues.
+pub struct JiraSourceType;
+
+impl SourceFactory for JiraSourceType {
+    fn type_name(&self) -> &'static str {
+        "jira"
+    }
+
+    fn settings_schema(&self) -> Value {
+        serde_json::to_value(schemars::schema_for!(JiraSettings)).unwrap_or(Value::Bool(true))
+    }
+
+    fn check(&self, settings: &BTreeMap<String, Value>, _base_dir: &Path) -> Result<CredentialNeeds, Vec<SettingsError>> {
+        let s = JiraSettings::parse(settings)?;
+        Ok(CredentialNeeds::Exactly(s.credential_names().iter().map(|n| n.to_string()).collect()))
+    }
+
+    fn build(&self, ctx: &SourceContext<'_>) -> Result<Box<dyn Source>, String> {
+        let s = JiraSettings::parse(ctx.settings).map_err(|e| e.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; "))?;
+        Ok(Box::new(JiraSource::new(ctx.source_id, s, ctx.credentials)?))
+    }
+}

@@ -1,0 +1,8 @@
+//! Text utilities every connector shares, so each markup is converted one
+//! way: HTML and Confluence storage format (XHTML) → plain text that keeps
+//! headings (as Markdown `#` lines, which the chunker splits on), lists,
+//! tables and code readable.
+
+pub mod html;
+
+pub use html::html_to_text;

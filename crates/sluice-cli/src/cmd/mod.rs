@@ -1,0 +1,11 @@
+//! One module per `sluice` command.
+
+pub mod daemon;
+pub mod eval;
+pub mod keygen;
+pub mod run;
+pub mod search;
+pub mod serve;
+pub mod status;
+pub mod validate;
+pub mod worker;

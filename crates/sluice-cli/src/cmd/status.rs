@@ -1,0 +1,32 @@
+//! `sluice status`: what a pipeline has indexed and how its last runs went.
+
+use std::path::Path;
+
+use crate::common::load_pipeline;
+use crate::error::Failure;
+use crate::output;
+
+pub fn run(path: &Path, data_dir: &Path, json: bool) -> Result<(), Failure> {
+    let loaded = load_pipeline(path)?;
+    let state_path = sluice_engine::state_path(data_dir);
+    if !state_path.exists() {
+        return Err(Failure::Runtime(format!("no state at {}; the pipeline has not run with this data dir", state_path.display())));
+    }
+    let state = sluice_state::StateStore::open(&state_path).map_err(Failure::runtime)?;
+    let name = &loaded.spec.name;
+    let counts = state.count_documents(name).map_err(Failure::runtime)?;
+    let runs = state.last_runs(name).map_err(Failure::runtime)?;
+    let dead = state.dead_letters(name, 10).map_err(Failure::runtime)?;
+    if json {
+        let v = serde_json::json!({
+            "pipeline": name,
+            "sources": counts.iter().map(|(s, d, c)| serde_json::json!({"source": s, "documents": d, "chunks": c})).collect::<Vec<_>>(),
+            "last_runs": runs,
+            "recent_dead_letters": dead,
+        });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        output::print_status(name, &counts, &runs, &dead);
+    }
+    Ok(())
+}

@@ -1,0 +1,151 @@
+//! Write planning shared by both destinations: which documents of a page
+//! are new, changed or unchanged since they were last written, which
+//! deletions apply, and which records failed. Decided once per page,
+//! whether the page is then indexed here or published to a transport.
+
+use std::collections::{HashMap, HashSet};
+
+use sluice_core::{DeadLetter, Document};
+use sluice_state::{DocState, StateStore};
+use uuid::Uuid;
+
+use crate::report::ProgressEvent;
+
+/// What writing one page needs from its pipeline, whichever the destination.
+pub(crate) struct PageContext<'a> {
+    pub pipeline: &'a str,
+    /// The pipeline file, to prefix messages with.
+    pub file: &'a str,
+    pub state: &'a StateStore,
+    /// See `Pipeline::state_is_complete`.
+    pub state_is_complete: bool,
+    /// Records per Arrow batch, sink request and published slice.
+    pub batch_records: usize,
+    pub max_document_chars: usize,
+    pub observer: Option<&'a (dyn Fn(&ProgressEvent) + Send + Sync)>,
+}
+
+impl PageContext<'_> {
+    pub fn notify(&self, e: ProgressEvent) {
+        if let Some(o) = self.observer {
+            o(&e);
+        }
+    }
+}
+
+/// Dedupes a page's documents (later versions win), stamps the source id
+/// and applies the document size limit.
+pub(crate) fn prepare(source_id: &str, documents: Vec<Document>, max_chars: usize) -> Vec<Document> {
+    let mut by_id: HashMap<Uuid, Document> = HashMap::new();
+    let mut order = Vec::new();
+    for mut d in documents {
+        d.source = source_id.to_string();
+        if d.body.len() > max_chars {
+            let cut = d.body.floor_char_boundary(max_chars);
+            tracing::warn!(source = source_id, external_id = %d.external_id, chars = d.body.len(), limit = max_chars, "document body truncated (chunking.max_document_chars)");
+            d.body.truncate(cut);
+        }
+        let id = d.doc_id();
+        if by_id.insert(id, d).is_none() {
+            order.push(id);
+        }
+    }
+    order.into_iter().filter_map(|id| by_id.remove(&id)).collect()
+}
+
+/// Ids of the records that failed (dead letters), and whether any failed without an id.
+pub(crate) fn failed_ids(source_id: &str, dead_letters: &[DeadLetter]) -> (HashSet<Uuid>, bool) {
+    let mut failed = HashSet::new();
+    let mut unidentified = false;
+    for dl in dead_letters {
+        match &dl.external_id {
+            Some(ext) => {
+                failed.insert(sluice_core::doc_id(source_id, ext));
+            }
+            None => unidentified = true,
+        }
+    }
+    (failed, unidentified)
+}
+
+/// What the state store knows of these documents (their last write).
+pub(crate) fn previous_states(state: &StateStore, pipeline: &str, ids: &[Uuid]) -> Result<HashMap<Uuid, DocState>, String> {
+    Ok(state.doc_states(pipeline, ids).map_err(|e| e.to_string())?.into_iter().map(|s| (s.doc_id, s)).collect())
+}
+
+/// Documents whose content changed since their last write (or that are
+/// new), in page order, with counts for the report.
+pub(crate) struct Changes {
+    pub changed: Vec<Document>,
+    pub added: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+pub(crate) fn changes(docs: Vec<Document>, previous: &HashMap<Uuid, DocState>) -> Changes {
+    let mut c = Changes { changed: Vec::new(), added: 0, updated: 0, unchanged: 0 };
+    for d in docs {
+        match previous.get(&d.doc_id()) {
+            Some(p) if p.content_hash == d.content_hash() => {
+                c.unchanged += 1;
+                continue;
+            }
+            Some(_) => c.updated += 1,
+            None => c.added += 1,
+        }
+        c.changed.push(d);
+    }
+    c
+}
+
+/// The deletions to apply, once each. With a complete state store (every
+/// write is recorded there) an id it does not know was never written;
+/// otherwise (a Kafka worker's cache) every candidate is deleted.
+pub(crate) fn deletes(candidates: &[Uuid], previous: &HashMap<Uuid, DocState>, state_is_complete: bool) -> Vec<Uuid> {
+    let mut seen = HashSet::new();
+    candidates.iter().copied().filter(|id| (!state_is_complete || previous.contains_key(id)) && seen.insert(*id)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use sluice_core::DocKind;
+
+    use super::*;
+
+    fn doc(ext: &str, body: &str) -> Document {
+        let mut d = Document::new("wiki", ext, DocKind::Page);
+        d.body = body.into();
+        d
+    }
+
+    fn state_of(d: &Document) -> DocState {
+        DocState { doc_id: d.doc_id(), source: d.source.clone(), external_id: d.external_id.clone(), content_hash: d.content_hash(), meta_hash: d.meta_hash(), chunk_hashes: Vec::new() }
+    }
+
+    #[test]
+    fn later_versions_win_and_bodies_are_cut_on_a_char_boundary() {
+        let docs = prepare("wiki", vec![doc("a", "old"), doc("b", "ééé"), doc("a", "new")], 3);
+        assert_eq!(docs.iter().map(|d| (d.external_id.as_str(), d.body.as_str())).collect::<Vec<_>>(), vec![("a", "new"), ("b", "é")]);
+    }
+
+    #[test]
+    fn changes_compare_content_hashes() {
+        let (a, b, c) = (doc("a", "same"), doc("b", "old"), doc("c", "new doc"));
+        let previous: HashMap<Uuid, DocState> = [state_of(&a), state_of(&b)].into_iter().map(|s| (s.doc_id, s)).collect();
+        let ch = changes(vec![a.clone(), doc("b", "changed"), c.clone()], &previous);
+        assert_eq!((ch.added, ch.updated, ch.unchanged), (1, 1, 1));
+        assert_eq!(ch.changed.iter().map(|d| d.external_id.as_str()).collect::<Vec<_>>(), vec!["b", "c"]);
+        // Deletes: only known ids with a complete state; each once.
+        let ids = vec![a.doc_id(), c.doc_id(), a.doc_id()];
+        assert_eq!(deletes(&ids, &previous, true), vec![a.doc_id()]);
+        assert_eq!(deletes(&ids, &previous, false), vec![a.doc_id(), c.doc_id()]);
+    }
+
+    #[test]
+    fn failures_without_an_id_are_flagged() {
+        let dl = |ext: Option<&str>| DeadLetter { source: "wiki".into(), location: "x".into(), external_id: ext.map(String::from), error: "bad".into() };
+        let (ids, unidentified) = failed_ids("wiki", &[dl(Some("a"))]);
+        assert!(ids.contains(&sluice_core::doc_id("wiki", "a")) && !unidentified);
+        assert!(failed_ids("wiki", &[dl(None)]).1);
+    }
+}

@@ -1,0 +1,282 @@
+//! The one search path. [`HybridSearch`] runs a request's keyword and vector
+//! legs in parallel — on the embedded index or on Qdrant + Elasticsearch,
+//! whatever implements the leg traits of `sluice_core::search` — each under
+//! its own deadline, with the same filters and access, and fuses them by
+//! weighted reciprocal rank. A leg that fails or times out leaves the
+//! other's results, marked partial. [`search_many`] embeds the query once
+//! and merges the hits of several pipelines.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use sluice_core::TextEmbedder;
+use sluice_core::search::{
+    ChunkPayload, Hit, KEYWORD_WEIGHT, KeywordLeg, LegChunk, MIN_CANDIDATES, RRF_K, SearchBackend, SearchMode, SearchRequest, SearchResponse, VectorLeg, collapse, plain_snippet,
+    rrf_fuse_weighted,
+};
+use tracing::Instrument;
+use uuid::Uuid;
+
+/// Hybrid search over a keyword leg and a vector leg; either may be absent.
+pub struct HybridSearch {
+    keyword: Option<(Arc<dyn KeywordLeg>, Option<Duration>)>,
+    vector: Option<(Arc<dyn VectorLeg>, Option<Duration>)>,
+    description: Option<String>,
+}
+
+enum Leg<T> {
+    Skipped,
+    Done(T),
+    Failed(String),
+}
+
+async fn with_deadline<T>(name: &str, d: Option<Duration>, f: impl std::future::Future<Output = Result<T, String>>) -> Leg<T> {
+    let result = match d {
+        Some(d) => match tokio::time::timeout(d, f).await {
+            Ok(r) => r,
+            Err(_) => return Leg::Failed(format!("{name} leg timed out after {} ms", d.as_millis())),
+        },
+        None => f.await,
+    };
+    match result {
+        Ok(v) => Leg::Done(v),
+        Err(e) => Leg::Failed(format!("{name} leg failed: {e}")),
+    }
+}
+
+impl HybridSearch {
+    /// `None` as a deadline waits as long as the leg takes (in-process legs).
+    pub fn new(keyword: Option<(Arc<dyn KeywordLeg>, Option<Duration>)>, vector: Option<(Arc<dyn VectorLeg>, Option<Duration>)>) -> HybridSearch {
+        HybridSearch { keyword, vector, description: None }
+    }
+
+    /// Replaces the description built from the legs (one store serving both).
+    pub fn described_as(mut self, description: impl Into<String>) -> HybridSearch {
+        self.description = Some(description.into());
+        self
+    }
+}
+
+#[async_trait]
+impl SearchBackend for HybridSearch {
+    fn describe(&self) -> String {
+        if let Some(d) = &self.description {
+            return d.clone();
+        }
+        let mut parts = Vec::new();
+        if let Some((k, _)) = &self.keyword {
+            parts.push(k.describe());
+        }
+        if let Some((v, _)) = &self.vector {
+            parts.push(v.describe());
+        }
+        parts.join(" + ")
+    }
+
+    async fn search(&self, req: &SearchRequest, query_vector: Option<&[f32]>) -> Result<SearchResponse, String> {
+        let started = Instant::now();
+        let n = (req.top_k * 5).max(MIN_CANDIDATES);
+        let want_kw = matches!(req.mode, SearchMode::Hybrid | SearchMode::Keyword);
+        let want_vec = matches!(req.mode, SearchMode::Hybrid | SearchMode::Vector);
+        let keyword = async {
+            match (&self.keyword, want_kw) {
+                (Some((leg, d)), true) => {
+                    let name = format!("keyword ({})", leg.store_kind());
+                    let span = tracing::info_span!("keyword_leg", candidates = n);
+                    with_deadline(&name, *d, leg.keyword_search(&req.query, n, &req.filters, &req.access)).instrument(span).await
+                }
+                (None, true) if req.mode == SearchMode::Keyword => Leg::Failed("keyword search needs a store with a keyword index in this pipeline (`embedded` or `elasticsearch`)".into()),
+                _ => Leg::Skipped,
+            }
+        };
+        let vector = async {
+            match (&self.vector, want_vec, query_vector) {
+                (Some((leg, d)), true, Some(v)) => {
+                    let name = format!("vector ({})", leg.store_kind());
+                    let span = tracing::info_span!("vector_leg", candidates = n);
+                    with_deadline(&name, *d, leg.vector_search(v, n, &req.filters, &req.access)).instrument(span).await
+                }
+                (Some(_), true, None) => Leg::Failed(format!("{:?} search needs a query embedding", req.mode)),
+                (None, true, _) if req.mode == SearchMode::Vector => Leg::Failed("vector search needs a store with vectors in this pipeline (`embedded` or `qdrant`)".into()),
+                _ => Leg::Skipped,
+            }
+        };
+        let (kw, vec) = tokio::join!(keyword, vector);
+        let mut warnings = Vec::new();
+        let mut legs_failed = 0;
+        let mut take = |leg: Leg<Vec<LegChunk>>| match leg {
+            Leg::Done(v) => Some(collapse(v)),
+            Leg::Skipped => None,
+            Leg::Failed(w) => {
+                tracing::warn!(warning = %w, "search leg failed");
+                warnings.push(w);
+                legs_failed += 1;
+                None
+            }
+        };
+        let (kw, vec) = (take(kw), take(vec));
+        if kw.is_none() && vec.is_none() && legs_failed > 0 {
+            return Err(warnings.join("; "));
+        }
+        let ranked = fuse(req.mode, kw.as_deref(), vec.as_deref());
+        let top: Vec<Ranked> = ranked.into_iter().take(req.top_k).collect();
+        let kw = kw.unwrap_or_default();
+        let vec = vec.unwrap_or_default();
+        let chunk_of = |r: &Ranked| -> &LegChunk {
+            match r.from {
+                FromLeg::Keyword(i) => &kw[i],
+                FromLeg::Vector(i) => &vec[i],
+            }
+        };
+        // Hits only the vector leg found get a highlighted snippet from the
+        // keyword leg when it can make one for any text, else plain text.
+        let need_snippets: Vec<String> = top.iter().filter(|r| chunk_of(r).snippet.is_none()).map(|r| chunk_of(r).chunk.text.clone()).collect();
+        let mut made = match (&self.keyword, need_snippets.is_empty()) {
+            (Some((leg, _)), false) => leg.snippets(&req.query, &need_snippets).await.filter(|s| s.len() == need_snippets.len()),
+            _ => None,
+        }
+        .map(|v| v.into_iter());
+        let hits = top
+            .iter()
+            .map(|r| {
+                let c = chunk_of(r);
+                let snippet = match &c.snippet {
+                    Some(s) => s.clone(),
+                    None => made.as_mut().and_then(|m| m.next()).unwrap_or_else(|| plain_snippet(&c.chunk.text)),
+                };
+                hit(&c.chunk, snippet, r)
+            })
+            .collect();
+        Ok(SearchResponse { hits, mode: req.mode, took_ms: started.elapsed().as_secs_f64() * 1e3, partial: legs_failed > 0, warnings })
+    }
+
+    async fn document_chunks(&self, doc_id: &Uuid) -> Result<Vec<ChunkPayload>, String> {
+        if let Some((k, _)) = &self.keyword {
+            match k.document_chunks(doc_id).await {
+                Ok(c) if !c.is_empty() => return Ok(c),
+                Ok(_) => {}
+                Err(e) if self.vector.is_none() => return Err(e),
+                Err(e) => tracing::warn!(error = %e, store = %k.describe(), "document lookup on the keyword store failed; trying the vector store"),
+            }
+        }
+        match &self.vector {
+            Some((v, _)) => v.document_chunks(doc_id).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    async fn chunk_count(&self) -> Option<u64> {
+        if let Some((v, _)) = &self.vector {
+            return v.chunk_count().await.ok();
+        }
+        match &self.keyword {
+            Some((k, _)) => k.chunk_count().await.ok(),
+            None => None,
+        }
+    }
+}
+
+/// Where a fused document's chunk comes from (index into that leg's list).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum FromLeg {
+    Keyword(usize),
+    Vector(usize),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Ranked {
+    score: f32,
+    keyword_rank: Option<usize>,
+    vector_rank: Option<usize>,
+    from: FromLeg,
+}
+
+/// Fuses per-document leg results (each collapsed to one chunk per
+/// document). Hybrid with both legs answering: weighted RRF, and the chunk
+/// from the leg where the document ranked higher. One leg only (the mode
+/// asked for one, or the other failed): that leg's order and scores.
+fn fuse(mode: SearchMode, kw: Option<&[LegChunk]>, vec: Option<&[LegChunk]>) -> Vec<Ranked> {
+    let single_kw = |kw: &[LegChunk]| kw.iter().enumerate().map(|(i, c)| Ranked { score: c.score, keyword_rank: Some(i + 1), vector_rank: None, from: FromLeg::Keyword(i) }).collect();
+    let single_vec = |vec: &[LegChunk]| vec.iter().enumerate().map(|(i, c)| Ranked { score: c.score, keyword_rank: None, vector_rank: Some(i + 1), from: FromLeg::Vector(i) }).collect();
+    match (mode, kw, vec) {
+        (SearchMode::Keyword, Some(kw), _) | (SearchMode::Hybrid, Some(kw), None) => single_kw(kw),
+        (SearchMode::Vector, _, Some(vec)) | (SearchMode::Hybrid, None, Some(vec)) => single_vec(vec),
+        (SearchMode::Hybrid, Some(kw), Some(vec)) => {
+            let legs = vec![kw.iter().map(|c| c.chunk.doc_id).collect(), vec.iter().map(|c| c.chunk.doc_id).collect()];
+            rrf_fuse_weighted(&legs, &[KEYWORD_WEIGHT, 1.0], RRF_K)
+                .into_iter()
+                .filter_map(|(_, score, ranks)| {
+                    let (kr, vr) = (ranks[0], ranks[1]);
+                    let from = match (kr, vr) {
+                        (Some(k), Some(v)) if v < k => FromLeg::Vector(v - 1),
+                        (Some(k), _) => FromLeg::Keyword(k - 1),
+                        (None, Some(v)) => FromLeg::Vector(v - 1),
+                        // Every fused document came from a leg.
+                        (None, None) => return None,
+                    };
+                    Some(Ranked { score, keyword_rank: kr, vector_rank: vr, from })
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn hit(p: &ChunkPayload, snippet: String, r: &Ranked) -> Hit {
+    Hit {
+        doc_id: p.doc_id,
+        chunk_id: p.chunk_id,
+        external_id: p.external_id.clone(),
+        title: p.title.clone(),
+        url: p.url.clone(),
+        source: p.source.clone(),
+        kind: p.kind.clone(),
+        labels: p.labels.clone(),
+        snippet,
+        score: r.score,
+        updated_at: p.updated_at.and_then(chrono::DateTime::from_timestamp_micros).map(|t| t.to_rfc3339()),
+        keyword_rank: r.keyword_rank,
+        vector_rank: r.vector_rank,
+    }
+}
+
+fn mode_name(m: SearchMode) -> &'static str {
+    match m {
+        SearchMode::Hybrid => "hybrid",
+        SearchMode::Keyword => "keyword",
+        SearchMode::Vector => "vector",
+    }
+}
+
+/// Embeds the query once when the mode needs it, searches each backend and
+/// merges the hits by score (fused RRF scores are rank-based, so they
+/// compare across backends).
+pub async fn search_many(backends: &[Arc<dyn SearchBackend>], embedder: Arc<dyn TextEmbedder>, req: &SearchRequest) -> Result<SearchResponse, String> {
+    let started = Instant::now();
+    let span = tracing::info_span!("search", mode = mode_name(req.mode), indexes = backends.len(), top_k = req.top_k);
+    let qv = match req.mode {
+        SearchMode::Keyword => None,
+        _ => {
+            let (query, span) = (req.query.clone(), span.clone());
+            let embedded = tokio::task::spawn_blocking(move || span.in_scope(|| tracing::info_span!("embed_query").in_scope(|| embedder.embed(&[query.as_str()]))))
+                .await
+                .map_err(|e| format!("embedding task failed: {e}"))?;
+            Some(embedded.map_err(|e| e.to_string())?.remove(0))
+        }
+    };
+    let results = futures::future::join_all(backends.iter().map(|b| b.search(req, qv.as_deref()))).instrument(span).await;
+    let (mut hits, mut partial, mut warnings) = (Vec::new(), false, Vec::new());
+    for r in results {
+        let r = r?;
+        hits.extend(r.hits);
+        partial |= r.partial;
+        warnings.extend(r.warnings);
+    }
+    hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+    hits.truncate(req.top_k);
+    Ok(SearchResponse { hits, mode: req.mode, took_ms: started.elapsed().as_secs_f64() * 1000.0, partial, warnings })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,180 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sluice_core::search::{Access, ChunkPayload, KeywordLeg, LegChunk, SearchBackend, SearchFilters, SearchMode, SearchRequest, VectorLeg};
+use uuid::Uuid;
+
+use crate::HybridSearch;
+
+fn payload(doc: u128, chunk: u128, text: &str) -> ChunkPayload {
+    ChunkPayload {
+        chunk_id: Uuid::from_u128(chunk),
+        doc_id: Uuid::from_u128(doc),
+        ordinal: 0,
+        source: "wiki".into(),
+        external_id: format!("d{doc}"),
+        kind: "page".into(),
+        title: format!("doc {doc}"),
+        url: None,
+        labels: Vec::new(),
+        acl: Vec::new(),
+        updated_at: None,
+        text: text.into(),
+    }
+}
+
+/// A leg that answers a fixed list (or fails, or stalls).
+struct Fixed {
+    hits: Vec<LegChunk>,
+    fail: bool,
+    stall: bool,
+    highlights: bool,
+}
+
+impl Fixed {
+    fn of(hits: &[(u128, u128, f32, Option<&str>)]) -> Fixed {
+        let hits = hits.iter().map(|(d, c, s, snip)| LegChunk { score: *s, chunk: payload(*d, *c, &format!("text of {c}")), snippet: snip.map(String::from) }).collect();
+        Fixed { hits, fail: false, stall: false, highlights: false }
+    }
+    async fn answer(&self) -> Result<Vec<LegChunk>, String> {
+        if self.stall {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        }
+        if self.fail { Err("connection refused".into()) } else { Ok(self.hits.clone()) }
+    }
+}
+
+#[async_trait]
+impl KeywordLeg for Fixed {
+    fn store_kind(&self) -> &'static str {
+        "kw-store"
+    }
+    fn describe(&self) -> String {
+        "kw-store at x".into()
+    }
+    async fn keyword_search(&self, _: &str, _: usize, _: &SearchFilters, _: &Access) -> Result<Vec<LegChunk>, String> {
+        self.answer().await
+    }
+    async fn snippets(&self, query: &str, texts: &[String]) -> Option<Vec<String>> {
+        self.highlights.then(|| texts.iter().map(|t| format!("<mark>{query}</mark> {t}")).collect())
+    }
+    async fn document_chunks(&self, _: &Uuid) -> Result<Vec<ChunkPayload>, String> {
+        Ok(Vec::new())
+    }
+    async fn chunk_count(&self) -> Result<u64, String> {
+        Ok(self.hits.len() as u64)
+    }
+}
+
+#[async_trait]
+impl VectorLeg for Fixed {
+    fn store_kind(&self) -> &'static str {
+        "vec-store"
+    }
+    fn describe(&self) -> String {
+        "vec-store at y".into()
+    }
+    async fn vector_search(&self, _: &[f32], _: usize, _: &SearchFilters, _: &Access) -> Result<Vec<LegChunk>, String> {
+        self.answer().await
+    }
+    async fn document_chunks(&self, _: &Uuid) -> Result<Vec<ChunkPayload>, String> {
+        Ok(vec![payload(9, 90, "from the vector store")])
+    }
+    async fn chunk_count(&self) -> Result<u64, String> {
+        Ok(7)
+    }
+}
+
+fn req(mode: SearchMode) -> SearchRequest {
+    SearchRequest { query: "q".into(), top_k: 10, mode, filters: SearchFilters::default(), access: Access::public_only() }
+}
+
+fn kw_leg() -> Fixed {
+    // doc 1 twice (best chunk 11 first), doc 2, doc 3
+    Fixed::of(&[(1, 11, 9.0, Some("<mark>k</mark>11")), (1, 12, 8.0, None), (2, 21, 7.0, Some("k21")), (3, 31, 6.0, Some("k31"))])
+}
+
+fn vec_leg() -> Fixed {
+    Fixed::of(&[(3, 32, 0.9, None), (4, 41, 0.8, None), (1, 11, 0.7, None)])
+}
+
+fn both(kw: Fixed, vec: Fixed, deadline: Option<Duration>) -> HybridSearch {
+    HybridSearch::new(Some((Arc::new(kw) as Arc<dyn KeywordLeg>, deadline)), Some((Arc::new(vec) as Arc<dyn VectorLeg>, deadline)))
+}
+
+#[tokio::test]
+async fn hybrid_fuses_by_weighted_rrf_with_each_documents_best_chunk() {
+    let s = both(kw_leg(), vec_leg(), None);
+    let r = s.search(&req(SearchMode::Hybrid), Some(&[1.0])).await.unwrap();
+    let order: Vec<u128> = r.hits.iter().map(|h| h.doc_id.as_u128()).collect();
+    // Keyword ranks: 1→1, 2→2, 3→3; vector ranks: 3→1, 4→2, 1→3.
+    // score = 0.5/(20+kr) + 1/(20+vr): doc3 0.5/23+1/21, doc1 0.5/21+1/23, doc4 1/22, doc2 0.5/22.
+    assert_eq!(order, vec![3, 1, 4, 2]);
+    let d3 = &r.hits[0];
+    assert_eq!((d3.keyword_rank, d3.vector_rank), (Some(3), Some(1)));
+    assert!((d3.score - (0.5 / 23.0 + 1.0 / 21.0)).abs() < 1e-6);
+    // Doc 3 ranked higher in the vector leg: its chunk is the vector leg's.
+    assert_eq!(d3.chunk_id.as_u128(), 32);
+    // Doc 1 ranked higher in the keyword leg: its first (best) chunk and highlight.
+    assert_eq!((r.hits[1].chunk_id.as_u128(), r.hits[1].snippet.as_str()), (11, "<mark>k</mark>11"));
+    // A vector-only hit without highlights gets plain, escaped text.
+    assert_eq!(r.hits[2].snippet, "text of 41");
+    assert!(!r.partial && r.warnings.is_empty());
+}
+
+#[tokio::test]
+async fn vector_hits_are_highlighted_by_a_keyword_leg_that_can() {
+    let mut kw = kw_leg();
+    kw.highlights = true;
+    let r = both(kw, vec_leg(), None).search(&req(SearchMode::Hybrid), Some(&[1.0])).await.unwrap();
+    assert_eq!(r.hits[0].snippet, "<mark>q</mark> text of 32");
+    assert_eq!(r.hits[1].snippet, "<mark>k</mark>11");
+}
+
+#[tokio::test]
+async fn single_modes_keep_their_legs_order_and_scores() {
+    let s = both(kw_leg(), vec_leg(), None);
+    let r = s.search(&req(SearchMode::Keyword), None).await.unwrap();
+    assert_eq!(r.hits.iter().map(|h| (h.doc_id.as_u128(), h.score)).collect::<Vec<_>>(), vec![(1, 9.0), (2, 7.0), (3, 6.0)]);
+    assert!(r.hits.iter().all(|h| h.vector_rank.is_none()));
+    let r = s.search(&req(SearchMode::Vector), Some(&[1.0])).await.unwrap();
+    assert_eq!(r.hits.iter().map(|h| h.doc_id.as_u128()).collect::<Vec<_>>(), vec![3, 4, 1]);
+    assert!(s.search(&req(SearchMode::Vector), None).await.is_err(), "vector mode needs the query vector");
+}
+
+#[tokio::test]
+async fn a_failed_or_slow_leg_leaves_the_other_marked_partial() {
+    let mut bad = vec_leg();
+    bad.fail = true;
+    let r = both(kw_leg(), bad, None).search(&req(SearchMode::Hybrid), Some(&[1.0])).await.unwrap();
+    assert!(r.partial);
+    assert_eq!(r.warnings, vec!["vector (vec-store) leg failed: connection refused".to_string()]);
+    assert_eq!(r.hits.iter().map(|h| h.doc_id.as_u128()).collect::<Vec<_>>(), vec![1, 2, 3]);
+
+    let mut slow = kw_leg();
+    slow.stall = true;
+    let r = both(slow, vec_leg(), Some(Duration::from_millis(50))).search(&req(SearchMode::Hybrid), Some(&[1.0])).await.unwrap();
+    assert!(r.partial && r.warnings[0].contains("keyword (kw-store) leg timed out after 50 ms"), "{:?}", r.warnings);
+    assert_eq!(r.hits.len(), 3);
+
+    let (mut a, mut b) = (kw_leg(), vec_leg());
+    a.fail = true;
+    b.fail = true;
+    let e = both(a, b, None).search(&req(SearchMode::Hybrid), Some(&[1.0])).await.unwrap_err();
+    assert!(e.contains("keyword (kw-store) leg failed") && e.contains("vector (vec-store) leg failed"), "{e}");
+}
+
+#[tokio::test]
+async fn a_missing_leg_is_an_error_only_for_its_own_mode() {
+    let kw_only = HybridSearch::new(Some((Arc::new(kw_leg()) as Arc<dyn KeywordLeg>, None)), None);
+    assert!(kw_only.search(&req(SearchMode::Vector), Some(&[1.0])).await.unwrap_err().contains("vector search needs"));
+    let r = kw_only.search(&req(SearchMode::Hybrid), Some(&[1.0])).await.unwrap();
+    assert_eq!(r.hits.len(), 3);
+    assert_eq!(kw_only.describe(), "kw-store at x");
+    assert_eq!(both(kw_leg(), vec_leg(), None).describe(), "kw-store at x + vec-store at y");
+    // Documents: the keyword store knows none here, so the vector store answers.
+    let chunks = both(kw_leg(), vec_leg(), None).document_chunks(&Uuid::from_u128(9)).await.unwrap();
+    assert_eq!(chunks[0].text, "from the vector store");
+    assert_eq!(both(kw_leg(), vec_leg(), None).chunk_count().await, Some(7));
+}

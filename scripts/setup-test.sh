@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# What the test suite needs on top of scripts/setup.sh: headless Chromium
+# for the search page's browser test, the tansu Kafka-protocol broker (built
+# once from crates.io) and the noida-db Elasticsearch API emulator (PyPI).
+# All cached; cheap when already done.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$ROOT/scripts/env.sh"
+
+bash "$ROOT/scripts/setup.sh"
+
+# Headless Chromium for the search page's browser test (tests/web.rs).
+if [[ ! -x /usr/bin/chromium ]]; then
+  if command -v apt-get >/dev/null && [[ "$(id -u)" == 0 ]]; then
+    echo "setup-test: installing chromium (Debian package, for the browser test)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "setup-test: /usr/bin/chromium is missing; the browser test needs it (apt-get install chromium)" >&2
+    [[ -n "${CI:-}" ]] && exit 1
+  fi
+fi
+
+# The Kafka-protocol broker for the transport's integration tests.
+bash "$ROOT/scripts/setup-kafka.sh"
+# The Elasticsearch API emulator for the sink's round-trip tests.
+bash "$ROOT/scripts/setup-stores.sh"

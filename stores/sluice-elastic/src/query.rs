@@ -1,0 +1,85 @@
+//! Sluice's filters and ACL as Elasticsearch query DSL (the same on
+//! OpenSearch 2).
+
+use serde_json::{Value, json};
+use sluice_core::search::{Access, SearchFilters};
+
+fn micros_to_rfc3339(us: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(us).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)).unwrap_or_default()
+}
+
+/// `filter` clauses for the filters plus the caller's access.
+pub fn search_filters(filters: &SearchFilters, access: &Access) -> Vec<Value> {
+    let mut f = Vec::new();
+    if !filters.sources.is_empty() {
+        f.push(json!({ "terms": { "source": filters.sources } }));
+    }
+    if !filters.kinds.is_empty() {
+        f.push(json!({ "terms": { "kind": filters.kinds } }));
+    }
+    if !filters.labels.is_empty() {
+        f.push(json!({ "terms": { "labels": filters.labels } }));
+    }
+    if filters.updated_after.is_some() || filters.updated_before.is_some() {
+        let mut r = serde_json::Map::new();
+        if let Some(a) = filters.updated_after {
+            r.insert("gte".into(), json!(micros_to_rfc3339(a)));
+        }
+        if let Some(b) = filters.updated_before {
+            r.insert("lt".into(), json!(micros_to_rfc3339(b)));
+        }
+        f.push(json!({ "range": { "updated_at": r } }));
+    }
+    if let Access::Principals(p) = access {
+        let mut should = vec![json!({ "term": { "public": true } })];
+        if !p.is_empty() {
+            should.push(json!({ "terms": { "acl": p } }));
+        }
+        f.push(json!({ "bool": { "should": should, "minimum_should_match": 1 } }));
+    }
+    f
+}
+
+/// The keyword leg's request: BM25 over title (boosted) and text, with
+/// highlighted fragments of the chunk text.
+pub fn keyword_query(query: &str, size: usize, filters: &SearchFilters, access: &Access, snippet_chars: usize) -> Value {
+    json!({
+        "size": size,
+        "track_total_hits": false,
+        "query": { "bool": {
+            "must": [{ "multi_match": { "query": query, "fields": ["title^2", "text"], "type": "best_fields" } }],
+            "filter": search_filters(filters, access)
+        } },
+        "_source": ["doc_id", "chunk_id", "ordinal", "source", "external_id", "kind", "title", "url", "labels", "acl", "updated_at", "text"],
+        "highlight": {
+            "encoder": "html",
+            "pre_tags": ["<mark>"], "post_tags": ["</mark>"],
+            "fields": { "text": { "fragment_size": snippet_chars, "number_of_fragments": 1, "no_match_size": snippet_chars } }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_only_adds_the_public_clause_only() {
+        let f = search_filters(&SearchFilters::default(), &Access::public_only());
+        assert_eq!(f, vec![json!({ "bool": { "should": [{ "term": { "public": true } }], "minimum_should_match": 1 } })]);
+        assert!(search_filters(&SearchFilters::default(), &Access::All).is_empty());
+    }
+
+    #[test]
+    fn filters_map_to_terms_and_ranges() {
+        let filters = SearchFilters { sources: vec!["wiki".into()], kinds: vec![], labels: vec!["ops".into()], updated_after: Some(0), updated_before: Some(1_000_000) };
+        let f = search_filters(&filters, &Access::Principals(vec!["group:sre".into()]));
+        assert_eq!(f.len(), 4);
+        assert_eq!(f[2]["range"]["updated_at"]["gte"], "1970-01-01T00:00:00.000000Z");
+        assert_eq!(f[2]["range"]["updated_at"]["lt"], "1970-01-01T00:00:01.000000Z");
+        assert_eq!(f[3]["bool"]["should"][1], json!({ "terms": { "acl": ["group:sre"] } }));
+        let q = keyword_query("pager", 50, &filters, &Access::All, 240);
+        assert_eq!(q["size"], 50);
+        assert_eq!(q["query"]["bool"]["filter"].as_array().unwrap().len(), 3);
+    }
+}

@@ -1,0 +1,252 @@
+//! BM25 keyword index over chunks (tantivy), with filter clauses evaluated
+//! inside the index so filtered queries still return `n` hits.
+
+use std::ops::Bound;
+use std::path::Path;
+
+use tantivy::collector::TopDocs;
+use tantivy::directory::MmapDirectory;
+use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::schema::{Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value};
+use tantivy::tokenizer::{Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, doc};
+use uuid::Uuid;
+
+use sluice_core::search::{Access, SearchFilters};
+use sluice_core::search::ChunkPayload;
+
+/// ACL value indexed for documents readable by everyone.
+pub(crate) const PUBLIC: &str = "__public__";
+
+#[derive(Clone, Copy)]
+struct Fields {
+    chunk_id: Field,
+    doc_id: Field,
+    title: Field,
+    body: Field,
+    source: Field,
+    kind: Field,
+    labels: Field,
+    acl: Field,
+    updated_at: Field,
+}
+
+pub(crate) struct KeywordIndex {
+    index: Index,
+    reader: IndexReader,
+    writer: Option<IndexWriter<TantivyDocument>>,
+    f: Fields,
+}
+
+/// English analysis for title and body: lowercase, drop stop words (so
+/// "how do I …" does not match every question), stem ("retries" ~ "retry").
+const ANALYZER: &str = "sluice_en";
+
+fn analyzer() -> TextAnalyzer {
+    let mut b = TextAnalyzer::builder(SimpleTokenizer::default()).filter(RemoveLongFilter::limit(64)).filter(LowerCaser).dynamic();
+    if let Some(stop) = StopWordFilter::new(Language::English) {
+        b = b.filter_dynamic(stop);
+    }
+    b.filter_dynamic(Stemmer::new(Language::English)).build()
+}
+
+fn text_options(stored: bool) -> TextOptions {
+    let idx = TextFieldIndexing::default().set_tokenizer(ANALYZER).set_index_option(IndexRecordOption::WithFreqsAndPositions);
+    let o = TextOptions::default().set_indexing_options(idx);
+    if stored { o.set_stored() } else { o }
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let f = Fields {
+        chunk_id: b.add_text_field("chunk_id", STRING | STORED),
+        doc_id: b.add_text_field("doc_id", STRING),
+        title: b.add_text_field("title", text_options(false)),
+        body: b.add_text_field("body", text_options(true)),
+        source: b.add_text_field("source", STRING),
+        kind: b.add_text_field("kind", STRING),
+        labels: b.add_text_field("labels", STRING),
+        acl: b.add_text_field("acl", STRING),
+        updated_at: b.add_i64_field("updated_at", tantivy::schema::INDEXED | tantivy::schema::FAST),
+    };
+    (b.build(), f)
+}
+
+type Result<T> = std::result::Result<T, String>;
+
+fn e(err: impl std::fmt::Display) -> String {
+    err.to_string()
+}
+
+impl KeywordIndex {
+    pub fn open(dir: &Path, writable: bool) -> Result<KeywordIndex> {
+        std::fs::create_dir_all(dir).map_err(e)?;
+        let (schema, f) = schema();
+        let mmap = MmapDirectory::open(dir).map_err(e)?;
+        let index = Index::open_or_create(mmap, schema).map_err(|err| {
+            format!("{err}; the keyword index format changed — remove {} and re-run with --full", dir.display())
+        })?;
+        index.tokenizers().register(ANALYZER, analyzer());
+        let writer = if writable {
+            Some(index.writer::<TantivyDocument>(64 * 1024 * 1024).map_err(|err| {
+                format!("{err}; is another `sluice run` writing to this data dir?")
+            })?)
+        } else {
+            None
+        };
+        let reader = index
+            .reader_builder()
+            .reload_policy(if writable { ReloadPolicy::Manual } else { ReloadPolicy::OnCommitWithDelay })
+            .try_into()
+            .map_err(e)?;
+        Ok(KeywordIndex { index, reader, writer, f })
+    }
+
+    fn writer(&mut self) -> Result<&mut IndexWriter<TantivyDocument>> {
+        self.writer.as_mut().ok_or_else(|| "the index was opened read-only".to_string())
+    }
+
+    pub fn upsert(&mut self, p: &ChunkPayload) -> Result<()> {
+        let f = self.f;
+        let w = self.writer()?;
+        w.delete_term(Term::from_field_text(f.chunk_id, &p.chunk_id.to_string()));
+        let mut d = doc!(
+            f.chunk_id => p.chunk_id.to_string(),
+            f.doc_id => p.doc_id.to_string(),
+            f.title => p.title.clone(),
+            f.body => p.text.clone(),
+            f.source => p.source.clone(),
+            f.kind => p.kind.clone(),
+        );
+        for l in &p.labels {
+            d.add_text(f.labels, l);
+        }
+        if p.acl.is_empty() {
+            d.add_text(f.acl, PUBLIC);
+        }
+        for a in &p.acl {
+            d.add_text(f.acl, a);
+        }
+        if let Some(t) = p.updated_at {
+            d.add_i64(f.updated_at, t);
+        }
+        w.add_document(d).map_err(e)?;
+        Ok(())
+    }
+
+    pub fn delete_chunk(&mut self, id: &Uuid) -> Result<()> {
+        let f = self.f;
+        self.writer()?.delete_term(Term::from_field_text(f.chunk_id, &id.to_string()));
+        Ok(())
+    }
+
+    pub fn commit(&mut self) -> Result<()> {
+        self.writer()?.commit().map_err(e)?;
+        self.reader.reload().map_err(e)?;
+        Ok(())
+    }
+
+    pub fn num_chunks(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    fn filter_clauses(&self, filters: &SearchFilters, access: &Access) -> Vec<(Occur, Box<dyn Query>)> {
+        let f = self.f;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let any_of = |field: Field, values: &[String]| -> Box<dyn Query> {
+            let subs: Vec<(Occur, Box<dyn Query>)> = values
+                .iter()
+                .map(|v| {
+                    let q: Box<dyn Query> = Box::new(TermQuery::new(Term::from_field_text(field, v), IndexRecordOption::Basic));
+                    (Occur::Should, q)
+                })
+                .collect();
+            Box::new(BooleanQuery::new(subs))
+        };
+        if !filters.sources.is_empty() {
+            clauses.push((Occur::Must, any_of(f.source, &filters.sources)));
+        }
+        if !filters.kinds.is_empty() {
+            clauses.push((Occur::Must, any_of(f.kind, &filters.kinds)));
+        }
+        if !filters.labels.is_empty() {
+            clauses.push((Occur::Must, any_of(f.labels, &filters.labels)));
+        }
+        if let Access::Principals(principals) = access {
+            let mut allowed = principals.clone();
+            allowed.push(PUBLIC.to_string());
+            clauses.push((Occur::Must, any_of(f.acl, &allowed)));
+        }
+        if filters.updated_after.is_some() || filters.updated_before.is_some() {
+            let lo = filters.updated_after.map_or(Bound::Unbounded, |t| Bound::Included(Term::from_field_i64(f.updated_at, t)));
+            let hi = filters.updated_before.map_or(Bound::Unbounded, |t| Bound::Excluded(Term::from_field_i64(f.updated_at, t)));
+            clauses.push((Occur::Must, Box::new(RangeQuery::new(lo, hi))));
+        }
+        clauses
+    }
+
+    /// Top `n` chunks by BM25 over title (boosted) and body.
+    pub fn search(&self, query: &str, n: usize, filters: &SearchFilters, access: &Access) -> Result<Vec<(f32, Uuid)>> {
+        let searcher = self.reader.searcher();
+        let text_query = self.parse(query);
+        let Some(text_query) = text_query else { return Ok(Vec::new()) };
+        let mut clauses = vec![(Occur::Must, text_query)];
+        clauses.extend(self.filter_clauses(filters, access));
+        let q = BooleanQuery::new(clauses);
+        let top = searcher.search(&q, &TopDocs::with_limit(n.max(1)).order_by_score()).map_err(e)?;
+        let mut out = Vec::with_capacity(top.len());
+        for (score, addr) in top {
+            let d: TantivyDocument = searcher.doc(addr).map_err(e)?;
+            if let Some(id) = d.get_first(self.f.chunk_id).and_then(|v| v.as_str()).and_then(|s| Uuid::parse_str(s).ok()) {
+                out.push((score, id));
+            }
+        }
+        Ok(out)
+    }
+
+    fn parse(&self, query: &str) -> Option<Box<dyn Query>> {
+        if query.trim().is_empty() {
+            return None;
+        }
+        let mut parser = QueryParser::for_index(&self.index, vec![self.f.title, self.f.body]);
+        parser.set_field_boost(self.f.title, 2.0);
+        // Lenient: user input such as `a:b` or an unbalanced quote must
+        // never fail a search.
+        let (q, _errors) = parser.parse_query_lenient(query);
+        Some(q)
+    }
+
+    /// Highlighted snippets (`<mark>…</mark>`) for chunk texts.
+    pub fn snippets(&self, query: &str, texts: &[&str], max_chars: usize) -> Vec<String> {
+        let searcher = self.reader.searcher();
+        let q: Box<dyn Query> = self.parse(query).unwrap_or_else(|| Box::new(AllQuery));
+        let mut generator = SnippetGenerator::create(&searcher, &*q, self.f.body).ok();
+        if let Some(g) = generator.as_mut() {
+            g.set_max_num_chars(max_chars);
+        }
+        texts
+            .iter()
+            .map(|t| {
+                let html = generator.as_ref().map(|g| {
+                    let mut s = g.snippet(t);
+                    s.set_snippet_prefix_postfix("<mark>", "</mark>");
+                    s.to_html()
+                });
+                match html {
+                    Some(h) if !h.trim().is_empty() => h,
+                    _ => escape_prefix(t, max_chars),
+                }
+            })
+            .collect()
+    }
+}
+
+/// The first `max_chars` characters, HTML-escaped (same escaping as snippets).
+fn escape_prefix(text: &str, max_chars: usize) -> String {
+    let mut s: String = text.chars().take(max_chars).collect();
+    if text.chars().count() > max_chars {
+        s.push('…');
+    }
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}

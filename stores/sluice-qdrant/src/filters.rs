@@ -1,0 +1,99 @@
+//! Sluice's filters as Qdrant filters. Every field used here has a payload
+//! index (see `bootstrap::PAYLOAD_INDEXES`), so filtering stays cheap at
+//! collection scale.
+
+use qdrant_client::qdrant::{Condition, DatetimeRange, Filter, Range};
+use sluice_core::search::{Access, SearchFilters};
+use uuid::Uuid;
+
+fn timestamp(micros: i64) -> prost_types::Timestamp {
+    prost_types::Timestamp { seconds: micros.div_euclid(1_000_000), nanos: (micros.rem_euclid(1_000_000) * 1000) as i32 }
+}
+
+/// The search filters plus the caller's access; `None` when nothing restricts.
+pub fn search_filter(filters: &SearchFilters, access: &Access) -> Option<Filter> {
+    let mut must = Vec::new();
+    if !filters.sources.is_empty() {
+        must.push(Condition::matches("source", filters.sources.clone()));
+    }
+    if !filters.kinds.is_empty() {
+        must.push(Condition::matches("kind", filters.kinds.clone()));
+    }
+    if !filters.labels.is_empty() {
+        must.push(Condition::matches("labels", filters.labels.clone()));
+    }
+    if filters.updated_after.is_some() || filters.updated_before.is_some() {
+        must.push(Condition::datetime_range(
+            "updated_at",
+            DatetimeRange { gte: filters.updated_after.map(timestamp), lt: filters.updated_before.map(timestamp), ..Default::default() },
+        ));
+    }
+    if let Access::Principals(principals) = access {
+        let mut readable = vec![Condition::matches("public", true)];
+        if !principals.is_empty() {
+            readable.push(Condition::matches("acl", principals.clone()));
+        }
+        must.push(Filter::should(readable).into());
+    }
+    if must.is_empty() { None } else { Some(Filter::must(must)) }
+}
+
+/// Every chunk of these documents.
+pub(crate) fn documents(ids: &[Uuid]) -> Filter {
+    Filter::must([Condition::matches("doc_id", ids.iter().map(Uuid::to_string).collect::<Vec<_>>())])
+}
+
+/// Chunks left over from longer earlier versions: for each `(doc, count)`,
+/// the chunks with `ordinal >= count`.
+pub(crate) fn stale_chunks(docs: &[(Uuid, u32)]) -> Filter {
+    Filter::should(docs.iter().map(|(id, count)| {
+        Filter::must([
+            Condition::matches("doc_id", id.to_string()),
+            Condition::range("ordinal", Range { gte: Some(f64::from(*count)), ..Default::default() }),
+        ])
+        .into()
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qdrant_client::qdrant::condition::ConditionOneOf;
+
+    #[test]
+    fn no_filter_for_trusted_unfiltered_search() {
+        assert!(search_filter(&SearchFilters::default(), &Access::All).is_none());
+    }
+
+    #[test]
+    fn public_only_callers_see_public_points() {
+        let f = search_filter(&SearchFilters::default(), &Access::public_only()).unwrap();
+        assert_eq!(f.must.len(), 1);
+        let Some(ConditionOneOf::Filter(inner)) = &f.must[0].condition_one_of else { panic!("{f:?}") };
+        assert_eq!(inner.should.len(), 1, "only `public`, no empty principal list");
+    }
+
+    #[test]
+    fn every_filter_becomes_a_condition() {
+        let filters = SearchFilters {
+            sources: vec!["wiki".into()],
+            kinds: vec!["page".into()],
+            labels: vec!["ops".into()],
+            updated_after: Some(1_500_000),
+            updated_before: None,
+        };
+        let f = search_filter(&filters, &Access::Principals(vec!["group:sre".into()])).unwrap();
+        assert_eq!(f.must.len(), 5);
+        let Some(ConditionOneOf::Field(range)) = &f.must[3].condition_one_of else { panic!() };
+        let gte = range.datetime_range.as_ref().unwrap().gte.unwrap();
+        assert_eq!((gte.seconds, gte.nanos), (1, 500_000_000));
+        let Some(ConditionOneOf::Filter(acl)) = &f.must[4].condition_one_of else { panic!() };
+        assert_eq!(acl.should.len(), 2);
+    }
+
+    #[test]
+    fn stale_chunk_filter_has_one_clause_per_document() {
+        let f = stale_chunks(&[(Uuid::from_u128(1), 3), (Uuid::from_u128(2), 0)]);
+        assert_eq!(f.should.len(), 2);
+    }
+}
