@@ -9,6 +9,7 @@ pub mod ids;
 pub mod model;
 pub mod registry;
 pub mod retry;
+pub mod runtime;
 pub mod search;
 pub mod settings;
 pub mod sink;
@@ -23,4 +24,5 @@ pub use sink::{chunk_record, ChunkWrite, DocumentWrite, Sink, SinkAck, SinkBatch
 pub use settings::{SettingsError, parse_cursor, parse_settings};
 pub use source::{ListingScope, Source, SourceError, SourcePage, SyncMode};
 pub use retry::{Backoff, RetryPolicy, retry};
+pub use runtime::run_blocking;
 pub use transport::{PublishAck, PublishError, Publisher};

@@ -236,7 +236,7 @@ impl Indexer {
             let started = Instant::now();
             let texts: Vec<&str> = to_embed.iter().map(|(w, c)| writes[*w].chunks[*c].chunk.text.as_str()).collect();
             let vectors = tracing::info_span!("embed", chunks = texts.len())
-                .in_scope(|| block(|| embedder.embed(&texts)))
+                .in_scope(|| sluice_core::run_blocking(|| embedder.embed(&texts)))
                 .map_err(|e| IndexFailure::permanent(e.to_string()))?;
             let seconds = started.elapsed().as_secs_f64();
             r.embed_seconds += seconds;
@@ -250,14 +250,6 @@ impl Indexer {
     }
 }
 
-
-/// Runs CPU-bound work without stalling the async runtime's workers.
-fn block<T>(f: impl FnOnce() -> T) -> T {
-    match tokio::runtime::Handle::try_current() {
-        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
-        _ => f(),
-    }
-}
 
 /// Transient store failures (timeouts, 429, 5xx) are retried within a run;
 /// a store still failing fails the page, and the next run resumes from its checkpoint.

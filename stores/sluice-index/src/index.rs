@@ -149,18 +149,11 @@ impl Sink for EmbeddedIndex {
             return Ok(SinkAck::default());
         }
         // tantivy and SQLite block; keep them off the async workers.
-        tokio_block(|| self.apply_blocking(batch)).map_err(|message| SinkError {
+        sluice_core::run_blocking(|| self.apply_blocking(batch)).map_err(|message| SinkError {
             sink: "embedded".into(),
             message: format!("{message} (index at {})", self.dir.display()),
             transient: false,
         })
-    }
-}
-
-fn tokio_block<T>(f: impl FnOnce() -> T) -> T {
-    match tokio::runtime::Handle::try_current() {
-        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
-        _ => f(),
     }
 }
 
