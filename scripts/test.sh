@@ -6,6 +6,10 @@ cd "$ROOT"
 source scripts/env.sh
 
 bash scripts/setup-test.sh
+# Modules inside a crate must not import each other in a cycle.
+python3 tools/check_module_cycles.py
+# The engine, API and daemon know no concrete component; no shipped binary links test servers.
+bash tools/check_layers.sh
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 status=0
