@@ -70,8 +70,9 @@ pub(crate) async fn publish_tombstones(publisher: &dyn Publisher, source_id: &st
 }
 
 /// The transport's client already retries inside its own timeout; this
-/// covers a broker that stays away longer. Re-publishing records is harmless.
-const PUBLISH_RETRY: RetryPolicy = RetryPolicy::new(Backoff::new(Duration::from_secs(1), Duration::from_secs(16)), Some(3));
+/// covers a broker that stays away longer (up to 1 + 2 + 4 + 8 s between
+/// five attempts). Re-publishing records is harmless.
+const PUBLISH_RETRY: RetryPolicy = RetryPolicy::new(Backoff::new(Duration::from_secs(1), Duration::from_secs(16)), Some(5));
 
 async fn publish_with_retry(p: &dyn Publisher, docs: &[Document], deletes: &[(String, Uuid)], r: &mut SourceReport) -> Result<(), String> {
     let span = tracing::info_span!("kafka_publish", documents = docs.len(), tombstones = deletes.len());

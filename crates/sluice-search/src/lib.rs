@@ -86,7 +86,7 @@ impl SearchBackend for HybridSearch {
                     let span = tracing::info_span!("keyword_leg", candidates = n);
                     with_deadline(&name, *d, leg.keyword_search(&req.query, n, &req.filters, &req.access)).instrument(span).await
                 }
-                (None, true) if req.mode == SearchMode::Keyword => Leg::Failed("keyword search needs a store with a keyword index in this pipeline (`embedded` or `elasticsearch`)".into()),
+                (None, true) if req.mode == SearchMode::Keyword => Leg::Failed("keyword search needs an `elasticsearch` sink in this pipeline".into()),
                 _ => Leg::Skipped,
             }
         };
@@ -97,8 +97,8 @@ impl SearchBackend for HybridSearch {
                     let span = tracing::info_span!("vector_leg", candidates = n);
                     with_deadline(&name, *d, leg.vector_search(v, n, &req.filters, &req.access)).instrument(span).await
                 }
-                (Some(_), true, None) => Leg::Failed(format!("{:?} search needs a query embedding", req.mode)),
-                (None, true, _) if req.mode == SearchMode::Vector => Leg::Failed("vector search needs a store with vectors in this pipeline (`embedded` or `qdrant`)".into()),
+                (Some(_), true, None) => Leg::Failed("vector leg needs a query embedding".into()),
+                (None, true, _) if req.mode == SearchMode::Vector => Leg::Failed("vector search needs a `qdrant` sink in this pipeline".into()),
                 _ => Leg::Skipped,
             }
         };
@@ -129,8 +129,10 @@ impl SearchBackend for HybridSearch {
                 FromLeg::Vector(i) => &vec[i],
             }
         };
-        // Hits only the vector leg found get a highlighted snippet from the
-        // keyword leg when it can make one for any text, else plain text.
+        // A hit shown with a chunk that has no highlight (the vector leg's)
+        // gets one from the keyword leg when it can highlight any text (the
+        // embedded index); else the keyword leg's own highlight of the
+        // document, when it found it too (Elasticsearch); else plain text.
         let need_snippets: Vec<String> = top.iter().filter(|r| chunk_of(r).snippet.is_none()).map(|r| chunk_of(r).chunk.text.clone()).collect();
         let mut made = match (&self.keyword, need_snippets.is_empty()) {
             (Some((leg, _)), false) => leg.snippets(&req.query, &need_snippets).await.filter(|s| s.len() == need_snippets.len()),
@@ -141,9 +143,10 @@ impl SearchBackend for HybridSearch {
             .iter()
             .map(|r| {
                 let c = chunk_of(r);
+                let keyword_highlight = || r.keyword_rank.and_then(|k| kw.get(k - 1)).and_then(|k| k.snippet.clone());
                 let snippet = match &c.snippet {
                     Some(s) => s.clone(),
-                    None => made.as_mut().and_then(|m| m.next()).unwrap_or_else(|| plain_snippet(&c.chunk.text)),
+                    None => made.as_mut().and_then(|m| m.next()).or_else(keyword_highlight).unwrap_or_else(|| plain_snippet(&c.chunk.text)),
                 };
                 hit(&c.chunk, snippet, r)
             })

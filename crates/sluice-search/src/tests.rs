@@ -124,6 +124,14 @@ async fn hybrid_fuses_by_weighted_rrf_with_each_documents_best_chunk() {
 }
 
 #[tokio::test]
+async fn a_document_both_legs_found_keeps_the_keyword_highlight() {
+    // Doc 3 ranks higher in the vector leg (its chunk 32 is shown), and the
+    // keyword leg cannot highlight arbitrary text: its own highlight of doc 3 is used.
+    let r = both(kw_leg(), vec_leg(), None).search(&req(SearchMode::Hybrid), Some(&[1.0])).await.unwrap();
+    assert_eq!((r.hits[0].chunk_id.as_u128(), r.hits[0].snippet.as_str()), (32, "k31"));
+}
+
+#[tokio::test]
 async fn vector_hits_are_highlighted_by_a_keyword_leg_that_can() {
     let mut kw = kw_leg();
     kw.highlights = true;
