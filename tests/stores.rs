@@ -163,6 +163,13 @@ async fn a_document_elasticsearch_refuses_is_dead_lettered_and_the_rest_is_index
     let stored: std::collections::BTreeSet<String> = es.documents("sluice-stores").values().map(|d| d["external_id"].as_str().unwrap().to_string()).collect();
     assert_eq!(stored.into_iter().collect::<Vec<_>>(), vec!["kafka-lag", "laptop", "pgbouncer", "vacation"]);
     assert_eq!(p.state().dead_letters("stores", 10).unwrap().len(), 1);
+    // The refused document's new version is not recorded as written, so the
+    // next run tries it again instead of calling it unchanged.
+    let refunds = sluice_core::doc_id("kb", "refunds");
+    assert!(p.state().doc_states("stores", &[refunds]).unwrap().is_empty(), "a refused write must not record its content hash");
+    let r = run(&p, &y, dir.path(), false).await;
+    let s = &r.sources[0];
+    assert_eq!((s.docs_unchanged, s.docs_added, s.dead_letter_count), (4, 1, 1), "{s:#?}");
 }
 
 #[test]

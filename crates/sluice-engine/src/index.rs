@@ -173,14 +173,21 @@ impl Indexer {
         if !deletes.is_empty() {
             groups.push(SinkBatch { writes: Vec::new(), deletes: deletes.clone() });
         }
+        let mut refused = HashSet::new();
         for batch in &groups {
             for (sink, rejected) in self.write_to_sinks(batch).await? {
                 let external = batch.writes.iter().find(|w| w.doc_id == rejected.doc_id).map(|w| w.document.external_id.clone());
                 tracing::warn!(sink, doc_id = %rejected.doc_id, reason = %rejected.reason, "sink rejected a document");
+                refused.insert(rejected.doc_id);
                 dead_letters.push(DeadLetter { source: source_id.to_string(), location: format!("sink {sink}"), external_id: external, error: rejected.reason });
             }
             r.chunks_written += batch.writes.iter().map(|w| w.chunks.len() as u64).sum::<u64>();
         }
+        // A store that refused a document may still hold its older version
+        // (with its older ACL): its new content hash is not recorded, so the
+        // next run writes it again rather than calling it unchanged.
+        let mut states = states;
+        states.retain(|s| !refused.contains(&s.doc_id));
         r.docs_deleted += deletes.len() as u64;
         record_dead_letters(&dead_letters, r);
         Ok(Indexed { admitted, failed, delete_candidates, unidentified_failures, deletes, states, dead_letters })
