@@ -283,7 +283,9 @@ impl Source for SlackSource {
                 }
                 continue;
             }
-            chosen.push((id.to_string(), name.to_string(), c["is_private"].as_bool().unwrap_or(false)));
+            // Fail closed: a channel whose privacy the API does not state is
+            // treated as private (its members only), never as workspace-wide.
+            chosen.push((id.to_string(), name.to_string(), c["is_private"].as_bool().unwrap_or(true)));
         }
         let missing: Vec<&String> = self.s.channels.iter().filter(|w| !chosen.iter().any(|(id, name, _)| name == w.trim_start_matches('#') || id == *w)).collect();
         if !missing.is_empty() {

@@ -101,6 +101,24 @@ async fn full_sync_builds_threads_and_days_with_acls() {
 }
 
 #[tokio::test]
+async fn a_channel_whose_privacy_is_not_stated_is_read_by_its_members_only() {
+    let (server, shared) = fixture().await;
+    // #eng is public, but the listing no longer says so.
+    shared.world().channels.iter_mut().find(|c| c.name == "eng").unwrap().privacy_hidden = true;
+    let (mut src, _) = source(&server, json!({}));
+    let d = drain(&mut src, SyncMode::Full, None).await.unwrap();
+    let eng = chan_id(&shared, "eng");
+    let mut members: Vec<String> = shared.world().channels.iter().find(|c| c.name == "eng").unwrap().members.iter().map(|m| format!("user:{m}")).collect();
+    members.sort();
+    let docs: Vec<&Document> = d.docs.iter().filter(|x| x.metadata["channel_id"] == eng.as_str()).collect();
+    assert!(!docs.is_empty());
+    for x in docs {
+        assert!(!x.acl.contains(&WORKSPACE_PRINCIPAL.to_string()), "{}: unknown privacy must not be workspace-wide", x.external_id);
+        assert_eq!(x.acl, members, "{}", x.external_id);
+    }
+}
+
+#[tokio::test]
 async fn incremental_sees_new_edited_deleted_and_late_replies_per_channel() {
     let (server, shared) = fixture().await;
     let (mut src, _) = source(&server, json!({ "lookback_hours": 12 }));

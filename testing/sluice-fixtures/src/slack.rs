@@ -33,6 +33,9 @@ pub struct Channel {
     pub name: String,
     pub is_private: bool,
     pub is_member: bool,
+    /// Listed without `is_private` (and `is_channel`/`is_group`), as some
+    /// API versions and Enterprise Grid shared channels do.
+    pub privacy_hidden: bool,
     pub members: Vec<String>,
     /// ts → message (top-level and replies).
     pub messages: BTreeMap<String, Msg>,
@@ -99,7 +102,7 @@ impl SlackWorld {
                 messages.insert(jts.clone(), Msg { ts: jts, user: "U03CAROL".into(), text: "<@U03CAROL> has joined the channel".into(), thread_ts: None, edited: false, subtype: Some("channel_join".into()) });
             }
         }
-        self.channels.push(Channel { id: id.clone(), name: name.into(), is_private: private, is_member: member, members, messages });
+        self.channels.push(Channel { id: id.clone(), name: name.into(), is_private: private, is_member: member, privacy_hidden: false, members, messages });
         id
     }
 
@@ -195,7 +198,15 @@ async fn conversations_list(State(s): State<SlackShared>, RawQuery(raw): RawQuer
         .filter(|c| types.contains(if c.is_private { "private_channel" } else { "public_channel" }))
         // Private channels are listed only to members, as in Slack.
         .filter(|c| !c.is_private || c.is_member)
-        .map(|c| json!({ "id": c.id, "name": c.name, "is_channel": !c.is_private, "is_group": c.is_private, "is_private": c.is_private, "is_archived": false, "is_member": c.is_member, "num_members": c.members.len(), "created": 1_700_000_000 }))
+        .map(|c| {
+            let mut v = json!({ "id": c.id, "name": c.name, "is_channel": !c.is_private, "is_group": c.is_private, "is_private": c.is_private, "is_archived": false, "is_member": c.is_member, "num_members": c.members.len(), "created": 1_700_000_000 });
+            if c.privacy_hidden {
+                for k in ["is_private", "is_channel", "is_group"] {
+                    v.as_object_mut().map(|o| o.remove(k));
+                }
+            }
+            v
+        })
         .collect();
     let (channels, next) = page(&all, &q, 2);
     ok(json!({ "channels": channels }), next)
