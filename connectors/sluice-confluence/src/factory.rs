@@ -17,7 +17,7 @@ impl SourceFactory for ConfluenceSourceType {
     }
 
     fn settings_schema(&self) -> Value {
-        serde_json::to_value(schemars::schema_for!(ConfluenceSettings)).unwrap_or(Value::Bool(true))
+        sluice_core::settings_schema::<ConfluenceSettings>()
     }
 
     fn check(&self, settings: &BTreeMap<String, Value>, _base_dir: &Path) -> Result<CredentialNeeds, Vec<SettingsError>> {
@@ -26,7 +26,7 @@ impl SourceFactory for ConfluenceSourceType {
     }
 
     fn build(&self, ctx: &SourceContext<'_>) -> Result<Box<dyn Source>, String> {
-        let s = ConfluenceSettings::parse(ctx.settings).map_err(|e| e.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; "))?;
+        let s = ConfluenceSettings::parse(ctx.settings).map_err(|e| SettingsError::join(&e))?;
         Ok(Box::new(ConfluenceSource::new(ctx.source_id, s, ctx.credentials)?))
     }
 }

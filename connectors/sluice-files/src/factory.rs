@@ -17,7 +17,7 @@ impl SourceFactory for FilesSourceType {
     }
 
     fn settings_schema(&self) -> Value {
-        serde_json::to_value(schemars::schema_for!(FilesSettings)).unwrap_or(Value::Bool(true))
+        sluice_core::settings_schema::<FilesSettings>()
     }
 
     fn check(&self, settings: &BTreeMap<String, Value>, _base_dir: &Path) -> Result<CredentialNeeds, Vec<SettingsError>> {
@@ -27,7 +27,7 @@ impl SourceFactory for FilesSourceType {
     }
 
     fn build(&self, ctx: &SourceContext<'_>) -> Result<Box<dyn Source>, String> {
-        let s = FilesSettings::parse(ctx.settings).map_err(|e| e.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; "))?;
+        let s = FilesSettings::parse(ctx.settings).map_err(|e| SettingsError::join(&e))?;
         Ok(Box::new(FilesSource::new(ctx.source_id, s, ctx.base_dir)?))
     }
 }

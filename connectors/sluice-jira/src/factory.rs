@@ -17,7 +17,7 @@ impl SourceFactory for JiraSourceType {
     }
 
     fn settings_schema(&self) -> Value {
-        serde_json::to_value(schemars::schema_for!(JiraSettings)).unwrap_or(Value::Bool(true))
+        sluice_core::settings_schema::<JiraSettings>()
     }
 
     fn check(&self, settings: &BTreeMap<String, Value>, _base_dir: &Path) -> Result<CredentialNeeds, Vec<SettingsError>> {
@@ -26,7 +26,7 @@ impl SourceFactory for JiraSourceType {
     }
 
     fn build(&self, ctx: &SourceContext<'_>) -> Result<Box<dyn Source>, String> {
-        let s = JiraSettings::parse(ctx.settings).map_err(|e| e.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; "))?;
+        let s = JiraSettings::parse(ctx.settings).map_err(|e| SettingsError::join(&e))?;
         Ok(Box::new(JiraSource::new(ctx.source_id, s, ctx.credentials)?))
     }
 }

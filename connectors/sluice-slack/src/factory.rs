@@ -17,7 +17,7 @@ impl SourceFactory for SlackSourceType {
     }
 
     fn settings_schema(&self) -> Value {
-        serde_json::to_value(schemars::schema_for!(SlackSettings)).unwrap_or(Value::Bool(true))
+        sluice_core::settings_schema::<SlackSettings>()
     }
 
     fn check(&self, settings: &BTreeMap<String, Value>, _base_dir: &Path) -> Result<CredentialNeeds, Vec<SettingsError>> {
@@ -27,7 +27,7 @@ impl SourceFactory for SlackSourceType {
     }
 
     fn build(&self, ctx: &SourceContext<'_>) -> Result<Box<dyn Source>, String> {
-        let s = SlackSettings::parse(ctx.settings).map_err(|e| e.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; "))?;
+        let s = SlackSettings::parse(ctx.settings).map_err(|e| SettingsError::join(&e))?;
         Ok(Box::new(SlackSource::new(ctx.source_id, s, ctx.credentials)?))
     }
 }
@@ -41,7 +41,7 @@ impl SourceFactory for SlackExportSourceType {
     }
 
     fn settings_schema(&self) -> Value {
-        serde_json::to_value(schemars::schema_for!(SlackExportSettings)).unwrap_or(Value::Bool(true))
+        sluice_core::settings_schema::<SlackExportSettings>()
     }
 
     fn check(&self, settings: &BTreeMap<String, Value>, base_dir: &Path) -> Result<CredentialNeeds, Vec<SettingsError>> {
@@ -54,7 +54,7 @@ impl SourceFactory for SlackExportSourceType {
     }
 
     fn build(&self, ctx: &SourceContext<'_>) -> Result<Box<dyn Source>, String> {
-        let s = SlackExportSettings::parse(ctx.settings).map_err(|e| e.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; "))?;
+        let s = SlackExportSettings::parse(ctx.settings).map_err(|e| SettingsError::join(&e))?;
         Ok(Box::new(SlackExportSource::new(ctx.source_id, s, ctx.base_dir)))
     }
 }

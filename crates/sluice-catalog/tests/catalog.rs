@@ -39,3 +39,27 @@ fn checked_in_source_schemas_match_the_settings_types() {
         assert!(v["properties"].as_object().is_some_and(|p| !p.is_empty()), "{name}: no properties");
     }
 }
+
+/// What a reader of the settings structs sees, written out by hand: the
+/// keys a user may put under `settings:`, and which of them are required.
+#[test]
+fn settings_schemas_list_the_keys_users_write() {
+    let schemas = sluice_catalog::source_settings_schemas();
+    let keys = |name: &str| -> (Vec<String>, Vec<String>) {
+        let v: serde_json::Value = serde_json::from_str(&schemas[name]).unwrap();
+        let mut props: Vec<String> = v["properties"].as_object().unwrap().keys().cloned().collect();
+        props.sort();
+        let mut required: Vec<String> = v["required"].as_array().map(|r| r.iter().map(|x| x.as_str().unwrap().to_string()).collect()).unwrap_or_default();
+        required.sort();
+        (props, required)
+    };
+    let (props, required) = keys("gitlab");
+    assert_eq!(
+        props,
+        ["base_url", "file_globs", "file_max_bytes", "files", "groups", "http", "issues", "max_notes", "merge_requests", "overlap_minutes", "page_size", "permissions", "projects", "wiki"]
+    );
+    assert!(required.is_empty(), "every GitLab setting has a default: {required:?}");
+    let (props, required) = keys("slack_export");
+    assert_eq!(props, ["channels", "include_private", "path", "thread_window_hours", "workspace_url"]);
+    assert_eq!(required, ["path"]);
+}

@@ -21,7 +21,7 @@ pub use ids::{chunk_id, content_hash, doc_id};
 pub use model::{Chunk, DeadLetter, DocKind, Document};
 pub use registry::{ComponentKind, CredentialNeeds, NotAvailable, OpenedStore, Registry, SourceContext, SourceFactory, StoreContext, StoreFactory, StoreSearch, TransportContext, TransportFactory};
 pub use sink::{chunk_record, ChunkWrite, DocumentWrite, Sink, SinkAck, SinkBatch, SinkError, SinkRejection};
-pub use settings::{SettingsError, parse_cursor, parse_settings};
+pub use settings::{SettingsError, parse_cursor, parse_settings, settings_schema};
 pub use source::{ListingScope, Source, SourceError, SourcePage, SyncMode};
 pub use retry::{Backoff, RetryPolicy, retry};
 pub use runtime::run_blocking;

@@ -18,9 +18,19 @@ pub struct SettingsError {
 }
 
 impl SettingsError {
+    /// Every problem in one line, for callers that report a single message.
+    pub fn join(errs: &[SettingsError]) -> String {
+        errs.iter().map(|e| if e.path.is_empty() { e.message.clone() } else { format!("{}: {}", e.path, e.message) }).collect::<Vec<_>>().join("; ")
+    }
+
     pub fn new(path: &str, message: impl Into<String>, hint: Option<&str>) -> SettingsError {
         SettingsError { path: path.into(), message: message.into(), hint: hint.map(String::from) }
     }
+}
+
+/// The JSON Schema of a settings struct (`SourceFactory::settings_schema`).
+pub fn settings_schema<T: schemars::JsonSchema>() -> Value {
+    serde_json::to_value(schemars::schema_for!(T)).unwrap_or(Value::Bool(true))
 }
 
 /// Deserializes a connector's `settings:` (its structure errors name the path).

@@ -161,7 +161,7 @@ impl Indexer {
         r.docs_added += changes.added;
         r.docs_updated += changes.updated;
         r.docs_unchanged += changes.unchanged;
-        let (writes, states) = self.plan_writes(cx, source_id, changes.changed, &previous, r)?;
+        let (writes, states) = self.plan_writes(cx, source_id, changes.changed, changes.content_hashes, &previous, r)?;
 
         // Sink requests of at most `batch_records` documents; the caller
         // commits only after all of them were acknowledged.
@@ -200,6 +200,7 @@ impl Indexer {
         cx: &PageContext<'_>,
         source_id: &str,
         changed: Vec<Document>,
+        content_hashes: Vec<String>,
         previous: &HashMap<Uuid, DocState>,
         r: &mut SourceReport,
     ) -> Result<(Vec<DocumentWrite>, Vec<DocState>), IndexFailure> {
@@ -208,9 +209,8 @@ impl Indexer {
         let mut states = Vec::new();
         let mut to_embed: Vec<(usize, usize)> = Vec::new(); // (write index, chunk index)
         let counter = |t: &str| embedder.count_tokens(t);
-        for d in changed {
+        for (d, hash) in changed.into_iter().zip(content_hashes) {
             let id = d.doc_id();
-            let hash = d.content_hash();
             let prev = previous.get(&id);
             let meta_hash = d.meta_hash();
             let pieces = self.chunker.chunk(&d.title, &d.body, &counter);

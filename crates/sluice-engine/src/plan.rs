@@ -77,16 +77,19 @@ pub(crate) fn previous_states(state: &StateStore, pipeline: &str, ids: &[Uuid]) 
 /// new), in page order, with counts for the report.
 pub(crate) struct Changes {
     pub changed: Vec<Document>,
+    /// `changed[i]`'s content hash (computed once, here).
+    pub content_hashes: Vec<String>,
     pub added: u64,
     pub updated: u64,
     pub unchanged: u64,
 }
 
 pub(crate) fn changes(docs: Vec<Document>, previous: &HashMap<Uuid, DocState>) -> Changes {
-    let mut c = Changes { changed: Vec::new(), added: 0, updated: 0, unchanged: 0 };
+    let mut c = Changes { changed: Vec::new(), content_hashes: Vec::new(), added: 0, updated: 0, unchanged: 0 };
     for d in docs {
+        let hash = d.content_hash();
         match previous.get(&d.doc_id()) {
-            Some(p) if p.content_hash == d.content_hash() => {
+            Some(p) if p.content_hash == hash => {
                 c.unchanged += 1;
                 continue;
             }
@@ -94,8 +97,14 @@ pub(crate) fn changes(docs: Vec<Document>, previous: &HashMap<Uuid, DocState>) -
             None => c.added += 1,
         }
         c.changed.push(d);
+        c.content_hashes.push(hash);
     }
     c
+}
+
+/// What the state store keeps of a written document.
+pub(crate) fn doc_state(d: &Document, content_hash: String, chunk_hashes: Vec<String>) -> DocState {
+    DocState { doc_id: d.doc_id(), source: d.source.clone(), external_id: d.external_id.clone(), content_hash, meta_hash: d.meta_hash(), chunk_hashes }
 }
 
 /// The deletions to apply, once each. With a complete state store (every
@@ -119,7 +128,7 @@ mod tests {
     }
 
     fn state_of(d: &Document) -> DocState {
-        DocState { doc_id: d.doc_id(), source: d.source.clone(), external_id: d.external_id.clone(), content_hash: d.content_hash(), meta_hash: d.meta_hash(), chunk_hashes: Vec::new() }
+        doc_state(d, d.content_hash(), Vec::new())
     }
 
     #[test]
@@ -135,6 +144,7 @@ mod tests {
         let ch = changes(vec![a.clone(), doc("b", "changed"), c.clone()], &previous);
         assert_eq!((ch.added, ch.updated, ch.unchanged), (1, 1, 1));
         assert_eq!(ch.changed.iter().map(|d| d.external_id.as_str()).collect::<Vec<_>>(), vec!["b", "c"]);
+        assert_eq!(ch.content_hashes, vec![doc("b", "changed").content_hash(), c.content_hash()]);
         // Deletes: only known ids with a complete state; each once.
         let ids = vec![a.doc_id(), c.doc_id(), a.doc_id()];
         assert_eq!(deletes(&ids, &previous, true), vec![a.doc_id()]);

@@ -38,18 +38,7 @@ pub(crate) async fn publish_documents(
     r.docs_added += changes.added;
     r.docs_updated += changes.updated;
     r.docs_unchanged += changes.unchanged;
-    let states: Vec<DocState> = changes
-        .changed
-        .iter()
-        .map(|d| DocState {
-            doc_id: d.doc_id(),
-            source: d.source.clone(),
-            external_id: d.external_id.clone(),
-            content_hash: d.content_hash(),
-            meta_hash: d.meta_hash(),
-            chunk_hashes: Vec::new(),
-        })
-        .collect();
+    let states: Vec<DocState> = changes.changed.iter().zip(&changes.content_hashes).map(|(d, h)| plan::doc_state(d, h.clone(), Vec::new())).collect();
     let deletes = plan::deletes(&deleted, &previous, true);
     // In transport-sized slices, so one huge page does not hold every record in memory twice.
     for part in changes.changed.chunks(cx.batch_records.max(1)) {

@@ -68,7 +68,8 @@ fn sink_config(p: &LoadedPipeline, i: usize) -> Value {
     serde_json::to_value(&p.spec.sinks[i]).unwrap_or(Value::Null)
 }
 
-fn sink_type(config: &Value) -> &str {
+/// The `type:` of a `sinks:` entry or the `transport:` block.
+fn type_of(config: &Value) -> &str {
     config["type"].as_str().unwrap_or("")
 }
 
@@ -91,7 +92,7 @@ pub async fn validate_pipeline(reg: &Registry, p: &LoadedPipeline, check_env: bo
     }
     for i in 0..p.spec.sinks.len() {
         let config = sink_config(p, i);
-        match reg.store(sink_type(&config)) {
+        match reg.store(type_of(&config)) {
             Err(e) => d.push(p.diagnostic(&format!("sinks[{i}].type"), e.message, Some(e.hint))),
             Ok(store) if check_env => {
                 // Store URLs and secrets are read at open time; say now what is missing.
@@ -103,7 +104,7 @@ pub async fn validate_pipeline(reg: &Registry, p: &LoadedPipeline, check_env: bo
         }
     }
     if let Some(t) = transport_config(p) {
-        if let Err(e) = reg.transport(sink_type(&t)) {
+        if let Err(e) = reg.transport(type_of(&t)) {
             d.push(p.diagnostic("transport.type", e.message, Some(e.hint)));
         }
     }
@@ -180,7 +181,7 @@ pub fn open_stores(reg: &Registry, p: &LoadedPipeline, data_dir: &Path, dim: usi
     for i in 0..p.spec.sinks.len() {
         let config = sink_config(p, i);
         let place = format!("{}: sinks[{i}]", p.file);
-        let store = reg.store(sink_type(&config)).map_err(|e| format!("{place}.type: {}; {}", e.message, e.hint))?;
+        let store = reg.store(type_of(&config)).map_err(|e| format!("{place}.type: {}; {}", e.message, e.hint))?;
         let ctx = StoreContext { config: &config, pipeline: &p.spec.name, place: &place, data_dir, base_dir: &p.base_dir, dim, writable };
         let opened = store.open(&ctx)?;
         sinks.push(opened.sink);
@@ -212,7 +213,7 @@ fn transport_config(p: &LoadedPipeline) -> Option<Value> {
 /// The producing side of the pipeline's transport, or `None` in-process.
 pub async fn open_publisher(reg: &Registry, p: &LoadedPipeline) -> Result<Option<Arc<dyn Publisher>>, String> {
     let Some(config) = transport_config(p) else { return Ok(None) };
-    let t = reg.transport(sink_type(&config)).map_err(|e| format!("{}: transport.type: {}; {}", p.file, e.message, e.hint))?;
+    let t = reg.transport(type_of(&config)).map_err(|e| format!("{}: transport.type: {}; {}", p.file, e.message, e.hint))?;
     let ctx = TransportContext { config: &config, pipeline: &p.spec.name, file: &p.file };
     t.open_publisher(&ctx).await.map(Some)
 }
