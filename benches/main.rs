@@ -169,7 +169,7 @@ async fn stores_vs_embedded(index: &sluice_index::EmbeddedIndex) -> Result<()> {
         d.title = c0.title.clone();
         d.url = c0.url.clone();
         d.labels = c0.labels.clone();
-        d.acl = c0.acl.clone();
+        d.access = sluice_core::DocAccess::from_slots(&c0.acl);
         d.updated_at = c0.updated_at.and_then(chrono::DateTime::from_timestamp_micros);
         let chunks: Vec<ChunkWrite> = chunks
             .iter()

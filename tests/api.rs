@@ -17,7 +17,7 @@ async fn search_api_end_to_end() {
             json!({"id": "b", "title": "Salary bands", "text": "Bands are reviewed each April.", "acl": ["group:hr"]}),
         ],
     );
-    let yaml = "name: api\nsources:\n  - id: kb\n    type: files\n    settings:\n      path: kb.jsonl\n      mapping:\n        acl: acl\n";
+    let yaml = "name: api\nsources:\n  - id: kb\n    type: files\n    settings:\n      path: kb.jsonl\n      mapping:\n        acl: acl\n        acl_fallback: public\n";
     let p = pipeline(yaml, dir.path(), &dir.path().join("data")).await;
     run(&p, yaml, dir.path(), false).await;
     let app = sluice_api::router(sluice_api::ApiState::new(p.search_backend().unwrap(), embedder(), Access::public_only()));
@@ -106,7 +106,7 @@ async fn api_keys_never_leak_acl_documents() {
         acls.insert(id, acl);
     }
     write_jsonl(&dir.path().join("kb.jsonl"), &rows);
-    let yaml = "name: keys\nsources:\n  - id: kb\n    type: files\n    settings:\n      path: kb.jsonl\n      mapping:\n        acl: acl\n";
+    let yaml = "name: keys\nsources:\n  - id: kb\n    type: files\n    settings:\n      path: kb.jsonl\n      mapping:\n        acl: acl\n        acl_fallback: public\n";
     let p = pipeline(yaml, dir.path(), &dir.path().join("data")).await;
     run(&p, yaml, dir.path(), false).await;
 
@@ -189,7 +189,7 @@ async fn api_keys_never_leak_acl_documents() {
 async fn cors_only_for_configured_origins() {
     let dir = tempfile::tempdir().unwrap();
     write_jsonl(&dir.path().join("kb.jsonl"), &[json!({"id": "a", "title": "Wifi", "text": "The wifi password rotates."})]);
-    let yaml = "name: cors\nsources:\n  - id: kb\n    type: files\n    settings:\n      path: kb.jsonl\n";
+    let yaml = "name: cors\nsources:\n  - id: kb\n    type: files\n    visibility: public\n    settings:\n      path: kb.jsonl\n";
     let p = pipeline(yaml, dir.path(), &dir.path().join("data")).await;
     run(&p, yaml, dir.path(), false).await;
     assert!(sluice_api::router_with_cors(sluice_api::ApiState::new(p.search_backend().unwrap(), embedder(), Access::public_only()), &["intranet.example".into()]).is_err());

@@ -82,15 +82,21 @@ async fn confluence_and_jira_sync_incrementally_and_prune_deletions() {
     let hits = search(&p, "roll back a bad release to the previous container image", SearchMode::Hybrid, Access::All, SearchFilters::default()).await;
     assert!(hits[0].title.starts_with("Deployment rollback procedure"), "{:?}", titles(&hits));
 
-    // ACLs: page k=5 of ENG (and its subtree) is restricted to alice / sre.
+    // Access: page k=5 of ENG (and its subtree) is restricted to alice / sre,
+    // on top of the space's readers (confluence-users).
     let restricted_title = cw.world().contents[&pages[5]].title.clone();
-    let as_bob = search(&p, &restricted_title, SearchMode::Keyword, Access::Principals(vec!["user:557058:bob".into(), "group:confluence-users".into()]), SearchFilters::default()).await;
+    let who = |p: &[&str]| Access::Principals(p.iter().map(|x| x.to_string()).collect());
+    let as_bob = search(&p, &restricted_title, SearchMode::Keyword, who(&["confluence:wiki:user:557058:bob", "confluence:wiki:group:confluence-users"]), SearchFilters::default()).await;
     assert!(!titles(&as_bob).contains(&restricted_title), "bob must not see {restricted_title}");
-    let as_alice = search(&p, &restricted_title, SearchMode::Keyword, Access::Principals(vec!["user:557058:alice".into()]), SearchFilters::default()).await;
+    let alice_without_space = search(&p, &restricted_title, SearchMode::Keyword, who(&["confluence:wiki:user:557058:alice"]), SearchFilters::default()).await;
+    assert!(!titles(&alice_without_space).contains(&restricted_title), "the restriction and the space both apply");
+    let unqualified = search(&p, &restricted_title, SearchMode::Keyword, who(&["user:557058:alice", "group:confluence-users"]), SearchFilters::default()).await;
+    assert!(!titles(&unqualified).contains(&restricted_title), "principals of no system grant nothing");
+    let as_alice = search(&p, &restricted_title, SearchMode::Keyword, who(&["confluence:wiki:user:557058:alice", "confluence:wiki:group:confluence-users"]), SearchFilters::default()).await;
     assert_eq!(as_alice[0].title, restricted_title);
     // ENG-5 has a security level only alice may see.
     let eng5 = jw.world().find("ENG-5").unwrap().summary.clone();
-    let as_carol = search(&p, &format!("ENG-5: {eng5}"), SearchMode::Keyword, Access::Principals(vec!["user:557058:carol".into()]), SearchFilters { sources: vec!["tickets".into()], ..Default::default() }).await;
+    let as_carol = search(&p, &format!("ENG-5: {eng5}"), SearchMode::Keyword, Access::Principals(vec!["jira:tickets:user:557058:carol".into()]), SearchFilters { sources: vec!["tickets".into()], ..Default::default() }).await;
     assert!(!titles(&as_carol).iter().any(|t| t.starts_with("ENG-5:")), "{:?}", titles(&as_carol));
 
     // 2. Changes at the source.

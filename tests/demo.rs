@@ -27,8 +27,8 @@ async fn demo_pipeline_answers_the_sample_queries() {
     let payloads = p.store::<sluice_index::EmbeddedIndex>().unwrap().payloads().unwrap();
     let restricted = |src: &str| payloads.iter().filter(|c| c.source == src && !c.acl.is_empty()).count();
     assert!(restricted("confluence") > 0 && restricted("slack") > 0 && restricted("gitlab-issues") > 0 && restricted("jira") > 0);
-    assert!(payloads.iter().any(|c| c.acl.contains(&"group:hr".to_string())));
-    assert!(payloads.iter().any(|c| c.acl.contains(&"group:gitlab-project-members".to_string())));
+    assert!(payloads.iter().any(|c| c.acl[0].contains(&"group:hr".to_string())));
+    assert!(payloads.iter().any(|c| c.acl[0] == vec!["group:gitlab-project-members".to_string()]));
 
     let tsv = std::fs::read_to_string(pipelines.join("data/sample/queries.tsv")).unwrap();
     let source_of = |file: &str| match file {

@@ -66,17 +66,21 @@ async fn gitlab_and_slack_sync_incrementally_and_prune_deletions() {
 
     let r = run(&p, &y, dir.path(), RunOptions::default()).await;
     assert!(r.sources.iter().all(|s| s.status == SourceStatus::Ok && s.mode == "full" && s.docs_added > 0), "{r:?}");
-    // Confidential issue #4 of the private project: not for the guest, yes for its assignee.
+    // Confidential issue #4 of the private project: not for the guest member,
+    // not for its assignee who is no member, yes for a Reporter+ member.
     let conf = gw.world().issue_mut("acme/platform/api", 4, false).unwrap().title.clone();
-    let as_guest = search(&p, &conf, SearchMode::Keyword, Access::Principals(vec!["user:guest-gina".into()]), SearchFilters { sources: vec!["gitlab".into()], ..Default::default() }).await;
+    let gl = SearchFilters { sources: vec!["gitlab".into()], ..Default::default() };
+    let as_guest = search(&p, &conf, SearchMode::Keyword, Access::Principals(vec!["gitlab:gitlab:user:guest-gina".into()]), gl.clone()).await;
     assert!(!titles(&as_guest).contains(&conf), "{:?}", titles(&as_guest));
-    let as_carol = search(&p, &conf, SearchMode::Keyword, Access::Principals(vec!["user:carol".into()]), SearchFilters { sources: vec!["gitlab".into()], ..Default::default() }).await;
-    assert_eq!(as_carol[0].title, conf);
+    let as_carol = search(&p, &conf, SearchMode::Keyword, Access::Principals(vec!["gitlab:gitlab:user:carol".into()]), gl.clone()).await;
+    assert!(!titles(&as_carol).contains(&conf), "{:?}", titles(&as_carol));
+    let as_alice = search(&p, &conf, SearchMode::Keyword, Access::Principals(vec!["gitlab:gitlab:user:alice".into()]), gl).await;
+    assert_eq!(as_alice[0].title, conf);
     // The private Slack channel is for its members only.
     let private = SearchFilters { sources: vec!["slack".into()], ..Default::default() };
-    let outsider = search(&p, "incidents", SearchMode::Keyword, Access::Principals(vec!["group:slack-workspace".into(), "user:U02BOB".into()]), private.clone()).await;
+    let outsider = search(&p, "incidents", SearchMode::Keyword, Access::Principals(vec!["slack:slack:workspace".into(), "slack:slack:user:U02BOB".into()]), private.clone()).await;
     assert!(outsider.iter().all(|h| !h.title.starts_with("#incidents")), "{:?}", titles(&outsider));
-    let member = search(&p, "incidents", SearchMode::Keyword, Access::Principals(vec!["user:U01ALICE".into()]), private.clone()).await;
+    let member = search(&p, "incidents", SearchMode::Keyword, Access::Principals(vec!["slack:slack:user:U01ALICE".into()]), private.clone()).await;
     assert!(member.iter().any(|h| h.title.starts_with("#incidents")), "{:?}", titles(&member));
 
     // Changes: an issue edited, a file added, a Slack message posted and another edited.
@@ -133,11 +137,11 @@ async fn the_bundled_slack_export_pipeline_runs_with_acls() {
     let r = p.run(sluice_engine::build_sources(&sluice_catalog::registry(), &loaded).unwrap(), &RunOptions::default()).await;
     assert_eq!(r.sources[0].status, SourceStatus::Ok);
     assert_eq!(r.sources[0].docs_added, 4);
-    let everyone = Access::Principals(vec!["group:slack-workspace".into()]);
+    let everyone = Access::Principals(vec!["slack:slack:workspace".into()]);
     let hits = search(&p, "scanner firmware failed with error E-217", SearchMode::Hybrid, everyone.clone(), SearchFilters::default()).await;
     assert!(hits[0].title.starts_with("#general: Where is the checklist"), "{:?}", titles(&hits));
     let hits = search(&p, "reefer truck temperature", SearchMode::Keyword, everyone, SearchFilters::default()).await;
     assert!(hits.iter().all(|h| !h.title.starts_with("#oncall-private")), "{:?}", titles(&hits));
-    let hits = search(&p, "reefer truck temperature", SearchMode::Keyword, Access::Principals(vec!["user:U03LENA".into()]), SearchFilters::default()).await;
+    let hits = search(&p, "reefer truck temperature", SearchMode::Keyword, Access::Principals(vec!["slack:slack:user:U03LENA".into()]), SearchFilters::default()).await;
     assert!(hits[0].title.starts_with("#oncall-private"), "{:?}", titles(&hits));
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 use sluice_core::{Sink, SinkAck, SinkBatch, SinkError};
 use sluice_engine::SourceStatus;
 use sluice_core::search::{Access, SearchFilters, SearchMode};
-use sluice_tests::{corpus, pipeline, run, search, write_jsonl};
+use sluice_tests::{corpus, index, pipeline, run, search, write_jsonl};
 
 const YAML: &str = r#"
 name: e2e
@@ -22,6 +22,7 @@ sources:
       kind: page
       mapping:
         acl: acl
+        acl_fallback: public
 #EXTRA
 chunking:
   max_tokens: 64
@@ -101,7 +102,7 @@ async fn transform_filters_and_unadmitted_docs_are_removed() {
     let data = dir.path().join("data");
     write_jsonl(&dir.path().join("kb.jsonl"), &corpus());
     let with_sql = |sql: &str| format!("{YAML}transform:\n  sql: \"{sql}\"\n");
-    let y1 = with_sql("SELECT *, upper(title) AS shouting FROM records WHERE NOT array_has(acl, 'group:hr')");
+    let y1 = with_sql("SELECT *, upper(title) AS shouting FROM records WHERE public OR NOT array_has(flatten(acl), 'group:hr')");
     let p = pipeline(&y1, dir.path(), &data).await;
     let r = run(&p, &y1, dir.path(), false).await;
     assert_eq!(r.sources[0].docs_added, 4);
@@ -122,7 +123,7 @@ async fn transform_filters_and_unadmitted_docs_are_removed() {
 async fn bad_records_are_dead_lettered_and_nothing_else_is_lost() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let yaml = YAML.replace("#EXTRA", "  - id: other\n    type: files\n    settings:\n      path: other");
+    let yaml = YAML.replace("#EXTRA", "  - id: other\n    type: files\n    visibility: public\n    settings:\n      path: other");
     std::fs::create_dir_all(dir.path().join("other")).unwrap();
     write_jsonl(&dir.path().join("other/a.jsonl"), &[json!({"id": "a1", "title": "Other A", "text": "alpha"})]);
     std::fs::write(dir.path().join("other/b.jsonl"), "{\"id\": \"b1\", \"text\": \"beta\"}\n").unwrap();
@@ -153,7 +154,7 @@ async fn failing_source_does_not_advance_and_others_continue() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     write_jsonl(&dir.path().join("kb.jsonl"), &corpus());
-    let yaml = YAML.replace("#EXTRA", "  - id: missing\n    type: files\n    settings:\n      path: does-not-exist");
+    let yaml = YAML.replace("#EXTRA", "  - id: missing\n    type: files\n    visibility: public\n    settings:\n      path: does-not-exist");
     let p = pipeline(&yaml, dir.path(), &data).await;
     let r = run(&p, &yaml, dir.path(), false).await;
     assert!(r.failed());
@@ -227,4 +228,95 @@ async fn small_transport_batches_give_the_same_index() {
         v
     };
     assert_eq!(key(&small), key(&big));
+}
+
+/// Access is never guessed: a record without it, a transform that widens
+/// it to public, or one that needs more principal sets than stores hold is
+/// dead-lettered with the reason, and an older indexed version of such a
+/// record is removed rather than left readable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_that_is_missing_widened_or_too_deep_is_never_indexed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let yaml = r#"
+name: gate
+sources:
+  - id: kb
+    type: files
+    settings:
+      path: kb.jsonl
+      mapping:
+        acl: acl
+transform:
+  sql: >
+    SELECT * EXCLUDE (public, acl),
+      CASE WHEN external_id = 'widened' THEN true ELSE public END AS public,
+      CASE WHEN external_id = 'deep'
+           THEN make_array(make_array('a'), make_array('b'), make_array('c'), make_array('d'), make_array('e'))
+           ELSE acl END AS acl
+    FROM records
+"#;
+    let rows = |hr_has_acl: bool| {
+        vec![
+            json!({"id": "hr", "title": "Salary bands", "text": "Salary bands per level.", "acl": if hr_has_acl { json!(["group:hr"]) } else { json!([]) }}),
+            json!({"id": "nobody-said", "title": "Board minutes", "text": "Minutes of the board meeting."}),
+            json!({"id": "widened", "title": "Layoff plan", "text": "The layoff plan draft.", "acl": ["group:exec"]}),
+            json!({"id": "deep", "title": "Merger memo", "text": "The merger memo.", "acl": ["group:exec"]}),
+        ]
+    };
+    write_jsonl(&dir.path().join("kb.jsonl"), &rows(true));
+    let p = pipeline(yaml, dir.path(), &data).await;
+    let r = run(&p, yaml, dir.path(), false).await;
+    let s = &r.sources[0];
+    assert_eq!((s.docs_added, s.dead_letter_count), (1, 3), "{s:#?}");
+    let dead = p.state().dead_letters("gate", 10).unwrap();
+    let reason = |id: &str| dead.iter().find(|d| d.external_id.as_deref() == Some(id)).map(|d| d.error.clone()).unwrap_or_default();
+    assert!(reason("nobody-said").contains("access is unknown"), "{dead:#?}");
+    assert!(reason("widened").contains("made a restricted record public"), "{dead:#?}");
+    assert!(reason("deep").contains("at most 4"), "{dead:#?}");
+    let indexed: Vec<String> = index(&p).payloads().unwrap().into_iter().map(|c| c.external_id).collect();
+    assert_eq!(indexed, vec!["hr"]);
+    assert!(search(&p, "board minutes", SearchMode::Keyword, Access::public_only(), SearchFilters::default()).await.is_empty());
+
+    // The HR page loses its ACL at the source: its indexed version (readable
+    // by group:hr) is removed, not kept.
+    write_jsonl(&dir.path().join("kb.jsonl"), &rows(false));
+    let r = run(&p, yaml, dir.path(), false).await;
+    assert_eq!(r.sources[0].docs_deleted, 1, "{:#?}", r.sources[0]);
+    assert!(index(&p).payloads().unwrap().is_empty());
+}
+
+/// The mass-deletion guard: a full sync whose listing lost most of a
+/// source, or came back empty, deletes nothing and says why, until the
+/// operator allows it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prune_that_would_empty_a_source_stops_until_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let rows: Vec<serde_json::Value> = (0..12).map(|i| json!({"id": format!("d{i}"), "title": format!("Doc {i}"), "text": format!("body of document {i}")})).collect();
+    write_jsonl(&dir.path().join("kb.jsonl"), &rows);
+    let p = pipeline(YAML.replace("#EXTRA", "").as_str(), dir.path(), &data).await;
+    let yaml = YAML.replace("#EXTRA", "");
+    assert_eq!(run(&p, &yaml, dir.path(), false).await.sources[0].docs_added, 12);
+
+    // The export now holds 3 of the 12 records: 75 % would go.
+    write_jsonl(&dir.path().join("kb.jsonl"), &rows[..3]);
+    let r = run(&p, &yaml, dir.path(), true).await;
+    let SourceStatus::Failed(why) = &r.sources[0].status else { panic!("{:?}", r.sources[0]) };
+    assert!(why.contains("source `kb`") && why.contains("delete 9 of its 12") && why.contains("--allow-mass-delete"), "{why}");
+    assert_eq!(index(&p).payloads().unwrap().len(), 12, "nothing deleted");
+
+    // An empty listing stops at any size.
+    std::fs::write(dir.path().join("kb.jsonl"), "").unwrap();
+    let r = run(&p, &yaml, dir.path(), true).await;
+    let SourceStatus::Failed(why) = &r.sources[0].status else { panic!("{:?}", r.sources[0]) };
+    assert!(why.contains("came back empty"), "{why}");
+    assert_eq!(index(&p).payloads().unwrap().len(), 12);
+
+    // The operator says it is expected.
+    write_jsonl(&dir.path().join("kb.jsonl"), &rows[..3]);
+    let loaded = sluice_spec::load_pipeline_str(&yaml, "test.yaml", dir.path()).unwrap();
+    let sources = sluice_engine::build_sources(&sluice_catalog::registry(), &loaded).unwrap();
+    let r = p.run(sources, &sluice_engine::RunOptions { full: true, allow_mass_delete: true, ..Default::default() }).await;
+    assert_eq!((r.sources[0].status.clone(), r.sources[0].docs_deleted), (SourceStatus::Ok, 9), "{:?}", r.sources[0]);
 }

@@ -41,15 +41,17 @@ async fn jwt_callers_see_what_their_principals_may_read() {
             json!({"id": "alice", "title": "Alice review", "text": "Performance review notes rotate monthly.", "acl": ["user:alice"]}),
         ],
     );
-    let yaml = "name: jwt\nsources:\n  - id: kb\n    type: files\n    settings:\n      path: kb.jsonl\n      mapping:\n        acl: acl\n";
+    let yaml = "name: jwt\nsources:\n  - id: kb\n    type: files\n    settings:\n      path: kb.jsonl\n      mapping:\n        acl: acl\n        acl_fallback: public\n";
     let p = pipeline(yaml, dir.path(), &dir.path().join("data")).await;
     run(&p, yaml, dir.path(), false).await;
     let jwks = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap()).join("data/jwt");
-    let keys = sluice_api::ApiKeys::parse_in(
-        "jwt:\n  audience: sluice\n  issuer: https://idp.test\n  hs256_secret_env: SLUICE_TEST_JWT_SECRET\n  jwks_file: jwks.json\n",
-        &jwks,
-    )
-    .unwrap();
+    // Who each subject and group is in the files source (principals as the
+    // pipeline author wrote them); `finance` maps to nothing.
+    let map = dir.path().join("identities.yaml");
+    std::fs::write(&map, "users:\n  alice: [user:alice]\ngroups:\n  eng: [group:eng]\n  finance: []\n").unwrap();
+    let no_map = "jwt:\n  audience: sluice\n  issuer: https://idp.test\n  hs256_secret_env: SLUICE_TEST_JWT_SECRET\n  jwks_file: jwks.json\n";
+    assert!(sluice_api::ApiKeys::parse_in(no_map, &jwks).unwrap_err().contains("identity_map"), "JWTs without an identity map are refused");
+    let keys = sluice_api::ApiKeys::parse_in(&format!("{no_map}identity_map: {}\n", map.display()), &jwks).unwrap();
     assert!(keys.accepts_jwt());
     let app = sluice_api::router(sluice_api::ApiState::with_keys(p.search_backend().unwrap(), embedder(), keys));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -73,6 +75,13 @@ async fn jwt_callers_see_what_their_principals_may_read() {
     let (s, mut ids, _) = search(token(Algorithm::RS256, claims("alice", &[], "sluice", 300))).await;
     ids.sort();
     assert_eq!((s, ids), (200, vec!["alice".to_string(), "pub".to_string()]));
+    // Unmapped callers read public documents only, whatever their token
+    // claims: an unknown subject, an unmapped group, and a group named
+    // like a stored principal.
+    for (sub, groups) in [("mallory", vec![]), ("mallory", vec!["finance"]), ("user:alice", vec!["group:eng"])] {
+        let (s, ids, _) = search(token(Algorithm::HS256, claims(sub, &groups, "sluice", 300))).await;
+        assert_eq!((s, ids), (200, vec!["pub".to_string()]), "{sub} {groups:?}");
+    }
 
     for (tok, why) in [
         (token(Algorithm::HS256, claims("bob", &["eng"], "sluice", -3600)), "token expired"),
@@ -126,8 +135,12 @@ async fn jwks_from_a_url_follow_key_rotation(p: &sluice_engine::Pipeline) {
     let idp_addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, idp).await.unwrap() });
 
+    let map_dir = tempfile::tempdir().unwrap();
+    let map = map_dir.path().join("identities.yaml");
+    std::fs::write(&map, "groups:\n  eng: [group:eng]\n").unwrap();
     let keys = sluice_api::ApiKeys::parse(&format!(
-        "jwt:\n  audience: sluice\n  jwks_url: http://{idp_addr}/jwks.json\n  jwks_refresh_secs: 1\n  admin_group: ops\n"
+        "jwt:\n  audience: sluice\n  jwks_url: http://{idp_addr}/jwks.json\n  jwks_refresh_secs: 1\n  admin_group: ops\nidentity_map: {}\n",
+        map.display()
     ))
     .unwrap();
     assert_eq!(keys.fetch_jwks().await.unwrap(), 1);

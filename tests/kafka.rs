@@ -32,6 +32,7 @@ name: kb
 sources:
   - id: wiki
     type: files
+    visibility: public
     settings:
       path: kb.jsonl
       kind: page
@@ -75,6 +76,7 @@ fn doc(id: &str, title: &str, body: &str) -> Document {
     let mut d = Document::new("wiki", id, DocKind::Page);
     d.title = title.into();
     d.body = body.into();
+    d.access = Some(sluice_core::DocAccess::Public);
     d
 }
 

@@ -25,6 +25,7 @@ sources:
       kind: page
       mapping:
         acl: acl
+        acl_fallback: public
 chunking:
   max_tokens: 64
   overlap_tokens: 8

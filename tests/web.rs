@@ -60,7 +60,7 @@ async fn search_page_renders_hits_in_chromium() {
             json!({"id": "secret", "title": "Pooling salaries", "text": "Salary pooling for the HR team.", "acl": ["group:hr"]}),
         ],
     );
-    let yaml = "name: web\nsources:\n  - id: kb\n    type: files\n    settings:\n      path: kb.jsonl\n      mapping:\n        acl: acl\n";
+    let yaml = "name: web\nsources:\n  - id: kb\n    type: files\n    settings:\n      path: kb.jsonl\n      mapping:\n        acl: acl\n        acl_fallback: public\n";
     let p = pipeline(yaml, dir.path(), &dir.path().join("data")).await;
     run(&p, yaml, dir.path(), false).await;
     let app = sluice_api::router(sluice_api::ApiState::new(p.search_backend().unwrap(), embedder(), Access::public_only()));

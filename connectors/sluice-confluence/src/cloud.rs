@@ -54,7 +54,7 @@ pub(crate) async fn spaces(src: &mut ConfluenceSource) -> Result<Vec<(String, St
             transient: false,
         });
     }
-    if src.s.permissions {
+    {
         for (id, key, _) in &spaces {
             if src.s.space_principals.contains_key(key) {
                 continue;
@@ -66,8 +66,8 @@ pub(crate) async fn spaces(src: &mut ConfluenceSource) -> Result<Vec<(String, St
                 .filter_map(|p| {
                     let pid = p["principal"]["id"].as_str()?;
                     match p["principal"]["type"].as_str()? {
-                        "user" => Some(format!("user:{pid}")),
-                        "group" => Some(format!("group:{pid}")),
+                        "user" => Some(src.principal(&format!("user:{pid}"))),
+                        "group" => Some(src.principal(&format!("group:{pid}"))),
                         _ => None,
                     }
                 })
@@ -75,9 +75,9 @@ pub(crate) async fn spaces(src: &mut ConfluenceSource) -> Result<Vec<(String, St
             readers.sort();
             readers.dedup();
             if readers.is_empty() {
-                // Fail closed: nobody but holders of this principal may read.
-                tracing::warn!(source = %src.id, space = %key, "no readable space permissions: its pages get ACL `space:{key}` (map it to callers or set settings.space_principals)");
-                readers.push(format!("space:{key}"));
+                // Fail closed: `space_readers` gives its pages a principal
+                // nobody holds until the identity map grants it.
+                tracing::warn!(source = %src.id, space = %key, "no readable space permissions: its pages are readable by `confluence:{}:space:{key}` only (grant it in the identity map or set settings.space_principals)", src.id);
             }
             src.space_acl.insert(id.clone(), readers);
         }
@@ -87,7 +87,8 @@ pub(crate) async fn spaces(src: &mut ConfluenceSource) -> Result<Vec<(String, St
 
 pub(crate) fn first_url(src: &ConfluenceSource, c: &Container) -> Result<Url, SourceError> {
     let mut q = vec![format!("limit={}", src.s.page_size)];
-    if src.mode == SyncMode::Prune {
+    // The prune and permission passes list live content without bodies.
+    if matches!(src.mode, SyncMode::Prune | SyncMode::Permissions) {
         q.push("status=current".into());
         if src.s.include_archived {
             q.push("status=archived".into());
@@ -140,7 +141,7 @@ pub(crate) async fn page_items(src: &mut ConfluenceSource, l: &mut crate::Listin
             page.deleted.push(id);
             continue;
         }
-        if src.mode == SyncMode::Prune {
+        if matches!(src.mode, SyncMode::Prune | SyncMode::Permissions) {
             // Same admission as the main pass: status (the listing) and labels.
             let admitted = if src.s.include_labels.is_empty() && src.s.exclude_labels.is_empty() {
                 true
@@ -151,8 +152,27 @@ pub(crate) async fn page_items(src: &mut ConfluenceSource, l: &mut crate::Listin
                     Err(e) => return Err(src.err(e)),
                 }
             };
-            if admitted {
+            if !admitted {
+                continue;
+            }
+            if src.mode == SyncMode::Prune {
                 page.live_ids.push(id);
+                continue;
+            }
+            // Permission pass: ancestors and restrictions only.
+            let access = async {
+                let ancestors = if l.c.ctype == ContentType::Page && item["parentId"].is_string() {
+                    list_all(src, &format!("api/v2/pages/{id}/ancestors?limit=250"), usize::MAX).await?.iter().filter_map(|a| a["id"].as_str().map(String::from)).collect()
+                } else {
+                    Vec::new()
+                };
+                src.acl_for((&l.c.space_id, &l.c.space_key), &id, &ancestors, None).await
+            };
+            match access.await {
+                Ok(a) => page.access.push((id, a)),
+                Err(e) if e.transient => return Err(src.err(e)),
+                Err(e) if e.status == Some(404) => page.deleted.push(id),
+                Err(e) => page.dead_letters.push(dead_letter(&src.id, &id, e.url.clone(), e.to_string())),
             }
             continue;
         }
@@ -240,7 +260,7 @@ async fn build(src: &mut ConfluenceSource, c: &Container, item: &Value, id: &str
             }
         }
     }
-    let acl = src.acl_for(&c.space_id, id, &ancestors, None).await?;
+    let acl = src.acl_for((&c.space_id, &c.space_key), id, &ancestors, None).await?;
     let parts = ContentParts {
         id: id.to_string(),
         ctype: c.ctype,
@@ -258,7 +278,7 @@ async fn build(src: &mut ConfluenceSource, c: &Container, item: &Value, id: &str
         comments,
         attachments,
         attachment_text,
-        acl,
+        access: acl,
     };
     Ok(Some(src.document(c, parts)))
 }

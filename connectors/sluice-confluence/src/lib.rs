@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use sluice_core::{DeadLetter, DocKind, Document, ListingScope, Source, SourceError, SourcePage, SyncMode};
+use sluice_core::{DeadLetter, DocAccess, DocKind, Document, ListingScope, Source, SourceError, SourcePage, SyncMode};
 use sluice_http::{Auth, HttpClient, HttpError};
 
 pub use factory::ConfluenceSourceType;
@@ -69,7 +69,7 @@ pub(crate) struct ContentParts {
     comments: Vec<String>,
     attachments: Vec<serde_json::Value>,
     attachment_text: Vec<(String, String)>,
-    acl: Vec<String>,
+    access: DocAccess,
 }
 
 pub struct ConfluenceSource {
@@ -81,9 +81,9 @@ pub struct ConfluenceSource {
     queue: VecDeque<Container>,
     current: Option<Listing>,
     started: DateTime<Utc>,
-    /// Space id → readers of unrestricted content.
+    /// Space id → readers of its content (qualified principals).
     space_acl: HashMap<String, Vec<String>>,
-    /// Content id → read-restriction principals (empty: unrestricted).
+    /// Content id → read-restriction principals, qualified (empty: unrestricted).
     restrictions: HashMap<String, Vec<String>>,
     /// Page id → title, for breadcrumbs.
     titles: HashMap<String, String>,
@@ -143,15 +143,29 @@ impl ConfluenceSource {
         }
     }
 
-    /// Nearest read restriction on the content or its ancestors (Confluence
-    /// view restrictions inherit down the tree), else the space's readers.
-    pub(crate) async fn acl_for(&mut self, space_id: &str, id: &str, ancestors: &[String], known: Option<Vec<String>>) -> Result<Vec<String>, HttpError> {
-        if !self.s.permissions {
-            return Ok(Vec::new());
+    /// This source's principal for `local` (`user:…`, `group:…`, `space:…`).
+    pub(crate) fn principal(&self, local: &str) -> String {
+        sluice_core::access::qualify("confluence", &self.id, local)
+    }
+
+    /// Readers of a space's content. A space whose readers could not be
+    /// read is not public: its pages get a principal nobody holds until the
+    /// identity map grants it (`confluence:<source>:space:<key>`).
+    pub(crate) fn space_readers(&self, space_id: &str, space_key: &str) -> Vec<String> {
+        match self.space_acl.get(space_id) {
+            Some(r) if !r.is_empty() => r.clone(),
+            _ => vec![self.principal(&format!("space:{space_key}"))],
         }
+    }
+
+    /// The space's readers **and** every read restriction along the chain
+    /// (the content and each ancestor): Confluence shows a page only to
+    /// whoever passes all of them, so each becomes its own principal set.
+    pub(crate) async fn acl_for(&mut self, space: (&str, &str), id: &str, ancestors: &[String], known: Option<Vec<String>>) -> Result<DocAccess, HttpError> {
         if let Some(k) = known {
             self.restrictions.insert(id.to_string(), k);
         }
+        let mut access = DocAccess::AllOf(vec![self.space_readers(space.0, space.1)]);
         let chain = std::iter::once(id.to_string()).chain(ancestors.iter().rev().cloned()).collect::<Vec<_>>();
         for cid in chain {
             let r = match self.restrictions.get(&cid) {
@@ -163,16 +177,16 @@ impl ConfluenceSource {
                 }
             };
             if !r.is_empty() {
-                return Ok(r);
+                access = access.and(r);
             }
         }
-        Ok(self.space_acl.get(space_id).cloned().unwrap_or_default())
+        Ok(access)
     }
 
     async fn read_restrictions(&self, id: &str) -> Result<Vec<String>, HttpError> {
         let url = self.http.url(&format!("rest/api/content/{id}/restriction/byOperation/read"))?;
         let (v, _): (serde_json::Value, _) = self.http.get_json(&url).await?;
-        Ok(restriction_principals(&v["restrictions"]))
+        Ok(self.restriction_principals(&v["restrictions"]))
     }
 
     pub(crate) fn document(&self, c: &Container, p: ContentParts) -> Document {
@@ -210,7 +224,7 @@ impl ConfluenceSource {
         d.parent_id = p.parent_id;
         d.breadcrumb = std::iter::once(c.space_name.clone()).chain(p.ancestors.iter().map(|a| self.titles.get(a).cloned().unwrap_or_else(|| a.clone()))).collect();
         d.labels = p.labels;
-        d.acl = p.acl;
+        d.access = Some(p.access);
         d.metadata.insert("space".into(), c.space_key.clone().into());
         d.metadata.insert("status".into(), p.status.into());
         if let Some(v) = p.version {
@@ -251,19 +265,22 @@ impl ConfluenceSource {
 
 /// `user:<accountId|username>` and `group:<name>` from a v1 restrictions
 /// object (`{user: {results}, group: {results}}`).
-pub(crate) fn restriction_principals(r: &serde_json::Value) -> Vec<String> {
-    let mut out = Vec::new();
-    for u in r["user"]["results"].as_array().into_iter().flatten() {
-        if let Some(id) = u["accountId"].as_str().or(u["username"].as_str()).or(u["userKey"].as_str()) {
-            out.push(format!("user:{id}"));
+impl ConfluenceSource {
+    /// The principals of a read-restriction object, qualified.
+    pub(crate) fn restriction_principals(&self, r: &serde_json::Value) -> Vec<String> {
+        let mut out = Vec::new();
+        for u in r["user"]["results"].as_array().into_iter().flatten() {
+            if let Some(id) = u["accountId"].as_str().or(u["username"].as_str()).or(u["userKey"].as_str()) {
+                out.push(self.principal(&format!("user:{id}")));
+            }
         }
-    }
-    for g in r["group"]["results"].as_array().into_iter().flatten() {
-        if let Some(n) = g["name"].as_str().or(g["id"].as_str()) {
-            out.push(format!("group:{n}"));
+        for g in r["group"]["results"].as_array().into_iter().flatten() {
+            if let Some(n) = g["name"].as_str().or(g["id"].as_str()) {
+                out.push(self.principal(&format!("group:{n}")));
+            }
         }
+        out
     }
-    out
 }
 
 pub(crate) fn parse_time(v: &serde_json::Value) -> Option<DateTime<Utc>> {
@@ -293,7 +310,8 @@ impl Source for ConfluenceSource {
         let mut containers = Vec::new();
         for (space_id, key, name) in spaces {
             if let Some(p) = self.s.space_principals.get(&key) {
-                self.space_acl.insert(space_id.clone(), p.clone());
+                let readers = p.iter().map(|p| self.principal(p)).collect();
+                self.space_acl.insert(space_id.clone(), readers);
             }
             for t in &self.s.content_types {
                 let ckey = format!("{key}/{}", t.as_str());
@@ -307,7 +325,7 @@ impl Source for ConfluenceSource {
         self.queue = containers.into();
         Ok(match mode {
             SyncMode::Incremental => ListingScope::Changes,
-            SyncMode::Full | SyncMode::Prune => ListingScope::Complete,
+            SyncMode::Full | SyncMode::Prune | SyncMode::Permissions => ListingScope::Complete,
         })
     }
 

@@ -7,7 +7,7 @@ use serde_json::Value;
 use sluice_core::{SourceError, SourcePage, SyncMode};
 use url::Url;
 
-use crate::{ConfluenceSource, Container, ContentParts, parse_time, restriction_principals};
+use crate::{ConfluenceSource, Container, ContentParts, parse_time};
 
 /// `_links.next` of a v1 response is relative to the base URL including
 /// its context path (`/confluence`), not to the origin.
@@ -46,19 +46,20 @@ pub(crate) async fn spaces(src: &mut ConfluenceSource) -> Result<Vec<(String, St
             transient: false,
         });
     }
-    if src.s.permissions {
-        for (id, key, _) in &out {
-            if !src.s.space_principals.contains_key(key) {
-                tracing::warn!(source = %src.id, space = %key, "Server/DC exposes no space permissions over REST: unrestricted pages get ACL `space:{key}`; set settings.space_principals.{key}");
-                src.space_acl.insert(id.clone(), vec![format!("space:{key}")]);
-            }
+    for (_, key, _) in &out {
+        if !src.s.space_principals.contains_key(key) {
+            tracing::warn!(source = %src.id, space = %key, "Server/DC exposes no space permissions over REST: its pages are readable by `confluence:{}:space:{key}` only; set settings.space_principals.{key} or grant it in the identity map", src.id);
         }
     }
     Ok(out)
 }
 
-/// The CQL for a container. The prune pass uses the same query without
-/// the date, so both passes admit exactly the same content.
+/// The CQL for a container. The prune and permission passes use the same
+/// query without the date, so every pass admits exactly the same content,
+/// ordered by creation: `start` offsets over an order that edits cannot
+/// change never skip a page (ordered by `lastmodified`, a page edited
+/// during the listing jumps to the end and another slides past a page
+/// boundary unseen — and a prune would delete it).
 pub(crate) fn cql(src: &ConfluenceSource, c: &Container, since: Option<DateTime<Utc>>) -> String {
     let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
     let mut parts = vec![format!("space = {}", quote(&c.space_key)), format!("type = {}", c.ctype.as_str())];
@@ -79,24 +80,28 @@ pub(crate) fn cql(src: &ConfluenceSource, c: &Container, since: Option<DateTime<
     if let Some(extra) = &src.s.cql {
         parts.push(format!("({extra})"));
     }
-    format!("{} order by lastmodified asc", parts.join(" AND "))
+    let order = if matches!(src.mode, SyncMode::Prune | SyncMode::Permissions) { "created asc" } else { "lastmodified asc" };
+    format!("{} order by {order}", parts.join(" AND "))
 }
 
 pub(crate) fn first_url(src: &ConfluenceSource, c: &Container) -> Result<Url, SourceError> {
     let prune = src.mode == SyncMode::Prune;
-    let since = if prune { None } else { src.threshold(c) };
+    let permissions = src.mode == SyncMode::Permissions;
+    let since = if prune || permissions { None } else { src.threshold(c) };
     let mut url = src.http.url("rest/api/content/search").map_err(|e| src.err(e))?;
     {
         let mut q = url.query_pairs_mut();
         q.append_pair("cql", &cql(src, c, since));
         if prune {
             q.append_pair("limit", "100");
+        } else if permissions {
+            // Ancestors and read restrictions only: no bodies, no comments.
+            q.append_pair("limit", "100");
+            q.append_pair("expand", "ancestors,restrictions.read.restrictions.user,restrictions.read.restrictions.group");
         } else {
             q.append_pair("limit", &src.s.page_size.to_string());
             let mut expand = vec!["body.storage", "version", "history", "ancestors", "metadata.labels", "space"];
-            if src.s.permissions {
-                expand.extend(["restrictions.read.restrictions.user", "restrictions.read.restrictions.group"]);
-            }
+            expand.extend(["restrictions.read.restrictions.user", "restrictions.read.restrictions.group"]);
             if src.s.include_comments {
                 expand.push("children.comment.body.storage");
             }
@@ -107,6 +112,7 @@ pub(crate) fn first_url(src: &ConfluenceSource, c: &Container) -> Result<Url, So
 }
 
 pub(crate) async fn page_items(src: &mut ConfluenceSource, l: &mut crate::Listing, url: Url) -> Result<SourcePage, SourceError> {
+    let permissions = src.mode == SyncMode::Permissions;
     let (items, next) = src.fetch_results(&url, "").await?;
     l.next = match next {
         Some(n) => Some(follow(src, &n)?),
@@ -132,7 +138,8 @@ pub(crate) async fn page_items(src: &mut ConfluenceSource, l: &mut crate::Listin
             l.max_seen = Some(l.max_seen.map_or(m, |s| s.max(m)));
         }
         let labels: Vec<String> = item["metadata"]["labels"]["results"].as_array().into_iter().flatten().filter_map(|x| x["name"].as_str().map(String::from)).collect();
-        if !src.s.admits_labels(&labels) {
+        // The CQL applies the label filters; the permission pass does not expand labels.
+        if !permissions && !src.s.admits_labels(&labels) {
             page.deleted.push(id);
             continue;
         }
@@ -143,8 +150,8 @@ pub(crate) async fn page_items(src: &mut ConfluenceSource, l: &mut crate::Listin
                 ancestors.push(aid.to_string());
             }
         }
-        let known = item.get("restrictions").map(|r| restriction_principals(&r["read"]["restrictions"]));
-        let acl = match src.acl_for(&l.c.space_id, &id, &ancestors, known).await {
+        let known = item.get("restrictions").map(|r| src.restriction_principals(&r["read"]["restrictions"]));
+        let acl = match src.acl_for((&l.c.space_id, &l.c.space_key), &id, &ancestors, known).await {
             Ok(a) => a,
             Err(e) if e.transient => return Err(src.err(e)),
             Err(e) => {
@@ -152,6 +159,10 @@ pub(crate) async fn page_items(src: &mut ConfluenceSource, l: &mut crate::Listin
                 continue;
             }
         };
+        if permissions {
+            page.access.push((id, acl));
+            continue;
+        }
         let comments: Vec<String> = item["children"]["comment"]["results"]
             .as_array()
             .into_iter()
@@ -176,7 +187,7 @@ pub(crate) async fn page_items(src: &mut ConfluenceSource, l: &mut crate::Listin
             comments,
             attachments: Vec::new(),
             attachment_text: Vec::new(),
-            acl,
+            access: acl,
         };
         page.documents.push(src.document(&l.c, parts));
     }

@@ -68,15 +68,12 @@ pub struct ConfluenceSettings {
     pub include_attachments: bool,
     #[serde(default = "default_attachment_max")]
     pub attachment_max_bytes: u64,
-    /// Space read permissions and page read restrictions become each
-    /// document's ACL. Turning this off makes every page readable by every
-    /// search caller.
-    #[serde(default = "yes")]
-    pub permissions: bool,
-    /// Readers of each space's unrestricted pages, by space key
-    /// (`group:engineering`, `user:alice`). Server/DC exposes no space
-    /// permissions over REST, so set this there; on Cloud it replaces the
-    /// permissions read from the API for the spaces listed.
+    /// Readers of each space's content, by space key (`group:engineering`,
+    /// `user:alice`, names in this Confluence; stored qualified as
+    /// `confluence:<source id>:group:engineering`). Server/DC exposes no
+    /// space permissions over REST, so set this there; on Cloud it replaces
+    /// the permissions read from the API for the spaces listed. Page read
+    /// restrictions still apply on top.
     #[serde(default)]
     pub space_principals: BTreeMap<String, Vec<String>>,
     /// Items per list request (Cloud ≤ 250, Server ≤ 100 with bodies).

@@ -12,6 +12,7 @@ use sluice_fixtures::{FixtureServer, Shared};
 use sluice_http::VirtualSleeper;
 
 use super::*;
+use sluice_fixtures::{access_sets, sets};
 
 struct Fx {
     server: FixtureServer,
@@ -116,7 +117,8 @@ async fn full_sync_maps_pages_comments_breadcrumbs_acls_and_attachments() {
     assert!(root.body.contains("## Comments") && root.body.contains("Comment 2:") && root.body.contains("Inline note 0"), "{}", root.body);
     assert!(root.body.contains("@557058:owner-"), "mention kept: {}", root.body);
     assert!(root.body.contains("| Status") || root.body.contains("Owner | Status"), "table kept: {}", root.body);
-    assert_eq!(root.acl, vec!["group:confluence-users"]);
+    assert_eq!(access_sets(root, "confluence:wiki:"), sets(&[&["group:confluence-users"]]));
+    assert_eq!(root.access, Some(sluice_core::DocAccess::any_of(["confluence:wiki:group:confluence-users"])), "qualified by system and source");
     assert_eq!(root.breadcrumb, vec!["ENG space"]);
     assert_eq!(root.metadata["space"], "ENG");
     assert!(root.url.as_deref().unwrap().starts_with(&format!("{}/wiki/spaces/ENG/pages/", fx.server.url())));
@@ -130,20 +132,22 @@ async fn full_sync_maps_pages_comments_breadcrumbs_acls_and_attachments() {
     assert!(with_att.body.contains("## Attachment: design-review.docx") && with_att.body.contains("Design review: "), "{}", with_att.body);
     assert_eq!(with_att.metadata["attachments"].as_array().unwrap().len(), 3);
     assert!(!with_att.body.contains("diagram.png"));
-    // k = 5 is restricted to alice + sre; its descendants inherit that.
+    // k = 5 is restricted to alice + sre: the space's readers AND the
+    // restriction; its descendants inherit both.
     let restricted = eng[5].id;
-    assert_eq!(d.doc(restricted).acl, vec!["user:557058:alice", "group:sre"]);
+    let space_and_restriction = sets(&[&["group:confluence-users"], &["group:sre", "user:557058:alice"]]).unwrap();
+    assert_eq!(access_sets(d.doc(restricted), "confluence:wiki:").unwrap(), space_and_restriction);
     let children: Vec<u64> = eng.iter().filter(|c| c.parent_id == Some(restricted)).map(|c| c.id).collect();
     assert!(!children.is_empty());
     for c in children {
         let doc = d.doc(c);
-        assert_eq!(doc.acl, vec!["user:557058:alice", "group:sre"], "inherited restriction");
+        assert_eq!(access_sets(doc, "confluence:wiki:").unwrap()[..2], space_and_restriction[..], "inherited restriction");
         assert_eq!(doc.parent_id.as_deref(), Some(restricted.to_string().as_str()));
         assert!(doc.breadcrumb.len() >= 2 && doc.breadcrumb.contains(&eng[5].title), "{:?}", doc.breadcrumb);
     }
     // The second space grants a group and a user, not the administrators.
     let ops = w.contents.values().find(|c| Some(c.space_id) == w.space_id("OPS") && c.restricted_users.is_empty()).unwrap();
-    assert_eq!(d.doc(ops.id).acl, vec!["group:engineering", "user:557058:bob"]);
+    assert_eq!(access_sets(d.doc(ops.id), "confluence:wiki:"), sets(&[&["group:engineering", "user:557058:bob"]]));
 }
 
 #[tokio::test]
@@ -314,11 +318,11 @@ async fn server_v1_cql_full_incremental_prune_and_restrictions() {
     };
     assert_eq!(full.ids(), w_ids);
     let eng: Vec<u64> = fx.shared.world().ids("ENG", "current");
-    assert_eq!(full.doc(eng[5]).acl, vec!["user:557058:alice", "group:sre"]);
-    assert_eq!(full.doc(eng[0]).acl, vec!["group:eng"]);
+    assert_eq!(access_sets(full.doc(eng[5]), "confluence:wiki:"), sets(&[&["group:eng"], &["group:sre", "user:557058:alice"]]));
+    assert_eq!(access_sets(full.doc(eng[0]), "confluence:wiki:"), sets(&[&["group:eng"]]));
     assert!(full.doc(eng[0]).body.contains("## Comments"));
     let child = fx.shared.world().contents.values().find(|c| c.parent_id == Some(eng[5])).unwrap().id;
-    assert_eq!(full.doc(child).acl, vec!["user:557058:alice", "group:sre"], "inherited from the ancestor");
+    assert_eq!(access_sets(full.doc(child), "confluence:wiki:").unwrap()[..2], sets(&[&["group:eng"], &["group:sre", "user:557058:alice"]]).unwrap()[..], "inherited from the ancestor");
     assert!(full.requests_ok());
 
     let cursor = full.cursor.clone().unwrap();

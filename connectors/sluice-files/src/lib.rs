@@ -262,9 +262,19 @@ impl FilesSource {
         d.thread_id = m.thread_id.as_ref().and_then(|e| e.eval_first(rec));
         d.breadcrumb = m.breadcrumb.as_ref().map(|e| e.eval_all(rec)).unwrap_or_default();
         d.labels = pick(&m.labels, &defaults.labels).map(|e| e.eval_all(rec)).unwrap_or_default();
-        d.acl = m.acl.as_ref().map(|e| e.eval_all(rec)).unwrap_or_default();
-        d.acl.sort();
-        d.acl.dedup();
+        // Principals exactly as the pipeline author wrote them. A record
+        // the template gives none is left without access: the engine
+        // dead-letters it unless the source is `visibility: public`.
+        let readers = m.acl.as_ref().map(|e| e.eval_all(rec)).unwrap_or_default();
+        d.access = if !readers.is_empty() {
+            Some(sluice_core::DocAccess::any_of(readers))
+        } else {
+            match &m.acl_fallback {
+                Some(mapping::AclFallback::Word(mapping::AclWord::Public)) => Some(sluice_core::DocAccess::Public),
+                Some(mapping::AclFallback::Principals(p)) if !p.is_empty() => Some(sluice_core::DocAccess::any_of(p.iter().cloned())),
+                _ => None,
+            }
+        };
         for (name, e) in &m.metadata {
             let vals = e.eval_all(rec);
             match vals.len() {

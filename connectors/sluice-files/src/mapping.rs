@@ -78,11 +78,31 @@ pub struct FieldMapping {
     pub thread_id: Option<Exprs>,
     pub breadcrumb: Option<Exprs>,
     pub labels: Option<Exprs>,
-    /// ACL principals, e.g. `group:{restrictions.read.groups[*]}`.
+    /// Who may read the record: principals, kept exactly as written, e.g.
+    /// `group:{restrictions.read.groups[*]}`. A caller needs any one.
     pub acl: Option<Exprs>,
+    /// Who may read a record for which `acl` gives no principal: `public`
+    /// (everyone — say so only when it is true) or a list of principals.
+    /// Without it such a record is not indexed (dead letter), never public.
+    #[serde(default)]
+    pub acl_fallback: Option<AclFallback>,
     /// Extra metadata fields: name → expression.
     #[serde(default)]
     pub metadata: BTreeMap<String, Exprs>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum AclFallback {
+    /// `public`
+    Word(AclWord),
+    Principals(Vec<String>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AclWord {
+    Public,
 }
 
 #[derive(Debug, Clone, PartialEq)]

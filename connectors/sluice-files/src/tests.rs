@@ -65,7 +65,7 @@ async fn jira_shaped_mapping_with_comments_labels_acl() {
     assert_eq!(d.body, "Consumer lag is high.\n\nScaled to 6 consumers.\n\nFixed.");
     assert_eq!(d.url.as_deref(), Some("https://jira.example/browse/OPS-7"));
     assert_eq!(d.labels, vec!["kafka", "component:ingest"]);
-    assert_eq!(d.acl, vec!["group:sec"]);
+    assert_eq!(d.access, Some(sluice_core::DocAccess::any_of(["group:sec"])), "principals exactly as written");
     assert_eq!(d.metadata["status"], json!("Open"));
     assert_eq!(d.updated_at.unwrap().to_rfc3339(), "2025-08-03T16:40:02+00:00");
     // Three bad lines, three dead letters naming file:line and the cause.

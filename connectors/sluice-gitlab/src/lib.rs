@@ -18,7 +18,7 @@ use base64::Engine;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sluice_core::{DeadLetter, DocKind, Document, ListingScope, Source, SourceError, SourcePage, SyncMode};
+use sluice_core::{DeadLetter, DocAccess, DocKind, Document, ListingScope, Source, SourceError, SourcePage, SyncMode};
 use sluice_http::{Auth, HttpClient, HttpError, link_next};
 use url::Url;
 
@@ -34,13 +34,62 @@ struct Marks {
     heads: BTreeMap<String, String>,
 }
 
+/// GitLab roles (`access_level`).
+const GUEST: u64 = 10;
+const REPORTER: u64 = 20;
+
+/// A project feature with its own access level. Who may read what Sluice
+/// indexes from it (the table in connectors/README.md):
+///
+/// | feature level | public project | internal project | private project |
+/// |---|---|---|---|
+/// | `enabled` | everyone | signed-in users | members ≥ min role |
+/// | `private` (members only) | members ≥ min role | members ≥ min role | members ≥ min role |
+/// | `disabled` | not indexed | not indexed | not indexed |
+///
+/// The minimum role is Guest for issues and wiki, Reporter for merge
+/// requests and repository files (Guests cannot read code of a project
+/// they may not otherwise see). Confidential issues additionally need
+/// Reporter+, or being the author or an assignee; internal notes are
+/// left out of the issue's document.
+#[derive(Debug, Clone, Copy)]
+enum Feature {
+    Issues,
+    MergeRequests,
+    Repository,
+    Wiki,
+}
+
+impl Feature {
+    fn name(self) -> &'static str {
+        match self {
+            Feature::Issues => "issues",
+            Feature::MergeRequests => "merge_requests",
+            Feature::Repository => "repository",
+            Feature::Wiki => "wiki",
+        }
+    }
+
+    fn min_role(self) -> u64 {
+        match self {
+            Feature::Issues | Feature::Wiki => GUEST,
+            Feature::MergeRequests | Feature::Repository => REPORTER,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Project {
     id: u64,
     path: String,
     web_url: String,
     default_branch: Option<String>,
-    acl: Vec<String>,
+    /// Who may read each feature's documents; `None`: the feature is
+    /// disabled and nothing of it is indexed.
+    issues: Option<DocAccess>,
+    merge_requests: Option<DocAccess>,
+    repository: Option<DocAccess>,
+    wiki: Option<DocAccess>,
     /// Reporter+ members: who may read confidential issues.
     reporters: Vec<String>,
 }
@@ -145,36 +194,65 @@ impl GitlabSource {
         }
     }
 
+    /// This source's principal for `local` (`user:…`, `project:…`).
+    fn principal(&self, local: &str) -> String {
+        sluice_core::access::qualify("gitlab", &self.id, local)
+    }
+
     async fn project(&self, v: &Value) -> Result<Project, SourceError> {
         let id = v["id"].as_u64().unwrap_or_default();
         let path = v["path_with_namespace"].as_str().unwrap_or_default().to_string();
-        let mut p = Project {
+        // The prune pass lists ids only; it needs no member list.
+        let members = if self.mode != SyncMode::Prune {
+            self.all(&format!("api/v4/projects/{id}/members/all?per_page=100"), usize::MAX).await.map_err(|e| self.err(e))?
+        } else {
+            Vec::new()
+        };
+        let active: Vec<&Value> = members.iter().filter(|m| m["state"].as_str().unwrap_or("active") == "active").collect();
+        let at_least = |role: u64| -> Vec<String> {
+            active.iter().filter(|m| m["access_level"].as_u64().unwrap_or(0) >= role).filter_map(|m| m["username"].as_str()).map(|u| self.principal(&format!("user:{u}"))).collect()
+        };
+        let feature = |f: Feature| -> Option<DocAccess> {
+            let level = v[format!("{}_access_level", f.name())].as_str();
+            let enabled_flag = v[format!("{}_enabled", f.name())].as_bool();
+            let members_only = || {
+                let m = at_least(f.min_role());
+                // Nobody listed: a principal nobody holds until the identity map grants it.
+                DocAccess::any_of(if m.is_empty() { vec![self.principal(&format!("project:{path}"))] } else { m })
+            };
+            match (level, enabled_flag) {
+                (Some("disabled"), _) | (None, Some(false)) => None,
+                (Some("enabled") | Some("public"), _) => Some(match v["visibility"].as_str() {
+                    Some("public") => DocAccess::Public,
+                    Some("internal") => DocAccess::any_of([self.principal("signed-in")]),
+                    // Private, or a visibility we cannot read: members only.
+                    _ => members_only(),
+                }),
+                // `private` (members only), or a level we cannot read.
+                _ => Some(members_only()),
+            }
+        };
+        Ok(Project {
             id,
             path: path.clone(),
             web_url: v["web_url"].as_str().unwrap_or_default().trim_end_matches('/').to_string(),
             default_branch: v["default_branch"].as_str().map(String::from),
-            acl: Vec::new(),
-            reporters: Vec::new(),
-        };
-        if self.s.permissions && self.mode != SyncMode::Prune {
-            let members = self.all(&format!("api/v4/projects/{id}/members/all?per_page=100"), usize::MAX).await.map_err(|e| self.err(e))?;
-            let active = |m: &&Value| m["state"].as_str().unwrap_or("active") == "active";
-            p.reporters = members.iter().filter(active).filter(|m| m["access_level"].as_u64().unwrap_or(0) >= 20).filter_map(|m| m["username"].as_str().map(|u| format!("user:{u}"))).collect();
-            p.acl = match v["visibility"].as_str().unwrap_or("private") {
-                "public" => Vec::new(),
-                "internal" => vec!["group:gitlab-authenticated".into()],
-                _ => {
-                    let all: Vec<String> = members.iter().filter(active).filter_map(|m| m["username"].as_str().map(|u| format!("user:{u}"))).collect();
-                    if all.is_empty() { vec![format!("project:{path}")] } else { all }
-                }
-            };
-        }
-        Ok(p)
+            issues: feature(Feature::Issues),
+            merge_requests: feature(Feature::MergeRequests),
+            repository: feature(Feature::Repository),
+            wiki: feature(Feature::Wiki),
+            reporters: at_least(REPORTER),
+        })
     }
 
     fn items_url(&self, p: &Project, mr: bool) -> Result<Url, HttpError> {
         let kind = if mr { "merge_requests" } else { "issues" };
-        let mut path = format!("api/v4/projects/{}/{kind}?scope=all&state=all&order_by=updated_at&sort=asc&per_page={}", p.id, self.s.page_size);
+        // The prune pass orders by creation: page numbers over an order that
+        // edits cannot change never skip an item (ordered by `updated_at`,
+        // an item edited during the listing moves to the end and another
+        // slides past a page boundary unseen — and a prune would delete it).
+        let order = if self.mode == SyncMode::Prune { "created_at" } else { "updated_at" };
+        let mut path = format!("api/v4/projects/{}/{kind}?scope=all&state=all&order_by={order}&sort=asc&per_page={}", p.id, self.s.page_size);
         if self.mode == SyncMode::Incremental {
             if let Some(t) = self.cursor.marks.get(&format!("{}/{kind}", p.id)) {
                 let since = *t - Duration::minutes(self.s.overlap_minutes);
@@ -192,7 +270,14 @@ impl GitlabSource {
         d.title = v["title"].as_str().unwrap_or_default().to_string();
         let mut body = v["description"].as_str().unwrap_or_default().to_string();
         let notes = self.all(&format!("api/v4/projects/{}/{kind}/{iid}/notes?sort=asc&order_by=created_at&per_page=100", p.id), self.s.max_notes + 50).await?;
-        let notes: Vec<&Value> = notes.iter().filter(|n| !n["system"].as_bool().unwrap_or(false)).take(self.s.max_notes).collect();
+        let notes: Vec<&Value> = notes.iter().filter(|n| !n["system"].as_bool().unwrap_or(false)).collect();
+        // Internal notes are for Reporter+ members only: fewer people than
+        // may read the item, so they never join its document.
+        let (notes, internal): (Vec<&Value>, Vec<&Value>) = notes.into_iter().partition(|n| !n["internal"].as_bool().unwrap_or(false) && !n["confidential"].as_bool().unwrap_or(false));
+        let notes: Vec<&Value> = notes.into_iter().take(self.s.max_notes).collect();
+        if !internal.is_empty() {
+            d.metadata.insert("internal_notes_omitted".into(), internal.len().into());
+        }
         if !notes.is_empty() {
             body.push_str("\n\n## Notes\n");
             for n in notes {
@@ -221,17 +306,22 @@ impl GitlabSource {
                 }
             }
         }
-        d.acl = p.acl.clone();
-        if self.s.permissions && v["confidential"].as_bool() == Some(true) {
-            // Confidential: Reporter+ members, the author and the assignees.
+        let feature = if mr { &p.merge_requests } else { &p.issues };
+        // Listed only when the feature is enabled (see `open`).
+        let base = feature.clone().unwrap_or_else(|| DocAccess::any_of([self.principal(&format!("project:{}", p.path))]));
+        d.access = Some(if v["confidential"].as_bool() != Some(false) && !mr {
+            // Confidential (or not stated): who may read the issues feature
+            // AND (Reporter+ members, the author or an assignee).
             let mut acl = p.reporters.clone();
-            acl.extend(d.author.iter().map(|a| format!("user:{a}")));
-            acl.extend(assignees.iter().filter_map(|a| a.as_str()).map(|a| format!("user:{a}")));
-            acl.sort();
-            acl.dedup();
-            d.acl = if acl.is_empty() { vec![format!("project:{}:confidential", p.path)] } else { acl };
-            d.metadata.insert("confidential".into(), true.into());
-        }
+            acl.extend(d.author.iter().map(|a| self.principal(&format!("user:{a}"))));
+            acl.extend(assignees.iter().filter_map(|a| a.as_str()).map(|a| self.principal(&format!("user:{a}"))));
+            if v["confidential"].as_bool() == Some(true) {
+                d.metadata.insert("confidential".into(), true.into());
+            }
+            base.and(acl)
+        } else {
+            base
+        });
         Ok(d)
     }
 
@@ -254,7 +344,7 @@ impl GitlabSource {
         if let Some(b) = blob {
             d.metadata.insert("blob".into(), b.into());
         }
-        d.acl = p.acl.clone();
+        d.access = Some(p.repository.clone().unwrap_or_else(|| DocAccess::any_of([self.principal(&format!("project:{}", p.path))])));
         d
     }
 
@@ -372,18 +462,18 @@ impl Source for GitlabSource {
         let projects = self.projects().await?;
         for v in &projects {
             let p = self.project(v).await?;
-            if self.s.issues {
+            if self.s.issues && p.issues.is_some() {
                 let next = self.items_url(&p, false).map_err(|e| self.err(e))?;
                 self.queue.push_back(Work::Items { p: p.clone(), mr: false, next });
             }
-            if self.s.merge_requests {
+            if self.s.merge_requests && p.merge_requests.is_some() {
                 let next = self.items_url(&p, true).map_err(|e| self.err(e))?;
                 self.queue.push_back(Work::Items { p: p.clone(), mr: true, next });
             }
-            if self.s.wiki {
+            if self.s.wiki && p.wiki.is_some() {
                 self.queue.push_back(Work::Wiki { p: p.clone() });
             }
-            if self.s.files {
+            if self.s.files && p.repository.is_some() {
                 self.plan_files(&p).await?;
             }
         }
@@ -392,7 +482,7 @@ impl Source for GitlabSource {
         self.cursor.heads.retain(|k, _| ids.contains(k));
         Ok(match mode {
             SyncMode::Incremental => ListingScope::Changes,
-            SyncMode::Full | SyncMode::Prune => ListingScope::Complete,
+            SyncMode::Full | SyncMode::Prune | SyncMode::Permissions => ListingScope::Complete,
         })
     }
 
@@ -421,7 +511,7 @@ impl Source for GitlabSource {
                             d.breadcrumb = p.path.split('/').map(String::from).chain(std::iter::once("wiki".to_string())).collect();
                             d.metadata.insert("project".into(), p.path.clone().into());
                             d.metadata.insert("format".into(), w["format"].clone());
-                            d.acl = p.acl.clone();
+                            d.access = Some(p.wiki.clone().unwrap_or_else(|| DocAccess::any_of([self.principal(&format!("project:{}", p.path))])));
                             page.documents.push(d);
                         }
                     }

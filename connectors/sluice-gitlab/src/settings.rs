@@ -37,10 +37,6 @@ pub struct GitlabSettings {
     /// Notes kept per issue / merge request (system notes are skipped).
     #[serde(default = "default_max_notes")]
     pub max_notes: usize,
-    /// Project visibility and membership become each document's ACL;
-    /// confidential issues are limited to Reporter+ members, author and assignees.
-    #[serde(default = "yes")]
-    pub permissions: bool,
     #[serde(default = "default_page_size")]
     pub page_size: usize,
     /// Incremental runs re-read this far before the watermark.

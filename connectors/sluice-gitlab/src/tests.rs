@@ -12,6 +12,7 @@ use sluice_fixtures::{FixtureServer, Shared};
 use sluice_http::VirtualSleeper;
 
 use super::*;
+use sluice_fixtures::{access_sets, sets};
 
 async fn fixture() -> (FixtureServer, GitlabShared) {
     let shared = Shared::new(GitlabWorld::generate(&[("acme/platform/api", "private", 12), ("acme/handbook", "internal", 4)]));
@@ -86,15 +87,16 @@ async fn full_sync_covers_issues_mrs_notes_wiki_files_and_acls() {
     assert_eq!(i1.body.matches("\n- bob: Comment").count(), 30, "{}", i1.body);
     assert!(!i1.body.contains("changed the description"));
     assert_eq!(i1.metadata["reference"], "acme/platform/api#1");
-    assert_eq!(i1.acl, vec!["user:alice", "user:bob", "user:guest-gina"]);
+    assert_eq!(access_sets(i1, "gitlab:gl:"), sets(&[&["user:alice", "user:bob", "user:guest-gina"]]));
     let mr = d.get(&format!("mr:{api}:2"));
     assert_eq!(mr.kind, DocKind::MergeRequest);
     assert_eq!(mr.metadata["state"], "merged");
     assert_eq!(mr.metadata["target_branch"], "main");
-    // Issue 4 is confidential: Reporter+ members, author and assignee; not the guest.
+    // Issue 4 is confidential: who may read the project's issues AND
+    // (Reporter+ members, the author or an assignee); never the guest.
     let conf = d.get(&format!("issue:{api}:4"));
-    assert_eq!(conf.acl, vec!["user:alice", "user:bob", "user:carol"]);
-    assert_eq!(d.get(&format!("issue:{hb}:1")).acl, vec!["group:gitlab-authenticated"]);
+    assert_eq!(access_sets(conf, "gitlab:gl:"), sets(&[&["user:alice", "user:bob", "user:guest-gina"], &["user:alice", "user:bob", "user:carol"]]));
+    assert_eq!(access_sets(d.get(&format!("issue:{hb}:1")), "gitlab:gl:"), sets(&[&["signed-in"]]));
     let readme = d.get(&format!("file:{api}:README.md"));
     assert!(readme.body.starts_with("# api"));
     assert!(readme.url.as_deref().unwrap().ends_with("/acme/platform/api/-/blob/main/README.md"));
@@ -186,4 +188,57 @@ fn settings_and_globs() {
     assert_eq!(paths, vec!["base_url", "", "file_globs"]);
     let s = parse(json!({ "projects": ["a/b"] })).unwrap();
     assert!(s.admits_file("README.md") && s.admits_file("docs/a/b.md") && !s.admits_file("src/main.rs"));
+}
+
+#[tokio::test]
+async fn roles_and_feature_levels_decide_who_reads_what_and_internal_notes_stay_out() {
+    let (server, shared) = fixture().await;
+    let api = pid(&shared, "acme/platform/api");
+    {
+        let mut w = shared.world();
+        let p = w.projects.iter_mut().find(|p| p.id == api).unwrap();
+        p.features.insert("wiki".into(), "disabled".into());
+        p.features.insert("issues".into(), "private".into());
+        // An internal note on issue 1.
+        let issue = w.issues.values_mut().find(|i| i.project_id == api && i.iid == 1).unwrap();
+        let at = issue.updated;
+        issue.notes.push(gitlab::Note { id: 999_001, body: "SECRET-internal-triage".into(), author: "alice".into(), system: false, internal: true, created: at });
+    }
+    let (mut src, _) = source(&server, json!({}));
+    let d = drain(&mut src, SyncMode::Full, None).await.unwrap();
+    // A disabled feature is not indexed at all.
+    assert!(d.docs.iter().all(|x| !x.external_id.starts_with(&format!("wiki:{api}:"))), "its wiki is disabled");
+    assert!(d.docs.iter().any(|x| x.kind == DocKind::WikiPage), "the other project's wiki is still there");
+    // Members-only issues: every member, the guest included.
+    let i1 = d.get(&format!("issue:{api}:1"));
+    assert_eq!(access_sets(i1, "gitlab:gl:"), sets(&[&["user:alice", "user:bob", "user:guest-gina"]]));
+    // The internal note never joins the issue's document.
+    assert!(!i1.body.contains("SECRET-internal-triage"), "{}", i1.body);
+    assert_eq!(i1.metadata["internal_notes_omitted"], 1);
+    // Merge requests and files of a private project: Reporter+ only, never the guest.
+    let reporters = sets(&[&["user:alice", "user:bob"]]);
+    assert_eq!(access_sets(d.get(&format!("mr:{api}:2")), "gitlab:gl:"), reporters);
+    assert_eq!(access_sets(d.get(&format!("file:{api}:README.md")), "gitlab:gl:"), reporters);
+}
+
+#[tokio::test]
+async fn a_public_project_is_public_and_a_project_without_members_is_nobodys() {
+    let (server, shared) = fixture().await;
+    let api = pid(&shared, "acme/platform/api");
+    shared.world().projects.iter_mut().find(|p| p.id == api).unwrap().visibility = "public".into();
+    let (mut src, _) = source(&server, json!({}));
+    let d = drain(&mut src, SyncMode::Full, None).await.unwrap();
+    assert_eq!(access_sets(d.get(&format!("issue:{api}:1")), "gitlab:gl:"), None, "public project, enabled issues");
+    assert_eq!(access_sets(d.get(&format!("file:{api}:README.md")), "gitlab:gl:"), None);
+
+    // Private again, and nobody listed as a member: a principal nobody holds.
+    {
+        let mut w = shared.world();
+        let p = w.projects.iter_mut().find(|p| p.id == api).unwrap();
+        p.visibility = "private".into();
+        p.members.clear();
+    }
+    let (mut src, _) = source(&server, json!({}));
+    let d = drain(&mut src, SyncMode::Full, None).await.unwrap();
+    assert_eq!(access_sets(d.get(&format!("file:{api}:README.md")), "gitlab:gl:"), sets(&[&["project:acme/platform/api"]]));
 }

@@ -19,7 +19,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sluice_core::{DeadLetter, DocKind, Document, ListingScope, Source, SourceError, SourcePage, SyncMode};
+use sluice_core::{DeadLetter, DocAccess, DocKind, Document, ListingScope, Source, SourceError, SourcePage, SyncMode};
 use sluice_http::{Auth, HttpClient, HttpError};
 use url::Url;
 
@@ -144,6 +144,11 @@ impl JiraSource {
 
     /// Users holding BROWSE_PROJECTS, for a project or (narrowed by issue
     /// security) for one issue.
+    /// This source's principal for `local` (`user:…`, `project:…`).
+    fn principal(&self, local: &str) -> String {
+        sluice_core::access::qualify("jira", &self.id, local)
+    }
+
     async fn browsers(&self, scope: (&str, &str)) -> Result<Vec<String>, HttpError> {
         let mut out = Vec::new();
         let mut start = 0usize;
@@ -157,7 +162,7 @@ impl JiraSource {
                 .await?;
             let users = v.as_array().cloned().unwrap_or_default();
             out.extend(users.iter().filter(|u| u["active"].as_bool().unwrap_or(true)).filter_map(|u| {
-                u["accountId"].as_str().or(u["name"].as_str()).or(u["key"].as_str()).map(|id| format!("user:{id}"))
+                u["accountId"].as_str().or(u["name"].as_str()).or(u["key"].as_str()).map(|id| self.principal(&format!("user:{id}")))
             }));
             // The API may return fewer than asked even mid-list; stop on empty.
             if users.is_empty() {
@@ -173,7 +178,7 @@ impl JiraSource {
     fn search_url(&self, l: &Listing) -> Result<Url, HttpError> {
         let prune = self.mode == SyncMode::Prune;
         let since = if prune { None } else { l.since.map(|t| (t - Duration::minutes(self.s.overlap_minutes)).with_timezone(&self.tz).format("%Y/%m/%d %H:%M").to_string()) };
-        let jql = self.s.project_jql(&l.project, since.as_deref());
+        let jql = self.s.project_jql(&l.project, since.as_deref(), prune);
         let (path, fields, size) = match (self.s.deployment, prune) {
             (Deployment::Cloud, _) => ("rest/api/3/search/jql", if prune { "key" } else { FIELDS }, if prune { 1000 } else { self.s.page_size }),
             (Deployment::Server, _) => ("rest/api/2/search", if prune { "key" } else { FIELDS }, if prune { 1000 } else { self.s.page_size }),
@@ -198,20 +203,27 @@ impl JiraSource {
         Ok(url)
     }
 
-    async fn comments(&self, key: &str, embedded: &Value) -> Result<Vec<(String, String)>, HttpError> {
-        let mut out: Vec<(String, String)> = embedded["comments"].as_array().into_iter().flatten().map(|c| self.comment(c)).collect();
-        let total = embedded["total"].as_u64().unwrap_or(out.len() as u64) as usize;
+    /// The issue's comments that everyone who can see the issue can see.
+    /// A comment with a `visibility` (a role or group) is readable by fewer
+    /// people than its issue, so it never joins the issue's document; it is
+    /// left out (counted in `metadata.restricted_comments_omitted`).
+    async fn comments(&self, key: &str, embedded: &Value) -> Result<(Vec<(String, String)>, usize), HttpError> {
+        let mut all: Vec<Value> = embedded["comments"].as_array().cloned().unwrap_or_default();
+        let total = embedded["total"].as_u64().unwrap_or(all.len() as u64) as usize;
         let want = total.min(self.s.max_comments);
-        while out.len() < want {
-            let v = self.get(&format!("{}/issue/{key}/comment", self.api()), &[("startAt", out.len().to_string()), ("maxResults", "100".into())]).await?;
-            let page: Vec<(String, String)> = v["comments"].as_array().into_iter().flatten().map(|c| self.comment(c)).collect();
+        while all.len() < want {
+            let v = self.get(&format!("{}/issue/{key}/comment", self.api()), &[("startAt", all.len().to_string()), ("maxResults", "100".into())]).await?;
+            let page = v["comments"].as_array().cloned().unwrap_or_default();
             if page.is_empty() {
                 break;
             }
-            out.extend(page);
+            all.extend(page);
         }
+        let (open, restricted): (Vec<&Value>, Vec<&Value>) = all.iter().partition(|c| c["visibility"].is_null());
+        let omitted = restricted.len();
+        let mut out: Vec<(String, String)> = open.into_iter().map(|c| self.comment(c)).collect();
         out.truncate(self.s.max_comments);
-        Ok(out)
+        Ok((out, omitted))
     }
 
     fn comment(&self, c: &Value) -> (String, String) {
@@ -239,7 +251,10 @@ impl JiraSource {
         d.title = format!("{key}: {summary}");
         let mut body = self.body_text(&f["description"]);
         if self.s.include_comments {
-            let comments = self.comments(key, &f["comment"]).await?;
+            let (comments, omitted) = self.comments(key, &f["comment"]).await?;
+            if omitted > 0 {
+                d.metadata.insert("restricted_comments_omitted".into(), omitted.into());
+            }
             if !comments.is_empty() {
                 body.push_str("\n\n## Comments\n");
                 for (who, text) in comments {
@@ -277,16 +292,17 @@ impl JiraSource {
         if !components.is_empty() {
             meta("components", Value::Array(components));
         }
-        if self.s.permissions {
-            d.acl = if f["security"].is_object() {
-                // A security level narrows who may see the issue.
-                d.metadata.insert("security_level".into(), f["security"]["name"].clone());
-                let users = self.browsers(("issueKey", key)).await?;
-                if users.is_empty() { vec![format!("project:{project}:restricted")] } else { users }
-            } else {
-                self.project_acl.get(&project).cloned().unwrap_or_else(|| vec![format!("project:{project}")])
-            };
-        }
+        d.access = Some(if !f["security"].is_null() {
+            // A security level narrows who may see the issue: Jira answers
+            // "who may browse this issue" with the level applied.
+            if let Some(level) = f["security"]["name"].as_str() {
+                d.metadata.insert("security_level".into(), level.into());
+            }
+            let users = self.browsers(("issueKey", key)).await?;
+            DocAccess::any_of(if users.is_empty() { vec![self.principal(&format!("project:{project}:restricted"))] } else { users })
+        } else {
+            DocAccess::any_of(self.project_acl.get(&project).cloned().unwrap_or_else(|| vec![self.principal(&format!("project:{project}"))]))
+        });
         Ok(Ok(d))
     }
 }
@@ -306,7 +322,7 @@ impl Source for JiraSource {
         let me = self.get(&format!("{}/myself", self.api()), &[]).await.map_err(|e| self.err(e))?;
         self.tz = me["timeZone"].as_str().and_then(|z| z.parse().ok()).unwrap_or(chrono_tz::UTC);
         let projects = self.projects().await?;
-        if self.s.permissions && mode != SyncMode::Prune {
+        if mode != SyncMode::Prune {
             for p in &projects {
                 let users = match self.browsers(("projectKey", p)).await {
                     Ok(u) => u,
@@ -320,7 +336,8 @@ impl Source for JiraSource {
                     }
                     Err(e) => return Err(self.err(e)),
                 };
-                self.project_acl.insert(p.clone(), if users.is_empty() { vec![format!("project:{p}")] } else { users });
+                // Nobody listed: a principal nobody holds until the identity map grants it.
+                self.project_acl.insert(p.clone(), if users.is_empty() { vec![self.principal(&format!("project:{p}"))] } else { users });
             }
         }
         self.marks.retain(|k, _| projects.contains(k));
@@ -330,7 +347,7 @@ impl Source for JiraSource {
         }).collect();
         Ok(match mode {
             SyncMode::Incremental => ListingScope::Changes,
-            SyncMode::Full | SyncMode::Prune => ListingScope::Complete,
+            SyncMode::Full | SyncMode::Prune | SyncMode::Permissions => ListingScope::Complete,
         })
     }
 

@@ -35,10 +35,6 @@ pub struct JiraSettings {
     /// Comments kept per issue (more are fetched page by page up to this).
     #[serde(default = "default_max_comments")]
     pub max_comments: usize,
-    /// Project browse permissions and issue security levels become each
-    /// issue's ACL.
-    #[serde(default = "yes")]
-    pub permissions: bool,
     /// Issues per search request (≤ 100 with bodies).
     #[serde(default = "default_page_size")]
     pub page_size: usize,
@@ -110,8 +106,12 @@ impl JiraSettings {
     }
 
     /// The JQL for one project. The prune pass uses the same query without
-    /// the date, so both passes admit exactly the same issues.
-    pub fn project_jql(&self, project: &str, since_local: Option<&str>) -> String {
+    /// the date, so both passes admit exactly the same issues, ordered by
+    /// key: `startAt` pages over an order that edits cannot change never
+    /// skip an issue (ordered by `updated`, an issue edited during the
+    /// listing moves to the end and another slides past a page boundary
+    /// unseen — and a prune would delete it).
+    pub fn project_jql(&self, project: &str, since_local: Option<&str>, prune: bool) -> String {
         let mut parts = vec![format!("project = \"{project}\"")];
         if let Some(j) = &self.jql {
             parts.push(format!("({j})"));
@@ -119,6 +119,7 @@ impl JiraSettings {
         if let Some(t) = since_local {
             parts.push(format!("updated >= \"{t}\""));
         }
-        format!("{} ORDER BY updated ASC, key ASC", parts.join(" AND "))
+        let order = if prune { "key ASC" } else { "updated ASC, key ASC" };
+        format!("{} ORDER BY {order}", parts.join(" AND "))
     }
 }

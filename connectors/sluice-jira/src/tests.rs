@@ -12,6 +12,7 @@ use sluice_fixtures::{FixtureServer, Shared};
 use sluice_http::VirtualSleeper;
 
 use super::*;
+use sluice_fixtures::{access_sets, sets};
 
 async fn fixture(projects: &[(&str, usize)]) -> (FixtureServer, JiraShared) {
     let shared = Shared::new(JiraWorld::generate(projects));
@@ -93,11 +94,11 @@ async fn cloud_full_sync_maps_fields_adf_all_comments_and_acls() {
     assert_eq!(eng1.metadata["components"], json!(["api"]));
     assert_eq!(eng1.labels, vec!["customer", "backend"]);
     assert_eq!(eng1.url.as_deref(), Some(format!("{}/browse/ENG-1", server.url()).as_str()));
-    assert_eq!(eng1.acl, vec!["user:557058:alice", "user:557058:bob", "user:557058:carol"]);
+    assert_eq!(access_sets(eng1, "jira:jira:"), sets(&[&["user:557058:alice", "user:557058:bob", "user:557058:carol"]]));
     assert_eq!(eng1.updated_at, w.find("ENG-1").map(|i| i.updated));
     // ENG-5 carries a security level only alice may see.
-    assert_eq!(d.by_key("ENG-5").acl, vec!["user:557058:alice"]);
-    assert_eq!(d.by_key("OPS-2").acl, vec!["user:557058:alice", "user:557058:dave"]);
+    assert_eq!(access_sets(d.by_key("ENG-5"), "jira:jira:"), sets(&[&["user:557058:alice"]]));
+    assert_eq!(access_sets(d.by_key("OPS-2"), "jira:jira:"), sets(&[&["user:557058:alice", "user:557058:dave"]]));
 }
 
 #[tokio::test]
@@ -194,4 +195,34 @@ fn settings_errors_name_the_field() {
     let paths: Vec<&str> = e.iter().map(|x| x.path.as_str()).collect();
     assert_eq!(paths, vec!["base_url", "jql", "page_size", "projects"]);
     assert!(parse(json!({ "base_url": "https://acme.atlassian.net", "projects": ["ENG"] })).is_ok());
+}
+
+#[tokio::test]
+async fn a_comment_restricted_to_a_role_never_joins_its_issue() {
+    let (server, shared) = fixture(&[("ENG", 8)]).await;
+    {
+        // ENG-1 has 23 comments; #1 (embedded) and #20 (paged in) are for Developers only.
+        let mut w = shared.world();
+        let issue = w.issues.values_mut().find(|i| i.key == "ENG-1").unwrap();
+        issue.restricted_comments = vec![1, 20];
+    }
+    let (mut src, _) = source(&server, json!({ "page_size": 7 }));
+    let d = drain(&mut src, SyncMode::Full, None).await.unwrap();
+    let eng1 = d.by_key("ENG-1");
+    assert!(!eng1.body.contains("RESTRICTED-"), "{}", eng1.body);
+    assert_eq!(eng1.body.matches("\n- Commenter").count(), 21, "the other comments stay");
+    assert_eq!(eng1.metadata["restricted_comments_omitted"], 2);
+}
+
+/// An issue edited while a Server/DC prune listing pages through `startAt`
+/// offsets must not make another issue slide past a page boundary unseen
+/// (the prune would delete it): the prune pass orders by key.
+#[tokio::test]
+async fn an_edit_during_a_paged_prune_listing_skips_nothing() {
+    let (server, shared) = fixture(&[("ENG", 1_050)]).await;
+    let (mut src, _) = source(&server, json!({ "deployment": "server" }));
+    let all: BTreeSet<String> = shared.world().issues.values().map(|i| i.id.to_string()).collect();
+    shared.world().edit_during_listing = vec!["ENG-5".into()];
+    let d = drain(&mut src, SyncMode::Prune, None).await.unwrap();
+    assert_eq!(d.live, all, "every live issue listed once the listing finished");
 }

@@ -11,9 +11,6 @@ use sluice_http::{Auth, HttpClient, HttpSettings};
 use crate::model::{ChannelCtx, Msg, day_id, thread_part_ids, time, ts_secs};
 use crate::settings::SlackSettings;
 
-/// Principal of public channels: every workspace member may read them.
-pub const WORKSPACE_PRINCIPAL: &str = "group:slack-workspace";
-
 struct Chan {
     id: String,
     name: String,
@@ -299,11 +296,11 @@ impl Source for SlackSource {
         for (id, name, private) in chosen {
             let acl = if private {
                 let members = self.paged(false, "conversations.members", &[("channel", id.clone())], "members").await.map_err(|e| self.fatal(e, "conversations.members"))?;
-                let mut acl: Vec<String> = members.iter().filter_map(|m| m.as_str()).map(|m| format!("user:{m}")).collect();
+                let mut acl: Vec<String> = members.iter().filter_map(|m| m.as_str()).map(|m| crate::model::principal(&self.id, &format!("user:{m}"))).collect();
                 acl.sort();
-                if acl.is_empty() { vec![format!("slack-channel:{id}")] } else { acl }
+                if acl.is_empty() { vec![crate::model::principal(&self.id, &format!("channel:{id}"))] } else { acl }
             } else {
-                vec![WORKSPACE_PRINCIPAL.to_string()]
+                vec![crate::model::principal(&self.id, "workspace")]
             };
             let oldest = match (mode, self.marks.get(&id)) {
                 (SyncMode::Incremental, Some(mark)) => Some(day_start(mark - self.s.lookback_hours as f64 * 3600.0)),
@@ -316,7 +313,7 @@ impl Source for SlackSource {
         self.marks.retain(|k, _| ids.contains(k));
         Ok(match mode {
             SyncMode::Incremental => ListingScope::Changes,
-            SyncMode::Full | SyncMode::Prune => ListingScope::Complete,
+            SyncMode::Full | SyncMode::Prune | SyncMode::Permissions => ListingScope::Complete,
         })
     }
 

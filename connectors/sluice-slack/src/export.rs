@@ -12,7 +12,6 @@ use async_trait::async_trait;
 use serde_json::Value;
 use sluice_core::{DeadLetter, Document, ListingScope, Source, SourceError, SourcePage, SyncMode};
 
-use crate::api::WORKSPACE_PRINCIPAL;
 use crate::model::{ChannelCtx, Msg};
 use crate::settings::SlackExportSettings;
 
@@ -207,10 +206,10 @@ impl Source for SlackExportSource {
                     continue;
                 }
                 let acl = if private {
-                    let m: Vec<String> = c["members"].as_array().into_iter().flatten().filter_map(|m| m.as_str()).map(|m| format!("user:{m}")).collect();
-                    if m.is_empty() { vec![format!("slack-channel:{id}")] } else { m }
+                    let m: Vec<String> = c["members"].as_array().into_iter().flatten().filter_map(|m| m.as_str()).map(|m| crate::model::principal(&self.id, &format!("user:{m}"))).collect();
+                    if m.is_empty() { vec![crate::model::principal(&self.id, &format!("channel:{id}"))] } else { m }
                 } else {
-                    vec![WORKSPACE_PRINCIPAL.to_string()]
+                    vec![crate::model::principal(&self.id, "workspace")]
                 };
                 chans.push(ExportChannel { id: id.into(), name: name.into(), acl });
             }

@@ -11,7 +11,8 @@ mod model;
 mod settings;
 
 pub use factory::{SlackExportSourceType, SlackSourceType};
-pub use api::{SlackSource, WORKSPACE_PRINCIPAL};
+pub use api::SlackSource;
+pub use model::principal;
 pub use export::SlackExportSource;
 pub use model::{ChannelCtx, Msg, day_id, thread_id};
 pub use settings::{SlackExportSettings, SlackSettings};

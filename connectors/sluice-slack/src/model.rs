@@ -79,6 +79,14 @@ pub fn time(ts: &str) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(secs.floor() as i64, ((secs.fract()) * 1e9) as u32)
 }
 
+/// This source's principal for `local`: `slack:<source id>:user:U…`,
+/// `…:channel:C…` (a private channel whose members are unknown: nobody
+/// until the identity map grants it), `…:workspace` (every member of the
+/// workspace: public channels).
+pub fn principal(source: &str, local: &str) -> String {
+    sluice_core::access::qualify("slack", source, local)
+}
+
 /// Context every document of a channel shares.
 pub struct ChannelCtx<'a> {
     pub source: &'a str,
@@ -151,7 +159,7 @@ impl ChannelCtx<'_> {
         d.updated_at = msgs.iter().filter_map(|m| time(&m.ts)).max();
         d.author = msgs.first().and_then(|m| m.user.as_deref()).map(|u| self.name_of(u));
         d.breadcrumb = vec![format!("#{}", self.name)];
-        d.acl = self.acl.to_vec();
+        d.access = Some(sluice_core::DocAccess::any_of(self.acl.iter().cloned()));
         d.metadata.insert("channel".into(), self.name.into());
         d.metadata.insert("channel_id".into(), self.id.into());
         d.metadata.insert("messages".into(), msgs.len().into());

@@ -12,6 +12,7 @@ use sluice_fixtures::{FixtureServer, Shared};
 use sluice_http::VirtualSleeper;
 
 use super::*;
+use sluice_fixtures::{access_sets, sets};
 
 async fn fixture() -> (FixtureServer, SlackShared) {
     let shared = Shared::new(SlackWorld::generate(&[("eng", false, 24), ("incidents", true, 9)]));
@@ -89,7 +90,7 @@ async fn full_sync_builds_threads_and_days_with_acls() {
     assert!(t0.body.contains("Comment 0:") && t0.body.contains("Comment 1:"), "{}", t0.body);
     assert!(!t0.body.contains("Comment 2:"), "the late reply is in part 2");
     assert!(d.get(&thread_id(&eng, &parent, 1)).body.contains("Comment 2:"));
-    assert_eq!(t0.acl, vec![WORKSPACE_PRINCIPAL]);
+    assert_eq!(access_sets(t0, "slack:slack:"), sets(&[&["workspace"]]));
     assert_eq!(t0.url.as_deref(), Some(format!("https://acme.slack.com/archives/{eng}/p{}", parent.replace('.', "")).as_str()));
     // Day groups hold the other messages, without the join notices.
     let days: Vec<&Document> = d.docs.iter().filter(|x| x.kind == DocKind::Message && x.metadata["channel"] == "eng").collect();
@@ -97,7 +98,7 @@ async fn full_sync_builds_threads_and_days_with_acls() {
     assert_eq!(day_msgs, 18);
     assert!(days.iter().all(|x| !x.body.contains("has joined")));
     let private: Vec<&Document> = d.docs.iter().filter(|x| x.metadata["channel_id"] == inc.as_str()).collect();
-    assert!(!private.is_empty() && private.iter().all(|x| x.acl == vec!["user:U01ALICE", "user:U03CAROL"]));
+    assert!(!private.is_empty() && private.iter().all(|x| access_sets(x, "slack:slack:") == sets(&[&["user:U01ALICE", "user:U03CAROL"]])));
 }
 
 #[tokio::test]
@@ -113,8 +114,7 @@ async fn a_channel_whose_privacy_is_not_stated_is_read_by_its_members_only() {
     let docs: Vec<&Document> = d.docs.iter().filter(|x| x.metadata["channel_id"] == eng.as_str()).collect();
     assert!(!docs.is_empty());
     for x in docs {
-        assert!(!x.acl.contains(&WORKSPACE_PRINCIPAL.to_string()), "{}: unknown privacy must not be workspace-wide", x.external_id);
-        assert_eq!(x.acl, members, "{}", x.external_id);
+        assert_eq!(access_sets(x, "slack:slack:"), Some(vec![members.clone()]), "{}: unknown privacy must not be workspace-wide", x.external_id);
     }
 }
 
@@ -265,8 +265,8 @@ async fn export_applies_edits_deletes_threads_across_days_and_survives_a_bad_day
     let day = d.get("day:C1:2025-01-10");
     assert!(day.body.contains("bob: final text (edited)"), "{}", day.body);
     assert!(!day.body.contains("oops") && !day.body.contains("has joined"), "{}", day.body);
-    assert_eq!(day.acl, vec![WORKSPACE_PRINCIPAL]);
-    assert_eq!(d.get("day:G1:2025-01-10").acl, vec!["user:U1"]);
+    assert_eq!(access_sets(day, "slack:exp:"), sets(&[&["workspace"]]));
+    assert_eq!(access_sets(d.get("day:G1:2025-01-10"), "slack:exp:"), sets(&[&["user:U1"]]));
     assert_eq!(d.dead, 1, "the broken day file is a dead letter");
     assert_eq!(d.docs.len(), 3);
 

@@ -1,5 +1,5 @@
-//! API keys: each maps to principals that filter every search by document
-//! ACLs, and to its own request budget. Keys are stored as SHA-256 hashes
+//! API keys and JWTs: each caller maps to the stored principals that
+//! filter every search by document access, and to its own request budget. Keys are stored as SHA-256 hashes
 //! only (`sluice keygen` prints a new key and its entry), so the key file
 //! is not a secret.
 //!
@@ -7,8 +7,9 @@
 //! keys:
 //!   - name: intranet-search
 //!     sha256: 5e8848…          # sha256 of the key, hex
-//!     principals: [group:engineering]
+//!     principals: [confluence:wiki:group:engineering]   # as stored
 //!     requests_per_minute: 600
+//! identity_map: identities.yaml   # JWT subjects/groups → principals (see identity.rs)
 //! ```
 
 use std::collections::HashMap;
@@ -25,6 +26,8 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use sluice_core::search::Access;
 
+use crate::identity::IdentityMap;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct KeyFile {
@@ -32,10 +35,15 @@ struct KeyFile {
     keys: Vec<KeyEntry>,
     #[serde(default)]
     jwt: Option<JwtSettings>,
+    /// The identity map file (relative to this file): what a JWT's subject
+    /// and groups, or a key's `identity`, may read. Required with `jwt`.
+    #[serde(default)]
+    identity_map: Option<String>,
 }
 
-/// Bearer JWTs from an identity provider: `sub` becomes `user:<sub>`, each
-/// entry of the groups claim `group:<name>`.
+/// Bearer JWTs from an identity provider. The subject and the groups claim
+/// say who the caller is; the identity map says which stored principals
+/// that is in each system (an unmapped caller reads public documents only).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct JwtSettings {
@@ -105,11 +113,12 @@ struct JwtVerifier {
     issuer: Option<String>,
     groups_claim: String,
     admin_group: Option<String>,
+    identities: Arc<IdentityMap>,
     limiter: governor::DefaultKeyedRateLimiter<String>,
 }
 
 impl JwtVerifier {
-    fn new(s: JwtSettings, base: &Path) -> Result<JwtVerifier, String> {
+    fn new(s: JwtSettings, base: &Path, identities: Arc<IdentityMap>) -> Result<JwtVerifier, String> {
         let hs256 = match &s.hs256_secret_env {
             None => None,
             Some(var) => {
@@ -148,6 +157,7 @@ impl JwtVerifier {
             issuer: s.issuer,
             groups_claim: s.groups_claim,
             admin_group: s.admin_group,
+            identities,
             limiter: RateLimiter::keyed(Quota::per_minute(rpm)),
         })
     }
@@ -227,8 +237,7 @@ impl JwtVerifier {
         let sub = data.claims["sub"].as_str().ok_or("the token has no `sub`")?.to_string();
         let groups: Vec<&str> = data.claims[self.groups_claim.as_str()].as_array().into_iter().flatten().filter_map(|g| g.as_str()).collect();
         let admin = self.admin_group.as_deref().is_some_and(|a| groups.contains(&a));
-        let mut principals = vec![format!("user:{sub}")];
-        principals.extend(groups.iter().map(|g| format!("group:{g}")));
+        let principals = self.identities.resolve(&sub, &groups);
         Ok(Caller { name: format!("jwt:{sub}"), access: Access::Principals(principals), admin })
     }
 }
@@ -238,8 +247,12 @@ impl JwtVerifier {
 struct KeyEntry {
     name: String,
     sha256: String,
+    /// Stored principals the key reads as (`confluence:wiki:group:hr`).
     #[serde(default)]
     principals: Vec<String>,
+    /// A subject of the identity map whose principals the key also holds.
+    #[serde(default)]
+    identity: Option<String>,
     /// Reads every document regardless of ACLs (trusted back ends only).
     #[serde(default)]
     all_access: bool,
@@ -299,23 +312,37 @@ impl ApiKeys {
     /// `base` resolves `jwt.jwks_file`.
     pub fn parse_in(text: &str, base: &Path) -> Result<ApiKeys, String> {
         let file: KeyFile = serde_yaml_ng::from_str(text).map_err(|e| e.to_string())?;
+        let identities = Arc::new(match &file.identity_map {
+            Some(p) => IdentityMap::load(&base.join(p))?,
+            None => IdentityMap::default(),
+        });
         let mut by_hash = HashMap::new();
         for (i, k) in file.keys.into_iter().enumerate() {
             let h = k.sha256.trim().to_ascii_lowercase();
             if h.len() != 64 || !h.chars().all(|c| c.is_ascii_hexdigit()) {
                 return Err(format!("keys[{i}] ({}): sha256 must be 64 hex digits (from `sluice keygen`)", k.name));
             }
-            if !k.all_access && k.principals.iter().any(|p| !p.contains(':')) {
-                return Err(format!("keys[{i}] ({}): principals look like user:alice or group:eng", k.name));
+            if !k.all_access && k.principals.iter().any(|p| !p.contains(':') || p.trim() == "*") {
+                return Err(format!("keys[{i}] ({}): principals are written as stored, e.g. confluence:wiki:group:eng or group:eng (files sources)", k.name));
+            }
+            let mut principals = k.principals;
+            if let Some(who) = &k.identity {
+                if file.identity_map.is_none() {
+                    return Err(format!("keys[{i}] ({}): `identity` needs `identity_map`", k.name));
+                }
+                principals.extend(identities.resolve(who, &[]));
             }
             let rpm = NonZeroU32::new(k.requests_per_minute).ok_or_else(|| format!("keys[{i}] ({}): requests_per_minute must be at least 1", k.name))?;
-            let access = if k.all_access { Access::All } else { Access::Principals(k.principals) };
+            let access = if k.all_access { Access::All } else { Access::Principals(principals) };
             let limiter = RateLimiter::direct(Quota::per_minute(rpm));
             if by_hash.insert(h, Key { caller: Caller { name: k.name.clone(), access, admin: k.admin }, limiter }).is_some() {
                 return Err(format!("keys[{i}] ({}): the same key is listed twice", k.name));
             }
         }
-        let jwt = file.jwt.map(|j| JwtVerifier::new(j, base)).transpose()?;
+        let jwt = file.jwt.map(|j| JwtVerifier::new(j, base, identities.clone())).transpose()?;
+        if jwt.is_some() && file.identity_map.is_none() {
+            return Err("`jwt` needs `identity_map`: without it no token's subject or groups map to any system's principals, so every caller would read public documents only".into());
+        }
         if by_hash.is_empty() && jwt.is_none() {
             return Err("no `keys` and no `jwt`: nobody could search".into());
         }
@@ -418,7 +445,7 @@ mod tests {
         let ok = ApiKeys::parse(&format!("keys:\n  - name: a\n    sha256: {h}\n    principals: [user:alice]\n")).unwrap();
         assert_eq!(ok.len(), 1);
         assert!(ApiKeys::parse("keys:\n  - name: a\n    sha256: nothex\n").unwrap_err().contains("64 hex"));
-        assert!(ApiKeys::parse(&format!("keys:\n  - name: a\n    sha256: {h}\n    principals: [alice]\n")).unwrap_err().contains("user:alice"));
+        assert!(ApiKeys::parse(&format!("keys:\n  - name: a\n    sha256: {h}\n    principals: [alice]\n")).unwrap_err().contains("as stored"));
         assert!(ApiKeys::parse(&format!("keys:\n  - {{name: a, sha256: {h}}}\n  - {{name: b, sha256: {h}}}\n")).unwrap_err().contains("twice"));
         assert!(ApiKeys::parse("keys:\n  - name: a\n    sha: x\n").is_err());
     }

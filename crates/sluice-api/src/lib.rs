@@ -6,6 +6,7 @@
 //! running pipeline's index, see [`IndexSet`]).
 
 pub mod auth;
+pub mod identity;
 mod page;
 
 pub use auth::{ApiKeys, Caller, hash_key, require_admin, require_key};
@@ -284,10 +285,8 @@ async fn document(State(st): State<Arc<ApiState>>, caller: Option<axum::Extensio
         }
     }
     let Some(first) = chunks.first() else { return not_found() };
-    let readable = match &access {
-        Access::All => true,
-        Access::Principals(p) => first.acl.is_empty() || first.acl.iter().any(|a| p.contains(a)),
-    };
+    // The same rule every store applies before its top-k.
+    let readable = access.allows(&first.acl);
     if !readable {
         return not_found();
     }

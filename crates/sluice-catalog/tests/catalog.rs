@@ -56,7 +56,7 @@ fn settings_schemas_list_the_keys_users_write() {
     let (props, required) = keys("gitlab");
     assert_eq!(
         props,
-        ["base_url", "file_globs", "file_max_bytes", "files", "groups", "http", "issues", "max_notes", "merge_requests", "overlap_minutes", "page_size", "permissions", "projects", "wiki"]
+        ["base_url", "file_globs", "file_max_bytes", "files", "groups", "http", "issues", "max_notes", "merge_requests", "overlap_minutes", "page_size", "projects", "wiki"]
     );
     assert!(required.is_empty(), "every GitLab setting has a default: {required:?}");
     let (props, required) = keys("slack_export");

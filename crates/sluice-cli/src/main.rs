@@ -58,8 +58,18 @@ enum Command {
         full: bool,
         /// Prune pass: list ids only (no content) and delete records gone at
         /// the source; cheaper than --full for sources that support it.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "permissions")]
         prune: bool,
+        /// Permission sync pass: list each record's access only and update
+        /// it in place in every store (no content read where the source can
+        /// avoid it, nothing embedded, checkpoints untouched).
+        #[arg(long, conflicts_with = "full")]
+        permissions: bool,
+        /// Let a prune delete more than `prune.max_delete_percent` of a
+        /// source's documents, or act on an empty listing (the guard stops
+        /// such a prune otherwise).
+        #[arg(long)]
+        allow_mass_delete: bool,
         /// Only this source id (repeatable).
         #[arg(long = "source")]
         sources: Vec<String>,
@@ -120,7 +130,7 @@ enum Command {
         /// Filter `key=value`: source, kind, label, after, before (RFC 3339). Repeatable.
         #[arg(long = "filter", short = 'f')]
         filters: Vec<String>,
-        /// Search as these principals (comma-separated `user:…`/`group:…`); default: public documents only.
+        /// Search as these principals, as stored (comma-separated, e.g. `confluence:wiki:group:hr,group:eng`); default: public documents only.
         #[arg(long = "as")]
         principals: Option<String>,
         /// Ignore document ACLs (trusted local use).
@@ -150,7 +160,7 @@ enum Command {
         /// A name for logs and metrics, e.g. intranet-search.
         #[arg(long)]
         name: String,
-        /// `user:…` / `group:…` principals the key searches as (repeatable).
+        /// Principals the key searches as, as stored (`confluence:wiki:group:hr`; repeatable).
         #[arg(long = "principal")]
         principals: Vec<String>,
         #[arg(long, default_value_t = 600)]
@@ -221,7 +231,10 @@ async fn dispatch(cmd: Command) -> Result<(), Failure> {
         Command::Daemon { dir, data_dir, model, listen, api, reload_secs, shutdown_grace_secs } => {
             cmd::daemon::run(dir, data_dir, &model, &listen, &api, reload_secs, shutdown_grace_secs).await
         }
-        Command::Run { pipeline, data, full, prune, sources, json } => cmd::run::run(&pipeline, &data.data_dir, full, prune, sources, json).await,
+        Command::Run { pipeline, data, full, prune, permissions, allow_mass_delete, sources, json } => {
+            let opts = sluice_engine::RunOptions { full, prune, permissions, allow_mass_delete, only_sources: sources };
+            cmd::run::run(&pipeline, &data.data_dir, opts, json).await
+        }
         Command::Worker { pipeline, data, model, group, instance_id, metrics_addr, exit_when_idle, json } => {
             let opts = cmd::worker::Options { group, instance_id, exit_when_idle: exit_when_idle.map(std::time::Duration::from_secs), metrics_addr, json };
             cmd::worker::run(&pipeline, &data.data_dir, &model, opts).await

@@ -107,7 +107,7 @@ fn run_search_status_and_exit_codes() {
          {\"id\":\"3\",\"title\":\"broken\",\"text\": \n",
     )
     .unwrap();
-    std::fs::write(p.join("p.yaml"), "name: cli\nsources:\n  - id: kb\n    type: files\n    settings:\n      path: kb.jsonl\n").unwrap();
+    std::fs::write(p.join("p.yaml"), "name: cli\nsources:\n  - id: kb\n    type: files\n    visibility: public\n    settings:\n      path: kb.jsonl\n").unwrap();
 
     // Before any run, search explains what to do.
     let o = sluice(&["search", "lag", "--data-dir", "data"], p);
@@ -139,7 +139,7 @@ fn run_search_status_and_exit_codes() {
     assert_eq!(v["last_runs"][0]["dead_letters"], 1);
 
     // A source that cannot be read: exit 3, nothing else lost.
-    std::fs::write(p.join("p.yaml"), "name: cli\nsources:\n  - id: kb\n    type: files\n    settings:\n      path: kb.jsonl\n  - id: gone\n    type: files\n    settings:\n      path: missing-dir\n").unwrap();
+    std::fs::write(p.join("p.yaml"), "name: cli\nsources:\n  - id: kb\n    type: files\n    visibility: public\n    settings:\n      path: kb.jsonl\n  - id: gone\n    type: files\n    visibility: public\n    settings:\n      path: missing-dir\n").unwrap();
     let o = sluice(&["run", "p.yaml", "--data-dir", "data"], p);
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(3), "{out}{err}");

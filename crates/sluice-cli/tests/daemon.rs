@@ -106,7 +106,7 @@ fn daemon_schedules_reloads_syncs_and_stops_cleanly() {
     let pipes = dir.path().join("pipes");
     std::fs::create_dir_all(&pipes).unwrap();
     std::fs::write(pipes.join("kb.jsonl"), "{\"id\":\"a\",\"title\":\"Aardvark feeding\",\"text\":\"Aardvarks eat termites at night.\"}\n").unwrap();
-    let yaml = "name: kb\nschedule:\n  cron: \"*/1 * * * * *\"\nsources:\n  - id: notes\n    type: files\n    settings:\n      path: kb.jsonl\n";
+    let yaml = "name: kb\nschedule:\n  cron: \"*/1 * * * * *\"\nsources:\n  - id: notes\n    type: files\n    visibility: public\n    settings:\n      path: kb.jsonl\n";
     std::fs::write(pipes.join("kb.yaml"), yaml).unwrap();
 
     let (mut child, addr) = start(dir.path());
@@ -174,7 +174,7 @@ fn daemon_api_needs_keys_searches_every_pipeline_and_reports_metrics() {
     )
     .unwrap();
     std::fs::write(pipes.join("zoo.jsonl"), "{\"id\":\"z\",\"title\":\"Pangolin care\",\"text\":\"Pangolins also eat termites.\"}\n").unwrap();
-    let source = |name: &str| format!("name: {name}\nschedule:\n  cron: \"0 0 3 * * *\"\nsources:\n  - id: notes\n    type: files\n    settings:\n      path: {name}.jsonl\n      mapping:\n        acl: acl\n");
+    let source = |name: &str| format!("name: {name}\nschedule:\n  cron: \"0 0 3 * * *\"\nsources:\n  - id: notes\n    type: files\n    settings:\n      path: {name}.jsonl\n      mapping:\n        acl: acl\n        acl_fallback: public\n");
     std::fs::write(pipes.join("kb.yaml"), source("kb")).unwrap();
     std::fs::write(pipes.join("zoo.yaml"), source("zoo")).unwrap();
     let keys = format!(

@@ -82,6 +82,7 @@ fn doc(i: u32, version: u32) -> Document {
     let mut d = Document::new("bulk", &i.to_string(), DocKind::Document);
     d.title = format!("record {i}");
     d.body = format!("version {version} of record {i}");
+    d.access = Some(sluice_core::DocAccess::Public);
     d
 }
 
@@ -93,7 +94,7 @@ async fn worker_killed_five_times_loses_and_duplicates_nothing() {
     std::fs::write(
         dir.path().join("kb.yaml"),
         format!(
-            "name: kb\nsources:\n  - id: bulk\n    type: files\n    settings:\n      path: bulk.jsonl\nembedding:\n  batch_size: 256\n\
+            "name: kb\nsources:\n  - id: bulk\n    type: files\n    visibility: public\n    settings:\n      path: bulk.jsonl\nembedding:\n  batch_size: 256\n\
              transport:\n  type: kafka\n  bootstrap_servers: \"{}\"\n  partitions: 4\n  batch_records: 1000\n  linger_ms: 100\n",
             broker.bootstrap()
         ),

@@ -65,7 +65,7 @@ async fn sync_and_search_export_nested_spans_over_otlp() {
         "{\"id\":\"a\",\"title\":\"Aardvark feeding\",\"text\":\"Aardvarks eat termites at night.\"}\n{\"id\":\"b\",\"title\":\"Badger setts\",\"text\":\"Badgers dig setts.\"}\n",
     )
     .unwrap();
-    std::fs::write(dir.path().join("kb.yaml"), "name: kb\nsources:\n  - id: notes\n    type: files\n    settings:\n      path: kb.jsonl\n").unwrap();
+    std::fs::write(dir.path().join("kb.yaml"), "name: kb\nsources:\n  - id: notes\n    type: files\n    visibility: public\n    settings:\n      path: kb.jsonl\n").unwrap();
     sluice(dir.path(), &endpoint, &["run", "kb.yaml", "--data-dir", "data"]).await;
     {
         let spans = spans.lock().unwrap();

@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, FixedSizeListBuilder, Float32Builder, ListBuilder, RecordBatch,
+    Array, ArrayRef, AsArray, BooleanBuilder, FixedSizeListBuilder, Float32Builder, ListBuilder, RecordBatch,
     StringBuilder, TimestampMicrosecondArray, TimestampMicrosecondBuilder, UInt32Builder,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::error::ArrowError;
 use chrono::{DateTime, TimeZone, Utc};
 
+use crate::access::DocAccess;
 use crate::model::{Chunk, DocKind, Document};
 
 fn ts_type() -> DataType {
@@ -22,10 +23,14 @@ fn list_of_utf8() -> DataType {
     DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)))
 }
 
+fn list_of_lists_of_utf8() -> DataType {
+    DataType::List(Arc::new(Field::new("item", list_of_utf8(), true)))
+}
+
 /// Column names of the `records` table, in order.
-pub const RECORD_COLUMNS: [&str; 16] = [
+pub const RECORD_COLUMNS: [&str; 17] = [
     "doc_id", "source", "external_id", "kind", "title", "body", "url", "author", "created_at",
-    "updated_at", "parent_id", "thread_id", "breadcrumb", "labels", "metadata", "acl",
+    "updated_at", "parent_id", "thread_id", "breadcrumb", "labels", "metadata", "public", "acl",
 ];
 
 /// Schema of the `records` table (one row per source record).
@@ -48,7 +53,12 @@ pub fn records_schema() -> SchemaRef {
         // Free-form metadata as a JSON object string: SQL can read it with
         // string functions, and extra output columns are folded back into it.
         Field::new("metadata", DataType::Utf8, true),
-        Field::new("acl", list_of_utf8(), true),
+        // Access (see `access.rs`): `public` true only where the connector
+        // or the source's `visibility: public` said so; otherwise `acl` is
+        // the conjunction of principal sets. Both NULL means unknown, and
+        // such a row is dead-lettered, never indexed as public.
+        Field::new("public", DataType::Boolean, true),
+        Field::new("acl", list_of_lists_of_utf8(), true),
     ]))
 }
 
@@ -122,7 +132,31 @@ pub fn documents_to_batch(docs: &[Document]) -> Result<RecordBatch, ArrowError> 
                 Some(serde_json::to_string(&d.metadata).unwrap_or_default())
             }
         }),
-        list_column(docs.iter().map(|d| &d.acl)),
+        {
+            let mut b = BooleanBuilder::new();
+            for d in docs {
+                b.append_option(d.access.as_ref().map(|a| *a == DocAccess::Public));
+            }
+            Arc::new(b.finish())
+        },
+        {
+            let mut b = ListBuilder::new(ListBuilder::new(StringBuilder::new()));
+            for d in docs {
+                match &d.access {
+                    Some(DocAccess::AllOf(sets)) => {
+                        for set in sets {
+                            for p in set {
+                                b.values().values().append_value(p);
+                            }
+                            b.values().append(true);
+                        }
+                        b.append(true);
+                    }
+                    _ => b.append(false),
+                }
+            }
+            Arc::new(b.finish())
+        },
     ];
     RecordBatch::try_new(records_schema(), columns)
 }
@@ -165,6 +199,7 @@ pub fn batch_to_documents(batch: &RecordBatch) -> Result<(Vec<Document>, Vec<Row
     let breadcrumb = col("breadcrumb");
     let labels = col("labels");
     let metadata = col("metadata");
+    let public = col("public");
     let acl = col("acl");
     let extra: Vec<(String, ArrayRef)> = schema
         .fields()
@@ -199,7 +234,7 @@ pub fn batch_to_documents(batch: &RecordBatch) -> Result<(Vec<Document>, Vec<Row
             d.thread_id = get_str(&thread, row)?;
             d.breadcrumb = list_at(&breadcrumb, row)?;
             d.labels = list_at(&labels, row)?;
-            d.acl = list_at(&acl, row)?;
+            d.access = access_at(&public, &acl, row)?;
             if let Some(m) = get_str(&metadata, row)? {
                 let map: BTreeMap<String, serde_json::Value> = serde_json::from_str(&m)
                     .map_err(|e| format!("`metadata` is not a JSON object: {e}"))?;
@@ -303,6 +338,42 @@ fn list_at(a: &Option<ArrayRef>, row: usize) -> Result<Vec<String>, String> {
     }
 }
 
+/// The row's access from the `public` and `acl` columns; `None` when
+/// neither says (the engine dead-letters that).
+fn access_at(public: &Option<ArrayRef>, acl: &Option<ArrayRef>, row: usize) -> Result<Option<DocAccess>, String> {
+    if let Some(p) = public {
+        if !p.is_null(row) {
+            let value = match p.data_type() {
+                DataType::Boolean => p.as_boolean().value(row),
+                other => return Err(format!("`public` must be a boolean, not {other}")),
+            };
+            if value {
+                return Ok(Some(DocAccess::Public));
+            }
+        }
+    }
+    let Some(a) = acl else { return Ok(None) };
+    if a.is_null(row) {
+        return Ok(None);
+    }
+    let outer = match a.data_type() {
+        DataType::List(_) => a.as_list::<i32>().value(row),
+        DataType::LargeList(_) => a.as_list::<i64>().value(row),
+        other => return Err(format!("`acl` must be a list of principal lists (List<List<Utf8>>), not {other}")),
+    };
+    if !matches!(outer.data_type(), DataType::List(_) | DataType::LargeList(_)) {
+        return Err(format!("`acl` must be a list of principal lists (List<List<Utf8>>), not a list of {}", outer.data_type()));
+    }
+    let mut sets = Vec::with_capacity(outer.len());
+    for i in 0..outer.len() {
+        if outer.is_null(i) {
+            return Err(format!("`acl` set {i} is NULL"));
+        }
+        sets.push(list_at(&Some(outer.clone()), i)?);
+    }
+    Ok(Some(DocAccess::AllOf(sets)))
+}
+
 fn json_at(a: &ArrayRef, row: usize) -> Result<Option<serde_json::Value>, String> {
     if a.is_null(row) {
         return Ok(None);
@@ -386,17 +457,19 @@ mod tests {
         d.updated_at = Some(parse_time("2025-09-14T10:22:31.000Z").unwrap());
         d.breadcrumb = vec!["Eng".into(), "SRE".into()];
         d.labels = vec!["runbook".into()];
-        d.acl = vec!["group:sre".into()];
+        d.access = Some(DocAccess::any_of(["conf:wiki:group:sre"]).and(["conf:wiki:user:ann", "conf:wiki:user:bob"]));
         d.metadata.insert("space".into(), serde_json::json!("ENG"));
         d
     }
 
     #[test]
     fn round_trip_preserves_every_field() {
-        let docs = vec![sample(), Document::new("conf", "43", DocKind::Comment)];
+        let mut public = Document::new("conf", "44", DocKind::Page);
+        public.access = Some(DocAccess::Public);
+        let docs = vec![sample(), Document::new("conf", "43", DocKind::Comment), public];
         let batch = documents_to_batch(&docs).unwrap();
         assert_eq!(batch.schema(), records_schema());
-        assert_eq!(batch.num_rows(), 2);
+        assert_eq!(batch.num_rows(), 3);
         let (back, errors) = batch_to_documents(&batch).unwrap();
         assert!(errors.is_empty());
         assert_eq!(back, docs);

@@ -3,8 +3,10 @@
 //! transport plugs into, the search contract, and the registry of factories
 //! that builds them.
 
+pub mod access;
 pub mod arrow_conv;
 pub mod embed;
+pub mod failpoint;
 pub mod ids;
 pub mod model;
 pub mod registry;
@@ -16,11 +18,12 @@ pub mod sink;
 pub mod source;
 pub mod transport;
 
+pub use access::{Access, DocAccess, MAX_ACL_SETS};
 pub use embed::{EmbedError, TextEmbedder};
 pub use ids::{chunk_id, content_hash, doc_id};
 pub use model::{Chunk, DeadLetter, DocKind, Document};
 pub use registry::{ComponentKind, CredentialNeeds, NotAvailable, OpenedStore, Registry, SourceContext, SourceFactory, StoreContext, StoreFactory, StoreSearch, TransportContext, TransportFactory};
-pub use sink::{chunk_record, ChunkWrite, DocumentWrite, Sink, SinkAck, SinkBatch, SinkError, SinkRejection};
+pub use sink::{chunk_record, AccessUpdate, ChunkWrite, DocumentWrite, Sink, SinkAck, SinkBatch, SinkError, SinkRejection};
 pub use settings::{SettingsError, parse_cursor, parse_settings, settings_schema};
 pub use source::{ListingScope, Source, SourceError, SourcePage, SyncMode};
 pub use retry::{Backoff, RetryPolicy, retry};

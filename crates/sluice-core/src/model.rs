@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::access::DocAccess;
 use crate::ids;
 
 /// What a document is in its source system. Kept closed so filters and
@@ -87,8 +88,9 @@ impl FromStr for DocKind {
     }
 }
 
-/// One source record, normalised. `acl` lists principals allowed to read it
-/// (`user:<id>` / `group:<id>`); an empty list means readable by everyone.
+/// One source record, normalised. `access` says who may read it; `None`
+/// means nobody said, and the engine dead-letters such a document rather
+/// than guess (see `access.rs`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Document {
     pub source: String,
@@ -105,7 +107,7 @@ pub struct Document {
     pub breadcrumb: Vec<String>,
     pub labels: Vec<String>,
     pub metadata: BTreeMap<String, serde_json::Value>,
-    pub acl: Vec<String>,
+    pub access: Option<DocAccess>,
 }
 
 impl Document {
@@ -125,7 +127,7 @@ impl Document {
             breadcrumb: Vec::new(),
             labels: Vec::new(),
             metadata: BTreeMap::new(),
-            acl: Vec::new(),
+            access: None,
         }
     }
 
@@ -138,7 +140,7 @@ impl Document {
     pub fn meta_hash(&self) -> String {
         let meta = serde_json::json!([
             self.kind, self.title, self.url, self.author, self.created_at, self.updated_at,
-            self.parent_id, self.thread_id, self.breadcrumb, self.labels, self.metadata, self.acl,
+            self.parent_id, self.thread_id, self.breadcrumb, self.labels, self.metadata, self.access,
         ]);
         ids::content_hash(meta.to_string().as_bytes())
     }
@@ -151,9 +153,14 @@ impl Document {
         ids::content_hash(&bytes)
     }
 
-    /// True when `principals` may read this document.
-    pub fn readable_by(&self, principals: &[String]) -> bool {
-        self.acl.is_empty() || self.acl.iter().any(|p| principals.contains(p))
+    /// Readable by holders of any of `principals` (one set).
+    pub fn with_readers<I, S>(mut self, principals: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.access = Some(DocAccess::any_of(principals));
+        self
     }
 }
 
@@ -222,12 +229,11 @@ mod tests {
     }
 
     #[test]
-    fn acl_empty_is_public() {
-        let mut d = Document::new("s", "1", DocKind::Page);
-        assert!(d.readable_by(&[]));
-        d.acl = vec!["group:hr".into()];
-        assert!(!d.readable_by(&["group:eng".into()]));
-        assert!(d.readable_by(&["user:a".into(), "group:hr".into()]));
+    fn a_new_document_has_no_access_until_someone_says() {
+        let d = Document::new("s", "1", DocKind::Page);
+        assert_eq!(d.access, None);
+        let d = d.with_readers(["x:y:group:hr"]);
+        assert_eq!(d.access, Some(DocAccess::any_of(["x:y:group:hr"])));
     }
 
     #[test]

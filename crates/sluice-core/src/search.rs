@@ -34,7 +34,12 @@ pub struct ChunkPayload {
     pub title: String,
     pub url: Option<String>,
     pub labels: Vec<String>,
-    pub acl: Vec<String>,
+    /// The document's access as `MAX_ACL_SETS` stored slots
+    /// (`DocAccess::slots`); empty for a chunk stored before the access
+    /// model, which only `Access::All` reads. `acl_sets` in JSON so an old
+    /// payload's flat `acl` list is never read as one.
+    #[serde(rename = "acl_sets", default)]
+    pub acl: Vec<Vec<String>>,
     /// Microseconds since the epoch.
     pub updated_at: Option<i64>,
     pub text: String,
@@ -61,27 +66,7 @@ impl std::str::FromStr for SearchMode {
     }
 }
 
-/// Who is asking. Search never returns a document to a caller outside its
-/// ACL; `All` is for trusted local use (operators on the CLI).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Access {
-    All,
-    /// `user:…` / `group:…` principals; public documents are always visible.
-    Principals(Vec<String>),
-}
-
-impl Access {
-    pub fn public_only() -> Access {
-        Access::Principals(Vec::new())
-    }
-
-    pub fn allows(&self, acl: &[String]) -> bool {
-        match self {
-            Access::All => true,
-            Access::Principals(p) => acl.is_empty() || acl.iter().any(|a| p.contains(a)),
-        }
-    }
-}
+pub use crate::access::Access;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -317,13 +302,5 @@ mod tests {
     fn snippets_are_escaped_and_bounded() {
         assert_eq!(plain_snippet("<b>\"a\" & 'b'</b>"), "&lt;b&gt;&quot;a&quot; &amp; &#x27;b&#x27;&lt;/b&gt;");
         assert_eq!(plain_snippet(&"é".repeat(300)).chars().count(), SNIPPET_CHARS);
-    }
-
-    #[test]
-    fn access_rules() {
-        assert!(Access::public_only().allows(&[]));
-        assert!(!Access::public_only().allows(&["group:hr".into()]));
-        assert!(Access::All.allows(&["group:hr".into()]));
-        assert!(Access::Principals(vec!["group:hr".into()]).allows(&["group:hr".into()]));
     }
 }

@@ -35,6 +35,14 @@ pub fn settings_schema<T: schemars::JsonSchema>() -> Value {
 
 /// Deserializes a connector's `settings:` (its structure errors name the path).
 pub fn parse_settings<T: DeserializeOwned>(settings: &BTreeMap<String, Value>) -> Result<T, Vec<SettingsError>> {
+    if settings.contains_key("permissions") {
+        // Fail closed: there is no switch that turns permissions off.
+        return Err(vec![SettingsError::new(
+            "permissions",
+            "`permissions` was removed: a connector always applies the system's permissions",
+            Some("delete the line; to publish this source to every caller, set `visibility: public` on the source (next to `type:`)"),
+        )]);
+    }
     let value = Value::Object(settings.clone().into_iter().collect());
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();

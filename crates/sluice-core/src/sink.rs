@@ -10,11 +10,11 @@ use uuid::Uuid;
 use crate::model::{Chunk, Document};
 
 /// The fields a store keeps per chunk (payload in Qdrant, document in
-/// Elasticsearch): what filters look at and what a hit shows. `public`
-/// marks documents without an ACL, so a store can filter on
-/// `public OR acl ∈ principals` with indexed fields only.
+/// Elasticsearch): what filters look at and what a hit shows. The access
+/// is stored as the slots `acl_0 … acl_{K-1}` (see `access.rs`), so a store
+/// filters with indexed keyword fields only.
 pub fn chunk_record(doc: &Document, chunk: &Chunk) -> serde_json::Map<String, serde_json::Value> {
-    let value = serde_json::json!({
+    let mut value = serde_json::json!({
         "doc_id": chunk.doc_id.to_string(),
         "chunk_id": chunk.chunk_id.to_string(),
         "ordinal": chunk.ordinal,
@@ -26,11 +26,12 @@ pub fn chunk_record(doc: &Document, chunk: &Chunk) -> serde_json::Map<String, se
         "url": doc.url,
         "author": doc.author,
         "labels": doc.labels,
-        "acl": doc.acl,
-        "public": doc.acl.is_empty(),
         "updated_at": doc.updated_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
         "content_hash": chunk.content_hash,
     });
+    for (i, slot) in crate::access::stored_slots(doc.access.as_ref()).into_iter().enumerate() {
+        value[crate::access::acl_field(i)] = serde_json::json!(slot);
+    }
     match value {
         serde_json::Value::Object(map) => map,
         _ => serde_json::Map::new(),
@@ -95,6 +96,16 @@ pub struct SinkError {
     pub transient: bool,
 }
 
+/// A document's new access, to be set on every one of its chunks in place
+/// (the permission sync pass): no text, no vectors.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessUpdate {
+    pub doc_id: Uuid,
+    /// The document's chunks (`chunk_id(doc_id, 0..n)`).
+    pub chunk_ids: Vec<Uuid>,
+    pub access: crate::access::DocAccess,
+}
+
 #[async_trait]
 pub trait Sink: Send + Sync {
     fn name(&self) -> &str;
@@ -102,4 +113,11 @@ pub trait Sink: Send + Sync {
     /// Applies writes and deletes idempotently (applying the same batch twice
     /// leaves the same state) and acknowledges only when durable.
     async fn apply(&self, batch: &SinkBatch) -> Result<SinkAck, SinkError>;
+
+    /// Sets the access of existing chunks in place, idempotently, and
+    /// returns only when durable. A store that cannot answers an error (fail
+    /// closed: the pass stops and nothing is recorded as updated).
+    async fn update_access(&self, _updates: &[AccessUpdate]) -> Result<(), SinkError> {
+        Err(SinkError { sink: self.name().to_string(), message: "this store cannot update access in place; a content sync (`sluice run --full`) carries the change".into(), transient: false })
+    }
 }

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 
 use crate::model::{DeadLetter, Document};
 
+
 /// Full: list everything (first run, `--full`, or a periodic re-sync).
 /// Incremental: only what changed since the checkpoint cursor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +18,12 @@ pub enum SyncMode {
     /// admits (same scope, same filters), or it deletes good data. A source
     /// that cannot list ids cheaply may treat it as `Full`.
     Prune,
+    /// List the access of every live record (`SourcePage::access`), without
+    /// bodies: the permission sync pass, which updates access in place in
+    /// every store without re-embedding. A source that cannot list access
+    /// cheaply may treat it as `Full`; the engine then uses only each
+    /// document's access.
+    Permissions,
 }
 
 /// What a run of the source will list, decided by the source at `open`.
@@ -44,6 +51,9 @@ pub struct SourcePage {
     /// External ids of live records listed without their content (a
     /// `Prune` pass); they are kept, everything unlisted is deleted.
     pub live_ids: Vec<String>,
+    /// External id → current access, listed without content (a
+    /// `Permissions` pass).
+    pub access: Vec<(String, crate::access::DocAccess)>,
 }
 
 /// A page-level failure: the page (and the run of this source) stops here,

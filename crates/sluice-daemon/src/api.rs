@@ -55,14 +55,15 @@ async fn sync(State(d): State<Arc<Daemon>>, Path(name): Path<String>, raw: axum:
     } else {
         match serde_json::from_slice(&raw) {
             Ok(b) => b,
-            Err(e) => return error(StatusCode::BAD_REQUEST, format!("invalid body: {e}; expected {{\"mode\": \"incremental|full|prune\", \"source\": \"id\"}}")),
+            Err(e) => return error(StatusCode::BAD_REQUEST, format!("invalid body: {e}; expected {{\"mode\": \"incremental|full|prune|permissions\", \"source\": \"id\"}}")),
         }
     };
     let kind = match body.mode.as_deref().unwrap_or("incremental") {
         "incremental" => RunKind::Incremental,
         "full" => RunKind::Full,
         "prune" => RunKind::Prune,
-        other => return error(StatusCode::BAD_REQUEST, format!("mode `{other}`: use incremental, full or prune")),
+        "permissions" => RunKind::Permissions,
+        other => return error(StatusCode::BAD_REQUEST, format!("mode `{other}`: use incremental, full, prune or permissions")),
     };
     match d.sync_now(&name, kind, body.source.as_deref()).await {
         None => error(StatusCode::NOT_FOUND, format!("no pipeline `{name}`")),

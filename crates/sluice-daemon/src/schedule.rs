@@ -1,9 +1,10 @@
 //! When each source runs. Pure and clock-free: callers pass `now`, so the
 //! tests drive it with a virtual clock.
 //!
-//! - Three cadences per pipeline: incremental (`cron`), full re-sync
-//!   (`full_sync_cron`) and prune (`prune_cron`); when two fall together the
-//!   stronger wins (full > prune > incremental).
+//! - Four cadences per pipeline: incremental (`cron`), full re-sync
+//!   (`full_sync_cron`), prune (`prune_cron`) and the permission pass
+//!   (`permissions_cron`); when two fall together the stronger wins
+//!   (full > prune > permissions > incremental).
 //! - Jitter: every run of a source starts a stable offset in
 //!   [0, `jitter_secs`) after its nominal time.
 //! - No overlap: a source that is still running when it is due again is
@@ -23,6 +24,7 @@ use sluice_spec::{ScheduleSpec, parse_cron};
 #[serde(rename_all = "snake_case")]
 pub enum RunKind {
     Incremental,
+    Permissions,
     Prune,
     Full,
 }
@@ -42,6 +44,9 @@ impl SourceSchedule {
         }
         if let Some(p) = &s.prune_cron {
             cadences.push((parse_cron(p)?, RunKind::Prune));
+        }
+        if let Some(p) = &s.permissions_cron {
+            cadences.push((parse_cron(p)?, RunKind::Permissions));
         }
         let tz = match &s.timezone {
             Some(z) => z.parse().map_err(|_| format!("unknown time zone `{z}`"))?,

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use sluice_core::arrow_conv::{batch_to_documents, documents_to_batch};
 use sluice_core::retry::{Backoff, RetryPolicy, retry};
-use sluice_core::{Chunk, ChunkWrite, DeadLetter, Document, DocumentWrite, Sink, SinkBatch, TextEmbedder};
+use sluice_core::{Chunk, ChunkWrite, DeadLetter, DocAccess, Document, DocumentWrite, Sink, SinkBatch, TextEmbedder};
 use sluice_state::DocState;
 use tracing::Instrument;
 use uuid::Uuid;
@@ -98,8 +98,9 @@ impl Indexer {
         mut dead_letters: Vec<DeadLetter>,
         r: &mut SourceReport,
     ) -> Result<Indexed, IndexFailure> {
-        let docs = plan::prepare(source_id, documents, cx.max_document_chars);
+        let docs = plan::prepare(source_id, documents, cx.max_document_chars, cx.public_sources.contains(source_id));
         let input_ids: Vec<Uuid> = docs.iter().map(Document::doc_id).collect();
+        let was_public: HashSet<Uuid> = docs.iter().filter(|d| d.access == Some(DocAccess::Public)).map(Document::doc_id).collect();
         r.docs_seen += docs.len() as u64;
 
         let docs = match &self.transform {
@@ -141,8 +142,12 @@ impl Indexer {
             }
             Some(_) => docs,
         };
-        // Records that failed this time keep their indexed version.
-        let (failed, unidentified_failures) = plan::failed_ids(source_id, &dead_letters);
+        let (docs, access_refused) = plan::admit_access(source_id, docs, &was_public, &mut dead_letters);
+        // Records that failed this time keep their indexed version, except
+        // those refused for their access: an older version may be readable
+        // by more people than the source now allows, so it is removed.
+        let (mut failed, unidentified_failures) = plan::failed_ids(source_id, &dead_letters);
+        failed.retain(|id| !access_refused.contains(id));
         for dl in &dead_letters {
             tracing::warn!(source = source_id, location = %dl.location, error = %dl.error, "dead letter");
         }
@@ -229,14 +234,7 @@ impl Indexer {
                 }
                 cw.push(ChunkWrite { chunk: c.clone(), vector: None });
             }
-            states.push(DocState {
-                doc_id: id,
-                source: d.source.clone(),
-                external_id: d.external_id.clone(),
-                content_hash: hash,
-                meta_hash,
-                chunk_hashes: chunks.iter().map(|c| c.content_hash.clone()).collect(),
-            });
+            states.push(plan::doc_state(&d, hash, chunks.iter().map(|c| c.content_hash.clone()).collect()));
             writes.push(DocumentWrite { doc_id: id, chunk_count: chunks.len() as u32, chunks: cw, document: Arc::new(d) });
         }
         if !to_embed.is_empty() {
@@ -261,6 +259,22 @@ impl Indexer {
 /// Transient store failures (timeouts, 429, 5xx) are retried within a run;
 /// a store still failing fails the page, and the next run resumes from its checkpoint.
 const SINK_RETRY: RetryPolicy = RetryPolicy::new(Backoff::new(Duration::from_millis(200), Duration::from_secs(10)), Some(5));
+
+impl Indexer {
+    /// Sets access in place in every sink (the permission pass); every
+    /// sink must acknowledge.
+    pub(crate) async fn update_access(&self, updates: &[sluice_core::AccessUpdate]) -> Result<(), IndexFailure> {
+        futures::future::try_join_all(self.sinks.iter().map(|sink| async move {
+            retry(&SINK_RETRY, || sink.update_access(updates), |e| e.transient, |e, attempt, wait| {
+                tracing::warn!(sink = sink.name(), attempt, wait_ms = wait.as_millis() as u64, error = %e, "transient sink error; retrying");
+            })
+            .await
+            .map_err(|e| IndexFailure { message: e.to_string(), transient: e.transient })
+        }))
+        .await?;
+        Ok(())
+    }
+}
 
 async fn apply_with_retry(sink: &dyn Sink, batch: &SinkBatch) -> Result<sluice_core::SinkAck, IndexFailure> {
     retry(&SINK_RETRY, || sink.apply(batch), |e| e.transient, |e, attempt, wait| {

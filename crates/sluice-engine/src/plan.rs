@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sluice_core::{DeadLetter, Document};
+use sluice_core::{DeadLetter, DocAccess, Document};
 use sluice_state::{DocState, StateStore};
 use uuid::Uuid;
 
@@ -22,6 +22,8 @@ pub(crate) struct PageContext<'a> {
     /// Records per Arrow batch, sink request and published slice.
     pub batch_records: usize,
     pub max_document_chars: usize,
+    /// Sources with `visibility: public`: every record is public.
+    pub public_sources: &'a HashSet<String>,
     pub observer: Option<&'a (dyn Fn(&ProgressEvent) + Send + Sync)>,
 }
 
@@ -33,13 +35,17 @@ impl PageContext<'_> {
     }
 }
 
-/// Dedupes a page's documents (later versions win), stamps the source id
-/// and applies the document size limit.
-pub(crate) fn prepare(source_id: &str, documents: Vec<Document>, max_chars: usize) -> Vec<Document> {
+/// Dedupes a page's documents (later versions win), stamps the source id,
+/// makes every record public for a `visibility: public` source and applies
+/// the document size limit.
+pub(crate) fn prepare(source_id: &str, documents: Vec<Document>, max_chars: usize, public: bool) -> Vec<Document> {
     let mut by_id: HashMap<Uuid, Document> = HashMap::new();
     let mut order = Vec::new();
     for mut d in documents {
         d.source = source_id.to_string();
+        if public {
+            d.access = Some(DocAccess::Public);
+        }
         if d.body.len() > max_chars {
             let cut = d.body.floor_char_boundary(max_chars);
             tracing::warn!(source = source_id, external_id = %d.external_id, chars = d.body.len(), limit = max_chars, "document body truncated (chunking.max_document_chars)");
@@ -51,6 +57,34 @@ pub(crate) fn prepare(source_id: &str, documents: Vec<Document>, max_chars: usiz
         }
     }
     order.into_iter().filter_map(|id| by_id.remove(&id)).collect()
+}
+
+/// The access gate (fail closed), after the transform: a document whose
+/// access is unknown, malformed or needs more principal sets than stores
+/// hold is dead-lettered, and so is one the transform made public when it
+/// was not public before (`was_public`). Returns the admitted documents and
+/// the ids refused here: their indexed versions must be removed, not kept,
+/// since an older version may carry a broader access.
+pub(crate) fn admit_access(source_id: &str, docs: Vec<Document>, was_public: &HashSet<Uuid>, dead_letters: &mut Vec<DeadLetter>) -> (Vec<Document>, HashSet<Uuid>) {
+    let mut admitted = Vec::with_capacity(docs.len());
+    let mut refused = HashSet::new();
+    for d in docs {
+        let problem = match &d.access {
+            None => Some("the record's access is unknown (`public` and `acl` are missing or NULL); it is not indexed — keep both columns in the transform, or set `visibility: public` on the source if everyone may read it".to_string()),
+            Some(DocAccess::Public) if !was_public.contains(&d.doc_id()) => {
+                Some("the transform made a restricted record public; only the connector or the source's `visibility: public` can do that".to_string())
+            }
+            Some(a) => a.validate().err(),
+        };
+        match problem {
+            None => admitted.push(d),
+            Some(error) => {
+                refused.insert(d.doc_id());
+                dead_letters.push(DeadLetter { source: source_id.to_string(), location: "access".into(), external_id: Some(d.external_id.clone()), error });
+            }
+        }
+    }
+    (admitted, refused)
 }
 
 /// Ids of the records that failed (dead letters), and whether any failed without an id.
@@ -104,7 +138,8 @@ pub(crate) fn changes(docs: Vec<Document>, previous: &HashMap<Uuid, DocState>) -
 
 /// What the state store keeps of a written document.
 pub(crate) fn doc_state(d: &Document, content_hash: String, chunk_hashes: Vec<String>) -> DocState {
-    DocState { doc_id: d.doc_id(), source: d.source.clone(), external_id: d.external_id.clone(), content_hash, meta_hash: d.meta_hash(), chunk_hashes }
+    let access = d.access.as_ref().and_then(|a| serde_json::to_string(a).ok()).unwrap_or_default();
+    DocState { doc_id: d.doc_id(), source: d.source.clone(), external_id: d.external_id.clone(), content_hash, meta_hash: d.meta_hash(), chunk_hashes, access }
 }
 
 /// The deletions to apply, once each. With a complete state store (every
@@ -133,7 +168,7 @@ mod tests {
 
     #[test]
     fn later_versions_win_and_bodies_are_cut_on_a_char_boundary() {
-        let docs = prepare("wiki", vec![doc("a", "old"), doc("b", "ééé"), doc("a", "new")], 3);
+        let docs = prepare("wiki", vec![doc("a", "old"), doc("b", "ééé"), doc("a", "new")], 3, false);
         assert_eq!(docs.iter().map(|d| (d.external_id.as_str(), d.body.as_str())).collect::<Vec<_>>(), vec![("a", "new"), ("b", "é")]);
     }
 

@@ -27,7 +27,7 @@ pub(crate) async fn publish_documents(
     dead_letters: Vec<DeadLetter>,
     r: &mut SourceReport,
 ) -> Result<Indexed, String> {
-    let docs = plan::prepare(source_id, documents, cx.max_document_chars);
+    let docs = plan::prepare(source_id, documents, cx.max_document_chars, cx.public_sources.contains(source_id));
     r.docs_seen += docs.len() as u64;
     let (failed, unidentified_failures) = plan::failed_ids(source_id, &dead_letters);
     let admitted: HashSet<Uuid> = docs.iter().map(Document::doc_id).collect();

@@ -11,6 +11,12 @@ pub struct RunOptions {
     /// fetching content (sources that cannot do it cheaply run a full sync).
     /// Ignored for a source that has never synced (it runs a full sync).
     pub prune: bool,
+    /// The permission sync pass: list each record's access only and set it
+    /// in place in every store (nothing embedded, checkpoints untouched).
+    pub permissions: bool,
+    /// Let a prune delete more than `prune.max_delete_percent` of a
+    /// source's documents (the mass-deletion guard's override).
+    pub allow_mass_delete: bool,
     /// Only these source ids (all when empty).
     pub only_sources: Vec<String>,
 }
@@ -43,6 +49,8 @@ pub struct SourceReport {
     pub dead_letter_count: u64,
     /// The first few dead letters, for the run summary.
     pub dead_letters: Vec<DeadLetter>,
+    /// Documents whose access a permission pass changed in the stores.
+    pub access_updated: u64,
     pub pruned: bool,
     pub embed_seconds: f64,
     pub seconds: f64,
@@ -65,6 +73,7 @@ impl SourceReport {
             records_published: 0,
             bytes_published: 0,
             dead_letter_count: 0,
+            access_updated: 0,
             dead_letters: Vec::new(),
             pruned: false,
             embed_seconds: 0.0,

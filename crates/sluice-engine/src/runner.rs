@@ -50,7 +50,13 @@ pub struct Pipeline {
     /// a document it does not know is not in the sinks. A Kafka worker's is
     /// a cache: deletions go to the sinks whatever it says.
     pub(crate) state_is_complete: bool,
+    /// Ids of the sources with `visibility: public`.
+    public_sources: HashSet<String>,
     observer: Option<Observer>,
+}
+
+fn public_sources(loaded: &LoadedPipeline) -> HashSet<String> {
+    loaded.spec.sources.iter().filter(|s| s.visibility == sluice_spec::Visibility::Public).map(|s| s.id.clone()).collect()
 }
 
 impl Pipeline {
@@ -65,7 +71,7 @@ impl Pipeline {
             }
             Some(publisher) => {
                 let state = Arc::new(StateStore::open(&crate::state_path(data_dir)).map_err(|e| e.to_string())?);
-                Ok(Pipeline { loaded, state, destination: Destination::Publish(publisher), search: None, stores: Vec::new(), state_is_complete: true, observer: None })
+                Ok(Pipeline { public_sources: public_sources(&loaded), loaded, state, destination: Destination::Publish(publisher), search: None, stores: Vec::new(), state_is_complete: true, observer: None })
             }
         }
     }
@@ -89,6 +95,7 @@ impl Pipeline {
         let chunker = Chunker::new(&loaded.spec.chunking);
         let indexer = Indexer { sinks: stores.sinks, embedder, transform, chunker };
         Ok(Pipeline {
+            public_sources: public_sources(&loaded),
             loaded,
             state,
             destination: Destination::Index(indexer),
@@ -174,6 +181,7 @@ impl Pipeline {
             state_is_complete: self.state_is_complete,
             batch_records: self.batch_records(),
             max_document_chars: self.loaded.spec.chunking.max_document_chars,
+            public_sources: &self.public_sources,
             observer: self.observer.as_deref(),
         }
     }
@@ -261,6 +269,14 @@ impl Pipeline {
         let id = src.id().to_string();
         let has_checkpoint = self.state.has_checkpoint(&pipeline, &id).map_err(|e| e.to_string())?;
         let cursor = self.state.checkpoint(&pipeline, &id).map_err(|e| e.to_string())?;
+        if opts.permissions {
+            r.mode = "permissions".into();
+            if !has_checkpoint {
+                tracing::info!(source = %id, "permission pass: the source has never synced; nothing to update");
+                return Ok(());
+            }
+            return self.sync_permissions(src, cursor.as_deref(), r).await;
+        }
         let mode = if opts.full || !has_checkpoint {
             SyncMode::Full
         } else if opts.prune {
@@ -272,6 +288,7 @@ impl Pipeline {
             SyncMode::Full => "full".into(),
             SyncMode::Incremental => "incremental".into(),
             SyncMode::Prune => "prune".into(),
+            SyncMode::Permissions => "permissions".into(),
         };
         self.notify(ProgressEvent::SourceStarted { source: id.clone(), mode });
         let scope = src.open(mode, cursor.as_deref()).await.map_err(|e| e.to_string())?;
@@ -300,7 +317,7 @@ impl Pipeline {
             if unidentified_failures {
                 tracing::warn!(source = %id, "skipping the prune of deleted records: some records failed without an id (see dead letters)");
             } else {
-                self.prune(&id, &seen, r).await?;
+                self.prune(&id, &seen, opts.allow_mass_delete, r).await?;
                 r.pruned = true;
             }
         }
@@ -328,16 +345,110 @@ impl Pipeline {
             seen.remove(id);
         }
         *unidentified_failures |= out.unidentified_failures;
+        sluice_core::failpoint::hit("engine.after_sink_write_before_checkpoint");
         let commit = PageCommit { cursor: page.cursor.as_deref(), upserts: out.states, deletes: out.deletes, dead_letters: out.dead_letters };
         self.state.commit_page(self.name(), source_id, &commit).map_err(|e| e.to_string())
     }
 
-    async fn prune(&self, source_id: &str, seen: &HashSet<Uuid>, r: &mut SourceReport) -> Result<(), String> {
+    /// The permission sync pass for one source: list every record's access
+    /// and set what changed in place in every store, then in the state. No
+    /// content is read where the source can list access alone, nothing is
+    /// embedded, and the checkpoint does not move. A record whose access is
+    /// now unknown or too deep is removed, as a content sync would.
+    async fn sync_permissions(&self, src: &mut dyn Source, cursor: Option<&str>, r: &mut SourceReport) -> Result<(), String> {
+        let id = src.id().to_string();
+        let indexer = match &self.destination {
+            Destination::Index(i) => i,
+            Destination::Publish(_) => {
+                tracing::warn!(source = %id, "the permission pass runs where the stores are written (`sluice worker`); content syncs carry access changes through the transport");
+                return Ok(());
+            }
+        };
+        if self.public_sources.contains(&id) {
+            return Ok(());
+        }
+        if indexer.transform.is_some() {
+            // The transform may compute access from content the pass does
+            // not read; applying the source's access directly could widen it.
+            return Err("the permission pass does not run for a pipeline with `transform:` (it may compute access from content); content syncs carry access changes".into());
+        }
+        self.notify(ProgressEvent::SourceStarted { source: id.clone(), mode: SyncMode::Permissions });
+        src.open(SyncMode::Permissions, cursor).await.map_err(|e| e.to_string())?;
+        let pipeline = self.name().to_string();
+        loop {
+            let page = match src.next_page().await {
+                Ok(Some(p)) => p,
+                Ok(None) => break,
+                Err(e) => return Err(e.to_string()),
+            };
+            r.pages += 1;
+            // Sources that treat the pass as a full listing send documents.
+            let mut listed: Vec<(String, Option<sluice_core::DocAccess>)> = page.access.into_iter().map(|(ext, a)| (ext, Some(a))).collect();
+            listed.extend(page.documents.into_iter().map(|d| (d.external_id, d.access)));
+            r.docs_seen += listed.len() as u64;
+            let ids: Vec<Uuid> = listed.iter().map(|(ext, _)| sluice_core::doc_id(&id, ext)).collect();
+            let known: std::collections::HashMap<Uuid, sluice_state::DocState> =
+                self.state.doc_states(&pipeline, &ids).map_err(|e| e.to_string())?.into_iter().map(|s| (s.doc_id, s)).collect();
+            let mut updates = Vec::new();
+            let mut removed = Vec::new();
+            let mut dead_letters = Vec::new();
+            for ((ext, access), doc_id) in listed.into_iter().zip(ids) {
+                // Not indexed yet: the next content sync adds it with its access.
+                let Some(st) = known.get(&doc_id) else { continue };
+                let problem = match &access {
+                    None => Some("the record's access is now unknown; it is removed until a sync can read it".to_string()),
+                    Some(a) => a.validate().err(),
+                };
+                if let Some(error) = problem {
+                    removed.push(doc_id);
+                    dead_letters.push(DeadLetter { source: id.clone(), location: "permission pass".into(), external_id: Some(ext), error });
+                    continue;
+                }
+                let Some(access) = access else { continue };
+                let json = serde_json::to_string(&access).map_err(|e| e.to_string())?;
+                if json != st.access {
+                    let chunk_ids = (0..st.chunk_hashes.len() as u32).map(|o| sluice_core::chunk_id(&doc_id, o)).collect();
+                    updates.push((sluice_core::AccessUpdate { doc_id, chunk_ids, access }, json));
+                }
+            }
+            for part in updates.chunks(self.batch_records().max(1)) {
+                let batch: Vec<sluice_core::AccessUpdate> = part.iter().map(|(u, _)| u.clone()).collect();
+                indexer.update_access(&batch).await?;
+                let recorded: Vec<(Uuid, String)> = part.iter().map(|(u, j)| (u.doc_id, j.clone())).collect();
+                self.state.set_access(&pipeline, &recorded).map_err(|e| e.to_string())?;
+                r.access_updated += part.len() as u64;
+            }
+            if !removed.is_empty() {
+                indexer.write_to_sinks(&SinkBatch { writes: Vec::new(), deletes: removed.clone() }).await?;
+                crate::report::record_dead_letters(&dead_letters, r);
+                let commit = PageCommit { cursor: None, upserts: Vec::new(), deletes: removed.clone(), dead_letters };
+                self.state.commit_page(&pipeline, &id, &commit).map_err(|e| e.to_string())?;
+                r.docs_deleted += removed.len() as u64;
+            }
+        }
+        Ok(())
+    }
+
+    async fn prune(&self, source_id: &str, seen: &HashSet<Uuid>, allow_mass_delete: bool, r: &mut SourceReport) -> Result<(), String> {
         let pipeline = self.name();
         let known = self.state.doc_ids_for_source(pipeline, source_id).map_err(|e| e.to_string())?;
+        let total = known.len();
         let gone: Vec<Uuid> = known.into_iter().map(|(id, _)| id).filter(|id| !seen.contains(id)).collect();
         if gone.is_empty() {
             return Ok(());
+        }
+        let guard = &self.loaded.spec.prune;
+        if let Some(why) = mass_delete(gone.len(), total, seen.is_empty(), guard) {
+            if allow_mass_delete || guard.allow_mass_delete {
+                tracing::warn!(source = source_id, deleting = gone.len(), of = total, "{why}; allowed by allow_mass_delete");
+            } else {
+                return Err(format!(
+                    "{}: source `{source_id}`: the prune would delete {} of its {total} indexed documents ({why}); nothing was deleted. \
+                     If the source really lost them, run `sluice run --allow-mass-delete` once (or set `prune.allow_mass_delete: true`)",
+                    self.loaded.file,
+                    gone.len()
+                ));
+            }
         }
         // Bounded batches keep sink requests and transactions small.
         for part in gone.chunks(1000) {
@@ -347,6 +458,7 @@ impl Pipeline {
                     indexer.write_to_sinks(&SinkBatch { writes: Vec::new(), deletes: part.to_vec() }).await?;
                 }
             }
+            sluice_core::failpoint::hit("engine.mid_prune");
             let commit = PageCommit { cursor: None, upserts: Vec::new(), deletes: part.to_vec(), dead_letters: Vec::new() };
             self.state.commit_page(pipeline, source_id, &commit).map_err(|e| e.to_string())?;
             r.docs_deleted += part.len() as u64;
@@ -357,5 +469,32 @@ impl Pipeline {
     /// Records per Arrow batch through the indexing stages.
     pub fn batch_records(&self) -> usize {
         self.loaded.spec.transport.batch_records()
+    }
+}
+
+/// Why a prune of `gone` of `total` documents needs an explicit go-ahead,
+/// or `None` when it may proceed.
+pub(crate) fn mass_delete(gone: usize, total: usize, listing_empty: bool, guard: &sluice_spec::PruneSpec) -> Option<String> {
+    if listing_empty {
+        return Some("the listing came back empty".into());
+    }
+    let share = 100.0 * gone as f64 / total.max(1) as f64;
+    (gone > guard.min_guarded_deletes && share > guard.max_delete_percent)
+        .then(|| format!("{share:.0} % is more than prune.max_delete_percent = {} %", guard.max_delete_percent))
+}
+
+#[cfg(test)]
+mod guard_tests {
+    use super::mass_delete;
+
+    #[test]
+    fn the_guard_stops_large_shares_and_empty_listings_only() {
+        let g = sluice_spec::PruneSpec::default();
+        assert_eq!(mass_delete(3, 4, false, &g), None, "a few records of a small source");
+        assert_eq!(mass_delete(20, 100, false, &g), None, "exactly 20 %");
+        assert!(mass_delete(21, 100, false, &g).unwrap().contains("21 %"));
+        assert!(mass_delete(1, 1, true, &g).unwrap().contains("empty"), "an empty listing at any size");
+        let loose = sluice_spec::PruneSpec { max_delete_percent: 50.0, ..Default::default() };
+        assert_eq!(mass_delete(40, 100, false, &loose), None);
     }
 }

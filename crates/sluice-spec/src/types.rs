@@ -26,6 +26,44 @@ pub struct PipelineSpec {
     pub sinks: Vec<SinkSpec>,
     #[serde(default)]
     pub transport: TransportSpec,
+    /// When deleting what a complete listing no longer shows may go ahead.
+    #[serde(default)]
+    pub prune: PruneSpec,
+}
+
+/// The mass-deletion guard. A prune (after a full sync or a prune pass)
+/// that would remove more than `max_delete_percent` of a source's indexed
+/// documents — or anything at all after a listing that came back empty —
+/// stops with an error naming the source and the counts, and deletes
+/// nothing, unless `allow_mass_delete` (or `sluice run --allow-mass-delete`)
+/// says it is expected. An API that answers an empty or truncated listing
+/// must never empty the index.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PruneSpec {
+    #[serde(default = "default_max_delete_percent")]
+    pub max_delete_percent: f64,
+    /// The guard applies once more than this many documents would go, so
+    /// a small source can lose a few records without tripping it (an
+    /// empty listing trips it at any size).
+    #[serde(default = "default_guard_floor")]
+    pub min_guarded_deletes: usize,
+    #[serde(default)]
+    pub allow_mass_delete: bool,
+}
+
+impl Default for PruneSpec {
+    fn default() -> Self {
+        PruneSpec { max_delete_percent: default_max_delete_percent(), min_guarded_deletes: default_guard_floor(), allow_mass_delete: false }
+    }
+}
+
+fn default_max_delete_percent() -> f64 {
+    20.0
+}
+
+fn default_guard_floor() -> usize {
+    5
 }
 
 fn default_sinks() -> Vec<SinkSpec> {
@@ -47,6 +85,11 @@ pub struct ScheduleSpec {
     /// gone at the source (cheaper than a full re-sync).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prune_cron: Option<String>,
+    /// Cron expression for permission sync passes: list each record's
+    /// access only and update it in place in every store (no content, no
+    /// embedding), so a revoked permission takes effect within this cadence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions_cron: Option<String>,
     /// Each run starts up to this many seconds late (a stable offset per
     /// source), so many sources on one schedule do not hit APIs at once.
     #[serde(default)]
@@ -75,6 +118,27 @@ pub struct SourceSpec {
     pub settings: BTreeMap<String, serde_json::Value>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub credentials: BTreeMap<String, SecretRef>,
+    /// Who may read this source's documents. `restricted` (the default):
+    /// the permissions the connector reads from the system, and a record
+    /// whose permissions it cannot tell is not indexed. `public`: every
+    /// record is readable by every caller, whatever the system says — the
+    /// only way to publish a source to everyone; `validate` shows it.
+    #[serde(default, skip_serializing_if = "Visibility::is_restricted")]
+    pub visibility: Visibility,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    #[default]
+    Restricted,
+    Public,
+}
+
+impl Visibility {
+    pub fn is_restricted(&self) -> bool {
+        *self == Visibility::Restricted
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -295,6 +295,11 @@ fn semantic_checks(p: &LoadedPipeline) -> Vec<Diagnostic> {
                 d.push(p.diagnostic("schedule.prune_cron", e, Some("e.g. `0 2 * * *` (02:00 daily)".into())));
             }
         }
+        if let Some(perm) = &sched.permissions_cron {
+            if let Err(e) = parse_cron(perm) {
+                d.push(p.diagnostic("schedule.permissions_cron", e, Some("e.g. `*/10 * * * *` (every 10 minutes)".into())));
+            }
+        }
         if let Some(tz) = &sched.timezone {
             if tz.parse::<chrono_tz::Tz>().is_err() {
                 d.push(p.diagnostic("schedule.timezone", format!("unknown time zone `{tz}`"), Some("an IANA name such as Europe/Berlin or America/New_York".into())));

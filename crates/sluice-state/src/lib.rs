@@ -27,6 +27,9 @@ pub struct DocState {
     pub meta_hash: String,
     /// Hash of each chunk's text, by ordinal.
     pub chunk_hashes: Vec<String>,
+    /// The access the stores hold (`DocAccess` as JSON; empty when
+    /// unknown), so the permission pass writes only what changed.
+    pub access: String,
 }
 
 /// A committed run of one source.
@@ -68,6 +71,7 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 CREATE TABLE IF NOT EXISTS documents (
     pipeline TEXT NOT NULL, doc_id TEXT NOT NULL, source TEXT NOT NULL, external_id TEXT NOT NULL,
     content_hash TEXT NOT NULL, meta_hash TEXT NOT NULL, chunk_hashes TEXT NOT NULL,
+    access TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (pipeline, doc_id));
 CREATE INDEX IF NOT EXISTS documents_by_source ON documents (pipeline, source);
 CREATE TABLE IF NOT EXISTS dead_letters (
@@ -80,6 +84,34 @@ CREATE TABLE IF NOT EXISTS runs (
     docs_deleted INTEGER NOT NULL, chunks_embedded INTEGER NOT NULL, dead_letters INTEGER NOT NULL,
     error TEXT);
 ";
+
+/// The state format (`PRAGMA user_version`). 1: documents were indexed under
+/// the fail-closed access model with per-system principals.
+pub const STATE_VERSION: i64 = 1;
+
+/// Upgrades a state store in place. Before version 1 every store held flat,
+/// unqualified ACLs in which an empty list meant "everyone". Those chunks are
+/// hidden from every caller by the new stores' filters (they lack the access
+/// slots); forgetting each document's content hash and every checkpoint
+/// makes the next run re-read every source and rewrite every document with
+/// its real access. Chunk hashes are kept, so unchanged text is not
+/// re-embedded: only payloads are refreshed.
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version >= STATE_VERSION {
+        return Ok(());
+    }
+    let has_access: i64 = conn.query_row("SELECT count(*) FROM pragma_table_info('documents') WHERE name = 'access'", [], |r| r.get(0))?;
+    if has_access == 0 {
+        conn.execute_batch("ALTER TABLE documents ADD COLUMN access TEXT NOT NULL DEFAULT ''")?;
+    }
+    let documents: i64 = conn.query_row("SELECT count(*) FROM documents", [], |r| r.get(0))?;
+    if documents > 0 {
+        tracing::warn!(documents, "state predates the access model: every source is re-read on the next run and every document rewritten with its access");
+        conn.execute_batch("BEGIN; UPDATE documents SET content_hash = '', meta_hash = ''; DELETE FROM checkpoints; COMMIT;")?;
+    }
+    conn.pragma_update(None, "user_version", STATE_VERSION)
+}
 
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -99,6 +131,7 @@ impl StateStore {
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
         conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
+        migrate(&conn).map_err(err)?;
         Ok(StateStore { conn: Mutex::new(conn), path: p })
     }
 
@@ -135,7 +168,7 @@ impl StateStore {
     pub fn doc_states(&self, pipeline: &str, ids: &[Uuid]) -> Result<Vec<DocState>, StateError> {
         self.with(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT doc_id, source, external_id, content_hash, meta_hash, chunk_hashes FROM documents WHERE pipeline = ?1 AND doc_id = ?2",
+                "SELECT doc_id, source, external_id, content_hash, meta_hash, chunk_hashes, access FROM documents WHERE pipeline = ?1 AND doc_id = ?2",
             )?;
             let mut out = Vec::new();
             for id in ids {
@@ -176,14 +209,14 @@ impl StateStore {
             let tx = c.transaction()?;
             {
                 let mut up = tx.prepare_cached(
-                    "INSERT INTO documents (pipeline, doc_id, source, external_id, content_hash, meta_hash, chunk_hashes)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                    "INSERT INTO documents (pipeline, doc_id, source, external_id, content_hash, meta_hash, chunk_hashes, access)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                      ON CONFLICT (pipeline, doc_id) DO UPDATE SET content_hash = excluded.content_hash,
-                       meta_hash = excluded.meta_hash, chunk_hashes = excluded.chunk_hashes",
+                       meta_hash = excluded.meta_hash, chunk_hashes = excluded.chunk_hashes, access = excluded.access",
                 )?;
                 for d in &page.upserts {
                     let hashes = serde_json::to_string(&d.chunk_hashes).unwrap_or_else(|_| "[]".into());
-                    up.execute(params![pipeline, d.doc_id.to_string(), d.source, d.external_id, d.content_hash, d.meta_hash, hashes])?;
+                    up.execute(params![pipeline, d.doc_id.to_string(), d.source, d.external_id, d.content_hash, d.meta_hash, hashes, d.access])?;
                 }
                 let mut del = tx.prepare_cached("DELETE FROM documents WHERE pipeline = ?1 AND doc_id = ?2")?;
                 for id in &page.deletes {
@@ -201,6 +234,23 @@ impl StateStore {
                        cursor = COALESCE(excluded.cursor, checkpoints.cursor), updated_at = excluded.updated_at",
                     params![pipeline, source, page.cursor, now()],
                 )?;
+            }
+            tx.commit()
+        })
+    }
+
+    /// Records the access the stores now hold for these documents (after a
+    /// permission pass wrote it). The content hash is left alone: it covers
+    /// the old access, so the next content sync rewrites the payload once,
+    /// with stored vectors.
+    pub fn set_access(&self, pipeline: &str, updates: &[(Uuid, String)]) -> Result<(), StateError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            {
+                let mut st = tx.prepare_cached("UPDATE documents SET access = ?3 WHERE pipeline = ?1 AND doc_id = ?2")?;
+                for (id, access) in updates {
+                    st.execute(params![pipeline, id.to_string(), access])?;
+                }
             }
             tx.commit()
         })
@@ -292,6 +342,7 @@ fn row_to_state(r: &rusqlite::Row<'_>) -> rusqlite::Result<DocState> {
         content_hash: r.get(3)?,
         meta_hash: r.get(4)?,
         chunk_hashes: serde_json::from_str(&hashes).unwrap_or_default(),
+        access: r.get(6)?,
     })
 }
 
@@ -307,7 +358,32 @@ mod tests {
             content_hash: format!("h-{ext}"),
             meta_hash: "m".into(),
             chunk_hashes: vec!["a".into(), "b".into()],
+            access: String::new(),
         }
+    }
+
+    #[test]
+    fn a_store_from_before_the_access_model_is_resynced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.sqlite");
+        {
+            let s = StateStore::open(&path).unwrap();
+            let page = PageCommit { cursor: Some("c1"), upserts: vec![state("a")], deletes: vec![], dead_letters: vec![] };
+            s.commit_page("p", "src", &page).unwrap();
+            // What an older Sluice left behind.
+            s.with(|c| c.pragma_update(None, "user_version", 0)).unwrap();
+        }
+        let s = StateStore::open(&path).unwrap();
+        assert_eq!(s.checkpoint("p", "src").unwrap(), None, "every source is re-read");
+        let st = s.doc_states("p", &[state("a").doc_id]).unwrap();
+        assert_eq!(st[0].content_hash, "", "every document is rewritten");
+        assert_eq!(st[0].chunk_hashes, state("a").chunk_hashes, "unchanged text keeps its vectors");
+        // Opening again changes nothing more.
+        let page = PageCommit { cursor: Some("c2"), upserts: vec![state("a")], deletes: vec![], dead_letters: vec![] };
+        s.commit_page("p", "src", &page).unwrap();
+        drop(s);
+        let s = StateStore::open(&path).unwrap();
+        assert_eq!(s.checkpoint("p", "src").unwrap().as_deref(), Some("c2"));
     }
 
     #[test]

@@ -74,6 +74,7 @@ pub(crate) async fn create_index(client: &EsClient, index: &str) -> Result<(), E
 pub(crate) async fn ensure_alias(client: &EsClient, alias: &str) -> Result<String, EsError> {
     put_template(client, alias).await?;
     if let Some(index) = alias_target(client, alias).await? {
+        add_access_fields(client, &index).await;
         return Ok(index);
     }
     // A concrete index with the alias's name would shadow it.
@@ -90,6 +91,25 @@ pub(crate) async fn ensure_alias(client: &EsClient, alias: &str) -> Result<Strin
     let actions = json!({ "actions": [{ "add": { "index": index, "alias": alias, "is_write_index": true } }] });
     client.send(Method::POST, "/_aliases", Some(Body::Json(actions)), &[]).await?;
     Ok(index)
+}
+
+/// Upgrades an index made before the access model in place: adds the
+/// `acl_N` keyword fields to its mapping (adding fields is allowed on a
+/// live index; it is a no-op when they exist). Its old chunks carry no
+/// slots, so every restricted query skips them until the re-sync the state
+/// store schedules rewrites them. When the server refuses, writes with the
+/// new fields fail loudly and nothing old becomes visible; `sluice run
+/// --full` then rebuilds into a new index version.
+async fn add_access_fields(client: &EsClient, index: &str) {
+    let m = mapping();
+    let props: serde_json::Map<String, Value> = (0..sluice_core::access::MAX_ACL_SETS)
+        .map(sluice_core::access::acl_field)
+        .filter_map(|f| m["mappings"]["properties"].get(&f).map(|v| (f, v.clone())))
+        .collect();
+    let body = json!({ "properties": props });
+    if let Err(e) = client.send(Method::PUT, &format!("/{index}/_mapping"), Some(Body::Json(body)), &[]).await {
+        tracing::warn!(index, error = %e, "could not add the access fields to the index mapping; run `sluice run --full` to rebuild it");
+    }
 }
 
 /// Points the alias at `new_index` and away from `old_index` atomically.
@@ -110,7 +130,7 @@ mod tests {
     fn checked_in_mapping_is_strict_and_covers_every_field() {
         let m = mapping();
         assert_eq!(m["mappings"]["dynamic"], "strict");
-        for f in ["doc_id", "chunk_id", "ordinal", "source", "external_id", "kind", "title", "text", "url", "labels", "acl", "public", "updated_at", "content_hash", "author"] {
+        for f in ["doc_id", "chunk_id", "ordinal", "source", "external_id", "kind", "title", "text", "url", "labels", "acl_0", "acl_1", "acl_2", "acl_3", "updated_at", "content_hash", "author"] {
             assert!(m["mappings"]["properties"][f].is_object(), "{f}");
         }
         assert_eq!(m["mappings"]["properties"]["updated_at"]["type"], "date");

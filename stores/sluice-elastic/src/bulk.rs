@@ -9,10 +9,24 @@ use serde_json::{Value, json};
 use crate::client::status_is_transient;
 
 /// One `index` operation: the chunk document under its deterministic id.
-pub(crate) fn index_lines(out: &mut String, index: &str, id: &str, doc: &Value) {
-    out.push_str(&json!({ "index": { "_index": index, "_id": id } }).to_string());
+/// What a `_bulk` operation does with its document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BulkAction {
+    /// Replace the whole document.
+    Index,
+    /// Merge these fields into the existing document (`{"doc": …}`); a
+    /// missing document answers 404.
+    Update,
+}
+
+pub(crate) fn action_lines(out: &mut String, action: BulkAction, index: &str, id: &str, doc: &Value) {
+    let (name, body) = match action {
+        BulkAction::Index => ("index", doc.clone()),
+        BulkAction::Update => ("update", json!({ "doc": doc })),
+    };
+    out.push_str(&json!({ name: { "_index": index, "_id": id } }).to_string());
     out.push('\n');
-    out.push_str(&doc.to_string());
+    out.push_str(&body.to_string());
     out.push('\n');
 }
 
@@ -98,8 +112,12 @@ mod tests {
     #[test]
     fn ndjson_lines_end_with_newline() {
         let mut s = String::new();
-        index_lines(&mut s, "kb", "1", &json!({"text": "a\nb"}));
+        action_lines(&mut s, BulkAction::Index, "kb", "1", &json!({"text": "a\nb"}));
         assert_eq!(s.lines().count(), 2);
         assert!(s.ends_with('\n'));
+        let mut u = String::new();
+        action_lines(&mut u, BulkAction::Update, "kb", "1", &json!({"acl_0": ["*"]}));
+        let lines: Vec<Value> = u.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines, vec![json!({"update": {"_index": "kb", "_id": "1"}}), json!({"doc": {"acl_0": ["*"]}})]);
     }
 }

@@ -2,6 +2,7 @@
 //! OpenSearch 2).
 
 use serde_json::{Value, json};
+use sluice_core::access::{MAX_ACL_SETS, acl_field};
 use sluice_core::search::{Access, SearchFilters};
 
 fn micros_to_rfc3339(us: i64) -> String {
@@ -30,12 +31,12 @@ pub fn search_filters(filters: &SearchFilters, access: &Access) -> Vec<Value> {
         }
         f.push(json!({ "range": { "updated_at": r } }));
     }
-    if let Access::Principals(p) = access {
-        let mut should = vec![json!({ "term": { "public": true } })];
-        if !p.is_empty() {
-            should.push(json!({ "terms": { "acl": p } }));
+    // The shared access rule (`Access::slot_terms`): every slot holds one
+    // of the caller's terms. A chunk without the slots matches nothing.
+    if let Some(terms) = access.slot_terms() {
+        for i in 0..MAX_ACL_SETS {
+            f.push(json!({ "terms": { acl_field(i): terms } }));
         }
-        f.push(json!({ "bool": { "should": should, "minimum_should_match": 1 } }));
     }
     f
 }
@@ -50,7 +51,7 @@ pub fn keyword_query(query: &str, size: usize, filters: &SearchFilters, access: 
             "must": [{ "multi_match": { "query": query, "fields": ["title^2", "text"], "type": "best_fields" } }],
             "filter": search_filters(filters, access)
         } },
-        "_source": ["doc_id", "chunk_id", "ordinal", "source", "external_id", "kind", "title", "url", "labels", "acl", "updated_at", "text"],
+        "_source": ["doc_id", "chunk_id", "ordinal", "source", "external_id", "kind", "title", "url", "labels", "acl_0", "acl_1", "acl_2", "acl_3", "updated_at", "text"],
         "highlight": {
             "encoder": "html",
             "pre_tags": ["<mark>"], "post_tags": ["</mark>"],
@@ -64,9 +65,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn public_only_adds_the_public_clause_only() {
+    fn every_access_slot_must_hold_one_of_the_callers_terms() {
         let f = search_filters(&SearchFilters::default(), &Access::public_only());
-        assert_eq!(f, vec![json!({ "bool": { "should": [{ "term": { "public": true } }], "minimum_should_match": 1 } })]);
+        let want: Vec<Value> = (0..4).map(|i| json!({ "terms": { format!("acl_{i}"): ["*"] } })).collect();
+        assert_eq!(f, want, "public only: every slot unused");
+        let f = search_filters(&SearchFilters::default(), &Access::Principals(vec!["confluence:wiki:group:hr".into()]));
+        assert_eq!(f[0], json!({ "terms": { "acl_0": ["*", "confluence:wiki:group:hr"] } }));
+        assert_eq!(f.len(), 4);
         assert!(search_filters(&SearchFilters::default(), &Access::All).is_empty());
     }
 
@@ -74,10 +79,10 @@ mod tests {
     fn filters_map_to_terms_and_ranges() {
         let filters = SearchFilters { sources: vec!["wiki".into()], kinds: vec![], labels: vec!["ops".into()], updated_after: Some(0), updated_before: Some(1_000_000) };
         let f = search_filters(&filters, &Access::Principals(vec!["group:sre".into()]));
-        assert_eq!(f.len(), 4);
+        assert_eq!(f.len(), 7);
         assert_eq!(f[2]["range"]["updated_at"]["gte"], "1970-01-01T00:00:00.000000Z");
         assert_eq!(f[2]["range"]["updated_at"]["lt"], "1970-01-01T00:00:01.000000Z");
-        assert_eq!(f[3]["bool"]["should"][1], json!({ "terms": { "acl": ["group:sre"] } }));
+        assert_eq!(f[6], json!({ "terms": { "acl_3": ["*", "group:sre"] } }));
         let q = keyword_query("pager", 50, &filters, &Access::All, 240);
         assert_eq!(q["size"], 50);
         assert_eq!(q["query"]["bool"]["filter"].as_array().unwrap().len(), 3);

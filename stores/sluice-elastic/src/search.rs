@@ -31,7 +31,7 @@ fn payload(src: &Value) -> Option<ChunkPayload> {
         title: s("title").unwrap_or_default(),
         url: s("url"),
         labels: list("labels"),
-        acl: list("acl"),
+        acl: src.as_object().map(sluice_core::access::slots_from_record).unwrap_or_default(),
         updated_at: s("updated_at").and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok()).map(|t| t.timestamp_micros()),
         text: s("text").unwrap_or_default(),
     })

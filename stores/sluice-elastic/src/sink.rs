@@ -13,13 +13,13 @@ use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::{Value, json};
 use sluice_core::retry::{Backoff, RetryPolicy};
-use sluice_core::{Sink, SinkAck, SinkBatch, SinkError, SinkRejection, chunk_record};
+use sluice_core::{AccessUpdate, Sink, SinkAck, SinkBatch, SinkError, SinkRejection, chunk_record};
 use sluice_spec::ElasticsearchSinkSpec;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use crate::bootstrap::{self, Flavor};
-use crate::bulk::{index_lines, parse_bulk_response};
+use crate::bulk::{BulkAction, action_lines, parse_bulk_response};
 use crate::client::{Auth, Body, EsClient, EsError};
 
 /// Resolved settings: the spec with URL and credentials read from the environment.
@@ -126,13 +126,18 @@ impl ElasticStore {
     /// Sends the operations, retrying refused items; returns the positions
     /// refused for good with their reasons.
     async fn bulk_index(&self, ops: &[(String, Value)]) -> Result<Vec<(usize, String)>, EsError> {
+        self.bulk(BulkAction::Index, ops).await.map(|r| r.into_iter().map(|(i, _, reason)| (i, reason)).collect())
+    }
+
+    /// `bulk_index` for any action; refusals carry their status.
+    async fn bulk(&self, action: BulkAction, ops: &[(String, Value)]) -> Result<Vec<(usize, u16, String)>, EsError> {
         let mut rejected = Vec::new();
         let mut pending: Vec<usize> = (0..ops.len()).collect();
         let mut tries = self.retry_policy().start();
         while !pending.is_empty() {
             let mut body = String::new();
             for &i in &pending {
-                index_lines(&mut body, &self.cfg.alias, &ops[i].0, &ops[i].1);
+                action_lines(&mut body, action, &self.cfg.alias, &ops[i].0, &ops[i].1);
             }
             let path = format!("/_bulk?refresh={}", self.refresh());
             let attempt = tries.attempt();
@@ -152,7 +157,7 @@ impl ElasticStore {
                 if f.retryable() {
                     retry.push((op, f.reason));
                 } else {
-                    rejected.push((op, f.reason));
+                    rejected.push((op, f.status, f.reason));
                 }
             }
             if retry.is_empty() {
@@ -243,5 +248,29 @@ impl Sink for ElasticStore {
             docs_deleted: batch.deletes.len(),
             rejected: rejected.into_iter().map(|(doc_id, reason)| SinkRejection { doc_id, reason: format!("elasticsearch refused the document: {reason}") }).collect(),
         })
+    }
+
+    /// Partial `_bulk` updates of the access fields of each chunk, by chunk
+    /// id (text and every other field stay). A chunk that is not there
+    /// (404) has nothing to hide; any other refusal fails the pass, so the
+    /// state does not record the new access and the next pass retries.
+    async fn update_access(&self, updates: &[AccessUpdate]) -> Result<(), SinkError> {
+        self.bootstrap().await.map_err(|e| self.error(e))?;
+        let mut ops: Vec<(String, Value)> = Vec::new();
+        for u in updates {
+            let mut fields = serde_json::Map::new();
+            for (i, slot) in u.access.slots().into_iter().enumerate() {
+                fields.insert(sluice_core::access::acl_field(i), json!(slot));
+            }
+            let fields = Value::Object(fields);
+            ops.extend(u.chunk_ids.iter().map(|c| (c.to_string(), fields.clone())));
+        }
+        for part in ops.chunks(self.cfg.spec.bulk_actions.max(1)) {
+            let refused = self.bulk(BulkAction::Update, part).await.map_err(|e| self.error(e))?;
+            if let Some((i, _, reason)) = refused.into_iter().find(|(_, status, _)| *status != 404) {
+                return Err(self.error(EsError { message: format!("updating the access of chunk {}: {reason}", part[i].0), transient: false, status: None }));
+            }
+        }
+        Ok(())
     }
 }

@@ -22,7 +22,7 @@ fn doc(id: &str, body_words: &str, acl: &[&str]) -> Document {
     let mut d = Document::new("wiki", id, DocKind::Page);
     d.title = format!("Page {id}");
     d.body = body_words.into();
-    d.acl = acl.iter().map(|s| s.to_string()).collect();
+    d.access = Some(if acl.is_empty() { sluice_core::DocAccess::Public } else { sluice_core::DocAccess::any_of(acl.iter().copied()) });
     d.labels = vec!["ops".into()];
     d.updated_at = chrono::DateTime::from_timestamp(1_700_000_000, 0);
     d
@@ -188,4 +188,37 @@ async fn an_index_named_like_the_alias_is_refused_with_the_fix() {
     reqwest::Client::new().put(format!("{}/kb", es.url())).json(&json!({})).send().await.unwrap();
     let e = store(&es.url(), Auth::None, |_| {}).apply(&SinkBatch::default()).await.unwrap_err();
     assert!(!e.transient && e.message.contains("is an index, not an alias"), "{e}");
+}
+
+/// An index made before the access model (a flat `acl` and `public`, an
+/// empty ACL meaning everyone) is upgraded in place: the `acl_N` fields
+/// are added to its strict mapping, its old chunks are hidden from every
+/// restricted caller, and new writes with the fields are accepted.
+#[tokio::test]
+async fn an_index_from_before_the_access_model_is_upgraded_and_fails_closed() {
+    let es = ElasticFixture::start(Flavor::Elasticsearch8).await.unwrap();
+    let http = reqwest::Client::new();
+    let old_mapping = json!({ "mappings": { "dynamic": "strict", "properties": {
+        "doc_id": { "type": "keyword" }, "chunk_id": { "type": "keyword" }, "ordinal": { "type": "integer" },
+        "source": { "type": "keyword" }, "external_id": { "type": "keyword" }, "kind": { "type": "keyword" },
+        "title": { "type": "text" }, "text": { "type": "text" }, "url": { "type": "keyword" }, "author": { "type": "keyword" },
+        "labels": { "type": "keyword" }, "acl": { "type": "keyword" }, "public": { "type": "boolean" },
+        "updated_at": { "type": "date" }, "content_hash": { "type": "keyword" } } } });
+    http.put(format!("{}/kb-v1", es.url())).json(&old_mapping).send().await.unwrap().error_for_status().unwrap();
+    http.post(format!("{}/_aliases", es.url())).json(&json!({ "actions": [{ "add": { "index": "kb-v1", "alias": "kb", "is_write_index": true } }] })).send().await.unwrap().error_for_status().unwrap();
+    let old_doc = json!({ "doc_id": "00000000-0000-0000-0000-000000000001", "chunk_id": "00000000-0000-0000-0000-000000000002", "ordinal": 0,
+        "source": "wiki", "external_id": "old", "kind": "page", "title": "Salary bands", "text": "salary bands per level",
+        "labels": [], "acl": [], "public": true });
+    let bulk = format!("{}\n{}\n", json!({ "index": { "_index": "kb", "_id": "00000000-0000-0000-0000-000000000002" } }), old_doc);
+    http.post(format!("{}/_bulk?refresh=true", es.url())).header("content-type", "application/x-ndjson").body(bulk).send().await.unwrap().error_for_status().unwrap();
+
+    let s = store(&es.url(), Auth::None, |_| {});
+    let ack = s.apply(&SinkBatch { writes: vec![write(&doc("new", "salary review notes", &["group:hr"]), &["salary review notes"])], deletes: vec![] }).await.unwrap();
+    assert!(ack.rejected.is_empty(), "the upgraded mapping takes the access fields: {:?}", ack.rejected);
+    assert_eq!(es.mapping("kb-v1").unwrap()["properties"]["acl_0"]["type"], "keyword");
+    let ids = |hits: Vec<sluice_elastic::KeywordHit>| hits.into_iter().map(|h| h.chunk.external_id).collect::<Vec<_>>();
+    let all = SearchFilters::default();
+    assert!(ids(s.search_chunks("salary", 10, &all, &Access::public_only(), 100).await.unwrap()).is_empty(), "an old empty ACL is not public");
+    assert_eq!(ids(s.search_chunks("salary", 10, &all, &Access::Principals(vec!["group:hr".into()]), 100).await.unwrap()), vec!["new"]);
+    assert_eq!(ids(s.search_chunks("salary", 10, &all, &Access::All, 100).await.unwrap()).len(), 2);
 }

@@ -18,7 +18,7 @@ fn store(url: &str) -> ElasticStore {
 fn write(source: &str, id: &str, acl: &[&str], texts: &[&str]) -> DocumentWrite {
     let mut d = Document::new(source, id, DocKind::Page);
     d.title = format!("Page {id}");
-    d.acl = acl.iter().map(|s| s.to_string()).collect();
+    d.access = Some(if acl.is_empty() { sluice_core::DocAccess::Public } else { sluice_core::DocAccess::any_of(acl.iter().copied()) });
     d.updated_at = chrono::DateTime::from_timestamp(1_700_000_000, 0);
     let doc_id = d.doc_id();
     DocumentWrite {

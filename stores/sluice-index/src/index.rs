@@ -29,8 +29,27 @@ impl EmbeddedIndex {
     pub fn open(dir: &Path, writable: bool) -> Result<EmbeddedIndex, IndexError> {
         let err = |message: String| IndexError { path: dir.display().to_string(), message };
         std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
-        let keyword = KeywordIndex::open(&dir.join("keyword"), writable).map_err(err)?;
+        let keyword_dir = dir.join("keyword");
+        let outdated = KeywordIndex::predates_access_slots(&keyword_dir);
+        if outdated && !writable {
+            return Err(err("the keyword index predates the access model (flat ACLs); run `sluice run` on this data directory once to upgrade it".into()));
+        }
+        if outdated {
+            // Upgrade in place: rebuild the keyword index from the vector
+            // store's payloads. Chunks written before the access model have
+            // no access slots and stay hidden from every caller until the
+            // re-sync the state store schedules rewrites them.
+            tracing::warn!(dir = %keyword_dir.display(), "rebuilding the keyword index for the access model");
+            std::fs::remove_dir_all(&keyword_dir).map_err(|e| err(e.to_string()))?;
+        }
+        let mut keyword = KeywordIndex::open(&keyword_dir, writable).map_err(err)?;
         let vectors = VectorStore::open(&dir.join("vectors.sqlite")).map_err(|e| err(e.to_string()))?;
+        if outdated {
+            for p in vectors.payloads() {
+                keyword.upsert(p).map_err(err)?;
+            }
+            keyword.commit().map_err(err)?;
+        }
         Ok(EmbeddedIndex { dir: dir.to_path_buf(), inner: Mutex::new(Inner { keyword, vectors }), writable })
     }
 
@@ -92,7 +111,7 @@ impl EmbeddedIndex {
                     title: d.title.clone(),
                     url: d.url.clone(),
                     labels: d.labels.clone(),
-                    acl: d.acl.clone(),
+                    acl: sluice_core::access::stored_slots(d.access.as_ref()),
                     updated_at: d.updated_at.map(|t| t.timestamp_micros()),
                     text: c.chunk.text.clone(),
                 };
@@ -104,6 +123,7 @@ impl EmbeddedIndex {
         // Vectors (SQLite) first: if the keyword commit then fails, the
         // engine does not commit its checkpoint and the replay rewrites both.
         let removed = g.vectors.apply(&upserts, &truncate, &batch.deletes)?;
+        sluice_core::failpoint::hit("embedded.between_vector_and_keyword_commit");
         for (p, _) in &upserts {
             g.keyword.upsert(p)?;
         }
@@ -114,12 +134,34 @@ impl EmbeddedIndex {
         Ok(SinkAck { chunks_written: upserts.len(), docs_deleted: batch.deletes.len(), rejected: Vec::new() })
     }
 
+    fn update_access_blocking(&self, updates: &[sluice_core::AccessUpdate]) -> Result<(), String> {
+        if !self.writable {
+            return Err("index opened read-only".into());
+        }
+        let per_chunk: Vec<(Uuid, Vec<Vec<String>>)> =
+            updates.iter().flat_map(|u| u.chunk_ids.iter().map(move |c| (*c, u.access.slots()))).collect();
+        let mut g = self.lock()?;
+        // Vectors (the payload search answers from) first, as in `apply`.
+        let changed = g.vectors.set_access(&per_chunk)?;
+        for p in &changed {
+            g.keyword.upsert(p)?;
+        }
+        g.keyword.commit()
+    }
+
     /// The keyword leg: the best `n` chunks by BM25 under the filters and access.
     pub fn keyword_chunks(&self, query: &str, n: usize, filters: &SearchFilters, access: &Access) -> Result<Vec<LegChunk>, String> {
         let mut g = self.lock()?;
         g.vectors.refresh_if_changed().map_err(|e| e.to_string())?;
         let raw = g.keyword.search(query, n, filters, access)?;
-        Ok(raw.into_iter().filter_map(|(score, c)| g.vectors.payload(&c).map(|p| LegChunk { score, chunk: p.clone(), snippet: None })).collect())
+        // The vector store's payload is the one answer: vectors commit
+        // first, so after a write that stopped between the two commits the
+        // keyword index may still hold an older, broader access. Each hit is
+        // checked again against the payload the vector leg uses.
+        Ok(raw
+            .into_iter()
+            .filter_map(|(score, c)| g.vectors.payload(&c).filter(|p| filters.matches(p) && access.allows(&p.acl)).map(|p| LegChunk { score, chunk: p.clone(), snippet: None }))
+            .collect())
     }
 
     /// The vector leg: the `n` chunks nearest to `query` under the filters and access.
@@ -155,6 +197,14 @@ impl Sink for EmbeddedIndex {
             transient: false,
         })
     }
+
+    async fn update_access(&self, updates: &[sluice_core::AccessUpdate]) -> Result<(), SinkError> {
+        sluice_core::run_blocking(|| self.update_access_blocking(updates)).map_err(|message| SinkError {
+            sink: "embedded".into(),
+            message: format!("{message} (index at {})", self.dir.display()),
+            transient: false,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -175,7 +225,7 @@ mod tests {
     fn doc(ext: &str, title: &str, acl: &[&str]) -> Document {
         let mut d = Document::new("wiki", ext, DocKind::Page);
         d.title = title.into();
-        d.acl = acl.iter().map(|s| s.to_string()).collect();
+        d.access = Some(if acl.is_empty() { sluice_core::DocAccess::Public } else { sluice_core::DocAccess::any_of(acl.iter().copied()) });
         d
     }
 
@@ -270,5 +320,54 @@ mod tests {
         }
         // Hostile query syntax never errors.
         search(&idx, &req("title:\"unbalanced AND (", SearchMode::Keyword, Access::All), None).await.unwrap();
+    }
+
+    /// A data directory written before the access model (flat `acl`, an
+    /// empty list meaning everyone) is upgraded on open: the keyword index is
+    /// rebuilt, and its old chunks are hidden from every restricted caller
+    /// until the re-sync rewrites them; `All` still reads them.
+    #[tokio::test]
+    async fn an_index_from_before_the_access_model_fails_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let idx_dir = dir.path().join("index");
+        {
+            // The old keyword schema had one `acl` field.
+            std::fs::create_dir_all(idx_dir.join("keyword")).unwrap();
+            let mut b = tantivy::schema::Schema::builder();
+            b.add_text_field("chunk_id", tantivy::schema::STRING | tantivy::schema::STORED);
+            b.add_text_field("acl", tantivy::schema::STRING);
+            tantivy::Index::create_in_dir(idx_dir.join("keyword"), b.build()).unwrap();
+            // The old payload: `acl: []` meant public.
+            let conn = rusqlite::Connection::open(idx_dir.join("vectors.sqlite")).unwrap();
+            conn.execute_batch("CREATE TABLE chunks (chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, ordinal INTEGER NOT NULL, payload TEXT NOT NULL, vector BLOB NOT NULL);").unwrap();
+            let doc_id = sluice_core::doc_id("wiki", "old");
+            let p = ChunkPayload {
+                chunk_id: sluice_core::chunk_id(&doc_id, 0),
+                doc_id,
+                ordinal: 0,
+                source: "wiki".into(),
+                external_id: "old".into(),
+                kind: "page".into(),
+                title: "Salary".into(),
+                url: None,
+                labels: vec![],
+                acl: vec![],
+                updated_at: None,
+                text: String::new(),
+            };
+            let mut old = serde_json::to_value(&p).unwrap();
+            old.as_object_mut().unwrap().remove("acl_sets");
+            old["acl"] = serde_json::json!([]);
+            old["text"] = serde_json::json!("quarterly salary review");
+            let blob: Vec<u8> = [1.0f32, 0.0].iter().flat_map(|x| x.to_le_bytes()).collect();
+            conn.execute("INSERT INTO chunks VALUES (?1, ?2, 0, ?3, ?4)", rusqlite::params![p.chunk_id.to_string(), p.doc_id.to_string(), old.to_string(), blob]).unwrap();
+        }
+        assert!(EmbeddedIndex::open(&idx_dir, false).err().unwrap().message.contains("run `sluice run`"), "a reader does not upgrade");
+        let idx = Arc::new(EmbeddedIndex::open(&idx_dir, true).unwrap());
+        assert_eq!(idx.counts().unwrap(), (1, 1), "the keyword index was rebuilt from the payloads");
+        let f = SearchFilters::default();
+        assert!(idx.keyword_chunks("salary", 10, &f, &Access::public_only()).unwrap().is_empty(), "an old empty ACL is not public");
+        assert!(idx.vector_chunks(&[1.0, 0.0], 10, &f, &Access::Principals(vec!["group:any".into()])).unwrap().is_empty());
+        assert_eq!(idx.keyword_chunks("salary", 10, &f, &Access::All).unwrap().len(), 1);
     }
 }

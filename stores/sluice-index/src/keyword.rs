@@ -13,11 +13,9 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, doc};
 use uuid::Uuid;
 
+use sluice_core::access::{MAX_ACL_SETS, acl_field};
 use sluice_core::search::{Access, SearchFilters};
 use sluice_core::search::ChunkPayload;
-
-/// ACL value indexed for documents readable by everyone.
-pub(crate) const PUBLIC: &str = "__public__";
 
 #[derive(Clone, Copy)]
 struct Fields {
@@ -28,7 +26,8 @@ struct Fields {
     source: Field,
     kind: Field,
     labels: Field,
-    acl: Field,
+    /// The access slots `acl_0 … acl_{K-1}` (see `sluice_core::access`).
+    acl: [Field; MAX_ACL_SETS],
     updated_at: Field,
 }
 
@@ -67,7 +66,7 @@ fn schema() -> (Schema, Fields) {
         source: b.add_text_field("source", STRING),
         kind: b.add_text_field("kind", STRING),
         labels: b.add_text_field("labels", STRING),
-        acl: b.add_text_field("acl", STRING),
+        acl: std::array::from_fn(|i| b.add_text_field(&acl_field(i), STRING)),
         updated_at: b.add_i64_field("updated_at", tantivy::schema::INDEXED | tantivy::schema::FAST),
     };
     (b.build(), f)
@@ -80,6 +79,18 @@ fn e(err: impl std::fmt::Display) -> String {
 }
 
 impl KeywordIndex {
+    /// True when `dir` holds an index written before the access slots
+    /// (its documents carry a flat `acl`); it must be rebuilt.
+    pub fn predates_access_slots(dir: &Path) -> bool {
+        if !dir.join("meta.json").exists() {
+            return false;
+        }
+        match Index::open_in_dir(dir) {
+            Ok(index) => index.schema().get_field(&acl_field(0)).is_err(),
+            Err(_) => false,
+        }
+    }
+
     pub fn open(dir: &Path, writable: bool) -> Result<KeywordIndex> {
         std::fs::create_dir_all(dir).map_err(e)?;
         let (schema, f) = schema();
@@ -122,11 +133,14 @@ impl KeywordIndex {
         for l in &p.labels {
             d.add_text(f.labels, l);
         }
-        if p.acl.is_empty() {
-            d.add_text(f.acl, PUBLIC);
-        }
-        for a in &p.acl {
-            d.add_text(f.acl, a);
+        // A payload without slots (never produced by the engine) gets
+        // none here either, and matches nobody.
+        if p.acl.len() == MAX_ACL_SETS {
+            for (field, slot) in f.acl.iter().zip(&p.acl) {
+                for principal in slot {
+                    d.add_text(*field, principal);
+                }
+            }
         }
         if let Some(t) = p.updated_at {
             d.add_i64(f.updated_at, t);
@@ -173,10 +187,10 @@ impl KeywordIndex {
         if !filters.labels.is_empty() {
             clauses.push((Occur::Must, any_of(f.labels, &filters.labels)));
         }
-        if let Access::Principals(principals) = access {
-            let mut allowed = principals.clone();
-            allowed.push(PUBLIC.to_string());
-            clauses.push((Occur::Must, any_of(f.acl, &allowed)));
+        if let Some(terms) = access.slot_terms() {
+            for field in f.acl {
+                clauses.push((Occur::Must, any_of(field, &terms)));
+            }
         }
         if filters.updated_after.is_some() || filters.updated_before.is_some() {
             let lo = filters.updated_after.map_or(Bound::Unbounded, |t| Bound::Included(Term::from_field_i64(f.updated_at, t)));

@@ -205,6 +205,35 @@ impl VectorStore {
         Ok(removed)
     }
 
+    /// Sets the access slots of these chunks (those present) in one
+    /// transaction; returns their new payloads.
+    pub fn set_access(&mut self, updates: &[(Uuid, Vec<Vec<String>>)]) -> Result<Vec<ChunkPayload>, String> {
+        let mut changed = Vec::new();
+        for (id, slots) in updates {
+            if let Some(p) = self.payload(id) {
+                let mut p = p.clone();
+                p.acl = slots.clone();
+                changed.push(p);
+            }
+        }
+        let tx = self.conn.transaction().map_err(|e| e.to_string())?;
+        {
+            let mut put = tx.prepare_cached("UPDATE chunks SET payload = ?2 WHERE chunk_id = ?1").map_err(|e| e.to_string())?;
+            for p in &changed {
+                let payload = serde_json::to_string(p).map_err(|e| e.to_string())?;
+                put.execute(params![p.chunk_id.to_string(), payload]).map_err(|e| e.to_string())?;
+            }
+        }
+        tx.commit().map_err(|e| e.to_string())?;
+        for p in &changed {
+            if let Some(&slot) = self.slot_of.get(&p.chunk_id) {
+                self.payloads[slot] = p.clone();
+            }
+        }
+        self.data_version = self.current_data_version().map_err(|e| e.to_string())?;
+        Ok(changed)
+    }
+
     /// Top `n` slots by dot product (vectors are unit length) among those
     /// passing `keep`.
     pub fn search(&self, query: &[f32], n: usize, keep: impl Fn(&ChunkPayload) -> bool) -> Vec<(f32, &ChunkPayload)> {

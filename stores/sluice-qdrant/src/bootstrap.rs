@@ -14,13 +14,16 @@ use sluice_spec::{QdrantDistance, QdrantQuantizationSpec, QdrantSinkSpec};
 use crate::retry::with_retry;
 
 /// Payload fields search and deletes filter on, with their index types.
-pub const PAYLOAD_INDEXES: [(&str, FieldType); 8] = [
+pub const PAYLOAD_INDEXES: [(&str, FieldType); 10] = [
     ("doc_id", FieldType::Keyword),
     ("source", FieldType::Keyword),
     ("kind", FieldType::Keyword),
     ("labels", FieldType::Keyword),
-    ("acl", FieldType::Keyword),
-    ("public", FieldType::Bool),
+    // sluice_core::access::MAX_ACL_SETS slots (checked in a test).
+    ("acl_0", FieldType::Keyword),
+    ("acl_1", FieldType::Keyword),
+    ("acl_2", FieldType::Keyword),
+    ("acl_3", FieldType::Keyword),
     ("updated_at", FieldType::Datetime),
     ("ordinal", FieldType::Integer),
 ];

@@ -3,6 +3,7 @@
 //! collection scale.
 
 use qdrant_client::qdrant::{Condition, DatetimeRange, Filter, Range};
+use sluice_core::access::{MAX_ACL_SETS, acl_field};
 use sluice_core::search::{Access, SearchFilters};
 use uuid::Uuid;
 
@@ -28,12 +29,12 @@ pub fn search_filter(filters: &SearchFilters, access: &Access) -> Option<Filter>
             DatetimeRange { gte: filters.updated_after.map(timestamp), lt: filters.updated_before.map(timestamp), ..Default::default() },
         ));
     }
-    if let Access::Principals(principals) = access {
-        let mut readable = vec![Condition::matches("public", true)];
-        if !principals.is_empty() {
-            readable.push(Condition::matches("acl", principals.clone()));
+    // The shared access rule (`Access::slot_terms`): every slot holds one
+    // of the caller's terms. A point without the slots matches nothing.
+    if let Some(terms) = access.slot_terms() {
+        for i in 0..MAX_ACL_SETS {
+            must.push(Condition::matches(acl_field(i), terms.clone()));
         }
-        must.push(Filter::should(readable).into());
     }
     if must.is_empty() { None } else { Some(Filter::must(must)) }
 }
@@ -66,11 +67,13 @@ mod tests {
     }
 
     #[test]
-    fn public_only_callers_see_public_points() {
+    fn every_access_slot_is_a_condition() {
         let f = search_filter(&SearchFilters::default(), &Access::public_only()).unwrap();
-        assert_eq!(f.must.len(), 1);
-        let Some(ConditionOneOf::Filter(inner)) = &f.must[0].condition_one_of else { panic!("{f:?}") };
-        assert_eq!(inner.should.len(), 1, "only `public`, no empty principal list");
+        assert_eq!(f.must.len(), 4, "one per slot");
+        for (i, c) in f.must.iter().enumerate() {
+            let Some(ConditionOneOf::Field(field)) = &c.condition_one_of else { panic!("{f:?}") };
+            assert_eq!(field.key, format!("acl_{i}"));
+        }
     }
 
     #[test]
@@ -83,12 +86,12 @@ mod tests {
             updated_before: None,
         };
         let f = search_filter(&filters, &Access::Principals(vec!["group:sre".into()])).unwrap();
-        assert_eq!(f.must.len(), 5);
+        assert_eq!(f.must.len(), 8);
         let Some(ConditionOneOf::Field(range)) = &f.must[3].condition_one_of else { panic!() };
         let gte = range.datetime_range.as_ref().unwrap().gte.unwrap();
         assert_eq!((gte.seconds, gte.nanos), (1, 500_000_000));
-        let Some(ConditionOneOf::Filter(acl)) = &f.must[4].condition_one_of else { panic!() };
-        assert_eq!(acl.should.len(), 2);
+        let Some(ConditionOneOf::Field(acl)) = &f.must[7].condition_one_of else { panic!() };
+        assert_eq!(acl.key, "acl_3");
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub fn from_payload(payload: &HashMap<String, Value>) -> Option<ChunkPayload> {
         title: text(&p, "title").unwrap_or_default(),
         url: text(&p, "url"),
         labels: strings(&p, "labels"),
-        acl: strings(&p, "acl"),
+        acl: sluice_core::access::slots_from_record(&p),
         updated_at: text(&p, "updated_at").and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok()).map(|t| t.timestamp_micros()),
         text: text(&p, "text").unwrap_or_default(),
     })
@@ -53,16 +53,17 @@ mod tests {
         let mut d = Document::new("wiki", "p-1", DocKind::Page);
         d.title = "Runbook".into();
         d.labels = vec!["ops".into()];
-        d.acl = vec!["group:sre".into()];
+        d.access = Some(sluice_core::DocAccess::any_of(["c:w:group:sre"]).and(["c:w:user:ann"]));
         d.updated_at = chrono::DateTime::from_timestamp_micros(1_700_000_000_123_456);
         let c = Chunk::new(d.doc_id(), 2, "Restart the pager".into(), 4);
         let p: HashMap<String, Value> = chunk_payload(&d, &c).into();
-        assert_eq!(serde_json::to_value(&p).unwrap()["public"], json!(false));
+        assert_eq!(serde_json::to_value(&p).unwrap()["acl_0"], json!(["c:w:group:sre"]));
+        assert_eq!(serde_json::to_value(&p).unwrap()["acl_2"], json!(["*"]));
         let back = from_payload(&p).unwrap();
         assert_eq!(back.chunk_id, c.chunk_id);
         assert_eq!(back.ordinal, 2);
         assert_eq!(back.labels, vec!["ops".to_string()]);
-        assert_eq!(back.acl, vec!["group:sre".to_string()]);
+        assert_eq!(sluice_core::DocAccess::from_slots(&back.acl), d.access);
         assert_eq!(back.updated_at, Some(1_700_000_000_123_456));
         assert_eq!(back.text, "Restart the pager");
         assert_eq!(back.url, None);

@@ -12,8 +12,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use qdrant_client::Qdrant;
 use qdrant_client::qdrant::vector_output::Vector;
-use qdrant_client::qdrant::{DeletePointsBuilder, GetPointsBuilder, PointId, PointStruct, UpsertPointsBuilder};
-use sluice_core::{Sink, SinkAck, SinkBatch, SinkError};
+use qdrant_client::qdrant::{DeletePointsBuilder, GetPointsBuilder, PointId, PointStruct, SetPayloadPointsBuilder, UpsertPointsBuilder};
+use sluice_core::{AccessUpdate, Sink, SinkAck, SinkBatch, SinkError};
 use sluice_spec::QdrantSinkSpec;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
@@ -163,5 +163,21 @@ impl Sink for QdrantStore {
             with_retry("delete", self.attempts(), || self.client.delete_points(req.clone())).await.map_err(|(e, t)| self.error(format!("removing deleted documents: {e}"), t))?;
         }
         Ok(SinkAck { chunks_written: written, docs_deleted: batch.deletes.len(), rejected: Vec::new() })
+    }
+
+    /// `set_payload` of the access slots on every point of each document
+    /// (selected by `doc_id`), with `wait`: nothing else in the payload and
+    /// no vector is touched.
+    async fn update_access(&self, updates: &[AccessUpdate]) -> Result<(), SinkError> {
+        self.bootstrap().await?;
+        for u in updates {
+            let mut slots = serde_json::Map::new();
+            for (i, slot) in u.access.slots().into_iter().enumerate() {
+                slots.insert(sluice_core::access::acl_field(i), serde_json::json!(slot));
+            }
+            let req = SetPayloadPointsBuilder::new(&self.cfg.collection, qdrant_client::Payload::from(slots)).points_selector(filters::documents(&[u.doc_id])).wait(true);
+            with_retry("set_payload", self.attempts(), || self.client.set_payload(req.clone())).await.map_err(|(e, t)| self.error(format!("setting the access of {}: {e}", u.doc_id), t))?;
+        }
+        Ok(())
     }
 }

@@ -26,7 +26,7 @@ fn store(url: &str, collection: &str, dim: usize, tweak: impl FnOnce(&mut Qdrant
 fn doc(id: &str, acl: &[&str], labels: &[&str], updated_secs: i64) -> Document {
     let mut d = Document::new("wiki", id, DocKind::Page);
     d.title = format!("Page {id}");
-    d.acl = acl.iter().map(|s| s.to_string()).collect();
+    d.access = Some(if acl.is_empty() { sluice_core::DocAccess::Public } else { sluice_core::DocAccess::any_of(acl.iter().copied()) });
     d.labels = labels.iter().map(|s| s.to_string()).collect();
     d.updated_at = chrono::DateTime::from_timestamp(updated_secs, 0);
     d
@@ -56,7 +56,7 @@ async fn bootstrap_creates_the_collection_with_payload_indexes_and_refuses_a_mis
     let d = doc("a", &[], &[], 0);
     s.apply(&SinkBatch { writes: vec![write(&d, &[(0, Some(axis(0)))], 1)], deletes: vec![] }).await.unwrap();
     let indexes = server.payload_indexes("kb");
-    for f in ["doc_id", "source", "kind", "labels", "acl", "public", "updated_at", "ordinal"] {
+    for f in ["doc_id", "source", "kind", "labels", "acl_0", "acl_1", "acl_2", "acl_3", "updated_at", "ordinal"] {
         assert!(indexes.contains_key(f), "no payload index on {f}: {indexes:?}");
     }
 

@@ -24,6 +24,8 @@ pub struct Note {
     pub body: String,
     pub author: String,
     pub system: bool,
+    /// An internal note: Reporter+ members only.
+    pub internal: bool,
     pub created: DateTime<Utc>,
 }
 
@@ -58,6 +60,9 @@ pub struct Project {
     pub commits: Vec<(String, BTreeMap<String, (String, String)>)>,
     /// slug → (title, markdown content).
     pub wiki: BTreeMap<String, (String, String)>,
+    /// `issues`, `merge_requests`, `repository`, `wiki` → `enabled` |
+    /// `private` | `disabled` (the API's `<feature>_access_level`).
+    pub features: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default)]
@@ -127,6 +132,7 @@ impl GitlabWorld {
             members,
             commits: vec![(sha(&format!("{pid}-c0")), files)],
             wiki,
+            features: ["issues", "merge_requests", "repository", "wiki"].into_iter().map(|f| (f.to_string(), "enabled".to_string())).collect(),
         });
         let start = self.clock.now - Duration::minutes(2 * n as i64 + 10);
         for k in 0..n {
@@ -135,8 +141,8 @@ impl GitlabWorld {
                 let tk = topic(id);
                 let at = start + Duration::minutes(2 * k as i64 + mr as i64);
                 let notes = (0..(k % 4) + if k % 5 == 0 { 30 } else { 0 })
-                    .map(|j| Note { id: id * 100 + j as u64, body: comment_text(j, tk), author: "bob".into(), system: false, created: at })
-                    .chain(std::iter::once(Note { id: id * 100 + 99, body: "changed the description".into(), author: "bot".into(), system: true, created: at }))
+                    .map(|j| Note { id: id * 100 + j as u64, body: comment_text(j, tk), author: "bob".into(), system: false, internal: false, created: at })
+                    .chain(std::iter::once(Note { id: id * 100 + 99, body: "changed the description".into(), author: "bot".into(), system: true, internal: false, created: at }))
                     .collect();
                 let item = Item {
                     id,
@@ -236,12 +242,16 @@ fn user(name: &str) -> Value {
 }
 
 fn project_json(p: &Project) -> Value {
-    json!({
+    let mut v = json!({
         "id": p.id, "name": p.name, "path": p.name, "path_with_namespace": p.path,
         "namespace": { "full_path": p.namespace }, "visibility": p.visibility,
         "default_branch": p.default_branch, "web_url": format!("https://gitlab.example/{}", p.path),
         "archived": false, "last_activity_at": "2026-01-05T09:00:00.000Z",
-    })
+    });
+    for (f, level) in &p.features {
+        v[format!("{f}_access_level")] = json!(level);
+    }
+    v
 }
 
 fn item_json(i: &Item, p: &Project, mr: bool) -> Value {
@@ -329,7 +339,7 @@ fn notes(s: &GitlabShared, id: &str, iid: u64, raw: Option<String>, mr: bool) ->
     let values = i
         .notes
         .iter()
-        .map(|n| json!({ "id": n.id, "body": n.body, "author": user(&n.author), "system": n.system, "created_at": ts(n.created), "updated_at": ts(n.created), "noteable_iid": iid }))
+        .map(|n| json!({ "id": n.id, "body": n.body, "author": user(&n.author), "system": n.system, "internal": n.internal, "created_at": ts(n.created), "updated_at": ts(n.created), "noteable_iid": iid }))
         .collect();
     let kind = if mr { "merge_requests" } else { "issues" };
     offset_page(&format!("/api/v4/projects/{}/{kind}/{iid}/notes", p.id), &q, values, 20)

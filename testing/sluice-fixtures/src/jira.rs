@@ -55,6 +55,8 @@ pub struct Issue {
     pub created: DateTime<Utc>,
     pub updated: DateTime<Utc>,
     pub comments: usize,
+    /// Comment numbers visible to one project role only (`visibility`).
+    pub restricted_comments: Vec<usize>,
     pub security: Option<SecurityLevel>,
 }
 
@@ -65,12 +67,15 @@ pub struct JiraWorld {
     pub time_zone: String,
     pub projects: Vec<Project>,
     pub issues: BTreeMap<u64, Issue>,
+    /// Issues edited right after the first search page is served (a user
+    /// editing while a listing is in progress).
+    pub edit_during_listing: Vec<String>,
     next_id: u64,
 }
 
 impl JiraWorld {
     pub fn generate(projects: &[(&str, usize)]) -> JiraWorld {
-        let mut w = JiraWorld { clock: Clock::default(), time_zone: "America/New_York".into(), projects: Vec::new(), issues: BTreeMap::new(), next_id: 10_000 };
+        let mut w = JiraWorld { clock: Clock::default(), time_zone: "America/New_York".into(), projects: Vec::new(), issues: BTreeMap::new(), edit_during_listing: Vec::new(), next_id: 10_000 };
         for (key, n) in projects {
             w.add_project(key, *n);
         }
@@ -112,6 +117,7 @@ impl JiraWorld {
                     created: at,
                     updated: at,
                     comments: if k % 6 == 0 { 23 } else { k % 3 },
+                    restricted_comments: Vec::new(),
                     security,
                 },
             );
@@ -185,6 +191,8 @@ struct Jql {
     types: Vec<String>,
     not_status: Vec<String>,
     descending: bool,
+    /// `ORDER BY key`: by issue number, which edits do not change.
+    by_key: bool,
 }
 
 fn values(s: &str) -> Vec<String> {
@@ -197,7 +205,7 @@ fn parse_jql(jql: &str, tz: Tz) -> Result<Jql, String> {
         Some(i) => (&jql[..i], Some(&lower[i..])),
         None => (jql, None),
     };
-    let mut q = Jql { descending: order.is_some_and(|o| o.contains("updated desc")), ..Default::default() };
+    let mut q = Jql { descending: order.is_some_and(|o| o.contains("updated desc")), by_key: order.is_some_and(|o| o.trim_start_matches("order by").trim().starts_with("key")), ..Default::default() };
     if lower.contains(" or ") {
         return Err("Error in the JQL Query: the fixture server supports AND only.".into());
     }
@@ -252,7 +260,11 @@ fn matching<'a>(w: &'a JiraWorld, q: &Jql) -> Vec<&'a Issue> {
                 && !q.not_status.contains(&i.status)
         })
         .collect();
-    v.sort_by(|a, b| a.updated.cmp(&b.updated).then(a.id.cmp(&b.id)));
+    if q.by_key {
+        v.sort_by_key(|i| i.id);
+    } else {
+        v.sort_by(|a, b| a.updated.cmp(&b.updated).then(a.id.cmp(&b.id)));
+    }
     if q.descending {
         v.reverse();
     }
@@ -265,15 +277,21 @@ const EMBEDDED_COMMENTS: usize = 5;
 
 fn comment_json(i: &Issue, n: usize, v3: bool, tz: Tz) -> Value {
     let text = comment_text(n, topic(i.topic));
+    let restricted = i.restricted_comments.contains(&n);
+    let text = if restricted { format!("RESTRICTED-{n}: {text}") } else { text };
     let body = if v3 { json!({ "type": "doc", "version": 1, "content": [{ "type": "paragraph", "content": [{ "type": "text", "text": text }] }] }) } else { json!(text) };
-    json!({
+    let mut v = json!({
         "id": format!("{}{n:03}", i.id),
         "author": user(&format!("557058:commenter{}", n % 4)),
         "body": body,
         "created": jira_ts(i.created, tz),
         "updated": jira_ts(i.created, tz),
-        "jsdPublic": true,
-    })
+        "jsdPublic": !restricted,
+    });
+    if restricted {
+        v["visibility"] = json!({ "type": "role", "value": "Developers", "identifier": "Developers" });
+    }
+    v
 }
 
 fn issue_json(i: &Issue, fields: &[String], v3: bool, base: &str, tz: Tz) -> Value {
@@ -390,7 +408,7 @@ async fn search_jql(State(s): State<JiraShared>, RawQuery(raw): RawQuery) -> Res
 
 async fn search_v2(State(s): State<JiraShared>, RawQuery(raw): RawQuery) -> Response {
     let q = query_pairs(raw.as_deref());
-    let w = s.world();
+    let mut w = s.world();
     let tz = w.tz();
     let jql = match parse_jql(param(&q, "jql").unwrap_or(""), tz) {
         Ok(j) => j,
@@ -401,7 +419,13 @@ async fn search_v2(State(s): State<JiraShared>, RawQuery(raw): RawQuery) -> Resp
     let fields = fields_param(&q);
     let all = matching(&w, &jql);
     let issues: Vec<Value> = all.iter().skip(start).take(max).map(|i| issue_json(i, &fields, false, "", tz)).collect();
-    axum::Json(json!({ "startAt": start, "maxResults": max, "total": all.len(), "issues": issues })).into_response()
+    let total = all.len();
+    if start == 0 {
+        for key in std::mem::take(&mut w.edit_during_listing) {
+            w.edit(&key, Some("edited while a listing was in progress"), None);
+        }
+    }
+    axum::Json(json!({ "startAt": start, "maxResults": max, "total": total, "issues": issues })).into_response()
 }
 
 fn comments(s: &JiraShared, key: &str, raw: Option<String>, v3: bool) -> Response {

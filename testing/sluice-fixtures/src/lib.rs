@@ -18,3 +18,23 @@ pub mod slack;
 pub mod text;
 
 pub use common::{Faults, FixtureServer, Shared};
+
+/// A document's access as principal sets with `prefix` (the connector's
+/// `system:instance:`) removed, for readable assertions; `None` when public.
+/// Panics when the access is unknown or a principal lacks the prefix, so a
+/// test also checks that every principal is qualified.
+pub fn access_sets(d: &sluice_core::Document, prefix: &str) -> Option<Vec<Vec<String>>> {
+    match d.access.as_ref().unwrap_or_else(|| panic!("{}: no access", d.external_id)) {
+        sluice_core::DocAccess::Public => None,
+        sluice_core::DocAccess::AllOf(sets) => Some(
+            sets.iter()
+                .map(|s| s.iter().map(|p| p.strip_prefix(prefix).unwrap_or_else(|| panic!("{}: `{p}` is not qualified with `{prefix}`", d.external_id)).to_string()).collect())
+                .collect(),
+        ),
+    }
+}
+
+/// `Some(sets)` from string slices, to compare with `access_sets`.
+pub fn sets(s: &[&[&str]]) -> Option<Vec<Vec<String>>> {
+    Some(s.iter().map(|set| set.iter().map(|p| p.to_string()).collect()).collect())
+}

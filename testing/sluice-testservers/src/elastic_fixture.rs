@@ -301,6 +301,37 @@ async fn handle(State(s): State<Arc<Shared>>, method: Method, uri: Uri, headers:
             let n: usize = resolve(&g, target).iter().filter_map(|i| g.indices.get(i)).map(|i| i.visible.len()).sum();
             ok(json!({ "count": n, "_shards": { "total": 1, "successful": 1, "skipped": 0, "failed": 0 } }))
         }
+        (Method::PUT, [target, "_mapping"]) => {
+            // Adds fields to a live mapping; an existing field must keep its type.
+            let b = json_or_return!();
+            let mut g = s.inner.lock();
+            let names = resolve(&g, target);
+            if names.is_empty() {
+                return not_found_index(target);
+            }
+            let new = b["properties"].as_object().cloned().unwrap_or_default();
+            for n in &names {
+                let ix = &g.indices[n];
+                for (k, v) in &new {
+                    if let Some(old) = ix.mapping["properties"].get(k) {
+                        if old["type"] != v["type"] {
+                            return error(StatusCode::BAD_REQUEST, "illegal_argument_exception", &format!("mapper [{k}] cannot be changed from type [{}] to [{}]", old["type"], v["type"]));
+                        }
+                    }
+                }
+            }
+            for n in names {
+                if let Some(ix) = g.indices.get_mut(&n) {
+                    if !ix.mapping["properties"].is_object() {
+                        ix.mapping["properties"] = json!({});
+                    }
+                    for (k, v) in &new {
+                        ix.mapping["properties"][k] = v.clone();
+                    }
+                }
+            }
+            ok(json!({ "acknowledged": true }))
+        }
         (Method::HEAD, [target]) => {
             let g = s.inner.lock();
             if resolve(&g, target).is_empty() { StatusCode::NOT_FOUND.into_response() } else { StatusCode::OK.into_response() }
@@ -440,6 +471,21 @@ fn bulk(s: &Shared, body: &[u8], default_index: Option<&str>, refresh: Option<&s
             continue;
         }
         let ix = g.indices.entry(index.clone()).or_default();
+        // A partial update merges `doc` into the stored document.
+        let doc = if op == "update" {
+            let Some(stored) = ix.docs.get(&id) else {
+                errors = true;
+                items.push(json!({ "update": { "_index": index, "_id": id, "status": 404, "error": { "type": "document_missing_exception", "reason": format!("[{id}]: document missing") } } }));
+                continue;
+            };
+            let mut merged = stored.clone();
+            for (k, v) in doc["doc"].as_object().cloned().unwrap_or_default() {
+                merged[k] = v;
+            }
+            merged
+        } else {
+            doc
+        };
         if op != "delete" {
             if let Err((t, r)) = check_mapping(&ix.mapping, &doc) {
                 errors = true;

@@ -28,6 +28,7 @@ pub enum Call {
     Delete,
     Search,
     Get,
+    SetPayload,
 }
 
 struct Collection {
@@ -617,8 +618,23 @@ impl Points for Service {
         Err(unimplemented("delete_vectors"))
     }
 
-    async fn set_payload(&self, _: Request<pb::SetPayloadPoints>) -> Result<Response<pb::PointsOperationResponse>, Status> {
-        Err(unimplemented("set_payload"))
+    /// Sets the given keys on the selected points (ids or a filter),
+    /// keeping every other key and the vectors.
+    async fn set_payload(&self, req: Request<pb::SetPayloadPoints>) -> Result<Response<pb::PointsOperationResponse>, Status> {
+        let t = self.enter(Call::SetPayload).await?;
+        let r = req.into_inner();
+        if r.key.is_some() {
+            return Err(bad("nested payload keys are not supported here"));
+        }
+        let payload = edge::Payload(payload_json(&r.payload)?);
+        let (points, filter) = match r.points_selector.and_then(|p| p.points_selector_one_of) {
+            Some(pb::points_selector::PointsSelectorOneOf::Points(ids)) => (Some(ids.ids.iter().map(point_id).collect::<Result<Vec<_>, _>>()?), None),
+            Some(pb::points_selector::PointsSelectorOneOf::Filter(f)) => (None, edge_filter(Some(&f))?),
+            None => return Err(bad("set_payload needs points or a filter")),
+        };
+        let op = edge::PayloadOps::SetPayload(edge::SetPayloadOp { payload, points, filter, key: None });
+        let result = self.update(&r.collection_name, edge::UpdateOperation::PayloadOperation(op))?;
+        Ok(Response::new(pb::PointsOperationResponse { result: Some(result), time: took(t), usage: None }))
     }
 
     async fn overwrite_payload(&self, _: Request<pb::SetPayloadPoints>) -> Result<Response<pb::PointsOperationResponse>, Status> {

@@ -147,7 +147,7 @@ mod tests {
         let mut d = Document::new("wiki", id, DocKind::Page);
         d.title = "Rollback".into();
         d.body = "Roll back with `deploy --undo`.".into();
-        d.acl = vec!["group:eng".into()];
+        d.access = Some(sluice_core::DocAccess::any_of(["files:wiki:group:eng"]).and(["files:wiki:user:ann"]));
         d
     }
 

@@ -101,9 +101,10 @@ pub async fn run(args: EvalArgs) -> Result<(), Failure> {
     if judged.is_empty() {
         return Err(Failure::Invalid(format!("no query has relevance judgments in {}", args.qrels.display())));
     }
-    // The corpus goes through the same engine as any pipeline.
+    // The corpus goes through the same engine as any pipeline. A benchmark
+    // corpus is public by definition, and the search runs with full access.
     let yaml = format!(
-        "name: eval\nsources:\n  - id: corpus\n    type: files\n    settings:\n      path: {}\n      format: jsonl\n",
+        "name: eval\nsources:\n  - id: corpus\n    type: files\n    visibility: public\n    settings:\n      path: {}\n      format: jsonl\n",
         serde_json::to_string(&corpus.display().to_string()).unwrap_or_default()
     );
     let joined = |d: Vec<sluice_spec::Diagnostic>| Failure::Runtime(d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("; "));

@@ -9,11 +9,11 @@ use crate::common::{load_embedder, load_pipeline, registry, run_with_progress};
 use crate::error::Failure;
 use crate::output;
 
-pub async fn run(path: &Path, data_dir: &Path, full: bool, prune: bool, only: Vec<String>, json: bool) -> Result<(), Failure> {
+pub async fn run(path: &Path, data_dir: &Path, opts: RunOptions, json: bool) -> Result<(), Failure> {
     let reg = registry();
     let loaded = load_pipeline(path)?;
     let mut diags = sluice_engine::validate_pipeline(&reg, &loaded, true).await;
-    for s in &only {
+    for s in &opts.only_sources {
         if !loaded.spec.sources.iter().any(|x| &x.id == s) {
             diags.push(loaded.diagnostic("sources", format!("--source {s}: no such source in this pipeline"), None));
         }
@@ -27,7 +27,6 @@ pub async fn run(path: &Path, data_dir: &Path, full: bool, prune: bool, only: Ve
         sluice_spec::TransportSpec::InProcess { .. } => Some(load_embedder(&loaded.spec.embedding, &loaded.base_dir, None).map_err(Failure::Runtime)?),
         _ => None,
     };
-    let opts = RunOptions { full, prune, only_sources: only };
     let (_, report) = run_with_progress(&reg, loaded, data_dir, embedder, sources, &opts, !json).await.map_err(Failure::Runtime)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());

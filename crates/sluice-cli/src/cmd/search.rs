@@ -43,7 +43,7 @@ pub async fn run(args: Args, data_dir: &std::path::Path, model: &ModelArgs) -> R
             println!("(partial results: {w})");
         }
         if resp.hits.is_empty() && matches!(&req.access, Access::Principals(p) if p.is_empty()) {
-            println!("(searched public documents only: documents with an ACL need --as user:…,group:… or --all-access)");
+            println!("(searched public documents only: restricted documents need --as <principals as stored, e.g. confluence:wiki:group:hr> or --all-access)");
         }
     }
     Ok(())

@@ -14,5 +14,13 @@ pub async fn run(path: &Path, check_env: bool) -> Result<(), Failure> {
     let plural = |n: usize| if n == 1 { "" } else { "s" };
     let (sources, sinks) = (loaded.spec.sources.len(), loaded.spec.sinks.len());
     println!("{}: ok ({sources} source{}, {sinks} sink{})", path.display(), plural(sources), plural(sinks));
+    // Who may read what is the first thing a security reviewer asks.
+    for s in &loaded.spec.sources {
+        let access = match s.visibility {
+            sluice_spec::Visibility::Public => "PUBLIC: every record is readable by every caller (visibility: public)".to_string(),
+            sluice_spec::Visibility::Restricted => format!("restricted: the permissions `{}` reads; records without them are not indexed", s.source_type),
+        };
+        println!("  source {}: {access}", s.id);
+    }
     Ok(())
 }

@@ -5,7 +5,7 @@ use chrono::TimeZone;
 use super::*;
 
 fn spec(cron: &str) -> ScheduleSpec {
-    ScheduleSpec { cron: cron.into(), timezone: None, full_sync_cron: None, prune_cron: None, jitter_secs: 0, run_timeout_secs: 60 }
+    ScheduleSpec { cron: cron.into(), timezone: None, full_sync_cron: None, prune_cron: None, permissions_cron: None, jitter_secs: 0, run_timeout_secs: 60 }
 }
 
 fn t(s: &str) -> DateTime<Utc> {
