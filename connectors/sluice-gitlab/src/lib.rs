@@ -306,23 +306,28 @@ impl GitlabSource {
                 }
             }
         }
+        if v["confidential"].as_bool() == Some(true) {
+            d.metadata.insert("confidential".into(), true.into());
+        }
+        d.access = Some(self.item_access(p, v, mr));
+        Ok(d)
+    }
+
+    /// Who may read an issue or merge request (see `Feature`).
+    fn item_access(&self, p: &Project, v: &Value, mr: bool) -> DocAccess {
         let feature = if mr { &p.merge_requests } else { &p.issues };
         // Listed only when the feature is enabled (see `open`).
         let base = feature.clone().unwrap_or_else(|| DocAccess::any_of([self.principal(&format!("project:{}", p.path))]));
-        d.access = Some(if v["confidential"].as_bool() != Some(false) && !mr {
+        if v["confidential"].as_bool() != Some(false) && !mr {
             // Confidential (or not stated): who may read the issues feature
             // AND (Reporter+ members, the author or an assignee).
             let mut acl = p.reporters.clone();
-            acl.extend(d.author.iter().map(|a| self.principal(&format!("user:{a}"))));
-            acl.extend(assignees.iter().filter_map(|a| a.as_str()).map(|a| self.principal(&format!("user:{a}"))));
-            if v["confidential"].as_bool() == Some(true) {
-                d.metadata.insert("confidential".into(), true.into());
-            }
+            acl.extend(v["author"]["username"].as_str().map(|a| self.principal(&format!("user:{a}"))));
+            acl.extend(v["assignees"].as_array().into_iter().flatten().filter_map(|a| a["username"].as_str()).map(|a| self.principal(&format!("user:{a}"))));
             base.and(acl)
         } else {
             base
-        });
-        Ok(d)
+        }
     }
 
     fn file_document(&self, p: &Project, path: &str, head: &str, content: &[u8], blob: Option<&str>) -> Document {
@@ -359,13 +364,31 @@ impl GitlabSource {
     }
 
     async fn plan_files(&mut self, p: &Project) -> Result<(), SourceError> {
+        let known = self.cursor.heads.get(&p.id.to_string()).cloned();
         let head = match self.head(p).await {
             Ok(Some(h)) => h,
-            Ok(None) => return Ok(()), // empty repository
+            // The project names a default branch that answers 404 while its
+            // files are indexed: an inconsistent answer, not an empty
+            // repository. A complete listing without them would prune them
+            // all, so stop instead.
+            Err(HttpError { status: Some(404), .. }) if known.is_some() && self.mode != SyncMode::Incremental => {
+                return Err(SourceError {
+                    source_id: self.id.clone(),
+                    location: format!("project {}", p.path),
+                    message: format!(
+                        "the default branch `{}` of project {} answers 404 although the project names it and its files are indexed; nothing is pruned (this clears once GitLab serves the branch again)",
+                        p.default_branch.as_deref().unwrap_or("?"),
+                        p.path
+                    ),
+                    transient: false,
+                });
+            }
+            // An empty repository (GitLab says so: no default branch); the
+            // engine's mass-deletion guard still weighs what a prune removes.
+            Ok(None) => return Ok(()),
             Err(e) if e.status == Some(404) => return Ok(()),
             Err(e) => return Err(self.err(e)),
         };
-        let known = self.cursor.heads.get(&p.id.to_string()).cloned();
         if self.mode == SyncMode::Incremental {
             if let Some(old) = known {
                 if old == head {
@@ -419,6 +442,11 @@ impl GitlabSource {
             let ext = format!("{}:{}:{iid}", if mr { "mr" } else { "issue" }, p.id);
             if self.mode == SyncMode::Prune {
                 page.live_ids.push(ext);
+                continue;
+            }
+            // The permission pass: the listing carries all access depends on.
+            if self.mode == SyncMode::Permissions {
+                page.access.push((ext, self.item_access(&p, it, mr)));
                 continue;
             }
             if let Some(t) = parse_time(&it["updated_at"]) {
@@ -494,7 +522,7 @@ impl Source for GitlabSource {
                 self.run_items(p, mr, next, &mut page).await?;
             }
             Work::Wiki { p } => {
-                let content = if self.mode == SyncMode::Prune { 0 } else { 1 };
+                let content = if matches!(self.mode, SyncMode::Prune | SyncMode::Permissions) { 0 } else { 1 };
                 match self.get(&format!("api/v4/projects/{}/wikis?with_content={content}", p.id)).await {
                     Ok((v, _)) => {
                         for w in v.as_array().into_iter().flatten() {
@@ -502,6 +530,10 @@ impl Source for GitlabSource {
                             let ext = format!("wiki:{}:{slug}", p.id);
                             if self.mode == SyncMode::Prune {
                                 page.live_ids.push(ext);
+                                continue;
+                            }
+                            if self.mode == SyncMode::Permissions {
+                                page.access.push((ext, p.wiki.clone().unwrap_or_else(|| DocAccess::any_of([self.principal(&format!("project:{}", p.path))]))));
                                 continue;
                             }
                             let mut d = Document::new(&self.id, ext, DocKind::WikiPage);
@@ -530,6 +562,10 @@ impl Source for GitlabSource {
                     let ext = format!("file:{}:{path}", p.id);
                     if self.mode == SyncMode::Prune {
                         page.live_ids.push(ext);
+                        continue;
+                    }
+                    if self.mode == SyncMode::Permissions {
+                        page.access.push((ext, p.repository.clone().unwrap_or_else(|| DocAccess::any_of([self.principal(&format!("project:{}", p.path))]))));
                         continue;
                     }
                     match self.get(&format!("api/v4/projects/{}/repository/blobs/{blob}", p.id)).await {

@@ -37,6 +37,7 @@ struct Drained {
     docs: Vec<Document>,
     deleted: BTreeSet<String>,
     live: BTreeSet<String>,
+    access: BTreeMap<String, sluice_core::DocAccess>,
     cursor: Option<String>,
 }
 
@@ -56,6 +57,7 @@ async fn drain(src: &mut GitlabSource, mode: SyncMode, cursor: Option<&str>) -> 
         out.docs.extend(p.documents);
         out.deleted.extend(p.deleted);
         out.live.extend(p.live_ids);
+        out.access.extend(p.access);
         if p.cursor.is_some() {
             out.cursor = p.cursor;
         }
@@ -241,4 +243,33 @@ async fn a_public_project_is_public_and_a_project_without_members_is_nobodys() {
     let (mut src, _) = source(&server, json!({}));
     let d = drain(&mut src, SyncMode::Full, None).await.unwrap();
     assert_eq!(access_sets(d.get(&format!("file:{api}:README.md")), "gitlab:gl:"), sets(&[&["project:acme/platform/api"]]));
+}
+
+/// A default branch that suddenly answers 404 while its files are indexed
+/// is a reshaped answer, not an emptied repository: the prune pass stops
+/// with the reason instead of listing no files (which would delete them).
+#[tokio::test]
+async fn a_default_branch_that_answers_404_stops_the_prune() {
+    let (server, shared) = fixture().await;
+    let (mut src, _) = source(&server, json!({}));
+    let full = drain(&mut src, SyncMode::Full, None).await.unwrap();
+    assert!(full.docs.iter().any(|d| d.kind == DocKind::File));
+    let api = pid(&shared, "acme/platform/api");
+    shared.world().projects.iter_mut().find(|p| p.id == api).unwrap().branch_missing = true;
+    let err = drain(&mut src, SyncMode::Prune, full.cursor.as_deref()).await.err().expect("the prune must stop");
+    assert!(err.message.contains("answers 404") && err.message.contains("nothing is pruned"), "{err}");
+}
+
+/// The permission pass lists issues, merge requests, wiki slugs and tree
+/// paths without notes, contents or blobs, with the access a full sync
+/// computes.
+#[tokio::test]
+async fn the_permission_pass_lists_access_without_content() {
+    let (server, _shared) = fixture().await;
+    let (mut src, _) = source(&server, json!({}));
+    let full = drain(&mut src, SyncMode::Full, None).await.unwrap();
+    let perms = drain(&mut src, SyncMode::Permissions, None).await.unwrap();
+    assert!(perms.docs.is_empty(), "no documents, access only");
+    let want: BTreeMap<String, sluice_core::DocAccess> = full.docs.iter().map(|d| (d.external_id.clone(), d.access.clone().unwrap())).collect();
+    assert_eq!(perms.access, want);
 }

@@ -177,11 +177,19 @@ impl JiraSource {
 
     fn search_url(&self, l: &Listing) -> Result<Url, HttpError> {
         let prune = self.mode == SyncMode::Prune;
-        let since = if prune { None } else { l.since.map(|t| (t - Duration::minutes(self.s.overlap_minutes)).with_timezone(&self.tz).format("%Y/%m/%d %H:%M").to_string()) };
-        let jql = self.s.project_jql(&l.project, since.as_deref(), prune);
-        let (path, fields, size) = match (self.s.deployment, prune) {
-            (Deployment::Cloud, _) => ("rest/api/3/search/jql", if prune { "key" } else { FIELDS }, if prune { 1000 } else { self.s.page_size }),
-            (Deployment::Server, _) => ("rest/api/2/search", if prune { "key" } else { FIELDS }, if prune { 1000 } else { self.s.page_size }),
+        let permissions = self.mode == SyncMode::Permissions;
+        let since = if prune || permissions { None } else { l.since.map(|t| (t - Duration::minutes(self.s.overlap_minutes)).with_timezone(&self.tz).format("%Y/%m/%d %H:%M").to_string()) };
+        let jql = self.s.project_jql(&l.project, since.as_deref(), prune || permissions);
+        // The prune pass lists keys; the permission pass the fields access
+        // depends on; neither reads bodies or comments.
+        let (fields, size) = match self.mode {
+            SyncMode::Prune => ("key", 1000),
+            SyncMode::Permissions => ("project,security", 1000),
+            _ => (FIELDS, self.s.page_size),
+        };
+        let path = match self.s.deployment {
+            Deployment::Cloud => "rest/api/3/search/jql",
+            Deployment::Server => "rest/api/2/search",
         };
         let mut url = self.http.url(path)?;
         {
@@ -292,18 +300,23 @@ impl JiraSource {
         if !components.is_empty() {
             meta("components", Value::Array(components));
         }
-        d.access = Some(if !f["security"].is_null() {
-            // A security level narrows who may see the issue: Jira answers
-            // "who may browse this issue" with the level applied.
-            if let Some(level) = f["security"]["name"].as_str() {
-                d.metadata.insert("security_level".into(), level.into());
-            }
+        if let Some(level) = f["security"]["name"].as_str() {
+            d.metadata.insert("security_level".into(), level.into());
+        }
+        d.access = Some(self.issue_access(f, key, &project).await?);
+        Ok(Ok(d))
+    }
+
+    /// Who may read an issue: its project's browsers, or, with a security
+    /// level (any non-null `security`), whoever Jira says may browse this
+    /// issue with the level applied.
+    async fn issue_access(&self, f: &Value, key: &str, project: &str) -> Result<DocAccess, HttpError> {
+        Ok(if !f["security"].is_null() {
             let users = self.browsers(("issueKey", key)).await?;
             DocAccess::any_of(if users.is_empty() { vec![self.principal(&format!("project:{project}:restricted"))] } else { users })
         } else {
-            DocAccess::any_of(self.project_acl.get(&project).cloned().unwrap_or_else(|| vec![self.principal(&format!("project:{project}"))]))
-        });
-        Ok(Ok(d))
+            DocAccess::any_of(self.project_acl.get(project).cloned().unwrap_or_else(|| vec![self.principal(&format!("project:{project}"))]))
+        })
     }
 }
 
@@ -373,6 +386,17 @@ impl Source for JiraSource {
                     transient: false,
                 });
             };
+            // Server/DC pages by `startAt` up to `total`: without `total` the
+            // end of the listing is unknown, and stopping early would make a
+            // prune delete every issue after this page.
+            if self.s.deployment == Deployment::Server && !v["total"].is_u64() {
+                return Err(SourceError {
+                    source_id: self.id.clone(),
+                    location: sluice_http::redact_url(&url),
+                    message: "unexpected response: the search answered without `total`, so the listing cannot tell where it ends; nothing is pruned".into(),
+                    transient: false,
+                });
+            }
             let mut page = SourcePage::default();
             let mut max_seen: Option<DateTime<Utc>> = None;
             for issue in issues {
@@ -380,6 +404,17 @@ impl Source for JiraSource {
                     match issue["id"].as_str() {
                         Some(id) => page.live_ids.push(id.to_string()),
                         None => page.dead_letters.push(DeadLetter { source: self.id.clone(), location: sluice_http::redact_url(&url), external_id: None, error: "issue without `id`".into() }),
+                    }
+                    continue;
+                }
+                if self.mode == SyncMode::Permissions {
+                    let (Some(id), Some(key)) = (issue["id"].as_str(), issue["key"].as_str()) else { continue };
+                    let project = issue["fields"]["project"]["key"].as_str().unwrap_or("").to_string();
+                    match self.issue_access(&issue["fields"], key, &project).await {
+                        Ok(a) => page.access.push((id.to_string(), a)),
+                        Err(e) if e.transient => return Err(self.err(e)),
+                        Err(e) if e.status == Some(404) => {}
+                        Err(e) => page.dead_letters.push(DeadLetter { source: self.id.clone(), location: e.url.clone(), external_id: Some(id.to_string()), error: e.to_string() }),
                     }
                     continue;
                 }
@@ -419,7 +454,7 @@ impl Source for JiraSource {
                 }
                 Deployment::Server => {
                     l.start_at += n;
-                    let total = v["total"].as_u64().unwrap_or(0) as usize;
+                    let total = v["total"].as_u64().unwrap_or_default() as usize;
                     l.done = n == 0 || l.start_at >= total;
                 }
             }

@@ -41,6 +41,7 @@ struct Drained {
     docs: Vec<Document>,
     deleted: Vec<String>,
     live: BTreeSet<String>,
+    access: BTreeMap<String, sluice_core::DocAccess>,
     dead: Vec<DeadLetter>,
     cursor: Option<String>,
 }
@@ -64,6 +65,7 @@ async fn drain(src: &mut JiraSource, mode: SyncMode, cursor: Option<&str>) -> Re
         out.docs.extend(p.documents);
         out.deleted.extend(p.deleted);
         out.live.extend(p.live_ids);
+        out.access.extend(p.access);
         out.dead.extend(p.dead_letters);
         if p.cursor.is_some() {
             out.cursor = p.cursor;
@@ -225,4 +227,29 @@ async fn an_edit_during_a_paged_prune_listing_skips_nothing() {
     shared.world().edit_during_listing = vec!["ENG-5".into()];
     let d = drain(&mut src, SyncMode::Prune, None).await.unwrap();
     assert_eq!(d.live, all, "every live issue listed once the listing finished");
+}
+
+/// A Server/DC search that answers without `total` cannot say where the
+/// listing ends: the pass stops instead of pruning after page one.
+#[tokio::test]
+async fn a_search_without_total_stops_the_listing() {
+    let (server, shared) = fixture(&[("ENG", 30)]).await;
+    shared.world().omit_total = true;
+    let (mut src, _) = source(&server, json!({ "deployment": "server", "page_size": 10 }));
+    let err = drain(&mut src, SyncMode::Prune, None).await.err().expect("the listing must stop");
+    assert!(err.message.contains("without `total`") && err.message.contains("nothing is pruned"), "{err}");
+}
+
+/// The permission pass reads project and security fields only (no bodies,
+/// no comments) and lists the same access a full sync computes.
+#[tokio::test]
+async fn the_permission_pass_lists_each_issues_access_without_content() {
+    let (server, _shared) = fixture(&[("ENG", 12), ("OPS", 4)]).await;
+    let (mut src, _) = source(&server, json!({ "page_size": 5 }));
+    let full = drain(&mut src, SyncMode::Full, None).await.unwrap();
+    let perms = drain(&mut src, SyncMode::Permissions, None).await.unwrap();
+    assert!(perms.docs.is_empty(), "no documents, access only");
+    let want: BTreeMap<String, sluice_core::DocAccess> = full.docs.iter().map(|d| (d.external_id.clone(), d.access.clone().unwrap())).collect();
+    assert_eq!(perms.access, want);
+    assert!(want.values().any(|a| matches!(a, sluice_core::DocAccess::AllOf(s) if s[0].len() == 1)), "a security level narrows some issue");
 }

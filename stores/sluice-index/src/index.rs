@@ -122,13 +122,23 @@ impl EmbeddedIndex {
         let mut g = self.lock()?;
         // Vectors (SQLite) first: if the keyword commit then fails, the
         // engine does not commit its checkpoint and the replay rewrites both.
-        let removed = g.vectors.apply(&upserts, &truncate, &batch.deletes)?;
+        g.vectors.apply(&upserts, &truncate, &batch.deletes)?;
         sluice_core::failpoint::hit("embedded.between_vector_and_keyword_commit");
-        for (p, _) in &upserts {
-            g.keyword.upsert(p)?;
+        // The keyword index is rebuilt per touched document from what the
+        // vector store now holds, not from what this call removed: after a
+        // crash between the two commits, the replay finds those chunks gone
+        // from SQLite already, and only a per-document rewrite removes them
+        // from the keyword index too.
+        for (doc, count) in &truncate {
+            g.keyword.delete_document(doc)?;
+            for ordinal in 0..*count {
+                if let Some(p) = g.vectors.payload(&sluice_core::chunk_id(doc, ordinal)).cloned() {
+                    g.keyword.upsert(&p)?;
+                }
+            }
         }
-        for id in &removed {
-            g.keyword.delete_chunk(id)?;
+        for doc in &batch.deletes {
+            g.keyword.delete_document(doc)?;
         }
         g.keyword.commit()?;
         Ok(SinkAck { chunks_written: upserts.len(), docs_deleted: batch.deletes.len(), rejected: Vec::new() })

@@ -149,9 +149,10 @@ impl KeywordIndex {
         Ok(())
     }
 
-    pub fn delete_chunk(&mut self, id: &Uuid) -> Result<()> {
+    /// Removes every chunk of a document.
+    pub fn delete_document(&mut self, id: &Uuid) -> Result<()> {
         let f = self.f;
-        self.writer()?.delete_term(Term::from_field_text(f.chunk_id, &id.to_string()));
+        self.writer()?.delete_term(Term::from_field_text(f.doc_id, &id.to_string()));
         Ok(())
     }
 

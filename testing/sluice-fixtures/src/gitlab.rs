@@ -63,6 +63,8 @@ pub struct Project {
     /// `issues`, `merge_requests`, `repository`, `wiki` → `enabled` |
     /// `private` | `disabled` (the API's `<feature>_access_level`).
     pub features: BTreeMap<String, String>,
+    /// The default branch answers 404 although the project names it.
+    pub branch_missing: bool,
 }
 
 #[derive(Debug, Default)]
@@ -133,6 +135,7 @@ impl GitlabWorld {
             commits: vec![(sha(&format!("{pid}-c0")), files)],
             wiki,
             features: ["issues", "merge_requests", "repository", "wiki"].into_iter().map(|f| (f.to_string(), "enabled".to_string())).collect(),
+            branch_missing: false,
         });
         let start = self.clock.now - Duration::minutes(2 * n as i64 + 10);
         for k in 0..n {
@@ -381,7 +384,7 @@ fn snapshot<'a>(p: &'a Project, r: &str) -> Option<&'a BTreeMap<String, (String,
 async fn branch(State(s): State<GitlabShared>, Path((id, name)): Path<(String, String)>) -> Response {
     let w = s.world();
     let Some(p) = w.project(&id) else { return not_found("404 Project Not Found") };
-    if name != p.default_branch {
+    if name != p.default_branch || p.branch_missing {
         return not_found("404 Branch Not Found");
     }
     let head = p.commits.last().map(|c| c.0.clone()).unwrap_or_default();
