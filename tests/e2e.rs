@@ -305,6 +305,10 @@ async fn a_prune_that_would_empty_a_source_stops_until_allowed() {
     let SourceStatus::Failed(why) = &r.sources[0].status else { panic!("{:?}", r.sources[0]) };
     assert!(why.contains("source `kb`") && why.contains("delete 9 of its 12") && why.contains("--allow-mass-delete"), "{why}");
     assert_eq!(index(&p).payloads().unwrap().len(), 12, "nothing deleted");
+    // ... but what the listing lost is not served meanwhile.
+    let hits = search(&p, "body of document 7", SearchMode::Keyword, Access::public_only(), SearchFilters::default()).await;
+    assert!(hits.iter().all(|h| ["d0", "d1", "d2"].contains(&h.external_id.as_str())), "{hits:#?}");
+    assert!(!hits.is_empty(), "the records still listed stay searchable");
 
     // An empty listing stops at any size.
     std::fs::write(dir.path().join("kb.jsonl"), "").unwrap();

@@ -126,8 +126,60 @@ async fn a_restriction_added_at_the_source_hides_the_page_after_one_permission_p
     // A second pass finds nothing to change.
     let r = run(RunOptions { permissions: true, ..Default::default() }).await;
     assert_eq!(r.sources[0].access_updated, 0, "{:?}", r.sources[0]);
+
+    // A page the listing no longer shows (gone, or restricted away from the
+    // connector's account) is quarantined by the pass: hidden from every
+    // caller in every backend, not deleted.
+    let (gone, gone_title) = {
+        let w = cw.world();
+        let c = w.contents.values().filter(|c| c.id != page && c.restricted_users.is_empty() && c.restricted_groups.is_empty() && c.status == "current").max_by_key(|c| c.modified).unwrap();
+        (c.id, c.title.clone())
+    };
+    assert_eq!(seen_by(&p, &gone_title, &gone.to_string(), &alice).await, [true; 4]);
+    cw.world().purge(gone);
+    let r = run(RunOptions { permissions: true, ..Default::default() }).await;
+    assert!(r.sources[0].access_updated >= 1, "{:?}", r.sources[0]);
+    assert_eq!(seen_by(&p, &gone_title, &gone.to_string(), &alice).await, [false; 4], "quarantined");
+    assert!(index(&p).payloads().unwrap().iter().any(|c| c.external_id == gone.to_string()), "not deleted by the pass");
     // And the next content sync rewrites payloads only, with stored vectors.
     let r = run(RunOptions { full: true, ..Default::default() }).await;
     assert_eq!(r.sources[0].chunks_embedded, 0, "{:?}", r.sources[0]);
     assert_eq!(seen_by(&p, &title, &ext, &bob).await, [false; 4]);
+}
+
+/// With a transform, the stored access may be the SQL's; the pass then
+/// intersects the source's new access with it — a revocation applies at
+/// once, nothing is ever widened — and the next full sync writes the
+/// transform's result again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_transform_the_pass_narrows_and_never_widens() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = "name: narrow\nsources:\n  - id: kb\n    type: files\n    settings:\n      path: kb.jsonl\n      mapping:\n        acl: acl\ntransform:\n  sql: SELECT *, upper(title) AS shout FROM records\n";
+    let write = |acl: &[&str]| sluice_tests::write_jsonl(&dir.path().join("kb.jsonl"), &[serde_json::json!({"id": "plan", "title": "Reorg plan", "text": "The reorganisation plan for next quarter.", "acl": acl})]);
+    write(&["group:eng"]);
+    let p = pipeline(yaml, dir.path(), &dir.path().join("data")).await;
+    let run = |opts: RunOptions| {
+        let loaded = load_pipeline_str(yaml, "narrow.yaml", dir.path()).unwrap();
+        let sources = sluice_engine::build_sources(&sluice_catalog::registry(), &loaded).unwrap();
+        let p = &p;
+        async move { p.run(sources, &opts).await }
+    };
+    run(RunOptions::default()).await;
+    let sees = |a: Access| {
+        let idx = index(&p);
+        !idx.keyword_chunks("reorganisation plan", 10, &SearchFilters::default(), &a).unwrap().is_empty()
+    };
+    assert!(sees(who(&["group:eng"])));
+
+    // The plan moves to HR at the source.
+    write(&["group:hr"]);
+    let r = run(RunOptions { permissions: true, ..Default::default() }).await;
+    assert_eq!((r.sources[0].access_updated, r.sources[0].chunks_embedded), (1, 0), "{:?}", r.sources[0]);
+    assert!(!sees(who(&["group:eng"])), "revoked at once");
+    assert!(!sees(who(&["group:hr"])), "not widened to HR by the pass");
+    assert!(sees(who(&["group:eng", "group:hr"])));
+    // The next full sync applies the transform to the new access.
+    run(RunOptions { full: true, ..Default::default() }).await;
+    assert!(sees(who(&["group:hr"])));
+    assert!(!sees(who(&["group:eng"])));
 }

@@ -168,6 +168,10 @@ async fn a_document_elasticsearch_refuses_is_dead_lettered_and_the_rest_is_index
     // next run tries it again instead of calling it unchanged.
     let refunds = sluice_core::doc_id("kb", "refunds");
     assert!(p.state().doc_states("stores", &[refunds]).unwrap().is_empty(), "a refused write must not record its content hash");
+    // Nor does any other store keep a version of it (an older one could
+    // carry a broader access than the source now gives).
+    let q = p.store::<sluice_qdrant::QdrantStore>().unwrap();
+    assert!(sluice_core::search::VectorLeg::document_chunks(q.as_ref(), &refunds).await.unwrap().is_empty(), "removed from Qdrant too");
     let r = run(&p, &y, dir.path(), false).await;
     let s = &r.sources[0];
     assert_eq!((s.docs_unchanged, s.docs_added, s.dead_letter_count), (4, 1, 1), "{s:#?}");

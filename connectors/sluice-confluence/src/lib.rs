@@ -183,10 +183,18 @@ impl ConfluenceSource {
         Ok(access)
     }
 
+    /// A content's read restriction. Both lists are asked for explicitly
+    /// (Server/DC expands only groups by default), and an answer without
+    /// them is an error, never "unrestricted": a missed user restriction
+    /// would open the page and its subtree to every space reader.
     async fn read_restrictions(&self, id: &str) -> Result<Vec<String>, HttpError> {
-        let url = self.http.url(&format!("rest/api/content/{id}/restriction/byOperation/read"))?;
+        let url = self.http.url(&format!("rest/api/content/{id}/restriction/byOperation/read?expand=restrictions.user,restrictions.group"))?;
         let (v, _): (serde_json::Value, _) = self.http.get_json(&url).await?;
-        Ok(self.restriction_principals(&v["restrictions"]))
+        let r = &v["restrictions"];
+        if !r["user"]["results"].is_array() || !r["group"]["results"].is_array() {
+            return Err(HttpError { url: sluice_http::redact_url(&url), status: None, message: "the read restriction came back without its user and group lists; the page is not indexed rather than indexed without its restriction".into(), transient: false });
+        }
+        Ok(self.restriction_principals(r))
     }
 
     pub(crate) fn document(&self, c: &Container, p: ContentParts) -> Document {

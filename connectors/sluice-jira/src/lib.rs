@@ -227,7 +227,9 @@ impl JiraSource {
             }
             all.extend(page);
         }
-        let (open, restricted): (Vec<&Value>, Vec<&Value>) = all.iter().partition(|c| c["visibility"].is_null());
+        // Jira Service Management marks agent-only comments `jsdPublic:
+        // false` (without a `visibility`): those are left out too.
+        let (open, restricted): (Vec<&Value>, Vec<&Value>) = all.iter().partition(|c| c["visibility"].is_null() && c["jsdPublic"].as_bool() != Some(false));
         let omitted = restricted.len();
         let mut out: Vec<(String, String)> = open.into_iter().map(|c| self.comment(c)).collect();
         out.truncate(self.s.max_comments);

@@ -322,7 +322,7 @@ impl ApiKeys {
             if h.len() != 64 || !h.chars().all(|c| c.is_ascii_hexdigit()) {
                 return Err(format!("keys[{i}] ({}): sha256 must be 64 hex digits (from `sluice keygen`)", k.name));
             }
-            if !k.all_access && k.principals.iter().any(|p| !p.contains(':') || p.trim() == "*") {
+            if !k.all_access && k.principals.iter().any(|p| !p.contains(':') || p.trim() == "*" || p.starts_with("sluice:")) {
                 return Err(format!("keys[{i}] ({}): principals are written as stored, e.g. confluence:wiki:group:eng or group:eng (files sources)", k.name));
             }
             let mut principals = k.principals;

@@ -41,7 +41,7 @@ impl IdentityMap {
         let map: IdentityMap = serde_yaml_ng::from_str(text).map_err(|e| e.to_string())?;
         for (section, entries) in [("users", &map.users), ("groups", &map.groups)] {
             for (who, principals) in entries {
-                if let Some(bad) = principals.iter().find(|p| !p.contains(':') || p.trim() == "*" || p.trim().is_empty()) {
+                if let Some(bad) = principals.iter().find(|p| !p.contains(':') || p.trim() == "*" || p.trim().is_empty() || p.starts_with("sluice:")) {
                     return Err(format!(
                         "{section}.{who}: `{bad}` is not a stored principal; write it as the connector stores it, e.g. confluence:<source id>:group:<name>"
                     ));

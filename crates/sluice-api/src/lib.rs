@@ -285,8 +285,9 @@ async fn document(State(st): State<Arc<ApiState>>, caller: Option<axum::Extensio
         }
     }
     let Some(first) = chunks.first() else { return not_found() };
-    // The same rule every store applies before its top-k.
-    let readable = access.allows(&first.acl);
+    // The same rule every store applies before its top-k, on every chunk:
+    // after a partial update a document's chunks may disagree.
+    let readable = chunks.iter().all(|c| access.allows(&c.acl));
     if !readable {
         return not_found();
     }

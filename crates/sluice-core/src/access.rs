@@ -22,6 +22,11 @@ use serde::{Deserialize, Serialize};
 /// document that needs more is dead-lettered with the reason.
 pub const MAX_ACL_SETS: usize = 4;
 
+/// A principal nobody holds: the access of a record whose real access could
+/// not be read (quarantined until a sync reads it). The identity map and
+/// API keys refuse principals in the `sluice:` namespace.
+pub const QUARANTINE: &str = "sluice:quarantine";
+
 /// The filler of unused slots. Principals are qualified (`system:instance:
 /// kind:id`) or written by the pipeline author, and `*` is rejected as a
 /// principal, so it cannot collide with a real one.
@@ -126,8 +131,13 @@ impl DocAccess {
         Ok(())
     }
 
-    /// The `MAX_ACL_SETS` stored slots. Call after `validate`.
+    /// The `MAX_ACL_SETS` stored slots; slots that match nobody when the
+    /// access is not valid (`validate`), so no caller of a store can turn a
+    /// malformed access into a public one.
     pub fn slots(&self) -> Vec<Vec<String>> {
+        if self.validate().is_err() {
+            return vec![Vec::new(); MAX_ACL_SETS];
+        }
         let mut slots = match self {
             DocAccess::Public => Vec::new(),
             DocAccess::AllOf(sets) => sets.iter().take(MAX_ACL_SETS).map(|s| normalise(s.clone())).collect(),
@@ -251,6 +261,15 @@ mod tests {
         assert!(five.validate().unwrap_err().contains("at most 4"));
         assert!(DocAccess::any_of(["a"]).validate().is_ok());
         assert!(DocAccess::Public.validate().is_ok());
+    }
+
+    #[test]
+    fn invalid_access_is_stored_as_nobody() {
+        for bad in [DocAccess::AllOf(vec![]), DocAccess::AllOf((0..5).map(|i| vec![format!("u:{i}")]).collect()), DocAccess::any_of(["*"])] {
+            let slots = bad.slots();
+            assert!(!who(&["u:0", "*"]).allows(&slots), "{bad:?}");
+            assert!(!Access::public_only().allows(&slots), "{bad:?}");
+        }
     }
 
     #[test]

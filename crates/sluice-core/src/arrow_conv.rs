@@ -167,7 +167,12 @@ pub struct RowError {
     pub row: usize,
     pub external_id: Option<String>,
     pub message: String,
+    /// The row's access could not be read: its indexed version must be
+    /// removed, not kept (it may be broader).
+    pub access: bool,
 }
+
+const ACCESS_ERROR: &str = "access: ";
 
 /// A `records`-shaped batch (possibly reshaped by SQL) → documents.
 ///
@@ -234,7 +239,7 @@ pub fn batch_to_documents(batch: &RecordBatch) -> Result<(Vec<Document>, Vec<Row
             d.thread_id = get_str(&thread, row)?;
             d.breadcrumb = list_at(&breadcrumb, row)?;
             d.labels = list_at(&labels, row)?;
-            d.access = access_at(&public, &acl, row)?;
+            d.access = access_at(&public, &acl, row).map_err(|e| format!("{ACCESS_ERROR}{e}"))?;
             if let Some(m) = get_str(&metadata, row)? {
                 let map: BTreeMap<String, serde_json::Value> = serde_json::from_str(&m)
                     .map_err(|e| format!("`metadata` is not a JSON object: {e}"))?;
@@ -249,7 +254,7 @@ pub fn batch_to_documents(batch: &RecordBatch) -> Result<(Vec<Document>, Vec<Row
         })();
         match result {
             Ok(d) => docs.push(d),
-            Err(message) => errors.push(RowError { row, external_id: ext, message }),
+            Err(message) => errors.push(RowError { row, external_id: ext, access: message.starts_with(ACCESS_ERROR), message }),
         }
     }
     Ok((docs, errors))

@@ -100,7 +100,12 @@ impl Indexer {
     ) -> Result<Indexed, IndexFailure> {
         let docs = plan::prepare(source_id, documents, cx.max_document_chars, cx.public_sources.contains(source_id));
         let input_ids: Vec<Uuid> = docs.iter().map(Document::doc_id).collect();
-        let was_public: HashSet<Uuid> = docs.iter().filter(|d| d.access == Some(DocAccess::Public)).map(Document::doc_id).collect();
+        let before: HashMap<Uuid, Option<DocAccess>> = docs.iter().map(|d| (d.doc_id(), d.access.clone())).collect();
+        let mut access_errors: HashSet<Uuid> = HashSet::new();
+        // The access each record had before the transform, for the
+        // permission pass to compare a later listing with.
+        let source_access: HashMap<Uuid, String> =
+            docs.iter().filter_map(|d| Some((d.doc_id(), serde_json::to_string(d.access.as_ref()?).ok()?))).collect();
         r.docs_seen += docs.len() as u64;
 
         let docs = match &self.transform {
@@ -118,6 +123,11 @@ impl Indexer {
                 for b in &out {
                     let (ds, errors) = batch_to_documents(b).map_err(|e| IndexFailure::permanent(format!("{}: transform.sql: {e}", cx.file)))?;
                     for e in errors {
+                        if e.access {
+                            if let Some(ext) = &e.external_id {
+                                access_errors.insert(sluice_core::doc_id(source_id, ext));
+                            }
+                        }
                         dead_letters.push(DeadLetter {
                             source: source_id.to_string(),
                             location: format!("transform row {}", e.row),
@@ -142,7 +152,8 @@ impl Indexer {
             }
             Some(_) => docs,
         };
-        let (docs, access_refused) = plan::admit_access(source_id, docs, &was_public, &mut dead_letters);
+        let (docs, mut access_refused) = plan::admit_access(source_id, docs, &before, &mut dead_letters);
+        access_refused.extend(access_errors);
         // Records that failed this time keep their indexed version, except
         // those refused for their access: an older version may be readable
         // by more people than the source now allows, so it is removed.
@@ -189,10 +200,20 @@ impl Indexer {
             r.chunks_written += batch.writes.iter().map(|w| w.chunks.len() as u64).sum::<u64>();
         }
         // A store that refused a document may still hold its older version
-        // (with its older ACL): its new content hash is not recorded, so the
-        // next run writes it again rather than calling it unchanged.
+        // (with its older, maybe broader access) while the others hold the
+        // new one: the document is removed from every store and forgotten,
+        // so each run tries it afresh and no store serves a stale version.
         let mut states = states;
         states.retain(|s| !refused.contains(&s.doc_id));
+        let mut deletes = deletes;
+        if !refused.is_empty() {
+            let gone: Vec<Uuid> = refused.iter().copied().filter(|id| !deletes.contains(id)).collect();
+            self.write_to_sinks(&SinkBatch { writes: Vec::new(), deletes: gone.clone() }).await?;
+            deletes.extend(gone);
+        }
+        for s in &mut states {
+            s.source_access = source_access.get(&s.doc_id).cloned().unwrap_or_default();
+        }
         r.docs_deleted += deletes.len() as u64;
         record_dead_letters(&dead_letters, r);
         Ok(Indexed { admitted, failed, delete_candidates, unidentified_failures, deletes, states, dead_letters })

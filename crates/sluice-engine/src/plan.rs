@@ -61,20 +61,18 @@ pub(crate) fn prepare(source_id: &str, documents: Vec<Document>, max_chars: usiz
 
 /// The access gate (fail closed), after the transform: a document whose
 /// access is unknown, malformed or needs more principal sets than stores
-/// hold is dead-lettered, and so is one the transform made public when it
-/// was not public before (`was_public`). Returns the admitted documents and
-/// the ids refused here: their indexed versions must be removed, not kept,
-/// since an older version may carry a broader access.
-pub(crate) fn admit_access(source_id: &str, docs: Vec<Document>, was_public: &HashSet<Uuid>, dead_letters: &mut Vec<DeadLetter>) -> (Vec<Document>, HashSet<Uuid>) {
+/// hold is dead-lettered, and so is one whose access the transform widened
+/// (`before` holds each record's access as the source gave it). Returns the
+/// admitted documents and the ids refused here: their indexed versions must
+/// be removed, not kept, since an older version may carry a broader access.
+pub(crate) fn admit_access(source_id: &str, docs: Vec<Document>, before: &HashMap<Uuid, Option<DocAccess>>, dead_letters: &mut Vec<DeadLetter>) -> (Vec<Document>, HashSet<Uuid>) {
     let mut admitted = Vec::with_capacity(docs.len());
     let mut refused = HashSet::new();
     for d in docs {
+        let source = before.get(&d.doc_id()).cloned().flatten();
         let problem = match &d.access {
             None => Some("the record's access is unknown (`public` and `acl` are missing or NULL); it is not indexed — keep both columns in the transform, or set `visibility: public` on the source if everyone may read it".to_string()),
-            Some(DocAccess::Public) if !was_public.contains(&d.doc_id()) => {
-                Some("the transform made a restricted record public; only the connector or the source's `visibility: public` can do that".to_string())
-            }
-            Some(a) => a.validate().err(),
+            Some(a) => a.validate().err().or_else(|| source.as_ref().and_then(|s| widened(s, a))),
         };
         match problem {
             None => admitted.push(d),
@@ -85,6 +83,22 @@ pub(crate) fn admit_access(source_id: &str, docs: Vec<Document>, was_public: &Ha
         }
     }
     (admitted, refused)
+}
+
+/// Why `after` lets someone read what `before` did not, or `None` when it
+/// is as narrow or narrower: every set of `before` must contain some set
+/// of `after` (a caller then holding a principal of each set of `after`
+/// holds one of each set of `before`). Public may become anything.
+pub(crate) fn widened(before: &DocAccess, after: &DocAccess) -> Option<String> {
+    let DocAccess::AllOf(must) = before else { return None };
+    let DocAccess::AllOf(sets) = after else {
+        return Some("the transform made a restricted record public; only the connector or the source's `visibility: public` can do that".into());
+    };
+    let uncovered = must.iter().find(|s| !sets.iter().any(|t| !t.is_empty() && t.iter().all(|p| s.contains(p))))?;
+    Some(format!(
+        "the transform widened the record's access: nothing in its output narrows the source's set [{}] (a transform may add sets or drop principals, never drop a set, add principals or merge sets)",
+        uncovered.join(", ")
+    ))
 }
 
 /// Ids of the records that failed (dead letters), and whether any failed without an id.
@@ -139,7 +153,8 @@ pub(crate) fn changes(docs: Vec<Document>, previous: &HashMap<Uuid, DocState>) -
 /// What the state store keeps of a written document.
 pub(crate) fn doc_state(d: &Document, content_hash: String, chunk_hashes: Vec<String>) -> DocState {
     let access = d.access.as_ref().and_then(|a| serde_json::to_string(a).ok()).unwrap_or_default();
-    DocState { doc_id: d.doc_id(), source: d.source.clone(), external_id: d.external_id.clone(), content_hash, meta_hash: d.meta_hash(), chunk_hashes, access }
+    // The caller replaces `source_access` with the pre-transform access.
+    DocState { doc_id: d.doc_id(), source: d.source.clone(), external_id: d.external_id.clone(), content_hash, meta_hash: d.meta_hash(), chunk_hashes, source_access: access.clone(), access }
 }
 
 /// The deletions to apply, once each. With a complete state store (every
@@ -164,6 +179,19 @@ mod tests {
 
     fn state_of(d: &Document) -> DocState {
         doc_state(d, d.content_hash(), Vec::new())
+    }
+
+    #[test]
+    fn a_transform_may_narrow_access_but_never_widen_it() {
+        let src = DocAccess::any_of(["g:a", "g:b"]).and(["u:x"]);
+        assert_eq!(widened(&src, &src), None);
+        assert_eq!(widened(&src, &DocAccess::any_of(["g:a"]).and(["u:x"])), None, "a principal dropped");
+        assert_eq!(widened(&src, &src.and(["g:c"])), None, "a set added");
+        assert!(widened(&src, &DocAccess::any_of(["g:a", "g:b"])).is_some(), "a set dropped");
+        assert!(widened(&src, &DocAccess::any_of(["g:a", "g:b", "g:c"]).and(["u:x"])).is_some(), "a principal added");
+        assert!(widened(&src, &DocAccess::any_of(["g:a", "g:b", "u:x"])).is_some(), "sets merged (AND became OR)");
+        assert!(widened(&src, &DocAccess::Public).is_some());
+        assert_eq!(widened(&DocAccess::Public, &DocAccess::any_of(["g:a"])), None);
     }
 
     #[test]

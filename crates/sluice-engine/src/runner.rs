@@ -360,21 +360,23 @@ impl Pipeline {
         let indexer = match &self.destination {
             Destination::Index(i) => i,
             Destination::Publish(_) => {
-                tracing::warn!(source = %id, "the permission pass runs where the stores are written (`sluice worker`); content syncs carry access changes through the transport");
-                return Ok(());
+                return Err("the permission pass needs the stores in this process; a pipeline with a Kafka transport carries access changes with its content syncs (run `sluice run --full` to refresh them)".into());
             }
         };
         if self.public_sources.contains(&id) {
             return Ok(());
         }
-        if indexer.transform.is_some() {
-            // The transform may compute access from content the pass does
-            // not read; applying the source's access directly could widen it.
-            return Err("the permission pass does not run for a pipeline with `transform:` (it may compute access from content); content syncs carry access changes".into());
-        }
+        // With a transform the stored access may be the SQL's, computed
+        // from content this pass does not read; the source's new access is
+        // then intersected with it (revocations apply now, grants with the
+        // next full sync), never written over it.
+        let narrow_only = indexer.transform.is_some();
         self.notify(ProgressEvent::SourceStarted { source: id.clone(), mode: SyncMode::Permissions });
-        src.open(SyncMode::Permissions, cursor).await.map_err(|e| e.to_string())?;
+        let scope = src.open(SyncMode::Permissions, cursor).await.map_err(|e| e.to_string())?;
         let pipeline = self.name().to_string();
+        // Every record the listing mentioned; with a complete listing, an
+        // indexed record it did not mention is quarantined.
+        let mut mentioned: HashSet<Uuid> = HashSet::new();
         loop {
             let page = match src.next_page().await {
                 Ok(Some(p)) => p,
@@ -382,11 +384,18 @@ impl Pipeline {
                 Err(e) => return Err(e.to_string()),
             };
             r.pages += 1;
+            // Gone, or no longer visible to the connector's account, or
+            // unreadable: whatever access it had may be wrong now.
+            let mut unknown: Vec<Uuid> = page.deleted.iter().map(|ext| sluice_core::doc_id(&id, ext)).collect();
+            unknown.extend(page.dead_letters.iter().filter_map(|d| d.external_id.as_deref()).map(|ext| sluice_core::doc_id(&id, ext)));
+            mentioned.extend(unknown.iter().copied());
+            self.quarantine(indexer, &id, &unknown, r).await?;
             // Sources that treat the pass as a full listing send documents.
             let mut listed: Vec<(String, Option<sluice_core::DocAccess>)> = page.access.into_iter().map(|(ext, a)| (ext, Some(a))).collect();
             listed.extend(page.documents.into_iter().map(|d| (d.external_id, d.access)));
             r.docs_seen += listed.len() as u64;
             let ids: Vec<Uuid> = listed.iter().map(|(ext, _)| sluice_core::doc_id(&id, ext)).collect();
+            mentioned.extend(ids.iter().copied());
             let known: std::collections::HashMap<Uuid, sluice_state::DocState> =
                 self.state.doc_states(&pipeline, &ids).map_err(|e| e.to_string())?.into_iter().map(|s| (s.doc_id, s)).collect();
             let mut updates = Vec::new();
@@ -404,17 +413,42 @@ impl Pipeline {
                     dead_letters.push(DeadLetter { source: id.clone(), location: "permission pass".into(), external_id: Some(ext), error });
                     continue;
                 }
-                let Some(access) = access else { continue };
-                let json = serde_json::to_string(&access).map_err(|e| e.to_string())?;
-                if json != st.access {
-                    let chunk_ids = (0..st.chunk_hashes.len() as u32).map(|o| sluice_core::chunk_id(&doc_id, o)).collect();
-                    updates.push((sluice_core::AccessUpdate { doc_id, chunk_ids, access }, json));
+                let Some(source_access) = access else { continue };
+                let source_json = serde_json::to_string(&source_access).map_err(|e| e.to_string())?;
+                if source_json == st.source_access {
+                    continue;
                 }
+                let access = if narrow_only {
+                    match serde_json::from_str::<sluice_core::DocAccess>(&st.access) {
+                        Ok(stored) => intersect(&stored, &source_access),
+                        // Stored access unknown: nothing to narrow from safely.
+                        Err(_) => {
+                            removed.push(doc_id);
+                            dead_letters.push(DeadLetter { source: id.clone(), location: "permission pass".into(), external_id: Some(ext), error: "the stored access is unknown; removed until the next full sync".into() });
+                            continue;
+                        }
+                    }
+                } else {
+                    source_access
+                };
+                if let Err(error) = access.validate() {
+                    removed.push(doc_id);
+                    dead_letters.push(DeadLetter { source: id.clone(), location: "permission pass".into(), external_id: Some(ext), error: format!("{error}; removed until the next full sync") });
+                    continue;
+                }
+                let json = serde_json::to_string(&access).map_err(|e| e.to_string())?;
+                if json == st.access {
+                    // Only what the source says changed: record it.
+                    self.state.set_access(&pipeline, &[(doc_id, json, source_json)]).map_err(|e| e.to_string())?;
+                    continue;
+                }
+                let chunk_ids = (0..st.chunk_hashes.len() as u32).map(|o| sluice_core::chunk_id(&doc_id, o)).collect();
+                updates.push((sluice_core::AccessUpdate { doc_id, chunk_ids, access }, json, source_json));
             }
             for part in updates.chunks(self.batch_records().max(1)) {
-                let batch: Vec<sluice_core::AccessUpdate> = part.iter().map(|(u, _)| u.clone()).collect();
+                let batch: Vec<sluice_core::AccessUpdate> = part.iter().map(|(u, _, _)| u.clone()).collect();
                 indexer.update_access(&batch).await?;
-                let recorded: Vec<(Uuid, String)> = part.iter().map(|(u, j)| (u.doc_id, j.clone())).collect();
+                let recorded: Vec<(Uuid, String, String)> = part.iter().map(|(u, j, s)| (u.doc_id, j.clone(), s.clone())).collect();
                 self.state.set_access(&pipeline, &recorded).map_err(|e| e.to_string())?;
                 r.access_updated += part.len() as u64;
             }
@@ -425,6 +459,43 @@ impl Pipeline {
                 self.state.commit_page(&pipeline, &id, &commit).map_err(|e| e.to_string())?;
                 r.docs_deleted += removed.len() as u64;
             }
+        }
+        if scope == ListingScope::Complete {
+            let known = self.state.doc_ids_for_source(&pipeline, &id).map_err(|e| e.to_string())?;
+            let unlisted: Vec<Uuid> = known.into_iter().map(|(d, _)| d).filter(|d| !mentioned.contains(d)).collect();
+            self.quarantine(indexer, &id, &unlisted, r).await?;
+        }
+        Ok(())
+    }
+
+    /// Hides these indexed documents from every caller, in place, until a
+    /// content sync reads them again (it rewrites them with their access) or
+    /// a prune removes them: their access is unknown now, and the old one
+    /// may be broader than the source's. Reversible, and nothing is
+    /// deleted, so it is safe where a deletion would need the guard.
+    async fn quarantine(&self, indexer: &crate::index::Indexer, source_id: &str, ids: &[Uuid], r: &mut SourceReport) -> Result<(), String> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let pipeline = self.name();
+        let hidden = sluice_core::DocAccess::any_of([sluice_core::access::QUARANTINE]);
+        let hidden_json = serde_json::to_string(&hidden).map_err(|e| e.to_string())?;
+        let states = self.state.doc_states(pipeline, ids).map_err(|e| e.to_string())?;
+        let todo: Vec<sluice_state::DocState> = states.into_iter().filter(|s| s.access != hidden_json).collect();
+        for part in todo.chunks(self.batch_records().max(1)) {
+            let updates: Vec<sluice_core::AccessUpdate> = part
+                .iter()
+                .map(|s| sluice_core::AccessUpdate {
+                    doc_id: s.doc_id,
+                    chunk_ids: (0..s.chunk_hashes.len() as u32).map(|o| sluice_core::chunk_id(&s.doc_id, o)).collect(),
+                    access: hidden.clone(),
+                })
+                .collect();
+            indexer.update_access(&updates).await?;
+            let recorded: Vec<(Uuid, String, String)> = part.iter().map(|s| (s.doc_id, hidden_json.clone(), String::new())).collect();
+            self.state.set_access(pipeline, &recorded).map_err(|e| e.to_string())?;
+            r.access_updated += part.len() as u64;
+            tracing::warn!(source = source_id, documents = part.len(), "quarantined: hidden from every caller until a sync reads them again");
         }
         Ok(())
     }
@@ -442,8 +513,13 @@ impl Pipeline {
             if allow_mass_delete || guard.allow_mass_delete {
                 tracing::warn!(source = source_id, deleting = gone.len(), of = total, "{why}; allowed by allow_mass_delete");
             } else {
+                // Not deleted, but not served either: the listing says they
+                // are gone or no longer visible to the connector.
+                if let Destination::Index(indexer) = &self.destination {
+                    self.quarantine(indexer, source_id, &gone, r).await?;
+                }
                 return Err(format!(
-                    "{}: source `{source_id}`: the prune would delete {} of its {total} indexed documents ({why}); nothing was deleted. \
+                    "{}: source `{source_id}`: the prune would delete {} of its {total} indexed documents ({why}); nothing was deleted, and they are hidden from search until a sync lists them again. \
                      If the source really lost them, run `sluice run --allow-mass-delete` once (or set `prune.allow_mass_delete: true`)",
                     self.loaded.file,
                     gone.len()
@@ -472,6 +548,15 @@ impl Pipeline {
     }
 }
 
+/// Readable only by who may read both: every set of each (public adds none).
+fn intersect(a: &sluice_core::DocAccess, b: &sluice_core::DocAccess) -> sluice_core::DocAccess {
+    use sluice_core::DocAccess;
+    match (a, b) {
+        (DocAccess::Public, x) | (x, DocAccess::Public) => x.clone(),
+        (DocAccess::AllOf(_), DocAccess::AllOf(sets)) => sets.iter().fold(a.clone(), |acc, set| acc.and(set.iter().cloned())),
+    }
+}
+
 /// Why a prune of `gone` of `total` documents needs an explicit go-ahead,
 /// or `None` when it may proceed.
 pub(crate) fn mass_delete(gone: usize, total: usize, listing_empty: bool, guard: &sluice_spec::PruneSpec) -> Option<String> {
@@ -486,6 +571,17 @@ pub(crate) fn mass_delete(gone: usize, total: usize, listing_empty: bool, guard:
 #[cfg(test)]
 mod guard_tests {
     use super::mass_delete;
+
+    #[test]
+    fn intersection_never_widens() {
+        use sluice_core::DocAccess;
+        let eng = DocAccess::any_of(["group:eng"]);
+        let hr = DocAccess::any_of(["group:hr"]);
+        assert_eq!(super::intersect(&DocAccess::Public, &hr), hr);
+        assert_eq!(super::intersect(&eng, &DocAccess::Public), eng);
+        assert_eq!(super::intersect(&eng, &hr), eng.and(["group:hr"]));
+        assert_eq!(super::intersect(&eng, &eng), eng, "no duplicate sets");
+    }
 
     #[test]
     fn the_guard_stops_large_shares_and_empty_listings_only() {

@@ -30,6 +30,9 @@ pub struct DocState {
     /// The access the stores hold (`DocAccess` as JSON; empty when
     /// unknown), so the permission pass writes only what changed.
     pub access: String,
+    /// The access the source gave before the transform (JSON; empty when
+    /// unknown): what the permission pass compares a new listing with.
+    pub source_access: String,
 }
 
 /// A committed run of one source.
@@ -71,7 +74,7 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 CREATE TABLE IF NOT EXISTS documents (
     pipeline TEXT NOT NULL, doc_id TEXT NOT NULL, source TEXT NOT NULL, external_id TEXT NOT NULL,
     content_hash TEXT NOT NULL, meta_hash TEXT NOT NULL, chunk_hashes TEXT NOT NULL,
-    access TEXT NOT NULL DEFAULT '',
+    access TEXT NOT NULL DEFAULT '', source_access TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (pipeline, doc_id));
 CREATE INDEX IF NOT EXISTS documents_by_source ON documents (pipeline, source);
 CREATE TABLE IF NOT EXISTS dead_letters (
@@ -97,13 +100,16 @@ pub const STATE_VERSION: i64 = 1;
 /// its real access. Chunk hashes are kept, so unchanged text is not
 /// re-embedded: only payloads are refreshed.
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    // Columns added since: present whatever the version says.
+    for column in ["access", "source_access"] {
+        let has: i64 = conn.query_row("SELECT count(*) FROM pragma_table_info('documents') WHERE name = ?1", [column], |r| r.get(0))?;
+        if has == 0 {
+            conn.execute_batch(&format!("ALTER TABLE documents ADD COLUMN {column} TEXT NOT NULL DEFAULT ''"))?;
+        }
+    }
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version >= STATE_VERSION {
         return Ok(());
-    }
-    let has_access: i64 = conn.query_row("SELECT count(*) FROM pragma_table_info('documents') WHERE name = 'access'", [], |r| r.get(0))?;
-    if has_access == 0 {
-        conn.execute_batch("ALTER TABLE documents ADD COLUMN access TEXT NOT NULL DEFAULT ''")?;
     }
     let documents: i64 = conn.query_row("SELECT count(*) FROM documents", [], |r| r.get(0))?;
     if documents > 0 {
@@ -168,7 +174,7 @@ impl StateStore {
     pub fn doc_states(&self, pipeline: &str, ids: &[Uuid]) -> Result<Vec<DocState>, StateError> {
         self.with(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT doc_id, source, external_id, content_hash, meta_hash, chunk_hashes, access FROM documents WHERE pipeline = ?1 AND doc_id = ?2",
+                "SELECT doc_id, source, external_id, content_hash, meta_hash, chunk_hashes, access, source_access FROM documents WHERE pipeline = ?1 AND doc_id = ?2",
             )?;
             let mut out = Vec::new();
             for id in ids {
@@ -209,14 +215,15 @@ impl StateStore {
             let tx = c.transaction()?;
             {
                 let mut up = tx.prepare_cached(
-                    "INSERT INTO documents (pipeline, doc_id, source, external_id, content_hash, meta_hash, chunk_hashes, access)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                    "INSERT INTO documents (pipeline, doc_id, source, external_id, content_hash, meta_hash, chunk_hashes, access, source_access)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                      ON CONFLICT (pipeline, doc_id) DO UPDATE SET content_hash = excluded.content_hash,
-                       meta_hash = excluded.meta_hash, chunk_hashes = excluded.chunk_hashes, access = excluded.access",
+                       meta_hash = excluded.meta_hash, chunk_hashes = excluded.chunk_hashes, access = excluded.access,
+                       source_access = excluded.source_access",
                 )?;
                 for d in &page.upserts {
                     let hashes = serde_json::to_string(&d.chunk_hashes).unwrap_or_else(|_| "[]".into());
-                    up.execute(params![pipeline, d.doc_id.to_string(), d.source, d.external_id, d.content_hash, d.meta_hash, hashes, d.access])?;
+                    up.execute(params![pipeline, d.doc_id.to_string(), d.source, d.external_id, d.content_hash, d.meta_hash, hashes, d.access, d.source_access])?;
                 }
                 let mut del = tx.prepare_cached("DELETE FROM documents WHERE pipeline = ?1 AND doc_id = ?2")?;
                 for id in &page.deletes {
@@ -240,16 +247,18 @@ impl StateStore {
     }
 
     /// Records the access the stores now hold for these documents (after a
-    /// permission pass wrote it). The content hash is left alone: it covers
-    /// the old access, so the next content sync rewrites the payload once,
-    /// with stored vectors.
-    pub fn set_access(&self, pipeline: &str, updates: &[(Uuid, String)]) -> Result<(), StateError> {
+    /// permission pass wrote it), and forgets their content hash so the
+    /// next content sync that reads them writes them again in full (the
+    /// payload only, with stored vectors): what it computes replaces what
+    /// the pass set.
+    /// `updates`: (document, access the stores hold, access the source gave).
+    pub fn set_access(&self, pipeline: &str, updates: &[(Uuid, String, String)]) -> Result<(), StateError> {
         self.with(|c| {
             let tx = c.transaction()?;
             {
-                let mut st = tx.prepare_cached("UPDATE documents SET access = ?3 WHERE pipeline = ?1 AND doc_id = ?2")?;
-                for (id, access) in updates {
-                    st.execute(params![pipeline, id.to_string(), access])?;
+                let mut st = tx.prepare_cached("UPDATE documents SET access = ?3, source_access = ?4, content_hash = '' WHERE pipeline = ?1 AND doc_id = ?2")?;
+                for (id, access, source_access) in updates {
+                    st.execute(params![pipeline, id.to_string(), access, source_access])?;
                 }
             }
             tx.commit()
@@ -343,6 +352,7 @@ fn row_to_state(r: &rusqlite::Row<'_>) -> rusqlite::Result<DocState> {
         meta_hash: r.get(4)?,
         chunk_hashes: serde_json::from_str(&hashes).unwrap_or_default(),
         access: r.get(6)?,
+        source_access: r.get(7)?,
     })
 }
 
@@ -359,6 +369,7 @@ mod tests {
             meta_hash: "m".into(),
             chunk_hashes: vec!["a".into(), "b".into()],
             access: String::new(),
+            source_access: String::new(),
         }
     }
 
