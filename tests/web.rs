@@ -58,6 +58,8 @@ async fn search_page_renders_hits_in_chromium() {
             json!({"id": "pool", "title": "PgBouncer pooling <b>guide</b>", "text": "Connection pooling keeps 400 connections per database.", "labels": ["postgres"], "url": "https://wiki.example/pool"}),
             json!({"id": "vacuum", "title": "Autovacuum tuning", "text": "Autovacuum thresholds for large tables; pooling is unrelated.", "labels": ["postgres"]}),
             json!({"id": "secret", "title": "Pooling salaries", "text": "Salary pooling for the HR team.", "acl": ["group:hr"]}),
+            // A stored XSS attempt through a source's link field.
+            json!({"id": "trap", "title": "Pooling trap", "text": "Zzz pooling.", "url": "javascript:alert(document.cookie)"}),
         ],
     );
     let yaml = "name: web\nsources:\n  - id: kb\n    type: files\n    settings:\n      path: kb.jsonl\n      mapping:\n        acl: acl\n        acl_fallback: public\n";
@@ -75,16 +77,18 @@ async fn search_page_renders_hits_in_chromium() {
         .unwrap();
 
     let hits: Vec<&str> = dom.split("<li class=\"hit\"").skip(1).collect();
-    assert_eq!(hits.len(), 2, "two public documents match: {dom}");
+    assert_eq!(hits.len(), 3, "three public documents match: {dom}");
+    assert!(!dom.to_ascii_lowercase().contains("href=\"javascript:"), "a javascript: link reached the page: {dom}");
+    assert!(hits.iter().any(|h| h.contains("Pooling trap") && !h.contains("href=")), "the trap is listed, as plain text");
     // Best match first, title as text (markup in it stays inert), a link
     // to the source, badges and the highlighted snippet.
     assert!(hits[0].contains("PgBouncer pooling &lt;b&gt;guide&lt;/b&gt;"), "{}", hits[0]);
     assert!(hits[0].contains("href=\"https://wiki.example/pool\""), "{}", hits[0]);
     assert!(hits[0].contains("<span class=\"badge\">#postgres</span>"), "{}", hits[0]);
     assert!(hits[0].contains("<mark>Connection</mark>") && hits[0].contains("<mark>pooling</mark>"), "{}", hits[0]);
-    assert!(hits[1].contains("Autovacuum tuning"), "{}", hits[1]);
+    assert!(hits[1..].iter().any(|h| h.contains("Autovacuum tuning")), "{dom}");
     assert!(!dom.contains("Pooling salaries"), "an ACL'd document reached an anonymous page");
-    assert!(dom.contains("2 results (keyword"), "status line: {dom}");
+    assert!(dom.contains("3 results (keyword"), "status line: {dom}");
     // `sluice serve` has no pipelines: the panel says where status lives.
     assert!(dom.contains("Pipeline status is shown when the page is served by"), "{dom}");
 }

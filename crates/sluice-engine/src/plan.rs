@@ -46,6 +46,12 @@ pub(crate) fn prepare(source_id: &str, documents: Vec<Document>, max_chars: usiz
         if public {
             d.access = Some(DocAccess::Public);
         }
+        if let Some(u) = &d.url {
+            if !safe_link(u) {
+                tracing::warn!(source = source_id, external_id = %d.external_id, "document url dropped: only http, https and mailto links are kept");
+                d.url = None;
+            }
+        }
         if d.body.len() > max_chars {
             let cut = d.body.floor_char_boundary(max_chars);
             tracing::warn!(source = source_id, external_id = %d.external_id, chars = d.body.len(), limit = max_chars, "document body truncated (chunking.max_document_chars)");
@@ -99,6 +105,19 @@ pub(crate) fn widened(before: &DocAccess, after: &DocAccess) -> Option<String> {
         "the transform widened the record's access: nothing in its output narrows the source's set [{}] (a transform may add sets or drop principals, never drop a set, add principals or merge sets)",
         uncovered.join(", ")
     ))
+}
+
+/// Whether a document's `url` may be served as a link: `http`, `https`,
+/// `mailto`, or relative. A `javascript:` or `data:` URL from any indexed
+/// source would run script in whoever clicks it on the search page.
+/// Browsers ignore whitespace and control characters inside a scheme, so
+/// they are ignored here too.
+pub(crate) fn safe_link(url: &str) -> bool {
+    let cleaned: String = url.chars().filter(|c| !c.is_whitespace() && !c.is_control()).collect::<String>().to_ascii_lowercase();
+    match cleaned.find(|c| [':', '/', '?', '#'].contains(&c)) {
+        Some(i) if cleaned[i..].starts_with(':') => matches!(&cleaned[..i], "http" | "https" | "mailto"),
+        _ => true,
+    }
 }
 
 /// Ids of the records that failed (dead letters), and whether any failed without an id.
@@ -179,6 +198,19 @@ mod tests {
 
     fn state_of(d: &Document) -> DocState {
         doc_state(d, d.content_hash(), Vec::new())
+    }
+
+    #[test]
+    fn only_http_https_mailto_and_relative_links_are_kept() {
+        for ok in ["https://wiki.example/x", "HTTP://a", "mailto:a@b.c", "/wiki/spaces/ENG", "page?id=1", "#top"] {
+            assert!(safe_link(ok), "{ok}");
+        }
+        for bad in ["javascript:alert(1)", " JaVa\tScRiPt:alert(1)", "data:text/html;base64,PHNjcmlwdD4=", "vbscript:x", "file:///etc/passwd"] {
+            assert!(!safe_link(bad), "{bad}");
+        }
+        let mut d = doc("x", "");
+        d.url = Some("javascript:alert(document.cookie)".into());
+        assert_eq!(prepare("wiki", vec![d], 100, false)[0].url, None);
     }
 
     #[test]

@@ -254,6 +254,26 @@ mod tests {
         SearchRequest { query: q.into(), top_k: 10, mode, filters: SearchFilters::default(), access }
     }
 
+    /// Query syntax in a caller's text is text: `source:jira` searches the
+    /// words, not the `source` field, and nobody can address `acl_0`.
+    #[tokio::test]
+    async fn field_syntax_in_a_query_is_treated_as_words() {
+        let dir = tempfile::tempdir().unwrap();
+        let idx = Arc::new(EmbeddedIndex::open(dir.path(), true).unwrap());
+        let a = write(doc("a", "Ticket sync", &[]), &["the jira source sync runbook"], &[[1.0, 0.0]]);
+        let b = write(doc("b", "Secret", &["group:hr"]), &["salary bands"], &[[0.0, 1.0]]);
+        idx.apply(&SinkBatch { writes: vec![a, b], deletes: vec![] }).await.unwrap();
+        let ids = |hits: Vec<LegChunk>| hits.into_iter().map(|h| h.chunk.external_id).collect::<Vec<_>>();
+        let public = Access::public_only();
+        let f = SearchFilters::default();
+        // The document's source field is `wiki`; as a field query this finds nothing.
+        assert_eq!(ids(idx.keyword_chunks("source:jira", 10, &f, &public).unwrap()), vec!["a"]);
+        assert!(idx.keyword_chunks("acl_0:* OR salary", 10, &f, &public).unwrap().is_empty(), "no field, no operator reaches the parser");
+        assert_eq!(ids(idx.keyword_chunks("-jira +salary", 10, &f, &public).unwrap()), vec!["a"], "`-` and `+` are not operators; b stays hidden");
+        assert_eq!(ids(idx.keyword_chunks("runbook AND nothing", 10, &f, &public).unwrap()), vec!["a"], "AND is a word (a stop word), not an operator");
+        assert_eq!(ids(idx.keyword_chunks("\"source sync\"", 10, &f, &public).unwrap()), vec!["a"], "phrases still work");
+    }
+
     #[tokio::test]
     async fn write_search_replace_delete() {
         let dir = tempfile::tempdir().unwrap();

@@ -224,11 +224,14 @@ impl KeywordIndex {
         if query.trim().is_empty() {
             return None;
         }
+        let text = text_only(query);
+        if text.trim().is_empty() {
+            return None;
+        }
         let mut parser = QueryParser::for_index(&self.index, vec![self.f.title, self.f.body]);
         parser.set_field_boost(self.f.title, 2.0);
-        // Lenient: user input such as `a:b` or an unbalanced quote must
-        // never fail a search.
-        let (q, _errors) = parser.parse_query_lenient(query);
+        // Lenient: an unbalanced quote must never fail a search.
+        let (q, _errors) = parser.parse_query_lenient(&text);
         Some(q)
     }
 
@@ -255,6 +258,15 @@ impl KeywordIndex {
             })
             .collect()
     }
+}
+
+/// A caller's query as plain words for the title and body fields: query
+/// syntax (`field:value`, `+`/`-`, ranges, wildcards, boosts, `AND`/`OR`/
+/// `NOT`) is turned into spaces or lower case, so nobody can search the
+/// filter fields (`acl_0:…`, `source:…`) or steer the parser; filters come
+/// from the request's typed filters only. Double quotes stay (phrases).
+fn text_only(query: &str) -> String {
+    query.chars().map(|c| if c.is_alphanumeric() || c.is_whitespace() || c == '"' { c } else { ' ' }).collect::<String>().to_lowercase()
 }
 
 /// The first `max_chars` characters, HTML-escaped (same escaping as snippets).
