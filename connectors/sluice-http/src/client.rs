@@ -182,7 +182,25 @@ impl HttpClient {
         if let Some(e) = settings.problems().into_iter().next() {
             return Err(format!("{}: {}", e.path, e.message));
         }
+        // Credentials travel as default headers on every request, redirected
+        // ones included, and reqwest drops only the standard ones when a
+        // redirect changes host (not GitLab's PRIVATE-TOKEN): a redirect may
+        // never leave the configured origin, and at most 5 are followed.
+        let origin = (base.scheme().to_string(), base.host_str().map(str::to_string), base.port_or_known_default());
+        let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+            let u = attempt.url();
+            let same = u.scheme() == origin.0 && u.host_str().map(str::to_string) == origin.1 && u.port_or_known_default() == origin.2;
+            if !same {
+                let to = format!("{}://{}", u.scheme(), u.host_str().unwrap_or("?"));
+                attempt.error(format!("a redirect to another origin ({to}) was refused: credentials are never sent off the configured host"))
+            } else if attempt.previous().len() >= 5 {
+                attempt.error("more than 5 redirects")
+            } else {
+                attempt.follow()
+            }
+        });
         let inner = reqwest::Client::builder()
+            .redirect(redirects)
             .default_headers(auth.headers()?)
             .timeout(Duration::from_secs(settings.timeout_secs))
             .connect_timeout(Duration::from_secs(settings.timeout_secs.min(15)))
@@ -286,6 +304,11 @@ impl HttpClient {
                 None => self.inner.get(url.clone()),
             };
             let failure = match req.send().await {
+                // A refused redirect (another origin, or too many) fails the
+                // same way every time: not worth retrying.
+                Err(e) if e.is_redirect() => {
+                    return Err(HttpError { url: shown, status: None, message: format!("redirect refused: {}", root_cause(&e.without_url())), transient: false });
+                }
                 Err(e) => {
                     let kind = if e.is_timeout() { "timed out" } else if e.is_connect() { "connection failed" } else { "request failed" };
                     // reqwest's message embeds the unredacted URL: drop it.

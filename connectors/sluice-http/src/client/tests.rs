@@ -152,3 +152,23 @@ async fn rate_budget_spaces_requests() {
     // 5 waits of 20 ms after the first request.
     assert!(t.elapsed() >= Duration::from_millis(95), "{:?}", t.elapsed());
 }
+
+/// A redirect off the configured origin is refused, so a custom credential
+/// header (GitLab's PRIVATE-TOKEN) never reaches another host; a redirect
+/// within the origin is followed.
+#[tokio::test]
+async fn credentials_never_follow_a_redirect_to_another_host() {
+    let (other, other_script) = serve(HashMap::new()).await;
+    let (base, _) = serve(HashMap::from([
+        ("/api/away", vec![(302, vec![("location", format!("{other}/steal"))], String::new())]),
+        ("/api/moved", vec![(301, vec![("location", "/api/here".to_string())], String::new())]),
+    ]))
+    .await;
+    let (c, _) = client(&base, Auth::Header { name: "PRIVATE-TOKEN".into(), value: "glpat-secret".into() });
+    let err = c.get_json::<serde_json::Value>(&c.url("away").unwrap()).await.err().expect("the redirect must fail");
+    assert!(!err.transient && err.message.contains("another origin"), "{err}");
+    assert!(other_script.seen_auth.lock().unwrap().is_empty(), "the token reached another host");
+    assert!(other_script.calls.lock().unwrap().is_empty(), "nothing was sent to the other host");
+    let (v, _) = c.get_json::<serde_json::Value>(&c.url("moved").unwrap()).await.unwrap();
+    assert_eq!(v["ok"], true, "same-origin redirects are followed");
+}
