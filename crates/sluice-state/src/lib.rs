@@ -119,6 +119,30 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "user_version", STATE_VERSION)
 }
 
+#[cfg(unix)]
+fn owner_only(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}
+
+#[cfg(not(unix))]
+fn owner_only(_dir: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Why a data directory is exposed to other local users, if it is.
+#[cfg(unix)]
+pub fn exposure(dir: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir).ok()?.permissions().mode() & 0o777;
+    (mode & 0o077 != 0).then(|| format!("the data directory is readable by other users (mode {mode:o}); it holds indexed text of restricted documents: `chmod 700` it"))
+}
+
+#[cfg(not(unix))]
+pub fn exposure(_dir: &Path) -> Option<String> {
+    None
+}
+
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
@@ -128,7 +152,16 @@ impl StateStore {
         let p = path.display().to_string();
         let err = |e: rusqlite::Error| StateError { path: p.clone(), message: e.to_string() };
         if let Some(dir) = path.parent() {
+            let created = !dir.exists();
             std::fs::create_dir_all(dir).map_err(|e| StateError { path: p.clone(), message: e.to_string() })?;
+            // The data directory holds the index (restricted documents' text)
+            // and the state: owner-only when Sluice creates it, and a warning
+            // when an existing one is open to others.
+            if created {
+                owner_only(dir).map_err(|e| StateError { path: p.clone(), message: e.to_string() })?;
+            } else if let Some(why) = exposure(dir) {
+                tracing::warn!(dir = %dir.display(), "{why}");
+            }
         }
         let conn = Connection::open(path).map_err(err)?;
         // WAL + NORMAL: each commit is atomic and durable across process
@@ -395,6 +428,21 @@ mod tests {
         drop(s);
         let s = StateStore::open(&path).unwrap();
         assert_eq!(s.checkpoint("p", "src").unwrap().as_deref(), Some("c2"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_data_directory_is_owner_only_and_an_open_one_is_reported() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        StateStore::open(&data.join("state.sqlite")).unwrap();
+        assert_eq!(std::fs::metadata(&data).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(exposure(&data), None);
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(exposure(&data).unwrap().contains("chmod 700"));
+        StateStore::open(&data.join("state.sqlite")).unwrap();
+        assert_eq!(std::fs::metadata(&data).unwrap().permissions().mode() & 0o777, 0o755, "an operator's choice is reported, not changed");
     }
 
     #[test]
