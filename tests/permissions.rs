@@ -183,3 +183,65 @@ async fn with_a_transform_the_pass_narrows_and_never_widens() {
     assert!(sees(who(&["group:hr"])));
     assert!(!sees(who(&["group:eng"])));
 }
+
+/// Slack: the pass lists channels and their members, not history. A member
+/// who leaves a private channel loses its documents after one pass, nothing
+/// is embedded, and the documents of a channel the bot was removed from are
+/// quarantined.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_who_leaves_a_slack_channel_loses_it_after_one_pass() {
+    use sluice_fixtures::slack::{self, SlackWorld};
+    // SAFETY: set before any thread reads the environment in this binary.
+    unsafe { std::env::set_var("SLUICE_TEST_SLACK_PERMS_TOKEN", FIXTURE_TOKEN) };
+    let sw = Shared::new(SlackWorld::generate(&[("eng", false, 12), ("incidents", true, 9)]));
+    let ss = FixtureServer::start(slack::router(), sw.clone(), 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let y = format!(
+        "name: chat\nsources:\n  - id: chat\n    type: slack\n    settings:\n      base_url: {}/api\n      tier2_per_minute: 600000\n      tier3_per_minute: 600000\n    credentials:\n      token: ${{SLUICE_TEST_SLACK_PERMS_TOKEN}}\n",
+        ss.url()
+    );
+    let p = pipeline(&y, dir.path(), &dir.path().join("data")).await;
+    let run = |opts: RunOptions| {
+        let loaded = load_pipeline_str(&y, "chat.yaml", dir.path()).unwrap();
+        let sources = sluice_engine::build_sources(&sluice_catalog::registry(), &loaded).unwrap();
+        let p = &p;
+        async move { p.run(sources, &opts).await }
+    };
+    let r = run(RunOptions::default()).await;
+    assert!(r.sources[0].docs_added > 0, "{:?}", r.sources[0]);
+    let (inc, eng) = {
+        let w = sw.world();
+        let id = |n: &str| w.channels.iter().find(|c| c.name == n).unwrap().id.clone();
+        (id("incidents"), id("eng"))
+    };
+    let carol = who(&["slack:chat:user:U03CAROL", "slack:chat:workspace"]);
+    let alice = who(&["slack:chat:user:U01ALICE", "slack:chat:workspace"]);
+    // How many of a channel's indexed chunks each caller can reach.
+    let reach = |a: &Access, channel: &str| {
+        let idx = index(&p);
+        let all = idx.payloads().unwrap();
+        let theirs = all.iter().filter(|c| c.external_id.contains(channel)).count();
+        let visible = idx.vector_chunks(&vec![0.1; 384], 10_000, &SearchFilters::default(), a).unwrap().iter().filter(|h| h.chunk.external_id.contains(channel)).count();
+        (visible, theirs)
+    };
+    let (seen, total) = reach(&carol, &inc);
+    assert!(total > 0 && seen == total, "carol reads #incidents before: {seen}/{total}");
+
+    sw.world().channel_mut("incidents").unwrap().members.retain(|m| m != "U03CAROL");
+    sw.clear_requests();
+    let r = run(RunOptions { permissions: true, ..Default::default() }).await;
+    let s = &r.sources[0];
+    assert_eq!(s.status, sluice_engine::SourceStatus::Ok, "{s:?}");
+    assert_eq!((s.chunks_embedded, s.chunks_written, s.docs_added, s.docs_deleted), (0, 0, 0, 0), "{s:?}");
+    assert!(sw.requests().iter().all(|r| !r.contains("conversations.history") && !r.contains("conversations.replies")), "history is not read");
+    assert_eq!(reach(&carol, &inc).0, 0, "carol left #incidents");
+    assert_eq!(reach(&alice, &inc).0, total, "alice still reads it");
+    let (eng_seen, eng_total) = reach(&carol, &eng);
+    assert!(eng_total > 0 && eng_seen == eng_total, "#eng is the workspace's");
+
+    // The bot is removed from #eng: its documents are hidden, not deleted.
+    sw.world().channel_mut("eng").unwrap().is_member = false;
+    let r = run(RunOptions { permissions: true, ..Default::default() }).await;
+    assert!(r.sources[0].access_updated as usize >= 1, "{:?}", r.sources[0]);
+    assert_eq!(reach(&alice, &eng), (0, eng_total), "quarantined, still stored");
+}

@@ -318,6 +318,22 @@ impl Source for SlackSource {
     }
 
     async fn next_page(&mut self) -> Result<Option<SourcePage>, SourceError> {
+        if self.mode == SyncMode::Permissions {
+            // A channel's documents share its access (its members, or the
+            // workspace): the pass lists channels, not history. Channels the
+            // bot can no longer read are not listed, so the engine hides
+            // their documents.
+            if self.queue.is_empty() {
+                return Ok(None);
+            }
+            let mut page = SourcePage::default();
+            for c in self.queue.drain(..) {
+                let access = sluice_core::DocAccess::any_of(c.acl.iter().cloned());
+                page.prefix_access.push((crate::model::day_id(&c.id, ""), access.clone()));
+                page.prefix_access.push((crate::model::thread_id(&c.id, "", 0), access));
+            }
+            return Ok(Some(page));
+        }
         if self.current.is_none() {
             let Some(c) = self.queue.pop_front() else { return Ok(None) };
             tracing::info!(source = %self.id, channel = %c.name, oldest = ?c.oldest, "listing");

@@ -119,6 +119,35 @@ async fn a_channel_whose_privacy_is_not_stated_is_read_by_its_members_only() {
 }
 
 #[tokio::test]
+async fn the_permission_pass_lists_channel_access_without_reading_history() {
+    let (server, shared) = fixture().await;
+    let (mut src, _) = source(&server, json!({}));
+    let full = drain(&mut src, SyncMode::Full, None).await.unwrap();
+    let eng = chan_id(&shared, "eng");
+    let inc = chan_id(&shared, "incidents");
+    // Carol leaves #incidents.
+    shared.world().channel_mut("incidents").unwrap().members.retain(|m| m != "U03CAROL");
+    shared.clear_requests();
+    src.open(SyncMode::Permissions, full.cursor.as_deref()).await.unwrap();
+    let mut listed = Vec::new();
+    while let Some(p) = src.next_page().await.unwrap() {
+        assert!(p.documents.is_empty() && p.access.is_empty() && p.live_ids.is_empty(), "no records, only containers");
+        listed.extend(p.prefix_access);
+    }
+    let requests = shared.requests();
+    assert!(requests.iter().all(|r| !r.contains("conversations.history") && !r.contains("conversations.replies")), "{requests:?}");
+    let only = |p: &str| listed.iter().find(|(x, _)| x == p).map(|(_, a)| a.clone()).unwrap_or_else(|| panic!("{p} not listed: {listed:?}"));
+    assert_eq!(only(&format!("day:{inc}:")), sluice_core::DocAccess::any_of(["slack:slack:user:U01ALICE"]), "the member who left no longer reads it");
+    assert_eq!(only(&format!("thread:{inc}:")), only(&format!("day:{inc}:")));
+    assert_eq!(only(&format!("thread:{eng}:")), sluice_core::DocAccess::any_of(["slack:slack:workspace"]));
+    assert_eq!(listed.len(), 4, "two prefixes for each of the two channels the bot reads: {listed:?}");
+    // Every indexed document sits under exactly one listed prefix.
+    for d in &full.docs {
+        assert_eq!(listed.iter().filter(|(p, _)| d.external_id.starts_with(p.as_str())).count(), 1, "{}", d.external_id);
+    }
+}
+
+#[tokio::test]
 async fn incremental_sees_new_edited_deleted_and_late_replies_per_channel() {
     let (server, shared) = fixture().await;
     let (mut src, _) = source(&server, json!({ "lookback_hours": 12 }));

@@ -54,6 +54,11 @@ pub struct SourcePage {
     /// External id → current access, listed without content (a
     /// `Permissions` pass).
     pub access: Vec<(String, crate::access::DocAccess)>,
+    /// External-id prefix → access of every indexed record whose id starts
+    /// with it, listed without the records (a `Permissions` pass over a
+    /// container whose members are the access: a Slack channel). A record
+    /// matched by several prefixes needs all of their access.
+    pub prefix_access: Vec<(String, crate::access::DocAccess)>,
 }
 
 /// A page-level failure: the page (and the run of this source) stops here,

@@ -377,6 +377,9 @@ impl Pipeline {
         // Every record the listing mentioned; with a complete listing, an
         // indexed record it did not mention is quarantined.
         let mut mentioned: HashSet<Uuid> = HashSet::new();
+        // The source's indexed ids, read once when a page lists access by
+        // container (`prefix_access`).
+        let mut indexed: Option<Vec<(Uuid, String)>> = None;
         loop {
             let page = match src.next_page().await {
                 Ok(Some(p)) => p,
@@ -393,6 +396,12 @@ impl Pipeline {
             // Sources that treat the pass as a full listing send documents.
             let mut listed: Vec<(String, Option<sluice_core::DocAccess>)> = page.access.into_iter().map(|(ext, a)| (ext, Some(a))).collect();
             listed.extend(page.documents.into_iter().map(|d| (d.external_id, d.access)));
+            if !page.prefix_access.is_empty() {
+                if indexed.is_none() {
+                    indexed = Some(self.state.doc_ids_for_source(&pipeline, &id).map_err(|e| e.to_string())?);
+                }
+                listed.extend(expand_prefix_access(indexed.as_deref().unwrap_or_default(), &page.prefix_access));
+            }
             r.docs_seen += listed.len() as u64;
             let ids: Vec<Uuid> = listed.iter().map(|(ext, _)| sluice_core::doc_id(&id, ext)).collect();
             mentioned.extend(ids.iter().copied());
@@ -549,6 +558,23 @@ impl Pipeline {
 }
 
 /// Readable only by who may read both: every set of each (public adds none).
+/// Each indexed record under one or more listed prefixes, with the access
+/// of all of them (a record under two containers needs both).
+fn expand_prefix_access(indexed: &[(Uuid, String)], prefixes: &[(String, sluice_core::DocAccess)]) -> Vec<(String, Option<sluice_core::DocAccess>)> {
+    indexed
+        .iter()
+        .filter_map(|(_, ext)| {
+            let access = prefixes.iter().filter(|(p, _)| ext.starts_with(p.as_str())).map(|(_, a)| a).fold(None, |acc: Option<sluice_core::DocAccess>, a| {
+                Some(match acc {
+                    None => a.clone(),
+                    Some(x) => intersect(&x, a),
+                })
+            })?;
+            Some((ext.clone(), Some(access)))
+        })
+        .collect()
+}
+
 fn intersect(a: &sluice_core::DocAccess, b: &sluice_core::DocAccess) -> sluice_core::DocAccess {
     use sluice_core::DocAccess;
     match (a, b) {
@@ -581,6 +607,22 @@ mod guard_tests {
         assert_eq!(super::intersect(&eng, &DocAccess::Public), eng);
         assert_eq!(super::intersect(&eng, &hr), eng.and(["group:hr"]));
         assert_eq!(super::intersect(&eng, &eng), eng, "no duplicate sets");
+    }
+
+    #[test]
+    fn container_access_reaches_exactly_the_records_under_it() {
+        use sluice_core::DocAccess;
+        let id = |s: &str| (uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, s.as_bytes()), s.to_string());
+        let indexed = vec![id("day:C1:2025-01-01"), id("thread:C1:17.5"), id("day:C10:2025-01-01"), id("day:C2:2025-01-01")];
+        let c1 = DocAccess::any_of(["slack:s:user:U1"]);
+        let wide = DocAccess::any_of(["slack:s:workspace"]);
+        let listed = super::expand_prefix_access(&indexed, &[("day:C1:".into(), c1.clone()), ("thread:C1:".into(), c1.clone()), ("day:".into(), wide.clone())]);
+        let got: std::collections::BTreeMap<String, Option<DocAccess>> = listed.into_iter().collect();
+        assert_eq!(got.get("day:C1:2025-01-01"), Some(&Some(c1.and(["slack:s:workspace"]))), "under two prefixes: both apply");
+        assert_eq!(got.get("thread:C1:17.5"), Some(&Some(c1.clone())));
+        assert_eq!(got.get("day:C10:2025-01-01"), Some(&Some(wide.clone())), "C1's prefix ends at its colon; C10 is another channel");
+        assert_eq!(got.len(), 4);
+        assert!(super::expand_prefix_access(&indexed, &[("thread:C9:".into(), c1)]).is_empty(), "a container with nothing indexed lists nothing");
     }
 
     #[test]
