@@ -204,13 +204,17 @@ impl ConfluenceSource {
         };
         let mut d = Document::new(&self.id, &p.id, kind);
         d.title = p.title;
-        let mut body = sluice_text::html_to_text(&p.storage);
+        let page = sluice_text::html::convert(&p.storage);
+        d.warnings.extend(page.warnings);
+        let mut body = page.text;
         let mut extra = String::new();
         if !p.comments.is_empty() {
             extra.push_str("\n\n## Comments\n");
             for text in &p.comments {
+                let c = sluice_text::html::convert(text);
+                d.warnings.extend(c.warnings.into_iter().map(|w| format!("a comment: {w}")));
                 extra.push_str("\n- ");
-                extra.push_str(&sluice_text::html_to_text(text).replace('\n', " "));
+                extra.push_str(&c.text.replace('\n', " "));
             }
         }
         for (name, text) in &p.attachment_text {
@@ -220,6 +224,7 @@ impl ConfluenceSource {
         if body.len() > self.s.max_body_chars {
             let cut = body.floor_char_boundary(self.s.max_body_chars);
             tracing::warn!(source = %self.id, id = %d.external_id, chars = body.len(), limit = self.s.max_body_chars, "Confluence body truncated (settings.max_body_chars)");
+            d.warnings.push(format!("body of {} characters truncated to settings.max_body_chars = {}", body.len(), self.s.max_body_chars));
             body.truncate(cut);
             d.metadata.insert("truncated".into(), true.into());
         }

@@ -9,8 +9,17 @@ const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessing
 const PPTX: &str = "application/vnd.openxmlformats-officedocument.presentationml.presentation";
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
-/// Uncompressed XML read per attachment at most (zip bombs).
-const MAX_XML_BYTES: u64 = 32 * 1024 * 1024;
+/// Zip-bomb bounds: uncompressed XML read per part and in all, and entries
+/// in the archive. A 100-slide deck of 1 MB slides compresses to a few KB;
+/// without a total the per-part limit alone allowed 32 MB per slide.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub part_bytes: u64,
+    pub total_bytes: u64,
+    pub entries: usize,
+}
+
+pub const LIMITS: Limits = Limits { part_bytes: 32 * 1024 * 1024, total_bytes: 64 * 1024 * 1024, entries: 10_000 };
 
 pub fn is_office(media: &str, name: &str) -> bool {
     let n = name.to_ascii_lowercase();
@@ -18,7 +27,17 @@ pub fn is_office(media: &str, name: &str) -> bool {
 }
 
 pub fn office_text(bytes: &[u8]) -> Option<String> {
+    office_text_within(bytes, LIMITS)
+}
+
+/// The text, read up to the limits (what fits is kept); `None` when the
+/// file is not an Office file or has more entries than allowed.
+pub fn office_text_within(bytes: &[u8], limits: Limits) -> Option<String> {
     let mut z = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
+    if z.len() > limits.entries {
+        tracing::warn!(entries = z.len(), limit = limits.entries, "Office file with too many entries; metadata only");
+        return None;
+    }
     let mut parts: Vec<String> = z
         .file_names()
         .filter(|n| *n == "word/document.xml" || (n.starts_with("ppt/slides/slide") && n.ends_with(".xml")) || *n == "xl/sharedStrings.xml")
@@ -30,10 +49,17 @@ pub fn office_text(bytes: &[u8]) -> Option<String> {
         return None;
     }
     let mut out = String::new();
+    let mut budget = limits.total_bytes;
     for name in parts {
-        let mut xml = String::new();
-        z.by_name(&name).ok()?.take(MAX_XML_BYTES).read_to_string(&mut xml).ok()?;
-        out.push_str(&xml_text(&xml));
+        if budget == 0 {
+            tracing::warn!(limit = limits.total_bytes, "Office file past its uncompressed size limit; the rest is not read");
+            break;
+        }
+        let mut raw = Vec::new();
+        z.by_name(&name).ok()?.take(limits.part_bytes.min(budget)).read_to_end(&mut raw).ok()?;
+        budget -= raw.len() as u64;
+        // A part cut at the limit may end inside a UTF-8 sequence.
+        out.push_str(&xml_text(&String::from_utf8_lossy(&raw)));
         out.push('\n');
     }
     Some(out.trim().to_string())
@@ -99,5 +125,19 @@ mod tests {
         assert!(office_text(b"not a zip").is_none());
         assert!(office_text(&zip_of(&[("other.xml", "<x/>")])).is_none());
         assert!(is_office("application/octet-stream", "Plan.DOCX"));
+    }
+
+    #[test]
+    fn a_zip_bomb_is_read_up_to_its_total_limit() {
+        let slide = format!("<p:sld><a:p><a:r><a:t>{}</a:t></a:r></a:p></p:sld>", "boom ".repeat(20_000));
+        let names: Vec<String> = (1..=50).map(|i| format!("ppt/slides/slide{i}.xml")).collect();
+        let files: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), slide.as_str())).collect();
+        let bomb = zip_of(&files);
+        assert!(bomb.len() < 200_000, "compresses well: {}", bomb.len());
+        let limits = Limits { part_bytes: 1 << 20, total_bytes: 300_000, entries: 100 };
+        let text = office_text_within(&bomb, limits).unwrap();
+        assert!(text.len() <= 300_000 && text.len() > 200_000, "{} bytes: the total caps it, not 50 parts x 100 KB", text.len());
+        let few = Limits { entries: 10, ..limits };
+        assert!(office_text_within(&bomb, few).is_none(), "more entries than allowed");
     }
 }

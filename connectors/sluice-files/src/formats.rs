@@ -113,9 +113,13 @@ fn parse_parquet(bytes: &[u8]) -> Result<Records, String> {
     Ok(out)
 }
 
+/// The record field carrying what converting a whole file gave up on.
+pub const CONVERSION_WARNINGS: &str = "_conversion_warnings";
+
 fn whole_file_record(format: FileFormat, text: &str, relative: &str, meta: &ObjectMeta) -> Value {
     let stem = relative.rsplit('/').next().unwrap_or(relative);
     let stem = stem.rsplit_once('.').map_or(stem, |(s, _)| s).replace(['-', '_'], " ");
+    let mut warnings = Vec::new();
     let (title, body) = match format {
         FileFormat::Markdown => {
             let title = text
@@ -125,17 +129,10 @@ fn whole_file_record(format: FileFormat, text: &str, relative: &str, meta: &Obje
             (title, text.to_string())
         }
         FileFormat::Html => {
-            let doc = scraper::Html::parse_document(text);
-            let sel = scraper::Selector::parse("title").expect("static selector");
-            let title = doc
-                .select(&sel)
-                .next()
-                .map(|t| t.text().collect::<String>().trim().to_string())
-                .filter(|t| !t.is_empty())
-                .unwrap_or_else(|| stem.clone());
-            let body_sel = scraper::Selector::parse("body").expect("static selector");
-            let body_html = doc.select(&body_sel).next().map(|b| b.inner_html()).unwrap_or_else(|| text.to_string());
-            (title, sluice_text::html_to_text(&body_html))
+            // One linear pass over the file (no DOM): title and body text.
+            let c = sluice_text::html::convert(text);
+            warnings = c.warnings;
+            (c.title.unwrap_or_else(|| stem.clone()), c.text)
         }
         _ => (stem.clone(), text.to_string()),
     };
@@ -145,6 +142,7 @@ fn whole_file_record(format: FileFormat, text: &str, relative: &str, meta: &Obje
         "text": body,
         "updated_at": meta.last_modified.to_rfc3339(),
         "size": meta.size,
+        CONVERSION_WARNINGS: warnings,
     })
 }
 

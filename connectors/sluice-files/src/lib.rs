@@ -239,10 +239,15 @@ impl FilesSource {
         d.title = pick(&m.title, &defaults.title).and_then(|e| e.eval_first(rec)).unwrap_or_default();
         let parts = pick(&m.text, &defaults.text).map(|e| e.eval_all(rec)).unwrap_or_default();
         let format = if m.text.is_some() { m.text_format } else { formats::default_text_format(file.format, m.text_format) };
+        d.warnings = rec.get(formats::CONVERSION_WARNINGS).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(String::from).collect();
         d.body = parts
             .iter()
             .map(|p| match format {
-                TextFormat::Html => sluice_text::html_to_text(p),
+                TextFormat::Html => {
+                    let c = sluice_text::html::convert(p);
+                    d.warnings.extend(c.warnings);
+                    c.text
+                }
                 _ => p.trim().to_string(),
             })
             .filter(|p| !p.is_empty())
@@ -338,6 +343,11 @@ impl Source for FilesSource {
         self.pending.clear();
         self.current = None;
         Ok(ListingScope::Complete)
+    }
+
+    /// A file is read whole, so fetching records re-reads the files.
+    async fn fetch(&mut self, external_ids: &[String]) -> Result<Option<SourcePage>, SourceError> {
+        Ok(Some(sluice_core::fetch_by_listing(self, external_ids).await?))
     }
 
     async fn next_page(&mut self) -> Result<Option<SourcePage>, SourceError> {

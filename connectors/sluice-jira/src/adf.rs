@@ -8,10 +8,14 @@ use serde_json::Value;
 
 const MAX_DEPTH: usize = 64;
 
-pub fn adf_to_text(doc: &Value) -> String {
+/// ADF → text, and a warning when the document nests past `MAX_DEPTH`
+/// (the deeper nodes are left out).
+pub fn adf_to_text(doc: &Value) -> (String, Option<String>) {
     let mut out = String::new();
-    block(doc, &mut out, 0, 0);
-    tidy(&out)
+    let mut cut = false;
+    block(doc, &mut out, 0, 0, &mut cut);
+    let warning = cut.then(|| format!("document nested deeper than {MAX_DEPTH} levels: the deeper content is not indexed"));
+    (tidy(&out), warning)
 }
 
 fn tidy(s: &str) -> String {
@@ -40,8 +44,9 @@ fn attr<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
     v.get("attrs").and_then(|a| a.get(k)).and_then(Value::as_str)
 }
 
-fn inline(v: &Value, out: &mut String, depth: usize) {
+fn inline(v: &Value, out: &mut String, depth: usize, cut: &mut bool) {
     if depth > MAX_DEPTH {
+        *cut = true;
         return;
     }
     match v.get("type").and_then(Value::as_str).unwrap_or("") {
@@ -54,14 +59,18 @@ fn inline(v: &Value, out: &mut String, depth: usize) {
         "date" => out.push_str(attr(v, "timestamp").unwrap_or("")),
         _ => {
             for c in children(v) {
-                inline(c, out, depth + 1);
+                inline(c, out, depth + 1, cut);
             }
         }
     }
 }
 
-fn block(v: &Value, out: &mut String, depth: usize, indent: usize) {
-    if depth > MAX_DEPTH || !v.is_object() {
+fn block(v: &Value, out: &mut String, depth: usize, indent: usize, cut: &mut bool) {
+    if depth > MAX_DEPTH {
+        *cut = true;
+        return;
+    }
+    if !v.is_object() {
         return;
     }
     let pad = "  ".repeat(indent);
@@ -71,18 +80,18 @@ fn block(v: &Value, out: &mut String, depth: usize, indent: usize) {
                 out.push_str(&format!("\n{t}\n"));
             }
             for c in children(v) {
-                block(c, out, depth + 1, indent);
+                block(c, out, depth + 1, indent, cut);
             }
         }
         "heading" => {
             let level = v.get("attrs").and_then(|a| a.get("level")).and_then(Value::as_u64).unwrap_or(2).clamp(1, 6) as usize;
             let mut t = String::new();
-            inline(v, &mut t, depth + 1);
+            inline(v, &mut t, depth + 1, cut);
             out.push_str(&format!("\n\n{} {}\n\n", "#".repeat(level), t.trim()));
         }
         "paragraph" => {
             let mut t = String::new();
-            inline(v, &mut t, depth + 1);
+            inline(v, &mut t, depth + 1, cut);
             out.push_str(&format!("\n{pad}{}\n", t.trim()));
         }
         "bulletList" | "orderedList" => {
@@ -92,10 +101,10 @@ fn block(v: &Value, out: &mut String, depth: usize, indent: usize) {
                 let mut first = true;
                 for c in children(item) {
                     if matches!(c.get("type").and_then(Value::as_str), Some("bulletList" | "orderedList")) {
-                        block(c, out, depth + 1, indent + 1);
+                        block(c, out, depth + 1, indent + 1, cut);
                     } else {
                         let mut t = String::new();
-                        inline(c, &mut t, depth + 1);
+                        inline(c, &mut t, depth + 1, cut);
                         let lead = if first { marker.clone() } else { "  ".into() };
                         out.push_str(&format!("\n{pad}{lead}{}", t.trim()));
                         first = false;
@@ -106,7 +115,7 @@ fn block(v: &Value, out: &mut String, depth: usize, indent: usize) {
         }
         "codeBlock" => {
             let mut t = String::new();
-            inline(v, &mut t, depth + 1);
+            inline(v, &mut t, depth + 1, cut);
             out.push_str(&format!("\n```{}\n{}\n```\n", attr(v, "language").unwrap_or(""), t));
         }
         "rule" => out.push_str("\n---\n"),
@@ -118,7 +127,7 @@ fn block(v: &Value, out: &mut String, depth: usize, indent: usize) {
                     .map(|cell| {
                         let mut t = String::new();
                         for c in children(cell) {
-                            inline(c, &mut t, depth + 2);
+                            inline(c, &mut t, depth + 2, cut);
                             t.push(' ');
                         }
                         t.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -131,7 +140,7 @@ fn block(v: &Value, out: &mut String, depth: usize, indent: usize) {
         "mediaSingle" | "mediaGroup" | "media" => {}
         _ => {
             let mut t = String::new();
-            inline(v, &mut t, depth + 1);
+            inline(v, &mut t, depth + 1, cut);
             if !t.trim().is_empty() {
                 out.push_str(&format!("\n{pad}{}\n", t.trim()));
             }
@@ -194,7 +203,8 @@ mod tests {
                 {"type": "tableRow", "content": [{"type": "tableCell", "content": [{"type": "paragraph", "content": [{"type": "text", "text": "prod"}]}]}, {"type": "tableCell", "content": [{"type": "paragraph", "content": [{"type": "text", "text": "high"}]}]}]}]},
             {"type": "paragraph", "content": [{"type": "inlineCard", "attrs": {"url": "https://status.example.com/1"}}]}
         ]});
-        let t = adf_to_text(&doc);
+        let (t, warning) = adf_to_text(&doc);
+        assert_eq!(warning, None);
         assert_eq!(
             t,
             "## Rollback\n\nAsk @Dana now ⚠️\n\n- outer\n  1. inner\n\n```bash\ndeploy rollback\n--now\n```\n\nEnv | Impact\nprod | high\n\nhttps://status.example.com/1"
@@ -203,13 +213,15 @@ mod tests {
 
     #[test]
     fn malformed_adf_is_skipped_not_a_panic() {
-        assert_eq!(adf_to_text(&json!("plain string")), "");
-        assert_eq!(adf_to_text(&json!({"type": "doc", "content": [42, null, {"type": "paragraph", "content": "oops"}]})), "");
+        assert_eq!(adf_to_text(&json!("plain string")), (String::new(), None));
+        assert_eq!(adf_to_text(&json!({"type": "doc", "content": [42, null, {"type": "paragraph", "content": "oops"}]})), (String::new(), None));
         let mut deep = json!({"type": "text", "text": "bottom"});
         for _ in 0..500 {
             deep = json!({"type": "blockquote", "content": [deep]});
         }
-        let _ = adf_to_text(&deep);
+        let (text, warning) = adf_to_text(&deep);
+        assert!(!text.contains("bottom"), "past the depth limit");
+        assert!(warning.is_some_and(|w| w.contains("64")), "said, not silent");
     }
 
     #[test]

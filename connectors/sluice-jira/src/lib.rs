@@ -55,6 +55,8 @@ pub struct JiraSource {
     current: Option<Listing>,
     started: DateTime<Utc>,
     project_acl: HashMap<String, Vec<String>>,
+    /// `fetch`: the listing is narrowed to these issue ids.
+    only_ids: Option<Vec<String>>,
 }
 
 /// Jira timestamps: `2026-01-05T04:00:00.000-0500` (offset without colon).
@@ -78,6 +80,7 @@ impl JiraSource {
             current: None,
             started: Utc::now(),
             project_acl: HashMap::new(),
+            only_ids: None,
         })
     }
 
@@ -179,7 +182,16 @@ impl JiraSource {
         let prune = self.mode == SyncMode::Prune;
         let permissions = self.mode == SyncMode::Permissions;
         let since = if prune || permissions { None } else { l.since.map(|t| (t - Duration::minutes(self.s.overlap_minutes)).with_timezone(&self.tz).format("%Y/%m/%d %H:%M").to_string()) };
-        let jql = self.s.project_jql(&l.project, since.as_deref(), prune || permissions);
+        let mut jql = self.s.project_jql(&l.project, since.as_deref(), prune || permissions);
+        if let Some(ids) = &self.only_ids {
+            // Ids are Jira's numeric issue ids; anything else never matches.
+            let ids: Vec<&str> = ids.iter().map(String::as_str).filter(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit())).collect();
+            let list = if ids.is_empty() { "-1".to_string() } else { ids.join(", ") };
+            jql = match jql.split_once(" ORDER BY ") {
+                Some((body, order)) => format!("{body} AND id in ({list}) ORDER BY {order}"),
+                None => format!("{jql} AND id in ({list})"),
+            };
+        }
         // The prune pass lists keys; the permission pass the fields access
         // depends on; neither reads bodies or comments.
         let (fields, size) = match self.mode {
@@ -215,7 +227,7 @@ impl JiraSource {
     /// A comment with a `visibility` (a role or group) is readable by fewer
     /// people than its issue, so it never joins the issue's document; it is
     /// left out (counted in `metadata.restricted_comments_omitted`).
-    async fn comments(&self, key: &str, embedded: &Value) -> Result<(Vec<(String, String)>, usize), HttpError> {
+    async fn comments(&self, key: &str, embedded: &Value) -> Result<(Vec<(String, String, Option<String>)>, usize), HttpError> {
         let mut all: Vec<Value> = embedded["comments"].as_array().cloned().unwrap_or_default();
         let total = embedded["total"].as_u64().unwrap_or(all.len() as u64) as usize;
         let want = total.min(self.s.max_comments);
@@ -231,21 +243,23 @@ impl JiraSource {
         // false` (without a `visibility`): those are left out too.
         let (open, restricted): (Vec<&Value>, Vec<&Value>) = all.iter().partition(|c| c["visibility"].is_null() && c["jsdPublic"].as_bool() != Some(false));
         let omitted = restricted.len();
-        let mut out: Vec<(String, String)> = open.into_iter().map(|c| self.comment(c)).collect();
+        let mut out: Vec<(String, String, Option<String>)> = open.into_iter().map(|c| self.comment(c)).collect();
         out.truncate(self.s.max_comments);
         Ok((out, omitted))
     }
 
-    fn comment(&self, c: &Value) -> (String, String) {
+    /// Author, text, and what converting it gave up on.
+    fn comment(&self, c: &Value) -> (String, String, Option<String>) {
         let who = c["author"]["displayName"].as_str().or(c["author"]["accountId"].as_str()).unwrap_or("unknown").to_string();
-        (who, self.body_text(&c["body"]))
+        let (text, warning) = self.body_text(&c["body"]);
+        (who, text, warning)
     }
 
-    fn body_text(&self, v: &Value) -> String {
+    fn body_text(&self, v: &Value) -> (String, Option<String>) {
         match v {
-            Value::String(s) => adf::wiki_to_text(s),
+            Value::String(s) => (adf::wiki_to_text(s), None),
             Value::Object(_) => adf::adf_to_text(v),
-            _ => String::new(),
+            _ => (String::new(), None),
         }
     }
 
@@ -259,7 +273,8 @@ impl JiraSource {
         let mut d = Document::new(&self.id, id, DocKind::Issue);
         let summary = f["summary"].as_str().unwrap_or("");
         d.title = format!("{key}: {summary}");
-        let mut body = self.body_text(&f["description"]);
+        let (mut body, warning) = self.body_text(&f["description"]);
+        d.warnings.extend(warning.map(|w| format!("the description: {w}")));
         if self.s.include_comments {
             let (comments, omitted) = self.comments(key, &f["comment"]).await?;
             if omitted > 0 {
@@ -267,14 +282,16 @@ impl JiraSource {
             }
             if !comments.is_empty() {
                 body.push_str("\n\n## Comments\n");
-                for (who, text) in comments {
+                for (who, text, warning) in comments {
                     body.push_str(&format!("\n- {who}: {}", text.replace('\n', " ")));
+                    d.warnings.extend(warning.map(|w| format!("a comment by {who}: {w}")));
                 }
             }
         }
         if body.len() > self.s.max_body_chars {
             let cut = body.floor_char_boundary(self.s.max_body_chars);
             tracing::warn!(source = %self.id, issue = key, chars = body.len(), limit = self.s.max_body_chars, "Jira issue body truncated (settings.max_body_chars)");
+            d.warnings.push(format!("body of {} characters truncated to settings.max_body_chars = {}", body.len(), self.s.max_body_chars));
             body.truncate(cut);
             d.metadata.insert("truncated".into(), true.into());
         }
@@ -364,6 +381,33 @@ impl Source for JiraSource {
             SyncMode::Incremental => ListingScope::Changes,
             SyncMode::Full | SyncMode::Prune | SyncMode::Permissions => ListingScope::Complete,
         })
+    }
+
+    async fn fetch(&mut self, external_ids: &[String]) -> Result<Option<SourcePage>, SourceError> {
+        let mut out = SourcePage::default();
+        for part in external_ids.chunks(100) {
+            self.open(SyncMode::Full, None).await?;
+            self.only_ids = Some(part.to_vec());
+            let mut seen = std::collections::HashSet::new();
+            let result = async {
+                while let Some(p) = self.next_page().await? {
+                    seen.extend(p.documents.iter().map(|d| d.external_id.clone()));
+                    seen.extend(p.dead_letters.iter().filter_map(|d| d.external_id.clone()));
+                    seen.extend(p.deleted.iter().cloned());
+                    out.documents.extend(p.documents);
+                    out.dead_letters.extend(p.dead_letters);
+                    out.deleted.extend(p.deleted);
+                }
+                Ok::<(), SourceError>(())
+            }
+            .await;
+            self.only_ids = None;
+            result?;
+            // Not found by id within the configured scope: gone, moved out
+            // of scope, or no longer visible to this account.
+            out.deleted.extend(part.iter().filter(|id| !seen.contains(*id)).cloned());
+        }
+        Ok(Some(out))
     }
 
     async fn next_page(&mut self) -> Result<Option<SourcePage>, SourceError> {

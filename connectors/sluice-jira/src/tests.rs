@@ -253,3 +253,22 @@ async fn the_permission_pass_lists_each_issues_access_without_content() {
     assert_eq!(perms.access, want);
     assert!(want.values().any(|a| matches!(a, sluice_core::DocAccess::AllOf(s) if s[0].len() == 1)), "a security level narrows some issue");
 }
+
+#[tokio::test]
+async fn fetch_reads_single_issues_by_id_within_the_configured_scope() {
+    let (server, shared) = fixture(&[("ENG", 6), ("OPS", 3)]).await;
+    for deployment in ["cloud", "server"] {
+        let (mut src, _) = source(&server, json!({ "projects": ["ENG"], "deployment": deployment }));
+        let full = drain(&mut src, SyncMode::Full, None).await.unwrap();
+        let wanted = full.by_key("ENG-2").external_id.clone();
+        let ops = shared.world().issues.values().find(|i| i.project == "OPS").map(|i| i.id.to_string()).unwrap();
+        shared.clear_requests();
+        let ids = vec![wanted.clone(), "99999999".to_string(), ops.clone(), "ENG-1 OR 1=1".to_string()];
+        let page = src.fetch(&ids).await.unwrap().expect("Jira can fetch by id");
+        assert_eq!(page.documents.iter().map(|d| d.external_id.clone()).collect::<Vec<_>>(), vec![wanted.clone()], "{deployment}");
+        assert_eq!(page.documents[0].body, full.by_key("ENG-2").body, "the same document a listing makes");
+        let gone: BTreeSet<String> = page.deleted.iter().cloned().collect();
+        assert_eq!(gone, BTreeSet::from(["99999999".to_string(), ops, "ENG-1 OR 1=1".to_string()]), "unknown, out of scope, and not an id: gone");
+        assert!(shared.requests().iter().all(|r| !r.contains("OR%201") && !r.contains("OR+1")), "a non-numeric id never reaches the JQL");
+    }
+}

@@ -197,6 +197,10 @@ enum Command {
     },
     /// Retrieval quality on a BEIR-style dataset: nDCG@10 and Recall@100 per mode.
     Eval(cmd::eval::EvalArgs),
+    /// The dead-letter record: records that failed (and notes on records
+    /// indexed in part). It keeps where, which id and why, never content.
+    #[command(name = "dead-letters", subcommand)]
+    DeadLetters(cmd::dead_letters::Action),
 }
 
 fn main() -> ExitCode {
@@ -232,7 +236,7 @@ async fn dispatch(cmd: Command) -> Result<(), Failure> {
             cmd::daemon::run(dir, data_dir, &model, &listen, &api, reload_secs, shutdown_grace_secs).await
         }
         Command::Run { pipeline, data, full, prune, permissions, allow_mass_delete, sources, json } => {
-            let opts = sluice_engine::RunOptions { full, prune, permissions, allow_mass_delete, only_sources: sources };
+            let opts = sluice_engine::RunOptions { full, prune, permissions, allow_mass_delete, only_sources: sources, ..Default::default() };
             cmd::run::run(&pipeline, &data.data_dir, opts, json).await
         }
         Command::Worker { pipeline, data, model, group, instance_id, metrics_addr, exit_when_idle, json } => {
@@ -248,5 +252,6 @@ async fn dispatch(cmd: Command) -> Result<(), Failure> {
         Command::Keygen { name, principals, requests_per_minute } => cmd::keygen::run(&name, &principals, requests_per_minute),
         Command::Status { pipeline, data, json } => cmd::status::run(&pipeline, &data.data_dir, json),
         Command::Eval(args) => cmd::eval::run(args).await,
+        Command::DeadLetters(action) => cmd::dead_letters::run(action).await,
     }
 }

@@ -89,6 +89,10 @@ pub fn print_report(r: &RunReport, data_dir: &Path) {
             println!("  {}: {}{}", d.location, d.error, d.external_id.as_ref().map(|e| format!(" (id {e})")).unwrap_or_default());
         }
     }
+    let partial: u64 = r.sources.iter().map(|s| s.docs_partial).sum();
+    if partial > 0 {
+        println!("\n{partial} document(s) were indexed in part (markup past its nesting limit, text past a size or chunk cap); `sluice dead-letters list --kind partial` says which");
+    }
 }
 
 /// Turns `<mark>x</mark>` into terminal bold (or brackets when not a TTY).
@@ -119,7 +123,7 @@ pub fn print_hits(r: &SearchResponse) {
     println!("{} hits ({:?}, {:.1} ms)", r.hits.len(), r.mode, r.took_ms);
 }
 
-pub fn print_status(name: &str, counts: &[(String, u64, u64)], runs: &[RunRecord], dead: &[DeadLetter]) {
+pub fn print_status(name: &str, counts: &[(String, u64, u64)], runs: &[RunRecord], dead: &[sluice_state::DeadLetterEntry], failed: usize, partial: usize) {
     println!("pipeline {name}");
     println!("{:<14} {:>9} {:>8}", "source", "documents", "chunks");
     for (s, d, c) in counts {
@@ -136,9 +140,11 @@ pub fn print_status(name: &str, counts: &[(String, u64, u64)], runs: &[RunRecord
         }
     }
     if !dead.is_empty() {
-        println!("\nrecent dead letters:");
-        for d in dead {
-            println!("  [{}] {}: {}", d.source, d.location, d.error);
+        println!("\ndead letters: {failed} failed, {partial} indexed in part (`sluice dead-letters list`); most recent:");
+        for e in dead {
+            let d = &e.letter;
+            let kind = if e.kind == "partial" { "indexed in part" } else { "failed" };
+            println!("  {kind} [{}] {}: {}", d.source, d.location, d.error);
         }
     }
 }

@@ -25,7 +25,7 @@ pub use model::{Chunk, DeadLetter, DocKind, Document};
 pub use registry::{ComponentKind, CredentialNeeds, NotAvailable, OpenedStore, Registry, SourceContext, SourceFactory, StoreContext, StoreFactory, StoreSearch, TransportContext, TransportFactory};
 pub use sink::{chunk_record, AccessUpdate, ChunkWrite, DocumentWrite, Sink, SinkAck, SinkBatch, SinkError, SinkRejection};
 pub use settings::{SettingsError, parse_cursor, parse_settings, settings_schema};
-pub use source::{ListingScope, Source, SourceError, SourcePage, SyncMode};
+pub use source::{ListingScope, Source, SourceError, SourcePage, SyncMode, fetch_by_listing};
 pub use retry::{Backoff, RetryPolicy, retry};
 pub use runtime::run_blocking;
 pub use transport::{PublishAck, PublishError, Publisher};

@@ -108,6 +108,12 @@ pub struct Document {
     pub labels: Vec<String>,
     pub metadata: BTreeMap<String, serde_json::Value>,
     pub access: Option<DocAccess>,
+    /// What converting the record had to give up on (markup nested past a
+    /// limit, a body truncated, chunks past the cap). The document is
+    /// indexed as converted; the engine records each warning as a
+    /// dead-letter note. Not content: it is not hashed or stored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Document {
@@ -128,6 +134,7 @@ impl Document {
             labels: Vec::new(),
             metadata: BTreeMap::new(),
             access: None,
+            warnings: Vec::new(),
         }
     }
 

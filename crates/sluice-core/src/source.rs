@@ -84,4 +84,38 @@ pub trait Source: Send {
 
     /// The next page, or `None` when the listing is exhausted.
     async fn next_page(&mut self) -> Result<Option<SourcePage>, SourceError>;
+
+    /// Re-reads these records by external id (`sluice dead-letters
+    /// retry`): their documents, `deleted` for those gone (or out of the
+    /// configured scope), `dead_letters` for those failing again. `None`:
+    /// this source cannot read single records; a full run re-reads them.
+    async fn fetch(&mut self, _external_ids: &[String]) -> Result<Option<SourcePage>, SourceError> {
+        Ok(None)
+    }
+}
+
+/// `fetch` for a source whose only listing is its whole listing (a file):
+/// lists everything and keeps what concerns these ids. Ids the completed
+/// listing did not mention are gone.
+pub async fn fetch_by_listing(src: &mut dyn Source, external_ids: &[String]) -> Result<SourcePage, SourceError> {
+    let wanted: std::collections::HashSet<&str> = external_ids.iter().map(String::as_str).collect();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut out = SourcePage::default();
+    src.open(SyncMode::Full, None).await?;
+    while let Some(page) = src.next_page().await? {
+        for d in page.documents {
+            if wanted.contains(d.external_id.as_str()) {
+                seen.insert(d.external_id.clone());
+                out.documents.push(d);
+            }
+        }
+        for dl in page.dead_letters {
+            if let Some(ext) = dl.external_id.as_deref().filter(|e| wanted.contains(e)) {
+                seen.insert(ext.to_string());
+                out.dead_letters.push(dl);
+            }
+        }
+    }
+    out.deleted = external_ids.iter().filter(|e| !seen.contains(*e)).cloned().collect();
+    Ok(out)
 }

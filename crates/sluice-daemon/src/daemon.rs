@@ -278,7 +278,7 @@ impl Daemon {
         lock(&self.tasks).spawn(async move {
             {
                 let _g = run_lock.lock().await;
-                let opts = RunOptions { full: job.kind == RunKind::Full, prune: job.kind == RunKind::Prune, permissions: job.kind == RunKind::Permissions, allow_mass_delete: false, only_sources: vec![job.source.clone()] };
+                let opts = RunOptions { full: job.kind == RunKind::Full, prune: job.kind == RunKind::Prune, permissions: job.kind == RunKind::Permissions, allow_mass_delete: false, only_sources: vec![job.source.clone()], ..Default::default() };
                 match sluice_engine::build_sources(&me.cfg.registry, &loaded) {
                     Err(d) => tracing::error!(pipeline = %job.pipeline, source = %job.source, "cannot build the source: {d:?}"),
                     Ok(sources) => {

@@ -11,6 +11,7 @@ pub struct Chunker {
     max_tokens: usize,
     overlap: usize,
     respect_headings: bool,
+    max_chunks: usize,
 }
 
 /// A chunk's text and its token count (as counted by the model tokenizer).
@@ -30,15 +31,22 @@ const MAX_WORD_CHARS: usize = 200;
 
 impl Chunker {
     pub fn new(spec: &ChunkingSpec) -> Chunker {
-        Chunker { max_tokens: spec.max_tokens as usize, overlap: spec.overlap_tokens as usize, respect_headings: spec.respect_headings }
+        Chunker { max_tokens: spec.max_tokens as usize, overlap: spec.overlap_tokens as usize, respect_headings: spec.respect_headings, max_chunks: spec.max_chunks_per_document.max(1) }
     }
 
-    pub fn chunk(&self, title: &str, body: &str, count: &dyn Fn(&str) -> usize) -> Vec<ChunkText> {
+    /// The chunks of a document, at most `max_chunks_per_document`; the
+    /// second value says whether text past the cap was left out. Chunking
+    /// stops at the cap, so a hostile document (100,000 headings) costs no
+    /// more than a document of that many chunks.
+    pub fn chunk(&self, title: &str, body: &str, count: &dyn Fn(&str) -> usize) -> (Vec<ChunkText>, bool) {
         let title = title.trim();
         let title_tokens = if title.is_empty() { 0 } else { count(title) + 1 };
         let sections = self.sections(body);
         let mut out = Vec::new();
         for (heading, blocks) in sections {
+            if out.len() >= self.max_chunks {
+                return (out, true);
+            }
             let heading_tokens = heading.as_ref().map_or(0, |h| count(h) + 1);
             // Keep room for the context prefix, but never less than a floor
             // that lets long titles still carry some body text.
@@ -58,6 +66,9 @@ impl Chunker {
                     text.push('\n');
                 }
                 text.push_str(&body_text);
+                if out.len() >= self.max_chunks {
+                    return (out, true);
+                }
                 let tokens = count(&text);
                 out.push(ChunkText { text, tokens });
             }
@@ -65,7 +76,7 @@ impl Chunker {
         if out.is_empty() && !title.is_empty() {
             out.push(ChunkText { text: title.to_string(), tokens: count(title) });
         }
-        out
+        (out, false)
     }
 
     /// (heading, paragraphs) in document order.
@@ -230,19 +241,19 @@ mod tests {
     }
 
     fn chunker(max: u32, overlap: u32) -> Chunker {
-        Chunker::new(&ChunkingSpec { max_tokens: max, overlap_tokens: overlap, respect_headings: true, max_document_chars: 1 << 20 })
+        Chunker::new(&ChunkingSpec { max_tokens: max, overlap_tokens: overlap, respect_headings: true, max_document_chars: 1 << 20, max_chunks_per_document: 4096 })
     }
 
     #[test]
     fn short_document_is_one_chunk_with_title() {
-        let c = chunker(50, 5).chunk("Title here", "Body text.", &words);
+        let c = chunker(50, 5).chunk("Title here", "Body text.", &words).0;
         assert_eq!(c, vec![ChunkText { text: "Title here\nBody text.".into(), tokens: 4 }]);
     }
 
     #[test]
     fn headings_start_new_chunks_and_prefix_them() {
         let body = "Intro para.\n\n## Install\n\nRun the installer.\n\n## Configure\n\nSet the pool size to 400.";
-        let c = chunker(50, 5).chunk("Guide", body, &words);
+        let c = chunker(50, 5).chunk("Guide", body, &words).0;
         let texts: Vec<&str> = c.iter().map(|c| c.text.as_str()).collect();
         assert_eq!(texts, vec!["Guide\nIntro para.", "Guide\n## Install\nRun the installer.", "Guide\n## Configure\nSet the pool size to 400."]);
     }
@@ -250,7 +261,7 @@ mod tests {
     #[test]
     fn every_chunk_fits_and_overlap_repeats_text() {
         let body: String = (0..40).map(|i| format!("Sentence number {i} has six words.")).collect::<Vec<_>>().join(" ");
-        let c = chunker(40, 8).chunk("T", &body, &words);
+        let c = chunker(40, 8).chunk("T", &body, &words).0;
         assert!(c.len() > 5, "{}", c.len());
         for ch in &c {
             assert!(ch.tokens <= 40, "{} tokens: {}", ch.tokens, ch.text);
@@ -267,7 +278,7 @@ mod tests {
     #[test]
     fn giant_sentence_and_giant_word_are_split() {
         let body = format!("{} {}", "word ".repeat(500), "x".repeat(5000));
-        let c = chunker(64, 8).chunk("", &body, &words);
+        let c = chunker(64, 8).chunk("", &body, &words).0;
         assert!(c.iter().all(|ch| ch.tokens <= 64));
         let total_x: usize = c.iter().map(|ch| ch.text.matches('x').count()).sum();
         assert!(total_x >= 5000);
@@ -276,14 +287,26 @@ mod tests {
     #[test]
     fn code_fences_are_not_headings() {
         let body = "```\n# not a heading\nrm -rf /tmp/x\n```\n\nAfter.";
-        let c = chunker(50, 5).chunk("T", body, &words);
+        let c = chunker(50, 5).chunk("T", body, &words).0;
         assert_eq!(c.len(), 1);
         assert!(c[0].text.contains("# not a heading"));
     }
 
     #[test]
     fn empty_body_keeps_title() {
-        assert_eq!(chunker(50, 5).chunk("Only title", "  ", &words).len(), 1);
-        assert!(chunker(50, 5).chunk("", "", &words).is_empty());
+        assert_eq!(chunker(50, 5).chunk("Only title", "  ", &words).0.len(), 1);
+        assert!(chunker(50, 5).chunk("", "", &words).0.is_empty());
+    }
+
+    #[test]
+    fn a_document_of_many_headings_stops_at_the_chunk_cap() {
+        let body: String = (0..100_000).map(|i| format!("# H{i}\n\nline {i}\n\n")).collect();
+        let c = Chunker::new(&ChunkingSpec { max_tokens: 50, overlap_tokens: 5, respect_headings: true, max_document_chars: 1 << 24, max_chunks_per_document: 100 });
+        let (chunks, capped) = c.chunk("T", &body, &words);
+        assert_eq!(chunks.len(), 100);
+        assert!(capped);
+        assert!(chunks[99].text.contains("# H99\n"), "{}", chunks[99].text);
+        let (few, capped) = c.chunk("T", "# A\n\none\n\n# B\n\ntwo", &words);
+        assert_eq!((few.len(), capped), (2, false));
     }
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use sluice_core::arrow_conv::{batch_to_documents, documents_to_batch};
 use sluice_core::retry::{Backoff, RetryPolicy, retry};
 use sluice_core::{Chunk, ChunkWrite, DeadLetter, DocAccess, Document, DocumentWrite, Sink, SinkBatch, TextEmbedder};
-use sluice_state::DocState;
+use sluice_state::{DocState, PageCommit};
 use tracing::Instrument;
 use uuid::Uuid;
 
@@ -66,6 +66,35 @@ pub struct Indexed {
     pub deletes: Vec<Uuid>,
     pub states: Vec<DocState>,
     pub dead_letters: Vec<DeadLetter>,
+    /// Documents written in part: one note per warning.
+    pub notes: Vec<DeadLetter>,
+    /// Documents now indexed as the source has them: their earlier dead
+    /// letters are settled.
+    pub resolved: Vec<Uuid>,
+}
+
+impl Indexed {
+    /// What the state store commits for this page.
+    pub fn commit<'a>(&self, cursor: Option<&'a str>) -> PageCommit<'a> {
+        PageCommit {
+            cursor,
+            upserts: self.states.clone(),
+            deletes: self.deletes.clone(),
+            dead_letters: self.dead_letters.clone(),
+            notes: self.notes.clone(),
+            resolved: self.resolved.clone(),
+        }
+    }
+}
+
+/// One dead-letter note per written document with warnings (the record
+/// keeps one entry per record and kind).
+pub(crate) fn notes(source_id: &str, warnings: &HashMap<Uuid, (String, Vec<String>)>, written: &[DocState]) -> Vec<DeadLetter> {
+    written
+        .iter()
+        .filter_map(|s| warnings.get(&s.doc_id))
+        .map(|(ext, ws)| DeadLetter { source: source_id.to_string(), location: "indexed in part".into(), external_id: Some(ext.clone()), error: ws.join("; ") })
+        .collect()
 }
 
 impl Indexer {
@@ -107,6 +136,10 @@ impl Indexer {
         let source_access: HashMap<Uuid, String> =
             docs.iter().filter_map(|d| Some((d.doc_id(), serde_json::to_string(d.access.as_ref()?).ok()?))).collect();
         r.docs_seen += docs.len() as u64;
+        // Warnings travel beside the documents: the transform's Arrow
+        // batches do not carry them.
+        let mut warnings: HashMap<Uuid, (String, Vec<String>)> =
+            docs.iter().filter(|d| !d.warnings.is_empty()).map(|d| (d.doc_id(), (d.external_id.clone(), d.warnings.clone()))).collect();
 
         let docs = match &self.transform {
             None => docs,
@@ -177,7 +210,7 @@ impl Indexer {
         r.docs_added += changes.added;
         r.docs_updated += changes.updated;
         r.docs_unchanged += changes.unchanged;
-        let (writes, states) = self.plan_writes(cx, source_id, changes.changed, changes.content_hashes, &previous, r)?;
+        let (writes, states) = self.plan_writes(cx, source_id, changes.changed, changes.content_hashes, &previous, &mut warnings, r)?;
 
         // Sink requests of at most `batch_records` documents; the caller
         // commits only after all of them were acknowledged.
@@ -216,7 +249,10 @@ impl Indexer {
         }
         r.docs_deleted += deletes.len() as u64;
         record_dead_letters(&dead_letters, r);
-        Ok(Indexed { admitted, failed, delete_candidates, unidentified_failures, deletes, states, dead_letters })
+        let notes = notes(source_id, &warnings, &states);
+        r.docs_partial += notes.len() as u64;
+        let resolved = admitted.iter().copied().filter(|id| !refused.contains(id)).collect();
+        Ok(Indexed { admitted, failed, delete_candidates, unidentified_failures, deletes, states, dead_letters, notes, resolved })
     }
 
     /// Decides what each changed document needs: which chunks to embed,
@@ -228,6 +264,7 @@ impl Indexer {
         changed: Vec<Document>,
         content_hashes: Vec<String>,
         previous: &HashMap<Uuid, DocState>,
+        warnings: &mut HashMap<Uuid, (String, Vec<String>)>,
         r: &mut SourceReport,
     ) -> Result<(Vec<DocumentWrite>, Vec<DocState>), IndexFailure> {
         let embedder = self.embedder.clone();
@@ -239,7 +276,12 @@ impl Indexer {
             let id = d.doc_id();
             let prev = previous.get(&id);
             let meta_hash = d.meta_hash();
-            let pieces = self.chunker.chunk(&d.title, &d.body, &counter);
+            let (pieces, capped) = self.chunker.chunk(&d.title, &d.body, &counter);
+            if capped {
+                let w = format!("more than {} chunks (chunking.max_chunks_per_document): the text past them is not indexed", pieces.len());
+                tracing::warn!(source = source_id, external_id = %d.external_id, "{w}");
+                warnings.entry(id).or_insert_with(|| (d.external_id.clone(), Vec::new())).1.push(w);
+            }
             let chunks: Vec<Chunk> =
                 pieces.into_iter().enumerate().map(|(i, p)| Chunk::new(id, i as u32, p.text, p.tokens as u32)).collect();
             let meta_changed = prev.is_none_or(|p| p.meta_hash != meta_hash);

@@ -55,6 +55,7 @@ pub(crate) fn prepare(source_id: &str, documents: Vec<Document>, max_chars: usiz
         if d.body.len() > max_chars {
             let cut = d.body.floor_char_boundary(max_chars);
             tracing::warn!(source = source_id, external_id = %d.external_id, chars = d.body.len(), limit = max_chars, "document body truncated (chunking.max_document_chars)");
+            d.warnings.push(format!("body of {} characters truncated to chunking.max_document_chars = {max_chars}", d.body.len()));
             d.body.truncate(cut);
         }
         let id = d.doc_id();

@@ -29,6 +29,8 @@ pub(crate) async fn publish_documents(
 ) -> Result<Indexed, String> {
     let docs = plan::prepare(source_id, documents, cx.max_document_chars, cx.public_sources.contains(source_id));
     r.docs_seen += docs.len() as u64;
+    let warnings: std::collections::HashMap<Uuid, (String, Vec<String>)> =
+        docs.iter().filter(|d| !d.warnings.is_empty()).map(|d| (d.doc_id(), (d.external_id.clone(), d.warnings.clone()))).collect();
     let (failed, unidentified_failures) = plan::failed_ids(source_id, &dead_letters);
     let admitted: HashSet<Uuid> = docs.iter().map(Document::doc_id).collect();
     let mut lookup: Vec<Uuid> = admitted.iter().copied().collect();
@@ -47,7 +49,9 @@ pub(crate) async fn publish_documents(
     publish_tombstones(publisher, source_id, &deletes, r).await?;
     r.docs_deleted += deletes.len() as u64;
     record_dead_letters(&dead_letters, r);
-    Ok(Indexed { admitted, failed, delete_candidates: deleted, unidentified_failures, deletes, states, dead_letters })
+    let notes = crate::index::notes(source_id, &warnings, &states);
+    let resolved = admitted.iter().copied().collect();
+    Ok(Indexed { admitted, failed, delete_candidates: deleted, unidentified_failures, deletes, states, dead_letters, notes, resolved })
 }
 
 pub(crate) async fn publish_tombstones(publisher: &dyn Publisher, source_id: &str, ids: &[Uuid], r: &mut SourceReport) -> Result<(), String> {

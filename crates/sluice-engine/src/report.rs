@@ -19,6 +19,9 @@ pub struct RunOptions {
     pub allow_mass_delete: bool,
     /// Only these source ids (all when empty).
     pub only_sources: Vec<String>,
+    /// Re-read the records in the dead-letter record by id through their
+    /// source (`sluice dead-letters retry`); checkpoints untouched.
+    pub retry_dead_letters: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -40,6 +43,8 @@ pub struct SourceReport {
     pub docs_updated: u64,
     pub docs_unchanged: u64,
     pub docs_deleted: u64,
+    /// Documents indexed in part (see the dead-letter notes).
+    pub docs_partial: u64,
     pub chunks_embedded: u64,
     pub chunks_written: u64,
     /// Records (documents and tombstones) the Kafka broker acknowledged.
@@ -68,6 +73,7 @@ impl SourceReport {
             docs_updated: 0,
             docs_unchanged: 0,
             docs_deleted: 0,
+            docs_partial: 0,
             chunks_embedded: 0,
             chunks_written: 0,
             records_published: 0,

@@ -197,7 +197,7 @@ impl Pipeline {
     /// Commits what a worker indexed (no source cursor: Kafka offsets are
     /// the worker's position).
     pub fn commit_indexed(&self, source_id: &str, out: &Indexed) -> Result<(), String> {
-        let commit = PageCommit { cursor: None, upserts: out.states.clone(), deletes: out.deletes.clone(), dead_letters: out.dead_letters.clone() };
+        let commit = out.commit(None);
         self.state.commit_page(self.name(), source_id, &commit).map_err(|e| e.to_string())
     }
 
@@ -269,6 +269,10 @@ impl Pipeline {
         let id = src.id().to_string();
         let has_checkpoint = self.state.has_checkpoint(&pipeline, &id).map_err(|e| e.to_string())?;
         let cursor = self.state.checkpoint(&pipeline, &id).map_err(|e| e.to_string())?;
+        if opts.retry_dead_letters {
+            r.mode = "retry".into();
+            return self.retry_dead_letters(src, r).await;
+        }
         if opts.permissions {
             r.mode = "permissions".into();
             if !has_checkpoint {
@@ -346,7 +350,7 @@ impl Pipeline {
         }
         *unidentified_failures |= out.unidentified_failures;
         sluice_core::failpoint::hit("engine.after_sink_write_before_checkpoint");
-        let commit = PageCommit { cursor: page.cursor.as_deref(), upserts: out.states, deletes: out.deletes, dead_letters: out.dead_letters };
+        let commit = out.commit(page.cursor.as_deref());
         self.state.commit_page(self.name(), source_id, &commit).map_err(|e| e.to_string())
     }
 
@@ -464,7 +468,7 @@ impl Pipeline {
             if !removed.is_empty() {
                 indexer.write_to_sinks(&SinkBatch { writes: Vec::new(), deletes: removed.clone() }).await?;
                 crate::report::record_dead_letters(&dead_letters, r);
-                let commit = PageCommit { cursor: None, upserts: Vec::new(), deletes: removed.clone(), dead_letters };
+                let commit = PageCommit { deletes: removed.clone(), dead_letters, ..Default::default() };
                 self.state.commit_page(&pipeline, &id, &commit).map_err(|e| e.to_string())?;
                 r.docs_deleted += removed.len() as u64;
             }
@@ -474,6 +478,43 @@ impl Pipeline {
             let unlisted: Vec<Uuid> = known.into_iter().map(|(d, _)| d).filter(|d| !mentioned.contains(d)).collect();
             self.quarantine(indexer, &id, &unlisted, r).await?;
         }
+        Ok(())
+    }
+
+    /// Re-reads the source's dead-lettered records by id and indexes what
+    /// comes back: a record that now converts is indexed and leaves the
+    /// record; one failing again stays with its attempts counted; one gone
+    /// at the source is deleted. Entries without an id cannot be fetched
+    /// (a full run re-reads them).
+    async fn retry_dead_letters(&self, src: &mut dyn Source, r: &mut SourceReport) -> Result<(), String> {
+        let pipeline = self.name().to_string();
+        let id = src.id().to_string();
+        let entries = self.state.dead_letter_entries(&pipeline, Some(&id), Some("failed"), sluice_state::MAX_DEAD_LETTERS as usize).map_err(|e| e.to_string())?;
+        let mut ids: Vec<String> = entries.iter().filter_map(|e| e.letter.external_id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        let without_id = entries.iter().filter(|e| e.letter.external_id.is_none()).count();
+        if without_id > 0 {
+            tracing::warn!(source = %id, entries = without_id, "dead letters without a record id cannot be fetched; `sluice run --full` re-reads them");
+        }
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.notify(ProgressEvent::SourceStarted { source: id.clone(), mode: SyncMode::Full });
+        let Some(mut page) = src.fetch(&ids).await.map_err(|e| e.to_string())? else {
+            return Err(format!(
+                "this source cannot re-read single records, so its {} dead-lettered record(s) stay; `sluice run --full --source {id}` re-reads them",
+                ids.len()
+            ));
+        };
+        r.pages += 1;
+        page.cursor = None;
+        let gone = page.deleted.clone();
+        let mut seen = HashSet::new();
+        let mut unidentified = false;
+        self.process_page(&id, page, &mut seen, &mut unidentified, r).await?;
+        // Gone records never indexed have no document row to settle by.
+        self.state.settle_dead_letters(&pipeline, &id, &gone).map_err(|e| e.to_string())?;
         Ok(())
     }
 
@@ -544,7 +585,7 @@ impl Pipeline {
                 }
             }
             sluice_core::failpoint::hit("engine.mid_prune");
-            let commit = PageCommit { cursor: None, upserts: Vec::new(), deletes: part.to_vec(), dead_letters: Vec::new() };
+            let commit = PageCommit { deletes: part.to_vec(), ..Default::default() };
             self.state.commit_page(pipeline, source_id, &commit).map_err(|e| e.to_string())?;
             r.docs_deleted += part.len() as u64;
         }

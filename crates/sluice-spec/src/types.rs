@@ -166,6 +166,11 @@ pub struct ChunkingSpec {
     /// with a warning, so one huge record cannot stall a sync.
     #[serde(default = "default_max_doc_chars")]
     pub max_document_chars: usize,
+    /// Chunks kept per document; text past them is left out, with a
+    /// warning and a dead-letter note, so one document (100,000 headings)
+    /// cannot hold a sync's memory.
+    #[serde(default = "default_max_chunks")]
+    pub max_chunks_per_document: usize,
 }
 
 fn default_max_tokens() -> u32 {
@@ -180,6 +185,9 @@ fn default_true() -> bool {
 fn default_max_doc_chars() -> usize {
     2_000_000
 }
+fn default_max_chunks() -> usize {
+    4_096
+}
 
 impl Default for ChunkingSpec {
     fn default() -> Self {
@@ -188,6 +196,7 @@ impl Default for ChunkingSpec {
             overlap_tokens: default_overlap(),
             respect_headings: true,
             max_document_chars: default_max_doc_chars(),
+            max_chunks_per_document: default_max_chunks(),
         }
     }
 }

@@ -60,6 +60,29 @@ pub struct PageCommit<'a> {
     pub upserts: Vec<DocState>,
     pub deletes: Vec<Uuid>,
     pub dead_letters: Vec<DeadLetter>,
+    /// Records indexed in part (markup flattened, text past a cap left
+    /// out): kept as dead-letter notes, not failures.
+    pub notes: Vec<DeadLetter>,
+    /// Records indexed (or unchanged) in this page: their earlier failures
+    /// are settled and leave the dead-letter record.
+    pub resolved: Vec<Uuid>,
+}
+
+/// Dead letters kept per pipeline; the oldest go first. A record that
+/// fails run after run keeps one entry (its attempts are counted; without
+/// an id, by its location), so the bound is rarely reached.
+pub const MAX_DEAD_LETTERS: i64 = 10_000;
+
+/// One entry of the dead-letter record.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DeadLetterEntry {
+    pub id: i64,
+    /// `failed` (not indexed) or `partial` (indexed in part: a note).
+    pub kind: String,
+    pub at: String,
+    pub attempts: i64,
+    #[serde(flatten)]
+    pub letter: DeadLetter,
 }
 
 pub struct StateStore {
@@ -101,12 +124,18 @@ pub const STATE_VERSION: i64 = 1;
 /// re-embedded: only payloads are refreshed.
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     // Columns added since: present whatever the version says.
-    for column in ["access", "source_access"] {
-        let has: i64 = conn.query_row("SELECT count(*) FROM pragma_table_info('documents') WHERE name = ?1", [column], |r| r.get(0))?;
+    for (table, column, decl) in [
+        ("documents", "access", "TEXT NOT NULL DEFAULT ''"),
+        ("documents", "source_access", "TEXT NOT NULL DEFAULT ''"),
+        ("dead_letters", "kind", "TEXT NOT NULL DEFAULT 'failed'"),
+        ("dead_letters", "attempts", "INTEGER NOT NULL DEFAULT 1"),
+    ] {
+        let has: i64 = conn.query_row(&format!("SELECT count(*) FROM pragma_table_info('{table}') WHERE name = ?1"), [column], |r| r.get(0))?;
         if has == 0 {
-            conn.execute_batch(&format!("ALTER TABLE documents ADD COLUMN {column} TEXT NOT NULL DEFAULT ''"))?;
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))?;
         }
     }
+    conn.execute_batch("CREATE INDEX IF NOT EXISTS dead_letters_by_record ON dead_letters (pipeline, source, external_id)")?;
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version >= STATE_VERSION {
         return Ok(());
@@ -258,15 +287,51 @@ impl StateStore {
                     let hashes = serde_json::to_string(&d.chunk_hashes).unwrap_or_else(|_| "[]".into());
                     up.execute(params![pipeline, d.doc_id.to_string(), d.source, d.external_id, d.content_hash, d.meta_hash, hashes, d.access, d.source_access])?;
                 }
+                // Settled: indexed now, or gone. A record's entries are
+                // found by its external id, which the documents row holds.
+                let mut settle = tx.prepare_cached(
+                    "DELETE FROM dead_letters WHERE pipeline = ?1 AND kind = ?3 AND (source, external_id) IN
+                       (SELECT source, external_id FROM documents WHERE pipeline = ?1 AND doc_id = ?2)",
+                )?;
+                for id in &page.resolved {
+                    settle.execute(params![pipeline, id.to_string(), "failed"])?;
+                }
+                let mut forget = tx.prepare_cached(
+                    "DELETE FROM dead_letters WHERE pipeline = ?1 AND (source, external_id) IN
+                       (SELECT source, external_id FROM documents WHERE pipeline = ?1 AND doc_id = ?2)",
+                )?;
                 let mut del = tx.prepare_cached("DELETE FROM documents WHERE pipeline = ?1 AND doc_id = ?2")?;
                 for id in &page.deletes {
+                    forget.execute(params![pipeline, id.to_string()])?;
                     del.execute(params![pipeline, id.to_string()])?;
                 }
-                let mut dl = tx.prepare_cached(
-                    "INSERT INTO dead_letters (pipeline, source, location, external_id, error, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                // One entry per record and kind: a record failing again
+                // replaces its entry and counts the attempt.
+                let mut previous = tx.prepare_cached(
+                    "DELETE FROM dead_letters WHERE pipeline = ?1 AND source = ?2 AND external_id = ?3 AND kind = ?4 RETURNING attempts",
                 )?;
-                for d in &page.dead_letters {
-                    dl.execute(params![pipeline, d.source, d.location, d.external_id, d.error, now()])?;
+                // Without an id, the same place is the same record.
+                let mut previous_at = tx.prepare_cached(
+                    "DELETE FROM dead_letters WHERE pipeline = ?1 AND source = ?2 AND external_id IS NULL AND location = ?3 AND kind = ?4 RETURNING attempts",
+                )?;
+                let mut dl = tx.prepare_cached(
+                    "INSERT INTO dead_letters (pipeline, source, location, external_id, error, at, kind, attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )?;
+                for (kind, letters) in [("failed", &page.dead_letters), ("partial", &page.notes)] {
+                    for d in letters {
+                        let before: Vec<i64> = match &d.external_id {
+                            Some(ext) => previous.query_map(params![pipeline, d.source, ext, kind], |r| r.get(0))?.collect::<Result<_, _>>()?,
+                            None => previous_at.query_map(params![pipeline, d.source, d.location, kind], |r| r.get(0))?.collect::<Result<_, _>>()?,
+                        };
+                        let attempts = 1 + before.into_iter().max().unwrap_or(0);
+                        dl.execute(params![pipeline, d.source, d.location, d.external_id, d.error, now(), kind, attempts])?;
+                    }
+                }
+                if !page.dead_letters.is_empty() || !page.notes.is_empty() {
+                    tx.execute(
+                        "DELETE FROM dead_letters WHERE pipeline = ?1 AND id <= (SELECT id FROM dead_letters WHERE pipeline = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+                        params![pipeline, MAX_DEAD_LETTERS],
+                    )?;
                 }
                 tx.execute(
                     "INSERT INTO checkpoints (pipeline, source, cursor, updated_at) VALUES (?1, ?2, ?3, ?4)
@@ -366,6 +431,51 @@ impl StateStore {
         })
     }
 
+    /// The dead-letter record, newest first.
+    pub fn dead_letter_entries(&self, pipeline: &str, source: Option<&str>, kind: Option<&str>, limit: usize) -> Result<Vec<DeadLetterEntry>, StateError> {
+        self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT id, kind, at, attempts, source, location, external_id, error FROM dead_letters
+                 WHERE pipeline = ?1 AND (?2 IS NULL OR source = ?2) AND (?3 IS NULL OR kind = ?3) ORDER BY id DESC LIMIT ?4",
+            )?;
+            let rows = stmt.query_map(params![pipeline, source, kind, limit as i64], |r| {
+                Ok(DeadLetterEntry {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    at: r.get(2)?,
+                    attempts: r.get(3)?,
+                    letter: DeadLetter { source: r.get(4)?, location: r.get(5)?, external_id: r.get(6)?, error: r.get(7)? },
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// Forgets every entry of these records (gone at the source).
+    pub fn settle_dead_letters(&self, pipeline: &str, source: &str, external_ids: &[String]) -> Result<(), StateError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            {
+                let mut del = tx.prepare_cached("DELETE FROM dead_letters WHERE pipeline = ?1 AND source = ?2 AND external_id = ?3")?;
+                for ext in external_ids {
+                    del.execute(params![pipeline, source, ext])?;
+                }
+            }
+            tx.commit()
+        })
+    }
+
+    /// Removes entries (all of a pipeline, or of one source, kind, or
+    /// older than a timestamp); returns how many.
+    pub fn purge_dead_letters(&self, pipeline: &str, source: Option<&str>, kind: Option<&str>, before: Option<&str>) -> Result<usize, StateError> {
+        self.with(|c| {
+            c.execute(
+                "DELETE FROM dead_letters WHERE pipeline = ?1 AND (?2 IS NULL OR source = ?2) AND (?3 IS NULL OR kind = ?3) AND (?4 IS NULL OR at < ?4)",
+                params![pipeline, source, kind, before],
+            )
+        })
+    }
+
     pub fn timestamp_now() -> String {
         now()
     }
@@ -412,7 +522,7 @@ mod tests {
         let path = dir.path().join("state.sqlite");
         {
             let s = StateStore::open(&path).unwrap();
-            let page = PageCommit { cursor: Some("c1"), upserts: vec![state("a")], deletes: vec![], dead_letters: vec![] };
+            let page = PageCommit { cursor: Some("c1"), upserts: vec![state("a")], deletes: vec![], ..Default::default() };
             s.commit_page("p", "src", &page).unwrap();
             // What an older Sluice left behind.
             s.with(|c| c.pragma_update(None, "user_version", 0)).unwrap();
@@ -423,7 +533,7 @@ mod tests {
         assert_eq!(st[0].content_hash, "", "every document is rewritten");
         assert_eq!(st[0].chunk_hashes, state("a").chunk_hashes, "unchanged text keeps its vectors");
         // Opening again changes nothing more.
-        let page = PageCommit { cursor: Some("c2"), upserts: vec![state("a")], deletes: vec![], dead_letters: vec![] };
+        let page = PageCommit { cursor: Some("c2"), upserts: vec![state("a")], deletes: vec![], ..Default::default() };
         s.commit_page("p", "src", &page).unwrap();
         drop(s);
         let s = StateStore::open(&path).unwrap();
@@ -499,5 +609,46 @@ mod tests {
         run.docs_unchanged = 3;
         st.record_run(&run).unwrap();
         assert_eq!(st.last_runs("p").unwrap(), vec![run]);
+    }
+
+    #[test]
+    fn a_dead_letter_is_kept_once_per_record_and_settled_when_the_record_is_indexed() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = StateStore::open(&dir.path().join("s.sqlite")).unwrap();
+        let dl = |ext: Option<&str>, error: &str| DeadLetter { source: "s".into(), location: "x".into(), external_id: ext.map(String::from), error: error.into() };
+        for attempt in 0..3 {
+            st.commit_page("p", "s", &PageCommit { dead_letters: vec![dl(Some("7"), &format!("try {attempt}")), dl(None, "no id")], ..Default::default() }).unwrap();
+        }
+        let all = st.dead_letter_entries("p", None, None, 100).unwrap();
+        let seven: Vec<&DeadLetterEntry> = all.iter().filter(|e| e.letter.external_id.as_deref() == Some("7")).collect();
+        assert_eq!(seven.len(), 1, "one entry per record: {all:?}");
+        assert_eq!((seven[0].attempts, seven[0].letter.error.as_str(), seven[0].kind.as_str()), (3, "try 2", "failed"));
+        let no_id: Vec<&DeadLetterEntry> = all.iter().filter(|e| e.letter.external_id.is_none()).collect();
+        assert_eq!((no_id.len(), no_id[0].attempts), (1, 3), "without an id, one entry per location");
+        // Indexed in part: a note beside the failure, for another record.
+        st.commit_page("p", "s", &PageCommit { upserts: vec![state("8")], notes: vec![dl(Some("8"), "flattened")], resolved: vec![sluice_core::doc_id("s", "8")], ..Default::default() }).unwrap();
+        assert_eq!(st.dead_letter_entries("p", None, Some("partial"), 100).unwrap().len(), 1);
+        // Record 7 is indexed now: its failure is settled, the note stays.
+        st.commit_page("p", "s", &PageCommit { upserts: vec![state("7")], resolved: vec![sluice_core::doc_id("s", "7")], ..Default::default() }).unwrap();
+        let left = st.dead_letter_entries("p", None, None, 100).unwrap();
+        assert!(left.iter().all(|e| e.letter.external_id.as_deref() != Some("7")), "{left:?}");
+        assert_eq!(left.len(), 2);
+        // Deleting record 8 forgets its note too.
+        st.commit_page("p", "s", &PageCommit { deletes: vec![sluice_core::doc_id("s", "8")], ..Default::default() }).unwrap();
+        assert_eq!(st.dead_letter_entries("p", None, Some("partial"), 100).unwrap().len(), 0);
+        assert_eq!(st.purge_dead_letters("p", Some("other"), None, None).unwrap(), 0);
+        assert_eq!(st.purge_dead_letters("p", None, None, None).unwrap(), 1);
+        assert!(st.dead_letter_entries("p", None, None, 100).unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_dead_letter_record_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = StateStore::open(&dir.path().join("s.sqlite")).unwrap();
+        let many: Vec<DeadLetter> = (0..MAX_DEAD_LETTERS + 50).map(|i| DeadLetter { source: "s".into(), location: format!("line {i}"), external_id: None, error: "bad".into() }).collect();
+        st.commit_page("p", "s", &PageCommit { dead_letters: many, ..Default::default() }).unwrap();
+        let kept = st.dead_letter_entries("p", None, None, usize::MAX >> 1).unwrap();
+        assert_eq!(kept.len() as i64, MAX_DEAD_LETTERS);
+        assert_eq!(kept[0].letter.location, format!("line {}", MAX_DEAD_LETTERS + 49), "the newest are kept");
     }
 }

@@ -195,6 +195,8 @@ struct Jql {
     descending: bool,
     /// `ORDER BY key`: by issue number, which edits do not change.
     by_key: bool,
+    /// `id in (…)`.
+    ids: Option<Vec<u64>>,
 }
 
 fn values(s: &str) -> Vec<String> {
@@ -218,7 +220,10 @@ fn parse_jql(jql: &str, tz: Tz) -> Result<Jql, String> {
         }
         let lc = c.to_ascii_lowercase();
         let after = |prefix: &str| c[prefix.len()..].trim().trim_matches('"').to_string();
-        if let Some(rest) = lc.strip_prefix("project in ") {
+        if let Some(rest) = lc.strip_prefix("id in ") {
+            let ids = values(&c[c.len() - rest.len()..]).iter().map(|v| v.parse::<i64>()).collect::<Result<Vec<_>, _>>().map_err(|_| format!("Error in the JQL Query: bad issue id in `{c}`."))?;
+            q.ids = Some(ids.into_iter().filter_map(|i| u64::try_from(i).ok()).collect());
+        } else if let Some(rest) = lc.strip_prefix("project in ") {
             q.projects.extend(values(&c[c.len() - rest.len()..]));
         } else if lc.starts_with("project = ") {
             q.projects.push(after("project = "));
@@ -260,6 +265,7 @@ fn matching<'a>(w: &'a JiraWorld, q: &Jql) -> Vec<&'a Issue> {
                 && !i.labels.iter().any(|l| q.labels_not_in.contains(l))
                 && (q.types.is_empty() || q.types.contains(&i.issue_type))
                 && !q.not_status.contains(&i.status)
+                && q.ids.as_ref().is_none_or(|ids| ids.contains(&i.id))
         })
         .collect();
     if q.by_key {

@@ -1,6 +1,7 @@
 //! One module per `sluice` command.
 
 pub mod daemon;
+pub mod dead_letters;
 pub mod eval;
 pub mod keygen;
 pub mod run;

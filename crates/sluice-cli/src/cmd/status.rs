@@ -16,17 +16,20 @@ pub fn run(path: &Path, data_dir: &Path, json: bool) -> Result<(), Failure> {
     let name = &loaded.spec.name;
     let counts = state.count_documents(name).map_err(Failure::runtime)?;
     let runs = state.last_runs(name).map_err(Failure::runtime)?;
-    let dead = state.dead_letters(name, 10).map_err(Failure::runtime)?;
+    let dead = state.dead_letter_entries(name, None, None, 10).map_err(Failure::runtime)?;
+    let failed = state.dead_letter_entries(name, None, Some("failed"), sluice_state::MAX_DEAD_LETTERS as usize).map_err(Failure::runtime)?.len();
+    let partial = state.dead_letter_entries(name, None, Some("partial"), sluice_state::MAX_DEAD_LETTERS as usize).map_err(Failure::runtime)?.len();
     if json {
         let v = serde_json::json!({
             "pipeline": name,
             "sources": counts.iter().map(|(s, d, c)| serde_json::json!({"source": s, "documents": d, "chunks": c})).collect::<Vec<_>>(),
             "last_runs": runs,
+            "dead_letters": {"failed": failed, "partial": partial},
             "recent_dead_letters": dead,
         });
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
-        output::print_status(name, &counts, &runs, &dead);
+        output::print_status(name, &counts, &runs, &dead, failed, partial);
     }
     Ok(())
 }
