@@ -68,6 +68,26 @@ async fn search_api_end_to_end() {
         assert!(v["error"].as_str().unwrap().contains(needle), "{v}");
     }
 
+    // A body past the limit is 413, one that is not JSON 415.
+    let big = json!({"query": "x".repeat(sluice_api::MAX_BODY_BYTES)});
+    let r = http.post(format!("{base}/v1/search")).json(&big).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 413);
+    let r = http.post(format!("{base}/v1/search")).header("content-type", "text/plain").body("{\"query\": \"pool\"}").send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 415);
+    assert!(r.text().await.unwrap().contains("application/json"));
+
+    // The page runs under a CSP without inline script or style (the
+    // Chromium test shows it still works), and keeps the key per tab.
+    let r = http.get(format!("{base}/")).send().await.unwrap();
+    let csp = r.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(!r.text().await.unwrap().contains("<script>"), "no inline script");
+    let js = http.get(format!("{base}/page.js")).send().await.unwrap();
+    assert!(js.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+    let js = js.text().await.unwrap();
+    assert!(js.contains("sessionStorage") && !js.contains("localStorage"), "the API key is kept per tab");
+    assert_eq!(http.get(format!("{base}/page.css")).send().await.unwrap().status().as_u16(), 200);
+
     let health: Value = http.get(format!("{base}/healthz")).send().await.unwrap().json().await.unwrap();
     assert_eq!(health["status"], "ok");
     assert_eq!(health["chunks"], 2);
@@ -143,8 +163,10 @@ async fn api_keys_never_leak_acl_documents() {
     let r = http.post(&url).header("x-api-key", "key-slow").json(&body).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 429);
     assert!(r.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
-    // Health and metrics stay open.
+    // Health stays open; metrics follow the keys unless configured public.
     assert_eq!(http.get(format!("http://{addr}/healthz")).send().await.unwrap().status().as_u16(), 200);
+    assert_eq!(http.get(format!("http://{addr}/metrics")).send().await.unwrap().status().as_u16(), 401);
+    assert_eq!(http.get(format!("http://{addr}/metrics")).bearer_auth("key-0").send().await.unwrap().status().as_u16(), 200);
 
     let (mut restricted_hits, mut total_hits) = (0, 0);
     for q in 0..1000u64 {
@@ -213,4 +235,66 @@ async fn cors_only_for_configured_origins() {
     let r = http.post(format!("http://{addr}/v1/search")).header("origin", "https://intranet.example").json(&json!({"query": "wifi", "mode": "keyword"})).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(r.headers()["access-control-allow-origin"], "https://intranet.example");
+}
+
+/// A store's error text can quote its URL with credentials in it; what
+/// reaches API callers in `warnings` has none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backend_credentials_never_reach_callers_in_warnings() {
+    use sluice_core::search::{ChunkPayload, KeywordLeg, LegChunk, SearchFilters, VectorLeg};
+    struct Legs;
+    #[async_trait::async_trait]
+    impl KeywordLeg for Legs {
+        fn store_kind(&self) -> &'static str {
+            "elasticsearch"
+        }
+        fn describe(&self) -> String {
+            "es".into()
+        }
+        async fn keyword_search(&self, _: &str, _: usize, _: &SearchFilters, _: &Access) -> Result<Vec<LegChunk>, String> {
+            Err("error sending request for url (https://elastic:hunter2@es.internal:9200/chunks/_search?api_key=s3cr3tk3y): timed out".into())
+        }
+        async fn snippets(&self, _: &str, _: &[String]) -> Option<Vec<String>> {
+            None
+        }
+        async fn document_chunks(&self, _: &uuid::Uuid) -> Result<Vec<ChunkPayload>, String> {
+            Ok(Vec::new())
+        }
+        async fn chunk_count(&self) -> Result<u64, String> {
+            Ok(0)
+        }
+    }
+    #[async_trait::async_trait]
+    impl VectorLeg for Legs {
+        fn store_kind(&self) -> &'static str {
+            "qdrant"
+        }
+        fn describe(&self) -> String {
+            "qdrant".into()
+        }
+        async fn vector_search(&self, _: &[f32], _: usize, _: &SearchFilters, _: &Access) -> Result<Vec<LegChunk>, String> {
+            Ok(Vec::new())
+        }
+        async fn document_chunks(&self, _: &uuid::Uuid) -> Result<Vec<ChunkPayload>, String> {
+            Ok(Vec::new())
+        }
+        async fn chunk_count(&self) -> Result<u64, String> {
+            Ok(0)
+        }
+    }
+    let legs = Arc::new(Legs);
+    let backend = Arc::new(sluice_search::HybridSearch::new(Some((legs.clone(), None)), Some((legs, None))));
+    let app = sluice_api::router(sluice_api::ApiState::new(backend, embedder(), Access::public_only()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let r = reqwest::Client::new().post(format!("http://{addr}/v1/search")).json(&json!({"query": "pool"})).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let body = r.text().await.unwrap();
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["partial"], true, "{v}");
+    assert!(v["warnings"][0].as_str().unwrap().contains("es.internal:9200"), "the warning still says where: {v}");
+    for secret in ["hunter2", "s3cr3tk3y", "elastic:"] {
+        assert!(!body.contains(secret), "{secret} leaked: {body}");
+    }
 }

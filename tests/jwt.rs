@@ -139,7 +139,7 @@ async fn jwks_from_a_url_follow_key_rotation(p: &sluice_engine::Pipeline) {
     let map = map_dir.path().join("identities.yaml");
     std::fs::write(&map, "groups:\n  eng: [group:eng]\n").unwrap();
     let keys = sluice_api::ApiKeys::parse(&format!(
-        "jwt:\n  audience: sluice\n  jwks_url: http://{idp_addr}/jwks.json\n  jwks_refresh_secs: 1\n  admin_group: ops\nidentity_map: {}\n",
+        "jwt:\n  audience: sluice\n  issuer: https://idp.test\n  jwks_url: http://{idp_addr}/jwks.json\n  jwks_refresh_secs: 1\n  admin_group: ops\nidentity_map: {}\n",
         map.display()
     ))
     .unwrap();
@@ -175,6 +175,9 @@ async fn jwks_from_a_url_follow_key_rotation(p: &sluice_engine::Pipeline) {
     *published.lock().unwrap() = set_with_kid("rot-2");
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     assert_eq!(status(signed("rot-2")).await, 200, "the rotated key is fetched on first use");
-    assert_eq!(status(signed("rot-1")).await, 200, "keys fetched before stay valid");
-    assert!(sluice_api::ApiKeys::parse("jwt:\n  audience: a\n  jwks_url: file:///etc/passwd\n").unwrap_err().contains("http(s) URL"));
+    assert_eq!(status(signed("rot-1")).await, 401, "a key the provider no longer publishes is refused (replaced, not accumulated)");
+    let cfg = |extra: &str| sluice_api::ApiKeys::parse(&format!("jwt:\n  audience: a\n{extra}")).map(|_| ()).unwrap_err();
+    assert!(cfg("  issuer: https://idp.test\n  jwks_url: file:///etc/passwd\n").contains("http(s) URL"));
+    assert!(cfg("  issuer: https://idp.test\n  jwks_url: http://idp.example/jwks.json\n").contains("use https"), "plain http off this machine");
+    assert!(cfg("  jwks_url: https://idp.example/jwks.json\n").contains("jwt.issuer is required"));
 }

@@ -60,6 +60,7 @@ async fn search_page_renders_hits_in_chromium() {
             json!({"id": "secret", "title": "Pooling salaries", "text": "Salary pooling for the HR team.", "acl": ["group:hr"]}),
             // A stored XSS attempt through a source's link field.
             json!({"id": "trap", "title": "Pooling trap", "text": "Zzz pooling.", "url": "javascript:alert(document.cookie)"}),
+            json!({"id": "trap2", "title": "Pooling data trap", "text": "Zzz pooling data.", "url": "data:text/html,<script>alert(1)</script>"}),
         ],
     );
     let yaml = "name: web\nsources:\n  - id: kb\n    type: files\n    settings:\n      path: kb.jsonl\n      mapping:\n        acl: acl\n        acl_fallback: public\n";
@@ -77,8 +78,10 @@ async fn search_page_renders_hits_in_chromium() {
         .unwrap();
 
     let hits: Vec<&str> = dom.split("<li class=\"hit\"").skip(1).collect();
-    assert_eq!(hits.len(), 3, "three public documents match: {dom}");
+    assert_eq!(hits.len(), 4, "four public documents match: {dom}");
     assert!(!dom.to_ascii_lowercase().contains("href=\"javascript:"), "a javascript: link reached the page: {dom}");
+    assert!(!dom.to_ascii_lowercase().contains("href=\"data:"), "a data: link reached the page: {dom}");
+    assert!(hits.iter().any(|h| h.contains("Pooling data trap") && !h.contains("href=")), "listed, as plain text");
     assert!(hits.iter().any(|h| h.contains("Pooling trap") && !h.contains("href=")), "the trap is listed, as plain text");
     // Best match first, title as text (markup in it stays inert), a link
     // to the source, badges and the highlighted snippet.
@@ -88,7 +91,7 @@ async fn search_page_renders_hits_in_chromium() {
     assert!(hits[0].contains("<mark>Connection</mark>") && hits[0].contains("<mark>pooling</mark>"), "{}", hits[0]);
     assert!(hits[1..].iter().any(|h| h.contains("Autovacuum tuning")), "{dom}");
     assert!(!dom.contains("Pooling salaries"), "an ACL'd document reached an anonymous page");
-    assert!(dom.contains("3 results (keyword"), "status line: {dom}");
+    assert!(dom.contains("4 results (keyword"), "status line: {dom}");
     // `sluice serve` has no pipelines: the panel says where status lives.
     assert!(dom.contains("Pipeline status is shown when the page is served by"), "{dom}");
 }

@@ -49,7 +49,8 @@ struct KeyFile {
 struct JwtSettings {
     /// Required `aud`.
     audience: String,
-    /// Required `iss`, when set.
+    /// Required `iss`: a token from another issuer (another tenant of the
+    /// same provider, say) is refused.
     #[serde(default)]
     issuer: Option<String>,
     /// HS256: the environment variable holding the shared secret.
@@ -85,6 +86,13 @@ fn default_jwks_refresh() -> u64 {
 
 type KeyMap = HashMap<String, jsonwebtoken::DecodingKey>;
 
+/// `http://localhost…`, `http://127.…`, `http://[::1]…`.
+fn loopback_url(url: &str) -> bool {
+    let rest = url.strip_prefix("http://").unwrap_or("");
+    let host = if rest.starts_with('[') { rest.split(']').next().map(|h| h.trim_start_matches('[')).unwrap_or("") } else { rest.split([':', '/']).next().unwrap_or("") };
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Keys of a JWK Set by `kid` (`#<position>` for keys without one).
 fn parse_jwks(text: &str, origin: &str) -> Result<KeyMap, String> {
     let set: jsonwebtoken::jwk::JwkSet = serde_json::from_str(text).map_err(|e| format!("{origin}: not a JWK Set ({e})"))?;
@@ -105,12 +113,20 @@ struct RemoteJwks {
     last_fetch: tokio::sync::Mutex<Option<std::time::Instant>>,
 }
 
+/// Largest JWK Set accepted from `jwks_url` (real sets are a few KB).
+const MAX_JWKS_BYTES: usize = 256 * 1024;
+
+/// Token subjects whose budgets are tracked before idle ones are dropped.
+const MAX_TRACKED_SUBJECTS: usize = 10_000;
+
 struct JwtVerifier {
     hs256: Option<jsonwebtoken::DecodingKey>,
+    /// `jwks_file` keys, then the remote set's (replaced at each fetch).
+    file_keys: KeyMap,
     rs256: std::sync::RwLock<KeyMap>,
     remote: Option<RemoteJwks>,
     audience: String,
-    issuer: Option<String>,
+    issuer: String,
     groups_claim: String,
     admin_group: Option<String>,
     identities: Arc<IdentityMap>,
@@ -135,11 +151,20 @@ impl JwtVerifier {
             let text = std::fs::read_to_string(&path).map_err(|e| format!("jwt.jwks_file {}: {e}", path.display()))?;
             rs256 = parse_jwks(&text, &format!("jwt.jwks_file {}", path.display()))?;
         }
+        let issuer = s.issuer.clone().filter(|i| !i.trim().is_empty()).ok_or("jwt.issuer is required: the `iss` your identity provider puts in its tokens (e.g. https://login.example.com/tenant-id/v2.0)")?;
+        if s.audience.trim().is_empty() {
+            return Err("jwt.audience must not be empty".into());
+        }
         let remote = match &s.jwks_url {
             None => None,
             Some(url) => {
                 if !(url.starts_with("https://") || url.starts_with("http://")) {
                     return Err(format!("jwt.jwks_url `{url}`: use an http(s) URL, e.g. https://idp.example/.well-known/jwks.json"));
+                }
+                // Signing keys over plain HTTP can be swapped by anyone on
+                // the path; only this machine's own provider may use it.
+                if url.starts_with("http://") && !loopback_url(url) {
+                    return Err(format!("jwt.jwks_url `{url}`: use https (plain http is accepted for localhost only)"));
                 }
                 let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().map_err(|e| format!("jwt.jwks_url: {e}"))?;
                 Some(RemoteJwks { url: url.clone(), client, refresh_every: std::time::Duration::from_secs(s.jwks_refresh_secs.max(1)), last_fetch: Default::default() })
@@ -151,10 +176,11 @@ impl JwtVerifier {
         let rpm = NonZeroU32::new(s.requests_per_minute).ok_or("jwt.requests_per_minute must be at least 1")?;
         Ok(JwtVerifier {
             hs256,
+            file_keys: rs256.clone(),
             rs256: std::sync::RwLock::new(rs256),
             remote,
             audience: s.audience,
-            issuer: s.issuer,
+            issuer,
             groups_claim: s.groups_claim,
             admin_group: s.admin_group,
             identities,
@@ -179,19 +205,28 @@ impl JwtVerifier {
         }
         *last = Some(std::time::Instant::now());
         let fetched = async {
-            let resp = r.client.get(&r.url).send().await.map_err(|e| e.without_url().to_string())?;
+            let mut resp = r.client.get(&r.url).send().await.map_err(|e| e.without_url().to_string())?;
             if !resp.status().is_success() {
                 return Err(format!("HTTP {}", resp.status()));
             }
-            resp.text().await.map_err(|e| e.without_url().to_string())
+            let mut body = Vec::new();
+            while let Some(chunk) = resp.chunk().await.map_err(|e| e.without_url().to_string())? {
+                body.extend_from_slice(&chunk);
+                if body.len() > MAX_JWKS_BYTES {
+                    return Err(format!("the JWK Set is larger than {MAX_JWKS_BYTES} bytes"));
+                }
+            }
+            String::from_utf8(body).map_err(|_| "the JWK Set is not UTF-8".to_string())
         }
         .await
         .map_err(|e| format!("jwt.jwks_url {}: {e}", r.url))?;
         let keys = parse_jwks(&fetched, &format!("jwt.jwks_url {}", r.url))?;
         let n = keys.len();
-        let mut map = self.rs256.write().unwrap_or_else(|e| e.into_inner());
-        // Keys from the file stay; the remote set replaces its own.
+        // The provider's set replaces the last one: a key it stopped
+        // publishing (rotated out, or revoked) is refused from now on.
+        let mut map = self.file_keys.clone();
         map.extend(keys);
+        *self.rs256.write().unwrap_or_else(|e| e.into_inner()) = map;
         Ok(n)
     }
 
@@ -222,13 +257,13 @@ impl JwtVerifier {
         };
         let mut v = Validation::new(header.alg);
         v.set_audience(&[&self.audience]);
-        if let Some(iss) = &self.issuer {
-            v.set_issuer(&[iss]);
-        }
-        v.set_required_spec_claims(&["exp", "sub", "aud"]);
+        v.set_issuer(&[&self.issuer]);
+        v.set_required_spec_claims(&["exp", "sub", "aud", "iss"]);
+        v.validate_nbf = true;
         v.leeway = 30;
         let data = decode::<serde_json::Value>(token, key, &v).map_err(|e| match e.kind() {
             jsonwebtoken::errors::ErrorKind::ExpiredSignature => "token expired".to_string(),
+            jsonwebtoken::errors::ErrorKind::ImmatureSignature => "token not valid yet (`nbf`)".to_string(),
             jsonwebtoken::errors::ErrorKind::InvalidAudience => "token is for another audience".to_string(),
             jsonwebtoken::errors::ErrorKind::InvalidIssuer => "token from another issuer".to_string(),
             jsonwebtoken::errors::ErrorKind::InvalidSignature => "bad token signature".to_string(),
@@ -403,6 +438,11 @@ pub async fn require_key(State(keys): State<Arc<ApiKeys>>, mut req: Request, nex
             Ok(c) => c,
             Err(why) => return deny(StatusCode::UNAUTHORIZED, &why),
         };
+        if jwt.limiter.len() > MAX_TRACKED_SUBJECTS {
+            // Subjects whose budget is full again carry no state worth keeping.
+            jwt.limiter.retain_recent();
+            jwt.limiter.shrink_to_fit();
+        }
         if let Err(not_until) = jwt.limiter.check_key(&caller.name) {
             let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
             let mut r = deny(StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded for this user");

@@ -157,6 +157,9 @@ pub struct ApiState {
     access: Access,
     keys: Option<Arc<ApiKeys>>,
     metrics: Metrics,
+    /// `/metrics` without a key even when keys are configured (a scraper
+    /// on a trusted network); otherwise it follows the API's auth.
+    public_metrics: std::sync::atomic::AtomicBool,
 }
 
 impl ApiState {
@@ -188,7 +191,12 @@ impl ApiState {
     /// (the process's one registry, which `/metrics` then reports whole).
     pub fn over_in(indexes: Arc<dyn IndexSet>, embedder: Arc<dyn TextEmbedder>, access: Access, keys: Option<ApiKeys>, registry: Registry) -> Arc<ApiState> {
         let access = if keys.is_some() { Access::public_only() } else { access };
-        Arc::new(ApiState { indexes, embedder, access, keys: keys.map(Arc::new), metrics: Metrics::new(registry) })
+        Arc::new(ApiState { indexes, embedder, access, keys: keys.map(Arc::new), metrics: Metrics::new(registry), public_metrics: false.into() })
+    }
+
+    /// Serve `/metrics` without a key (set before building the router).
+    pub fn set_public_metrics(&self, public: bool) {
+        self.public_metrics.store(public, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The key store, when requests need a key (other routers guard with it).
@@ -228,13 +236,22 @@ pub fn search_routes(state: Arc<ApiState>) -> Router {
 /// pipeline endpoints to it).
 pub fn search_routes_with_doc(state: Arc<ApiState>, doc: utoipa::openapi::OpenApi) -> Router {
     let doc = Arc::new(doc);
-    let data = guarded(Router::new().route("/v1/search", post(search)).route("/v1/documents/{id}", get(document)), state.keys.as_ref(), false);
+    let mut data = Router::new().route("/v1/search", post(search)).route("/v1/documents/{id}", get(document));
+    let public_metrics = state.public_metrics.load(std::sync::atomic::Ordering::Relaxed);
+    if !public_metrics {
+        // Request counts, index sizes and pipeline names are not for anyone.
+        data = data.route("/metrics", get(metrics));
+    }
+    let data = guarded(data, state.keys.as_ref(), false);
+    let open = if public_metrics { Router::new().route("/metrics", get(metrics)) } else { Router::new() };
     Router::new()
         .merge(data)
+        .merge(open)
         .route("/", get(page::index))
-        .route("/metrics", get(metrics))
+        .route("/page.js", get(page::script))
+        .route("/page.css", get(page::style))
         .route("/openapi.json", get(move || async move { Json(doc.as_ref().clone()) }))
-        .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::GATEWAY_TIMEOUT, std::time::Duration::from_secs(10)))
         .with_state(state)
 }
@@ -305,6 +322,37 @@ async fn document(State(st): State<Arc<ApiState>>, caller: Option<axum::Extensio
     .into_response()
 }
 
+/// Only requests whose `Host` names one of `hosts` (any port) are served;
+/// others get 421. This stops DNS rebinding: a page on `evil.example`
+/// resolving to 127.0.0.1 reaches a loopback API with `Host: evil.example`.
+/// An empty list serves every host.
+pub fn host_guard(router: Router, hosts: Vec<String>) -> Router {
+    if hosts.is_empty() {
+        return router;
+    }
+    let hosts: Arc<Vec<String>> = Arc::new(hosts.into_iter().map(|h| h.to_ascii_lowercase()).collect());
+    router.layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
+        let hosts = hosts.clone();
+        async move {
+            let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).map(host_name).unwrap_or_default();
+            if hosts.iter().any(|h| *h == host) {
+                next.run(req).await
+            } else {
+                (StatusCode::MISDIRECTED_REQUEST, Json(ErrorBody { error: "this server does not answer for that host name (see --allowed-host)".into() })).into_response()
+            }
+        }
+    }))
+}
+
+/// `Host` without its port, lower-cased (`[::1]:7700` → `[::1]`).
+fn host_name(h: &str) -> String {
+    let h = h.trim().to_ascii_lowercase();
+    if h.starts_with('[') {
+        return h.split_once(']').map(|(a, _)| format!("{a}]")).unwrap_or(h);
+    }
+    h.rsplit_once(':').filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit())).map(|(name, _)| name.to_string()).unwrap_or(h)
+}
+
 /// The router with CORS for these browser origins (`https://intranet.example`).
 /// Without origins no CORS headers are sent, so browsers on other sites
 /// cannot call the API.
@@ -330,6 +378,24 @@ pub fn with_cors(router: Router, origins: &[String]) -> Result<Router, String> {
         .max_age(std::time::Duration::from_secs(600));
     Ok(router.layer(cors))
 }
+
+/// A body the API cannot take: 413 past the size limit, 415 without a JSON
+/// content type, 400 for the rest.
+pub fn body_rejected(e: &axum::extract::rejection::JsonRejection) -> Response {
+    let status = match e.status() {
+        s @ (StatusCode::PAYLOAD_TOO_LARGE | StatusCode::UNSUPPORTED_MEDIA_TYPE) => s,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let error = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => format!("request body larger than {} bytes", MAX_BODY_BYTES),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "send the body as JSON with `Content-Type: application/json`".to_string(),
+        _ => format!("invalid request body: {}", e.body_text()),
+    };
+    (status, Json(ErrorBody { error })).into_response()
+}
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 fn bad_request(msg: impl Into<String>) -> Response {
     (StatusCode::BAD_REQUEST, Json(ErrorBody { error: msg.into() })).into_response()
@@ -395,7 +461,7 @@ async fn search(
     let started = Instant::now();
     let Json(body) = match body {
         Ok(b) => b,
-        Err(e) => return bad_request(format!("invalid request body: {}", e.body_text())),
+        Err(e) => return body_rejected(&e),
     };
     let access = caller.map(|c| c.0.access).unwrap_or_else(|| st.access.clone());
     let req = match to_request(body, access) {
@@ -434,7 +500,8 @@ async fn search(
                 })
                 .collect();
             st.metrics.requests.with_label_values(&[mode, if resp.partial { "partial" } else { "ok" }]).inc();
-            Json(SearchResult { hits, mode: mode.to_string(), took_ms: resp.took_ms, partial: resp.partial, warnings: resp.warnings }).into_response()
+            let warnings = resp.warnings.iter().map(|w| sluice_core::redact::text(w)).collect();
+            Json(SearchResult { hits, mode: mode.to_string(), took_ms: resp.took_ms, partial: resp.partial, warnings }).into_response()
         }
         Err(e) => internal_error(&st, mode, e),
     }

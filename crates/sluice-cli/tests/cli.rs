@@ -176,3 +176,19 @@ fn eval_scores_a_small_beir_set() {
         assert_eq!(r["recall@100"].as_f64().unwrap(), 1.0, "{r}");
     }
 }
+
+#[test]
+fn serving_the_network_without_auth_needs_an_explicit_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    for extra in [&["--no-auth"][..], &["--no-auth", "--all-access"][..]] {
+        let mut args = vec!["serve", "--data-dir", "data", "--addr", "0.0.0.0:0"];
+        args.extend_from_slice(extra);
+        let o = sluice(&args, dir.path());
+        let (out, err) = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{out}{err}");
+        assert!(err.contains("--dangerously-serve-network-without-auth") && err.contains("127.0.0.1"), "{err}");
+        if extra.len() == 2 {
+            assert!(err.contains("restricted"), "says what would leak: {err}");
+        }
+    }
+}

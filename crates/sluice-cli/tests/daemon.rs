@@ -25,6 +25,17 @@ fn http_raw(addr: &str, method: &str, path: &str, body: Option<&str>, key: Optio
     (status, payload)
 }
 
+/// A request with exactly these headers (no defaults but Host unless given).
+fn http_with(addr: &str, method: &str, path: &str, headers: &str, body: &str) -> u16 {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let host = if headers.to_ascii_lowercase().contains("host:") { String::new() } else { format!("Host: {addr}\r\n") };
+    write!(s, "{method} {path} HTTP/1.1\r\n{host}Connection: close\r\n{headers}Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    raw.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
 fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
     http_as(addr, method, path, body, None)
 }
@@ -147,6 +158,14 @@ fn daemon_schedules_reloads_syncs_and_stops_cleanly() {
     assert!(code == 202 || code == 409, "{code} {body}");
     assert_eq!(http(&addr, "POST", "/v1/pipelines/kb/sync", Some(r#"{"mode":"sideways"}"#)).0, 400);
     assert_eq!(http(&addr, "POST", "/v1/pipelines/nope/sync", None).0, 404);
+    // Without keys, another site's page cannot start a sync: a form post
+    // (no JSON content type) or a script's post from a foreign origin.
+    assert_eq!(http_with(&addr, "POST", "/v1/pipelines/kb/sync", "Content-Type: application/x-www-form-urlencoded\r\n", "mode=full"), 403);
+    assert_eq!(http_with(&addr, "POST", "/v1/pipelines/kb/sync", "Content-Type: text/plain\r\n", ""), 403);
+    assert_eq!(http_with(&addr, "POST", "/v1/pipelines/kb/sync", "Content-Type: application/json\r\nOrigin: https://evil.example\r\n", "{}"), 403);
+    // DNS rebinding: a name pointing at 127.0.0.1 is not served.
+    assert_eq!(http_with(&addr, "GET", "/v1/pipelines", "Host: evil.example\r\n", ""), 421);
+    assert_eq!(http_with(&addr, "GET", "/v1/pipelines", &format!("Host: localhost:{}\r\n", addr.rsplit(':').next().unwrap()), ""), 200);
 
     let status = sigterm(&mut child);
     assert!(status.success(), "{status:?}");
@@ -224,7 +243,9 @@ fn daemon_api_needs_keys_searches_every_pipeline_and_reports_metrics() {
 
     // Prometheus: sync runs, documents, index sizes by source, embed batches,
     // and the search metrics of the same registry.
-    let (code, metrics) = http_raw(&addr, "GET", "/metrics", None, None);
+    // With keys configured, metrics need one too (unless --public-metrics).
+    assert_eq!(http_raw(&addr, "GET", "/metrics", None, None).0, 401);
+    let (code, metrics) = http_raw(&addr, "GET", "/metrics", None, Some("key-reader"));
     assert_eq!(code, 200);
     for line in [
         r#"sluice_sync_runs_total{mode="full",pipeline="kb",source="notes",status="ok"} 1"#,

@@ -9,6 +9,7 @@ pub mod embed;
 pub mod failpoint;
 pub mod ids;
 pub mod model;
+pub mod redact;
 pub mod registry;
 pub mod retry;
 pub mod runtime;

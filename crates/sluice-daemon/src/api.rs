@@ -48,7 +48,18 @@ async fn one(State(d): State<Arc<Daemon>>, Path(name): Path<String>) -> Response
 /// body means an incremental run of every source.
 #[utoipa::path(post, path = "/v1/pipelines/{name}/sync", params(("name" = String, Path, description = "Pipeline name")), request_body(content = Option<SyncBody>),
     responses((status = 202, description = "started"), (status = 400), (status = 401), (status = 403), (status = 404), (status = 409, description = "already running")))]
-async fn sync(State(d): State<Arc<Daemon>>, Path(name): Path<String>, raw: axum::body::Bytes) -> Response {
+async fn sync(
+    State(d): State<Arc<Daemon>>,
+    Path(name): Path<String>,
+    caller: Option<axum::Extension<sluice_api::Caller>>,
+    headers: axum::http::HeaderMap,
+    raw: axum::body::Bytes,
+) -> Response {
+    if caller.is_none() {
+        if let Err(e) = same_site_json(&headers) {
+            return error(StatusCode::FORBIDDEN, e);
+        }
+    }
     // An empty body means an incremental sync of every source.
     let body: SyncBody = if raw.iter().all(u8::is_ascii_whitespace) {
         SyncBody::default()
@@ -73,6 +84,26 @@ async fn sync(State(d): State<Arc<Daemon>>, Path(name): Path<String>, raw: axum:
         }
         Some(Ok((started, running))) => (StatusCode::ACCEPTED, Json(json!({ "started": started, "already_running": running, "mode": kind }))).into_response(),
     }
+}
+
+/// Without keys, a request that starts work must be one a page on another
+/// site cannot send: a browser form posts only form or text content types,
+/// and a script's cross-origin JSON post carries an `Origin` (and needs a
+/// CORS preflight this API does not grant). So: JSON, and any `Origin`
+/// naming this very host.
+fn same_site_json(headers: &axum::http::HeaderMap) -> Result<(), String> {
+    let content_type = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !content_type.trim_start().to_ascii_lowercase().starts_with("application/json") {
+        return Err("send `Content-Type: application/json` (the body may be `{}`); without API keys this is what keeps other sites' pages from starting syncs".into());
+    }
+    if let Some(origin) = headers.get(axum::http::header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        let host = headers.get(axum::http::header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let origin_host = origin.split_once("://").map_or("", |(_, h)| h).trim_end_matches('/');
+        if host.is_empty() || !origin_host.eq_ignore_ascii_case(host) {
+            return Err(format!("a request from the page at {origin} may not start a sync"));
+        }
+    }
+    Ok(())
 }
 
 async fn readyz(State(d): State<Arc<Daemon>>) -> Response {

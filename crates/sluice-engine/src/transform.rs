@@ -1,12 +1,22 @@
 //! The user's DataFusion SQL over the `records` table, run on each batch.
 
 use arrow::array::RecordBatch;
+use datafusion::execution::context::SQLOptions;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use sluice_core::arrow_conv::records_schema;
 
 pub struct SqlTransform {
     sql: String,
     ctx: SessionContext,
+}
+
+/// A transform is one query over the batch: DDL (`CREATE EXTERNAL TABLE …
+/// LOCATION '/etc/passwd'` reads any file the process can, and a FIFO
+/// location hangs), DML and statements (`SET`, `COPY`) are refused at
+/// planning, so neither `validate` nor a run executes them. File access is
+/// only through configured sources.
+fn select_only() -> SQLOptions {
+    SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false)
 }
 
 impl SqlTransform {
@@ -19,7 +29,7 @@ impl SqlTransform {
         let t = SqlTransform { sql: sql.to_string(), ctx };
         let empty = RecordBatch::new_empty(records_schema());
         t.ctx.register_batch("records", empty).map_err(|e| e.to_string())?;
-        let df = t.ctx.sql(sql).await.map_err(|e| format!("invalid SQL: {e}"))?;
+        let df = t.ctx.sql_with_options(sql, select_only()).await.map_err(|e| format!("invalid SQL: {e}; a transform is one SELECT over `records`"))?;
         let schema = df.schema();
         for required in ["source", "external_id"] {
             if schema.field_with_unqualified_name(required).is_err() {
@@ -39,7 +49,7 @@ impl SqlTransform {
     pub async fn apply(&self, batch: RecordBatch) -> Result<Vec<RecordBatch>, String> {
         self.ctx.deregister_table("records").map_err(|e| e.to_string())?;
         self.ctx.register_batch("records", batch).map_err(|e| e.to_string())?;
-        let df = self.ctx.sql(&self.sql).await.map_err(|e| format!("transform failed: {e}"))?;
+        let df = self.ctx.sql_with_options(&self.sql, select_only()).await.map_err(|e| format!("transform failed: {e}"))?;
         let out = df.collect().await.map_err(|e| format!("transform failed: {e}"))?;
         self.ctx.deregister_table("records").map_err(|e| e.to_string())?;
         Ok(out)
@@ -97,5 +107,27 @@ mod tests {
         assert!(err.contains("`source`"), "{err}");
         let err = SqlTransform::new("SELEC * FROM records").await.err().unwrap();
         assert!(err.contains("invalid SQL"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn statements_with_side_effects_are_refused_not_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret.csv");
+        std::fs::write(&secret, "user,password\nroot,hunter2\n").unwrap();
+        for sql in [
+            format!("CREATE EXTERNAL TABLE leak STORED AS CSV LOCATION '{}'", secret.display()),
+            "CREATE TABLE t AS SELECT * FROM records".to_string(),
+            "CREATE VIEW v AS SELECT * FROM records".to_string(),
+            "INSERT INTO records SELECT * FROM records".to_string(),
+            format!("COPY (SELECT * FROM records) TO '{}/out.csv'", dir.path().display()),
+            "SET datafusion.execution.batch_size = 1".to_string(),
+            "DROP TABLE records".to_string(),
+            format!("SELECT * FROM '{}'", secret.display()),
+        ] {
+            let err = SqlTransform::new(&sql).await.err().unwrap_or_else(|| panic!("accepted: {sql}"));
+            assert!(err.contains("invalid SQL"), "{sql}: {err}");
+            assert!(!err.contains("hunter2") && !err.contains("password"), "{sql}: the file's content or layout leaked: {err}");
+        }
+        assert!(!dir.path().join("out.csv").exists(), "COPY ran");
     }
 }

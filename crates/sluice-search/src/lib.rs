@@ -110,7 +110,8 @@ impl SearchBackend for HybridSearch {
             Leg::Skipped => None,
             Leg::Failed(w) => {
                 tracing::warn!(warning = %w, "search leg failed");
-                warnings.push(w);
+                // Warnings reach API callers: no backend URL credentials.
+                warnings.push(sluice_core::redact::text(&w));
                 legs_failed += 1;
                 None
             }

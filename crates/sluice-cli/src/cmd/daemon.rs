@@ -7,7 +7,7 @@ use std::sync::Arc;
 use sluice_spec::EmbeddingSpec;
 
 use crate::ModelArgs;
-use crate::cmd::serve::{ApiArgs, api_access};
+use crate::cmd::serve::{ApiArgs, allowed_hosts, api_access};
 use crate::common::{load_embedder, registry, terminate_signal};
 use crate::error::Failure;
 
@@ -30,7 +30,9 @@ pub async fn run(dir: PathBuf, data_dir: PathBuf, model: &ModelArgs, listen: &st
     // The daemon is both the scheduler and the index set the API searches.
     let daemon = sluice_daemon::Daemon::with_metrics(cfg, embedder.clone(), Some(metrics));
     let state = sluice_api::ApiState::over_in(daemon.clone(), embedder, access, keys, metrics_registry);
+    state.set_public_metrics(api.public_metrics);
     let app = sluice_api::with_cors(sluice_daemon::api::full_router(daemon.clone(), state), &api.cors_origins).map_err(Failure::Invalid)?;
+    let app = sluice_api::host_guard(app, allowed_hosts(api, listen));
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| Failure::Runtime(format!("cannot listen on {listen}: {e}")))?;
     let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| listen.to_string());
     eprintln!("daemon listening on http://{local}  (search page at /, POST /v1/search, GET /v1/pipelines, POST /v1/pipelines/{{name}}/sync, /metrics, /healthz, /readyz)");

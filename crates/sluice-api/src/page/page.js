@@ -1,0 +1,112 @@
+// The search page's script, served from /page.js so the page's CSP needs
+// no 'unsafe-inline'. The API key lives in sessionStorage: it ends with the
+// tab, and is never written to disk for other sites' scripts to find later.
+function safeLink(u) {
+  try { return ["http:", "https:", "mailto:"].includes(new URL(u, location.href).protocol); } catch (e) { return false; }
+}
+
+"use strict";
+const $ = (id) => document.getElementById(id);
+const list = (v) => v.split(",").map((s) => s.trim()).filter(Boolean);
+
+function headers() {
+  const h = { "content-type": "application/json" };
+  const key = $("key").value.trim();
+  if (key) h.authorization = "Bearer " + key;
+  return h;
+}
+
+function text(tag, cls, value) {
+  const el = document.createElement(tag);
+  if (cls) el.className = cls;
+  el.textContent = value;
+  return el;
+}
+
+function renderHits(result) {
+  const ol = $("hits");
+  ol.replaceChildren();
+  for (const h of result.hits) {
+    const li = document.createElement("li");
+    li.className = "hit";
+    li.dataset.id = h.id;
+    // Links only to http(s) and mailto: a javascript: or data: URL from an
+    // indexed source must never become clickable script.
+    const link = h.url && safeLink(h.url);
+    const title = link ? document.createElement("a") : document.createElement("span");
+    title.className = "hit-title";
+    title.textContent = h.title || h.external_id;
+    if (link) { title.href = h.url; title.rel = "noopener noreferrer"; }
+    li.append(title);
+    const meta = document.createElement("div");
+    meta.className = "meta";
+    meta.append(text("span", "badge", h.source), text("span", "badge", h.kind));
+    for (const l of h.labels) meta.append(text("span", "badge", "#" + l));
+    if (h.updated_at) meta.append(text("span", "", " updated " + h.updated_at.slice(0, 10)));
+    li.append(meta);
+    // The server escapes the snippet and adds only <mark> around matches.
+    const snip = document.createElement("div");
+    snip.className = "snippet";
+    snip.innerHTML = h.snippet;
+    li.append(snip);
+    ol.append(li);
+  }
+  $("status").className = "";
+  $("status").textContent = result.hits.length + " result" + (result.hits.length === 1 ? "" : "s") +
+    " (" + result.mode + ", " + result.took_ms.toFixed(1) + " ms)" + (result.partial ? " — partial: " + result.partial : "");
+}
+
+async function search() {
+  const q = $("q").value.trim();
+  if (!q) return;
+  const filters = { sources: list($("source").value), kinds: list($("kind").value), labels: list($("label").value) };
+  if ($("after").value) filters.updated_after = $("after").value + "T00:00:00Z";
+  const params = new URLSearchParams({ q, mode: $("mode").value });
+  history.replaceState(null, "", "?" + params);
+  $("status").className = "";
+  $("status").textContent = "searching…";
+  try {
+    const resp = await fetch("/v1/search", { method: "POST", headers: headers(), body: JSON.stringify({ query: q, mode: $("mode").value, top_k: 20, filters }) });
+    const body = await resp.json().catch(() => ({ error: "HTTP " + resp.status }));
+    if (!resp.ok) throw new Error(body.error || ("HTTP " + resp.status));
+    renderHits(body);
+  } catch (e) {
+    $("hits").replaceChildren();
+    $("status").className = "error";
+    $("status").textContent = "Search failed: " + e.message;
+  }
+}
+
+async function pipelines() {
+  const box = $("pipelines");
+  try {
+    const resp = await fetch("/v1/pipelines", { headers: headers() });
+    if (resp.status === 404) { box.textContent = "Pipeline status is shown when the page is served by `sluice daemon`."; return; }
+    const body = await resp.json();
+    if (!resp.ok) { box.textContent = body.error || ("HTTP " + resp.status); return; }
+    const table = document.createElement("table");
+    const head = table.insertRow();
+    for (const c of ["pipeline", "source", "last run", "status", "added / updated / deleted", "next run", "error"]) head.append(text("th", "", c));
+    for (const p of body) {
+      for (const s of p.sources) {
+        const r = s.last_run || {};
+        const row = table.insertRow();
+        row.className = "pipeline-row";
+        for (const v of [p.name, s.id, r.finished_at || "never", r.status || (s.running ? "running" : "—"),
+                         r.status ? [r.docs_added, r.docs_updated, r.docs_deleted].join(" / ") : "",
+                         s.next_run || "", p.rejected || r.error || ""]) row.insertCell().textContent = v;
+      }
+    }
+    box.replaceChildren(table);
+  } catch (e) {
+    box.textContent = "Cannot load pipeline status: " + e.message;
+  }
+}
+
+$("key").value = sessionStorage.getItem("sluice_key") || "";
+$("key").addEventListener("change", () => { sessionStorage.setItem("sluice_key", $("key").value.trim()); pipelines(); });
+$("search-form").addEventListener("submit", (e) => { e.preventDefault(); search(); });
+const initial = new URLSearchParams(location.search);
+if (initial.get("mode")) $("mode").value = initial.get("mode");
+if (initial.get("q")) { $("q").value = initial.get("q"); search(); }
+pipelines();
