@@ -98,6 +98,29 @@ async fn search_api_end_to_end() {
     assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
     assert!(spec["paths"]["/v1/search"]["post"].is_object());
     assert!(spec["components"]["schemas"]["HitBody"].is_object());
+    // The contract says what the server enforces.
+    let schemes = &spec["components"]["securitySchemes"];
+    assert_eq!(schemes["bearer"]["scheme"], "bearer", "{schemes}");
+    assert_eq!(schemes["api_key"]["name"], "X-API-Key", "{schemes}");
+    for code in ["200", "400", "401", "413", "415", "429"] {
+        assert!(spec["paths"]["/v1/search"]["post"]["responses"][code].is_object(), "no {code} for /v1/search");
+    }
+    let body = &spec["components"]["schemas"]["SearchBody"]["properties"];
+    assert_eq!((body["top_k"]["minimum"].as_f64(), body["top_k"]["maximum"].as_f64()), (Some(1.0), Some(100.0)), "{body}");
+    assert_eq!(body["query"]["maxLength"], 4096, "{body}");
+    let modes = &spec["components"]["schemas"]["ModeName"]["enum"];
+    assert_eq!(modes, &json!(["hybrid", "keyword", "vector"]), "{}", spec["components"]["schemas"]["ModeName"]);
+    assert_eq!(spec["paths"]["/v1/documents/{id}"]["get"]["parameters"][0]["schema"]["format"], "uuid");
+    // A key in the query string is never read: keys travel in headers only.
+    let keyed = sluice_api::ApiKeys::parse(&format!("keys:\n  - name: k\n    sha256: {}\n", sluice_api::hash_key("key-q"))).unwrap();
+    let app = sluice_api::router(sluice_api::ApiState::with_keys(p.search_backend().unwrap(), embedder(), keyed));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let keyed_addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    for q in ["api_key=key-q", "key=key-q", "access_token=key-q", "token=key-q"] {
+        let r = http.post(format!("http://{keyed_addr}/v1/search?{q}")).json(&json!({"query": "pool"})).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 401, "?{q}");
+    }
     drop(Arc::clone(&p.store::<sluice_index::EmbeddedIndex>().unwrap()));
 }
 

@@ -20,8 +20,14 @@ impl SourceFactory for FilesSourceType {
         sluice_core::settings_schema::<FilesSettings>()
     }
 
-    fn check(&self, settings: &BTreeMap<String, Value>, _base_dir: &Path) -> Result<CredentialNeeds, Vec<SettingsError>> {
-        FilesSettings::parse(settings)?;
+    fn check(&self, settings: &BTreeMap<String, Value>, base_dir: &Path) -> Result<CredentialNeeds, Vec<SettingsError>> {
+        let s = FilesSettings::parse(settings)?;
+        if let Some(p) = &s.path {
+            let path = base_dir.join(p);
+            if !path.exists() {
+                return Err(vec![SettingsError::new("path", format!("`{p}` does not exist (looked for {})", path.display()), Some("a file or directory, relative to the pipeline file"))]);
+            }
+        }
         // Object-store credentials come from the environment (AWS_* …).
         Ok(CredentialNeeds::Unchecked)
     }

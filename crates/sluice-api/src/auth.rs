@@ -404,6 +404,12 @@ impl ApiKeys {
     pub fn is_empty(&self) -> bool {
         self.by_hash.is_empty()
     }
+
+    /// The caller a bearer JWT stands for, without a budget or a JWKS
+    /// fetch (what `require_key` does after them); for tests and fuzzing.
+    pub fn verify_jwt(&self, token: &str) -> Result<Caller, String> {
+        self.jwt.as_ref().ok_or("JWTs are not accepted here")?.verify(token)
+    }
 }
 
 fn deny(status: StatusCode, msg: &str) -> Response {

@@ -31,17 +31,28 @@ pub const MAX_TOP_K: usize = 100;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchBody {
-    /// Free text. Keyword syntax (quotes, AND/OR, `-term`) is honoured leniently.
+    /// Free text (plain words; field syntax is treated as text).
+    #[schema(min_length = 1, max_length = 4096, pattern = "\\S")]
     pub query: String,
     /// Documents to return (1–100, default 10).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 100)]
     pub top_k: Option<usize>,
     /// `hybrid` (default), `keyword` or `vector`.
     #[serde(default)]
-    #[schema(value_type = Option<String>, example = "hybrid")]
+    #[schema(value_type = Option<ModeName>, example = "hybrid")]
     pub mode: Option<String>,
     #[serde(default)]
     pub filters: Option<FilterBody>,
+}
+
+/// Search modes (the OpenAPI enum of `mode`).
+#[derive(Debug, ToSchema)]
+#[allow(non_camel_case_types, dead_code)]
+pub enum ModeName {
+    hybrid,
+    keyword,
+    vector,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -55,9 +66,11 @@ pub struct FilterBody {
     pub labels: Vec<String>,
     /// RFC 3339 lower bound (inclusive) on the document's update time.
     #[serde(default)]
+    #[schema(format = DateTime)]
     pub updated_after: Option<String>,
     /// RFC 3339 upper bound (exclusive).
     #[serde(default)]
+    #[schema(format = DateTime)]
     pub updated_before: Option<String>,
 }
 
@@ -105,11 +118,25 @@ pub struct Health {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Sluice search API", description = "Hybrid (BM25 + vector) search over indexed company knowledge."),
+    info(title = "Sluice search API", description = "Hybrid (BM25 + vector) search over indexed company knowledge. With a key file, every route but /healthz, /readyz, the page and this document needs `Authorization: Bearer <key or JWT>` or `X-API-Key`; a server started with --no-auth needs none."),
     paths(search, document, healthz, metrics),
-    components(schemas(SearchBody, FilterBody, HitBody, SearchResult, ErrorBody, Health, DocumentBody))
+    components(schemas(SearchBody, FilterBody, ModeName, HitBody, SearchResult, ErrorBody, Health, DocumentBody)),
+    modifiers(&SecuritySchemes),
+    security(("bearer" = []), ("api_key" = []), ())
 )]
 pub struct ApiDoc;
+
+/// `bearer` (API key or JWT) and `api_key` (`X-API-Key`).
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+        components.add_security_scheme("api_key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))));
+    }
+}
 
 struct Metrics {
     registry: Registry,
@@ -279,8 +306,8 @@ pub struct DocumentBody {
 
 /// `GET /v1/documents/{id}`: a document the caller may read. One it may
 /// not read is a 404 like a missing one, so ids reveal nothing.
-#[utoipa::path(get, path = "/v1/documents/{id}", params(("id" = String, Path, description = "Document id (the `id` of a search hit)")),
-    responses((status = 200, body = DocumentBody), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/documents/{id}", params(("id" = uuid::Uuid, Path, description = "Document id (the `id` of a search hit)")),
+    responses((status = 200, body = DocumentBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn document(State(st): State<Arc<ApiState>>, caller: Option<axum::Extension<auth::Caller>>, axum::extract::Path(id): axum::extract::Path<String>) -> Response {
     let not_found = || (StatusCode::NOT_FOUND, Json(ErrorBody { error: format!("no document `{id}`") })).into_response();
     let Ok(doc_id) = uuid::Uuid::parse_str(&id) else {
@@ -452,7 +479,8 @@ pub async fn run_search(indexes: &[Arc<dyn SearchBackend>], embedder: Arc<dyn Te
 }
 
 #[utoipa::path(post, path = "/v1/search", request_body = SearchBody,
-    responses((status = 200, body = SearchResult), (status = 400, body = ErrorBody), (status = 500, body = ErrorBody)))]
+    responses((status = 200, body = SearchResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 429, body = ErrorBody), (status = 500, body = ErrorBody)))]
 async fn search(
     State(st): State<Arc<ApiState>>,
     caller: Option<axum::Extension<auth::Caller>>,
@@ -513,12 +541,12 @@ fn internal_error(st: &ApiState, mode: &str, e: String) -> Response {
     (StatusCode::INTERNAL_SERVER_ERROR, Json(ErrorBody { error: "search failed; see server logs".into() })).into_response()
 }
 
-#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
+#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)), security(()))]
 async fn healthz(State(st): State<Arc<ApiState>>) -> Json<Health> {
     Json(Health { status: "ok".into(), chunks: st.chunk_count().await })
 }
 
-#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format")))]
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format"), (status = 401, body = ErrorBody)))]
 async fn metrics(State(st): State<Arc<ApiState>>) -> Response {
     st.metrics.chunks.set(st.chunk_count().await as i64);
     let mut buf = Vec::new();

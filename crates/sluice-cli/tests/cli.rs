@@ -96,6 +96,43 @@ fn validate_rejects_broken_yaml_and_missing_files() {
     assert!(text(&o).1.contains("cannot read pipeline file"));
 }
 
+/// `validate` on a file from someone else: nothing in it runs, nothing
+/// hangs, nothing is echoed, and every refusal names its place.
+#[test]
+fn validate_is_safe_on_hostile_pipeline_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::write(p.join("kb.jsonl"), "{}\n").unwrap();
+    std::fs::write(p.join("passwd.csv"), "root,x,0,0\n").unwrap();
+    // A FIFO as a table location: reading it would block forever.
+    let fifo = p.join("fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let files = "sources:\n  - id: kb\n    type: files\n    visibility: public\n    settings:\n      path: kb.jsonl\n";
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("ddl", format!("name: x\n{files}transform:\n  sql: CREATE EXTERNAL TABLE t STORED AS CSV LOCATION '{}'\n", p.join("passwd.csv").display()), "x.yaml:9:3: transform.sql: invalid SQL"),
+        ("fifo", format!("name: x\n{files}transform:\n  sql: CREATE EXTERNAL TABLE t STORED AS CSV LOCATION '{}'\n", fifo.display()), "transform.sql: invalid SQL"),
+        ("missing path", format!("name: x\n{}", files.replace("kb.jsonl", "nowhere.jsonl")), "x.yaml:7:7: sources[0].settings.path: `nowhere.jsonl` does not exist"),
+        ("kafka secret", format!("name: x\n{files}transport:\n  type: kafka\n  bootstrap_servers: ${{KAFKA}}\n  properties:\n    sasl.password: hunter2\n"), "x.yaml:12:5: transport.properties.sasl.password"),
+        ("deep", format!("name: x\nsources: {}1{}\n", "[".repeat(100_000), "]".repeat(100_000)), "x.yaml:2:"),
+        ("empty", "\n\n".to_string(), "x.yaml:1:1: the file is empty"),
+        ("aliases", format!("name: x\n{files}a: &a [x, x]\n{}", (1..200).map(|i| format!("b{i}: *a\n")).collect::<String>()), "more than 100 aliases"),
+    ];
+    for (name, yaml, expected) in cases {
+        std::fs::write(p.join("x.yaml"), &yaml).unwrap();
+        let started = std::time::Instant::now();
+        let o = sluice(&["validate", "x.yaml"], p);
+        let (out, err) = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{name}: {out}{err}");
+        assert!(err.contains(expected), "{name}: expected `{expected}` in:\n{err}");
+        assert!(!err.contains("hunter2") && !err.contains("root,x"), "{name}: echoed: {err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "{name}: took {:?}", started.elapsed());
+    }
+    // Not UTF-8: the place of the first bad byte.
+    std::fs::write(p.join("x.yaml"), b"name: x\nsources:\n  - id: caf\xe9\n").unwrap();
+    let (_, err) = text(&sluice(&["validate", "x.yaml"], p));
+    assert!(err.contains("x.yaml:3:12: the file is not UTF-8 text"), "{err}");
+}
+
 #[test]
 fn run_search_status_and_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
@@ -138,12 +175,15 @@ fn run_search_status_and_exit_codes() {
     assert_eq!(v["sources"][0]["documents"], 2);
     assert_eq!(v["last_runs"][0]["dead_letters"], 1);
 
-    // A source that cannot be read: exit 3, nothing else lost.
-    std::fs::write(p.join("p.yaml"), "name: cli\nsources:\n  - id: kb\n    type: files\n    visibility: public\n    settings:\n      path: kb.jsonl\n  - id: gone\n    type: files\n    visibility: public\n    settings:\n      path: missing-dir\n").unwrap();
+    // A source that cannot be read (an export that is not a zip): exit 3,
+    // nothing else lost. A path that does not exist is refused earlier, by
+    // validation (exit 2).
+    std::fs::write(p.join("broken-export.zip"), "not a zip").unwrap();
+    std::fs::write(p.join("p.yaml"), "name: cli\nsources:\n  - id: kb\n    type: files\n    visibility: public\n    settings:\n      path: kb.jsonl\n  - id: gone\n    type: slack_export\n    visibility: public\n    settings:\n      path: broken-export.zip\n").unwrap();
     let o = sluice(&["run", "p.yaml", "--data-dir", "data"], p);
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(3), "{out}{err}");
-    assert!(out.contains("FAILED") && out.contains("missing-dir"), "{out}");
+    assert!(out.contains("FAILED") && out.contains("broken-export.zip"), "{out}");
     let o = sluice(&["status", "p.yaml", "--data-dir", "data", "--json"], p);
     let v: serde_json::Value = serde_json::from_str(&text(&o).0).unwrap();
     assert_eq!(v["sources"][0]["documents"], 2);

@@ -6,6 +6,13 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// Client properties (librdkafka's) whose value is a secret: they must be
+/// a `${ENV}` reference, never written in the pipeline file.
+pub fn is_secret_property(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    k.contains("password") || k.contains("secret") || k.ends_with(".key.pem") || k == "ssl.keystore.key" || k == "sasl.oauthbearer.config" || k.ends_with("token")
+}
+
 /// A reference to a secret held in an environment variable.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SecretRef {

@@ -74,13 +74,26 @@ pub fn load_pipeline(path: &Path) -> Result<LoadedPipeline, Vec<Diagnostic>> {
 /// report connector and SQL problems in the same pass.
 pub fn load_pipeline_lenient(path: &Path) -> Result<(LoadedPipeline, Vec<Diagnostic>), Vec<Diagnostic>> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let bytes = std::fs::read(path).map_err(|e| {
         vec![Diagnostic {
             file: file.clone(),
             position: None,
             path: String::new(),
             message: format!("cannot read pipeline file: {e}"),
             hint: Some("check the path; pipeline files are YAML, e.g. pipelines/demo.yaml".into()),
+        }]
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        // The place of the first byte that is not UTF-8.
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+        let column = valid.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+        vec![Diagnostic {
+            file: file.clone(),
+            position: Some(Position { line, column }),
+            path: String::new(),
+            message: "the file is not UTF-8 text".into(),
+            hint: Some("save it as UTF-8".into()),
         }]
     })?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -96,6 +109,9 @@ pub fn load_pipeline_str(text: &str, file: &str, base_dir: &Path) -> Result<Load
 }
 
 fn load_str_lenient(text: &str, file: &str, base_dir: &Path) -> Result<(LoadedPipeline, Vec<Diagnostic>), Vec<Diagnostic>> {
+    if let Err((position, message)) = crate::positions::guard(text) {
+        return Err(vec![Diagnostic { file: file.to_string(), position, path: String::new(), message, hint: Some("a pipeline file is a small YAML mapping: `name:`, `sources:` …".into()) }]);
+    }
     let positions = PositionIndex::build(text);
     let diag = |path: &str, message: String, hint: Option<String>| Diagnostic {
         file: file.to_string(),
@@ -400,6 +416,10 @@ fn semantic_checks(p: &LoadedPipeline) -> Vec<Diagnostic> {
             }
             if let Err(e) = crate::secrets::check_env_refs(value) {
                 d.push(p.diagnostic(&format!("transport.properties.{key}"), e, None));
+            } else if crate::secrets::is_secret_property(key) {
+                if let Err(e) = crate::secrets::SecretRef::parse(value) {
+                    d.push(p.diagnostic(&format!("transport.properties.{key}"), format!("`{key}` holds a secret: {e}"), Some(format!("`{key}: ${{KAFKA_{}}}`, exported before running", key.to_ascii_uppercase().replace('.', "_")))));
+                }
             }
         }
         if let Err(e) = crate::secrets::check_env_refs(&k.bootstrap_servers) {
@@ -466,6 +486,18 @@ mod tests {
         assert!(shown.contains("literal secrets are not accepted"), "{shown}");
         assert!(!shown.contains("s3cr3t-value"), "{shown}");
         assert_eq!(errs[0].position.unwrap().line, 10);
+    }
+
+    #[test]
+    fn secret_transport_properties_must_come_from_the_environment() {
+        let base = "name: k\nsources:\n  - id: a\n    type: files\n    settings: {path: x.jsonl}\ntransport:\n  type: kafka\n  bootstrap_servers: ${KAFKA}\n  properties:\n";
+        let errs = load(&format!("{base}    security.protocol: SASL_SSL\n    sasl.password: hunter2\n    ssl.key.password: ${{KEY_PW}}\n")).unwrap_err();
+        let shown = errs.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n");
+        assert_eq!(errs.len(), 1, "{shown}");
+        assert!(shown.contains("transport.properties.sasl.password") && shown.contains("holds a secret"), "{shown}");
+        assert!(!shown.contains("hunter2"), "never echoed: {shown}");
+        assert_eq!(errs[0].position.map(|p| p.line), Some(11), "{shown}");
+        assert!(load(&format!("{base}    sasl.password: ${{KAFKA_PW}}\n    sasl.mechanism: PLAIN\n")).is_ok());
     }
 
     #[test]
