@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the test suite needs on top of scripts/setup.sh: headless Chromium
 # for the search page's browser test, the tansu Kafka-protocol broker (built
-# once from crates.io) and the noida-db Elasticsearch API emulator (PyPI).
+# once from crates.io), the noida-db Elasticsearch API emulator (PyPI) and
+# schemathesis (PyPI) for the API contract test.
 # All cached; cheap when already done.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,3 +25,5 @@ fi
 bash "$ROOT/scripts/setup-kafka.sh"
 # The Elasticsearch API emulator for the sink's round-trip tests.
 bash "$ROOT/scripts/setup-stores.sh"
+# schemathesis, for the API contract test.
+bash "$ROOT/scripts/setup-contract.sh"

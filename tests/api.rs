@@ -321,3 +321,56 @@ async fn backend_credentials_never_reach_callers_in_warnings() {
         assert!(!body.contains(secret), "{secret} leaked: {body}");
     }
 }
+
+/// The API against its own OpenAPI document, in both directions
+/// (schemathesis, installed by scripts/setup-contract.sh): every
+/// schema-valid request is accepted, every invalid one refused with a 4xx,
+/// every response matches its declared status, content type and schema.
+/// Run with and without keys; the keyed run sends a key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schemathesis_finds_no_contract_violation() {
+    let home = std::env::var_os("SLUICE_HOME").map(std::path::PathBuf::from).unwrap_or_else(|| std::path::PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/sluice"));
+    let st = home.join("contract-venv/bin/st");
+    if !st.exists() {
+        assert!(std::env::var_os("CI").is_none(), "{} is missing: scripts/setup-contract.sh installs it", st.display());
+        eprintln!("skipping: {} not installed (bash scripts/setup-contract.sh)", st.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    write_jsonl(
+        &dir.path().join("kb.jsonl"),
+        &[
+            json!({"id": "a", "title": "PgBouncer pooling", "text": "Pool size is 400 per database.", "labels": ["postgres"], "updated_at": "2025-06-01T00:00:00Z"}),
+            json!({"id": "b", "title": "Salary bands", "text": "Bands are reviewed each April.", "acl": ["group:hr"]}),
+        ],
+    );
+    let yaml = "name: contract\nsources:\n  - id: kb\n    type: files\n    settings:\n      path: kb.jsonl\n      mapping:\n        acl: acl\n        acl_fallback: public\n";
+    let p = pipeline(yaml, dir.path(), &dir.path().join("data")).await;
+    run(&p, yaml, dir.path(), false).await;
+    let keys = || sluice_api::ApiKeys::parse(&format!("keys:\n  - name: k\n    sha256: {}\n    principals: [group:hr]\n    requests_per_minute: 1000000\n", sluice_api::hash_key("key-contract"))).unwrap();
+    for keyed in [false, true] {
+        let state = if keyed {
+            sluice_api::ApiState::with_keys(p.search_backend().unwrap(), embedder(), keys())
+        } else {
+            sluice_api::ApiState::new(p.search_backend().unwrap(), embedder(), Access::public_only())
+        };
+        let app = sluice_api::router(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let st = st.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            let mut cmd = std::process::Command::new(&st);
+            cmd.args(["run", &format!("http://{addr}/openapi.json"), "--checks", "all", "--max-examples", "40", "--seed", "7", "--no-color"]);
+            if keyed {
+                cmd.args(["--header", "Authorization: Bearer key-contract"]);
+            }
+            cmd.output().expect("schemathesis runs")
+        })
+        .await
+        .unwrap();
+        let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "keyed={keyed}: schemathesis found violations:\n{report}");
+        println!("schemathesis (keyed={keyed}): {}", report.lines().rev().find(|l| l.contains("generated")).unwrap_or(""));
+    }
+}

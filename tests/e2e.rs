@@ -154,13 +154,16 @@ async fn failing_source_does_not_advance_and_others_continue() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     write_jsonl(&dir.path().join("kb.jsonl"), &corpus());
-    let yaml = YAML.replace("#EXTRA", "  - id: missing\n    type: files\n    visibility: public\n    settings:\n      path: does-not-exist");
+    // Unreadable at run time (a path that does not exist is refused when
+    // the pipeline is checked, before any run).
+    std::fs::write(dir.path().join("broken-export.zip"), "not a zip").unwrap();
+    let yaml = YAML.replace("#EXTRA", "  - id: missing\n    type: slack_export\n    visibility: public\n    settings:\n      path: broken-export.zip");
     let p = pipeline(&yaml, dir.path(), &data).await;
     let r = run(&p, &yaml, dir.path(), false).await;
     assert!(r.failed());
     assert_eq!(r.sources[0].status, SourceStatus::Ok);
     match &r.sources[1].status {
-        SourceStatus::Failed(e) => assert!(e.contains("does-not-exist"), "{e}"),
+        SourceStatus::Failed(e) => assert!(e.contains("broken-export.zip"), "{e}"),
         s => panic!("{s:?}"),
     }
     assert!(!p.state().has_checkpoint("e2e", "missing").unwrap());

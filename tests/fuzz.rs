@@ -155,7 +155,7 @@ proptest! {
             let Ok(b) = parsed else { continue };
             if let Ok(req) = sluice_api::to_request(b, sluice_core::search::Access::public_only()) {
                 prop_assert!((1..=sluice_api::MAX_TOP_K).contains(&req.top_k));
-                prop_assert!(!req.query.trim().is_empty() && req.query.len() <= 4096);
+                prop_assert!(!req.query.trim().is_empty() && req.query.chars().count() <= 4096);
             }
         }
     }

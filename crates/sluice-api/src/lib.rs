@@ -35,7 +35,7 @@ pub struct SearchBody {
     #[schema(min_length = 1, max_length = 4096, pattern = "\\S")]
     pub query: String,
     /// Documents to return (1–100, default 10).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number")]
     #[schema(minimum = 1, maximum = 100)]
     pub top_k: Option<usize>,
     /// `hybrid` (default), `keyword` or `vector`.
@@ -44,6 +44,20 @@ pub struct SearchBody {
     pub mode: Option<String>,
     #[serde(default)]
     pub filters: Option<FilterBody>,
+}
+
+/// A JSON integer, however written: JSON Schema counts `15.0` as the
+/// integer 15 (a schemathesis run sent it), serde's `usize` does not.
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    let v: Option<serde_json::Number> = Option::deserialize(d)?;
+    let Some(n) = v else { return Ok(None) };
+    if let Some(u) = n.as_u64() {
+        return usize::try_from(u).map(Some).map_err(serde::de::Error::custom);
+    }
+    match n.as_f64() {
+        Some(f) if f.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&f) => Ok(Some(f as usize)),
+        _ => Err(serde::de::Error::custom(format!("expected a whole number, got {n}"))),
+    }
 }
 
 /// Search modes (the OpenAPI enum of `mode`).
@@ -442,8 +456,9 @@ pub fn to_request(body: SearchBody, access: Access) -> Result<SearchRequest, Res
     if body.query.trim().is_empty() {
         return Err(bad_request("query must not be empty"));
     }
-    if body.query.len() > 4096 {
-        return Err(bad_request("query is longer than 4096 bytes"));
+    // Characters, as the OpenAPI `maxLength` counts them.
+    if body.query.chars().count() > 4096 {
+        return Err(bad_request("query is longer than 4096 characters"));
     }
     let top_k = body.top_k.unwrap_or(10);
     if top_k == 0 || top_k > MAX_TOP_K {

@@ -42,6 +42,9 @@ fn validate_pipeline(path: &Path) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let loaded = sluice_spec::load_pipeline(path).unwrap_or_else(|d| panic!("{}: {d:#?}", path.display()));
     let diags = rt.block_on(sluice_engine::validate_pipeline(&sluice_catalog::registry(), &loaded, false));
+    // Paths inside the image do not exist here; they are checked against
+    // the repository below instead.
+    let diags: Vec<_> = diags.into_iter().filter(|d| !(d.path.ends_with(".settings.path") && d.message.contains("/usr/share/sluice/sample/"))).collect();
     assert!(diags.is_empty(), "{}: {diags:#?}", path.display());
     // Paths inside the image map to the repository per the Dockerfile:
     // pipelines/data/sample → /usr/share/sluice/sample.
