@@ -87,6 +87,12 @@ async fn jwt_callers_see_what_their_principals_may_read() {
         (token(Algorithm::HS256, claims("bob", &["eng"], "sluice", -3600)), "token expired"),
         (token(Algorithm::RS256, claims("alice", &[], "another-app", 300)), "another audience"),
         (encode(&Header::new(Algorithm::HS256), &claims("mallory", &["eng"], "sluice", 300), &EncodingKey::from_secret(b"not-the-secret-but-long-enough-000000000")).unwrap(), "signature"),
+        // Not valid for another hour.
+        (token(Algorithm::HS256, { let mut c = claims("bob", &["eng"], "sluice", 7200); c["nbf"] = json!(c["iat"].as_i64().unwrap() + 3600); c }), "not valid yet"),
+        // From another issuer (another tenant of the same provider).
+        (token(Algorithm::HS256, { let mut c = claims("bob", &["eng"], "sluice", 300); c["iss"] = json!("https://evil.test"); c }), "another issuer"),
+        // Without `iss` at all.
+        (token(Algorithm::HS256, { let mut c = claims("bob", &["eng"], "sluice", 300); c.as_object_mut().unwrap().remove("iss"); c }), "iss"),
     ] {
         let (s, ids, v) = search(tok).await;
         assert_eq!(s, 401, "{why}: {v}");
@@ -176,6 +182,13 @@ async fn jwks_from_a_url_follow_key_rotation(p: &sluice_engine::Pipeline) {
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     assert_eq!(status(signed("rot-2")).await, 200, "the rotated key is fetched on first use");
     assert_eq!(status(signed("rot-1")).await, 401, "a key the provider no longer publishes is refused (replaced, not accumulated)");
+    // A JWK Set larger than 256 KiB is refused, not read whole.
+    // (Without the cap this set would be read and `rot-3` accepted.)
+    let mut big = set_with_kid("rot-3");
+    big["padding"] = json!("x".repeat(300 * 1024));
+    *published.lock().unwrap() = big;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(status(signed("rot-3")).await, 401, "the oversized set was not read");
     let cfg = |extra: &str| sluice_api::ApiKeys::parse(&format!("jwt:\n  audience: a\n{extra}")).map(|_| ()).unwrap_err();
     assert!(cfg("  issuer: https://idp.test\n  jwks_url: file:///etc/passwd\n").contains("http(s) URL"));
     assert!(cfg("  issuer: https://idp.test\n  jwks_url: http://idp.example/jwks.json\n").contains("use https"), "plain http off this machine");

@@ -422,6 +422,17 @@ fn deny(status: StatusCode, msg: &str) -> Response {
 
 /// Checks the key (`Authorization: Bearer …` or `X-API-Key`), applies its
 /// budget, and hands its `Caller` to the handler.
+/// Keeps the per-subject limiter bounded: past `MAX_TRACKED_SUBJECTS`,
+/// subjects whose budget is full again are dropped (their state is the same
+/// as a fresh one, so nothing is forgiven). Subjects come from verified tokens
+/// only, so what remains is the set of users active within one quota period.
+fn forget_idle_subjects(limiter: &governor::DefaultKeyedRateLimiter<String>) {
+    if limiter.len() > MAX_TRACKED_SUBJECTS {
+        limiter.retain_recent();
+        limiter.shrink_to_fit();
+    }
+}
+
 pub async fn require_key(State(keys): State<Arc<ApiKeys>>, mut req: Request, next: Next) -> Response {
     let presented = req
         .headers()
@@ -444,11 +455,7 @@ pub async fn require_key(State(keys): State<Arc<ApiKeys>>, mut req: Request, nex
             Ok(c) => c,
             Err(why) => return deny(StatusCode::UNAUTHORIZED, &why),
         };
-        if jwt.limiter.len() > MAX_TRACKED_SUBJECTS {
-            // Subjects whose budget is full again carry no state worth keeping.
-            jwt.limiter.retain_recent();
-            jwt.limiter.shrink_to_fit();
-        }
+        forget_idle_subjects(&jwt.limiter);
         if let Err(not_until) = jwt.limiter.check_key(&caller.name) {
             let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
             let mut r = deny(StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded for this user");
@@ -494,5 +501,30 @@ mod tests {
         assert!(ApiKeys::parse(&format!("keys:\n  - name: a\n    sha256: {h}\n    principals: [alice]\n")).unwrap_err().contains("as stored"));
         assert!(ApiKeys::parse(&format!("keys:\n  - {{name: a, sha256: {h}}}\n  - {{name: b, sha256: {h}}}\n")).unwrap_err().contains("twice"));
         assert!(ApiKeys::parse("keys:\n  - name: a\n    sha: x\n").is_err());
+    }
+
+    #[test]
+    fn the_per_subject_limiter_forgets_idle_subjects_past_its_bound() {
+        // One request per millisecond: a subject is idle again 1 ms after its request.
+        let limiter: governor::DefaultKeyedRateLimiter<String> = RateLimiter::keyed(Quota::per_second(NonZeroU32::new(1000).unwrap()));
+        for i in 0..MAX_TRACKED_SUBJECTS {
+            assert!(limiter.check_key(&format!("user:{i}")).is_ok());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        forget_idle_subjects(&limiter);
+        assert_eq!(limiter.len(), MAX_TRACKED_SUBJECTS, "at the bound nothing is dropped");
+        assert!(limiter.check_key(&"user:new".to_string()).is_ok());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        forget_idle_subjects(&limiter);
+        assert_eq!(limiter.len(), 0, "past the bound, subjects whose budget refilled are dropped");
+
+        // A subject still inside its period keeps its spent budget.
+        let strict: governor::DefaultKeyedRateLimiter<String> = RateLimiter::keyed(Quota::per_minute(NonZeroU32::new(1).unwrap()));
+        for i in 0..=MAX_TRACKED_SUBJECTS {
+            assert!(strict.check_key(&format!("user:{i}")).is_ok());
+        }
+        forget_idle_subjects(&strict);
+        assert_eq!(strict.len(), MAX_TRACKED_SUBJECTS + 1);
+        assert!(strict.check_key(&"user:0".to_string()).is_err(), "a spent budget is not forgiven by pruning");
     }
 }

@@ -159,6 +159,17 @@ fn owner_only(_dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+#[cfg(unix)]
+fn file_owner_only(file: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))
+}
+
+#[cfg(not(unix))]
+fn file_owner_only(_file: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
 /// Why a data directory is exposed to other local users, if it is.
 #[cfg(unix)]
 pub fn exposure(dir: &Path) -> Option<String> {
@@ -192,7 +203,12 @@ impl StateStore {
                 tracing::warn!(dir = %dir.display(), "{why}");
             }
         }
+        let new_file = !path.exists();
         let conn = Connection::open(path).map_err(err)?;
+        if new_file {
+            // The state names every indexed record: owner-only, like its directory.
+            file_owner_only(path).map_err(|e| StateError { path: p.clone(), message: e.to_string() })?;
+        }
         // WAL + NORMAL: each commit is atomic and durable across process
         // crashes; readers (status, API) do not block the writer.
         conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
@@ -548,6 +564,7 @@ mod tests {
         let data = dir.path().join("data");
         StateStore::open(&data.join("state.sqlite")).unwrap();
         assert_eq!(std::fs::metadata(&data).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(std::fs::metadata(data.join("state.sqlite")).unwrap().permissions().mode() & 0o777, 0o600, "the state file too");
         assert_eq!(exposure(&data), None);
         std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
         assert!(exposure(&data).unwrap().contains("chmod 700"));
