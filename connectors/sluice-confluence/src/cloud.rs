@@ -125,6 +125,9 @@ pub(crate) async fn page_items(src: &mut ConfluenceSource, l: &mut crate::Listin
             });
             continue;
         };
+        if src.foreign_type(item, l.c.ctype) {
+            continue;
+        }
         let modified = parse_time(&item["version"]["createdAt"]);
         if let (Some(t), Some(m)) = (threshold, modified) {
             if m < t {
@@ -261,12 +264,13 @@ async fn build(src: &mut ConfluenceSource, c: &Container, item: &Value, id: &str
         }
     }
     let acl = src.acl_for((&c.space_id, &c.space_key), id, &ancestors, None).await?;
+    let storage = src.storage_body(item, &format!("api/v2/{kp}/{id}?body-format=storage")).await?;
     let parts = ContentParts {
         id: id.to_string(),
         ctype: c.ctype,
         title: item["title"].as_str().unwrap_or("").to_string(),
         status: item["status"].as_str().unwrap_or("current").to_string(),
-        storage: item["body"]["storage"]["value"].as_str().unwrap_or("").to_string(),
+        storage,
         web_path: item["_links"]["webui"].as_str().map(String::from),
         author: item["authorId"].as_str().map(String::from),
         created: parse_time(&item["createdAt"]),
@@ -280,6 +284,7 @@ async fn build(src: &mut ConfluenceSource, c: &Container, item: &Value, id: &str
         attachment_text,
         access: acl,
     };
+    src.learn_users(&parts).await;
     Ok(Some(src.document(c, parts)))
 }
 

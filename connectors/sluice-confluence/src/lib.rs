@@ -87,6 +87,10 @@ pub struct ConfluenceSource {
     restrictions: HashMap<String, Vec<String>>,
     /// Page id → title, for breadcrumbs.
     titles: HashMap<String, String>,
+    /// User id (account id, user key or name) → display name, for mentions
+    /// and authors; ids the user API could not name are remembered too.
+    user_names: sluice_text::html::UserNames,
+    unnamed: std::collections::HashSet<String>,
 }
 
 /// Caches are cleared past this many entries so memory stays bounded.
@@ -109,6 +113,8 @@ impl ConfluenceSource {
             space_acl: HashMap::new(),
             restrictions: HashMap::new(),
             titles: HashMap::new(),
+            user_names: HashMap::new(),
+            unnamed: Default::default(),
         })
     }
 
@@ -140,6 +146,10 @@ impl ConfluenceSource {
         }
         if self.titles.len() > CACHE_LIMIT {
             self.titles.clear();
+        }
+        if self.user_names.len() + self.unnamed.len() > CACHE_LIMIT {
+            self.user_names.clear();
+            self.unnamed.clear();
         }
     }
 
@@ -197,6 +207,83 @@ impl ConfluenceSource {
         Ok(self.restriction_principals(r))
     }
 
+    /// Looks up the display names of the users `p` mentions (and its author
+    /// on Cloud, where only an account id comes with the page), once per
+    /// user per run. A name that cannot be read renders as a placeholder;
+    /// it never fails the page.
+    pub(crate) async fn learn_users(&mut self, p: &ContentParts) {
+        let mut refs: Vec<sluice_text::html::UserRef> = std::iter::once(p.storage.as_str()).chain(p.comments.iter().map(String::as_str)).flat_map(sluice_text::html::user_refs).collect();
+        if self.s.deployment == Deployment::Cloud {
+            refs.extend(p.author.iter().map(|a| sluice_text::html::UserRef::AccountId(a.clone())));
+        }
+        for r in refs {
+            let id = r.id().to_string();
+            if self.user_names.contains_key(&id) || self.unnamed.contains(&id) {
+                continue;
+            }
+            let (param, value) = match &r {
+                sluice_text::html::UserRef::AccountId(a) => ("accountId", a),
+                sluice_text::html::UserRef::UserKey(k) => ("key", k),
+                sluice_text::html::UserRef::Username(u) => ("username", u),
+            };
+            let url = match self.http.url(&format!("rest/api/user?{param}={}", url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>())) {
+                Ok(u) => u,
+                Err(_) => continue,
+            };
+            match self.http.get_json::<serde_json::Value>(&url).await {
+                Ok((v, _)) => match v["displayName"].as_str().or(v["publicName"].as_str()).filter(|n| !n.trim().is_empty()) {
+                    Some(n) => {
+                        self.user_names.insert(id, n.trim().to_string());
+                    }
+                    None => {
+                        self.unnamed.insert(id);
+                    }
+                },
+                Err(e) => {
+                    tracing::warn!(source = %self.id, user = %id, error = %e, "user name not readable; mentions show a placeholder");
+                    self.unnamed.insert(id);
+                }
+            }
+        }
+    }
+
+    /// A listed result of another type (an attachment or comment that a
+    /// content listing returned) is not this container's content: it is
+    /// skipped with a log line, never indexed as a page.
+    pub(crate) fn foreign_type(&self, item: &serde_json::Value, ctype: ContentType) -> bool {
+        let want = match ctype {
+            ContentType::Page => "page",
+            ContentType::Blogpost => "blogpost",
+        };
+        match item["type"].as_str() {
+            Some(t) if t != want => {
+                tracing::info!(source = %self.id, id = %item["id"].as_str().unwrap_or("?"), result_type = t, "skipped a listed result that is not a {want} (attachments are read with their page)");
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The storage body of a listed item; when the listing came without it,
+    /// the content is read on its own (`path`), and a body that is still
+    /// missing is an error, never an empty page.
+    pub(crate) async fn storage_body(&self, item: &serde_json::Value, path: &str) -> Result<String, HttpError> {
+        if let Some(b) = item["body"]["storage"]["value"].as_str() {
+            return Ok(b.to_string());
+        }
+        let url = self.http.url(path)?;
+        let (v, _): (serde_json::Value, _) = self.http.get_json(&url).await?;
+        match v["body"]["storage"]["value"].as_str() {
+            Some(b) => Ok(b.to_string()),
+            None => Err(HttpError {
+                url: sluice_http::redact_url(&url),
+                status: None,
+                message: "the content came back without its storage body (body.storage); it is not indexed as an empty page".into(),
+                transient: false,
+            }),
+        }
+    }
+
     pub(crate) fn document(&self, c: &Container, p: ContentParts) -> Document {
         let kind = match p.ctype {
             ContentType::Page => DocKind::Page,
@@ -204,14 +291,14 @@ impl ConfluenceSource {
         };
         let mut d = Document::new(&self.id, &p.id, kind);
         d.title = p.title;
-        let page = sluice_text::html::convert(&p.storage);
+        let page = sluice_text::html::convert_with(&p.storage, &self.user_names);
         d.warnings.extend(page.warnings);
         let mut body = page.text;
         let mut extra = String::new();
         if !p.comments.is_empty() {
             extra.push_str("\n\n## Comments\n");
             for text in &p.comments {
-                let c = sluice_text::html::convert(text);
+                let c = sluice_text::html::convert_with(text, &self.user_names);
                 d.warnings.extend(c.warnings.into_iter().map(|w| format!("a comment: {w}")));
                 extra.push_str("\n- ");
                 extra.push_str(&c.text.replace('\n', " "));
@@ -231,7 +318,7 @@ impl ConfluenceSource {
         d.body = body;
         let base = self.s.base_url.trim_end_matches('/');
         d.url = p.web_path.map(|w| if w.starts_with("http") { w } else { format!("{base}{w}") });
-        d.author = p.author;
+        d.author = p.author.map(|a| self.user_names.get(&a).cloned().unwrap_or(a));
         d.created_at = p.created;
         d.updated_at = p.modified;
         d.parent_id = p.parent_id;

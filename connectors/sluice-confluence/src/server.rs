@@ -124,6 +124,9 @@ pub(crate) async fn page_items(src: &mut ConfluenceSource, l: &mut crate::Listin
             page.dead_letters.push(sluice_core::DeadLetter { source: src.id.clone(), location: sluice_http::redact_url(&url), external_id: None, error: "a listed item has no `id`".into() });
             continue;
         };
+        if src.foreign_type(item, l.c.ctype) {
+            continue;
+        }
         let status = item["status"].as_str().unwrap_or("current");
         if !src.s.admits_status(status) {
             page.deleted.push(id);
@@ -170,14 +173,30 @@ pub(crate) async fn page_items(src: &mut ConfluenceSource, l: &mut crate::Listin
             .filter_map(|c| c["body"]["storage"]["value"].as_str().map(String::from))
             .take(src.s.max_comments)
             .collect();
+        let storage = match src.storage_body(item, &format!("rest/api/content/{id}?expand=body.storage")).await {
+            Ok(b) => b,
+            Err(e) if e.transient => return Err(src.err(e)),
+            Err(e) if e.status == Some(404) => {
+                page.deleted.push(id);
+                continue;
+            }
+            Err(e) => {
+                page.dead_letters.push(crate::dead_letter(&src.id, &id, e.url.clone(), e.to_string()));
+                continue;
+            }
+        };
         let parts = ContentParts {
             id: id.clone(),
             ctype: l.c.ctype,
             title: item["title"].as_str().unwrap_or("").to_string(),
             status: status.to_string(),
-            storage: item["body"]["storage"]["value"].as_str().unwrap_or("").to_string(),
+            storage,
             web_path: item["_links"]["webui"].as_str().map(String::from),
-            author: item["history"]["createdBy"]["username"].as_str().or(item["history"]["createdBy"]["accountId"].as_str()).map(String::from),
+            author: item["history"]["createdBy"]["displayName"]
+                .as_str()
+                .or(item["history"]["createdBy"]["username"].as_str())
+                .or(item["history"]["createdBy"]["accountId"].as_str())
+                .map(String::from),
             created: parse_time(&item["history"]["createdDate"]),
             modified,
             version: item["version"]["number"].as_u64(),
@@ -189,6 +208,7 @@ pub(crate) async fn page_items(src: &mut ConfluenceSource, l: &mut crate::Listin
             attachment_text: Vec::new(),
             access: acl,
         };
+        src.learn_users(&parts).await;
         page.documents.push(src.document(&l.c, parts));
     }
     // Oldest first: the watermark may advance page by page.

@@ -115,7 +115,14 @@ async fn full_sync_maps_pages_comments_breadcrumbs_acls_and_attachments() {
     assert_eq!(root.kind, DocKind::Page);
     assert!(root.body.starts_with("# Deployment") || root.body.starts_with('#'), "{}", root.body);
     assert!(root.body.contains("## Comments") && root.body.contains("Comment 2:") && root.body.contains("Inline note 0"), "{}", root.body);
-    assert!(root.body.contains("@557058:owner-"), "mention kept: {}", root.body);
+    // Mentions and the author read as names, through the user API.
+    let owner = ["@Ada Lovelace", "@Grace Hopper", "@Alan Turing", "@Edsger Dijkstra", "@Barbara Liskov", "@Donald Knuth", "@unknown user"][(eng[0].id % 7) as usize];
+    assert!(root.body.contains(&format!("Confirm with the owner {owner}")), "mention as a name: {}", root.body);
+    assert!(!d.docs.iter().any(|doc| doc.body.contains("557058:")), "no raw account id in any body");
+    assert!(d.docs.iter().any(|doc| doc.body.contains("@unknown user")), "a user the API does not know reads as a placeholder");
+    assert!(["Katherine Johnson", "Margaret Hamilton", "Dennis Ritchie", "Frances Allen", "Ken Thompson"].contains(&root.author.as_deref().unwrap()), "{:?}", root.author);
+    let user_lookups = fx.shared.requests().iter().filter(|r| r.contains("rest/api/user")).count();
+    assert!(user_lookups <= 12, "each user is looked up once per run: {user_lookups}");
     assert!(root.body.contains("| Status") || root.body.contains("Owner | Status"), "table kept: {}", root.body);
     assert_eq!(access_sets(root, "confluence:wiki:"), sets(&[&["group:confluence-users"]]));
     assert_eq!(root.access, Some(sluice_core::DocAccess::any_of(["confluence:wiki:group:confluence-users"])), "qualified by system and source");
@@ -375,4 +382,48 @@ fn rss_kib() -> u64 {
         .ok()
         .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
         .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_listing_without_bodies_reads_each_body_and_skips_attachment_results() {
+    for deployment in ["cloud", "server"] {
+        let fx = fixture(&[("ENG", 6)]).await;
+        {
+            let mut w = fx.shared.world();
+            w.listings_without_bodies = true;
+            w.attachment_in_listings = true;
+        }
+        let extra = if deployment == "server" { json!({ "deployment": "server", "space_principals": { "ENG": ["group:eng"] } }) } else { json!({}) };
+        let (mut src, _) = source(settings(&fx, extra));
+        src.open(SyncMode::Full, None).await.unwrap();
+        let d = drain(&mut src, SyncMode::Full, None).await.unwrap();
+        let w = fx.shared.world();
+        assert_eq!(d.ids(), ids(&w, "ENG"), "{deployment}: every page, and no attachment indexed as a page");
+        assert!(d.dead.is_empty(), "{deployment}: {:?}", d.dead);
+        for doc in &d.docs {
+            let c = &w.contents[&doc.external_id.parse::<u64>().unwrap()];
+            assert!(doc.body.contains("## Steps") && doc.body.contains("```bash"), "{deployment}: the body was read, not left empty: {}", doc.body);
+            assert!(doc.body.starts_with(&format!("# {}", c.title)) || doc.body.starts_with('#'), "{}", doc.body);
+        }
+        assert!(!d.ids().contains("att900001"));
+    }
+}
+
+#[tokio::test]
+async fn a_body_that_cannot_be_read_is_a_dead_letter_not_an_empty_page() {
+    let fx = fixture(&[("ENG", 3)]).await;
+    let root = {
+        let mut w = fx.shared.world();
+        w.listings_without_bodies = true;
+        *w.contents.iter().find(|(_, c)| c.parent_id.is_none()).unwrap().0
+    };
+    fx.shared.fail_next(&format!("/rest/api/content/{root}"), 403, 1);
+    let (mut src, _) = source(settings(&fx, json!({ "deployment": "server", "space_principals": { "ENG": ["group:eng"] } })));
+    src.open(SyncMode::Full, None).await.unwrap();
+    let d = drain(&mut src, SyncMode::Full, None).await.unwrap();
+    assert!(!d.ids().contains(&root.to_string()), "not indexed without its body");
+    assert_eq!(d.dead.len(), 1, "{:?}", d.dead);
+    assert_eq!(d.dead[0].external_id.as_deref(), Some(root.to_string().as_str()));
+    assert!(d.dead[0].location.contains(&format!("/rest/api/content/{root}")), "{:?}", d.dead[0]);
+    assert_eq!(d.docs.len(), 2);
 }

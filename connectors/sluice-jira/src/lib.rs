@@ -57,6 +57,31 @@ pub struct JiraSource {
     project_acl: HashMap<String, Vec<String>>,
     /// `fetch`: the listing is narrowed to these issue ids.
     only_ids: Option<Vec<String>>,
+    /// `[~user]` mentions in wiki markup: user name or account id →
+    /// display name (`None`: the user API does not know them).
+    user_names: std::sync::Mutex<HashMap<String, Option<String>>>,
+}
+
+/// `KEY: summary`; an issue without a summary is named by its key and the
+/// first words of its description (never `KEY: `).
+pub fn issue_title(key: &str, summary: &str, body: &str) -> String {
+    let summary = summary.split_whitespace().collect::<Vec<_>>().join(" ");
+    if !summary.is_empty() {
+        return format!("{key}: {summary}");
+    }
+    let unmark = |l: &str| -> String {
+        let l = l.trim().trim_start_matches('#').trim_start();
+        let l = l.strip_prefix("- ").unwrap_or(l);
+        let l = l.strip_prefix("[x] ").or(l.strip_prefix("[ ] ")).unwrap_or(l);
+        l.trim().to_string()
+    };
+    let first = body.lines().map(unmark).find(|l| !l.is_empty() && !l.starts_with("```")).unwrap_or_default();
+    let words: Vec<&str> = first.split_whitespace().take(10).collect();
+    if words.is_empty() {
+        return key.to_string();
+    }
+    let more = first.split_whitespace().nth(words.len()).is_some();
+    format!("{key}: {}{}", words.join(" "), if more { "…" } else { "" })
 }
 
 /// Jira timestamps: `2026-01-05T04:00:00.000-0500` (offset without colon).
@@ -81,6 +106,7 @@ impl JiraSource {
             started: Utc::now(),
             project_acl: HashMap::new(),
             only_ids: None,
+            user_names: Default::default(),
         })
     }
 
@@ -243,24 +269,78 @@ impl JiraSource {
         // false` (without a `visibility`): those are left out too.
         let (open, restricted): (Vec<&Value>, Vec<&Value>) = all.iter().partition(|c| c["visibility"].is_null() && c["jsdPublic"].as_bool() != Some(false));
         let omitted = restricted.len();
-        let mut out: Vec<(String, String, Option<String>)> = open.into_iter().map(|c| self.comment(c)).collect();
+        let mut out: Vec<(String, String, Option<String>)> = Vec::new();
+        for c in open {
+            out.push(self.comment(c).await);
+        }
         out.truncate(self.s.max_comments);
         Ok((out, omitted))
     }
 
     /// Author, text, and what converting it gave up on.
-    fn comment(&self, c: &Value) -> (String, String, Option<String>) {
-        let who = c["author"]["displayName"].as_str().or(c["author"]["accountId"].as_str()).unwrap_or("unknown").to_string();
-        let (text, warning) = self.body_text(&c["body"]);
+    async fn comment(&self, c: &Value) -> (String, String, Option<String>) {
+        let who = c["author"]["displayName"].as_str().filter(|n| !n.trim().is_empty()).unwrap_or("unknown user").to_string();
+        let (text, warning) = self.body_text(&c["body"]).await;
         (who, text, warning)
     }
 
-    fn body_text(&self, v: &Value) -> (String, Option<String>) {
+    async fn body_text(&self, v: &Value) -> (String, Option<String>) {
         match v {
-            Value::String(s) => (adf::wiki_to_text(s), None),
+            Value::String(s) => {
+                let users = self.mentioned_users(s).await;
+                (adf::wiki_to_text_with(s, &users), None)
+            }
             Value::Object(_) => adf::adf_to_text(v),
             _ => (String::new(), None),
         }
+    }
+
+    /// Display names of the users wiki markup mentions (`[~name]`,
+    /// `[~accountid:…]`), read through the user API once per user per run.
+    /// A user the API cannot name renders as a placeholder; it never fails
+    /// the issue.
+    async fn mentioned_users(&self, wiki: &str) -> HashMap<String, String> {
+        let mut ids = Vec::new();
+        let mut rest = wiki;
+        while let Some(at) = rest.find("[~") {
+            rest = &rest[at + 2..];
+            let Some(end) = rest.find(']') else { break };
+            let id = rest[..end].trim().to_string();
+            if !id.is_empty() && id.len() < 200 && !ids.contains(&id) {
+                ids.push(id);
+            }
+            rest = &rest[end..];
+        }
+        let mut names = HashMap::new();
+        for id in ids {
+            let (key, value) = match id.strip_prefix("accountid:") {
+                Some(a) => (a.to_string(), ("accountId", a.to_string())),
+                None => (id.clone(), ("username", id.clone())),
+            };
+            let known = self.user_names.lock().unwrap_or_else(|e| e.into_inner()).get(&key).cloned();
+            let name = match known {
+                Some(n) => n,
+                None => {
+                    let n = match self.get(&format!("{}/user", self.api()), &[(value.0, value.1)]).await {
+                        Ok(v) => v["displayName"].as_str().filter(|n| !n.trim().is_empty()).map(String::from),
+                        Err(e) => {
+                            tracing::debug!(source = %self.id, user = %key, error = %e, "user name not readable; the mention shows a placeholder");
+                            None
+                        }
+                    };
+                    let mut cache = self.user_names.lock().unwrap_or_else(|e| e.into_inner());
+                    if cache.len() > 20_000 {
+                        cache.clear();
+                    }
+                    cache.insert(key.clone(), n.clone());
+                    n
+                }
+            };
+            if let Some(n) = name {
+                names.insert(key, n);
+            }
+        }
+        names
     }
 
     async fn document(&self, issue: &Value) -> Result<Result<Document, String>, HttpError> {
@@ -271,9 +351,8 @@ impl JiraSource {
             return Ok(Err(format!("issue {key} has no `fields` object")));
         }
         let mut d = Document::new(&self.id, id, DocKind::Issue);
-        let summary = f["summary"].as_str().unwrap_or("");
-        d.title = format!("{key}: {summary}");
-        let (mut body, warning) = self.body_text(&f["description"]);
+        let (mut body, warning) = self.body_text(&f["description"]).await;
+        d.title = issue_title(key, f["summary"].as_str().unwrap_or(""), &body);
         d.warnings.extend(warning.map(|w| format!("the description: {w}")));
         if self.s.include_comments {
             let (comments, omitted) = self.comments(key, &f["comment"]).await?;

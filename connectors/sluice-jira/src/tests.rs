@@ -167,6 +167,22 @@ async fn server_v2_with_wiki_markup_and_start_at_paging() {
     assert!(one.body.starts_with("## "), "{}", one.body);
     assert!(one.body.contains("Environment | Impact") && one.body.contains("Comment 22:"), "{}", one.body);
     assert!(!one.body.contains("{code"), "{}", one.body);
+    // `[~user]` mentions read as display names through the user API, once
+    // per user; a user it does not know reads as `@name`.
+    let reporters: BTreeSet<&str> = d.docs.iter().filter_map(|doc| ["@Jane Doe", "@Alan Smith", "@left.user"].into_iter().find(|r| doc.body.contains(&format!("reported by {r}")))).collect();
+    assert_eq!(reporters.len(), 3, "every reporter mention rendered");
+    assert!(!d.docs.iter().any(|doc| doc.body.contains("[~")), "no raw mention markup");
+    let lookups = shared.requests().iter().filter(|r| r.starts_with("/rest/api/2/user?")).count();
+    assert_eq!(lookups, 3, "one lookup per user per run");
+}
+
+#[test]
+fn an_issue_without_a_summary_is_named_by_its_description() {
+    assert_eq!(issue_title("OPS-7", "  Disk   full ", "body"), "OPS-7: Disk full");
+    assert_eq!(issue_title("OPS-7", "", "## Context\n\nThe nightly export to the xml bucket has been empty since Tuesday morning."), "OPS-7: Context");
+    assert_eq!(issue_title("OPS-7", "", "- [x] rotate keys"), "OPS-7: rotate keys");
+    assert_eq!(issue_title("OPS-7", "", "The nightly export to the xml bucket has been empty since Tuesday morning."), "OPS-7: The nightly export to the xml bucket has been empty…");
+    assert_eq!(issue_title("OPS-7", "", ""), "OPS-7");
 }
 
 #[tokio::test]

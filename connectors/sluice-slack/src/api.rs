@@ -44,7 +44,9 @@ pub struct SlackSource {
     mode: SyncMode,
     /// channel id → newest message/reply ts indexed.
     marks: BTreeMap<String, f64>,
-    users: HashMap<String, String>,
+    dir: crate::Directory,
+    /// Bot id → name from `bots.info`, asked once per bot per run.
+    bot_names: std::sync::Mutex<HashMap<String, Option<String>>>,
     queue: VecDeque<Chan>,
     current: Option<Listing>,
 }
@@ -57,7 +59,7 @@ impl SlackSource {
         let tier = |per_minute: f64| HttpSettings { requests_per_second: per_minute / 60.0, burst: (per_minute / 10.0).ceil().max(1.0) as u32, ..s.http.clone() };
         let tier2 = HttpClient::new(&s.base_url, &auth, &tier(s.tier2_per_minute))?;
         let tier3 = HttpClient::new(&s.base_url, &auth, &tier(s.tier3_per_minute))?;
-        Ok(SlackSource { id: id.into(), s, tier2, tier3, mode: SyncMode::Full, marks: BTreeMap::new(), users: HashMap::new(), queue: VecDeque::new(), current: None })
+        Ok(SlackSource { id: id.into(), s, tier2, tier3, mode: SyncMode::Full, marks: BTreeMap::new(), dir: Default::default(), bot_names: Default::default(), queue: VecDeque::new(), current: None })
     }
 
     pub fn with_http(mut self, f: impl Fn(HttpClient) -> HttpClient) -> Self {
@@ -128,11 +130,34 @@ impl SlackSource {
     /// Every message of a thread, parent first.
     async fn thread(&self, channel: &str, ts: &str) -> Result<Vec<Msg>, CallError> {
         let msgs = self.paged(true, "conversations.replies", &[("channel", channel.to_string()), ("ts", ts.to_string())], "messages").await?;
-        Ok(msgs.iter().filter_map(Msg::from_json).filter(Msg::admitted).collect())
+        let mut msgs: Vec<Msg> = msgs.iter().filter_map(Msg::from_json).filter(Msg::admitted).collect();
+        for m in &mut msgs {
+            self.name_bot(m).await;
+        }
+        Ok(msgs)
+    }
+
+    /// A bot message without `username` or `bot_profile` is named through
+    /// `bots.info` (once per bot); a bot that cannot be named reads `bot`.
+    async fn name_bot(&self, m: &mut Msg) {
+        let Some(bot) = m.bot_id.clone().filter(|_| m.bot_name.is_none()) else { return };
+        let known = self.bot_names.lock().unwrap_or_else(|e| e.into_inner()).get(&bot).cloned();
+        let name = match known {
+            Some(n) => n,
+            None => {
+                let n = match self.call(false, "bots.info", &[("bot", bot.clone())]).await {
+                    Ok(v) => v["bot"]["name"].as_str().filter(|n| !n.trim().is_empty()).map(String::from),
+                    Err(_) => None,
+                };
+                self.bot_names.lock().unwrap_or_else(|e| e.into_inner()).insert(bot, n.clone());
+                n
+            }
+        };
+        m.bot_name = name;
     }
 
     fn ctx<'a>(&'a self, c: &'a Chan) -> ChannelCtx<'a> {
-        ChannelCtx { source: &self.id, id: &c.id, name: &c.name, acl: &c.acl, users: &self.users, workspace_url: self.s.workspace_url.as_deref() }
+        ChannelCtx { source: &self.id, id: &c.id, name: &c.name, acl: &c.acl, dir: &self.dir, workspace_url: self.s.workspace_url.as_deref() }
     }
 
     fn flush(&self, l: &mut Listing, page: &mut SourcePage) {
@@ -167,7 +192,8 @@ impl SlackSource {
             Err(e) => return Err(self.fatal(e, "conversations.history")),
         };
         for raw in v["messages"].as_array().into_iter().flatten() {
-            let Some(m) = Msg::from_json(raw) else { continue };
+            let Some(mut m) = Msg::from_json(raw) else { continue };
+            self.name_bot(&mut m).await;
             l.newest = l.newest.max(m.secs()).max(m.latest_reply.as_deref().map(ts_secs).unwrap_or(0.0));
             if !m.admitted() || m.is_reply() {
                 continue;
@@ -250,7 +276,7 @@ impl Source for SlackSource {
         self.queue.clear();
         self.marks = sluice_core::parse_cursor(&self.id, cursor)?;
         let users = self.paged(false, "users.list", &[], "members").await.map_err(|e| self.fatal(e, "users.list"))?;
-        self.users = users
+        self.dir.users = users
             .iter()
             .filter_map(|u| {
                 let id = u["id"].as_str()?;
@@ -263,6 +289,12 @@ impl Source for SlackSource {
             .paged(false, "conversations.list", &[("types", types.into()), ("exclude_archived", "true".into())], "channels")
             .await
             .map_err(|e| self.fatal(e, "conversations.list"))?;
+        self.dir.channels = channels.iter().filter_map(|c| Some((c["id"].as_str()?.to_string(), c["name"].as_str()?.to_string()))).collect();
+        // Handles for `<!subteam^…>` mentions without a label; the scope
+        // (`usergroups:read`) is optional, so an error leaves them unnamed.
+        if let Ok(v) = self.call(false, "usergroups.list", &[]).await {
+            self.dir.usergroups = v["usergroups"].as_array().into_iter().flatten().filter_map(|g| Some((g["id"].as_str()?.to_string(), g["handle"].as_str()?.to_string()))).collect();
+        }
         let wanted = |c: &Value| {
             self.s.channels.is_empty() || self.s.channels.iter().any(|w| Some(w.trim_start_matches('#')) == c["name"].as_str() || Some(w.as_str()) == c["id"].as_str())
         };

@@ -90,7 +90,7 @@ pub struct SlackExportSource {
     s: SlackExportSettings,
     path: PathBuf,
     archive: Option<Archive>,
-    users: HashMap<String, String>,
+    dir: crate::Directory,
     channels: VecDeque<ExportChannel>,
     ready: VecDeque<Document>,
     dead: Vec<DeadLetter>,
@@ -100,7 +100,7 @@ impl SlackExportSource {
     pub fn new(id: &str, s: SlackExportSettings, base_dir: &Path) -> SlackExportSource {
         let p = Path::new(&s.path);
         let path = if p.is_absolute() { p.to_path_buf() } else { base_dir.join(p) };
-        SlackExportSource { id: id.into(), s, path, archive: None, users: HashMap::new(), channels: VecDeque::new(), ready: VecDeque::new(), dead: Vec::new() }
+        SlackExportSource { id: id.into(), s, path, archive: None, dir: Default::default(), channels: VecDeque::new(), ready: VecDeque::new(), dead: Vec::new() }
     }
 
     fn err(&self, location: String, message: String) -> SourceError {
@@ -159,7 +159,7 @@ impl SlackExportSource {
         for m in msgs.iter().filter(|m| m.is_reply()) {
             replies.entry(m.thread_ts.clone().unwrap_or_default()).or_default().push(m.clone());
         }
-        let ctx = ChannelCtx { source: &self.id, id: &c.id, name: &c.name, acl: &c.acl, users: &self.users, workspace_url: self.s.workspace_url.as_deref() };
+        let ctx = ChannelCtx { source: &self.id, id: &c.id, name: &c.name, acl: &c.acl, dir: &self.dir, workspace_url: self.s.workspace_url.as_deref() };
         let window = self.s.thread_window_hours as f64 * 3600.0;
         let mut docs = Vec::new();
         let mut days: BTreeMap<String, Vec<Msg>> = BTreeMap::new();
@@ -186,7 +186,7 @@ impl Source for SlackExportSource {
         self.archive = Some(Archive::open(&self.path).map_err(|e| self.err(self.path.display().to_string(), e))?);
         self.ready.clear();
         self.dead.clear();
-        self.users = self
+        self.dir.users = self
             .json_list("users.json")?
             .iter()
             .filter_map(|u| {
@@ -202,6 +202,7 @@ impl Source for SlackExportSource {
             }
             for c in self.json_list(file)? {
                 let (Some(id), Some(name)) = (c["id"].as_str(), c["name"].as_str()) else { continue };
+                self.dir.channels.insert(id.to_string(), name.to_string());
                 if !self.s.channels.is_empty() && !self.s.channels.iter().any(|w| w.trim_start_matches('#') == name || w == id) {
                     continue;
                 }

@@ -8,6 +8,7 @@ mod factory;
 mod api;
 mod export;
 mod model;
+mod mrkdwn;
 mod settings;
 
 pub use factory::{SlackExportSourceType, SlackSourceType};
@@ -15,6 +16,7 @@ pub use api::SlackSource;
 pub use model::principal;
 pub use export::SlackExportSource;
 pub use model::{ChannelCtx, Msg, day_id, thread_id};
+pub use mrkdwn::Directory;
 pub use settings::{SlackExportSettings, SlackSettings};
 
 #[cfg(test)]

@@ -6,9 +6,9 @@
 //! - other top-level messages are grouped per channel and UTC day,
 //!   `day:<channel>:<YYYY-MM-DD>`.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
+
+pub use crate::mrkdwn::Directory;
 use serde_json::Value;
 use sluice_core::{DocKind, Document};
 
@@ -18,11 +18,18 @@ const SKIPPED: [&str; 12] = [
     "group_join", "group_leave", "bot_add", "bot_remove", "tombstone",
 ];
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Msg {
     pub ts: String,
     pub user: Option<String>,
+    /// A bot message's bot, and the name the message gives it
+    /// (`username`, else `bot_profile.name`).
+    pub bot_id: Option<String>,
+    pub bot_name: Option<String>,
     pub text: String,
+    /// Block Kit blocks (`Null` when none).
+    pub blocks: Value,
+    pub attachments: Vec<Value>,
     pub thread_ts: Option<String>,
     pub reply_count: u64,
     pub latest_reply: Option<String>,
@@ -34,10 +41,17 @@ pub struct Msg {
 impl Msg {
     pub fn from_json(v: &Value) -> Option<Msg> {
         let ts = v["ts"].as_str()?.to_string();
+        // A legacy file comment carries its author and text in `comment`.
+        let comment = (v["subtype"] == "file_comment").then(|| &v["comment"]).filter(|c| c.is_object());
+        let nonempty = |x: &Value| x.as_str().map(str::trim).filter(|s| !s.is_empty()).map(String::from);
         Some(Msg {
             ts,
-            user: v["user"].as_str().or(v["bot_id"].as_str()).map(String::from),
-            text: v["text"].as_str().unwrap_or("").to_string(),
+            user: comment.and_then(|c| c["user"].as_str()).or(v["user"].as_str()).map(String::from),
+            bot_id: v["bot_id"].as_str().map(String::from),
+            bot_name: nonempty(&v["username"]).or_else(|| nonempty(&v["bot_profile"]["name"])),
+            text: comment.and_then(|c| c["comment"].as_str()).or(v["text"].as_str()).unwrap_or("").to_string(),
+            blocks: v["blocks"].clone(),
+            attachments: v["attachments"].as_array().cloned().unwrap_or_default(),
             thread_ts: v["thread_ts"].as_str().map(String::from),
             reply_count: v["reply_count"].as_u64().unwrap_or(0),
             latest_reply: v["latest_reply"].as_str().map(String::from),
@@ -49,7 +63,8 @@ impl Msg {
 
     /// Conversation content (the same rule for every pass).
     pub fn admitted(&self) -> bool {
-        !self.subtype.as_deref().is_some_and(|s| SKIPPED.contains(&s)) && (!self.text.trim().is_empty() || !self.files.is_empty())
+        !self.subtype.as_deref().is_some_and(|s| SKIPPED.contains(&s))
+            && (!self.text.trim().is_empty() || !self.files.is_empty() || !self.attachments.is_empty() || self.blocks.as_array().is_some_and(|b| !b.is_empty()))
     }
 
     pub fn is_thread_parent(&self) -> bool {
@@ -93,52 +108,45 @@ pub struct ChannelCtx<'a> {
     pub id: &'a str,
     pub name: &'a str,
     pub acl: &'a [String],
-    pub users: &'a HashMap<String, String>,
+    pub dir: &'a Directory,
     /// `https://acme.slack.com`: permalinks when set.
     pub workspace_url: Option<&'a str>,
 }
 
 impl ChannelCtx<'_> {
-    fn name_of(&self, id: &str) -> String {
-        self.users.get(id).cloned().unwrap_or_else(|| id.to_string())
-    }
-
-    /// Slack markup → text: `<@U1>` → `@alice`, `<#C1|eng>` → `#eng`,
-    /// `<https://x|label>` → `label (https://x)`, entities decoded.
-    pub fn render(&self, text: &str) -> String {
-        let mut out = String::with_capacity(text.len());
-        let mut rest = text;
-        while let Some(start) = rest.find('<') {
-            out.push_str(&rest[..start]);
-            let Some(end) = rest[start..].find('>') else {
-                out.push_str(&rest[start..]);
-                rest = "";
-                break;
-            };
-            let inner = &rest[start + 1..start + end];
-            let (target, label) = inner.split_once('|').unwrap_or((inner, ""));
-            let piece = if let Some(u) = target.strip_prefix('@') {
-                format!("@{}", if label.is_empty() { self.name_of(u) } else { label.to_string() })
-            } else if let Some(c) = target.strip_prefix('#') {
-                format!("#{}", if label.is_empty() { c } else { label })
-            } else if let Some(special) = target.strip_prefix('!') {
-                format!("@{}", special.split('^').next().unwrap_or(special))
-            } else if label.is_empty() {
-                target.to_string()
-            } else {
-                format!("{label} ({target})")
-            };
-            out.push_str(&piece);
-            rest = &rest[start + end + 1..];
+    /// Who wrote `m`: a bot by the name its message gives, its `bots.info`
+    /// name, or `bot`; a person by display name. Never a raw id.
+    pub fn author(&self, m: &Msg) -> String {
+        if let Some(bot) = &m.bot_id {
+            if let Some(n) = m.bot_name.clone().or_else(|| self.dir.bots.get(bot).cloned()).or_else(|| m.user.as_ref().and_then(|u| self.dir.users.get(u).cloned())) {
+                return n;
+            }
+            return "bot".into();
         }
-        out.push_str(rest);
-        out.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+        match &m.user {
+            Some(u) => self.dir.users.get(u).cloned().unwrap_or_else(|| "unknown user".into()),
+            None => "unknown user".into(),
+        }
     }
 
-    fn line(&self, m: &Msg) -> String {
-        let when = time(&m.ts).map(|t| t.format("%H:%M").to_string()).unwrap_or_default();
-        let who = m.user.as_deref().map(|u| self.name_of(u)).unwrap_or_else(|| "unknown".into());
-        let mut s = format!("[{when}] {who}: {}", self.render(&m.text));
+    /// Slack markup → text (see `mrkdwn`).
+    pub fn render(&self, text: &str) -> String {
+        self.dir.mrkdwn(text)
+    }
+
+    /// What a reader sees of `m`: its blocks when they carry text (`text`
+    /// is then a notification fallback), else its text; then its legacy
+    /// attachments.
+    pub fn message_text(&self, m: &Msg) -> String {
+        let mut lines = vec![self.dir.blocks(&m.blocks).unwrap_or_else(|| self.render(&m.text))];
+        lines.extend(self.dir.attachments(&m.attachments));
+        lines.retain(|l| !l.is_empty());
+        lines.join("\n")
+    }
+
+    /// `Author: text (edited) [file: name]`, the line without its time.
+    pub fn message(&self, m: &Msg) -> String {
+        let mut s = format!("{}: {}", self.author(m), self.message_text(m));
         if m.edited {
             s.push_str(" (edited)");
         }
@@ -146,6 +154,11 @@ impl ChannelCtx<'_> {
             s.push_str(&format!(" [file: {}]", f["name"].as_str().or(f["title"].as_str()).unwrap_or("attachment")));
         }
         s
+    }
+
+    fn line(&self, m: &Msg) -> String {
+        let when = time(&m.ts).map(|t| t.format("%H:%M").to_string()).unwrap_or_default();
+        format!("[{when}] {}", self.message(m))
     }
 
     fn permalink(&self, ts: &str) -> Option<String> {
@@ -157,7 +170,7 @@ impl ChannelCtx<'_> {
         d.body = msgs.iter().map(|m| self.line(m)).collect::<Vec<_>>().join("\n");
         d.created_at = msgs.first().and_then(|m| time(&m.ts));
         d.updated_at = msgs.iter().filter_map(|m| time(&m.ts)).max();
-        d.author = msgs.first().and_then(|m| m.user.as_deref()).map(|u| self.name_of(u));
+        d.author = msgs.first().map(|m| self.author(m));
         d.breadcrumb = vec![format!("#{}", self.name)];
         d.access = Some(sluice_core::DocAccess::any_of(self.acl.iter().cloned()));
         d.metadata.insert("channel".into(), self.name.into());
@@ -183,7 +196,7 @@ impl ChannelCtx<'_> {
         let mut all: Vec<Msg> = std::iter::once(parent.clone()).chain(replies.iter().filter(|r| r.ts != parent.ts).cloned()).collect();
         all.sort_by(|a, b| a.secs().total_cmp(&b.secs()));
         let parts = split_parts(&all.iter().map(|m| m.secs()).collect::<Vec<_>>(), window_secs);
-        let first_line: String = self.render(&parent.text).lines().next().unwrap_or("").chars().take(80).collect();
+        let first_line: String = self.message_text(parent).lines().find(|l| !l.trim().is_empty() && !l.starts_with("```")).unwrap_or("").chars().take(80).collect();
         let n_parts = parts.len();
         parts
             .into_iter()
@@ -239,11 +252,12 @@ pub fn thread_part_ids(channel: &str, parent_ts: &str, all_secs: &mut Vec<f64>, 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     #[test]
     fn renders_mentions_links_and_entities() {
-        let users = HashMap::from([("U1".to_string(), "alice".to_string())]);
-        let ctx = ChannelCtx { source: "s", id: "C1", name: "eng", acl: &[], users: &users, workspace_url: Some("https://acme.slack.com") };
+        let dir = Directory { users: HashMap::from([("U1".to_string(), "alice".to_string())]), ..Default::default() };
+        let ctx = ChannelCtx { source: "s", id: "C1", name: "eng", acl: &[], dir: &dir, workspace_url: Some("https://acme.slack.com") };
         assert_eq!(ctx.render("hi <@U1> in <#C9|ops>: <https://x.io|docs> &amp; <!here> <https://y.io> a &lt; b"), "hi @alice in #ops: docs (https://x.io) & @here https://y.io a < b");
         assert_eq!(ctx.render("broken <@U1"), "broken <@U1");
     }
@@ -252,9 +266,9 @@ mod tests {
     fn threads_split_by_time_window() {
         assert_eq!(split_parts(&[0.0, 10.0, 100.0, 200.0, 250.0], 100.0), vec![0..3, 3..5]);
         assert_eq!(split_parts(&[5.0], 1.0), vec![0..1]);
-        let users = HashMap::new();
-        let ctx = ChannelCtx { source: "s", id: "C1", name: "eng", acl: &[], users: &users, workspace_url: Some("https://acme.slack.com") };
-        let m = |ts: &str, text: &str| Msg { ts: ts.into(), user: Some("U1".into()), text: text.into(), thread_ts: Some("1000.000001".into()), reply_count: 0, latest_reply: None, edited: false, files: vec![], subtype: None };
+        let dir = Directory::default();
+        let ctx = ChannelCtx { source: "s", id: "C1", name: "eng", acl: &[], dir: &dir, workspace_url: Some("https://acme.slack.com") };
+        let m = |ts: &str, text: &str| Msg { ts: ts.into(), user: Some("U1".into()), text: text.into(), thread_ts: Some("1000.000001".into()), ..Default::default() };
         let parent = Msg { reply_count: 2, ..m("1000.000001", "Why is the build red?") };
         let docs = ctx.thread_docs(&parent, &[m("1060.000002", "flaky test"), m("200000.000003", "fixed for good")], 86_400.0);
         assert_eq!(docs.len(), 2);

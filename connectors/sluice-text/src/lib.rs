@@ -4,5 +4,7 @@
 //! tables and code readable.
 
 pub mod html;
+pub mod marks;
+pub mod writer;
 
 pub use html::html_to_text;

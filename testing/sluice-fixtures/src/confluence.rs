@@ -75,6 +75,14 @@ pub struct ConfluenceWorld {
     pub clock: Clock,
     pub spaces: Vec<Space>,
     pub contents: BTreeMap<u64, Content>,
+    /// The user directory: account id, user key or user name → display name.
+    pub users: BTreeMap<String, String>,
+    /// Listings leave bodies out even when asked (some CQL and search
+    /// paths do): the connector must read each body on its own.
+    pub listings_without_bodies: bool,
+    /// Content listings also return an attachment result, as
+    /// content-listing endpoints may.
+    pub attachment_in_listings: bool,
     next_id: u64,
 }
 
@@ -83,6 +91,14 @@ impl ConfluenceWorld {
     /// post), labels, a restricted subtree, comments, and attachments.
     pub fn generate(spaces: &[(&str, usize)]) -> ConfluenceWorld {
         let mut w = ConfluenceWorld { next_id: 100_000, ..Default::default() };
+        // The generated pages mention `557058:owner-0` … `owner-6`; the
+        // last one has left and the user API no longer knows them.
+        for (n, name) in ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Edsger Dijkstra", "Barbara Liskov", "Donald Knuth"].iter().enumerate() {
+            w.users.insert(format!("557058:owner-{n}"), name.to_string());
+        }
+        for (n, name) in ["Katherine Johnson", "Margaret Hamilton", "Dennis Ritchie", "Frances Allen", "Ken Thompson"].iter().enumerate() {
+            w.users.insert(format!("557058:author-{n}"), name.to_string());
+        }
         for (key, n) in spaces {
             w.add_space(key, *n);
         }
@@ -369,7 +385,10 @@ fn list_in_space(s: &ConfluenceShared, id: &str, raw: Option<String>, kind: Cont
         Some("id") | None => {}
         Some(other) => return bad_request(&format!("invalid sort `{other}`")),
     }
-    let values = items.into_iter().map(|c| v2_content(&w, c, with_body)).collect();
+    let mut values: Vec<Value> = items.into_iter().map(|c| v2_content(&w, c, with_body && !w.listings_without_bodies)).collect();
+    if w.attachment_in_listings {
+        values.insert(0, json!({ "id": "att900001", "type": "attachment", "status": "current", "title": "budget.xlsx", "mediaType": "application/vnd.ms-excel" }));
+    }
     v2_page(&format!("/wiki/api/v2/spaces/{id}/{}", kind_path(kind)), &q, values, 25)
 }
 
@@ -382,6 +401,30 @@ async fn space_blogposts(State(s): State<ConfluenceShared>, Path(id): Path<Strin
 
 fn find(w: &ConfluenceWorld, id: &str) -> Option<Content> {
     id.parse::<u64>().ok().and_then(|id| w.contents.get(&id)).cloned()
+}
+
+/// `GET rest/api/user?accountId=…` (Cloud), `?key=…` or `?username=…`
+/// (Server/DC): the user's display name, or 404.
+async fn user(State(s): State<ConfluenceShared>, RawQuery(raw): RawQuery) -> Response {
+    let q = query_pairs(raw.as_deref());
+    let w = s.world();
+    let id = param(&q, "accountId").or(param(&q, "key")).or(param(&q, "username"));
+    match id.and_then(|id| w.users.get(id).map(|n| (id, n))) {
+        Some((id, name)) => axum::Json(json!({ "type": "known", "accountId": id, "userKey": id, "username": id, "displayName": name, "publicName": name })).into_response(),
+        None => not_found("No user found"),
+    }
+}
+
+/// `GET rest/api/content/{id}?expand=body.storage` (Server/DC).
+async fn v1_content_by_id(State(s): State<ConfluenceShared>, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Response {
+    let q = query_pairs(raw.as_deref());
+    let w = s.world();
+    let Some(c) = find(&w, &id) else { return not_found("Content not found") };
+    let mut v = json!({ "id": c.id.to_string(), "type": if c.kind == ContentKind::Page { "page" } else { "blogpost" }, "status": c.status, "title": c.title });
+    if params(&q, "expand").iter().any(|e| e.split(',').any(|x| x == "body.storage")) {
+        v["body"] = json!({ "storage": { "value": c.body(), "representation": "storage" } });
+    }
+    axum::Json(v).into_response()
 }
 
 async fn content_by_id(State(s): State<ConfluenceShared>, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Response {
@@ -635,7 +678,7 @@ async fn cql_search(State(s): State<ConfluenceShared>, RawQuery(raw): RawQuery) 
             if has("metadata.labels") {
                 v["metadata"] = json!({ "labels": { "results": c.labels.iter().map(|l| json!({ "prefix": "global", "name": l })).collect::<Vec<_>>() } });
             }
-            if has("body.storage") {
+            if has("body.storage") && !w.listings_without_bodies {
                 v["body"] = json!({ "storage": { "value": c.body(), "representation": "storage" } });
             }
             if has("restrictions.read.restrictions.user") || has("restrictions.read.restrictions.group") {
@@ -691,6 +734,9 @@ pub fn router() -> Router<ConfluenceShared> {
         .route("/wiki/download/attachments/{page}/{file}", get(download))
         .route("/wiki/rest/api/content/{id}/restriction/byOperation/read", get(read_restrictions))
         .route("/rest/api/content/search", get(cql_search))
+        .route("/rest/api/content/{id}", get(v1_content_by_id))
+        .route("/rest/api/user", get(user))
+        .route("/wiki/rest/api/user", get(user))
         .route("/rest/api/space", get(v1_spaces))
         .route("/rest/api/content/{id}/restriction/byOperation/read", get(read_restrictions))
 }

@@ -72,12 +72,14 @@ pub struct JiraWorld {
     pub edit_during_listing: Vec<String>,
     /// Server/DC search answers without `total` (a reshaped response).
     pub omit_total: bool,
+    /// The user directory (`/user?username=`): name → display name.
+    pub users: BTreeMap<String, String>,
     next_id: u64,
 }
 
 impl JiraWorld {
     pub fn generate(projects: &[(&str, usize)]) -> JiraWorld {
-        let mut w = JiraWorld { clock: Clock::default(), time_zone: "America/New_York".into(), projects: Vec::new(), issues: BTreeMap::new(), edit_during_listing: Vec::new(), omit_total: false, next_id: 10_000 };
+        let mut w = JiraWorld { clock: Clock::default(), time_zone: "America/New_York".into(), projects: Vec::new(), issues: BTreeMap::new(), edit_during_listing: Vec::new(), omit_total: false, users: BTreeMap::from([("jdoe".to_string(), "Jane Doe".to_string()), ("asmith".to_string(), "Alan Smith".to_string())]), next_id: 10_000 };
         for (key, n) in projects {
             w.add_project(key, *n);
         }
@@ -364,6 +366,16 @@ fn fields_param(q: &[(String, String)]) -> Vec<String> {
     param(q, "fields").map(|f| f.split(',').map(|s| s.trim().to_string()).collect()).unwrap_or_default()
 }
 
+/// `GET /rest/api/2/user?username=…` (or `accountId`): a display name, or 404.
+async fn user_by_name(State(s): State<JiraShared>, RawQuery(raw): RawQuery) -> Response {
+    let q = query_pairs(raw.as_deref());
+    let w = s.world();
+    match param(&q, "username").or(param(&q, "accountId")).and_then(|u| w.users.get(u)) {
+        Some(name) => axum::Json(json!({ "name": param(&q, "username"), "displayName": name, "active": true })).into_response(),
+        None => crate::common::not_found("The user named does not exist"),
+    }
+}
+
 async fn myself(State(s): State<JiraShared>) -> Response {
     let w = s.world();
     axum::Json(json!({ "accountId": "557058:sluice-bot", "displayName": "Sluice bot", "emailAddress": "fixture@example.com", "timeZone": w.time_zone, "active": true })).into_response()
@@ -492,6 +504,7 @@ pub fn router() -> Router<JiraShared> {
     Router::new()
         .route("/rest/api/3/myself", get(myself))
         .route("/rest/api/2/myself", get(myself))
+        .route("/rest/api/2/user", get(user_by_name))
         .route("/rest/api/3/project/search", get(projects))
         .route("/rest/api/2/project", get(projects_v2))
         .route("/rest/api/3/search/jql", get(search_jql))

@@ -200,8 +200,13 @@ pub fn adf_description(key: &str, version: u32, t: &Topic) -> Value {
 /// Jira Server/DC wiki markup for the same content.
 pub fn wiki_markup(key: &str, version: u32, t: &Topic) -> String {
     format!(
-        "h2. {}\n{} *Revision* {version} of {key}.\n* {}\n## Reproduce on staging\n{{code:bash}}\n{}\n{{code}}\n{{info}}{}{{info}}\n||Environment||Impact||\n|production|high|\n",
-        t.title, t.sentences[0], t.sentences[1], t.code, t.sentences[2]
+        "h2. {}\n{} *Revision* {version} of {key}, reported by [~{reporter}].\n* {}\n## Reproduce on staging\n{{code:bash}}\n{}\n{{code}}\n{{info}}{}{{info}}\n||Environment||Impact||\n|production|high|\n",
+        t.title,
+        t.sentences[0],
+        t.sentences[1],
+        t.code,
+        t.sentences[2],
+        reporter = ["jdoe", "asmith", "left.user"][key.bytes().map(usize::from).sum::<usize>() % 3],
     )
 }
 
