@@ -141,6 +141,10 @@ impl Drop for QdrantEdgeServer {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
+        // The shards flush their segments when dropped: drop them now,
+        // while their temporary directory (dropped after this) still exists,
+        // not later with the server task.
+        self.state.collections.lock().clear();
     }
 }
 
