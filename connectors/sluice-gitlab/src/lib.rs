@@ -84,6 +84,8 @@ struct Project {
     path: String,
     web_url: String,
     default_branch: Option<String>,
+    /// GitLab says the repository has no commits (`empty_repo`).
+    empty_repo: bool,
     /// Who may read each feature's documents; `None`: the feature is
     /// disabled and nothing of it is indexed.
     issues: Option<DocAccess>,
@@ -237,6 +239,7 @@ impl GitlabSource {
             path: path.clone(),
             web_url: v["web_url"].as_str().unwrap_or_default().trim_end_matches('/').to_string(),
             default_branch: v["default_branch"].as_str().map(String::from),
+            empty_repo: v["empty_repo"].as_bool().unwrap_or(false),
             issues: feature(Feature::Issues),
             merge_requests: feature(Feature::MergeRequests),
             repository: feature(Feature::Repository),
@@ -268,7 +271,7 @@ impl GitlabSource {
         let sigil = if mr { '!' } else { '#' };
         let mut d = Document::new(&self.id, format!("{}:{}:{iid}", if mr { "mr" } else { "issue" }, p.id), if mr { DocKind::MergeRequest } else { DocKind::Issue });
         d.title = v["title"].as_str().unwrap_or_default().to_string();
-        let mut body = v["description"].as_str().unwrap_or_default().to_string();
+        let mut body = sluice_text::markdown::markdown_to_text(v["description"].as_str().unwrap_or_default());
         let notes = self.all(&format!("api/v4/projects/{}/{kind}/{iid}/notes?sort=asc&order_by=created_at&per_page=100", p.id), self.s.max_notes + 50).await?;
         let notes: Vec<&Value> = notes.iter().filter(|n| !n["system"].as_bool().unwrap_or(false)).collect();
         // Internal notes are for Reporter+ members only: fewer people than
@@ -282,7 +285,7 @@ impl GitlabSource {
             body.push_str("\n\n## Notes\n");
             for n in notes {
                 let who = n["author"]["username"].as_str().unwrap_or("unknown");
-                body.push_str(&format!("\n- {who}: {}", n["body"].as_str().unwrap_or_default().replace('\n', " ")));
+                body.push_str(&format!("\n- {who}: {}", sluice_text::markdown::markdown_to_text(n["body"].as_str().unwrap_or_default()).replace('\n', " ")));
             }
         }
         d.body = body;
@@ -367,26 +370,27 @@ impl GitlabSource {
         let known = self.cursor.heads.get(&p.id.to_string()).cloned();
         let head = match self.head(p).await {
             Ok(Some(h)) => h,
-            // The project names a default branch that answers 404 while its
-            // files are indexed: an inconsistent answer, not an empty
-            // repository. A complete listing without them would prune them
-            // all, so stop instead.
-            Err(HttpError { status: Some(404), .. }) if known.is_some() && self.mode != SyncMode::Incremental => {
+            // An empty repository (GitLab says so: no default branch, or
+            // `empty_repo`); the engine's mass-deletion guard still weighs
+            // what a prune removes.
+            Ok(None) => return Ok(()),
+            Err(HttpError { status: Some(404), .. }) if p.empty_repo => return Ok(()),
+            // The project names a default branch that answers 404: an
+            // inconsistent answer, not an empty repository. A complete
+            // listing without its files would prune them all, so stop.
+            Err(HttpError { status: Some(404), .. }) => {
                 return Err(SourceError {
                     source_id: self.id.clone(),
                     location: format!("project {}", p.path),
                     message: format!(
-                        "the default branch `{}` of project {} answers 404 although the project names it and its files are indexed; nothing is pruned (this clears once GitLab serves the branch again)",
+                        "the default branch `{}` of project {} answers 404 although the project names it{}; nothing is indexed or pruned from it (this clears once GitLab serves the branch again)",
                         p.default_branch.as_deref().unwrap_or("?"),
-                        p.path
+                        p.path,
+                        if known.is_some() { " and its files are indexed" } else { "" }
                     ),
                     transient: false,
                 });
             }
-            // An empty repository (GitLab says so: no default branch); the
-            // engine's mass-deletion guard still weighs what a prune removes.
-            Ok(None) => return Ok(()),
-            Err(e) if e.status == Some(404) => return Ok(()),
             Err(e) => return Err(self.err(e)),
         };
         if self.mode == SyncMode::Incremental {
@@ -538,7 +542,9 @@ impl Source for GitlabSource {
                             }
                             let mut d = Document::new(&self.id, ext, DocKind::WikiPage);
                             d.title = w["title"].as_str().unwrap_or(slug).to_string();
-                            d.body = w["content"].as_str().unwrap_or_default().to_string();
+                            let content = w["content"].as_str().unwrap_or_default();
+                            // Markdown pages read as rendered; other formats (AsciiDoc, RDoc, Org) as written.
+                            d.body = if w["format"].as_str().is_none_or(|f| f == "markdown") { sluice_text::markdown::markdown_to_text(content) } else { content.to_string() };
                             d.url = Some(format!("{}/-/wikis/{slug}", p.web_url));
                             d.breadcrumb = p.path.split('/').map(String::from).chain(std::iter::once("wiki".to_string())).collect();
                             d.metadata.insert("project".into(), p.path.clone().into());
@@ -554,7 +560,25 @@ impl Source for GitlabSource {
             }
             Work::Tree { p, head, next } => {
                 let (v, more) = self.get_url(&next).await.map_err(|e| self.err(e))?;
-                for entry in v.as_array().into_iter().flatten() {
+                let Some(entries) = v.as_array() else {
+                    return Err(SourceError { source_id: self.id.clone(), location: sluice_http::redact_url(&next), message: "unexpected response: the repository tree is not a JSON array".into(), transient: false });
+                };
+                // A branch with a head commit and no files at all is a
+                // reshaped answer (a wrong ref, a tree GitLab could not
+                // read), not a repository whose files were all deleted.
+                if entries.is_empty() && more.is_none() && self.tree_url(&p, &head).is_ok_and(|first| first == next) {
+                    return Err(SourceError {
+                        source_id: self.id.clone(),
+                        location: format!("project {}", p.path),
+                        message: format!(
+                            "the tree of branch `{}` (commit {head}) of project {} came back empty; nothing is indexed or pruned from it",
+                            p.default_branch.as_deref().unwrap_or("?"),
+                            p.path
+                        ),
+                        transient: false,
+                    });
+                }
+                for entry in entries {
                     let (Some(path), Some(blob)) = (entry["path"].as_str(), entry["id"].as_str()) else { continue };
                     if entry["type"] != "blob" || !self.globs.admits(path) {
                         continue;

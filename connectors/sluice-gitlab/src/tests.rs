@@ -257,7 +257,49 @@ async fn a_default_branch_that_answers_404_stops_the_prune() {
     let api = pid(&shared, "acme/platform/api");
     shared.world().projects.iter_mut().find(|p| p.id == api).unwrap().branch_missing = true;
     let err = drain(&mut src, SyncMode::Prune, full.cursor.as_deref()).await.err().expect("the prune must stop");
-    assert!(err.message.contains("answers 404") && err.message.contains("nothing is pruned"), "{err}");
+    assert!(err.message.contains("answers 404") && err.message.contains("nothing is indexed or pruned"), "{err}");
+}
+
+/// On a first sync too, a named branch that answers 404, or a tree that
+/// comes back empty, is an error naming the project and the branch, never
+/// an empty repository (which a later prune would act on).
+#[tokio::test]
+async fn a_missing_branch_or_an_empty_tree_is_an_error_naming_project_and_branch() {
+    for case in ["404", "empty"] {
+        let (server, shared) = fixture().await;
+        let api = pid(&shared, "acme/platform/api");
+        {
+            let mut w = shared.world();
+            let p = w.projects.iter_mut().find(|p| p.id == api).unwrap();
+            if case == "404" {
+                p.branch_missing = true;
+            } else {
+                p.tree_empty = true;
+            }
+        }
+        let (mut src, _) = source(&server, json!({}));
+        let err = drain(&mut src, SyncMode::Full, None).await.err().unwrap_or_else(|| panic!("{case}: the sync must stop"));
+        assert!(err.message.contains("`main`") && err.message.contains("acme/platform/api"), "{case}: {err}");
+        assert!(err.message.contains(if case == "404" { "answers 404" } else { "came back empty" }), "{case}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn descriptions_notes_and_wiki_pages_read_as_rendered_markdown() {
+    let (server, shared) = fixture().await;
+    let (mut src, _) = source(&server, json!({}));
+    let d = drain(&mut src, SyncMode::Full, None).await.unwrap();
+    let _ = shared;
+    let issues: Vec<&Document> = d.docs.iter().filter(|d| d.kind == DocKind::Issue).collect();
+    assert!(!issues.is_empty());
+    for i in &issues {
+        assert!(i.body.contains("[x] Reproduced on staging (see #12, cc @alice)"), "{}", i.body);
+    }
+    for doc in d.docs.iter().filter(|d| d.kind != DocKind::File) {
+        for syntax in ["**", "](http", "![", "- [x]", "- [ ]"] {
+            assert!(!doc.body.contains(syntax), "{}: `{syntax}` left in\n{}", doc.external_id, doc.body);
+        }
+    }
 }
 
 /// The permission pass lists issues, merge requests, wiki slugs and tree

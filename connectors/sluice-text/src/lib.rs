@@ -5,6 +5,7 @@
 
 pub mod html;
 pub mod marks;
+pub mod markdown;
 pub mod writer;
 
 pub use html::html_to_text;

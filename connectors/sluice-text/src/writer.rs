@@ -76,6 +76,15 @@ impl TextWriter {
         self.indent = parent_indent;
     }
 
+    /// A Markdown task item: its pending `- ` marker becomes `[x] ` or `[ ] `.
+    pub fn task_marker(&mut self, done: bool) {
+        if let Some(m) = &mut self.marker {
+            if let Some(at) = m.rfind("- ") {
+                m.replace_range(at..at + 2, if done { "[x] " } else { "[ ] " });
+            }
+        }
+    }
+
     pub fn check_pending_task(&mut self) {
         if let Some(m) = &mut self.marker {
             if let Some(at) = m.rfind("[ ] ") {

@@ -65,6 +65,8 @@ pub struct Project {
     pub features: BTreeMap<String, String>,
     /// The default branch answers 404 although the project names it.
     pub branch_missing: bool,
+    /// The tree of the default branch answers an empty list.
+    pub tree_empty: bool,
 }
 
 #[derive(Debug, Default)]
@@ -136,6 +138,7 @@ impl GitlabWorld {
             wiki,
             features: ["issues", "merge_requests", "repository", "wiki"].into_iter().map(|f| (f.to_string(), "enabled".to_string())).collect(),
             branch_missing: false,
+            tree_empty: false,
         });
         let start = self.clock.now - Duration::minutes(2 * n as i64 + 10);
         for k in 0..n {
@@ -152,7 +155,7 @@ impl GitlabWorld {
                     iid: k as u64 + 1,
                     project_id: pid,
                     title: format!("{} ({}{})", tk.title, if mr { "!" } else { "#" }, k + 1),
-                    description: format!("## Context\n\n{}\n\n- {}\n- {}\n\n```\n{}\n```", tk.sentences[0], tk.sentences[1], tk.sentences[2], tk.code),
+                    description: format!("## Context\n\n{}\n\n- {}\n- {}\n\n```\n{}\n```\n\n- [x] **Reproduced** on [staging](https://staging.example/x) (see #12, cc @alice)", tk.sentences[0], tk.sentences[1], tk.sentences[2], tk.code),
                     state: if mr { ["opened", "merged", "closed"][k % 3].into() } else { ["opened", "closed"][k % 2].into() },
                     confidential: !mr && k % 7 == 3,
                     labels: if k % 2 == 0 { vec!["backend".into()] } else { vec!["docs".into(), "backend".into()] },
@@ -402,6 +405,9 @@ async fn tree(State(s): State<GitlabShared>, Path(id): Path<String>, RawQuery(ra
     dirs.dedup();
     let mut items: Vec<Value> = dirs.iter().map(|d| json!({ "id": crate::gitlab::sha(d), "name": d.rsplit('/').next(), "type": "tree", "path": d, "mode": "040000" })).collect();
     items.extend(files.iter().map(|(path, (blob, _))| json!({ "id": blob, "name": path.rsplit('/').next(), "type": "blob", "path": path, "mode": "100644" })));
+    if p.tree_empty {
+        items.clear();
+    }
     offset_page(&format!("/api/v4/projects/{}/repository/tree", p.id), &q, items, 20)
 }
 
