@@ -233,7 +233,7 @@ def storage(md: str) -> str:
                 lm = _LIST_RE.match(lines[i])
                 if lm:
                     items.append([len(lm.group(1)), lm.group(2)[0].isdigit(), lm.group(3)]); i += 1
-                elif lines[i].strip() and lines[i].startswith("   ") and items:
+                elif lines[i].strip() and lines[i].startswith("  ") and items:
                     items[-1][2] += " " + lines[i].strip(); i += 1
                 else:
                     break
@@ -375,10 +375,10 @@ SLACK_BY_REF: dict[str, dict] = {}
 def _slack_msg(who, text, ts, thread_ts):
     if who in BOTS:
         uid, bot_id, bname = BOTS[who]
-        return {"type": "message", "subtype": "bot_message", "user": uid, "bot_id": bot_id,
-                "user_name": bname, "text": text, "ts": ts, "thread_ts": thread_ts}
+        return {"type": "message", "subtype": "bot_message", "user": uid, "bot_id": bot_id, "username": bname,
+                "bot_profile": {"id": bot_id, "name": bname}, "text": text, "ts": ts, "thread_ts": thread_ts}
     p = PEOPLE[who]
-    return {"type": "message", "user": p.slack_id, "user_name": p.name, "text": text, "ts": ts, "thread_ts": thread_ts}
+    return {"type": "message", "user": p.slack_id, "text": text, "ts": ts, "thread_ts": thread_ts}
 
 
 def _reply_stats(msgs):
@@ -683,6 +683,90 @@ def person_ref(k):
     return {"displayName": p.name, "emailAddress": p.email}
 
 
+_FIELD_LINE = re.compile(r"^[A-Z][\w /()-]{1,30}: ")
+_INLINE_CODE = re.compile(r"`([^`]+)`")
+
+
+def _adf_inline(text: str) -> list:
+    """Text → ADF text nodes; `code` spans get the code mark."""
+    nodes, pos = [], 0
+    for m in _INLINE_CODE.finditer(text):
+        if m.start() > pos:
+            nodes.append({"type": "text", "text": text[pos:m.start()]})
+        nodes.append({"type": "text", "text": m.group(1), "marks": [{"type": "code"}]})
+        pos = m.end()
+    if pos < len(text):
+        nodes.append({"type": "text", "text": text[pos:]})
+    return nodes
+
+
+def _adf_paragraph(lines: list) -> dict:
+    """Hard-wrapped prose joins with spaces; `Field: value` lines keep their line breaks."""
+    content = []
+    for i, line in enumerate(lines):
+        if i > 0:
+            if _FIELD_LINE.match(line) or _FIELD_LINE.match(lines[i - 1]):
+                content.append({"type": "hardBreak"})
+            else:
+                content.append({"type": "text", "text": " "})
+        content.extend(_adf_inline(line))
+    return {"type": "paragraph", "content": content}
+
+
+def adf(text: str) -> dict:
+    """The sample's plain-text Jira bodies as Atlassian Document Format (what Jira Cloud's REST v3
+    returns): paragraphs, bullet and numbered lists, tables (`| a | b |` rows), inline code."""
+    blocks, para, lst, table = [], [], None, None
+
+    def flush():
+        nonlocal para, lst, table
+        if para:
+            blocks.append(_adf_paragraph(para))
+            para = []
+        if lst:
+            blocks.append(lst)
+            lst = None
+        if table:
+            blocks.append(table)
+            table = None
+
+    for raw in text.split("\n"):
+        line = raw.rstrip()
+        bullet = re.match(r"^\s*[-*] (.*)$", line)
+        number = re.match(r"^\s*\d+\. (.*)$", line)
+        if not line.strip():
+            flush()
+        elif line.lstrip().startswith("|") and line.rstrip().endswith("|"):
+            if para or lst:
+                flush()
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if all(set(c) <= set("-: ") for c in cells):
+                continue
+            table = table or {"type": "table", "content": []}
+            kind = "tableHeader" if not table["content"] else "tableCell"
+            table["content"].append({"type": "tableRow", "content": [
+                {"type": kind, "content": [{"type": "paragraph", "content": _adf_inline(c)}]} for c in cells]})
+        elif bullet or number:
+            if para or table:
+                flush()
+            kind = "bulletList" if bullet else "orderedList"
+            if lst is None or lst["type"] != kind:
+                if lst:
+                    blocks.append(lst)
+                lst = {"type": kind, "content": []}
+            item = (bullet or number).group(1)
+            lst["content"].append({"type": "listItem", "content": [_adf_paragraph([item])]})
+        elif lst and raw.startswith("  ") and lst["content"]:
+            # A wrapped list item continues its paragraph.
+            lst["content"][-1]["content"][0]["content"].extend([{"type": "text", "text": " "}] + _adf_inline(line.strip()))
+        else:
+            if lst or table:
+                flush()
+            para.append(line.strip())
+    flush()
+    return {"type": "doc", "version": 1, "content": blocks}
+
+
 def build_jira():
     for it in JIRA_PENDING:
         it["_created"] = T(it["created"])
@@ -829,8 +913,7 @@ def query_rows():
            "jira": ("jira/issues.jsonl", lambda r: JIRA_BY_REF[r]["key"]),
            "issue": ("gitlab/issues.jsonl", lambda r: GL_BY_REF[r]["doc"]["references"]["full"]),
            "mr": ("gitlab/merge_requests.jsonl", lambda r: GL_BY_REF[r]["doc"]["references"]["full"]),
-           "slack": ("slack/threads.jsonl",
-                     lambda r: f"{SLACK_BY_REF[r]['channel']['id']}/{SLACK_BY_REF[r]['thread_ts']}")}
+           "slack": ("slack", lambda r: f"thread:{SLACK_BY_REF[r]['channel']['id']}:{SLACK_BY_REF[r]['thread_ts']}")}
     return [(q, ext[kind][0], ext[kind][1](ref)) for q, kind, ref in load("queries.json")]
 
 
@@ -843,6 +926,35 @@ def write_jsonl(path: Path, docs: list[dict]):
             f.write(json.dumps(d, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
+def write_slack_export(out: Path, threads: list[dict]) -> None:
+    """The Slack part as a workspace export (what Slack's export tool writes and the `slack_export`
+    source reads): users.json, channels.json (public), groups.json (private, with members) and one
+    file of messages per channel and UTC day, replies beside their parents."""
+    import shutil
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    users = [{"id": p.slack_id, "name": p.key, "real_name": p.name, "deleted": False,
+              "profile": {"display_name": p.name, "real_name": p.name}} for p in PEOPLE.values()]
+    users += [{"id": uid, "name": name.lower(), "real_name": name, "is_bot": True, "deleted": False,
+               "profile": {"display_name": name, "real_name": name}} for uid, _, name in BOTS.values()]
+    (out / "users.json").write_text(json.dumps(users, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    for file, private in (("channels.json", False), ("groups.json", True)):
+        chans = [{"id": c["id"], "name": c["name"], "is_private": private, "is_archived": False,
+                  **({"members": [PEOPLE[k].slack_id for k in c["members"]]} if private else {})}
+                 for c in CHANNELS.values() if c["is_private"] == private]
+        (out / file).write_text(json.dumps(chans, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    days: dict = {}
+    for t in threads:
+        for m in t["messages"]:
+            day = datetime.fromtimestamp(float(m["ts"]), tz=timezone.utc).strftime("%Y-%m-%d")
+            days.setdefault((t["channel"]["name"], day), []).append(m)
+    for (channel, day), msgs in sorted(days.items()):
+        (out / channel).mkdir(exist_ok=True)
+        msgs.sort(key=lambda m: float(m["ts"]))
+        (out / channel / f"{day}.json").write_text(json.dumps(msgs, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
 def validate(out: Path) -> dict:
     """Check ids, placeholders and timestamps of the written files; return the number of documents per file."""
     files = {
@@ -850,7 +962,6 @@ def validate(out: Path) -> dict:
         "jira/issues.jsonl": lambda d: d["key"],
         "gitlab/issues.jsonl": lambda d: d["references"]["full"],
         "gitlab/merge_requests.jsonl": lambda d: d["references"]["full"],
-        "slack/threads.jsonl": lambda d: f"{d['channel']['id']}/{d['thread_ts']}",
     }
     counts, ids_by_file = {}, {}
     for rel, key in files.items():
@@ -871,14 +982,22 @@ def validate(out: Path) -> dict:
             elif rel.startswith("gitlab"):
                 stamps = [d.get(x) for x in ("created_at", "updated_at", "closed_at", "merged_at")]
                 stamps += [nt["created_at"] for nt in d["notes"]]
-            else:
-                tss = [float(m["ts"]) for m in d["messages"]]
-                assert tss == sorted(tss) and d["messages"][0]["ts"] == d["thread_ts"], k
-                stamps = []
             for ts in filter(None, stamps):
                 datetime.fromisoformat(ts.replace("Z", "+00:00"))
         counts[rel] = len(seen)
         ids_by_file[rel] = seen
+    threads = set()
+    for day in sorted((out / "slack").glob("*/*.json")):
+        msgs = json.loads(day.read_text(encoding="utf-8"))
+        tss = [float(m["ts"]) for m in msgs]
+        assert tss == sorted(tss), day
+        for m in msgs:
+            assert not _PH.search(m["text"]), f"{day}: unresolved placeholder"
+            if m.get("thread_ts") == m["ts"]:
+                channel = next(c["id"] for c in CHANNELS.values() if c["name"] == day.parent.name)
+                threads.add(f"thread:{channel}:{m['ts']}")
+    counts["slack"] = len(threads)
+    ids_by_file["slack"] = threads
     lines = (out / "queries.tsv").read_text(encoding="utf-8").splitlines()
     assert lines[0] == "query\tfile\texternal_id"
     for line in lines[1:]:
@@ -900,6 +1019,11 @@ def main(argv=None):
 
     conf = [resolve(p, xml=True) for p in sorted(CONF, key=lambda p: int(p["id"]))]
     jira_docs = [resolve(d) for d in sorted(JIRA, key=lambda d: int(d["id"]))]
+    for d in jira_docs:
+        f = d["fields"]
+        f["description"] = adf(f["description"])
+        for c in f["comment"]["comments"]:
+            c["body"] = adf(c["body"])
     gl_issues = [resolve(d) for d in sorted(GL_ISSUES, key=lambda d: d["id"])]
     gl_mrs = [resolve(d) for d in sorted(GL_MRS, key=lambda d: d["id"])]
     threads = [resolve(t) for t in sorted(SLACK, key=lambda t: float(t["thread_ts"]))]
@@ -908,19 +1032,20 @@ def main(argv=None):
     write_jsonl(out / "jira/issues.jsonl", jira_docs)
     write_jsonl(out / "gitlab/issues.jsonl", gl_issues)
     write_jsonl(out / "gitlab/merge_requests.jsonl", gl_mrs)
-    write_jsonl(out / "slack/threads.jsonl", threads)
+    write_slack_export(out / "slack", threads)
     with (out / "queries.tsv").open("w", encoding="utf-8", newline="\n") as f:
         f.write("query\tfile\texternal_id\n")
         for row in query_rows():
             f.write("\t".join(row) + "\n")
 
     counts = validate(out)
-    data_files = [out / p for p in counts if p != "queries.tsv"] + [out / "queries.tsv"]
+    data_files = [out / p for p in counts if p not in ("queries.tsv", "slack")] + [out / "queries.tsv"]
+    data_files += sorted(p for p in (out / "slack").rglob("*.json"))
     size = sum(p.stat().st_size for p in data_files)
     (out / "README.md").write_text(read("templates/corpus-readme.md").format(
         conf=counts["confluence/pages.jsonl"], jira=counts["jira/issues.jsonl"],
         gli=counts["gitlab/issues.jsonl"], glm=counts["gitlab/merge_requests.jsonl"],
-        slack=counts["slack/threads.jsonl"], queries=counts["queries.tsv"], size=f"{size:,}"), encoding="utf-8")
+        slack=counts["slack"], queries=counts["queries.tsv"], size=f"{size:,}"), encoding="utf-8")
     total = size + (out / "README.md").stat().st_size
     assert total < 3_000_000, total
     for k, v in counts.items():

@@ -237,8 +237,8 @@ impl FilesSource {
         };
         let mut d = Document::new(&self.id, id.clone(), kind);
         d.title = pick(&m.title, &defaults.title).and_then(|e| e.eval_first(rec)).unwrap_or_default();
-        let parts = pick(&m.text, &defaults.text).map(|e| e.eval_all(rec)).unwrap_or_default();
         let format = if m.text.is_some() { m.text_format } else { formats::default_text_format(file.format, m.text_format) };
+        let parts = pick(&m.text, &defaults.text).map(|e| e.eval_all_with(rec, format.render())).unwrap_or_default();
         d.warnings = rec.get(formats::CONVERSION_WARNINGS).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(String::from).collect();
         d.body = parts
             .iter()

@@ -29,7 +29,14 @@ impl Exprs {
 
     /// All values, in order, empty strings dropped.
     pub fn eval_all(&self, record: &Value) -> Vec<String> {
-        self.list().into_iter().flat_map(|e| eval(e, record)).filter(|s| !s.trim().is_empty()).collect()
+        self.eval_all_with(record, scalar)
+    }
+
+    /// All values, each placeholder's value turned into text by `render`
+    /// (a body in ADF is a JSON object, converted before it joins a
+    /// template such as `{author}: {body}`).
+    pub fn eval_all_with(&self, record: &Value, render: fn(&Value) -> String) -> Vec<String> {
+        self.list().into_iter().flat_map(|e| eval_with(e, record, render)).filter(|s| !s.trim().is_empty()).collect()
     }
 
     /// The first non-empty value.
@@ -52,8 +59,39 @@ pub enum TextFormat {
     Plain,
     /// HTML or Confluence storage format, converted to text.
     Html,
-    /// Kept as Markdown (headings guide chunking).
+    /// Markdown (GitLab-flavoured), read as rendered: headings, lists,
+    /// task items and code kept, emphasis and link syntax dropped.
     Markdown,
+    /// Atlassian Document Format (Jira Cloud bodies): a JSON object, or a
+    /// string holding one.
+    Adf,
+    /// Jira Server/Data Center wiki markup.
+    JiraWiki,
+}
+
+impl TextFormat {
+    /// How one value of this format becomes text (per placeholder).
+    pub fn render(self) -> fn(&Value) -> String {
+        match self {
+            TextFormat::Adf => |v| match v {
+                Value::Object(_) => sluice_text::adf::adf_to_text(v).0,
+                Value::String(s) => match serde_json::from_str::<Value>(s) {
+                    Ok(doc @ Value::Object(_)) => sluice_text::adf::adf_to_text(&doc).0,
+                    _ => s.clone(),
+                },
+                other => scalar(other),
+            },
+            TextFormat::JiraWiki => |v| match v {
+                Value::String(s) => sluice_text::adf::wiki_to_text(s),
+                other => scalar(other),
+            },
+            TextFormat::Markdown => |v| match v {
+                Value::String(s) => sluice_text::markdown::markdown_to_text(s),
+                other => scalar(other),
+            },
+            TextFormat::Plain | TextFormat::Html => scalar,
+        }
+    }
 }
 
 /// How record fields become document fields. Only `id` is required.
@@ -210,7 +248,7 @@ fn walk<'a>(v: &'a Value, steps: &[Step], flatten_leaf: bool, out: &mut Vec<&'a 
     }
 }
 
-fn scalar(v: &Value) -> String {
+pub fn scalar(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
@@ -222,6 +260,10 @@ fn scalar(v: &Value) -> String {
 /// Evaluates one expression; an invalid expression yields nothing (they
 /// are validated when the source is built).
 pub fn eval(expr: &str, record: &Value) -> Vec<String> {
+    eval_with(expr, record, scalar)
+}
+
+fn eval_with(expr: &str, record: &Value, render: fn(&Value) -> String) -> Vec<String> {
     let Ok(parts) = parse_template(expr) else { return Vec::new() };
     // `{a[*].x}: {a[*].y}` walks `a` once, pairing x and y of each element,
     // instead of forming every combination.
@@ -237,9 +279,9 @@ pub fn eval(expr: &str, record: &Value) -> Vec<String> {
                 lit => lit.clone(),
             })
             .collect();
-        return elements.into_iter().flat_map(|el| eval_parts(&inner, el)).collect();
+        return elements.into_iter().flat_map(|el| eval_parts(&inner, el, render)).collect();
     }
-    eval_parts(&parts, record)
+    eval_parts(&parts, record, render)
 }
 
 /// Length of the path prefix (through its first `[*]`) shared by every
@@ -255,7 +297,7 @@ fn shared_wildcard_prefix(parts: &[Part]) -> Option<usize> {
     paths.iter().all(|p| p.len() > star + 1 && p[..=star] == *prefix).then_some(star + 1)
 }
 
-fn eval_parts(parts: &[Part], record: &Value) -> Vec<String> {
+fn eval_parts(parts: &[Part], record: &Value, render: fn(&Value) -> String) -> Vec<String> {
     let parts = parts.to_vec();
     let mut results = vec![String::new()];
     for part in parts {
@@ -267,7 +309,7 @@ fn eval_parts(parts: &[Part], record: &Value) -> Vec<String> {
                 if vals.is_empty() {
                     return Vec::new();
                 }
-                let strs: Vec<String> = vals.iter().map(|v| scalar(v)).collect();
+                let strs: Vec<String> = vals.iter().map(|v| render(v)).collect();
                 results = results.iter().flat_map(|r| strs.iter().map(move |s| format!("{r}{s}"))).take(10_000).collect();
             }
         }

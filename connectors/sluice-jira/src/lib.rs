@@ -10,7 +10,8 @@
 //! overlap window before the watermark.
 
 mod factory;
-pub mod adf;
+/// ADF and wiki markup → text (shared with the files source, in sluice-text).
+pub use sluice_text::adf;
 mod settings;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};

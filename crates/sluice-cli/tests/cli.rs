@@ -22,7 +22,7 @@ fn validate_accepts_the_bundled_pipelines() {
     let o = sluice(&["validate", "pipelines/demo.yaml"], &repo());
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}{err}");
-    assert!(out.contains("ok (5 sources, 1 sink)"), "{out}");
+    assert!(out.contains("ok (6 sources, 1 sink)"), "{out}");
     let mut checked = 0;
     for entry in std::fs::read_dir(repo().join("pipelines")).unwrap() {
         let path = entry.unwrap().path();

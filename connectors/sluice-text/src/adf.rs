@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use serde_json::Value;
-use sluice_text::writer::TextWriter;
+use crate::writer::TextWriter;
 
 const MAX_DEPTH: usize = 64;
 
@@ -358,7 +358,7 @@ impl Wiki<'_> {
     fn code(&mut self, lang: &str, body: &[String]) {
         self.blank();
         let text = body.join("\n");
-        let text = sluice_text::writer::trim_blank_lines(&text);
+        let text = crate::writer::trim_blank_lines(&text);
         self.out.push(format!("```{lang}"));
         self.out.extend(text.lines().map(|l| l.trim_end().to_string()));
         self.out.push("```".into());
@@ -545,7 +545,7 @@ impl Wiki<'_> {
             chars.push(c);
             i += 1;
         }
-        let kept = sluice_text::marks::strip_marks(&chars, &['*', '_', '-', '+', '^', '~']);
+        let kept = crate::marks::strip_marks(&chars, &['*', '_', '-', '+', '^', '~']);
         let mut out = String::new();
         let mut tokens = tokens.into_iter();
         let mut space = false;
