@@ -2,7 +2,8 @@
 # What the test suite needs on top of scripts/setup.sh: headless Chromium
 # for the search page's browser test, the tansu Kafka-protocol broker (built
 # once from crates.io), the noida-db Elasticsearch API emulator (PyPI) and
-# schemathesis (PyPI) for the API contract test.
+# schemathesis (PyPI) for the API contract test and ir-measures (PyPI) for
+# the retrieval metrics test.
 # All cached; cheap when already done.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,3 +28,5 @@ bash "$ROOT/scripts/setup-kafka.sh"
 bash "$ROOT/scripts/setup-stores.sh"
 # schemathesis, for the API contract test.
 bash "$ROOT/scripts/setup-contract.sh"
+# ir-measures, the reference for `sluice eval`'s metrics.
+bash "$ROOT/scripts/setup-eval.sh"

@@ -1,5 +1,8 @@
 //! `sluice eval`: ingest a BEIR-style corpus through the real pipeline into
-//! an embedded index, then score keyword, vector and hybrid retrieval.
+//! an embedded index, then score keyword, vector and hybrid retrieval
+//! (nDCG@10, Recall@100, MRR@10, trec_eval's definitions), or score a TREC
+//! run file (`--score-run`). `--out` writes per-query figures and each
+//! mode's run file, so two versions can be diffed query by query.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -16,11 +19,11 @@ use crate::error::Failure;
 #[derive(Args)]
 pub struct EvalArgs {
     /// corpus.jsonl (`_id`, `title`, `text`).
-    #[arg(long)]
-    corpus: PathBuf,
+    #[arg(long, required_unless_present = "score_run")]
+    corpus: Option<PathBuf>,
     /// queries.jsonl (`_id`, `text`).
-    #[arg(long)]
-    queries: PathBuf,
+    #[arg(long, required_unless_present = "score_run")]
+    queries: Option<PathBuf>,
     /// qrels TSV: header line, then query-id, corpus-id, score.
     #[arg(long)]
     qrels: PathBuf,
@@ -30,6 +33,13 @@ pub struct EvalArgs {
     /// Evaluate only the first N judged queries.
     #[arg(long)]
     limit: Option<usize>,
+    /// Write `per_query.jsonl` and `<mode>.run` (TREC format) into this directory.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Score this TREC run file (`qid Q0 docid rank score tag`) against
+    /// `--qrels` instead of searching.
+    #[arg(long, conflicts_with_all = ["corpus", "queries"])]
+    score_run: Option<PathBuf>,
     #[command(flatten)]
     model: ModelArgs,
     #[arg(long)]
@@ -79,6 +89,66 @@ pub fn ndcg_at(ranked: &[String], rel: &HashMap<String, f64>, k: usize) -> f64 {
     if idcg == 0.0 { 0.0 } else { dcg / idcg }
 }
 
+/// Reciprocal rank of the first relevant document within the top k.
+pub fn mrr_at(ranked: &[String], rel: &HashMap<String, f64>, k: usize) -> f64 {
+    ranked.iter().take(k).position(|d| rel.contains_key(d)).map(|i| 1.0 / (i + 1) as f64).unwrap_or(0.0)
+}
+
+/// A TREC run file: query id → documents, best first. Ordered as trec_eval
+/// does: by score, descending; ties by document id, descending.
+pub fn read_run(path: &Path) -> Result<HashMap<String, Vec<String>>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut by_query: HashMap<String, Vec<(f64, String)>> = HashMap::new();
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        if cols.len() < 6 {
+            return Err(format!("{}:{}: expected `qid Q0 docid rank score tag`", path.display(), i + 1));
+        }
+        let score: f64 = cols[4].parse().map_err(|_| format!("{}:{}: bad score `{}`", path.display(), i + 1, cols[4]))?;
+        by_query.entry(cols[0].to_string()).or_default().push((score, cols[2].to_string()));
+    }
+    Ok(by_query
+        .into_iter()
+        .map(|(q, mut docs)| {
+            docs.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| b.1.cmp(&a.1)));
+            (q, docs.into_iter().map(|(_, d)| d).collect())
+        })
+        .collect())
+}
+
+/// One query's figures.
+struct Scored {
+    ndcg: f64,
+    recall: f64,
+    mrr: f64,
+}
+
+fn score(ranked: &[String], rel: &HashMap<String, f64>) -> Scored {
+    Scored { ndcg: ndcg_at(ranked, rel, 10), recall: recall_at(ranked, rel, 100), mrr: mrr_at(ranked, rel, 10) }
+}
+
+/// Mean figures over the judged queries (a query the run does not answer
+/// scores 0, as trec_eval with `-c`).
+fn means(per_query: &[Scored]) -> (f64, f64, f64) {
+    let n = per_query.len().max(1) as f64;
+    (per_query.iter().map(|s| s.ndcg).sum::<f64>() / n, per_query.iter().map(|s| s.recall).sum::<f64>() / n, per_query.iter().map(|s| s.mrr).sum::<f64>() / n)
+}
+
+fn score_run(run: &Path, qrels: &HashMap<String, HashMap<String, f64>>, json: bool) -> Result<(), Failure> {
+    let run = read_run(run).map_err(Failure::Invalid)?;
+    let mut qids: Vec<&String> = qrels.keys().collect();
+    qids.sort();
+    let empty = Vec::new();
+    let per_query: Vec<Scored> = qids.iter().map(|q| score(run.get(*q).unwrap_or(&empty), &qrels[*q])).collect();
+    let (ndcg, recall, mrr) = means(&per_query);
+    if json {
+        println!("{}", serde_json::json!({ "queries": qids.len(), "ndcg@10": ndcg, "recall@100": recall, "mrr@10": mrr }));
+    } else {
+        println!("{} judged queries\nnDCG@10 {ndcg:.4}  Recall@100 {recall:.4}  MRR@10 {mrr:.4}", qids.len());
+    }
+    Ok(())
+}
+
 pub fn recall_at(ranked: &[String], rel: &HashMap<String, f64>, k: usize) -> f64 {
     if rel.is_empty() {
         return 0.0;
@@ -88,12 +158,18 @@ pub fn recall_at(ranked: &[String], rel: &HashMap<String, f64>, k: usize) -> f64
 }
 
 pub async fn run(args: EvalArgs) -> Result<(), Failure> {
-    let corpus = match std::path::absolute(&args.corpus) {
-        Ok(p) if p.exists() => p,
-        _ => return Err(Failure::Invalid(format!("corpus {} not found", args.corpus.display()))),
-    };
-    let queries = read_queries(&args.queries).map_err(Failure::Invalid)?;
     let qrels = read_qrels(&args.qrels).map_err(Failure::Invalid)?;
+    if let Some(run) = &args.score_run {
+        return score_run(run, &qrels, args.json);
+    }
+    let (Some(corpus), Some(queries)) = (&args.corpus, &args.queries) else {
+        return Err(Failure::Invalid("--corpus and --queries are needed (or --score-run)".into()));
+    };
+    let corpus = match std::path::absolute(corpus) {
+        Ok(p) if p.exists() => p,
+        _ => return Err(Failure::Invalid(format!("corpus {} not found", corpus.display()))),
+    };
+    let queries = read_queries(queries).map_err(Failure::Invalid)?;
     let mut judged: Vec<(String, String)> = queries.into_iter().filter(|(id, _)| qrels.contains_key(id)).collect();
     if let Some(n) = args.limit {
         judged.truncate(n);
@@ -122,39 +198,67 @@ pub async fn run(args: EvalArgs) -> Result<(), Failure> {
     let mut results = Vec::new();
     let texts: Vec<&str> = judged.iter().map(|(_, q)| q.as_str()).collect();
     let qvecs = embedder.embed(&texts).map_err(Failure::runtime)?;
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir).map_err(|e| Failure::Runtime(format!("{}: {e}", dir.display())))?;
+    }
+    let mut per_query_lines = Vec::new();
     for mode in [SearchMode::Keyword, SearchMode::Vector, SearchMode::Hybrid] {
-        let (mut ndcg, mut recall) = (0.0, 0.0);
+        let name = format!("{mode:?}").to_lowercase();
+        let mut per_query = Vec::new();
+        let mut run_lines = Vec::new();
         let started = std::time::Instant::now();
         for ((qid, q), qv) in judged.iter().zip(&qvecs) {
             let req = SearchRequest { query: q.clone(), top_k: 100, mode, filters: SearchFilters::default(), access: Access::All };
             let resp = index.search(&req, Some(qv)).await.map_err(|e| Failure::Runtime(format!("search failed for query {qid}: {e}")))?;
+            for (rank, h) in resp.hits.iter().enumerate() {
+                run_lines.push(format!("{qid} Q0 {} {} {} sluice-{name}", h.external_id, rank + 1, h.score));
+            }
             let ranked: Vec<String> = resp.hits.into_iter().map(|h| h.external_id).collect();
-            let rel = &qrels[qid];
-            ndcg += ndcg_at(&ranked, rel, 10);
-            recall += recall_at(&ranked, rel, 100);
+            let s = score(&ranked, &qrels[qid]);
+            per_query_lines.push(serde_json::json!({ "query": qid, "mode": name, "ndcg@10": s.ndcg, "recall@100": s.recall, "mrr@10": s.mrr, "top10": &ranked[..ranked.len().min(10)] }).to_string());
+            per_query.push(s);
         }
-        let n = judged.len() as f64;
+        let (ndcg, recall, mrr) = means(&per_query);
         results.push(serde_json::json!({
-            "mode": format!("{mode:?}").to_lowercase(),
-            "ndcg@10": ndcg / n,
-            "recall@100": recall / n,
-            "ms_per_query": started.elapsed().as_secs_f64() * 1e3 / n,
+            "mode": name,
+            "ndcg@10": ndcg,
+            "recall@100": recall,
+            "mrr@10": mrr,
+            "ms_per_query": started.elapsed().as_secs_f64() * 1e3 / judged.len() as f64,
         }));
+        if let Some(dir) = &args.out {
+            let path = dir.join(format!("{name}.run"));
+            std::fs::write(&path, run_lines.join("\n") + "\n").map_err(|e| Failure::Runtime(format!("{}: {e}", path.display())))?;
+        }
     }
+    if let Some(dir) = &args.out {
+        let path = dir.join("per_query.jsonl");
+        std::fs::write(&path, per_query_lines.join("\n") + "\n").map_err(|e| Failure::Runtime(format!("{}: {e}", path.display())))?;
+    }
+    let fusion = format!("weighted RRF: k = {}, keyword weight {}, vector weight 1", sluice_core::search::RRF_K, sluice_core::search::KEYWORD_WEIGHT);
     let out = serde_json::json!({
         "queries": judged.len(),
         "documents_seen": report.sources.iter().map(|s| s.docs_seen).sum::<u64>(),
         "chunks_embedded": report.chunks_embedded(),
         "ingest_seconds": ingest_seconds,
+        "fusion": fusion,
         "results": results,
     });
     if args.json {
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     } else {
         println!("{} judged queries, {} documents (ingest {:.1}s, {} chunks embedded)", judged.len(), out["documents_seen"], ingest_seconds, report.chunks_embedded());
-        println!("{:<8} {:>8} {:>11} {:>9}", "mode", "nDCG@10", "Recall@100", "ms/query");
+        println!("hybrid: {fusion}");
+        println!("{:<8} {:>8} {:>11} {:>8} {:>9}", "mode", "nDCG@10", "Recall@100", "MRR@10", "ms/query");
         for r in &results {
-            println!("{:<8} {:>8.4} {:>11.4} {:>9.2}", r["mode"].as_str().unwrap_or(""), r["ndcg@10"].as_f64().unwrap_or(0.0), r["recall@100"].as_f64().unwrap_or(0.0), r["ms_per_query"].as_f64().unwrap_or(0.0));
+            println!(
+                "{:<8} {:>8.4} {:>11.4} {:>8.4} {:>9.2}",
+                r["mode"].as_str().unwrap_or(""),
+                r["ndcg@10"].as_f64().unwrap_or(0.0),
+                r["recall@100"].as_f64().unwrap_or(0.0),
+                r["mrr@10"].as_f64().unwrap_or(0.0),
+                r["ms_per_query"].as_f64().unwrap_or(0.0)
+            );
         }
     }
     Ok(())
