@@ -13,12 +13,52 @@ use uuid::Uuid;
 /// Candidates per leg before fusion: enough that a document ranked low in
 /// one leg but high in the other still makes the fused top-k.
 pub const MIN_CANDIDATES: usize = 100;
-/// Fusion constants, measured with `sluice eval` on SciFact (train, 809
-/// queries; nDCG@10): equal weights with k = 60 gave 0.673 (below the vector
-/// leg's 0.686); keyword weight 0.5 with k = 20 gave 0.694. The same change
-/// lifted the bundled sample's hit@5 from 22 to 26 of 30 queries.
+/// Settings of the RRF alternative ([`Fusion::Rrf`]), the default before
+/// [`FUSION`]: measured on SciFact train, equal weights with k = 60 gave
+/// 0.673 nDCG@10 and keyword weight 0.5 with k = 20 gave 0.694 (with the
+/// chunk-level keyword leg of the time).
 pub const RRF_K: f32 = 20.0;
 pub const KEYWORD_WEIGHT: f32 = 0.5;
+
+/// How the hybrid combines its two legs (per document, each leg collapsed
+/// to its best chunk).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fusion {
+    /// Weighted reciprocal rank: Σ w / (k + rank); the vector leg weighs 1.
+    Rrf { k: f32, keyword_weight: f32 },
+    /// [`convex_fuse`]: w · keyword + (1 − w) · vector, scores normalised
+    /// per query and leg.
+    Convex { keyword_weight: f32, normalise: Normalise },
+}
+
+/// How a leg's scores are put on one scale before a convex combination.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Normalise {
+    /// (s − min) / (max − min).
+    MinMax,
+    /// (s − mean) / standard deviation.
+    ZScore,
+}
+
+/// The hybrid's fusion, chosen by 5-fold cross-validation on SciFact train
+/// (`tools/eval/fusion_cv.py` over `sluice eval --out` runs; README,
+/// *Retrieval quality*).
+pub const FUSION: Fusion = Fusion::Convex { keyword_weight: 0.55, normalise: Normalise::ZScore };
+
+impl Fusion {
+    pub fn describe(&self) -> String {
+        match self {
+            Fusion::Rrf { k, keyword_weight } => format!("weighted RRF: k = {k}, keyword weight {keyword_weight}, vector weight 1"),
+            Fusion::Convex { keyword_weight, normalise } => {
+                let n = match normalise {
+                    Normalise::MinMax => "min-max",
+                    Normalise::ZScore => "z-score",
+                };
+                format!("convex combination of {n} normalised scores: keyword {keyword_weight}, vector {:.2}", 1.0 - keyword_weight)
+            }
+        }
+    }
+}
 /// Longest snippet a hit carries, in characters.
 pub const SNIPPET_CHARS: usize = 240;
 
@@ -241,9 +281,83 @@ pub fn rrf_fuse_weighted(legs: &[Vec<Uuid>], weights: &[f32], k: f32) -> Vec<(Uu
     out.into_iter().map(|(d, (s, ranks, _))| (d, s, ranks)).collect()
 }
 
+/// Convex combination of normalised scores: score(d) = Σ w_leg · norm(s)
+/// over the legs, where a document a leg did not return takes that leg's
+/// lowest normalised score. A leg whose scores are all equal normalises to
+/// 1 (min-max) or 0 (z-score). Uses the scores, not only the ranks, so a
+/// clear keyword match lifts a document more than a marginal one. Returns
+/// (doc, score, rank per leg) best first; ties keep first-leg order.
+pub fn convex_fuse(legs: &[Vec<(Uuid, f32)>], weights: &[f32], normalise: Normalise) -> Vec<(Uuid, f32, Vec<Option<usize>>)> {
+    let mut acc: HashMap<Uuid, (f32, Vec<Option<usize>>, usize)> = HashMap::new();
+    let mut order = 0usize;
+    let mut floors = Vec::with_capacity(legs.len());
+    for (leg_i, leg) in legs.iter().enumerate() {
+        let scores: Vec<f32> = leg.iter().map(|(_, s)| if s.is_finite() { *s } else { 0.0 }).collect();
+        let norm: Box<dyn Fn(f32) -> f32> = match normalise {
+            Normalise::MinMax => {
+                let lo = scores.iter().copied().fold(f32::INFINITY, f32::min);
+                let hi = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                Box::new(move |s| if hi > lo { (s - lo) / (hi - lo) } else { 1.0 })
+            }
+            Normalise::ZScore => {
+                let n = scores.len().max(1) as f32;
+                let mean = scores.iter().sum::<f32>() / n;
+                let sd = (scores.iter().map(|s| (s - mean) * (s - mean)).sum::<f32>() / n).sqrt();
+                Box::new(move |s| if sd > 0.0 { (s - mean) / sd } else { 0.0 })
+            }
+        };
+        floors.push(scores.iter().map(|s| norm(*s)).fold(f32::INFINITY, f32::min));
+        let w = weights.get(leg_i).copied().unwrap_or(1.0);
+        for (rank0, (doc, _)) in leg.iter().enumerate() {
+            let e = acc.entry(*doc).or_insert_with(|| {
+                order += 1;
+                (0.0, vec![None; legs.len()], order)
+            });
+            if e.1[leg_i].is_none() {
+                e.0 += w * norm(scores[rank0]);
+                e.1[leg_i] = Some(rank0 + 1);
+            }
+        }
+    }
+    // A document a leg did not return counts as that leg's lowest score.
+    for e in acc.values_mut() {
+        for (leg_i, rank) in e.1.iter().enumerate() {
+            if rank.is_none() && !legs[leg_i].is_empty() {
+                e.0 += weights.get(leg_i).copied().unwrap_or(1.0) * floors[leg_i];
+            }
+        }
+    }
+    let mut out: Vec<_> = acc.into_iter().collect();
+    out.sort_by(|a, b| b.1.0.total_cmp(&a.1.0).then(a.1.2.cmp(&b.1.2)));
+    out.into_iter().map(|(d, (s, ranks, _))| (d, s, ranks)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn convex_fusion_uses_scores_not_only_ranks() {
+        // The keyword leg is sure about 1 and unsure about 2; the vector leg
+        // ranks 2 just above 1. Ranks alone tie them; scores do not.
+        let kw = vec![(id(1), 30.0), (id(2), 2.0), (id(3), 1.0)];
+        let vec_leg = vec![(id(2), 0.80), (id(1), 0.79), (id(4), 0.10)];
+        for n in [Normalise::MinMax, Normalise::ZScore] {
+            let fused = convex_fuse(&[kw.clone(), vec_leg.clone()], &[0.5, 0.5], n);
+            assert_eq!(fused[0].0, id(1), "{n:?}");
+            assert_eq!(fused[0].2, vec![Some(1), Some(2)]);
+            // All weight on the vector leg: its order.
+            let v: Vec<Uuid> = convex_fuse(&[kw.clone(), vec_leg.clone()], &[0.0, 1.0], n).into_iter().take(3).map(|x| x.0).collect();
+            assert_eq!(v[..2], [id(2), id(1)], "{n:?}");
+            // A leg that returned nothing leaves the other's order.
+            let only: Vec<Uuid> = convex_fuse(&[vec![], vec_leg.clone()], &[0.5, 0.5], n).into_iter().map(|x| x.0).collect();
+            assert_eq!(only, vec![id(2), id(1), id(4)], "{n:?}");
+        }
+        assert_eq!(convex_fuse(&[vec![(id(9), 3.0)]], &[1.0], Normalise::MinMax)[0].1, 1.0);
+        // Scores stay finite whatever the spread.
+        let z = convex_fuse(&[kw.clone(), vec_leg.clone()], &[0.5, 0.5], Normalise::ZScore);
+        assert!(z.iter().all(|x| x.1.is_finite()));
+    }
 
     fn id(n: u128) -> Uuid {
         Uuid::from_u128(n)

@@ -30,23 +30,33 @@ impl EmbeddedIndex {
         let err = |message: String| IndexError { path: dir.display().to_string(), message };
         std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
         let keyword_dir = dir.join("keyword");
-        let outdated = KeywordIndex::predates_access_slots(&keyword_dir);
+        let before_access = KeywordIndex::predates_access_slots(&keyword_dir);
+        let outdated = before_access || KeywordIndex::predates_document_entries(&keyword_dir);
         if outdated && !writable {
-            return Err(err("the keyword index predates the access model (flat ACLs); run `sluice run` on this data directory once to upgrade it".into()));
+            let what = if before_access { "the access model (flat ACLs)" } else { "document-level ranking (chunk entries only)" };
+            return Err(err(format!("the keyword index predates {what}; run `sluice run` on this data directory once to upgrade it")));
         }
         if outdated {
             // Upgrade in place: rebuild the keyword index from the vector
             // store's payloads. Chunks written before the access model have
             // no access slots and stay hidden from every caller until the
             // re-sync the state store schedules rewrites them.
-            tracing::warn!(dir = %keyword_dir.display(), "rebuilding the keyword index for the access model");
+            tracing::warn!(dir = %keyword_dir.display(), "rebuilding the keyword index (access slots, document entries)");
             std::fs::remove_dir_all(&keyword_dir).map_err(|e| err(e.to_string()))?;
         }
         let mut keyword = KeywordIndex::open(&keyword_dir, writable).map_err(err)?;
         let vectors = VectorStore::open(&dir.join("vectors.sqlite")).map_err(|e| err(e.to_string()))?;
         if outdated {
+            let mut by_doc: std::collections::BTreeMap<Uuid, Vec<&ChunkPayload>> = std::collections::BTreeMap::new();
             for p in vectors.payloads() {
-                keyword.upsert(p).map_err(err)?;
+                by_doc.entry(p.doc_id).or_default().push(p);
+            }
+            for chunks in by_doc.values_mut() {
+                chunks.sort_by_key(|c| c.ordinal);
+                for p in chunks.iter() {
+                    keyword.upsert(p).map_err(err)?;
+                }
+                keyword.upsert_document(chunks).map_err(err)?;
             }
             keyword.commit().map_err(err)?;
         }
@@ -130,12 +140,7 @@ impl EmbeddedIndex {
         // from SQLite already, and only a per-document rewrite removes them
         // from the keyword index too.
         for (doc, count) in &truncate {
-            g.keyword.delete_document(doc)?;
-            for ordinal in 0..*count {
-                if let Some(p) = g.vectors.payload(&sluice_core::chunk_id(doc, ordinal)).cloned() {
-                    g.keyword.upsert(&p)?;
-                }
-            }
+            Self::rewrite_keyword(&mut g, doc, *count)?;
         }
         for doc in &batch.deletes {
             g.keyword.delete_document(doc)?;
@@ -153,10 +158,23 @@ impl EmbeddedIndex {
         let mut g = self.lock()?;
         // Vectors (the payload search answers from) first, as in `apply`.
         let changed = g.vectors.set_access(&per_chunk)?;
-        for p in &changed {
-            g.keyword.upsert(p)?;
+        let docs: std::collections::BTreeSet<Uuid> = changed.iter().map(|p| p.doc_id).collect();
+        for doc in docs {
+            let count = g.vectors.payloads().iter().filter(|p| p.doc_id == doc).map(|p| p.ordinal + 1).max().unwrap_or(0);
+            Self::rewrite_keyword(&mut g, &doc, count)?;
         }
         g.keyword.commit()
+    }
+
+    /// Rewrites a document's keyword entries (its chunks, then its document
+    /// entry) from what the vector store holds for chunks `0..count`.
+    fn rewrite_keyword(g: &mut Inner, doc: &Uuid, count: u32) -> Result<(), String> {
+        g.keyword.delete_document(doc)?;
+        let chunks: Vec<ChunkPayload> = (0..count).filter_map(|o| g.vectors.payload(&sluice_core::chunk_id(doc, o)).cloned()).collect();
+        for p in &chunks {
+            g.keyword.upsert(p)?;
+        }
+        g.keyword.upsert_document(&chunks.iter().collect::<Vec<_>>())
     }
 
     /// The keyword leg: the best `n` chunks by BM25 under the filters and access.
@@ -272,6 +290,38 @@ mod tests {
         assert_eq!(ids(idx.keyword_chunks("-jira +salary", 10, &f, &public).unwrap()), vec!["a"], "`-` and `+` are not operators; b stays hidden");
         assert_eq!(ids(idx.keyword_chunks("runbook AND nothing", 10, &f, &public).unwrap()), vec!["a"], "AND is a word (a stop word), not an operator");
         assert_eq!(ids(idx.keyword_chunks("\"source sync\"", 10, &f, &public).unwrap()), vec!["a"], "phrases still work");
+    }
+
+    /// Documents are ranked as wholes: a document that holds every query
+    /// term, spread over two chunks, outranks one whose single chunk holds
+    /// two of them; the hit carries the chunk that matches best. The leg's
+    /// counts are chunks only, and an access update reaches the document
+    /// entry too.
+    #[tokio::test]
+    async fn documents_rank_as_wholes_and_show_their_best_chunk() {
+        let dir = tempfile::tempdir().unwrap();
+        let idx = Arc::new(EmbeddedIndex::open(dir.path(), true).unwrap());
+        let a = write(doc("a", "Notes", &[]), &["kafka consumer lag grew", "after the broker restart the offsets reset", "unrelated closing words"], &[[1.0, 0.0]; 3]);
+        let b = write(doc("b", "Other", &[]), &["kafka broker maintenance window moved to friday"], &[[0.0, 1.0]]);
+        idx.apply(&SinkBatch { writes: vec![a, b], deletes: vec![] }).await.unwrap();
+        let f = SearchFilters::default();
+        let hits = idx.keyword_chunks("kafka lag offsets reset", 10, &f, &Access::public_only()).unwrap();
+        let got: Vec<(String, u32)> = hits.iter().map(|h| (h.chunk.external_id.clone(), h.chunk.ordinal)).collect();
+        assert_eq!(got, vec![("a".to_string(), 1), ("b".to_string(), 0)], "a first (all four terms), shown by its best chunk");
+        assert_eq!(idx.counts().unwrap(), (4, 4), "document entries are not chunks");
+        // Restricting `a` hides it at both levels.
+        let a_id = doc("a", "Notes", &[]).doc_id();
+        let chunks: Vec<Uuid> = (0..3).map(|o| sluice_core::chunk_id(&a_id, o)).collect();
+        idx.update_access(&[sluice_core::AccessUpdate { doc_id: a_id, chunk_ids: chunks, access: sluice_core::DocAccess::any_of(["group:ops"]) }]).await.unwrap();
+        let hits = idx.keyword_chunks("kafka lag offsets reset", 10, &f, &Access::public_only()).unwrap();
+        assert_eq!(hits.iter().map(|h| h.chunk.external_id.as_str()).collect::<Vec<_>>(), vec!["b"]);
+        // In the keyword index itself, before the payload check: the document entry moved too.
+        let raw = idx.lock().unwrap().keyword.search("kafka lag offsets reset", 10, &f, &Access::public_only()).unwrap();
+        assert!(raw.iter().all(|(_, c)| !chunks_of_a(&a_id).contains(c)), "{raw:?}");
+    }
+
+    fn chunks_of_a(id: &Uuid) -> Vec<Uuid> {
+        (0..3).map(|o| sluice_core::chunk_id(id, o)).collect()
     }
 
     #[tokio::test]

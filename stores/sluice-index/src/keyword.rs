@@ -1,5 +1,11 @@
-//! BM25 keyword index over chunks (tantivy), with filter clauses evaluated
-//! inside the index so filtered queries still return `n` hits.
+//! BM25 keyword index (tantivy), with filter clauses evaluated inside the
+//! index so filtered queries still return `n` hits. It holds two levels:
+//! one entry per chunk (for the best passage and its snippet) and one per
+//! document, its title and all its text (for ranking). Documents are ranked
+//! as wholes: scoring isolated chunks split a document's terms across
+//! entries and cost 0.09 nDCG@10 on SciFact (0.605 against 0.698 for the
+//! same analysis over whole abstracts, measured by `sluice eval` and a
+//! reference BM25 run).
 
 use std::ops::Bound;
 use std::path::Path;
@@ -17,12 +23,25 @@ use sluice_core::access::{MAX_ACL_SETS, acl_field};
 use sluice_core::search::{Access, SearchFilters};
 use sluice_core::search::ChunkPayload;
 
+/// `level` of a chunk entry and of a document entry.
+const CHUNK: &str = "chunk";
+const DOCUMENT: &str = "doc";
+
 #[derive(Clone, Copy)]
 struct Fields {
+    /// `chunk` or `doc`.
+    level: Field,
     chunk_id: Field,
     doc_id: Field,
     title: Field,
     body: Field,
+    /// A document entry's title and text, as one field of its own: BM25's
+    /// statistics (document frequency, average length) are then the
+    /// documents' and not mixed with the chunks'. One field, not a boosted
+    /// title field beside a text field: on SciFact train, title in the
+    /// text gave keyword nDCG@10 0.674, a separate title field (boost 1)
+    /// 0.660.
+    doc_text: Field,
     source: Field,
     kind: Field,
     labels: Field,
@@ -59,10 +78,12 @@ fn text_options(stored: bool) -> TextOptions {
 fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
     let f = Fields {
+        level: b.add_text_field("level", STRING),
         chunk_id: b.add_text_field("chunk_id", STRING | STORED),
-        doc_id: b.add_text_field("doc_id", STRING),
+        doc_id: b.add_text_field("doc_id", STRING | STORED),
         title: b.add_text_field("title", text_options(false)),
         body: b.add_text_field("body", text_options(true)),
+        doc_text: b.add_text_field("doc_text", text_options(false)),
         source: b.add_text_field("source", STRING),
         kind: b.add_text_field("kind", STRING),
         labels: b.add_text_field("labels", STRING),
@@ -87,6 +108,18 @@ impl KeywordIndex {
         }
         match Index::open_in_dir(dir) {
             Ok(index) => index.schema().get_field(&acl_field(0)).is_err(),
+            Err(_) => false,
+        }
+    }
+
+    /// True when `dir` holds an index written before document entries
+    /// (chunks only); it is rebuilt from the vector store's payloads.
+    pub fn predates_document_entries(dir: &Path) -> bool {
+        if !dir.join("meta.json").exists() {
+            return false;
+        }
+        match Index::open_in_dir(dir) {
+            Ok(index) => index.schema().get_field("doc_text").is_err(),
             Err(_) => false,
         }
     }
@@ -122,14 +155,50 @@ impl KeywordIndex {
         let f = self.f;
         let w = self.writer()?;
         w.delete_term(Term::from_field_text(f.chunk_id, &p.chunk_id.to_string()));
+        let d = entry(f, CHUNK, p, &p.text);
+        w.add_document(d).map_err(e)?;
+        Ok(())
+    }
+
+    /// The document entry: `chunks` (all of one document, in order) as one
+    /// text under the first chunk's title, filters and access. Written after
+    /// the chunks, from the same payloads, so both levels always agree. The
+    /// title line the chunker puts at the head of every chunk is counted
+    /// once (in the title field), not once per chunk.
+    pub fn upsert_document(&mut self, chunks: &[&ChunkPayload]) -> Result<()> {
+        let Some(first) = chunks.first() else { return Ok(()) };
+        let f = self.f;
+        let title = first.title.trim();
+        let text = chunks
+            .iter()
+            .map(|c| match c.text.strip_prefix(title).and_then(|rest| rest.strip_prefix('\n')) {
+                Some(rest) if !title.is_empty() => rest,
+                _ => c.text.as_str(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n\n");
+        let d = entry(f, DOCUMENT, first, &format!("{title}\n{text}"));
+        self.writer()?.add_document(d).map_err(e)?;
+        Ok(())
+    }
+}
+
+/// One index entry with the payload's filter and access fields.
+fn entry(f: Fields, level: &str, p: &ChunkPayload, text: &str) -> TantivyDocument {
+    {
         let mut d = doc!(
-            f.chunk_id => p.chunk_id.to_string(),
+            f.level => level,
+            f.chunk_id => if level == CHUNK { p.chunk_id.to_string() } else { String::new() },
             f.doc_id => p.doc_id.to_string(),
-            f.title => p.title.clone(),
-            f.body => p.text.clone(),
             f.source => p.source.clone(),
             f.kind => p.kind.clone(),
         );
+        if level == CHUNK {
+            d.add_text(f.title, &p.title);
+            d.add_text(f.body, text);
+        } else {
+            d.add_text(f.doc_text, text);
+        }
         for l in &p.labels {
             d.add_text(f.labels, l);
         }
@@ -145,11 +214,12 @@ impl KeywordIndex {
         if let Some(t) = p.updated_at {
             d.add_i64(f.updated_at, t);
         }
-        w.add_document(d).map_err(e)?;
-        Ok(())
+        d
     }
+}
 
-    /// Removes every chunk of a document.
+impl KeywordIndex {
+    /// Removes every entry of a document (its chunks and its document entry).
     pub fn delete_document(&mut self, id: &Uuid) -> Result<()> {
         let f = self.f;
         self.writer()?.delete_term(Term::from_field_text(f.doc_id, &id.to_string()));
@@ -162,8 +232,10 @@ impl KeywordIndex {
         Ok(())
     }
 
+    /// Chunk entries (document entries not counted).
     pub fn num_chunks(&self) -> u64 {
-        self.reader.searcher().num_docs()
+        let q = TermQuery::new(Term::from_field_text(self.f.level, CHUNK), IndexRecordOption::Basic);
+        self.reader.searcher().search(&q, &tantivy::collector::Count).map(|n| n as u64).unwrap_or(0)
     }
 
     fn filter_clauses(&self, filters: &SearchFilters, access: &Access) -> Vec<(Occur, Box<dyn Query>)> {
@@ -201,26 +273,62 @@ impl KeywordIndex {
         clauses
     }
 
-    /// Top `n` chunks by BM25 over title (boosted) and body.
+    /// Top `n` documents by BM25 over title (boosted) and all their text,
+    /// each with its best chunk (the chunk entry scoring highest for the
+    /// same query; the first chunk when no single chunk matches).
     pub fn search(&self, query: &str, n: usize, filters: &SearchFilters, access: &Access) -> Result<Vec<(f32, Uuid)>> {
+        let (Some(doc_query), Some(text_query)) = (self.parse_for(query, &[(self.f.doc_text, 1.0)]), self.parse(query)) else { return Ok(Vec::new()) };
+        let docs = self.top(doc_query, DOCUMENT, None, n, filters, access)?;
+        if docs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<Uuid> = docs.iter().map(|(_, d, _)| *d).collect();
+        let chunks = self.top(text_query, CHUNK, Some(&ids), n.max(1) * 8, filters, access)?;
+        let mut best: std::collections::HashMap<Uuid, Uuid> = std::collections::HashMap::new();
+        for (_, doc, chunk) in &chunks {
+            if let Some(c) = chunk {
+                best.entry(*doc).or_insert(*c);
+            }
+        }
+        Ok(docs.into_iter().map(|(score, doc, _)| (score, best.get(&doc).copied().unwrap_or_else(|| sluice_core::chunk_id(&doc, 0)))).collect())
+    }
+
+    /// The entries of one `level` best matching `text_query`, as (score,
+    /// document, chunk); `within`: only these documents.
+    fn top(&self, text_query: Box<dyn Query>, level: &str, within: Option<&[Uuid]>, n: usize, filters: &SearchFilters, access: &Access) -> Result<Vec<(f32, Uuid, Option<Uuid>)>> {
         let searcher = self.reader.searcher();
-        let text_query = self.parse(query);
-        let Some(text_query) = text_query else { return Ok(Vec::new()) };
-        let mut clauses = vec![(Occur::Must, text_query)];
+        let level_q: Box<dyn Query> = Box::new(TermQuery::new(Term::from_field_text(self.f.level, level), IndexRecordOption::Basic));
+        let mut clauses = vec![(Occur::Must, text_query), (Occur::Must, level_q)];
+        if let Some(docs) = within {
+            let subs: Vec<(Occur, Box<dyn Query>)> = docs
+                .iter()
+                .map(|d| {
+                    let q: Box<dyn Query> = Box::new(TermQuery::new(Term::from_field_text(self.f.doc_id, &d.to_string()), IndexRecordOption::Basic));
+                    (Occur::Should, q)
+                })
+                .collect();
+            clauses.push((Occur::Must, Box::new(BooleanQuery::new(subs))));
+        }
         clauses.extend(self.filter_clauses(filters, access));
         let q = BooleanQuery::new(clauses);
         let top = searcher.search(&q, &TopDocs::with_limit(n.max(1)).order_by_score()).map_err(e)?;
         let mut out = Vec::with_capacity(top.len());
         for (score, addr) in top {
             let d: TantivyDocument = searcher.doc(addr).map_err(e)?;
-            if let Some(id) = d.get_first(self.f.chunk_id).and_then(|v| v.as_str()).and_then(|s| Uuid::parse_str(s).ok()) {
-                out.push((score, id));
+            let id = |field: Field| d.get_first(field).and_then(|v| v.as_str()).and_then(|s| Uuid::parse_str(s).ok());
+            if let Some(doc) = id(self.f.doc_id) {
+                out.push((score, doc, id(self.f.chunk_id)));
             }
         }
         Ok(out)
     }
 
+    /// The query over the chunk entries (title boosted, for the best passage).
     fn parse(&self, query: &str) -> Option<Box<dyn Query>> {
+        self.parse_for(query, &[(self.f.title, 2.0), (self.f.body, 1.0)])
+    }
+
+    fn parse_for(&self, query: &str, fields: &[(Field, f32)]) -> Option<Box<dyn Query>> {
         if query.trim().is_empty() {
             return None;
         }
@@ -228,8 +336,12 @@ impl KeywordIndex {
         if text.trim().is_empty() {
             return None;
         }
-        let mut parser = QueryParser::for_index(&self.index, vec![self.f.title, self.f.body]);
-        parser.set_field_boost(self.f.title, 2.0);
+        let mut parser = QueryParser::for_index(&self.index, fields.iter().map(|(f, _)| *f).collect());
+        for (f, boost) in fields {
+            if *boost != 1.0 {
+                parser.set_field_boost(*f, *boost);
+            }
+        }
         // Lenient: an unbalanced quote must never fail a search.
         let (q, _errors) = parser.parse_query_lenient(&text);
         Some(q)

@@ -235,7 +235,7 @@ pub async fn run(args: EvalArgs) -> Result<(), Failure> {
         let path = dir.join("per_query.jsonl");
         std::fs::write(&path, per_query_lines.join("\n") + "\n").map_err(|e| Failure::Runtime(format!("{}: {e}", path.display())))?;
     }
-    let fusion = format!("weighted RRF: k = {}, keyword weight {}, vector weight 1", sluice_core::search::RRF_K, sluice_core::search::KEYWORD_WEIGHT);
+    let fusion = sluice_core::search::FUSION.describe();
     let out = serde_json::json!({
         "queries": judged.len(),
         "documents_seen": report.sources.iter().map(|s| s.docs_seen).sum::<u64>(),
