@@ -43,7 +43,7 @@ pub enum Normalise {
 /// The hybrid's fusion, chosen by 5-fold cross-validation on SciFact train
 /// (`tools/eval/fusion_cv.py` over `sluice eval --out` runs; README,
 /// *Retrieval quality*).
-pub const FUSION: Fusion = Fusion::Convex { keyword_weight: 0.55, normalise: Normalise::ZScore };
+pub const FUSION: Fusion = Fusion::Convex { keyword_weight: 0.4, normalise: Normalise::ZScore };
 
 impl Fusion {
     pub fn describe(&self) -> String {

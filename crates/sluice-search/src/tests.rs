@@ -110,21 +110,21 @@ async fn hybrid_fuses_normalised_scores_with_each_documents_best_chunk() {
     let order: Vec<u128> = r.hits.iter().map(|h| h.doc_id.as_u128()).collect();
     // Per document: keyword 1→9, 2→7, 3→6; vector 3→0.9, 4→0.8, 1→0.7.
     // z-scores: keyword (mean 22/3, sd √(14/9)), vector (mean 0.8, sd √(0.02/3));
-    // a document a leg missed takes that leg's lowest z. Fused: 0.55·kw + 0.45·vec.
+    // a document a leg missed takes that leg's lowest z. Fused: 0.4·kw + 0.6·vec.
     let z = |x: f64, mean: f64, sd: f64| (x - mean) / sd;
     let (km, ks) = (22.0 / 3.0, (14.0f64 / 9.0).sqrt());
     let (vm, vs) = (0.8, (0.02f64 / 3.0).sqrt());
-    let fused = |k: f64, v: f64| 0.55 * z(k, km, ks) + 0.45 * z(v, vm, vs);
+    let fused = |k: f64, v: f64| 0.4 * z(k, km, ks) + 0.6 * z(v, vm, vs);
     let (d1, d2, d3, d4) = (fused(9.0, 0.7), fused(7.0, 0.7), fused(6.0, 0.9), fused(6.0, 0.8));
-    assert!(d1 > d3 && d3 > d4 && d4 > d2, "{d1} {d3} {d4} {d2}");
-    assert_eq!(order, vec![1, 3, 4, 2]);
-    assert!((r.hits[0].score as f64 - d1).abs() < 1e-4, "{} vs {d1}", r.hits[0].score);
-    let d3_hit = &r.hits[1];
+    assert!(d3 > d1 && d1 > d4 && d4 > d2, "{d3} {d1} {d4} {d2}");
+    assert_eq!(order, vec![3, 1, 4, 2]);
+    assert!((r.hits[0].score as f64 - d3).abs() < 1e-4, "{} vs {d3}", r.hits[0].score);
+    let d3_hit = &r.hits[0];
     assert_eq!((d3_hit.keyword_rank, d3_hit.vector_rank), (Some(3), Some(1)));
     // Doc 3 ranked higher in the vector leg: its chunk is the vector leg's.
     assert_eq!(d3_hit.chunk_id.as_u128(), 32);
     // Doc 1 ranked higher in the keyword leg: its first (best) chunk and highlight.
-    assert_eq!((r.hits[0].chunk_id.as_u128(), r.hits[0].snippet.as_str()), (11, "<mark>k</mark>11"));
+    assert_eq!((r.hits[1].chunk_id.as_u128(), r.hits[1].snippet.as_str()), (11, "<mark>k</mark>11"));
     // A vector-only hit without highlights gets plain, escaped text.
     assert_eq!(r.hits[2].snippet, "text of 41");
     assert!(!r.partial && r.warnings.is_empty());
@@ -135,7 +135,7 @@ async fn a_document_both_legs_found_keeps_the_keyword_highlight() {
     // Doc 3 ranks higher in the vector leg (its chunk 32 is shown), and the
     // keyword leg cannot highlight arbitrary text: its own highlight of doc 3 is used.
     let r = both(kw_leg(), vec_leg(), None).search(&req(SearchMode::Hybrid), Some(&[1.0])).await.unwrap();
-    assert_eq!((r.hits[1].chunk_id.as_u128(), r.hits[1].snippet.as_str()), (32, "k31"));
+    assert_eq!((r.hits[0].chunk_id.as_u128(), r.hits[0].snippet.as_str()), (32, "k31"));
 }
 
 #[tokio::test]
@@ -143,8 +143,8 @@ async fn vector_hits_are_highlighted_by_a_keyword_leg_that_can() {
     let mut kw = kw_leg();
     kw.highlights = true;
     let r = both(kw, vec_leg(), None).search(&req(SearchMode::Hybrid), Some(&[1.0])).await.unwrap();
-    assert_eq!(r.hits[1].snippet, "<mark>q</mark> text of 32");
-    assert_eq!(r.hits[0].snippet, "<mark>k</mark>11");
+    assert_eq!(r.hits[0].snippet, "<mark>q</mark> text of 32");
+    assert_eq!(r.hits[1].snippet, "<mark>k</mark>11");
 }
 
 #[tokio::test]
