@@ -5,17 +5,4 @@
 #   $SLUICE_HOME/eval-venv/bin/ir_measures
 # Idempotent and cheap when done.
 set -euo pipefail
-SLUICE_HOME="${SLUICE_HOME:-$HOME/.cache/sluice}"
-PYTHON="${PYTHON:-python3}"
-VENV="$SLUICE_HOME/eval-venv"
-PIN="ir-measures==0.3.7"
-STAMP="$VENV/.installed"
-
-if [[ -x "$VENV/bin/ir_measures" && -f "$STAMP" && "$(cat "$STAMP")" == "$PIN" ]]; then
-  exit 0
-fi
-echo "setup-eval: installing $PIN (retrieval metric reference)"
-mkdir -p "$SLUICE_HOME"
-"$PYTHON" -m venv "$VENV"
-"$VENV/bin/pip" install -q --disable-pip-version-check "$PIN"
-echo "$PIN" > "$STAMP"
+bash "$(dirname "${BASH_SOURCE[0]}")/pip-tool.sh" eval-venv "ir-measures==0.3.7" ir_measures "retrieval metric reference"

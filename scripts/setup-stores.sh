@@ -6,17 +6,4 @@
 # registry here; Qdrant tests use the gRPC server over qdrant-edge (a crate),
 # so only this needs installing. Idempotent and cheap when done.
 set -euo pipefail
-SLUICE_HOME="${SLUICE_HOME:-$HOME/.cache/sluice}"
-PYTHON="${PYTHON:-python3}"
-VENV="$SLUICE_HOME/stores-venv"
-PIN="noida-db==0.2.3"
-STAMP="$VENV/.installed"
-
-if [[ -x "$VENV/bin/noida-db" && -f "$STAMP" && "$(cat "$STAMP")" == "$PIN" ]]; then
-  exit 0
-fi
-echo "setup-stores: installing $PIN (Elasticsearch API emulator for tests)"
-mkdir -p "$SLUICE_HOME"
-"$PYTHON" -m venv "$VENV"
-"$VENV/bin/pip" install -q --disable-pip-version-check "$PIN"
-echo "$PIN" > "$STAMP"
+bash "$(dirname "${BASH_SOURCE[0]}")/pip-tool.sh" stores-venv "noida-db==0.2.3" noida-db "Elasticsearch API emulator for tests"

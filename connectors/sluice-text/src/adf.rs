@@ -483,8 +483,8 @@ impl Wiki<'_> {
         let mut i = 0;
         while i < src.len() {
             let c = src[i];
-            let rest: String = src[i..].iter().take(2).collect();
-            if rest == "\\\\" {
+            let next = src.get(i + 1).copied();
+            if c == '\\' && next == Some('\\') {
                 token(&mut chars, &mut tokens, "\n".into());
                 i += 2;
                 continue;
@@ -494,7 +494,7 @@ impl Wiki<'_> {
                 i += 2;
                 continue;
             }
-            if rest == "{{" {
+            if c == '{' && next == Some('{') {
                 if let Some(end) = find(&src, i + 2, "}}") {
                     token(&mut chars, &mut tokens, src[i + 2..end].iter().collect());
                     i = end + 2;
@@ -503,7 +503,7 @@ impl Wiki<'_> {
             }
             if c == '{' {
                 // Inline macros (`{color:red}`, `{anchor:x}`) are not text.
-                if let Some(end) = src[i..].iter().position(|c| *c == '}').map(|p| p + i) {
+                if let Some(end) = find(&src, i, "}") {
                     let name: String = src[i + 1..end].iter().take_while(|c| c.is_ascii_alphanumeric()).collect();
                     if !name.is_empty() && src[i + 1..end].iter().all(|c| *c != ' ' || name.is_empty()) {
                         i = end + 1;
@@ -512,7 +512,7 @@ impl Wiki<'_> {
                 }
             }
             if c == '[' {
-                if let Some(end) = src[i..].iter().position(|c| *c == ']').map(|p| p + i) {
+                if let Some(end) = find(&src, i, "]") {
                     let inner: String = src[i + 1..end].iter().collect();
                     if !inner.trim().is_empty() {
                         match self.link(&inner) {
@@ -525,7 +525,7 @@ impl Wiki<'_> {
                 }
             }
             if c == '!' && (i == 0 || !src[i - 1].is_alphanumeric()) && src.get(i + 1).is_some_and(|n| !n.is_whitespace()) {
-                if let Some(end) = src[i + 1..].iter().position(|c| *c == '!').map(|p| p + i + 1) {
+                if let Some(end) = find(&src, i + 1, "!") {
                     let inner: String = src[i + 1..end].iter().collect();
                     let name = inner.split('|').next().unwrap_or("");
                     if !name.contains(char::is_whitespace) && (name.contains('.') || name.starts_with("http")) {
@@ -535,7 +535,7 @@ impl Wiki<'_> {
                     }
                 }
             }
-            if rest == "??" {
+            if c == '?' && next == Some('?') {
                 if let Some(end) = find(&src, i + 2, "??") {
                     chars.extend(src[i + 2..end].iter());
                     i = end + 2;
@@ -603,9 +603,16 @@ enum Link {
 
 const TOKEN: char = '\u{E000}';
 
+/// How far a closing `}`, `]`, `!`, `}}` or `??` is looked for: a link,
+/// image or macro longer than this is text. The bound keeps a hostile line
+/// of openers (100,000 `[`) linear.
+const SCAN: usize = 2_000;
+
+/// The first `pat` at or after `from`, within [`SCAN`] characters.
 fn find(src: &[char], from: usize, pat: &str) -> Option<usize> {
     let p: Vec<char> = pat.chars().collect();
-    (from..src.len().saturating_sub(p.len() - 1)).find(|&j| src[j..j + p.len()] == p[..])
+    let end = src.len().min(from.saturating_add(SCAN)).saturating_sub(p.len() - 1);
+    (from..end).find(|&j| src[j..j + p.len()] == p[..])
 }
 
 /// The next `{panel…}`, `{info}`… tag on a line: text before it, its name,
@@ -690,6 +697,17 @@ mod tests {
         let (text, warning) = adf_to_text(&deep);
         assert!(!text.contains("bottom"), "past the depth limit");
         assert!(warning.is_some_and(|w| w.contains("64")), "said, not silent");
+    }
+
+    #[test]
+    fn a_line_of_unclosed_wiki_openers_is_linear() {
+        for opener in ["[", "{", "!x", "{{", "??", "*a "] {
+            let line = opener.repeat(50_000);
+            let started = std::time::Instant::now();
+            let _ = wiki_to_text(&line);
+            // Quadratic work on 50,000 openers takes minutes; linear work well under a second (release).
+            assert!(started.elapsed() < std::time::Duration::from_secs(20), "{opener}: {:?}", started.elapsed());
+        }
     }
 
     #[test]

@@ -158,9 +158,14 @@ impl EmbeddedIndex {
         let mut g = self.lock()?;
         // Vectors (the payload search answers from) first, as in `apply`.
         let changed = g.vectors.set_access(&per_chunk)?;
-        let docs: std::collections::BTreeSet<Uuid> = changed.iter().map(|p| p.doc_id).collect();
-        for doc in docs {
-            let count = g.vectors.payloads().iter().filter(|p| p.doc_id == doc).map(|p| p.ordinal + 1).max().unwrap_or(0);
+        // Each changed document's chunk count, from one pass over the payloads.
+        let mut counts: std::collections::BTreeMap<Uuid, u32> = changed.iter().map(|p| (p.doc_id, 0)).collect();
+        for p in g.vectors.payloads() {
+            if let Some(n) = counts.get_mut(&p.doc_id) {
+                *n = (*n).max(p.ordinal + 1);
+            }
+        }
+        for (doc, count) in counts {
             Self::rewrite_keyword(&mut g, &doc, count)?;
         }
         g.keyword.commit()
