@@ -325,7 +325,9 @@ impl State<'_> {
                 buf.push('\n');
             }
             if closes {
-                self.push(name, Kind::Plain);
+                // A script or style inside `pre` stays hidden.
+                let kind = if is_skipped(&name) { Kind::Skip } else { Kind::Plain };
+                self.push(name, kind);
             }
             return result;
         }
@@ -784,6 +786,13 @@ echo "a < b"]]></ac:plain-text-body></ac:structured-macro><ac:structured-macro a
     fn script_and_style_bodies_are_not_text_even_with_markup_inside() {
         let t = html_to_text("<p>a</p><script>if (x < 1) { document.write('<p>b</p>') }</script><style>p::after { content: '<c>' }</style><p>d</p>");
         assert_eq!(t, "a\n\nd");
+    }
+
+    /// Found by the property test: a script inside `pre` leaked its text into the code block.
+    #[test]
+    fn a_script_inside_pre_stays_hidden() {
+        assert_eq!(html_to_text("<p><pre><script>x<y</script></p>"), "");
+        assert_eq!(html_to_text("<pre>a<style>p{}</style>b</pre>"), "```\nab\n```");
     }
 
     #[test]
