@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
-"""Chooses hybrid fusion settings by 5-fold cross-validation over judged queries.
+"""Chooses retrieval settings by 5-fold cross-validation over judged queries.
 
 Reads the per-leg run files `sluice eval --out DIR` writes (keyword.run, vector.run: top 100 with
 scores) and the qrels, fuses them offline with each candidate setting, and reports for each fusion
 family the all-train nDCG@10 of its best setting and the cross-validated nDCG@10 (settings picked on
 four folds, scored on the fifth; folds fixed: sorted query ids, i % 5). Stdlib only.
 
+Given several DIRs (one `sluice eval --out` per keyword-leg setting: analysis chain, boosts), it
+also picks the setting by cross-validation: for the keyword leg alone, and jointly with the fusion
+(setting × weight picked on four folds, scored on the fifth).
+
     sluice eval --corpus … --queries … --qrels … --out .sluice-data/eval-out
-    python3 tools/eval/fusion_cv.py .sluice-data/eval-out ../shared/data/scifact-train/qrels/train.tsv
+    python3 tools/eval/fusion_cv.py ../shared/data/scifact-train/qrels/train.tsv .sluice-data/eval-out [DIR …]
 """
 import math
 import statistics
@@ -57,7 +61,38 @@ def zscore(leg):
     return {d: (s - mu) / sd for d, s in leg}
 
 
+def fit_logistic(pairs, iters=30):
+    """(a, b) of p(relevant | score) = 1 / (1 + exp(-(a·score + b))), by Newton's method."""
+    a = b = 0.0
+    for _ in range(iters):
+        ga = gb = haa = hab = hbb = 0.0
+        for s, y in pairs:
+            p = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, a * s + b))))
+            g, w = p - y, p * (1.0 - p)
+            ga, gb, haa, hab, hbb = ga + g * s, gb + g, haa + w * s * s, hab + w * s, hbb + w
+        det = haa * hbb - hab * hab
+        if det <= 0:
+            break
+        a -= (hbb * ga - hab * gb) / det
+        b -= (haa * gb - hab * ga) / det
+    return a, b
+
+
+def calibrate(run, queries, qrels):
+    """A leg's logistic calibration, fitted on its candidates for `queries` (label: judged relevant)."""
+    return fit_logistic([(s, 1 if d in qrels[q] else 0) for q in queries for d, s in run.get(q, [])])
+
+
 def fuse(kw, vec, family, p):
+    if family == "calibrated":
+        # p = (keyword weight, keyword (a, b), vector (a, b)): a weighted sum of each leg's
+        # log-odds of relevance; a document a leg did not return takes that leg's lowest score.
+        w, (ak, bk), (av, bv) = p
+        a = {d: ak * s + bk for d, s in kw}
+        b = {d: av * s + bv for d, s in vec}
+        floor_a, floor_b = min(a.values(), default=0.0), min(b.values(), default=0.0)
+        score = {d: w * a.get(d, floor_a) + (1 - w) * b.get(d, floor_b) for d in set(a) | set(b)}
+        return [d for d, _ in sorted(score.items(), key=lambda x: (-x[1], x[0]))]
     if family == "rrf":
         k, w = p
         score = defaultdict(float)
@@ -81,25 +116,58 @@ FAMILIES = {
 }
 
 
+def cross_validate(queries, folds, per):
+    """per: setting → {query: nDCG@10}. Returns (all-train best, its score, CV score, picks)."""
+    grid = list(per)
+    best_all = max(grid, key=lambda p: statistics.fmean(per[p][q] for q in queries))
+    held, picks = [], []
+    for f in range(5):
+        train = [q for q in queries if folds[q] != f]
+        pick = max(grid, key=lambda p: sum(per[p][q] for q in train))
+        picks.append(pick)
+        held += [per[pick][q] for q in queries if folds[q] == f]
+    return best_all, statistics.fmean(per[best_all][q] for q in queries), statistics.fmean(held), picks
+
+
 def main():
-    out, qrels_path = Path(sys.argv[1]), sys.argv[2]
-    kw, vec, qrels = read_run(out / "keyword.run"), read_run(out / "vector.run"), read_qrels(qrels_path)
-    queries = sorted(q for q in qrels if q in kw or q in vec)
+    qrels = read_qrels(sys.argv[1])
+    dirs = [Path(a) for a in sys.argv[2:]]
+    if not dirs:
+        sys.exit("usage: fusion_cv.py QRELS DIR [DIR …]")
+    runs = {d.name: (read_run(d / "keyword.run"), read_run(d / "vector.run")) for d in dirs}
+    queries = sorted(q for q in qrels if any(q in kw or q in vec for kw, vec in runs.values()))
     folds = {q: i % 5 for i, q in enumerate(queries)}
-    print(f"{len(queries)} queries; keyword {statistics.fmean(ndcg10([d for d, _ in kw[q]], qrels[q]) for q in queries):.4f}, "
-          f"vector {statistics.fmean(ndcg10([d for d, _ in vec[q]], qrels[q]) for q in queries):.4f}")
+    leg = lambda run, q: ndcg10([d for d, _ in run.get(q, [])], qrels[q])
+    for name, (kw, vec) in runs.items():
+        print(f"{name}: {len(queries)} queries; keyword {statistics.fmean(leg(kw, q) for q in queries):.4f}, "
+              f"vector {statistics.fmean(leg(vec, q) for q in queries):.4f}")
+    if len(runs) > 1:
+        per = {name: {q: leg(kw, q) for q in queries} for name, (kw, vec) in runs.items()}
+        best, score, cv, picks = cross_validate(queries, folds, per)
+        print(f"keyword setting: all-train best {best} → {score:.4f}; 5-fold CV {cv:.4f} (picks {picks})")
     for family, grid in FAMILIES.items():
-        per = {p: {q: ndcg10(fuse(kw[q], vec[q], family, p), qrels[q]) for q in queries} for p in grid}
-        best_all = max(grid, key=lambda p: statistics.fmean(per[p].values()))
-        held = []
-        picks = []
-        for f in range(5):
-            train = [q for q in queries if folds[q] != f]
-            pick = max(grid, key=lambda p: sum(per[p][q] for q in train))
-            picks.append(pick)
-            held += [per[pick][q] for q in queries if folds[q] == f]
-        print(f"{family:14} all-train best {best_all} → {statistics.fmean(per[best_all].values()):.4f}; "
-              f"5-fold CV {statistics.fmean(held):.4f} (picks {picks})")
+        per = {(name, p): {q: ndcg10(fuse(kw.get(q, []), vec.get(q, []), family, p), qrels[q]) for q in queries}
+               for name, (kw, vec) in runs.items() for p in grid}
+        best, score, cv, picks = cross_validate(queries, folds, per)
+        print(f"{family:14} all-train best {best} → {score:.4f}; 5-fold CV {cv:.4f} (picks {picks})")
+    # Calibrated: each fold fits the legs' calibrations and picks (setting, weight) on four
+    # folds, then scores the fifth; the all-train line fits on every query.
+    weights = [round(0.3 + i * 0.05, 2) for i in range(9)]
+    def calibrated(train):
+        cal = {name: (calibrate(kw, train, qrels), calibrate(vec, train, qrels)) for name, (kw, vec) in runs.items()}
+        per = {(name, w): {q: ndcg10(fuse(kw.get(q, []), vec.get(q, []), "calibrated", (w, *cal[name])), qrels[q]) for q in queries}
+               for name, (kw, vec) in runs.items() for w in weights}
+        pick = max(per, key=lambda k: sum(per[k][q] for q in train))
+        return pick, per, cal[pick[0]]
+    pick, per, cal = calibrated(queries)
+    print(f"calibrated     all-train best {pick} → {statistics.fmean(per[pick].values()):.4f}; "
+          f"keyword a {cal[0][0]:.4f} b {cal[0][1]:.3f}, vector a {cal[1][0]:.3f} b {cal[1][1]:.3f}")
+    held, picks = [], []
+    for f in range(5):
+        pick, per, _ = calibrated([q for q in queries if folds[q] != f])
+        picks.append(pick)
+        held += [per[pick][q] for q in queries if folds[q] == f]
+    print(f"calibrated     5-fold CV {statistics.fmean(held):.4f} (picks {picks})")
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
 //! legs in parallel — on the embedded index or on Qdrant + Elasticsearch,
 //! whatever implements the leg traits of `sluice_core::search` — each under
 //! its own deadline, with the same filters and access, and fuses them
-//! (`sluice_core::search::FUSION`: a convex combination of z-score
-//! normalised scores, chosen by cross-validation on SciFact). A leg that
+//! (`sluice_core::search::FUSION`, a convex combination of z-score
+//! normalised scores, or the calibrated fusion a backend sets with
+//! [`HybridSearch::fused_by`]; both chosen by cross-validation on SciFact).
+//! A leg that
 //! fails or times out leaves the
 //! other's results, marked partial. [`search_many`] embeds the query once
 //! and merges the hits of several pipelines.
@@ -14,7 +16,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use sluice_core::TextEmbedder;
 use sluice_core::search::{
-    ChunkPayload, FUSION, Fusion, Hit, KeywordLeg, LegChunk, MIN_CANDIDATES, SearchBackend, SearchMode, SearchRequest, SearchResponse, VectorLeg, collapse, convex_fuse,
+    ChunkPayload, FUSION, Fusion, Hit, KeywordLeg, LegChunk, MIN_CANDIDATES, SearchBackend, SearchMode, SearchRequest, SearchResponse, VectorLeg, collapse, convex_fuse, convex_fuse_each, Normalise,
     plain_snippet, rrf_fuse_weighted,
 };
 use tracing::Instrument;
@@ -25,6 +27,7 @@ pub struct HybridSearch {
     keyword: Option<(Arc<dyn KeywordLeg>, Option<Duration>)>,
     vector: Option<(Arc<dyn VectorLeg>, Option<Duration>)>,
     description: Option<String>,
+    fusion: Fusion,
 }
 
 enum Leg<T> {
@@ -50,7 +53,18 @@ async fn with_deadline<T>(name: &str, d: Option<Duration>, f: impl std::future::
 impl HybridSearch {
     /// `None` as a deadline waits as long as the leg takes (in-process legs).
     pub fn new(keyword: Option<(Arc<dyn KeywordLeg>, Option<Duration>)>, vector: Option<(Arc<dyn VectorLeg>, Option<Duration>)>) -> HybridSearch {
-        HybridSearch { keyword, vector, description: None }
+        HybridSearch { keyword, vector, description: None, fusion: FUSION }
+    }
+
+    /// Fuses with `fusion` instead of [`FUSION`] (a backend whose legs'
+    /// scores were calibrated).
+    pub fn fused_by(mut self, fusion: Fusion) -> HybridSearch {
+        self.fusion = fusion;
+        self
+    }
+
+    pub fn fusion(&self) -> Fusion {
+        self.fusion
     }
 
     /// Replaces the description built from the legs (one store serving both).
@@ -78,7 +92,9 @@ impl SearchBackend for HybridSearch {
 
     async fn search(&self, req: &SearchRequest, query_vector: Option<&[f32]>) -> Result<SearchResponse, String> {
         let started = Instant::now();
-        let n = (req.top_k * 5).max(MIN_CANDIDATES);
+        // The same depth for every top_k up to it: the fusion's normalisation
+        // and floors depend on it, and were chosen at this depth.
+        let n = req.top_k.max(MIN_CANDIDATES);
         let want_kw = matches!(req.mode, SearchMode::Hybrid | SearchMode::Keyword);
         let want_vec = matches!(req.mode, SearchMode::Hybrid | SearchMode::Vector);
         let keyword = async {
@@ -122,7 +138,7 @@ impl SearchBackend for HybridSearch {
         if kw.is_none() && vec.is_none() && legs_failed > 0 {
             return Err(warnings.join("; "));
         }
-        let ranked = fuse(req.mode, kw.as_deref(), vec.as_deref());
+        let ranked = fuse(self.fusion, req.mode, kw.as_deref(), vec.as_deref());
         let top: Vec<Ranked> = ranked.into_iter().take(req.top_k).collect();
         let kw = kw.unwrap_or_default();
         let vec = vec.unwrap_or_default();
@@ -199,17 +215,17 @@ struct Ranked {
 }
 
 /// Fuses per-document leg results (each collapsed to one chunk per
-/// document). Hybrid with both legs answering: [`FUSION`], and the chunk
+/// document). Hybrid with both legs answering: `fusion`, and the chunk
 /// from the leg where the document ranked higher. One leg only (the mode
 /// asked for one, or the other failed): that leg's order and scores.
-fn fuse(mode: SearchMode, kw: Option<&[LegChunk]>, vec: Option<&[LegChunk]>) -> Vec<Ranked> {
+fn fuse(fusion: Fusion, mode: SearchMode, kw: Option<&[LegChunk]>, vec: Option<&[LegChunk]>) -> Vec<Ranked> {
     let single_kw = |kw: &[LegChunk]| kw.iter().enumerate().map(|(i, c)| Ranked { score: c.score, keyword_rank: Some(i + 1), vector_rank: None, from: FromLeg::Keyword(i) }).collect();
     let single_vec = |vec: &[LegChunk]| vec.iter().enumerate().map(|(i, c)| Ranked { score: c.score, keyword_rank: None, vector_rank: Some(i + 1), from: FromLeg::Vector(i) }).collect();
     match (mode, kw, vec) {
         (SearchMode::Keyword, Some(kw), _) | (SearchMode::Hybrid, Some(kw), None) => single_kw(kw),
         (SearchMode::Vector, _, Some(vec)) | (SearchMode::Hybrid, None, Some(vec)) => single_vec(vec),
         (SearchMode::Hybrid, Some(kw), Some(vec)) => {
-            let fused = match FUSION {
+            let fused = match fusion {
                 Fusion::Rrf { k, keyword_weight } => {
                     let legs = vec![kw.iter().map(|c| c.chunk.doc_id).collect(), vec.iter().map(|c| c.chunk.doc_id).collect()];
                     rrf_fuse_weighted(&legs, &[keyword_weight, 1.0], k)
@@ -217,6 +233,10 @@ fn fuse(mode: SearchMode, kw: Option<&[LegChunk]>, vec: Option<&[LegChunk]>) -> 
                 Fusion::Convex { keyword_weight, normalise } => {
                     let legs = vec![kw.iter().map(|c| (c.chunk.doc_id, c.score)).collect(), vec.iter().map(|c| (c.chunk.doc_id, c.score)).collect()];
                     convex_fuse(&legs, &[keyword_weight, 1.0 - keyword_weight], normalise)
+                }
+                Fusion::Calibrated { keyword_weight, keyword, vector } => {
+                    let legs = vec![kw.iter().map(|c| (c.chunk.doc_id, c.score)).collect(), vec.iter().map(|c| (c.chunk.doc_id, c.score)).collect()];
+                    convex_fuse_each(&legs, &[keyword_weight, 1.0 - keyword_weight], &[Normalise::LogOdds(keyword), Normalise::LogOdds(vector)])
                 }
             };
             fused

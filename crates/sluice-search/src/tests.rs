@@ -110,21 +110,24 @@ async fn hybrid_fuses_normalised_scores_with_each_documents_best_chunk() {
     let order: Vec<u128> = r.hits.iter().map(|h| h.doc_id.as_u128()).collect();
     // Per document: keyword 1→9, 2→7, 3→6; vector 3→0.9, 4→0.8, 1→0.7.
     // z-scores: keyword (mean 22/3, sd √(14/9)), vector (mean 0.8, sd √(0.02/3));
-    // a document a leg missed takes that leg's lowest z. Fused: 0.4·kw + 0.6·vec.
+    // a document a leg missed takes that leg's lowest z. Fused: 0.55·kw + 0.45·vec:
+    // doc 1: 0.55·1.336 − 0.45·1.225 = 0.184; doc 3: −0.55·1.069 + 0.45·1.225 = −0.037;
+    // doc 4: −0.55·1.069 + 0 = −0.588; doc 2: −0.55·0.267 − 0.45·1.225 = −0.698.
     let z = |x: f64, mean: f64, sd: f64| (x - mean) / sd;
     let (km, ks) = (22.0 / 3.0, (14.0f64 / 9.0).sqrt());
     let (vm, vs) = (0.8, (0.02f64 / 3.0).sqrt());
-    let fused = |k: f64, v: f64| 0.4 * z(k, km, ks) + 0.6 * z(v, vm, vs);
+    let fused = |k: f64, v: f64| 0.55 * z(k, km, ks) + 0.45 * z(v, vm, vs);
     let (d1, d2, d3, d4) = (fused(9.0, 0.7), fused(7.0, 0.7), fused(6.0, 0.9), fused(6.0, 0.8));
-    assert!(d3 > d1 && d1 > d4 && d4 > d2, "{d3} {d1} {d4} {d2}");
-    assert_eq!(order, vec![3, 1, 4, 2]);
-    assert!((r.hits[0].score as f64 - d3).abs() < 1e-4, "{} vs {d3}", r.hits[0].score);
-    let d3_hit = &r.hits[0];
+    assert!(d1 > d3 && d3 > d4 && d4 > d2, "{d1} {d3} {d4} {d2}");
+    assert!((d1 - 0.184).abs() < 1e-3 && (d2 + 0.698).abs() < 1e-3, "{d1} {d2}");
+    assert_eq!(order, vec![1, 3, 4, 2]);
+    assert!((r.hits[0].score as f64 - d1).abs() < 1e-4, "{} vs {d1}", r.hits[0].score);
+    // Doc 1 ranked higher in the keyword leg: its first (best) chunk and highlight.
+    assert_eq!((r.hits[0].chunk_id.as_u128(), r.hits[0].snippet.as_str()), (11, "<mark>k</mark>11"));
+    let d3_hit = &r.hits[1];
     assert_eq!((d3_hit.keyword_rank, d3_hit.vector_rank), (Some(3), Some(1)));
     // Doc 3 ranked higher in the vector leg: its chunk is the vector leg's.
     assert_eq!(d3_hit.chunk_id.as_u128(), 32);
-    // Doc 1 ranked higher in the keyword leg: its first (best) chunk and highlight.
-    assert_eq!((r.hits[1].chunk_id.as_u128(), r.hits[1].snippet.as_str()), (11, "<mark>k</mark>11"));
     // A vector-only hit without highlights gets plain, escaped text.
     assert_eq!(r.hits[2].snippet, "text of 41");
     assert!(!r.partial && r.warnings.is_empty());
@@ -135,7 +138,26 @@ async fn a_document_both_legs_found_keeps_the_keyword_highlight() {
     // Doc 3 ranks higher in the vector leg (its chunk 32 is shown), and the
     // keyword leg cannot highlight arbitrary text: its own highlight of doc 3 is used.
     let r = both(kw_leg(), vec_leg(), None).search(&req(SearchMode::Hybrid), Some(&[1.0])).await.unwrap();
-    assert_eq!((r.hits[0].chunk_id.as_u128(), r.hits[0].snippet.as_str()), (32, "k31"));
+    assert_eq!((r.hits[1].chunk_id.as_u128(), r.hits[1].snippet.as_str()), (32, "k31"));
+}
+
+/// Calibrated fusion: each leg's raw score as log-odds (slope · s +
+/// intercept), weighted; worked by hand with keyword 0.5 · s − 4, vector
+/// 10 · s − 8, weights ½: keyword log-odds 1→0.5, 2→−0.5, 3→−1 (also the
+/// floor); vector 3→1, 4→0, 1→−1 (floor). Fused: 3→0, 1→−0.25, 4→−0.5, 2→−0.75.
+#[tokio::test]
+async fn calibrated_fusion_adds_each_legs_log_odds() {
+    use sluice_core::search::{Calibration, Fusion};
+    let fusion = Fusion::Calibrated { keyword_weight: 0.5, keyword: Calibration { slope: 0.5, intercept: -4.0 }, vector: Calibration { slope: 10.0, intercept: -8.0 } };
+    let s = both(kw_leg(), vec_leg(), None).fused_by(fusion);
+    let r = s.search(&req(SearchMode::Hybrid), Some(&[1.0])).await.unwrap();
+    let got: Vec<(u128, f32)> = r.hits.iter().map(|h| (h.doc_id.as_u128(), h.score)).collect();
+    let want = [(3, 0.0), (1, -0.25), (4, -0.5), (2, -0.75)];
+    assert_eq!(got.len(), 4);
+    for ((d, s), (wd, ws)) in got.iter().zip(want) {
+        assert_eq!(*d, wd);
+        assert!((s - ws).abs() < 1e-5, "{got:?}");
+    }
 }
 
 #[tokio::test]
@@ -143,8 +165,8 @@ async fn vector_hits_are_highlighted_by_a_keyword_leg_that_can() {
     let mut kw = kw_leg();
     kw.highlights = true;
     let r = both(kw, vec_leg(), None).search(&req(SearchMode::Hybrid), Some(&[1.0])).await.unwrap();
-    assert_eq!(r.hits[0].snippet, "<mark>q</mark> text of 32");
-    assert_eq!(r.hits[1].snippet, "<mark>k</mark>11");
+    assert_eq!(r.hits[1].snippet, "<mark>q</mark> text of 32");
+    assert_eq!(r.hits[0].snippet, "<mark>k</mark>11");
 }
 
 #[tokio::test]

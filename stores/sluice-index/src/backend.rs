@@ -75,7 +75,8 @@ impl EmbeddedSearch {
     pub fn new(index: Arc<EmbeddedIndex>) -> EmbeddedSearch {
         let legs = Arc::new(Legs(index.clone()));
         let hybrid = HybridSearch::new(Some((legs.clone() as Arc<dyn KeywordLeg>, None)), Some((legs as Arc<dyn VectorLeg>, None)))
-            .described_as(format!("embedded {}", index.dir().display()));
+            .described_as(format!("embedded {}", index.dir().display()))
+            .fused_by(sluice_core::search::CALIBRATED_FUSION);
         EmbeddedSearch { index, hybrid }
     }
 

@@ -31,17 +31,23 @@ impl EmbeddedIndex {
         std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
         let keyword_dir = dir.join("keyword");
         let before_access = KeywordIndex::predates_access_slots(&keyword_dir);
-        let outdated = before_access || KeywordIndex::predates_document_entries(&keyword_dir);
+        let outdated = before_access || KeywordIndex::schema_outdated(&keyword_dir);
         if outdated && !writable {
-            let what = if before_access { "the access model (flat ACLs)" } else { "document-level ranking (chunk entries only)" };
+            let what = if before_access { "the access model (flat ACLs)" } else { "its current fields (document entries, identifiers)" };
             return Err(err(format!("the keyword index predates {what}; run `sluice run` on this data directory once to upgrade it")));
         }
+        let reformat = !outdated && KeywordIndex::outdated_format(&keyword_dir);
+        if reformat && !writable {
+            // Same fields and meaning, older text: served as it is until a writer rebuilds it.
+            tracing::warn!(dir = %keyword_dir.display(), "the keyword index is of an older format; the next `sluice run` rebuilds it");
+        }
+        let outdated = outdated || reformat && writable;
         if outdated {
             // Upgrade in place: rebuild the keyword index from the vector
             // store's payloads. Chunks written before the access model have
             // no access slots and stay hidden from every caller until the
             // re-sync the state store schedules rewrites them.
-            tracing::warn!(dir = %keyword_dir.display(), "rebuilding the keyword index (access slots, document entries)");
+            tracing::warn!(dir = %keyword_dir.display(), "rebuilding the keyword index from the vector store (its format changed)");
             std::fs::remove_dir_all(&keyword_dir).map_err(|e| err(e.to_string()))?;
         }
         let mut keyword = KeywordIndex::open(&keyword_dir, writable).map_err(err)?;
@@ -59,6 +65,9 @@ impl EmbeddedIndex {
                 keyword.upsert_document(chunks).map_err(err)?;
             }
             keyword.commit().map_err(err)?;
+        }
+        if writable {
+            KeywordIndex::mark_format(&keyword_dir).map_err(err)?;
         }
         Ok(EmbeddedIndex { dir: dir.to_path_buf(), inner: Mutex::new(Inner { keyword, vectors }), writable })
     }
@@ -197,7 +206,8 @@ impl EmbeddedIndex {
             .collect())
     }
 
-    /// The vector leg: the `n` chunks nearest to `query` under the filters and access.
+    /// The vector leg: the `n` documents nearest to `query` under the
+    /// filters and access, each by its nearest chunk.
     pub fn vector_chunks(&self, query: &[f32], n: usize, filters: &SearchFilters, access: &Access) -> Result<Vec<LegChunk>, String> {
         let mut g = self.lock()?;
         g.vectors.refresh_if_changed().map_err(|e| e.to_string())?;
@@ -293,8 +303,56 @@ mod tests {
         assert_eq!(ids(idx.keyword_chunks("source:jira", 10, &f, &public).unwrap()), vec!["a"]);
         assert!(idx.keyword_chunks("acl_0:* OR salary", 10, &f, &public).unwrap().is_empty(), "no field, no operator reaches the parser");
         assert_eq!(ids(idx.keyword_chunks("-jira +salary", 10, &f, &public).unwrap()), vec!["a"], "`-` and `+` are not operators; b stays hidden");
-        assert_eq!(ids(idx.keyword_chunks("runbook AND nothing", 10, &f, &public).unwrap()), vec!["a"], "AND is a word (a stop word), not an operator");
+        assert_eq!(ids(idx.keyword_chunks("runbook AND nothing", 10, &f, &public).unwrap()), vec!["a"], "AND is a word, not an operator");
         assert_eq!(ids(idx.keyword_chunks("\"source sync\"", 10, &f, &public).unwrap()), vec!["a"], "phrases still work");
+    }
+
+    /// The ranking pipeline on a small fixed set whose order follows by hand
+    /// from how each leg and the fusion work (no score is computed here):
+    /// - keyword: an identifier found whole (`WMS-4102`) outranks the same
+    ///   words apart, both outrank a document with one of them; a stemmed
+    ///   form ("retries") finds "retry"; a stop word ("were") is never
+    ///   highlighted;
+    /// - vector: cosine order of the hand-set vectors;
+    /// - hybrid: a document first in both legs is first, one in both legs
+    ///   beats one in a single leg at the same places, and when the keyword
+    ///   leg finds nothing the vector order stands.
+    #[tokio::test]
+    async fn a_fixed_set_ranks_in_the_order_each_leg_and_the_fusion_imply() {
+        let dir = tempfile::tempdir().unwrap();
+        let idx = Arc::new(EmbeddedIndex::open(dir.path(), true).unwrap());
+        let s = std::f32::consts::FRAC_1_SQRT_2;
+        let docs = vec![
+            // Same length (title + 5 words), same words; `whole` has the identifier whole.
+            write(doc("whole", "Release blocker", &[]), &["ticket WMS-4102 blocks the rollout"], &[[1.0, 0.0]]),
+            write(doc("apart", "Release blocker", &[]), &["ticket WMS then 4102 blocks"], &[[s, s]]),
+            write(doc("one", "Release blocker", &[]), &["ticket 4102 was reopened twice"], &[[0.0, 1.0]]),
+            write(doc("retry", "Job runner", &[]), &["a failed job is retried after one minute; results were kept"], &[[-1.0, 0.0]]),
+        ];
+        idx.apply(&SinkBatch { writes: docs, deletes: vec![] }).await.unwrap();
+        let order = |r: SearchResponse| r.hits.into_iter().map(|h| h.external_id).collect::<Vec<_>>();
+        let kw = search(&idx, &req("WMS-4102", SearchMode::Keyword, Access::All), None).await.unwrap();
+        assert_eq!(order(kw), ["whole", "apart", "one"]);
+        let kw = search(&idx, &req("retries were kept", SearchMode::Keyword, Access::All), None).await.unwrap();
+        assert_eq!(kw.hits[0].external_id, "retry");
+        assert!(kw.hits[0].snippet.contains("<mark>retried</mark>") && kw.hits[0].snippet.contains("<mark>kept</mark>"), "{}", kw.hits[0].snippet);
+        assert!(!kw.hits[0].snippet.contains("<mark>were</mark>"), "{}", kw.hits[0].snippet);
+        // Query vector halfway between `whole` and `apart`, nearer `whole`.
+        let qv = [0.95f32, 0.31];
+        let vec = search(&idx, &req("WMS-4102", SearchMode::Vector, Access::All), Some(&qv)).await.unwrap();
+        assert_eq!(order(vec), ["whole", "apart", "one", "retry"]);
+        // Both legs agree on whole > apart > one; `retry` is last in the
+        // vector leg and missing from the keyword leg.
+        let hy = search(&idx, &req("WMS-4102", SearchMode::Hybrid, Access::All), Some(&qv)).await.unwrap();
+        assert_eq!(hy.hits.iter().map(|h| (h.external_id.as_str(), h.keyword_rank, h.vector_rank)).collect::<Vec<_>>(), [
+            ("whole", Some(1), Some(1)),
+            ("apart", Some(2), Some(2)),
+            ("one", Some(3), Some(3)),
+            ("retry", None, Some(4)),
+        ]);
+        // A word no document has: the keyword leg is empty, the vector order stands.
+        let hy = search(&idx, &req("zyzzyva", SearchMode::Hybrid, Access::All), Some(&[0.0, 1.0])).await.unwrap();
+        assert_eq!(order(hy), ["one", "apart", "whole", "retry"]);
     }
 
     /// Documents are ranked as wholes: a document that holds every query
@@ -454,5 +512,40 @@ mod tests {
         assert!(idx.keyword_chunks("salary", 10, &f, &Access::public_only()).unwrap().is_empty(), "an old empty ACL is not public");
         assert!(idx.vector_chunks(&[1.0, 0.0], 10, &f, &Access::Principals(vec!["group:any".into()])).unwrap().is_empty());
         assert_eq!(idx.keyword_chunks("salary", 10, &f, &Access::All).unwrap().len(), 1);
+    }
+
+    /// The keyword index is derived from the vector store's payloads, so a
+    /// change of its fields or of what its entries hold is an upgrade in
+    /// place: a writer rebuilds it on open; a reader serves an index of an
+    /// older format with the same fields, and refuses one of other fields.
+    #[tokio::test]
+    async fn an_index_of_an_older_format_or_schema_is_rebuilt_by_a_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let kw_dir = dir.path().join("keyword");
+        {
+            let idx = Arc::new(EmbeddedIndex::open(dir.path(), true).unwrap());
+            idx.apply(&SinkBatch { writes: vec![write(doc("a", "Blocker", &[]), &["ticket WMS-4102 blocks the rollout"], &[[1.0, 0.0]])], deletes: vec![] }).await.unwrap();
+        }
+        let ids = |idx: &EmbeddedIndex| idx.keyword_chunks("WMS-4102", 10, &SearchFilters::default(), &Access::All).unwrap().into_iter().map(|h| h.chunk.external_id).collect::<Vec<_>>();
+        // An older format (no marker): served by a reader, rebuilt by a writer.
+        std::fs::remove_file(kw_dir.join("sluice-format")).unwrap();
+        assert_eq!(ids(&EmbeddedIndex::open(dir.path(), false).unwrap()), ["a"]);
+        assert!(!kw_dir.join("sluice-format").exists(), "a reader writes nothing");
+        assert_eq!(ids(&EmbeddedIndex::open(dir.path(), true).unwrap()), ["a"]);
+        assert!(kw_dir.join("sluice-format").exists());
+        // Other fields (an index from before identifiers and fast ids).
+        std::fs::remove_dir_all(&kw_dir).unwrap();
+        std::fs::create_dir_all(&kw_dir).unwrap();
+        let mut b = tantivy::schema::Schema::builder();
+        b.add_text_field("level", tantivy::schema::STRING);
+        b.add_text_field("doc_title", tantivy::schema::TEXT);
+        for i in 0..sluice_core::access::MAX_ACL_SETS {
+            b.add_text_field(&sluice_core::access::acl_field(i), tantivy::schema::STRING);
+        }
+        tantivy::Index::create_in_dir(&kw_dir, b.build()).unwrap();
+        assert!(EmbeddedIndex::open(dir.path(), false).err().unwrap().message.contains("run `sluice run`"), "a reader does not serve other fields");
+        let idx = EmbeddedIndex::open(dir.path(), true).unwrap();
+        assert_eq!(idx.counts().unwrap(), (1, 1));
+        assert_eq!(ids(&idx), ["a"]);
     }
 }

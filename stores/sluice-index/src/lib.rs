@@ -4,6 +4,7 @@
 //! `EmbeddedIndex` implements `Sink`, so the engine writes to it like any
 //! other store.
 
+mod analysis;
 mod backend;
 mod factory;
 mod index;

@@ -234,13 +234,13 @@ impl VectorStore {
         Ok(changed)
     }
 
-    /// Top `n` slots by dot product (vectors are unit length) among those
-    /// passing `keep`.
+    /// The `n` documents nearest by dot product (vectors are unit length),
+    /// each as its nearest chunk, among the chunks passing `keep`.
     pub fn search(&self, query: &[f32], n: usize, keep: impl Fn(&ChunkPayload) -> bool) -> Vec<(f32, &ChunkPayload)> {
         if self.dim == 0 || query.len() != self.dim || n == 0 {
             return Vec::new();
         }
-        let mut scored: Vec<(f32, usize)> = self
+        let scored: Vec<(f32, usize)> = self
             .payloads
             .iter()
             .enumerate()
@@ -251,12 +251,26 @@ impl VectorStore {
             })
             .collect();
         let by_score = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
-        if scored.len() > n {
-            scored.select_nth_unstable_by(n - 1, by_score);
-            scored.truncate(n);
+        // The n nearest documents, each by its nearest chunk: look among the
+        // 4n nearest chunks first (documents have a few chunks each), and
+        // among all when those hold fewer than n documents.
+        let mut depth = n.saturating_mul(4);
+        loop {
+            let mut top = scored.clone();
+            let all = top.len() <= depth;
+            if !all {
+                top.select_nth_unstable_by(depth - 1, by_score);
+                top.truncate(depth);
+            }
+            top.sort_by(by_score);
+            let mut seen = std::collections::HashSet::new();
+            top.retain(|(_, slot)| seen.insert(self.payloads[*slot].doc_id));
+            if top.len() >= n || all {
+                top.truncate(n);
+                return top.into_iter().map(|(s, slot)| (s, &self.payloads[slot])).collect();
+            }
+            depth = scored.len();
         }
-        scored.sort_by(by_score);
-        scored.into_iter().map(|(s, slot)| (s, &self.payloads[slot])).collect()
     }
 }
 
@@ -342,6 +356,20 @@ mod tests {
         assert_eq!(removed.len(), 1);
         assert_eq!(s.len(), 1);
         assert!(s.payload(&a0).is_some());
+    }
+
+    /// `n` documents, not `n` chunks: a document with many chunks near the
+    /// query takes one place, its nearest chunk's.
+    #[test]
+    fn search_returns_n_documents_by_their_nearest_chunk() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = VectorStore::open(&dir.path().join("v.sqlite")).unwrap();
+        let mut rows: Vec<(ChunkPayload, Option<Vec<f32>>)> = (0..12).map(|o| (payload("many", o), Some(unit(&[1.0, 0.01 * o as f32, 0.0])))).collect();
+        rows.push((payload("near", 0), Some(unit(&[0.5, 0.5, 0.0]))));
+        rows.push((payload("far", 0), Some(unit(&[0.0, 0.0, 1.0]))));
+        s.apply(&rows, &[], &[]).unwrap();
+        let hits: Vec<(String, u32)> = s.search(&unit(&[1.0, 0.0, 0.0]), 3, |_| true).into_iter().map(|(_, p)| (p.external_id.clone(), p.ordinal)).collect();
+        assert_eq!(hits, [("many".to_string(), 0), ("near".to_string(), 0), ("far".to_string(), 0)]);
     }
 
     #[test]

@@ -235,7 +235,8 @@ pub async fn run(args: EvalArgs) -> Result<(), Failure> {
         let path = dir.join("per_query.jsonl");
         std::fs::write(&path, per_query_lines.join("\n") + "\n").map_err(|e| Failure::Runtime(format!("{}: {e}", path.display())))?;
     }
-    let fusion = sluice_core::search::FUSION.describe();
+    // The eval's index is the embedded one, which fuses by its calibration.
+    let fusion = sluice_core::search::CALIBRATED_FUSION.describe();
     let out = serde_json::json!({
         "queries": judged.len(),
         "documents_seen": report.sources.iter().map(|s| s.docs_seen).sum::<u64>(),
