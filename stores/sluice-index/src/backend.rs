@@ -18,7 +18,9 @@ async fn blocking<T: Send + 'static>(index: &Arc<EmbeddedIndex>, f: impl FnOnce(
     tokio::task::spawn_blocking(move || span.in_scope(|| f(&index))).await.map_err(|e| format!("index task failed: {e}"))?
 }
 
-struct Legs(Arc<EmbeddedIndex>);
+/// The index's legs. `chunk_level`: the keyword leg of before document
+/// entries (issue 20), kept only as the benchmark's baseline.
+struct Legs(Arc<EmbeddedIndex>, bool);
 
 #[async_trait]
 impl KeywordLeg for Legs {
@@ -30,6 +32,9 @@ impl KeywordLeg for Legs {
     }
     async fn keyword_search(&self, query: &str, n: usize, filters: &SearchFilters, access: &Access) -> Result<Vec<LegChunk>, String> {
         let (q, f, a) = (query.to_string(), filters.clone(), access.clone());
+        if self.1 {
+            return blocking(&self.0, move |i| i.keyword_chunks_chunk_level(&q, n, &f, &a)).await;
+        }
         blocking(&self.0, move |i| i.keyword_chunks(&q, n, &f, &a)).await
     }
     async fn snippets(&self, query: &str, texts: &[String]) -> Option<Vec<String>> {
@@ -73,11 +78,21 @@ pub struct EmbeddedSearch {
 
 impl EmbeddedSearch {
     pub fn new(index: Arc<EmbeddedIndex>) -> EmbeddedSearch {
-        let legs = Arc::new(Legs(index.clone()));
+        let legs = Arc::new(Legs(index.clone(), false));
         let hybrid = HybridSearch::new(Some((legs.clone() as Arc<dyn KeywordLeg>, None)), Some((legs as Arc<dyn VectorLeg>, None)))
             .described_as(format!("embedded {}", index.dir().display()))
             .fused_by(sluice_core::search::CALIBRATED_FUSION);
         EmbeddedSearch { index, hybrid }
+    }
+
+    /// The search this index served before issue 20 (chunk-level BM25,
+    /// weighted RRF with k 20 and keyword weight 0.5), over the same
+    /// entries: the benchmark's same-process latency baseline.
+    #[doc(hidden)]
+    pub fn chunk_level_baseline(index: Arc<EmbeddedIndex>) -> HybridSearch {
+        let legs = Arc::new(Legs(index, true));
+        HybridSearch::new(Some((legs.clone() as Arc<dyn KeywordLeg>, None)), Some((legs as Arc<dyn VectorLeg>, None)))
+            .fused_by(sluice_core::search::Fusion::Rrf { k: sluice_core::search::RRF_K, keyword_weight: sluice_core::search::KEYWORD_WEIGHT })
     }
 
     pub fn index(&self) -> &Arc<EmbeddedIndex> {

@@ -206,6 +206,19 @@ impl EmbeddedIndex {
             .collect())
     }
 
+    /// The chunk-level keyword leg of before issue 20, for the benchmark's
+    /// baseline only ([`crate::EmbeddedSearch::chunk_level_baseline`]).
+    #[doc(hidden)]
+    pub fn keyword_chunks_chunk_level(&self, query: &str, n: usize, filters: &SearchFilters, access: &Access) -> Result<Vec<LegChunk>, String> {
+        let mut g = self.lock()?;
+        g.vectors.refresh_if_changed().map_err(|e| e.to_string())?;
+        let raw = g.keyword.search_chunk_level(query, n, filters, access)?;
+        Ok(raw
+            .into_iter()
+            .filter_map(|(score, c)| g.vectors.payload(&c).filter(|p| filters.matches(p) && access.allows(&p.acl)).map(|p| LegChunk { score, chunk: p.clone(), snippet: None }))
+            .collect())
+    }
+
     /// The vector leg: the `n` documents nearest to `query` under the
     /// filters and access, each by its nearest chunk.
     pub fn vector_chunks(&self, query: &[f32], n: usize, filters: &SearchFilters, access: &Access) -> Result<Vec<LegChunk>, String> {

@@ -399,6 +399,13 @@ impl KeywordIndex {
         Ok(docs.into_iter().map(|(score, doc, _)| (score, best.get(&doc).copied().unwrap_or_else(|| sluice_core::chunk_id(&doc, 0)))).collect())
     }
 
+    /// The `n` chunk entries best matching `query` by themselves (the
+    /// ranking before document entries): the benchmark's baseline.
+    pub fn search_chunk_level(&self, query: &str, n: usize, filters: &SearchFilters, access: &Access) -> Result<Vec<(f32, Uuid)>> {
+        let Some(q) = self.parse(query) else { return Ok(Vec::new()) };
+        Ok(self.top(q, CHUNK, None, n, filters, access)?.into_iter().filter_map(|(s, _, c)| c.map(|c| (s, c))).collect())
+    }
+
     /// The entries of one `level` best matching `text_query`, as (score,
     /// document, chunk); `within`: only these documents.
     fn top(&self, text_query: Box<dyn Query>, level: &str, within: Option<&[Uuid]>, n: usize, filters: &SearchFilters, access: &Access) -> Result<Vec<(f32, Uuid, Option<Uuid>)>> {

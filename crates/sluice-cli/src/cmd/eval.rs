@@ -40,6 +40,13 @@ pub struct EvalArgs {
     /// `--qrels` instead of searching.
     #[arg(long, conflicts_with_all = ["corpus", "queries"])]
     score_run: Option<PathBuf>,
+    /// Chunk size in model tokens (the pipeline default when unset), to
+    /// measure chunking against nDCG; use a data dir per setting.
+    #[arg(long)]
+    chunk_tokens: Option<u32>,
+    /// Tokens carried over between consecutive chunks.
+    #[arg(long)]
+    chunk_overlap: Option<u32>,
     #[command(flatten)]
     model: ModelArgs,
     #[arg(long)]
@@ -179,10 +186,19 @@ pub async fn run(args: EvalArgs) -> Result<(), Failure> {
     }
     // The corpus goes through the same engine as any pipeline. A benchmark
     // corpus is public by definition, and the search runs with full access.
-    let yaml = format!(
+    let mut yaml = format!(
         "name: eval\nsources:\n  - id: corpus\n    type: files\n    visibility: public\n    settings:\n      path: {}\n      format: jsonl\n",
         serde_json::to_string(&corpus.display().to_string()).unwrap_or_default()
     );
+    if args.chunk_tokens.is_some() || args.chunk_overlap.is_some() {
+        yaml.push_str("chunking:\n");
+        if let Some(t) = args.chunk_tokens {
+            yaml.push_str(&format!("  max_tokens: {t}\n"));
+        }
+        if let Some(o) = args.chunk_overlap {
+            yaml.push_str(&format!("  overlap_tokens: {o}\n"));
+        }
+    }
     let joined = |d: Vec<sluice_spec::Diagnostic>| Failure::Runtime(d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("; "));
     let loaded = load_pipeline_str(&yaml, "<eval>", Path::new("/")).map_err(joined)?;
     let embedder = load_embedder(&loaded.spec.embedding, Path::new("/"), Some(&args.model)).map_err(Failure::Runtime)?;
