@@ -92,11 +92,6 @@ async fn main() -> Result<()> {
     println!("inside the first sync {:>8.1} texts/s  ratio {:.2}x", in_run_rate, in_run_rate / bare);
     drop(pipeline);
 
-    // --- search: the retrieval itself, now vs before issue 20 ----------------
-    if let Err(e) = search_vs_chunk_level(&sluice_engine::index_dir(data.path()), embedder.as_ref(), &demo_queries(&args.pipeline)).await {
-        println!("\n== search legs: FAILED: {e:#}");
-    }
-
     // --- search: HTTP API latency, without and with auth --------------------
     // Three servers over the same index: no auth, an API key, an RS256 JWT.
     // Rounds alternate between them so machine noise hits all three alike.
@@ -148,49 +143,6 @@ async fn main() -> Result<()> {
             println!("{name:<10} p50 {p50:>6.2} ms   p99 {p99:>6.2} ms   {rps:>7.1} req/s   (target p99 < 50 ms)");
         } else {
             println!("{name:<10} p50 {p50:>6.2} ms   p99 {p99:>6.2} ms   {rps:>7.1} req/s   ratio vs no auth: p50 {:.3}x  p99 {:.3}x  req/s {:.3}x", p50 / base.0, p99 / base.1, rps / base.2);
-        }
-    }
-    Ok(())
-}
-
-/// Hybrid retrieval in process (no HTTP, query vectors embedded before the
-/// clock starts), over the demo index: today's search (document-level
-/// BM25, calibrated fusion) vs the search of before issue 20 over the same
-/// index (chunk-level BM25, weighted RRF). Rounds alternate so noise hits
-/// both alike.
-async fn search_vs_chunk_level(index_dir: &Path, embedder: &dyn TextEmbedder, queries: &[String]) -> Result<()> {
-    use sluice_core::search::{SearchBackend, SearchFilters, SearchMode, SearchRequest};
-    let index = Arc::new(sluice_index::EmbeddedIndex::open(index_dir, false).map_err(|e| anyhow!("{e}"))?);
-    let now: Arc<dyn SearchBackend> = Arc::new(sluice_index::EmbeddedSearch::new(index.clone()));
-    let before: Arc<dyn SearchBackend> = Arc::new(sluice_index::EmbeddedSearch::chunk_level_baseline(index));
-    let refs: Vec<&str> = queries.iter().map(String::as_str).collect();
-    let vectors = embedder.embed(&refs).map_err(|e| anyhow!("{e}"))?;
-    let rounds = 20;
-    let mut lat: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
-    for round in 0..=rounds {
-        for (i, backend) in [&before, &now].into_iter().enumerate() {
-            for (q, v) in queries.iter().zip(&vectors) {
-                let req = SearchRequest { query: q.clone(), top_k: 10, mode: SearchMode::Hybrid, filters: SearchFilters::default(), access: Access::All };
-                let t = Instant::now();
-                backend.search(&req, Some(v)).await.map_err(|e| anyhow!(e))?;
-                // Round 0 warms caches and is not counted.
-                if round > 0 {
-                    lat[i].push(t.elapsed());
-                }
-            }
-        }
-    }
-    println!("\n== search legs (hybrid, in process, top 10, {} queries x {rounds} rounds, embedding excluded)", queries.len());
-    let mut base = (0.0, 0.0);
-    for (i, name) in ["before (chunks, RRF)", "now (documents, calibrated)"].into_iter().enumerate() {
-        lat[i].sort();
-        let pct = |p: f64| lat[i][((lat[i].len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1e3;
-        let (p50, p99) = (pct(0.5), pct(0.99));
-        if i == 0 {
-            base = (p50, p99);
-            println!("{name:<28} p50 {p50:>6.3} ms   p99 {p99:>6.3} ms");
-        } else {
-            println!("{name:<28} p50 {p50:>6.3} ms   p99 {p99:>6.3} ms   ratio: p50 {:.2}x  p99 {:.2}x  (target <= 1.10x)", p50 / base.0, p99 / base.1);
         }
     }
     Ok(())

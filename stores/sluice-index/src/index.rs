@@ -196,14 +196,7 @@ impl EmbeddedIndex {
         let mut g = self.lock()?;
         g.vectors.refresh_if_changed().map_err(|e| e.to_string())?;
         let raw = g.keyword.search(query, n, filters, access)?;
-        // The vector store's payload is the one answer: vectors commit
-        // first, so after a write that stopped between the two commits the
-        // keyword index may still hold an older, broader access. Each hit is
-        // checked again against the payload the vector leg uses.
-        Ok(raw
-            .into_iter()
-            .filter_map(|(score, c)| g.vectors.payload(&c).filter(|p| filters.matches(p) && access.allows(&p.acl)).map(|p| LegChunk { score, chunk: p.clone(), snippet: None }))
-            .collect())
+        Ok(checked(&g.vectors, raw, filters, access))
     }
 
     /// The chunk-level keyword leg of before issue 20, for the benchmark's
@@ -213,10 +206,7 @@ impl EmbeddedIndex {
         let mut g = self.lock()?;
         g.vectors.refresh_if_changed().map_err(|e| e.to_string())?;
         let raw = g.keyword.search_chunk_level(query, n, filters, access)?;
-        Ok(raw
-            .into_iter()
-            .filter_map(|(score, c)| g.vectors.payload(&c).filter(|p| filters.matches(p) && access.allows(&p.acl)).map(|p| LegChunk { score, chunk: p.clone(), snippet: None }))
-            .collect())
+        Ok(checked(&g.vectors, raw, filters, access))
     }
 
     /// The vector leg: the `n` documents nearest to `query` under the
@@ -261,6 +251,16 @@ impl Sink for EmbeddedIndex {
             transient: false,
         })
     }
+}
+
+/// Keyword hits as the vector store's payloads, each checked again. The
+/// payload is the one answer: vectors commit first, so after a write that
+/// stopped between the two commits the keyword index may still hold an
+/// older, broader access.
+fn checked(vectors: &VectorStore, raw: Vec<(f32, Uuid)>, filters: &SearchFilters, access: &Access) -> Vec<LegChunk> {
+    raw.into_iter()
+        .filter_map(|(score, c)| vectors.payload(&c).filter(|p| filters.matches(p) && access.allows(&p.acl)).map(|p| LegChunk { score, chunk: p.clone(), snippet: None }))
+        .collect()
 }
 
 #[cfg(test)]
