@@ -77,7 +77,7 @@ async fn main() -> Result<()> {
             lat[i].sort();
             let pct = |p: f64| lat[i][((lat[i].len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1e3;
             let (p50, p99) = (pct(0.5), pct(0.99));
-            let label = format!("{:?} {name}", mode).to_lowercase();
+            let label = format!("{} {name}", format!("{mode:?}").to_lowercase());
             if i == 0 {
                 base = (p50, p99);
                 println!("{label:<36} p50 {p50:>7.3} ms   p99 {p99:>7.3} ms");

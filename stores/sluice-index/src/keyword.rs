@@ -22,7 +22,7 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Te
 use uuid::Uuid;
 
 use sluice_core::access::{MAX_ACL_SETS, acl_field};
-use sluice_core::search::{Access, SearchFilters};
+use sluice_core::search::{Access, MIN_CANDIDATES, SearchFilters};
 use sluice_core::search::ChunkPayload;
 
 use crate::analysis::{self, QueryPart};
@@ -77,9 +77,9 @@ pub(crate) struct KeywordIndex {
 }
 
 /// Documents, from the top of the keyword ranking, whose best passage is
-/// looked up (at least; half the candidates when more are asked for). A
-/// hit further down shows its first chunk: to reach the fused top it must
-/// rank higher in the vector leg, whose own chunk it then shows.
+/// looked up (more when a request asks for more than `MIN_CANDIDATES`
+/// hits). A hit further down shows its first chunk: to reach the fused top
+/// it must rank higher in the vector leg, whose own chunk it then shows.
 const PASSAGE_DOCS: usize = 20;
 
 /// Name of the text analyzer ([`crate::analysis::analyzer`]) in the index.
@@ -388,7 +388,7 @@ impl KeywordIndex {
         if docs.is_empty() {
             return Ok(Vec::new());
         }
-        let shown: Vec<Uuid> = docs.iter().take(PASSAGE_DOCS.max(n / 2)).map(|(_, d, _)| *d).collect();
+        let shown: Vec<Uuid> = docs.iter().take(PASSAGE_DOCS.max(n.saturating_sub(MIN_CANDIDATES))).map(|(_, d, _)| *d).collect();
         let chunks = self.top(text_query, CHUNK, Some(&shown), shown.len() * 8, filters, access)?;
         let mut best: std::collections::HashMap<Uuid, Uuid> = std::collections::HashMap::new();
         for (_, doc, chunk) in &chunks {
