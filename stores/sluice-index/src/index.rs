@@ -200,7 +200,7 @@ impl EmbeddedIndex {
     }
 
     /// The chunk-level keyword leg of before issue 20, for the benchmark's
-    /// baseline only ([`crate::EmbeddedSearch::chunk_level_baseline`]).
+    /// baseline only (`EmbeddedSearch::chunk_level_baseline`).
     #[doc(hidden)]
     pub fn keyword_chunks_chunk_level(&self, query: &str, n: usize, filters: &SearchFilters, access: &Access) -> Result<Vec<LegChunk>, String> {
         let mut g = self.lock()?;
