@@ -181,9 +181,15 @@ impl KeywordIndex {
         index.tokenizers().register(ANALYZER, analysis::analyzer());
         index.tokenizers().register(CODE_ANALYZER, analysis::code_analyzer());
         let writer = if writable {
-            Some(index.writer::<TantivyDocument>(64 * 1024 * 1024).map_err(|err| {
-                format!("{err}; is another `sluice run` writing to this data dir?")
-            })?)
+            let w = index.writer::<TantivyDocument>(64 * 1024 * 1024).map_err(|err| format!("{err}; is another `sluice run` writing to this data dir?"))?;
+            // A writer killed between writing a segment's delete file and
+            // committing leaves that file behind, and tantivy only collects
+            // garbage after a commit: the next run, replaying the same
+            // operations, reaches the same file name and fails with
+            // FileAlreadyExists (the crash test caught it). Files no commit
+            // refers to go before anything is written.
+            w.garbage_collect_files().wait().map_err(|err| format!("{err} (removing files a stopped writer left)"))?;
+            Some(w)
         } else {
             None
         };
@@ -550,3 +556,75 @@ fn escape_prefix(text: &str, max_chars: usize) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payload(ext: &str, text: &str) -> ChunkPayload {
+        let doc_id = sluice_core::doc_id("s", ext);
+        ChunkPayload {
+            chunk_id: sluice_core::chunk_id(&doc_id, 0),
+            doc_id,
+            ordinal: 0,
+            source: "s".into(),
+            external_id: ext.into(),
+            kind: "page".into(),
+            title: ext.into(),
+            url: None,
+            labels: vec![],
+            acl: vec![vec!["public".into()]; MAX_ACL_SETS],
+            updated_at: None,
+            text: text.into(),
+        }
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+
+    /// A writer killed after it wrote a segment's delete file (and listed
+    /// it as managed) but before the meta file that makes it live: made
+    /// here from the files before a delete's commit plus the delete file and
+    /// managed list that commit wrote. Replaying the same delete reaches the
+    /// same file name; it must not fail with FileAlreadyExists.
+    #[test]
+    fn a_writer_killed_before_its_commit_leaves_nothing_that_blocks_the_next() {
+        let live = tempfile::tempdir().unwrap();
+        let killed = tempfile::tempdir().unwrap();
+        let (a, b) = (payload("a", "kafka consumer lag"), payload("b", "stays"));
+        {
+            let mut k = KeywordIndex::open(live.path(), true).unwrap();
+            for p in [&a, &b] {
+                k.upsert(p).unwrap();
+                k.upsert_document(&[p]).unwrap();
+            }
+            k.commit().unwrap();
+        }
+        copy_dir(live.path(), killed.path());
+        {
+            let mut k = KeywordIndex::open(live.path(), true).unwrap();
+            k.delete_document(&a.doc_id).unwrap();
+            k.commit().unwrap();
+        }
+        let mut stale = 0;
+        for e in std::fs::read_dir(live.path()).unwrap().filter_map(|e| e.ok()) {
+            let name = e.file_name().to_string_lossy().to_string();
+            if name.ends_with(".del") || name == ".managed.json" {
+                std::fs::copy(e.path(), killed.path().join(&name)).unwrap();
+                stale += usize::from(name.ends_with(".del"));
+            }
+        }
+        assert!(stale > 0, "the delete commit wrote a delete file");
+        std::fs::remove_file(killed.path().join(".tantivy-writer.lock")).ok();
+        let mut k = KeywordIndex::open(killed.path(), true).unwrap();
+        assert_eq!(k.num_chunks(), 2, "the stale delete is not live");
+        k.delete_document(&a.doc_id).unwrap();
+        k.commit().unwrap();
+        assert_eq!(k.num_chunks(), 1);
+    }
+}
