@@ -63,9 +63,6 @@ impl HybridSearch {
         self
     }
 
-    pub fn fusion(&self) -> Fusion {
-        self.fusion
-    }
 
     /// Replaces the description built from the legs (one store serving both).
     pub fn described_as(mut self, description: impl Into<String>) -> HybridSearch {

@@ -74,6 +74,10 @@ pub(crate) struct KeywordIndex {
     reader: IndexReader,
     writer: Option<IndexWriter<TantivyDocument>>,
     f: Fields,
+    /// Built once (the highlight chain holds a stop-word set); each query
+    /// clones them, which shares their tables.
+    query_analyzer: TextAnalyzer,
+    highlight_analyzer: TextAnalyzer,
 }
 
 /// Documents, from the top of the keyword ranking, whose best passage is
@@ -198,7 +202,7 @@ impl KeywordIndex {
             .reload_policy(if writable { ReloadPolicy::Manual } else { ReloadPolicy::OnCommitWithDelay })
             .try_into()
             .map_err(e)?;
-        Ok(KeywordIndex { reader, writer, f })
+        Ok(KeywordIndex { reader, writer, f, query_analyzer: analysis::query_analyzer(), highlight_analyzer: analysis::highlight_analyzer() })
     }
 
     fn writer(&mut self) -> Result<&mut IndexWriter<TantivyDocument>> {
@@ -466,7 +470,7 @@ impl KeywordIndex {
     }
 
     fn parse_for(&self, query: &str, fields: &[(Field, f32)]) -> Option<Box<dyn Query>> {
-        build_query(&mut analysis::query_analyzer(), query, fields)
+        build_query(&mut self.query_analyzer.clone(), query, fields)
     }
 
     /// Highlighted snippets (`<mark>…</mark>`) for chunk texts.
@@ -474,7 +478,7 @@ impl KeywordIndex {
         let searcher = self.reader.searcher();
         // Highlights: the query's words less stop words ("were" is not marked).
         let fields = [(self.f.title, 1.0), (self.f.body, 1.0)];
-        let q: Box<dyn Query> = build_query(&mut analysis::highlight_analyzer(), query, &fields).unwrap_or_else(|| Box::new(AllQuery));
+        let q: Box<dyn Query> = build_query(&mut self.highlight_analyzer.clone(), query, &fields).unwrap_or_else(|| Box::new(AllQuery));
         let mut generator = SnippetGenerator::create(&searcher, &*q, self.f.body).ok();
         if let Some(g) = generator.as_mut() {
             g.set_max_num_chars(max_chars);
