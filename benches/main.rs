@@ -1,8 +1,8 @@
 //! Sluice benchmarks. Every figure is printed next to a baseline measured in
 //! the same run, because these machines are noisy:
 //!   * ingest: first sync of the demo corpus vs a re-sync of the unchanged corpus
-//!   * embedding: the pipeline's embedder vs a bare ONNX Runtime session on the
-//!     same chunk texts
+//!   * embedding: chunks/s inside the first sync (the embedder against the
+//!     bare fp32 baseline is benches/embed)
 //!   * search: p50/p99 latency and requests/s against the HTTP API on the
 //!     demo index, without auth vs with an API key vs with an RS256 JWT
 //! Run: `bash scripts/bench.sh` (release build).
@@ -13,10 +13,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 use clap::Parser;
-use ort::session::Session;
-use ort::value::Tensor;
 use serde_json::json;
-use sluice_embed::{OnnxEmbedder, OnnxEmbedderConfig, TextEmbedder, default_model_dir, default_ort_library, ort_environment};
+use sluice_embed::{OnnxEmbedder, OnnxEmbedderConfig, TextEmbedder, default_model_dir};
 use sluice_engine::{Pipeline, RunOptions};
 use sluice_core::search::Access;
 use sluice_spec::load_pipeline;
@@ -76,20 +74,11 @@ async fn main() -> Result<()> {
         println!("\n== sinks: FAILED: {e:#}");
     }
 
-    // --- embedding: pipeline embedder vs bare ORT session -------------------
-    let texts: Vec<String> = index.payloads().map_err(|e| anyhow!(e))?.into_iter().map(|p| p.text).collect();
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let bare = bare_session_throughput(&refs, threads(&args), 32)?;
-    let t = Instant::now();
-    let v = embedder.embed(&refs).map_err(|e| anyhow!("{e}"))?;
-    let pipe_s = t.elapsed().as_secs_f64();
-    anyhow::ensure!(v.len() == refs.len());
-    let pipe_rate = refs.len() as f64 / pipe_s;
+    // --- embedding inside the sync ----------------------------------------
+    // The embedder against the bare fp32 baseline, on SciFact, is
+    // `scripts/bench-embed.sh` (its own package, benches/embed).
     let in_run_rate = first.chunks_embedded() as f64 / embed_s;
-    println!("\n== embedding ({} chunk texts, {} threads, batch 32)", refs.len(), threads(&args));
-    println!("bare ORT session      {:>8.1} texts/s", bare);
-    println!("pipeline embedder     {:>8.1} texts/s  ratio {:.2}x  (target >= 0.9x)", pipe_rate, pipe_rate / bare);
-    println!("inside the first sync {:>8.1} texts/s  ratio {:.2}x", in_run_rate, in_run_rate / bare);
+    println!("\n== embedding inside the first sync: {:.1} chunks/s ({} threads); against the bare baseline: scripts/bench-embed.sh", in_run_rate, threads(&args));
     drop(pipeline);
 
     // --- search: HTTP API latency, without and with auth --------------------
@@ -319,35 +308,4 @@ fn demo_queries(pipeline: &Path) -> Vec<String> {
         .map(|t| t.lines().skip(1).filter_map(|l| l.split('\t').next()).map(str::to_string).collect())
         .unwrap_or_default();
     if qs.is_empty() { vec!["kafka consumer lag".into(), "refund retries".into()] } else { qs }
-}
-
-/// Texts/s of a plain ORT session: tokenize, run, no pooling, no sorting.
-fn bare_session_throughput(texts: &[&str], threads: usize, batch: usize) -> Result<f64> {
-    let env = ort_environment(&default_ort_library()).map_err(|e| anyhow!("{e}"))?;
-    let dir = default_model_dir("all-MiniLM-L6-v2");
-    let mut tok = tokenizers::Tokenizer::from_file(dir.join("tokenizer.json")).map_err(|e| anyhow!("{e}"))?;
-    tok.with_truncation(Some(tokenizers::TruncationParams { max_length: 256, ..Default::default() })).map_err(|e| anyhow!("{e}"))?;
-    tok.with_padding(Some(tokenizers::PaddingParams::default()));
-    let mut session = Session::builder(env)?
-        .with_intra_threads(threads)
-        .map_err(|e| anyhow!("{e}"))?
-        .commit_from_file(dir.join("model.onnx"))?;
-    let started = Instant::now();
-    for group in texts.chunks(batch) {
-        let enc = tok.encode_batch(group.to_vec(), true).map_err(|e| anyhow!("{e}"))?;
-        let seq = enc[0].len();
-        let flat = |f: &dyn Fn(&tokenizers::Encoding) -> Vec<i64>| -> Vec<i64> { enc.iter().flat_map(|e| f(e)).collect() };
-        let ids = flat(&|e| e.get_ids().iter().map(|&x| x as i64).collect());
-        let mask = flat(&|e| e.get_attention_mask().iter().map(|&x| x as i64).collect());
-        let types = flat(&|e| e.get_type_ids().iter().map(|&x| x as i64).collect());
-        let shape = [group.len() as i64, seq as i64];
-        let out = session.run(ort::inputs![
-            "input_ids" => Tensor::from_array((shape, ids))?,
-            "attention_mask" => Tensor::from_array((shape, mask))?,
-            "token_type_ids" => Tensor::from_array((shape, types))?
-        ])?;
-        let (_, data) = out["last_hidden_state"].try_extract_tensor::<f32>()?;
-        std::hint::black_box(data);
-    }
-    Ok(texts.len() as f64 / started.elapsed().as_secs_f64())
 }

@@ -140,14 +140,17 @@ def build_model(weights: dict[str, np.ndarray], cfg: dict) -> onnx.ModelProto:
 
     # --- additive attention mask: 0 where attended, float32 min where padded ----
     # Same constant as HF transformers, so padded keys get exactly zero weight.
-    mask_f = g.op("Cast", ["attention_mask"], "mask_f", to=TensorProto.FLOAT)
+    # Unsqueeze twice, then Cast-Sub-Mul: the order (and the Div below) that
+    # onnxruntime.transformers' attention fusion matches (optimize_minilm_onnx.py).
+    m = g.op("Unsqueeze", ["attention_mask", g.const("axis_1", i64([1]))], "mask_b1s")
+    m = g.op("Unsqueeze", [m, g.const("axis_2", i64([2]))], "mask_b11s")  # [b,1,1,s]
+    mask_f = g.op("Cast", [m], "mask_f", to=TensorProto.FLOAT)
     inv = g.op("Sub", [g.const("one_f", f32(1.0)), mask_f], "mask_inv")
     add_mask = g.op("Mul", [inv, g.const("mask_min", f32(np.finfo(np.float32).min))], "mask_add")
-    add_mask = g.op("Unsqueeze", [add_mask, g.const("axes_1_2", i64([1, 2]))], "mask_b11s")  # [b,1,1,s]
 
     split_heads_shape = g.const("split_heads_shape", i64([0, 0, heads, head_dim]))
     merge_heads_shape = g.const("merge_heads_shape", i64([0, 0, hidden]))
-    scale = g.const("attn_scale", f32(1.0 / math.sqrt(head_dim)))
+    scale = g.const("attn_scale", f32(math.sqrt(head_dim)))  # divided by, as in HF BERT
     sqrt2 = g.const("sqrt2", f32(math.sqrt(2.0)))
     half = g.const("half", f32(0.5))
     one = g.const("one_f", f32(1.0))
@@ -162,7 +165,7 @@ def build_model(weights: dict[str, np.ndarray], cfg: dict) -> onnx.ModelProto:
         k = g.op("Transpose", [k], f"{p}.k_t", perm=[0, 2, 3, 1])  # [b,h,d,s]
         v = g.op("Transpose", [v], f"{p}.v_t", perm=[0, 2, 1, 3])  # [b,h,s,d]
         scores = g.op("MatMul", [q, k], f"{p}.scores")
-        scores = g.op("Mul", [scores, scale], f"{p}.scores_scaled")
+        scores = g.op("Div", [scores, scale], f"{p}.scores_scaled")
         scores = g.op("Add", [scores, add_mask], f"{p}.scores_masked")
         probs = g.op("Softmax", [scores], f"{p}.probs", axis=-1)
         ctx = g.op("MatMul", [probs, v], f"{p}.ctx")

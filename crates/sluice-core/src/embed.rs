@@ -19,4 +19,11 @@ pub trait TextEmbedder: Send + Sync {
     fn count_tokens(&self, text: &str) -> usize;
     /// Token limit per text, special tokens included.
     fn max_length(&self) -> usize;
+    /// Which vector space the vectors live in, e.g. `all-MiniLM-L6-v2/int8`:
+    /// vectors from different spaces must not be compared, so the engine
+    /// re-embeds everything when a pipeline's space changes. Empty: not
+    /// tracked (test embedders).
+    fn space(&self) -> String {
+        String::new()
+    }
 }

@@ -15,14 +15,42 @@ pub enum DeviceChoice {
     Cuda,
 }
 
+/// Which weights run: see `scripts/optimize_minilm_onnx.py`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    /// `model-int8.onnx`: transformer fusions, then dynamic int8 quantisation.
+    Int8,
+    /// `model.onnx`: the exported fp32 graph.
+    Fp32,
+}
+
+impl Precision {
+    pub fn model_file(self) -> &'static str {
+        match self {
+            Precision::Int8 => "model-int8.onnx",
+            Precision::Fp32 => "model.onnx",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::Int8 => "int8",
+            Precision::Fp32 => "fp32",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct OnnxEmbedderConfig {
-    /// Directory with `model.onnx` and `tokenizer.json`.
+    /// Directory with `model.onnx` (and `model-int8.onnx`) and `tokenizer.json`.
     pub model_dir: PathBuf,
     /// The `libonnxruntime.so` to load.
     pub ort_library: PathBuf,
     pub device: DeviceChoice,
-    /// Texts per session run.
+    pub precision: Precision,
+    /// Most texts per session run. A run also holds at most
+    /// `batch_size * max_length` tokens (padding included), so short texts
+    /// go in bigger batches and long ones in smaller.
     pub batch_size: usize,
     /// Intra-op threads; `None` = available cores.
     pub threads: Option<usize>,
@@ -36,6 +64,7 @@ impl OnnxEmbedderConfig {
             model_dir: model_dir.into(),
             ort_library: crate::default_ort_library(),
             device: DeviceChoice::Auto,
+            precision: Precision::Int8,
             batch_size: 32,
             threads: None,
             max_length: 256,
@@ -51,6 +80,7 @@ pub struct OnnxEmbedder {
     max_length: usize,
     sep_id: u32,
     provider: &'static str,
+    space: String,
 }
 
 static ENVIRONMENT: OnceLock<Result<ort::environment::Environment, String>> = OnceLock::new();
@@ -83,7 +113,7 @@ fn environment(lib: &Path) -> Result<&'static ort::environment::Environment, Emb
 
 impl OnnxEmbedder {
     pub fn load(cfg: &OnnxEmbedderConfig) -> Result<OnnxEmbedder, EmbedError> {
-        let model = cfg.model_dir.join("model.onnx");
+        let model = cfg.model_dir.join(cfg.precision.model_file());
         let tok = cfg.model_dir.join("tokenizer.json");
         for f in [&model, &tok] {
             if !f.exists() {
@@ -125,6 +155,11 @@ impl OnnxEmbedder {
             max_length: cfg.max_length.max(8),
             sep_id,
             provider,
+            space: format!(
+                "{}/{}",
+                cfg.model_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                cfg.precision.name()
+            ),
         };
         embedder.dim = embedder.embed(&["dimension probe"])?[0].len();
         tracing::info!(model = %model.display(), provider, threads, dim = embedder.dim, "embedding model loaded");
@@ -149,10 +184,9 @@ impl OnnxEmbedder {
         Ok((ids, types))
     }
 
-    fn run_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        let encoded: Vec<(Vec<i64>, Vec<i64>)> = texts.iter().map(|t| self.encode(t)).collect::<Result<_, _>>()?;
+    fn run_batch(&self, encoded: &[&(Vec<i64>, Vec<i64>)]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let seq = encoded.iter().map(|(ids, _)| ids.len()).max().unwrap_or(1).max(1);
-        let n = texts.len();
+        let n = encoded.len();
         let mut ids = vec![0i64; n * seq];
         let mut mask = vec![0i64; n * seq];
         let mut types = vec![0i64; n * seq];
@@ -175,6 +209,27 @@ impl OnnxEmbedder {
         let dim = *out_shape.last().ok_or_else(|| EmbedError::Inference("output has no dims".into()))? as usize;
         Ok(mean_pool_normalize(hidden, &mask, n, seq, dim))
     }
+}
+
+/// Ends of consecutive batches over texts sorted by ascending token count:
+/// each batch holds at most `max_rows` texts and at most `max_tokens`
+/// tokens once padded to its longest (last) text. A text longer than the
+/// budget still gets a batch of its own.
+pub(crate) fn token_budget_batches(sorted_lengths: &[usize], max_rows: usize, max_tokens: usize) -> Vec<usize> {
+    let max_rows = max_rows.max(1);
+    let mut ends = Vec::new();
+    let mut start = 0;
+    for (i, &len) in sorted_lengths.iter().enumerate() {
+        let rows = i - start + 1;
+        if rows > 1 && (rows > max_rows || rows * len.max(1) > max_tokens) {
+            ends.push(i);
+            start = i;
+        }
+    }
+    if start < sorted_lengths.len() {
+        ends.push(sorted_lengths.len());
+    }
+    ends
 }
 
 /// Mean over unmasked tokens, then L2 normalisation.
@@ -237,17 +292,27 @@ impl TextEmbedder for OnnxEmbedder {
     }
 
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        // Sort by length so each batch pads to similar lengths, then restore order.
+        // Tokenise first, sort by token count so each batch pads little,
+        // run batches by token budget, then restore the input order.
+        let encoded: Vec<(Vec<i64>, Vec<i64>)> = texts.iter().map(|t| self.encode(t)).collect::<Result<_, _>>()?;
         let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| texts[i].len());
+        order.sort_by_key(|&i| encoded[i].0.len());
+        let lengths: Vec<usize> = order.iter().map(|&i| encoded[i].0.len()).collect();
         let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
-        for group in order.chunks(self.batch_size) {
-            let batch: Vec<&str> = group.iter().map(|&i| texts[i]).collect();
+        let mut start = 0;
+        for end in token_budget_batches(&lengths, self.batch_size, self.batch_size * self.max_length) {
+            let group = &order[start..end];
+            let batch: Vec<&(Vec<i64>, Vec<i64>)> = group.iter().map(|&i| &encoded[i]).collect();
             for (i, v) in group.iter().zip(self.run_batch(&batch)?) {
                 out[*i] = v;
             }
+            start = end;
         }
         Ok(out)
+    }
+
+    fn space(&self) -> String {
+        self.space.clone()
     }
 
     fn count_tokens(&self, text: &str) -> usize {
@@ -262,6 +327,17 @@ impl TextEmbedder for OnnxEmbedder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batches_keep_to_the_row_and_token_budgets() {
+        // 4 short texts fit one batch; the budget of 40 tokens splits the long ones.
+        assert_eq!(token_budget_batches(&[5, 5, 6, 8, 20, 20, 30], 8, 40), vec![4, 6, 7]);
+        // The row cap applies when tokens allow more.
+        assert_eq!(token_budget_batches(&[1; 5], 2, 1000), vec![2, 4, 5]);
+        // A text over the budget runs alone; nothing is dropped.
+        assert_eq!(token_budget_batches(&[3, 500], 4, 10), vec![1, 2]);
+        assert!(token_budget_batches(&[], 4, 10).is_empty());
+    }
 
     #[test]
     fn pooling_ignores_padding_and_normalizes() {

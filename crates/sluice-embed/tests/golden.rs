@@ -1,20 +1,58 @@
 //! The real model through ONNX Runtime must reproduce sentence-transformers'
-//! published similarities for all-MiniLM-L6-v2. Needs `scripts/setup.sh`.
+//! published similarities for all-MiniLM-L6-v2 (fp32), and the int8 model
+//! must stay close to them. Needs `scripts/setup.sh`.
 
-use sluice_embed::{OnnxEmbedder, OnnxEmbedderConfig, TextEmbedder, cosine, default_model_dir};
+use sluice_embed::{OnnxEmbedder, OnnxEmbedderConfig, Precision, TextEmbedder, cosine, default_model_dir};
 
-fn embedder(batch_size: usize) -> OnnxEmbedder {
+fn embedder_at(batch_size: usize, precision: Precision) -> OnnxEmbedder {
     let mut cfg = OnnxEmbedderConfig::new(default_model_dir("all-MiniLM-L6-v2"));
     cfg.batch_size = batch_size;
     cfg.threads = Some(1);
+    cfg.precision = precision;
     OnnxEmbedder::load(&cfg).unwrap_or_else(|e| panic!("{e}\n(run `bash scripts/setup.sh` first)"))
+}
+
+fn embedder(batch_size: usize) -> OnnxEmbedder {
+    embedder_at(batch_size, Precision::Fp32)
+}
+
+const SENTENCES: [&str; 3] = ["The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium."];
+
+#[test]
+fn the_int8_model_stays_near_the_published_similarities() {
+    let e = embedder_at(32, Precision::Int8);
+    assert_eq!(e.dim(), 384);
+    assert_eq!(e.space(), "all-MiniLM-L6-v2/int8");
+    let v = e.embed(&SENTENCES).unwrap();
+    let fp32 = embedder(32).embed(&SENTENCES).unwrap();
+    for ((a, b), published) in [((0, 1), 0.6660), ((0, 2), 0.1046), ((1, 2), 0.1411)] {
+        let got = cosine(&v[a], &v[b]);
+        assert!((got - published).abs() < 0.02, "cos({a},{b}) = {got}, published {published}");
+    }
+    for (q, f) in v.iter().zip(&fp32) {
+        assert!(cosine(q, f) > 0.98, "int8 vs fp32: {}", cosine(q, f));
+    }
+}
+
+/// Dynamic quantisation scales activations per batch, so an int8 vector
+/// depends a little on its batch-mates; bounded here (the retrieval cost
+/// of it is in tests/quantised_model.rs).
+#[test]
+fn int8_vectors_move_little_with_their_batch() {
+    let texts = ["short", "a considerably longer sentence that needs padding partners", "mid length text here"];
+    let batched = embedder_at(8, Precision::Int8).embed(&texts).unwrap();
+    let single = embedder_at(1, Precision::Int8).embed(&texts).unwrap();
+    for (a, b) in batched.iter().zip(&single) {
+        assert!(cosine(a, b) > 0.97, "{}", cosine(a, b));
+    }
 }
 
 #[test]
 fn reproduces_sentence_transformers_similarities() {
     let e = embedder(32);
     assert_eq!(e.dim(), 384);
-    let v = e.embed(&["The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium."]).unwrap();
+    assert_eq!(e.space(), "all-MiniLM-L6-v2/fp32");
+    let v = e.embed(&SENTENCES).unwrap();
     let sim = |a: usize, b: usize| (cosine(&v[a], &v[b]) * 1e4).round() / 1e4;
     assert_eq!(sim(0, 1), 0.6660);
     assert_eq!(sim(0, 2), 0.1046);
@@ -48,5 +86,5 @@ fn long_input_is_truncated_not_rejected() {
 #[test]
 fn missing_model_dir_is_a_clear_error() {
     let err = OnnxEmbedder::load(&OnnxEmbedderConfig::new("/nonexistent/model")).err().unwrap().to_string();
-    assert!(err.contains("model.onnx is missing") && err.contains("scripts/setup.sh"), "{err}");
+    assert!(err.contains("model-int8.onnx is missing") && err.contains("scripts/setup.sh"), "{err}");
 }

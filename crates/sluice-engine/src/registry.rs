@@ -230,6 +230,10 @@ pub fn embedder_config(spec: &EmbeddingSpec, base_dir: &Path) -> OnnxEmbedderCon
         Device::Cpu => DeviceChoice::Cpu,
         Device::Cuda => DeviceChoice::Cuda,
     };
+    cfg.precision = match spec.precision {
+        sluice_spec::Precision::Int8 => sluice_embed::Precision::Int8,
+        sluice_spec::Precision::Fp32 => sluice_embed::Precision::Fp32,
+    };
     cfg.batch_size = spec.batch_size;
     cfg.threads = spec.threads;
     cfg.max_length = spec.max_length;

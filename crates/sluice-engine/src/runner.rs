@@ -87,6 +87,17 @@ impl Pipeline {
 
     async fn open_indexer_at(reg: &Registry, loaded: LoadedPipeline, data_dir: &Path, state_path: &Path, embedder: Arc<dyn TextEmbedder>) -> Result<Pipeline, String> {
         let state = Arc::new(StateStore::open(state_path).map_err(|e| e.to_string())?);
+        let space = embedder.space();
+        if !space.is_empty() {
+            // Before spaces were recorded every index was built with the fp32 model.
+            let legacy = match space.rsplit_once('/') {
+                Some((model, _)) => format!("{model}/fp32"),
+                None => space.clone(),
+            };
+            if let Some(old) = state.adopt_embedding_space(&loaded.spec.name, &space, &legacy).map_err(|e| e.to_string())? {
+                tracing::warn!(pipeline = %loaded.spec.name, from = %old, to = %space, "the embedding model changed: every source is re-read and every chunk re-embedded on this run");
+            }
+        }
         let stores = crate::registry::open_stores(reg, &loaded, data_dir, embedder.dim(), true)?;
         let transform = match &loaded.spec.transform {
             Some(t) => Some(SqlTransform::new(&t.sql).await.map_err(|e| format!("{}: transform.sql: {e}", loaded.file))?),

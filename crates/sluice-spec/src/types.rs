@@ -211,6 +211,20 @@ pub enum Device {
     Cuda,
 }
 
+/// Which weights of the model run. Both give the same vector space to within
+/// the quality check (`benches/`, `tests/quantised_model.rs`); a change of
+/// precision re-embeds every document on the next run, since stored vectors
+/// and query vectors must come from the same weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Precision {
+    /// `model-int8.onnx`: fused graph, dynamic int8 quantisation (CPU).
+    #[default]
+    Int8,
+    /// `model.onnx`: the exported fp32 graph (use with CUDA).
+    Fp32,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmbeddingSpec {
@@ -223,6 +237,8 @@ pub struct EmbeddingSpec {
     pub model_dir: Option<String>,
     #[serde(default)]
     pub device: Device,
+    #[serde(default)]
+    pub precision: Precision,
     /// Texts per ONNX Runtime call.
     #[serde(default = "default_batch")]
     pub batch_size: usize,
@@ -250,6 +266,7 @@ impl Default for EmbeddingSpec {
             model: default_model(),
             model_dir: None,
             device: Device::Auto,
+            precision: Precision::Int8,
             batch_size: default_batch(),
             threads: None,
             max_length: default_max_length(),

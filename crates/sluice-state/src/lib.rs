@@ -103,6 +103,9 @@ CREATE INDEX IF NOT EXISTS documents_by_source ON documents (pipeline, source);
 CREATE TABLE IF NOT EXISTS dead_letters (
     id INTEGER PRIMARY KEY AUTOINCREMENT, pipeline TEXT NOT NULL, source TEXT NOT NULL,
     location TEXT NOT NULL, external_id TEXT, error TEXT NOT NULL, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pipeline_settings (
+    pipeline TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (pipeline, key));
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, pipeline TEXT NOT NULL, source TEXT NOT NULL,
     started_at TEXT NOT NULL, finished_at TEXT NOT NULL, mode TEXT NOT NULL, status TEXT NOT NULL,
@@ -385,6 +388,51 @@ impl StateStore {
         self.with(|c| c.execute("DELETE FROM documents WHERE pipeline = ?1", params![pipeline]).map(|n| n as u64))
     }
 
+    /// The vector space (`TextEmbedder::space`) the pipeline's stored
+    /// vectors came from; `None` when never recorded.
+    pub fn embedding_space(&self, pipeline: &str) -> Result<Option<String>, StateError> {
+        self.with(|c| {
+            c.query_row("SELECT value FROM pipeline_settings WHERE pipeline = ?1 AND key = 'embedding_space'", params![pipeline], |r| r.get(0))
+                .optional()
+        })
+    }
+
+    /// Makes `space` the pipeline's vector space. When the stored vectors
+    /// came from another one (for a store with documents that never recorded
+    /// a space: `legacy`, what every index was built with before), every
+    /// document's hashes and every checkpoint are forgotten in the same
+    /// transaction, so the next run re-reads every source and re-embeds every
+    /// chunk: vectors from two spaces never answer one query. Returns the
+    /// space that was replaced, if any.
+    pub fn adopt_embedding_space(&self, pipeline: &str, space: &str, legacy: &str) -> Result<Option<String>, StateError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let recorded: Option<String> =
+                tx.query_row("SELECT value FROM pipeline_settings WHERE pipeline = ?1 AND key = 'embedding_space'", params![pipeline], |r| r.get(0)).optional()?;
+            let documents: i64 = tx.query_row("SELECT count(*) FROM documents WHERE pipeline = ?1", params![pipeline], |r| r.get(0))?;
+            let previous = recorded.or_else(|| (documents > 0).then(|| legacy.to_string()));
+            let replaced = previous.filter(|p| p != space);
+            if replaced.is_some() && documents > 0 {
+                // Chunk hashes are blanked one by one, not dropped, so status
+                // still counts the chunks that are stored until they are rewritten.
+                tx.execute(
+                    "UPDATE documents SET content_hash = '', meta_hash = '',
+                       chunk_hashes = (SELECT COALESCE(json_group_array(''), '[]') FROM json_each(documents.chunk_hashes))
+                     WHERE pipeline = ?1",
+                    params![pipeline],
+                )?;
+                tx.execute("DELETE FROM checkpoints WHERE pipeline = ?1", params![pipeline])?;
+            }
+            tx.execute(
+                "INSERT INTO pipeline_settings (pipeline, key, value) VALUES (?1, 'embedding_space', ?2)
+                 ON CONFLICT (pipeline, key) DO UPDATE SET value = excluded.value",
+                params![pipeline, space],
+            )?;
+            tx.commit()?;
+            Ok(replaced)
+        })
+    }
+
     /// Drops the checkpoint so the next run of the source is a full sync.
     pub fn reset_checkpoint(&self, pipeline: &str, source: &str) -> Result<(), StateError> {
         self.with(|c| c.execute("DELETE FROM checkpoints WHERE pipeline = ?1 AND source = ?2", params![pipeline, source]).map(|_| ()))
@@ -554,6 +602,33 @@ mod tests {
         drop(s);
         let s = StateStore::open(&path).unwrap();
         assert_eq!(s.checkpoint("p", "src").unwrap().as_deref(), Some("c2"));
+    }
+
+    #[test]
+    fn a_new_embedding_space_re_embeds_everything_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = StateStore::open(&dir.path().join("state.sqlite")).unwrap();
+        // An empty pipeline adopts its space without forgetting anything.
+        assert_eq!(s.adopt_embedding_space("p", "m/int8", "m/fp32").unwrap(), None);
+        s.commit_page("p", "src", &PageCommit { cursor: Some("c1"), upserts: vec![state("a")], ..Default::default() }).unwrap();
+        assert_eq!(s.adopt_embedding_space("p", "m/int8", "m/fp32").unwrap(), None, "same space: nothing to redo");
+        assert_eq!(s.checkpoint("p", "src").unwrap().as_deref(), Some("c1"));
+
+        assert_eq!(s.adopt_embedding_space("p", "m/fp32", "m/fp32").unwrap().as_deref(), Some("m/int8"));
+        assert_eq!(s.checkpoint("p", "src").unwrap(), None, "every source is re-read");
+        let st = &s.doc_states("p", &[state("a").doc_id]).unwrap()[0];
+        assert_eq!(st.content_hash, "");
+        assert_eq!(st.chunk_hashes, vec![String::new(), String::new()], "no chunk keeps its old vector, and status still counts 2");
+        assert_eq!(s.embedding_space("p").unwrap().as_deref(), Some("m/fp32"));
+
+        // A store with documents that never recorded a space was built with `legacy`.
+        let s2 = StateStore::open(&dir.path().join("old.sqlite")).unwrap();
+        s2.commit_page("p", "src", &PageCommit { cursor: Some("c1"), upserts: vec![state("a")], ..Default::default() }).unwrap();
+        assert_eq!(s2.adopt_embedding_space("p", "m/fp32", "m/fp32").unwrap(), None);
+        assert_eq!(s2.checkpoint("p", "src").unwrap().as_deref(), Some("c1"), "the legacy space is the same: kept");
+        s2.with(|c| c.execute("DELETE FROM pipeline_settings", [])).unwrap();
+        assert_eq!(s2.adopt_embedding_space("p", "m/int8", "m/fp32").unwrap().as_deref(), Some("m/fp32"));
+        assert_eq!(s2.checkpoint("p", "src").unwrap(), None);
     }
 
     #[cfg(unix)]
