@@ -5,6 +5,7 @@
 
 mod factory;
 mod formats;
+mod manifest;
 
 pub mod mapping;
 
@@ -21,6 +22,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sluice_core::arrow_conv::parse_time;
 use sluice_core::{DeadLetter, DocKind, Document, ListingScope, SettingsError, Source, SourceError, SourcePage, SyncMode};
+
+use manifest::Manifest;
+
+/// Ids of unchanged files' records per page, so a page of a huge unchanged
+/// tree stays a bounded unit of work.
+const LIVE_IDS_PER_PAGE: usize = 10_000;
 
 pub use factory::FilesSourceType;
 pub use formats::FileFormat;
@@ -144,6 +151,15 @@ pub struct FilesSource {
     pending: VecDeque<(String, Result<Value, String>)>,
     current: Option<FileEntry>,
     default_kind: DocKind,
+    /// Hash of the settings, stored in the manifest.
+    fingerprint: String,
+    /// What the last complete run read (incremental runs only).
+    previous: Option<Manifest>,
+    /// What this run has read so far; the cursor of its last page.
+    next: Option<Manifest>,
+    /// Files of this run skipped as unchanged / read and parsed.
+    skipped_files: usize,
+    parsed_files: usize,
 }
 
 impl FilesSource {
@@ -164,6 +180,7 @@ impl FilesSource {
         };
         let (store, root) = object_store::parse_url(&url).map_err(|e| format!("cannot open {display}: {e}"))?;
         let default_kind = settings.kind.parse::<DocKind>()?;
+        let fingerprint = manifest::fingerprint(&settings);
         Ok(FilesSource {
             id: id.to_string(),
             settings,
@@ -174,7 +191,27 @@ impl FilesSource {
             pending: VecDeque::new(),
             current: None,
             default_kind,
+            fingerprint,
+            previous: None,
+            next: None,
+            skipped_files: 0,
+            parsed_files: 0,
         })
+    }
+
+    /// Files skipped as unchanged and files read, in this run so far.
+    pub fn files_skipped_and_read(&self) -> (usize, usize) {
+        (self.skipped_files, self.parsed_files)
+    }
+
+    /// Lists an unchanged file's records as live, without reading it, and
+    /// carries its entry into the next manifest.
+    fn keep_unchanged(&mut self, relative: &str, entry: manifest::FileEntry, page: &mut SourcePage) {
+        page.live_ids.extend(entry.ids.iter().cloned());
+        if let Some(next) = self.next.as_mut() {
+            next.files.insert(relative.to_string(), entry);
+        }
+        self.skipped_files += 1;
     }
 
     fn err(&self, location: &str, message: impl Into<String>) -> SourceError {
@@ -312,17 +349,39 @@ impl FilesSource {
             });
             return true;
         }
+        // Unchanged since the last complete run: same size and time, or
+        // (a touched file) the same bytes.
+        let modified = file.meta.last_modified.to_rfc3339();
+        let previous = self.previous.as_ref().and_then(|m| m.files.get(&file.relative)).cloned();
+        if let Some(prev) = previous.as_ref().filter(|p| p.size == file.meta.size && p.modified == modified) {
+            self.keep_unchanged(&file.relative, prev.clone(), page);
+            return true;
+        }
         let bytes = match self.store.get(&file.meta.location).await {
             Ok(r) => r.bytes().await,
             Err(e) => Err(e),
         };
         match bytes {
-            Ok(b) => match formats::parse(file.format, &b, &file.relative, &file.meta) {
-                Ok(records) => {
-                    self.pending = records.into_iter().map(|(loc, r)| (format!("{location}{loc}"), r)).collect();
+            Ok(b) => {
+                let sha256 = manifest::sha256(&b);
+                if let Some(prev) = previous.filter(|p| p.sha256 == sha256) {
+                    let entry = manifest::FileEntry { size: file.meta.size, modified, sha256, ids: prev.ids };
+                    self.keep_unchanged(&file.relative, entry, page);
+                    return true;
                 }
-                Err(e) => page.dead_letters.push(DeadLetter { source: self.id.clone(), location, external_id: None, error: e }),
-            },
+                self.parsed_files += 1;
+                match formats::parse(file.format, &b, &file.relative, &file.meta) {
+                    Ok(records) => {
+                        self.pending = records.into_iter().map(|(loc, r)| (format!("{location}{loc}"), r)).collect();
+                        // A file that fails as a whole stays out of the
+                        // manifest, so the next run reads it again.
+                        if let Some(next) = self.next.as_mut() {
+                            next.files.insert(file.relative.clone(), manifest::FileEntry { size: file.meta.size, modified, sha256, ids: Vec::new() });
+                        }
+                    }
+                    Err(e) => page.dead_letters.push(DeadLetter { source: self.id.clone(), location, external_id: None, error: e }),
+                }
+            }
             Err(e) => page.dead_letters.push(DeadLetter { source: self.id.clone(), location, external_id: None, error: format!("cannot read: {e}") }),
         }
         self.current = Some(file);
@@ -336,12 +395,20 @@ impl Source for FilesSource {
         &self.id
     }
 
-    async fn open(&mut self, _mode: SyncMode, _cursor: Option<&str>) -> Result<ListingScope, SourceError> {
+    async fn open(&mut self, mode: SyncMode, cursor: Option<&str>) -> Result<ListingScope, SourceError> {
         // Files carry no reliable change feed across stores, so every run
-        // lists everything; unchanged documents cost a hash, not an embedding.
+        // lists everything. An incremental run skips the files the last
+        // complete run's manifest (the cursor) says are unchanged; a full,
+        // prune or permission run reads every file.
         self.files = self.list().await?.into();
         self.pending.clear();
         self.current = None;
+        self.previous = match mode {
+            SyncMode::Incremental => Manifest::from_cursor(cursor, &self.fingerprint),
+            _ => None,
+        };
+        self.next = matches!(mode, SyncMode::Incremental | SyncMode::Full).then(|| Manifest::new(self.fingerprint.clone()));
+        (self.skipped_files, self.parsed_files) = (0, 0);
         Ok(ListingScope::Complete)
     }
 
@@ -358,18 +425,31 @@ impl Source for FilesSource {
                 let Some(file) = self.current.as_ref() else { break };
                 let outcome = rec.map_err(|e| (None, e)).and_then(|r| self.to_document(&r, file));
                 match outcome {
-                    Ok(d) => page.documents.push(d),
+                    Ok(d) => {
+                        if let Some(entry) = self.next.as_mut().and_then(|m| m.files.get_mut(&file.relative)) {
+                            entry.ids.push(d.external_id.clone());
+                        }
+                        page.documents.push(d)
+                    }
                     Err((external_id, error)) => page.dead_letters.push(DeadLetter { source: self.id.clone(), location: loc, external_id, error }),
                 }
             }
-            if page.documents.len() >= self.settings.page_size {
+            if page.documents.len() >= self.settings.page_size || page.live_ids.len() >= LIVE_IDS_PER_PAGE {
                 break;
             }
             if self.pending.is_empty() && !self.load_next_file(&mut page).await {
                 break;
             }
         }
-        if page.documents.is_empty() && page.dead_letters.is_empty() && self.pending.is_empty() && self.files.is_empty() {
+        let finished = self.pending.is_empty() && self.files.is_empty();
+        if finished {
+            // The manifest rides on the last page: committed only once
+            // every record it names is.
+            if let Some(next) = self.next.take() {
+                page.cursor = Some(next.to_cursor());
+            }
+        }
+        if finished && page.documents.is_empty() && page.dead_letters.is_empty() && page.live_ids.is_empty() && page.cursor.is_none() {
             return Ok(None);
         }
         Ok(Some(page))

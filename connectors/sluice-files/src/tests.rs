@@ -166,3 +166,71 @@ fn settings_errors_are_all_reported() {
     let errs = FilesSettings::parse(&map).unwrap_err();
     assert!(errs[0].message.contains("unknown field `mapings`"), "{errs:#?}");
 }
+
+/// One run of `mode`: documents, live ids, the last cursor, (skipped, read) files.
+async fn sync(src: &mut FilesSource, mode: SyncMode, cursor: Option<&str>) -> (Vec<String>, Vec<String>, Option<String>, (usize, usize)) {
+    src.open(mode, cursor).await.unwrap();
+    let (mut docs, mut live, mut last) = (Vec::new(), Vec::new(), None);
+    while let Some(p) = src.next_page().await.unwrap() {
+        docs.extend(p.documents.into_iter().map(|d| d.external_id));
+        live.extend(p.live_ids);
+        if p.cursor.is_some() {
+            last = p.cursor;
+        }
+    }
+    docs.sort();
+    live.sort();
+    (docs, live, last, src.files_skipped_and_read())
+}
+
+#[tokio::test]
+async fn unchanged_files_are_listed_by_id_without_being_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+    write("a.md", "# A\n\nalpha");
+    write("b.md", "# B\n\nbeta");
+    write("c.jsonl", "{\"id\": \"c1\", \"text\": \"one\"}\n{\"id\": \"c2\", \"text\": \"two\"}\n");
+    let s = settings(json!({"path": ".", "page_size": 1}));
+    let mut src = FilesSource::new("kb", s.clone(), dir.path()).unwrap();
+
+    let (docs, live, cursor, files) = sync(&mut src, SyncMode::Full, None).await;
+    assert_eq!(docs, ["a.md", "b.md", "c1", "c2"]);
+    assert!(live.is_empty());
+    assert_eq!(files, (0, 3));
+    let cursor = cursor.expect("the last page carries the manifest");
+
+    // Nothing changed: nothing read, every record listed live.
+    let (docs, live, next, files) = sync(&mut src, SyncMode::Incremental, Some(&cursor)).await;
+    assert!(docs.is_empty(), "{docs:?}");
+    assert_eq!(live, ["a.md", "b.md", "c1", "c2"]);
+    assert_eq!(files, (3, 0));
+    assert_eq!(next.as_deref(), Some(cursor.as_str()), "the same manifest again");
+
+    // One file edited (another size), one rewritten with the same bytes (a new time).
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    write("b.md", "# B\n\nbeta, edited");
+    write("a.md", "# A\n\nalpha");
+    let (docs, live, next, files) = sync(&mut src, SyncMode::Incremental, Some(&cursor)).await;
+    assert_eq!(docs, ["b.md"], "only the edited file is parsed");
+    assert_eq!(live, ["a.md", "c1", "c2"]);
+    assert_eq!(files, (2, 1), "the touched file was read and hashed, not parsed");
+    let cursor = next.unwrap();
+
+    // A file removed: its records are simply not listed (the engine prunes them).
+    std::fs::remove_file(dir.path().join("c.jsonl")).unwrap();
+    let (docs, live, _, files) = sync(&mut src, SyncMode::Incremental, Some(&cursor)).await;
+    assert!(docs.is_empty());
+    assert_eq!(live, ["a.md", "b.md"]);
+    assert_eq!(files, (2, 0));
+
+    // A full run, or other settings (another mapping makes other documents), reads everything.
+    let (docs, _, _, files) = sync(&mut src, SyncMode::Full, Some(&cursor)).await;
+    assert_eq!((docs.len(), files), (2, (0, 2)));
+    let other = settings(json!({"path": ".", "page_size": 1, "kind": "page"}));
+    let mut src2 = FilesSource::new("kb", other, dir.path()).unwrap();
+    let (docs, live, _, _) = sync(&mut src2, SyncMode::Incremental, Some(&cursor)).await;
+    assert_eq!((docs.len(), live.len()), (2, 0));
+    // A garbled cursor is no manifest.
+    let (docs, _, _, _) = sync(&mut src, SyncMode::Incremental, Some("{garbled")).await;
+    assert_eq!(docs.len(), 2);
+}

@@ -348,6 +348,10 @@ impl Pipeline {
         r: &mut SourceReport,
     ) -> Result<(), String> {
         let live: Vec<Uuid> = page.live_ids.iter().map(|ext| sluice_core::doc_id(source_id, ext)).collect();
+        // Records listed live without content (a prune pass, a file the
+        // files source knows unchanged) are seen and unchanged.
+        r.docs_seen += live.len() as u64;
+        r.docs_unchanged += live.len() as u64;
         let deleted: Vec<Uuid> = page.deleted.iter().map(|ext| sluice_core::doc_id(source_id, ext)).collect();
         let out = match &self.destination {
             Destination::Publish(p) => publish::publish_documents(&self.page_context(), p.as_ref(), source_id, page.documents, deleted, page.dead_letters, r).await?,
