@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod identity;
 mod page;
+mod query_cache;
 
 pub use auth::{ApiKeys, Caller, hash_key, require_admin, require_key};
 
@@ -232,6 +233,7 @@ impl ApiState {
     /// (the process's one registry, which `/metrics` then reports whole).
     pub fn over_in(indexes: Arc<dyn IndexSet>, embedder: Arc<dyn TextEmbedder>, access: Access, keys: Option<ApiKeys>, registry: Registry) -> Arc<ApiState> {
         let access = if keys.is_some() { Access::public_only() } else { access };
+        let embedder: Arc<dyn TextEmbedder> = Arc::new(query_cache::QueryCache::new(embedder, query_cache::ENTRIES));
         Arc::new(ApiState { indexes, embedder, access, keys: keys.map(Arc::new), metrics: Metrics::new(registry), public_metrics: false.into() })
     }
 

@@ -10,17 +10,41 @@ use sluice_engine::{ProgressEvent, RunReport, SourceStatus};
 use sluice_core::search::SearchResponse;
 use sluice_state::RunRecord;
 
-/// A spinner per source showing documents and embeddings so far.
+/// A spinner per source showing documents and embeddings so far and their
+/// rates; without a terminal, a structured `progress` log event at most
+/// every `LOG_EVERY` (JSON with `--log-format json`).
 #[derive(Clone)]
 pub struct RunProgress {
     bar: Arc<Mutex<Option<ProgressBar>>>,
     enabled: bool,
-    counts: Arc<Mutex<(u64, u64)>>,
+    counts: Arc<Mutex<Counts>>,
+}
+
+const LOG_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+struct Counts {
+    docs: u64,
+    chunks: u64,
+    started: std::time::Instant,
+    logged: std::time::Instant,
+}
+
+impl Counts {
+    fn new() -> Counts {
+        let now = std::time::Instant::now();
+        Counts { docs: 0, chunks: 0, started: now, logged: now }
+    }
+
+    /// (docs/s, chunks/s) since the source started.
+    fn rates(&self) -> (f64, f64) {
+        let s = self.started.elapsed().as_secs_f64().max(1e-3);
+        (self.docs as f64 / s, self.chunks as f64 / s)
+    }
 }
 
 impl RunProgress {
     pub fn new(enabled: bool) -> RunProgress {
-        RunProgress { bar: Arc::new(Mutex::new(None)), enabled: enabled && std::io::stderr().is_terminal(), counts: Arc::new(Mutex::new((0, 0))) }
+        RunProgress { bar: Arc::new(Mutex::new(None)), enabled: enabled && std::io::stderr().is_terminal(), counts: Arc::new(Mutex::new(Counts::new())) }
     }
 
     pub fn event(&self, e: &ProgressEvent) {
@@ -28,7 +52,7 @@ impl RunProgress {
         match e {
             ProgressEvent::SourceStarted { source, mode } => {
                 if let Ok(mut c) = self.counts.lock() {
-                    *c = (0, 0);
+                    *c = Counts::new();
                 }
                 if self.enabled {
                     let b = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
@@ -41,12 +65,16 @@ impl RunProgress {
                     tracing::info!(source = %source, mode = ?mode, "sync started");
                 }
             }
-            ProgressEvent::PageCommitted { docs, chunks_embedded, .. } => {
+            ProgressEvent::PageCommitted { source, docs, chunks_embedded } => {
                 if let Ok(mut c) = self.counts.lock() {
-                    c.0 += docs;
-                    c.1 += chunks_embedded;
+                    c.docs += docs;
+                    c.chunks += chunks_embedded;
+                    let (docs_per_s, chunks_per_s) = c.rates();
                     if let Some(b) = bar.as_ref() {
-                        b.set_message(format!("{} docs read, {} chunks embedded", c.0, c.1));
+                        b.set_message(format!("{} docs read ({docs_per_s:.1}/s), {} chunks embedded ({chunks_per_s:.1}/s)", c.docs, c.chunks));
+                    } else if c.logged.elapsed() >= LOG_EVERY {
+                        c.logged = std::time::Instant::now();
+                        tracing::info!(source = %source, docs = c.docs, chunks_embedded = c.chunks, docs_per_s, chunks_per_s, "progress");
                     }
                 }
             }
