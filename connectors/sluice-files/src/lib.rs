@@ -157,6 +157,11 @@ pub struct FilesSource {
     previous: Option<Manifest>,
     /// What this run has read so far; the cursor of its last page.
     next: Option<Manifest>,
+    /// The manifest of the last listing (this run's, else the previous):
+    /// which file holds a record, for `fetch`.
+    last: Option<Manifest>,
+    /// Only these files are listed (`fetch` of records the manifest places).
+    only: Option<std::collections::HashSet<String>>,
     /// Files of this run skipped as unchanged / read and parsed.
     skipped_files: usize,
     parsed_files: usize,
@@ -194,6 +199,8 @@ impl FilesSource {
             fingerprint,
             previous: None,
             next: None,
+            last: None,
+            only: None,
             skipped_files: 0,
             parsed_files: 0,
         })
@@ -400,7 +407,11 @@ impl Source for FilesSource {
         // lists everything. An incremental run skips the files the last
         // complete run's manifest (the cursor) says are unchanged; a full,
         // prune or permission run reads every file.
-        self.files = self.list().await?.into();
+        let mut files = self.list().await?;
+        if let Some(only) = &self.only {
+            files.retain(|f| only.contains(&f.relative));
+        }
+        self.files = files.into();
         self.pending.clear();
         self.current = None;
         self.previous = match mode {
@@ -412,9 +423,15 @@ impl Source for FilesSource {
         Ok(ListingScope::Complete)
     }
 
-    /// A file is read whole, so fetching records re-reads the files.
+    /// A file is read whole, so fetching records re-reads files: only the
+    /// files the manifest says hold them when it places every one, else all.
     async fn fetch(&mut self, external_ids: &[String]) -> Result<Option<SourcePage>, SourceError> {
-        Ok(Some(sluice_core::fetch_by_listing(self, external_ids).await?))
+        self.only = self.last.as_ref().or(self.previous.as_ref()).and_then(|m| {
+            external_ids.iter().map(|id| m.files.iter().find(|(_, e)| e.ids.contains(id)).map(|(f, _)| f.clone())).collect()
+        });
+        let page = sluice_core::fetch_by_listing(self, external_ids).await;
+        self.only = None;
+        Ok(Some(page?))
     }
 
     async fn next_page(&mut self) -> Result<Option<SourcePage>, SourceError> {
@@ -431,7 +448,15 @@ impl Source for FilesSource {
                         }
                         page.documents.push(d)
                     }
-                    Err((external_id, error)) => page.dead_letters.push(DeadLetter { source: self.id.clone(), location: loc, external_id, error }),
+                    Err((external_id, error)) => {
+                        // A file with a bad record is read again next run
+                        // (it stays out of the manifest), so the record is
+                        // retried as before, and fixed at the source it lands.
+                        if let Some(next) = self.next.as_mut() {
+                            next.files.remove(&file.relative);
+                        }
+                        page.dead_letters.push(DeadLetter { source: self.id.clone(), location: loc, external_id, error })
+                    }
                 }
             }
             if page.documents.len() >= self.settings.page_size || page.live_ids.len() >= LIVE_IDS_PER_PAGE {
@@ -447,6 +472,7 @@ impl Source for FilesSource {
             // every record it names is.
             if let Some(next) = self.next.take() {
                 page.cursor = Some(next.to_cursor());
+                self.last = Some(next);
             }
         }
         if finished && page.documents.is_empty() && page.dead_letters.is_empty() && page.live_ids.is_empty() && page.cursor.is_none() {

@@ -98,6 +98,12 @@ impl Pipeline {
                 tracing::warn!(pipeline = %loaded.spec.name, from = %old, to = %space, "the embedding model changed: every source is re-read and every chunk re-embedded on this run");
             }
         }
+        // What turns records into chunks; a change rewrites every document.
+        let shape = serde_json::to_string(&(&loaded.spec.transform, &loaded.spec.chunking)).map_err(|e| e.to_string())?;
+        let shape = sluice_core::content_hash(shape.as_bytes());
+        if let Some(old) = state.adopt_document_shape(&loaded.spec.name, &shape).map_err(|e| e.to_string())? {
+            tracing::warn!(pipeline = %loaded.spec.name, from = %old, to = %shape, "the transform or chunking changed: every source is re-read and every document rewritten on this run");
+        }
         let stores = crate::registry::open_stores(reg, &loaded, data_dir, embedder.dim(), true)?;
         let transform = match &loaded.spec.transform {
             Some(t) => Some(SqlTransform::new(&t.sql).await.map_err(|e| format!("{}: transform.sql: {e}", loaded.file))?),
@@ -311,12 +317,30 @@ impl Pipeline {
         // A record that failed without an id might be a live document: if
         // any did, pruning could delete it, so the prune is skipped.
         let mut unidentified_failures = false;
+        // Records that failed before (a sink refused them, the embedder
+        // failed) and that the source now lists live without content (a
+        // files source's unchanged file) are read again after the listing,
+        // so the next run still retries a failure.
+        let failed: HashSet<String> = match mode {
+            SyncMode::Incremental => self
+                .state
+                .dead_letter_entries(&pipeline, Some(&id), Some("failed"), 10_000)
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .filter_map(|e| e.letter.external_id)
+                .collect(),
+            _ => HashSet::new(),
+        };
+        let mut retry: Vec<String> = Vec::new();
         loop {
             let page = match src.next_page().await {
                 Ok(Some(p)) => p,
                 Ok(None) => break,
                 Err(e) => return Err(e.to_string()),
             };
+            if !failed.is_empty() {
+                retry.extend(page.live_ids.iter().filter(|e| failed.contains(e.as_str())).cloned());
+            }
             r.pages += 1;
             let embedded_before = r.chunks_embedded;
             let docs_before = r.docs_seen;
@@ -327,6 +351,19 @@ impl Pipeline {
                 docs: r.docs_seen - docs_before,
                 chunks_embedded: r.chunks_embedded - embedded_before,
             });
+        }
+        if !retry.is_empty() {
+            if let Some(mut page) = src.fetch(&retry).await.map_err(|e| e.to_string())? {
+                page.cursor = None;
+                // The listing said these live; only the prune decides deletions.
+                page.deleted.clear();
+                // Counted as seen and unchanged when listed live.
+                let again = page.documents.len() as u64;
+                r.docs_seen = r.docs_seen.saturating_sub(again);
+                r.docs_unchanged = r.docs_unchanged.saturating_sub(again);
+                r.pages += 1;
+                self.process_page(&id, page, &mut seen, &mut unidentified_failures, r).await?;
+            }
         }
         if scope == ListingScope::Complete {
             if unidentified_failures {

@@ -405,28 +405,45 @@ impl StateStore {
     /// chunk: vectors from two spaces never answer one query. Returns the
     /// space that was replaced, if any.
     pub fn adopt_embedding_space(&self, pipeline: &str, space: &str, legacy: &str) -> Result<Option<String>, StateError> {
+        // Chunk hashes are blanked one by one, not dropped, so status still
+        // counts the chunks that are stored until they are rewritten.
+        self.adopt_setting(
+            pipeline,
+            "embedding_space",
+            space,
+            Some(legacy),
+            "UPDATE documents SET content_hash = '', meta_hash = '',
+               chunk_hashes = (SELECT COALESCE(json_group_array(''), '[]') FROM json_each(documents.chunk_hashes))
+             WHERE pipeline = ?1",
+        )
+    }
+
+    /// Makes `shape` (a hash of what turns records into chunks: the
+    /// transform, the chunking) the pipeline's. When it changed, every
+    /// document's hashes (not its chunks') and every checkpoint are
+    /// forgotten, so the next run re-reads every source and rewrites every
+    /// document the new way; a chunk whose text did not change keeps its
+    /// vector. A store that never recorded a shape adopts it as it is.
+    pub fn adopt_document_shape(&self, pipeline: &str, shape: &str) -> Result<Option<String>, StateError> {
+        self.adopt_setting(pipeline, "document_shape", shape, None, "UPDATE documents SET content_hash = '', meta_hash = '' WHERE pipeline = ?1")
+    }
+
+    fn adopt_setting(&self, pipeline: &str, key: &str, value: &str, legacy: Option<&str>, forget_sql: &str) -> Result<Option<String>, StateError> {
         self.with(|c| {
             let tx = c.transaction()?;
             let recorded: Option<String> =
-                tx.query_row("SELECT value FROM pipeline_settings WHERE pipeline = ?1 AND key = 'embedding_space'", params![pipeline], |r| r.get(0)).optional()?;
+                tx.query_row("SELECT value FROM pipeline_settings WHERE pipeline = ?1 AND key = ?2", params![pipeline, key], |r| r.get(0)).optional()?;
             let documents: i64 = tx.query_row("SELECT count(*) FROM documents WHERE pipeline = ?1", params![pipeline], |r| r.get(0))?;
-            let previous = recorded.or_else(|| (documents > 0).then(|| legacy.to_string()));
-            let replaced = previous.filter(|p| p != space);
+            let previous = recorded.or_else(|| legacy.filter(|_| documents > 0).map(str::to_string));
+            let replaced = previous.filter(|p| p != value);
             if replaced.is_some() && documents > 0 {
-                // Chunk hashes are blanked one by one, not dropped, so status
-                // still counts the chunks that are stored until they are rewritten.
-                tx.execute(
-                    "UPDATE documents SET content_hash = '', meta_hash = '',
-                       chunk_hashes = (SELECT COALESCE(json_group_array(''), '[]') FROM json_each(documents.chunk_hashes))
-                     WHERE pipeline = ?1",
-                    params![pipeline],
-                )?;
+                tx.execute(forget_sql, params![pipeline])?;
                 tx.execute("DELETE FROM checkpoints WHERE pipeline = ?1", params![pipeline])?;
             }
             tx.execute(
-                "INSERT INTO pipeline_settings (pipeline, key, value) VALUES (?1, 'embedding_space', ?2)
+                "INSERT INTO pipeline_settings (pipeline, key, value) VALUES (?1, ?2, ?3)
                  ON CONFLICT (pipeline, key) DO UPDATE SET value = excluded.value",
-                params![pipeline, space],
+                params![pipeline, key, value],
             )?;
             tx.commit()?;
             Ok(replaced)
@@ -629,6 +646,20 @@ mod tests {
         s2.with(|c| c.execute("DELETE FROM pipeline_settings", [])).unwrap();
         assert_eq!(s2.adopt_embedding_space("p", "m/int8", "m/fp32").unwrap().as_deref(), Some("m/fp32"));
         assert_eq!(s2.checkpoint("p", "src").unwrap(), None);
+    }
+
+    #[test]
+    fn a_new_document_shape_rewrites_documents_but_keeps_their_vectors() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = StateStore::open(&dir.path().join("state.sqlite")).unwrap();
+        s.commit_page("p", "src", &PageCommit { cursor: Some("c1"), upserts: vec![state("a")], ..Default::default() }).unwrap();
+        assert_eq!(s.adopt_document_shape("p", "shape-1").unwrap(), None, "a store without a shape adopts it");
+        assert_eq!(s.checkpoint("p", "src").unwrap().as_deref(), Some("c1"));
+        assert_eq!(s.adopt_document_shape("p", "shape-1").unwrap(), None);
+        assert_eq!(s.adopt_document_shape("p", "shape-2").unwrap().as_deref(), Some("shape-1"));
+        assert_eq!(s.checkpoint("p", "src").unwrap(), None, "every source is re-read");
+        let st = &s.doc_states("p", &[state("a").doc_id]).unwrap()[0];
+        assert_eq!((st.content_hash.as_str(), st.chunk_hashes.clone()), ("", state("a").chunk_hashes), "rewritten, vectors kept");
     }
 
     #[cfg(unix)]

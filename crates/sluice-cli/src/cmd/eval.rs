@@ -47,6 +47,11 @@ pub struct EvalArgs {
     /// Tokens carried over between consecutive chunks.
     #[arg(long)]
     chunk_overlap: Option<u32>,
+    /// After the ingest, count the model tokens embedded (special tokens
+    /// included) against the tokens the corpus's text holds: what chunking
+    /// costs beyond the text (titles per chunk, overlap).
+    #[arg(long)]
+    count_tokens: bool,
     #[command(flatten)]
     model: ModelArgs,
     #[arg(long)]
@@ -210,6 +215,10 @@ pub async fn run(args: EvalArgs) -> Result<(), Failure> {
     }
     let index = pipeline.search_backend().ok_or_else(|| Failure::Runtime("eval needs a searchable index".into()))?;
     let ingest_seconds = report.seconds;
+    let token_counts = match args.count_tokens {
+        true => Some(count_tokens(&pipeline, embedder.as_ref(), &corpus)?),
+        false => None,
+    };
 
     let mut results = Vec::new();
     let texts: Vec<&str> = judged.iter().map(|(_, q)| q.as_str()).collect();
@@ -258,6 +267,8 @@ pub async fn run(args: EvalArgs) -> Result<(), Failure> {
         "documents_seen": report.sources.iter().map(|s| s.docs_seen).sum::<u64>(),
         "chunks_embedded": report.chunks_embedded(),
         "ingest_seconds": ingest_seconds,
+        "tokens_embedded": token_counts.map(|t| t.0),
+        "text_tokens": token_counts.map(|t| t.1),
         "fusion": fusion,
         "results": results,
     });
@@ -265,6 +276,9 @@ pub async fn run(args: EvalArgs) -> Result<(), Failure> {
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     } else {
         println!("{} judged queries, {} documents (ingest {:.1}s, {} chunks embedded)", judged.len(), out["documents_seen"], ingest_seconds, report.chunks_embedded());
+        if let Some((embedded, text)) = token_counts {
+            println!("tokens embedded: {embedded} (the corpus's title + text hold {text}: {:.2}x)", embedded as f64 / text.max(1) as f64);
+        }
         println!("hybrid: {fusion}");
         println!("{:<8} {:>8} {:>11} {:>8} {:>9}", "mode", "nDCG@10", "Recall@100", "MRR@10", "ms/query");
         for r in &results {
@@ -279,6 +293,22 @@ pub async fn run(args: EvalArgs) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// (tokens embedded: every stored chunk with its special tokens, at most the
+/// model's limit; tokens in the corpus's `title + " " + text`, without).
+fn count_tokens(pipeline: &sluice_engine::Pipeline, embedder: &dyn sluice_core::TextEmbedder, corpus: &Path) -> Result<(u64, u64), Failure> {
+    let index = pipeline.store::<sluice_index::EmbeddedIndex>().ok_or_else(|| Failure::Runtime("--count-tokens needs the embedded index".into()))?;
+    let chunks = index.payloads().map_err(Failure::Runtime)?;
+    let embedded: u64 = chunks.iter().map(|c| (embedder.count_tokens(&c.text) + 2).min(embedder.max_length()) as u64).sum();
+    let text = std::fs::read_to_string(corpus).map_err(|e| Failure::Runtime(format!("{}: {e}", corpus.display())))?;
+    let mut held = 0u64;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let d: serde_json::Value = serde_json::from_str(line).map_err(|e| Failure::Runtime(format!("{}: {e}", corpus.display())))?;
+        let s = |k: &str| d.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+        held += embedder.count_tokens(&format!("{} {}", s("title"), s("text"))) as u64;
+    }
+    Ok((embedded, held))
 }
 
 #[cfg(test)]
