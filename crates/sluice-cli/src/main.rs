@@ -41,7 +41,7 @@ pub struct ModelArgs {
     /// Directory with model.onnx + tokenizer.json (default: $SLUICE_HOME/models/all-MiniLM-L6-v2).
     #[arg(long)]
     pub model_dir: Option<PathBuf>,
-    /// ONNX Runtime intra-op threads (default: all cores).
+    /// ONNX Runtime intra-op threads (default: the physical cores).
     #[arg(long)]
     pub threads: Option<usize>,
     /// Model weights: `int8` (model-int8.onnx) or `fp32` (model.onnx);

@@ -5,7 +5,7 @@
 mod onnx;
 mod paths;
 
-pub use onnx::{DeviceChoice, OnnxEmbedder, OnnxEmbedderConfig, Precision, ort_environment};
+pub use onnx::{DeviceChoice, OnnxEmbedder, OnnxEmbedderConfig, Precision, ort_environment, physical_cores};
 pub use paths::{default_model_dir, default_ort_library, sluice_home};
 
 pub use sluice_core::embed::{EmbedError, TextEmbedder};

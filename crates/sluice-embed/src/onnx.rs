@@ -52,7 +52,8 @@ pub struct OnnxEmbedderConfig {
     /// `batch_size * max_length` tokens (padding included), so short texts
     /// go in bigger batches and long ones in smaller.
     pub batch_size: usize,
-    /// Intra-op threads; `None` = available cores.
+    /// Intra-op threads; `None` = physical cores (hyper-threads share one
+    /// core's vector units, and ONNX Runtime's threads spin while waiting).
     pub threads: Option<usize>,
     /// Token limit per text, special tokens included.
     pub max_length: usize,
@@ -134,7 +135,7 @@ impl OnnxEmbedder {
             .map_err(|e| EmbedError::Setup(format!("tokenizer: {e}")))?;
         let sep_id = tokenizer.token_to_id("[SEP]").unwrap_or(102);
 
-        let threads = cfg.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+        let threads = cfg.threads.unwrap_or_else(physical_cores);
         let setup = |e: &dyn std::fmt::Display| EmbedError::Setup(format!("ONNX session: {e}"));
         let mut builder = Session::builder(env).map_err(|e| setup(&e))?;
         builder = builder
@@ -209,6 +210,30 @@ impl OnnxEmbedder {
         let dim = *out_shape.last().ok_or_else(|| EmbedError::Inference("output has no dims".into()))? as usize;
         Ok(mean_pool_normalize(hidden, &mask, n, seq, dim))
     }
+}
+
+/// The CPUs this process may use (affinity, cgroup quota) divided by the
+/// hardware threads per core, at least 1.
+pub fn physical_cores() -> usize {
+    let available = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let per_core = std::fs::read_to_string("/sys/devices/system/cpu/cpu0/topology/thread_siblings_list").map(|s| siblings(&s)).unwrap_or(1);
+    (available / per_core.max(1)).max(1)
+}
+
+/// How many CPUs a sysfs list names: `0`, `0,64`, `0-1`.
+fn siblings(list: &str) -> usize {
+    list.trim()
+        .split(',')
+        .filter(|p| !p.is_empty())
+        .map(|part| match part.split_once('-') {
+            Some((a, b)) => match (a.trim().parse::<usize>(), b.trim().parse::<usize>()) {
+                (Ok(a), Ok(b)) if b >= a => b - a + 1,
+                _ => 1,
+            },
+            None => 1,
+        })
+        .sum::<usize>()
+        .max(1)
 }
 
 /// Ends of consecutive batches over texts sorted by ascending token count:
@@ -327,6 +352,17 @@ impl TextEmbedder for OnnxEmbedder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sibling_lists_count_hardware_threads() {
+        assert_eq!(siblings("0\n"), 1);
+        assert_eq!(siblings("0,64"), 2);
+        assert_eq!(siblings("0-1"), 2);
+        assert_eq!(siblings("0-3,8-11"), 8);
+        assert_eq!(siblings("garbage"), 1);
+        assert_eq!(siblings(""), 1);
+        assert!(physical_cores() >= 1);
+    }
 
     #[test]
     fn batches_keep_to_the_row_and_token_budgets() {
