@@ -74,7 +74,17 @@ impl OnnxEmbedderConfig {
 }
 
 pub struct OnnxEmbedder {
+    /// Batches: one session with every intra-op thread.
     session: Mutex<Session>,
+    /// Single texts (search queries): one single-threaded session per
+    /// physical core, made on first use, without spinning, so concurrent
+    /// searches embed in parallel instead of queueing behind one session
+    /// whose threads spin between runs. CPU only.
+    query_sessions: OnceLock<Result<Vec<Mutex<Session>>, String>>,
+    query_next: std::sync::atomic::AtomicUsize,
+    query_pool: usize,
+    model_path: PathBuf,
+    env: &'static ort::environment::Environment,
     tokenizer: Tokenizer,
     dim: usize,
     batch_size: usize,
@@ -150,6 +160,11 @@ impl OnnxEmbedder {
         let session = builder.commit_from_file(&model).map_err(|e| setup(&e))?;
         let mut embedder = OnnxEmbedder {
             session: Mutex::new(session),
+            query_sessions: OnceLock::new(),
+            query_next: std::sync::atomic::AtomicUsize::new(0),
+            query_pool: if provider == "cpu" { physical_cores() } else { 0 },
+            model_path: model.clone(),
+            env,
             tokenizer,
             dim: 0,
             batch_size: cfg.batch_size.max(1),
@@ -162,9 +177,40 @@ impl OnnxEmbedder {
                 cfg.precision.name()
             ),
         };
-        embedder.dim = embedder.embed(&["dimension probe"])?[0].len();
+        // Two texts: a batch, so the query sessions stay unmade until a query comes.
+        embedder.dim = embedder.embed(&["dimension probe", "probe"])?[0].len();
         tracing::info!(model = %model.display(), provider, threads, dim = embedder.dim, "embedding model loaded");
         Ok(embedder)
+    }
+
+    /// A free query session, else the next one in turn; `None` without a pool.
+    fn query_session(&self) -> Result<Option<std::sync::MutexGuard<'_, Session>>, EmbedError> {
+        if self.query_pool == 0 {
+            return Ok(None);
+        }
+        let pool = self
+            .query_sessions
+            .get_or_init(|| {
+                (0..self.query_pool)
+                    .map(|_| {
+                        let fail = |e: &dyn std::fmt::Display| format!("ONNX query session: {e}");
+                        let b = Session::builder(self.env).map_err(|e| fail(&e))?;
+                        let b = b.with_optimization_level(GraphOptimizationLevel::Level3).map_err(|e| fail(&e))?;
+                        let b = b.with_intra_threads(1).map_err(|e| fail(&e))?;
+                        let mut b = b.with_intra_op_spinning(false).map_err(|e| fail(&e))?;
+                        b.commit_from_file(&self.model_path).map(Mutex::new).map_err(|e| fail(&e))
+                    })
+                    .collect()
+            })
+            .as_ref()
+            .map_err(|e| EmbedError::Setup(e.clone()))?;
+        let start = self.query_next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % pool.len();
+        for i in 0..pool.len() {
+            if let Ok(guard) = pool[(start + i) % pool.len()].try_lock() {
+                return Ok(Some(guard));
+            }
+        }
+        pool[start].lock().map(Some).map_err(|_| EmbedError::Inference("session lock poisoned".into()))
     }
 
     /// `cpu` or `cuda`: the execution provider in use.
@@ -202,7 +248,10 @@ impl OnnxEmbedder {
         let t_ids = Tensor::from_array((shape, ids)).map_err(|e| infer(&e))?;
         let t_mask = Tensor::from_array((shape, mask.clone())).map_err(|e| infer(&e))?;
         let t_types = Tensor::from_array((shape, types)).map_err(|e| infer(&e))?;
-        let mut session = self.session.lock().map_err(|_| EmbedError::Inference("session lock poisoned".into()))?;
+        let mut session = match if n == 1 { self.query_session()? } else { None } {
+            Some(s) => s,
+            None => self.session.lock().map_err(|_| EmbedError::Inference("session lock poisoned".into()))?,
+        };
         let outputs = session
             .run(ort::inputs!["input_ids" => t_ids, "attention_mask" => t_mask, "token_type_ids" => t_types])
             .map_err(|e| infer(&e))?;

@@ -88,3 +88,23 @@ fn missing_model_dir_is_a_clear_error() {
     let err = OnnxEmbedder::load(&OnnxEmbedderConfig::new("/nonexistent/model")).err().unwrap().to_string();
     assert!(err.contains("model-int8.onnx is missing") && err.contains("scripts/setup.sh"), "{err}");
 }
+
+/// Single texts run on the query sessions, concurrently; they must give
+/// what one batch gives (fp32: the same up to float order).
+#[test]
+fn concurrent_single_queries_match_the_batch() {
+    let e = std::sync::Arc::new(embedder(32));
+    let texts = ["kafka consumer lag", "refund retries with backoff", "vacation policy", "laptop setup for new hires"];
+    let batch = e.embed(&texts).unwrap();
+    let handles: Vec<_> = (0..texts.len())
+        .map(|i| {
+            let e = e.clone();
+            std::thread::spawn(move || (0..5).map(|_| e.embed(&[texts[i]]).unwrap().remove(0)).collect::<Vec<_>>())
+        })
+        .collect();
+    for (i, h) in handles.into_iter().enumerate() {
+        for v in h.join().unwrap() {
+            assert!(cosine(&v, &batch[i]) > 0.99999, "{i}: {}", cosine(&v, &batch[i]));
+        }
+    }
+}
