@@ -359,11 +359,13 @@ impl FilesSource {
         // Unchanged since the last complete run: same size and time, or
         // (a touched file) the same bytes.
         let modified = file.meta.last_modified.to_rfc3339();
-        let previous = self.previous.as_ref().and_then(|m| m.files.get(&file.relative)).cloned();
-        if let Some(prev) = previous.as_ref().filter(|p| p.size == file.meta.size && p.modified == modified) {
-            self.keep_unchanged(&file.relative, prev.clone(), page);
-            return true;
-        }
+        let previous = match self.previous.as_ref().and_then(|m| m.files.get(&file.relative)).cloned() {
+            Some(prev) if prev.size == file.meta.size && prev.modified == modified => {
+                self.keep_unchanged(&file.relative, prev, page);
+                return true;
+            }
+            other => other,
+        };
         let bytes = match self.store.get(&file.meta.location).await {
             Ok(r) => r.bytes().await,
             Err(e) => Err(e),
@@ -427,7 +429,8 @@ impl Source for FilesSource {
     /// files the manifest says hold them when it places every one, else all.
     async fn fetch(&mut self, external_ids: &[String]) -> Result<Option<SourcePage>, SourceError> {
         self.only = self.last.as_ref().or(self.previous.as_ref()).and_then(|m| {
-            external_ids.iter().map(|id| m.files.iter().find(|(_, e)| e.ids.contains(id)).map(|(f, _)| f.clone())).collect()
+            let file_of: std::collections::HashMap<&str, &String> = m.files.iter().flat_map(|(f, e)| e.ids.iter().map(move |id| (id.as_str(), f))).collect();
+            external_ids.iter().map(|id| file_of.get(id.as_str()).map(|f| (*f).clone())).collect()
         });
         let page = sluice_core::fetch_by_listing(self, external_ids).await;
         self.only = None;
