@@ -54,7 +54,8 @@ impl EmbeddedIndex {
         let vectors = VectorStore::open(&dir.join("vectors.sqlite")).map_err(|e| err(e.to_string()))?;
         if outdated {
             let mut by_doc: std::collections::BTreeMap<Uuid, Vec<&ChunkPayload>> = std::collections::BTreeMap::new();
-            for p in vectors.payloads() {
+            let all = vectors.all_payloads().map_err(|e| err(e.to_string()))?;
+            for p in &all {
                 by_doc.entry(p.doc_id).or_default().push(p);
             }
             for chunks in by_doc.values_mut() {
@@ -86,6 +87,22 @@ impl EmbeddedIndex {
         Ok((g.vectors.len(), g.keyword.num_chunks()))
     }
 
+    /// How many chunks may wait outside the vector graph before the writer
+    /// merges them in (tests and benches; the default suits real use).
+    #[doc(hidden)]
+    pub fn set_merge_threshold(&self, n: usize) {
+        if let Ok(mut g) = self.lock() {
+            g.vectors.set_merge_threshold(n);
+        }
+    }
+
+    /// (chunks searched exactly, chunks in the vector graph)
+    pub fn vector_parts(&self) -> Result<(usize, usize), String> {
+        let mut g = self.lock()?;
+        g.vectors.refresh_if_changed().map_err(|e| e.to_string())?;
+        Ok(g.vectors.parts())
+    }
+
     /// Vector dimension of the stored vectors (0 when empty).
     pub fn dim(&self) -> usize {
         self.lock().map(|g| g.vectors.dim()).unwrap_or(0)
@@ -95,20 +112,18 @@ impl EmbeddedIndex {
     pub fn payloads(&self) -> Result<Vec<ChunkPayload>, String> {
         let mut g = self.lock()?;
         g.vectors.refresh_if_changed().map_err(|e| e.to_string())?;
-        Ok(g.vectors.payloads().to_vec())
+        g.vectors.all_payloads().map_err(|e| e.to_string())
     }
 
     /// The chunks of one document, in order (empty when unknown).
     pub fn document_chunks(&self, doc_id: &Uuid) -> Result<Vec<ChunkPayload>, String> {
         let mut g = self.lock()?;
         g.vectors.refresh_if_changed().map_err(|e| e.to_string())?;
-        let mut chunks: Vec<ChunkPayload> = g.vectors.payloads().iter().filter(|p| p.doc_id == *doc_id).cloned().collect();
-        chunks.sort_by_key(|c| c.ordinal);
-        Ok(chunks)
+        g.vectors.document_payloads(doc_id).map_err(|e| e.to_string())
     }
 
     pub fn vector_of(&self, chunk: &Uuid) -> Option<Vec<f32>> {
-        self.lock().ok()?.vectors.vector_of(chunk).map(<[f32]>::to_vec)
+        self.lock().ok()?.vectors.vector_of(chunk)
     }
 
     fn apply_blocking(&self, batch: &SinkBatch) -> Result<SinkAck, String> {
@@ -155,6 +170,8 @@ impl EmbeddedIndex {
             g.keyword.delete_document(doc)?;
         }
         g.keyword.commit()?;
+        // Both committed: fold the delta into the vector graph when due.
+        g.vectors.merge_if_due()?;
         Ok(SinkAck { chunks_written: upserts.len(), docs_deleted: batch.deletes.len(), rejected: Vec::new() })
     }
 
@@ -169,7 +186,7 @@ impl EmbeddedIndex {
         let changed = g.vectors.set_access(&per_chunk)?;
         // Each changed document's chunk count, from one pass over the payloads.
         let mut counts: std::collections::BTreeMap<Uuid, u32> = changed.iter().map(|p| (p.doc_id, 0)).collect();
-        for p in g.vectors.payloads() {
+        for p in g.vectors.thin_payloads() {
             if let Some(n) = counts.get_mut(&p.doc_id) {
                 *n = (*n).max(p.ordinal + 1);
             }
@@ -184,7 +201,8 @@ impl EmbeddedIndex {
     /// entry) from what the vector store holds for chunks `0..count`.
     fn rewrite_keyword(g: &mut Inner, doc: &Uuid, count: u32) -> Result<(), String> {
         g.keyword.delete_document(doc)?;
-        let chunks: Vec<ChunkPayload> = (0..count).filter_map(|o| g.vectors.payload(&sluice_core::chunk_id(doc, o)).cloned()).collect();
+        let ids: Vec<Uuid> = (0..count).map(|o| sluice_core::chunk_id(doc, o)).collect();
+        let chunks = g.vectors.payloads_of(&ids).map_err(|e| e.to_string())?;
         for p in &chunks {
             g.keyword.upsert(p)?;
         }
@@ -196,7 +214,7 @@ impl EmbeddedIndex {
         let mut g = self.lock()?;
         g.vectors.refresh_if_changed().map_err(|e| e.to_string())?;
         let raw = g.keyword.search(query, n, filters, access)?;
-        Ok(checked(&g.vectors, raw, filters, access))
+        checked(&g.vectors, raw, filters, access)
     }
 
     /// The chunk-level keyword leg of before issue 20, for the benchmark's
@@ -206,7 +224,7 @@ impl EmbeddedIndex {
         let mut g = self.lock()?;
         g.vectors.refresh_if_changed().map_err(|e| e.to_string())?;
         let raw = g.keyword.search_chunk_level(query, n, filters, access)?;
-        Ok(checked(&g.vectors, raw, filters, access))
+        checked(&g.vectors, raw, filters, access)
     }
 
     /// The vector leg: the `n` documents nearest to `query` under the
@@ -214,8 +232,8 @@ impl EmbeddedIndex {
     pub fn vector_chunks(&self, query: &[f32], n: usize, filters: &SearchFilters, access: &Access) -> Result<Vec<LegChunk>, String> {
         let mut g = self.lock()?;
         g.vectors.refresh_if_changed().map_err(|e| e.to_string())?;
-        let raw = g.vectors.search(query, n, |p| filters.matches(p) && access.allows(&p.acl));
-        Ok(raw.into_iter().map(|(score, p)| LegChunk { score, chunk: p.clone(), snippet: None }).collect())
+        let raw: Vec<(f32, Uuid)> = g.vectors.search(query, n, |p| filters.matches(p) && access.allows(&p.acl)).into_iter().map(|(s, p)| (s, p.chunk_id)).collect();
+        full(&g.vectors, raw, filters, access)
     }
 
     /// Highlighted snippets (`<mark>`) of `texts` for `query`.
@@ -257,10 +275,21 @@ impl Sink for EmbeddedIndex {
 /// payload is the one answer: vectors commit first, so after a write that
 /// stopped between the two commits the keyword index may still hold an
 /// older, broader access.
-fn checked(vectors: &VectorStore, raw: Vec<(f32, Uuid)>, filters: &SearchFilters, access: &Access) -> Vec<LegChunk> {
-    raw.into_iter()
-        .filter_map(|(score, c)| vectors.payload(&c).filter(|p| filters.matches(p) && access.allows(&p.acl)).map(|p| LegChunk { score, chunk: p.clone(), snippet: None }))
-        .collect()
+fn checked(vectors: &VectorStore, raw: Vec<(f32, Uuid)>, filters: &SearchFilters, access: &Access) -> Result<Vec<LegChunk>, String> {
+    let passing = raw.into_iter().filter(|(_, c)| vectors.thin_payload(c).is_some_and(|p| filters.matches(p) && access.allows(&p.acl))).collect();
+    full(vectors, passing, filters, access)
+}
+
+/// The chunks with their text (memory holds payloads without it), in
+/// order, checked again: SQLite may hold a newer payload than memory.
+fn full(vectors: &VectorStore, raw: Vec<(f32, Uuid)>, filters: &SearchFilters, access: &Access) -> Result<Vec<LegChunk>, String> {
+    let ids: Vec<Uuid> = raw.iter().map(|(_, c)| *c).collect();
+    let mut by_id: std::collections::HashMap<Uuid, ChunkPayload> =
+        vectors.payloads_of(&ids).map_err(|e| e.to_string())?.into_iter().map(|p| (p.chunk_id, p)).collect();
+    Ok(raw
+        .into_iter()
+        .filter_map(|(score, c)| by_id.remove(&c).filter(|p| filters.matches(p) && access.allows(&p.acl)).map(|chunk| LegChunk { score, chunk, snippet: None }))
+        .collect())
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! other store.
 
 mod analysis;
+mod ann;
 mod backend;
 mod factory;
 mod index;

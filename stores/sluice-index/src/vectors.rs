@@ -1,24 +1,60 @@
-//! Exact vector search. At the embedded index's scale (up to a few hundred
-//! thousand chunks) a flat scan is fast, has perfect recall and makes filters
-//! trivial; vectors and payloads persist in SQLite and load into memory.
+//! The vector index. SQLite holds every chunk (payload and fp32 vector) and
+//! is the truth: one writer, readers pick up its commits, a crash leaves it
+//! consistent. Search runs over two parts:
+//!
+//! * the **graph** (`ann`): HNSW over int8 vectors, built by the writer from
+//!   every row up to a key and memory-mapped by each process;
+//! * the **delta**: rows written since, held as fp32 in memory and scanned
+//!   exactly. Until `merge_at` chunks sit in the delta there is no graph, so
+//!   small indexes are searched exactly, as before.
+//!
+//! Graph candidates are rescored with their fp32 vectors from SQLite;
+//! filters and access are checked during the graph walk, before top-k.
+//! Memory holds each chunk's payload without its text (the filters need the
+//! rest), never a main-part vector. Each row carries a `key` (new whenever
+//! its vector changes: the graph's label) and a `seq` (new whenever the row
+//! changes), and removals are logged, so a reader catches up on a commit by
+//! reading only what changed.
 
-use std::collections::HashMap;
-use std::path::Path;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use uuid::Uuid;
 
+use crate::ann::{self, Ann};
+
 pub use sluice_core::search::ChunkPayload;
+
+/// Chunks outside the graph before the writer merges them in. Below it an
+/// exact scan is as fast as a graph walk (and exact).
+pub(crate) const MERGE_AT: usize = 20_000;
+/// The delta may also grow to this share of the graph before a merge, so
+/// merges get rarer as the index grows (each one rewrites the graph file).
+const MERGE_SHARE: f64 = 0.05;
+/// Above this share of removed keys the graph is rebuilt, not patched.
+const REBUILD_SHARE: f64 = 0.3;
+
+struct Entry {
+    /// The payload without its text (read from SQLite when returned).
+    payload: ChunkPayload,
+    key: u64,
+}
 
 pub(crate) struct VectorStore {
     conn: Connection,
+    dir: PathBuf,
     dim: usize,
-    /// Row-major vectors, `dim` floats per slot.
-    data: Vec<f32>,
-    payloads: Vec<ChunkPayload>,
+    entries: Vec<Entry>,
     slot_of: HashMap<Uuid, usize>,
+    slot_of_key: HashMap<u64, usize>,
+    /// fp32 vectors of the live keys the graph does not hold.
+    delta: HashMap<u64, Box<[f32]>>,
+    graph: Option<Ann>,
+    seen_seq: i64,
     data_version: i64,
+    merge_at: usize,
 }
 
 fn to_blob(v: &[f32]) -> Vec<u8> {
@@ -27,6 +63,30 @@ fn to_blob(v: &[f32]) -> Vec<u8> {
 
 fn from_blob(b: &[u8]) -> Vec<f32> {
     b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+}
+
+fn thin(mut p: ChunkPayload) -> ChunkPayload {
+    p.text = String::new();
+    p
+}
+
+fn meta(conn: &Connection, name: &str) -> rusqlite::Result<Option<i64>> {
+    conn.query_row("SELECT value FROM vector_meta WHERE name = ?1", [name], |r| r.get(0)).optional()
+}
+
+fn set_meta(conn: &Connection, name: &str, value: i64) -> rusqlite::Result<()> {
+    conn.execute("INSERT OR REPLACE INTO vector_meta (name, value) VALUES (?1, ?2)", params![name, value])?;
+    Ok(())
+}
+
+/// What a reader needs to catch up: rows changed and chunks removed since
+/// its last sequence number, read in one snapshot with the graph's meta.
+struct Changes {
+    graph: Option<(i64, u64, f32)>,
+    next_seq: i64,
+    removed_floor: i64,
+    removed: Vec<Uuid>,
+    rows: Vec<(ChunkPayload, u64, Option<Vec<f32>>)>,
 }
 
 impl VectorStore {
@@ -39,83 +99,225 @@ impl VectorStore {
             "CREATE TABLE IF NOT EXISTS chunks (
                 chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, ordinal INTEGER NOT NULL,
                 payload TEXT NOT NULL, vector BLOB NOT NULL);
-             CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks (doc_id, ordinal);",
+             CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks (doc_id, ordinal);
+             CREATE TABLE IF NOT EXISTS vector_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS removed (seq INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL);",
         )?;
+        Self::migrate(&conn)?;
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut store = VectorStore {
             conn,
+            dir,
             dim: 0,
-            data: Vec::new(),
-            payloads: Vec::new(),
+            entries: Vec::new(),
             slot_of: HashMap::new(),
+            slot_of_key: HashMap::new(),
+            delta: HashMap::new(),
+            graph: None,
+            seen_seq: -1,
             data_version: -1,
+            merge_at: MERGE_AT,
         };
-        store.reload()?;
+        store.catch_up()?;
         Ok(store)
+    }
+
+    /// Stores written before the graph had no `key`/`seq` columns: each row
+    /// takes its rowid for both (unique, so every row is "changed since -1"
+    /// for a reader and a delta row for the first merge).
+    fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+        let has_key = |c: &Connection| -> rusqlite::Result<bool> {
+            let mut stmt = c.prepare("SELECT name FROM pragma_table_info('chunks')")?;
+            let names: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            Ok(names.iter().any(|n| n == "key"))
+        };
+        if has_key(conn)? && meta(conn, "next_seq")?.is_some() {
+            return Ok(());
+        }
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let done = (|| {
+            if !has_key(conn)? {
+                conn.execute_batch(
+                    "ALTER TABLE chunks ADD COLUMN key INTEGER NOT NULL DEFAULT 0;
+                     ALTER TABLE chunks ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+                     UPDATE chunks SET key = rowid, seq = rowid;",
+                )?;
+            }
+            conn.execute_batch("CREATE INDEX IF NOT EXISTS chunks_by_seq ON chunks (seq);")?;
+            if meta(conn, "next_seq")?.is_none() {
+                let top: i64 = conn.query_row("SELECT COALESCE(MAX(rowid), 0) + 1 FROM chunks", [], |r| r.get(0))?;
+                set_meta(conn, "next_seq", top)?;
+                set_meta(conn, "next_key", top)?;
+                set_meta(conn, "removed_floor", 0)?;
+            }
+            Ok(())
+        })();
+        match done {
+            Ok(()) => conn.execute_batch("COMMIT"),
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    /// Sets how many chunks may wait outside the graph (tests and benches).
+    pub fn set_merge_threshold(&mut self, n: usize) {
+        self.merge_at = n.max(1);
     }
 
     fn current_data_version(&self) -> rusqlite::Result<i64> {
         self.conn.query_row("PRAGMA data_version", [], |r| r.get(0))
     }
 
-    /// Reloads when another process committed since the last load (a reader
-    /// such as `sluice serve` next to a running sync).
+    /// Catches up when another process committed since the last look (a
+    /// reader such as `sluice serve` next to a running sync).
     pub fn refresh_if_changed(&mut self) -> rusqlite::Result<bool> {
         if self.current_data_version()? == self.data_version {
             return Ok(false);
         }
-        self.reload()?;
+        self.catch_up()?;
         Ok(true)
     }
 
-    fn reload(&mut self) -> rusqlite::Result<()> {
-        self.data.clear();
-        self.payloads.clear();
-        self.slot_of.clear();
-        self.dim = 0;
-        let rows: Vec<(String, Vec<u8>)> = {
-            let mut stmt = self.conn.prepare("SELECT payload, vector FROM chunks ORDER BY chunk_id")?;
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?
+    fn read_changes(&mut self, since: i64, graph_max: u64) -> rusqlite::Result<Changes> {
+        let tx = self.conn.transaction()?;
+        let graph = match meta(&tx, "graph_generation")? {
+            Some(g) if g > 0 => {
+                let max_key = meta(&tx, "graph_max_key")?.unwrap_or(0) as u64;
+                let scale = f32::from_bits(meta(&tx, "graph_scale_bits")?.unwrap_or(0) as u32);
+                Some((g, max_key, scale))
+            }
+            _ => None,
         };
-        for (payload, blob) in rows {
-            let Ok(p) = serde_json::from_str::<ChunkPayload>(&payload) else { continue };
-            let v = from_blob(&blob);
-            self.push(p, &v);
+        let graph_max = match (&graph, &self.graph) {
+            (Some((g, m, _)), Some(old)) if *g != old.generation => *m,
+            (Some((_, m, _)), None) => *m,
+            _ => graph_max,
+        };
+        let next_seq = meta(&tx, "next_seq")?.unwrap_or(1);
+        let removed_floor = meta(&tx, "removed_floor")?.unwrap_or(0);
+        let removed = {
+            let mut stmt = tx.prepare_cached("SELECT chunk_id FROM removed WHERE seq > ?1 ORDER BY seq")?;
+            let ids: Vec<String> = stmt.query_map([since], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            ids.iter().filter_map(|s| Uuid::parse_str(s).ok()).collect()
+        };
+        let rows = {
+            let mut stmt = tx.prepare_cached(
+                "SELECT payload, key, CASE WHEN key > ?2 THEN vector END FROM chunks WHERE seq > ?1 ORDER BY seq",
+            )?;
+            let raw: Vec<(String, i64, Option<Vec<u8>>)> =
+                stmt.query_map(params![since, graph_max as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<rusqlite::Result<_>>()?;
+            raw.into_iter()
+                .filter_map(|(p, k, v)| serde_json::from_str::<ChunkPayload>(&p).ok().map(|p| (thin(p), k as u64, v.map(|b| from_blob(&b)))))
+                .collect()
+        };
+        tx.commit()?;
+        Ok(Changes { graph, next_seq, removed_floor, removed, rows })
+    }
+
+    /// Brings memory up to what SQLite holds: the graph's generation, the
+    /// rows changed since `seen_seq`, the chunks removed since; everything
+    /// when this process fell behind the removal log's floor.
+    fn catch_up(&mut self) -> rusqlite::Result<()> {
+        let data_version = self.current_data_version()?;
+        let graph_max = self.graph.as_ref().map_or(0, |g| g.max_key);
+        let mut changes = self.read_changes(self.seen_seq, graph_max)?;
+        let generation_moved = changes.graph.map(|g| g.0) != self.graph.as_ref().map(|g| g.generation);
+        if self.seen_seq >= 0 && self.seen_seq + 1 < changes.removed_floor {
+            // Removals this process has not seen were pruned: start over.
+            self.clear();
+            changes = self.read_changes(-1, changes.graph.map_or(0, |g| g.1))?;
         }
-        self.data_version = self.current_data_version()?;
+        if generation_moved {
+            self.open_graph(changes.graph)?;
+        }
+        for id in &changes.removed {
+            self.remove_slot(id);
+        }
+        let graph_max = self.graph.as_ref().map_or(0, |g| g.max_key);
+        for (p, key, v) in changes.rows {
+            self.put(p, key, v, graph_max);
+        }
+        if generation_moved {
+            // The graph now holds what the delta held up to its key.
+            self.delta.retain(|k, _| *k > graph_max);
+        }
+        if self.dim == 0 {
+            self.dim = self.conn.query_row("SELECT length(vector) / 4 FROM chunks LIMIT 1", [], |r| r.get::<_, i64>(0)).optional()?.unwrap_or(0) as usize;
+        }
+        self.seen_seq = changes.next_seq - 1;
+        self.data_version = data_version;
         Ok(())
     }
 
-    fn push(&mut self, p: ChunkPayload, v: &[f32]) {
-        if self.dim == 0 {
-            self.dim = v.len();
+    fn open_graph(&mut self, graph: Option<(i64, u64, f32)>) -> rusqlite::Result<()> {
+        self.graph = None;
+        let Some((generation, max_key, scale)) = graph else { return Ok(()) };
+        let dim: usize = self.conn.query_row("SELECT length(vector) / 4 FROM chunks LIMIT 1", [], |r| r.get::<_, i64>(0)).optional()?.unwrap_or(0) as usize;
+        match Ann::view(&self.dir, dim, generation, max_key, scale) {
+            Ok(g) => self.graph = Some(g),
+            Err(e) => {
+                // The graph only speeds search up; without it every row is
+                // read into the delta and scanned exactly.
+                tracing::warn!(error = %e, "the vector graph could not be opened; searching exactly until the next merge");
+                self.clear();
+                let changes = self.read_changes(-1, 0)?;
+                for (p, key, v) in changes.rows {
+                    self.put(p, key, v, 0);
+                }
+            }
         }
-        if v.len() != self.dim {
-            return;
+        Ok(())
+    }
+
+    fn clear(&mut self) {
+        self.entries.clear();
+        self.slot_of.clear();
+        self.slot_of_key.clear();
+        self.delta.clear();
+    }
+
+    fn put(&mut self, p: ChunkPayload, key: u64, v: Option<Vec<f32>>, graph_max: u64) {
+        if let Some(v) = &v {
+            if self.dim == 0 {
+                self.dim = v.len();
+            }
         }
         if let Some(&slot) = self.slot_of.get(&p.chunk_id) {
-            self.data[slot * self.dim..(slot + 1) * self.dim].copy_from_slice(v);
-            self.payloads[slot] = p;
-            return;
+            let old = self.entries[slot].key;
+            if old != key {
+                self.slot_of_key.remove(&old);
+                self.delta.remove(&old);
+                self.slot_of_key.insert(key, slot);
+            }
+            self.entries[slot] = Entry { payload: p, key };
+        } else {
+            let slot = self.entries.len();
+            self.slot_of.insert(p.chunk_id, slot);
+            self.slot_of_key.insert(key, slot);
+            self.entries.push(Entry { payload: p, key });
         }
-        self.slot_of.insert(p.chunk_id, self.payloads.len());
-        self.payloads.push(p);
-        self.data.extend_from_slice(v);
+        if key > graph_max {
+            if let Some(v) = v {
+                self.delta.insert(key, v.into_boxed_slice());
+            }
+        }
     }
 
     fn remove_slot(&mut self, id: &Uuid) {
         let Some(slot) = self.slot_of.remove(id) else { return };
-        let last = self.payloads.len() - 1;
+        let key = self.entries[slot].key;
+        self.slot_of_key.remove(&key);
+        self.delta.remove(&key);
+        let last = self.entries.len() - 1;
         if slot != last {
-            let moved = self.payloads[last].chunk_id;
-            self.payloads.swap(slot, last);
-            let (d, dim) = (&mut self.data, self.dim);
-            for i in 0..dim {
-                d[slot * dim + i] = d[last * dim + i];
-            }
-            self.slot_of.insert(moved, slot);
+            self.entries.swap(slot, last);
+            let moved = &self.entries[slot];
+            self.slot_of.insert(moved.payload.chunk_id, slot);
+            self.slot_of_key.insert(moved.key, slot);
         }
-        self.payloads.pop();
-        self.data.truncate(last * self.dim);
+        self.entries.pop();
     }
 
     pub fn dim(&self) -> usize {
@@ -123,19 +325,55 @@ impl VectorStore {
     }
 
     pub fn len(&self) -> usize {
-        self.payloads.len()
+        self.entries.len()
     }
 
-    pub fn payload(&self, id: &Uuid) -> Option<&ChunkPayload> {
-        self.slot_of.get(id).map(|&s| &self.payloads[s])
+    /// Chunks outside the graph, and in it (for status and tests).
+    pub fn parts(&self) -> (usize, usize) {
+        (self.delta.len(), self.graph.as_ref().map_or(0, Ann::size))
     }
 
-    pub fn payloads(&self) -> &[ChunkPayload] {
-        &self.payloads
+    /// The payload without its text (enough for filters and access).
+    pub fn thin_payload(&self, id: &Uuid) -> Option<&ChunkPayload> {
+        self.slot_of.get(id).map(|&s| &self.entries[s].payload)
     }
 
-    pub fn vector_of(&self, id: &Uuid) -> Option<&[f32]> {
-        self.slot_of.get(id).map(|&s| &self.data[s * self.dim..(s + 1) * self.dim])
+    pub fn thin_payloads(&self) -> impl Iterator<Item = &ChunkPayload> {
+        self.entries.iter().map(|e| &e.payload)
+    }
+
+    /// Full payloads (text included) of these chunks, from SQLite, in the
+    /// order asked; unknown ids are left out.
+    pub fn payloads_of(&self, ids: &[Uuid]) -> rusqlite::Result<Vec<ChunkPayload>> {
+        let mut stmt = self.conn.prepare_cached("SELECT payload FROM chunks WHERE chunk_id = ?1")?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let p: Option<String> = stmt.query_row([id.to_string()], |r| r.get(0)).optional()?;
+            if let Some(p) = p.and_then(|p| serde_json::from_str(&p).ok()) {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every full payload.
+    pub fn all_payloads(&self) -> rusqlite::Result<Vec<ChunkPayload>> {
+        let mut stmt = self.conn.prepare("SELECT payload FROM chunks ORDER BY chunk_id")?;
+        let rows: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        Ok(rows.iter().filter_map(|p| serde_json::from_str(p).ok()).collect())
+    }
+
+    /// One document's chunks, in order.
+    pub fn document_payloads(&self, doc: &Uuid) -> rusqlite::Result<Vec<ChunkPayload>> {
+        let mut stmt = self.conn.prepare_cached("SELECT payload FROM chunks WHERE doc_id = ?1 ORDER BY ordinal")?;
+        let rows: Vec<String> = stmt.query_map([doc.to_string()], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        Ok(rows.iter().filter_map(|p| serde_json::from_str(p).ok()).collect())
+    }
+
+    pub fn vector_of(&self, id: &Uuid) -> Option<Vec<f32>> {
+        let blob: Option<Vec<u8>> =
+            self.conn.query_row("SELECT vector FROM chunks WHERE chunk_id = ?1", [id.to_string()], |r| r.get(0)).optional().ok()?;
+        blob.map(|b| from_blob(&b))
     }
 
     /// Applies one transaction of changes: upserts (payload + optional new
@@ -146,131 +384,245 @@ impl VectorStore {
         truncate: &[(Uuid, u32)],
         delete_docs: &[Uuid],
     ) -> Result<Vec<Uuid>, String> {
-        let tx = self.conn.transaction().map_err(|e| e.to_string())?;
+        let e = |e: rusqlite::Error| e.to_string();
+        let dim = if self.dim != 0 { self.dim } else { upserts.iter().find_map(|(_, v)| v.as_ref().map(Vec::len)).unwrap_or(0) };
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(e)?;
+        let mut key = meta(&tx, "next_key").map_err(e)?.unwrap_or(1);
+        let mut seq = meta(&tx, "next_seq").map_err(e)?.unwrap_or(1);
         let mut removed = Vec::new();
-        let mut resolved: Vec<(ChunkPayload, Vec<f32>)> = Vec::with_capacity(upserts.len());
         {
-            let mut get = tx.prepare_cached("SELECT vector FROM chunks WHERE chunk_id = ?1").map_err(|e| e.to_string())?;
             let mut put = tx
-                .prepare_cached("INSERT OR REPLACE INTO chunks (chunk_id, doc_id, ordinal, payload, vector) VALUES (?1, ?2, ?3, ?4, ?5)")
-                .map_err(|e| e.to_string())?;
+                .prepare_cached("INSERT OR REPLACE INTO chunks (chunk_id, doc_id, ordinal, payload, vector, key, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+                .map_err(e)?;
+            let mut touch = tx.prepare_cached("UPDATE chunks SET payload = ?2, seq = ?3 WHERE chunk_id = ?1").map_err(e)?;
             for (p, v) in upserts {
-                let vector = match v {
-                    Some(v) => v.clone(),
+                let payload = serde_json::to_string(p).map_err(|e| e.to_string())?;
+                match v {
+                    Some(v) => {
+                        if v.len() != dim {
+                            return Err(format!("vector has {} dims but the index holds {dim}-dim vectors; use a new data dir for a new model", v.len()));
+                        }
+                        put.execute(params![p.chunk_id.to_string(), p.doc_id.to_string(), p.ordinal, payload, to_blob(v), key, seq]).map_err(e)?;
+                        key += 1;
+                    }
                     None => {
-                        let blob: Option<Vec<u8>> = get.query_row(params![p.chunk_id.to_string()], |r| r.get(0)).optional().map_err(|e| e.to_string())?;
-                        match blob {
-                            Some(b) => from_blob(&b),
-                            None => {
-                                return Err(format!(
-                                    "chunk {} of document {} arrived without a vector and none is stored; \
-                                     the index is out of step with the state store — run with --full",
-                                    p.chunk_id, p.doc_id
-                                ));
-                            }
+                        if touch.execute(params![p.chunk_id.to_string(), payload, seq]).map_err(e)? == 0 {
+                            return Err(format!(
+                                "chunk {} of document {} arrived without a vector and none is stored; \
+                                 the index is out of step with the state store — run with --full",
+                                p.chunk_id, p.doc_id
+                            ));
                         }
                     }
-                };
-                if self.dim != 0 && vector.len() != self.dim {
-                    return Err(format!("vector has {} dims but the index holds {}-dim vectors; use a new data dir for a new model", vector.len(), self.dim));
                 }
-                let payload = serde_json::to_string(p).map_err(|e| e.to_string())?;
-                put.execute(params![p.chunk_id.to_string(), p.doc_id.to_string(), p.ordinal, payload, to_blob(&vector)])
-                    .map_err(|e| e.to_string())?;
-                resolved.push((p.clone(), vector));
+                seq += 1;
             }
-            let mut sel = tx
-                .prepare_cached("SELECT chunk_id FROM chunks WHERE doc_id = ?1 AND ordinal >= ?2")
-                .map_err(|e| e.to_string())?;
-            let mut del = tx.prepare_cached("DELETE FROM chunks WHERE doc_id = ?1 AND ordinal >= ?2").map_err(|e| e.to_string())?;
+            let mut sel = tx.prepare_cached("SELECT chunk_id FROM chunks WHERE doc_id = ?1 AND ordinal >= ?2").map_err(e)?;
+            let mut del = tx.prepare_cached("DELETE FROM chunks WHERE doc_id = ?1 AND ordinal >= ?2").map_err(e)?;
+            let mut log = tx.prepare_cached("INSERT INTO removed (seq, chunk_id) VALUES (?1, ?2)").map_err(e)?;
             let all = truncate.iter().copied().chain(delete_docs.iter().map(|d| (*d, 0)));
             for (doc, from) in all {
-                let ids: Vec<String> = sel
-                    .query_map(params![doc.to_string(), from], |r| r.get(0))
-                    .map_err(|e| e.to_string())?
-                    .collect::<rusqlite::Result<_>>()
-                    .map_err(|e| e.to_string())?;
-                del.execute(params![doc.to_string(), from]).map_err(|e| e.to_string())?;
+                let ids: Vec<String> =
+                    sel.query_map(params![doc.to_string(), from], |r| r.get(0)).map_err(e)?.collect::<rusqlite::Result<_>>().map_err(e)?;
+                del.execute(params![doc.to_string(), from]).map_err(e)?;
+                for id in &ids {
+                    log.execute(params![seq, id]).map_err(e)?;
+                    seq += 1;
+                }
                 removed.extend(ids.iter().filter_map(|s| Uuid::parse_str(s).ok()));
             }
         }
-        tx.commit().map_err(|e| e.to_string())?;
-        for (p, v) in resolved {
-            self.push(p, &v);
-        }
-        for id in &removed {
-            self.remove_slot(id);
-        }
-        self.data_version = self.current_data_version().map_err(|e| e.to_string())?;
+        set_meta(&tx, "next_key", key).map_err(e)?;
+        set_meta(&tx, "next_seq", seq).map_err(e)?;
+        tx.commit().map_err(e)?;
+        self.catch_up().map_err(e)?;
         Ok(removed)
     }
 
     /// Sets the access slots of these chunks (those present) in one
-    /// transaction; returns their new payloads.
+    /// transaction; returns their new (thin) payloads.
     pub fn set_access(&mut self, updates: &[(Uuid, Vec<Vec<String>>)]) -> Result<Vec<ChunkPayload>, String> {
-        let mut changed = Vec::new();
-        for (id, slots) in updates {
-            if let Some(p) = self.payload(id) {
-                let mut p = p.clone();
-                p.acl = slots.clone();
-                changed.push(p);
-            }
+        let e = |e: rusqlite::Error| e.to_string();
+        let ids: Vec<Uuid> = updates.iter().map(|(id, _)| *id).filter(|id| self.slot_of.contains_key(id)).collect();
+        let slots: HashMap<Uuid, &Vec<Vec<String>>> = updates.iter().map(|(id, s)| (*id, s)).collect();
+        let mut changed = self.payloads_of(&ids).map_err(e)?;
+        for p in &mut changed {
+            p.acl = slots[&p.chunk_id].clone();
         }
-        let tx = self.conn.transaction().map_err(|e| e.to_string())?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(e)?;
+        let mut seq = meta(&tx, "next_seq").map_err(e)?.unwrap_or(1);
         {
-            let mut put = tx.prepare_cached("UPDATE chunks SET payload = ?2 WHERE chunk_id = ?1").map_err(|e| e.to_string())?;
+            let mut put = tx.prepare_cached("UPDATE chunks SET payload = ?2, seq = ?3 WHERE chunk_id = ?1").map_err(e)?;
             for p in &changed {
                 let payload = serde_json::to_string(p).map_err(|e| e.to_string())?;
-                put.execute(params![p.chunk_id.to_string(), payload]).map_err(|e| e.to_string())?;
+                put.execute(params![p.chunk_id.to_string(), payload, seq]).map_err(e)?;
+                seq += 1;
             }
         }
-        tx.commit().map_err(|e| e.to_string())?;
-        for p in &changed {
-            if let Some(&slot) = self.slot_of.get(&p.chunk_id) {
-                self.payloads[slot] = p.clone();
-            }
+        set_meta(&tx, "next_seq", seq).map_err(e)?;
+        tx.commit().map_err(e)?;
+        self.catch_up().map_err(e)?;
+        Ok(changed.into_iter().map(thin).collect())
+    }
+
+    /// Merges the delta into a new graph generation when it has grown past
+    /// the threshold (the writer calls this after its commits). Returns
+    /// whether it merged.
+    pub fn merge_if_due(&mut self) -> Result<bool, String> {
+        let graph_size = self.graph.as_ref().map_or(0, Ann::size);
+        let due = self.delta.len() >= self.merge_at.max((graph_size as f64 * MERGE_SHARE) as usize);
+        if !due || self.dim == 0 {
+            return Ok(false);
         }
-        self.data_version = self.current_data_version().map_err(|e| e.to_string())?;
-        Ok(changed)
+        self.merge().map(|_| true)
+    }
+
+    /// Writes the next graph generation from the current graph and delta
+    /// and publishes it with one SQLite commit (the switch point: a crash
+    /// before it leaves the old generation in force, a crash after it the
+    /// new one; stray files of other generations are removed next time).
+    pub fn merge(&mut self) -> Result<(), String> {
+        let e = |e: rusqlite::Error| e.to_string();
+        let started = std::time::Instant::now();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let generation = self.graph.as_ref().map_or(0, |g| g.generation) + 1;
+        let live: HashSet<u64> = self.slot_of_key.keys().copied().collect();
+        let previous_keys = match &self.graph {
+            Some(g) => ann::read_keys(&self.dir, g.generation)?,
+            None => Vec::new(),
+        };
+        let dead: HashSet<u64> = previous_keys.iter().copied().filter(|k| !live.contains(k)).collect();
+        let rebuild = self.graph.is_none() || dead.len() as f64 > previous_keys.len() as f64 * REBUILD_SHARE;
+        let (keys, scale, max_key) = if rebuild {
+            // Every live row, from SQLite (the graph's own vectors are int8).
+            let mut rows: Vec<(u64, Vec<f32>)> = Vec::with_capacity(self.entries.len());
+            {
+                let mut stmt = self.conn.prepare("SELECT key, vector FROM chunks ORDER BY key").map_err(e)?;
+                let mut q = stmt.query([]).map_err(e)?;
+                while let Some(r) = q.next().map_err(e)? {
+                    let key: i64 = r.get(0).map_err(e)?;
+                    let blob: Vec<u8> = r.get(1).map_err(e)?;
+                    if live.contains(&(key as u64)) {
+                        rows.push((key as u64, from_blob(&blob)));
+                    }
+                }
+            }
+            let scale = ann::calibrate(rows.iter().map(|(_, v)| v.as_slice()));
+            let max_key = rows.iter().map(|(k, _)| *k).max().unwrap_or(0);
+            let added: Vec<(u64, &[f32])> = rows.iter().map(|(k, v)| (*k, v.as_slice())).collect();
+            let keys = ann::build(&self.dir, self.dim, generation, scale, None, &dead, &added, threads)?;
+            (keys, scale, max_key)
+        } else {
+            let g = self.graph.as_ref().expect("checked above");
+            let added: Vec<(u64, &[f32])> = self.delta.iter().map(|(k, v)| (*k, &v[..])).collect();
+            let max_key = added.iter().map(|(k, _)| *k).max().unwrap_or(g.max_key).max(g.max_key);
+            let keys = ann::build(&self.dir, self.dim, generation, g.scale, Some((g.generation, &previous_keys)), &dead, &added, threads)?;
+            (keys, g.scale, max_key)
+        };
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(e)?;
+        set_meta(&tx, "graph_generation", generation).map_err(e)?;
+        set_meta(&tx, "graph_max_key", max_key as i64).map_err(e)?;
+        set_meta(&tx, "graph_scale_bits", scale.to_bits() as i64).map_err(e)?;
+        // Removals older than the graph no longer matter to a reader that
+        // catches up (it re-reads everything when behind this floor).
+        let seq = meta(&tx, "next_seq").map_err(e)?.unwrap_or(1);
+        tx.execute("DELETE FROM removed WHERE seq < ?1", [seq]).map_err(e)?;
+        set_meta(&tx, "removed_floor", seq).map_err(e)?;
+        tx.commit().map_err(e)?;
+        ann::remove_other_generations(&self.dir, generation);
+        self.catch_up().map_err(e)?;
+        tracing::info!(generation, chunks = keys.len(), rebuilt = rebuild, seconds = started.elapsed().as_secs_f64(), "vector graph merged");
+        Ok(())
     }
 
     /// The `n` documents nearest by dot product (vectors are unit length),
-    /// each as its nearest chunk, among the chunks passing `keep`.
+    /// each as its nearest chunk, among the chunks passing `keep`; scores
+    /// are exact fp32 dot products. Returns thin payloads.
     pub fn search(&self, query: &[f32], n: usize, keep: impl Fn(&ChunkPayload) -> bool) -> Vec<(f32, &ChunkPayload)> {
         if self.dim == 0 || query.len() != self.dim || n == 0 {
             return Vec::new();
         }
-        let scored: Vec<(f32, usize)> = self
-            .payloads
+        let by_score = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+        // The delta: exact, once.
+        let delta: Vec<(f32, usize)> = self
+            .delta
             .iter()
-            .enumerate()
-            .filter(|(_, p)| keep(p))
-            .map(|(slot, _)| {
-                let v = &self.data[slot * self.dim..(slot + 1) * self.dim];
-                (dot(query, v), slot)
+            .filter_map(|(key, v)| {
+                let slot = *self.slot_of_key.get(key)?;
+                keep(&self.entries[slot].payload).then(|| (dot(query, v), slot))
             })
             .collect();
-        let by_score = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
         // The n nearest documents, each by its nearest chunk: look among the
-        // 4n nearest chunks first (documents have a few chunks each), and
-        // among all when those hold fewer than n documents.
-        let mut depth = n.saturating_mul(4);
+        // 4n nearest chunks first (documents have a few chunks each), deeper
+        // when those hold fewer than n documents.
+        let mut depth = n.saturating_mul(4).max(40);
         loop {
-            let mut top = scored.clone();
-            let all = top.len() <= depth;
-            if !all {
+            let (from_graph, graph_done) = self.graph_candidates(query, depth, &keep);
+            let mut top: Vec<(f32, usize)> = delta.iter().copied().chain(from_graph).collect();
+            // Complete: the graph gave every passing chunk and nothing was cut.
+            let all = graph_done && top.len() <= depth;
+            if top.len() > depth {
                 top.select_nth_unstable_by(depth - 1, by_score);
                 top.truncate(depth);
             }
             top.sort_by(by_score);
-            let mut seen = std::collections::HashSet::new();
-            top.retain(|(_, slot)| seen.insert(self.payloads[*slot].doc_id));
-            if top.len() >= n || all {
+            let mut seen = HashSet::new();
+            top.retain(|(_, slot)| seen.insert(self.entries[*slot].payload.doc_id));
+            if top.len() >= n || all || depth >= self.entries.len() {
                 top.truncate(n);
-                return top.into_iter().map(|(s, slot)| (s, &self.payloads[slot])).collect();
+                return top.into_iter().map(|(s, slot)| (s, &self.entries[slot].payload)).collect();
             }
-            depth = scored.len();
+            depth = depth.saturating_mul(4);
         }
+    }
+
+    /// Up to `depth` graph chunks passing `keep`, rescored exactly; and
+    /// whether the graph has no more passing chunks than those.
+    fn graph_candidates(&self, query: &[f32], depth: usize, keep: &impl Fn(&ChunkPayload) -> bool) -> (Vec<(f32, usize)>, bool) {
+        let Some(graph) = &self.graph else { return (Vec::new(), true) };
+        let pass = |key: u64| key <= graph.max_key && self.slot_of_key.get(&key).is_some_and(|&s| keep(&self.entries[s].payload));
+        let mut keys = match graph.search(query, depth, pass) {
+            Ok(k) => k,
+            Err(e) => {
+                tracing::warn!(error = %e, "vector graph search failed");
+                Vec::new()
+            }
+        };
+        let mut done = false;
+        if keys.len() < depth {
+            // The walk ran out of passing neighbours: under a very selective
+            // filter the graph is too sparse to walk. Score every passing
+            // chunk on its int8 vector instead, keep the best `depth`.
+            let q = ann::quantize(query, graph.scale);
+            let mut buf = vec![0i8; self.dim];
+            let mut scored: Vec<(i32, u64)> = self
+                .entries
+                .iter()
+                .filter(|e| e.key <= graph.max_key && keep(&e.payload))
+                .filter_map(|e| graph.stored(e.key, &mut buf).then(|| (ann::score_i8(&q, &buf), e.key)))
+                .collect();
+            done = scored.len() <= depth;
+            if !done {
+                scored.select_nth_unstable_by(depth - 1, |a, b| b.0.cmp(&a.0));
+                scored.truncate(depth);
+            }
+            keys = scored.into_iter().map(|(_, k)| k).collect();
+        }
+        (self.rescore(query, &keys), done)
+    }
+
+    /// Exact scores for graph keys, from their fp32 vectors in SQLite (a
+    /// row whose key moved on since this process caught up is skipped).
+    fn rescore(&self, query: &[f32], keys: &[u64]) -> Vec<(f32, usize)> {
+        let Ok(mut stmt) = self.conn.prepare_cached("SELECT vector FROM chunks WHERE chunk_id = ?1 AND key = ?2") else { return Vec::new() };
+        keys.iter()
+            .filter_map(|key| {
+                let slot = *self.slot_of_key.get(key)?;
+                let id = self.entries[slot].payload.chunk_id.to_string();
+                let blob: Vec<u8> = stmt.query_row(params![id, *key as i64], |r| r.get(0)).optional().ok()??;
+                Some((dot(query, &from_blob(&blob)), slot))
+            })
+            .collect()
     }
 }
 
@@ -347,15 +699,15 @@ mod tests {
         s.apply(&[(p, None)], &[(sluice_core::doc_id("s", "a"), 1)], &[]).unwrap();
         assert_eq!(s.len(), 2);
         let a0 = sluice_core::chunk_id(&sluice_core::doc_id("s", "a"), 0);
-        assert_eq!(s.payload(&a0).unwrap().title, "renamed");
-        assert_eq!(s.vector_of(&a0).unwrap(), unit(&[1.0, 0.0, 0.0]).as_slice());
+        assert_eq!(s.thin_payload(&a0).unwrap().title, "renamed");
+        assert_eq!(s.vector_of(&a0).unwrap(), unit(&[1.0, 0.0, 0.0]));
         drop(s);
         let mut s = VectorStore::open(&path).unwrap();
         assert_eq!(s.len(), 2);
         let removed = s.apply(&[], &[], &[sluice_core::doc_id("s", "b")]).unwrap();
         assert_eq!(removed.len(), 1);
         assert_eq!(s.len(), 1);
-        assert!(s.payload(&a0).is_some());
+        assert!(s.thin_payload(&a0).is_some());
     }
 
     /// `n` documents, not `n` chunks: a document with many chunks near the
@@ -391,6 +743,143 @@ mod tests {
         w.apply(&[(payload("a", 0), Some(unit(&[1.0, 0.0])))], &[], &[]).unwrap();
         assert!(r.refresh_if_changed().unwrap());
         assert_eq!(r.len(), 1);
+    }
+
+    /// A deterministic cloud of unit vectors in `dim` dimensions.
+    fn cloud(n: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
+        let mut s = seed.max(1);
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 11) as f32 / (1u64 << 53) as f32 - 0.5
+        };
+        (0..n).map(|_| unit(&(0..dim).map(|_| next()).collect::<Vec<f32>>())).collect()
+    }
+
+    fn exact(vs: &[(ChunkPayload, Vec<f32>)], q: &[f32], n: usize, keep: impl Fn(&ChunkPayload) -> bool) -> Vec<String> {
+        let mut scored: Vec<(f32, &ChunkPayload)> = vs.iter().filter(|(p, _)| keep(p)).map(|(p, v)| (dot(q, v), p)).collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        scored.into_iter().take(n).map(|(_, p)| p.external_id.clone()).collect()
+    }
+
+    /// With a graph: same answers as an exact scan (these vectors are far
+    /// apart, so the approximation cannot be excused), filters applied
+    /// inside the walk, the delta searched beside it, removals and
+    /// re-embedded chunks honoured, and a second process that catches up.
+    #[test]
+    fn graph_and_delta_answer_like_an_exact_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vectors.sqlite");
+        let mut w = VectorStore::open(&path).unwrap();
+        w.set_merge_threshold(300);
+        let vs = cloud(400, 24, 7);
+        let mut rows: Vec<(ChunkPayload, Vec<f32>)> = vs
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let mut p = payload(&format!("d{i}"), 0);
+                p.acl = vec![vec![if i % 3 == 0 { "group:a".into() } else { "group:b".into() }]];
+                (p, v.clone())
+            })
+            .collect();
+        let upserts: Vec<(ChunkPayload, Option<Vec<f32>>)> = rows[..350].iter().map(|(p, v)| (p.clone(), Some(v.clone()))).collect();
+        w.apply(&upserts, &[], &[]).unwrap();
+        assert!(w.merge_if_due().unwrap());
+        assert_eq!(w.parts(), (0, 350));
+        let upserts: Vec<(ChunkPayload, Option<Vec<f32>>)> = rows[350..].iter().map(|(p, v)| (p.clone(), Some(v.clone()))).collect();
+        w.apply(&upserts, &[], &[]).unwrap();
+        assert_eq!(w.parts(), (50, 350));
+        let mut r = VectorStore::open(&path).unwrap();
+        assert_eq!(r.parts(), (50, 350));
+        let only_a = |p: &ChunkPayload| p.acl[0][0] == "group:a";
+        for (i, q) in cloud(20, 24, 99).iter().enumerate() {
+            let want = exact(&rows, q, 5, |_| true);
+            let got: Vec<String> = r.search(q, 5, |_| true).into_iter().map(|(_, p)| p.external_id.clone()).collect();
+            assert_eq!(got, want, "query {i}");
+            let want = exact(&rows, q, 5, only_a);
+            let got: Vec<String> = r.search(q, 5, only_a).into_iter().map(|(_, p)| p.external_id.clone()).collect();
+            assert_eq!(got, want, "filtered query {i}");
+        }
+        // A chunk in the graph removed, another re-embedded: the writer
+        // commits, the reader catches up, neither answers with old data.
+        let (gone, moved) = (rows[10].0.doc_id, rows[11].0.clone());
+        let new_vector = unit(&vs[11].iter().map(|x| -x).collect::<Vec<f32>>());
+        w.apply(&[(moved.clone(), Some(new_vector.clone()))], &[], &[gone]).unwrap();
+        rows.remove(10);
+        rows[10].1 = new_vector.clone();
+        assert!(r.refresh_if_changed().unwrap());
+        assert_eq!(r.len(), 399);
+        let got = r.search(&vs[10], 1, |_| true);
+        assert_ne!(got[0].1.doc_id, gone);
+        let got = r.search(&new_vector, 1, |_| true);
+        assert_eq!(got[0].1.external_id, moved.external_id);
+        assert!((got[0].0 - 1.0).abs() < 1e-5, "rescored with the fp32 vector, got {}", got[0].0);
+        // The next generation patches the graph: the removed key goes, the delta joins.
+        w.set_merge_threshold(10);
+        assert!(w.merge_if_due().unwrap());
+        assert_eq!(w.parts(), (0, 399));
+        assert!(r.refresh_if_changed().unwrap());
+        assert_eq!(r.parts(), (0, 399));
+        for q in cloud(10, 24, 5) {
+            let want = exact(&rows, &q, 3, only_a);
+            let got: Vec<String> = r.search(&q, 3, only_a).into_iter().map(|(_, p)| p.external_id.clone()).collect();
+            assert_eq!(got, want);
+        }
+        // Reopened from disk: same parts, same answers.
+        drop(w);
+        let w = VectorStore::open(&path).unwrap();
+        assert_eq!(w.parts(), (0, 399));
+        let only_gen = std::fs::read_dir(dir.path()).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("ann-")).count();
+        assert_eq!(only_gen, 2, "one generation's graph and keys");
+    }
+
+    /// A filter that passes a handful of chunks: the graph walk cannot
+    /// find them, the int8 fallback does, and nothing else comes back.
+    #[test]
+    fn selective_filter_finds_every_passing_chunk() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = VectorStore::open(&dir.path().join("vectors.sqlite")).unwrap();
+        w.set_merge_threshold(100);
+        let vs = cloud(500, 16, 3);
+        let rows: Vec<(ChunkPayload, Option<Vec<f32>>)> = vs.iter().enumerate().map(|(i, v)| (payload(&format!("d{i}"), 0), Some(v.clone()))).collect();
+        w.apply(&rows, &[], &[]).unwrap();
+        assert!(w.merge_if_due().unwrap());
+        let wanted: HashSet<String> = ["d3", "d250", "d499"].iter().map(|s| s.to_string()).collect();
+        let got = w.search(&vs[0], 10, |p| wanted.contains(&p.external_id));
+        let got: HashSet<String> = got.into_iter().map(|(_, p)| p.external_id.clone()).collect();
+        assert_eq!(got, wanted);
+        assert!(w.search(&vs[0], 10, |_| false).is_empty());
+    }
+
+    /// A store from before the graph (no key/seq columns) is upgraded in
+    /// place and answers as before.
+    #[test]
+    fn store_without_keys_is_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vectors.sqlite");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(
+                "CREATE TABLE chunks (chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, ordinal INTEGER NOT NULL, payload TEXT NOT NULL, vector BLOB NOT NULL);",
+            )
+            .unwrap();
+            for (i, v) in [[1.0f32, 0.0], [0.0, 1.0]].iter().enumerate() {
+                let p = payload(&format!("old{i}"), 0);
+                c.execute(
+                    "INSERT INTO chunks VALUES (?1, ?2, 0, ?3, ?4)",
+                    params![p.chunk_id.to_string(), p.doc_id.to_string(), serde_json::to_string(&p).unwrap(), to_blob(v)],
+                )
+                .unwrap();
+            }
+        }
+        let mut s = VectorStore::open(&path).unwrap();
+        assert_eq!(s.len(), 2);
+        assert_eq!(s.search(&[0.0, 1.0], 1, |_| true)[0].1.external_id, "old1");
+        s.apply(&[(payload("new", 0), Some(vec![0.6, 0.8]))], &[], &[]).unwrap();
+        let s = VectorStore::open(&path).unwrap();
+        assert_eq!(s.len(), 3);
+        assert_eq!(s.search(&[0.6, 0.8], 1, |_| true)[0].1.external_id, "new");
     }
 
     #[test]
