@@ -12,13 +12,18 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use sluice_core::search::{Access, KeywordLeg, LegChunk, SearchFilters, VectorLeg};
-use sluice_core::{Chunk, ChunkWrite, DocAccess, DocKind, Document, DocumentWrite, Sink, SinkBatch};
+use sluice_core::{
+    Chunk, ChunkWrite, DocAccess, DocKind, Document, DocumentWrite, Sink, SinkBatch,
+};
 use uuid::Uuid;
 
 const DIM: usize = 8;
 const DOCS: usize = 160;
 const QUERIES: usize = 1000;
-const WORDS: [&str; 12] = ["pager", "payroll", "deploy", "rollback", "vacation", "incident", "budget", "kafka", "latency", "review", "laptop", "refund"];
+const WORDS: [&str; 12] = [
+    "pager", "payroll", "deploy", "rollback", "vacation", "incident", "budget", "kafka", "latency",
+    "review", "laptop", "refund",
+];
 const SOURCES: [&str; 3] = ["wiki", "chat", "tracker"];
 const LABELS: [&str; 3] = ["ops", "hr", "eng"];
 
@@ -65,7 +70,9 @@ struct Doc {
 }
 
 fn unit(rng: &mut Rng) -> Vec<f32> {
-    let v: Vec<f32> = (0..DIM).map(|_| (rng.below(2001) as f32 - 1000.0) / 1000.0).collect();
+    let v: Vec<f32> = (0..DIM)
+        .map(|_| (rng.below(2001) as f32 - 1000.0) / 1000.0)
+        .collect();
     let n = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
     v.iter().map(|x| x / n).collect()
 }
@@ -81,12 +88,23 @@ fn corpus(rng: &mut Rng, pool: &[String]) -> Vec<Doc> {
                 DocAccess::Public
             } else {
                 let sets = 1 + rng.below(4);
-                DocAccess::AllOf((0..sets).map(|_| (0..1 + rng.below(3)).map(|_| rng.pick(pool).clone()).collect()).collect())
+                DocAccess::AllOf(
+                    (0..sets)
+                        .map(|_| {
+                            (0..1 + rng.below(3))
+                                .map(|_| rng.pick(pool).clone())
+                                .collect()
+                        })
+                        .collect(),
+                )
             });
             let id = d.doc_id();
             let chunks = (0..1 + rng.below(2))
                 .map(|o| {
-                    let text = (0..4).map(|_| *rng.pick(&WORDS)).collect::<Vec<_>>().join(" ");
+                    let text = (0..4)
+                        .map(|_| *rng.pick(&WORDS))
+                        .collect::<Vec<_>>()
+                        .join(" ");
                     (Chunk::new(id, o as u32, text, 4), unit(rng))
                 })
                 .collect();
@@ -103,7 +121,14 @@ fn batch(docs: &[Doc]) -> SinkBatch {
                 doc_id: d.doc.doc_id(),
                 document: Arc::new(d.doc.clone()),
                 chunk_count: d.chunks.len() as u32,
-                chunks: d.chunks.iter().map(|(c, v)| ChunkWrite { chunk: c.clone(), vector: Some(v.clone()) }).collect(),
+                chunks: d
+                    .chunks
+                    .iter()
+                    .map(|(c, v)| ChunkWrite {
+                        chunk: c.clone(),
+                        vector: Some(v.clone()),
+                    })
+                    .collect(),
             })
             .collect(),
         deletes: Vec::new(),
@@ -115,7 +140,12 @@ fn batch(docs: &[Doc]) -> SinkBatch {
 fn readable(caller: &[String], access: &DocAccess) -> bool {
     match access {
         DocAccess::Public => true,
-        DocAccess::AllOf(sets) => !sets.is_empty() && sets.iter().all(|set| set.iter().any(|p| caller.contains(p))),
+        DocAccess::AllOf(sets) => {
+            !sets.is_empty()
+                && sets
+                    .iter()
+                    .all(|set| set.iter().any(|p| caller.contains(p)))
+        }
     }
 }
 
@@ -140,8 +170,17 @@ fn query(rng: &mut Rng, pool: &[String]) -> Query {
     if rng.chance(20) {
         filters.labels = vec![rng.pick(&LABELS).to_string()];
     }
-    let text = (0..1 + rng.below(2)).map(|_| *rng.pick(&WORDS)).collect::<Vec<_>>().join(" ");
-    Query { text, vector: unit(rng), n: 1 + rng.below(60), filters, caller }
+    let text = (0..1 + rng.below(2))
+        .map(|_| *rng.pick(&WORDS))
+        .collect::<Vec<_>>()
+        .join(" ");
+    Query {
+        text,
+        vector: unit(rng),
+        n: 1 + rng.below(60),
+        filters,
+        caller,
+    }
 }
 
 #[derive(Default, Debug)]
@@ -158,7 +197,8 @@ impl Tally {
         for h in hits {
             self.hits += 1;
             let Some(d) = docs.get(&h.chunk.doc_id) else {
-                self.leaks.push(format!("{backend}: unknown document {}", h.chunk.doc_id));
+                self.leaks
+                    .push(format!("{backend}: unknown document {}", h.chunk.doc_id));
                 continue;
             };
             let access = d.doc.access.as_ref().unwrap();
@@ -166,25 +206,51 @@ impl Tally {
                 self.restricted_hits += 1;
             }
             if !readable(&q.caller, access) {
-                self.leaks.push(format!("{backend}: `{}` returned {} ({access:?}) to {:?}", q.text, d.doc.external_id, q.caller));
+                self.leaks.push(format!(
+                    "{backend}: `{}` returned {} ({access:?}) to {:?}",
+                    q.text, d.doc.external_id, q.caller
+                ));
             }
-            if !q.filters.sources.is_empty() && !q.filters.sources.contains(&d.doc.source) || !q.filters.labels.is_empty() && !q.filters.labels.contains(&d.doc.labels[0]) {
-                self.leaks.push(format!("{backend}: {} ignores the filters {:?}", d.doc.external_id, q.filters));
+            if !q.filters.sources.is_empty() && !q.filters.sources.contains(&d.doc.source)
+                || !q.filters.labels.is_empty() && !q.filters.labels.contains(&d.doc.labels[0])
+            {
+                self.leaks.push(format!(
+                    "{backend}: {} ignores the filters {:?}",
+                    d.doc.external_id, q.filters
+                ));
             }
         }
     }
 
     fn assert_clean(&self, backend: &str) {
-        println!("{backend}: {} queries, {} hits ({} of restricted documents), {} leaks", self.queries, self.hits, self.restricted_hits, self.leaks.len());
-        assert!(self.leaks.is_empty(), "{backend}: {} leaks, first: {:#?}", self.leaks.len(), &self.leaks[..self.leaks.len().min(5)]);
+        println!(
+            "{backend}: {} queries, {} hits ({} of restricted documents), {} leaks",
+            self.queries,
+            self.hits,
+            self.restricted_hits,
+            self.leaks.len()
+        );
+        assert!(
+            self.leaks.is_empty(),
+            "{backend}: {} leaks, first: {:#?}",
+            self.leaks.len(),
+            &self.leaks[..self.leaks.len().min(5)]
+        );
         assert_eq!(self.queries, QUERIES, "{backend}");
         // Not vacuous: callers who may read restricted documents get them.
-        assert!(self.restricted_hits > QUERIES / 10, "{backend}: only {} restricted hits; the test proves nothing", self.restricted_hits);
+        assert!(
+            self.restricted_hits > QUERIES / 10,
+            "{backend}: only {} restricted hits; the test proves nothing",
+            self.restricted_hits
+        );
     }
 }
 
 fn seed() -> u64 {
-    let s = std::env::var("SLUICE_LEAK_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5EED_AC15);
+    let s = std::env::var("SLUICE_LEAK_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5EED_AC15);
     println!("seed {s} (replay with SLUICE_LEAK_SEED={s})");
     s.max(1)
 }
@@ -210,39 +276,89 @@ async fn no_backend_returns_a_document_its_caller_may_not_read() {
     embedded.apply(&batch(&docs)).await.unwrap();
     let (mut kw, mut vec) = (Tally::default(), Tally::default());
     for q in &queries {
-        kw.check(&by_id, q, &embedded.keyword_chunks(&q.text, q.n, &q.filters, &access(q)).unwrap(), "embedded keyword");
-        vec.check(&by_id, q, &embedded.vector_chunks(&q.vector, q.n, &q.filters, &access(q)).unwrap(), "embedded vector");
+        kw.check(
+            &by_id,
+            q,
+            &embedded
+                .keyword_chunks(&q.text, q.n, &q.filters, &access(q))
+                .unwrap(),
+            "embedded keyword",
+        );
+        vec.check(
+            &by_id,
+            q,
+            &embedded
+                .vector_chunks(&q.vector, q.n, &q.filters, &access(q))
+                .unwrap(),
+            "embedded vector",
+        );
     }
     kw.assert_clean("embedded keyword leg");
     vec.assert_clean("embedded vector leg");
 
     // Qdrant: the payload filter on acl_0…acl_3, before its top-k.
-    let server = sluice_testservers::qdrant_server::QdrantEdgeServer::start().await.unwrap();
-    let spec: sluice_spec::QdrantSinkSpec = serde_yaml_ng::from_str(&format!("url: {}", server.url())).unwrap();
-    let qdrant = sluice_qdrant::QdrantStore::new(sluice_qdrant::QdrantStoreConfig { spec, url: server.url(), api_key: None, collection: "leak".into(), dim: DIM }).unwrap();
+    let server = sluice_testservers::qdrant_server::QdrantEdgeServer::start()
+        .await
+        .unwrap();
+    let spec: sluice_spec::QdrantSinkSpec =
+        serde_yaml_ng::from_str(&format!("url: {}", server.url())).unwrap();
+    let qdrant = sluice_qdrant::QdrantStore::new(sluice_qdrant::QdrantStoreConfig {
+        spec,
+        url: server.url(),
+        api_key: None,
+        collection: "leak".into(),
+        dim: DIM,
+    })
+    .unwrap();
     let ack = qdrant.apply(&batch(&docs)).await.unwrap();
     assert!(ack.rejected.is_empty());
     let mut t = Tally::default();
     for q in &queries {
-        t.check(&by_id, q, &qdrant.vector_search(&q.vector, q.n, &q.filters, &access(q)).await.unwrap(), "qdrant");
+        t.check(
+            &by_id,
+            q,
+            &qdrant
+                .vector_search(&q.vector, q.n, &q.filters, &access(q))
+                .await
+                .unwrap(),
+            "qdrant",
+        );
     }
     t.assert_clean("qdrant");
 
     // Elasticsearch: the project's test server, then the noida-db emulator.
-    let fixture = sluice_testservers::elastic_fixture::ElasticFixture::start(sluice_testservers::elastic_fixture::Flavor::Elasticsearch8).await.unwrap();
+    let fixture = sluice_testservers::elastic_fixture::ElasticFixture::start(
+        sluice_testservers::elastic_fixture::Flavor::Elasticsearch8,
+    )
+    .await
+    .unwrap();
     let noida = sluice_testservers::elastic_emulator::NoidaElasticsearch::start().unwrap();
     let mut targets = vec![("elasticsearch test server", fixture.url())];
     if let Some(n) = &noida {
         targets.push(("noida-db emulator", n.url()));
     }
     for (name, url) in targets {
-        let spec: sluice_spec::ElasticsearchSinkSpec = serde_yaml_ng::from_str(&format!("url: {url}\nrefresh: wait_for")).unwrap();
-        let es = sluice_elastic::ElasticStore::new(sluice_elastic::ElasticStoreConfig { spec, url: url.clone(), auth: sluice_elastic::Auth::None, alias: "leak".into() }).unwrap();
+        let spec: sluice_spec::ElasticsearchSinkSpec =
+            serde_yaml_ng::from_str(&format!("url: {url}\nrefresh: wait_for")).unwrap();
+        let es = sluice_elastic::ElasticStore::new(sluice_elastic::ElasticStoreConfig {
+            spec,
+            url: url.clone(),
+            auth: sluice_elastic::Auth::None,
+            alias: "leak".into(),
+        })
+        .unwrap();
         let ack = es.apply(&batch(&docs)).await.unwrap();
         assert!(ack.rejected.is_empty(), "{name}: {:?}", ack.rejected);
         let mut t = Tally::default();
         for q in &queries {
-            t.check(&by_id, q, &es.keyword_search(&q.text, q.n, &q.filters, &access(q)).await.unwrap(), name);
+            t.check(
+                &by_id,
+                q,
+                &es.keyword_search(&q.text, q.n, &q.filters, &access(q))
+                    .await
+                    .unwrap(),
+                name,
+            );
         }
         t.assert_clean(name);
     }

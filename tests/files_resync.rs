@@ -46,19 +46,38 @@ fn write_tree(root: &Path, files: usize) {
     for i in 0..files {
         let dir = root.join("tree").join(format!("d{:03}", i % 100));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join(format!("f{i}.md")), format!("# Page {i}\n\nBody of page {i}.")).unwrap();
+        std::fs::write(
+            dir.join(format!("f{i}.md")),
+            format!("# Page {i}\n\nBody of page {i}."),
+        )
+        .unwrap();
     }
 }
 
 async fn open(dir: &Path) -> Pipeline {
     let loaded = load_pipeline_str(YAML, "tree.yaml", dir).unwrap_or_else(|d| panic!("{d:#?}"));
-    Pipeline::open(&sluice_catalog::registry(), loaded, &dir.join("data"), Some(Arc::new(ByteEmbedder))).await.unwrap()
+    Pipeline::open(
+        &sluice_catalog::registry(),
+        loaded,
+        &dir.join("data"),
+        Some(Arc::new(ByteEmbedder)),
+    )
+    .await
+    .unwrap()
 }
 
 async fn run(p: &Pipeline, dir: &Path, full: bool) -> RunReport {
     let loaded = load_pipeline_str(YAML, "tree.yaml", dir).unwrap();
     let sources = sluice_engine::build_sources(&sluice_catalog::registry(), &loaded).unwrap();
-    let r = p.run(sources, &RunOptions { full, ..Default::default() }).await;
+    let r = p
+        .run(
+            sources,
+            &RunOptions {
+                full,
+                ..Default::default()
+            },
+        )
+        .await;
     assert!(!r.failed(), "{:#?}", r.sources);
     r
 }
@@ -72,20 +91,56 @@ async fn an_unchanged_tree_is_not_read_again_and_changes_still_land() {
     assert_eq!((s.docs_added, s.chunks_embedded), (300, 300));
 
     let s = &run(&p, dir.path(), false).await.sources[0];
-    assert_eq!((s.mode.as_str(), s.docs_seen, s.docs_unchanged, s.chunks_embedded, s.docs_deleted), ("incremental", 300, 300, 0, 0), "{s:#?}");
+    assert_eq!(
+        (
+            s.mode.as_str(),
+            s.docs_seen,
+            s.docs_unchanged,
+            s.chunks_embedded,
+            s.docs_deleted
+        ),
+        ("incremental", 300, 300, 0, 0),
+        "{s:#?}"
+    );
 
     // An edit and a removal.
-    std::fs::write(dir.path().join("tree/d007/f7.md"), "# Page 7\n\nRewritten body, longer than before.").unwrap();
+    std::fs::write(
+        dir.path().join("tree/d007/f7.md"),
+        "# Page 7\n\nRewritten body, longer than before.",
+    )
+    .unwrap();
     std::fs::remove_file(dir.path().join("tree/d008/f8.md")).unwrap();
     let s = &run(&p, dir.path(), false).await.sources[0];
-    assert_eq!((s.docs_updated, s.docs_unchanged, s.docs_deleted, s.chunks_embedded), (1, 298, 1, 1), "{s:#?}");
-    let payloads = p.store::<sluice_index::EmbeddedIndex>().unwrap().payloads().unwrap();
+    assert_eq!(
+        (
+            s.docs_updated,
+            s.docs_unchanged,
+            s.docs_deleted,
+            s.chunks_embedded
+        ),
+        (1, 298, 1, 1),
+        "{s:#?}"
+    );
+    let payloads = p
+        .store::<sluice_index::EmbeddedIndex>()
+        .unwrap()
+        .payloads()
+        .unwrap();
     assert_eq!(payloads.len(), 299);
     assert!(payloads.iter().any(|c| c.text.contains("Rewritten body")));
 
     // A full run reads every file and finds them all unchanged.
     let s = &run(&p, dir.path(), true).await.sources[0];
-    assert_eq!((s.mode.as_str(), s.docs_unchanged, s.docs_deleted, s.chunks_embedded), ("full", 299, 0, 0), "{s:#?}");
+    assert_eq!(
+        (
+            s.mode.as_str(),
+            s.docs_unchanged,
+            s.docs_deleted,
+            s.chunks_embedded
+        ),
+        ("full", 299, 0, 0),
+        "{s:#?}"
+    );
 }
 
 /// The figure in the README: `cargo test -p sluice-tests --release --test
@@ -93,7 +148,10 @@ async fn an_unchanged_tree_is_not_read_again_and_changes_still_land() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement: writes and indexes a 100,000-file tree"]
 async fn resync_of_a_big_unchanged_tree() {
-    let files: usize = std::env::var("SLUICE_TREE_FILES").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let files: usize = std::env::var("SLUICE_TREE_FILES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
     let dir = tempfile::tempdir().unwrap();
     write_tree(dir.path(), files);
     let p = open(dir.path()).await;

@@ -14,11 +14,20 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256);
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256);
     // Failing inputs are kept here (relative to this package) and replayed
     // first on every run.
-    let persistence = proptest::test_runner::FileFailurePersistence::Direct("proptest-regressions/fuzz.txt");
-    ProptestConfig { cases, max_shrink_iters: 2_000, failure_persistence: Some(Box::new(persistence)), ..ProptestConfig::default() }
+    let persistence =
+        proptest::test_runner::FileFailurePersistence::Direct("proptest-regressions/fuzz.txt");
+    ProptestConfig {
+        cases,
+        max_shrink_iters: 2_000,
+        failure_persistence: Some(Box::new(persistence)),
+        ..ProptestConfig::default()
+    }
 }
 
 /// Pieces of markup a hostile or broken page is made of.
@@ -59,7 +68,10 @@ fn markup_token() -> impl Strategy<Value = String> {
 }
 
 fn markup() -> impl Strategy<Value = String> {
-    prop_oneof![prop::collection::vec(markup_token(), 0..300).prop_map(|t| t.concat()), "\\PC{0,400}"]
+    prop_oneof![
+        prop::collection::vec(markup_token(), 0..300).prop_map(|t| t.concat()),
+        "\\PC{0,400}"
+    ]
 }
 
 /// Nested JSON of the shapes ADF and request bodies take, plus junk.
@@ -68,19 +80,52 @@ fn json_value() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(|n| json!(n)),
-        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)),
+        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null)),
         "\\PC{0,20}".prop_map(Value::String),
-        prop::sample::select(vec!["doc", "paragraph", "text", "heading", "bulletList", "listItem", "table", "tableRow", "tableCell", "codeBlock", "mention", "hybrid", "keyword"])
-            .prop_map(|s| Value::String(s.to_string())),
+        prop::sample::select(vec![
+            "doc",
+            "paragraph",
+            "text",
+            "heading",
+            "bulletList",
+            "listItem",
+            "table",
+            "tableRow",
+            "tableCell",
+            "codeBlock",
+            "mention",
+            "hybrid",
+            "keyword"
+        ])
+        .prop_map(|s| Value::String(s.to_string())),
     ];
     leaf.prop_recursive(8, 256, 8, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
             prop::collection::vec(
-                (prop::sample::select(vec!["type", "content", "text", "attrs", "level", "query", "top_k", "mode", "filters", "sources", "updated_after"]), inner),
+                (
+                    prop::sample::select(vec![
+                        "type",
+                        "content",
+                        "text",
+                        "attrs",
+                        "level",
+                        "query",
+                        "top_k",
+                        "mode",
+                        "filters",
+                        "sources",
+                        "updated_after"
+                    ]),
+                    inner
+                ),
                 0..6
             )
-            .prop_map(|kv| Value::Object(kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect())),
+            .prop_map(|kv| Value::Object(
+                kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+            )),
         ]
     })
 }
@@ -94,18 +139,46 @@ enum Tree {
 }
 
 fn words() -> impl Strategy<Value = String> {
-    prop::collection::vec("[a-z]{1,8}", 1..4).prop_map(|w| w.join(" ")).prop_flat_map(|t| prop_oneof![Just(t.clone()), Just(format!(" {t}")), Just(format!("{t} "))])
+    prop::collection::vec("[a-z]{1,8}", 1..4)
+        .prop_map(|w| w.join(" "))
+        .prop_flat_map(|t| {
+            prop_oneof![
+                Just(t.clone()),
+                Just(format!(" {t}")),
+                Just(format!("{t} "))
+            ]
+        })
 }
 
 fn storage_tree() -> impl Strategy<Value = Tree> {
-    words().prop_map(Tree::Text).prop_recursive(5, 64, 5, |inner| {
-        let kids = prop::collection::vec(inner, 1..5);
-        (
-            prop::sample::select(vec!["p", "strong", "em", "span", "a", "h2", "ul", "ol", "table", "blockquote", "div", "task", "info", "expand", "layout", "code", "caption-image"]),
-            kids,
-        )
-            .prop_map(|(name, kids)| Tree::El(name, kids))
-    })
+    words()
+        .prop_map(Tree::Text)
+        .prop_recursive(5, 64, 5, |inner| {
+            let kids = prop::collection::vec(inner, 1..5);
+            (
+                prop::sample::select(vec![
+                    "p",
+                    "strong",
+                    "em",
+                    "span",
+                    "a",
+                    "h2",
+                    "ul",
+                    "ol",
+                    "table",
+                    "blockquote",
+                    "div",
+                    "task",
+                    "info",
+                    "expand",
+                    "layout",
+                    "code",
+                    "caption-image",
+                ]),
+                kids,
+            )
+                .prop_map(|(name, kids)| Tree::El(name, kids))
+        })
 }
 
 fn text_of(t: &Tree, out: &mut String) {
@@ -153,7 +226,9 @@ fn storage_xml(t: &Tree, out: &mut String) {
                 out.push_str("</ac:rich-text-body></ac:structured-macro>");
             }
             "layout" => {
-                out.push_str("<ac:layout><ac:layout-section ac:type=\"two_equal\"><ac:layout-cell>");
+                out.push_str(
+                    "<ac:layout><ac:layout-section ac:type=\"two_equal\"><ac:layout-cell>",
+                );
                 kids(out, k);
                 out.push_str("</ac:layout-cell></ac:layout-section></ac:layout>");
             }
@@ -163,7 +238,9 @@ fn storage_xml(t: &Tree, out: &mut String) {
                 out.push_str(&format!("<ac:structured-macro ac:name=\"code\"><ac:plain-text-body><![CDATA[{text}]]></ac:plain-text-body></ac:structured-macro>"));
             }
             "caption-image" => {
-                out.push_str("<ac:image><ri:url ri:value=\"https://x.example/a.png\"/><ac:caption>");
+                out.push_str(
+                    "<ac:image><ri:url ri:value=\"https://x.example/a.png\"/><ac:caption>",
+                );
                 kids(out, k);
                 out.push_str("</ac:caption></ac:image>");
             }
@@ -185,13 +262,16 @@ fn storage_xml(t: &Tree, out: &mut String) {
 /// (markers such as `- `, ` | ` and `Info: ` may sit between them).
 fn in_order(want: &str, got: &str) -> bool {
     let mut got = got.chars().filter(|c| !c.is_whitespace());
-    want.chars().filter(|c| !c.is_whitespace()).all(|w| got.any(|g| g == w))
+    want.chars()
+        .filter(|c| !c.is_whitespace())
+        .all(|w| got.any(|g| g == w))
 }
 
 /// An ADF tree whose text nodes are plain words.
 fn adf_tree() -> impl Strategy<Value = Value> {
     let text = words().prop_flat_map(|t| prop_oneof![Just(json!({"type": "text", "text": t.clone()})), Just(json!({"type": "text", "text": t, "marks": [{"type": "strong"}, {"type": "link", "attrs": {"href": "https://x.example"}}]}))]);
-    let para = prop::collection::vec(text, 1..4).prop_map(|c| json!({"type": "paragraph", "content": c}));
+    let para =
+        prop::collection::vec(text, 1..4).prop_map(|c| json!({"type": "paragraph", "content": c}));
     para.prop_recursive(4, 48, 4, |inner| {
         (prop::sample::select(vec!["bulletList", "orderedList", "blockquote", "panel", "table", "expand", "taskList", "layoutSection"]), prop::collection::vec(inner, 1..4)).prop_map(|(name, kids)| match name {
             "bulletList" | "orderedList" => json!({"type": name, "content": kids.into_iter().map(|k| json!({"type": "listItem", "content": [k]})).collect::<Vec<_>>()}),
@@ -219,11 +299,21 @@ fn adf_text(v: &Value, out: &mut String) {
 
 /// Wiki markup and Slack mrkdwn lines made of words with marks around them.
 fn marked_words(marks: &'static [&'static str]) -> impl Strategy<Value = (String, String)> {
-    prop::collection::vec(("[a-z]{1,8}", prop::sample::select(marks.to_vec())), 1..12).prop_map(|ws| {
-        let plain = ws.iter().map(|(w, _)| w.as_str()).collect::<Vec<_>>().join(" ");
-        let marked = ws.iter().map(|(w, m)| m.replace("W", w)).collect::<Vec<_>>().join(" ");
-        (plain, marked)
-    })
+    prop::collection::vec(("[a-z]{1,8}", prop::sample::select(marks.to_vec())), 1..12).prop_map(
+        |ws| {
+            let plain = ws
+                .iter()
+                .map(|(w, _)| w.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            let marked = ws
+                .iter()
+                .map(|(w, m)| m.replace("W", w))
+                .collect::<Vec<_>>()
+                .join(" ");
+            (plain, marked)
+        },
+    )
 }
 
 const PIPELINE: &str = "name: fuzz\nschedule:\n  cron: \"*/15 * * * *\"\nsources:\n  - id: kb\n    type: files\n    settings:\n      path: kb.jsonl\n      mapping:\n        acl: acl\ntransform:\n  sql: SELECT * FROM records\nchunking:\n  max_tokens: 128\n";
@@ -376,7 +466,12 @@ fn verifier() -> sluice_api::ApiKeys {
     static KEYS: std::sync::OnceLock<(tempfile::TempDir, ())> = std::sync::OnceLock::new();
     let (dir, ()) = KEYS.get_or_init(|| {
         // SAFETY: set once, before any key file reads it, in this test binary.
-        unsafe { std::env::set_var("SLUICE_FUZZ_JWT_SECRET", "a-secret-of-at-least-thirty-two-bytes!!") };
+        unsafe {
+            std::env::set_var(
+                "SLUICE_FUZZ_JWT_SECRET",
+                "a-secret-of-at-least-thirty-two-bytes!!",
+            )
+        };
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("ids.yaml"), "users: {}\n").unwrap();
         (dir, ())

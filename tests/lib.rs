@@ -4,9 +4,9 @@
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
+use sluice_core::search::{Access, Hit, SearchFilters, SearchMode, SearchRequest};
 use sluice_embed::{OnnxEmbedder, OnnxEmbedderConfig, TextEmbedder, default_model_dir};
 use sluice_engine::{Pipeline, RunOptions, RunReport};
-use sluice_core::search::{Access, Hit, SearchFilters, SearchMode, SearchRequest};
 use sluice_spec::load_pipeline_str;
 
 /// The real all-MiniLM-L6-v2 through ONNX Runtime (`scripts/setup.sh`).
@@ -15,7 +15,10 @@ pub fn embedder() -> Arc<dyn TextEmbedder> {
     E.get_or_init(|| {
         let mut cfg = OnnxEmbedderConfig::new(default_model_dir("all-MiniLM-L6-v2"));
         cfg.threads = Some(2);
-        Arc::new(OnnxEmbedder::load(&cfg).unwrap_or_else(|e| panic!("{e}\n(run `bash scripts/setup.sh` first)")))
+        Arc::new(
+            OnnxEmbedder::load(&cfg)
+                .unwrap_or_else(|e| panic!("{e}\n(run `bash scripts/setup.sh` first)")),
+        )
     })
     .clone()
 }
@@ -23,25 +26,58 @@ pub fn embedder() -> Arc<dyn TextEmbedder> {
 /// Opens a pipeline from YAML text whose relative paths resolve in `dir`.
 pub async fn pipeline(yaml: &str, dir: &Path, data_dir: &Path) -> Pipeline {
     let loaded = load_pipeline_str(yaml, "test.yaml", dir).unwrap_or_else(|d| panic!("{d:#?}"));
-    Pipeline::open(&sluice_catalog::registry(), loaded, data_dir, Some(embedder())).await.unwrap()
+    Pipeline::open(
+        &sluice_catalog::registry(),
+        loaded,
+        data_dir,
+        Some(embedder()),
+    )
+    .await
+    .unwrap()
 }
 
 pub async fn run(p: &Pipeline, yaml: &str, dir: &Path, full: bool) -> RunReport {
     let loaded = load_pipeline_str(yaml, "test.yaml", dir).unwrap();
-    let sources = sluice_engine::build_sources(&sluice_catalog::registry(), &loaded).unwrap_or_else(|d| panic!("{d:#?}"));
-    p.run(sources, &RunOptions { full, ..Default::default() }).await
+    let sources = sluice_engine::build_sources(&sluice_catalog::registry(), &loaded)
+        .unwrap_or_else(|d| panic!("{d:#?}"));
+    p.run(
+        sources,
+        &RunOptions {
+            full,
+            ..Default::default()
+        },
+    )
+    .await
 }
 
-pub async fn search(p: &Pipeline, q: &str, mode: SearchMode, access: Access, filters: SearchFilters) -> Vec<Hit> {
+pub async fn search(
+    p: &Pipeline,
+    q: &str,
+    mode: SearchMode,
+    access: Access,
+    filters: SearchFilters,
+) -> Vec<Hit> {
     let e = embedder();
     let qv = e.embed(&[q]).unwrap().remove(0);
-    let req = SearchRequest { query: q.into(), top_k: 10, mode, filters, access };
-    p.search_backend().expect("a searchable store").search(&req, Some(&qv)).await.unwrap().hits
+    let req = SearchRequest {
+        query: q.into(),
+        top_k: 10,
+        mode,
+        filters,
+        access,
+    };
+    p.search_backend()
+        .expect("a searchable store")
+        .search(&req, Some(&qv))
+        .await
+        .unwrap()
+        .hits
 }
 
 /// The pipeline's embedded index.
 pub fn index(p: &Pipeline) -> Arc<sluice_index::EmbeddedIndex> {
-    p.store::<sluice_index::EmbeddedIndex>().expect("the pipeline writes the embedded index")
+    p.store::<sluice_index::EmbeddedIndex>()
+        .expect("the pipeline writes the embedded index")
 }
 
 pub fn write_jsonl(path: &Path, rows: &[serde_json::Value]) {
@@ -60,4 +96,3 @@ pub fn corpus() -> Vec<serde_json::Value> {
         serde_json::json!({"id": "laptop", "title": "New hire laptop setup", "text": "## Hardware\n\nEngineers receive a 16-inch laptop.\n\n## Accounts\n\nRequest GitLab and VPN access on day one.", "updated_at": "2025-01-15T10:00:00Z"}),
     ]
 }
-

@@ -23,7 +23,9 @@ use std::time::Instant;
 use anyhow::{Context, Result, anyhow};
 use clap::{Parser, Subcommand};
 use sluice_core::search::{Access, SearchBackend, SearchFilters, SearchMode, SearchRequest};
-use sluice_core::{Chunk, ChunkWrite, DocAccess, DocKind, Document, DocumentWrite, Sink, SinkBatch, TextEmbedder};
+use sluice_core::{
+    Chunk, ChunkWrite, DocAccess, DocKind, Document, DocumentWrite, Sink, SinkBatch, TextEmbedder,
+};
 use sluice_embed::{OnnxEmbedder, OnnxEmbedderConfig, default_model_dir};
 use sluice_index::{EmbeddedIndex, EmbeddedSearch};
 
@@ -120,13 +122,22 @@ struct Data {
 }
 
 fn floats(path: &Path) -> Result<Vec<f32>> {
-    let bytes = std::fs::read(path).with_context(|| format!("{} (run `prepare` first)", path.display()))?;
-    Ok(bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect())
+    let bytes =
+        std::fs::read(path).with_context(|| format!("{} (run `prepare` first)", path.display()))?;
+    Ok(bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect())
 }
 
 fn load(args: &Args) -> Result<Data> {
     prepare(args)?;
-    let lines = |p: &Path| -> Result<Vec<String>> { Ok(std::fs::read_to_string(p)?.lines().map(str::to_string).collect()) };
+    let lines = |p: &Path| -> Result<Vec<String>> {
+        Ok(std::fs::read_to_string(p)?
+            .lines()
+            .map(str::to_string)
+            .collect())
+    };
     Ok(Data {
         texts: lines(&args.data.join("texts.txt"))?,
         vectors: floats(&args.data.join("vectors.f32"))?,
@@ -159,7 +170,8 @@ impl Data {
             .iter()
             .map(|x| {
                 // Box-Muller.
-                let g = (-2.0 * uniform().ln()).sqrt() * (2.0 * std::f64::consts::PI * uniform()).cos();
+                let g =
+                    (-2.0 * uniform().ln()).sqrt() * (2.0 * std::f64::consts::PI * uniform()).cos();
                 x + 0.02 * g as f32
             })
             .collect();
@@ -189,7 +201,15 @@ fn write(data: &Data, i: usize) -> DocumentWrite {
     let id = d.doc_id();
     let text = data.text(i).to_string();
     let tokens = text.split_whitespace().count() as u32;
-    DocumentWrite { doc_id: id, document: Arc::new(d), chunk_count: 1, chunks: vec![ChunkWrite { chunk: Chunk::new(id, 0, text, tokens), vector: Some(data.vector(i)) }] }
+    DocumentWrite {
+        doc_id: id,
+        document: Arc::new(d),
+        chunk_count: 1,
+        chunks: vec![ChunkWrite {
+            chunk: Chunk::new(id, 0, text, tokens),
+            vector: Some(data.vector(i)),
+        }],
+    }
 }
 
 fn index_dir(args: &Args, size: usize) -> PathBuf {
@@ -207,28 +227,53 @@ fn build(args: &Args, size: usize) -> Result<PathBuf> {
     let _ = std::fs::remove_dir_all(&dir);
     let data = load(args)?;
     let index = EmbeddedIndex::open(&dir, true).map_err(|e| anyhow!("{e}"))?;
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let started = Instant::now();
     let mut last_report = Instant::now();
     for from in (0..size).step_by(2_000) {
-        let writes: Vec<DocumentWrite> = (from..(from + 2_000).min(size)).map(|i| write(&data, i)).collect();
-        rt.block_on(index.apply(&SinkBatch { writes, deletes: vec![] })).map_err(|e| anyhow!("{}", e.message))?;
+        let writes: Vec<DocumentWrite> = (from..(from + 2_000).min(size))
+            .map(|i| write(&data, i))
+            .collect();
+        rt.block_on(index.apply(&SinkBatch {
+            writes,
+            deletes: vec![],
+        }))
+        .map_err(|e| anyhow!("{}", e.message))?;
         if last_report.elapsed().as_secs() >= 30 {
-            eprintln!("  built {} / {size} ({:.0} s)", from + 2_000, started.elapsed().as_secs_f64());
+            eprintln!(
+                "  built {} / {size} ({:.0} s)",
+                from + 2_000,
+                started.elapsed().as_secs_f64()
+            );
             last_report = Instant::now();
         }
     }
     let (delta, graph) = index.vector_parts().map_err(|e| anyhow!(e))?;
-    println!("build {size:>9} chunks: {:.0} s through the sink ({delta} chunks searched exactly, {graph} in the graph)", started.elapsed().as_secs_f64());
+    println!(
+        "build {size:>9} chunks: {:.0} s through the sink ({delta} chunks searched exactly, {graph} in the graph)",
+        started.elapsed().as_secs_f64()
+    );
     std::fs::write(&done, "")?;
     Ok(dir)
 }
 
-fn exact_top(data: &Data, size: usize, q: &[f32], k: usize, keep: impl Fn(usize) -> bool) -> Vec<usize> {
+fn exact_top(
+    data: &Data,
+    size: usize,
+    q: &[f32],
+    k: usize,
+    keep: impl Fn(usize) -> bool,
+) -> Vec<usize> {
     let mut scored: Vec<(f32, usize)> = (0..size)
         .filter(|i| keep(*i))
         .map(|i| {
-            let v = if i < data.real() { data.vectors[i * DIM..(i + 1) * DIM].to_vec() } else { data.vector(i) };
+            let v = if i < data.real() {
+                data.vectors[i * DIM..(i + 1) * DIM].to_vec()
+            } else {
+                data.vector(i)
+            };
             (q.iter().zip(&v).map(|(a, b)| a * b).sum(), i)
         })
         .collect();
@@ -245,33 +290,64 @@ fn recall(args: &Args, size: usize) -> Result<()> {
     let (mut lat_all, mut lat_acl) = (Vec::new(), Vec::new());
     for q in 0..data.queries.len() {
         let qv = data.query(q);
-        for (access, keep_group, hits, lat) in [(Access::All, None, &mut hits_all, &mut lat_all), (searcher(), Some(&allowed), &mut hits_acl, &mut lat_acl)] {
-            let want = exact_top(&data, size, qv, 10, |i| keep_group.is_none_or(|a| a[group_of(i)]));
+        for (access, keep_group, hits, lat) in [
+            (Access::All, None, &mut hits_all, &mut lat_all),
+            (searcher(), Some(&allowed), &mut hits_acl, &mut lat_acl),
+        ] {
+            let want = exact_top(&data, size, qv, 10, |i| {
+                keep_group.is_none_or(|a| a[group_of(i)])
+            });
             let started = Instant::now();
-            let got = index.vector_chunks(qv, 10, &SearchFilters::default(), &access).map_err(|e| anyhow!(e))?;
+            let got = index
+                .vector_chunks(qv, 10, &SearchFilters::default(), &access)
+                .map_err(|e| anyhow!(e))?;
             lat.push(started.elapsed().as_secs_f64() * 1000.0);
-            let got: std::collections::HashSet<usize> = got.iter().filter_map(|c| c.chunk.external_id.strip_prefix('w')?.parse().ok()).collect();
+            let got: std::collections::HashSet<usize> = got
+                .iter()
+                .filter_map(|c| c.chunk.external_id.strip_prefix('w')?.parse().ok())
+                .collect();
             *hits += want.iter().filter(|i| got.contains(i)).count();
         }
         total += 10;
     }
     let (delta, graph) = index.vector_parts().map_err(|e| anyhow!(e))?;
-    println!("recall@10 vs exact, {size} real MiniLM embeddings ({graph} in the graph, {delta} exact), {} queries:", data.queries.len());
-    println!("  no filter        {:.4}   vector leg p50 {:.2} ms p99 {:.2} ms", hits_all as f64 / total as f64, pct(&mut lat_all, 0.5), pct(&mut lat_all, 0.99));
-    println!("  ACL filter (30%) {:.4}   vector leg p50 {:.2} ms p99 {:.2} ms", hits_acl as f64 / total as f64, pct(&mut lat_acl, 0.5), pct(&mut lat_acl, 0.99));
+    println!(
+        "recall@10 vs exact, {size} real MiniLM embeddings ({graph} in the graph, {delta} exact), {} queries:",
+        data.queries.len()
+    );
+    println!(
+        "  no filter        {:.4}   vector leg p50 {:.2} ms p99 {:.2} ms",
+        hits_all as f64 / total as f64,
+        pct(&mut lat_all, 0.5),
+        pct(&mut lat_all, 0.99)
+    );
+    println!(
+        "  ACL filter (30%) {:.4}   vector leg p50 {:.2} ms p99 {:.2} ms",
+        hits_acl as f64 / total as f64,
+        pct(&mut lat_acl, 0.5),
+        pct(&mut lat_acl, 0.99)
+    );
     println!("  target: >= 0.95");
     Ok(())
 }
 
 fn pct(v: &mut [f64], p: f64) -> f64 {
     v.sort_by(f64::total_cmp);
-    v.get(((v.len() as f64 * p) as usize).min(v.len().saturating_sub(1))).copied().unwrap_or(f64::NAN)
+    v.get(((v.len() as f64 * p) as usize).min(v.len().saturating_sub(1)))
+        .copied()
+        .unwrap_or(f64::NAN)
 }
 
 /// (anonymous, file-backed) resident KiB of this process.
 fn rss() -> (u64, u64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| status.lines().find(|l| l.starts_with(name)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()).unwrap_or(0);
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            .unwrap_or(0)
+    };
     (field("RssAnon:"), field("RssFile:") + field("RssShmem:"))
 }
 
@@ -287,30 +363,50 @@ fn serve(args: &Args, size: usize) -> Result<()> {
     let index = Arc::new(EmbeddedIndex::open(&dir, false).map_err(|e| anyhow!("{e}"))?);
     let open_s = started.elapsed().as_secs_f64();
     let search = EmbeddedSearch::new(index.clone());
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let mut lat = Vec::new();
-    for round in 0..2 {
-        for (q, text) in queries.iter().enumerate() {
-            let req = SearchRequest { query: text.clone(), top_k: 10, mode: SearchMode::Hybrid, filters: SearchFilters::default(), access: searcher() };
-            let started = Instant::now();
-            let r = rt.block_on(search.search(&req, Some(&qvectors[q * DIM..(q + 1) * DIM]))).map_err(|e| anyhow!(e))?;
-            if round == 1 {
-                lat.push(started.elapsed().as_secs_f64() * 1000.0);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let mut lines = Vec::new();
+    for mode in [SearchMode::Keyword, SearchMode::Vector, SearchMode::Hybrid] {
+        let mut lat = Vec::new();
+        for round in 0..2 {
+            for (q, text) in queries.iter().enumerate() {
+                let req = SearchRequest {
+                    query: text.clone(),
+                    top_k: 10,
+                    mode,
+                    filters: SearchFilters::default(),
+                    access: searcher(),
+                };
+                let started = Instant::now();
+                let r = rt
+                    .block_on(search.search(&req, Some(&qvectors[q * DIM..(q + 1) * DIM])))
+                    .map_err(|e| anyhow!(e))?;
+                if round == 1 {
+                    lat.push(started.elapsed().as_secs_f64() * 1000.0);
+                }
+                std::hint::black_box(r);
             }
-            std::hint::black_box(r);
         }
+        lines.push(format!(
+            "{mode:?} p50 {:.2} ms p99 {:.2} ms",
+            pct(&mut lat, 0.5),
+            pct(&mut lat, 0.99)
+        ));
     }
     let after = rss();
     let (delta, graph) = index.vector_parts().map_err(|e| anyhow!(e))?;
     let raw = size as f64 * DIM as f64 * 4.0 / 1048576.0;
     println!(
-        "serve {size:>9} chunks: open {open_s:.1} s; resident growth anonymous {:.0} MiB, file-mapped {:.0} MiB (raw fp32 vectors {raw:.0} MiB); \
-         hybrid with ACL filter p50 {:.2} ms p99 {:.2} ms ({} queries, second pass; {graph} in the graph, {delta} exact)",
+        "serve {size:>9} chunks: open {open_s:.1} s; resident growth anonymous {:.0} MiB, file-mapped {:.0} MiB (raw fp32 vectors {raw:.0} MiB); {graph} in the graph, {delta} exact",
         (after.0 as f64 - before.0 as f64) / 1024.0,
         (after.1 as f64 - before.1 as f64) / 1024.0,
-        pct(&mut lat, 0.5),
-        pct(&mut lat, 0.99),
-        lat.len()
+    );
+    println!(
+        "  one client, ACL filter on, {} queries (second pass): {}",
+        queries.len(),
+        lines.join("; ")
     );
     Ok(())
 }
@@ -319,7 +415,12 @@ fn serve(args: &Args, size: usize) -> Result<()> {
 fn windows(scifact: &Path) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for d in read_jsonl(&scifact.join("corpus.jsonl"))? {
-        let s = |k: &str| d.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+        let s = |k: &str| {
+            d.get(k)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
         let text = format!("{} {}", s("title"), s("text"));
         let words: Vec<&str> = text.split_whitespace().collect();
         let mut start = 0;
@@ -337,7 +438,8 @@ fn windows(scifact: &Path) -> Result<Vec<String>> {
 
 fn prepare(args: &Args) -> Result<()> {
     let (texts_path, vectors_path) = (args.data.join("texts.txt"), args.data.join("vectors.f32"));
-    let (queries_path, qvectors_path) = (args.data.join("queries.txt"), args.data.join("queries.f32"));
+    let (queries_path, qvectors_path) =
+        (args.data.join("queries.txt"), args.data.join("queries.f32"));
     if vectors_path.exists() && qvectors_path.exists() {
         println!("data: cached in {}", args.data.display());
         return Ok(());
@@ -345,9 +447,17 @@ fn prepare(args: &Args) -> Result<()> {
     let texts = windows(&args.scifact)?;
     let queries: Vec<String> = read_jsonl(&args.scifact.join("queries.jsonl"))?
         .iter()
-        .map(|q| q.get("text").and_then(|v| v.as_str()).unwrap_or_default().to_string())
+        .map(|q| {
+            q.get("text")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string()
+        })
         .collect();
-    let embedder = OnnxEmbedder::load(&OnnxEmbedderConfig::new(&default_model_dir("all-MiniLM-L6-v2"))).map_err(|e| anyhow!("{e}"))?;
+    let embedder = OnnxEmbedder::load(&OnnxEmbedderConfig::new(&default_model_dir(
+        "all-MiniLM-L6-v2",
+    )))
+    .map_err(|e| anyhow!("{e}"))?;
     let started = Instant::now();
     let mut vectors = Vec::with_capacity(texts.len() * DIM * 4);
     for (i, part) in texts.chunks(4096).enumerate() {
@@ -355,20 +465,39 @@ fn prepare(args: &Args) -> Result<()> {
         for v in embedder.embed(&refs).map_err(|e| anyhow!("{e}"))? {
             vectors.extend(v.iter().flat_map(|x| x.to_le_bytes()));
         }
-        eprintln!("embedded {} / {} windows ({:.0} s)", (i + 1) * 4096, texts.len(), started.elapsed().as_secs_f64());
+        eprintln!(
+            "embedded {} / {} windows ({:.0} s)",
+            (i + 1) * 4096,
+            texts.len(),
+            started.elapsed().as_secs_f64()
+        );
     }
     let refs: Vec<&str> = queries.iter().map(String::as_str).collect();
-    let qvectors: Vec<u8> = embedder.embed(&refs).map_err(|e| anyhow!("{e}"))?.iter().flatten().flat_map(|x| x.to_le_bytes()).collect();
+    let qvectors: Vec<u8> = embedder
+        .embed(&refs)
+        .map_err(|e| anyhow!("{e}"))?
+        .iter()
+        .flatten()
+        .flat_map(|x| x.to_le_bytes())
+        .collect();
     std::fs::write(&texts_path, texts.join("\n"))?;
     std::fs::write(&queries_path, queries.join("\n"))?;
     std::fs::write(&qvectors_path, qvectors)?;
     // Last: its presence marks the cache complete.
     std::fs::write(&vectors_path, vectors)?;
-    println!("data: {} windows and {} queries embedded in {:.0} s", texts.len(), queries.len(), started.elapsed().as_secs_f64());
+    println!(
+        "data: {} windows and {} queries embedded in {:.0} s",
+        texts.len(),
+        queries.len(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
 fn read_jsonl(path: &Path) -> Result<Vec<serde_json::Value>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
-    text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).with_context(|| format!("{}", path.display()))).collect()
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).with_context(|| format!("{}", path.display())))
+        .collect()
 }

@@ -29,7 +29,10 @@ use clap::Parser;
 use ort::session::Session;
 use ort::value::Tensor;
 use sluice_core::TextEmbedder;
-use sluice_embed::{OnnxEmbedder, OnnxEmbedderConfig, Precision, default_model_dir, default_ort_library, ort_environment};
+use sluice_embed::{
+    OnnxEmbedder, OnnxEmbedderConfig, Precision, default_model_dir, default_ort_library,
+    ort_environment,
+};
 
 #[derive(Parser)]
 struct Args {
@@ -59,9 +62,17 @@ impl Pass {
         self.tokens as f64 / self.seconds
     }
     fn line(&self, name: &str, base: Option<&Pass>) -> String {
-        let head = format!("{name:<26} {:>7.1} s {:>9.0} tokens/s {:>7.1} texts/s", self.seconds, self.tokens_per_s(), self.texts as f64 / self.seconds);
+        let head = format!(
+            "{name:<26} {:>7.1} s {:>9.0} tokens/s {:>7.1} texts/s",
+            self.seconds,
+            self.tokens_per_s(),
+            self.texts as f64 / self.seconds
+        );
         match base {
-            Some(b) => format!("{head}   {:.2}x the bare baseline's tokens/s", self.tokens_per_s() / b.tokens_per_s()),
+            Some(b) => format!(
+                "{head}   {:.2}x the bare baseline's tokens/s",
+                self.tokens_per_s() / b.tokens_per_s()
+            ),
             None => head,
         }
     }
@@ -73,7 +84,12 @@ fn main() -> Result<()> {
     let mut docs: Vec<(String, String)> = corpus
         .iter()
         .map(|d| {
-            let s = |k: &str| d.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            let s = |k: &str| {
+                d.get(k)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_string()
+            };
             (s("_id"), format!("{} {}", s("title"), s("text")))
         })
         .collect();
@@ -83,11 +99,18 @@ fn main() -> Result<()> {
     let texts: Vec<&str> = docs.iter().map(|(_, t)| t.as_str()).collect();
     let model_dir = default_model_dir("all-MiniLM-L6-v2");
 
-    println!("== embedding ({} SciFact abstracts, title + text, at most 256 tokens; {} intra-op threads)", texts.len(), args.threads);
+    println!(
+        "== embedding ({} SciFact abstracts, title + text, at most 256 tokens; {} intra-op threads)",
+        texts.len(),
+        args.threads
+    );
     let bare = bare_session(&model_dir, &texts, args.threads, true)?;
     println!("{}", bare.line("bare fp32 session, sorted", None));
     let unsorted = bare_session(&model_dir, &texts, args.threads, false)?;
-    println!("{}", unsorted.line("bare fp32 session, unsorted", Some(&bare)));
+    println!(
+        "{}",
+        unsorted.line("bare fp32 session, unsorted", Some(&bare))
+    );
     let mut vectors = HashMap::new();
     for precision in [Precision::Fp32, Precision::Int8] {
         let mut cfg = OnnxEmbedderConfig::new(&model_dir);
@@ -96,8 +119,18 @@ fn main() -> Result<()> {
         let embedder = OnnxEmbedder::load(&cfg).map_err(|e| anyhow!("{e}"))?;
         let started = Instant::now();
         let v = embedder.embed(&texts).map_err(|e| anyhow!("{e}"))?;
-        let pass = Pass { seconds: started.elapsed().as_secs_f64(), texts: texts.len(), tokens: bare.tokens };
-        println!("{}", pass.line(&format!("pipeline embedder, {}", precision.name()), Some(&bare)));
+        let pass = Pass {
+            seconds: started.elapsed().as_secs_f64(),
+            texts: texts.len(),
+            tokens: bare.tokens,
+        };
+        println!(
+            "{}",
+            pass.line(
+                &format!("pipeline embedder, {}", precision.name()),
+                Some(&bare)
+            )
+        );
         vectors.insert(precision.name(), (embedder, v));
     }
     println!("target: int8 pipeline embedder >= 2.50x");
@@ -106,7 +139,10 @@ fn main() -> Result<()> {
     let started = Instant::now();
     let tokens: usize = texts.iter().map(|t| embedder.count_tokens(t)).sum();
     std::hint::black_box(tokens);
-    println!("tokenising alone: {:.1} s (one thread)", started.elapsed().as_secs_f64());
+    println!(
+        "tokenising alone: {:.1} s (one thread)",
+        started.elapsed().as_secs_f64()
+    );
 
     if args.limit.is_some() {
         return Ok(());
@@ -115,10 +151,18 @@ fn main() -> Result<()> {
     let qrels = read_qrels(&args.scifact.join("qrels/train.tsv"))?;
     let queries: Vec<(String, String)> = queries
         .iter()
-        .filter_map(|q| Some((q.get("_id")?.as_str()?.to_string(), q.get("text")?.as_str()?.to_string())))
+        .filter_map(|q| {
+            Some((
+                q.get("_id")?.as_str()?.to_string(),
+                q.get("text")?.as_str()?.to_string(),
+            ))
+        })
         .filter(|(id, _)| qrels.contains_key(id))
         .collect();
-    println!("\n== quality (vector search over whole abstracts, {} queries, nDCG@10)", queries.len());
+    println!(
+        "\n== quality (vector search over whole abstracts, {} queries, nDCG@10)",
+        queries.len()
+    );
     let ids: Vec<&str> = docs.iter().map(|(id, _)| id.as_str()).collect();
     let mut fp32 = 0.0;
     for name in ["fp32", "int8"] {
@@ -130,12 +174,17 @@ fn main() -> Result<()> {
             fp32 = score;
             println!("{name}  {score:.4}");
         } else {
-            println!("{name}  {score:.4}   difference {:+.4} (target: within 0.005)", score - fp32);
+            println!(
+                "{name}  {score:.4}   difference {:+.4} (target: within 0.005)",
+                score - fp32
+            );
         }
     }
 
     if let Some(sluice) = &args.sluice {
-        println!("\n== SciFact ingest (`sluice eval`: every abstract chunked and embedded whole, plus the queries)");
+        println!(
+            "\n== SciFact ingest (`sluice eval`: every abstract chunked and embedded whole, plus the queries)"
+        );
         let data = tempfile::tempdir()?;
         let started = Instant::now();
         let out = Command::new(sluice)
@@ -153,12 +202,26 @@ fn main() -> Result<()> {
             .output()
             .with_context(|| format!("running {}", sluice.display()))?;
         let seconds = started.elapsed().as_secs_f64();
-        anyhow::ensure!(out.status.success(), "sluice eval failed: {}", String::from_utf8_lossy(&out.stderr));
+        anyhow::ensure!(
+            out.status.success(),
+            "sluice eval failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let stdout = String::from_utf8_lossy(&out.stdout);
-        for line in stdout.lines().filter(|l| l.contains("nDCG") || l.contains("chunks") || l.starts_with("keyword") || l.starts_with("vector") || l.starts_with("hybrid")) {
+        for line in stdout.lines().filter(|l| {
+            l.contains("nDCG")
+                || l.contains("chunks")
+                || l.starts_with("keyword")
+                || l.starts_with("vector")
+                || l.starts_with("hybrid")
+        }) {
             println!("  {line}");
         }
-        println!("sluice eval {seconds:>7.1} s   {:.2}x the bare baseline's {:.1} s (target <= 0.60x)", seconds / bare.seconds, bare.seconds);
+        println!(
+            "sluice eval {seconds:>7.1} s   {:.2}x the bare baseline's {:.1} s (target <= 0.60x)",
+            seconds / bare.seconds,
+            bare.seconds
+        );
     }
     Ok(())
 }
@@ -167,14 +230,26 @@ fn main() -> Result<()> {
 /// count, run batches of 32 through one fp32 session. No pooling.
 fn bare_session(model_dir: &Path, texts: &[&str], threads: usize, sorted: bool) -> Result<Pass> {
     let env = ort_environment(&default_ort_library()).map_err(|e| anyhow!("{e}"))?;
-    let mut tok = tokenizers::Tokenizer::from_file(model_dir.join("tokenizer.json")).map_err(|e| anyhow!("{e}"))?;
-    tok.with_truncation(Some(tokenizers::TruncationParams { max_length: 256, ..Default::default() })).map_err(|e| anyhow!("{e}"))?;
+    let mut tok = tokenizers::Tokenizer::from_file(model_dir.join("tokenizer.json"))
+        .map_err(|e| anyhow!("{e}"))?;
+    tok.with_truncation(Some(tokenizers::TruncationParams {
+        max_length: 256,
+        ..Default::default()
+    }))
+    .map_err(|e| anyhow!("{e}"))?;
     tok.with_padding(None);
-    let mut session = Session::builder(env)?.with_intra_threads(threads).map_err(|e| anyhow!("{e}"))?.commit_from_file(model_dir.join("model.onnx"))?;
+    let mut session = Session::builder(env)?
+        .with_intra_threads(threads)
+        .map_err(|e| anyhow!("{e}"))?
+        .commit_from_file(model_dir.join("model.onnx"))?;
     let started = Instant::now();
     let encoded: Vec<Vec<i64>> = texts
         .iter()
-        .map(|t| tok.encode(*t, true).map(|e| e.get_ids().iter().map(|&x| x as i64).collect()).map_err(|e| anyhow!("{e}")))
+        .map(|t| {
+            tok.encode(*t, true)
+                .map(|e| e.get_ids().iter().map(|&x| x as i64).collect())
+                .map_err(|e| anyhow!("{e}"))
+        })
         .collect::<Result<_>>()?;
     let mut order: Vec<usize> = (0..encoded.len()).collect();
     if sorted {
@@ -197,12 +272,19 @@ fn bare_session(model_dir: &Path, texts: &[&str], threads: usize, sorted: bool) 
         let (_, data) = out["last_hidden_state"].try_extract_tensor::<f32>()?;
         std::hint::black_box(data);
     }
-    Ok(Pass { seconds: started.elapsed().as_secs_f64(), texts: texts.len(), tokens: encoded.iter().map(Vec::len).sum() })
+    Ok(Pass {
+        seconds: started.elapsed().as_secs_f64(),
+        texts: texts.len(),
+        tokens: encoded.iter().map(Vec::len).sum(),
+    })
 }
 
 fn read_jsonl(path: &Path) -> Result<Vec<serde_json::Value>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
-    text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).with_context(|| format!("{}", path.display()))).collect()
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).with_context(|| format!("{}", path.display())))
+        .collect()
 }
 
 /// query id -> (doc id -> grade), from a BEIR qrels TSV with a header.
@@ -211,23 +293,53 @@ fn read_qrels(path: &Path) -> Result<HashMap<String, HashMap<String, f64>>> {
     let mut out: HashMap<String, HashMap<String, f64>> = HashMap::new();
     for line in text.lines() {
         let f: Vec<&str> = line.split('\t').collect();
-        let (Some(q), Some(d), Some(Ok(g))) = (f.first(), f.get(1), f.get(2).map(|g| g.trim().parse::<f64>())) else { continue };
-        out.entry(q.to_string()).or_default().insert(d.to_string(), g);
+        let (Some(q), Some(d), Some(Ok(g))) = (
+            f.first(),
+            f.get(1),
+            f.get(2).map(|g| g.trim().parse::<f64>()),
+        ) else {
+            continue;
+        };
+        out.entry(q.to_string())
+            .or_default()
+            .insert(d.to_string(), g);
     }
     Ok(out)
 }
 
 /// Mean nDCG@10 of exact dot-product search (the vectors are unit length).
-fn mean_ndcg10(query_vectors: &[Vec<f32>], doc_vectors: &[Vec<f32>], doc_ids: &[&str], queries: &[(String, String)], qrels: &HashMap<String, HashMap<String, f64>>) -> f64 {
+fn mean_ndcg10(
+    query_vectors: &[Vec<f32>],
+    doc_vectors: &[Vec<f32>],
+    doc_ids: &[&str],
+    queries: &[(String, String)],
+    qrels: &HashMap<String, HashMap<String, f64>>,
+) -> f64 {
     let mut total = 0.0;
     for (qv, (qid, _)) in query_vectors.iter().zip(queries) {
-        let mut scored: Vec<(f32, usize)> = doc_vectors.iter().enumerate().map(|(i, d)| (qv.iter().zip(d).map(|(a, b)| a * b).sum(), i)).collect();
+        let mut scored: Vec<(f32, usize)> = doc_vectors
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (qv.iter().zip(d).map(|(a, b)| a * b).sum(), i))
+            .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0));
         let rel = &qrels[qid];
-        let dcg: f64 = scored.iter().take(10).enumerate().map(|(r, (_, i))| rel.get(doc_ids[*i]).copied().unwrap_or(0.0) / ((r + 2) as f64).log2()).sum();
+        let dcg: f64 = scored
+            .iter()
+            .take(10)
+            .enumerate()
+            .map(|(r, (_, i))| {
+                rel.get(doc_ids[*i]).copied().unwrap_or(0.0) / ((r + 2) as f64).log2()
+            })
+            .sum();
         let mut ideal: Vec<f64> = rel.values().copied().collect();
         ideal.sort_by(|a, b| b.total_cmp(a));
-        let idcg: f64 = ideal.iter().take(10).enumerate().map(|(r, g)| g / ((r + 2) as f64).log2()).sum();
+        let idcg: f64 = ideal
+            .iter()
+            .take(10)
+            .enumerate()
+            .map(|(r, g)| g / ((r + 2) as f64).log2())
+            .sum();
         total += if idcg > 0.0 { dcg / idcg } else { 0.0 };
     }
     total / query_vectors.len().max(1) as f64

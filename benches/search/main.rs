@@ -54,17 +54,34 @@ struct Args {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {
     let args = Args::parse();
-    let text = std::fs::read_to_string(&args.queries).with_context(|| format!("{}", args.queries.display()))?;
+    let text = std::fs::read_to_string(&args.queries)
+        .with_context(|| format!("{}", args.queries.display()))?;
     let queries: Vec<String> = text
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()?.get("text")?.as_str().map(str::to_string))
+        .filter_map(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .ok()?
+                .get("text")?
+                .as_str()
+                .map(str::to_string)
+        })
         .take(args.limit)
         .collect();
-    anyhow::ensure!(!queries.is_empty(), "no queries in {}", args.queries.display());
-    let index = Arc::new(sluice_index::EmbeddedIndex::open(&args.index, false).map_err(|e| anyhow!("{e}; build it with `sluice eval --data-dir …`"))?);
+    anyhow::ensure!(
+        !queries.is_empty(),
+        "no queries in {}",
+        args.queries.display()
+    );
+    let index = Arc::new(
+        sluice_index::EmbeddedIndex::open(&args.index, false)
+            .map_err(|e| anyhow!("{e}; build it with `sluice eval --data-dir …`"))?,
+    );
     let (chunks, _) = index.counts().map_err(|e| anyhow!(e))?;
-    let embedder = OnnxEmbedder::load(&OnnxEmbedderConfig::new(default_model_dir("all-MiniLM-L6-v2"))).map_err(|e| anyhow!("{e}"))?;
+    let embedder = OnnxEmbedder::load(&OnnxEmbedderConfig::new(default_model_dir(
+        "all-MiniLM-L6-v2",
+    )))
+    .map_err(|e| anyhow!("{e}"))?;
     let refs: Vec<&str> = queries.iter().map(String::as_str).collect();
     let vectors = embedder.embed(&refs).map_err(|e| anyhow!("{e}"))?;
     let now: Arc<dyn SearchBackend> = Arc::new(sluice_index::EmbeddedSearch::new(index.clone()));
@@ -74,21 +91,40 @@ async fn main() -> Result<()> {
     for q in &refs {
         embedder.embed(&[q]).map_err(|e| anyhow!("{e}"))?;
     }
-    println!("query embedding alone, one query at a time: {:.2} ms/query", started.elapsed().as_secs_f64() * 1e3 / refs.len() as f64);
+    println!(
+        "query embedding alone, one query at a time: {:.2} ms/query",
+        started.elapsed().as_secs_f64() * 1e3 / refs.len() as f64
+    );
     if let Some(corpus) = &args.serve {
         serve(now.clone(), embedder.clone(), corpus, args.requests, chunks).await?;
     }
-    let before: Arc<dyn SearchBackend> = Arc::new(sluice_index::EmbeddedSearch::chunk_level_baseline(index));
-    println!("== retrieval latency ({} chunks; {} queries x {} rounds per setting; top {}; query embedding excluded)", chunks, queries.len(), args.rounds, args.top_k);
+    let before: Arc<dyn SearchBackend> =
+        Arc::new(sluice_index::EmbeddedSearch::chunk_level_baseline(index));
+    println!(
+        "== retrieval latency ({} chunks; {} queries x {} rounds per setting; top {}; query embedding excluded)",
+        chunks,
+        queries.len(),
+        args.rounds,
+        args.top_k
+    );
     for mode in [SearchMode::Keyword, SearchMode::Hybrid] {
         let mut lat: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
         // Round 0 warms caches and is not counted.
         for round in 0..=args.rounds {
             for (i, backend) in [&before, &now].into_iter().enumerate() {
                 for (q, v) in queries.iter().zip(&vectors) {
-                    let req = SearchRequest { query: q.clone(), top_k: args.top_k, mode, filters: SearchFilters::default(), access: Access::All };
+                    let req = SearchRequest {
+                        query: q.clone(),
+                        top_k: args.top_k,
+                        mode,
+                        filters: SearchFilters::default(),
+                        access: Access::All,
+                    };
                     let t = Instant::now();
-                    backend.search(&req, Some(v)).await.map_err(|e| anyhow!(e))?;
+                    backend
+                        .search(&req, Some(v))
+                        .await
+                        .map_err(|e| anyhow!(e))?;
                     if round > 0 {
                         lat[i].push(t.elapsed());
                     }
@@ -96,16 +132,25 @@ async fn main() -> Result<()> {
             }
         }
         let mut base = (0.0, 0.0);
-        for (i, name) in ["before (chunks, RRF)", "now (documents, calibrated)"].into_iter().enumerate() {
+        for (i, name) in ["before (chunks, RRF)", "now (documents, calibrated)"]
+            .into_iter()
+            .enumerate()
+        {
             lat[i].sort();
-            let pct = |p: f64| lat[i][((lat[i].len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1e3;
+            let pct = |p: f64| {
+                lat[i][((lat[i].len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1e3
+            };
             let (p50, p99) = (pct(0.5), pct(0.99));
             let label = format!("{} {name}", format!("{mode:?}").to_lowercase());
             if i == 0 {
                 base = (p50, p99);
                 println!("{label:<36} p50 {p50:>7.3} ms   p99 {p99:>7.3} ms");
             } else {
-                println!("{label:<36} p50 {p50:>7.3} ms   p99 {p99:>7.3} ms   now/before: p50 {:.2}x  p99 {:.2}x", p50 / base.0, p99 / base.1);
+                println!(
+                    "{label:<36} p50 {p50:>7.3} ms   p99 {p99:>7.3} ms   now/before: p50 {:.2}x  p99 {:.2}x",
+                    p50 / base.0,
+                    p99 / base.1
+                );
             }
         }
     }
@@ -120,7 +165,14 @@ fn distinct_queries(corpus: &std::path::Path) -> Result<Vec<String>> {
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let d: serde_json::Value = serde_json::from_str(line)?;
         for field in ["title", "text"] {
-            let q: String = d.get(field).and_then(|v| v.as_str()).unwrap_or_default().split_whitespace().take(8).collect::<Vec<_>>().join(" ");
+            let q: String = d
+                .get(field)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .split_whitespace()
+                .take(8)
+                .collect::<Vec<_>>()
+                .join(" ");
             if q.len() > 3 && seen.insert(q.clone()) {
                 out.push(q);
             }
@@ -130,13 +182,29 @@ fn distinct_queries(corpus: &std::path::Path) -> Result<Vec<String>> {
 }
 
 /// Requests/s and latency through the HTTP API, per mode and client count.
-async fn serve(backend: Arc<dyn SearchBackend>, embedder: Arc<dyn TextEmbedder>, corpus: &std::path::Path, requests: usize, chunks: usize) -> Result<()> {
+async fn serve(
+    backend: Arc<dyn SearchBackend>,
+    embedder: Arc<dyn TextEmbedder>,
+    corpus: &std::path::Path,
+    requests: usize,
+    chunks: usize,
+) -> Result<()> {
     let queries = distinct_queries(corpus)?;
-    let settings: Vec<(SearchMode, usize)> = [SearchMode::Keyword, SearchMode::Hybrid].into_iter().flat_map(|m| [1usize, 4, 16].map(|c| (m, c))).collect();
+    let settings: Vec<(SearchMode, usize)> = [SearchMode::Keyword, SearchMode::Hybrid]
+        .into_iter()
+        .flat_map(|m| [1usize, 4, 16].map(|c| (m, c)))
+        .collect();
     let per_setting = requests.min(queries.len() / settings.len());
-    anyhow::ensure!(per_setting > 0, "too few distinct queries in {}", corpus.display());
+    anyhow::ensure!(
+        per_setting > 0,
+        "too few distinct queries in {}",
+        corpus.display()
+    );
     // An ACL filter on every request: the caller's principals, as an API key would give them.
-    let access = Access::Principals(vec!["group:engineering".into(), "user:bench@example.com".into()]);
+    let access = Access::Principals(vec![
+        "group:engineering".into(),
+        "user:bench@example.com".into(),
+    ]);
     let state = sluice_api::ApiState::new(backend, embedder, access);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/v1/search", listener.local_addr()?);
@@ -144,22 +212,36 @@ async fn serve(backend: Arc<dyn SearchBackend>, embedder: Arc<dyn TextEmbedder>,
     let http = reqwest::Client::new();
     // Warm-up on queries no setting uses.
     for q in queries.iter().rev().take(20) {
-        http.post(&url).json(&serde_json::json!({"query": q})).send().await?.error_for_status()?;
+        http.post(&url)
+            .json(&serde_json::json!({"query": q}))
+            .send()
+            .await?
+            .error_for_status()?;
     }
-    println!("\n== HTTP API ({chunks} chunks; {per_setting} requests per setting, each a query sent once; ACL filter on; top 10)");
+    println!(
+        "\n== HTTP API ({chunks} chunks; {per_setting} requests per setting, each a query sent once; ACL filter on; top 10)"
+    );
     for (i, (mode, clients)) in settings.iter().enumerate() {
-        let slice: Arc<Vec<String>> = Arc::new(queries[i * per_setting..(i + 1) * per_setting].to_vec());
+        let slice: Arc<Vec<String>> =
+            Arc::new(queries[i * per_setting..(i + 1) * per_setting].to_vec());
         let mode_name = format!("{mode:?}").to_lowercase();
         let started = Instant::now();
         let mut tasks = Vec::new();
         let n = *clients;
         for c in 0..n {
-            let (http, url, slice, mode_name) = (http.clone(), url.clone(), slice.clone(), mode_name.clone());
+            let (http, url, slice, mode_name) =
+                (http.clone(), url.clone(), slice.clone(), mode_name.clone());
             tasks.push(tokio::spawn(async move {
                 let mut lat = Vec::new();
                 for q in slice.iter().skip(c).step_by(n) {
                     let t = Instant::now();
-                    http.post(&url).json(&serde_json::json!({"query": q, "mode": mode_name, "top_k": 10})).send().await?.error_for_status()?.bytes().await?;
+                    http.post(&url)
+                        .json(&serde_json::json!({"query": q, "mode": mode_name, "top_k": 10}))
+                        .send()
+                        .await?
+                        .error_for_status()?
+                        .bytes()
+                        .await?;
                     lat.push(t.elapsed());
                 }
                 Ok::<Vec<Duration>, reqwest::Error>(lat)
@@ -176,7 +258,12 @@ async fn serve(backend: Arc<dyn SearchBackend>, embedder: Arc<dyn TextEmbedder>,
             SearchMode::Hybrid => "target at 16 clients: >= 755 req/s, p99 < 50 ms",
             _ => "target at 16 clients: >= 3,800 req/s, p99 < 50 ms",
         };
-        println!("{mode_name:<8} {clients:>2} clients  p50 {:>7.2} ms  p99 {:>7.2} ms  {:>8.1} req/s   ({target})", pct(0.5), pct(0.99), lat.len() as f64 / wall);
+        println!(
+            "{mode_name:<8} {clients:>2} clients  p50 {:>7.2} ms  p99 {:>7.2} ms  {:>8.1} req/s   ({target})",
+            pct(0.5),
+            pct(0.99),
+            lat.len() as f64 / wall
+        );
     }
     Ok(())
 }

@@ -15,7 +15,11 @@ fn kind_path(t: ContentType) -> &'static str {
 }
 
 /// Every `results` item of a v2 list, following `_links.next`.
-async fn list_all(src: &ConfluenceSource, first: &str, cap: usize) -> Result<Vec<Value>, HttpError> {
+async fn list_all(
+    src: &ConfluenceSource,
+    first: &str,
+    cap: usize,
+) -> Result<Vec<Value>, HttpError> {
     let mut out = Vec::new();
     let mut next = Some(src.http.url(first)?);
     while let Some(url) = next.take() {
@@ -32,24 +36,43 @@ async fn list_all(src: &ConfluenceSource, first: &str, cap: usize) -> Result<Vec
     Ok(out)
 }
 
-pub(crate) async fn spaces(src: &mut ConfluenceSource) -> Result<Vec<(String, String, String)>, SourceError> {
+pub(crate) async fn spaces(
+    src: &mut ConfluenceSource,
+) -> Result<Vec<(String, String, String)>, SourceError> {
     let mut path = "api/v2/spaces?limit=250".to_string();
     if !src.s.spaces.is_empty() {
         path.push_str(&format!("&keys={}", src.s.spaces.join(",")));
     }
-    let items = list_all(src, &path, usize::MAX).await.map_err(|e| src.err(e))?;
+    let items = list_all(src, &path, usize::MAX)
+        .await
+        .map_err(|e| src.err(e))?;
     let spaces: Vec<(String, String, String)> = items
         .iter()
-        .filter_map(|s| Some((s["id"].as_str()?.to_string(), s["key"].as_str()?.to_string(), s["name"].as_str().unwrap_or("").to_string())))
+        .filter_map(|s| {
+            Some((
+                s["id"].as_str()?.to_string(),
+                s["key"].as_str()?.to_string(),
+                s["name"].as_str().unwrap_or("").to_string(),
+            ))
+        })
         .collect();
-    let missing: Vec<&String> = src.s.spaces.iter().filter(|k| !spaces.iter().any(|(_, key, _)| key == *k)).collect();
+    let missing: Vec<&String> = src
+        .s
+        .spaces
+        .iter()
+        .filter(|k| !spaces.iter().any(|(_, key, _)| key == *k))
+        .collect();
     if !missing.is_empty() {
         return Err(SourceError {
             source_id: src.id.clone(),
             location: format!("{}/api/v2/spaces", src.s.base_url.trim_end_matches('/')),
             message: format!(
                 "space(s) {} not found or not visible to this account; check settings.spaces and the account's space permissions",
-                missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                missing
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             transient: false,
         });
@@ -59,10 +82,18 @@ pub(crate) async fn spaces(src: &mut ConfluenceSource) -> Result<Vec<(String, St
             if src.s.space_principals.contains_key(key) {
                 continue;
             }
-            let perms = list_all(src, &format!("api/v2/spaces/{id}/permissions?limit=250"), usize::MAX).await.map_err(|e| src.err(e))?;
+            let perms = list_all(
+                src,
+                &format!("api/v2/spaces/{id}/permissions?limit=250"),
+                usize::MAX,
+            )
+            .await
+            .map_err(|e| src.err(e))?;
             let mut readers: Vec<String> = perms
                 .iter()
-                .filter(|p| p["operation"]["key"] == "read" && p["operation"]["targetType"] == "space")
+                .filter(|p| {
+                    p["operation"]["key"] == "read" && p["operation"]["targetType"] == "space"
+                })
                 .filter_map(|p| {
                     let pid = p["principal"]["id"].as_str()?;
                     match p["principal"]["type"].as_str()? {
@@ -96,19 +127,53 @@ pub(crate) fn first_url(src: &ConfluenceSource, c: &Container) -> Result<Url, So
         q.push("sort=id".into());
     } else {
         // Trashed and archived items come back too: they are deletions.
-        q.extend(["status=current".into(), "status=archived".into(), "status=trashed".into(), "body-format=storage".into()]);
-        q.push(if c.since.is_some() { "sort=-modified-date".into() } else { "sort=id".into() });
+        q.extend([
+            "status=current".into(),
+            "status=archived".into(),
+            "status=trashed".into(),
+            "body-format=storage".into(),
+        ]);
+        q.push(if c.since.is_some() {
+            "sort=-modified-date".into()
+        } else {
+            "sort=id".into()
+        });
     }
-    src.http.url(&format!("api/v2/spaces/{}/{}?{}", c.space_id, kind_path(c.ctype), q.join("&"))).map_err(|e| src.err(e))
+    src.http
+        .url(&format!(
+            "api/v2/spaces/{}/{}?{}",
+            c.space_id,
+            kind_path(c.ctype),
+            q.join("&")
+        ))
+        .map_err(|e| src.err(e))
 }
 
-async fn labels(src: &ConfluenceSource, t: ContentType, id: &str) -> Result<Vec<String>, HttpError> {
-    let items = list_all(src, &format!("api/v2/{}/{id}/labels?limit=200", kind_path(t)), usize::MAX).await?;
-    Ok(items.iter().filter_map(|l| l["name"].as_str().map(String::from)).collect())
+async fn labels(
+    src: &ConfluenceSource,
+    t: ContentType,
+    id: &str,
+) -> Result<Vec<String>, HttpError> {
+    let items = list_all(
+        src,
+        &format!("api/v2/{}/{id}/labels?limit=200", kind_path(t)),
+        usize::MAX,
+    )
+    .await?;
+    Ok(items
+        .iter()
+        .filter_map(|l| l["name"].as_str().map(String::from))
+        .collect())
 }
 
-pub(crate) async fn page_items(src: &mut ConfluenceSource, l: &mut crate::Listing, url: Url) -> Result<SourcePage, SourceError> {
-    let (items, next) = src.fetch_results(&url, " (is base_url the Confluence Cloud /wiki URL?)").await?;
+pub(crate) async fn page_items(
+    src: &mut ConfluenceSource,
+    l: &mut crate::Listing,
+    url: Url,
+) -> Result<SourcePage, SourceError> {
+    let (items, next) = src
+        .fetch_results(&url, " (is base_url the Confluence Cloud /wiki URL?)")
+        .await?;
     l.next = match next {
         Some(n) => Some(src.http.url(&n).map_err(|e| src.err(e))?),
         None => None,
@@ -165,17 +230,29 @@ pub(crate) async fn page_items(src: &mut ConfluenceSource, l: &mut crate::Listin
             // Permission pass: ancestors and restrictions only.
             let access = async {
                 let ancestors = if l.c.ctype == ContentType::Page && item["parentId"].is_string() {
-                    list_all(src, &format!("api/v2/pages/{id}/ancestors?limit=250"), usize::MAX).await?.iter().filter_map(|a| a["id"].as_str().map(String::from)).collect()
+                    list_all(
+                        src,
+                        &format!("api/v2/pages/{id}/ancestors?limit=250"),
+                        usize::MAX,
+                    )
+                    .await?
+                    .iter()
+                    .filter_map(|a| a["id"].as_str().map(String::from))
+                    .collect()
                 } else {
                     Vec::new()
                 };
-                src.acl_for((&l.c.space_id, &l.c.space_key), &id, &ancestors, None).await
+                src.acl_for((&l.c.space_id, &l.c.space_key), &id, &ancestors, None)
+                    .await
             };
             match access.await {
                 Ok(a) => page.access.push((id, a)),
                 Err(e) if e.transient => return Err(src.err(e)),
                 Err(e) if e.status == Some(404) => page.deleted.push(id),
-                Err(e) => page.dead_letters.push(dead_letter(&src.id, &id, e.url.clone(), e.to_string())),
+                Err(e) => {
+                    page.dead_letters
+                        .push(dead_letter(&src.id, &id, e.url.clone(), e.to_string()))
+                }
             }
             continue;
         }
@@ -187,7 +264,8 @@ pub(crate) async fn page_items(src: &mut ConfluenceSource, l: &mut crate::Listin
             Err(e) if e.status == Some(404) => page.deleted.push(id),
             Err(e) => {
                 let loc = e.url.clone();
-                page.dead_letters.push(dead_letter(&src.id, &id, loc, e.to_string()));
+                page.dead_letters
+                    .push(dead_letter(&src.id, &id, loc, e.to_string()));
             }
         }
     }
@@ -199,7 +277,12 @@ pub(crate) async fn page_items(src: &mut ConfluenceSource, l: &mut crate::Listin
 
 /// The document for one listed item, or `None` when the label filters
 /// exclude it.
-async fn build(src: &mut ConfluenceSource, c: &Container, item: &Value, id: &str) -> Result<Option<Document>, HttpError> {
+async fn build(
+    src: &mut ConfluenceSource,
+    c: &Container,
+    item: &Value,
+    id: &str,
+) -> Result<Option<Document>, HttpError> {
     let labels = labels(src, c.ctype, id).await?;
     if !src.s.admits_labels(&labels) {
         return Ok(None);
@@ -207,8 +290,16 @@ async fn build(src: &mut ConfluenceSource, c: &Container, item: &Value, id: &str
     let kp = kind_path(c.ctype);
     let mut ancestors = Vec::new();
     if c.ctype == ContentType::Page && item["parentId"].is_string() {
-        let items = list_all(src, &format!("api/v2/pages/{id}/ancestors?limit=250"), usize::MAX).await?;
-        ancestors = items.iter().filter_map(|a| a["id"].as_str().map(String::from)).collect();
+        let items = list_all(
+            src,
+            &format!("api/v2/pages/{id}/ancestors?limit=250"),
+            usize::MAX,
+        )
+        .await?;
+        ancestors = items
+            .iter()
+            .filter_map(|a| a["id"].as_str().map(String::from))
+            .collect();
         for a in &ancestors {
             if !src.titles.contains_key(a) {
                 let url = src.http.url(&format!("api/v2/pages/{a}"))?;
@@ -232,8 +323,17 @@ async fn build(src: &mut ConfluenceSource, c: &Container, item: &Value, id: &str
             if left == 0 {
                 break;
             }
-            let items = list_all(src, &format!("api/v2/{kp}/{id}/{which}?body-format=storage&limit=100"), left).await?;
-            comments.extend(items.iter().filter_map(|c| c["body"]["storage"]["value"].as_str().map(String::from)));
+            let items = list_all(
+                src,
+                &format!("api/v2/{kp}/{id}/{which}?body-format=storage&limit=100"),
+                left,
+            )
+            .await?;
+            comments.extend(
+                items
+                    .iter()
+                    .filter_map(|c| c["body"]["storage"]["value"].as_str().map(String::from)),
+            );
         }
     }
     let (mut attachments, mut attachment_text) = (Vec::new(), Vec::new());
@@ -245,26 +345,39 @@ async fn build(src: &mut ConfluenceSource, c: &Container, item: &Value, id: &str
             let link = a["downloadLink"].as_str().unwrap_or("");
             attachments.push(serde_json::json!({ "id": a["id"], "title": title, "media_type": media, "size": a["fileSize"] }));
             let office = crate::office::is_office(&media, &title);
-            if (is_text(&media) || office) && size <= src.s.attachment_max_bytes && !link.is_empty() {
+            if (is_text(&media) || office) && size <= src.s.attachment_max_bytes && !link.is_empty()
+            {
                 let url = src.http.url(link.trim_start_matches('/'))?;
                 match src.http.get(&url).await {
                     Ok(r) if office => match crate::office::office_text(&r.body) {
                         Some(text) => attachment_text.push((title, text)),
-                        None => tracing::warn!(source = %src.id, attachment = %title, "unreadable Office file; metadata only"),
+                        None => {
+                            tracing::warn!(source = %src.id, attachment = %title, "unreadable Office file; metadata only")
+                        }
                     },
                     Ok(r) => {
                         let raw = String::from_utf8_lossy(&r.body).into_owned();
-                        let text = if media.contains("html") { sluice_text::html_to_text(&raw) } else { raw };
+                        let text = if media.contains("html") {
+                            sluice_text::html_to_text(&raw)
+                        } else {
+                            raw
+                        };
                         attachment_text.push((title, text));
                     }
                     Err(e) if e.transient => return Err(e),
-                    Err(e) => tracing::warn!(source = %src.id, attachment = %title, error = %e, "attachment text skipped"),
+                    Err(e) => {
+                        tracing::warn!(source = %src.id, attachment = %title, error = %e, "attachment text skipped")
+                    }
                 }
             }
         }
     }
-    let acl = src.acl_for((&c.space_id, &c.space_key), id, &ancestors, None).await?;
-    let storage = src.storage_body(item, &format!("api/v2/{kp}/{id}?body-format=storage")).await?;
+    let acl = src
+        .acl_for((&c.space_id, &c.space_key), id, &ancestors, None)
+        .await?;
+    let storage = src
+        .storage_body(item, &format!("api/v2/{kp}/{id}?body-format=storage"))
+        .await?;
     let parts = ContentParts {
         id: id.to_string(),
         ctype: c.ctype,
@@ -289,5 +402,13 @@ async fn build(src: &mut ConfluenceSource, c: &Container, item: &Value, id: &str
 }
 
 pub(crate) fn is_text(media: &str) -> bool {
-    media.starts_with("text/") || matches!(media, "application/json" | "application/xml" | "application/xhtml+xml" | "application/x-yaml" | "application/yaml")
+    media.starts_with("text/")
+        || matches!(
+            media,
+            "application/json"
+                | "application/xml"
+                | "application/xhtml+xml"
+                | "application/x-yaml"
+                | "application/yaml"
+        )
 }

@@ -20,13 +20,23 @@ impl SourceFactory for ConfluenceSourceType {
         sluice_core::settings_schema::<ConfluenceSettings>()
     }
 
-    fn check(&self, settings: &BTreeMap<String, Value>, _base_dir: &Path) -> Result<CredentialNeeds, Vec<SettingsError>> {
+    fn check(
+        &self,
+        settings: &BTreeMap<String, Value>,
+        _base_dir: &Path,
+    ) -> Result<CredentialNeeds, Vec<SettingsError>> {
         let s = ConfluenceSettings::parse(settings)?;
-        Ok(CredentialNeeds::Exactly(s.credential_names().iter().map(|n| n.to_string()).collect()))
+        Ok(CredentialNeeds::Exactly(
+            s.credential_names().iter().map(|n| n.to_string()).collect(),
+        ))
     }
 
     fn build(&self, ctx: &SourceContext<'_>) -> Result<Box<dyn Source>, String> {
         let s = ConfluenceSettings::parse(ctx.settings).map_err(|e| SettingsError::join(&e))?;
-        Ok(Box::new(ConfluenceSource::new(ctx.source_id, s, ctx.credentials)?))
+        Ok(Box::new(ConfluenceSource::new(
+            ctx.source_id,
+            s,
+            ctx.credentials,
+        )?))
     }
 }

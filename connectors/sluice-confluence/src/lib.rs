@@ -8,8 +8,8 @@
 //! container newest-first and stops at the watermark; Server/DC asks CQL
 //! for `lastmodified >=` the watermark, oldest first.
 
-mod factory;
 mod cloud;
+mod factory;
 mod office;
 mod server;
 mod settings;
@@ -19,7 +19,10 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use sluice_core::{DeadLetter, DocAccess, DocKind, Document, ListingScope, Source, SourceError, SourcePage, SyncMode};
+use sluice_core::{
+    DeadLetter, DocAccess, DocKind, Document, ListingScope, Source, SourceError, SourcePage,
+    SyncMode,
+};
 use sluice_http::{Auth, HttpClient, HttpError};
 
 pub use factory::ConfluenceSourceType;
@@ -98,7 +101,11 @@ const CACHE_LIMIT: usize = 20_000;
 
 impl ConfluenceSource {
     /// `credentials`: resolved `email` + `api_token` (Cloud) or `token`.
-    pub fn new(id: &str, s: ConfluenceSettings, credentials: &BTreeMap<String, String>) -> Result<ConfluenceSource, String> {
+    pub fn new(
+        id: &str,
+        s: ConfluenceSettings,
+        credentials: &BTreeMap<String, String>,
+    ) -> Result<ConfluenceSource, String> {
         let auth = Auth::atlassian(s.deployment == Deployment::Cloud, credentials)?;
         let http = HttpClient::new(&s.base_url, &auth, &s.http)?;
         Ok(ConfluenceSource {
@@ -133,11 +140,16 @@ impl ConfluenceSource {
     }
 
     fn cursor(&self) -> Option<String> {
-        serde_json::to_string(&Marks { v: 1, marks: self.marks.clone() }).ok()
+        serde_json::to_string(&Marks {
+            v: 1,
+            marks: self.marks.clone(),
+        })
+        .ok()
     }
 
     pub(crate) fn threshold(&self, c: &Container) -> Option<DateTime<Utc>> {
-        c.since.map(|t| t - Duration::minutes(self.s.overlap_minutes))
+        c.since
+            .map(|t| t - Duration::minutes(self.s.overlap_minutes))
     }
 
     fn trim_caches(&mut self) {
@@ -171,12 +183,20 @@ impl ConfluenceSource {
     /// The space's readers **and** every read restriction along the chain
     /// (the content and each ancestor): Confluence shows a page only to
     /// whoever passes all of them, so each becomes its own principal set.
-    pub(crate) async fn acl_for(&mut self, space: (&str, &str), id: &str, ancestors: &[String], known: Option<Vec<String>>) -> Result<DocAccess, HttpError> {
+    pub(crate) async fn acl_for(
+        &mut self,
+        space: (&str, &str),
+        id: &str,
+        ancestors: &[String],
+        known: Option<Vec<String>>,
+    ) -> Result<DocAccess, HttpError> {
         if let Some(k) = known {
             self.restrictions.insert(id.to_string(), k);
         }
         let mut access = DocAccess::AllOf(vec![self.space_readers(space.0, space.1)]);
-        let chain = std::iter::once(id.to_string()).chain(ancestors.iter().rev().cloned()).collect::<Vec<_>>();
+        let chain = std::iter::once(id.to_string())
+            .chain(ancestors.iter().rev().cloned())
+            .collect::<Vec<_>>();
         for cid in chain {
             let r = match self.restrictions.get(&cid) {
                 Some(r) => r.clone(),
@@ -212,9 +232,16 @@ impl ConfluenceSource {
     /// user per run. A name that cannot be read renders as a placeholder;
     /// it never fails the page.
     pub(crate) async fn learn_users(&mut self, p: &ContentParts) {
-        let mut refs: Vec<sluice_text::html::UserRef> = std::iter::once(p.storage.as_str()).chain(p.comments.iter().map(String::as_str)).flat_map(sluice_text::html::user_refs).collect();
+        let mut refs: Vec<sluice_text::html::UserRef> = std::iter::once(p.storage.as_str())
+            .chain(p.comments.iter().map(String::as_str))
+            .flat_map(sluice_text::html::user_refs)
+            .collect();
         if self.s.deployment == Deployment::Cloud {
-            refs.extend(p.author.iter().map(|a| sluice_text::html::UserRef::AccountId(a.clone())));
+            refs.extend(
+                p.author
+                    .iter()
+                    .map(|a| sluice_text::html::UserRef::AccountId(a.clone())),
+            );
         }
         for r in refs {
             let id = r.id().to_string();
@@ -226,12 +253,19 @@ impl ConfluenceSource {
                 sluice_text::html::UserRef::UserKey(k) => ("key", k),
                 sluice_text::html::UserRef::Username(u) => ("username", u),
             };
-            let url = match self.http.url(&format!("rest/api/user?{param}={}", url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>())) {
+            let url = match self.http.url(&format!(
+                "rest/api/user?{param}={}",
+                url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>()
+            )) {
                 Ok(u) => u,
                 Err(_) => continue,
             };
             match self.http.get_json::<serde_json::Value>(&url).await {
-                Ok((v, _)) => match v["displayName"].as_str().or(v["publicName"].as_str()).filter(|n| !n.trim().is_empty()) {
+                Ok((v, _)) => match v["displayName"]
+                    .as_str()
+                    .or(v["publicName"].as_str())
+                    .filter(|n| !n.trim().is_empty())
+                {
                     Some(n) => {
                         self.user_names.insert(id, n.trim().to_string());
                     }
@@ -267,7 +301,11 @@ impl ConfluenceSource {
     /// The storage body of a listed item; when the listing came without it,
     /// the content is read on its own (`path`), and a body that is still
     /// missing is an error, never an empty page.
-    pub(crate) async fn storage_body(&self, item: &serde_json::Value, path: &str) -> Result<String, HttpError> {
+    pub(crate) async fn storage_body(
+        &self,
+        item: &serde_json::Value,
+        path: &str,
+    ) -> Result<String, HttpError> {
         if let Some(b) = item["body"]["storage"]["value"].as_str() {
             return Ok(b.to_string());
         }
@@ -299,7 +337,8 @@ impl ConfluenceSource {
             extra.push_str("\n\n## Comments\n");
             for text in &p.comments {
                 let c = sluice_text::html::convert_with(text, &self.user_names);
-                d.warnings.extend(c.warnings.into_iter().map(|w| format!("a comment: {w}")));
+                d.warnings
+                    .extend(c.warnings.into_iter().map(|w| format!("a comment: {w}")));
                 extra.push_str("\n- ");
                 extra.push_str(&c.text.replace('\n', " "));
             }
@@ -311,35 +350,62 @@ impl ConfluenceSource {
         if body.len() > self.s.max_body_chars {
             let cut = body.floor_char_boundary(self.s.max_body_chars);
             tracing::warn!(source = %self.id, id = %d.external_id, chars = body.len(), limit = self.s.max_body_chars, "Confluence body truncated (settings.max_body_chars)");
-            d.warnings.push(format!("body of {} characters truncated to settings.max_body_chars = {}", body.len(), self.s.max_body_chars));
+            d.warnings.push(format!(
+                "body of {} characters truncated to settings.max_body_chars = {}",
+                body.len(),
+                self.s.max_body_chars
+            ));
             body.truncate(cut);
             d.metadata.insert("truncated".into(), true.into());
         }
         d.body = body;
         let base = self.s.base_url.trim_end_matches('/');
-        d.url = p.web_path.map(|w| if w.starts_with("http") { w } else { format!("{base}{w}") });
-        d.author = p.author.map(|a| self.user_names.get(&a).cloned().unwrap_or(a));
+        d.url = p.web_path.map(|w| {
+            if w.starts_with("http") {
+                w
+            } else {
+                format!("{base}{w}")
+            }
+        });
+        d.author = p
+            .author
+            .map(|a| self.user_names.get(&a).cloned().unwrap_or(a));
         d.created_at = p.created;
         d.updated_at = p.modified;
         d.parent_id = p.parent_id;
-        d.breadcrumb = std::iter::once(c.space_name.clone()).chain(p.ancestors.iter().map(|a| self.titles.get(a).cloned().unwrap_or_else(|| a.clone()))).collect();
+        d.breadcrumb = std::iter::once(c.space_name.clone())
+            .chain(
+                p.ancestors
+                    .iter()
+                    .map(|a| self.titles.get(a).cloned().unwrap_or_else(|| a.clone())),
+            )
+            .collect();
         d.labels = p.labels;
         d.access = Some(p.access);
-        d.metadata.insert("space".into(), c.space_key.clone().into());
+        d.metadata
+            .insert("space".into(), c.space_key.clone().into());
         d.metadata.insert("status".into(), p.status.into());
         if let Some(v) = p.version {
             d.metadata.insert("version".into(), v.into());
         }
         if !p.attachments.is_empty() {
-            d.metadata.insert("attachments".into(), serde_json::Value::Array(p.attachments));
+            d.metadata.insert(
+                "attachments".into(),
+                serde_json::Value::Array(p.attachments),
+            );
         }
         d
     }
 
     /// One listing page (v1 and v2 share the shape): its `results` and
     /// the raw `_links.next`. `hint` follows the error when there are no results.
-    pub(crate) async fn fetch_results(&self, url: &url::Url, hint: &str) -> Result<(Vec<serde_json::Value>, Option<String>), SourceError> {
-        let (mut v, _): (serde_json::Value, _) = self.http.get_json(url).await.map_err(|e| self.err(e))?;
+    pub(crate) async fn fetch_results(
+        &self,
+        url: &url::Url,
+        hint: &str,
+    ) -> Result<(Vec<serde_json::Value>, Option<String>), SourceError> {
+        let (mut v, _): (serde_json::Value, _) =
+            self.http.get_json(url).await.map_err(|e| self.err(e))?;
         let serde_json::Value::Array(items) = v["results"].take() else {
             return Err(SourceError {
                 source_id: self.id.clone(),
@@ -352,13 +418,20 @@ impl ConfluenceSource {
     }
 
     async fn start_listing(&mut self) -> Result<bool, SourceError> {
-        let Some(c) = self.queue.pop_front() else { return Ok(false) };
+        let Some(c) = self.queue.pop_front() else {
+            return Ok(false);
+        };
         let next = match self.s.deployment {
             Deployment::Cloud => cloud::first_url(self, &c)?,
             Deployment::Server => server::first_url(self, &c)?,
         };
         tracing::info!(source = %self.id, container = %c.key, since = ?c.since, "listing");
-        self.current = Some(Listing { c, next: Some(next), max_seen: None, done: false });
+        self.current = Some(Listing {
+            c,
+            next: Some(next),
+            max_seen: None,
+            done: false,
+        });
         Ok(true)
     }
 }
@@ -370,7 +443,11 @@ impl ConfluenceSource {
     pub(crate) fn restriction_principals(&self, r: &serde_json::Value) -> Vec<String> {
         let mut out = Vec::new();
         for u in r["user"]["results"].as_array().into_iter().flatten() {
-            if let Some(id) = u["accountId"].as_str().or(u["username"].as_str()).or(u["userKey"].as_str()) {
+            if let Some(id) = u["accountId"]
+                .as_str()
+                .or(u["username"].as_str())
+                .or(u["userKey"].as_str())
+            {
                 out.push(self.principal(&format!("user:{id}")));
             }
         }
@@ -384,11 +461,17 @@ impl ConfluenceSource {
 }
 
 pub(crate) fn parse_time(v: &serde_json::Value) -> Option<DateTime<Utc>> {
-    v.as_str().and_then(|s| sluice_core::arrow_conv::parse_time(s).ok())
+    v.as_str()
+        .and_then(|s| sluice_core::arrow_conv::parse_time(s).ok())
 }
 
 pub(crate) fn dead_letter(source: &str, id: &str, location: String, error: String) -> DeadLetter {
-    DeadLetter { source: source.to_string(), location, external_id: Some(id.to_string()), error }
+    DeadLetter {
+        source: source.to_string(),
+        location,
+        external_id: Some(id.to_string()),
+        error,
+    }
 }
 
 #[async_trait]
@@ -397,7 +480,11 @@ impl Source for ConfluenceSource {
         &self.id
     }
 
-    async fn open(&mut self, mode: SyncMode, cursor: Option<&str>) -> Result<ListingScope, SourceError> {
+    async fn open(
+        &mut self,
+        mode: SyncMode,
+        cursor: Option<&str>,
+    ) -> Result<ListingScope, SourceError> {
         self.mode = mode;
         self.started = Utc::now();
         self.current = None;
@@ -415,8 +502,19 @@ impl Source for ConfluenceSource {
             }
             for t in &self.s.content_types {
                 let ckey = format!("{key}/{}", t.as_str());
-                let since = if mode == SyncMode::Incremental { self.marks.get(&ckey).copied() } else { None };
-                containers.push(Container { key: ckey, space_id: space_id.clone(), space_key: key.clone(), space_name: name.clone(), ctype: *t, since });
+                let since = if mode == SyncMode::Incremental {
+                    self.marks.get(&ckey).copied()
+                } else {
+                    None
+                };
+                containers.push(Container {
+                    key: ckey,
+                    space_id: space_id.clone(),
+                    space_key: key.clone(),
+                    space_name: name.clone(),
+                    ctype: *t,
+                    since,
+                });
             }
         }
         // Marks of spaces no longer configured are dropped.
@@ -443,10 +541,18 @@ impl Source for ConfluenceSource {
                     if let Some(seen) = l.max_seen {
                         let mark = seen.min(self.started);
                         let old = self.marks.get(&l.c.key).copied();
-                        self.marks.insert(l.c.key.clone(), old.map_or(mark, |o| o.max(mark)));
+                        self.marks
+                            .insert(l.c.key.clone(), old.map_or(mark, |o| o.max(mark)));
                     }
                 }
-                return Ok(Some(SourcePage { cursor: if self.mode == SyncMode::Prune { None } else { self.cursor() }, ..Default::default() }));
+                return Ok(Some(SourcePage {
+                    cursor: if self.mode == SyncMode::Prune {
+                        None
+                    } else {
+                        self.cursor()
+                    },
+                    ..Default::default()
+                }));
             }
             let mut l = self.current.take().expect("set above");
             let url = l.next.take().expect("checked above");
@@ -457,7 +563,11 @@ impl Source for ConfluenceSource {
             self.current = Some(l);
             let mut page = result?;
             self.trim_caches();
-            page.cursor = if self.mode == SyncMode::Prune { None } else { self.cursor() };
+            page.cursor = if self.mode == SyncMode::Prune {
+                None
+            } else {
+                self.cursor()
+            };
             return Ok(Some(page));
         }
     }

@@ -19,11 +19,18 @@ pub struct Limits {
     pub entries: usize,
 }
 
-pub const LIMITS: Limits = Limits { part_bytes: 32 * 1024 * 1024, total_bytes: 64 * 1024 * 1024, entries: 10_000 };
+pub const LIMITS: Limits = Limits {
+    part_bytes: 32 * 1024 * 1024,
+    total_bytes: 64 * 1024 * 1024,
+    entries: 10_000,
+};
 
 pub fn is_office(media: &str, name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    matches!(media, DOCX | PPTX | XLSX) || n.ends_with(".docx") || n.ends_with(".pptx") || n.ends_with(".xlsx")
+    matches!(media, DOCX | PPTX | XLSX)
+        || n.ends_with(".docx")
+        || n.ends_with(".pptx")
+        || n.ends_with(".xlsx")
 }
 
 pub fn office_text(bytes: &[u8]) -> Option<String> {
@@ -35,12 +42,20 @@ pub fn office_text(bytes: &[u8]) -> Option<String> {
 pub fn office_text_within(bytes: &[u8], limits: Limits) -> Option<String> {
     let mut z = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
     if z.len() > limits.entries {
-        tracing::warn!(entries = z.len(), limit = limits.entries, "Office file with too many entries; metadata only");
+        tracing::warn!(
+            entries = z.len(),
+            limit = limits.entries,
+            "Office file with too many entries; metadata only"
+        );
         return None;
     }
     let mut parts: Vec<String> = z
         .file_names()
-        .filter(|n| *n == "word/document.xml" || (n.starts_with("ppt/slides/slide") && n.ends_with(".xml")) || *n == "xl/sharedStrings.xml")
+        .filter(|n| {
+            *n == "word/document.xml"
+                || (n.starts_with("ppt/slides/slide") && n.ends_with(".xml"))
+                || *n == "xl/sharedStrings.xml"
+        })
         .map(String::from)
         .collect();
     // Slides in order: slide2 before slide10.
@@ -52,11 +67,18 @@ pub fn office_text_within(bytes: &[u8], limits: Limits) -> Option<String> {
     let mut budget = limits.total_bytes;
     for name in parts {
         if budget == 0 {
-            tracing::warn!(limit = limits.total_bytes, "Office file past its uncompressed size limit; the rest is not read");
+            tracing::warn!(
+                limit = limits.total_bytes,
+                "Office file past its uncompressed size limit; the rest is not read"
+            );
             break;
         }
         let mut raw = Vec::new();
-        z.by_name(&name).ok()?.take(limits.part_bytes.min(budget)).read_to_end(&mut raw).ok()?;
+        z.by_name(&name)
+            .ok()?
+            .take(limits.part_bytes.min(budget))
+            .read_to_end(&mut raw)
+            .ok()?;
         budget -= raw.len() as u64;
         // A part cut at the limit may end inside a UTF-8 sequence.
         out.push_str(&xml_text(&String::from_utf8_lossy(&raw)));
@@ -75,9 +97,15 @@ fn xml_text(xml: &str) -> String {
         if in_text {
             out.push_str(&decode(&rest[..lt]));
         }
-        let Some(gt) = rest[lt..].find('>') else { break };
+        let Some(gt) = rest[lt..].find('>') else {
+            break;
+        };
         let tag = &rest[lt + 1..lt + gt];
-        let name = tag.trim_start_matches('/').split([' ', '/']).next().unwrap_or("");
+        let name = tag
+            .trim_start_matches('/')
+            .split([' ', '/'])
+            .next()
+            .unwrap_or("");
         let closing = tag.starts_with('/');
         let self_closing = tag.ends_with('/');
         match name {
@@ -93,7 +121,11 @@ fn xml_text(xml: &str) -> String {
 }
 
 fn decode(s: &str) -> String {
-    s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'").replace("&amp;", "&")
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
 }
 
 #[cfg(test)]
@@ -106,7 +138,8 @@ mod tests {
         {
             let mut w = zip::ZipWriter::new(&mut buf);
             for (name, body) in files {
-                w.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+                w.start_file(*name, zip::write::SimpleFileOptions::default())
+                    .unwrap();
                 w.write_all(body.as_bytes()).unwrap();
             }
             w.finish().unwrap();
@@ -116,11 +149,29 @@ mod tests {
 
     #[test]
     fn docx_pptx_and_xlsx_text() {
-        let docx = zip_of(&[("word/document.xml", r#"<w:document><w:body><w:p><w:r><w:t>Rollback</w:t></w:r><w:r><w:t xml:space="preserve"> plan &amp; owners</w:t></w:r></w:p><w:p><w:r><w:t>Step</w:t><w:tab/><w:t>one</w:t></w:r></w:p></w:body></w:document>"#)]);
-        assert_eq!(office_text(&docx).unwrap(), "Rollback plan & owners\nStep\tone");
-        let pptx = zip_of(&[("ppt/slides/slide10.xml", "<p:sld><a:p><a:r><a:t>Ten</a:t></a:r></a:p></p:sld>"), ("ppt/slides/slide2.xml", "<p:sld><a:p><a:r><a:t>Two</a:t></a:r></a:p></p:sld>")]);
+        let docx = zip_of(&[(
+            "word/document.xml",
+            r#"<w:document><w:body><w:p><w:r><w:t>Rollback</w:t></w:r><w:r><w:t xml:space="preserve"> plan &amp; owners</w:t></w:r></w:p><w:p><w:r><w:t>Step</w:t><w:tab/><w:t>one</w:t></w:r></w:p></w:body></w:document>"#,
+        )]);
+        assert_eq!(
+            office_text(&docx).unwrap(),
+            "Rollback plan & owners\nStep\tone"
+        );
+        let pptx = zip_of(&[
+            (
+                "ppt/slides/slide10.xml",
+                "<p:sld><a:p><a:r><a:t>Ten</a:t></a:r></a:p></p:sld>",
+            ),
+            (
+                "ppt/slides/slide2.xml",
+                "<p:sld><a:p><a:r><a:t>Two</a:t></a:r></a:p></p:sld>",
+            ),
+        ]);
         assert_eq!(office_text(&pptx).unwrap(), "Two\n\nTen");
-        let xlsx = zip_of(&[("xl/sharedStrings.xml", "<sst><si><t>Region</t></si><si><t>EMEA</t></si></sst>")]);
+        let xlsx = zip_of(&[(
+            "xl/sharedStrings.xml",
+            "<sst><si><t>Region</t></si><si><t>EMEA</t></si></sst>",
+        )]);
         assert_eq!(office_text(&xlsx).unwrap(), "Region\nEMEA");
         assert!(office_text(b"not a zip").is_none());
         assert!(office_text(&zip_of(&[("other.xml", "<x/>")])).is_none());
@@ -129,15 +180,34 @@ mod tests {
 
     #[test]
     fn a_zip_bomb_is_read_up_to_its_total_limit() {
-        let slide = format!("<p:sld><a:p><a:r><a:t>{}</a:t></a:r></a:p></p:sld>", "boom ".repeat(20_000));
-        let names: Vec<String> = (1..=50).map(|i| format!("ppt/slides/slide{i}.xml")).collect();
+        let slide = format!(
+            "<p:sld><a:p><a:r><a:t>{}</a:t></a:r></a:p></p:sld>",
+            "boom ".repeat(20_000)
+        );
+        let names: Vec<String> = (1..=50)
+            .map(|i| format!("ppt/slides/slide{i}.xml"))
+            .collect();
         let files: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), slide.as_str())).collect();
         let bomb = zip_of(&files);
         assert!(bomb.len() < 200_000, "compresses well: {}", bomb.len());
-        let limits = Limits { part_bytes: 1 << 20, total_bytes: 300_000, entries: 100 };
+        let limits = Limits {
+            part_bytes: 1 << 20,
+            total_bytes: 300_000,
+            entries: 100,
+        };
         let text = office_text_within(&bomb, limits).unwrap();
-        assert!(text.len() <= 300_000 && text.len() > 200_000, "{} bytes: the total caps it, not 50 parts x 100 KB", text.len());
-        let few = Limits { entries: 10, ..limits };
-        assert!(office_text_within(&bomb, few).is_none(), "more entries than allowed");
+        assert!(
+            text.len() <= 300_000 && text.len() > 200_000,
+            "{} bytes: the total caps it, not 50 parts x 100 KB",
+            text.len()
+        );
+        let few = Limits {
+            entries: 10,
+            ..limits
+        };
+        assert!(
+            office_text_within(&bomb, few).is_none(),
+            "more entries than allowed"
+        );
     }
 }

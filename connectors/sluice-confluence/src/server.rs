@@ -12,10 +12,14 @@ use crate::{ConfluenceSource, Container, ContentParts, parse_time};
 /// `_links.next` of a v1 response is relative to the base URL including
 /// its context path (`/confluence`), not to the origin.
 fn follow(src: &ConfluenceSource, next: &str) -> Result<Url, SourceError> {
-    src.http.url(next.trim_start_matches('/')).map_err(|e| src.err(e))
+    src.http
+        .url(next.trim_start_matches('/'))
+        .map_err(|e| src.err(e))
 }
 
-pub(crate) async fn spaces(src: &mut ConfluenceSource) -> Result<Vec<(String, String, String)>, SourceError> {
+pub(crate) async fn spaces(
+    src: &mut ConfluenceSource,
+) -> Result<Vec<(String, String, String)>, SourceError> {
     let mut url = src.http.url("rest/api/space").map_err(|e| src.err(e))?;
     {
         let mut q = url.query_pairs_mut();
@@ -30,19 +34,32 @@ pub(crate) async fn spaces(src: &mut ConfluenceSource) -> Result<Vec<(String, St
         let (v, _): (Value, _) = src.http.get_json(&u).await.map_err(|e| src.err(e))?;
         for s in v["results"].as_array().into_iter().flatten() {
             if let Some(key) = s["key"].as_str() {
-                out.push((key.to_string(), key.to_string(), s["name"].as_str().unwrap_or(key).to_string()));
+                out.push((
+                    key.to_string(),
+                    key.to_string(),
+                    s["name"].as_str().unwrap_or(key).to_string(),
+                ));
             }
         }
         if let Some(n) = v["_links"]["next"].as_str() {
             next = Some(follow(src, n)?);
         }
     }
-    let missing: Vec<&str> = src.s.spaces.iter().filter(|k| !out.iter().any(|(_, key, _)| key == *k)).map(String::as_str).collect();
+    let missing: Vec<&str> = src
+        .s
+        .spaces
+        .iter()
+        .filter(|k| !out.iter().any(|(_, key, _)| key == *k))
+        .map(String::as_str)
+        .collect();
     if !missing.is_empty() {
         return Err(SourceError {
             source_id: src.id.clone(),
             location: format!("{}/rest/api/space", src.s.base_url.trim_end_matches('/')),
-            message: format!("space(s) {} not found or not visible to this account; check settings.spaces", missing.join(", ")),
+            message: format!(
+                "space(s) {} not found or not visible to this account; check settings.spaces",
+                missing.join(", ")
+            ),
             transient: false,
         });
     }
@@ -62,13 +79,19 @@ pub(crate) async fn spaces(src: &mut ConfluenceSource) -> Result<Vec<(String, St
 /// boundary unseen — and a prune would delete it).
 pub(crate) fn cql(src: &ConfluenceSource, c: &Container, since: Option<DateTime<Utc>>) -> String {
     let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
-    let mut parts = vec![format!("space = {}", quote(&c.space_key)), format!("type = {}", c.ctype.as_str())];
+    let mut parts = vec![
+        format!("space = {}", quote(&c.space_key)),
+        format!("type = {}", c.ctype.as_str()),
+    ];
     if src.s.include_archived {
         parts.push("status in (current, archived)".into());
     }
     if let Some(t) = since {
         let tz: chrono_tz::Tz = src.s.timezone.parse().unwrap_or(chrono_tz::UTC);
-        parts.push(format!("lastmodified >= \"{}\"", t.with_timezone(&tz).format("%Y-%m-%d %H:%M")));
+        parts.push(format!(
+            "lastmodified >= \"{}\"",
+            t.with_timezone(&tz).format("%Y-%m-%d %H:%M")
+        ));
     }
     let list = |v: &[String]| v.iter().map(|l| quote(l)).collect::<Vec<_>>().join(", ");
     if !src.s.include_labels.is_empty() {
@@ -80,15 +103,26 @@ pub(crate) fn cql(src: &ConfluenceSource, c: &Container, since: Option<DateTime<
     if let Some(extra) = &src.s.cql {
         parts.push(format!("({extra})"));
     }
-    let order = if matches!(src.mode, SyncMode::Prune | SyncMode::Permissions) { "created asc" } else { "lastmodified asc" };
+    let order = if matches!(src.mode, SyncMode::Prune | SyncMode::Permissions) {
+        "created asc"
+    } else {
+        "lastmodified asc"
+    };
     format!("{} order by {order}", parts.join(" AND "))
 }
 
 pub(crate) fn first_url(src: &ConfluenceSource, c: &Container) -> Result<Url, SourceError> {
     let prune = src.mode == SyncMode::Prune;
     let permissions = src.mode == SyncMode::Permissions;
-    let since = if prune || permissions { None } else { src.threshold(c) };
-    let mut url = src.http.url("rest/api/content/search").map_err(|e| src.err(e))?;
+    let since = if prune || permissions {
+        None
+    } else {
+        src.threshold(c)
+    };
+    let mut url = src
+        .http
+        .url("rest/api/content/search")
+        .map_err(|e| src.err(e))?;
     {
         let mut q = url.query_pairs_mut();
         q.append_pair("cql", &cql(src, c, since));
@@ -100,8 +134,18 @@ pub(crate) fn first_url(src: &ConfluenceSource, c: &Container) -> Result<Url, So
             q.append_pair("expand", "ancestors,restrictions.read.restrictions.user,restrictions.read.restrictions.group");
         } else {
             q.append_pair("limit", &src.s.page_size.to_string());
-            let mut expand = vec!["body.storage", "version", "history", "ancestors", "metadata.labels", "space"];
-            expand.extend(["restrictions.read.restrictions.user", "restrictions.read.restrictions.group"]);
+            let mut expand = vec![
+                "body.storage",
+                "version",
+                "history",
+                "ancestors",
+                "metadata.labels",
+                "space",
+            ];
+            expand.extend([
+                "restrictions.read.restrictions.user",
+                "restrictions.read.restrictions.group",
+            ]);
             if src.s.include_comments {
                 expand.push("children.comment.body.storage");
             }
@@ -111,7 +155,11 @@ pub(crate) fn first_url(src: &ConfluenceSource, c: &Container) -> Result<Url, So
     Ok(url)
 }
 
-pub(crate) async fn page_items(src: &mut ConfluenceSource, l: &mut crate::Listing, url: Url) -> Result<SourcePage, SourceError> {
+pub(crate) async fn page_items(
+    src: &mut ConfluenceSource,
+    l: &mut crate::Listing,
+    url: Url,
+) -> Result<SourcePage, SourceError> {
     let permissions = src.mode == SyncMode::Permissions;
     let (items, next) = src.fetch_results(&url, "").await?;
     l.next = match next {
@@ -121,7 +169,12 @@ pub(crate) async fn page_items(src: &mut ConfluenceSource, l: &mut crate::Listin
     let mut page = SourcePage::default();
     for item in &items {
         let Some(id) = item["id"].as_str().map(String::from) else {
-            page.dead_letters.push(sluice_core::DeadLetter { source: src.id.clone(), location: sluice_http::redact_url(&url), external_id: None, error: "a listed item has no `id`".into() });
+            page.dead_letters.push(sluice_core::DeadLetter {
+                source: src.id.clone(),
+                location: sluice_http::redact_url(&url),
+                external_id: None,
+                error: "a listed item has no `id`".into(),
+            });
             continue;
         };
         if src.foreign_type(item, l.c.ctype) {
@@ -140,7 +193,12 @@ pub(crate) async fn page_items(src: &mut ConfluenceSource, l: &mut crate::Listin
         if let Some(m) = modified {
             l.max_seen = Some(l.max_seen.map_or(m, |s| s.max(m)));
         }
-        let labels: Vec<String> = item["metadata"]["labels"]["results"].as_array().into_iter().flatten().filter_map(|x| x["name"].as_str().map(String::from)).collect();
+        let labels: Vec<String> = item["metadata"]["labels"]["results"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x["name"].as_str().map(String::from))
+            .collect();
         // The CQL applies the label filters; the permission pass does not expand labels.
         if !permissions && !src.s.admits_labels(&labels) {
             page.deleted.push(id);
@@ -149,16 +207,29 @@ pub(crate) async fn page_items(src: &mut ConfluenceSource, l: &mut crate::Listin
         let mut ancestors = Vec::new();
         for a in item["ancestors"].as_array().into_iter().flatten() {
             if let Some(aid) = a["id"].as_str() {
-                src.titles.insert(aid.to_string(), a["title"].as_str().unwrap_or("").to_string());
+                src.titles.insert(
+                    aid.to_string(),
+                    a["title"].as_str().unwrap_or("").to_string(),
+                );
                 ancestors.push(aid.to_string());
             }
         }
-        let known = item.get("restrictions").map(|r| src.restriction_principals(&r["read"]["restrictions"]));
-        let acl = match src.acl_for((&l.c.space_id, &l.c.space_key), &id, &ancestors, known).await {
+        let known = item
+            .get("restrictions")
+            .map(|r| src.restriction_principals(&r["read"]["restrictions"]));
+        let acl = match src
+            .acl_for((&l.c.space_id, &l.c.space_key), &id, &ancestors, known)
+            .await
+        {
             Ok(a) => a,
             Err(e) if e.transient => return Err(src.err(e)),
             Err(e) => {
-                page.dead_letters.push(crate::dead_letter(&src.id, &id, e.url.clone(), e.to_string()));
+                page.dead_letters.push(crate::dead_letter(
+                    &src.id,
+                    &id,
+                    e.url.clone(),
+                    e.to_string(),
+                ));
                 continue;
             }
         };
@@ -173,7 +244,10 @@ pub(crate) async fn page_items(src: &mut ConfluenceSource, l: &mut crate::Listin
             .filter_map(|c| c["body"]["storage"]["value"].as_str().map(String::from))
             .take(src.s.max_comments)
             .collect();
-        let storage = match src.storage_body(item, &format!("rest/api/content/{id}?expand=body.storage")).await {
+        let storage = match src
+            .storage_body(item, &format!("rest/api/content/{id}?expand=body.storage"))
+            .await
+        {
             Ok(b) => b,
             Err(e) if e.transient => return Err(src.err(e)),
             Err(e) if e.status == Some(404) => {
@@ -181,7 +255,12 @@ pub(crate) async fn page_items(src: &mut ConfluenceSource, l: &mut crate::Listin
                 continue;
             }
             Err(e) => {
-                page.dead_letters.push(crate::dead_letter(&src.id, &id, e.url.clone(), e.to_string()));
+                page.dead_letters.push(crate::dead_letter(
+                    &src.id,
+                    &id,
+                    e.url.clone(),
+                    e.to_string(),
+                ));
                 continue;
             }
         };
@@ -215,7 +294,8 @@ pub(crate) async fn page_items(src: &mut ConfluenceSource, l: &mut crate::Listin
     if let Some(seen) = l.max_seen {
         let mark = seen.min(src.started);
         let old = src.marks.get(&l.c.key).copied();
-        src.marks.insert(l.c.key.clone(), old.map_or(mark, |o| o.max(mark)));
+        src.marks
+            .insert(l.c.key.clone(), old.map_or(mark, |o| o.max(mark)));
     }
     if l.next.is_none() {
         l.done = true;

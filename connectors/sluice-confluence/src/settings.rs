@@ -15,7 +15,9 @@ pub enum Deployment {
     Server,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ContentType {
     Page,
@@ -126,47 +128,96 @@ fn default_tz() -> String {
 }
 
 impl ConfluenceSettings {
-    pub fn parse(settings: &BTreeMap<String, Value>) -> Result<ConfluenceSettings, Vec<SettingsError>> {
+    pub fn parse(
+        settings: &BTreeMap<String, Value>,
+    ) -> Result<ConfluenceSettings, Vec<SettingsError>> {
         let s: ConfluenceSettings = sluice_core::parse_settings(settings)?;
         let mut errs = Vec::new();
-        let mut err = |path: &str, message: String, hint: Option<&str>| errs.push(SettingsError::new(path, message, hint));
+        let mut err = |path: &str, message: String, hint: Option<&str>| {
+            errs.push(SettingsError::new(path, message, hint))
+        };
         match url::Url::parse(&s.base_url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => {
-                if s.deployment == Deployment::Cloud && !u.path().trim_end_matches('/').ends_with("/wiki") {
-                    err("base_url", format!("a Confluence Cloud base URL ends in /wiki, got `{}`", s.base_url), Some("e.g. https://acme.atlassian.net/wiki"));
+                if s.deployment == Deployment::Cloud
+                    && !u.path().trim_end_matches('/').ends_with("/wiki")
+                {
+                    err(
+                        "base_url",
+                        format!(
+                            "a Confluence Cloud base URL ends in /wiki, got `{}`",
+                            s.base_url
+                        ),
+                        Some("e.g. https://acme.atlassian.net/wiki"),
+                    );
                 }
             }
-            _ => err("base_url", format!("invalid base URL `{}`", s.base_url), Some("e.g. https://acme.atlassian.net/wiki")),
+            _ => err(
+                "base_url",
+                format!("invalid base URL `{}`", s.base_url),
+                Some("e.g. https://acme.atlassian.net/wiki"),
+            ),
         }
         if s.cql.is_some() && s.deployment == Deployment::Cloud {
-            err("cql", "`cql` needs `deployment: server`: Cloud REST v2 lists content without CQL".into(), Some("use include_labels / exclude_labels on Cloud"));
+            err(
+                "cql",
+                "`cql` needs `deployment: server`: Cloud REST v2 lists content without CQL".into(),
+                Some("use include_labels / exclude_labels on Cloud"),
+            );
         }
         if let Some(c) = &s.cql {
             if c.to_ascii_lowercase().contains("order by") {
-                err("cql", "`cql` must not contain ORDER BY (the connector orders by lastmodified)".into(), None);
+                err(
+                    "cql",
+                    "`cql` must not contain ORDER BY (the connector orders by lastmodified)".into(),
+                    None,
+                );
             }
         }
         if s.content_types.is_empty() {
-            err("content_types", "list at least one of page, blogpost".into(), None);
+            err(
+                "content_types",
+                "list at least one of page, blogpost".into(),
+                None,
+            );
         }
-        let max = if s.deployment == Deployment::Cloud { 250 } else { 100 };
+        let max = if s.deployment == Deployment::Cloud {
+            250
+        } else {
+            100
+        };
         if s.page_size == 0 || s.page_size > max {
-            err("page_size", format!("page_size must be between 1 and {max}"), None);
+            err(
+                "page_size",
+                format!("page_size must be between 1 and {max}"),
+                None,
+            );
         }
         if s.overlap_minutes < 0 {
             err("overlap_minutes", "must not be negative".into(), None);
         }
         if s.timezone.parse::<chrono_tz::Tz>().is_err() {
-            err("timezone", format!("unknown time zone `{}`", s.timezone), Some("an IANA name such as Europe/Berlin"));
+            err(
+                "timezone",
+                format!("unknown time zone `{}`", s.timezone),
+                Some("an IANA name such as Europe/Berlin"),
+            );
         }
         for k in &s.spaces {
             if k.is_empty() || k.contains(['"', ',', ' ']) {
-                err("spaces", format!("`{k}` is not a space key"), Some("space keys look like ENG or ~alice"));
+                err(
+                    "spaces",
+                    format!("`{k}` is not a space key"),
+                    Some("space keys look like ENG or ~alice"),
+                );
             }
         }
         for l in s.include_labels.iter().chain(&s.exclude_labels) {
             if l.is_empty() || l.contains(['"', ',', ' ']) {
-                err("include_labels", format!("`{l}` is not a Confluence label"), Some("labels are lowercase words without spaces"));
+                err(
+                    "include_labels",
+                    format!("`{l}` is not a Confluence label"),
+                    Some("labels are lowercase words without spaces"),
+                );
             }
         }
         errs.extend(s.http.problems());

@@ -20,12 +20,20 @@ impl SourceFactory for FilesSourceType {
         sluice_core::settings_schema::<FilesSettings>()
     }
 
-    fn check(&self, settings: &BTreeMap<String, Value>, base_dir: &Path) -> Result<CredentialNeeds, Vec<SettingsError>> {
+    fn check(
+        &self,
+        settings: &BTreeMap<String, Value>,
+        base_dir: &Path,
+    ) -> Result<CredentialNeeds, Vec<SettingsError>> {
         let s = FilesSettings::parse(settings)?;
         if let Some(p) = &s.path {
             let path = base_dir.join(p);
             if !path.exists() {
-                return Err(vec![SettingsError::new("path", format!("`{p}` does not exist (looked for {})", path.display()), Some("a file or directory, relative to the pipeline file"))]);
+                return Err(vec![SettingsError::new(
+                    "path",
+                    format!("`{p}` does not exist (looked for {})", path.display()),
+                    Some("a file or directory, relative to the pipeline file"),
+                )]);
             }
         }
         // Object-store credentials come from the environment (AWS_* …).

@@ -34,7 +34,10 @@ impl FileFormat {
     }
 
     fn is_whole_file(self) -> bool {
-        matches!(self, FileFormat::Markdown | FileFormat::Html | FileFormat::Text)
+        matches!(
+            self,
+            FileFormat::Markdown | FileFormat::Html | FileFormat::Text
+        )
     }
 }
 
@@ -42,14 +45,23 @@ type Records = Vec<(String, Result<Value, String>)>;
 
 /// Parses one file. `Err` means the whole file is unreadable; per-record
 /// problems are returned inline so the rest of the file still indexes.
-pub fn parse(format: FileFormat, bytes: &[u8], relative: &str, meta: &ObjectMeta) -> Result<Records, String> {
+pub fn parse(
+    format: FileFormat,
+    bytes: &[u8],
+    relative: &str,
+    meta: &ObjectMeta,
+) -> Result<Records, String> {
     match format {
         FileFormat::Jsonl => Ok(parse_jsonl(bytes)),
         FileFormat::Csv => parse_csv(bytes),
         FileFormat::Parquet => parse_parquet(bytes),
         f if f.is_whole_file() => {
-            let text = String::from_utf8(bytes.to_vec()).map_err(|e| format!("not UTF-8 text: {e}"))?;
-            Ok(vec![(String::new(), Ok(whole_file_record(f, &text, relative, meta)))])
+            let text =
+                String::from_utf8(bytes.to_vec()).map_err(|e| format!("not UTF-8 text: {e}"))?;
+            Ok(vec![(
+                String::new(),
+                Ok(whole_file_record(f, &text, relative, meta)),
+            )])
         }
         _ => Err("unsupported format".into()),
     }
@@ -75,7 +87,10 @@ fn parse_jsonl(bytes: &[u8]) -> Records {
 
 fn parse_csv(bytes: &[u8]) -> Result<Records, String> {
     let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(bytes);
-    let headers = reader.headers().map_err(|e| format!("cannot read CSV header: {e}"))?.clone();
+    let headers = reader
+        .headers()
+        .map_err(|e| format!("cannot read CSV header: {e}"))?
+        .clone();
     let mut out = Vec::new();
     for (i, row) in reader.records().enumerate() {
         let loc = format!(":{}", i + 2);
@@ -102,9 +117,12 @@ fn parse_parquet(bytes: &[u8]) -> Result<Records, String> {
     for batch in reader {
         let batch = batch.map_err(|e| format!("corrupt Parquet data: {e}"))?;
         let mut writer = arrow::json::ArrayWriter::new(Vec::new());
-        writer.write(&batch).map_err(|e| format!("cannot convert Parquet rows: {e}"))?;
+        writer
+            .write(&batch)
+            .map_err(|e| format!("cannot convert Parquet rows: {e}"))?;
         writer.finish().map_err(|e| e.to_string())?;
-        let rows: Vec<Value> = serde_json::from_slice(&writer.into_inner()).map_err(|e| e.to_string())?;
+        let rows: Vec<Value> =
+            serde_json::from_slice(&writer.into_inner()).map_err(|e| e.to_string())?;
         for r in rows {
             row += 1;
             out.push((format!("#row{row}"), Ok(r)));
@@ -118,7 +136,10 @@ pub const CONVERSION_WARNINGS: &str = "_conversion_warnings";
 
 fn whole_file_record(format: FileFormat, text: &str, relative: &str, meta: &ObjectMeta) -> Value {
     let stem = relative.rsplit('/').next().unwrap_or(relative);
-    let stem = stem.rsplit_once('.').map_or(stem, |(s, _)| s).replace(['-', '_'], " ");
+    let stem = stem
+        .rsplit_once('.')
+        .map_or(stem, |(s, _)| s)
+        .replace(['-', '_'], " ");
     let mut warnings = Vec::new();
     let (title, body) = match format {
         FileFormat::Markdown => {
@@ -152,7 +173,13 @@ pub fn default_mapping(format: FileFormat) -> FieldMapping {
     let one = |s: &str| Some(Exprs::One(s.into()));
     let many = |v: &[&str]| Some(Exprs::Many(v.iter().map(|s| s.to_string()).collect()));
     if format.is_whole_file() {
-        FieldMapping { id: one("path"), title: one("title"), text: one("text"), updated_at: one("updated_at"), ..Default::default() }
+        FieldMapping {
+            id: one("path"),
+            title: one("title"),
+            text: one("text"),
+            updated_at: one("updated_at"),
+            ..Default::default()
+        }
     } else {
         FieldMapping {
             id: many(&["id", "_id"]),

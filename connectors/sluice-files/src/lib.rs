@@ -21,7 +21,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sluice_core::arrow_conv::parse_time;
-use sluice_core::{DeadLetter, DocKind, Document, ListingScope, SettingsError, Source, SourceError, SourcePage, SyncMode};
+use sluice_core::{
+    DeadLetter, DocKind, Document, ListingScope, SettingsError, Source, SourceError, SourcePage,
+    SyncMode,
+};
 
 use manifest::Manifest;
 
@@ -93,26 +96,52 @@ impl FilesSettings {
         }
         if let Some(u) = &parsed.url {
             if let Err(e) = url::Url::parse(u) {
-                errs.push(SettingsError { path: "url".into(), message: format!("invalid URL `{u}`: {e}"), hint: Some("use file:///abs/path or s3://bucket/prefix".into()) });
+                errs.push(SettingsError {
+                    path: "url".into(),
+                    message: format!("invalid URL `{u}`: {e}"),
+                    hint: Some("use file:///abs/path or s3://bucket/prefix".into()),
+                });
             }
         }
         if let Some(g) = &parsed.glob {
             if let Err(e) = glob::Pattern::new(g) {
-                errs.push(SettingsError { path: "glob".into(), message: format!("invalid glob `{g}`: {e}"), hint: None });
+                errs.push(SettingsError {
+                    path: "glob".into(),
+                    message: format!("invalid glob `{g}`: {e}"),
+                    hint: None,
+                });
             }
         }
         if let Err(e) = parsed.kind.parse::<DocKind>() {
-            errs.push(SettingsError { path: "kind".into(), message: e, hint: None });
+            errs.push(SettingsError {
+                path: "kind".into(),
+                message: e,
+                hint: None,
+            });
         }
         if parsed.page_size == 0 {
-            errs.push(SettingsError { path: "page_size".into(), message: "page_size must be at least 1".into(), hint: None });
+            errs.push(SettingsError {
+                path: "page_size".into(),
+                message: "page_size must be at least 1".into(),
+                hint: None,
+            });
         }
         let m = &parsed.mapping;
         let mut fields: Vec<(&str, &Exprs)> = Vec::new();
         for (name, e) in [
-            ("id", &m.id), ("title", &m.title), ("text", &m.text), ("url", &m.url), ("author", &m.author),
-            ("created_at", &m.created_at), ("updated_at", &m.updated_at), ("kind", &m.kind), ("parent_id", &m.parent_id),
-            ("thread_id", &m.thread_id), ("breadcrumb", &m.breadcrumb), ("labels", &m.labels), ("acl", &m.acl),
+            ("id", &m.id),
+            ("title", &m.title),
+            ("text", &m.text),
+            ("url", &m.url),
+            ("author", &m.author),
+            ("created_at", &m.created_at),
+            ("updated_at", &m.updated_at),
+            ("kind", &m.kind),
+            ("parent_id", &m.parent_id),
+            ("thread_id", &m.thread_id),
+            ("breadcrumb", &m.breadcrumb),
+            ("labels", &m.labels),
+            ("acl", &m.acl),
         ] {
             if let Some(e) = e {
                 fields.push((name, e));
@@ -125,10 +154,18 @@ impl FilesSettings {
         }
         for (name, e) in &m.metadata {
             if let Err(msg) = e.validate() {
-                errs.push(SettingsError { path: format!("mapping.metadata.{name}"), message: msg, hint: None });
+                errs.push(SettingsError {
+                    path: format!("mapping.metadata.{name}"),
+                    message: msg,
+                    hint: None,
+                });
             }
         }
-        if errs.is_empty() { Ok(parsed) } else { Err(errs) }
+        if errs.is_empty() {
+            Ok(parsed)
+        } else {
+            Err(errs)
+        }
     }
 }
 
@@ -169,21 +206,34 @@ pub struct FilesSource {
 
 impl FilesSource {
     /// `base_dir` resolves a relative `path` (the pipeline file's directory).
-    pub fn new(id: &str, settings: FilesSettings, base_dir: &FsPath) -> Result<FilesSource, String> {
+    pub fn new(
+        id: &str,
+        settings: FilesSettings,
+        base_dir: &FsPath,
+    ) -> Result<FilesSource, String> {
         let (url, display) = match (&settings.path, &settings.url) {
             (Some(p), _) => {
-                let abs = if FsPath::new(p).is_absolute() { FsPath::new(p).to_path_buf() } else { base_dir.join(p) };
+                let abs = if FsPath::new(p).is_absolute() {
+                    FsPath::new(p).to_path_buf()
+                } else {
+                    base_dir.join(p)
+                };
                 // object_store paths reject `..`: resolve them (and links) first.
                 let abs = std::fs::canonicalize(&abs)
                     .or_else(|_| std::path::absolute(&abs))
                     .map_err(|e| format!("cannot resolve path {}: {e}", abs.display()))?;
-                let u = url::Url::from_file_path(&abs).map_err(|_| format!("cannot use path {}", abs.display()))?;
+                let u = url::Url::from_file_path(&abs)
+                    .map_err(|_| format!("cannot use path {}", abs.display()))?;
                 (u, abs.display().to_string())
             }
-            (None, Some(u)) => (url::Url::parse(u).map_err(|e| format!("invalid URL `{u}`: {e}"))?, u.clone()),
+            (None, Some(u)) => (
+                url::Url::parse(u).map_err(|e| format!("invalid URL `{u}`: {e}"))?,
+                u.clone(),
+            ),
             (None, None) => return Err("a files source needs `path` or `url`".into()),
         };
-        let (store, root) = object_store::parse_url(&url).map_err(|e| format!("cannot open {display}: {e}"))?;
+        let (store, root) =
+            object_store::parse_url(&url).map_err(|e| format!("cannot open {display}: {e}"))?;
         let default_kind = settings.kind.parse::<DocKind>()?;
         let fingerprint = manifest::fingerprint(&settings);
         Ok(FilesSource {
@@ -213,7 +263,12 @@ impl FilesSource {
 
     /// Lists an unchanged file's records as live, without reading it, and
     /// carries its entry into the next manifest.
-    fn keep_unchanged(&mut self, relative: &str, entry: manifest::FileEntry, page: &mut SourcePage) {
+    fn keep_unchanged(
+        &mut self,
+        relative: &str,
+        entry: manifest::FileEntry,
+        page: &mut SourcePage,
+    ) {
         page.live_ids.extend(entry.ids.iter().cloned());
         if let Some(next) = self.next.as_mut() {
             next.files.insert(relative.to_string(), entry);
@@ -222,7 +277,12 @@ impl FilesSource {
     }
 
     fn err(&self, location: &str, message: impl Into<String>) -> SourceError {
-        SourceError { source_id: self.id.clone(), location: location.to_string(), message: message.into(), transient: false }
+        SourceError {
+            source_id: self.id.clone(),
+            location: location.to_string(),
+            message: message.into(),
+            transient: false,
+        }
     }
 
     async fn list(&self) -> Result<Vec<FileEntry>, SourceError> {
@@ -237,16 +297,25 @@ impl FilesSource {
                 .map_err(|e| self.err(&self.root_display, format!("cannot list files: {e}")))?,
         };
         if metas.is_empty() {
-            return Err(self.err(&self.root_display, "no such file or directory, or it is empty; check `path`/`url`"));
+            return Err(self.err(
+                &self.root_display,
+                "no such file or directory, or it is empty; check `path`/`url`",
+            ));
         }
-        let pattern = self.settings.glob.as_deref().and_then(|g| glob::Pattern::new(g).ok());
+        let pattern = self
+            .settings
+            .glob
+            .as_deref()
+            .and_then(|g| glob::Pattern::new(g).ok());
         let root_str = self.root.as_ref();
         let mut out = Vec::new();
         for meta in metas {
             let full = meta.location.as_ref();
-            let relative = full.strip_prefix(root_str).map(|r| r.trim_start_matches('/')).filter(|r| !r.is_empty()).unwrap_or_else(|| {
-                full.rsplit('/').next().unwrap_or(full)
-            });
+            let relative = full
+                .strip_prefix(root_str)
+                .map(|r| r.trim_start_matches('/'))
+                .filter(|r| !r.is_empty())
+                .unwrap_or_else(|| full.rsplit('/').next().unwrap_or(full));
             let relative = relative.to_string();
             if relative.split('/').any(|seg| seg.starts_with('.')) {
                 continue; // hidden files and directories
@@ -256,23 +325,38 @@ impl FilesSource {
                     continue;
                 }
             }
-            let format = match self.settings.format.or_else(|| FileFormat::from_path(&relative)) {
+            let format = match self
+                .settings
+                .format
+                .or_else(|| FileFormat::from_path(&relative))
+            {
                 Some(f) => f,
                 None => continue, // not a format we read
             };
-            out.push(FileEntry { meta, relative, format });
+            out.push(FileEntry {
+                meta,
+                relative,
+                format,
+            });
         }
         out.sort_by(|a, b| a.relative.cmp(&b.relative));
         Ok(out)
     }
 
-    fn to_document(&self, rec: &Value, file: &FileEntry) -> Result<Document, (Option<String>, String)> {
+    fn to_document(
+        &self,
+        rec: &Value,
+        file: &FileEntry,
+    ) -> Result<Document, (Option<String>, String)> {
         let m = &self.settings.mapping;
         let defaults = formats::default_mapping(file.format);
         let pick = |own: &Option<Exprs>, def: &Option<Exprs>| own.clone().or_else(|| def.clone());
         let id_expr = pick(&m.id, &defaults.id).unwrap_or(Exprs::One("id".into()));
         let Some(id) = id_expr.eval_first(rec) else {
-            return Err((None, format!("record has no value for the external id (`mapping.id` = {id_expr:?})")));
+            return Err((
+                None,
+                format!("record has no value for the external id (`mapping.id` = {id_expr:?})"),
+            ));
         };
         let fail = |msg: String| (Some(id.clone()), msg);
         let kind = match m.kind.as_ref().and_then(|k| k.eval_first(rec)) {
@@ -280,10 +364,25 @@ impl FilesSource {
             None => self.default_kind,
         };
         let mut d = Document::new(&self.id, id.clone(), kind);
-        d.title = pick(&m.title, &defaults.title).and_then(|e| e.eval_first(rec)).unwrap_or_default();
-        let format = if m.text.is_some() { m.text_format } else { formats::default_text_format(file.format, m.text_format) };
-        let parts = pick(&m.text, &defaults.text).map(|e| e.eval_all_with(rec, format.render())).unwrap_or_default();
-        d.warnings = rec.get(formats::CONVERSION_WARNINGS).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(String::from).collect();
+        d.title = pick(&m.title, &defaults.title)
+            .and_then(|e| e.eval_first(rec))
+            .unwrap_or_default();
+        let format = if m.text.is_some() {
+            m.text_format
+        } else {
+            formats::default_text_format(file.format, m.text_format)
+        };
+        let parts = pick(&m.text, &defaults.text)
+            .map(|e| e.eval_all_with(rec, format.render()))
+            .unwrap_or_default();
+        d.warnings = rec
+            .get(formats::CONVERSION_WARNINGS)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(String::from)
+            .collect();
         d.body = parts
             .iter()
             .map(|p| match format {
@@ -302,15 +401,23 @@ impl FilesSource {
         let time = |e: Option<Exprs>, field: &str| -> Result<_, (Option<String>, String)> {
             match e.and_then(|e| e.eval_first(rec)) {
                 None => Ok(None),
-                Some(s) => parse_time(&s).map(Some).map_err(|err| fail(format!("mapping.{field}: {err}"))),
+                Some(s) => parse_time(&s)
+                    .map(Some)
+                    .map_err(|err| fail(format!("mapping.{field}: {err}"))),
             }
         };
         d.created_at = time(pick(&m.created_at, &defaults.created_at), "created_at")?;
         d.updated_at = time(pick(&m.updated_at, &defaults.updated_at), "updated_at")?;
         d.parent_id = m.parent_id.as_ref().and_then(|e| e.eval_first(rec));
         d.thread_id = m.thread_id.as_ref().and_then(|e| e.eval_first(rec));
-        d.breadcrumb = m.breadcrumb.as_ref().map(|e| e.eval_all(rec)).unwrap_or_default();
-        d.labels = pick(&m.labels, &defaults.labels).map(|e| e.eval_all(rec)).unwrap_or_default();
+        d.breadcrumb = m
+            .breadcrumb
+            .as_ref()
+            .map(|e| e.eval_all(rec))
+            .unwrap_or_default();
+        d.labels = pick(&m.labels, &defaults.labels)
+            .map(|e| e.eval_all(rec))
+            .unwrap_or_default();
         // Principals exactly as the pipeline author wrote them. A record
         // the template gives none is left without access: the engine
         // dead-letters it unless the source is `visibility: public`.
@@ -319,8 +426,12 @@ impl FilesSource {
             Some(sluice_core::DocAccess::any_of(readers))
         } else {
             match &m.acl_fallback {
-                Some(mapping::AclFallback::Word(mapping::AclWord::Public)) => Some(sluice_core::DocAccess::Public),
-                Some(mapping::AclFallback::Principals(p)) if !p.is_empty() => Some(sluice_core::DocAccess::any_of(p.iter().cloned())),
+                Some(mapping::AclFallback::Word(mapping::AclWord::Public)) => {
+                    Some(sluice_core::DocAccess::Public)
+                }
+                Some(mapping::AclFallback::Principals(p)) if !p.is_empty() => {
+                    Some(sluice_core::DocAccess::any_of(p.iter().cloned()))
+                }
                 _ => None,
             }
         };
@@ -329,7 +440,10 @@ impl FilesSource {
             match vals.len() {
                 0 => {}
                 1 => {
-                    d.metadata.insert(name.clone(), Value::String(vals.into_iter().next().unwrap_or_default()));
+                    d.metadata.insert(
+                        name.clone(),
+                        Value::String(vals.into_iter().next().unwrap_or_default()),
+                    );
                 }
                 _ => {
                     d.metadata.insert(name.clone(), Value::from(vals));
@@ -337,7 +451,9 @@ impl FilesSource {
             }
         }
         if d.title.is_empty() && d.body.is_empty() {
-            return Err(fail("record has neither title nor text; check `mapping.title` / `mapping.text`".into()));
+            return Err(fail(
+                "record has neither title nor text; check `mapping.title` / `mapping.text`".into(),
+            ));
         }
         Ok(d)
     }
@@ -345,21 +461,35 @@ impl FilesSource {
     /// Loads the next file's records into `pending`. Returns false when no
     /// files are left. A file that cannot be read becomes one dead letter.
     async fn load_next_file(&mut self, page: &mut SourcePage) -> bool {
-        let Some(file) = self.files.pop_front() else { return false };
-        let location = format!("{}/{}", self.root_display.trim_end_matches('/'), file.relative);
+        let Some(file) = self.files.pop_front() else {
+            return false;
+        };
+        let location = format!(
+            "{}/{}",
+            self.root_display.trim_end_matches('/'),
+            file.relative
+        );
         if file.meta.size > self.settings.max_file_bytes {
             page.dead_letters.push(DeadLetter {
                 source: self.id.clone(),
                 location,
                 external_id: None,
-                error: format!("file is {} bytes, over max_file_bytes {}; raise the limit or split the file", file.meta.size, self.settings.max_file_bytes),
+                error: format!(
+                    "file is {} bytes, over max_file_bytes {}; raise the limit or split the file",
+                    file.meta.size, self.settings.max_file_bytes
+                ),
             });
             return true;
         }
         // Unchanged since the last complete run: same size and time, or
         // (a touched file) the same bytes.
         let modified = file.meta.last_modified.to_rfc3339();
-        let previous = match self.previous.as_ref().and_then(|m| m.files.get(&file.relative)).cloned() {
+        let previous = match self
+            .previous
+            .as_ref()
+            .and_then(|m| m.files.get(&file.relative))
+            .cloned()
+        {
             Some(prev) if prev.size == file.meta.size && prev.modified == modified => {
                 self.keep_unchanged(&file.relative, prev, page);
                 return true;
@@ -374,24 +504,50 @@ impl FilesSource {
             Ok(b) => {
                 let sha256 = manifest::sha256(&b);
                 if let Some(prev) = previous.filter(|p| p.sha256 == sha256) {
-                    let entry = manifest::FileEntry { size: file.meta.size, modified, sha256, ids: prev.ids };
+                    let entry = manifest::FileEntry {
+                        size: file.meta.size,
+                        modified,
+                        sha256,
+                        ids: prev.ids,
+                    };
                     self.keep_unchanged(&file.relative, entry, page);
                     return true;
                 }
                 self.parsed_files += 1;
                 match formats::parse(file.format, &b, &file.relative, &file.meta) {
                     Ok(records) => {
-                        self.pending = records.into_iter().map(|(loc, r)| (format!("{location}{loc}"), r)).collect();
+                        self.pending = records
+                            .into_iter()
+                            .map(|(loc, r)| (format!("{location}{loc}"), r))
+                            .collect();
                         // A file that fails as a whole stays out of the
                         // manifest, so the next run reads it again.
                         if let Some(next) = self.next.as_mut() {
-                            next.files.insert(file.relative.clone(), manifest::FileEntry { size: file.meta.size, modified, sha256, ids: Vec::new() });
+                            next.files.insert(
+                                file.relative.clone(),
+                                manifest::FileEntry {
+                                    size: file.meta.size,
+                                    modified,
+                                    sha256,
+                                    ids: Vec::new(),
+                                },
+                            );
                         }
                     }
-                    Err(e) => page.dead_letters.push(DeadLetter { source: self.id.clone(), location, external_id: None, error: e }),
+                    Err(e) => page.dead_letters.push(DeadLetter {
+                        source: self.id.clone(),
+                        location,
+                        external_id: None,
+                        error: e,
+                    }),
                 }
             }
-            Err(e) => page.dead_letters.push(DeadLetter { source: self.id.clone(), location, external_id: None, error: format!("cannot read: {e}") }),
+            Err(e) => page.dead_letters.push(DeadLetter {
+                source: self.id.clone(),
+                location,
+                external_id: None,
+                error: format!("cannot read: {e}"),
+            }),
         }
         self.current = Some(file);
         true
@@ -404,7 +560,11 @@ impl Source for FilesSource {
         &self.id
     }
 
-    async fn open(&mut self, mode: SyncMode, cursor: Option<&str>) -> Result<ListingScope, SourceError> {
+    async fn open(
+        &mut self,
+        mode: SyncMode,
+        cursor: Option<&str>,
+    ) -> Result<ListingScope, SourceError> {
         // Files carry no reliable change feed across stores, so every run
         // lists everything. An incremental run skips the files the last
         // complete run's manifest (the cursor) says are unchanged; a full,
@@ -420,7 +580,8 @@ impl Source for FilesSource {
             SyncMode::Incremental => Manifest::from_cursor(cursor, &self.fingerprint),
             _ => None,
         };
-        self.next = matches!(mode, SyncMode::Incremental | SyncMode::Full).then(|| Manifest::new(self.fingerprint.clone()));
+        self.next = matches!(mode, SyncMode::Incremental | SyncMode::Full)
+            .then(|| Manifest::new(self.fingerprint.clone()));
         (self.skipped_files, self.parsed_files) = (0, 0);
         Ok(ListingScope::Complete)
     }
@@ -429,8 +590,15 @@ impl Source for FilesSource {
     /// files the manifest says hold them when it places every one, else all.
     async fn fetch(&mut self, external_ids: &[String]) -> Result<Option<SourcePage>, SourceError> {
         self.only = self.last.as_ref().or(self.previous.as_ref()).and_then(|m| {
-            let file_of: std::collections::HashMap<&str, &String> = m.files.iter().flat_map(|(f, e)| e.ids.iter().map(move |id| (id.as_str(), f))).collect();
-            external_ids.iter().map(|id| file_of.get(id.as_str()).map(|f| (*f).clone())).collect()
+            let file_of: std::collections::HashMap<&str, &String> = m
+                .files
+                .iter()
+                .flat_map(|(f, e)| e.ids.iter().map(move |id| (id.as_str(), f)))
+                .collect();
+            external_ids
+                .iter()
+                .map(|id| file_of.get(id.as_str()).map(|f| (*f).clone()))
+                .collect()
         });
         let page = sluice_core::fetch_by_listing(self, external_ids).await;
         self.only = None;
@@ -441,12 +609,22 @@ impl Source for FilesSource {
         let mut page = SourcePage::default();
         loop {
             while page.documents.len() < self.settings.page_size {
-                let Some((loc, rec)) = self.pending.pop_front() else { break };
-                let Some(file) = self.current.as_ref() else { break };
-                let outcome = rec.map_err(|e| (None, e)).and_then(|r| self.to_document(&r, file));
+                let Some((loc, rec)) = self.pending.pop_front() else {
+                    break;
+                };
+                let Some(file) = self.current.as_ref() else {
+                    break;
+                };
+                let outcome = rec
+                    .map_err(|e| (None, e))
+                    .and_then(|r| self.to_document(&r, file));
                 match outcome {
                     Ok(d) => {
-                        if let Some(entry) = self.next.as_mut().and_then(|m| m.files.get_mut(&file.relative)) {
+                        if let Some(entry) = self
+                            .next
+                            .as_mut()
+                            .and_then(|m| m.files.get_mut(&file.relative))
+                        {
                             entry.ids.push(d.external_id.clone());
                         }
                         page.documents.push(d)
@@ -458,11 +636,18 @@ impl Source for FilesSource {
                         if let Some(next) = self.next.as_mut() {
                             next.files.remove(&file.relative);
                         }
-                        page.dead_letters.push(DeadLetter { source: self.id.clone(), location: loc, external_id, error })
+                        page.dead_letters.push(DeadLetter {
+                            source: self.id.clone(),
+                            location: loc,
+                            external_id,
+                            error,
+                        })
                     }
                 }
             }
-            if page.documents.len() >= self.settings.page_size || page.live_ids.len() >= LIVE_IDS_PER_PAGE {
+            if page.documents.len() >= self.settings.page_size
+                || page.live_ids.len() >= LIVE_IDS_PER_PAGE
+            {
                 break;
             }
             if self.pending.is_empty() && !self.load_next_file(&mut page).await {
@@ -478,7 +663,12 @@ impl Source for FilesSource {
                 self.last = Some(next);
             }
         }
-        if finished && page.documents.is_empty() && page.dead_letters.is_empty() && page.live_ids.is_empty() && page.cursor.is_none() {
+        if finished
+            && page.documents.is_empty()
+            && page.dead_letters.is_empty()
+            && page.live_ids.is_empty()
+            && page.cursor.is_none()
+        {
             return Ok(None);
         }
         Ok(Some(page))

@@ -40,7 +40,11 @@ pub struct Manifest {
 
 impl Manifest {
     pub fn new(settings_fingerprint: String) -> Manifest {
-        Manifest { version: VERSION, settings: settings_fingerprint, files: BTreeMap::new() }
+        Manifest {
+            version: VERSION,
+            settings: settings_fingerprint,
+            files: BTreeMap::new(),
+        }
     }
 
     /// The manifest in `cursor` if it was written by this version for these
@@ -57,7 +61,9 @@ impl Manifest {
 }
 
 pub fn fingerprint(settings: &impl Serialize) -> String {
-    hex::encode(Sha256::digest(serde_json::to_vec(settings).unwrap_or_default()))
+    hex::encode(Sha256::digest(
+        serde_json::to_vec(settings).unwrap_or_default(),
+    ))
 }
 
 pub fn sha256(bytes: &[u8]) -> String {
@@ -71,13 +77,29 @@ mod tests {
     #[test]
     fn only_a_manifest_of_this_version_and_these_settings_is_used() {
         let mut m = Manifest::new("s1".into());
-        m.files.insert("a.md".into(), FileEntry { size: 3, modified: "t".into(), sha256: "h".into(), ids: vec!["a".into()] });
+        m.files.insert(
+            "a.md".into(),
+            FileEntry {
+                size: 3,
+                modified: "t".into(),
+                sha256: "h".into(),
+                ids: vec!["a".into()],
+            },
+        );
         let c = m.to_cursor();
         assert_eq!(Manifest::from_cursor(Some(&c), "s1"), Some(m.clone()));
-        assert_eq!(Manifest::from_cursor(Some(&c), "s2"), None, "other settings");
+        assert_eq!(
+            Manifest::from_cursor(Some(&c), "s2"),
+            None,
+            "other settings"
+        );
         assert_eq!(Manifest::from_cursor(None, "s1"), None);
         assert_eq!(Manifest::from_cursor(Some("{not json"), "s1"), None);
         let old = c.replace("\"version\":1", "\"version\":0");
-        assert_eq!(Manifest::from_cursor(Some(&old), "s1"), None, "older version");
+        assert_eq!(
+            Manifest::from_cursor(Some(&old), "s1"),
+            None,
+            "older version"
+        );
     }
 }

@@ -36,7 +36,11 @@ impl Exprs {
     /// (a body in ADF is a JSON object, converted before it joins a
     /// template such as `{author}: {body}`).
     pub fn eval_all_with(&self, record: &Value, render: fn(&Value) -> String) -> Vec<String> {
-        self.list().into_iter().flat_map(|e| eval_with(e, record, render)).filter(|s| !s.trim().is_empty()).collect()
+        self.list()
+            .into_iter()
+            .flat_map(|e| eval_with(e, record, render))
+            .filter(|s| !s.trim().is_empty())
+            .collect()
     }
 
     /// The first non-empty value.
@@ -173,12 +177,18 @@ fn parse_path(p: &str) -> Result<Vec<Step>, String> {
             return Err(format!("empty segment in path `{p}`"));
         }
         while !rest.is_empty() {
-            let close = rest.find(']').ok_or_else(|| format!("unclosed `[` in path `{p}`"))?;
+            let close = rest
+                .find(']')
+                .ok_or_else(|| format!("unclosed `[` in path `{p}`"))?;
             let inner = &rest[1..close];
             if inner == "*" {
                 steps.push(Step::All);
             } else {
-                let i = inner.parse::<i64>().map_err(|_| format!("bad index `[{inner}]` in path `{p}`; use a number, -1 for the last, or `*`"))?;
+                let i = inner.parse::<i64>().map_err(|_| {
+                    format!(
+                        "bad index `[{inner}]` in path `{p}`; use a number, -1 for the last, or `*`"
+                    )
+                })?;
                 steps.push(Step::Index(i));
             }
             rest = &rest[close + 1..];
@@ -200,7 +210,10 @@ fn parse_template(e: &str) -> Result<Vec<Part>, String> {
         if open > 0 {
             parts.push(Part::Lit(rest[..open].to_string()));
         }
-        let close = rest[open..].find('}').ok_or_else(|| format!("unclosed `{{` in `{e}`"))? + open;
+        let close = rest[open..]
+            .find('}')
+            .ok_or_else(|| format!("unclosed `{{` in `{e}`"))?
+            + open;
         parts.push(Part::Path(parse_path(&rest[open + 1..close])?));
         rest = &rest[close + 1..];
     }
@@ -222,7 +235,9 @@ fn element(a: &[Value], i: i64) -> Option<&Value> {
 fn walk<'a>(v: &'a Value, steps: &[Step], flatten_leaf: bool, out: &mut Vec<&'a Value>) {
     let Some((first, rest)) = steps.split_first() else {
         match v {
-            Value::Array(items) if flatten_leaf => out.extend(items.iter().filter(|i| !i.is_null())),
+            Value::Array(items) if flatten_leaf => {
+                out.extend(items.iter().filter(|i| !i.is_null()))
+            }
             Value::Null if flatten_leaf => {}
             other => out.push(other),
         }
@@ -264,11 +279,15 @@ pub fn eval(expr: &str, record: &Value) -> Vec<String> {
 }
 
 fn eval_with(expr: &str, record: &Value, render: fn(&Value) -> String) -> Vec<String> {
-    let Ok(parts) = parse_template(expr) else { return Vec::new() };
+    let Ok(parts) = parse_template(expr) else {
+        return Vec::new();
+    };
     // `{a[*].x}: {a[*].y}` walks `a` once, pairing x and y of each element,
     // instead of forming every combination.
     if let Some(prefix_len) = shared_wildcard_prefix(&parts) {
-        let Some(Part::Path(first)) = parts.iter().find(|p| matches!(p, Part::Path(_))) else { return Vec::new() };
+        let Some(Part::Path(first)) = parts.iter().find(|p| matches!(p, Part::Path(_))) else {
+            return Vec::new();
+        };
         let mut elements = Vec::new();
         // The prefix ends in `[*]`: this yields the array's elements.
         walk(record, &first[..prefix_len], false, &mut elements);
@@ -279,7 +298,10 @@ fn eval_with(expr: &str, record: &Value, render: fn(&Value) -> String) -> Vec<St
                 lit => lit.clone(),
             })
             .collect();
-        return elements.into_iter().flat_map(|el| eval_parts(&inner, el, render)).collect();
+        return elements
+            .into_iter()
+            .flat_map(|el| eval_parts(&inner, el, render))
+            .collect();
     }
     eval_parts(&parts, record, render)
 }
@@ -287,14 +309,20 @@ fn eval_with(expr: &str, record: &Value, render: fn(&Value) -> String) -> Vec<St
 /// Length of the path prefix (through its first `[*]`) shared by every
 /// placeholder, when a template has two or more placeholders.
 fn shared_wildcard_prefix(parts: &[Part]) -> Option<usize> {
-    let paths: Vec<&Vec<Step>> = parts.iter().filter_map(|p| if let Part::Path(s) = p { Some(s) } else { None }).collect();
+    let paths: Vec<&Vec<Step>> = parts
+        .iter()
+        .filter_map(|p| if let Part::Path(s) = p { Some(s) } else { None })
+        .collect();
     if paths.len() < 2 {
         return None;
     }
     let first = paths[0];
     let star = first.iter().position(|s| *s == Step::All)?;
     let prefix = &first[..=star];
-    paths.iter().all(|p| p.len() > star + 1 && p[..=star] == *prefix).then_some(star + 1)
+    paths
+        .iter()
+        .all(|p| p.len() > star + 1 && p[..=star] == *prefix)
+        .then_some(star + 1)
 }
 
 fn eval_parts(parts: &[Part], record: &Value, render: fn(&Value) -> String) -> Vec<String> {
@@ -310,7 +338,11 @@ fn eval_parts(parts: &[Part], record: &Value, render: fn(&Value) -> String) -> V
                     return Vec::new();
                 }
                 let strs: Vec<String> = vals.iter().map(|v| render(v)).collect();
-                results = results.iter().flat_map(|r| strs.iter().map(move |s| format!("{r}{s}"))).take(10_000).collect();
+                results = results
+                    .iter()
+                    .flat_map(|r| strs.iter().map(move |s| format!("{r}{s}")))
+                    .take(10_000)
+                    .collect();
             }
         }
     }
@@ -337,7 +369,10 @@ mod tests {
         assert_eq!(eval("id", &r), vec!["42"]);
         assert_eq!(eval("fields.summary", &r), vec!["Lag"]);
         assert_eq!(eval("fields.labels", &r), vec!["a", "b"]);
-        assert_eq!(eval("fields.comment.comments[*].body", &r), vec!["c1", "c2"]);
+        assert_eq!(
+            eval("fields.comment.comments[*].body", &r),
+            vec!["c1", "c2"]
+        );
         assert_eq!(eval("ancestors[1].title", &r), vec!["SRE"]);
         assert!(eval("fields.assignee.displayName", &r).is_empty());
         assert!(eval("missing", &r).is_empty());
@@ -346,8 +381,14 @@ mod tests {
     #[test]
     fn templates_expand_over_lists() {
         let r = rec();
-        assert_eq!(eval("https://x/browse/{key}", &r), vec!["https://x/browse/OPS-1"]);
-        assert_eq!(eval("group:{restrictions.read.groups[*]}", &r), vec!["group:sre", "group:hr"]);
+        assert_eq!(
+            eval("https://x/browse/{key}", &r),
+            vec!["https://x/browse/OPS-1"]
+        );
+        assert_eq!(
+            eval("group:{restrictions.read.groups[*]}", &r),
+            vec!["group:sre", "group:hr"]
+        );
         // A template over an empty list yields nothing (not "user:").
         assert!(eval("user:{restrictions.read.users[*]}", &r).is_empty());
     }
@@ -355,7 +396,10 @@ mod tests {
     #[test]
     fn lockstep_templates_and_negative_index() {
         let r = json!({"messages": [{"user": "ann", "text": "hi", "ts": "1"}, {"user": "bob", "text": "yo", "ts": "2"}]});
-        assert_eq!(eval("{messages[*].user}: {messages[*].text}", &r), vec!["ann: hi", "bob: yo"]);
+        assert_eq!(
+            eval("{messages[*].user}: {messages[*].text}", &r),
+            vec!["ann: hi", "bob: yo"]
+        );
         assert_eq!(eval("messages[-1].ts", &r), vec!["2"]);
         assert!(eval("messages[-3].ts", &r).is_empty());
         // Different arrays still combine.
@@ -366,11 +410,24 @@ mod tests {
     #[test]
     fn exprs_concatenate_and_validate() {
         let r = rec();
-        let e = Exprs::Many(vec!["fields.summary".into(), "fields.comment.comments[*].body".into()]);
+        let e = Exprs::Many(vec![
+            "fields.summary".into(),
+            "fields.comment.comments[*].body".into(),
+        ]);
         assert_eq!(e.eval_all(&r), vec!["Lag", "c1", "c2"]);
         assert_eq!(e.eval_first(&r).as_deref(), Some("Lag"));
-        assert!(Exprs::One("a[x]".into()).validate().unwrap_err().contains("bad index"));
-        assert!(Exprs::One("{a".into()).validate().unwrap_err().contains("unclosed"));
+        assert!(
+            Exprs::One("a[x]".into())
+                .validate()
+                .unwrap_err()
+                .contains("bad index")
+        );
+        assert!(
+            Exprs::One("{a".into())
+                .validate()
+                .unwrap_err()
+                .contains("unclosed")
+        );
         assert!(Exprs::One("a..b".into()).validate().is_err());
     }
 }

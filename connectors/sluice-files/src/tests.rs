@@ -11,7 +11,10 @@ fn settings(v: serde_json::Value) -> FilesSettings {
 }
 
 async fn drain(src: &mut FilesSource) -> (Vec<Document>, Vec<DeadLetter>, usize) {
-    assert_eq!(src.open(SyncMode::Full, None).await.unwrap(), ListingScope::Complete);
+    assert_eq!(
+        src.open(SyncMode::Full, None).await.unwrap(),
+        ListingScope::Complete
+    );
     let (mut docs, mut dead, mut pages) = (Vec::new(), Vec::new(), 0);
     while let Some(p) = src.next_page().await.unwrap() {
         pages += 1;
@@ -24,7 +27,12 @@ async fn drain(src: &mut FilesSource) -> (Vec<Document>, Vec<DeadLetter>, usize)
 #[tokio::test]
 async fn beir_corpus_needs_no_mapping() {
     let dir = tempfile::tempdir().unwrap();
-    let lines = (0..5).map(|i| json!({"_id": format!("d{i}"), "title": format!("T{i}"), "text": format!("body {i}")}).to_string()).collect::<Vec<_>>();
+    let lines = (0..5)
+        .map(|i| {
+            json!({"_id": format!("d{i}"), "title": format!("T{i}"), "text": format!("body {i}")})
+                .to_string()
+        })
+        .collect::<Vec<_>>();
     std::fs::write(dir.path().join("corpus.jsonl"), lines.join("\n")).unwrap();
     let s = settings(json!({"path": "corpus.jsonl", "page_size": 2}));
     let mut src = FilesSource::new("beir", s, dir.path()).unwrap();
@@ -45,7 +53,11 @@ async fn jira_shaped_mapping_with_comments_labels_acl() {
         "labels": ["kafka"], "components": [{"name": "ingest"}], "updated": "2025-08-03T16:40:02.000+0000",
         "issuetype": {"name": "Bug"}, "status": {"name": "Open"},
         "comment": {"comments": [{"body": "Scaled to 6 consumers."}, {"body": "Fixed."}]}, "security": {"name": "sec"}}});
-    std::fs::write(dir.path().join("issues.jsonl"), issue.to_string() + "\n{not json\n[1,2]\n{\"fields\":{}}\n").unwrap();
+    std::fs::write(
+        dir.path().join("issues.jsonl"),
+        issue.to_string() + "\n{not json\n[1,2]\n{\"fields\":{}}\n",
+    )
+    .unwrap();
     let s = settings(json!({
         "path": ".", "kind": "issue",
         "mapping": {
@@ -62,15 +74,28 @@ async fn jira_shaped_mapping_with_comments_labels_acl() {
     assert_eq!(docs.len(), 1);
     let d = &docs[0];
     assert_eq!(d.kind, DocKind::Issue);
-    assert_eq!(d.body, "Consumer lag is high.\n\nScaled to 6 consumers.\n\nFixed.");
+    assert_eq!(
+        d.body,
+        "Consumer lag is high.\n\nScaled to 6 consumers.\n\nFixed."
+    );
     assert_eq!(d.url.as_deref(), Some("https://jira.example/browse/OPS-7"));
     assert_eq!(d.labels, vec!["kafka", "component:ingest"]);
-    assert_eq!(d.access, Some(sluice_core::DocAccess::any_of(["group:sec"])), "principals exactly as written");
+    assert_eq!(
+        d.access,
+        Some(sluice_core::DocAccess::any_of(["group:sec"])),
+        "principals exactly as written"
+    );
     assert_eq!(d.metadata["status"], json!("Open"));
-    assert_eq!(d.updated_at.unwrap().to_rfc3339(), "2025-08-03T16:40:02+00:00");
+    assert_eq!(
+        d.updated_at.unwrap().to_rfc3339(),
+        "2025-08-03T16:40:02+00:00"
+    );
     // Three bad lines, three dead letters naming file:line and the cause.
     assert_eq!(dead.len(), 3, "{dead:#?}");
-    assert!(dead[0].location.ends_with("issues.jsonl:2") && dead[0].error.contains("invalid JSON"), "{dead:#?}");
+    assert!(
+        dead[0].location.ends_with("issues.jsonl:2") && dead[0].error.contains("invalid JSON"),
+        "{dead:#?}"
+    );
     assert!(dead[1].error.contains("not an object"));
     assert!(dead[2].error.contains("external id"));
 }
@@ -80,20 +105,35 @@ async fn markdown_html_csv_parquet_directory() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
     std::fs::create_dir_all(p.join("docs/sub")).unwrap();
-    std::fs::write(p.join("docs/guide.md"), "# Onboarding guide\n\n## Laptop\n\nGet a laptop.").unwrap();
+    std::fs::write(
+        p.join("docs/guide.md"),
+        "# Onboarding guide\n\n## Laptop\n\nGet a laptop.",
+    )
+    .unwrap();
     std::fs::write(p.join("docs/sub/page.html"), "<html><head><title>Runbook</title></head><body><h2>Step</h2><p>Restart it.</p></body></html>").unwrap();
     std::fs::write(p.join("docs/.hidden.md"), "# secret").unwrap();
     std::fs::write(p.join("docs/notes.bin"), [0u8, 1, 2]).unwrap();
-    std::fs::write(p.join("rows.csv"), "id,title,text\n1,First,Hello\n2,Second,\"Quoted, text\"\n").unwrap();
+    std::fs::write(
+        p.join("rows.csv"),
+        "id,title,text\n1,First,Hello\n2,Second,\"Quoted, text\"\n",
+    )
+    .unwrap();
     // Parquet written with arrow.
     {
         use arrow::array::{RecordBatch, StringArray};
         use arrow::datatypes::{DataType, Field, Schema};
-        let schema = std::sync::Arc::new(Schema::new(vec![Field::new("id", DataType::Utf8, false), Field::new("text", DataType::Utf8, false)]));
-        let batch = RecordBatch::try_new(schema.clone(), vec![
-            std::sync::Arc::new(StringArray::from(vec!["p1", "p2"])),
-            std::sync::Arc::new(StringArray::from(vec!["parquet one", "parquet two"])),
-        ]).unwrap();
+        let schema = std::sync::Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Utf8, false),
+            Field::new("text", DataType::Utf8, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                std::sync::Arc::new(StringArray::from(vec!["p1", "p2"])),
+                std::sync::Arc::new(StringArray::from(vec!["parquet one", "parquet two"])),
+            ],
+        )
+        .unwrap();
         let f = std::fs::File::create(p.join("rows.parquet")).unwrap();
         let mut w = parquet::arrow::ArrowWriter::try_new(f, schema, None).unwrap();
         w.write(&batch).unwrap();
@@ -103,7 +143,10 @@ async fn markdown_html_csv_parquet_directory() {
     let (docs, dead, _) = drain(&mut src).await;
     assert!(dead.is_empty(), "{dead:#?}");
     let ids: Vec<&str> = docs.iter().map(|d| d.external_id.as_str()).collect();
-    assert_eq!(ids, vec!["docs/guide.md", "docs/sub/page.html", "1", "2", "p1", "p2"]);
+    assert_eq!(
+        ids,
+        vec!["docs/guide.md", "docs/sub/page.html", "1", "2", "p1", "p2"]
+    );
     assert_eq!(docs[0].title, "Onboarding guide");
     assert!(docs[0].body.contains("## Laptop"));
     assert_eq!(docs[1].title, "Runbook");
@@ -113,13 +156,21 @@ async fn markdown_html_csv_parquet_directory() {
     assert!(docs[0].updated_at.is_some());
 
     // Glob narrows the listing.
-    let mut src = FilesSource::new("md", settings(json!({"path": ".", "glob": "**/*.md"})), p).unwrap();
+    let mut src =
+        FilesSource::new("md", settings(json!({"path": ".", "glob": "**/*.md"})), p).unwrap();
     let (docs, _, _) = drain(&mut src).await;
     assert_eq!(docs.len(), 1);
 
     // An object_store file:// URL reads the same files.
-    let url = url::Url::from_directory_path(p.join("docs")).unwrap().to_string();
-    let mut src = FilesSource::new("u", settings(json!({"url": url, "glob": "*.md"})), Path::new("/")).unwrap();
+    let url = url::Url::from_directory_path(p.join("docs"))
+        .unwrap()
+        .to_string();
+    let mut src = FilesSource::new(
+        "u",
+        settings(json!({"url": url, "glob": "*.md"})),
+        Path::new("/"),
+    )
+    .unwrap();
     let (docs, _, _) = drain(&mut src).await;
     assert_eq!(docs.len(), 1);
 }
@@ -128,7 +179,11 @@ async fn markdown_html_csv_parquet_directory() {
 async fn corrupt_file_is_one_dead_letter_and_others_still_read() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.parquet"), b"PAR1 this is not parquet").unwrap();
-    std::fs::write(dir.path().join("b.jsonl"), "{\"id\":\"ok\",\"text\":\"fine\"}\n").unwrap();
+    std::fs::write(
+        dir.path().join("b.jsonl"),
+        "{\"id\":\"ok\",\"text\":\"fine\"}\n",
+    )
+    .unwrap();
     let mut src = FilesSource::new("x", settings(json!({"path": "."})), dir.path()).unwrap();
     let (docs, dead, _) = drain(&mut src).await;
     assert_eq!(docs.len(), 1);
@@ -141,8 +196,17 @@ async fn corrupt_file_is_one_dead_letter_and_others_still_read() {
 async fn parent_directory_segments_resolve() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
-    std::fs::write(dir.path().join("a/x.jsonl"), "{\"id\":\"1\",\"text\":\"t\"}\n").unwrap();
-    let mut src = FilesSource::new("x", settings(json!({"path": "../x.jsonl"})), &dir.path().join("a/b")).unwrap();
+    std::fs::write(
+        dir.path().join("a/x.jsonl"),
+        "{\"id\":\"1\",\"text\":\"t\"}\n",
+    )
+    .unwrap();
+    let mut src = FilesSource::new(
+        "x",
+        settings(json!({"path": "../x.jsonl"})),
+        &dir.path().join("a/b"),
+    )
+    .unwrap();
     let (docs, _, _) = drain(&mut src).await;
     assert_eq!(docs.len(), 1);
 }
@@ -157,18 +221,32 @@ async fn missing_path_is_a_page_error() {
 
 #[test]
 fn settings_errors_are_all_reported() {
-    let map: BTreeMap<String, Value> = serde_json::from_value(json!({"kind": "spaceship", "glob": "[", "page_size": 0,
-        "mapping": {"id": "a[x]"}})).unwrap();
+    let map: BTreeMap<String, Value> =
+        serde_json::from_value(json!({"kind": "spaceship", "glob": "[", "page_size": 0,
+        "mapping": {"id": "a[x]"}}))
+        .unwrap();
     let errs = FilesSettings::parse(&map).unwrap_err();
     let paths: Vec<&str> = errs.iter().map(|e| e.path.as_str()).collect();
-    assert_eq!(paths, vec!["", "glob", "kind", "page_size", "mapping.id"], "{errs:#?}");
-    let map: BTreeMap<String, Value> = serde_json::from_value(json!({"path": "x", "mapings": {}})).unwrap();
+    assert_eq!(
+        paths,
+        vec!["", "glob", "kind", "page_size", "mapping.id"],
+        "{errs:#?}"
+    );
+    let map: BTreeMap<String, Value> =
+        serde_json::from_value(json!({"path": "x", "mapings": {}})).unwrap();
     let errs = FilesSettings::parse(&map).unwrap_err();
-    assert!(errs[0].message.contains("unknown field `mapings`"), "{errs:#?}");
+    assert!(
+        errs[0].message.contains("unknown field `mapings`"),
+        "{errs:#?}"
+    );
 }
 
 /// One run of `mode`: documents, live ids, the last cursor, (skipped, read) files.
-async fn sync(src: &mut FilesSource, mode: SyncMode, cursor: Option<&str>) -> (Vec<String>, Vec<String>, Option<String>, (usize, usize)) {
+async fn sync(
+    src: &mut FilesSource,
+    mode: SyncMode,
+    cursor: Option<&str>,
+) -> (Vec<String>, Vec<String>, Option<String>, (usize, usize)) {
     src.open(mode, cursor).await.unwrap();
     let (mut docs, mut live, mut last) = (Vec::new(), Vec::new(), None);
     while let Some(p) = src.next_page().await.unwrap() {
@@ -189,7 +267,10 @@ async fn unchanged_files_are_listed_by_id_without_being_read() {
     let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
     write("a.md", "# A\n\nalpha");
     write("b.md", "# B\n\nbeta");
-    write("c.jsonl", "{\"id\": \"c1\", \"text\": \"one\"}\n{\"id\": \"c2\", \"text\": \"two\"}\n");
+    write(
+        "c.jsonl",
+        "{\"id\": \"c1\", \"text\": \"one\"}\n{\"id\": \"c2\", \"text\": \"two\"}\n",
+    );
     let s = settings(json!({"path": ".", "page_size": 1}));
     let mut src = FilesSource::new("kb", s.clone(), dir.path()).unwrap();
 
@@ -204,7 +285,11 @@ async fn unchanged_files_are_listed_by_id_without_being_read() {
     assert!(docs.is_empty(), "{docs:?}");
     assert_eq!(live, ["a.md", "b.md", "c1", "c2"]);
     assert_eq!(files, (3, 0));
-    assert_eq!(next.as_deref(), Some(cursor.as_str()), "the same manifest again");
+    assert_eq!(
+        next.as_deref(),
+        Some(cursor.as_str()),
+        "the same manifest again"
+    );
 
     // One file edited (another size), one rewritten with the same bytes (a new time).
     std::thread::sleep(std::time::Duration::from_millis(20));
@@ -213,7 +298,11 @@ async fn unchanged_files_are_listed_by_id_without_being_read() {
     let (docs, live, next, files) = sync(&mut src, SyncMode::Incremental, Some(&cursor)).await;
     assert_eq!(docs, ["b.md"], "only the edited file is parsed");
     assert_eq!(live, ["a.md", "c1", "c2"]);
-    assert_eq!(files, (2, 1), "the touched file was read and hashed, not parsed");
+    assert_eq!(
+        files,
+        (2, 1),
+        "the touched file was read and hashed, not parsed"
+    );
     let cursor = next.unwrap();
 
     // A file removed: its records are simply not listed (the engine prunes them).

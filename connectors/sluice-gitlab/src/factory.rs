@@ -20,7 +20,11 @@ impl SourceFactory for GitlabSourceType {
         sluice_core::settings_schema::<GitlabSettings>()
     }
 
-    fn check(&self, settings: &BTreeMap<String, Value>, _base_dir: &Path) -> Result<CredentialNeeds, Vec<SettingsError>> {
+    fn check(
+        &self,
+        settings: &BTreeMap<String, Value>,
+        _base_dir: &Path,
+    ) -> Result<CredentialNeeds, Vec<SettingsError>> {
         let s = GitlabSettings::parse(settings)?;
         let _ = s;
         Ok(CredentialNeeds::Exactly(vec!["token".into()]))
@@ -28,6 +32,10 @@ impl SourceFactory for GitlabSourceType {
 
     fn build(&self, ctx: &SourceContext<'_>) -> Result<Box<dyn Source>, String> {
         let s = GitlabSettings::parse(ctx.settings).map_err(|e| SettingsError::join(&e))?;
-        Ok(Box::new(GitlabSource::new(ctx.source_id, s, ctx.credentials)?))
+        Ok(Box::new(GitlabSource::new(
+            ctx.source_id,
+            s,
+            ctx.credentials,
+        )?))
     }
 }

@@ -53,7 +53,12 @@ fn default_base() -> String {
     "https://gitlab.com".into()
 }
 fn default_globs() -> Vec<String> {
-    vec!["**/*.md".into(), "**/*.markdown".into(), "**/*.txt".into(), "**/*.rst".into()]
+    vec![
+        "**/*.md".into(),
+        "**/*.markdown".into(),
+        "**/*.txt".into(),
+        "**/*.rst".into(),
+    ]
 }
 fn default_file_max() -> usize {
     256 * 1024
@@ -72,17 +77,31 @@ impl GitlabSettings {
     pub fn parse(settings: &BTreeMap<String, Value>) -> Result<GitlabSettings, Vec<SettingsError>> {
         let s: GitlabSettings = sluice_core::parse_settings(settings)?;
         let mut errs = Vec::new();
-        let mut err = |path: &str, message: String, hint: Option<&str>| errs.push(SettingsError::new(path, message, hint));
+        let mut err = |path: &str, message: String, hint: Option<&str>| {
+            errs.push(SettingsError::new(path, message, hint))
+        };
         match url::Url::parse(&s.base_url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => {
                 if u.path().contains("/api/") {
-                    err("base_url", "base_url is the instance URL, without /api/v4".into(), Some("e.g. https://gitlab.com"));
+                    err(
+                        "base_url",
+                        "base_url is the instance URL, without /api/v4".into(),
+                        Some("e.g. https://gitlab.com"),
+                    );
                 }
             }
-            _ => err("base_url", format!("invalid base URL `{}`", s.base_url), Some("e.g. https://gitlab.com")),
+            _ => err(
+                "base_url",
+                format!("invalid base URL `{}`", s.base_url),
+                Some("e.g. https://gitlab.com"),
+            ),
         }
         if s.groups.is_empty() && s.projects.is_empty() {
-            err("", "list `groups` and/or `projects` to sync".into(), Some("e.g. groups: [acme/platform] or projects: [acme/platform/api]"));
+            err(
+                "",
+                "list `groups` and/or `projects` to sync".into(),
+                Some("e.g. groups: [acme/platform] or projects: [acme/platform/api]"),
+            );
         }
         for g in &s.file_globs {
             if let Err(e) = glob::Pattern::new(g) {
@@ -90,7 +109,11 @@ impl GitlabSettings {
             }
         }
         if s.page_size == 0 || s.page_size > 100 {
-            err("page_size", "page_size must be between 1 and 100".into(), None);
+            err(
+                "page_size",
+                "page_size must be between 1 and 100".into(),
+                None,
+            );
         }
         if s.overlap_minutes < 0 {
             err("overlap_minutes", "must not be negative".into(), None);
@@ -122,7 +145,11 @@ impl FileGlobs {
     }
 
     pub fn admits(&self, path: &str) -> bool {
-        let opts = glob::MatchOptions { case_sensitive: true, require_literal_separator: true, require_literal_leading_dot: false };
+        let opts = glob::MatchOptions {
+            case_sensitive: true,
+            require_literal_separator: true,
+            require_literal_leading_dot: false,
+        };
         self.0.iter().any(|p| p.matches_with(path, opts))
     }
 }

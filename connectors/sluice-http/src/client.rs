@@ -23,11 +23,17 @@ use crate::settings::HttpSettings;
 pub enum Auth {
     None,
     /// HTTP basic, e.g. Atlassian Cloud e-mail + API token.
-    Basic { user: String, password: String },
+    Basic {
+        user: String,
+        password: String,
+    },
     /// `Authorization: Bearer …` (Atlassian PATs, GitLab OAuth, Slack bots).
     Bearer(String),
     /// A custom header such as GitLab's `PRIVATE-TOKEN`.
-    Header { name: String, value: String },
+    Header {
+        name: String,
+        value: String,
+    },
 }
 
 impl fmt::Debug for Auth {
@@ -43,29 +49,55 @@ impl fmt::Debug for Auth {
 
 /// The credentials `Auth::atlassian` reads.
 pub fn atlassian_credentials(cloud: bool) -> &'static [&'static str] {
-    if cloud { &["email", "api_token"] } else { &["token"] }
+    if cloud {
+        &["email", "api_token"]
+    } else {
+        &["token"]
+    }
 }
 
 impl Auth {
     /// Atlassian's two schemes: Cloud takes `email` + `api_token` (basic),
     /// Server/Data Center a personal access `token` (bearer).
-    pub fn atlassian(cloud: bool, credentials: &std::collections::BTreeMap<String, String>) -> Result<Auth, String> {
-        let get = |k: &str| credentials.get(k).cloned().ok_or_else(|| format!("missing credential `{k}` (credentials.{k}: ${{ENV_VAR}})"));
-        Ok(if cloud { Auth::Basic { user: get("email")?, password: get("api_token")? } } else { Auth::Bearer(get("token")?) })
+    pub fn atlassian(
+        cloud: bool,
+        credentials: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Auth, String> {
+        let get = |k: &str| {
+            credentials
+                .get(k)
+                .cloned()
+                .ok_or_else(|| format!("missing credential `{k}` (credentials.{k}: ${{ENV_VAR}})"))
+        };
+        Ok(if cloud {
+            Auth::Basic {
+                user: get("email")?,
+                password: get("api_token")?,
+            }
+        } else {
+            Auth::Bearer(get("token")?)
+        })
     }
 
     fn headers(&self) -> Result<HeaderMap, String> {
         let mut h = HeaderMap::new();
         let mut put = |name: &str, value: String| -> Result<(), String> {
-            let mut v = HeaderValue::from_str(&value).map_err(|_| format!("the {name} credential contains characters not allowed in an HTTP header"))?;
+            let mut v = HeaderValue::from_str(&value).map_err(|_| {
+                format!("the {name} credential contains characters not allowed in an HTTP header")
+            })?;
             v.set_sensitive(true);
-            h.insert(reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string())?, v);
+            h.insert(
+                reqwest::header::HeaderName::from_bytes(name.as_bytes())
+                    .map_err(|e| e.to_string())?,
+                v,
+            );
             Ok(())
         };
         match self {
             Auth::None => {}
             Auth::Basic { user, password } => {
-                let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+                let token =
+                    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
                 put("authorization", format!("Basic {token}"))?;
             }
             Auth::Bearer(t) => put("authorization", format!("Bearer {t}"))?,
@@ -125,7 +157,10 @@ impl HttpResponse {
         serde_json::from_slice(&self.body).map_err(|e| HttpError {
             url: redact_url(&self.url),
             status: Some(self.status),
-            message: format!("malformed JSON response ({e}); body starts with {:?}", snippet(&self.body)),
+            message: format!(
+                "malformed JSON response ({e}); body starts with {:?}",
+                snippet(&self.body)
+            ),
             transient: false,
         })
     }
@@ -171,7 +206,8 @@ pub struct HttpClient {
 
 impl HttpClient {
     pub fn new(base_url: &str, auth: &Auth, settings: &HttpSettings) -> Result<HttpClient, String> {
-        let mut base = Url::parse(base_url).map_err(|e| format!("invalid base URL `{base_url}`: {e}"))?;
+        let mut base =
+            Url::parse(base_url).map_err(|e| format!("invalid base URL `{base_url}`: {e}"))?;
         if !matches!(base.scheme(), "http" | "https") {
             return Err(format!("base URL `{base_url}` must be http:// or https://"));
         }
@@ -186,10 +222,16 @@ impl HttpClient {
         // ones included, and reqwest drops only the standard ones when a
         // redirect changes host (not GitLab's PRIVATE-TOKEN): a redirect may
         // never leave the configured origin, and at most 5 are followed.
-        let origin = (base.scheme().to_string(), base.host_str().map(str::to_string), base.port_or_known_default());
+        let origin = (
+            base.scheme().to_string(),
+            base.host_str().map(str::to_string),
+            base.port_or_known_default(),
+        );
         let redirects = reqwest::redirect::Policy::custom(move |attempt| {
             let u = attempt.url();
-            let same = u.scheme() == origin.0 && u.host_str().map(str::to_string) == origin.1 && u.port_or_known_default() == origin.2;
+            let same = u.scheme() == origin.0
+                && u.host_str().map(str::to_string) == origin.1
+                && u.port_or_known_default() == origin.2;
             if !same {
                 let to = format!("{}://{}", u.scheme(), u.host_str().unwrap_or("?"));
                 attempt.error(format!("a redirect to another origin ({to}) was refused: credentials are never sent off the configured host"))
@@ -254,7 +296,10 @@ impl HttpClient {
             return Err(HttpError {
                 url: redact_url(&u),
                 status: None,
-                message: format!("refusing to follow a link to another origin than {}", self.base.origin().ascii_serialization()),
+                message: format!(
+                    "refusing to follow a link to another origin than {}",
+                    self.base.origin().ascii_serialization()
+                ),
                 transient: false,
             });
         }
@@ -265,13 +310,20 @@ impl HttpClient {
         self.send(url, None).await
     }
 
-    pub async fn get_json<T: DeserializeOwned>(&self, url: &Url) -> Result<(T, HttpResponse), HttpError> {
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        url: &Url,
+    ) -> Result<(T, HttpResponse), HttpError> {
         let resp = self.get(url).await?;
         let v = resp.json()?;
         Ok((v, resp))
     }
 
-    pub async fn post_json<T: DeserializeOwned>(&self, url: &Url, body: &serde_json::Value) -> Result<(T, HttpResponse), HttpError> {
+    pub async fn post_json<T: DeserializeOwned>(
+        &self,
+        url: &Url,
+        body: &serde_json::Value,
+    ) -> Result<(T, HttpResponse), HttpError> {
         let resp = self.send(url, Some(body)).await?;
         let v = resp.json()?;
         Ok((v, resp))
@@ -281,11 +333,17 @@ impl HttpClient {
         if d.is_zero() {
             return;
         }
-        self.stats.waited_ms.fetch_add(d.as_millis() as u64, Ordering::Relaxed);
+        self.stats
+            .waited_ms
+            .fetch_add(d.as_millis() as u64, Ordering::Relaxed);
         self.sleeper.sleep(d).await;
     }
 
-    async fn send(&self, url: &Url, body: Option<&serde_json::Value>) -> Result<HttpResponse, HttpError> {
+    async fn send(
+        &self,
+        url: &Url,
+        body: Option<&serde_json::Value>,
+    ) -> Result<HttpResponse, HttpError> {
         let shown = redact_url(url);
         let backoff = Backoff {
             initial: Duration::from_millis(self.settings.backoff_initial_ms),
@@ -293,9 +351,14 @@ impl HttpClient {
         };
         let mut attempt = 0u32;
         loop {
-            let pause = self.paused_until.lock().unwrap_or_else(|e| e.into_inner()).take();
+            let pause = self
+                .paused_until
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
             if let Some(until) = pause {
-                self.wait(until.saturating_duration_since(Instant::now())).await;
+                self.wait(until.saturating_duration_since(Instant::now()))
+                    .await;
             }
             self.limiter.until_ready().await;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
@@ -307,12 +370,27 @@ impl HttpClient {
                 // A refused redirect (another origin, or too many) fails the
                 // same way every time: not worth retrying.
                 Err(e) if e.is_redirect() => {
-                    return Err(HttpError { url: shown, status: None, message: format!("redirect refused: {}", root_cause(&e.without_url())), transient: false });
+                    return Err(HttpError {
+                        url: shown,
+                        status: None,
+                        message: format!("redirect refused: {}", root_cause(&e.without_url())),
+                        transient: false,
+                    });
                 }
                 Err(e) => {
-                    let kind = if e.is_timeout() { "timed out" } else if e.is_connect() { "connection failed" } else { "request failed" };
+                    let kind = if e.is_timeout() {
+                        "timed out"
+                    } else if e.is_connect() {
+                        "connection failed"
+                    } else {
+                        "request failed"
+                    };
                     // reqwest's message embeds the unredacted URL: drop it.
-                    Failure::Retry { status: None, message: format!("{kind}: {}", root_cause(&e.without_url())), wait: None }
+                    Failure::Retry {
+                        status: None,
+                        message: format!("{kind}: {}", root_cause(&e.without_url())),
+                        wait: None,
+                    }
                 }
                 Ok(resp) => {
                     let status = resp.status();
@@ -320,13 +398,19 @@ impl HttpClient {
                     let now = Utc::now();
                     if let Some(d) = rate_limit_delay(&headers, now, true) {
                         // Budget spent: pause before the next request (any caller).
-                        *self.paused_until.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now() + d);
+                        *self.paused_until.lock().unwrap_or_else(|e| e.into_inner()) =
+                            Some(Instant::now() + d);
                     }
                     if status.is_success() {
                         match read_bounded(resp, self.settings.max_response_bytes).await {
                             Ok(bytes) => {
                                 tracing::debug!(url = %shown, status = status.as_u16(), bytes = bytes.len(), "GET ok");
-                                return Ok(HttpResponse { url: url.clone(), status: status.as_u16(), headers, body: bytes });
+                                return Ok(HttpResponse {
+                                    url: url.clone(),
+                                    status: status.as_u16(),
+                                    headers,
+                                    body: bytes,
+                                });
                             }
                             Err(ReadError::TooLarge) => {
                                 return Err(HttpError {
@@ -339,10 +423,17 @@ impl HttpClient {
                                     transient: false,
                                 });
                             }
-                            Err(ReadError::Network(m)) => Failure::Retry { status: Some(status.as_u16()), message: m, wait: None },
+                            Err(ReadError::Network(m)) => Failure::Retry {
+                                status: Some(status.as_u16()),
+                                message: m,
+                                wait: None,
+                            },
                         }
                     } else {
-                        let text = read_bounded(resp, 64 * 1024).await.map(|b| snippet(&b)).unwrap_or_default();
+                        let text = read_bounded(resp, 64 * 1024)
+                            .await
+                            .map(|b| snippet(&b))
+                            .unwrap_or_default();
                         classify(status, &headers, text, now)
                     }
                 }
@@ -350,9 +441,18 @@ impl HttpClient {
             match failure {
                 Failure::Fatal { status, message } => {
                     tracing::warn!(url = %shown, status, "request failed: {message}");
-                    return Err(HttpError { url: shown, status, message, transient: false });
+                    return Err(HttpError {
+                        url: shown,
+                        status,
+                        message,
+                        transient: false,
+                    });
                 }
-                Failure::Retry { status, message, wait } => {
+                Failure::Retry {
+                    status,
+                    message,
+                    wait,
+                } => {
                     if status == Some(429) {
                         self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
                     }
@@ -360,7 +460,10 @@ impl HttpClient {
                         return Err(HttpError {
                             url: shown,
                             status,
-                            message: format!("{message} (gave up after {} retries)", self.settings.max_retries),
+                            message: format!(
+                                "{message} (gave up after {} retries)",
+                                self.settings.max_retries
+                            ),
                             transient: true,
                         });
                     }
@@ -391,30 +494,64 @@ impl HttpClient {
 }
 
 enum Failure {
-    Retry { status: Option<u16>, message: String, wait: Option<Duration> },
-    Fatal { status: Option<u16>, message: String },
+    Retry {
+        status: Option<u16>,
+        message: String,
+        wait: Option<Duration>,
+    },
+    Fatal {
+        status: Option<u16>,
+        message: String,
+    },
 }
 
-fn classify(status: StatusCode, headers: &HeaderMap, body: String, now: chrono::DateTime<Utc>) -> Failure {
+fn classify(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: String,
+    now: chrono::DateTime<Utc>,
+) -> Failure {
     let code = status.as_u16();
-    let detail = if body.is_empty() { String::new() } else { format!(": {body}") };
+    let detail = if body.is_empty() {
+        String::new()
+    } else {
+        format!(": {body}")
+    };
     match code {
         429 | 503 => Failure::Retry {
             status: Some(code),
-            message: if code == 429 { "rate limited".into() } else { format!("service unavailable{detail}") },
+            message: if code == 429 {
+                "rate limited".into()
+            } else {
+                format!("service unavailable{detail}")
+            },
             wait: rate_limit_delay(headers, now, false),
         },
-        500..=599 => Failure::Retry { status: Some(code), message: format!("server error{detail}"), wait: None },
+        500..=599 => Failure::Retry {
+            status: Some(code),
+            message: format!("server error{detail}"),
+            wait: None,
+        },
         401 => Failure::Fatal {
             status: Some(code),
-            message: format!("authentication failed{detail}; check the source's credentials (the token may be expired or revoked)"),
+            message: format!(
+                "authentication failed{detail}; check the source's credentials (the token may be expired or revoked)"
+            ),
         },
         403 => Failure::Fatal {
             status: Some(code),
-            message: format!("permission denied{detail}; the account needs read access to this resource"),
+            message: format!(
+                "permission denied{detail}; the account needs read access to this resource"
+            ),
         },
-        404 => Failure::Fatal { status: Some(code), message: format!("not found{detail}; check the base URL and the configured keys/ids") },
-        _ => Failure::Fatal { status: Some(code), message: format!("request rejected{detail}") },
+        404 => Failure::Fatal {
+            status: Some(code),
+            message: format!("not found{detail}; check the base URL and the configured keys/ids"),
+        },
+        _ => Failure::Fatal {
+            status: Some(code),
+            message: format!("request rejected{detail}"),
+        },
     }
 }
 
@@ -437,7 +574,12 @@ async fn read_bounded(mut resp: reqwest::Response, limit: u64) -> Result<Vec<u8>
                 out.extend_from_slice(&c);
             }
             Ok(None) => return Ok(out),
-            Err(e) => return Err(ReadError::Network(format!("reading the response failed: {}", root_cause(&e.without_url())))),
+            Err(e) => {
+                return Err(ReadError::Network(format!(
+                    "reading the response failed: {}",
+                    root_cause(&e.without_url())
+                )));
+            }
         }
     }
 }

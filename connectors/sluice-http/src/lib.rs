@@ -16,5 +16,5 @@ pub use client::{Auth, HttpClient, HttpError, HttpResponse, HttpStats, atlassian
 pub use clock::{Sleeper, TokioSleeper, VirtualSleeper};
 pub use paging::{link_next, resolve_link};
 pub use redact::redact_url;
-pub use retry::{Backoff, rate_limit_delay, parse_retry_after};
+pub use retry::{Backoff, parse_retry_after, rate_limit_delay};
 pub use settings::HttpSettings;

@@ -16,8 +16,12 @@ pub fn link_next(headers: &HeaderMap) -> Option<String> {
             let params = &part[end + 1..];
             let is_next = params.split(';').any(|p| {
                 let p = p.trim();
-                let Some(v) = p.strip_prefix("rel=") else { return false };
-                v.trim_matches('"').split_whitespace().any(|r| r.eq_ignore_ascii_case("next"))
+                let Some(v) = p.strip_prefix("rel=") else {
+                    return false;
+                };
+                v.trim_matches('"')
+                    .split_whitespace()
+                    .any(|r| r.eq_ignore_ascii_case("next"))
             });
             if is_next {
                 return Some(target.to_string());
@@ -66,15 +70,25 @@ mod tests {
                 r#"<https://gitlab.example/api/v4/projects?id_after=5,6&per_page=2>; rel="next", <https://gitlab.example/api/v4/projects?page=1>; rel="first""#,
             ),
         );
-        assert_eq!(link_next(&h).as_deref(), Some("https://gitlab.example/api/v4/projects?id_after=5,6&per_page=2"));
-        h.insert(LINK, HeaderValue::from_static(r#"<https://x/a?page=1>; rel="prev""#));
+        assert_eq!(
+            link_next(&h).as_deref(),
+            Some("https://gitlab.example/api/v4/projects?id_after=5,6&per_page=2")
+        );
+        h.insert(
+            LINK,
+            HeaderValue::from_static(r#"<https://x/a?page=1>; rel="prev""#),
+        );
         assert_eq!(link_next(&h), None);
     }
 
     #[test]
     fn relative_links_resolve_against_the_origin() {
-        let base = Url::parse("https://acme.atlassian.net/wiki/api/v2/spaces/1/pages?limit=5").unwrap();
+        let base =
+            Url::parse("https://acme.atlassian.net/wiki/api/v2/spaces/1/pages?limit=5").unwrap();
         let u = resolve_link(&base, "/wiki/api/v2/spaces/1/pages?cursor=abc").unwrap();
-        assert_eq!(u.as_str(), "https://acme.atlassian.net/wiki/api/v2/spaces/1/pages?cursor=abc");
+        assert_eq!(
+            u.as_str(),
+            "https://acme.atlassian.net/wiki/api/v2/spaces/1/pages?cursor=abc"
+        );
     }
 }

@@ -2,7 +2,18 @@ use url::Url;
 
 /// Query parameters whose values never reach logs or error messages.
 const SECRET_PARAMS: [&str; 12] = [
-    "token", "access_token", "private_token", "api_key", "apikey", "key", "secret", "password", "signature", "sig", "auth", "code",
+    "token",
+    "access_token",
+    "private_token",
+    "api_key",
+    "apikey",
+    "key",
+    "secret",
+    "password",
+    "signature",
+    "sig",
+    "auth",
+    "code",
 ];
 
 /// The URL with user info removed and secret-looking query values replaced
@@ -16,8 +27,17 @@ pub fn redact_url(url: &Url) -> String {
             .query_pairs()
             .map(|(k, v)| {
                 let lower = k.to_ascii_lowercase();
-                let secret = SECRET_PARAMS.iter().any(|s| lower == *s || lower.ends_with(&format!("_{s}")));
-                (k.into_owned(), if secret { "REDACTED".to_string() } else { v.into_owned() })
+                let secret = SECRET_PARAMS
+                    .iter()
+                    .any(|s| lower == *s || lower.ends_with(&format!("_{s}")));
+                (
+                    k.into_owned(),
+                    if secret {
+                        "REDACTED".to_string()
+                    } else {
+                        v.into_owned()
+                    },
+                )
             })
             .collect();
         u.query_pairs_mut().clear().extend_pairs(pairs);
@@ -33,7 +53,15 @@ mod tests {
     fn strips_credentials_and_secret_params() {
         let u = Url::parse("https://bob:hunter2@gitlab.example/api/v4/projects?private_token=glpat-123&per_page=20&access_token=x").unwrap();
         let r = redact_url(&u);
-        assert!(!r.contains("hunter2") && !r.contains("bob") && !r.contains("glpat-123"), "{r}");
-        assert!(r.contains("per_page=20") && r.contains("private_token=REDACTED") && r.contains("access_token=REDACTED"), "{r}");
+        assert!(
+            !r.contains("hunter2") && !r.contains("bob") && !r.contains("glpat-123"),
+            "{r}"
+        );
+        assert!(
+            r.contains("per_page=20")
+                && r.contains("private_token=REDACTED")
+                && r.contains("access_token=REDACTED"),
+            "{r}"
+        );
     }
 }

@@ -25,18 +25,29 @@ fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// use different conventions; a value larger than a day is an epoch).
 /// With `only_if_exhausted`, a reset counts only when the matching
 /// `*-Remaining` header says the budget is used up.
-pub fn rate_limit_delay(h: &HeaderMap, now: DateTime<Utc>, only_if_exhausted: bool) -> Option<Duration> {
+pub fn rate_limit_delay(
+    h: &HeaderMap,
+    now: DateTime<Utc>,
+    only_if_exhausted: bool,
+) -> Option<Duration> {
     if !only_if_exhausted {
         if let Some(d) = header(h, "retry-after").and_then(|v| parse_retry_after(v, now)) {
             return Some(d);
         }
     }
-    for (remaining, reset) in [("ratelimit-remaining", "ratelimit-reset"), ("x-ratelimit-remaining", "x-ratelimit-reset")] {
-        let exhausted = header(h, remaining).and_then(|v| v.parse::<f64>().ok()).map(|r| r <= 0.0);
+    for (remaining, reset) in [
+        ("ratelimit-remaining", "ratelimit-reset"),
+        ("x-ratelimit-remaining", "x-ratelimit-reset"),
+    ] {
+        let exhausted = header(h, remaining)
+            .and_then(|v| v.parse::<f64>().ok())
+            .map(|r| r <= 0.0);
         if only_if_exhausted && exhausted != Some(true) {
             continue;
         }
-        let Some(value) = header(h, reset) else { continue };
+        let Some(value) = header(h, reset) else {
+            continue;
+        };
         if let Ok(n) = value.parse::<f64>() {
             if !n.is_finite() || n < 0.0 {
                 continue;
@@ -60,14 +71,25 @@ mod tests {
     use reqwest::header::HeaderValue;
 
     fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z").unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     #[test]
     fn retry_after_seconds_and_http_date() {
-        assert_eq!(parse_retry_after("120", now()), Some(Duration::from_secs(120)));
-        assert_eq!(parse_retry_after("Wed, 25 Nov 2026 10:00:30 GMT", now()), Some(Duration::from_secs(30)));
-        assert_eq!(parse_retry_after("Wed, 25 Nov 2026 09:00:00 GMT", now()), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("120", now()),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 25 Nov 2026 10:00:30 GMT", now()),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 25 Nov 2026 09:00:00 GMT", now()),
+            Some(Duration::ZERO)
+        );
         assert_eq!(parse_retry_after("soon", now()), None);
         assert_eq!(parse_retry_after("-5", now()), None);
     }
@@ -77,12 +99,18 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("RateLimit-Remaining", HeaderValue::from_static("0"));
         h.insert("RateLimit-Reset", HeaderValue::from_static("7"));
-        assert_eq!(rate_limit_delay(&h, now(), true), Some(Duration::from_secs(7)));
+        assert_eq!(
+            rate_limit_delay(&h, now(), true),
+            Some(Duration::from_secs(7))
+        );
         let epoch = (now().timestamp() + 42).to_string();
         let mut h = HeaderMap::new();
         h.insert("X-RateLimit-Remaining", HeaderValue::from_static("0"));
         h.insert("X-RateLimit-Reset", HeaderValue::from_str(&epoch).unwrap());
-        assert_eq!(rate_limit_delay(&h, now(), true), Some(Duration::from_secs(42)));
+        assert_eq!(
+            rate_limit_delay(&h, now(), true),
+            Some(Duration::from_secs(42))
+        );
         // Budget left: no pause before the next request.
         let mut h = HeaderMap::new();
         h.insert("X-RateLimit-Remaining", HeaderValue::from_static("12"));
@@ -90,19 +118,28 @@ mod tests {
         assert_eq!(rate_limit_delay(&h, now(), true), None);
         // Retry-After wins on an error response.
         h.insert("Retry-After", HeaderValue::from_static("3"));
-        assert_eq!(rate_limit_delay(&h, now(), false), Some(Duration::from_secs(3)));
+        assert_eq!(
+            rate_limit_delay(&h, now(), false),
+            Some(Duration::from_secs(3))
+        );
     }
 
     #[test]
     fn backoff_grows_and_is_capped() {
-        let b = Backoff { initial: Duration::from_millis(100), max: Duration::from_secs(2) };
+        let b = Backoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(2),
+        };
         assert_eq!(b.ceiling(0), Duration::from_millis(100));
         assert_eq!(b.ceiling(3), Duration::from_millis(800));
         assert_eq!(b.ceiling(10), Duration::from_secs(2));
         assert_eq!(b.ceiling(200), Duration::from_secs(2));
         for attempt in 0..8 {
             let d = b.delay(attempt);
-            assert!(d <= b.ceiling(attempt) && d >= b.ceiling(attempt) / 10, "{d:?}");
+            assert!(
+                d <= b.ceiling(attempt) && d >= b.ceiling(attempt) / 10,
+                "{d:?}"
+            );
         }
     }
 }

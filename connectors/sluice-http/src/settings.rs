@@ -47,16 +47,28 @@ impl HttpSettings {
     pub fn problems(&self) -> Vec<SettingsError> {
         let mut p = Vec::new();
         if !(self.requests_per_second > 0.0 && self.requests_per_second.is_finite()) {
-            p.push(SettingsError::new("http.requests_per_second", "must be a positive number", None));
+            p.push(SettingsError::new(
+                "http.requests_per_second",
+                "must be a positive number",
+                None,
+            ));
         }
         if self.burst == 0 {
             p.push(SettingsError::new("http.burst", "must be at least 1", None));
         }
         if self.timeout_secs == 0 {
-            p.push(SettingsError::new("http.timeout_secs", "must be at least 1", None));
+            p.push(SettingsError::new(
+                "http.timeout_secs",
+                "must be at least 1",
+                None,
+            ));
         }
         if self.max_response_bytes < 1024 {
-            p.push(SettingsError::new("http.max_response_bytes", "must be at least 1024", None));
+            p.push(SettingsError::new(
+                "http.max_response_bytes",
+                "must be at least 1024",
+                None,
+            ));
         }
         p
     }

@@ -20,13 +20,23 @@ impl SourceFactory for JiraSourceType {
         sluice_core::settings_schema::<JiraSettings>()
     }
 
-    fn check(&self, settings: &BTreeMap<String, Value>, _base_dir: &Path) -> Result<CredentialNeeds, Vec<SettingsError>> {
+    fn check(
+        &self,
+        settings: &BTreeMap<String, Value>,
+        _base_dir: &Path,
+    ) -> Result<CredentialNeeds, Vec<SettingsError>> {
         let s = JiraSettings::parse(settings)?;
-        Ok(CredentialNeeds::Exactly(s.credential_names().iter().map(|n| n.to_string()).collect()))
+        Ok(CredentialNeeds::Exactly(
+            s.credential_names().iter().map(|n| n.to_string()).collect(),
+        ))
     }
 
     fn build(&self, ctx: &SourceContext<'_>) -> Result<Box<dyn Source>, String> {
         let s = JiraSettings::parse(ctx.settings).map_err(|e| SettingsError::join(&e))?;
-        Ok(Box::new(JiraSource::new(ctx.source_id, s, ctx.credentials)?))
+        Ok(Box::new(JiraSource::new(
+            ctx.source_id,
+            s,
+            ctx.credentials,
+        )?))
     }
 }

@@ -20,7 +20,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sluice_core::{DeadLetter, DocAccess, DocKind, Document, ListingScope, Source, SourceError, SourcePage, SyncMode};
+use sluice_core::{
+    DeadLetter, DocAccess, DocKind, Document, ListingScope, Source, SourceError, SourcePage,
+    SyncMode,
+};
 use sluice_http::{Auth, HttpClient, HttpError};
 use url::Url;
 
@@ -73,10 +76,17 @@ pub fn issue_title(key: &str, summary: &str, body: &str) -> String {
     let unmark = |l: &str| -> String {
         let l = l.trim().trim_start_matches('#').trim_start();
         let l = l.strip_prefix("- ").unwrap_or(l);
-        let l = l.strip_prefix("[x] ").or(l.strip_prefix("[ ] ")).unwrap_or(l);
+        let l = l
+            .strip_prefix("[x] ")
+            .or(l.strip_prefix("[ ] "))
+            .unwrap_or(l);
         l.trim().to_string()
     };
-    let first = body.lines().map(unmark).find(|l| !l.is_empty() && !l.starts_with("```")).unwrap_or_default();
+    let first = body
+        .lines()
+        .map(unmark)
+        .find(|l| !l.is_empty() && !l.starts_with("```"))
+        .unwrap_or_default();
     let words: Vec<&str> = first.split_whitespace().take(10).collect();
     if words.is_empty() {
         return key.to_string();
@@ -88,11 +98,18 @@ pub fn issue_title(key: &str, summary: &str, body: &str) -> String {
 /// Jira timestamps: `2026-01-05T04:00:00.000-0500` (offset without colon).
 pub fn parse_jira_time(v: &Value) -> Option<DateTime<Utc>> {
     let s = v.as_str()?;
-    DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z").or_else(|_| DateTime::parse_from_rfc3339(s)).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z")
+        .or_else(|_| DateTime::parse_from_rfc3339(s))
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 impl JiraSource {
-    pub fn new(id: &str, s: JiraSettings, credentials: &BTreeMap<String, String>) -> Result<JiraSource, String> {
+    pub fn new(
+        id: &str,
+        s: JiraSettings,
+        credentials: &BTreeMap<String, String>,
+    ) -> Result<JiraSource, String> {
         let auth = Auth::atlassian(s.deployment == Deployment::Cloud, credentials)?;
         let http = HttpClient::new(&s.base_url, &auth, &s.http)?;
         Ok(JiraSource {
@@ -132,7 +149,11 @@ impl JiraSource {
     }
 
     fn cursor(&self) -> Option<String> {
-        serde_json::to_string(&Marks { v: 1, marks: self.marks.clone() }).ok()
+        serde_json::to_string(&Marks {
+            v: 1,
+            marks: self.marks.clone(),
+        })
+        .ok()
     }
 
     async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Value, HttpError> {
@@ -155,9 +176,18 @@ impl JiraSource {
             Deployment::Cloud => {
                 let mut start = 0usize;
                 loop {
-                    let v = self.get("rest/api/3/project/search", &[("startAt", start.to_string()), ("maxResults", "50".into())]).await.map_err(|e| self.err(e))?;
+                    let v = self
+                        .get(
+                            "rest/api/3/project/search",
+                            &[("startAt", start.to_string()), ("maxResults", "50".into())],
+                        )
+                        .await
+                        .map_err(|e| self.err(e))?;
                     let vals = v["values"].as_array().cloned().unwrap_or_default();
-                    out.extend(vals.iter().filter_map(|p| p["key"].as_str().map(String::from)));
+                    out.extend(
+                        vals.iter()
+                            .filter_map(|p| p["key"].as_str().map(String::from)),
+                    );
                     if v["isLast"].as_bool().unwrap_or(true) || vals.is_empty() {
                         break;
                     }
@@ -165,8 +195,16 @@ impl JiraSource {
                 }
             }
             Deployment::Server => {
-                let v = self.get("rest/api/2/project", &[]).await.map_err(|e| self.err(e))?;
-                out.extend(v.as_array().into_iter().flatten().filter_map(|p| p["key"].as_str().map(String::from)));
+                let v = self
+                    .get("rest/api/2/project", &[])
+                    .await
+                    .map_err(|e| self.err(e))?;
+                out.extend(
+                    v.as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|p| p["key"].as_str().map(String::from)),
+                );
             }
         }
         Ok(out)
@@ -187,13 +225,27 @@ impl JiraSource {
             let v = self
                 .get(
                     &format!("{}/user/permission/search", self.api()),
-                    &[("permissions", "BROWSE_PROJECTS".into()), (scope.0, scope.1.to_string()), ("startAt", start.to_string()), ("maxResults", page.to_string())],
+                    &[
+                        ("permissions", "BROWSE_PROJECTS".into()),
+                        (scope.0, scope.1.to_string()),
+                        ("startAt", start.to_string()),
+                        ("maxResults", page.to_string()),
+                    ],
                 )
                 .await?;
             let users = v.as_array().cloned().unwrap_or_default();
-            out.extend(users.iter().filter(|u| u["active"].as_bool().unwrap_or(true)).filter_map(|u| {
-                u["accountId"].as_str().or(u["name"].as_str()).or(u["key"].as_str()).map(|id| self.principal(&format!("user:{id}")))
-            }));
+            out.extend(
+                users
+                    .iter()
+                    .filter(|u| u["active"].as_bool().unwrap_or(true))
+                    .filter_map(|u| {
+                        u["accountId"]
+                            .as_str()
+                            .or(u["name"].as_str())
+                            .or(u["key"].as_str())
+                            .map(|id| self.principal(&format!("user:{id}")))
+                    }),
+            );
             // The API may return fewer than asked even mid-list; stop on empty.
             if users.is_empty() {
                 break;
@@ -208,12 +260,31 @@ impl JiraSource {
     fn search_url(&self, l: &Listing) -> Result<Url, HttpError> {
         let prune = self.mode == SyncMode::Prune;
         let permissions = self.mode == SyncMode::Permissions;
-        let since = if prune || permissions { None } else { l.since.map(|t| (t - Duration::minutes(self.s.overlap_minutes)).with_timezone(&self.tz).format("%Y/%m/%d %H:%M").to_string()) };
-        let mut jql = self.s.project_jql(&l.project, since.as_deref(), prune || permissions);
+        let since = if prune || permissions {
+            None
+        } else {
+            l.since.map(|t| {
+                (t - Duration::minutes(self.s.overlap_minutes))
+                    .with_timezone(&self.tz)
+                    .format("%Y/%m/%d %H:%M")
+                    .to_string()
+            })
+        };
+        let mut jql = self
+            .s
+            .project_jql(&l.project, since.as_deref(), prune || permissions);
         if let Some(ids) = &self.only_ids {
             // Ids are Jira's numeric issue ids; anything else never matches.
-            let ids: Vec<&str> = ids.iter().map(String::as_str).filter(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit())).collect();
-            let list = if ids.is_empty() { "-1".to_string() } else { ids.join(", ") };
+            let ids: Vec<&str> = ids
+                .iter()
+                .map(String::as_str)
+                .filter(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()))
+                .collect();
+            let list = if ids.is_empty() {
+                "-1".to_string()
+            } else {
+                ids.join(", ")
+            };
             jql = match jql.split_once(" ORDER BY ") {
                 Some((body, order)) => format!("{body} AND id in ({list}) ORDER BY {order}"),
                 None => format!("{jql} AND id in ({list})"),
@@ -254,12 +325,24 @@ impl JiraSource {
     /// A comment with a `visibility` (a role or group) is readable by fewer
     /// people than its issue, so it never joins the issue's document; it is
     /// left out (counted in `metadata.restricted_comments_omitted`).
-    async fn comments(&self, key: &str, embedded: &Value) -> Result<(Vec<(String, String, Option<String>)>, usize), HttpError> {
+    async fn comments(
+        &self,
+        key: &str,
+        embedded: &Value,
+    ) -> Result<(Vec<(String, String, Option<String>)>, usize), HttpError> {
         let mut all: Vec<Value> = embedded["comments"].as_array().cloned().unwrap_or_default();
         let total = embedded["total"].as_u64().unwrap_or(all.len() as u64) as usize;
         let want = total.min(self.s.max_comments);
         while all.len() < want {
-            let v = self.get(&format!("{}/issue/{key}/comment", self.api()), &[("startAt", all.len().to_string()), ("maxResults", "100".into())]).await?;
+            let v = self
+                .get(
+                    &format!("{}/issue/{key}/comment", self.api()),
+                    &[
+                        ("startAt", all.len().to_string()),
+                        ("maxResults", "100".into()),
+                    ],
+                )
+                .await?;
             let page = v["comments"].as_array().cloned().unwrap_or_default();
             if page.is_empty() {
                 break;
@@ -268,7 +351,9 @@ impl JiraSource {
         }
         // Jira Service Management marks agent-only comments `jsdPublic:
         // false` (without a `visibility`): those are left out too.
-        let (open, restricted): (Vec<&Value>, Vec<&Value>) = all.iter().partition(|c| c["visibility"].is_null() && c["jsdPublic"].as_bool() != Some(false));
+        let (open, restricted): (Vec<&Value>, Vec<&Value>) = all
+            .iter()
+            .partition(|c| c["visibility"].is_null() && c["jsdPublic"].as_bool() != Some(false));
         let omitted = restricted.len();
         let mut out: Vec<(String, String, Option<String>)> = Vec::new();
         for c in open {
@@ -280,7 +365,11 @@ impl JiraSource {
 
     /// Author, text, and what converting it gave up on.
     async fn comment(&self, c: &Value) -> (String, String, Option<String>) {
-        let who = c["author"]["displayName"].as_str().filter(|n| !n.trim().is_empty()).unwrap_or("unknown user").to_string();
+        let who = c["author"]["displayName"]
+            .as_str()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or("unknown user")
+            .to_string();
         let (text, warning) = self.body_text(&c["body"]).await;
         (who, text, warning)
     }
@@ -318,12 +407,23 @@ impl JiraSource {
                 Some(a) => (a.to_string(), ("accountId", a.to_string())),
                 None => (id.clone(), ("username", id.clone())),
             };
-            let known = self.user_names.lock().unwrap_or_else(|e| e.into_inner()).get(&key).cloned();
+            let known = self
+                .user_names
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&key)
+                .cloned();
             let name = match known {
                 Some(n) => n,
                 None => {
-                    let n = match self.get(&format!("{}/user", self.api()), &[(value.0, value.1)]).await {
-                        Ok(v) => v["displayName"].as_str().filter(|n| !n.trim().is_empty()).map(String::from),
+                    let n = match self
+                        .get(&format!("{}/user", self.api()), &[(value.0, value.1)])
+                        .await
+                    {
+                        Ok(v) => v["displayName"]
+                            .as_str()
+                            .filter(|n| !n.trim().is_empty())
+                            .map(String::from),
                         Err(e) => {
                             tracing::debug!(source = %self.id, user = %key, error = %e, "user name not readable; the mention shows a placeholder");
                             None
@@ -345,8 +445,12 @@ impl JiraSource {
     }
 
     async fn document(&self, issue: &Value) -> Result<Result<Document, String>, HttpError> {
-        let Some(id) = issue["id"].as_str() else { return Ok(Err("issue without `id`".into())) };
-        let Some(key) = issue["key"].as_str() else { return Ok(Err("issue without `key`".into())) };
+        let Some(id) = issue["id"].as_str() else {
+            return Ok(Err("issue without `id`".into()));
+        };
+        let Some(key) = issue["key"].as_str() else {
+            return Ok(Err("issue without `key`".into()));
+        };
         let f = &issue["fields"];
         if !f.is_object() {
             return Ok(Err(format!("issue {key} has no `fields` object")));
@@ -354,35 +458,58 @@ impl JiraSource {
         let mut d = Document::new(&self.id, id, DocKind::Issue);
         let (mut body, warning) = self.body_text(&f["description"]).await;
         d.title = issue_title(key, f["summary"].as_str().unwrap_or(""), &body);
-        d.warnings.extend(warning.map(|w| format!("the description: {w}")));
+        d.warnings
+            .extend(warning.map(|w| format!("the description: {w}")));
         if self.s.include_comments {
             let (comments, omitted) = self.comments(key, &f["comment"]).await?;
             if omitted > 0 {
-                d.metadata.insert("restricted_comments_omitted".into(), omitted.into());
+                d.metadata
+                    .insert("restricted_comments_omitted".into(), omitted.into());
             }
             if !comments.is_empty() {
                 body.push_str("\n\n## Comments\n");
                 for (who, text, warning) in comments {
                     body.push_str(&format!("\n- {who}: {}", text.replace('\n', " ")));
-                    d.warnings.extend(warning.map(|w| format!("a comment by {who}: {w}")));
+                    d.warnings
+                        .extend(warning.map(|w| format!("a comment by {who}: {w}")));
                 }
             }
         }
         if body.len() > self.s.max_body_chars {
             let cut = body.floor_char_boundary(self.s.max_body_chars);
             tracing::warn!(source = %self.id, issue = key, chars = body.len(), limit = self.s.max_body_chars, "Jira issue body truncated (settings.max_body_chars)");
-            d.warnings.push(format!("body of {} characters truncated to settings.max_body_chars = {}", body.len(), self.s.max_body_chars));
+            d.warnings.push(format!(
+                "body of {} characters truncated to settings.max_body_chars = {}",
+                body.len(),
+                self.s.max_body_chars
+            ));
             body.truncate(cut);
             d.metadata.insert("truncated".into(), true.into());
         }
         d.body = body;
-        d.url = Some(format!("{}/browse/{key}", self.s.base_url.trim_end_matches('/')));
-        d.author = f["reporter"]["displayName"].as_str().or(f["reporter"]["accountId"].as_str()).map(String::from);
+        d.url = Some(format!(
+            "{}/browse/{key}",
+            self.s.base_url.trim_end_matches('/')
+        ));
+        d.author = f["reporter"]["displayName"]
+            .as_str()
+            .or(f["reporter"]["accountId"].as_str())
+            .map(String::from);
         d.created_at = parse_jira_time(&f["created"]);
         d.updated_at = parse_jira_time(&f["updated"]);
-        d.labels = f["labels"].as_array().into_iter().flatten().filter_map(|l| l.as_str().map(String::from)).collect();
+        d.labels = f["labels"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|l| l.as_str().map(String::from))
+            .collect();
         let project = f["project"]["key"].as_str().unwrap_or("").to_string();
-        d.breadcrumb = vec![f["project"]["name"].as_str().unwrap_or(&project).to_string()];
+        d.breadcrumb = vec![
+            f["project"]["name"]
+                .as_str()
+                .unwrap_or(&project)
+                .to_string(),
+        ];
         let mut meta = |k: &str, v: Value| {
             if !v.is_null() {
                 d.metadata.insert(k.into(), v);
@@ -391,11 +518,19 @@ impl JiraSource {
         meta("key", key.into());
         meta("project", project.clone().into());
         meta("status", f["status"]["name"].clone());
-        meta("status_category", f["status"]["statusCategory"]["key"].clone());
+        meta(
+            "status_category",
+            f["status"]["statusCategory"]["key"].clone(),
+        );
         meta("priority", f["priority"]["name"].clone());
         meta("issue_type", f["issuetype"]["name"].clone());
         meta("assignee", f["assignee"]["displayName"].clone());
-        let components: Vec<Value> = f["components"].as_array().into_iter().flatten().filter_map(|c| c["name"].as_str().map(|s| Value::from(s))).collect();
+        let components: Vec<Value> = f["components"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["name"].as_str().map(|s| Value::from(s)))
+            .collect();
         if !components.is_empty() {
             meta("components", Value::Array(components));
         }
@@ -409,12 +544,26 @@ impl JiraSource {
     /// Who may read an issue: its project's browsers, or, with a security
     /// level (any non-null `security`), whoever Jira says may browse this
     /// issue with the level applied.
-    async fn issue_access(&self, f: &Value, key: &str, project: &str) -> Result<DocAccess, HttpError> {
+    async fn issue_access(
+        &self,
+        f: &Value,
+        key: &str,
+        project: &str,
+    ) -> Result<DocAccess, HttpError> {
         Ok(if !f["security"].is_null() {
             let users = self.browsers(("issueKey", key)).await?;
-            DocAccess::any_of(if users.is_empty() { vec![self.principal(&format!("project:{project}:restricted"))] } else { users })
+            DocAccess::any_of(if users.is_empty() {
+                vec![self.principal(&format!("project:{project}:restricted"))]
+            } else {
+                users
+            })
         } else {
-            DocAccess::any_of(self.project_acl.get(project).cloned().unwrap_or_else(|| vec![self.principal(&format!("project:{project}"))]))
+            DocAccess::any_of(
+                self.project_acl
+                    .get(project)
+                    .cloned()
+                    .unwrap_or_else(|| vec![self.principal(&format!("project:{project}"))]),
+            )
         })
     }
 }
@@ -425,14 +574,24 @@ impl Source for JiraSource {
         &self.id
     }
 
-    async fn open(&mut self, mode: SyncMode, cursor: Option<&str>) -> Result<ListingScope, SourceError> {
+    async fn open(
+        &mut self,
+        mode: SyncMode,
+        cursor: Option<&str>,
+    ) -> Result<ListingScope, SourceError> {
         self.mode = mode;
         self.started = Utc::now();
         self.current = None;
         self.marks = sluice_core::parse_cursor::<Marks>(&self.id, cursor)?.marks;
         // JQL dates are read in the API user's zone.
-        let me = self.get(&format!("{}/myself", self.api()), &[]).await.map_err(|e| self.err(e))?;
-        self.tz = me["timeZone"].as_str().and_then(|z| z.parse().ok()).unwrap_or(chrono_tz::UTC);
+        let me = self
+            .get(&format!("{}/myself", self.api()), &[])
+            .await
+            .map_err(|e| self.err(e))?;
+        self.tz = me["timeZone"]
+            .as_str()
+            .and_then(|z| z.parse().ok())
+            .unwrap_or(chrono_tz::UTC);
         let projects = self.projects().await?;
         if mode != SyncMode::Prune {
             for p in &projects {
@@ -442,21 +601,37 @@ impl Source for JiraSource {
                         return Err(SourceError {
                             source_id: self.id.clone(),
                             location: e.url,
-                            message: format!("project `{p}` not found or not visible to this account; check settings.projects"),
+                            message: format!(
+                                "project `{p}` not found or not visible to this account; check settings.projects"
+                            ),
                             transient: false,
                         });
                     }
                     Err(e) => return Err(self.err(e)),
                 };
                 // Nobody listed: a principal nobody holds until the identity map grants it.
-                self.project_acl.insert(p.clone(), if users.is_empty() { vec![self.principal(&format!("project:{p}"))] } else { users });
+                self.project_acl.insert(
+                    p.clone(),
+                    if users.is_empty() {
+                        vec![self.principal(&format!("project:{p}"))]
+                    } else {
+                        users
+                    },
+                );
             }
         }
         self.marks.retain(|k, _| projects.contains(k));
-        self.queue = projects.into_iter().map(|p| {
-            let since = if mode == SyncMode::Incremental { self.marks.get(&p).copied() } else { None };
-            (p, since)
-        }).collect();
+        self.queue = projects
+            .into_iter()
+            .map(|p| {
+                let since = if mode == SyncMode::Incremental {
+                    self.marks.get(&p).copied()
+                } else {
+                    None
+                };
+                (p, since)
+            })
+            .collect();
         Ok(match mode {
             SyncMode::Incremental => ListingScope::Changes,
             SyncMode::Full | SyncMode::Prune | SyncMode::Permissions => ListingScope::Complete,
@@ -485,7 +660,8 @@ impl Source for JiraSource {
             result?;
             // Not found by id within the configured scope: gone, moved out
             // of scope, or no longer visible to this account.
-            out.deleted.extend(part.iter().filter(|id| !seen.contains(*id)).cloned());
+            out.deleted
+                .extend(part.iter().filter(|id| !seen.contains(*id)).cloned());
         }
         Ok(Some(out))
     }
@@ -496,7 +672,14 @@ impl Source for JiraSource {
                 match self.queue.pop_front() {
                     Some((project, since)) => {
                         tracing::info!(source = %self.id, project = %project, since = ?since, "listing");
-                        self.current = Some(Listing { project, since, token: None, start_at: 0, first: true, done: false });
+                        self.current = Some(Listing {
+                            project,
+                            since,
+                            token: None,
+                            start_at: 0,
+                            first: true,
+                            done: false,
+                        });
                     }
                     None => return Ok(None),
                 }
@@ -529,18 +712,34 @@ impl Source for JiraSource {
                 if self.mode == SyncMode::Prune {
                     match issue["id"].as_str() {
                         Some(id) => page.live_ids.push(id.to_string()),
-                        None => page.dead_letters.push(DeadLetter { source: self.id.clone(), location: sluice_http::redact_url(&url), external_id: None, error: "issue without `id`".into() }),
+                        None => page.dead_letters.push(DeadLetter {
+                            source: self.id.clone(),
+                            location: sluice_http::redact_url(&url),
+                            external_id: None,
+                            error: "issue without `id`".into(),
+                        }),
                     }
                     continue;
                 }
                 if self.mode == SyncMode::Permissions {
-                    let (Some(id), Some(key)) = (issue["id"].as_str(), issue["key"].as_str()) else { continue };
-                    let project = issue["fields"]["project"]["key"].as_str().unwrap_or("").to_string();
+                    let (Some(id), Some(key)) = (issue["id"].as_str(), issue["key"].as_str())
+                    else {
+                        continue;
+                    };
+                    let project = issue["fields"]["project"]["key"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string();
                     match self.issue_access(&issue["fields"], key, &project).await {
                         Ok(a) => page.access.push((id.to_string(), a)),
                         Err(e) if e.transient => return Err(self.err(e)),
                         Err(e) if e.status == Some(404) => {}
-                        Err(e) => page.dead_letters.push(DeadLetter { source: self.id.clone(), location: e.url.clone(), external_id: Some(id.to_string()), error: e.to_string() }),
+                        Err(e) => page.dead_letters.push(DeadLetter {
+                            source: self.id.clone(),
+                            location: e.url.clone(),
+                            external_id: Some(id.to_string()),
+                            error: e.to_string(),
+                        }),
                     }
                     continue;
                 }
@@ -551,7 +750,11 @@ impl Source for JiraSource {
                     Ok(Ok(d)) => page.documents.push(d),
                     Ok(Err(msg)) => page.dead_letters.push(DeadLetter {
                         source: self.id.clone(),
-                        location: format!("{} (issue {})", sluice_http::redact_url(&url), issue["key"].as_str().unwrap_or("?")),
+                        location: format!(
+                            "{} (issue {})",
+                            sluice_http::redact_url(&url),
+                            issue["key"].as_str().unwrap_or("?")
+                        ),
                         external_id: issue["id"].as_str().map(String::from),
                         error: msg,
                     }),
@@ -576,7 +779,8 @@ impl Source for JiraSource {
             match self.s.deployment {
                 Deployment::Cloud => {
                     l.token = v["nextPageToken"].as_str().map(String::from);
-                    l.done = v["isLast"].as_bool().unwrap_or(l.token.is_none()) || l.token.is_none();
+                    l.done =
+                        v["isLast"].as_bool().unwrap_or(l.token.is_none()) || l.token.is_none();
                 }
                 Deployment::Server => {
                     l.start_at += n;
@@ -590,7 +794,8 @@ impl Source for JiraSource {
                     let project = l.project.clone();
                     let mark = seen.min(self.started);
                     let old = self.marks.get(&project).copied();
-                    self.marks.insert(project, old.map_or(mark, |o| o.max(mark)));
+                    self.marks
+                        .insert(project, old.map_or(mark, |o| o.max(mark)));
                 }
                 page.cursor = self.cursor();
             }

@@ -72,29 +72,55 @@ impl JiraSettings {
     pub fn parse(settings: &BTreeMap<String, Value>) -> Result<JiraSettings, Vec<SettingsError>> {
         let s: JiraSettings = sluice_core::parse_settings(settings)?;
         let mut errs = Vec::new();
-        let mut err = |path: &str, message: String, hint: Option<&str>| errs.push(SettingsError::new(path, message, hint));
+        let mut err = |path: &str, message: String, hint: Option<&str>| {
+            errs.push(SettingsError::new(path, message, hint))
+        };
         match url::Url::parse(&s.base_url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-            _ => err("base_url", format!("invalid base URL `{}`", s.base_url), Some("e.g. https://acme.atlassian.net")),
+            _ => err(
+                "base_url",
+                format!("invalid base URL `{}`", s.base_url),
+                Some("e.g. https://acme.atlassian.net"),
+            ),
         }
         if let Some(j) = &s.jql {
             let l = j.to_ascii_lowercase();
             if l.contains("order by") {
-                err("jql", "`jql` must not contain ORDER BY (the connector orders by updated)".into(), None);
+                err(
+                    "jql",
+                    "`jql` must not contain ORDER BY (the connector orders by updated)".into(),
+                    None,
+                );
             }
             if j.trim().is_empty() {
-                err("jql", "`jql` is empty".into(), Some("remove it or write a filter such as `labels != secret`"));
+                err(
+                    "jql",
+                    "`jql` is empty".into(),
+                    Some("remove it or write a filter such as `labels != secret`"),
+                );
             }
         }
         if s.page_size == 0 || s.page_size > 100 {
-            err("page_size", "page_size must be between 1 and 100".into(), None);
+            err(
+                "page_size",
+                "page_size must be between 1 and 100".into(),
+                None,
+            );
         }
         if s.overlap_minutes < 1 {
-            err("overlap_minutes", "must be at least 1: JQL dates have minute precision".into(), None);
+            err(
+                "overlap_minutes",
+                "must be at least 1: JQL dates have minute precision".into(),
+                None,
+            );
         }
         for k in &s.projects {
             if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                err("projects", format!("`{k}` is not a project key"), Some("project keys look like ENG or OPS2"));
+                err(
+                    "projects",
+                    format!("`{k}` is not a project key"),
+                    Some("project keys look like ENG or OPS2"),
+                );
             }
         }
         errs.extend(s.http.problems());
@@ -119,7 +145,11 @@ impl JiraSettings {
         if let Some(t) = since_local {
             parts.push(format!("updated >= \"{t}\""));
         }
-        let order = if prune { "key ASC" } else { "updated ASC, key ASC" };
+        let order = if prune {
+            "key ASC"
+        } else {
+            "updated ASC, key ASC"
+        };
         format!("{} ORDER BY {order}", parts.join(" AND "))
     }
 }

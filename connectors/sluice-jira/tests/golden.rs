@@ -7,7 +7,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 fn cases(dir: &Path, ext: &str) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == ext)).collect();
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .collect();
     v.sort();
     v
 }
@@ -19,16 +23,32 @@ fn check(cases: &[PathBuf], render: impl Fn(&str) -> String) {
         let want = std::fs::read_to_string(case.with_extension("txt")).unwrap();
         let got = render(&input);
         if got != want {
-            failures.push(format!("{}\n--- want\n{want}\n--- got\n{got}\n", case.file_name().unwrap().to_string_lossy()));
+            failures.push(format!(
+                "{}\n--- want\n{want}\n--- got\n{got}\n",
+                case.file_name().unwrap().to_string_lossy()
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} differ:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} differ:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn every_adf_document_reads_as_written_by_hand() {
-    let cases = cases(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/adf"), "json");
-    assert!(cases.len() >= 20, "at least 20 ADF documents: {}", cases.len());
+    let cases = cases(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/adf"),
+        "json",
+    );
+    assert!(
+        cases.len() >= 20,
+        "at least 20 ADF documents: {}",
+        cases.len()
+    );
     check(&cases, |input| {
         let doc: serde_json::Value = serde_json::from_str(input).unwrap();
         let (text, warning) = sluice_jira::adf::adf_to_text(&doc);
@@ -40,8 +60,15 @@ fn every_adf_document_reads_as_written_by_hand() {
 #[test]
 fn every_wiki_body_reads_as_written_by_hand() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/wiki");
-    let users: HashMap<String, String> = serde_json::from_str(&std::fs::read_to_string(dir.join("users.json")).unwrap()).unwrap();
+    let users: HashMap<String, String> =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("users.json")).unwrap()).unwrap();
     let cases = cases(&dir, "wiki");
-    assert!(cases.len() >= 10, "at least 10 wiki bodies: {}", cases.len());
-    check(&cases, |input| sluice_jira::adf::wiki_to_text_with(input, &users));
+    assert!(
+        cases.len() >= 10,
+        "at least 10 wiki bodies: {}",
+        cases.len()
+    );
+    check(&cases, |input| {
+        sluice_jira::adf::wiki_to_text_with(input, &users)
+    });
 }

@@ -20,7 +20,11 @@ impl SourceFactory for SlackSourceType {
         sluice_core::settings_schema::<SlackSettings>()
     }
 
-    fn check(&self, settings: &BTreeMap<String, Value>, _base_dir: &Path) -> Result<CredentialNeeds, Vec<SettingsError>> {
+    fn check(
+        &self,
+        settings: &BTreeMap<String, Value>,
+        _base_dir: &Path,
+    ) -> Result<CredentialNeeds, Vec<SettingsError>> {
         let s = SlackSettings::parse(settings)?;
         let _ = s;
         Ok(CredentialNeeds::Exactly(vec!["token".into()]))
@@ -28,7 +32,11 @@ impl SourceFactory for SlackSourceType {
 
     fn build(&self, ctx: &SourceContext<'_>) -> Result<Box<dyn Source>, String> {
         let s = SlackSettings::parse(ctx.settings).map_err(|e| SettingsError::join(&e))?;
-        Ok(Box::new(SlackSource::new(ctx.source_id, s, ctx.credentials)?))
+        Ok(Box::new(SlackSource::new(
+            ctx.source_id,
+            s,
+            ctx.credentials,
+        )?))
     }
 }
 
@@ -44,17 +52,29 @@ impl SourceFactory for SlackExportSourceType {
         sluice_core::settings_schema::<SlackExportSettings>()
     }
 
-    fn check(&self, settings: &BTreeMap<String, Value>, base_dir: &Path) -> Result<CredentialNeeds, Vec<SettingsError>> {
+    fn check(
+        &self,
+        settings: &BTreeMap<String, Value>,
+        base_dir: &Path,
+    ) -> Result<CredentialNeeds, Vec<SettingsError>> {
         let s = SlackExportSettings::parse(settings)?;
         let path = base_dir.join(&s.path);
         if !path.exists() {
-            return Err(vec![SettingsError::new("path", format!("{} does not exist", path.display()), Some("the export's .zip or unpacked directory, relative to the pipeline file"))]);
+            return Err(vec![SettingsError::new(
+                "path",
+                format!("{} does not exist", path.display()),
+                Some("the export's .zip or unpacked directory, relative to the pipeline file"),
+            )]);
         }
         Ok(CredentialNeeds::Exactly(Vec::new()))
     }
 
     fn build(&self, ctx: &SourceContext<'_>) -> Result<Box<dyn Source>, String> {
         let s = SlackExportSettings::parse(ctx.settings).map_err(|e| SettingsError::join(&e))?;
-        Ok(Box::new(SlackExportSource::new(ctx.source_id, s, ctx.base_dir)))
+        Ok(Box::new(SlackExportSource::new(
+            ctx.source_id,
+            s,
+            ctx.base_dir,
+        )))
     }
 }

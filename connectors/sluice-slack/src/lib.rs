@@ -4,17 +4,17 @@
 //! outside threads. Private channels carry their members as the ACL;
 //! public channels are readable by `group:slack-workspace`.
 
-mod factory;
 mod api;
 mod export;
+mod factory;
 mod model;
 mod mrkdwn;
 mod settings;
 
-pub use factory::{SlackExportSourceType, SlackSourceType};
 pub use api::SlackSource;
-pub use model::principal;
 pub use export::SlackExportSource;
+pub use factory::{SlackExportSourceType, SlackSourceType};
+pub use model::principal;
 pub use model::{ChannelCtx, Msg, day_id, thread_id};
 pub use mrkdwn::Directory;
 pub use settings::{SlackExportSettings, SlackSettings};

@@ -14,8 +14,18 @@ use sluice_core::{DocKind, Document};
 
 /// Subtypes that are not conversation (joins, topic changes, tombstones).
 const SKIPPED: [&str; 12] = [
-    "channel_join", "channel_leave", "channel_topic", "channel_purpose", "channel_name", "channel_archive", "channel_unarchive",
-    "group_join", "group_leave", "bot_add", "bot_remove", "tombstone",
+    "channel_join",
+    "channel_leave",
+    "channel_topic",
+    "channel_purpose",
+    "channel_name",
+    "channel_archive",
+    "channel_unarchive",
+    "group_join",
+    "group_leave",
+    "bot_add",
+    "bot_remove",
+    "tombstone",
 ];
 
 #[derive(Debug, Clone, Default)]
@@ -42,14 +52,28 @@ impl Msg {
     pub fn from_json(v: &Value) -> Option<Msg> {
         let ts = v["ts"].as_str()?.to_string();
         // A legacy file comment carries its author and text in `comment`.
-        let comment = (v["subtype"] == "file_comment").then(|| &v["comment"]).filter(|c| c.is_object());
-        let nonempty = |x: &Value| x.as_str().map(str::trim).filter(|s| !s.is_empty()).map(String::from);
+        let comment = (v["subtype"] == "file_comment")
+            .then(|| &v["comment"])
+            .filter(|c| c.is_object());
+        let nonempty = |x: &Value| {
+            x.as_str()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+        };
         Some(Msg {
             ts,
-            user: comment.and_then(|c| c["user"].as_str()).or(v["user"].as_str()).map(String::from),
+            user: comment
+                .and_then(|c| c["user"].as_str())
+                .or(v["user"].as_str())
+                .map(String::from),
             bot_id: v["bot_id"].as_str().map(String::from),
             bot_name: nonempty(&v["username"]).or_else(|| nonempty(&v["bot_profile"]["name"])),
-            text: comment.and_then(|c| c["comment"].as_str()).or(v["text"].as_str()).unwrap_or("").to_string(),
+            text: comment
+                .and_then(|c| c["comment"].as_str())
+                .or(v["text"].as_str())
+                .unwrap_or("")
+                .to_string(),
             blocks: v["blocks"].clone(),
             attachments: v["attachments"].as_array().cloned().unwrap_or_default(),
             thread_ts: v["thread_ts"].as_str().map(String::from),
@@ -63,8 +87,14 @@ impl Msg {
 
     /// Conversation content (the same rule for every pass).
     pub fn admitted(&self) -> bool {
-        !self.subtype.as_deref().is_some_and(|s| SKIPPED.contains(&s))
-            && (!self.text.trim().is_empty() || !self.files.is_empty() || !self.attachments.is_empty() || self.blocks.as_array().is_some_and(|b| !b.is_empty()))
+        !self
+            .subtype
+            .as_deref()
+            .is_some_and(|s| SKIPPED.contains(&s))
+            && (!self.text.trim().is_empty()
+                || !self.files.is_empty()
+                || !self.attachments.is_empty()
+                || self.blocks.as_array().is_some_and(|b| !b.is_empty()))
     }
 
     pub fn is_thread_parent(&self) -> bool {
@@ -81,7 +111,9 @@ impl Msg {
     }
 
     pub fn day(&self) -> String {
-        time(&self.ts).map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "unknown".into())
+        time(&self.ts)
+            .map(|t| t.format("%Y-%m-%d").to_string())
+            .unwrap_or_else(|| "unknown".into())
     }
 }
 
@@ -118,13 +150,23 @@ impl ChannelCtx<'_> {
     /// name, or `bot`; a person by display name. Never a raw id.
     pub fn author(&self, m: &Msg) -> String {
         if let Some(bot) = &m.bot_id {
-            if let Some(n) = m.bot_name.clone().or_else(|| self.dir.bots.get(bot).cloned()).or_else(|| m.user.as_ref().and_then(|u| self.dir.users.get(u).cloned())) {
+            if let Some(n) = m
+                .bot_name
+                .clone()
+                .or_else(|| self.dir.bots.get(bot).cloned())
+                .or_else(|| m.user.as_ref().and_then(|u| self.dir.users.get(u).cloned()))
+            {
                 return n;
             }
             return "bot".into();
         }
         match &m.user {
-            Some(u) => self.dir.users.get(u).cloned().unwrap_or_else(|| "unknown user".into()),
+            Some(u) => self
+                .dir
+                .users
+                .get(u)
+                .cloned()
+                .unwrap_or_else(|| "unknown user".into()),
             None => "unknown user".into(),
         }
     }
@@ -138,7 +180,11 @@ impl ChannelCtx<'_> {
     /// is then a notification fallback), else its text; then its legacy
     /// attachments.
     pub fn message_text(&self, m: &Msg) -> String {
-        let mut lines = vec![self.dir.blocks(&m.blocks).unwrap_or_else(|| self.render(&m.text))];
+        let mut lines = vec![
+            self.dir
+                .blocks(&m.blocks)
+                .unwrap_or_else(|| self.render(&m.text)),
+        ];
         lines.extend(self.dir.attachments(&m.attachments));
         lines.retain(|l| !l.is_empty());
         lines.join("\n")
@@ -151,23 +197,42 @@ impl ChannelCtx<'_> {
             s.push_str(" (edited)");
         }
         for f in &m.files {
-            s.push_str(&format!(" [file: {}]", f["name"].as_str().or(f["title"].as_str()).unwrap_or("attachment")));
+            s.push_str(&format!(
+                " [file: {}]",
+                f["name"]
+                    .as_str()
+                    .or(f["title"].as_str())
+                    .unwrap_or("attachment")
+            ));
         }
         s
     }
 
     fn line(&self, m: &Msg) -> String {
-        let when = time(&m.ts).map(|t| t.format("%H:%M").to_string()).unwrap_or_default();
+        let when = time(&m.ts)
+            .map(|t| t.format("%H:%M").to_string())
+            .unwrap_or_default();
         format!("[{when}] {}", self.message(m))
     }
 
     fn permalink(&self, ts: &str) -> Option<String> {
-        self.workspace_url.map(|w| format!("{}/archives/{}/p{}", w.trim_end_matches('/'), self.id, ts.replace('.', "")))
+        self.workspace_url.map(|w| {
+            format!(
+                "{}/archives/{}/p{}",
+                w.trim_end_matches('/'),
+                self.id,
+                ts.replace('.', "")
+            )
+        })
     }
 
     fn base(&self, ext: String, kind: DocKind, msgs: &[Msg]) -> Document {
         let mut d = Document::new(self.source, ext, kind);
-        d.body = msgs.iter().map(|m| self.line(m)).collect::<Vec<_>>().join("\n");
+        d.body = msgs
+            .iter()
+            .map(|m| self.line(m))
+            .collect::<Vec<_>>()
+            .join("\n");
         d.created_at = msgs.first().and_then(|m| time(&m.ts));
         d.updated_at = msgs.iter().filter_map(|m| time(&m.ts)).max();
         d.author = msgs.first().map(|m| self.author(m));
@@ -193,10 +258,22 @@ impl ChannelCtx<'_> {
 
     /// A thread's documents: one per time-window part.
     pub fn thread_docs(&self, parent: &Msg, replies: &[Msg], window_secs: f64) -> Vec<Document> {
-        let mut all: Vec<Msg> = std::iter::once(parent.clone()).chain(replies.iter().filter(|r| r.ts != parent.ts).cloned()).collect();
+        let mut all: Vec<Msg> = std::iter::once(parent.clone())
+            .chain(replies.iter().filter(|r| r.ts != parent.ts).cloned())
+            .collect();
         all.sort_by(|a, b| a.secs().total_cmp(&b.secs()));
-        let parts = split_parts(&all.iter().map(|m| m.secs()).collect::<Vec<_>>(), window_secs);
-        let first_line: String = self.message_text(parent).lines().find(|l| !l.trim().is_empty() && !l.starts_with("```")).unwrap_or("").chars().take(80).collect();
+        let parts = split_parts(
+            &all.iter().map(|m| m.secs()).collect::<Vec<_>>(),
+            window_secs,
+        );
+        let first_line: String = self
+            .message_text(parent)
+            .lines()
+            .find(|l| !l.trim().is_empty() && !l.starts_with("```"))
+            .unwrap_or("")
+            .chars()
+            .take(80)
+            .collect();
         let n_parts = parts.len();
         parts
             .into_iter()
@@ -204,7 +281,11 @@ impl ChannelCtx<'_> {
             .map(|(i, range)| {
                 let msgs = &all[range];
                 let mut d = self.base(thread_id(self.id, &parent.ts, i), DocKind::Thread, msgs);
-                d.title = if n_parts > 1 { format!("#{}: {first_line} (part {} of {n_parts})", self.name, i + 1) } else { format!("#{}: {first_line}", self.name) };
+                d.title = if n_parts > 1 {
+                    format!("#{}: {first_line} (part {} of {n_parts})", self.name, i + 1)
+                } else {
+                    format!("#{}: {first_line}", self.name)
+                };
                 d.thread_id = Some(parent.ts.clone());
                 if i > 0 {
                     d.parent_id = Some(thread_id(self.id, &parent.ts, 0));
@@ -223,7 +304,11 @@ pub fn day_id(channel: &str, day: &str) -> String {
 }
 
 pub fn thread_id(channel: &str, ts: &str, part: usize) -> String {
-    if part == 0 { format!("thread:{channel}:{ts}") } else { format!("thread:{channel}:{ts}:{part}") }
+    if part == 0 {
+        format!("thread:{channel}:{ts}")
+    } else {
+        format!("thread:{channel}:{ts}:{part}")
+    }
 }
 
 /// Index ranges of sorted timestamps, a new part whenever a message comes
@@ -244,9 +329,16 @@ pub fn split_parts(secs: &[f64], window: f64) -> Vec<std::ops::Range<usize>> {
 }
 
 /// Thread part ids from timestamps alone (the prune pass).
-pub fn thread_part_ids(channel: &str, parent_ts: &str, all_secs: &mut Vec<f64>, window: f64) -> Vec<String> {
+pub fn thread_part_ids(
+    channel: &str,
+    parent_ts: &str,
+    all_secs: &mut Vec<f64>,
+    window: f64,
+) -> Vec<String> {
     all_secs.sort_by(f64::total_cmp);
-    (0..split_parts(all_secs, window).len()).map(|i| thread_id(channel, parent_ts, i)).collect()
+    (0..split_parts(all_secs, window).len())
+        .map(|i| thread_id(channel, parent_ts, i))
+        .collect()
 }
 
 #[cfg(test)]
@@ -256,26 +348,80 @@ mod tests {
 
     #[test]
     fn renders_mentions_links_and_entities() {
-        let dir = Directory { users: HashMap::from([("U1".to_string(), "alice".to_string())]), ..Default::default() };
-        let ctx = ChannelCtx { source: "s", id: "C1", name: "eng", acl: &[], dir: &dir, workspace_url: Some("https://acme.slack.com") };
-        assert_eq!(ctx.render("hi <@U1> in <#C9|ops>: <https://x.io|docs> &amp; <!here> <https://y.io> a &lt; b"), "hi @alice in #ops: docs (https://x.io) & @here https://y.io a < b");
+        let dir = Directory {
+            users: HashMap::from([("U1".to_string(), "alice".to_string())]),
+            ..Default::default()
+        };
+        let ctx = ChannelCtx {
+            source: "s",
+            id: "C1",
+            name: "eng",
+            acl: &[],
+            dir: &dir,
+            workspace_url: Some("https://acme.slack.com"),
+        };
+        assert_eq!(
+            ctx.render(
+                "hi <@U1> in <#C9|ops>: <https://x.io|docs> &amp; <!here> <https://y.io> a &lt; b"
+            ),
+            "hi @alice in #ops: docs (https://x.io) & @here https://y.io a < b"
+        );
         assert_eq!(ctx.render("broken <@U1"), "broken <@U1");
     }
 
     #[test]
     fn threads_split_by_time_window() {
-        assert_eq!(split_parts(&[0.0, 10.0, 100.0, 200.0, 250.0], 100.0), vec![0..3, 3..5]);
+        assert_eq!(
+            split_parts(&[0.0, 10.0, 100.0, 200.0, 250.0], 100.0),
+            vec![0..3, 3..5]
+        );
         assert_eq!(split_parts(&[5.0], 1.0), vec![0..1]);
         let dir = Directory::default();
-        let ctx = ChannelCtx { source: "s", id: "C1", name: "eng", acl: &[], dir: &dir, workspace_url: Some("https://acme.slack.com") };
-        let m = |ts: &str, text: &str| Msg { ts: ts.into(), user: Some("U1".into()), text: text.into(), thread_ts: Some("1000.000001".into()), ..Default::default() };
-        let parent = Msg { reply_count: 2, ..m("1000.000001", "Why is the build red?") };
-        let docs = ctx.thread_docs(&parent, &[m("1060.000002", "flaky test"), m("200000.000003", "fixed for good")], 86_400.0);
+        let ctx = ChannelCtx {
+            source: "s",
+            id: "C1",
+            name: "eng",
+            acl: &[],
+            dir: &dir,
+            workspace_url: Some("https://acme.slack.com"),
+        };
+        let m = |ts: &str, text: &str| Msg {
+            ts: ts.into(),
+            user: Some("U1".into()),
+            text: text.into(),
+            thread_ts: Some("1000.000001".into()),
+            ..Default::default()
+        };
+        let parent = Msg {
+            reply_count: 2,
+            ..m("1000.000001", "Why is the build red?")
+        };
+        let docs = ctx.thread_docs(
+            &parent,
+            &[
+                m("1060.000002", "flaky test"),
+                m("200000.000003", "fixed for good"),
+            ],
+            86_400.0,
+        );
         assert_eq!(docs.len(), 2);
         assert_eq!(docs[0].external_id, "thread:C1:1000.000001");
         assert_eq!(docs[1].external_id, "thread:C1:1000.000001:1");
-        assert!(docs[1].body.starts_with("(reply to) [") && docs[1].body.contains("fixed for good"));
-        assert_eq!(docs[0].url.as_deref(), Some("https://acme.slack.com/archives/C1/p1000000001"));
-        assert_eq!(thread_part_ids("C1", "1000.000001", &mut vec![200000.0, 1000.0, 1060.0], 86_400.0), vec!["thread:C1:1000.000001", "thread:C1:1000.000001:1"]);
+        assert!(
+            docs[1].body.starts_with("(reply to) [") && docs[1].body.contains("fixed for good")
+        );
+        assert_eq!(
+            docs[0].url.as_deref(),
+            Some("https://acme.slack.com/archives/C1/p1000000001")
+        );
+        assert_eq!(
+            thread_part_ids(
+                "C1",
+                "1000.000001",
+                &mut vec![200000.0, 1000.0, 1060.0],
+                86_400.0
+            ),
+            vec!["thread:C1:1000.000001", "thread:C1:1000.000001:1"]
+        );
     }
 }

@@ -24,18 +24,29 @@ pub struct Directory {
 
 impl Directory {
     pub fn user(&self, id: &str) -> String {
-        self.users.get(id).map(|n| format!("@{n}")).unwrap_or_else(|| "@unknown user".into())
+        self.users
+            .get(id)
+            .map(|n| format!("@{n}"))
+            .unwrap_or_else(|| "@unknown user".into())
     }
 
     fn channel(&self, id: &str, label: &str) -> String {
-        match self.channels.get(id).map(String::as_str).or(Some(label).filter(|l| !l.is_empty())) {
+        match self
+            .channels
+            .get(id)
+            .map(String::as_str)
+            .or(Some(label).filter(|l| !l.is_empty()))
+        {
             Some(n) => format!("#{n}"),
             None => "#unknown channel".into(),
         }
     }
 
     fn usergroup(&self, id: &str, label: &str) -> String {
-        match Some(label.trim_start_matches('@')).filter(|l| !l.is_empty()).or(self.usergroups.get(id).map(String::as_str)) {
+        match Some(label.trim_start_matches('@'))
+            .filter(|l| !l.is_empty())
+            .or(self.usergroups.get(id).map(String::as_str))
+        {
             Some(n) => format!("@{n}"),
             None => "@unknown group".into(),
         }
@@ -48,13 +59,19 @@ impl Directory {
         let mut rest = text;
         // Code blocks first: nothing inside them is formatting.
         while let Some(open) = rest.find("```") {
-            let Some(len) = rest[open + 3..].find("```") else { break };
+            let Some(len) = rest[open + 3..].find("```") else {
+                break;
+            };
             let (before, code) = (&rest[..open], &rest[open + 3..open + 3 + len]);
             self.prose(before, &mut lines);
             lines.push("```".into());
             let code = code.strip_prefix('\n').unwrap_or(code);
             let code = code.strip_suffix('\n').unwrap_or(code);
-            lines.extend(self.links(code, false).lines().map(|l| l.trim_end().to_string()));
+            lines.extend(
+                self.links(code, false)
+                    .lines()
+                    .map(|l| l.trim_end().to_string()),
+            );
             lines.push("```".into());
             rest = &rest[open + 3 + len + 3..];
         }
@@ -69,7 +86,11 @@ impl Directory {
         let text = text.strip_prefix('\n').unwrap_or(text);
         let text = text.strip_suffix('\n').unwrap_or(text);
         for line in text.split('\n') {
-            let line = line.strip_prefix("&gt; ").or(line.strip_prefix("&gt;")).or(line.strip_prefix("> ")).unwrap_or(line);
+            let line = line
+                .strip_prefix("&gt; ")
+                .or(line.strip_prefix("&gt;"))
+                .or(line.strip_prefix("> "))
+                .unwrap_or(line);
             let rendered = self.links(line, true);
             let l = rendered.trim_end();
             if !l.trim().is_empty() {
@@ -84,7 +105,9 @@ impl Directory {
         let mut pieces: Vec<Piece> = Vec::new();
         let mut rest = text;
         while let Some(start) = rest.find('<') {
-            let Some(end) = rest[start..].find('>') else { break };
+            let Some(end) = rest[start..].find('>') else {
+                break;
+            };
             pieces.push(Piece::Text(decode(&rest[..start])));
             pieces.push(Piece::Token(self.token(&rest[start + 1..start + end])));
             rest = &rest[start + end + 1..];
@@ -130,14 +153,22 @@ impl Directory {
             if let Some(group) = special.strip_prefix("subteam^") {
                 self.usergroup(group, &label)
             } else if special.starts_with("date^") {
-                if label.is_empty() { special.split('^').nth(1).unwrap_or("").to_string() } else { label }
+                if label.is_empty() {
+                    special.split('^').nth(1).unwrap_or("").to_string()
+                } else {
+                    label
+                }
             } else {
                 format!("@{}", special.split('^').next().unwrap_or(special))
             }
         } else {
             let target = decode(target);
             let shown = target.strip_prefix("mailto:").unwrap_or(&target);
-            if label.is_empty() || label == shown || label == target { shown.to_string() } else { format!("{label} ({shown})") }
+            if label.is_empty() || label == shown || label == target {
+                shown.to_string()
+            } else {
+                format!("{label} ({shown})")
+            }
         }
     }
 
@@ -168,14 +199,26 @@ impl Directory {
                         .as_array()
                         .into_iter()
                         .flatten()
-                        .filter_map(|e| if e["type"] == "image" { e["alt_text"].as_str().map(String::from) } else { self.text_object(e) })
+                        .filter_map(|e| {
+                            if e["type"] == "image" {
+                                e["alt_text"].as_str().map(String::from)
+                            } else {
+                                self.text_object(e)
+                            }
+                        })
                         .filter(|t| !t.is_empty())
                         .collect();
                     if !parts.is_empty() {
                         lines.push(parts.join(" "));
                     }
                 }
-                "image" => lines.extend(b["alt_text"].as_str().or(b["title"]["text"].as_str()).filter(|t| !t.trim().is_empty()).map(String::from)),
+                "image" => lines.extend(
+                    b["alt_text"]
+                        .as_str()
+                        .or(b["title"]["text"].as_str())
+                        .filter(|t| !t.trim().is_empty())
+                        .map(String::from),
+                ),
                 _ => {}
             }
         }
@@ -185,7 +228,11 @@ impl Directory {
 
     fn text_object(&self, t: &Value) -> Option<String> {
         let text = t["text"].as_str()?;
-        let out = if t["type"] == "mrkdwn" { self.mrkdwn(text) } else { text.to_string() };
+        let out = if t["type"] == "mrkdwn" {
+            self.mrkdwn(text)
+        } else {
+            text.to_string()
+        };
         (!out.trim().is_empty()).then_some(out)
     }
 
@@ -196,11 +243,19 @@ impl Directory {
                 let ordered = e["style"] == "ordered";
                 let offset = e["offset"].as_u64().unwrap_or(0);
                 for (i, item) in e["elements"].as_array().into_iter().flatten().enumerate() {
-                    let marker = if ordered { format!("{}. ", offset + i as u64 + 1) } else { "- ".into() };
+                    let marker = if ordered {
+                        format!("{}. ", offset + i as u64 + 1)
+                    } else {
+                        "- ".into()
+                    };
                     let text = self.rich_inline(item);
                     let mut first = true;
                     for l in text.lines() {
-                        lines.push(if first { format!("{indent}{marker}{l}") } else { format!("{indent}  {l}") });
+                        lines.push(if first {
+                            format!("{indent}{marker}{l}")
+                        } else {
+                            format!("{indent}  {l}")
+                        });
                         first = false;
                     }
                 }
@@ -208,12 +263,20 @@ impl Directory {
             "rich_text_preformatted" => {
                 lines.push("```".into());
                 let text = self.rich_inline(e);
-                lines.extend(text.trim_matches('\n').lines().map(|l| l.trim_end().to_string()));
+                lines.extend(
+                    text.trim_matches('\n')
+                        .lines()
+                        .map(|l| l.trim_end().to_string()),
+                );
                 lines.push("```".into());
             }
             _ => {
                 let text = self.rich_inline(e);
-                lines.extend(text.lines().map(|l| l.trim_end().to_string()).filter(|l| !l.trim().is_empty()));
+                lines.extend(
+                    text.lines()
+                        .map(|l| l.trim_end().to_string())
+                        .filter(|l| !l.trim().is_empty()),
+                );
             }
         }
     }
@@ -231,9 +294,15 @@ impl Directory {
                     }
                 }
                 "user" => out.push_str(&self.user(el["user_id"].as_str().unwrap_or(""))),
-                "channel" => out.push_str(&self.channel(el["channel_id"].as_str().unwrap_or(""), "")),
-                "usergroup" => out.push_str(&self.usergroup(el["usergroup_id"].as_str().unwrap_or(""), "")),
-                "broadcast" => out.push_str(&format!("@{}", el["range"].as_str().unwrap_or("here"))),
+                "channel" => {
+                    out.push_str(&self.channel(el["channel_id"].as_str().unwrap_or(""), ""))
+                }
+                "usergroup" => {
+                    out.push_str(&self.usergroup(el["usergroup_id"].as_str().unwrap_or(""), ""))
+                }
+                "broadcast" => {
+                    out.push_str(&format!("@{}", el["range"].as_str().unwrap_or("here")))
+                }
                 "emoji" => out.push_str(&format!(":{}:", el["name"].as_str().unwrap_or(""))),
                 "date" => out.push_str(el["fallback"].as_str().unwrap_or("")),
                 _ => {
@@ -258,7 +327,10 @@ impl Directory {
                 }
             }
             for f in a["fields"].as_array().into_iter().flatten() {
-                let (title, value) = (f["title"].as_str().unwrap_or(""), self.mrkdwn(f["value"].as_str().unwrap_or("")));
+                let (title, value) = (
+                    f["title"].as_str().unwrap_or(""),
+                    self.mrkdwn(f["value"].as_str().unwrap_or("")),
+                );
                 match (title.is_empty(), value.is_empty()) {
                     (false, false) => own.push(format!("{title}: {value}")),
                     (false, true) => own.push(title.to_string()),
@@ -267,7 +339,12 @@ impl Directory {
                 }
             }
             if own.is_empty() {
-                own.extend(a["fallback"].as_str().filter(|t| !t.trim().is_empty()).map(|t| self.mrkdwn(t)));
+                own.extend(
+                    a["fallback"]
+                        .as_str()
+                        .filter(|t| !t.trim().is_empty())
+                        .map(|t| self.mrkdwn(t)),
+                );
             }
             lines.extend(own);
         }
@@ -291,19 +368,26 @@ impl Piece {
 }
 
 fn decode(s: &str) -> String {
-    s.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 #[cfg(test)]
 mod tests {
     fn strip(s: &str) -> String {
-        sluice_text::marks::strip_marks(&s.chars().collect::<Vec<_>>(), &['*', '_', '~', '`']).into_iter().collect()
+        sluice_text::marks::strip_marks(&s.chars().collect::<Vec<_>>(), &['*', '_', '~', '`'])
+            .into_iter()
+            .collect()
     }
 
     #[test]
     fn marks_at_word_boundaries_only() {
         assert_eq!(strip("*bold* _it_ ~gone~ `code`"), "bold it gone code");
-        assert_eq!(strip("snake_case_name 2*3*4 a_b and c_d file_v2_final.txt"), "snake_case_name 2*3*4 a_b and c_d file_v2_final.txt");
+        assert_eq!(
+            strip("snake_case_name 2*3*4 a_b and c_d file_v2_final.txt"),
+            "snake_case_name 2*3*4 a_b and c_d file_v2_final.txt"
+        );
         assert_eq!(strip("(*not* blocking), _x_."), "(not blocking), x.");
         assert_eq!(strip("a * b * c"), "a * b * c");
         assert_eq!(strip("`a_b_` and *c*"), "a_b_ and c");

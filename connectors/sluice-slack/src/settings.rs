@@ -86,9 +86,20 @@ impl SlackSettings {
     pub fn parse(settings: &BTreeMap<String, Value>) -> Result<SlackSettings, Vec<SettingsError>> {
         let s: SlackSettings = sluice_core::parse_settings(settings)?;
         let mut errs = Vec::new();
-        let mut err = |path: &str, message: String, hint: Option<&str>| errs.push(SettingsError::new(path, message, hint));
-        if !matches!(url::Url::parse(&s.base_url).map(|u| u.scheme().to_string()).as_deref(), Ok("http" | "https")) {
-            err("base_url", format!("invalid base URL `{}`", s.base_url), Some("https://slack.com/api"));
+        let mut err = |path: &str, message: String, hint: Option<&str>| {
+            errs.push(SettingsError::new(path, message, hint))
+        };
+        if !matches!(
+            url::Url::parse(&s.base_url)
+                .map(|u| u.scheme().to_string())
+                .as_deref(),
+            Ok("http" | "https")
+        ) {
+            err(
+                "base_url",
+                format!("invalid base URL `{}`", s.base_url),
+                Some("https://slack.com/api"),
+            );
         }
         if s.lookback_hours < 0 {
             err("lookback_hours", "must not be negative".into(), None);
@@ -97,9 +108,16 @@ impl SlackSettings {
             err("thread_window_hours", "must be at least 1".into(), None);
         }
         if s.page_size == 0 || s.page_size > 999 {
-            err("page_size", "page_size must be between 1 and 999".into(), Some("apps not from the Slack Marketplace may be limited to 15"));
+            err(
+                "page_size",
+                "page_size must be between 1 and 999".into(),
+                Some("apps not from the Slack Marketplace may be limited to 15"),
+            );
         }
-        for (f, v) in [("tier2_per_minute", s.tier2_per_minute), ("tier3_per_minute", s.tier3_per_minute)] {
+        for (f, v) in [
+            ("tier2_per_minute", s.tier2_per_minute),
+            ("tier3_per_minute", s.tier3_per_minute),
+        ] {
             if !(v > 0.0 && v.is_finite()) {
                 err(f, "must be a positive number".into(), None);
             }
@@ -109,10 +127,16 @@ impl SlackSettings {
 }
 
 impl SlackExportSettings {
-    pub fn parse(settings: &BTreeMap<String, Value>) -> Result<SlackExportSettings, Vec<SettingsError>> {
+    pub fn parse(
+        settings: &BTreeMap<String, Value>,
+    ) -> Result<SlackExportSettings, Vec<SettingsError>> {
         let s: SlackExportSettings = sluice_core::parse_settings(settings)?;
         if s.thread_window_hours < 1 {
-            return Err(vec![SettingsError { path: "thread_window_hours".into(), message: "must be at least 1".into(), hint: None }]);
+            return Err(vec![SettingsError {
+                path: "thread_window_hours".into(),
+                message: "must be at least 1".into(),
+                hint: None,
+            }]);
         }
         Ok(s)
     }

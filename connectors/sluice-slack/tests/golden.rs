@@ -9,16 +9,40 @@ use serde_json::Value;
 use sluice_slack::{ChannelCtx, Directory, Msg};
 
 fn map(v: &Value) -> HashMap<String, String> {
-    v.as_object().into_iter().flatten().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect()
+    v.as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+        .collect()
 }
 
 #[test]
 fn every_message_reads_as_written_by_hand() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/messages");
-    let context: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("context.json")).unwrap()).unwrap();
-    let names = Directory { users: map(&context["users"]), channels: map(&context["channels"]), usergroups: map(&context["usergroups"]), bots: map(&context["bots"]) };
-    let ctx = ChannelCtx { source: "golden", id: "C012AB3CD", name: "incidents", acl: &[], dir: &names, workspace_url: None };
-    let mut cases: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "json") && p.file_name().is_some_and(|n| n != "context.json")).collect();
+    let context: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("context.json")).unwrap()).unwrap();
+    let names = Directory {
+        users: map(&context["users"]),
+        channels: map(&context["channels"]),
+        usergroups: map(&context["usergroups"]),
+        bots: map(&context["bots"]),
+    };
+    let ctx = ChannelCtx {
+        source: "golden",
+        id: "C012AB3CD",
+        name: "incidents",
+        acl: &[],
+        dir: &names,
+        workspace_url: None,
+    };
+    let mut cases: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "json")
+                && p.file_name().is_some_and(|n| n != "context.json")
+        })
+        .collect();
     cases.sort();
     assert!(cases.len() >= 20, "at least 20 messages: {}", cases.len());
     let mut failures = Vec::new();
@@ -29,8 +53,17 @@ fn every_message_reads_as_written_by_hand() {
         assert!(m.admitted(), "{}", case.display());
         let got = ctx.message(&m);
         if got != want {
-            failures.push(format!("{}\n--- want\n{want}\n--- got\n{got}\n", case.file_name().unwrap().to_string_lossy()));
+            failures.push(format!(
+                "{}\n--- want\n{want}\n--- got\n{got}\n",
+                case.file_name().unwrap().to_string_lossy()
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} differ:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} differ:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }

@@ -6,8 +6,8 @@
 
 use std::collections::HashMap;
 
-use serde_json::Value;
 use crate::writer::TextWriter;
+use serde_json::Value;
 
 const MAX_DEPTH: usize = 64;
 
@@ -15,9 +15,16 @@ const MAX_DEPTH: usize = 64;
 /// (the deeper nodes are left out). The rendering is the one every
 /// connector shares (connectors/README.md, "What a reader sees").
 pub fn adf_to_text(doc: &Value) -> (String, Option<String>) {
-    let mut a = Adf { out: TextWriter::default(), lists: Vec::new(), items: Vec::new(), cut: false };
+    let mut a = Adf {
+        out: TextWriter::default(),
+        lists: Vec::new(),
+        items: Vec::new(),
+        cut: false,
+    };
     a.node(doc, 0);
-    let warning = a.cut.then(|| format!("document nested deeper than {MAX_DEPTH} levels: the deeper content is not indexed"));
+    let warning = a.cut.then(|| {
+        format!("document nested deeper than {MAX_DEPTH} levels: the deeper content is not indexed")
+    });
     (a.out.finish(), warning)
 }
 
@@ -31,11 +38,17 @@ struct Adf {
 }
 
 fn children(v: &Value) -> &[Value] {
-    v.get("content").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
+    v.get("content")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
 }
 
 fn attr<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
-    v.get("attrs").and_then(|a| a.get(k)).and_then(Value::as_str).filter(|s| !s.trim().is_empty())
+    v.get("attrs")
+        .and_then(|a| a.get(k))
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
 }
 
 /// Epoch milliseconds (a string or a number) → the UTC date.
@@ -68,14 +81,30 @@ impl Adf {
             return;
         }
         match v.get("type").and_then(Value::as_str).unwrap_or("") {
-            "text" => self.out.text(v.get("text").and_then(Value::as_str).unwrap_or("")),
+            "text" => self
+                .out
+                .text(v.get("text").and_then(Value::as_str).unwrap_or("")),
             "hardBreak" => self.out.brk(1),
             "mention" => {
-                let t = attr(v, "text").map(|t| if t.starts_with('@') { t.to_string() } else { format!("@{t}") });
+                let t = attr(v, "text").map(|t| {
+                    if t.starts_with('@') {
+                        t.to_string()
+                    } else {
+                        format!("@{t}")
+                    }
+                });
                 self.out.text(&t.unwrap_or_else(|| "@unknown user".into()));
             }
             "emoji" => {
-                let t = attr(v, "text").map(String::from).or_else(|| attr(v, "shortName").map(|s| if s.starts_with(':') { s.to_string() } else { format!(":{s}:") }));
+                let t = attr(v, "text").map(String::from).or_else(|| {
+                    attr(v, "shortName").map(|s| {
+                        if s.starts_with(':') {
+                            s.to_string()
+                        } else {
+                            format!(":{s}:")
+                        }
+                    })
+                });
                 if let Some(t) = t {
                     self.out.text(&t);
                 }
@@ -85,7 +114,11 @@ impl Adf {
                 if block {
                     self.block_break();
                 }
-                let name = v.get("attrs").and_then(|a| a.get("data")).and_then(|d| d.get("name")).and_then(Value::as_str);
+                let name = v
+                    .get("attrs")
+                    .and_then(|a| a.get("data"))
+                    .and_then(|d| d.get("name"))
+                    .and_then(Value::as_str);
                 if let Some(t) = attr(v, "url").or(name) {
                     self.out.text(t);
                 }
@@ -110,7 +143,12 @@ impl Adf {
             }
             "heading" => {
                 self.block_break();
-                let level = v.get("attrs").and_then(|a| a.get("level")).and_then(Value::as_u64).unwrap_or(2).clamp(1, 6) as usize;
+                let level = v
+                    .get("attrs")
+                    .and_then(|a| a.get("level"))
+                    .and_then(Value::as_u64)
+                    .unwrap_or(2)
+                    .clamp(1, 6) as usize;
                 self.out.heading(level);
                 self.kids(v, depth);
                 self.out.label("");
@@ -119,16 +157,30 @@ impl Adf {
             "bulletList" | "orderedList" | "taskList" | "decisionList" => {
                 self.block_break();
                 let ordered = v["type"] == "orderedList";
-                let start = v.get("attrs").and_then(|a| a.get("order")).and_then(Value::as_u64).unwrap_or(1);
+                let start = v
+                    .get("attrs")
+                    .and_then(|a| a.get("order"))
+                    .and_then(Value::as_u64)
+                    .unwrap_or(1);
                 self.lists.push((ordered, start));
                 for item in children(v) {
-                    if item.get("type").and_then(Value::as_str).is_some_and(|t| t.ends_with("List")) {
+                    if item
+                        .get("type")
+                        .and_then(Value::as_str)
+                        .is_some_and(|t| t.ends_with("List"))
+                    {
                         // A task list nested in a task list sits beside its items.
                         self.node(item, depth + 1);
                         continue;
                     }
                     let marker = match item.get("type").and_then(Value::as_str).unwrap_or("") {
-                        "taskItem" => if attr(item, "state") == Some("DONE") { "[x] ".to_string() } else { "[ ] ".to_string() },
+                        "taskItem" => {
+                            if attr(item, "state") == Some("DONE") {
+                                "[x] ".to_string()
+                            } else {
+                                "[ ] ".to_string()
+                            }
+                        }
                         "decisionItem" => "Decision: ".to_string(),
                         _ => match self.lists.last_mut() {
                             Some((true, n)) => {
@@ -156,7 +208,8 @@ impl Adf {
                 for c in children(v) {
                     code.push_str(c.get("text").and_then(Value::as_str).unwrap_or(""));
                 }
-                self.out.verbatim(&code, Some(attr(v, "language").unwrap_or("")));
+                self.out
+                    .verbatim(&code, Some(attr(v, "language").unwrap_or("")));
                 self.block_break();
             }
             "panel" => {
@@ -213,14 +266,25 @@ impl Adf {
                 self.out.brk(1);
                 self.kids(v, depth);
             }
-            "paragraph" | "blockquote" | "layoutSection" | "layoutColumn" | "bodiedExtension" | "multiBodiedExtension" | "extensionFrame" | "doc" => {
+            "paragraph"
+            | "blockquote"
+            | "layoutSection"
+            | "layoutColumn"
+            | "bodiedExtension"
+            | "multiBodiedExtension"
+            | "extensionFrame"
+            | "doc" => {
                 self.block_break();
                 self.kids(v, depth);
                 self.block_break();
             }
             _ => {
                 // Unknown nodes keep their text.
-                let block = children(v).iter().any(|c| c.get("type").and_then(Value::as_str).is_some_and(|t| t == "paragraph" || t.ends_with("List")));
+                let block = children(v).iter().any(|c| {
+                    c.get("type")
+                        .and_then(Value::as_str)
+                        .is_some_and(|t| t == "paragraph" || t.ends_with("List"))
+                });
                 if block {
                     self.block_break();
                 }
@@ -244,7 +308,14 @@ pub fn wiki_to_text(s: &str) -> String {
 /// Wiki markup → text, `[~user]` mentions named from `users` (user name or
 /// account id → display name).
 pub fn wiki_to_text_with(s: &str, users: &HashMap<String, String>) -> String {
-    let mut w = Wiki { users, out: Vec::new(), prev: Prev::None, counters: Vec::new(), open: Vec::new(), label: String::new() };
+    let mut w = Wiki {
+        users,
+        out: Vec::new(),
+        prev: Prev::None,
+        counters: Vec::new(),
+        open: Vec::new(),
+        label: String::new(),
+    };
     let mut code: Option<(String, &'static str, Vec<String>)> = None;
     for raw in s.lines() {
         if let Some((lang, end, mut body)) = code.take() {
@@ -275,7 +346,17 @@ pub fn wiki_to_text_with(s: &str, users: &HashMap<String, String>) -> String {
                         w.line(after);
                     }
                 }
-                None => code = Some((lang, end, if rest.trim().is_empty() { Vec::new() } else { vec![rest.to_string()] })),
+                None => {
+                    code = Some((
+                        lang,
+                        end,
+                        if rest.trim().is_empty() {
+                            Vec::new()
+                        } else {
+                            vec![rest.to_string()]
+                        },
+                    ))
+                }
             }
             continue;
         }
@@ -360,7 +441,8 @@ impl Wiki<'_> {
         let text = body.join("\n");
         let text = crate::writer::trim_blank_lines(&text);
         self.out.push(format!("```{lang}"));
-        self.out.extend(text.lines().map(|l| l.trim_end().to_string()));
+        self.out
+            .extend(text.lines().map(|l| l.trim_end().to_string()));
         self.out.push("```".into());
         self.blank();
     }
@@ -386,7 +468,10 @@ impl Wiki<'_> {
                     "tip" => "Tip: ",
                     _ => "",
                 };
-                let title = params.and_then(|p| p.split('|').find_map(|kv| kv.strip_prefix("title="))).map(str::trim).filter(|t| !t.is_empty());
+                let title = params
+                    .and_then(|p| p.split('|').find_map(|kv| kv.strip_prefix("title=")))
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty());
                 match title {
                     Some(t) => {
                         let line = format!("{label}{}", self.inline(t));
@@ -415,9 +500,16 @@ impl Wiki<'_> {
             return;
         }
         if let Some((h, rest)) = t.split_once(". ") {
-            if h.len() == 2 && h.starts_with('h') && h[1..].parse::<usize>().is_ok_and(|n| (1..=6).contains(&n)) {
+            if h.len() == 2
+                && h.starts_with('h')
+                && h[1..].parse::<usize>().is_ok_and(|n| (1..=6).contains(&n))
+            {
                 self.blank();
-                let line = format!("{} {}", "#".repeat(h[1..].parse().unwrap_or(2)), self.inline(rest));
+                let line = format!(
+                    "{} {}",
+                    "#".repeat(h[1..].parse().unwrap_or(2)),
+                    self.inline(rest)
+                );
                 self.out.push(line);
                 self.blank();
                 return;
@@ -447,7 +539,11 @@ impl Wiki<'_> {
             } else {
                 "- ".to_string()
             };
-            let body = if dash { &t[2..] } else { &t[markers.len() + 1..] };
+            let body = if dash {
+                &t[2..]
+            } else {
+                &t[markers.len() + 1..]
+            };
             let line = format!("{}{marker}{}", "  ".repeat(depth - 1), self.inline(body));
             self.push(&line);
             self.prev = Prev::List;
@@ -504,8 +600,13 @@ impl Wiki<'_> {
             if c == '{' {
                 // Inline macros (`{color:red}`, `{anchor:x}`) are not text.
                 if let Some(end) = find(&src, i, "}") {
-                    let name: String = src[i + 1..end].iter().take_while(|c| c.is_ascii_alphanumeric()).collect();
-                    if !name.is_empty() && src[i + 1..end].iter().all(|c| *c != ' ' || name.is_empty()) {
+                    let name: String = src[i + 1..end]
+                        .iter()
+                        .take_while(|c| c.is_ascii_alphanumeric())
+                        .collect();
+                    if !name.is_empty()
+                        && src[i + 1..end].iter().all(|c| *c != ' ' || name.is_empty())
+                    {
                         i = end + 1;
                         continue;
                     }
@@ -524,12 +625,21 @@ impl Wiki<'_> {
                     }
                 }
             }
-            if c == '!' && (i == 0 || !src[i - 1].is_alphanumeric()) && src.get(i + 1).is_some_and(|n| !n.is_whitespace()) {
+            if c == '!'
+                && (i == 0 || !src[i - 1].is_alphanumeric())
+                && src.get(i + 1).is_some_and(|n| !n.is_whitespace())
+            {
                 if let Some(end) = find(&src, i + 1, "!") {
                     let inner: String = src[i + 1..end].iter().collect();
                     let name = inner.split('|').next().unwrap_or("");
-                    if !name.contains(char::is_whitespace) && (name.contains('.') || name.starts_with("http")) {
-                        token(&mut chars, &mut tokens, name.rsplit('/').next().unwrap_or(name).to_string());
+                    if !name.contains(char::is_whitespace)
+                        && (name.contains('.') || name.starts_with("http"))
+                    {
+                        token(
+                            &mut chars,
+                            &mut tokens,
+                            name.rsplit('/').next().unwrap_or(name).to_string(),
+                        );
                         i = end + 1;
                         continue;
                     }
@@ -584,7 +694,12 @@ impl Wiki<'_> {
                 Some(a) => (a, "@unknown user".to_string()),
                 None => (user, format!("@{user}")),
             };
-            return Link::Literal(self.users.get(id.trim()).map(|n| format!("@{n}")).unwrap_or(unknown));
+            return Link::Literal(
+                self.users
+                    .get(id.trim())
+                    .map(|n| format!("@{n}"))
+                    .unwrap_or(unknown),
+            );
         }
         match inner.split_once('|') {
             Some((text, _)) if !text.trim().is_empty() => Link::Text(text.trim().to_string()),
@@ -611,7 +726,10 @@ const SCAN: usize = 2_000;
 /// The first `pat` at or after `from`, within [`SCAN`] characters.
 fn find(src: &[char], from: usize, pat: &str) -> Option<usize> {
     let p: Vec<char> = pat.chars().collect();
-    let end = src.len().min(from.saturating_add(SCAN)).saturating_sub(p.len() - 1);
+    let end = src
+        .len()
+        .min(from.saturating_add(SCAN))
+        .saturating_sub(p.len() - 1);
     (from..end).find(|&j| src[j..j + p.len()] == p[..])
 }
 
@@ -654,7 +772,11 @@ fn split_cells(t: &str) -> Vec<&str> {
         }
     }
     cells.push(&t[start..]);
-    cells.into_iter().map(str::trim).filter(|c| !c.is_empty()).collect()
+    cells
+        .into_iter()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect()
 }
 
 #[cfg(test)]
@@ -689,14 +811,22 @@ mod tests {
     #[test]
     fn malformed_adf_is_skipped_not_a_panic() {
         assert_eq!(adf_to_text(&json!("plain string")), (String::new(), None));
-        assert_eq!(adf_to_text(&json!({"type": "doc", "content": [42, null, {"type": "paragraph", "content": "oops"}]})), (String::new(), None));
+        assert_eq!(
+            adf_to_text(
+                &json!({"type": "doc", "content": [42, null, {"type": "paragraph", "content": "oops"}]})
+            ),
+            (String::new(), None)
+        );
         let mut deep = json!({"type": "text", "text": "bottom"});
         for _ in 0..500 {
             deep = json!({"type": "blockquote", "content": [deep]});
         }
         let (text, warning) = adf_to_text(&deep);
         assert!(!text.contains("bottom"), "past the depth limit");
-        assert!(warning.is_some_and(|w| w.contains("64")), "said, not silent");
+        assert!(
+            warning.is_some_and(|w| w.contains("64")),
+            "said, not silent"
+        );
     }
 
     #[test]
@@ -706,13 +836,22 @@ mod tests {
             let started = std::time::Instant::now();
             let _ = wiki_to_text(&line);
             // Quadratic work on 50,000 openers takes minutes; linear work well under a second (release).
-            assert!(started.elapsed() < std::time::Duration::from_secs(20), "{opener}: {:?}", started.elapsed());
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "{opener}: {:?}",
+                started.elapsed()
+            );
         }
     }
 
     #[test]
     fn wiki_markup_to_text() {
-        let t = wiki_to_text("h2. Steps\nDo it *now*.\n* one\n** nested\n# first\n{code:bash}\nls -la\n{code}\n||A||B||\n|1|2|\n{info}Careful{info}");
-        assert_eq!(t, "## Steps\n\nDo it now.\n\n- one\n  - nested\n1. first\n\n```bash\nls -la\n```\n\nA | B\n1 | 2\n\nInfo: Careful");
+        let t = wiki_to_text(
+            "h2. Steps\nDo it *now*.\n* one\n** nested\n# first\n{code:bash}\nls -la\n{code}\n||A||B||\n|1|2|\n{info}Careful{info}",
+        );
+        assert_eq!(
+            t,
+            "## Steps\n\nDo it now.\n\n- one\n  - nested\n1. first\n\n```bash\nls -la\n```\n\nA | B\n1 | 2\n\nInfo: Careful"
+        );
     }
 }

@@ -19,7 +19,9 @@ use html5ever::tendril::StrTendril;
 
 use crate::writer::TextWriter as Writer;
 use html5ever::tokenizer::states::RawKind;
-use html5ever::tokenizer::{BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts};
+use html5ever::tokenizer::{
+    BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
+};
 
 /// Open elements kept as structure; deeper ones are flattened into their
 /// ancestors. Real pages stay far below it (Confluence's own editor nests
@@ -52,7 +54,10 @@ pub fn convert(html: &str) -> Converted {
 
 /// Converts storage format, rendering `ri:user` mentions with `users`.
 pub fn convert_with(html: &str, users: &UserNames) -> Converted {
-    let state = State { users: Some(users), ..State::default() };
+    let state = State {
+        users: Some(users),
+        ..State::default()
+    };
     let tokenizer = Tokenizer::new(Sink(RefCell::new(state)), TokenizerOpts::default());
     let input = BufferQueue::default();
     input.push_back(StrTendril::from_slice(html));
@@ -67,7 +72,14 @@ pub fn convert_with(html: &str, users: &UserNames) -> Converted {
             state.flattened
         ));
     }
-    Converted { text: state.out.finish(), title: state.title.map(|t| t.split_whitespace().collect::<Vec<_>>().join(" ")).filter(|t| !t.is_empty()), warnings }
+    Converted {
+        text: state.out.finish(),
+        title: state
+            .title
+            .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|t| !t.is_empty()),
+        warnings,
+    }
 }
 
 /// A user a storage-format page mentions, by the attribute that names it.
@@ -117,27 +129,83 @@ pub fn user_refs(html: &str) -> Vec<UserRef> {
 }
 
 fn decode_attr(s: &str) -> String {
-    s.replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    s.replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 /// Elements without content or end tag.
 fn is_void(name: &str) -> bool {
-    matches!(name, "area" | "base" | "br" | "col" | "embed" | "hr" | "img" | "input" | "link" | "meta" | "param" | "source" | "track" | "wbr" | "keygen")
+    matches!(
+        name,
+        "area"
+            | "base"
+            | "br"
+            | "col"
+            | "embed"
+            | "hr"
+            | "img"
+            | "input"
+            | "link"
+            | "meta"
+            | "param"
+            | "source"
+            | "track"
+            | "wbr"
+            | "keygen"
+    )
 }
 
 /// Elements whose content is not text a reader sees.
 fn is_skipped(name: &str) -> bool {
     matches!(
         name,
-        "script" | "style" | "head" | "title" | "template" | "noscript" | "ac:placeholder" | "ac:adf-fallback" | "ac:adf-attribute" | "ac:task-id" | "ac:task-uuid" | "ac:emoticon" | "ri:user"
+        "script"
+            | "style"
+            | "head"
+            | "title"
+            | "template"
+            | "noscript"
+            | "ac:placeholder"
+            | "ac:adf-fallback"
+            | "ac:adf-attribute"
+            | "ac:task-id"
+            | "ac:task-uuid"
+            | "ac:emoticon"
+            | "ri:user"
     ) || name.starts_with("ri:")
 }
 
 fn is_block(name: &str) -> bool {
     matches!(
         name,
-        "p" | "div" | "section" | "article" | "aside" | "header" | "footer" | "main" | "nav" | "blockquote" | "figure" | "figcaption" | "center" | "address" | "details" | "summary" | "dl" | "dt" | "dd"
-            | "body" | "ac:rich-text-body" | "ac:layout" | "ac:layout-section" | "ac:layout-cell" | "ac:adf-node" | "ac:adf-content" | "ac:adf-extension"
+        "p" | "div"
+            | "section"
+            | "article"
+            | "aside"
+            | "header"
+            | "footer"
+            | "main"
+            | "nav"
+            | "blockquote"
+            | "figure"
+            | "figcaption"
+            | "center"
+            | "address"
+            | "details"
+            | "summary"
+            | "dl"
+            | "dt"
+            | "dd"
+            | "body"
+            | "ac:rich-text-body"
+            | "ac:layout"
+            | "ac:layout-section"
+            | "ac:layout-cell"
+            | "ac:adf-node"
+            | "ac:adf-content"
+            | "ac:adf-extension"
     )
 }
 
@@ -146,9 +214,36 @@ fn is_block(name: &str) -> bool {
 fn is_generated_macro(name: &str) -> bool {
     matches!(
         name,
-        "toc" | "toc-zone" | "children" | "recently-updated" | "recently-updated-dashboard" | "pagetree" | "pagetreesearch" | "contentbylabel" | "content-by-label" | "attachments" | "livesearch"
-            | "blog-posts" | "include" | "excerpt-include" | "anchor" | "create-from-template" | "profile" | "profile-picture" | "tasks-report-macro" | "content-report-table"
-            | "page-index" | "listlabels" | "popular-labels" | "related-labels" | "spaces" | "space-details" | "viewfile" | "view-file" | "gallery" | "roadmap"
+        "toc"
+            | "toc-zone"
+            | "children"
+            | "recently-updated"
+            | "recently-updated-dashboard"
+            | "pagetree"
+            | "pagetreesearch"
+            | "contentbylabel"
+            | "content-by-label"
+            | "attachments"
+            | "livesearch"
+            | "blog-posts"
+            | "include"
+            | "excerpt-include"
+            | "anchor"
+            | "create-from-template"
+            | "profile"
+            | "profile-picture"
+            | "tasks-report-macro"
+            | "content-report-table"
+            | "page-index"
+            | "listlabels"
+            | "popular-labels"
+            | "related-labels"
+            | "spaces"
+            | "space-details"
+            | "viewfile"
+            | "view-file"
+            | "gallery"
+            | "roadmap"
     )
 }
 
@@ -178,7 +273,11 @@ fn emoticon(name: &str) -> Option<&'static str> {
 }
 
 fn attr<'a>(tag: &'a Tag, name: &str) -> Option<&'a str> {
-    tag.attrs.iter().find(|a| &*a.name.local == name).map(|a| &*a.value).filter(|v| !v.trim().is_empty())
+    tag.attrs
+        .iter()
+        .find(|a| &*a.name.local == name)
+        .map(|a| &*a.value)
+        .filter(|v| !v.trim().is_empty())
 }
 
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -218,7 +317,11 @@ struct MacroFrame {
 
 impl MacroFrame {
     fn param(&self, name: &str) -> Option<&str> {
-        self.params.iter().find(|(n, _)| n == name).map(|(_, v)| v.trim()).filter(|v| !v.is_empty())
+        self.params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
     }
 }
 
@@ -271,9 +374,22 @@ struct State<'u> {
 impl State<'_> {
     fn user(&self, tag: &Tag) -> Option<String> {
         if let Some(id) = attr(tag, "ri:account-id").or(attr(tag, "ri:userkey")) {
-            return Some(self.users.and_then(|m| m.get(id)).map(|n| format!("@{n}")).unwrap_or_else(|| "@unknown user".into()));
+            return Some(
+                self.users
+                    .and_then(|m| m.get(id))
+                    .map(|n| format!("@{n}"))
+                    .unwrap_or_else(|| "@unknown user".into()),
+            );
         }
-        attr(tag, "ri:username").map(|u| format!("@{}", self.users.and_then(|m| m.get(u)).map(String::as_str).unwrap_or(u)))
+        attr(tag, "ri:username").map(|u| {
+            format!(
+                "@{}",
+                self.users
+                    .and_then(|m| m.get(u))
+                    .map(String::as_str)
+                    .unwrap_or(u)
+            )
+        })
     }
 
     fn block_break(&mut self) {
@@ -305,7 +421,9 @@ impl State<'_> {
                 let hides = is_skipped(&name) || self.skip > 0;
                 if hides {
                     self.skip += 1;
-                } else if is_block(&name) || matches!(name.as_str(), "li" | "tr" | "ul" | "ol" | "table") {
+                } else if is_block(&name)
+                    || matches!(name.as_str(), "li" | "tr" | "ul" | "ol" | "table")
+                {
                     self.out.brk(1);
                 }
                 self.deep.push(hides);
@@ -326,7 +444,11 @@ impl State<'_> {
             }
             if closes {
                 // A script or style inside `pre` stays hidden.
-                let kind = if is_skipped(&name) { Kind::Skip } else { Kind::Plain };
+                let kind = if is_skipped(&name) {
+                    Kind::Skip
+                } else {
+                    Kind::Plain
+                };
                 self.push(name, kind);
             }
             return result;
@@ -343,7 +465,9 @@ impl State<'_> {
             }
             n if n.starts_with("ri:") && (in_link || in_image) => {
                 let value = match n {
-                    "ri:page" | "ri:blog-post" | "ri:content-entity" => attr(tag, "ri:content-title"),
+                    "ri:page" | "ri:blog-post" | "ri:content-entity" => {
+                        attr(tag, "ri:content-title")
+                    }
                     "ri:attachment" => attr(tag, "ri:filename"),
                     "ri:url" => attr(tag, "ri:value"),
                     "ri:space" => attr(tag, "ri:space-key"),
@@ -377,7 +501,10 @@ impl State<'_> {
                 }
                 None => Kind::Plain,
             },
-            "ac:parameter" if !self.macros.is_empty() && self.stack.last().is_some_and(|o| o.kind == Kind::Macro) => {
+            "ac:parameter"
+                if !self.macros.is_empty()
+                    && self.stack.last().is_some_and(|o| o.kind == Kind::Macro) =>
+            {
                 let pname = attr(tag, "ac:name").unwrap_or("").to_string();
                 if let Some(m) = self.macros.last_mut() {
                     m.params.push((pname, String::new()));
@@ -398,8 +525,13 @@ impl State<'_> {
             }
             "ul" | "ol" | "ac:task-list" => {
                 self.block_break();
-                let start = attr(tag, "start").and_then(|s| s.trim().parse::<u64>().ok()).unwrap_or(1);
-                self.lists.push(ListFrame { ordered: name == "ol", next: start });
+                let start = attr(tag, "start")
+                    .and_then(|s| s.trim().parse::<u64>().ok())
+                    .unwrap_or(1);
+                self.lists.push(ListFrame {
+                    ordered: name == "ol",
+                    next: start,
+                });
                 Kind::List
             }
             "li" | "ac:task" => {
@@ -453,8 +585,17 @@ impl State<'_> {
             }
             "ac:plain-text-body" => {
                 let fence = match self.macros.last() {
-                    Some(m) if matches!(m.name.as_str(), "code" | "noformat" | "code-block" | "sql" | "sql-query") => {
-                        Some(if m.name == "code" { m.param("language").unwrap_or("").to_string() } else { String::new() })
+                    Some(m)
+                        if matches!(
+                            m.name.as_str(),
+                            "code" | "noformat" | "code-block" | "sql" | "sql-query"
+                        ) =>
+                    {
+                        Some(if m.name == "code" {
+                            m.param("language").unwrap_or("").to_string()
+                        } else {
+                            String::new()
+                        })
                     }
                     _ => None,
                 };
@@ -479,12 +620,19 @@ impl State<'_> {
                         };
                         self.out.label(label);
                     }
-                    self.macros.push(MacroFrame { name: mname, params: Vec::new(), inline });
+                    self.macros.push(MacroFrame {
+                        name: mname,
+                        params: Vec::new(),
+                        inline,
+                    });
                     Kind::Macro
                 }
             }
             "ac:link" => {
-                self.links.push(LinkFrame { fallback: attr(tag, "ac:anchor").map(String::from), shown: false });
+                self.links.push(LinkFrame {
+                    fallback: attr(tag, "ac:anchor").map(String::from),
+                    shown: false,
+                });
                 Kind::Link
             }
             "ac:link-body" | "ac:plain-text-link-body" => {
@@ -494,7 +642,12 @@ impl State<'_> {
                 Kind::LinkBody
             }
             "ac:image" => {
-                self.images.push(ImageFrame { name: attr(tag, "ac:alt").or(attr(tag, "ac:title")).map(String::from), shown: false });
+                self.images.push(ImageFrame {
+                    name: attr(tag, "ac:alt")
+                        .or(attr(tag, "ac:title"))
+                        .map(String::from),
+                    shown: false,
+                });
                 Kind::Image
             }
             "img" => {
@@ -607,11 +760,16 @@ impl State<'_> {
             }
             Kind::Param => {
                 let value = self.capture.take().unwrap_or_default();
-                let Some(m) = self.macros.last_mut() else { return };
+                let Some(m) = self.macros.last_mut() else {
+                    return;
+                };
                 if let Some(p) = m.params.last_mut() {
                     p.1 = value;
                 }
-                let (pname, inline) = (m.params.last().map(|p| p.0.clone()).unwrap_or_default(), m.inline);
+                let (pname, inline) = (
+                    m.params.last().map(|p| p.0.clone()).unwrap_or_default(),
+                    m.inline,
+                );
                 if pname == "title" && !inline {
                     if let Some(t) = m.param("title").map(String::from) {
                         self.block_break();
@@ -717,46 +875,114 @@ mod tests {
         let html = "<h2>Restart &amp; recover</h2><p>Run the   <b>restart</b> script.</p><ul><li>one</li><li>two</li></ul>\
                     <table><tr><th>Key</th><th>Value</th></tr><tr><td>pool</td><td>400</td></tr></table>";
         let t = html_to_text(html);
-        assert_eq!(t, "## Restart & recover\n\nRun the restart script.\n\n- one\n- two\n\nKey | Value\npool | 400");
+        assert_eq!(
+            t,
+            "## Restart & recover\n\nRun the restart script.\n\n- one\n- two\n\nKey | Value\npool | 400"
+        );
     }
 
     #[test]
     fn confluence_macros_and_cdata() {
         let html = r#"<p>Before</p><ac:structured-macro ac:name="code"><ac:parameter ac:name="language">bash</ac:parameter><ac:plain-text-body><![CDATA[kubectl rollout restart deploy/api
 echo "a < b"]]></ac:plain-text-body></ac:structured-macro><ac:structured-macro ac:name="warning"><ac:rich-text-body><p>Never on Fridays.</p></ac:rich-text-body></ac:structured-macro>"#;
-        assert_eq!(html_to_text(html), "Before\n\n```bash\nkubectl rollout restart deploy/api\necho \"a < b\"\n```\n\nWarning: Never on Fridays.");
+        assert_eq!(
+            html_to_text(html),
+            "Before\n\n```bash\nkubectl rollout restart deploy/api\necho \"a < b\"\n```\n\nWarning: Never on Fridays."
+        );
     }
 
     #[test]
     fn mentions_resolve_to_display_names_never_raw_ids() {
-        let users: UserNames = [("5b10a2844c20165700ede21f".to_string(), "Ada Lovelace".to_string())].into();
+        let users: UserNames = [(
+            "5b10a2844c20165700ede21f".to_string(),
+            "Ada Lovelace".to_string(),
+        )]
+        .into();
         let page = r#"<p>Ask <ac:link><ri:user ri:account-id="5b10a2844c20165700ede21f" /></ac:link>, <ac:link><ri:user ri:account-id="557058:abc"/></ac:link> or <ac:link><ri:user ri:username="jdoe"/></ac:link> first <ac:emoticon ac:name="tick" /></p>"#;
-        assert_eq!(convert_with(page, &users).text, "Ask @Ada Lovelace, @unknown user or @jdoe first ✓");
-        assert_eq!(user_refs(page).iter().map(UserRef::id).collect::<Vec<_>>(), ["5b10a2844c20165700ede21f", "557058:abc", "jdoe"]);
+        assert_eq!(
+            convert_with(page, &users).text,
+            "Ask @Ada Lovelace, @unknown user or @jdoe first ✓"
+        );
+        assert_eq!(
+            user_refs(page).iter().map(UserRef::id).collect::<Vec<_>>(),
+            ["5b10a2844c20165700ede21f", "557058:abc", "jdoe"]
+        );
         assert_eq!(user_refs(page)[2], UserRef::Username("jdoe".into()));
     }
 
     /// The issue's table, one minimal input per class.
     #[test]
     fn storage_format_classes_read_as_a_reader_sees_them() {
-        let users: UserNames = [("5b10a2844c20165700ede21f".to_string(), "Ada Lovelace".to_string())].into();
+        let users: UserNames = [(
+            "5b10a2844c20165700ede21f".to_string(),
+            "Ada Lovelace".to_string(),
+        )]
+        .into();
         let cases = [
-            (r#"<ac:task-list><ac:task><ac:task-id>10</ac:task-id><ac:task-status>complete</ac:task-status><ac:task-body>Rotate the keys</ac:task-body></ac:task></ac:task-list>"#, "[x] Rotate the keys"),
-            (r#"<p><strong>Owner:</strong> <a href="https://x.example">Billing team</a></p>"#, "Owner: Billing team"),
-            (r#"<ac:link><ri:page ri:content-title="Release checklist"/><ac:plain-text-link-body><![CDATA[the checklist]]></ac:plain-text-link-body></ac:link>"#, "the checklist"),
-            (r#"<ac:link><ri:page ri:content-title="Release checklist"/></ac:link>"#, "Release checklist"),
-            (r#"<ac:link><ri:user ri:account-id="5b10a2844c20165700ede21f"/></ac:link>"#, "@Ada Lovelace"),
-            (r#"<p>Before <ac:emoticon ac:name="tick"/> after</p>"#, "Before ✓ after"),
-            (r#"<ac:structured-macro ac:name="code"><ac:parameter ac:name="language">sql</ac:parameter><ac:plain-text-body><![CDATA[SELECT 1;]]></ac:plain-text-body></ac:structured-macro>"#, "```sql\nSELECT 1;\n```"),
-            (r#"<ac:task-list><ac:task><ac:task-id>1</ac:task-id><ac:task-status>incomplete</ac:task-status><ac:task-body>Open <time datetime="2024-03-05" /></ac:task-body></ac:task></ac:task-list>"#, "[ ] Open 2024-03-05"),
-            (r#"<ol start="3"><li>three<ul><li>inner</li></ul></li><li><p>four</p><p>more</p></li></ol><p>after</p>"#, "3. three\n  - inner\n4. four\n   more\n\nafter"),
-            (r#"<table><tbody><tr><th>Key</th><th>Value</th></tr><tr><td><p>a</p><p>b</p></td><td><ul><li>x</li><li>y</li></ul></td></tr></tbody></table>"#, "Key | Value\na b | x y"),
-            (r#"<p>See <ac:structured-macro ac:name="status"><ac:parameter ac:name="colour">Green</ac:parameter><ac:parameter ac:name="title">Done</ac:parameter></ac:structured-macro> and <ac:structured-macro ac:name="jira"><ac:parameter ac:name="key">OPS-7</ac:parameter></ac:structured-macro>.</p>"#, "See Done and OPS-7."),
-            (r#"<ac:structured-macro ac:name="toc"><ac:parameter ac:name="maxLevel">2</ac:parameter></ac:structured-macro><h2>Only</h2>"#, "## Only"),
-            (r#"<ac:structured-macro ac:name="expand"><ac:parameter ac:name="title">Details</ac:parameter><ac:rich-text-body><p>Hidden body</p></ac:rich-text-body></ac:structured-macro>"#, "Details\nHidden body"),
-            (r#"<p><ac:image ac:alt="diagram"><ri:attachment ri:filename="a.png"/></ac:image> <ac:image><ri:attachment ri:filename="b.png"/><ac:caption><p>Flow</p></ac:caption></ac:image></p>"#, "diagram b.png Flow"),
-            (r#"<p>Go to <ac:link><ri:attachment ri:filename="plan.pdf"/></ac:link>, <ac:link><ri:space ri:space-key="OPS"/></ac:link> or <ac:link ac:anchor="Steps"><ac:link-body>the <strong>steps</strong></ac:link-body></ac:link>.</p>"#, "Go to plan.pdf, OPS or the steps."),
-            (r#"<p>a<br/>b <ac:placeholder>Type here</ac:placeholder>c&nbsp;&amp;&nbsp;d</p>"#, "a\nb c & d"),
+            (
+                r#"<ac:task-list><ac:task><ac:task-id>10</ac:task-id><ac:task-status>complete</ac:task-status><ac:task-body>Rotate the keys</ac:task-body></ac:task></ac:task-list>"#,
+                "[x] Rotate the keys",
+            ),
+            (
+                r#"<p><strong>Owner:</strong> <a href="https://x.example">Billing team</a></p>"#,
+                "Owner: Billing team",
+            ),
+            (
+                r#"<ac:link><ri:page ri:content-title="Release checklist"/><ac:plain-text-link-body><![CDATA[the checklist]]></ac:plain-text-link-body></ac:link>"#,
+                "the checklist",
+            ),
+            (
+                r#"<ac:link><ri:page ri:content-title="Release checklist"/></ac:link>"#,
+                "Release checklist",
+            ),
+            (
+                r#"<ac:link><ri:user ri:account-id="5b10a2844c20165700ede21f"/></ac:link>"#,
+                "@Ada Lovelace",
+            ),
+            (
+                r#"<p>Before <ac:emoticon ac:name="tick"/> after</p>"#,
+                "Before ✓ after",
+            ),
+            (
+                r#"<ac:structured-macro ac:name="code"><ac:parameter ac:name="language">sql</ac:parameter><ac:plain-text-body><![CDATA[SELECT 1;]]></ac:plain-text-body></ac:structured-macro>"#,
+                "```sql\nSELECT 1;\n```",
+            ),
+            (
+                r#"<ac:task-list><ac:task><ac:task-id>1</ac:task-id><ac:task-status>incomplete</ac:task-status><ac:task-body>Open <time datetime="2024-03-05" /></ac:task-body></ac:task></ac:task-list>"#,
+                "[ ] Open 2024-03-05",
+            ),
+            (
+                r#"<ol start="3"><li>three<ul><li>inner</li></ul></li><li><p>four</p><p>more</p></li></ol><p>after</p>"#,
+                "3. three\n  - inner\n4. four\n   more\n\nafter",
+            ),
+            (
+                r#"<table><tbody><tr><th>Key</th><th>Value</th></tr><tr><td><p>a</p><p>b</p></td><td><ul><li>x</li><li>y</li></ul></td></tr></tbody></table>"#,
+                "Key | Value\na b | x y",
+            ),
+            (
+                r#"<p>See <ac:structured-macro ac:name="status"><ac:parameter ac:name="colour">Green</ac:parameter><ac:parameter ac:name="title">Done</ac:parameter></ac:structured-macro> and <ac:structured-macro ac:name="jira"><ac:parameter ac:name="key">OPS-7</ac:parameter></ac:structured-macro>.</p>"#,
+                "See Done and OPS-7.",
+            ),
+            (
+                r#"<ac:structured-macro ac:name="toc"><ac:parameter ac:name="maxLevel">2</ac:parameter></ac:structured-macro><h2>Only</h2>"#,
+                "## Only",
+            ),
+            (
+                r#"<ac:structured-macro ac:name="expand"><ac:parameter ac:name="title">Details</ac:parameter><ac:rich-text-body><p>Hidden body</p></ac:rich-text-body></ac:structured-macro>"#,
+                "Details\nHidden body",
+            ),
+            (
+                r#"<p><ac:image ac:alt="diagram"><ri:attachment ri:filename="a.png"/></ac:image> <ac:image><ri:attachment ri:filename="b.png"/><ac:caption><p>Flow</p></ac:caption></ac:image></p>"#,
+                "diagram b.png Flow",
+            ),
+            (
+                r#"<p>Go to <ac:link><ri:attachment ri:filename="plan.pdf"/></ac:link>, <ac:link><ri:space ri:space-key="OPS"/></ac:link> or <ac:link ac:anchor="Steps"><ac:link-body>the <strong>steps</strong></ac:link-body></ac:link>.</p>"#,
+                "Go to plan.pdf, OPS or the steps.",
+            ),
+            (
+                r#"<p>a<br/>b <ac:placeholder>Type here</ac:placeholder>c&nbsp;&amp;&nbsp;d</p>"#,
+                "a\nb c & d",
+            ),
         ];
         for (page, want) in cases {
             assert_eq!(convert_with(page, &users).text, want, "{page}");
@@ -765,14 +991,30 @@ echo "a < b"]]></ac:plain-text-body></ac:structured-macro><ac:structured-macro a
 
     #[test]
     fn a_self_closed_storage_element_does_not_swallow_what_follows() {
-        assert_eq!(html_to_text(r#"<p>Before <ac:emoticon ac:name="tick"/> after</p>"#), "Before ✓ after");
-        assert_eq!(html_to_text(r#"<p>Before <ac:unknown-thing ac:x="1"/> after</p>"#), "Before after");
-        assert_eq!(html_to_text(r#"<p><ac:image><ri:attachment ri:filename="a.png"/></ac:image> Caption</p>"#), "a.png Caption");
+        assert_eq!(
+            html_to_text(r#"<p>Before <ac:emoticon ac:name="tick"/> after</p>"#),
+            "Before ✓ after"
+        );
+        assert_eq!(
+            html_to_text(r#"<p>Before <ac:unknown-thing ac:x="1"/> after</p>"#),
+            "Before after"
+        );
+        assert_eq!(
+            html_to_text(
+                r#"<p><ac:image><ri:attachment ri:filename="a.png"/></ac:image> Caption</p>"#
+            ),
+            "a.png Caption"
+        );
     }
 
     #[test]
     fn a_space_between_inline_elements_separates_words() {
-        assert_eq!(html_to_text("<p><strong>Owner:</strong> <a href=\"https://x.example\">Billing team</a></p>"), "Owner: Billing team");
+        assert_eq!(
+            html_to_text(
+                "<p><strong>Owner:</strong> <a href=\"https://x.example\">Billing team</a></p>"
+            ),
+            "Owner: Billing team"
+        );
     }
 
     #[test]
@@ -784,7 +1026,9 @@ echo "a < b"]]></ac:plain-text-body></ac:structured-macro><ac:structured-macro a
 
     #[test]
     fn script_and_style_bodies_are_not_text_even_with_markup_inside() {
-        let t = html_to_text("<p>a</p><script>if (x < 1) { document.write('<p>b</p>') }</script><style>p::after { content: '<c>' }</style><p>d</p>");
+        let t = html_to_text(
+            "<p>a</p><script>if (x < 1) { document.write('<p>b</p>') }</script><style>p::after { content: '<c>' }</style><p>d</p>",
+        );
         assert_eq!(t, "a\n\nd");
     }
 
@@ -792,12 +1036,17 @@ echo "a < b"]]></ac:plain-text-body></ac:structured-macro><ac:structured-macro a
     #[test]
     fn a_script_inside_pre_stays_hidden() {
         assert_eq!(html_to_text("<p><pre><script>x<y</script></p>"), "");
-        assert_eq!(html_to_text("<pre>a<style>p{}</style>b</pre>"), "```\nab\n```");
+        assert_eq!(
+            html_to_text("<pre>a<style>p{}</style>b</pre>"),
+            "```\nab\n```"
+        );
     }
 
     #[test]
     fn a_whole_document_gives_its_title_and_body_only() {
-        let c = convert("<!doctype html><html><head><title> Incident\n 42 </title><style>x{}</style></head><body><h1>Summary</h1><p>Disk full.</p></body></html>");
+        let c = convert(
+            "<!doctype html><html><head><title> Incident\n 42 </title><style>x{}</style></head><body><h1>Summary</h1><p>Disk full.</p></body></html>",
+        );
         assert_eq!(c.title.as_deref(), Some("Incident 42"));
         assert_eq!(c.text, "# Summary\n\nDisk full.");
         assert!(c.warnings.is_empty());
@@ -808,26 +1057,52 @@ echo "a < b"]]></ac:plain-text-body></ac:structured-macro><ac:structured-macro a
         // 400,000 levels overflowed the recursive walker's stack at 5,000
         // (debug) and kept a core busy for minutes in the tree builder.
         let n = 400_000;
-        let html = format!("{}deep text{}<p>after</p>", "<div>".repeat(n), "</div>".repeat(n));
+        let html = format!(
+            "{}deep text{}<p>after</p>",
+            "<div>".repeat(n),
+            "</div>".repeat(n)
+        );
         let started = std::time::Instant::now();
         let c = convert(&html);
         assert_eq!(c.text, "deep text\n\nafter");
         assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
-        assert!(c.warnings[0].contains("256") && c.warnings[0].contains(&(n - MAX_DEPTH).to_string()), "{:?}", c.warnings);
+        assert!(
+            c.warnings[0].contains("256") && c.warnings[0].contains(&(n - MAX_DEPTH).to_string()),
+            "{:?}",
+            c.warnings
+        );
         // A generous bound (the work is linear): a regression to quadratic
         // work takes minutes here.
-        assert!(started.elapsed() < std::time::Duration::from_secs(60), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "{:?}",
+            started.elapsed()
+        );
         // Unclosed, and nested inline, lists and tables too.
-        for open in ["<span>", "<li>", "<table><tr><td>", "<ac:structured-macro ac:name=\"info\"><ac:rich-text-body>", "<b><i>"] {
+        for open in [
+            "<span>",
+            "<li>",
+            "<table><tr><td>",
+            "<ac:structured-macro ac:name=\"info\"><ac:rich-text-body>",
+            "<b><i>",
+        ] {
             let c = convert(&format!("{}x", open.repeat(20_000)));
-            assert!(c.text.ends_with('x'), "{open}: {}", &c.text[c.text.len().saturating_sub(40)..]);
+            assert!(
+                c.text.ends_with('x'),
+                "{open}: {}",
+                &c.text[c.text.len().saturating_sub(40)..]
+            );
             assert!(!c.warnings.is_empty(), "{open}");
         }
     }
 
     #[test]
     fn skipped_content_deeper_than_the_limit_does_not_hide_the_rest() {
-        let html = format!("{}<script>hidden</script>shown{}", "<div>".repeat(MAX_DEPTH + 5), "</div>".repeat(MAX_DEPTH + 5));
+        let html = format!(
+            "{}<script>hidden</script>shown{}",
+            "<div>".repeat(MAX_DEPTH + 5),
+            "</div>".repeat(MAX_DEPTH + 5)
+        );
         let t = html_to_text(&html);
         assert!(t.contains("shown") && !t.contains("hidden"), "{t}");
     }

@@ -6,8 +6,8 @@
 
 pub mod adf;
 pub mod html;
-pub mod marks;
 pub mod markdown;
+pub mod marks;
 pub mod writer;
 
 pub use html::html_to_text;

@@ -19,8 +19,13 @@ pub fn markdown_to_text(md: &str) -> String {
     let mut items: Vec<usize> = Vec::new();
     let mut cells = 0usize;
     let mut code: Option<(String, String)> = None;
-    let block = |out: &mut TextWriter, lists: &Vec<Option<u64>>| out.brk(if lists.is_empty() { 2 } else { 1 });
-    let opts = Options::ENABLE_TABLES | Options::ENABLE_TASKLISTS | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_FOOTNOTES;
+    let block = |out: &mut TextWriter, lists: &Vec<Option<u64>>| {
+        out.brk(if lists.is_empty() { 2 } else { 1 })
+    };
+    let opts = Options::ENABLE_TABLES
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_FOOTNOTES;
     for event in Parser::new_ext(md, opts) {
         if let Some((_, text)) = &mut code {
             match event {
@@ -36,7 +41,11 @@ pub fn markdown_to_text(md: &str) -> String {
         }
         match event {
             Event::Start(tag) => match tag {
-                Tag::Paragraph | Tag::BlockQuote(_) | Tag::HtmlBlock | Tag::FootnoteDefinition(_) | Tag::DefinitionList => block(&mut out, &lists),
+                Tag::Paragraph
+                | Tag::BlockQuote(_)
+                | Tag::HtmlBlock
+                | Tag::FootnoteDefinition(_)
+                | Tag::DefinitionList => block(&mut out, &lists),
                 Tag::Heading { level, .. } => {
                     block(&mut out, &lists);
                     out.heading(level as usize);
@@ -45,7 +54,11 @@ pub fn markdown_to_text(md: &str) -> String {
                     block(&mut out, &lists);
                     let lang = match kind {
                         // `suggestion:-0+0` → `suggestion`
-                        CodeBlockKind::Fenced(info) => info.split(|c: char| c.is_whitespace() || c == ':').next().unwrap_or("").to_string(),
+                        CodeBlockKind::Fenced(info) => info
+                            .split(|c: char| c.is_whitespace() || c == ':')
+                            .next()
+                            .unwrap_or("")
+                            .to_string(),
                         CodeBlockKind::Indented => String::new(),
                     };
                     code = Some((lang, String::new()));
@@ -82,7 +95,12 @@ pub fn markdown_to_text(md: &str) -> String {
                 _ => {}
             },
             Event::End(end) => match end {
-                TagEnd::Paragraph | TagEnd::BlockQuote(_) | TagEnd::HtmlBlock | TagEnd::FootnoteDefinition | TagEnd::DefinitionList | TagEnd::Table => block(&mut out, &lists),
+                TagEnd::Paragraph
+                | TagEnd::BlockQuote(_)
+                | TagEnd::HtmlBlock
+                | TagEnd::FootnoteDefinition
+                | TagEnd::DefinitionList
+                | TagEnd::Table => block(&mut out, &lists),
                 TagEnd::Heading(_) => {
                     out.label("");
                     block(&mut out, &lists);
@@ -101,7 +119,9 @@ pub fn markdown_to_text(md: &str) -> String {
                 _ => {}
             },
             Event::TaskListMarker(done) => out.task_marker(done),
-            Event::Text(t) | Event::Code(t) | Event::InlineMath(t) | Event::DisplayMath(t) => out.text(&t),
+            Event::Text(t) | Event::Code(t) | Event::InlineMath(t) | Event::DisplayMath(t) => {
+                out.text(&t)
+            }
             Event::FootnoteReference(t) => out.text(&format!("[{t}]")),
             Event::SoftBreak => out.space(),
             Event::HardBreak => out.brk(1),
@@ -128,12 +148,30 @@ mod tests {
     #[test]
     fn gitlab_markdown_reads_as_rendered() {
         let cases = [
-            ("Fixes #123 and !45, see group/project#7. cc @alice", "Fixes #123 and !45, see group/project#7. cc @alice"),
-            ("**Bold** _em_ ~~gone~~ `code` [the docs](https://x.example/a_b) ![diagram](d.png)", "Bold em gone code the docs diagram"),
-            ("## Steps\n\n- [x] write the migration\n- [ ] run it on staging\n  1. snapshot\n  2. migrate", "## Steps\n\n[x] write the migration\n[ ] run it on staging\n  1. snapshot\n  2. migrate"),
-            ("Use this:\n\n```suggestion:-0+0\nlet retries = 3;\n```", "Use this:\n\n```suggestion\nlet retries = 3;\n```"),
-            ("| Env | Impact |\n|-----|--------|\n| prod | high |", "Env | Impact\nprod | high"),
-            ("<!-- template: bug -->\nLine one\nline two<br>three\n\n> quoted *text*", "Line one line two\nthree\n\nquoted text"),
+            (
+                "Fixes #123 and !45, see group/project#7. cc @alice",
+                "Fixes #123 and !45, see group/project#7. cc @alice",
+            ),
+            (
+                "**Bold** _em_ ~~gone~~ `code` [the docs](https://x.example/a_b) ![diagram](d.png)",
+                "Bold em gone code the docs diagram",
+            ),
+            (
+                "## Steps\n\n- [x] write the migration\n- [ ] run it on staging\n  1. snapshot\n  2. migrate",
+                "## Steps\n\n[x] write the migration\n[ ] run it on staging\n  1. snapshot\n  2. migrate",
+            ),
+            (
+                "Use this:\n\n```suggestion:-0+0\nlet retries = 3;\n```",
+                "Use this:\n\n```suggestion\nlet retries = 3;\n```",
+            ),
+            (
+                "| Env | Impact |\n|-----|--------|\n| prod | high |",
+                "Env | Impact\nprod | high",
+            ),
+            (
+                "<!-- template: bug -->\nLine one\nline two<br>three\n\n> quoted *text*",
+                "Line one line two\nthree\n\nquoted text",
+            ),
             ("1. one\n1. two\n\n---\n\nafter", "1. one\n2. two\n\nafter"),
         ];
         for (md, want) in cases {

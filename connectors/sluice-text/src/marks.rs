@@ -13,11 +13,23 @@ const MARK_WINDOW: usize = 2_000;
 /// Jira wiki markup.
 pub fn strip_marks(chars: &[char], marks: &[char]) -> Vec<char> {
     let mut drop = vec![false; chars.len()];
-    let boundary = |c: Option<&char>| c.is_none_or(|c| c.is_whitespace() || (c.is_ascii_punctuation() && !marks.contains(c)) || "“”‘’«»".contains(*c));
+    let boundary = |c: Option<&char>| {
+        c.is_none_or(|c| {
+            c.is_whitespace()
+                || (c.is_ascii_punctuation() && !marks.contains(c))
+                || "“”‘’«»".contains(*c)
+        })
+    };
     let mut i = 0;
     while i < chars.len() {
         let m = chars[i];
-        if !drop[i] && marks.contains(&m) && boundary(if i == 0 { None } else { chars.get(i - 1) }) && chars.get(i + 1).is_some_and(|c| !c.is_whitespace() && *c != m) {
+        if !drop[i]
+            && marks.contains(&m)
+            && boundary(if i == 0 { None } else { chars.get(i - 1) })
+            && chars
+                .get(i + 1)
+                .is_some_and(|c| !c.is_whitespace() && *c != m)
+        {
             let end = (i + 2 + MARK_WINDOW).min(chars.len());
             let mut close = None;
             for j in i + 2..end {
@@ -41,6 +53,10 @@ pub fn strip_marks(chars: &[char], marks: &[char]) -> Vec<char> {
         }
         i += 1;
     }
-    chars.iter().zip(drop).filter(|(_, d)| !d).map(|(c, _)| *c).collect()
+    chars
+        .iter()
+        .zip(drop)
+        .filter(|(_, d)| !d)
+        .map(|(c, _)| *c)
+        .collect()
 }
-

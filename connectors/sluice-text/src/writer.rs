@@ -218,7 +218,13 @@ impl TextWriter {
 
 pub fn trim_blank_lines(s: &str) -> &str {
     let s = s.trim_end();
-    let start = s.char_indices().take_while(|(_, c)| c.is_whitespace()).filter(|(_, c)| *c == '\n').map(|(i, _)| i + 1).last().unwrap_or(0);
+    let start = s
+        .char_indices()
+        .take_while(|(_, c)| c.is_whitespace())
+        .filter(|(_, c)| *c == '\n')
+        .map(|(i, _)| i + 1)
+        .last()
+        .unwrap_or(0);
     &s[start..]
 }
 
@@ -227,4 +233,3 @@ pub fn trim_trailing_spaces(s: &mut String) {
         s.pop();
     }
 }
-

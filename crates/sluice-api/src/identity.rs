@@ -41,7 +41,12 @@ impl IdentityMap {
         let map: IdentityMap = serde_yaml_ng::from_str(text).map_err(|e| e.to_string())?;
         for (section, entries) in [("users", &map.users), ("groups", &map.groups)] {
             for (who, principals) in entries {
-                if let Some(bad) = principals.iter().find(|p| !p.contains(':') || p.trim() == "*" || p.trim().is_empty() || p.starts_with("sluice:")) {
+                if let Some(bad) = principals.iter().find(|p| {
+                    !p.contains(':')
+                        || p.trim() == "*"
+                        || p.trim().is_empty()
+                        || p.starts_with("sluice:")
+                }) {
                     return Err(format!(
                         "{section}.{who}: `{bad}` is not a stored principal; write it as the connector stores it, e.g. confluence:<source id>:group:<name>"
                     ));
@@ -54,7 +59,13 @@ impl IdentityMap {
     /// The principals of a subject with these groups; empty when the map
     /// lists none of them (public documents only).
     pub fn resolve(&self, subject: &str, groups: &[&str]) -> Vec<String> {
-        let mut out: Vec<String> = self.users.get(subject).into_iter().flatten().cloned().collect();
+        let mut out: Vec<String> = self
+            .users
+            .get(subject)
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
         for g in groups {
             out.extend(self.groups.get(*g).into_iter().flatten().cloned());
         }
@@ -73,20 +84,38 @@ mod tests {
     #[test]
     fn subjects_and_groups_map_to_their_systems_principals() {
         let m = IdentityMap::parse(MAP).unwrap();
-        assert_eq!(m.resolve("alice", &["hr"]), vec!["confluence:wiki:group:hr".to_string(), "confluence:wiki:user:a1".to_string()]);
-        assert_eq!(m.resolve("bob", &["eng"]), vec!["slack:chat:group:eng".to_string()]);
+        assert_eq!(
+            m.resolve("alice", &["hr"]),
+            vec![
+                "confluence:wiki:group:hr".to_string(),
+                "confluence:wiki:user:a1".to_string()
+            ]
+        );
+        assert_eq!(
+            m.resolve("bob", &["eng"]),
+            vec!["slack:chat:group:eng".to_string()]
+        );
     }
 
     #[test]
     fn an_unmapped_caller_gains_nothing() {
         let m = IdentityMap::parse(MAP).unwrap();
-        assert!(m.resolve("mallory", &["finance", "group:hr", "confluence:wiki:group:hr"]).is_empty());
+        assert!(
+            m.resolve(
+                "mallory",
+                &["finance", "group:hr", "confluence:wiki:group:hr"]
+            )
+            .is_empty()
+        );
     }
 
     #[test]
     fn unqualified_principals_are_refused() {
         let e = IdentityMap::parse("groups:\n  hr: [hr]\n").unwrap_err();
-        assert!(e.contains("groups.hr") && e.contains("confluence:<source id>"), "{e}");
+        assert!(
+            e.contains("groups.hr") && e.contains("confluence:<source id>"),
+            "{e}"
+        );
         assert!(IdentityMap::parse("users:\n  a: ['*']\n").is_err());
     }
 }

@@ -20,10 +20,14 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
 use serde::{Deserialize, Serialize};
 use sluice_core::TextEmbedder;
-use sluice_core::search::{Access, SearchBackend, SearchFilters, SearchMode, SearchRequest, SearchResponse};
+use sluice_core::search::{
+    Access, SearchBackend, SearchFilters, SearchMode, SearchRequest, SearchResponse,
+};
 use utoipa::{OpenApi, ToSchema};
 
 /// Largest `top_k` a caller may ask for.
@@ -53,11 +57,15 @@ fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>,
     let v: Option<serde_json::Number> = Option::deserialize(d)?;
     let Some(n) = v else { return Ok(None) };
     if let Some(u) = n.as_u64() {
-        return usize::try_from(u).map(Some).map_err(serde::de::Error::custom);
+        return usize::try_from(u)
+            .map(Some)
+            .map_err(serde::de::Error::custom);
     }
     match n.as_f64() {
         Some(f) if f.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&f) => Ok(Some(f as usize)),
-        _ => Err(serde::de::Error::custom(format!("expected a whole number, got {n}"))),
+        _ => Err(serde::de::Error::custom(format!(
+            "expected a whole number, got {n}"
+        ))),
     }
 }
 
@@ -146,10 +154,18 @@ struct SecuritySchemes;
 
 impl utoipa::Modify for SecuritySchemes {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme,
+        };
         let components = doc.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
-        components.add_security_scheme("api_key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
+        );
     }
 }
 
@@ -162,19 +178,36 @@ struct Metrics {
 
 impl Metrics {
     fn new(registry: Registry) -> Metrics {
-        let requests = IntCounterVec::new(Opts::new("sluice_search_requests_total", "Search requests by mode and outcome"), &["mode", "outcome"])
-            .expect("valid metric");
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "sluice_search_requests_total",
+                "Search requests by mode and outcome",
+            ),
+            &["mode", "outcome"],
+        )
+        .expect("valid metric");
         let latency = HistogramVec::new(
-            HistogramOpts::new("sluice_search_latency_seconds", "Search latency")
-                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]),
+            HistogramOpts::new("sluice_search_latency_seconds", "Search latency").buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ]),
             &["mode"],
         )
         .expect("valid metric");
-        let chunks = IntGauge::new("sluice_index_chunks", "Chunks in the searched stores").expect("valid metric");
-        for m in [Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>, Box::new(latency.clone()), Box::new(chunks.clone())] {
+        let chunks = IntGauge::new("sluice_index_chunks", "Chunks in the searched stores")
+            .expect("valid metric");
+        for m in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(latency.clone()),
+            Box::new(chunks.clone()),
+        ] {
             registry.register(m).expect("unique metric");
         }
-        Metrics { registry, requests, latency, chunks }
+        Metrics {
+            registry,
+            requests,
+            latency,
+            chunks,
+        }
     }
 }
 
@@ -207,39 +240,85 @@ pub struct ApiState {
 impl ApiState {
     /// Without API keys every request gets `access` (public documents only
     /// unless the operator chose otherwise).
-    pub fn new(backend: Arc<dyn SearchBackend>, embedder: Arc<dyn TextEmbedder>, access: Access) -> Arc<ApiState> {
+    pub fn new(
+        backend: Arc<dyn SearchBackend>,
+        embedder: Arc<dyn TextEmbedder>,
+        access: Access,
+    ) -> Arc<ApiState> {
         ApiState::over(Arc::new(OneIndex(backend)), embedder, access, None)
     }
 
     /// Over any store (the embedded index, or Qdrant + Elasticsearch).
-    pub fn over_backend(backend: Arc<dyn SearchBackend>, embedder: Arc<dyn TextEmbedder>, access: Access, keys: Option<ApiKeys>) -> Arc<ApiState> {
+    pub fn over_backend(
+        backend: Arc<dyn SearchBackend>,
+        embedder: Arc<dyn TextEmbedder>,
+        access: Access,
+        keys: Option<ApiKeys>,
+    ) -> Arc<ApiState> {
         ApiState::over(Arc::new(OneIndex(backend)), embedder, access, keys)
     }
 
     /// With API keys, `/v1/search` needs a key, and each key's principals
     /// decide which documents it may see.
-    pub fn with_keys(backend: Arc<dyn SearchBackend>, embedder: Arc<dyn TextEmbedder>, keys: ApiKeys) -> Arc<ApiState> {
-        ApiState::over(Arc::new(OneIndex(backend)), embedder, Access::public_only(), Some(keys))
+    pub fn with_keys(
+        backend: Arc<dyn SearchBackend>,
+        embedder: Arc<dyn TextEmbedder>,
+        keys: ApiKeys,
+    ) -> Arc<ApiState> {
+        ApiState::over(
+            Arc::new(OneIndex(backend)),
+            embedder,
+            Access::public_only(),
+            Some(keys),
+        )
     }
 
     /// Searches over `indexes`; with `keys`, requests need a key and
     /// `access` is unused.
-    pub fn over(indexes: Arc<dyn IndexSet>, embedder: Arc<dyn TextEmbedder>, access: Access, keys: Option<ApiKeys>) -> Arc<ApiState> {
-        let access = if keys.is_some() { Access::public_only() } else { access };
+    pub fn over(
+        indexes: Arc<dyn IndexSet>,
+        embedder: Arc<dyn TextEmbedder>,
+        access: Access,
+        keys: Option<ApiKeys>,
+    ) -> Arc<ApiState> {
+        let access = if keys.is_some() {
+            Access::public_only()
+        } else {
+            access
+        };
         ApiState::over_in(indexes, embedder, access, keys, Registry::new())
     }
 
     /// Like [`ApiState::over`], registering the API's metrics on `registry`
     /// (the process's one registry, which `/metrics` then reports whole).
-    pub fn over_in(indexes: Arc<dyn IndexSet>, embedder: Arc<dyn TextEmbedder>, access: Access, keys: Option<ApiKeys>, registry: Registry) -> Arc<ApiState> {
-        let access = if keys.is_some() { Access::public_only() } else { access };
-        let embedder: Arc<dyn TextEmbedder> = Arc::new(query_cache::QueryCache::new(embedder, query_cache::ENTRIES));
-        Arc::new(ApiState { indexes, embedder, access, keys: keys.map(Arc::new), metrics: Metrics::new(registry), public_metrics: false.into() })
+    pub fn over_in(
+        indexes: Arc<dyn IndexSet>,
+        embedder: Arc<dyn TextEmbedder>,
+        access: Access,
+        keys: Option<ApiKeys>,
+        registry: Registry,
+    ) -> Arc<ApiState> {
+        let access = if keys.is_some() {
+            Access::public_only()
+        } else {
+            access
+        };
+        let embedder: Arc<dyn TextEmbedder> =
+            Arc::new(query_cache::QueryCache::new(embedder, query_cache::ENTRIES));
+        Arc::new(ApiState {
+            indexes,
+            embedder,
+            access,
+            keys: keys.map(Arc::new),
+            metrics: Metrics::new(registry),
+            public_metrics: false.into(),
+        })
     }
 
     /// Serve `/metrics` without a key (set before building the router).
     pub fn set_public_metrics(&self, public: bool) {
-        self.public_metrics.store(public, std::sync::atomic::Ordering::Relaxed);
+        self.public_metrics
+            .store(public, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The key store, when requests need a key (other routers guard with it).
@@ -263,10 +342,21 @@ impl ApiState {
 
 /// Wraps `routes` so they need a key (when keys are configured); with
 /// `admin`, the key must also be an admin key.
-pub fn guarded<S: Clone + Send + Sync + 'static>(routes: Router<S>, keys: Option<&Arc<ApiKeys>>, admin: bool) -> Router<S> {
+pub fn guarded<S: Clone + Send + Sync + 'static>(
+    routes: Router<S>,
+    keys: Option<&Arc<ApiKeys>>,
+    admin: bool,
+) -> Router<S> {
     let Some(keys) = keys else { return routes };
-    let routes = if admin { routes.layer(axum::middleware::from_fn(auth::require_admin)) } else { routes };
-    routes.layer(axum::middleware::from_fn_with_state(keys.clone(), auth::require_key))
+    let routes = if admin {
+        routes.layer(axum::middleware::from_fn(auth::require_admin))
+    } else {
+        routes
+    };
+    routes.layer(axum::middleware::from_fn_with_state(
+        keys.clone(),
+        auth::require_key,
+    ))
 }
 
 /// Search, documents, metrics, OpenAPI and the page at `/`, without the
@@ -279,29 +369,46 @@ pub fn search_routes(state: Arc<ApiState>) -> Router {
 /// pipeline endpoints to it).
 pub fn search_routes_with_doc(state: Arc<ApiState>, doc: utoipa::openapi::OpenApi) -> Router {
     let doc = Arc::new(doc);
-    let mut data = Router::new().route("/v1/search", post(search)).route("/v1/documents/{id}", get(document));
-    let public_metrics = state.public_metrics.load(std::sync::atomic::Ordering::Relaxed);
+    let mut data = Router::new()
+        .route("/v1/search", post(search))
+        .route("/v1/documents/{id}", get(document));
+    let public_metrics = state
+        .public_metrics
+        .load(std::sync::atomic::Ordering::Relaxed);
     if !public_metrics {
         // Request counts, index sizes and pipeline names are not for anyone.
         data = data.route("/metrics", get(metrics));
     }
     let data = guarded(data, state.keys.as_ref(), false);
-    let open = if public_metrics { Router::new().route("/metrics", get(metrics)) } else { Router::new() };
+    let open = if public_metrics {
+        Router::new().route("/metrics", get(metrics))
+    } else {
+        Router::new()
+    };
     Router::new()
         .merge(data)
         .merge(open)
         .route("/", get(page::index))
         .route("/page.js", get(page::script))
         .route("/page.css", get(page::style))
-        .route("/openapi.json", get(move || async move { Json(doc.as_ref().clone()) }))
+        .route(
+            "/openapi.json",
+            get(move || async move { Json(doc.as_ref().clone()) }),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::GATEWAY_TIMEOUT, std::time::Duration::from_secs(10)))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::GATEWAY_TIMEOUT,
+            std::time::Duration::from_secs(10),
+        ))
         .with_state(state)
 }
 
 /// The whole API of `sluice serve`.
 pub fn router(state: Arc<ApiState>) -> Router {
-    let health = Router::new().route("/healthz", get(healthz)).route("/readyz", get(healthz)).with_state(state.clone());
+    let health = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(healthz))
+        .with_state(state.clone());
     search_routes(state).merge(health)
 }
 
@@ -324,12 +431,28 @@ pub struct DocumentBody {
 /// not read is a 404 like a missing one, so ids reveal nothing.
 #[utoipa::path(get, path = "/v1/documents/{id}", params(("id" = uuid::Uuid, Path, description = "Document id (the `id` of a search hit)")),
     responses((status = 200, body = DocumentBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
-async fn document(State(st): State<Arc<ApiState>>, caller: Option<axum::Extension<auth::Caller>>, axum::extract::Path(id): axum::extract::Path<String>) -> Response {
-    let not_found = || (StatusCode::NOT_FOUND, Json(ErrorBody { error: format!("no document `{id}`") })).into_response();
-    let Ok(doc_id) = uuid::Uuid::parse_str(&id) else {
-        return bad_request(format!("`{id}` is not a document id (a UUID, the `id` of a search hit)"));
+async fn document(
+    State(st): State<Arc<ApiState>>,
+    caller: Option<axum::Extension<auth::Caller>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    let not_found = || {
+        (
+            StatusCode::NOT_FOUND,
+            Json(ErrorBody {
+                error: format!("no document `{id}`"),
+            }),
+        )
+            .into_response()
     };
-    let access = caller.map(|c| c.0.access).unwrap_or_else(|| st.access.clone());
+    let Ok(doc_id) = uuid::Uuid::parse_str(&id) else {
+        return bad_request(format!(
+            "`{id}` is not a document id (a UUID, the `id` of a search hit)"
+        ));
+    };
+    let access = caller
+        .map(|c| c.0.access)
+        .unwrap_or_else(|| st.access.clone());
     let mut chunks = Vec::new();
     for index in st.indexes.indexes() {
         match index.document_chunks(&doc_id).await {
@@ -340,11 +463,19 @@ async fn document(State(st): State<Arc<ApiState>>, caller: Option<axum::Extensio
             Ok(_) => {}
             Err(e) => {
                 tracing::error!(error = %e, store = %index.describe(), "document lookup failed");
-                return (StatusCode::INTERNAL_SERVER_ERROR, Json(ErrorBody { error: "document lookup failed; see server logs".into() })).into_response();
+                return (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Json(ErrorBody {
+                        error: "document lookup failed; see server logs".into(),
+                    }),
+                )
+                    .into_response();
             }
         }
     }
-    let Some(first) = chunks.first() else { return not_found() };
+    let Some(first) = chunks.first() else {
+        return not_found();
+    };
     // The same rule every store applies before its top-k, on every chunk:
     // after a partial update a document's chunks may disagree.
     let readable = chunks.iter().all(|c| access.allows(&c.acl));
@@ -359,7 +490,10 @@ async fn document(State(st): State<Arc<ApiState>>, caller: Option<axum::Extensio
         title: first.title.clone(),
         url: first.url.clone(),
         labels: first.labels.clone(),
-        updated_at: first.updated_at.and_then(chrono::DateTime::from_timestamp_micros).map(|t| t.to_rfc3339()),
+        updated_at: first
+            .updated_at
+            .and_then(chrono::DateTime::from_timestamp_micros)
+            .map(|t| t.to_rfc3339()),
         chunks: chunks.iter().map(|c| c.text.clone()).collect(),
     })
     .into_response()
@@ -373,7 +507,8 @@ pub fn host_guard(router: Router, hosts: Vec<String>) -> Router {
     if hosts.is_empty() {
         return router;
     }
-    let hosts: Arc<Vec<String>> = Arc::new(hosts.into_iter().map(|h| h.to_ascii_lowercase()).collect());
+    let hosts: Arc<Vec<String>> =
+        Arc::new(hosts.into_iter().map(|h| h.to_ascii_lowercase()).collect());
     router.layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
         let hosts = hosts.clone();
         async move {
@@ -393,7 +528,10 @@ fn host_name(h: &str) -> String {
     if h.starts_with('[') {
         return h.split_once(']').map(|(a, _)| format!("{a}]")).unwrap_or(h);
     }
-    h.rsplit_once(':').filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit())).map(|(name, _)| name.to_string()).unwrap_or(h)
+    h.rsplit_once(':')
+        .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+        .map(|(name, _)| name.to_string())
+        .unwrap_or(h)
 }
 
 /// The router with CORS for these browser origins (`https://intranet.example`).
@@ -411,13 +549,22 @@ pub fn with_cors(router: Router, origins: &[String]) -> Result<Router, String> {
     let mut allowed = Vec::new();
     for o in origins {
         let ok = o.starts_with("http://") || o.starts_with("https://");
-        let v = axum::http::HeaderValue::from_str(o.trim_end_matches('/')).ok().filter(|_| ok).ok_or_else(|| format!("--cors-origin `{o}`: use a scheme and host, e.g. https://intranet.example"))?;
+        let v = axum::http::HeaderValue::from_str(o.trim_end_matches('/'))
+            .ok()
+            .filter(|_| ok)
+            .ok_or_else(|| {
+                format!("--cors-origin `{o}`: use a scheme and host, e.g. https://intranet.example")
+            })?;
         allowed.push(v);
     }
     let cors = tower_http::cors::CorsLayer::new()
         .allow_origin(allowed)
         .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, axum::http::HeaderName::from_static("x-api-key")])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            axum::http::HeaderName::from_static("x-api-key"),
+        ])
         .max_age(std::time::Duration::from_secs(600));
     Ok(router.layer(cors))
 }
@@ -430,8 +577,12 @@ pub fn body_rejected(e: &axum::extract::rejection::JsonRejection) -> Response {
         _ => StatusCode::BAD_REQUEST,
     };
     let error = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => format!("request body larger than {} bytes", MAX_BODY_BYTES),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "send the body as JSON with `Content-Type: application/json`".to_string(),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            format!("request body larger than {} bytes", MAX_BODY_BYTES)
+        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            "send the body as JSON with `Content-Type: application/json`".to_string()
+        }
         _ => format!("invalid request body: {}", e.body_text()),
     };
     (status, Json(ErrorBody { error })).into_response()
@@ -441,7 +592,11 @@ pub fn body_rejected(e: &axum::extract::rejection::JsonRejection) -> Response {
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 fn bad_request(msg: impl Into<String>) -> Response {
-    (StatusCode::BAD_REQUEST, Json(ErrorBody { error: msg.into() })).into_response()
+    (
+        StatusCode::BAD_REQUEST,
+        Json(ErrorBody { error: msg.into() }),
+    )
+        .into_response()
 }
 
 fn parse_time(field: &str, v: &Option<String>) -> Result<Option<i64>, Response> {
@@ -449,7 +604,11 @@ fn parse_time(field: &str, v: &Option<String>) -> Result<Option<i64>, Response> 
         None => Ok(None),
         Some(s) => chrono::DateTime::parse_from_rfc3339(s)
             .map(|t| Some(t.timestamp_micros()))
-            .map_err(|e| bad_request(format!("filters.{field}: `{s}` is not RFC 3339 ({e}); e.g. 2025-01-31T00:00:00Z"))),
+            .map_err(|e| {
+                bad_request(format!(
+                    "filters.{field}: `{s}` is not RFC 3339 ({e}); e.g. 2025-01-31T00:00:00Z"
+                ))
+            }),
     }
 }
 
@@ -464,7 +623,9 @@ pub fn to_request(body: SearchBody, access: Access) -> Result<SearchRequest, Res
     }
     let top_k = body.top_k.unwrap_or(10);
     if top_k == 0 || top_k > MAX_TOP_K {
-        return Err(bad_request(format!("top_k must be between 1 and {MAX_TOP_K}")));
+        return Err(bad_request(format!(
+            "top_k must be between 1 and {MAX_TOP_K}"
+        )));
     }
     let mode = match body.mode.as_deref() {
         None => SearchMode::Hybrid,
@@ -478,7 +639,13 @@ pub fn to_request(body: SearchBody, access: Access) -> Result<SearchRequest, Res
         kinds: f.kinds,
         labels: f.labels,
     };
-    Ok(SearchRequest { query: body.query, top_k, mode, filters, access })
+    Ok(SearchRequest {
+        query: body.query,
+        top_k,
+        mode,
+        filters,
+        access,
+    })
 }
 
 fn mode_name(m: SearchMode) -> &'static str {
@@ -491,7 +658,11 @@ fn mode_name(m: SearchMode) -> &'static str {
 
 /// Embeds the query once, searches each backend and merges the hits
 /// (the one search path: `sluice_search::search_many`).
-pub async fn run_search(indexes: &[Arc<dyn SearchBackend>], embedder: Arc<dyn TextEmbedder>, req: &SearchRequest) -> Result<SearchResponse, String> {
+pub async fn run_search(
+    indexes: &[Arc<dyn SearchBackend>],
+    embedder: Arc<dyn TextEmbedder>,
+    req: &SearchRequest,
+) -> Result<SearchResponse, String> {
     sluice_search::search_many(indexes, embedder, req).await
 }
 
@@ -508,18 +679,26 @@ async fn search(
         Ok(b) => b,
         Err(e) => return body_rejected(&e),
     };
-    let access = caller.map(|c| c.0.access).unwrap_or_else(|| st.access.clone());
+    let access = caller
+        .map(|c| c.0.access)
+        .unwrap_or_else(|| st.access.clone());
     let req = match to_request(body, access) {
         Ok(r) => r,
         Err(resp) => {
-            st.metrics.requests.with_label_values(&["unknown", "bad_request"]).inc();
+            st.metrics
+                .requests
+                .with_label_values(&["unknown", "bad_request"])
+                .inc();
             return resp;
         }
     };
     let mode = mode_name(req.mode);
     let (indexes, embedder) = (st.indexes.indexes(), st.embedder.clone());
     let outcome = run_search(&indexes, embedder, &req).await;
-    st.metrics.latency.with_label_values(&[mode]).observe(started.elapsed().as_secs_f64());
+    st.metrics
+        .latency
+        .with_label_values(&[mode])
+        .observe(started.elapsed().as_secs_f64());
     match outcome {
         Ok(resp) => {
             if resp.partial {
@@ -544,9 +723,23 @@ async fn search(
                     vector_rank: h.vector_rank,
                 })
                 .collect();
-            st.metrics.requests.with_label_values(&[mode, if resp.partial { "partial" } else { "ok" }]).inc();
-            let warnings = resp.warnings.iter().map(|w| sluice_core::redact::text(w)).collect();
-            Json(SearchResult { hits, mode: mode.to_string(), took_ms: resp.took_ms, partial: resp.partial, warnings }).into_response()
+            st.metrics
+                .requests
+                .with_label_values(&[mode, if resp.partial { "partial" } else { "ok" }])
+                .inc();
+            let warnings = resp
+                .warnings
+                .iter()
+                .map(|w| sluice_core::redact::text(w))
+                .collect();
+            Json(SearchResult {
+                hits,
+                mode: mode.to_string(),
+                took_ms: resp.took_ms,
+                partial: resp.partial,
+                warnings,
+            })
+            .into_response()
         }
         Err(e) => internal_error(&st, mode, e),
     }
@@ -554,13 +747,25 @@ async fn search(
 
 fn internal_error(st: &ApiState, mode: &str, e: String) -> Response {
     tracing::error!(error = %e, "search failed");
-    st.metrics.requests.with_label_values(&[mode, "error"]).inc();
-    (StatusCode::INTERNAL_SERVER_ERROR, Json(ErrorBody { error: "search failed; see server logs".into() })).into_response()
+    st.metrics
+        .requests
+        .with_label_values(&[mode, "error"])
+        .inc();
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Json(ErrorBody {
+            error: "search failed; see server logs".into(),
+        }),
+    )
+        .into_response()
 }
 
 #[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)), security(()))]
 async fn healthz(State(st): State<Arc<ApiState>>) -> Json<Health> {
-    Json(Health { status: "ok".into(), chunks: st.chunk_count().await })
+    Json(Health {
+        status: "ok".into(),
+        chunks: st.chunk_count().await,
+    })
 }
 
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format"), (status = 401, body = ErrorBody)))]
@@ -572,5 +777,3 @@ async fn metrics(State(st): State<Arc<ApiState>>) -> Response {
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], buf).into_response()
 }
-
-

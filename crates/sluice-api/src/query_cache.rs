@@ -22,7 +22,12 @@ pub struct QueryCache {
 
 impl QueryCache {
     pub fn new(inner: Arc<dyn TextEmbedder>, entries: usize) -> QueryCache {
-        QueryCache { inner, cache: Mutex::new(LruCache::new(NonZeroUsize::new(entries.max(1)).unwrap_or(NonZeroUsize::MIN))) }
+        QueryCache {
+            inner,
+            cache: Mutex::new(LruCache::new(
+                NonZeroUsize::new(entries.max(1)).unwrap_or(NonZeroUsize::MIN),
+            )),
+        }
     }
 }
 
@@ -32,11 +37,18 @@ impl TextEmbedder for QueryCache {
     }
 
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        let [query] = texts else { return self.inner.embed(texts) };
+        let [query] = texts else {
+            return self.inner.embed(texts);
+        };
         if query.len() > MAX_KEY_BYTES {
             return self.inner.embed(texts);
         }
-        if let Some(v) = self.cache.lock().ok().and_then(|mut c| c.get(*query).cloned()) {
+        if let Some(v) = self
+            .cache
+            .lock()
+            .ok()
+            .and_then(|mut c| c.get(*query).cloned())
+        {
             return Ok(vec![v]);
         }
         // Embedded outside the lock: concurrent misses run in parallel.
@@ -91,7 +103,11 @@ mod tests {
         let cache = QueryCache::new(inner.clone(), 2);
         assert_eq!(cache.embed(&["kafka lag"]).unwrap(), vec![vec![9.0, 1.0]]);
         assert_eq!(cache.embed(&["kafka lag"]).unwrap(), vec![vec![9.0, 1.0]]);
-        assert_eq!(inner.0.load(Ordering::SeqCst), 1, "the second came from the cache");
+        assert_eq!(
+            inner.0.load(Ordering::SeqCst),
+            1,
+            "the second came from the cache"
+        );
         cache.embed(&["b"]).unwrap();
         cache.embed(&["c"]).unwrap(); // evicts "kafka lag", the least recent
         cache.embed(&["kafka lag"]).unwrap();

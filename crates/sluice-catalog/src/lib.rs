@@ -13,9 +13,9 @@
 use std::collections::BTreeMap;
 
 use serde_json::Value;
-use sluice_core::Registry;
 #[allow(unused_imports)]
 use sluice_core::ComponentKind;
+use sluice_core::Registry;
 
 /// Every component compiled into this build.
 pub fn registry() -> Registry {
@@ -46,7 +46,11 @@ pub fn registry() -> Registry {
 
 /// The optional components and whether this build has them, for `sluice --version`-style reports.
 pub fn features() -> Vec<(&'static str, bool)> {
-    vec![("kafka", cfg!(feature = "kafka")), ("qdrant", cfg!(feature = "qdrant")), ("elasticsearch", cfg!(feature = "elasticsearch"))]
+    vec![
+        ("kafka", cfg!(feature = "kafka")),
+        ("qdrant", cfg!(feature = "qdrant")),
+        ("elasticsearch", cfg!(feature = "elasticsearch")),
+    ]
 }
 
 /// The JSON Schema of each source type's `settings:`, as checked in under
@@ -56,7 +60,8 @@ pub fn source_settings_schemas() -> BTreeMap<&'static str, String> {
     registry()
         .source_factories()
         .map(|f| {
-            let mut s = serde_json::to_string_pretty(&sorted_keys(f.settings_schema())).unwrap_or_default();
+            let mut s =
+                serde_json::to_string_pretty(&sorted_keys(f.settings_schema())).unwrap_or_default();
             s.push('\n');
             (f.type_name(), s)
         })
@@ -66,7 +71,8 @@ pub fn source_settings_schemas() -> BTreeMap<&'static str, String> {
 fn sorted_keys(v: Value) -> Value {
     match v {
         Value::Object(map) => {
-            let sorted: BTreeMap<String, Value> = map.into_iter().map(|(k, v)| (k, sorted_keys(v))).collect();
+            let sorted: BTreeMap<String, Value> =
+                map.into_iter().map(|(k, v)| (k, sorted_keys(v))).collect();
             Value::Object(sorted.into_iter().collect())
         }
         Value::Array(items) => Value::Array(items.into_iter().map(sorted_keys).collect()),

@@ -5,7 +5,17 @@
 #[test]
 fn every_shipped_source_is_registered() {
     let r = sluice_catalog::registry();
-    assert_eq!(r.source_types(), vec!["confluence", "files", "gitlab", "jira", "slack", "slack_export"]);
+    assert_eq!(
+        r.source_types(),
+        vec![
+            "confluence",
+            "files",
+            "gitlab",
+            "jira",
+            "slack",
+            "slack_export"
+        ]
+    );
     assert!(r.store("embedded").is_ok());
     for (name, compiled) in sluice_catalog::features() {
         let found = match name {
@@ -14,7 +24,11 @@ fn every_shipped_source_is_registered() {
         };
         assert_eq!(found, compiled, "{name}");
         if !compiled {
-            let e = if name == "kafka" { r.transport(name).err() } else { r.store(name).err() };
+            let e = if name == "kafka" {
+                r.transport(name).err()
+            } else {
+                r.store(name).err()
+            };
             assert!(e.unwrap().hint.contains(&format!("--features {name}")));
         }
     }
@@ -33,10 +47,17 @@ fn checked_in_source_schemas_match_the_settings_types() {
             std::fs::write(&path, &generated).unwrap();
         }
         let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(on_disk == generated, "{} is out of date; regenerate with SLUICE_BLESS=1 cargo test -p sluice-catalog", path.display());
+        assert!(
+            on_disk == generated,
+            "{} is out of date; regenerate with SLUICE_BLESS=1 cargo test -p sluice-catalog",
+            path.display()
+        );
         let v: serde_json::Value = serde_json::from_str(&generated).unwrap();
         assert_eq!(v["type"], "object", "{name}: settings are a map");
-        assert!(v["properties"].as_object().is_some_and(|p| !p.is_empty()), "{name}: no properties");
+        assert!(
+            v["properties"].as_object().is_some_and(|p| !p.is_empty()),
+            "{name}: no properties"
+        );
     }
 }
 
@@ -47,19 +68,53 @@ fn settings_schemas_list_the_keys_users_write() {
     let schemas = sluice_catalog::source_settings_schemas();
     let keys = |name: &str| -> (Vec<String>, Vec<String>) {
         let v: serde_json::Value = serde_json::from_str(&schemas[name]).unwrap();
-        let mut props: Vec<String> = v["properties"].as_object().unwrap().keys().cloned().collect();
+        let mut props: Vec<String> = v["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
         props.sort();
-        let mut required: Vec<String> = v["required"].as_array().map(|r| r.iter().map(|x| x.as_str().unwrap().to_string()).collect()).unwrap_or_default();
+        let mut required: Vec<String> = v["required"]
+            .as_array()
+            .map(|r| r.iter().map(|x| x.as_str().unwrap().to_string()).collect())
+            .unwrap_or_default();
         required.sort();
         (props, required)
     };
     let (props, required) = keys("gitlab");
     assert_eq!(
         props,
-        ["base_url", "file_globs", "file_max_bytes", "files", "groups", "http", "issues", "max_notes", "merge_requests", "overlap_minutes", "page_size", "projects", "wiki"]
+        [
+            "base_url",
+            "file_globs",
+            "file_max_bytes",
+            "files",
+            "groups",
+            "http",
+            "issues",
+            "max_notes",
+            "merge_requests",
+            "overlap_minutes",
+            "page_size",
+            "projects",
+            "wiki"
+        ]
     );
-    assert!(required.is_empty(), "every GitLab setting has a default: {required:?}");
+    assert!(
+        required.is_empty(),
+        "every GitLab setting has a default: {required:?}"
+    );
     let (props, required) = keys("slack_export");
-    assert_eq!(props, ["channels", "include_private", "path", "thread_window_hours", "workspace_url"]);
+    assert_eq!(
+        props,
+        [
+            "channels",
+            "include_private",
+            "path",
+            "thread_window_hours",
+            "workspace_url"
+        ]
+    );
     assert_eq!(required, ["path"]);
 }

@@ -24,7 +24,11 @@ pub fn load_pipeline(path: &Path) -> Result<LoadedPipeline, Failure> {
     sluice_spec::load_pipeline(path).map_err(Failure::Diagnostics)
 }
 
-pub fn load_embedder(spec: &EmbeddingSpec, base_dir: &Path, model: Option<&ModelArgs>) -> Result<Arc<dyn TextEmbedder>, String> {
+pub fn load_embedder(
+    spec: &EmbeddingSpec,
+    base_dir: &Path,
+    model: Option<&ModelArgs>,
+) -> Result<Arc<dyn TextEmbedder>, String> {
     let mut cfg = sluice_engine::embedder_config(spec, base_dir);
     if let Some(m) = model {
         if let Some(d) = &m.model_dir {
@@ -55,7 +59,9 @@ pub async fn run_with_progress(
 ) -> Result<(Pipeline, RunReport), String> {
     let progress = output::RunProgress::new(show_progress);
     let observer = progress.clone();
-    let pipeline = Pipeline::open(reg, loaded, data_dir, embedder).await?.with_observer(move |e| observer.event(e));
+    let pipeline = Pipeline::open(reg, loaded, data_dir, embedder)
+        .await?
+        .with_observer(move |e| observer.event(e));
     let report = pipeline.run(sources, opts).await;
     progress.finish();
     Ok((pipeline, report))
@@ -65,11 +71,20 @@ pub async fn run_with_progress(
 pub fn parse_filters(raw: &[String]) -> Result<SearchFilters, String> {
     let mut f = SearchFilters::default();
     for item in raw {
-        let (k, v) = item.split_once('=').ok_or_else(|| format!("--filter `{item}`: use key=value, e.g. source=jira"))?;
+        let (k, v) = item
+            .split_once('=')
+            .ok_or_else(|| format!("--filter `{item}`: use key=value, e.g. source=jira"))?;
         let time = |v: &str| {
             chrono::DateTime::parse_from_rfc3339(v)
                 .map(|t| t.timestamp_micros())
-                .or_else(|_| chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc().timestamp_micros()))
+                .or_else(|_| {
+                    chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").map(|d| {
+                        d.and_hms_opt(0, 0, 0)
+                            .unwrap_or_default()
+                            .and_utc()
+                            .timestamp_micros()
+                    })
+                })
                 .map_err(|_| format!("--filter {k}={v}: not a date (use 2025-01-31 or RFC 3339)"))
         };
         match k {
@@ -78,31 +93,74 @@ pub fn parse_filters(raw: &[String]) -> Result<SearchFilters, String> {
             "label" => f.labels.push(v.to_string()),
             "after" => f.updated_after = Some(time(v)?),
             "before" => f.updated_before = Some(time(v)?),
-            _ => return Err(format!("--filter `{k}`: unknown key; use source, kind, label, after or before")),
+            _ => {
+                return Err(format!(
+                    "--filter `{k}`: unknown key; use source, kind, label, after or before"
+                ));
+            }
         }
     }
     Ok(f)
 }
 
 /// The store a search reads and the embedder for its queries.
-pub fn open_backend(pipeline: Option<&Path>, data_dir: &Path, model: &ModelArgs, need_embedder: bool) -> Result<(Arc<dyn SearchBackend>, Option<Arc<dyn TextEmbedder>>), String> {
+pub fn open_backend(
+    pipeline: Option<&Path>,
+    data_dir: &Path,
+    model: &ModelArgs,
+    need_embedder: bool,
+) -> Result<(Arc<dyn SearchBackend>, Option<Arc<dyn TextEmbedder>>), String> {
     let reg = registry();
     match pipeline {
         Some(path) => {
-            let loaded = sluice_spec::load_pipeline(path).map_err(|d| d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("\n"))?;
+            let loaded = sluice_spec::load_pipeline(path).map_err(|d| {
+                d.iter()
+                    .map(|x| x.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })?;
             // A vector store needs the model's dimension even for keyword-only queries.
-            let needs_model = need_embedder || loaded.spec.sinks.iter().any(|s| !matches!(s, sluice_spec::SinkSpec::Embedded(_)));
-            let embedder = if needs_model { Some(load_embedder(&loaded.spec.embedding, &loaded.base_dir, Some(model))?) } else { None };
-            let backend = sluice_engine::open_search_backend(&reg, &loaded, data_dir, embedder.as_ref().map_or(0, |e| e.dim()))?;
+            let needs_model = need_embedder
+                || loaded
+                    .spec
+                    .sinks
+                    .iter()
+                    .any(|s| !matches!(s, sluice_spec::SinkSpec::Embedded(_)));
+            let embedder = if needs_model {
+                Some(load_embedder(
+                    &loaded.spec.embedding,
+                    &loaded.base_dir,
+                    Some(model),
+                )?)
+            } else {
+                None
+            };
+            let backend = sluice_engine::open_search_backend(
+                &reg,
+                &loaded,
+                data_dir,
+                embedder.as_ref().map_or(0, |e| e.dim()),
+            )?;
             Ok((backend, embedder))
         }
         None => {
             let index_dir = sluice_engine::index_dir(data_dir);
             if !index_dir.join("vectors.sqlite").exists() {
-                return Err(format!("no index at {}; run a pipeline first (e.g. `sluice run pipelines/demo.yaml`)", index_dir.display()));
+                return Err(format!(
+                    "no index at {}; run a pipeline first (e.g. `sluice run pipelines/demo.yaml`)",
+                    index_dir.display()
+                ));
             }
             let backend = sluice_engine::open_data_dir_search(&reg, data_dir)?;
-            let embedder = if need_embedder { Some(load_embedder(&EmbeddingSpec::default(), Path::new("."), Some(model))?) } else { None };
+            let embedder = if need_embedder {
+                Some(load_embedder(
+                    &EmbeddingSpec::default(),
+                    Path::new("."),
+                    Some(model),
+                )?)
+            } else {
+                None
+            };
             Ok((backend, embedder))
         }
     }

@@ -48,7 +48,11 @@ impl Failure {
                 for d in diags {
                     eprintln!("error: {d}");
                 }
-                eprintln!("{} problem{} found", diags.len(), if diags.len() == 1 { "" } else { "s" });
+                eprintln!(
+                    "{} problem{} found",
+                    diags.len(),
+                    if diags.len() == 1 { "" } else { "s" }
+                );
             }
             Failure::SourceFailed | Failure::DeadLetters => {}
         }

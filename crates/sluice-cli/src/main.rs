@@ -17,7 +17,11 @@ use clap::{Args, Parser, Subcommand};
 use crate::error::{EXIT_RUNTIME, Failure};
 
 #[derive(Parser)]
-#[command(name = "sluice", version, about = "Keeps company knowledge searchable: sync sources into a hybrid search index")]
+#[command(
+    name = "sluice",
+    version,
+    about = "Keeps company knowledge searchable: sync sources into a hybrid search index"
+)]
 struct Cli {
     /// Log format on stderr.
     #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
@@ -216,7 +220,10 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let traces = telemetry::init_logs(&cli.log_format, cli.verbose);
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -236,25 +243,110 @@ fn main() -> ExitCode {
 
 async fn dispatch(cmd: Command) -> Result<(), Failure> {
     match cmd {
-        Command::Daemon { dir, data_dir, model, listen, api, reload_secs, shutdown_grace_secs } => {
-            cmd::daemon::run(dir, data_dir, &model, &listen, &api, reload_secs, shutdown_grace_secs).await
+        Command::Daemon {
+            dir,
+            data_dir,
+            model,
+            listen,
+            api,
+            reload_secs,
+            shutdown_grace_secs,
+        } => {
+            cmd::daemon::run(
+                dir,
+                data_dir,
+                &model,
+                &listen,
+                &api,
+                reload_secs,
+                shutdown_grace_secs,
+            )
+            .await
         }
-        Command::Run { pipeline, data, full, prune, permissions, allow_mass_delete, sources, json } => {
-            let opts = sluice_engine::RunOptions { full, prune, permissions, allow_mass_delete, only_sources: sources, ..Default::default() };
+        Command::Run {
+            pipeline,
+            data,
+            full,
+            prune,
+            permissions,
+            allow_mass_delete,
+            sources,
+            json,
+        } => {
+            let opts = sluice_engine::RunOptions {
+                full,
+                prune,
+                permissions,
+                allow_mass_delete,
+                only_sources: sources,
+                ..Default::default()
+            };
             cmd::run::run(&pipeline, &data.data_dir, opts, json).await
         }
-        Command::Worker { pipeline, data, model, group, instance_id, metrics_addr, exit_when_idle, json } => {
-            let opts = cmd::worker::Options { group, instance_id, exit_when_idle: exit_when_idle.map(std::time::Duration::from_secs), metrics_addr, json };
+        Command::Worker {
+            pipeline,
+            data,
+            model,
+            group,
+            instance_id,
+            metrics_addr,
+            exit_when_idle,
+            json,
+        } => {
+            let opts = cmd::worker::Options {
+                group,
+                instance_id,
+                exit_when_idle: exit_when_idle.map(std::time::Duration::from_secs),
+                metrics_addr,
+                json,
+            };
             cmd::worker::run(&pipeline, &data.data_dir, &model, opts).await
         }
-        Command::Validate { pipeline, check_env } => cmd::validate::run(&pipeline, check_env).await,
-        Command::Search { query, pipeline, data, model, mode, top_k, filters, principals, all_access, json } => {
-            let args = cmd::search::Args { query, pipeline, mode, top_k, filters, principals, all_access, json };
+        Command::Validate {
+            pipeline,
+            check_env,
+        } => cmd::validate::run(&pipeline, check_env).await,
+        Command::Search {
+            query,
+            pipeline,
+            data,
+            model,
+            mode,
+            top_k,
+            filters,
+            principals,
+            all_access,
+            json,
+        } => {
+            let args = cmd::search::Args {
+                query,
+                pipeline,
+                mode,
+                top_k,
+                filters,
+                principals,
+                all_access,
+                json,
+            };
             cmd::search::run(args, &data.data_dir, &model).await
         }
-        Command::Serve { pipeline, data, model, addr, api } => cmd::serve::run(pipeline.as_deref(), &data.data_dir, &model, &addr, &api).await,
-        Command::Keygen { name, principals, requests_per_minute } => cmd::keygen::run(&name, &principals, requests_per_minute),
-        Command::Status { pipeline, data, json } => cmd::status::run(&pipeline, &data.data_dir, json),
+        Command::Serve {
+            pipeline,
+            data,
+            model,
+            addr,
+            api,
+        } => cmd::serve::run(pipeline.as_deref(), &data.data_dir, &model, &addr, &api).await,
+        Command::Keygen {
+            name,
+            principals,
+            requests_per_minute,
+        } => cmd::keygen::run(&name, &principals, requests_per_minute),
+        Command::Status {
+            pipeline,
+            data,
+            json,
+        } => cmd::status::run(&pipeline, &data.data_dir, json),
         Command::Eval(args) => cmd::eval::run(args).await,
         Command::DeadLetters(action) => cmd::dead_letters::run(action).await,
     }

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sluice_core::DeadLetter;
-use sluice_engine::{ProgressEvent, RunReport, SourceStatus};
 use sluice_core::search::SearchResponse;
+use sluice_engine::{ProgressEvent, RunReport, SourceStatus};
 use sluice_state::RunRecord;
 
 /// A spinner per source showing documents and embeddings so far and their
@@ -32,7 +32,12 @@ struct Counts {
 impl Counts {
     fn new() -> Counts {
         let now = std::time::Instant::now();
-        Counts { docs: 0, chunks: 0, started: now, logged: now }
+        Counts {
+            docs: 0,
+            chunks: 0,
+            started: now,
+            logged: now,
+        }
     }
 
     /// (docs/s, chunks/s) since the source started.
@@ -44,7 +49,11 @@ impl Counts {
 
 impl RunProgress {
     pub fn new(enabled: bool) -> RunProgress {
-        RunProgress { bar: Arc::new(Mutex::new(None)), enabled: enabled && std::io::stderr().is_terminal(), counts: Arc::new(Mutex::new(Counts::new())) }
+        RunProgress {
+            bar: Arc::new(Mutex::new(None)),
+            enabled: enabled && std::io::stderr().is_terminal(),
+            counts: Arc::new(Mutex::new(Counts::new())),
+        }
     }
 
     pub fn event(&self, e: &ProgressEvent) {
@@ -56,7 +65,10 @@ impl RunProgress {
                 }
                 if self.enabled {
                     let b = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-                    b.set_style(ProgressStyle::with_template("{spinner} {prefix:>12} {msg} [{elapsed}]").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+                    b.set_style(
+                        ProgressStyle::with_template("{spinner} {prefix:>12} {msg} [{elapsed}]")
+                            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                    );
                     b.set_prefix(source.clone());
                     b.set_message(format!("{mode:?} sync starting"));
                     b.enable_steady_tick(std::time::Duration::from_millis(120));
@@ -65,7 +77,11 @@ impl RunProgress {
                     tracing::info!(source = %source, mode = ?mode, "sync started");
                 }
             }
-            ProgressEvent::PageCommitted { source, docs, chunks_embedded } => {
+            ProgressEvent::PageCommitted {
+                source,
+                docs,
+                chunks_embedded,
+            } => {
                 if let Ok(mut c) = self.counts.lock() {
                     c.docs += docs;
                     c.chunks += chunks_embedded;
@@ -98,8 +114,16 @@ impl RunProgress {
 }
 
 pub fn print_report(r: &RunReport, data_dir: &Path) {
-    println!("pipeline {} ({:.1}s, data dir {})", r.pipeline, r.seconds, data_dir.display());
-    println!("{:<14} {:<12} {:>6} {:>6} {:>6} {:>9} {:>7} {:>9} {:>6}  status", "source", "mode", "seen", "added", "upd", "unchanged", "deleted", "embedded", "dead");
+    println!(
+        "pipeline {} ({:.1}s, data dir {})",
+        r.pipeline,
+        r.seconds,
+        data_dir.display()
+    );
+    println!(
+        "{:<14} {:<12} {:>6} {:>6} {:>6} {:>9} {:>7} {:>9} {:>6}  status",
+        "source", "mode", "seen", "added", "upd", "unchanged", "deleted", "embedded", "dead"
+    );
     for s in &r.sources {
         let status = match &s.status {
             SourceStatus::Ok => "ok".to_string(),
@@ -107,27 +131,60 @@ pub fn print_report(r: &RunReport, data_dir: &Path) {
         };
         println!(
             "{:<14} {:<12} {:>6} {:>6} {:>6} {:>9} {:>7} {:>9} {:>6}  {}",
-            s.source, s.mode, s.docs_seen, s.docs_added, s.docs_updated, s.docs_unchanged, s.docs_deleted, s.chunks_embedded, s.dead_letter_count, status
+            s.source,
+            s.mode,
+            s.docs_seen,
+            s.docs_added,
+            s.docs_updated,
+            s.docs_unchanged,
+            s.docs_deleted,
+            s.chunks_embedded,
+            s.dead_letter_count,
+            status
         );
     }
     let dead: Vec<&DeadLetter> = r.sources.iter().flat_map(|s| &s.dead_letters).collect();
     if !dead.is_empty() {
-        println!("\n{} record(s) could not be indexed (kept in the dead-letter record; the rest was indexed):", r.dead_letters());
+        println!(
+            "\n{} record(s) could not be indexed (kept in the dead-letter record; the rest was indexed):",
+            r.dead_letters()
+        );
         for d in dead {
-            println!("  {}: {}{}", d.location, d.error, d.external_id.as_ref().map(|e| format!(" (id {e})")).unwrap_or_default());
+            println!(
+                "  {}: {}{}",
+                d.location,
+                d.error,
+                d.external_id
+                    .as_ref()
+                    .map(|e| format!(" (id {e})"))
+                    .unwrap_or_default()
+            );
         }
     }
     let partial: u64 = r.sources.iter().map(|s| s.docs_partial).sum();
     if partial > 0 {
-        println!("\n{partial} document(s) were indexed in part (markup past its nesting limit, text past a size or chunk cap); `sluice dead-letters list --kind partial` says which");
+        println!(
+            "\n{partial} document(s) were indexed in part (markup past its nesting limit, text past a size or chunk cap); `sluice dead-letters list --kind partial` says which"
+        );
     }
 }
 
 /// Turns `<mark>x</mark>` into terminal bold (or brackets when not a TTY).
 fn render_snippet(s: &str) -> String {
     let tty = std::io::stdout().is_terminal();
-    let (on, off) = if tty { ("\x1b[1m", "\x1b[0m") } else { ("[", "]") };
-    s.replace("<mark>", on).replace("</mark>", off).replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#x27;", "'").replace("&amp;", "&").replace('\n', " ")
+    let (on, off) = if tty {
+        ("\x1b[1m", "\x1b[0m")
+    } else {
+        ("[", "]")
+    };
+    s.replace("<mark>", on)
+        .replace("</mark>", off)
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&")
+        .replace('\n', " ")
 }
 
 pub fn print_hits(r: &SearchResponse) {
@@ -142,7 +199,14 @@ pub fn print_hits(r: &SearchResponse) {
             (None, Some(v)) => format!("vec #{v}"),
             _ => String::new(),
         };
-        println!("{:>2}. {}  [{} {}]  score {:.4} ({ranks})", i + 1, h.title, h.source, h.kind, h.score);
+        println!(
+            "{:>2}. {}  [{} {}]  score {:.4} ({ranks})",
+            i + 1,
+            h.title,
+            h.source,
+            h.kind,
+            h.score
+        );
         if let Some(u) = &h.url {
             println!("    {u}");
         }
@@ -151,7 +215,14 @@ pub fn print_hits(r: &SearchResponse) {
     println!("{} hits ({:?}, {:.1} ms)", r.hits.len(), r.mode, r.took_ms);
 }
 
-pub fn print_status(name: &str, counts: &[(String, u64, u64)], runs: &[RunRecord], dead: &[sluice_state::DeadLetterEntry], failed: usize, partial: usize) {
+pub fn print_status(
+    name: &str,
+    counts: &[(String, u64, u64)],
+    runs: &[RunRecord],
+    dead: &[sluice_state::DeadLetterEntry],
+    failed: usize,
+    partial: usize,
+) {
     println!("pipeline {name}");
     println!("{:<14} {:>9} {:>8}", "source", "documents", "chunks");
     for (s, d, c) in counts {
@@ -162,16 +233,34 @@ pub fn print_status(name: &str, counts: &[(String, u64, u64)], runs: &[RunRecord
         for r in runs {
             println!(
                 "  {:<14} {} {:<11} {:<6} +{} ~{} ={} -{} embedded {} dead {}{}",
-                r.source, r.finished_at, r.mode, r.status, r.docs_added, r.docs_updated, r.docs_unchanged, r.docs_deleted, r.chunks_embedded, r.dead_letters,
-                r.error.as_ref().map(|e| format!("\n      error: {e}")).unwrap_or_default()
+                r.source,
+                r.finished_at,
+                r.mode,
+                r.status,
+                r.docs_added,
+                r.docs_updated,
+                r.docs_unchanged,
+                r.docs_deleted,
+                r.chunks_embedded,
+                r.dead_letters,
+                r.error
+                    .as_ref()
+                    .map(|e| format!("\n      error: {e}"))
+                    .unwrap_or_default()
             );
         }
     }
     if !dead.is_empty() {
-        println!("\ndead letters: {failed} failed, {partial} indexed in part (`sluice dead-letters list`); most recent:");
+        println!(
+            "\ndead letters: {failed} failed, {partial} indexed in part (`sluice dead-letters list`); most recent:"
+        );
         for e in dead {
             let d = &e.letter;
-            let kind = if e.kind == "partial" { "indexed in part" } else { "failed" };
+            let kind = if e.kind == "partial" {
+                "indexed in part"
+            } else {
+                "failed"
+            };
             println!("  {kind} [{}] {}: {}", d.source, d.location, d.error);
         }
     }

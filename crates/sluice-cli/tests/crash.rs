@@ -45,7 +45,9 @@ impl Rng {
 /// by several chunks, one shrinks), narrows one's access, deletes three
 /// and adds three.
 fn corpus(version: u32) -> Vec<Value> {
-    let para = |i: usize, n: usize| (0..n).map(|k| format!("Record {i} paragraph {k} explains the shipping rule number {} for warehouse {}.", i * 7 + k, k % 3)).collect::<Vec<_>>().join("\n\n");
+    let para = |i: usize, n: usize| {
+        (0..n).map(|k| format!("Record {i} paragraph {k} explains the shipping rule number {} for warehouse {}.", i * 7 + k, k % 3)).collect::<Vec<_>>().join("\n\n")
+    };
     let mut rows: Vec<Value> = (0..16)
         .map(|i| json!({ "id": format!("r{i}"), "title": format!("Record {i}"), "text": para(i, 1 + i % 3), "acl": if i % 4 == 0 { json!(["group:ops"]) } else { json!([]) } }))
         .collect();
@@ -91,11 +93,19 @@ fn run(dir: &Path, failpoint: Option<&str>, kill_after: Option<Duration>) -> End
     let log_path = dir.join("run.stderr");
     let log = std::fs::File::create(&log_path).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sluice"));
-    cmd.args(["run", "p.yaml", "--data-dir", "data", "--json"]).current_dir(dir).stdout(Stdio::null()).stderr(log).env("NO_COLOR", "1");
+    cmd.args(["run", "p.yaml", "--data-dir", "data", "--json"])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .env("NO_COLOR", "1");
     let ended = |died: bool, code: Option<i32>| {
         let text = std::fs::read_to_string(&log_path).unwrap_or_default();
         let tail: Vec<&str> = text.lines().rev().take(20).collect();
-        Ended { died, code, stderr: tail.into_iter().rev().collect::<Vec<_>>().join("\n") }
+        Ended {
+            died,
+            code,
+            stderr: tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
+        }
     };
     if let Some(f) = failpoint {
         cmd.env("SLUICE_FAILPOINT", f);
@@ -112,7 +122,10 @@ fn run(dir: &Path, failpoint: Option<&str>, kill_after: Option<Duration>) -> End
             child.wait().unwrap();
             return ended(true, None);
         }
-        assert!(started.elapsed() < Duration::from_secs(300), "sluice run hung");
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "sluice run hung"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -121,7 +134,10 @@ fn run(dir: &Path, failpoint: Option<&str>, kill_after: Option<Duration>) -> End
 type Chunks = BTreeMap<Uuid, (String, String, Vec<Vec<String>>)>;
 
 fn chunks_of(payloads: Vec<ChunkPayload>) -> Chunks {
-    payloads.into_iter().map(|p| (p.chunk_id, (p.external_id, p.text, p.acl))).collect()
+    payloads
+        .into_iter()
+        .map(|p| (p.chunk_id, (p.external_id, p.text, p.acl)))
+        .collect()
 }
 
 /// What a clean run of `version` indexes.
@@ -137,32 +153,70 @@ fn reference(version: u32) -> (Chunks, Duration) {
     (chunks_of(idx.payloads().unwrap()), took)
 }
 
-async fn check(dir: &Path, want: &Chunks, qdrant: &sluice_qdrant::QdrantStore, es: &sluice_elastic::ElasticStore, what: &str) {
+async fn check(
+    dir: &Path,
+    want: &Chunks,
+    qdrant: &sluice_qdrant::QdrantStore,
+    es: &sluice_elastic::ElasticStore,
+    what: &str,
+) {
     let idx = sluice_index::EmbeddedIndex::open(&dir.join("data/index"), false).unwrap();
     let got = chunks_of(idx.payloads().unwrap());
-    assert!(got == *want, "{what}: embedded index differs from a clean run: {} chunks vs {}", got.len(), want.len());
+    assert!(
+        got == *want,
+        "{what}: embedded index differs from a clean run: {} chunks vs {}",
+        got.len(),
+        want.len()
+    );
     let (vectors, keyword) = idx.counts().unwrap();
-    assert_eq!(vectors as u64, keyword, "{what}: the keyword index holds other chunks than the vector store");
-    let docs: std::collections::BTreeSet<Uuid> = idx.payloads().unwrap().iter().map(|p| p.doc_id).collect();
+    assert_eq!(
+        vectors as u64, keyword,
+        "{what}: the keyword index holds other chunks than the vector store"
+    );
+    let docs: std::collections::BTreeSet<Uuid> =
+        idx.payloads().unwrap().iter().map(|p| p.doc_id).collect();
     let mut from_qdrant = Vec::new();
     let mut from_es = Vec::new();
     for d in &docs {
         from_qdrant.extend(qdrant.document_chunks(d).await.unwrap());
         from_es.extend(es.document_chunks(d).await.unwrap());
     }
-    assert!(chunks_of(from_qdrant) == *want, "{what}: Qdrant differs from a clean run");
-    assert_eq!(qdrant.count(None).await.unwrap(), want.len() as u64, "{what}: Qdrant holds orphan chunks");
-    assert!(chunks_of(from_es) == *want, "{what}: Elasticsearch differs from a clean run");
-    assert_eq!(es.count().await.unwrap(), want.len() as u64, "{what}: Elasticsearch holds orphan chunks");
+    assert!(
+        chunks_of(from_qdrant) == *want,
+        "{what}: Qdrant differs from a clean run"
+    );
+    assert_eq!(
+        qdrant.count(None).await.unwrap(),
+        want.len() as u64,
+        "{what}: Qdrant holds orphan chunks"
+    );
+    assert!(
+        chunks_of(from_es) == *want,
+        "{what}: Elasticsearch differs from a clean run"
+    );
+    assert_eq!(
+        es.count().await.unwrap(),
+        want.len() as u64,
+        "{what}: Elasticsearch holds orphan chunks"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_first_and_incremental_syncs_converge_to_the_source() {
-    let seed = std::env::var("SLUICE_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0xC4A5_4000_u64);
+    let seed = std::env::var("SLUICE_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0xC4A5_4000_u64);
     println!("seed {seed} (replay with SLUICE_CRASH_SEED={seed})");
     let mut rng = Rng(seed.max(1));
-    let qdrant_server = sluice_testservers::qdrant_server::QdrantEdgeServer::start().await.unwrap();
-    let es_server = sluice_testservers::elastic_fixture::ElasticFixture::start(sluice_testservers::elastic_fixture::Flavor::Elasticsearch8).await.unwrap();
+    let qdrant_server = sluice_testservers::qdrant_server::QdrantEdgeServer::start()
+        .await
+        .unwrap();
+    let es_server = sluice_testservers::elastic_fixture::ElasticFixture::start(
+        sluice_testservers::elastic_fixture::Flavor::Elasticsearch8,
+    )
+    .await
+    .unwrap();
     let (want1, took) = tokio::task::block_in_place(|| reference(1));
     let (want2, _) = tokio::task::block_in_place(|| reference(2));
     assert_ne!(want1, want2);
@@ -174,7 +228,11 @@ async fn killed_first_and_incremental_syncs_converge_to_the_source() {
         // that switch the source between its two versions.
         let dir = tempfile::tempdir().unwrap();
         let name = format!("crash{trials}");
-        std::fs::write(dir.path().join("p.yaml"), yaml(Some((&qdrant_server.url(), &es_server.url(), &name)))).unwrap();
+        std::fs::write(
+            dir.path().join("p.yaml"),
+            yaml(Some((&qdrant_server.url(), &es_server.url(), &name))),
+        )
+        .unwrap();
         let dim = 384;
         let qdrant = sluice_qdrant::QdrantStore::new(sluice_qdrant::QdrantStoreConfig {
             spec: serde_yaml_ng::from_str(&format!("url: {}", qdrant_server.url())).unwrap(),
@@ -204,14 +262,19 @@ async fn killed_first_and_incremental_syncs_converge_to_the_source() {
                 first_syncs += 1;
             }
             let (failpoint, kill_after) = if trials % 2 == 0 {
-                (Some(FAILPOINTS[rng.below(FAILPOINTS.len() as u64) as usize]), None)
+                (
+                    Some(FAILPOINTS[rng.below(FAILPOINTS.len() as u64) as usize]),
+                    None,
+                )
             } else {
                 (None, Some(Duration::from_millis(rng.below(window.max(50)))))
             };
             let died = tokio::task::block_in_place(|| run(dir.path(), failpoint, kill_after)).died;
             if died {
                 crashes += 1;
-                *by_failpoint.entry(failpoint.unwrap_or("SIGKILL at a random moment")).or_default() += 1;
+                *by_failpoint
+                    .entry(failpoint.unwrap_or("SIGKILL at a random moment"))
+                    .or_default() += 1;
             }
             // The restart: an ordinary run completes the sync. A run that
             // fails on a transient store error (a test server starved of CPU
@@ -222,17 +285,38 @@ async fn killed_first_and_incremental_syncs_converge_to_the_source() {
                 if restart.code == Some(0) {
                     break;
                 }
-                println!("trial {trials}: the run after the crash exited {:?}; rerunning\n{}", restart.code, restart.stderr);
+                println!(
+                    "trial {trials}: the run after the crash exited {:?}; rerunning\n{}",
+                    restart.code, restart.stderr
+                );
                 reruns += 1;
                 restart = tokio::task::block_in_place(|| run(dir.path(), None, None));
             }
-            assert!(!restart.died && restart.code == Some(0), "trial {trials}: the run after the crash must finish (exit {:?}):\n{}", restart.code, restart.stderr);
+            assert!(
+                !restart.died && restart.code == Some(0),
+                "trial {trials}: the run after the crash must finish (exit {:?}):\n{}",
+                restart.code,
+                restart.stderr
+            );
             let want = if version == 1 { &want1 } else { &want2 };
-            let what = format!("trial {trials} ({}, {}, died: {died})", if step == 0 { "first sync" } else { "incremental" }, failpoint.unwrap_or("random kill"));
+            let what = format!(
+                "trial {trials} ({}, {}, died: {died})",
+                if step == 0 {
+                    "first sync"
+                } else {
+                    "incremental"
+                },
+                failpoint.unwrap_or("random kill")
+            );
             check(dir.path(), want, &qdrant, &es, &what).await;
             trials += 1;
         }
     }
-    println!("{trials} trials ({first_syncs} first syncs), {crashes} runs died mid-sync: {by_failpoint:?}; every store matched a clean run after each restart ({reruns} restarts needed a second run)");
-    assert!(crashes >= TRIALS / 2, "only {crashes} of {trials} runs were interrupted; the campaign proves little");
+    println!(
+        "{trials} trials ({first_syncs} first syncs), {crashes} runs died mid-sync: {by_failpoint:?}; every store matched a clean run after each restart ({reruns} restarts needed a second run)"
+    );
+    assert!(
+        crashes >= TRIALS / 2,
+        "only {crashes} of {trials} runs were interrupted; the campaign proves little"
+    );
 }

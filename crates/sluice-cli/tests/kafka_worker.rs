@@ -14,8 +14,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sluice_core::{DocKind, Document};
 use sluice_index::EmbeddedIndex;
-use sluice_testservers::kafka_broker::LocalBroker;
 use sluice_kafka::{KafkaConfig, KafkaPublisher};
+use sluice_testservers::kafka_broker::LocalBroker;
 
 const DOCS: u32 = 20_000;
 const VERSIONS: u32 = 5;
@@ -31,18 +31,37 @@ impl Drop for Worker {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn spawn_worker(dir: &Path, metrics_port: u16, extra: &[&str]) -> Worker {
     let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["worker", "kb.yaml", "--data-dir", "data", "--threads", "2", "--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
+        .args([
+            "worker",
+            "kb.yaml",
+            "--data-dir",
+            "data",
+            "--threads",
+            "2",
+            "--metrics-addr",
+            &format!("127.0.0.1:{metrics_port}"),
+        ])
         .args(extra)
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .stdout(Stdio::piped())
-        .stderr(Stdio::from(std::fs::OpenOptions::new().create(true).append(true).open(dir.join("worker.log")).unwrap()))
+        .stderr(Stdio::from(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join("worker.log"))
+                .unwrap(),
+        ))
         .spawn()
         .expect("start sluice worker");
     Worker(child)
@@ -52,10 +71,16 @@ fn spawn_worker(dir: &Path, metrics_port: u16, extra: &[&str]) -> Worker {
 fn records_committed(port: u16) -> Option<u64> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        s,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut raw = String::new();
     s.read_to_string(&mut raw).ok()?;
-    let line = raw.lines().find(|l| l.starts_with("sluice_worker_records_total"))?;
+    let line = raw
+        .lines()
+        .find(|l| l.starts_with("sluice_worker_records_total"))?;
     line.split_whitespace().last()?.parse().ok()
 }
 
@@ -103,7 +128,8 @@ async fn worker_killed_five_times_loses_and_duplicates_nothing() {
 
     // 100,000 records: each document's five versions back to back (one key,
     // one partition, in order); the last 1,000 documents end in a tombstone.
-    let publisher = KafkaPublisher::new(&KafkaConfig::new(broker.bootstrap(), "sluice.kb"), "kb").unwrap();
+    let publisher =
+        KafkaPublisher::new(&KafkaConfig::new(broker.bootstrap(), "sluice.kb"), "kb").unwrap();
     publisher.ensure_topic(4, 1).await.unwrap();
     let mut published = 0;
     for start in (0..DOCS).step_by(1000) {
@@ -114,7 +140,10 @@ async fn worker_killed_five_times_loses_and_duplicates_nothing() {
             let last_upsert = if deleted { VERSIONS - 1 } else { VERSIONS };
             docs.extend((1..=last_upsert).map(|v| doc(i, v)));
             if deleted {
-                deletes.push(("bulk".to_string(), sluice_core::doc_id("bulk", &i.to_string())));
+                deletes.push((
+                    "bulk".to_string(),
+                    sluice_core::doc_id("bulk", &i.to_string()),
+                ));
             }
         }
         // `publish` sends the documents before the tombstones, so each
@@ -123,7 +152,11 @@ async fn worker_killed_five_times_loses_and_duplicates_nothing() {
     }
     assert_eq!(published, 100_000);
 
-    let seed = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
     eprintln!("kill points seeded with {seed}");
     let mut rng = Rng(seed);
     let mut progress = Vec::new();
@@ -136,9 +169,16 @@ async fn worker_killed_five_times_loses_and_duplicates_nothing() {
             if let Some(n) = records_committed(port).filter(|n| *n > 0) {
                 break n;
             }
-            assert!(started.elapsed() < Duration::from_secs(300), "round {round}: the worker made no progress\n{}", log_tail(dir.path()));
+            assert!(
+                started.elapsed() < Duration::from_secs(300),
+                "round {round}: the worker made no progress\n{}",
+                log_tail(dir.path())
+            );
             if let Ok(Some(status)) = w.0.try_wait() {
-                panic!("round {round}: the worker exited early ({status})\n{}", log_tail(dir.path()));
+                panic!(
+                    "round {round}: the worker exited early ({status})\n{}",
+                    log_tail(dir.path())
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         };
@@ -155,18 +195,33 @@ async fn worker_killed_five_times_loses_and_duplicates_nothing() {
     }
 
     // The last run drains the topic and exits when idle.
-    let mut w = spawn_worker(dir.path(), free_port(), &["--exit-when-idle", "8", "--json"]);
+    let mut w = spawn_worker(
+        dir.path(),
+        free_port(),
+        &["--exit-when-idle", "8", "--json"],
+    );
     let started = Instant::now();
     let status = loop {
         if let Some(s) = w.0.try_wait().unwrap() {
             break s;
         }
-        assert!(started.elapsed() < Duration::from_secs(1200), "the final worker did not finish\n{}", log_tail(dir.path()));
+        assert!(
+            started.elapsed() < Duration::from_secs(1200),
+            "the final worker did not finish\n{}",
+            log_tail(dir.path())
+        );
         std::thread::sleep(Duration::from_millis(200));
     };
     let mut out = String::new();
-    BufReader::new(w.0.stdout.take().unwrap()).lines().map_while(Result::ok).for_each(|l| out.push_str(&l));
-    assert!(status.success(), "final worker: {status}\n{}", log_tail(dir.path()));
+    BufReader::new(w.0.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .for_each(|l| out.push_str(&l));
+    assert!(
+        status.success(),
+        "final worker: {status}\n{}",
+        log_tail(dir.path())
+    );
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     eprintln!("final run: {report}");
     drop(broker);
@@ -176,15 +231,25 @@ async fn worker_killed_five_times_loses_and_duplicates_nothing() {
     for p in index.payloads().unwrap() {
         chunks.entry(p.doc_id).or_default().push(p.text);
     }
-    assert_eq!(chunks.len(), (DOCS - DELETED) as usize, "every live document once, deleted ones gone\n{}", log_tail(dir.path()));
+    assert_eq!(
+        chunks.len(),
+        (DOCS - DELETED) as usize,
+        "every live document once, deleted ones gone\n{}",
+        log_tail(dir.path())
+    );
     for i in 0..DOCS {
         let id = sluice_core::doc_id("bulk", &i.to_string());
         if i >= DOCS - DELETED {
             assert!(!chunks.contains_key(&id), "record {i} was deleted");
             continue;
         }
-        let texts = chunks.get(&id).unwrap_or_else(|| panic!("record {i} is missing"));
+        let texts = chunks
+            .get(&id)
+            .unwrap_or_else(|| panic!("record {i} is missing"));
         assert_eq!(texts.len(), 1, "record {i}: {texts:?}");
-        assert!(texts[0].contains(&format!("version {VERSIONS} of record {i}")), "record {i}: {texts:?}");
+        assert!(
+            texts[0].contains(&format!("version {VERSIONS} of record {i}")),
+            "record {i}: {texts:?}"
+        );
     }
 }

@@ -21,8 +21,16 @@ async fn collector() -> (String, Arc<Mutex<Vec<Span>>>) {
                 let req = ExportTraceServiceRequest::decode(body).expect("an OTLP protobuf export");
                 let mut s = sink.lock().unwrap();
                 for rs in req.resource_spans {
-                    let service = rs.resource.iter().flat_map(|r| &r.attributes).find(|a| a.key == "service.name").and_then(|a| a.value.clone());
-                    assert!(format!("{service:?}").contains("sluice"), "service.name: {service:?}");
+                    let service = rs
+                        .resource
+                        .iter()
+                        .flat_map(|r| &r.attributes)
+                        .find(|a| a.key == "service.name")
+                        .and_then(|a| a.value.clone());
+                    assert!(
+                        format!("{service:?}").contains("sluice"),
+                        "service.name: {service:?}"
+                    );
                     for ss in rs.scope_spans {
                         s.extend(ss.spans);
                     }
@@ -45,7 +53,11 @@ async fn sluice(dir: &std::path::Path, endpoint: &str, args: &[&str]) {
         .output()
         .await
         .unwrap();
-    assert!(out.status.success(), "sluice {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "sluice {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn named<'a>(spans: &'a [Span], name: &str) -> Vec<&'a Span> {
@@ -66,26 +78,63 @@ async fn sync_and_search_export_nested_spans_over_otlp() {
     )
     .unwrap();
     std::fs::write(dir.path().join("kb.yaml"), "name: kb\nsources:\n  - id: notes\n    type: files\n    visibility: public\n    settings:\n      path: kb.jsonl\n").unwrap();
-    sluice(dir.path(), &endpoint, &["run", "kb.yaml", "--data-dir", "data"]).await;
+    sluice(
+        dir.path(),
+        &endpoint,
+        &["run", "kb.yaml", "--data-dir", "data"],
+    )
+    .await;
     {
         let spans = spans.lock().unwrap();
         let run = named(&spans, "sync_run");
-        assert_eq!(run.len(), 1, "{:?}", spans.iter().map(|s| &s.name).collect::<Vec<_>>());
+        assert_eq!(
+            run.len(),
+            1,
+            "{:?}",
+            spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+        );
         let batches = named(&spans, "batch");
         assert!(!batches.is_empty() && batches.iter().all(|b| is_child(b, run[0])));
         let embed = named(&spans, "embed");
         let writes = named(&spans, "sink_write");
-        assert!(!embed.is_empty() && embed.iter().all(|e| batches.iter().any(|b| is_child(e, b))), "embed spans hang under a batch");
-        assert!(!writes.is_empty() && writes.iter().all(|w| batches.iter().any(|b| is_child(w, b))), "sink writes hang under a batch");
-        let attrs = |s: &Span| s.attributes.iter().map(|a| a.key.clone()).collect::<Vec<_>>();
-        assert!(attrs(run[0]).contains(&"pipeline".to_string()) && attrs(run[0]).contains(&"source".to_string()));
+        assert!(
+            !embed.is_empty() && embed.iter().all(|e| batches.iter().any(|b| is_child(e, b))),
+            "embed spans hang under a batch"
+        );
+        assert!(
+            !writes.is_empty()
+                && writes
+                    .iter()
+                    .all(|w| batches.iter().any(|b| is_child(w, b))),
+            "sink writes hang under a batch"
+        );
+        let attrs = |s: &Span| {
+            s.attributes
+                .iter()
+                .map(|a| a.key.clone())
+                .collect::<Vec<_>>()
+        };
+        assert!(
+            attrs(run[0]).contains(&"pipeline".to_string())
+                && attrs(run[0]).contains(&"source".to_string())
+        );
     }
     spans.lock().unwrap().clear();
 
-    sluice(dir.path(), &endpoint, &["search", "termites", "--data-dir", "data"]).await;
+    sluice(
+        dir.path(),
+        &endpoint,
+        &["search", "termites", "--data-dir", "data"],
+    )
+    .await;
     let spans = spans.lock().unwrap();
     let search = named(&spans, "search");
-    assert_eq!(search.len(), 1, "{:?}", spans.iter().map(|s| &s.name).collect::<Vec<_>>());
+    assert_eq!(
+        search.len(),
+        1,
+        "{:?}",
+        spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
     for leg in ["embed_query", "keyword_leg", "vector_leg"] {
         let l = named(&spans, leg);
         assert_eq!(l.len(), 1, "{leg}");

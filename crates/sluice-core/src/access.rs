@@ -60,8 +60,14 @@ pub fn stored_slots(access: Option<&DocAccess>) -> Vec<Vec<String>> {
 pub fn slots_from_record(record: &serde_json::Map<String, serde_json::Value>) -> Vec<Vec<String>> {
     let mut slots = Vec::with_capacity(MAX_ACL_SETS);
     for i in 0..MAX_ACL_SETS {
-        let Some(list) = record.get(&acl_field(i)).and_then(|v| v.as_array()) else { return Vec::new() };
-        slots.push(list.iter().filter_map(|p| p.as_str().map(str::to_string)).collect());
+        let Some(list) = record.get(&acl_field(i)).and_then(|v| v.as_array()) else {
+            return Vec::new();
+        };
+        slots.push(
+            list.iter()
+                .filter_map(|p| p.as_str().map(str::to_string))
+                .collect(),
+        );
     }
     slots
 }
@@ -83,7 +89,9 @@ impl DocAccess {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        DocAccess::AllOf(vec![normalise(principals.into_iter().map(Into::into).collect())])
+        DocAccess::AllOf(vec![normalise(
+            principals.into_iter().map(Into::into).collect(),
+        )])
     }
 
     /// This access narrowed by one more set (e.g. a comment's visibility on
@@ -109,7 +117,9 @@ impl DocAccess {
     /// Checks the shape a store can hold: 1..=`MAX_ACL_SETS` sets, none
     /// empty, no blank or `*` principal. The message says what to fix.
     pub fn validate(&self) -> Result<(), String> {
-        let DocAccess::AllOf(sets) = self else { return Ok(()) };
+        let DocAccess::AllOf(sets) = self else {
+            return Ok(());
+        };
         if sets.is_empty() {
             return Err("the access has no principal sets: nobody could read the document (use `public` only when the source is public)".into());
         }
@@ -122,10 +132,17 @@ impl DocAccess {
         }
         for (i, set) in sets.iter().enumerate() {
             if set.is_empty() {
-                return Err(format!("access set {i} has no principals: nobody could read the document"));
+                return Err(format!(
+                    "access set {i} has no principals: nobody could read the document"
+                ));
             }
-            if let Some(p) = set.iter().find(|p| p.trim().is_empty() || p.as_str() == ANY) {
-                return Err(format!("access set {i} holds the principal `{p}`, which is not allowed (blank or `*`)"));
+            if let Some(p) = set
+                .iter()
+                .find(|p| p.trim().is_empty() || p.as_str() == ANY)
+            {
+                return Err(format!(
+                    "access set {i} holds the principal `{p}`, which is not allowed (blank or `*`)"
+                ));
             }
         }
         Ok(())
@@ -140,7 +157,11 @@ impl DocAccess {
         }
         let mut slots = match self {
             DocAccess::Public => Vec::new(),
-            DocAccess::AllOf(sets) => sets.iter().take(MAX_ACL_SETS).map(|s| normalise(s.clone())).collect(),
+            DocAccess::AllOf(sets) => sets
+                .iter()
+                .take(MAX_ACL_SETS)
+                .map(|s| normalise(s.clone()))
+                .collect(),
         };
         while slots.len() < MAX_ACL_SETS {
             slots.push(vec![ANY.to_string()]);
@@ -153,8 +174,16 @@ impl DocAccess {
         if slots.len() != MAX_ACL_SETS {
             return None;
         }
-        let sets: Vec<Vec<String>> = slots.iter().filter(|s| !(s.len() == 1 && s[0] == ANY)).cloned().collect();
-        if sets.is_empty() { Some(DocAccess::Public) } else { Some(DocAccess::AllOf(sets)) }
+        let sets: Vec<Vec<String>> = slots
+            .iter()
+            .filter(|s| !(s.len() == 1 && s[0] == ANY))
+            .cloned()
+            .collect();
+        if sets.is_empty() {
+            Some(DocAccess::Public)
+        } else {
+            Some(DocAccess::AllOf(sets))
+        }
     }
 
     /// Every principal named (for the identity report and tests).
@@ -196,7 +225,8 @@ impl Access {
         match self {
             Access::All => None,
             Access::Principals(p) => {
-                let mut terms: Vec<String> = p.iter().filter(|p| p.as_str() != ANY).cloned().collect();
+                let mut terms: Vec<String> =
+                    p.iter().filter(|p| p.as_str() != ANY).cloned().collect();
                 terms.push(ANY.to_string());
                 terms.sort();
                 terms.dedup();
@@ -209,8 +239,13 @@ impl Access {
     /// exactly `MAX_ACL_SETS` slots (a chunk stored before the access
     /// model) is readable by `All` only.
     pub fn allows(&self, slots: &[Vec<String>]) -> bool {
-        let Some(terms) = self.slot_terms() else { return true };
-        slots.len() == MAX_ACL_SETS && slots.iter().all(|slot| slot.iter().any(|p| terms.contains(p)))
+        let Some(terms) = self.slot_terms() else {
+            return true;
+        };
+        slots.len() == MAX_ACL_SETS
+            && slots
+                .iter()
+                .all(|slot| slot.iter().any(|p| terms.contains(p)))
     }
 
     pub fn allows_doc(&self, access: &DocAccess) -> bool {
@@ -231,7 +266,10 @@ mod tests {
         assert!(Access::public_only().allows_doc(&DocAccess::Public));
         let hr = DocAccess::any_of(["confluence:wiki:group:hr"]);
         assert!(!Access::public_only().allows_doc(&hr));
-        assert!(!who(&["slack:acme:group:hr"]).allows_doc(&hr), "a same-named group of another system");
+        assert!(
+            !who(&["slack:acme:group:hr"]).allows_doc(&hr),
+            "a same-named group of another system"
+        );
         assert!(who(&["confluence:wiki:group:hr"]).allows_doc(&hr));
         assert!(Access::All.allows_doc(&hr));
     }
@@ -255,8 +293,18 @@ mod tests {
 
     #[test]
     fn bad_shapes_are_refused_with_the_reason() {
-        assert!(DocAccess::AllOf(vec![]).validate().unwrap_err().contains("no principal sets"));
-        assert!(DocAccess::AllOf(vec![vec![]]).validate().unwrap_err().contains("set 0 has no principals"));
+        assert!(
+            DocAccess::AllOf(vec![])
+                .validate()
+                .unwrap_err()
+                .contains("no principal sets")
+        );
+        assert!(
+            DocAccess::AllOf(vec![vec![]])
+                .validate()
+                .unwrap_err()
+                .contains("set 0 has no principals")
+        );
         let five = DocAccess::AllOf((0..5).map(|i| vec![format!("u:{i}")]).collect());
         assert!(five.validate().unwrap_err().contains("at most 4"));
         assert!(DocAccess::any_of(["a"]).validate().is_ok());
@@ -265,7 +313,11 @@ mod tests {
 
     #[test]
     fn invalid_access_is_stored_as_nobody() {
-        for bad in [DocAccess::AllOf(vec![]), DocAccess::AllOf((0..5).map(|i| vec![format!("u:{i}")]).collect()), DocAccess::any_of(["*"])] {
+        for bad in [
+            DocAccess::AllOf(vec![]),
+            DocAccess::AllOf((0..5).map(|i| vec![format!("u:{i}")]).collect()),
+            DocAccess::any_of(["*"]),
+        ] {
             let slots = bad.slots();
             assert!(!who(&["u:0", "*"]).allows(&slots), "{bad:?}");
             assert!(!Access::public_only().allows(&slots), "{bad:?}");
@@ -274,7 +326,11 @@ mod tests {
 
     #[test]
     fn slots_round_trip_and_old_chunks_are_hidden() {
-        for a in [DocAccess::Public, DocAccess::any_of(["b", "a"]), DocAccess::any_of(["a"]).and(["b"]).and(["c"])] {
+        for a in [
+            DocAccess::Public,
+            DocAccess::any_of(["b", "a"]),
+            DocAccess::any_of(["a"]).and(["b"]).and(["c"]),
+        ] {
             assert_eq!(DocAccess::from_slots(&a.slots()), Some(a.clone()));
         }
         // A chunk stored before the access model carries no slots.

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanBuilder, FixedSizeListBuilder, Float32Builder, ListBuilder, RecordBatch,
-    StringBuilder, TimestampMicrosecondArray, TimestampMicrosecondBuilder, UInt32Builder,
+    Array, ArrayRef, AsArray, BooleanBuilder, FixedSizeListBuilder, Float32Builder, ListBuilder,
+    RecordBatch, StringBuilder, TimestampMicrosecondArray, TimestampMicrosecondBuilder,
+    UInt32Builder,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::error::ArrowError;
@@ -29,8 +30,23 @@ fn list_of_lists_of_utf8() -> DataType {
 
 /// Column names of the `records` table, in order.
 pub const RECORD_COLUMNS: [&str; 17] = [
-    "doc_id", "source", "external_id", "kind", "title", "body", "url", "author", "created_at",
-    "updated_at", "parent_id", "thread_id", "breadcrumb", "labels", "metadata", "public", "acl",
+    "doc_id",
+    "source",
+    "external_id",
+    "kind",
+    "title",
+    "body",
+    "url",
+    "author",
+    "created_at",
+    "updated_at",
+    "parent_id",
+    "thread_id",
+    "breadcrumb",
+    "labels",
+    "metadata",
+    "public",
+    "acl",
 ];
 
 /// Schema of the `records` table (one row per source record).
@@ -183,7 +199,8 @@ const ACCESS_ERROR: &str = "access: ";
 pub fn batch_to_documents(batch: &RecordBatch) -> Result<(Vec<Document>, Vec<RowError>), String> {
     let schema = batch.schema();
     let col = |name: &str| schema.index_of(name).ok().map(|i| batch.column(i).clone());
-    let source = col("source").ok_or("the transform output has no `source` column; keep it in the SELECT list")?;
+    let source = col("source")
+        .ok_or("the transform output has no `source` column; keep it in the SELECT list")?;
     let external = col("external_id")
         .ok_or("the transform output has no `external_id` column; keep it in the SELECT list")?;
     let get_str = |a: &Option<ArrayRef>, row: usize| -> Result<Option<String>, String> {
@@ -254,7 +271,12 @@ pub fn batch_to_documents(batch: &RecordBatch) -> Result<(Vec<Document>, Vec<Row
         })();
         match result {
             Ok(d) => docs.push(d),
-            Err(message) => errors.push(RowError { row, external_id: ext, access: message.starts_with(ACCESS_ERROR), message }),
+            Err(message) => errors.push(RowError {
+                row,
+                external_id: ext,
+                access: message.starts_with(ACCESS_ERROR),
+                message,
+            }),
         }
     }
     Ok((docs, errors))
@@ -269,7 +291,8 @@ fn string_at(a: &ArrayRef, row: usize) -> Result<Option<String>, String> {
         DataType::LargeUtf8 => Ok(Some(a.as_string::<i64>().value(row).to_string())),
         DataType::Utf8View => Ok(Some(a.as_string_view().value(row).to_string())),
         _ => {
-            let v = arrow::util::display::array_value_to_string(a, row).map_err(|e| e.to_string())?;
+            let v =
+                arrow::util::display::array_value_to_string(a, row).map_err(|e| e.to_string())?;
             Ok(Some(v))
         }
     }
@@ -322,7 +345,9 @@ pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
             }
         }
     }
-    Err(format!("`{s}` is not a timestamp (expected RFC 3339, e.g. 2025-01-31T12:00:00Z)"))
+    Err(format!(
+        "`{s}` is not a timestamp (expected RFC 3339, e.g. 2025-01-31T12:00:00Z)"
+    ))
 }
 
 fn list_at(a: &Option<ArrayRef>, row: usize) -> Result<Vec<String>, String> {
@@ -333,19 +358,30 @@ fn list_at(a: &Option<ArrayRef>, row: usize) -> Result<Vec<String>, String> {
     match a.data_type() {
         DataType::List(_) => {
             let values = a.as_list::<i32>().value(row);
-            (0..values.len()).filter_map(|i| string_at(&values, i).transpose()).collect()
+            (0..values.len())
+                .filter_map(|i| string_at(&values, i).transpose())
+                .collect()
         }
         DataType::LargeList(_) => {
             let values = a.as_list::<i64>().value(row);
-            (0..values.len()).filter_map(|i| string_at(&values, i).transpose()).collect()
+            (0..values.len())
+                .filter_map(|i| string_at(&values, i).transpose())
+                .collect()
         }
-        _ => Ok(string_at(a, row)?.into_iter().filter(|s| !s.is_empty()).collect()),
+        _ => Ok(string_at(a, row)?
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect()),
     }
 }
 
 /// The row's access from the `public` and `acl` columns; `None` when
 /// neither says (the engine dead-letters that).
-fn access_at(public: &Option<ArrayRef>, acl: &Option<ArrayRef>, row: usize) -> Result<Option<DocAccess>, String> {
+fn access_at(
+    public: &Option<ArrayRef>,
+    acl: &Option<ArrayRef>,
+    row: usize,
+) -> Result<Option<DocAccess>, String> {
     if let Some(p) = public {
         if !p.is_null(row) {
             let value = match p.data_type() {
@@ -364,10 +400,20 @@ fn access_at(public: &Option<ArrayRef>, acl: &Option<ArrayRef>, row: usize) -> R
     let outer = match a.data_type() {
         DataType::List(_) => a.as_list::<i32>().value(row),
         DataType::LargeList(_) => a.as_list::<i64>().value(row),
-        other => return Err(format!("`acl` must be a list of principal lists (List<List<Utf8>>), not {other}")),
+        other => {
+            return Err(format!(
+                "`acl` must be a list of principal lists (List<List<Utf8>>), not {other}"
+            ));
+        }
     };
-    if !matches!(outer.data_type(), DataType::List(_) | DataType::LargeList(_)) {
-        return Err(format!("`acl` must be a list of principal lists (List<List<Utf8>>), not a list of {}", outer.data_type()));
+    if !matches!(
+        outer.data_type(),
+        DataType::List(_) | DataType::LargeList(_)
+    ) {
+        return Err(format!(
+            "`acl` must be a list of principal lists (List<List<Utf8>>), not a list of {}",
+            outer.data_type()
+        ));
     }
     let mut sets = Vec::with_capacity(outer.len());
     for i in 0..outer.len() {
@@ -387,23 +433,31 @@ fn json_at(a: &ArrayRef, row: usize) -> Result<Option<serde_json::Value>, String
     let v = match a.data_type() {
         D::Boolean => serde_json::Value::Bool(a.as_boolean().value(row)),
         D::Int8 | D::Int16 | D::Int32 | D::Int64 | D::UInt8 | D::UInt16 | D::UInt32 | D::UInt64 => {
-            let s = arrow::util::display::array_value_to_string(a, row).map_err(|e| e.to_string())?;
-            s.parse::<i64>().map(serde_json::Value::from).unwrap_or(serde_json::Value::String(s))
+            let s =
+                arrow::util::display::array_value_to_string(a, row).map_err(|e| e.to_string())?;
+            s.parse::<i64>()
+                .map(serde_json::Value::from)
+                .unwrap_or(serde_json::Value::String(s))
         }
         D::Float16 | D::Float32 | D::Float64 => {
-            let s = arrow::util::display::array_value_to_string(a, row).map_err(|e| e.to_string())?;
-            s.parse::<f64>().map(serde_json::Value::from).unwrap_or(serde_json::Value::String(s))
+            let s =
+                arrow::util::display::array_value_to_string(a, row).map_err(|e| e.to_string())?;
+            s.parse::<f64>()
+                .map(serde_json::Value::from)
+                .unwrap_or(serde_json::Value::String(s))
         }
-        D::List(_) | D::LargeList(_) => {
-            serde_json::Value::from(list_at(&Some(a.clone()), row)?)
-        }
+        D::List(_) | D::LargeList(_) => serde_json::Value::from(list_at(&Some(a.clone()), row)?),
         _ => serde_json::Value::String(string_at(a, row)?.unwrap_or_default()),
     };
     Ok(Some(v))
 }
 
 /// Chunks (+ optional embeddings, in the same order) → a chunk batch.
-pub fn chunks_to_batch(chunks: &[Chunk], vectors: Option<&[Vec<f32>]>, dim: i32) -> Result<RecordBatch, ArrowError> {
+pub fn chunks_to_batch(
+    chunks: &[Chunk],
+    vectors: Option<&[Vec<f32>]>,
+    dim: i32,
+) -> Result<RecordBatch, ArrowError> {
     let mut chunk_id = StringBuilder::new();
     let mut doc_id = StringBuilder::new();
     let mut ordinal = UInt32Builder::new();
@@ -462,7 +516,10 @@ mod tests {
         d.updated_at = Some(parse_time("2025-09-14T10:22:31.000Z").unwrap());
         d.breadcrumb = vec!["Eng".into(), "SRE".into()];
         d.labels = vec!["runbook".into()];
-        d.access = Some(DocAccess::any_of(["conf:wiki:group:sre"]).and(["conf:wiki:user:ann", "conf:wiki:user:bob"]));
+        d.access = Some(
+            DocAccess::any_of(["conf:wiki:group:sre"])
+                .and(["conf:wiki:user:ann", "conf:wiki:user:bob"]),
+        );
         d.metadata.insert("space".into(), serde_json::json!("ENG"));
         d
     }
@@ -471,7 +528,11 @@ mod tests {
     fn round_trip_preserves_every_field() {
         let mut public = Document::new("conf", "44", DocKind::Page);
         public.access = Some(DocAccess::Public);
-        let docs = vec![sample(), Document::new("conf", "43", DocKind::Comment), public];
+        let docs = vec![
+            sample(),
+            Document::new("conf", "43", DocKind::Comment),
+            public,
+        ];
         let batch = documents_to_batch(&docs).unwrap();
         assert_eq!(batch.schema(), records_schema());
         assert_eq!(batch.num_rows(), 3);
@@ -484,7 +545,13 @@ mod tests {
     fn missing_required_column_is_a_clear_error() {
         let batch = documents_to_batch(&[sample()]).unwrap();
         let idx = batch.schema().index_of("external_id").unwrap();
-        let projected = batch.project(&(0..batch.num_columns()).filter(|i| *i != idx).collect::<Vec<_>>()).unwrap();
+        let projected = batch
+            .project(
+                &(0..batch.num_columns())
+                    .filter(|i| *i != idx)
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap();
         let err = batch_to_documents(&projected).unwrap_err();
         assert!(err.contains("external_id"), "{err}");
     }
@@ -518,7 +585,10 @@ mod tests {
     #[test]
     fn chunk_batch_has_embeddings() {
         let id = crate::ids::doc_id("s", "1");
-        let chunks = vec![Chunk::new(id, 0, "a".into(), 1), Chunk::new(id, 1, "b".into(), 1)];
+        let chunks = vec![
+            Chunk::new(id, 0, "a".into(), 1),
+            Chunk::new(id, 1, "b".into(), 1),
+        ];
         let b = chunks_to_batch(&chunks, Some(&[vec![0.0; 4], vec![1.0; 4]]), 4).unwrap();
         assert_eq!(b.num_rows(), 2);
         assert!(chunks_to_batch(&chunks, Some(&[vec![0.0; 3], vec![1.0; 4]]), 4).is_err());

@@ -24,7 +24,11 @@ fn armed() -> Option<&'static Armed> {
             Some((n, k)) => (n.to_string(), k.parse().unwrap_or(1)),
             None => (v, 1),
         };
-        Some(Armed { name, nth: nth.max(1), hits: AtomicU64::new(0) })
+        Some(Armed {
+            name,
+            nth: nth.max(1),
+            hits: AtomicU64::new(0),
+        })
     })
     .as_ref()
 }

@@ -23,10 +23,16 @@ pub use access::{Access, DocAccess, MAX_ACL_SETS};
 pub use embed::{EmbedError, TextEmbedder};
 pub use ids::{chunk_id, content_hash, doc_id};
 pub use model::{Chunk, DeadLetter, DocKind, Document};
-pub use registry::{ComponentKind, CredentialNeeds, NotAvailable, OpenedStore, Registry, SourceContext, SourceFactory, StoreContext, StoreFactory, StoreSearch, TransportContext, TransportFactory};
-pub use sink::{chunk_record, AccessUpdate, ChunkWrite, DocumentWrite, Sink, SinkAck, SinkBatch, SinkError, SinkRejection};
-pub use settings::{SettingsError, parse_cursor, parse_settings, settings_schema};
-pub use source::{ListingScope, Source, SourceError, SourcePage, SyncMode, fetch_by_listing};
+pub use registry::{
+    ComponentKind, CredentialNeeds, NotAvailable, OpenedStore, Registry, SourceContext,
+    SourceFactory, StoreContext, StoreFactory, StoreSearch, TransportContext, TransportFactory,
+};
 pub use retry::{Backoff, RetryPolicy, retry};
 pub use runtime::run_blocking;
+pub use settings::{SettingsError, parse_cursor, parse_settings, settings_schema};
+pub use sink::{
+    AccessUpdate, ChunkWrite, DocumentWrite, Sink, SinkAck, SinkBatch, SinkError, SinkRejection,
+    chunk_record,
+};
+pub use source::{ListingScope, Source, SourceError, SourcePage, SyncMode, fetch_by_listing};
 pub use transport::{PublishAck, PublishError, Publisher};

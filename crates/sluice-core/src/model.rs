@@ -83,7 +83,10 @@ impl FromStr for DocKind {
             .copied()
             .ok_or_else(|| {
                 let names: Vec<_> = DocKind::ALL.iter().map(|k| k.as_str()).collect();
-                format!("unknown document kind `{s}`; expected one of {}", names.join(", "))
+                format!(
+                    "unknown document kind `{s}`; expected one of {}",
+                    names.join(", ")
+                )
             })
     }
 }
@@ -146,8 +149,18 @@ impl Document {
     /// keep their vectors and sinks just refresh the payload.
     pub fn meta_hash(&self) -> String {
         let meta = serde_json::json!([
-            self.kind, self.title, self.url, self.author, self.created_at, self.updated_at,
-            self.parent_id, self.thread_id, self.breadcrumb, self.labels, self.metadata, self.access,
+            self.kind,
+            self.title,
+            self.url,
+            self.author,
+            self.created_at,
+            self.updated_at,
+            self.parent_id,
+            self.thread_id,
+            self.breadcrumb,
+            self.labels,
+            self.metadata,
+            self.access,
         ]);
         ids::content_hash(meta.to_string().as_bytes())
     }

@@ -12,7 +12,11 @@ pub fn text(s: &str) -> String {
 }
 
 fn is_url_end(c: char) -> bool {
-    c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '`' | ')' | ']' | '}' | ',' | ';')
+    c.is_whitespace()
+        || matches!(
+            c,
+            '"' | '\'' | '<' | '>' | '`' | ')' | ']' | '}' | ',' | ';'
+        )
 }
 
 fn redact_urls(s: &str) -> String {
@@ -31,7 +35,9 @@ fn redact_urls(s: &str) -> String {
             Some((path, query)) => {
                 out.push_str(path);
                 out.push('?');
-                let (query, fragment) = query.split_once('#').map_or((query, None), |(q, f)| (q, Some(f)));
+                let (query, fragment) = query
+                    .split_once('#')
+                    .map_or((query, None), |(q, f)| (q, Some(f)));
                 let pairs: Vec<String> = query
                     .split('&')
                     .map(|p| match p.split_once('=') {
@@ -59,9 +65,13 @@ fn redact_schemes(s: &str) -> String {
     let mut i = 0;
     'scan: while i < s.len() {
         for scheme in ["bearer ", "basic ", "apikey ", "token "] {
-            if lower[i..].starts_with(scheme) && (i == 0 || !lower.as_bytes()[i - 1].is_ascii_alphanumeric()) {
+            if lower[i..].starts_with(scheme)
+                && (i == 0 || !lower.as_bytes()[i - 1].is_ascii_alphanumeric())
+            {
                 let start = i + scheme.len();
-                let len = s[start..].find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | ';')).unwrap_or(s.len() - start);
+                let len = s[start..]
+                    .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | ';'))
+                    .unwrap_or(s.len() - start);
                 if len >= 8 {
                     out.push_str(&s[i..start]);
                     out.push_str("REDACTED");
@@ -84,11 +94,30 @@ mod tests {
     #[test]
     fn credentials_in_free_text_are_removed() {
         let msg = "elasticsearch: error sending request for url (http://elastic:s3cret@es.internal:9200/chunks/_search?api_key=abc123&size=10): connection refused";
-        assert_eq!(text(msg), "elasticsearch: error sending request for url (http://es.internal:9200/chunks/_search?api_key=REDACTED&size=REDACTED): connection refused");
-        assert_eq!(text("qdrant said 401 for Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.x.y"), "qdrant said 401 for Authorization: Bearer REDACTED");
-        assert_eq!(text("header ApiKey Zm9vOmJhcmJhenF1eA== rejected"), "header ApiKey REDACTED rejected");
-        assert_eq!(text("no secrets here: keyword leg timed out after 2s"), "no secrets here: keyword leg timed out after 2s");
-        assert_eq!(text("see https://docs.example/x#frag and café"), "see https://docs.example/x#frag and café");
-        assert_eq!(text("a token of words"), "a token of words", "short words after `token` are text");
+        assert_eq!(
+            text(msg),
+            "elasticsearch: error sending request for url (http://es.internal:9200/chunks/_search?api_key=REDACTED&size=REDACTED): connection refused"
+        );
+        assert_eq!(
+            text("qdrant said 401 for Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.x.y"),
+            "qdrant said 401 for Authorization: Bearer REDACTED"
+        );
+        assert_eq!(
+            text("header ApiKey Zm9vOmJhcmJhenF1eA== rejected"),
+            "header ApiKey REDACTED rejected"
+        );
+        assert_eq!(
+            text("no secrets here: keyword leg timed out after 2s"),
+            "no secrets here: keyword leg timed out after 2s"
+        );
+        assert_eq!(
+            text("see https://docs.example/x#frag and café"),
+            "see https://docs.example/x#frag and café"
+        );
+        assert_eq!(
+            text("a token of words"),
+            "a token of words",
+            "short words after `token` are text"
+        );
     }
 }

@@ -48,7 +48,11 @@ pub trait SourceFactory: Send + Sync {
     fn settings_schema(&self) -> Value;
     /// Checks `settings:` without network access or credentials, naming the
     /// failing path inside `settings`, and says which credentials it needs.
-    fn check(&self, settings: &BTreeMap<String, Value>, base_dir: &Path) -> Result<CredentialNeeds, Vec<SettingsError>>;
+    fn check(
+        &self,
+        settings: &BTreeMap<String, Value>,
+        base_dir: &Path,
+    ) -> Result<CredentialNeeds, Vec<SettingsError>>;
     /// Builds the source (after `check` passed and credentials resolved).
     fn build(&self, ctx: &SourceContext<'_>) -> Result<Box<dyn Source>, String>;
 }
@@ -113,7 +117,10 @@ pub trait TransportFactory: Send + Sync {
     /// The `type:` of the `transport:` block.
     fn type_name(&self) -> &'static str;
     /// The producing side: what `sluice run` and the daemon publish to.
-    async fn open_publisher(&self, ctx: &TransportContext<'_>) -> Result<Arc<dyn Publisher>, String>;
+    async fn open_publisher(
+        &self,
+        ctx: &TransportContext<'_>,
+    ) -> Result<Arc<dyn Publisher>, String>;
 }
 
 /// A kind of component, for messages.
@@ -173,7 +180,12 @@ impl Registry {
     }
 
     /// Records a component this build was compiled without.
-    pub fn add_absent(&mut self, kind: ComponentKind, type_name: &'static str, feature: &'static str) -> &mut Self {
+    pub fn add_absent(
+        &mut self,
+        kind: ComponentKind,
+        type_name: &'static str,
+        feature: &'static str,
+    ) -> &mut Self {
         self.absent.insert((kind, type_name), feature);
         self
     }
@@ -187,26 +199,49 @@ impl Registry {
     }
 
     pub fn source(&self, type_name: &str) -> Result<&Arc<dyn SourceFactory>, NotAvailable> {
-        self.sources.get(type_name).ok_or_else(|| self.not_available(ComponentKind::Source, type_name, self.sources.keys()))
+        self.sources.get(type_name).ok_or_else(|| {
+            self.not_available(ComponentKind::Source, type_name, self.sources.keys())
+        })
     }
 
     pub fn store(&self, type_name: &str) -> Result<&Arc<dyn StoreFactory>, NotAvailable> {
-        self.stores.get(type_name).ok_or_else(|| self.not_available(ComponentKind::Store, type_name, self.stores.keys()))
+        self.stores
+            .get(type_name)
+            .ok_or_else(|| self.not_available(ComponentKind::Store, type_name, self.stores.keys()))
     }
 
     pub fn transport(&self, type_name: &str) -> Result<&Arc<dyn TransportFactory>, NotAvailable> {
-        self.transports.get(type_name).ok_or_else(|| self.not_available(ComponentKind::Transport, type_name, self.transports.keys()))
+        self.transports.get(type_name).ok_or_else(|| {
+            self.not_available(ComponentKind::Transport, type_name, self.transports.keys())
+        })
     }
 
-    fn not_available<'a>(&self, kind: ComponentKind, name: &str, known: impl Iterator<Item = &'a &'static str>) -> NotAvailable {
-        match self.absent.iter().find(|((k, n), _)| *k == kind && *n == name) {
+    fn not_available<'a>(
+        &self,
+        kind: ComponentKind,
+        name: &str,
+        known: impl Iterator<Item = &'a &'static str>,
+    ) -> NotAvailable {
+        match self
+            .absent
+            .iter()
+            .find(|((k, n), _)| *k == kind && *n == name)
+        {
             Some((_, feature)) => NotAvailable {
-                message: format!("{} type `{name}` is not compiled into this build of sluice", kind.noun()),
-                hint: format!("build with `cargo build -p sluice-cli --features {feature}` (or `--features full`)"),
+                message: format!(
+                    "{} type `{name}` is not compiled into this build of sluice",
+                    kind.noun()
+                ),
+                hint: format!(
+                    "build with `cargo build -p sluice-cli --features {feature}` (or `--features full`)"
+                ),
             },
             None => NotAvailable {
                 message: format!("unknown {} type `{name}`", kind.noun()),
-                hint: format!("available types: {}", known.copied().collect::<Vec<_>>().join(", ")),
+                hint: format!(
+                    "available types: {}",
+                    known.copied().collect::<Vec<_>>().join(", ")
+                ),
             },
         }
     }
@@ -224,7 +259,11 @@ mod tests {
         fn settings_schema(&self) -> Value {
             Value::Bool(true)
         }
-        fn check(&self, _: &BTreeMap<String, Value>, _: &Path) -> Result<CredentialNeeds, Vec<SettingsError>> {
+        fn check(
+            &self,
+            _: &BTreeMap<String, Value>,
+            _: &Path,
+        ) -> Result<CredentialNeeds, Vec<SettingsError>> {
             Ok(CredentialNeeds::Unchecked)
         }
         fn build(&self, _: &SourceContext<'_>) -> Result<Box<dyn Source>, String> {
@@ -235,7 +274,8 @@ mod tests {
     #[test]
     fn lookups_name_what_exists_or_the_feature_to_enable() {
         let mut r = Registry::new();
-        r.add_source(Dummy).add_absent(ComponentKind::Store, "qdrant", "qdrant");
+        r.add_source(Dummy)
+            .add_absent(ComponentKind::Store, "qdrant", "qdrant");
         assert_eq!(r.source_types(), vec!["dummy"]);
         assert!(r.source("dummy").is_ok());
         let e = r.source("nope").err().unwrap();
@@ -244,6 +284,12 @@ mod tests {
         let e = r.store("qdrant").err().unwrap();
         assert!(e.message.contains("not compiled into this build"), "{e:?}");
         assert!(e.hint.contains("--features qdrant"), "{e:?}");
-        assert!(r.transport("kafka").err().unwrap().message.contains("unknown transport type"));
+        assert!(
+            r.transport("kafka")
+                .err()
+                .unwrap()
+                .message
+                .contains("unknown transport type")
+        );
     }
 }

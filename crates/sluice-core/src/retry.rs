@@ -33,7 +33,11 @@ impl Backoff {
     pub fn delay(&self, retries: u32) -> Duration {
         let ms = self.ceiling(retries).as_millis() as u64;
         // A floor keeps a zero draw from hammering the server.
-        Duration::from_millis(if ms == 0 { 0 } else { rand::random_range(ms / 10..=ms) })
+        Duration::from_millis(if ms == 0 {
+            0
+        } else {
+            rand::random_range(ms / 10..=ms)
+        })
     }
 }
 
@@ -50,12 +54,19 @@ pub struct RetryPolicy {
 
 impl RetryPolicy {
     pub const fn new(backoff: Backoff, max_attempts: Option<u32>) -> RetryPolicy {
-        RetryPolicy { backoff, max_attempts, max_server_wait: Duration::from_secs(60) }
+        RetryPolicy {
+            backoff,
+            max_attempts,
+            max_server_wait: Duration::from_secs(60),
+        }
     }
 
     /// Starts counting the attempts of one operation.
     pub fn start(&self) -> Attempts {
-        Attempts { policy: *self, attempt: 1 }
+        Attempts {
+            policy: *self,
+            attempt: 1,
+        }
     }
 }
 
@@ -154,10 +165,20 @@ mod tests {
 
     #[test]
     fn attempts_stop_at_the_limit_and_honour_the_server_within_a_cap() {
-        let p = RetryPolicy { backoff: Backoff::new(Duration::from_millis(10), Duration::from_millis(10)), max_attempts: Some(3), max_server_wait: Duration::from_secs(5) };
+        let p = RetryPolicy {
+            backoff: Backoff::new(Duration::from_millis(10), Duration::from_millis(10)),
+            max_attempts: Some(3),
+            max_server_wait: Duration::from_secs(5),
+        };
         let mut a = p.start();
-        assert_eq!(a.next_delay(Some(Duration::from_secs(2))), Some(Duration::from_secs(2)));
-        assert_eq!(a.next_delay(Some(Duration::from_secs(3600))), Some(Duration::from_secs(5)));
+        assert_eq!(
+            a.next_delay(Some(Duration::from_secs(2))),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            a.next_delay(Some(Duration::from_secs(3600))),
+            Some(Duration::from_secs(5))
+        );
         assert_eq!(a.attempt(), 3);
         assert_eq!(a.next_delay(None), None, "three attempts in all");
         let mut forever = RetryPolicy::new(p.backoff, None).start();
@@ -168,7 +189,10 @@ mod tests {
 
     #[tokio::test]
     async fn retry_retries_transient_errors_only() {
-        let p = RetryPolicy::new(Backoff::new(Duration::from_millis(1), Duration::from_millis(2)), Some(4));
+        let p = RetryPolicy::new(
+            Backoff::new(Duration::from_millis(1), Duration::from_millis(2)),
+            Some(4),
+        );
         let calls = AtomicU32::new(0);
         let seen = std::sync::Mutex::new(Vec::new());
         let r: Result<u32, &str> = retry(
@@ -185,11 +209,37 @@ mod tests {
         assert_eq!(*seen.lock().unwrap(), vec![1, 2]);
 
         calls.store(0, Ordering::SeqCst);
-        let r: Result<u32, &str> = retry(&p, || async { calls.fetch_add(1, Ordering::SeqCst); Err("bad request") }, |e| *e == "busy", |_, _, _| {}).await;
-        assert_eq!((r, calls.load(Ordering::SeqCst)), (Err("bad request"), 1), "permanent errors are not retried");
+        let r: Result<u32, &str> = retry(
+            &p,
+            || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err("bad request")
+            },
+            |e| *e == "busy",
+            |_, _, _| {},
+        )
+        .await;
+        assert_eq!(
+            (r, calls.load(Ordering::SeqCst)),
+            (Err("bad request"), 1),
+            "permanent errors are not retried"
+        );
 
         calls.store(0, Ordering::SeqCst);
-        let r: Result<u32, &str> = retry(&p, || async { calls.fetch_add(1, Ordering::SeqCst); Err("busy") }, |e| *e == "busy", |_, _, _| {}).await;
-        assert_eq!((r, calls.load(Ordering::SeqCst)), (Err("busy"), 4), "gives up after max_attempts");
+        let r: Result<u32, &str> = retry(
+            &p,
+            || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err("busy")
+            },
+            |e| *e == "busy",
+            |_, _, _| {},
+        )
+        .await;
+        assert_eq!(
+            (r, calls.load(Ordering::SeqCst)),
+            (Err("busy"), 4),
+            "gives up after max_attempts"
+        );
     }
 }

@@ -30,13 +30,20 @@ pub enum Fusion {
     Rrf { k: f32, keyword_weight: f32 },
     /// [`convex_fuse`]: w · keyword + (1 − w) · vector, scores normalised
     /// per query and leg.
-    Convex { keyword_weight: f32, normalise: Normalise },
+    Convex {
+        keyword_weight: f32,
+        normalise: Normalise,
+    },
     /// w · log-odds(keyword) + (1 − w) · log-odds(vector): each leg's raw
     /// score mapped to the log-odds that the document is relevant by a
     /// logistic fit on judged queries ([`Calibration`]). Unlike per-query
     /// normalisation it keeps how good a query's best match is, so a weak
     /// keyword leg (few or common words matched) moves the order less.
-    Calibrated { keyword_weight: f32, keyword: Calibration, vector: Calibration },
+    Calibrated {
+        keyword_weight: f32,
+        keyword: Calibration,
+        vector: Calibration,
+    },
 }
 
 /// A leg's calibration: p(relevant | score s) = 1 / (1 + e^−(slope · s +
@@ -65,7 +72,10 @@ pub enum Normalise {
 /// `sluice eval --out` runs; README, *Retrieval quality*). Per-query
 /// normalisation needs no calibration, so it suits legs whose raw scores
 /// were never fitted (Elasticsearch's chunk-level BM25).
-pub const FUSION: Fusion = Fusion::Convex { keyword_weight: 0.55, normalise: Normalise::ZScore };
+pub const FUSION: Fusion = Fusion::Convex {
+    keyword_weight: 0.55,
+    normalise: Normalise::ZScore,
+};
 
 /// The embedded index's fusion: its document-level BM25 and cosine scores
 /// calibrated on SciFact train (all 809 queries' top-100 candidates), the
@@ -73,23 +83,41 @@ pub const FUSION: Fusion = Fusion::Convex { keyword_weight: 0.55, normalise: Nor
 /// CV nDCG@10 0.745 against 0.739 for [`FUSION`]'s z-scores).
 pub const CALIBRATED_FUSION: Fusion = Fusion::Calibrated {
     keyword_weight: 0.6,
-    keyword: Calibration { slope: 0.1876, intercept: -7.787 },
-    vector: Calibration { slope: 17.890, intercept: -13.342 },
+    keyword: Calibration {
+        slope: 0.1876,
+        intercept: -7.787,
+    },
+    vector: Calibration {
+        slope: 17.890,
+        intercept: -13.342,
+    },
 };
 
 impl Fusion {
     pub fn describe(&self) -> String {
         match self {
-            Fusion::Rrf { k, keyword_weight } => format!("weighted RRF: k = {k}, keyword weight {keyword_weight}, vector weight 1"),
-            Fusion::Convex { keyword_weight, normalise } => {
+            Fusion::Rrf { k, keyword_weight } => {
+                format!("weighted RRF: k = {k}, keyword weight {keyword_weight}, vector weight 1")
+            }
+            Fusion::Convex {
+                keyword_weight,
+                normalise,
+            } => {
                 let n = match normalise {
                     Normalise::MinMax => "min-max",
                     Normalise::ZScore => "z-score",
                     Normalise::LogOdds(_) => "log-odds",
                 };
-                format!("convex combination of {n} normalised scores: keyword {keyword_weight}, vector {:.2}", 1.0 - keyword_weight)
+                format!(
+                    "convex combination of {n} normalised scores: keyword {keyword_weight}, vector {:.2}",
+                    1.0 - keyword_weight
+                )
             }
-            Fusion::Calibrated { keyword_weight, keyword, vector } => format!(
+            Fusion::Calibrated {
+                keyword_weight,
+                keyword,
+                vector,
+            } => format!(
                 "calibrated log-odds: keyword {keyword_weight} × ({} · BM25 {:+}), vector {:.2} × ({} · cosine {:+})",
                 keyword.slope,
                 keyword.intercept,
@@ -142,7 +170,9 @@ impl std::str::FromStr for SearchMode {
             "hybrid" => Ok(SearchMode::Hybrid),
             "keyword" => Ok(SearchMode::Keyword),
             "vector" => Ok(SearchMode::Vector),
-            _ => Err(format!("unknown search mode `{s}`; use hybrid, keyword or vector")),
+            _ => Err(format!(
+                "unknown search mode `{s}`; use hybrid, keyword or vector"
+            )),
         }
     }
 }
@@ -174,8 +204,12 @@ impl SearchFilters {
         (self.sources.is_empty() || self.sources.contains(&p.source))
             && (self.kinds.is_empty() || self.kinds.contains(&p.kind))
             && (self.labels.is_empty() || p.labels.iter().any(|l| self.labels.contains(l)))
-            && self.updated_after.is_none_or(|t| p.updated_at.is_some_and(|u| u >= t))
-            && self.updated_before.is_none_or(|t| p.updated_at.is_some_and(|u| u < t))
+            && self
+                .updated_after
+                .is_none_or(|t| p.updated_at.is_some_and(|u| u >= t))
+            && self
+                .updated_before
+                .is_none_or(|t| p.updated_at.is_some_and(|u| u < t))
     }
 }
 
@@ -240,7 +274,13 @@ pub trait KeywordLeg: Send + Sync {
     /// The store and where it is, for logs and `/v1/status`.
     fn describe(&self) -> String;
     /// Up to `n` best-matching chunks, best first.
-    async fn keyword_search(&self, query: &str, n: usize, filters: &SearchFilters, access: &Access) -> Result<Vec<LegChunk>, String>;
+    async fn keyword_search(
+        &self,
+        query: &str,
+        n: usize,
+        filters: &SearchFilters,
+        access: &Access,
+    ) -> Result<Vec<LegChunk>, String>;
     /// Highlighted snippets of `texts` for `query` (for hits the vector leg
     /// found); `None` when the store cannot make them for arbitrary text.
     async fn snippets(&self, _query: &str, _texts: &[String]) -> Option<Vec<String>> {
@@ -257,7 +297,13 @@ pub trait VectorLeg: Send + Sync {
     /// The store, for messages: `qdrant`, `embedded`.
     fn store_kind(&self) -> &'static str;
     fn describe(&self) -> String;
-    async fn vector_search(&self, vector: &[f32], n: usize, filters: &SearchFilters, access: &Access) -> Result<Vec<LegChunk>, String>;
+    async fn vector_search(
+        &self,
+        vector: &[f32],
+        n: usize,
+        filters: &SearchFilters,
+        access: &Access,
+    ) -> Result<Vec<LegChunk>, String>;
     async fn document_chunks(&self, doc_id: &Uuid) -> Result<Vec<ChunkPayload>, String>;
     async fn chunk_count(&self) -> Result<u64, String>;
 }
@@ -270,7 +316,11 @@ pub trait SearchBackend: Send + Sync {
     fn describe(&self) -> String;
 
     /// Runs a search; `query_vector` is the embedded query (vector and hybrid modes).
-    async fn search(&self, req: &SearchRequest, query_vector: Option<&[f32]>) -> Result<SearchResponse, String>;
+    async fn search(
+        &self,
+        req: &SearchRequest,
+        query_vector: Option<&[f32]>,
+    ) -> Result<SearchResponse, String>;
 
     /// The chunks of one document in order; empty when unknown.
     async fn document_chunks(&self, doc_id: &Uuid) -> Result<Vec<ChunkPayload>, String>;
@@ -282,11 +332,18 @@ pub trait SearchBackend: Send + Sync {
 /// Best chunk per document, in rank order.
 pub fn collapse(chunks: Vec<LegChunk>) -> Vec<LegChunk> {
     let mut seen = std::collections::HashSet::new();
-    chunks.into_iter().filter(|c| seen.insert(c.chunk.doc_id)).collect()
+    chunks
+        .into_iter()
+        .filter(|c| seen.insert(c.chunk.doc_id))
+        .collect()
 }
 
 pub fn escape_html(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#x27;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#x27;")
 }
 
 /// A plain snippet (no highlight): the first `SNIPPET_CHARS` characters, escaped.
@@ -302,7 +359,11 @@ pub fn rrf_fuse(legs: &[Vec<Uuid>], k: f32) -> Vec<(Uuid, f32, Vec<Option<usize>
 }
 
 /// RRF with a weight per leg: score(d) = Σ w_leg / (k + rank).
-pub fn rrf_fuse_weighted(legs: &[Vec<Uuid>], weights: &[f32], k: f32) -> Vec<(Uuid, f32, Vec<Option<usize>>)> {
+pub fn rrf_fuse_weighted(
+    legs: &[Vec<Uuid>],
+    weights: &[f32],
+    k: f32,
+) -> Vec<(Uuid, f32, Vec<Option<usize>>)> {
     let mut acc: HashMap<Uuid, (f32, Vec<Option<usize>>, usize)> = HashMap::new();
     let mut order = 0usize;
     for (leg_i, leg) in legs.iter().enumerate() {
@@ -319,7 +380,9 @@ pub fn rrf_fuse_weighted(legs: &[Vec<Uuid>], weights: &[f32], k: f32) -> Vec<(Uu
     }
     let mut out: Vec<_> = acc.into_iter().collect();
     out.sort_by(|a, b| b.1.0.total_cmp(&a.1.0).then(a.1.2.cmp(&b.1.2)));
-    out.into_iter().map(|(d, (s, ranks, _))| (d, s, ranks)).collect()
+    out.into_iter()
+        .map(|(d, (s, ranks, _))| (d, s, ranks))
+        .collect()
 }
 
 /// Convex combination of normalised scores: score(d) = Σ w_leg · norm(s)
@@ -328,33 +391,51 @@ pub fn rrf_fuse_weighted(legs: &[Vec<Uuid>], weights: &[f32], k: f32) -> Vec<(Uu
 /// 1 (min-max) or 0 (z-score). Uses the scores, not only the ranks, so a
 /// clear keyword match lifts a document more than a marginal one. Returns
 /// (doc, score, rank per leg) best first; ties keep first-leg order.
-pub fn convex_fuse(legs: &[Vec<(Uuid, f32)>], weights: &[f32], normalise: Normalise) -> Vec<(Uuid, f32, Vec<Option<usize>>)> {
+pub fn convex_fuse(
+    legs: &[Vec<(Uuid, f32)>],
+    weights: &[f32],
+    normalise: Normalise,
+) -> Vec<(Uuid, f32, Vec<Option<usize>>)> {
     convex_fuse_each(legs, weights, &vec![normalise; legs.len()])
 }
 
 /// [`convex_fuse`] with each leg's own normalisation (a [`Calibration`]
 /// per leg).
-pub fn convex_fuse_each(legs: &[Vec<(Uuid, f32)>], weights: &[f32], normalise: &[Normalise]) -> Vec<(Uuid, f32, Vec<Option<usize>>)> {
+pub fn convex_fuse_each(
+    legs: &[Vec<(Uuid, f32)>],
+    weights: &[f32],
+    normalise: &[Normalise],
+) -> Vec<(Uuid, f32, Vec<Option<usize>>)> {
     let mut acc: HashMap<Uuid, (f32, Vec<Option<usize>>, usize)> = HashMap::new();
     let mut order = 0usize;
     let mut floors = Vec::with_capacity(legs.len());
     for (leg_i, leg) in legs.iter().enumerate() {
-        let scores: Vec<f32> = leg.iter().map(|(_, s)| if s.is_finite() { *s } else { 0.0 }).collect();
-        let norm: Box<dyn Fn(f32) -> f32> = match normalise.get(leg_i).copied().unwrap_or(Normalise::ZScore) {
-            Normalise::LogOdds(c) => Box::new(move |s| c.slope * s + c.intercept),
-            Normalise::MinMax => {
-                let lo = scores.iter().copied().fold(f32::INFINITY, f32::min);
-                let hi = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                Box::new(move |s| if hi > lo { (s - lo) / (hi - lo) } else { 1.0 })
-            }
-            Normalise::ZScore => {
-                let n = scores.len().max(1) as f32;
-                let mean = scores.iter().sum::<f32>() / n;
-                let sd = (scores.iter().map(|s| (s - mean) * (s - mean)).sum::<f32>() / n).sqrt();
-                Box::new(move |s| if sd > 0.0 { (s - mean) / sd } else { 0.0 })
-            }
-        };
-        floors.push(scores.iter().map(|s| norm(*s)).fold(f32::INFINITY, f32::min));
+        let scores: Vec<f32> = leg
+            .iter()
+            .map(|(_, s)| if s.is_finite() { *s } else { 0.0 })
+            .collect();
+        let norm: Box<dyn Fn(f32) -> f32> =
+            match normalise.get(leg_i).copied().unwrap_or(Normalise::ZScore) {
+                Normalise::LogOdds(c) => Box::new(move |s| c.slope * s + c.intercept),
+                Normalise::MinMax => {
+                    let lo = scores.iter().copied().fold(f32::INFINITY, f32::min);
+                    let hi = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    Box::new(move |s| if hi > lo { (s - lo) / (hi - lo) } else { 1.0 })
+                }
+                Normalise::ZScore => {
+                    let n = scores.len().max(1) as f32;
+                    let mean = scores.iter().sum::<f32>() / n;
+                    let sd =
+                        (scores.iter().map(|s| (s - mean) * (s - mean)).sum::<f32>() / n).sqrt();
+                    Box::new(move |s| if sd > 0.0 { (s - mean) / sd } else { 0.0 })
+                }
+            };
+        floors.push(
+            scores
+                .iter()
+                .map(|s| norm(*s))
+                .fold(f32::INFINITY, f32::min),
+        );
         let w = weights.get(leg_i).copied().unwrap_or(1.0);
         for (rank0, (doc, _)) in leg.iter().enumerate() {
             let e = acc.entry(*doc).or_insert_with(|| {
@@ -377,7 +458,9 @@ pub fn convex_fuse_each(legs: &[Vec<(Uuid, f32)>], weights: &[f32], normalise: &
     }
     let mut out: Vec<_> = acc.into_iter().collect();
     out.sort_by(|a, b| b.1.0.total_cmp(&a.1.0).then(a.1.2.cmp(&b.1.2)));
-    out.into_iter().map(|(d, (s, ranks, _))| (d, s, ranks)).collect()
+    out.into_iter()
+        .map(|(d, (s, ranks, _))| (d, s, ranks))
+        .collect()
 }
 
 #[cfg(test)]
@@ -395,15 +478,29 @@ mod tests {
             assert_eq!(fused[0].0, id(1), "{n:?}");
             assert_eq!(fused[0].2, vec![Some(1), Some(2)]);
             // All weight on the vector leg: its order.
-            let v: Vec<Uuid> = convex_fuse(&[kw.clone(), vec_leg.clone()], &[0.0, 1.0], n).into_iter().take(3).map(|x| x.0).collect();
+            let v: Vec<Uuid> = convex_fuse(&[kw.clone(), vec_leg.clone()], &[0.0, 1.0], n)
+                .into_iter()
+                .take(3)
+                .map(|x| x.0)
+                .collect();
             assert_eq!(v[..2], [id(2), id(1)], "{n:?}");
             // A leg that returned nothing leaves the other's order.
-            let only: Vec<Uuid> = convex_fuse(&[vec![], vec_leg.clone()], &[0.5, 0.5], n).into_iter().map(|x| x.0).collect();
+            let only: Vec<Uuid> = convex_fuse(&[vec![], vec_leg.clone()], &[0.5, 0.5], n)
+                .into_iter()
+                .map(|x| x.0)
+                .collect();
             assert_eq!(only, vec![id(2), id(1), id(4)], "{n:?}");
         }
-        assert_eq!(convex_fuse(&[vec![(id(9), 3.0)]], &[1.0], Normalise::MinMax)[0].1, 1.0);
+        assert_eq!(
+            convex_fuse(&[vec![(id(9), 3.0)]], &[1.0], Normalise::MinMax)[0].1,
+            1.0
+        );
         // Scores stay finite whatever the spread.
-        let z = convex_fuse(&[kw.clone(), vec_leg.clone()], &[0.5, 0.5], Normalise::ZScore);
+        let z = convex_fuse(
+            &[kw.clone(), vec_leg.clone()],
+            &[0.5, 0.5],
+            Normalise::ZScore,
+        );
         assert!(z.iter().all(|x| x.1.is_finite()));
     }
 
@@ -450,19 +547,32 @@ mod tests {
             updated_at: None,
             text: String::new(),
         };
-        LegChunk { score, chunk, snippet: None }
+        LegChunk {
+            score,
+            chunk,
+            snippet: None,
+        }
     }
 
     #[test]
     fn collapse_keeps_best_chunk_per_doc() {
         let chunks = vec![chunk(0.9, 10, 1), chunk(0.8, 11, 1), chunk(0.7, 20, 2)];
-        let kept: Vec<(Uuid, Uuid, f32)> = collapse(chunks).into_iter().map(|c| (c.chunk.doc_id, c.chunk.chunk_id, c.score)).collect();
+        let kept: Vec<(Uuid, Uuid, f32)> = collapse(chunks)
+            .into_iter()
+            .map(|c| (c.chunk.doc_id, c.chunk.chunk_id, c.score))
+            .collect();
         assert_eq!(kept, vec![(id(1), id(10), 0.9), (id(2), id(20), 0.7)]);
     }
 
     #[test]
     fn snippets_are_escaped_and_bounded() {
-        assert_eq!(plain_snippet("<b>\"a\" & 'b'</b>"), "&lt;b&gt;&quot;a&quot; &amp; &#x27;b&#x27;&lt;/b&gt;");
-        assert_eq!(plain_snippet(&"é".repeat(300)).chars().count(), SNIPPET_CHARS);
+        assert_eq!(
+            plain_snippet("<b>\"a\" & 'b'</b>"),
+            "&lt;b&gt;&quot;a&quot; &amp; &#x27;b&#x27;&lt;/b&gt;"
+        );
+        assert_eq!(
+            plain_snippet(&"é".repeat(300)).chars().count(),
+            SNIPPET_CHARS
+        );
     }
 }

@@ -29,7 +29,10 @@ pub fn chunk_record(doc: &Document, chunk: &Chunk) -> serde_json::Map<String, se
         "updated_at": doc.updated_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
         "content_hash": chunk.content_hash,
     });
-    for (i, slot) in crate::access::stored_slots(doc.access.as_ref()).into_iter().enumerate() {
+    for (i, slot) in crate::access::stored_slots(doc.access.as_ref())
+        .into_iter()
+        .enumerate()
+    {
         value[crate::access::acl_field(i)] = serde_json::json!(slot);
     }
     match value {

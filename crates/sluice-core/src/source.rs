@@ -6,7 +6,6 @@ use async_trait::async_trait;
 
 use crate::model::{DeadLetter, Document};
 
-
 /// Full: list everything (first run, `--full`, or a periodic re-sync).
 /// Incremental: only what changed since the checkpoint cursor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,7 +79,11 @@ pub trait Source: Send {
     fn id(&self) -> &str;
 
     /// Prepares a run from the last committed cursor.
-    async fn open(&mut self, mode: SyncMode, cursor: Option<&str>) -> Result<ListingScope, SourceError>;
+    async fn open(
+        &mut self,
+        mode: SyncMode,
+        cursor: Option<&str>,
+    ) -> Result<ListingScope, SourceError>;
 
     /// The next page, or `None` when the listing is exhausted.
     async fn next_page(&mut self) -> Result<Option<SourcePage>, SourceError>;
@@ -97,7 +100,10 @@ pub trait Source: Send {
 /// `fetch` for a source whose only listing is its whole listing (a file):
 /// lists everything and keeps what concerns these ids. Ids the completed
 /// listing did not mention are gone.
-pub async fn fetch_by_listing(src: &mut dyn Source, external_ids: &[String]) -> Result<SourcePage, SourceError> {
+pub async fn fetch_by_listing(
+    src: &mut dyn Source,
+    external_ids: &[String],
+) -> Result<SourcePage, SourceError> {
     let wanted: std::collections::HashSet<&str> = external_ids.iter().map(String::as_str).collect();
     let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut out = SourcePage::default();
@@ -116,6 +122,10 @@ pub async fn fetch_by_listing(src: &mut dyn Source, external_ids: &[String]) -> 
             }
         }
     }
-    out.deleted = external_ids.iter().filter(|e| !seen.contains(*e)).cloned().collect();
+    out.deleted = external_ids
+        .iter()
+        .filter(|e| !seen.contains(*e))
+        .cloned()
+        .collect();
     Ok(out)
 }

@@ -27,5 +27,9 @@ pub struct PublishError {
 pub trait Publisher: Send + Sync {
     /// Publishes documents and tombstones (source id, document id);
     /// returns only once the broker acknowledged all of them.
-    async fn publish(&self, documents: &[Document], tombstones: &[(String, Uuid)]) -> Result<PublishAck, PublishError>;
+    async fn publish(
+        &self,
+        documents: &[Document],
+        tombstones: &[(String, Uuid)],
+    ) -> Result<PublishAck, PublishError>;
 }

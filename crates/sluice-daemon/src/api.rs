@@ -66,7 +66,14 @@ async fn sync(
     } else {
         match serde_json::from_slice(&raw) {
             Ok(b) => b,
-            Err(e) => return error(StatusCode::BAD_REQUEST, format!("invalid body: {e}; expected {{\"mode\": \"incremental|full|prune|permissions\", \"source\": \"id\"}}")),
+            Err(e) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "invalid body: {e}; expected {{\"mode\": \"incremental|full|prune|permissions\", \"source\": \"id\"}}"
+                    ),
+                );
+            }
         }
     };
     let kind = match body.mode.as_deref().unwrap_or("incremental") {
@@ -74,15 +81,26 @@ async fn sync(
         "full" => RunKind::Full,
         "prune" => RunKind::Prune,
         "permissions" => RunKind::Permissions,
-        other => return error(StatusCode::BAD_REQUEST, format!("mode `{other}`: use incremental, full, prune or permissions")),
+        other => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("mode `{other}`: use incremental, full, prune or permissions"),
+            );
+        }
     };
     match d.sync_now(&name, kind, body.source.as_deref()).await {
         None => error(StatusCode::NOT_FOUND, format!("no pipeline `{name}`")),
         Some(Err(e)) => error(StatusCode::BAD_REQUEST, e),
-        Some(Ok((started, running))) if started.is_empty() => {
-            (StatusCode::CONFLICT, Json(json!({ "error": "already running", "running": running }))).into_response()
-        }
-        Some(Ok((started, running))) => (StatusCode::ACCEPTED, Json(json!({ "started": started, "already_running": running, "mode": kind }))).into_response(),
+        Some(Ok((started, running))) if started.is_empty() => (
+            StatusCode::CONFLICT,
+            Json(json!({ "error": "already running", "running": running })),
+        )
+            .into_response(),
+        Some(Ok((started, running))) => (
+            StatusCode::ACCEPTED,
+            Json(json!({ "started": started, "already_running": running, "mode": kind })),
+        )
+            .into_response(),
     }
 }
 
@@ -92,22 +110,44 @@ async fn sync(
 /// CORS preflight this API does not grant). So: JSON, and any `Origin`
 /// naming this very host.
 fn same_site_json(headers: &axum::http::HeaderMap) -> Result<(), String> {
-    let content_type = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !content_type.trim_start().to_ascii_lowercase().starts_with("application/json") {
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type
+        .trim_start()
+        .to_ascii_lowercase()
+        .starts_with("application/json")
+    {
         return Err("send `Content-Type: application/json` (the body may be `{}`); without API keys this is what keeps other sites' pages from starting syncs".into());
     }
-    if let Some(origin) = headers.get(axum::http::header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        let host = headers.get(axum::http::header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
-        let origin_host = origin.split_once("://").map_or("", |(_, h)| h).trim_end_matches('/');
+    if let Some(origin) = headers
+        .get(axum::http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+    {
+        let host = headers
+            .get(axum::http::header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let origin_host = origin
+            .split_once("://")
+            .map_or("", |(_, h)| h)
+            .trim_end_matches('/');
         if host.is_empty() || !origin_host.eq_ignore_ascii_case(host) {
-            return Err(format!("a request from the page at {origin} may not start a sync"));
+            return Err(format!(
+                "a request from the page at {origin} may not start a sync"
+            ));
         }
     }
     Ok(())
 }
 
 async fn readyz(State(d): State<Arc<Daemon>>) -> Response {
-    if d.is_ready() { (StatusCode::OK, "ready").into_response() } else { (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response() }
+    if d.is_ready() {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response()
+    }
 }
 
 /// Pipeline routes only (no search), open to every caller.
@@ -118,7 +158,9 @@ pub fn router(d: Arc<Daemon>) -> Router {
 /// Pipeline routes; with keys, reading status needs a key and starting a
 /// sync an admin key.
 pub fn pipeline_routes(d: Arc<Daemon>, keys: Option<&Arc<sluice_api::ApiKeys>>) -> Router {
-    let read = Router::new().route("/v1/pipelines", get(list)).route("/v1/pipelines/{name}", get(one));
+    let read = Router::new()
+        .route("/v1/pipelines", get(list))
+        .route("/v1/pipelines/{name}", get(one));
     let admin = Router::new().route("/v1/pipelines/{name}/sync", post(sync));
     Router::new()
         .merge(sluice_api::guarded(read, keys, false))
@@ -138,5 +180,15 @@ pub fn full_router(d: Arc<Daemon>, api: Arc<sluice_api::ApiState>) -> Router {
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(list, one, sync), components(schemas(PipelineStatusBody, SourceStatusBody, SyncBody, crate::SlotStatus, crate::RunKind, sluice_state::RunRecord)))]
+#[openapi(
+    paths(list, one, sync),
+    components(schemas(
+        PipelineStatusBody,
+        SourceStatusBody,
+        SyncBody,
+        crate::SlotStatus,
+        crate::RunKind,
+        sluice_state::RunRecord
+    ))
+)]
 pub struct PipelineDoc;

@@ -94,7 +94,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 impl Daemon {
@@ -103,7 +105,11 @@ impl Daemon {
     }
 
     /// A daemon whose runs feed these sync metrics.
-    pub fn with_metrics(cfg: DaemonConfig, embedder: Arc<dyn TextEmbedder>, metrics: Option<SyncMetrics>) -> Arc<Daemon> {
+    pub fn with_metrics(
+        cfg: DaemonConfig,
+        embedder: Arc<dyn TextEmbedder>,
+        metrics: Option<SyncMetrics>,
+    ) -> Arc<Daemon> {
         Arc::new(Daemon {
             cfg,
             indexes: Default::default(),
@@ -132,7 +138,10 @@ impl Daemon {
             for e in rd.flatten() {
                 let p = e.path();
                 if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
-                    let m = e.metadata().and_then(|m| m.modified()).unwrap_or(SystemTime::UNIX_EPOCH);
+                    let m = e
+                        .metadata()
+                        .and_then(|m| m.modified())
+                        .unwrap_or(SystemTime::UNIX_EPOCH);
                     out.push((p, m));
                 }
             }
@@ -143,7 +152,12 @@ impl Daemon {
 
     /// Loads and checks one file; every problem as one message.
     async fn load(&self, path: &Path) -> Result<LoadedPipeline, String> {
-        let render = |d: Vec<sluice_spec::Diagnostic>| d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("; ");
+        let render = |d: Vec<sluice_spec::Diagnostic>| {
+            d.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
         let loaded = sluice_spec::load_pipeline(path).map_err(render)?;
         let diags = sluice_engine::validate_pipeline(&self.cfg.registry, &loaded, true).await;
         if !diags.is_empty() {
@@ -157,7 +171,11 @@ impl Daemon {
 
     fn schedule_sources(&self, loaded: &LoadedPipeline, pipeline: &Pipeline) {
         let name = &loaded.spec.name;
-        let schedule = loaded.spec.schedule.as_ref().and_then(|s| SourceSchedule::from_spec(s).ok());
+        let schedule = loaded
+            .spec
+            .schedule
+            .as_ref()
+            .and_then(|s| SourceSchedule::from_spec(s).ok());
         let last: BTreeMap<String, DateTime<Utc>> = pipeline
             .state()
             .last_runs(name)
@@ -169,7 +187,13 @@ impl Daemon {
         let ids: Vec<String> = loaded.spec.sources.iter().map(|s| s.id.clone()).collect();
         sched.retain(name, &ids);
         for id in &ids {
-            sched.set(name, id, schedule.clone(), last.get(id).copied(), Utc::now());
+            sched.set(
+                name,
+                id,
+                schedule.clone(),
+                last.get(id).copied(),
+                Utc::now(),
+            );
         }
     }
 
@@ -179,10 +203,16 @@ impl Daemon {
         let mut entries = self.entries.lock().await;
         // Removed files stop their pipelines.
         let present: Vec<&PathBuf> = files.iter().map(|f| &f.0).collect();
-        let gone: Vec<String> = entries.iter().filter(|(_, e)| !present.contains(&&e.file)).map(|(n, _)| n.clone()).collect();
+        let gone: Vec<String> = entries
+            .iter()
+            .filter(|(_, e)| !present.contains(&&e.file))
+            .map(|(n, _)| n.clone())
+            .collect();
         for name in gone {
             // A run in flight finishes first; the removal is retried next round.
-            let busy = entries.get(&name).is_some_and(|e| e.lock.try_lock().is_err());
+            let busy = entries
+                .get(&name)
+                .is_some_and(|e| e.lock.try_lock().is_err());
             if busy {
                 continue;
             }
@@ -205,19 +235,40 @@ impl Daemon {
                         e.rejected = Some(msg);
                     } else {
                         // Remembered, so the API shows why it is not running.
-                        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                        let name = path
+                            .file_stem()
+                            .map(|s| s.to_string_lossy().into_owned())
+                            .unwrap_or_default();
                         if let Ok((loaded, _)) = sluice_spec::load_pipeline_lenient(&path) {
-                            entries.insert(name, Entry { file: path.clone(), modified, loaded, pipeline: None, lock: Arc::default(), rejected: Some(msg) });
+                            entries.insert(
+                                name,
+                                Entry {
+                                    file: path.clone(),
+                                    modified,
+                                    loaded,
+                                    pipeline: None,
+                                    lock: Arc::default(),
+                                    rejected: Some(msg),
+                                },
+                            );
                         }
                     }
                 }
                 Ok(loaded) => {
                     let name = loaded.spec.name.clone();
-                    let lock_handle = known.as_ref().map(|(_, e)| e.lock.clone()).unwrap_or_default();
+                    let lock_handle = known
+                        .as_ref()
+                        .map(|(_, e)| e.lock.clone())
+                        .unwrap_or_default();
                     // Never block the loop behind a long run: retry next round.
-                    let Ok(_g) = lock_handle.try_lock() else { continue };
+                    let Ok(_g) = lock_handle.try_lock() else {
+                        continue;
+                    };
                     // The index has one writer: close the old pipeline first.
-                    let old_name = entries.iter().find(|(_, e)| e.file == path).map(|(n, _)| n.clone());
+                    let old_name = entries
+                        .iter()
+                        .find(|(_, e)| e.file == path)
+                        .map(|(n, _)| n.clone());
                     let old = old_name.and_then(|n| entries.remove(&n));
                     let old_loaded = old.as_ref().map(|e| e.loaded.clone());
                     drop(old);
@@ -225,7 +276,17 @@ impl Daemon {
                         Ok(p) => {
                             self.schedule_sources(&loaded, &p);
                             tracing::info!(pipeline = %name, file = %path.display(), "pipeline loaded");
-                            entries.insert(name, Entry { file: path, modified, loaded, pipeline: Some(p), lock: lock_handle.clone(), rejected: None });
+                            entries.insert(
+                                name,
+                                Entry {
+                                    file: path,
+                                    modified,
+                                    loaded,
+                                    pipeline: Some(p),
+                                    lock: lock_handle.clone(),
+                                    rejected: None,
+                                },
+                            );
                         }
                         Err(e) => {
                             tracing::error!(pipeline = %name, "cannot open the pipeline: {e}");
@@ -236,19 +297,38 @@ impl Daemon {
                                 }
                                 None => (loaded, None),
                             };
-                            entries.insert(name, Entry { file: path, modified, loaded, pipeline, lock: lock_handle.clone(), rejected: Some(e) });
+                            entries.insert(
+                                name,
+                                Entry {
+                                    file: path,
+                                    modified,
+                                    loaded,
+                                    pipeline,
+                                    lock: lock_handle.clone(),
+                                    rejected: Some(e),
+                                },
+                            );
                         }
                     }
                 }
             }
         }
-        *self.indexes.write().unwrap_or_else(|e| e.into_inner()) = entries.values().filter_map(|e| e.pipeline.as_ref()?.search_backend()).collect();
+        *self.indexes.write().unwrap_or_else(|e| e.into_inner()) = entries
+            .values()
+            .filter_map(|e| e.pipeline.as_ref()?.search_backend())
+            .collect();
         self.ready.store(true, Ordering::SeqCst);
     }
 
     async fn open_pipeline(&self, loaded: &LoadedPipeline) -> Result<Arc<Pipeline>, String> {
         let name = &loaded.spec.name;
-        let p = Pipeline::open(&self.cfg.registry, loaded.clone(), &self.cfg.data_root.join(name), Some(self.embedder.clone())).await?;
+        let p = Pipeline::open(
+            &self.cfg.registry,
+            loaded.clone(),
+            &self.cfg.data_root.join(name),
+            Some(self.embedder.clone()),
+        )
+        .await?;
         Ok(Arc::new(match &self.metrics {
             Some(m) => {
                 m.refresh_index_counts(name, p.state());
@@ -272,7 +352,14 @@ impl Daemon {
         };
         let (loaded, run_lock) = (e.loaded.clone(), e.lock.clone());
         drop(entries);
-        let timeout = Duration::from_secs(loaded.spec.schedule.as_ref().map(|s| s.run_timeout_secs).unwrap_or(6 * 3600));
+        let timeout = Duration::from_secs(
+            loaded
+                .spec
+                .schedule
+                .as_ref()
+                .map(|s| s.run_timeout_secs)
+                .unwrap_or(6 * 3600),
+        );
         let me = self.clone();
         self.runs_started.fetch_add(1, Ordering::SeqCst);
         lock(&self.tasks).spawn(async move {
@@ -300,17 +387,27 @@ impl Daemon {
 
     /// Starts a manual sync of a pipeline's sources (all when `source` is
     /// `None`). Returns (started, already running) or `None` for an unknown pipeline.
-    pub async fn sync_now(self: &Arc<Self>, name: &str, kind: RunKind, source: Option<&str>) -> Option<Result<(Vec<String>, Vec<String>), String>> {
+    pub async fn sync_now(
+        self: &Arc<Self>,
+        name: &str,
+        kind: RunKind,
+        source: Option<&str>,
+    ) -> Option<Result<(Vec<String>, Vec<String>), String>> {
         let ids: Vec<String> = {
             let entries = self.entries.lock().await;
             let e = entries.get(name)?;
             if e.pipeline.is_none() {
-                return Some(Err(e.rejected.clone().unwrap_or_else(|| "the pipeline is not running".into())));
+                return Some(Err(e
+                    .rejected
+                    .clone()
+                    .unwrap_or_else(|| "the pipeline is not running".into())));
             }
             e.loaded.spec.sources.iter().map(|s| s.id.clone()).collect()
         };
         let wanted: Vec<String> = match source {
-            Some(s) if !ids.iter().any(|i| i == s) => return Some(Err(format!("no source `{s}` in pipeline `{name}`"))),
+            Some(s) if !ids.iter().any(|i| i == s) => {
+                return Some(Err(format!("no source `{s}` in pipeline `{name}`")));
+            }
             Some(s) => vec![s.to_string()],
             None => ids,
         };
@@ -320,7 +417,13 @@ impl Daemon {
                 busy.push(id);
                 continue;
             }
-            self.spawn(Job { pipeline: name.into(), source: id.clone(), kind, due: Utc::now() }).await;
+            self.spawn(Job {
+                pipeline: name.into(),
+                source: id.clone(),
+                kind,
+                due: Utc::now(),
+            })
+            .await;
             started.push(id);
         }
         Some(Ok((started, busy)))
@@ -333,7 +436,14 @@ impl Daemon {
             .iter()
             .filter(|(n, _)| name.is_none_or(|x| x == n.as_str()))
             .map(|(n, e)| {
-                let runs: BTreeMap<String, RunRecord> = e.pipeline.as_ref().and_then(|p| p.state().last_runs(n).ok()).unwrap_or_default().into_iter().map(|r| (r.source.clone(), r)).collect();
+                let runs: BTreeMap<String, RunRecord> = e
+                    .pipeline
+                    .as_ref()
+                    .and_then(|p| p.state().last_runs(n).ok())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|r| (r.source.clone(), r))
+                    .collect();
                 PipelineStatusBody {
                     name: n.clone(),
                     file: e.file.display().to_string(),
@@ -346,8 +456,18 @@ impl Daemon {
                         .iter()
                         .map(|s| {
                             let last = runs.get(&s.id).cloned();
-                            let lag = last.as_ref().filter(|r| r.status == "ok").and_then(|r| parse_ts(&r.finished_at)).map(|t| (Utc::now() - t).num_seconds());
-                            SourceStatusBody { id: s.id.clone(), source_type: s.source_type.clone(), slot: sched.status(n, &s.id), last_run: last, lag_secs: lag }
+                            let lag = last
+                                .as_ref()
+                                .filter(|r| r.status == "ok")
+                                .and_then(|r| parse_ts(&r.finished_at))
+                                .map(|t| (Utc::now() - t).num_seconds());
+                            SourceStatusBody {
+                                id: s.id.clone(),
+                                source_type: s.source_type.clone(),
+                                slot: sched.status(n, &s.id),
+                                last_run: last,
+                                lag_secs: lag,
+                            }
                         })
                         .collect(),
                 }
@@ -368,8 +488,13 @@ impl Daemon {
             }
             // Reap finished tasks so the set does not grow.
             while lock(&self.tasks).try_join_next().is_some() {}
-            let wake = lock(&self.scheduler).next_wake().map(|t| (t - Utc::now()).to_std().unwrap_or_default()).unwrap_or(Duration::from_secs(1));
-            let nap = wake.min(Duration::from_secs(1)).max(Duration::from_millis(50));
+            let wake = lock(&self.scheduler)
+                .next_wake()
+                .map(|t| (t - Utc::now()).to_std().unwrap_or_default())
+                .unwrap_or(Duration::from_secs(1));
+            let nap = wake
+                .min(Duration::from_secs(1))
+                .max(Duration::from_millis(50));
             tokio::select! {
                 _ = &mut shutdown => break,
                 _ = tokio::time::sleep(nap) => {}
@@ -382,10 +507,19 @@ impl Daemon {
         self.stopping.store(true, Ordering::SeqCst);
         let mut tasks = std::mem::take(&mut *lock(&self.tasks));
         let n = tasks.len();
-        tracing::info!(in_flight = n, grace_secs = self.cfg.shutdown_grace.as_secs(), "shutting down");
-        let drained = tokio::time::timeout(self.cfg.shutdown_grace, async { while tasks.join_next().await.is_some() {} }).await;
+        tracing::info!(
+            in_flight = n,
+            grace_secs = self.cfg.shutdown_grace.as_secs(),
+            "shutting down"
+        );
+        let drained = tokio::time::timeout(self.cfg.shutdown_grace, async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
         if drained.is_err() {
-            tracing::warn!("abandoning runs still going after the grace period; their checkpoints stay at the last committed page");
+            tracing::warn!(
+                "abandoning runs still going after the grace period; their checkpoints stay at the last committed page"
+            );
             tasks.abort_all();
             while tasks.join_next().await.is_some() {}
         }
@@ -394,6 +528,9 @@ impl Daemon {
 
 impl sluice_api::IndexSet for Daemon {
     fn indexes(&self) -> Vec<Arc<dyn SearchBackend>> {
-        self.indexes.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.indexes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }

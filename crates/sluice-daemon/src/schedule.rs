@@ -52,7 +52,11 @@ impl SourceSchedule {
             Some(z) => z.parse().map_err(|_| format!("unknown time zone `{z}`"))?,
             None => Tz::UTC,
         };
-        Ok(SourceSchedule { cadences, tz, jitter_secs: s.jitter_secs })
+        Ok(SourceSchedule {
+            cadences,
+            tz,
+            jitter_secs: s.jitter_secs,
+        })
     }
 
     /// A stable offset for one source and nominal time.
@@ -127,7 +131,14 @@ impl Scheduler {
     /// Adds or replaces a source's schedule. `last_run` is when it last
     /// ran (from the state store): a run missed since then is due now,
     /// once; a source that never ran is due now.
-    pub fn set(&mut self, pipeline: &str, source: &str, schedule: Option<SourceSchedule>, last_run: Option<DateTime<Utc>>, now: DateTime<Utc>) {
+    pub fn set(
+        &mut self,
+        pipeline: &str,
+        source: &str,
+        schedule: Option<SourceSchedule>,
+        last_run: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) {
         let next = match (&schedule, last_run) {
             (None, _) => None,
             (Some(_), None) => Some((now, RunKind::Incremental)),
@@ -135,13 +146,26 @@ impl Scheduler {
             (Some(s), Some(t)) => s.next(t, &key(pipeline, source)),
         };
         let k = (pipeline.to_string(), source.to_string());
-        let (running, skipped) = self.slots.get(&k).map(|s| (s.running, s.skipped)).unwrap_or((false, 0));
-        self.slots.insert(k, Slot { schedule, next, running, skipped });
+        let (running, skipped) = self
+            .slots
+            .get(&k)
+            .map(|s| (s.running, s.skipped))
+            .unwrap_or((false, 0));
+        self.slots.insert(
+            k,
+            Slot {
+                schedule,
+                next,
+                running,
+                skipped,
+            },
+        );
     }
 
     /// Drops a pipeline's sources that are not in `keep`.
     pub fn retain(&mut self, pipeline: &str, keep: &[String]) {
-        self.slots.retain(|(p, s), _| p != pipeline || keep.contains(s));
+        self.slots
+            .retain(|(p, s), _| p != pipeline || keep.contains(s));
     }
 
     pub fn remove_pipeline(&mut self, pipeline: &str) {
@@ -152,26 +176,43 @@ impl Scheduler {
     pub fn due(&mut self, now: DateTime<Utc>) -> Vec<Job> {
         let mut jobs = Vec::new();
         for ((pipeline, source), slot) in self.slots.iter_mut() {
-            let Some((at, kind)) = slot.next else { continue };
+            let Some((at, kind)) = slot.next else {
+                continue;
+            };
             if at > now {
                 continue;
             }
             // Whatever fell due while down or busy collapses into this one.
-            slot.next = slot.schedule.as_ref().and_then(|s| s.next(now, &key(pipeline, source)));
+            slot.next = slot
+                .schedule
+                .as_ref()
+                .and_then(|s| s.next(now, &key(pipeline, source)));
             if slot.running {
                 slot.skipped += 1;
-                tracing::warn!(pipeline, source, "previous run still going; this run is skipped");
+                tracing::warn!(
+                    pipeline,
+                    source,
+                    "previous run still going; this run is skipped"
+                );
                 continue;
             }
             slot.running = true;
-            jobs.push(Job { pipeline: pipeline.clone(), source: source.clone(), kind, due: at });
+            jobs.push(Job {
+                pipeline: pipeline.clone(),
+                source: source.clone(),
+                kind,
+                due: at,
+            });
         }
         jobs
     }
 
     /// Marks a source idle; returns false when it was not running.
     pub fn finished(&mut self, pipeline: &str, source: &str) -> bool {
-        match self.slots.get_mut(&(pipeline.to_string(), source.to_string())) {
+        match self
+            .slots
+            .get_mut(&(pipeline.to_string(), source.to_string()))
+        {
             Some(s) if s.running => {
                 s.running = false;
                 true
@@ -182,7 +223,10 @@ impl Scheduler {
 
     /// Claims a source for a manual run; false when it is running already.
     pub fn try_start(&mut self, pipeline: &str, source: &str) -> bool {
-        match self.slots.get_mut(&(pipeline.to_string(), source.to_string())) {
+        match self
+            .slots
+            .get_mut(&(pipeline.to_string(), source.to_string()))
+        {
             Some(s) if !s.running => {
                 s.running = true;
                 true
@@ -192,17 +236,22 @@ impl Scheduler {
     }
 
     pub fn status(&self, pipeline: &str, source: &str) -> Option<SlotStatus> {
-        self.slots.get(&(pipeline.to_string(), source.to_string())).map(|s| SlotStatus {
-            next_run: s.next.map(|n| n.0),
-            next_kind: s.next.map(|n| n.1),
-            running: s.running,
-            skipped: s.skipped,
-        })
+        self.slots
+            .get(&(pipeline.to_string(), source.to_string()))
+            .map(|s| SlotStatus {
+                next_run: s.next.map(|n| n.0),
+                next_kind: s.next.map(|n| n.1),
+                running: s.running,
+                skipped: s.skipped,
+            })
     }
 
     /// When the next job falls due (the daemon sleeps until then).
     pub fn next_wake(&self) -> Option<DateTime<Utc>> {
-        self.slots.values().filter_map(|s| s.next.map(|n| n.0)).min()
+        self.slots
+            .values()
+            .filter_map(|s| s.next.map(|n| n.0))
+            .min()
     }
 }
 

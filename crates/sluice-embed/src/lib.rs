@@ -5,7 +5,9 @@
 mod onnx;
 mod paths;
 
-pub use onnx::{DeviceChoice, OnnxEmbedder, OnnxEmbedderConfig, Precision, ort_environment, physical_cores};
+pub use onnx::{
+    DeviceChoice, OnnxEmbedder, OnnxEmbedderConfig, Precision, ort_environment, physical_cores,
+};
 pub use paths::{default_model_dir, default_ort_library, sluice_home};
 
 pub use sluice_core::embed::{EmbedError, TextEmbedder};
@@ -15,5 +17,9 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
     let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
     let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if na == 0.0 || nb == 0.0 { 0.0 } else { dot / (na * nb) }
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        dot / (na * nb)
+    }
 }

@@ -162,7 +162,11 @@ impl OnnxEmbedder {
             session: Mutex::new(session),
             query_sessions: OnceLock::new(),
             query_next: std::sync::atomic::AtomicUsize::new(0),
-            query_pool: if provider == "cpu" { physical_cores() } else { 0 },
+            query_pool: if provider == "cpu" {
+                physical_cores()
+            } else {
+                0
+            },
             model_path: model.clone(),
             env,
             tokenizer,
@@ -173,7 +177,10 @@ impl OnnxEmbedder {
             provider,
             space: format!(
                 "{}/{}",
-                cfg.model_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                cfg.model_dir
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
                 cfg.precision.name()
             ),
         };
@@ -195,22 +202,32 @@ impl OnnxEmbedder {
                     .map(|_| {
                         let fail = |e: &dyn std::fmt::Display| format!("ONNX query session: {e}");
                         let b = Session::builder(self.env).map_err(|e| fail(&e))?;
-                        let b = b.with_optimization_level(GraphOptimizationLevel::Level3).map_err(|e| fail(&e))?;
+                        let b = b
+                            .with_optimization_level(GraphOptimizationLevel::Level3)
+                            .map_err(|e| fail(&e))?;
                         let b = b.with_intra_threads(1).map_err(|e| fail(&e))?;
                         let mut b = b.with_intra_op_spinning(false).map_err(|e| fail(&e))?;
-                        b.commit_from_file(&self.model_path).map(Mutex::new).map_err(|e| fail(&e))
+                        b.commit_from_file(&self.model_path)
+                            .map(Mutex::new)
+                            .map_err(|e| fail(&e))
                     })
                     .collect()
             })
             .as_ref()
             .map_err(|e| EmbedError::Setup(e.clone()))?;
-        let start = self.query_next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % pool.len();
+        let start = self
+            .query_next
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            % pool.len();
         for i in 0..pool.len() {
             if let Ok(guard) = pool[(start + i) % pool.len()].try_lock() {
                 return Ok(Some(guard));
             }
         }
-        pool[start].lock().map(Some).map_err(|_| EmbedError::Inference("session lock poisoned".into()))
+        pool[start]
+            .lock()
+            .map(Some)
+            .map_err(|_| EmbedError::Inference("session lock poisoned".into()))
     }
 
     /// `cpu` or `cuda`: the execution provider in use.
@@ -219,7 +236,10 @@ impl OnnxEmbedder {
     }
 
     fn encode(&self, text: &str) -> Result<(Vec<i64>, Vec<i64>), EmbedError> {
-        let enc = self.tokenizer.encode(text, true).map_err(|e| EmbedError::Tokenize(e.to_string()))?;
+        let enc = self
+            .tokenizer
+            .encode(text, true)
+            .map_err(|e| EmbedError::Tokenize(e.to_string()))?;
         let mut ids: Vec<i64> = enc.get_ids().iter().map(|&i| i as i64).collect();
         let mut types: Vec<i64> = enc.get_type_ids().iter().map(|&i| i as i64).collect();
         if ids.len() > self.max_length {
@@ -232,7 +252,12 @@ impl OnnxEmbedder {
     }
 
     fn run_batch(&self, encoded: &[&(Vec<i64>, Vec<i64>)]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        let seq = encoded.iter().map(|(ids, _)| ids.len()).max().unwrap_or(1).max(1);
+        let seq = encoded
+            .iter()
+            .map(|(ids, _)| ids.len())
+            .max()
+            .unwrap_or(1)
+            .max(1);
         let n = encoded.len();
         let mut ids = vec![0i64; n * seq];
         let mut mask = vec![0i64; n * seq];
@@ -250,13 +275,21 @@ impl OnnxEmbedder {
         let t_types = Tensor::from_array((shape, types)).map_err(|e| infer(&e))?;
         let mut session = match if n == 1 { self.query_session()? } else { None } {
             Some(s) => s,
-            None => self.session.lock().map_err(|_| EmbedError::Inference("session lock poisoned".into()))?,
+            None => self
+                .session
+                .lock()
+                .map_err(|_| EmbedError::Inference("session lock poisoned".into()))?,
         };
         let outputs = session
             .run(ort::inputs!["input_ids" => t_ids, "attention_mask" => t_mask, "token_type_ids" => t_types])
             .map_err(|e| infer(&e))?;
-        let (out_shape, hidden) = outputs["last_hidden_state"].try_extract_tensor::<f32>().map_err(|e| infer(&e))?;
-        let dim = *out_shape.last().ok_or_else(|| EmbedError::Inference("output has no dims".into()))? as usize;
+        let (out_shape, hidden) = outputs["last_hidden_state"]
+            .try_extract_tensor::<f32>()
+            .map_err(|e| infer(&e))?;
+        let dim = *out_shape
+            .last()
+            .ok_or_else(|| EmbedError::Inference("output has no dims".into()))?
+            as usize;
         Ok(mean_pool_normalize(hidden, &mask, n, seq, dim))
     }
 }
@@ -264,8 +297,13 @@ impl OnnxEmbedder {
 /// The CPUs this process may use (affinity, cgroup quota) divided by the
 /// hardware threads per core, at least 1.
 pub fn physical_cores() -> usize {
-    let available = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let per_core = std::fs::read_to_string("/sys/devices/system/cpu/cpu0/topology/thread_siblings_list").map(|s| siblings(&s)).unwrap_or(1);
+    let available = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let per_core =
+        std::fs::read_to_string("/sys/devices/system/cpu/cpu0/topology/thread_siblings_list")
+            .map(|s| siblings(&s))
+            .unwrap_or(1);
     (available / per_core.max(1)).max(1)
 }
 
@@ -289,7 +327,11 @@ fn siblings(list: &str) -> usize {
 /// each batch holds at most `max_rows` texts and at most `max_tokens`
 /// tokens once padded to its longest (last) text. A text longer than the
 /// budget still gets a batch of its own.
-pub(crate) fn token_budget_batches(sorted_lengths: &[usize], max_rows: usize, max_tokens: usize) -> Vec<usize> {
+pub(crate) fn token_budget_batches(
+    sorted_lengths: &[usize],
+    max_rows: usize,
+    max_tokens: usize,
+) -> Vec<usize> {
     let max_rows = max_rows.max(1);
     let mut ends = Vec::new();
     let mut start = 0;
@@ -307,7 +349,13 @@ pub(crate) fn token_budget_batches(sorted_lengths: &[usize], max_rows: usize, ma
 }
 
 /// Mean over unmasked tokens, then L2 normalisation.
-pub(crate) fn mean_pool_normalize(hidden: &[f32], mask: &[i64], n: usize, seq: usize, dim: usize) -> Vec<Vec<f32>> {
+pub(crate) fn mean_pool_normalize(
+    hidden: &[f32],
+    mask: &[i64],
+    n: usize,
+    seq: usize,
+    dim: usize,
+) -> Vec<Vec<f32>> {
     let mut out = Vec::with_capacity(n);
     for row in 0..n {
         let mut v = vec![0f32; dim];
@@ -332,7 +380,10 @@ pub(crate) fn mean_pool_normalize(hidden: &[f32], mask: &[i64], n: usize, seq: u
 }
 
 #[cfg(feature = "cuda")]
-fn register_cuda(builder: &mut ort::session::builder::SessionBuilder, device: DeviceChoice) -> Result<&'static str, EmbedError> {
+fn register_cuda(
+    builder: &mut ort::session::builder::SessionBuilder,
+    device: DeviceChoice,
+) -> Result<&'static str, EmbedError> {
     use ort::ep::ExecutionProvider;
     let cuda = ort::ep::CUDA::default();
     match cuda.register(builder) {
@@ -349,7 +400,10 @@ fn register_cuda(builder: &mut ort::session::builder::SessionBuilder, device: De
 }
 
 #[cfg(not(feature = "cuda"))]
-fn register_cuda(_builder: &mut ort::session::builder::SessionBuilder, device: DeviceChoice) -> Result<&'static str, EmbedError> {
+fn register_cuda(
+    _builder: &mut ort::session::builder::SessionBuilder,
+    device: DeviceChoice,
+) -> Result<&'static str, EmbedError> {
     match device {
         DeviceChoice::Cuda => Err(EmbedError::Setup(
             "embedding.device is `cuda` but this binary was built without the `cuda` feature; \
@@ -368,13 +422,18 @@ impl TextEmbedder for OnnxEmbedder {
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
         // Tokenise first, sort by token count so each batch pads little,
         // run batches by token budget, then restore the input order.
-        let encoded: Vec<(Vec<i64>, Vec<i64>)> = texts.iter().map(|t| self.encode(t)).collect::<Result<_, _>>()?;
+        let encoded: Vec<(Vec<i64>, Vec<i64>)> = texts
+            .iter()
+            .map(|t| self.encode(t))
+            .collect::<Result<_, _>>()?;
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| encoded[i].0.len());
         let lengths: Vec<usize> = order.iter().map(|&i| encoded[i].0.len()).collect();
         let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
         let mut start = 0;
-        for end in token_budget_batches(&lengths, self.batch_size, self.batch_size * self.max_length) {
+        for end in
+            token_budget_batches(&lengths, self.batch_size, self.batch_size * self.max_length)
+        {
             let group = &order[start..end];
             let batch: Vec<&(Vec<i64>, Vec<i64>)> = group.iter().map(|&i| &encoded[i]).collect();
             for (i, v) in group.iter().zip(self.run_batch(&batch)?) {
@@ -390,7 +449,10 @@ impl TextEmbedder for OnnxEmbedder {
     }
 
     fn count_tokens(&self, text: &str) -> usize {
-        self.tokenizer.encode(text, false).map(|e| e.len()).unwrap_or_else(|_| text.split_whitespace().count())
+        self.tokenizer
+            .encode(text, false)
+            .map(|e| e.len())
+            .unwrap_or_else(|_| text.split_whitespace().count())
     }
 
     fn max_length(&self) -> usize {
@@ -416,7 +478,10 @@ mod tests {
     #[test]
     fn batches_keep_to_the_row_and_token_budgets() {
         // 4 short texts fit one batch; the budget of 40 tokens splits the long ones.
-        assert_eq!(token_budget_batches(&[5, 5, 6, 8, 20, 20, 30], 8, 40), vec![4, 6, 7]);
+        assert_eq!(
+            token_budget_batches(&[5, 5, 6, 8, 20, 20, 30], 8, 40),
+            vec![4, 6, 7]
+        );
         // The row cap applies when tokens allow more.
         assert_eq!(token_budget_batches(&[1; 5], 2, 1000), vec![2, 4, 5]);
         // A text over the budget runs alone; nothing is dropped.

@@ -2,7 +2,9 @@
 //! published similarities for all-MiniLM-L6-v2 (fp32), and the int8 model
 //! must stay close to them. Needs `scripts/setup.sh`.
 
-use sluice_embed::{OnnxEmbedder, OnnxEmbedderConfig, Precision, TextEmbedder, cosine, default_model_dir};
+use sluice_embed::{
+    OnnxEmbedder, OnnxEmbedderConfig, Precision, TextEmbedder, cosine, default_model_dir,
+};
 
 fn embedder_at(batch_size: usize, precision: Precision) -> OnnxEmbedder {
     let mut cfg = OnnxEmbedderConfig::new(default_model_dir("all-MiniLM-L6-v2"));
@@ -16,7 +18,11 @@ fn embedder(batch_size: usize) -> OnnxEmbedder {
     embedder_at(batch_size, Precision::Fp32)
 }
 
-const SENTENCES: [&str; 3] = ["The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium."];
+const SENTENCES: [&str; 3] = [
+    "The weather is lovely today.",
+    "It's so sunny outside!",
+    "He drove to the stadium.",
+];
 
 #[test]
 fn the_int8_model_stays_near_the_published_similarities() {
@@ -27,7 +33,10 @@ fn the_int8_model_stays_near_the_published_similarities() {
     let fp32 = embedder(32).embed(&SENTENCES).unwrap();
     for ((a, b), published) in [((0, 1), 0.6660), ((0, 2), 0.1046), ((1, 2), 0.1411)] {
         let got = cosine(&v[a], &v[b]);
-        assert!((got - published).abs() < 0.02, "cos({a},{b}) = {got}, published {published}");
+        assert!(
+            (got - published).abs() < 0.02,
+            "cos({a},{b}) = {got}, published {published}"
+        );
     }
     for (q, f) in v.iter().zip(&fp32) {
         assert!(cosine(q, f) > 0.98, "int8 vs fp32: {}", cosine(q, f));
@@ -39,7 +48,11 @@ fn the_int8_model_stays_near_the_published_similarities() {
 /// of it is in tests/quantised_model.rs).
 #[test]
 fn int8_vectors_move_little_with_their_batch() {
-    let texts = ["short", "a considerably longer sentence that needs padding partners", "mid length text here"];
+    let texts = [
+        "short",
+        "a considerably longer sentence that needs padding partners",
+        "mid length text here",
+    ];
     let batched = embedder_at(8, Precision::Int8).embed(&texts).unwrap();
     let single = embedder_at(1, Precision::Int8).embed(&texts).unwrap();
     for (a, b) in batched.iter().zip(&single) {
@@ -65,7 +78,11 @@ fn reproduces_sentence_transformers_similarities() {
 
 #[test]
 fn batching_and_padding_do_not_change_vectors() {
-    let texts = ["short", "a considerably longer sentence that needs padding partners", "mid length text here"];
+    let texts = [
+        "short",
+        "a considerably longer sentence that needs padding partners",
+        "mid length text here",
+    ];
     let batched = embedder(8).embed(&texts).unwrap();
     let single = embedder(1).embed(&texts).unwrap();
     for (a, b) in batched.iter().zip(&single) {
@@ -85,8 +102,14 @@ fn long_input_is_truncated_not_rejected() {
 
 #[test]
 fn missing_model_dir_is_a_clear_error() {
-    let err = OnnxEmbedder::load(&OnnxEmbedderConfig::new("/nonexistent/model")).err().unwrap().to_string();
-    assert!(err.contains("model-int8.onnx is missing") && err.contains("scripts/setup.sh"), "{err}");
+    let err = OnnxEmbedder::load(&OnnxEmbedderConfig::new("/nonexistent/model"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("model-int8.onnx is missing") && err.contains("scripts/setup.sh"),
+        "{err}"
+    );
 }
 
 /// Single texts run on the query sessions, concurrently; they must give
@@ -94,17 +117,30 @@ fn missing_model_dir_is_a_clear_error() {
 #[test]
 fn concurrent_single_queries_match_the_batch() {
     let e = std::sync::Arc::new(embedder(32));
-    let texts = ["kafka consumer lag", "refund retries with backoff", "vacation policy", "laptop setup for new hires"];
+    let texts = [
+        "kafka consumer lag",
+        "refund retries with backoff",
+        "vacation policy",
+        "laptop setup for new hires",
+    ];
     let batch = e.embed(&texts).unwrap();
     let handles: Vec<_> = (0..texts.len())
         .map(|i| {
             let e = e.clone();
-            std::thread::spawn(move || (0..5).map(|_| e.embed(&[texts[i]]).unwrap().remove(0)).collect::<Vec<_>>())
+            std::thread::spawn(move || {
+                (0..5)
+                    .map(|_| e.embed(&[texts[i]]).unwrap().remove(0))
+                    .collect::<Vec<_>>()
+            })
         })
         .collect();
     for (i, h) in handles.into_iter().enumerate() {
         for v in h.join().unwrap() {
-            assert!(cosine(&v, &batch[i]) > 0.99999, "{i}: {}", cosine(&v, &batch[i]));
+            assert!(
+                cosine(&v, &batch[i]) > 0.99999,
+                "{i}: {}",
+                cosine(&v, &batch[i])
+            );
         }
     }
 }

@@ -31,16 +31,30 @@ const MAX_WORD_CHARS: usize = 200;
 
 impl Chunker {
     pub fn new(spec: &ChunkingSpec) -> Chunker {
-        Chunker { max_tokens: spec.max_tokens as usize, overlap: spec.overlap_tokens as usize, respect_headings: spec.respect_headings, max_chunks: spec.max_chunks_per_document.max(1) }
+        Chunker {
+            max_tokens: spec.max_tokens as usize,
+            overlap: spec.overlap_tokens as usize,
+            respect_headings: spec.respect_headings,
+            max_chunks: spec.max_chunks_per_document.max(1),
+        }
     }
 
     /// The chunks of a document, at most `max_chunks_per_document`; the
     /// second value says whether text past the cap was left out. Chunking
     /// stops at the cap, so a hostile document (100,000 headings) costs no
     /// more than a document of that many chunks.
-    pub fn chunk(&self, title: &str, body: &str, count: &dyn Fn(&str) -> usize) -> (Vec<ChunkText>, bool) {
+    pub fn chunk(
+        &self,
+        title: &str,
+        body: &str,
+        count: &dyn Fn(&str) -> usize,
+    ) -> (Vec<ChunkText>, bool) {
         let title = title.trim();
-        let title_tokens = if title.is_empty() { 0 } else { count(title) + 1 };
+        let title_tokens = if title.is_empty() {
+            0
+        } else {
+            count(title) + 1
+        };
         let sections = self.sections(body);
         let mut out = Vec::new();
         for (heading, blocks) in sections {
@@ -50,7 +64,11 @@ impl Chunker {
             let heading_tokens = heading.as_ref().map_or(0, |h| count(h) + 1);
             // Keep room for the context prefix, but never less than a floor
             // that lets long titles still carry some body text.
-            let budget = self.max_tokens.saturating_sub(title_tokens + heading_tokens).max(self.max_tokens / 4).max(8);
+            let budget = self
+                .max_tokens
+                .saturating_sub(title_tokens + heading_tokens)
+                .max(self.max_tokens / 4)
+                .max(8);
             let mut pieces = Vec::new();
             for b in blocks {
                 self.split_to_budget(&b, budget, count, &mut pieces);
@@ -74,7 +92,10 @@ impl Chunker {
             }
         }
         if out.is_empty() && !title.is_empty() {
-            out.push(ChunkText { text: title.to_string(), tokens: count(title) });
+            out.push(ChunkText {
+                text: title.to_string(),
+                tokens: count(title),
+            });
         }
         (out, false)
     }
@@ -87,7 +108,11 @@ impl Chunker {
         let flush = |para: &mut String, sections: &mut Vec<(Option<String>, Vec<String>)>| {
             let p = para.trim();
             if !p.is_empty() {
-                sections.last_mut().expect("non-empty").1.push(p.to_string());
+                sections
+                    .last_mut()
+                    .expect("non-empty")
+                    .1
+                    .push(p.to_string());
             }
             para.clear();
         };
@@ -123,10 +148,19 @@ impl Chunker {
         sections
     }
 
-    fn split_to_budget(&self, block: &str, budget: usize, count: &dyn Fn(&str) -> usize, out: &mut Vec<Piece>) {
+    fn split_to_budget(
+        &self,
+        block: &str,
+        budget: usize,
+        count: &dyn Fn(&str) -> usize,
+        out: &mut Vec<Piece>,
+    ) {
         let tokens = count(block);
         if tokens <= budget {
-            out.push(Piece { text: block.to_string(), tokens });
+            out.push(Piece {
+                text: block.to_string(),
+                tokens,
+            });
             return;
         }
         let sentences = split_sentences(block);
@@ -142,7 +176,10 @@ impl Chunker {
             .split_whitespace()
             .flat_map(|w| {
                 let chars: Vec<char> = w.chars().collect();
-                chars.chunks(MAX_WORD_CHARS).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>()
+                chars
+                    .chunks(MAX_WORD_CHARS)
+                    .map(|c| c.iter().collect::<String>())
+                    .collect::<Vec<_>>()
             })
             .collect();
         if words.is_empty() {
@@ -228,7 +265,11 @@ fn pack(pieces: Vec<Piece>, budget: usize, overlap: usize) -> Vec<String> {
 }
 
 fn join(pieces: &[&Piece]) -> String {
-    pieces.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join("\n\n")
+    pieces
+        .iter()
+        .map(|p| p.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n\n")
 }
 
 #[cfg(test)]
@@ -241,13 +282,25 @@ mod tests {
     }
 
     fn chunker(max: u32, overlap: u32) -> Chunker {
-        Chunker::new(&ChunkingSpec { max_tokens: max, overlap_tokens: overlap, respect_headings: true, max_document_chars: 1 << 20, max_chunks_per_document: 4096 })
+        Chunker::new(&ChunkingSpec {
+            max_tokens: max,
+            overlap_tokens: overlap,
+            respect_headings: true,
+            max_document_chars: 1 << 20,
+            max_chunks_per_document: 4096,
+        })
     }
 
     #[test]
     fn short_document_is_one_chunk_with_title() {
         let c = chunker(50, 5).chunk("Title here", "Body text.", &words).0;
-        assert_eq!(c, vec![ChunkText { text: "Title here\nBody text.".into(), tokens: 4 }]);
+        assert_eq!(
+            c,
+            vec![ChunkText {
+                text: "Title here\nBody text.".into(),
+                tokens: 4
+            }]
+        );
     }
 
     #[test]
@@ -255,12 +308,22 @@ mod tests {
         let body = "Intro para.\n\n## Install\n\nRun the installer.\n\n## Configure\n\nSet the pool size to 400.";
         let c = chunker(50, 5).chunk("Guide", body, &words).0;
         let texts: Vec<&str> = c.iter().map(|c| c.text.as_str()).collect();
-        assert_eq!(texts, vec!["Guide\nIntro para.", "Guide\n## Install\nRun the installer.", "Guide\n## Configure\nSet the pool size to 400."]);
+        assert_eq!(
+            texts,
+            vec![
+                "Guide\nIntro para.",
+                "Guide\n## Install\nRun the installer.",
+                "Guide\n## Configure\nSet the pool size to 400."
+            ]
+        );
     }
 
     #[test]
     fn every_chunk_fits_and_overlap_repeats_text() {
-        let body: String = (0..40).map(|i| format!("Sentence number {i} has six words.")).collect::<Vec<_>>().join(" ");
+        let body: String = (0..40)
+            .map(|i| format!("Sentence number {i} has six words."))
+            .collect::<Vec<_>>()
+            .join(" ");
         let c = chunker(40, 8).chunk("T", &body, &words).0;
         assert!(c.len() > 5, "{}", c.len());
         for ch in &c {
@@ -271,7 +334,10 @@ mod tests {
         assert!(c[1].text.contains(last_of_first), "{:?}", c);
         // Nothing is lost: every sentence appears somewhere.
         for i in 0..40 {
-            assert!(c.iter().any(|ch| ch.text.contains(&format!("number {i} "))), "lost sentence {i}");
+            assert!(
+                c.iter().any(|ch| ch.text.contains(&format!("number {i} "))),
+                "lost sentence {i}"
+            );
         }
     }
 
@@ -300,8 +366,16 @@ mod tests {
 
     #[test]
     fn a_document_of_many_headings_stops_at_the_chunk_cap() {
-        let body: String = (0..100_000).map(|i| format!("# H{i}\n\nline {i}\n\n")).collect();
-        let c = Chunker::new(&ChunkingSpec { max_tokens: 50, overlap_tokens: 5, respect_headings: true, max_document_chars: 1 << 24, max_chunks_per_document: 100 });
+        let body: String = (0..100_000)
+            .map(|i| format!("# H{i}\n\nline {i}\n\n"))
+            .collect();
+        let c = Chunker::new(&ChunkingSpec {
+            max_tokens: 50,
+            overlap_tokens: 5,
+            respect_headings: true,
+            max_document_chars: 1 << 24,
+            max_chunks_per_document: 100,
+        });
         let (chunks, capped) = c.chunk("T", &body, &words);
         assert_eq!(chunks.len(), 100);
         assert!(capped);

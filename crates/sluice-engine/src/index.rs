@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 
 use sluice_core::arrow_conv::{batch_to_documents, documents_to_batch};
 use sluice_core::retry::{Backoff, RetryPolicy, retry};
-use sluice_core::{Chunk, ChunkWrite, DeadLetter, DocAccess, Document, DocumentWrite, Sink, SinkBatch, TextEmbedder};
+use sluice_core::{
+    Chunk, ChunkWrite, DeadLetter, DocAccess, Document, DocumentWrite, Sink, SinkBatch,
+    TextEmbedder,
+};
 use sluice_state::{DocState, PageCommit};
 use tracing::Instrument;
 use uuid::Uuid;
@@ -36,7 +39,10 @@ pub struct IndexFailure {
 
 impl IndexFailure {
     pub(crate) fn permanent(message: impl Into<String>) -> IndexFailure {
-        IndexFailure { message: message.into(), transient: false }
+        IndexFailure {
+            message: message.into(),
+            transient: false,
+        }
     }
 }
 
@@ -89,31 +95,57 @@ impl Indexed {
 
 /// One dead-letter note per written document with warnings (the record
 /// keeps one entry per record and kind).
-pub(crate) fn notes(source_id: &str, warnings: &HashMap<Uuid, (String, Vec<String>)>, written: &[DocState]) -> Vec<DeadLetter> {
+pub(crate) fn notes(
+    source_id: &str,
+    warnings: &HashMap<Uuid, (String, Vec<String>)>,
+    written: &[DocState],
+) -> Vec<DeadLetter> {
     written
         .iter()
         .filter_map(|s| warnings.get(&s.doc_id))
-        .map(|(ext, ws)| DeadLetter { source: source_id.to_string(), location: "indexed in part".into(), external_id: Some(ext.clone()), error: ws.join("; ") })
+        .map(|(ext, ws)| DeadLetter {
+            source: source_id.to_string(),
+            location: "indexed in part".into(),
+            external_id: Some(ext.clone()),
+            error: ws.join("; "),
+        })
         .collect()
 }
 
 impl Indexer {
     /// Every sink must acknowledge; returns what each refused for good.
-    pub(crate) async fn write_to_sinks(&self, batch: &SinkBatch) -> Result<Vec<(String, sluice_core::SinkRejection)>, IndexFailure> {
+    pub(crate) async fn write_to_sinks(
+        &self,
+        batch: &SinkBatch,
+    ) -> Result<Vec<(String, sluice_core::SinkRejection)>, IndexFailure> {
         // The sinks are independent stores: write them concurrently.
         let acks = futures::future::try_join_all(self.sinks.iter().map(|sink| {
-            let span = tracing::info_span!("sink_write", sink = sink.name(), documents = batch.writes.len(), deletes = batch.deletes.len());
+            let span = tracing::info_span!(
+                "sink_write",
+                sink = sink.name(),
+                documents = batch.writes.len(),
+                deletes = batch.deletes.len()
+            );
             apply_with_retry(sink.as_ref(), batch).instrument(span)
         }))
         .await?;
         let mut rejected = Vec::new();
         for (sink, ack) in self.sinks.iter().zip(acks) {
-            tracing::debug!(sink = sink.name(), chunks = ack.chunks_written, deleted = ack.docs_deleted, rejected = ack.rejected.len(), "sink acknowledged");
-            rejected.extend(ack.rejected.into_iter().map(|r| (sink.name().to_string(), r)));
+            tracing::debug!(
+                sink = sink.name(),
+                chunks = ack.chunks_written,
+                deleted = ack.docs_deleted,
+                rejected = ack.rejected.len(),
+                "sink acknowledged"
+            );
+            rejected.extend(
+                ack.rejected
+                    .into_iter()
+                    .map(|r| (sink.name().to_string(), r)),
+            );
         }
         Ok(rejected)
     }
-
 
     /// Transform → chunk → embed (what changed) → every sink, for one
     /// source's documents and deletions. The caller commits `states`,
@@ -127,19 +159,32 @@ impl Indexer {
         mut dead_letters: Vec<DeadLetter>,
         r: &mut SourceReport,
     ) -> Result<Indexed, IndexFailure> {
-        let docs = plan::prepare(source_id, documents, cx.max_document_chars, cx.public_sources.contains(source_id));
+        let docs = plan::prepare(
+            source_id,
+            documents,
+            cx.max_document_chars,
+            cx.public_sources.contains(source_id),
+        );
         let input_ids: Vec<Uuid> = docs.iter().map(Document::doc_id).collect();
-        let before: HashMap<Uuid, Option<DocAccess>> = docs.iter().map(|d| (d.doc_id(), d.access.clone())).collect();
+        let before: HashMap<Uuid, Option<DocAccess>> = docs
+            .iter()
+            .map(|d| (d.doc_id(), d.access.clone()))
+            .collect();
         let mut access_errors: HashSet<Uuid> = HashSet::new();
         // The access each record had before the transform, for the
         // permission pass to compare a later listing with.
-        let source_access: HashMap<Uuid, String> =
-            docs.iter().filter_map(|d| Some((d.doc_id(), serde_json::to_string(d.access.as_ref()?).ok()?))).collect();
+        let source_access: HashMap<Uuid, String> = docs
+            .iter()
+            .filter_map(|d| Some((d.doc_id(), serde_json::to_string(d.access.as_ref()?).ok()?)))
+            .collect();
         r.docs_seen += docs.len() as u64;
         // Warnings travel beside the documents: the transform's Arrow
         // batches do not carry them.
-        let mut warnings: HashMap<Uuid, (String, Vec<String>)> =
-            docs.iter().filter(|d| !d.warnings.is_empty()).map(|d| (d.doc_id(), (d.external_id.clone(), d.warnings.clone()))).collect();
+        let mut warnings: HashMap<Uuid, (String, Vec<String>)> = docs
+            .iter()
+            .filter(|d| !d.warnings.is_empty())
+            .map(|d| (d.doc_id(), (d.external_id.clone(), d.warnings.clone())))
+            .collect();
 
         let docs = match &self.transform {
             None => docs,
@@ -148,13 +193,19 @@ impl Indexer {
                 // transform's memory whatever the connector's page size.
                 let mut out = Vec::new();
                 for part in docs.chunks(cx.batch_records.max(1)) {
-                    let batch = documents_to_batch(part).map_err(|e| IndexFailure::permanent(format!("building the Arrow batch: {e}")))?;
-                    out.extend(t.apply(batch).await.map_err(|e| IndexFailure::permanent(format!("{}: transform.sql: {e}", cx.file)))?);
+                    let batch = documents_to_batch(part).map_err(|e| {
+                        IndexFailure::permanent(format!("building the Arrow batch: {e}"))
+                    })?;
+                    out.extend(t.apply(batch).await.map_err(|e| {
+                        IndexFailure::permanent(format!("{}: transform.sql: {e}", cx.file))
+                    })?);
                 }
                 let input: HashSet<Uuid> = input_ids.iter().copied().collect();
                 let mut result = Vec::new();
                 for b in &out {
-                    let (ds, errors) = batch_to_documents(b).map_err(|e| IndexFailure::permanent(format!("{}: transform.sql: {e}", cx.file)))?;
+                    let (ds, errors) = batch_to_documents(b).map_err(|e| {
+                        IndexFailure::permanent(format!("{}: transform.sql: {e}", cx.file))
+                    })?;
                     for e in errors {
                         if e.access {
                             if let Some(ext) = &e.external_id {
@@ -185,7 +236,8 @@ impl Indexer {
             }
             Some(_) => docs,
         };
-        let (docs, mut access_refused) = plan::admit_access(source_id, docs, &before, &mut dead_letters);
+        let (docs, mut access_refused) =
+            plan::admit_access(source_id, docs, &before, &mut dead_letters);
         access_refused.extend(access_errors);
         // Records that failed this time keep their indexed version, except
         // those refused for their access: an older version may be readable
@@ -199,38 +251,75 @@ impl Indexer {
 
         // Deleted at the source, or filtered out by the transform.
         let mut delete_candidates = deleted;
-        delete_candidates.extend(input_ids.iter().filter(|id| !admitted.contains(id) && !failed.contains(id)));
+        delete_candidates.extend(
+            input_ids
+                .iter()
+                .filter(|id| !admitted.contains(id) && !failed.contains(id)),
+        );
 
         let mut lookup: Vec<Uuid> = admitted.iter().copied().collect();
         lookup.extend(delete_candidates.iter().copied());
-        let previous = plan::previous_states(cx.state, cx.pipeline, &lookup).map_err(|message| IndexFailure { message, transient: true })?;
+        let previous =
+            plan::previous_states(cx.state, cx.pipeline, &lookup).map_err(|message| {
+                IndexFailure {
+                    message,
+                    transient: true,
+                }
+            })?;
         let deletes = plan::deletes(&delete_candidates, &previous, cx.state_is_complete);
 
         let changes = plan::changes(docs, &previous);
         r.docs_added += changes.added;
         r.docs_updated += changes.updated;
         r.docs_unchanged += changes.unchanged;
-        let (writes, states) = self.plan_writes(cx, source_id, changes.changed, changes.content_hashes, &previous, &mut warnings, r)?;
+        let (writes, states) = self.plan_writes(
+            cx,
+            source_id,
+            changes.changed,
+            changes.content_hashes,
+            &previous,
+            &mut warnings,
+            r,
+        )?;
 
         // Sink requests of at most `batch_records` documents; the caller
         // commits only after all of them were acknowledged.
         let mut groups: Vec<SinkBatch> = Vec::new();
         let mut writes = writes.into_iter().peekable();
         while writes.peek().is_some() {
-            groups.push(SinkBatch { writes: writes.by_ref().take(cx.batch_records.max(1)).collect(), deletes: Vec::new() });
+            groups.push(SinkBatch {
+                writes: writes.by_ref().take(cx.batch_records.max(1)).collect(),
+                deletes: Vec::new(),
+            });
         }
         if !deletes.is_empty() {
-            groups.push(SinkBatch { writes: Vec::new(), deletes: deletes.clone() });
+            groups.push(SinkBatch {
+                writes: Vec::new(),
+                deletes: deletes.clone(),
+            });
         }
         let mut refused = HashSet::new();
         for batch in &groups {
             for (sink, rejected) in self.write_to_sinks(batch).await? {
-                let external = batch.writes.iter().find(|w| w.doc_id == rejected.doc_id).map(|w| w.document.external_id.clone());
+                let external = batch
+                    .writes
+                    .iter()
+                    .find(|w| w.doc_id == rejected.doc_id)
+                    .map(|w| w.document.external_id.clone());
                 tracing::warn!(sink, doc_id = %rejected.doc_id, reason = %rejected.reason, "sink rejected a document");
                 refused.insert(rejected.doc_id);
-                dead_letters.push(DeadLetter { source: source_id.to_string(), location: format!("sink {sink}"), external_id: external, error: rejected.reason });
+                dead_letters.push(DeadLetter {
+                    source: source_id.to_string(),
+                    location: format!("sink {sink}"),
+                    external_id: external,
+                    error: rejected.reason,
+                });
             }
-            r.chunks_written += batch.writes.iter().map(|w| w.chunks.len() as u64).sum::<u64>();
+            r.chunks_written += batch
+                .writes
+                .iter()
+                .map(|w| w.chunks.len() as u64)
+                .sum::<u64>();
         }
         // A store that refused a document may still hold its older version
         // (with its older, maybe broader access) while the others hold the
@@ -240,8 +329,16 @@ impl Indexer {
         states.retain(|s| !refused.contains(&s.doc_id));
         let mut deletes = deletes;
         if !refused.is_empty() {
-            let gone: Vec<Uuid> = refused.iter().copied().filter(|id| !deletes.contains(id)).collect();
-            self.write_to_sinks(&SinkBatch { writes: Vec::new(), deletes: gone.clone() }).await?;
+            let gone: Vec<Uuid> = refused
+                .iter()
+                .copied()
+                .filter(|id| !deletes.contains(id))
+                .collect();
+            self.write_to_sinks(&SinkBatch {
+                writes: Vec::new(),
+                deletes: gone.clone(),
+            })
+            .await?;
             deletes.extend(gone);
         }
         for s in &mut states {
@@ -251,8 +348,22 @@ impl Indexer {
         record_dead_letters(&dead_letters, r);
         let notes = notes(source_id, &warnings, &states);
         r.docs_partial += notes.len() as u64;
-        let resolved = admitted.iter().copied().filter(|id| !refused.contains(id)).collect();
-        Ok(Indexed { admitted, failed, delete_candidates, unidentified_failures, deletes, states, dead_letters, notes, resolved })
+        let resolved = admitted
+            .iter()
+            .copied()
+            .filter(|id| !refused.contains(id))
+            .collect();
+        Ok(Indexed {
+            admitted,
+            failed,
+            delete_candidates,
+            unidentified_failures,
+            deletes,
+            states,
+            dead_letters,
+            notes,
+            resolved,
+        })
     }
 
     /// Decides what each changed document needs: which chunks to embed,
@@ -278,37 +389,68 @@ impl Indexer {
             let meta_hash = d.meta_hash();
             let (pieces, capped) = self.chunker.chunk(&d.title, &d.body, &counter);
             if capped {
-                let w = format!("more than {} chunks (chunking.max_chunks_per_document): the text past them is not indexed", pieces.len());
+                let w = format!(
+                    "more than {} chunks (chunking.max_chunks_per_document): the text past them is not indexed",
+                    pieces.len()
+                );
                 tracing::warn!(source = source_id, external_id = %d.external_id, "{w}");
-                warnings.entry(id).or_insert_with(|| (d.external_id.clone(), Vec::new())).1.push(w);
+                warnings
+                    .entry(id)
+                    .or_insert_with(|| (d.external_id.clone(), Vec::new()))
+                    .1
+                    .push(w);
             }
-            let chunks: Vec<Chunk> =
-                pieces.into_iter().enumerate().map(|(i, p)| Chunk::new(id, i as u32, p.text, p.tokens as u32)).collect();
+            let chunks: Vec<Chunk> = pieces
+                .into_iter()
+                .enumerate()
+                .map(|(i, p)| Chunk::new(id, i as u32, p.text, p.tokens as u32))
+                .collect();
             let meta_changed = prev.is_none_or(|p| p.meta_hash != meta_hash);
             let w_index = writes.len();
             let mut cw = Vec::new();
             for c in &chunks {
-                let same_text = prev.and_then(|p| p.chunk_hashes.get(c.ordinal as usize)).is_some_and(|h| *h == c.content_hash);
+                let same_text = prev
+                    .and_then(|p| p.chunk_hashes.get(c.ordinal as usize))
+                    .is_some_and(|h| *h == c.content_hash);
                 if same_text && !meta_changed {
                     continue;
                 }
                 if !same_text {
                     to_embed.push((w_index, cw.len()));
                 }
-                cw.push(ChunkWrite { chunk: c.clone(), vector: None });
+                cw.push(ChunkWrite {
+                    chunk: c.clone(),
+                    vector: None,
+                });
             }
-            states.push(plan::doc_state(&d, hash, chunks.iter().map(|c| c.content_hash.clone()).collect()));
-            writes.push(DocumentWrite { doc_id: id, chunk_count: chunks.len() as u32, chunks: cw, document: Arc::new(d) });
+            states.push(plan::doc_state(
+                &d,
+                hash,
+                chunks.iter().map(|c| c.content_hash.clone()).collect(),
+            ));
+            writes.push(DocumentWrite {
+                doc_id: id,
+                chunk_count: chunks.len() as u32,
+                chunks: cw,
+                document: Arc::new(d),
+            });
         }
         if !to_embed.is_empty() {
             let started = Instant::now();
-            let texts: Vec<&str> = to_embed.iter().map(|(w, c)| writes[*w].chunks[*c].chunk.text.as_str()).collect();
+            let texts: Vec<&str> = to_embed
+                .iter()
+                .map(|(w, c)| writes[*w].chunks[*c].chunk.text.as_str())
+                .collect();
             let vectors = tracing::info_span!("embed", chunks = texts.len())
                 .in_scope(|| sluice_core::run_blocking(|| embedder.embed(&texts)))
                 .map_err(|e| IndexFailure::permanent(e.to_string()))?;
             let seconds = started.elapsed().as_secs_f64();
             r.embed_seconds += seconds;
-            cx.notify(ProgressEvent::EmbedBatch { source: source_id.to_string(), chunks: texts.len(), seconds });
+            cx.notify(ProgressEvent::EmbedBatch {
+                source: source_id.to_string(),
+                chunks: texts.len(),
+                seconds,
+            });
             r.chunks_embedded += vectors.len() as u64;
             for ((w, c), v) in to_embed.iter().zip(vectors) {
                 writes[*w].chunks[*c].vector = Some(v);
@@ -318,15 +460,20 @@ impl Indexer {
     }
 }
 
-
 /// Transient store failures (timeouts, 429, 5xx) are retried within a run;
 /// a store still failing fails the page, and the next run resumes from its checkpoint.
-const SINK_RETRY: RetryPolicy = RetryPolicy::new(Backoff::new(Duration::from_millis(200), Duration::from_secs(10)), Some(5));
+const SINK_RETRY: RetryPolicy = RetryPolicy::new(
+    Backoff::new(Duration::from_millis(200), Duration::from_secs(10)),
+    Some(5),
+);
 
 impl Indexer {
     /// Sets access in place in every sink (the permission pass); every
     /// sink must acknowledge.
-    pub(crate) async fn update_access(&self, updates: &[sluice_core::AccessUpdate]) -> Result<(), IndexFailure> {
+    pub(crate) async fn update_access(
+        &self,
+        updates: &[sluice_core::AccessUpdate],
+    ) -> Result<(), IndexFailure> {
         futures::future::try_join_all(self.sinks.iter().map(|sink| async move {
             retry(&SINK_RETRY, || sink.update_access(updates), |e| e.transient, |e, attempt, wait| {
                 tracing::warn!(sink = sink.name(), attempt, wait_ms = wait.as_millis() as u64, error = %e, "transient sink error; retrying");
@@ -339,7 +486,10 @@ impl Indexer {
     }
 }
 
-async fn apply_with_retry(sink: &dyn Sink, batch: &SinkBatch) -> Result<sluice_core::SinkAck, IndexFailure> {
+async fn apply_with_retry(
+    sink: &dyn Sink,
+    batch: &SinkBatch,
+) -> Result<sluice_core::SinkAck, IndexFailure> {
     retry(&SINK_RETRY, || sink.apply(batch), |e| e.transient, |e, attempt, wait| {
         tracing::warn!(sink = sink.name(), attempt, wait_ms = wait.as_millis() as u64, error = %e, "transient sink error; retrying");
     })

@@ -18,7 +18,10 @@ pub mod transform;
 
 pub use chunker::{ChunkText, Chunker};
 pub use index::{IndexFailure, Indexed};
-pub use registry::{Stores, build_sources, embedder_config, open_data_dir_search, open_publisher, open_search_backend, open_stores, validate_pipeline};
+pub use registry::{
+    Stores, build_sources, embedder_config, open_data_dir_search, open_publisher,
+    open_search_backend, open_stores, validate_pipeline,
+};
 pub use report::{ProgressEvent, RunOptions, RunReport, SourceReport, SourceStatus};
 pub use runner::Pipeline;
 pub use transform::SqlTransform;
@@ -27,7 +30,9 @@ use std::path::{Path, PathBuf};
 
 /// Default data directory: `$SLUICE_DATA_DIR`, else `./.sluice-data`.
 pub fn default_data_dir() -> PathBuf {
-    std::env::var_os("SLUICE_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".sluice-data"))
+    std::env::var_os("SLUICE_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(".sluice-data"))
 }
 
 pub fn state_path(data_dir: &Path) -> PathBuf {

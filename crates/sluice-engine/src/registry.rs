@@ -8,7 +8,10 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use sluice_core::search::{KeywordLeg, SearchBackend, VectorLeg};
-use sluice_core::{CredentialNeeds, Publisher, Registry, SettingsError, Sink, Source, SourceContext, StoreContext, StoreSearch, TransportContext};
+use sluice_core::{
+    CredentialNeeds, Publisher, Registry, SettingsError, Sink, Source, SourceContext, StoreContext,
+    StoreSearch, TransportContext,
+};
 use sluice_embed::{DeviceChoice, OnnxEmbedderConfig, default_model_dir};
 use sluice_search::HybridSearch;
 use sluice_spec::{Device, Diagnostic, EmbeddingSpec, LoadedPipeline, TransportSpec};
@@ -18,7 +21,11 @@ use crate::transform::SqlTransform;
 fn to_diagnostics(p: &LoadedPipeline, i: usize, errs: Vec<SettingsError>) -> Vec<Diagnostic> {
     errs.into_iter()
         .map(|e| {
-            let path = if e.path.is_empty() { format!("sources[{i}].settings") } else { format!("sources[{i}].settings.{}", e.path) };
+            let path = if e.path.is_empty() {
+                format!("sources[{i}].settings")
+            } else {
+                format!("sources[{i}].settings.{}", e.path)
+            };
             p.diagnostic(&path, e.message, e.hint)
         })
         .collect()
@@ -30,18 +37,30 @@ fn credential_diagnostics(p: &LoadedPipeline, i: usize, needed: &[String]) -> Ve
     let mut d = Vec::new();
     for name in needed {
         if !src.credentials.contains_key(name) {
-            d.push(p.diagnostic(
-                &format!("sources[{i}].credentials"),
-                format!("a `{}` source needs credential `{name}`", src.source_type),
-                Some(format!("credentials: {{ {} }}", needed.iter().map(|n| format!("{n}: ${{{}}}", n.to_ascii_uppercase())).collect::<Vec<_>>().join(", "))),
-            ));
+            d.push(
+                p.diagnostic(
+                    &format!("sources[{i}].credentials"),
+                    format!("a `{}` source needs credential `{name}`", src.source_type),
+                    Some(format!(
+                        "credentials: {{ {} }}",
+                        needed
+                            .iter()
+                            .map(|n| format!("{n}: ${{{}}}", n.to_ascii_uppercase()))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                ),
+            );
         }
     }
     for name in src.credentials.keys() {
         if !needed.contains(name) {
             d.push(p.diagnostic(
                 &format!("sources[{i}].credentials.{name}"),
-                format!("a `{}` source does not use credential `{name}`", src.source_type),
+                format!(
+                    "a `{}` source does not use credential `{name}`",
+                    src.source_type
+                ),
                 Some(format!("expected: {}", needed.join(", "))),
             ));
         }
@@ -51,10 +70,18 @@ fn credential_diagnostics(p: &LoadedPipeline, i: usize, needed: &[String]) -> Ve
 
 /// Settings and credential-name checks of source `i`; `Ok` says which
 /// credentials it takes.
-fn check_source(reg: &Registry, p: &LoadedPipeline, i: usize) -> Result<CredentialNeeds, Vec<Diagnostic>> {
+fn check_source(
+    reg: &Registry,
+    p: &LoadedPipeline,
+    i: usize,
+) -> Result<CredentialNeeds, Vec<Diagnostic>> {
     let src = &p.spec.sources[i];
-    let factory = reg.source(&src.source_type).map_err(|e| vec![p.diagnostic(&format!("sources[{i}].type"), e.message, Some(e.hint))])?;
-    let needs = factory.check(&src.settings, &p.base_dir).map_err(|errs| to_diagnostics(p, i, errs))?;
+    let factory = reg
+        .source(&src.source_type)
+        .map_err(|e| vec![p.diagnostic(&format!("sources[{i}].type"), e.message, Some(e.hint))])?;
+    let needs = factory
+        .check(&src.settings, &p.base_dir)
+        .map_err(|errs| to_diagnostics(p, i, errs))?;
     if let CredentialNeeds::Exactly(names) = &needs {
         let d = credential_diagnostics(p, i, names);
         if !d.is_empty() {
@@ -76,7 +103,11 @@ fn type_of(config: &Value) -> &str {
 /// Connector settings, credentials, sink types and SQL checks (structure
 /// was checked when the file loaded). `check_env` also requires every
 /// `${ENV}` reference of credentials and stores to resolve.
-pub async fn validate_pipeline(reg: &Registry, p: &LoadedPipeline, check_env: bool) -> Vec<Diagnostic> {
+pub async fn validate_pipeline(
+    reg: &Registry,
+    p: &LoadedPipeline,
+    check_env: bool,
+) -> Vec<Diagnostic> {
     let mut d = Vec::new();
     for (i, src) in p.spec.sources.iter().enumerate() {
         if let Err(errs) = check_source(reg, p, i) {
@@ -121,7 +152,10 @@ pub async fn validate_pipeline(reg: &Registry, p: &LoadedPipeline, check_env: bo
 }
 
 /// Builds every source of the pipeline (credentials resolved from the environment).
-pub fn build_sources(reg: &Registry, p: &LoadedPipeline) -> Result<Vec<Box<dyn Source>>, Vec<Diagnostic>> {
+pub fn build_sources(
+    reg: &Registry,
+    p: &LoadedPipeline,
+) -> Result<Vec<Box<dyn Source>>, Vec<Diagnostic>> {
     let mut out: Vec<Box<dyn Source>> = Vec::new();
     let mut errs = Vec::new();
     for (i, src) in p.spec.sources.iter().enumerate() {
@@ -141,7 +175,11 @@ pub fn build_sources(reg: &Registry, p: &LoadedPipeline) -> Result<Vec<Box<dyn S
                         creds.insert(name.clone(), v.expose().to_string());
                     }
                     Err(e) => {
-                        errs.push(p.diagnostic(&format!("sources[{i}].credentials.{name}"), e, None));
+                        errs.push(p.diagnostic(
+                            &format!("sources[{i}].credentials.{name}"),
+                            e,
+                            None,
+                        ));
                         missing = true;
                     }
                 }
@@ -150,8 +188,15 @@ pub fn build_sources(reg: &Registry, p: &LoadedPipeline) -> Result<Vec<Box<dyn S
                 continue;
             }
         }
-        let Ok(factory) = reg.source(&src.source_type) else { continue }; // reported by check_source
-        let ctx = SourceContext { source_id: &src.id, settings: &src.settings, credentials: &creds, base_dir: &p.base_dir };
+        let Ok(factory) = reg.source(&src.source_type) else {
+            continue;
+        }; // reported by check_source
+        let ctx = SourceContext {
+            source_id: &src.id,
+            settings: &src.settings,
+            credentials: &creds,
+            base_dir: &p.base_dir,
+        };
         match factory.build(&ctx) {
             Ok(s) => out.push(s),
             Err(e) => errs.push(p.diagnostic(&format!("sources[{i}].settings"), e, None)),
@@ -172,7 +217,13 @@ pub struct Stores {
 
 /// Opens every `sinks:` entry. `dim` is the model's vector size (0 when no
 /// model is loaded); `writable` opens them for a sync rather than for search.
-pub fn open_stores(reg: &Registry, p: &LoadedPipeline, data_dir: &Path, dim: usize, writable: bool) -> Result<Stores, String> {
+pub fn open_stores(
+    reg: &Registry,
+    p: &LoadedPipeline,
+    data_dir: &Path,
+    dim: usize,
+    writable: bool,
+) -> Result<Stores, String> {
     let mut sinks = Vec::new();
     let mut handles = Vec::new();
     let mut complete: Option<Arc<dyn SearchBackend>> = None;
@@ -181,8 +232,18 @@ pub fn open_stores(reg: &Registry, p: &LoadedPipeline, data_dir: &Path, dim: usi
     for i in 0..p.spec.sinks.len() {
         let config = sink_config(p, i);
         let place = format!("{}: sinks[{i}]", p.file);
-        let store = reg.store(type_of(&config)).map_err(|e| format!("{place}.type: {}; {}", e.message, e.hint))?;
-        let ctx = StoreContext { config: &config, pipeline: &p.spec.name, place: &place, data_dir, base_dir: &p.base_dir, dim, writable };
+        let store = reg
+            .store(type_of(&config))
+            .map_err(|e| format!("{place}.type: {}; {}", e.message, e.hint))?;
+        let ctx = StoreContext {
+            config: &config,
+            pipeline: &p.spec.name,
+            place: &place,
+            data_dir,
+            base_dir: &p.base_dir,
+            dim,
+            writable,
+        };
         let opened = store.open(&ctx)?;
         sinks.push(opened.sink);
         handles.push(opened.handle);
@@ -193,13 +254,28 @@ pub fn open_stores(reg: &Registry, p: &LoadedPipeline, data_dir: &Path, dim: usi
         }
     }
     // Remote legs win over an embedded index written alongside them.
-    let search = if keyword.is_some() || vector.is_some() { Some(Arc::new(HybridSearch::new(keyword, vector)) as Arc<dyn SearchBackend>) } else { complete };
-    Ok(Stores { sinks, search, handles })
+    let search = if keyword.is_some() || vector.is_some() {
+        Some(Arc::new(HybridSearch::new(keyword, vector)) as Arc<dyn SearchBackend>)
+    } else {
+        complete
+    };
+    Ok(Stores {
+        sinks,
+        search,
+        handles,
+    })
 }
 
 /// What `sluice search --pipeline` / `sluice serve --pipeline` read.
-pub fn open_search_backend(reg: &Registry, p: &LoadedPipeline, data_dir: &Path, dim: usize) -> Result<Arc<dyn SearchBackend>, String> {
-    open_stores(reg, p, data_dir, dim, false)?.search.ok_or_else(|| format!("{}: the pipeline has no sink to search", p.file))
+pub fn open_search_backend(
+    reg: &Registry,
+    p: &LoadedPipeline,
+    data_dir: &Path,
+    dim: usize,
+) -> Result<Arc<dyn SearchBackend>, String> {
+    open_stores(reg, p, data_dir, dim, false)?
+        .search
+        .ok_or_else(|| format!("{}: the pipeline has no sink to search", p.file))
 }
 
 /// The `transport:` block as JSON, or `None` in-process.
@@ -211,10 +287,21 @@ fn transport_config(p: &LoadedPipeline) -> Option<Value> {
 }
 
 /// The producing side of the pipeline's transport, or `None` in-process.
-pub async fn open_publisher(reg: &Registry, p: &LoadedPipeline) -> Result<Option<Arc<dyn Publisher>>, String> {
-    let Some(config) = transport_config(p) else { return Ok(None) };
-    let t = reg.transport(type_of(&config)).map_err(|e| format!("{}: transport.type: {}; {}", p.file, e.message, e.hint))?;
-    let ctx = TransportContext { config: &config, pipeline: &p.spec.name, file: &p.file };
+pub async fn open_publisher(
+    reg: &Registry,
+    p: &LoadedPipeline,
+) -> Result<Option<Arc<dyn Publisher>>, String> {
+    let Some(config) = transport_config(p) else {
+        return Ok(None);
+    };
+    let t = reg
+        .transport(type_of(&config))
+        .map_err(|e| format!("{}: transport.type: {}; {}", p.file, e.message, e.hint))?;
+    let ctx = TransportContext {
+        config: &config,
+        pipeline: &p.spec.name,
+        file: &p.file,
+    };
     t.open_publisher(&ctx).await.map(Some)
 }
 
@@ -242,11 +329,24 @@ pub fn embedder_config(spec: &EmbeddingSpec, base_dir: &Path) -> OnnxEmbedderCon
 
 /// Search over the embedded index of a data directory, with no pipeline
 /// file: what `sluice search` and `sluice serve` read by default.
-pub fn open_data_dir_search(reg: &Registry, data_dir: &Path) -> Result<Arc<dyn SearchBackend>, String> {
+pub fn open_data_dir_search(
+    reg: &Registry,
+    data_dir: &Path,
+) -> Result<Arc<dyn SearchBackend>, String> {
     let config = serde_json::json!({"type": "embedded"});
     let place = format!("{}", data_dir.display());
-    let store = reg.store("embedded").map_err(|e| format!("{}; {}", e.message, e.hint))?;
-    let ctx = StoreContext { config: &config, pipeline: "", place: &place, data_dir, base_dir: data_dir, dim: 0, writable: false };
+    let store = reg
+        .store("embedded")
+        .map_err(|e| format!("{}; {}", e.message, e.hint))?;
+    let ctx = StoreContext {
+        config: &config,
+        pipeline: "",
+        place: &place,
+        data_dir,
+        base_dir: data_dir,
+        dim: 0,
+        writable: false,
+    };
     match store.open(&ctx)?.search {
         StoreSearch::Complete(b) => Ok(b),
         _ => Err("the embedded store does not search by itself".into()),

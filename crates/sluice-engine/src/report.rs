@@ -113,10 +113,21 @@ impl RunReport {
 /// Progress notifications for CLIs and daemons.
 #[derive(Debug, Clone)]
 pub enum ProgressEvent {
-    SourceStarted { source: String, mode: SyncMode },
-    PageCommitted { source: String, docs: u64, chunks_embedded: u64 },
+    SourceStarted {
+        source: String,
+        mode: SyncMode,
+    },
+    PageCommitted {
+        source: String,
+        docs: u64,
+        chunks_embedded: u64,
+    },
     /// One call of the embedder.
-    EmbedBatch { source: String, chunks: usize, seconds: f64 },
+    EmbedBatch {
+        source: String,
+        chunks: usize,
+        seconds: f64,
+    },
     SourceFinished(SourceReport),
 }
 

@@ -16,7 +16,10 @@ pub struct SqlTransform {
 /// planning, so neither `validate` nor a run executes them. File access is
 /// only through configured sources.
 fn select_only() -> SQLOptions {
-    SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false)
+    SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
 }
 
 impl SqlTransform {
@@ -26,10 +29,19 @@ impl SqlTransform {
         // One partition: batches are small and order should be stable.
         let config = SessionConfig::new().with_target_partitions(1);
         let ctx = SessionContext::new_with_config(config);
-        let t = SqlTransform { sql: sql.to_string(), ctx };
+        let t = SqlTransform {
+            sql: sql.to_string(),
+            ctx,
+        };
         let empty = RecordBatch::new_empty(records_schema());
-        t.ctx.register_batch("records", empty).map_err(|e| e.to_string())?;
-        let df = t.ctx.sql_with_options(sql, select_only()).await.map_err(|e| format!("invalid SQL: {e}; a transform is one SELECT over `records`"))?;
+        t.ctx
+            .register_batch("records", empty)
+            .map_err(|e| e.to_string())?;
+        let df = t
+            .ctx
+            .sql_with_options(sql, select_only())
+            .await
+            .map_err(|e| format!("invalid SQL: {e}; a transform is one SELECT over `records`"))?;
         let schema = df.schema();
         for required in ["source", "external_id"] {
             if schema.field_with_unqualified_name(required).is_err() {
@@ -38,7 +50,9 @@ impl SqlTransform {
                 ));
             }
         }
-        t.ctx.deregister_table("records").map_err(|e| e.to_string())?;
+        t.ctx
+            .deregister_table("records")
+            .map_err(|e| e.to_string())?;
         Ok(t)
     }
 
@@ -47,11 +61,24 @@ impl SqlTransform {
     }
 
     pub async fn apply(&self, batch: RecordBatch) -> Result<Vec<RecordBatch>, String> {
-        self.ctx.deregister_table("records").map_err(|e| e.to_string())?;
-        self.ctx.register_batch("records", batch).map_err(|e| e.to_string())?;
-        let df = self.ctx.sql_with_options(&self.sql, select_only()).await.map_err(|e| format!("transform failed: {e}"))?;
-        let out = df.collect().await.map_err(|e| format!("transform failed: {e}"))?;
-        self.ctx.deregister_table("records").map_err(|e| e.to_string())?;
+        self.ctx
+            .deregister_table("records")
+            .map_err(|e| e.to_string())?;
+        self.ctx
+            .register_batch("records", batch)
+            .map_err(|e| e.to_string())?;
+        let df = self
+            .ctx
+            .sql_with_options(&self.sql, select_only())
+            .await
+            .map_err(|e| format!("transform failed: {e}"))?;
+        let out = df
+            .collect()
+            .await
+            .map_err(|e| format!("transform failed: {e}"))?;
+        self.ctx
+            .deregister_table("records")
+            .map_err(|e| e.to_string())?;
         Ok(out)
     }
 }
@@ -101,11 +128,20 @@ mod tests {
 
     #[tokio::test]
     async fn bad_sql_is_reported_before_running() {
-        let err = SqlTransform::new("SELECT nope FROM records").await.err().unwrap();
+        let err = SqlTransform::new("SELECT nope FROM records")
+            .await
+            .err()
+            .unwrap();
         assert!(err.contains("invalid SQL") && err.contains("nope"), "{err}");
-        let err = SqlTransform::new("SELECT title FROM records").await.err().unwrap();
+        let err = SqlTransform::new("SELECT title FROM records")
+            .await
+            .err()
+            .unwrap();
         assert!(err.contains("`source`"), "{err}");
-        let err = SqlTransform::new("SELEC * FROM records").await.err().unwrap();
+        let err = SqlTransform::new("SELEC * FROM records")
+            .await
+            .err()
+            .unwrap();
         assert!(err.contains("invalid SQL"), "{err}");
     }
 
@@ -115,18 +151,30 @@ mod tests {
         let secret = dir.path().join("secret.csv");
         std::fs::write(&secret, "user,password\nroot,hunter2\n").unwrap();
         for sql in [
-            format!("CREATE EXTERNAL TABLE leak STORED AS CSV LOCATION '{}'", secret.display()),
+            format!(
+                "CREATE EXTERNAL TABLE leak STORED AS CSV LOCATION '{}'",
+                secret.display()
+            ),
             "CREATE TABLE t AS SELECT * FROM records".to_string(),
             "CREATE VIEW v AS SELECT * FROM records".to_string(),
             "INSERT INTO records SELECT * FROM records".to_string(),
-            format!("COPY (SELECT * FROM records) TO '{}/out.csv'", dir.path().display()),
+            format!(
+                "COPY (SELECT * FROM records) TO '{}/out.csv'",
+                dir.path().display()
+            ),
             "SET datafusion.execution.batch_size = 1".to_string(),
             "DROP TABLE records".to_string(),
             format!("SELECT * FROM '{}'", secret.display()),
         ] {
-            let err = SqlTransform::new(&sql).await.err().unwrap_or_else(|| panic!("accepted: {sql}"));
+            let err = SqlTransform::new(&sql)
+                .await
+                .err()
+                .unwrap_or_else(|| panic!("accepted: {sql}"));
             assert!(err.contains("invalid SQL"), "{sql}: {err}");
-            assert!(!err.contains("hunter2") && !err.contains("password"), "{sql}: the file's content or layout leaked: {err}");
+            assert!(
+                !err.contains("hunter2") && !err.contains("password"),
+                "{sql}: the file's content or layout leaked: {err}"
+            );
         }
         assert!(!dir.path().join("out.csv").exists(), "COPY ran");
     }

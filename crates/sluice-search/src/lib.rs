@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use sluice_core::TextEmbedder;
 use sluice_core::search::{
-    ChunkPayload, FUSION, Fusion, Hit, KeywordLeg, LegChunk, MIN_CANDIDATES, SearchBackend, SearchMode, SearchRequest, SearchResponse, VectorLeg, collapse, convex_fuse, convex_fuse_each, Normalise,
-    plain_snippet, rrf_fuse_weighted,
+    ChunkPayload, FUSION, Fusion, Hit, KeywordLeg, LegChunk, MIN_CANDIDATES, Normalise,
+    SearchBackend, SearchMode, SearchRequest, SearchResponse, VectorLeg, collapse, convex_fuse,
+    convex_fuse_each, plain_snippet, rrf_fuse_weighted,
 };
 use tracing::Instrument;
 use uuid::Uuid;
@@ -36,11 +37,17 @@ enum Leg<T> {
     Failed(String),
 }
 
-async fn with_deadline<T>(name: &str, d: Option<Duration>, f: impl std::future::Future<Output = Result<T, String>>) -> Leg<T> {
+async fn with_deadline<T>(
+    name: &str,
+    d: Option<Duration>,
+    f: impl std::future::Future<Output = Result<T, String>>,
+) -> Leg<T> {
     let result = match d {
         Some(d) => match tokio::time::timeout(d, f).await {
             Ok(r) => r,
-            Err(_) => return Leg::Failed(format!("{name} leg timed out after {} ms", d.as_millis())),
+            Err(_) => {
+                return Leg::Failed(format!("{name} leg timed out after {} ms", d.as_millis()));
+            }
         },
         None => f.await,
     };
@@ -52,8 +59,16 @@ async fn with_deadline<T>(name: &str, d: Option<Duration>, f: impl std::future::
 
 impl HybridSearch {
     /// `None` as a deadline waits as long as the leg takes (in-process legs).
-    pub fn new(keyword: Option<(Arc<dyn KeywordLeg>, Option<Duration>)>, vector: Option<(Arc<dyn VectorLeg>, Option<Duration>)>) -> HybridSearch {
-        HybridSearch { keyword, vector, description: None, fusion: FUSION }
+    pub fn new(
+        keyword: Option<(Arc<dyn KeywordLeg>, Option<Duration>)>,
+        vector: Option<(Arc<dyn VectorLeg>, Option<Duration>)>,
+    ) -> HybridSearch {
+        HybridSearch {
+            keyword,
+            vector,
+            description: None,
+            fusion: FUSION,
+        }
     }
 
     /// Fuses with `fusion` instead of [`FUSION`] (a backend whose legs'
@@ -62,7 +77,6 @@ impl HybridSearch {
         self.fusion = fusion;
         self
     }
-
 
     /// Replaces the description built from the legs (one store serving both).
     pub fn described_as(mut self, description: impl Into<String>) -> HybridSearch {
@@ -87,7 +101,11 @@ impl SearchBackend for HybridSearch {
         parts.join(" + ")
     }
 
-    async fn search(&self, req: &SearchRequest, query_vector: Option<&[f32]>) -> Result<SearchResponse, String> {
+    async fn search(
+        &self,
+        req: &SearchRequest,
+        query_vector: Option<&[f32]>,
+    ) -> Result<SearchResponse, String> {
         let started = Instant::now();
         // The same depth for every top_k up to it: the fusion's normalisation
         // and floors depend on it, and were chosen at this depth.
@@ -99,9 +117,17 @@ impl SearchBackend for HybridSearch {
                 (Some((leg, d)), true) => {
                     let name = format!("keyword ({})", leg.store_kind());
                     let span = tracing::info_span!("keyword_leg", candidates = n);
-                    with_deadline(&name, *d, leg.keyword_search(&req.query, n, &req.filters, &req.access)).instrument(span).await
+                    with_deadline(
+                        &name,
+                        *d,
+                        leg.keyword_search(&req.query, n, &req.filters, &req.access),
+                    )
+                    .instrument(span)
+                    .await
                 }
-                (None, true) if req.mode == SearchMode::Keyword => Leg::Failed("keyword search needs an `elasticsearch` sink in this pipeline".into()),
+                (None, true) if req.mode == SearchMode::Keyword => Leg::Failed(
+                    "keyword search needs an `elasticsearch` sink in this pipeline".into(),
+                ),
                 _ => Leg::Skipped,
             }
         };
@@ -110,10 +136,18 @@ impl SearchBackend for HybridSearch {
                 (Some((leg, d)), true, Some(v)) => {
                     let name = format!("vector ({})", leg.store_kind());
                     let span = tracing::info_span!("vector_leg", candidates = n);
-                    with_deadline(&name, *d, leg.vector_search(v, n, &req.filters, &req.access)).instrument(span).await
+                    with_deadline(
+                        &name,
+                        *d,
+                        leg.vector_search(v, n, &req.filters, &req.access),
+                    )
+                    .instrument(span)
+                    .await
                 }
                 (Some(_), true, None) => Leg::Failed("vector leg needs a query embedding".into()),
-                (None, true, _) if req.mode == SearchMode::Vector => Leg::Failed("vector search needs a `qdrant` sink in this pipeline".into()),
+                (None, true, _) if req.mode == SearchMode::Vector => {
+                    Leg::Failed("vector search needs a `qdrant` sink in this pipeline".into())
+                }
                 _ => Leg::Skipped,
             }
         };
@@ -149,9 +183,16 @@ impl SearchBackend for HybridSearch {
         // gets one from the keyword leg when it can highlight any text (the
         // embedded index); else the keyword leg's own highlight of the
         // document, when it found it too (Elasticsearch); else plain text.
-        let need_snippets: Vec<String> = top.iter().filter(|r| chunk_of(r).snippet.is_none()).map(|r| chunk_of(r).chunk.text.clone()).collect();
+        let need_snippets: Vec<String> = top
+            .iter()
+            .filter(|r| chunk_of(r).snippet.is_none())
+            .map(|r| chunk_of(r).chunk.text.clone())
+            .collect();
         let mut made = match (&self.keyword, need_snippets.is_empty()) {
-            (Some((leg, _)), false) => leg.snippets(&req.query, &need_snippets).await.filter(|s| s.len() == need_snippets.len()),
+            (Some((leg, _)), false) => leg
+                .snippets(&req.query, &need_snippets)
+                .await
+                .filter(|s| s.len() == need_snippets.len()),
             _ => None,
         }
         .map(|v| v.into_iter());
@@ -159,15 +200,29 @@ impl SearchBackend for HybridSearch {
             .iter()
             .map(|r| {
                 let c = chunk_of(r);
-                let keyword_highlight = || r.keyword_rank.and_then(|k| kw.get(k - 1)).and_then(|k| k.snippet.clone());
+                let keyword_highlight = || {
+                    r.keyword_rank
+                        .and_then(|k| kw.get(k - 1))
+                        .and_then(|k| k.snippet.clone())
+                };
                 let snippet = match &c.snippet {
                     Some(s) => s.clone(),
-                    None => made.as_mut().and_then(|m| m.next()).or_else(keyword_highlight).unwrap_or_else(|| plain_snippet(&c.chunk.text)),
+                    None => made
+                        .as_mut()
+                        .and_then(|m| m.next())
+                        .or_else(keyword_highlight)
+                        .unwrap_or_else(|| plain_snippet(&c.chunk.text)),
                 };
                 hit(&c.chunk, snippet, r)
             })
             .collect();
-        Ok(SearchResponse { hits, mode: req.mode, took_ms: started.elapsed().as_secs_f64() * 1e3, partial: legs_failed > 0, warnings })
+        Ok(SearchResponse {
+            hits,
+            mode: req.mode,
+            took_ms: started.elapsed().as_secs_f64() * 1e3,
+            partial: legs_failed > 0,
+            warnings,
+        })
     }
 
     async fn document_chunks(&self, doc_id: &Uuid) -> Result<Vec<ChunkPayload>, String> {
@@ -176,7 +231,9 @@ impl SearchBackend for HybridSearch {
                 Ok(c) if !c.is_empty() => return Ok(c),
                 Ok(_) => {}
                 Err(e) if self.vector.is_none() => return Err(e),
-                Err(e) => tracing::warn!(error = %e, store = %k.describe(), "document lookup on the keyword store failed; trying the vector store"),
+                Err(e) => {
+                    tracing::warn!(error = %e, store = %k.describe(), "document lookup on the keyword store failed; trying the vector store")
+                }
             }
         }
         match &self.vector {
@@ -215,25 +272,72 @@ struct Ranked {
 /// document). Hybrid with both legs answering: `fusion`, and the chunk
 /// from the leg where the document ranked higher. One leg only (the mode
 /// asked for one, or the other failed): that leg's order and scores.
-fn fuse(fusion: Fusion, mode: SearchMode, kw: Option<&[LegChunk]>, vec: Option<&[LegChunk]>) -> Vec<Ranked> {
-    let single_kw = |kw: &[LegChunk]| kw.iter().enumerate().map(|(i, c)| Ranked { score: c.score, keyword_rank: Some(i + 1), vector_rank: None, from: FromLeg::Keyword(i) }).collect();
-    let single_vec = |vec: &[LegChunk]| vec.iter().enumerate().map(|(i, c)| Ranked { score: c.score, keyword_rank: None, vector_rank: Some(i + 1), from: FromLeg::Vector(i) }).collect();
+fn fuse(
+    fusion: Fusion,
+    mode: SearchMode,
+    kw: Option<&[LegChunk]>,
+    vec: Option<&[LegChunk]>,
+) -> Vec<Ranked> {
+    let single_kw = |kw: &[LegChunk]| {
+        kw.iter()
+            .enumerate()
+            .map(|(i, c)| Ranked {
+                score: c.score,
+                keyword_rank: Some(i + 1),
+                vector_rank: None,
+                from: FromLeg::Keyword(i),
+            })
+            .collect()
+    };
+    let single_vec = |vec: &[LegChunk]| {
+        vec.iter()
+            .enumerate()
+            .map(|(i, c)| Ranked {
+                score: c.score,
+                keyword_rank: None,
+                vector_rank: Some(i + 1),
+                from: FromLeg::Vector(i),
+            })
+            .collect()
+    };
     match (mode, kw, vec) {
         (SearchMode::Keyword, Some(kw), _) | (SearchMode::Hybrid, Some(kw), None) => single_kw(kw),
-        (SearchMode::Vector, _, Some(vec)) | (SearchMode::Hybrid, None, Some(vec)) => single_vec(vec),
+        (SearchMode::Vector, _, Some(vec)) | (SearchMode::Hybrid, None, Some(vec)) => {
+            single_vec(vec)
+        }
         (SearchMode::Hybrid, Some(kw), Some(vec)) => {
             let fused = match fusion {
                 Fusion::Rrf { k, keyword_weight } => {
-                    let legs = vec![kw.iter().map(|c| c.chunk.doc_id).collect(), vec.iter().map(|c| c.chunk.doc_id).collect()];
+                    let legs = vec![
+                        kw.iter().map(|c| c.chunk.doc_id).collect(),
+                        vec.iter().map(|c| c.chunk.doc_id).collect(),
+                    ];
                     rrf_fuse_weighted(&legs, &[keyword_weight, 1.0], k)
                 }
-                Fusion::Convex { keyword_weight, normalise } => {
-                    let legs = vec![kw.iter().map(|c| (c.chunk.doc_id, c.score)).collect(), vec.iter().map(|c| (c.chunk.doc_id, c.score)).collect()];
+                Fusion::Convex {
+                    keyword_weight,
+                    normalise,
+                } => {
+                    let legs = vec![
+                        kw.iter().map(|c| (c.chunk.doc_id, c.score)).collect(),
+                        vec.iter().map(|c| (c.chunk.doc_id, c.score)).collect(),
+                    ];
                     convex_fuse(&legs, &[keyword_weight, 1.0 - keyword_weight], normalise)
                 }
-                Fusion::Calibrated { keyword_weight, keyword, vector } => {
-                    let legs = vec![kw.iter().map(|c| (c.chunk.doc_id, c.score)).collect(), vec.iter().map(|c| (c.chunk.doc_id, c.score)).collect()];
-                    convex_fuse_each(&legs, &[keyword_weight, 1.0 - keyword_weight], &[Normalise::LogOdds(keyword), Normalise::LogOdds(vector)])
+                Fusion::Calibrated {
+                    keyword_weight,
+                    keyword,
+                    vector,
+                } => {
+                    let legs = vec![
+                        kw.iter().map(|c| (c.chunk.doc_id, c.score)).collect(),
+                        vec.iter().map(|c| (c.chunk.doc_id, c.score)).collect(),
+                    ];
+                    convex_fuse_each(
+                        &legs,
+                        &[keyword_weight, 1.0 - keyword_weight],
+                        &[Normalise::LogOdds(keyword), Normalise::LogOdds(vector)],
+                    )
                 }
             };
             fused
@@ -247,7 +351,12 @@ fn fuse(fusion: Fusion, mode: SearchMode, kw: Option<&[LegChunk]>, vec: Option<&
                         // Every fused document came from a leg.
                         (None, None) => return None,
                     };
-                    Some(Ranked { score, keyword_rank: kr, vector_rank: vr, from })
+                    Some(Ranked {
+                        score,
+                        keyword_rank: kr,
+                        vector_rank: vr,
+                        from,
+                    })
                 })
                 .collect()
         }
@@ -267,7 +376,10 @@ fn hit(p: &ChunkPayload, snippet: String, r: &Ranked) -> Hit {
         labels: p.labels.clone(),
         snippet,
         score: r.score,
-        updated_at: p.updated_at.and_then(chrono::DateTime::from_timestamp_micros).map(|t| t.to_rfc3339()),
+        updated_at: p
+            .updated_at
+            .and_then(chrono::DateTime::from_timestamp_micros)
+            .map(|t| t.to_rfc3339()),
         keyword_rank: r.keyword_rank,
         vector_rank: r.vector_rank,
     }
@@ -284,20 +396,36 @@ fn mode_name(m: SearchMode) -> &'static str {
 /// Embeds the query once when the mode needs it, searches each backend and
 /// merges the hits by score (fused scores are normalised per query and
 /// leg, so they compare across backends).
-pub async fn search_many(backends: &[Arc<dyn SearchBackend>], embedder: Arc<dyn TextEmbedder>, req: &SearchRequest) -> Result<SearchResponse, String> {
+pub async fn search_many(
+    backends: &[Arc<dyn SearchBackend>],
+    embedder: Arc<dyn TextEmbedder>,
+    req: &SearchRequest,
+) -> Result<SearchResponse, String> {
     let started = Instant::now();
-    let span = tracing::info_span!("search", mode = mode_name(req.mode), indexes = backends.len(), top_k = req.top_k);
+    let span = tracing::info_span!(
+        "search",
+        mode = mode_name(req.mode),
+        indexes = backends.len(),
+        top_k = req.top_k
+    );
     let qv = match req.mode {
         SearchMode::Keyword => None,
         _ => {
             let (query, span) = (req.query.clone(), span.clone());
-            let embedded = tokio::task::spawn_blocking(move || span.in_scope(|| tracing::info_span!("embed_query").in_scope(|| embedder.embed(&[query.as_str()]))))
-                .await
-                .map_err(|e| format!("embedding task failed: {e}"))?;
+            let embedded = tokio::task::spawn_blocking(move || {
+                span.in_scope(|| {
+                    tracing::info_span!("embed_query")
+                        .in_scope(|| embedder.embed(&[query.as_str()]))
+                })
+            })
+            .await
+            .map_err(|e| format!("embedding task failed: {e}"))?;
             Some(embedded.map_err(|e| e.to_string())?.remove(0))
         }
     };
-    let results = futures::future::join_all(backends.iter().map(|b| b.search(req, qv.as_deref()))).instrument(span).await;
+    let results = futures::future::join_all(backends.iter().map(|b| b.search(req, qv.as_deref())))
+        .instrument(span)
+        .await;
     let (mut hits, mut partial, mut warnings) = (Vec::new(), false, Vec::new());
     for r in results {
         let r = r?;
@@ -307,7 +435,13 @@ pub async fn search_many(backends: &[Arc<dyn SearchBackend>], embedder: Arc<dyn 
     }
     hits.sort_by(|a, b| b.score.total_cmp(&a.score));
     hits.truncate(req.top_k);
-    Ok(SearchResponse { hits, mode: req.mode, took_ms: started.elapsed().as_secs_f64() * 1000.0, partial, warnings })
+    Ok(SearchResponse {
+        hits,
+        mode: req.mode,
+        took_ms: started.elapsed().as_secs_f64() * 1000.0,
+        partial,
+        warnings,
+    })
 }
 
 #[cfg(test)]

@@ -11,7 +11,9 @@ pub use positions::{Position, PositionIndex};
 pub use secrets::{Secret, SecretRef};
 pub use stores::*;
 pub use types::*;
-pub use validate::{Diagnostic, LoadedPipeline, load_pipeline, load_pipeline_lenient, load_pipeline_str, parse_cron};
+pub use validate::{
+    Diagnostic, LoadedPipeline, load_pipeline, load_pipeline_lenient, load_pipeline_str, parse_cron,
+};
 
 /// The JSON Schema of pipeline files, as checked in under `schemas/`.
 pub fn pipeline_json_schema() -> String {
@@ -28,10 +30,13 @@ pub fn pipeline_json_schema() -> String {
 fn sorted_keys(v: serde_json::Value) -> serde_json::Value {
     match v {
         serde_json::Value::Object(map) => {
-            let sorted: std::collections::BTreeMap<String, serde_json::Value> = map.into_iter().map(|(k, v)| (k, sorted_keys(v))).collect();
+            let sorted: std::collections::BTreeMap<String, serde_json::Value> =
+                map.into_iter().map(|(k, v)| (k, sorted_keys(v))).collect();
             serde_json::Value::Object(sorted.into_iter().collect())
         }
-        serde_json::Value::Array(items) => serde_json::Value::Array(items.into_iter().map(sorted_keys).collect()),
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.into_iter().map(sorted_keys).collect())
+        }
         other => other,
     }
 }

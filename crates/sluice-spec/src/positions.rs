@@ -31,18 +31,37 @@ pub const MAX_BYTES: usize = 1 << 20;
 /// Where and why a pipeline text is refused before parsing, if it is.
 pub fn guard(yaml: &str) -> Result<(), (Option<Position>, String)> {
     if yaml.len() > MAX_BYTES {
-        return Err((None, format!("the file is {} bytes; a pipeline file is at most {MAX_BYTES}", yaml.len())));
+        return Err((
+            None,
+            format!(
+                "the file is {} bytes; a pipeline file is at most {MAX_BYTES}",
+                yaml.len()
+            ),
+        ));
     }
     if yaml.trim().is_empty() {
-        return Err((Some(Position { line: 1, column: 1 }), "the file is empty".into()));
+        return Err((
+            Some(Position { line: 1, column: 1 }),
+            "the file is empty".into(),
+        ));
     }
-    let at = |m: &Marker| Some(Position { line: m.line(), column: m.col() + 1 });
+    let at = |m: &Marker| {
+        Some(Position {
+            line: m.line(),
+            column: m.col() + 1,
+        })
+    };
     let mut parser = Parser::new_from_str(yaml);
     let (mut depth, mut aliases) = (0usize, 0usize);
     loop {
         match parser.next_token() {
             // The scanner's own bound on flow nesting (`[[[…`) says the same.
-            Err(e) if e.info().contains("recursion limit") => return Err((at(e.marker()), format!("nested deeper than {MAX_DEPTH} levels"))),
+            Err(e) if e.info().contains("recursion limit") => {
+                return Err((
+                    at(e.marker()),
+                    format!("nested deeper than {MAX_DEPTH} levels"),
+                ));
+            }
             Err(e) => return Err((at(e.marker()), format!("invalid YAML: {}", e.info()))),
             Ok((Event::StreamEnd, _)) => return Ok(()),
             Ok((Event::MappingStart(..) | Event::SequenceStart(..), m)) => {
@@ -70,7 +89,9 @@ impl PositionIndex {
         let mut indexer = Indexer::default();
         let mut parser = Parser::new_from_str(yaml);
         let _ = parser.load(&mut indexer, false);
-        PositionIndex { positions: indexer.out }
+        PositionIndex {
+            positions: indexer.out,
+        }
     }
 
     /// Position of `path`, or of its closest indexed ancestor.
@@ -103,7 +124,10 @@ struct Indexer {
 }
 
 fn pos(mark: Marker) -> Position {
-    Position { line: mark.line(), column: mark.col() + 1 }
+    Position {
+        line: mark.line(),
+        column: mark.col() + 1,
+    }
 }
 
 impl Indexer {
@@ -127,7 +151,11 @@ impl Indexer {
 }
 
 fn join(parent: &str, key: &str) -> String {
-    if parent.is_empty() { key.to_string() } else { format!("{parent}.{key}") }
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
 }
 
 impl MarkedEventReceiver for Indexer {
@@ -146,7 +174,11 @@ impl MarkedEventReceiver for Indexer {
                 self.end_value();
             }
             Event::Scalar(value, ..) => {
-                if let Some(Frame::Map { path, key: key @ None }) = self.stack.last_mut() {
+                if let Some(Frame::Map {
+                    path,
+                    key: key @ None,
+                }) = self.stack.last_mut()
+                {
                     // A key: point diagnostics about this entry at the key.
                     let full = join(path, &value);
                     *key = Some(value);
@@ -171,11 +203,18 @@ mod tests {
 
     #[test]
     fn locates_nested_keys_and_items() {
-        let yaml = "name: demo\nsources:\n  - id: a\n    settings:\n      path: x.jsonl\n  - id: b\n";
+        let yaml =
+            "name: demo\nsources:\n  - id: a\n    settings:\n      path: x.jsonl\n  - id: b\n";
         let idx = PositionIndex::build(yaml);
         assert_eq!(idx.locate("name"), Some(Position { line: 1, column: 1 }));
-        assert_eq!(idx.locate("sources[0].settings.path"), Some(Position { line: 5, column: 7 }));
-        assert_eq!(idx.locate("sources[1].id"), Some(Position { line: 6, column: 5 }));
+        assert_eq!(
+            idx.locate("sources[0].settings.path"),
+            Some(Position { line: 5, column: 7 })
+        );
+        assert_eq!(
+            idx.locate("sources[1].id"),
+            Some(Position { line: 6, column: 5 })
+        );
         // Unknown leaf falls back to the nearest ancestor.
         assert_eq!(idx.locate("sources[1].nope"), idx.locate("sources[1]"));
         assert_eq!(idx.locate("sources[1]").unwrap().line, 6);
@@ -184,23 +223,46 @@ mod tests {
     #[test]
     fn hostile_files_are_refused_with_their_place_in_linear_time() {
         let started = std::time::Instant::now();
-        let deep = format!("name: x\nsources: {}1{}\n", "[".repeat(100_000), "]".repeat(100_000));
+        let deep = format!(
+            "name: x\nsources: {}1{}\n",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
         let (pos, why) = guard(&deep).unwrap_err();
         assert!(why.contains("nested deeper than 64"), "{why}");
         assert_eq!(pos.map(|p| p.line), Some(2));
-        let indented: String = (0..5_000).map(|i| format!("{}k{i}:\n", " ".repeat(i % 100))).collect();
+        let indented: String = (0..5_000)
+            .map(|i| format!("{}k{i}:\n", " ".repeat(i % 100)))
+            .collect();
         assert!(guard(&indented).unwrap_err().1.contains("nested deeper"));
-        assert!(started.elapsed() < std::time::Duration::from_secs(30), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{:?}",
+            started.elapsed()
+        );
         // Billion laughs: each level doubles; refused by the alias count.
         let mut bomb = String::from("a: &a [x, x]\n");
         for i in 1..30 {
-            bomb.push_str(&format!("a{i}: &a{i} [*{p}, *{p}, *{p}, *{p}]\n", p = if i == 1 { "a".to_string() } else { format!("a{}", i - 1) }));
+            bomb.push_str(&format!(
+                "a{i}: &a{i} [*{p}, *{p}, *{p}, *{p}]\n",
+                p = if i == 1 {
+                    "a".to_string()
+                } else {
+                    format!("a{}", i - 1)
+                }
+            ));
         }
         let (pos, why) = guard(&bomb).unwrap_err();
         assert!(why.contains("aliases"), "{why}");
         assert!(pos.is_some_and(|p| p.line > 1), "{pos:?}");
         assert_eq!(guard("  \n").unwrap_err().1, "the file is empty");
-        assert!(guard("name: x\nsources: [a, *nope]\n").unwrap_err().1.contains("invalid YAML"), "an unknown alias is named");
+        assert!(
+            guard("name: x\nsources: [a, *nope]\n")
+                .unwrap_err()
+                .1
+                .contains("invalid YAML"),
+            "an unknown alias is named"
+        );
         assert!(guard("name: x\nsources:\n  - id: a\n").is_ok());
     }
 }

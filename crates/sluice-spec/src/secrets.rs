@@ -10,7 +10,12 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// a `${ENV}` reference, never written in the pipeline file.
 pub fn is_secret_property(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    k.contains("password") || k.contains("secret") || k.ends_with(".key.pem") || k == "ssl.keystore.key" || k == "sasl.oauthbearer.config" || k.ends_with("token")
+    k.contains("password")
+        || k.contains("secret")
+        || k.ends_with(".key.pem")
+        || k == "ssl.keystore.key"
+        || k == "sasl.oauthbearer.config"
+        || k.ends_with("token")
 }
 
 /// A reference to a secret held in an environment variable.
@@ -23,10 +28,14 @@ impl SecretRef {
     pub fn parse(raw: &str) -> Result<SecretRef, String> {
         let re = regex::Regex::new(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$").expect("static regex");
         match re.captures(raw.trim()) {
-            Some(c) => Ok(SecretRef { var: c[1].to_string() }),
-            None => Err("credentials must be environment references like `${CONFLUENCE_TOKEN}`; \
+            Some(c) => Ok(SecretRef {
+                var: c[1].to_string(),
+            }),
+            None => Err(
+                "credentials must be environment references like `${CONFLUENCE_TOKEN}`; \
                  literal secrets are not accepted in pipeline files"
-                .to_string()),
+                    .to_string(),
+            ),
         }
     }
 
@@ -38,7 +47,10 @@ impl SecretRef {
     pub fn resolve(&self) -> Result<Secret, String> {
         match std::env::var(&self.var) {
             Ok(v) if !v.is_empty() => Ok(Secret(v)),
-            _ => Err(format!("environment variable `{}` is not set; export it before running", self.var)),
+            _ => Err(format!(
+                "environment variable `{}` is not set; export it before running",
+                self.var
+            )),
         }
     }
 }
@@ -101,7 +113,10 @@ pub fn check_env_refs(value: &str) -> Result<(), String> {
     let name = regex::Regex::new(r"^[A-Za-z_][A-Za-z0-9_]*$").expect("static regex");
     for c in env_ref_re().captures_iter(value) {
         if !name.is_match(&c[1]) {
-            return Err(format!("`${{{}}}` is not a valid environment reference; use `${{NAME}}` with letters, digits and `_`", &c[1]));
+            return Err(format!(
+                "`${{{}}}` is not a valid environment reference; use `${{NAME}}` with letters, digits and `_`",
+                &c[1]
+            ));
         }
     }
     if env_ref_re().replace_all(value, "").contains("${") {
@@ -114,15 +129,19 @@ pub fn check_env_refs(value: &str) -> Result<(), String> {
 pub fn expand_env_refs(value: &str) -> Result<String, String> {
     check_env_refs(value)?;
     let mut missing = None;
-    let out = env_ref_re().replace_all(value, |c: &regex::Captures<'_>| match std::env::var(&c[1]) {
-        Ok(v) => v,
-        Err(_) => {
-            missing.get_or_insert_with(|| c[1].to_string());
-            String::new()
+    let out = env_ref_re().replace_all(value, |c: &regex::Captures<'_>| {
+        match std::env::var(&c[1]) {
+            Ok(v) => v,
+            Err(_) => {
+                missing.get_or_insert_with(|| c[1].to_string());
+                String::new()
+            }
         }
     });
     match missing {
-        Some(var) => Err(format!("environment variable `{var}` is not set; export it before running")),
+        Some(var) => Err(format!(
+            "environment variable `{var}` is not set; export it before running"
+        )),
         None => Ok(out.into_owned()),
     }
 }
@@ -134,7 +153,11 @@ mod tests {
     #[test]
     fn only_env_references_are_accepted() {
         assert_eq!(SecretRef::parse("${TOKEN_1}").unwrap().var(), "TOKEN_1");
-        assert!(SecretRef::parse("hunter2").unwrap_err().contains("literal secrets"));
+        assert!(
+            SecretRef::parse("hunter2")
+                .unwrap_err()
+                .contains("literal secrets")
+        );
         assert!(SecretRef::parse("${1BAD}").is_err());
     }
 
@@ -155,9 +178,20 @@ mod tests {
         // SAFETY: single-threaded test touching variables unique to it.
         unsafe { std::env::set_var("SLUICE_TEST_KAFKA_USER", "svc") };
         assert_eq!(expand_env_refs("plain").unwrap(), "plain");
-        assert_eq!(expand_env_refs("${SLUICE_TEST_KAFKA_USER}@corp").unwrap(), "svc@corp");
-        assert!(expand_env_refs("${SLUICE_TEST_KAFKA_NOPE}").unwrap_err().contains("`SLUICE_TEST_KAFKA_NOPE` is not set"));
-        assert!(check_env_refs("${1x}").unwrap_err().contains("not a valid environment reference"));
+        assert_eq!(
+            expand_env_refs("${SLUICE_TEST_KAFKA_USER}@corp").unwrap(),
+            "svc@corp"
+        );
+        assert!(
+            expand_env_refs("${SLUICE_TEST_KAFKA_NOPE}")
+                .unwrap_err()
+                .contains("`SLUICE_TEST_KAFKA_NOPE` is not set")
+        );
+        assert!(
+            check_env_refs("${1x}")
+                .unwrap_err()
+                .contains("not a valid environment reference")
+        );
         assert!(check_env_refs("${OPEN").unwrap_err().contains("unclosed"));
     }
 }

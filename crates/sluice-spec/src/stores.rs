@@ -95,7 +95,9 @@ pub enum QdrantQuantizationSpec {
 
 impl QdrantSinkSpec {
     pub fn collection(&self, pipeline: &str) -> String {
-        self.collection.clone().unwrap_or_else(|| format!("sluice_{}", pipeline.replace(['-', '.'], "_")))
+        self.collection
+            .clone()
+            .unwrap_or_else(|| format!("sluice_{}", pipeline.replace(['-', '.'], "_")))
     }
 }
 
@@ -139,7 +141,10 @@ pub enum ElasticsearchAuth {
     /// `Authorization: ApiKey <key>` (the base64 `id:api_key` Elasticsearch returns as `encoded`).
     ApiKey { key: SecretRef },
     /// HTTP basic auth.
-    Basic { username: String, password: SecretRef },
+    Basic {
+        username: String,
+        password: SecretRef,
+    },
     /// `Authorization: Bearer <token>` (service tokens, OAuth).
     Bearer { token: SecretRef },
 }
@@ -178,7 +183,9 @@ impl<'de> Deserialize<'de> for RefreshPolicy {
                 "false" => Ok(RefreshPolicy::False),
                 "true" => Ok(RefreshPolicy::True),
                 "wait_for" => Ok(RefreshPolicy::WaitFor),
-                other => Err(serde::de::Error::custom(format!("unknown refresh policy `{other}`; use false, true or wait_for"))),
+                other => Err(serde::de::Error::custom(format!(
+                    "unknown refresh policy `{other}`; use false, true or wait_for"
+                ))),
             },
         }
     }
@@ -208,7 +215,9 @@ impl RefreshPolicy {
 
 impl ElasticsearchSinkSpec {
     pub fn index(&self, pipeline: &str) -> String {
-        self.index.clone().unwrap_or_else(|| format!("sluice-{}", pipeline.to_ascii_lowercase()))
+        self.index
+            .clone()
+            .unwrap_or_else(|| format!("sluice-{}", pipeline.to_ascii_lowercase()))
     }
 }
 

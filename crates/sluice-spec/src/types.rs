@@ -54,7 +54,11 @@ pub struct PruneSpec {
 
 impl Default for PruneSpec {
     fn default() -> Self {
-        PruneSpec { max_delete_percent: default_max_delete_percent(), min_guarded_deletes: default_guard_floor(), allow_mass_delete: false }
+        PruneSpec {
+            max_delete_percent: default_max_delete_percent(),
+            min_guarded_deletes: default_guard_floor(),
+            allow_mass_delete: false,
+        }
     }
 }
 
@@ -356,13 +360,19 @@ fn default_linger_ms() -> u64 {
 
 impl KafkaTransportSpec {
     pub fn topic(&self, pipeline: &str) -> String {
-        self.topic.clone().unwrap_or_else(|| format!("sluice.{pipeline}"))
+        self.topic
+            .clone()
+            .unwrap_or_else(|| format!("sluice.{pipeline}"))
     }
     pub fn dead_letter_topic(&self, pipeline: &str) -> String {
-        self.dead_letter_topic.clone().unwrap_or_else(|| format!("{}.dlq", self.topic(pipeline)))
+        self.dead_letter_topic
+            .clone()
+            .unwrap_or_else(|| format!("{}.dlq", self.topic(pipeline)))
     }
     pub fn group(&self, pipeline: &str) -> String {
-        self.group.clone().unwrap_or_else(|| format!("sluice-{pipeline}"))
+        self.group
+            .clone()
+            .unwrap_or_else(|| format!("sluice-{pipeline}"))
     }
 }
 
@@ -372,7 +382,9 @@ fn default_batch_records() -> usize {
 
 impl Default for TransportSpec {
     fn default() -> Self {
-        TransportSpec::InProcess { batch_records: default_batch_records() }
+        TransportSpec::InProcess {
+            batch_records: default_batch_records(),
+        }
     }
 }
 

@@ -3,7 +3,10 @@
 
 #[test]
 fn checked_in_schema_matches_types() {
-    let path = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("run through cargo test")).join("../../schemas/pipeline.schema.json");
+    let path = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("run through cargo test"),
+    )
+    .join("../../schemas/pipeline.schema.json");
     let generated = sluice_spec::pipeline_json_schema();
     if std::env::var_os("SLUICE_BLESS").is_some() {
         std::fs::write(&path, &generated).unwrap();

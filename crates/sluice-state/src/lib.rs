@@ -133,7 +133,11 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         ("dead_letters", "kind", "TEXT NOT NULL DEFAULT 'failed'"),
         ("dead_letters", "attempts", "INTEGER NOT NULL DEFAULT 1"),
     ] {
-        let has: i64 = conn.query_row(&format!("SELECT count(*) FROM pragma_table_info('{table}') WHERE name = ?1"), [column], |r| r.get(0))?;
+        let has: i64 = conn.query_row(
+            &format!("SELECT count(*) FROM pragma_table_info('{table}') WHERE name = ?1"),
+            [column],
+            |r| r.get(0),
+        )?;
         if has == 0 {
             conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))?;
         }
@@ -145,7 +149,10 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     }
     let documents: i64 = conn.query_row("SELECT count(*) FROM documents", [], |r| r.get(0))?;
     if documents > 0 {
-        tracing::warn!(documents, "state predates the access model: every source is re-read on the next run and every document rewritten with its access");
+        tracing::warn!(
+            documents,
+            "state predates the access model: every source is re-read on the next run and every document rewritten with its access"
+        );
         conn.execute_batch("BEGIN; UPDATE documents SET content_hash = '', meta_hash = ''; DELETE FROM checkpoints; COMMIT;")?;
     }
     conn.pragma_update(None, "user_version", STATE_VERSION)
@@ -193,15 +200,24 @@ fn now() -> String {
 impl StateStore {
     pub fn open(path: &Path) -> Result<StateStore, StateError> {
         let p = path.display().to_string();
-        let err = |e: rusqlite::Error| StateError { path: p.clone(), message: e.to_string() };
+        let err = |e: rusqlite::Error| StateError {
+            path: p.clone(),
+            message: e.to_string(),
+        };
         if let Some(dir) = path.parent() {
             let created = !dir.exists();
-            std::fs::create_dir_all(dir).map_err(|e| StateError { path: p.clone(), message: e.to_string() })?;
+            std::fs::create_dir_all(dir).map_err(|e| StateError {
+                path: p.clone(),
+                message: e.to_string(),
+            })?;
             // The data directory holds the index (restricted documents' text)
             // and the state: owner-only when Sluice creates it, and a warning
             // when an existing one is open to others.
             if created {
-                owner_only(dir).map_err(|e| StateError { path: p.clone(), message: e.to_string() })?;
+                owner_only(dir).map_err(|e| StateError {
+                    path: p.clone(),
+                    message: e.to_string(),
+                })?;
             } else if let Some(why) = exposure(dir) {
                 tracing::warn!(dir = %dir.display(), "{why}");
             }
@@ -210,23 +226,38 @@ impl StateStore {
         let conn = Connection::open(path).map_err(err)?;
         if new_file {
             // The state names every indexed record: owner-only, like its directory.
-            file_owner_only(path).map_err(|e| StateError { path: p.clone(), message: e.to_string() })?;
+            file_owner_only(path).map_err(|e| StateError {
+                path: p.clone(),
+                message: e.to_string(),
+            })?;
         }
         // WAL + NORMAL: each commit is atomic and durable across process
         // crashes; readers (status, API) do not block the writer.
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
         migrate(&conn).map_err(err)?;
-        Ok(StateStore { conn: Mutex::new(conn), path: p })
+        Ok(StateStore {
+            conn: Mutex::new(conn),
+            path: p,
+        })
     }
 
     fn err(&self, e: impl std::fmt::Display) -> StateError {
-        StateError { path: self.path.clone(), message: e.to_string() }
+        StateError {
+            path: self.path.clone(),
+            message: e.to_string(),
+        }
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, StateError> {
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StateError> {
         let mut conn = self.conn.lock().map_err(|_| self.err("lock poisoned"))?;
         f(&mut conn).map_err(|e| self.err(e))
     }
@@ -246,9 +277,13 @@ impl StateStore {
     /// True once any page of this source was committed.
     pub fn has_checkpoint(&self, pipeline: &str, source: &str) -> Result<bool, StateError> {
         self.with(|c| {
-            c.query_row("SELECT 1 FROM checkpoints WHERE pipeline = ?1 AND source = ?2", params![pipeline, source], |_| Ok(()))
-                .optional()
-                .map(|o| o.is_some())
+            c.query_row(
+                "SELECT 1 FROM checkpoints WHERE pipeline = ?1 AND source = ?2",
+                params![pipeline, source],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|o| o.is_some())
         })
     }
 
@@ -268,9 +303,15 @@ impl StateStore {
     }
 
     /// Ids of every document of `source`, for the prune pass.
-    pub fn doc_ids_for_source(&self, pipeline: &str, source: &str) -> Result<Vec<(Uuid, String)>, StateError> {
+    pub fn doc_ids_for_source(
+        &self,
+        pipeline: &str,
+        source: &str,
+    ) -> Result<Vec<(Uuid, String)>, StateError> {
         self.with(|c| {
-            let mut stmt = c.prepare("SELECT doc_id, external_id FROM documents WHERE pipeline = ?1 AND source = ?2")?;
+            let mut stmt = c.prepare(
+                "SELECT doc_id, external_id FROM documents WHERE pipeline = ?1 AND source = ?2",
+            )?;
             let rows = stmt.query_map(params![pipeline, source], |r| {
                 let id: String = r.get(0)?;
                 Ok((parse_uuid(&id)?, r.get::<_, String>(1)?))
@@ -291,7 +332,12 @@ impl StateStore {
 
     /// Commits one acknowledged page atomically: document states, deletions,
     /// dead letters and the new cursor land together or not at all.
-    pub fn commit_page(&self, pipeline: &str, source: &str, page: &PageCommit<'_>) -> Result<(), StateError> {
+    pub fn commit_page(
+        &self,
+        pipeline: &str,
+        source: &str,
+        page: &PageCommit<'_>,
+    ) -> Result<(), StateError> {
         self.with(|c| {
             let tx = c.transaction()?;
             {
@@ -369,7 +415,11 @@ impl StateStore {
     /// payload only, with stored vectors): what it computes replaces what
     /// the pass set.
     /// `updates`: (document, access the stores hold, access the source gave).
-    pub fn set_access(&self, pipeline: &str, updates: &[(Uuid, String, String)]) -> Result<(), StateError> {
+    pub fn set_access(
+        &self,
+        pipeline: &str,
+        updates: &[(Uuid, String, String)],
+    ) -> Result<(), StateError> {
         self.with(|c| {
             let tx = c.transaction()?;
             {
@@ -385,7 +435,13 @@ impl StateStore {
     /// Forgets every document's stored hashes for `pipeline` (checkpoints
     /// and dead letters stay): the next version of each is treated as new.
     pub fn forget_documents(&self, pipeline: &str) -> Result<u64, StateError> {
-        self.with(|c| c.execute("DELETE FROM documents WHERE pipeline = ?1", params![pipeline]).map(|n| n as u64))
+        self.with(|c| {
+            c.execute(
+                "DELETE FROM documents WHERE pipeline = ?1",
+                params![pipeline],
+            )
+            .map(|n| n as u64)
+        })
     }
 
     /// The vector space (`TextEmbedder::space`) the pipeline's stored
@@ -404,7 +460,12 @@ impl StateStore {
     /// transaction, so the next run re-reads every source and re-embeds every
     /// chunk: vectors from two spaces never answer one query. Returns the
     /// space that was replaced, if any.
-    pub fn adopt_embedding_space(&self, pipeline: &str, space: &str, legacy: &str) -> Result<Option<String>, StateError> {
+    pub fn adopt_embedding_space(
+        &self,
+        pipeline: &str,
+        space: &str,
+        legacy: &str,
+    ) -> Result<Option<String>, StateError> {
         // Chunk hashes are blanked one by one, not dropped, so status still
         // counts the chunks that are stored until they are rewritten.
         self.adopt_setting(
@@ -424,21 +485,51 @@ impl StateStore {
     /// forgotten, so the next run re-reads every source and rewrites every
     /// document the new way; a chunk whose text did not change keeps its
     /// vector. A store that never recorded a shape adopts it as it is.
-    pub fn adopt_document_shape(&self, pipeline: &str, shape: &str) -> Result<Option<String>, StateError> {
-        self.adopt_setting(pipeline, "document_shape", shape, None, "UPDATE documents SET content_hash = '', meta_hash = '' WHERE pipeline = ?1")
+    pub fn adopt_document_shape(
+        &self,
+        pipeline: &str,
+        shape: &str,
+    ) -> Result<Option<String>, StateError> {
+        self.adopt_setting(
+            pipeline,
+            "document_shape",
+            shape,
+            None,
+            "UPDATE documents SET content_hash = '', meta_hash = '' WHERE pipeline = ?1",
+        )
     }
 
-    fn adopt_setting(&self, pipeline: &str, key: &str, value: &str, legacy: Option<&str>, forget_sql: &str) -> Result<Option<String>, StateError> {
+    fn adopt_setting(
+        &self,
+        pipeline: &str,
+        key: &str,
+        value: &str,
+        legacy: Option<&str>,
+        forget_sql: &str,
+    ) -> Result<Option<String>, StateError> {
         self.with(|c| {
             let tx = c.transaction()?;
-            let recorded: Option<String> =
-                tx.query_row("SELECT value FROM pipeline_settings WHERE pipeline = ?1 AND key = ?2", params![pipeline, key], |r| r.get(0)).optional()?;
-            let documents: i64 = tx.query_row("SELECT count(*) FROM documents WHERE pipeline = ?1", params![pipeline], |r| r.get(0))?;
-            let previous = recorded.or_else(|| legacy.filter(|_| documents > 0).map(str::to_string));
+            let recorded: Option<String> = tx
+                .query_row(
+                    "SELECT value FROM pipeline_settings WHERE pipeline = ?1 AND key = ?2",
+                    params![pipeline, key],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let documents: i64 = tx.query_row(
+                "SELECT count(*) FROM documents WHERE pipeline = ?1",
+                params![pipeline],
+                |r| r.get(0),
+            )?;
+            let previous =
+                recorded.or_else(|| legacy.filter(|_| documents > 0).map(str::to_string));
             let replaced = previous.filter(|p| p != value);
             if replaced.is_some() && documents > 0 {
                 tx.execute(forget_sql, params![pipeline])?;
-                tx.execute("DELETE FROM checkpoints WHERE pipeline = ?1", params![pipeline])?;
+                tx.execute(
+                    "DELETE FROM checkpoints WHERE pipeline = ?1",
+                    params![pipeline],
+                )?;
             }
             tx.execute(
                 "INSERT INTO pipeline_settings (pipeline, key, value) VALUES (?1, ?2, ?3)
@@ -452,7 +543,13 @@ impl StateStore {
 
     /// Drops the checkpoint so the next run of the source is a full sync.
     pub fn reset_checkpoint(&self, pipeline: &str, source: &str) -> Result<(), StateError> {
-        self.with(|c| c.execute("DELETE FROM checkpoints WHERE pipeline = ?1 AND source = ?2", params![pipeline, source]).map(|_| ()))
+        self.with(|c| {
+            c.execute(
+                "DELETE FROM checkpoints WHERE pipeline = ?1 AND source = ?2",
+                params![pipeline, source],
+            )
+            .map(|_| ())
+        })
     }
 
     pub fn record_run(&self, run: &RunRecord) -> Result<(), StateError> {
@@ -500,7 +597,11 @@ impl StateStore {
         })
     }
 
-    pub fn dead_letters(&self, pipeline: &str, limit: usize) -> Result<Vec<DeadLetter>, StateError> {
+    pub fn dead_letters(
+        &self,
+        pipeline: &str,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>, StateError> {
         self.with(|c| {
             let mut stmt = c.prepare(
                 "SELECT source, location, external_id, error FROM dead_letters WHERE pipeline = ?1 ORDER BY id DESC LIMIT ?2",
@@ -513,7 +614,13 @@ impl StateStore {
     }
 
     /// The dead-letter record, newest first.
-    pub fn dead_letter_entries(&self, pipeline: &str, source: Option<&str>, kind: Option<&str>, limit: usize) -> Result<Vec<DeadLetterEntry>, StateError> {
+    pub fn dead_letter_entries(
+        &self,
+        pipeline: &str,
+        source: Option<&str>,
+        kind: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<DeadLetterEntry>, StateError> {
         self.with(|c| {
             let mut stmt = c.prepare(
                 "SELECT id, kind, at, attempts, source, location, external_id, error FROM dead_letters
@@ -533,7 +640,12 @@ impl StateStore {
     }
 
     /// Forgets every entry of these records (gone at the source).
-    pub fn settle_dead_letters(&self, pipeline: &str, source: &str, external_ids: &[String]) -> Result<(), StateError> {
+    pub fn settle_dead_letters(
+        &self,
+        pipeline: &str,
+        source: &str,
+        external_ids: &[String],
+    ) -> Result<(), StateError> {
         self.with(|c| {
             let tx = c.transaction()?;
             {
@@ -548,7 +660,13 @@ impl StateStore {
 
     /// Removes entries (all of a pipeline, or of one source, kind, or
     /// older than a timestamp); returns how many.
-    pub fn purge_dead_letters(&self, pipeline: &str, source: Option<&str>, kind: Option<&str>, before: Option<&str>) -> Result<usize, StateError> {
+    pub fn purge_dead_letters(
+        &self,
+        pipeline: &str,
+        source: Option<&str>,
+        kind: Option<&str>,
+        before: Option<&str>,
+    ) -> Result<usize, StateError> {
         self.with(|c| {
             c.execute(
                 "DELETE FROM dead_letters WHERE pipeline = ?1 AND (?2 IS NULL OR source = ?2) AND (?3 IS NULL OR kind = ?3) AND (?4 IS NULL OR at < ?4)",
@@ -563,7 +681,9 @@ impl StateStore {
 }
 
 fn parse_uuid(s: &str) -> rusqlite::Result<Uuid> {
-    Uuid::parse_str(s).map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+    Uuid::parse_str(s).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 fn row_to_state(r: &rusqlite::Row<'_>) -> rusqlite::Result<DocState> {
@@ -603,18 +723,37 @@ mod tests {
         let path = dir.path().join("state.sqlite");
         {
             let s = StateStore::open(&path).unwrap();
-            let page = PageCommit { cursor: Some("c1"), upserts: vec![state("a")], deletes: vec![], ..Default::default() };
+            let page = PageCommit {
+                cursor: Some("c1"),
+                upserts: vec![state("a")],
+                deletes: vec![],
+                ..Default::default()
+            };
             s.commit_page("p", "src", &page).unwrap();
             // What an older Sluice left behind.
-            s.with(|c| c.pragma_update(None, "user_version", 0)).unwrap();
+            s.with(|c| c.pragma_update(None, "user_version", 0))
+                .unwrap();
         }
         let s = StateStore::open(&path).unwrap();
-        assert_eq!(s.checkpoint("p", "src").unwrap(), None, "every source is re-read");
+        assert_eq!(
+            s.checkpoint("p", "src").unwrap(),
+            None,
+            "every source is re-read"
+        );
         let st = s.doc_states("p", &[state("a").doc_id]).unwrap();
         assert_eq!(st[0].content_hash, "", "every document is rewritten");
-        assert_eq!(st[0].chunk_hashes, state("a").chunk_hashes, "unchanged text keeps its vectors");
+        assert_eq!(
+            st[0].chunk_hashes,
+            state("a").chunk_hashes,
+            "unchanged text keeps its vectors"
+        );
         // Opening again changes nothing more.
-        let page = PageCommit { cursor: Some("c2"), upserts: vec![state("a")], deletes: vec![], ..Default::default() };
+        let page = PageCommit {
+            cursor: Some("c2"),
+            upserts: vec![state("a")],
+            deletes: vec![],
+            ..Default::default()
+        };
         s.commit_page("p", "src", &page).unwrap();
         drop(s);
         let s = StateStore::open(&path).unwrap();
@@ -626,25 +765,76 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = StateStore::open(&dir.path().join("state.sqlite")).unwrap();
         // An empty pipeline adopts its space without forgetting anything.
-        assert_eq!(s.adopt_embedding_space("p", "m/int8", "m/fp32").unwrap(), None);
-        s.commit_page("p", "src", &PageCommit { cursor: Some("c1"), upserts: vec![state("a")], ..Default::default() }).unwrap();
-        assert_eq!(s.adopt_embedding_space("p", "m/int8", "m/fp32").unwrap(), None, "same space: nothing to redo");
+        assert_eq!(
+            s.adopt_embedding_space("p", "m/int8", "m/fp32").unwrap(),
+            None
+        );
+        s.commit_page(
+            "p",
+            "src",
+            &PageCommit {
+                cursor: Some("c1"),
+                upserts: vec![state("a")],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            s.adopt_embedding_space("p", "m/int8", "m/fp32").unwrap(),
+            None,
+            "same space: nothing to redo"
+        );
         assert_eq!(s.checkpoint("p", "src").unwrap().as_deref(), Some("c1"));
 
-        assert_eq!(s.adopt_embedding_space("p", "m/fp32", "m/fp32").unwrap().as_deref(), Some("m/int8"));
-        assert_eq!(s.checkpoint("p", "src").unwrap(), None, "every source is re-read");
+        assert_eq!(
+            s.adopt_embedding_space("p", "m/fp32", "m/fp32")
+                .unwrap()
+                .as_deref(),
+            Some("m/int8")
+        );
+        assert_eq!(
+            s.checkpoint("p", "src").unwrap(),
+            None,
+            "every source is re-read"
+        );
         let st = &s.doc_states("p", &[state("a").doc_id]).unwrap()[0];
         assert_eq!(st.content_hash, "");
-        assert_eq!(st.chunk_hashes, vec![String::new(), String::new()], "no chunk keeps its old vector, and status still counts 2");
+        assert_eq!(
+            st.chunk_hashes,
+            vec![String::new(), String::new()],
+            "no chunk keeps its old vector, and status still counts 2"
+        );
         assert_eq!(s.embedding_space("p").unwrap().as_deref(), Some("m/fp32"));
 
         // A store with documents that never recorded a space was built with `legacy`.
         let s2 = StateStore::open(&dir.path().join("old.sqlite")).unwrap();
-        s2.commit_page("p", "src", &PageCommit { cursor: Some("c1"), upserts: vec![state("a")], ..Default::default() }).unwrap();
-        assert_eq!(s2.adopt_embedding_space("p", "m/fp32", "m/fp32").unwrap(), None);
-        assert_eq!(s2.checkpoint("p", "src").unwrap().as_deref(), Some("c1"), "the legacy space is the same: kept");
-        s2.with(|c| c.execute("DELETE FROM pipeline_settings", [])).unwrap();
-        assert_eq!(s2.adopt_embedding_space("p", "m/int8", "m/fp32").unwrap().as_deref(), Some("m/fp32"));
+        s2.commit_page(
+            "p",
+            "src",
+            &PageCommit {
+                cursor: Some("c1"),
+                upserts: vec![state("a")],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            s2.adopt_embedding_space("p", "m/fp32", "m/fp32").unwrap(),
+            None
+        );
+        assert_eq!(
+            s2.checkpoint("p", "src").unwrap().as_deref(),
+            Some("c1"),
+            "the legacy space is the same: kept"
+        );
+        s2.with(|c| c.execute("DELETE FROM pipeline_settings", []))
+            .unwrap();
+        assert_eq!(
+            s2.adopt_embedding_space("p", "m/int8", "m/fp32")
+                .unwrap()
+                .as_deref(),
+            Some("m/fp32")
+        );
         assert_eq!(s2.checkpoint("p", "src").unwrap(), None);
     }
 
@@ -652,14 +842,38 @@ mod tests {
     fn a_new_document_shape_rewrites_documents_but_keeps_their_vectors() {
         let dir = tempfile::tempdir().unwrap();
         let s = StateStore::open(&dir.path().join("state.sqlite")).unwrap();
-        s.commit_page("p", "src", &PageCommit { cursor: Some("c1"), upserts: vec![state("a")], ..Default::default() }).unwrap();
-        assert_eq!(s.adopt_document_shape("p", "shape-1").unwrap(), None, "a store without a shape adopts it");
+        s.commit_page(
+            "p",
+            "src",
+            &PageCommit {
+                cursor: Some("c1"),
+                upserts: vec![state("a")],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            s.adopt_document_shape("p", "shape-1").unwrap(),
+            None,
+            "a store without a shape adopts it"
+        );
         assert_eq!(s.checkpoint("p", "src").unwrap().as_deref(), Some("c1"));
         assert_eq!(s.adopt_document_shape("p", "shape-1").unwrap(), None);
-        assert_eq!(s.adopt_document_shape("p", "shape-2").unwrap().as_deref(), Some("shape-1"));
-        assert_eq!(s.checkpoint("p", "src").unwrap(), None, "every source is re-read");
+        assert_eq!(
+            s.adopt_document_shape("p", "shape-2").unwrap().as_deref(),
+            Some("shape-1")
+        );
+        assert_eq!(
+            s.checkpoint("p", "src").unwrap(),
+            None,
+            "every source is re-read"
+        );
         let st = &s.doc_states("p", &[state("a").doc_id]).unwrap()[0];
-        assert_eq!((st.content_hash.as_str(), st.chunk_hashes.clone()), ("", state("a").chunk_hashes), "rewritten, vectors kept");
+        assert_eq!(
+            (st.content_hash.as_str(), st.chunk_hashes.clone()),
+            ("", state("a").chunk_hashes),
+            "rewritten, vectors kept"
+        );
     }
 
     #[cfg(unix)]
@@ -669,13 +883,28 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         StateStore::open(&data.join("state.sqlite")).unwrap();
-        assert_eq!(std::fs::metadata(&data).unwrap().permissions().mode() & 0o777, 0o700);
-        assert_eq!(std::fs::metadata(data.join("state.sqlite")).unwrap().permissions().mode() & 0o777, 0o600, "the state file too");
+        assert_eq!(
+            std::fs::metadata(&data).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        assert_eq!(
+            std::fs::metadata(data.join("state.sqlite"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o600,
+            "the state file too"
+        );
         assert_eq!(exposure(&data), None);
         std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
         assert!(exposure(&data).unwrap().contains("chmod 700"));
         StateStore::open(&data.join("state.sqlite")).unwrap();
-        assert_eq!(std::fs::metadata(&data).unwrap().permissions().mode() & 0o777, 0o755, "an operator's choice is reported, not changed");
+        assert_eq!(
+            std::fs::metadata(&data).unwrap().permissions().mode() & 0o777,
+            0o755,
+            "an operator's choice is reported, not changed"
+        );
     }
 
     #[test]
@@ -686,16 +915,42 @@ mod tests {
             let st = StateStore::open(&path).unwrap();
             assert_eq!(st.checkpoint("p", "s").unwrap(), None);
             assert!(!st.has_checkpoint("p", "s").unwrap());
-            st.commit_page("p", "s", &PageCommit { cursor: Some("c1"), upserts: vec![state("1"), state("2")], ..Default::default() }).unwrap();
+            st.commit_page(
+                "p",
+                "s",
+                &PageCommit {
+                    cursor: Some("c1"),
+                    upserts: vec![state("1"), state("2")],
+                    ..Default::default()
+                },
+            )
+            .unwrap();
             // A page without a cursor keeps the old one.
-            st.commit_page("p", "s", &PageCommit { cursor: None, deletes: vec![sluice_core::doc_id("s", "2")], ..Default::default() }).unwrap();
+            st.commit_page(
+                "p",
+                "s",
+                &PageCommit {
+                    cursor: None,
+                    deletes: vec![sluice_core::doc_id("s", "2")],
+                    ..Default::default()
+                },
+            )
+            .unwrap();
         }
         let st = StateStore::open(&path).unwrap();
         assert_eq!(st.checkpoint("p", "s").unwrap().as_deref(), Some("c1"));
-        let got = st.doc_states("p", &[sluice_core::doc_id("s", "1"), sluice_core::doc_id("s", "2")]).unwrap();
+        let got = st
+            .doc_states(
+                "p",
+                &[sluice_core::doc_id("s", "1"), sluice_core::doc_id("s", "2")],
+            )
+            .unwrap();
         assert_eq!(got, vec![state("1")]);
         assert_eq!(st.doc_ids_for_source("p", "s").unwrap().len(), 1);
-        assert_eq!(st.count_documents("p").unwrap(), vec![("s".to_string(), 1, 2)]);
+        assert_eq!(
+            st.count_documents("p").unwrap(),
+            vec![("s".to_string(), 1, 2)]
+        );
         // Other pipelines are isolated.
         assert_eq!(st.checkpoint("other", "s").unwrap(), None);
         st.reset_checkpoint("p", "s").unwrap();
@@ -707,25 +962,67 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let st = StateStore::open(&dir.path().join("s.sqlite")).unwrap();
         // Sabotage: drop a table the commit writes to, after the upsert table.
-        st.with(|c| c.execute_batch("DROP TABLE dead_letters")).unwrap();
-        let dl = DeadLetter { source: "s".into(), location: "x:1".into(), external_id: None, error: "bad".into() };
-        let res = st.commit_page("p", "s", &PageCommit { cursor: Some("c9"), upserts: vec![state("1")], dead_letters: vec![dl], ..Default::default() });
+        st.with(|c| c.execute_batch("DROP TABLE dead_letters"))
+            .unwrap();
+        let dl = DeadLetter {
+            source: "s".into(),
+            location: "x:1".into(),
+            external_id: None,
+            error: "bad".into(),
+        };
+        let res = st.commit_page(
+            "p",
+            "s",
+            &PageCommit {
+                cursor: Some("c9"),
+                upserts: vec![state("1")],
+                dead_letters: vec![dl],
+                ..Default::default()
+            },
+        );
         assert!(res.is_err());
         assert_eq!(st.checkpoint("p", "s").unwrap(), None);
-        assert!(st.doc_states("p", &[sluice_core::doc_id("s", "1")]).unwrap().is_empty());
+        assert!(
+            st.doc_states("p", &[sluice_core::doc_id("s", "1")])
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
     fn runs_and_dead_letters_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let st = StateStore::open(&dir.path().join("s.sqlite")).unwrap();
-        let dl = DeadLetter { source: "s".into(), location: "f.jsonl:3".into(), external_id: Some("9".into()), error: "bad json".into() };
-        st.commit_page("p", "s", &PageCommit { dead_letters: vec![dl.clone()], ..Default::default() }).unwrap();
+        let dl = DeadLetter {
+            source: "s".into(),
+            location: "f.jsonl:3".into(),
+            external_id: Some("9".into()),
+            error: "bad json".into(),
+        };
+        st.commit_page(
+            "p",
+            "s",
+            &PageCommit {
+                dead_letters: vec![dl.clone()],
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert_eq!(st.dead_letters("p", 10).unwrap(), vec![dl]);
         let mut run = RunRecord {
-            pipeline: "p".into(), source: "s".into(), started_at: now(), finished_at: now(), mode: "full".into(),
-            status: "ok".into(), docs_added: 3, docs_updated: 0, docs_unchanged: 0, docs_deleted: 0, chunks_embedded: 5,
-            dead_letters: 1, error: None,
+            pipeline: "p".into(),
+            source: "s".into(),
+            started_at: now(),
+            finished_at: now(),
+            mode: "full".into(),
+            status: "ok".into(),
+            docs_added: 3,
+            docs_updated: 0,
+            docs_unchanged: 0,
+            docs_deleted: 0,
+            chunks_embedded: 5,
+            dead_letters: 1,
+            error: None,
         };
         st.record_run(&run).unwrap();
         run.docs_added = 0;
@@ -738,40 +1035,140 @@ mod tests {
     fn a_dead_letter_is_kept_once_per_record_and_settled_when_the_record_is_indexed() {
         let dir = tempfile::tempdir().unwrap();
         let st = StateStore::open(&dir.path().join("s.sqlite")).unwrap();
-        let dl = |ext: Option<&str>, error: &str| DeadLetter { source: "s".into(), location: "x".into(), external_id: ext.map(String::from), error: error.into() };
+        let dl = |ext: Option<&str>, error: &str| DeadLetter {
+            source: "s".into(),
+            location: "x".into(),
+            external_id: ext.map(String::from),
+            error: error.into(),
+        };
         for attempt in 0..3 {
-            st.commit_page("p", "s", &PageCommit { dead_letters: vec![dl(Some("7"), &format!("try {attempt}")), dl(None, "no id")], ..Default::default() }).unwrap();
+            st.commit_page(
+                "p",
+                "s",
+                &PageCommit {
+                    dead_letters: vec![dl(Some("7"), &format!("try {attempt}")), dl(None, "no id")],
+                    ..Default::default()
+                },
+            )
+            .unwrap();
         }
         let all = st.dead_letter_entries("p", None, None, 100).unwrap();
-        let seven: Vec<&DeadLetterEntry> = all.iter().filter(|e| e.letter.external_id.as_deref() == Some("7")).collect();
+        let seven: Vec<&DeadLetterEntry> = all
+            .iter()
+            .filter(|e| e.letter.external_id.as_deref() == Some("7"))
+            .collect();
         assert_eq!(seven.len(), 1, "one entry per record: {all:?}");
-        assert_eq!((seven[0].attempts, seven[0].letter.error.as_str(), seven[0].kind.as_str()), (3, "try 2", "failed"));
-        let no_id: Vec<&DeadLetterEntry> = all.iter().filter(|e| e.letter.external_id.is_none()).collect();
-        assert_eq!((no_id.len(), no_id[0].attempts), (1, 3), "without an id, one entry per location");
+        assert_eq!(
+            (
+                seven[0].attempts,
+                seven[0].letter.error.as_str(),
+                seven[0].kind.as_str()
+            ),
+            (3, "try 2", "failed")
+        );
+        let no_id: Vec<&DeadLetterEntry> = all
+            .iter()
+            .filter(|e| e.letter.external_id.is_none())
+            .collect();
+        assert_eq!(
+            (no_id.len(), no_id[0].attempts),
+            (1, 3),
+            "without an id, one entry per location"
+        );
         // Indexed in part: a note beside the failure, for another record.
-        st.commit_page("p", "s", &PageCommit { upserts: vec![state("8")], notes: vec![dl(Some("8"), "flattened")], resolved: vec![sluice_core::doc_id("s", "8")], ..Default::default() }).unwrap();
-        assert_eq!(st.dead_letter_entries("p", None, Some("partial"), 100).unwrap().len(), 1);
+        st.commit_page(
+            "p",
+            "s",
+            &PageCommit {
+                upserts: vec![state("8")],
+                notes: vec![dl(Some("8"), "flattened")],
+                resolved: vec![sluice_core::doc_id("s", "8")],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            st.dead_letter_entries("p", None, Some("partial"), 100)
+                .unwrap()
+                .len(),
+            1
+        );
         // Record 7 is indexed now: its failure is settled, the note stays.
-        st.commit_page("p", "s", &PageCommit { upserts: vec![state("7")], resolved: vec![sluice_core::doc_id("s", "7")], ..Default::default() }).unwrap();
+        st.commit_page(
+            "p",
+            "s",
+            &PageCommit {
+                upserts: vec![state("7")],
+                resolved: vec![sluice_core::doc_id("s", "7")],
+                ..Default::default()
+            },
+        )
+        .unwrap();
         let left = st.dead_letter_entries("p", None, None, 100).unwrap();
-        assert!(left.iter().all(|e| e.letter.external_id.as_deref() != Some("7")), "{left:?}");
+        assert!(
+            left.iter()
+                .all(|e| e.letter.external_id.as_deref() != Some("7")),
+            "{left:?}"
+        );
         assert_eq!(left.len(), 2);
         // Deleting record 8 forgets its note too.
-        st.commit_page("p", "s", &PageCommit { deletes: vec![sluice_core::doc_id("s", "8")], ..Default::default() }).unwrap();
-        assert_eq!(st.dead_letter_entries("p", None, Some("partial"), 100).unwrap().len(), 0);
-        assert_eq!(st.purge_dead_letters("p", Some("other"), None, None).unwrap(), 0);
+        st.commit_page(
+            "p",
+            "s",
+            &PageCommit {
+                deletes: vec![sluice_core::doc_id("s", "8")],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            st.dead_letter_entries("p", None, Some("partial"), 100)
+                .unwrap()
+                .len(),
+            0
+        );
+        assert_eq!(
+            st.purge_dead_letters("p", Some("other"), None, None)
+                .unwrap(),
+            0
+        );
         assert_eq!(st.purge_dead_letters("p", None, None, None).unwrap(), 1);
-        assert!(st.dead_letter_entries("p", None, None, 100).unwrap().is_empty());
+        assert!(
+            st.dead_letter_entries("p", None, None, 100)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
     fn the_dead_letter_record_is_bounded() {
         let dir = tempfile::tempdir().unwrap();
         let st = StateStore::open(&dir.path().join("s.sqlite")).unwrap();
-        let many: Vec<DeadLetter> = (0..MAX_DEAD_LETTERS + 50).map(|i| DeadLetter { source: "s".into(), location: format!("line {i}"), external_id: None, error: "bad".into() }).collect();
-        st.commit_page("p", "s", &PageCommit { dead_letters: many, ..Default::default() }).unwrap();
-        let kept = st.dead_letter_entries("p", None, None, usize::MAX >> 1).unwrap();
+        let many: Vec<DeadLetter> = (0..MAX_DEAD_LETTERS + 50)
+            .map(|i| DeadLetter {
+                source: "s".into(),
+                location: format!("line {i}"),
+                external_id: None,
+                error: "bad".into(),
+            })
+            .collect();
+        st.commit_page(
+            "p",
+            "s",
+            &PageCommit {
+                dead_letters: many,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let kept = st
+            .dead_letter_entries("p", None, None, usize::MAX >> 1)
+            .unwrap();
         assert_eq!(kept.len() as i64, MAX_DEAD_LETTERS);
-        assert_eq!(kept[0].letter.location, format!("line {}", MAX_DEAD_LETTERS + 49), "the newest are kept");
+        assert_eq!(
+            kept[0].letter.location,
+            format!("line {}", MAX_DEAD_LETTERS + 49),
+            "the newest are kept"
+        );
     }
 }

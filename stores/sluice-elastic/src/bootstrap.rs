@@ -20,16 +20,37 @@ pub enum Flavor {
 
 pub(crate) async fn detect(client: &EsClient) -> Result<Flavor, EsError> {
     let (_, root) = client.send(Method::GET, "/", None, &[]).await?;
-    let version = root["version"]["number"].as_str().unwrap_or("unknown").to_string();
-    let major: u32 = version.split('.').next().and_then(|m| m.parse().ok()).unwrap_or(0);
+    let version = root["version"]["number"]
+        .as_str()
+        .unwrap_or("unknown")
+        .to_string();
+    let major: u32 = version
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
     if root["version"]["distribution"].as_str() == Some("opensearch") {
         if major < 2 {
-            return Err(EsError { message: format!("OpenSearch {version} at {} is not supported; use OpenSearch 2.x", client.base()), transient: false, status: None });
+            return Err(EsError {
+                message: format!(
+                    "OpenSearch {version} at {} is not supported; use OpenSearch 2.x",
+                    client.base()
+                ),
+                transient: false,
+                status: None,
+            });
         }
         return Ok(Flavor::OpenSearch(version));
     }
     if major < 8 {
-        return Err(EsError { message: format!("Elasticsearch {version} at {} is not supported; use Elasticsearch 8.x", client.base()), transient: false, status: None });
+        return Err(EsError {
+            message: format!(
+                "Elasticsearch {version} at {} is not supported; use Elasticsearch 8.x",
+                client.base()
+            ),
+            transient: false,
+            status: None,
+        });
     }
     Ok(Flavor::Elasticsearch(version))
 }
@@ -39,14 +60,22 @@ fn mapping() -> Value {
 }
 
 /// The concrete index the alias points at, if the alias exists.
-pub(crate) async fn alias_target(client: &EsClient, alias: &str) -> Result<Option<String>, EsError> {
-    let (status, v) = client.send(Method::GET, &format!("/_alias/{alias}"), None, &[404]).await?;
+pub(crate) async fn alias_target(
+    client: &EsClient,
+    alias: &str,
+) -> Result<Option<String>, EsError> {
+    let (status, v) = client
+        .send(Method::GET, &format!("/_alias/{alias}"), None, &[404])
+        .await?;
     if status == 404 {
         return Ok(None);
     }
     let obj = v.as_object().cloned().unwrap_or_default();
     // With several indexes behind the alias, the write index is the one to use.
-    let write = obj.iter().find(|(_, i)| i["aliases"][alias]["is_write_index"].as_bool() == Some(true)).map(|(k, _)| k.clone());
+    let write = obj
+        .iter()
+        .find(|(_, i)| i["aliases"][alias]["is_write_index"].as_bool() == Some(true))
+        .map(|(k, _)| k.clone());
     Ok(write.or_else(|| obj.keys().max().cloned()))
 }
 
@@ -58,14 +87,35 @@ pub(crate) fn version_of(alias: &str, index: &str) -> Option<u32> {
 pub(crate) async fn put_template(client: &EsClient, alias: &str) -> Result<(), EsError> {
     let m = mapping();
     let body = json!({ "index_patterns": [format!("{alias}-v*")], "priority": 200, "template": { "settings": m["settings"], "mappings": m["mappings"] } });
-    client.send(Method::PUT, &format!("/_index_template/{alias}"), Some(Body::Json(body)), &[]).await?;
+    client
+        .send(
+            Method::PUT,
+            &format!("/_index_template/{alias}"),
+            Some(Body::Json(body)),
+            &[],
+        )
+        .await?;
     Ok(())
 }
 
 pub(crate) async fn create_index(client: &EsClient, index: &str) -> Result<(), EsError> {
-    let (status, v) = client.send(Method::PUT, &format!("/{index}"), Some(Body::Json(mapping())), &[400]).await?;
+    let (status, v) = client
+        .send(
+            Method::PUT,
+            &format!("/{index}"),
+            Some(Body::Json(mapping())),
+            &[400],
+        )
+        .await?;
     if status == 400 && v["error"]["type"].as_str() != Some("resource_already_exists_exception") {
-        return Err(EsError { message: format!("creating index `{index}`: {}", crate::client::reason(&v, reqwest::StatusCode::BAD_REQUEST)), transient: false, status: Some(400) });
+        return Err(EsError {
+            message: format!(
+                "creating index `{index}`: {}",
+                crate::client::reason(&v, reqwest::StatusCode::BAD_REQUEST)
+            ),
+            transient: false,
+            status: Some(400),
+        });
     }
     Ok(())
 }
@@ -78,10 +128,14 @@ pub(crate) async fn ensure_alias(client: &EsClient, alias: &str) -> Result<Strin
         return Ok(index);
     }
     // A concrete index with the alias's name would shadow it.
-    let (status, _) = client.send(Method::HEAD, &format!("/{alias}"), None, &[404]).await?;
+    let (status, _) = client
+        .send(Method::HEAD, &format!("/{alias}"), None, &[404])
+        .await?;
     if status != 404 {
         return Err(EsError {
-            message: format!("`{alias}` is an index, not an alias; Sluice writes through an alias over `{alias}-vN` indexes — choose another `index:` name or reindex it into `{alias}-v1` and add the alias"),
+            message: format!(
+                "`{alias}` is an index, not an alias; Sluice writes through an alias over `{alias}-vN` indexes — choose another `index:` name or reindex it into `{alias}-v1` and add the alias"
+            ),
             transient: false,
             status: None,
         });
@@ -89,7 +143,9 @@ pub(crate) async fn ensure_alias(client: &EsClient, alias: &str) -> Result<Strin
     let index = format!("{alias}-v1");
     create_index(client, &index).await?;
     let actions = json!({ "actions": [{ "add": { "index": index, "alias": alias, "is_write_index": true } }] });
-    client.send(Method::POST, "/_aliases", Some(Body::Json(actions)), &[]).await?;
+    client
+        .send(Method::POST, "/_aliases", Some(Body::Json(actions)), &[])
+        .await?;
     Ok(index)
 }
 
@@ -107,18 +163,33 @@ async fn add_access_fields(client: &EsClient, index: &str) {
         .filter_map(|f| m["mappings"]["properties"].get(&f).map(|v| (f, v.clone())))
         .collect();
     let body = json!({ "properties": props });
-    if let Err(e) = client.send(Method::PUT, &format!("/{index}/_mapping"), Some(Body::Json(body)), &[]).await {
+    if let Err(e) = client
+        .send(
+            Method::PUT,
+            &format!("/{index}/_mapping"),
+            Some(Body::Json(body)),
+            &[],
+        )
+        .await
+    {
         tracing::warn!(index, error = %e, "could not add the access fields to the index mapping; run `sluice run --full` to rebuild it");
     }
 }
 
 /// Points the alias at `new_index` and away from `old_index` atomically.
-pub(crate) async fn swap_alias(client: &EsClient, alias: &str, old_index: &str, new_index: &str) -> Result<(), EsError> {
+pub(crate) async fn swap_alias(
+    client: &EsClient,
+    alias: &str,
+    old_index: &str,
+    new_index: &str,
+) -> Result<(), EsError> {
     let actions = json!({ "actions": [
         { "remove": { "index": old_index, "alias": alias } },
         { "add": { "index": new_index, "alias": alias, "is_write_index": true } }
     ] });
-    client.send(Method::POST, "/_aliases", Some(Body::Json(actions)), &[]).await?;
+    client
+        .send(Method::POST, "/_aliases", Some(Body::Json(actions)), &[])
+        .await?;
     Ok(())
 }
 
@@ -130,7 +201,25 @@ mod tests {
     fn checked_in_mapping_is_strict_and_covers_every_field() {
         let m = mapping();
         assert_eq!(m["mappings"]["dynamic"], "strict");
-        for f in ["doc_id", "chunk_id", "ordinal", "source", "external_id", "kind", "title", "text", "url", "labels", "acl_0", "acl_1", "acl_2", "acl_3", "updated_at", "content_hash", "author"] {
+        for f in [
+            "doc_id",
+            "chunk_id",
+            "ordinal",
+            "source",
+            "external_id",
+            "kind",
+            "title",
+            "text",
+            "url",
+            "labels",
+            "acl_0",
+            "acl_1",
+            "acl_2",
+            "acl_3",
+            "updated_at",
+            "content_hash",
+            "author",
+        ] {
             assert!(m["mappings"]["properties"][f].is_object(), "{f}");
         }
         assert_eq!(m["mappings"]["properties"]["updated_at"]["type"], "date");

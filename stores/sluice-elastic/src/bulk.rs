@@ -19,7 +19,13 @@ pub(crate) enum BulkAction {
     Update,
 }
 
-pub(crate) fn action_lines(out: &mut String, action: BulkAction, index: &str, id: &str, doc: &Value) {
+pub(crate) fn action_lines(
+    out: &mut String,
+    action: BulkAction,
+    index: &str,
+    id: &str,
+    doc: &Value,
+) {
     let (name, body) = match action {
         BulkAction::Index => ("index", doc.clone()),
         BulkAction::Update => ("update", json!({ "doc": doc })),
@@ -52,14 +58,26 @@ pub struct BulkOutcome {
 
 /// Reads a `_bulk` answer for `expected` operations.
 pub fn parse_bulk_response(v: &Value, expected: usize) -> Result<BulkOutcome, String> {
-    let items = v["items"].as_array().ok_or_else(|| format!("_bulk answer without `items`: {}", v.to_string().chars().take(200).collect::<String>()))?;
+    let items = v["items"].as_array().ok_or_else(|| {
+        format!(
+            "_bulk answer without `items`: {}",
+            v.to_string().chars().take(200).collect::<String>()
+        )
+    })?;
     if items.len() != expected {
-        return Err(format!("_bulk answered {} items for {expected} operations", items.len()));
+        return Err(format!(
+            "_bulk answered {} items for {expected} operations",
+            items.len()
+        ));
     }
     let mut out = BulkOutcome::default();
     for (position, item) in items.iter().enumerate() {
         // {"index": {...}} / {"delete": {...}} / {"create": {...}}
-        let body = item.as_object().and_then(|o| o.values().next()).cloned().unwrap_or(Value::Null);
+        let body = item
+            .as_object()
+            .and_then(|o| o.values().next())
+            .cloned()
+            .unwrap_or(Value::Null);
         let status = body["status"].as_u64().unwrap_or(0) as u16;
         if (200..300).contains(&status) {
             out.succeeded += 1;
@@ -68,12 +86,19 @@ pub fn parse_bulk_response(v: &Value, expected: usize) -> Result<BulkOutcome, St
         let e = &body["error"];
         let reason = match (e["type"].as_str(), e["reason"].as_str()) {
             (Some(t), Some(r)) => {
-                let cause = e["caused_by"]["reason"].as_str().map(|c| format!(" ({c})")).unwrap_or_default();
+                let cause = e["caused_by"]["reason"]
+                    .as_str()
+                    .map(|c| format!(" ({c})"))
+                    .unwrap_or_default();
                 format!("{t}: {r}{cause}")
             }
             _ => format!("status {status}: {e}"),
         };
-        out.failed.push(ItemFailure { position, status, reason });
+        out.failed.push(ItemFailure {
+            position,
+            status,
+            reason,
+        });
     }
     Ok(out)
 }
@@ -94,12 +119,22 @@ mod tests {
         ]});
         let out = parse_bulk_response(&v, 5).unwrap();
         assert_eq!(out.succeeded, 1);
-        let retry: Vec<usize> = out.failed.iter().filter(|f| f.retryable()).map(|f| f.position).collect();
+        let retry: Vec<usize> = out
+            .failed
+            .iter()
+            .filter(|f| f.retryable())
+            .map(|f| f.position)
+            .collect();
         assert_eq!(retry, vec![1, 3, 4]);
         let rejected: Vec<&ItemFailure> = out.failed.iter().filter(|f| !f.retryable()).collect();
         assert_eq!(rejected.len(), 1);
         assert_eq!(rejected[0].position, 2);
-        assert!(rejected[0].reason.contains("document_parsing_exception") && rejected[0].reason.contains("failed to parse date field"), "{}", rejected[0].reason);
+        assert!(
+            rejected[0].reason.contains("document_parsing_exception")
+                && rejected[0].reason.contains("failed to parse date field"),
+            "{}",
+            rejected[0].reason
+        );
     }
 
     #[test]
@@ -112,12 +147,33 @@ mod tests {
     #[test]
     fn ndjson_lines_end_with_newline() {
         let mut s = String::new();
-        action_lines(&mut s, BulkAction::Index, "kb", "1", &json!({"text": "a\nb"}));
+        action_lines(
+            &mut s,
+            BulkAction::Index,
+            "kb",
+            "1",
+            &json!({"text": "a\nb"}),
+        );
         assert_eq!(s.lines().count(), 2);
         assert!(s.ends_with('\n'));
         let mut u = String::new();
-        action_lines(&mut u, BulkAction::Update, "kb", "1", &json!({"acl_0": ["*"]}));
-        let lines: Vec<Value> = u.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-        assert_eq!(lines, vec![json!({"update": {"_index": "kb", "_id": "1"}}), json!({"doc": {"acl_0": ["*"]}})]);
+        action_lines(
+            &mut u,
+            BulkAction::Update,
+            "kb",
+            "1",
+            &json!({"acl_0": ["*"]}),
+        );
+        let lines: Vec<Value> = u
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                json!({"update": {"_index": "kb", "_id": "1"}}),
+                json!({"doc": {"acl_0": ["*"]}})
+            ]
+        );
     }
 }

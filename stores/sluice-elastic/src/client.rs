@@ -11,7 +11,10 @@ pub enum Auth {
     None,
     /// `Authorization: ApiKey <encoded>`.
     ApiKey(String),
-    Basic { username: String, password: String },
+    Basic {
+        username: String,
+        password: String,
+    },
     /// `Authorization: Bearer <token>`.
     Bearer(String),
 }
@@ -23,7 +26,6 @@ pub struct EsError {
     /// HTTP status, when the server answered.
     pub status: Option<u16>,
 }
-
 
 impl std::fmt::Display for EsError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -48,7 +50,11 @@ impl EsClient {
     pub fn new(base: &str, auth: Auth, timeout: Duration) -> Result<EsClient, String> {
         let base = base.trim_end_matches('/').to_string();
         reqwest::Url::parse(&base).map_err(|e| format!("`{base}` is not a URL: {e}"))?;
-        let http = reqwest::Client::builder().timeout(timeout).connect_timeout(timeout.min(Duration::from_secs(10))).build().map_err(|e| e.to_string())?;
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .build()
+            .map_err(|e| e.to_string())?;
         Ok(EsClient { http, base, auth })
     }
 
@@ -69,11 +75,21 @@ impl EsClient {
     /// Sends a JSON (or NDJSON, with `ndjson`) body; returns the status and
     /// the parsed answer. Non-2xx answers are errors, except the statuses
     /// listed in `ok_statuses` (e.g. 404 for "alias missing").
-    pub async fn send(&self, method: Method, path: &str, body: Option<Body>, ok_statuses: &[u16]) -> Result<(u16, Value), EsError> {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Body>,
+        ok_statuses: &[u16],
+    ) -> Result<(u16, Value), EsError> {
         let mut b = self.builder(method.clone(), path);
         match body {
             Some(Body::Json(v)) => b = b.json(&v),
-            Some(Body::Ndjson(s)) => b = b.header(reqwest::header::CONTENT_TYPE, "application/x-ndjson").body(s),
+            Some(Body::Ndjson(s)) => {
+                b = b
+                    .header(reqwest::header::CONTENT_TYPE, "application/x-ndjson")
+                    .body(s)
+            }
             None => {}
         }
         let resp = b.send().await.map_err(|e| EsError {
@@ -82,12 +98,28 @@ impl EsClient {
             status: None,
         })?;
         let status = resp.status();
-        let text = resp.text().await.map_err(|e| EsError { message: format!("{method} {path}: reading the answer: {e}"), transient: true, status: Some(status.as_u16()) })?;
-        let value: Value = if text.trim().is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text.clone())) };
+        let text = resp.text().await.map_err(|e| EsError {
+            message: format!("{method} {path}: reading the answer: {e}"),
+            transient: true,
+            status: Some(status.as_u16()),
+        })?;
+        let value: Value = if text.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text.clone()))
+        };
         if status.is_success() || ok_statuses.contains(&status.as_u16()) {
             return Ok((status.as_u16(), value));
         }
-        Err(EsError { message: format!("{method} {path}: HTTP {}: {}", status.as_u16(), reason(&value, status)), transient: status_is_transient(status.as_u16()), status: Some(status.as_u16()) })
+        Err(EsError {
+            message: format!(
+                "{method} {path}: HTTP {}: {}",
+                status.as_u16(),
+                reason(&value, status)
+            ),
+            transient: status_is_transient(status.as_u16()),
+            status: Some(status.as_u16()),
+        })
     }
 }
 
@@ -116,7 +148,9 @@ pub fn reason(v: &Value, status: StatusCode) -> String {
     };
     match status.as_u16() {
         401 => format!("{text} (check the sink's `auth:` and the variable it names)"),
-        403 => format!("{text} (the credentials lack privileges on the index; they need create_index, write, read, manage on the alias and its `-v*` indexes)"),
+        403 => format!(
+            "{text} (the credentials lack privileges on the index; they need create_index, write, read, manage on the alias and its `-v*` indexes)"
+        ),
         _ => text,
     }
 }

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::Value;
-use sluice_core::search::{Access, ChunkPayload, KeywordLeg, LegChunk, SNIPPET_CHARS, SearchFilters};
+use sluice_core::search::{
+    Access, ChunkPayload, KeywordLeg, LegChunk, SNIPPET_CHARS, SearchFilters,
+};
 use sluice_core::{OpenedStore, StoreContext, StoreFactory, StoreSearch};
 use sluice_spec::secrets::expand_env_refs;
 use sluice_spec::{ElasticsearchAuth, ElasticsearchSinkSpec, SecretRef, SinkSpec};
@@ -39,7 +41,9 @@ impl StoreFactory for ElasticStoreType {
     }
 
     fn check_env(&self, config: &Value) -> Vec<(String, String)> {
-        let Ok(spec) = spec_of(config) else { return Vec::new() };
+        let Ok(spec) = spec_of(config) else {
+            return Vec::new();
+        };
         let mut out = Vec::new();
         if let Err(e) = expand_env_refs(&spec.url) {
             out.push(("url".into(), e));
@@ -56,17 +60,36 @@ impl StoreFactory for ElasticStoreType {
         let place = ctx.place;
         let spec = spec_of(ctx.config).map_err(|e| format!("{place}: {e}"))?;
         let url = expand_env_refs(&spec.url).map_err(|e| format!("{place}.url: {e}"))?;
-        let secret = |s: &SecretRef, field: &str| s.resolve().map(|v| v.expose().to_string()).map_err(|e| format!("{place}.auth.{field}: {e}"));
+        let secret = |s: &SecretRef, field: &str| {
+            s.resolve()
+                .map(|v| v.expose().to_string())
+                .map_err(|e| format!("{place}.auth.{field}: {e}"))
+        };
         let auth = match &spec.auth {
             None => Auth::None,
             Some(ElasticsearchAuth::ApiKey { key }) => Auth::ApiKey(secret(key, "key")?),
-            Some(ElasticsearchAuth::Basic { username, password }) => Auth::Basic { username: username.clone(), password: secret(password, "password")? },
+            Some(ElasticsearchAuth::Basic { username, password }) => Auth::Basic {
+                username: username.clone(),
+                password: secret(password, "password")?,
+            },
             Some(ElasticsearchAuth::Bearer { token }) => Auth::Bearer(secret(token, "token")?),
         };
         let deadline = Duration::from_millis(spec.search_timeout_ms);
         let alias = spec.index(ctx.pipeline);
-        let store = Arc::new(ElasticStore::new(ElasticStoreConfig { spec, url, auth, alias }).map_err(|e| format!("{place}: {e}"))?);
-        Ok(OpenedStore { sink: store.clone(), search: StoreSearch::Keyword(store.clone(), deadline), handle: store })
+        let store = Arc::new(
+            ElasticStore::new(ElasticStoreConfig {
+                spec,
+                url,
+                auth,
+                alias,
+            })
+            .map_err(|e| format!("{place}: {e}"))?,
+        );
+        Ok(OpenedStore {
+            sink: store.clone(),
+            search: StoreSearch::Keyword(store.clone(), deadline),
+            handle: store,
+        })
     }
 }
 
@@ -80,9 +103,24 @@ impl KeywordLeg for ElasticStore {
         format!("elasticsearch {}/{}", self.client().base(), self.alias())
     }
 
-    async fn keyword_search(&self, query: &str, n: usize, filters: &SearchFilters, access: &Access) -> Result<Vec<LegChunk>, String> {
-        let hits = self.search_chunks(query, n, filters, access, SNIPPET_CHARS).await?;
-        Ok(hits.into_iter().map(|h| LegChunk { score: h.score, chunk: h.chunk, snippet: h.snippet }).collect())
+    async fn keyword_search(
+        &self,
+        query: &str,
+        n: usize,
+        filters: &SearchFilters,
+        access: &Access,
+    ) -> Result<Vec<LegChunk>, String> {
+        let hits = self
+            .search_chunks(query, n, filters, access, SNIPPET_CHARS)
+            .await?;
+        Ok(hits
+            .into_iter()
+            .map(|h| LegChunk {
+                score: h.score,
+                chunk: h.chunk,
+                snippet: h.snippet,
+            })
+            .collect())
     }
 
     async fn document_chunks(&self, doc_id: &Uuid) -> Result<Vec<ChunkPayload>, String> {

@@ -15,17 +15,17 @@
 //! * `search`: the keyword leg with highlights.
 
 mod bootstrap;
-mod factory;
 mod bulk;
 mod client;
+mod factory;
 mod query;
 mod search;
 mod sink;
 
-pub use bootstrap::{MAPPING, Flavor};
+pub use bootstrap::{Flavor, MAPPING};
 pub use bulk::{BulkOutcome, ItemFailure, parse_bulk_response};
 pub use client::{Auth, EsClient, EsError};
+pub use factory::ElasticStoreType;
 pub use query::{keyword_query, search_filters};
 pub use search::KeywordHit;
-pub use factory::ElasticStoreType;
 pub use sink::{ElasticStore, ElasticStoreConfig};

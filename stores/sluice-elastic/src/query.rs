@@ -6,7 +6,9 @@ use sluice_core::access::{MAX_ACL_SETS, acl_field};
 use sluice_core::search::{Access, SearchFilters};
 
 fn micros_to_rfc3339(us: i64) -> String {
-    chrono::DateTime::from_timestamp_micros(us).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)).unwrap_or_default()
+    chrono::DateTime::from_timestamp_micros(us)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+        .unwrap_or_default()
 }
 
 /// `filter` clauses for the filters plus the caller's access.
@@ -43,7 +45,13 @@ pub fn search_filters(filters: &SearchFilters, access: &Access) -> Vec<Value> {
 
 /// The keyword leg's request: BM25 over title (boosted) and text, with
 /// highlighted fragments of the chunk text.
-pub fn keyword_query(query: &str, size: usize, filters: &SearchFilters, access: &Access, snippet_chars: usize) -> Value {
+pub fn keyword_query(
+    query: &str,
+    size: usize,
+    filters: &SearchFilters,
+    access: &Access,
+    snippet_chars: usize,
+) -> Value {
     json!({
         "size": size,
         "track_total_hits": false,
@@ -67,21 +75,41 @@ mod tests {
     #[test]
     fn every_access_slot_must_hold_one_of_the_callers_terms() {
         let f = search_filters(&SearchFilters::default(), &Access::public_only());
-        let want: Vec<Value> = (0..4).map(|i| json!({ "terms": { format!("acl_{i}"): ["*"] } })).collect();
+        let want: Vec<Value> = (0..4)
+            .map(|i| json!({ "terms": { format!("acl_{i}"): ["*"] } }))
+            .collect();
         assert_eq!(f, want, "public only: every slot unused");
-        let f = search_filters(&SearchFilters::default(), &Access::Principals(vec!["confluence:wiki:group:hr".into()]));
-        assert_eq!(f[0], json!({ "terms": { "acl_0": ["*", "confluence:wiki:group:hr"] } }));
+        let f = search_filters(
+            &SearchFilters::default(),
+            &Access::Principals(vec!["confluence:wiki:group:hr".into()]),
+        );
+        assert_eq!(
+            f[0],
+            json!({ "terms": { "acl_0": ["*", "confluence:wiki:group:hr"] } })
+        );
         assert_eq!(f.len(), 4);
         assert!(search_filters(&SearchFilters::default(), &Access::All).is_empty());
     }
 
     #[test]
     fn filters_map_to_terms_and_ranges() {
-        let filters = SearchFilters { sources: vec!["wiki".into()], kinds: vec![], labels: vec!["ops".into()], updated_after: Some(0), updated_before: Some(1_000_000) };
+        let filters = SearchFilters {
+            sources: vec!["wiki".into()],
+            kinds: vec![],
+            labels: vec!["ops".into()],
+            updated_after: Some(0),
+            updated_before: Some(1_000_000),
+        };
         let f = search_filters(&filters, &Access::Principals(vec!["group:sre".into()]));
         assert_eq!(f.len(), 7);
-        assert_eq!(f[2]["range"]["updated_at"]["gte"], "1970-01-01T00:00:00.000000Z");
-        assert_eq!(f[2]["range"]["updated_at"]["lt"], "1970-01-01T00:00:01.000000Z");
+        assert_eq!(
+            f[2]["range"]["updated_at"]["gte"],
+            "1970-01-01T00:00:00.000000Z"
+        );
+        assert_eq!(
+            f[2]["range"]["updated_at"]["lt"],
+            "1970-01-01T00:00:01.000000Z"
+        );
         assert_eq!(f[6], json!({ "terms": { "acl_3": ["*", "group:sre"] } }));
         let q = keyword_query("pager", 50, &filters, &Access::All, 240);
         assert_eq!(q["size"], 50);

@@ -20,7 +20,16 @@ pub struct KeywordHit {
 
 fn payload(src: &Value) -> Option<ChunkPayload> {
     let s = |k: &str| src[k].as_str().map(str::to_string);
-    let list = |k: &str| src[k].as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default();
+    let list = |k: &str| {
+        src[k]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
     Some(ChunkPayload {
         chunk_id: Uuid::parse_str(src["chunk_id"].as_str()?).ok()?,
         doc_id: Uuid::parse_str(src["doc_id"].as_str()?).ok()?,
@@ -31,18 +40,39 @@ fn payload(src: &Value) -> Option<ChunkPayload> {
         title: s("title").unwrap_or_default(),
         url: s("url"),
         labels: list("labels"),
-        acl: src.as_object().map(sluice_core::access::slots_from_record).unwrap_or_default(),
-        updated_at: s("updated_at").and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok()).map(|t| t.timestamp_micros()),
+        acl: src
+            .as_object()
+            .map(sluice_core::access::slots_from_record)
+            .unwrap_or_default(),
+        updated_at: s("updated_at")
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+            .map(|t| t.timestamp_micros()),
         text: s("text").unwrap_or_default(),
     })
 }
 
 impl ElasticStore {
     /// Up to `size` best-matching chunks, best first.
-    pub async fn search_chunks(&self, query: &str, size: usize, filters: &SearchFilters, access: &Access, snippet_chars: usize) -> Result<Vec<KeywordHit>, String> {
+    pub async fn search_chunks(
+        &self,
+        query: &str,
+        size: usize,
+        filters: &SearchFilters,
+        access: &Access,
+        snippet_chars: usize,
+    ) -> Result<Vec<KeywordHit>, String> {
         self.bootstrap().await.map_err(|e| e.to_string())?;
         let body = keyword_query(query, size, filters, access, snippet_chars);
-        let (_, v) = self.client.send(Method::POST, &format!("/{}/_search", self.alias()), Some(Body::Json(body)), &[]).await.map_err(|e| e.to_string())?;
+        let (_, v) = self
+            .client
+            .send(
+                Method::POST,
+                &format!("/{}/_search", self.alias()),
+                Some(Body::Json(body)),
+                &[],
+            )
+            .await
+            .map_err(|e| e.to_string())?;
         let hits = v["hits"]["hits"].as_array().cloned().unwrap_or_default();
         Ok(hits
             .iter()
@@ -60,8 +90,20 @@ impl ElasticStore {
     pub async fn document_chunks(&self, doc_id: &Uuid) -> Result<Vec<ChunkPayload>, String> {
         self.bootstrap().await.map_err(|e| e.to_string())?;
         let body = serde_json::json!({ "size": 10000, "query": { "term": { "doc_id": doc_id.to_string() } }, "sort": [{ "ordinal": "asc" }] });
-        let (_, v) = self.client.send(Method::POST, &format!("/{}/_search", self.alias()), Some(Body::Json(body)), &[]).await.map_err(|e| e.to_string())?;
-        let mut chunks: Vec<ChunkPayload> = v["hits"]["hits"].as_array().map(|h| h.iter().filter_map(|h| payload(&h["_source"])).collect()).unwrap_or_default();
+        let (_, v) = self
+            .client
+            .send(
+                Method::POST,
+                &format!("/{}/_search", self.alias()),
+                Some(Body::Json(body)),
+                &[],
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut chunks: Vec<ChunkPayload> = v["hits"]["hits"]
+            .as_array()
+            .map(|h| h.iter().filter_map(|h| payload(&h["_source"])).collect())
+            .unwrap_or_default();
         chunks.sort_by_key(|c| c.ordinal);
         Ok(chunks)
     }
@@ -69,8 +111,22 @@ impl ElasticStore {
     /// Chunk documents behind the alias (after a refresh).
     pub async fn count(&self) -> Result<u64, String> {
         self.bootstrap().await.map_err(|e| e.to_string())?;
-        let _ = self.client.send(Method::POST, &format!("/{}/_refresh", self.alias()), None, &[]).await;
-        let (_, v) = self.client.send(Method::GET, &format!("/{}/_count", self.alias()), None, &[]).await.map_err(|e| e.to_string())?;
-        v["count"].as_u64().ok_or_else(|| format!("_count answer without `count`: {v}"))
+        let _ = self
+            .client
+            .send(
+                Method::POST,
+                &format!("/{}/_refresh", self.alias()),
+                None,
+                &[],
+            )
+            .await;
+        let (_, v) = self
+            .client
+            .send(Method::GET, &format!("/{}/_count", self.alias()), None, &[])
+            .await
+            .map_err(|e| e.to_string())?;
+        v["count"]
+            .as_u64()
+            .ok_or_else(|| format!("_count answer without `count`: {v}"))
     }
 }

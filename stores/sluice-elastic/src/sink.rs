@@ -44,8 +44,17 @@ pub struct ElasticStore {
 
 impl ElasticStore {
     pub fn new(cfg: ElasticStoreConfig) -> Result<ElasticStore, String> {
-        let client = EsClient::new(&cfg.url, cfg.auth.clone(), Duration::from_secs(cfg.spec.timeout_secs)).map_err(|e| format!("elasticsearch sink: {e}"))?;
-        Ok(ElasticStore { client, cfg, ready: OnceCell::new() })
+        let client = EsClient::new(
+            &cfg.url,
+            cfg.auth.clone(),
+            Duration::from_secs(cfg.spec.timeout_secs),
+        )
+        .map_err(|e| format!("elasticsearch sink: {e}"))?;
+        Ok(ElasticStore {
+            client,
+            cfg,
+            ready: OnceCell::new(),
+        })
     }
 
     pub fn alias(&self) -> &str {
@@ -57,7 +66,11 @@ impl ElasticStore {
     }
 
     fn error(&self, e: EsError) -> SinkError {
-        SinkError { sink: "elasticsearch".into(), message: e.message, transient: e.transient }
+        SinkError {
+            sink: "elasticsearch".into(),
+            message: e.message,
+            transient: e.transient,
+        }
     }
 
     /// Detects the server, installs the template and the alias over a
@@ -81,7 +94,13 @@ impl ElasticStore {
 
     /// The versioned index behind the alias.
     pub async fn current_index(&self) -> Result<String, EsError> {
-        bootstrap::alias_target(&self.client, &self.cfg.alias).await?.ok_or_else(|| EsError { message: format!("alias `{}` is missing", self.cfg.alias), transient: false, status: None })
+        bootstrap::alias_target(&self.client, &self.cfg.alias)
+            .await?
+            .ok_or_else(|| EsError {
+                message: format!("alias `{}` is missing", self.cfg.alias),
+                transient: false,
+                status: None,
+            })
     }
 
     /// Creates the next versioned index (`<alias>-v(N+1)`) for a full
@@ -102,7 +121,9 @@ impl ElasticStore {
         cfg.alias = index.to_string();
         let store = ElasticStore::new(cfg)?;
         // The index exists already (create_next_version made it).
-        let _ = store.ready.set(Arc::new(Ready { flavor: Flavor::Elasticsearch(String::new()) }));
+        let _ = store.ready.set(Arc::new(Ready {
+            flavor: Flavor::Elasticsearch(String::new()),
+        }));
         Ok(store)
     }
 
@@ -110,13 +131,18 @@ impl ElasticStore {
     pub async fn swap_to(&self, index: &str) -> Result<(), EsError> {
         let old = self.current_index().await?;
         bootstrap::swap_alias(&self.client, &self.cfg.alias, &old, index).await?;
-        self.client.send(Method::DELETE, &format!("/{old}"), None, &[404]).await?;
+        self.client
+            .send(Method::DELETE, &format!("/{old}"), None, &[404])
+            .await?;
         Ok(())
     }
 
     /// The shared retry policy with this sink's `max_attempts`.
     fn retry_policy(&self) -> RetryPolicy {
-        RetryPolicy::new(Backoff::new(Duration::from_millis(200), Duration::from_secs(10)), Some(self.cfg.spec.max_attempts))
+        RetryPolicy::new(
+            Backoff::new(Duration::from_millis(200), Duration::from_secs(10)),
+            Some(self.cfg.spec.max_attempts),
+        )
     }
 
     fn refresh(&self) -> &'static str {
@@ -126,11 +152,17 @@ impl ElasticStore {
     /// Sends the operations, retrying refused items; returns the positions
     /// refused for good with their reasons.
     async fn bulk_index(&self, ops: &[(String, Value)]) -> Result<Vec<(usize, String)>, EsError> {
-        self.bulk(BulkAction::Index, ops).await.map(|r| r.into_iter().map(|(i, _, reason)| (i, reason)).collect())
+        self.bulk(BulkAction::Index, ops)
+            .await
+            .map(|r| r.into_iter().map(|(i, _, reason)| (i, reason)).collect())
     }
 
     /// `bulk_index` for any action; refusals carry their status.
-    async fn bulk(&self, action: BulkAction, ops: &[(String, Value)]) -> Result<Vec<(usize, u16, String)>, EsError> {
+    async fn bulk(
+        &self,
+        action: BulkAction,
+        ops: &[(String, Value)],
+    ) -> Result<Vec<(usize, u16, String)>, EsError> {
         let mut rejected = Vec::new();
         let mut pending: Vec<usize> = (0..ops.len()).collect();
         let mut tries = self.retry_policy().start();
@@ -141,7 +173,11 @@ impl ElasticStore {
             }
             let path = format!("/_bulk?refresh={}", self.refresh());
             let attempt = tries.attempt();
-            let answer = match self.client.send(Method::POST, &path, Some(Body::Ndjson(body)), &[]).await {
+            let answer = match self
+                .client
+                .send(Method::POST, &path, Some(Body::Ndjson(body)), &[])
+                .await
+            {
                 Ok((_, v)) => v,
                 Err(e) if e.transient && tries.can_retry() => {
                     tracing::warn!(attempt, error = %e, "elasticsearch _bulk: transient error; retrying");
@@ -150,7 +186,11 @@ impl ElasticStore {
                 }
                 Err(e) => return Err(e),
             };
-            let outcome = parse_bulk_response(&answer, pending.len()).map_err(|m| EsError { message: m, transient: false, status: None })?;
+            let outcome = parse_bulk_response(&answer, pending.len()).map_err(|m| EsError {
+                message: m,
+                transient: false,
+                status: None,
+            })?;
             let mut retry = Vec::new();
             for f in outcome.failed {
                 let op = pending[f.position];
@@ -165,7 +205,11 @@ impl ElasticStore {
             }
             if !tries.can_retry() {
                 return Err(EsError {
-                    message: format!("{} _bulk items still refused after {attempt} attempts, e.g. {}", retry.len(), retry[0].1),
+                    message: format!(
+                        "{} _bulk items still refused after {attempt} attempts, e.g. {}",
+                        retry.len(),
+                        retry[0].1
+                    ),
                     transient: true,
                     status: None,
                 });
@@ -180,20 +224,44 @@ impl ElasticStore {
 
     async fn delete_by_query(&self, query: Value) -> Result<u64, EsError> {
         // `_delete_by_query` takes only true/false for refresh.
-        let refresh = if self.refresh() == "false" { "false" } else { "true" };
-        let path = format!("/{}/_delete_by_query?conflicts=proceed&refresh={refresh}", self.cfg.alias);
+        let refresh = if self.refresh() == "false" {
+            "false"
+        } else {
+            "true"
+        };
+        let path = format!(
+            "/{}/_delete_by_query?conflicts=proceed&refresh={refresh}",
+            self.cfg.alias
+        );
         let mut tries = self.retry_policy().start();
         loop {
             let attempt = tries.attempt();
-            match self.client.send(Method::POST, &path, Some(Body::Json(json!({ "query": query }))), &[]).await {
+            match self
+                .client
+                .send(
+                    Method::POST,
+                    &path,
+                    Some(Body::Json(json!({ "query": query }))),
+                    &[],
+                )
+                .await
+            {
                 Ok((_, v)) => {
                     if let Some(f) = v["failures"].as_array().filter(|f| !f.is_empty()) {
                         if tries.can_retry() {
-                            tracing::warn!(attempt, failures = f.len(), "elasticsearch _delete_by_query: failures; retrying");
+                            tracing::warn!(
+                                attempt,
+                                failures = f.len(),
+                                "elasticsearch _delete_by_query: failures; retrying"
+                            );
                             tries.wait(None).await;
                             continue;
                         }
-                        return Err(EsError { message: format!("_delete_by_query kept failing: {}", f[0]), transient: true, status: None });
+                        return Err(EsError {
+                            message: format!("_delete_by_query kept failing: {}", f[0]),
+                            transient: true,
+                            status: None,
+                        });
                     }
                     return Ok(v["deleted"].as_u64().unwrap_or(0));
                 }
@@ -219,7 +287,10 @@ impl Sink for ElasticStore {
         let mut owner: Vec<Uuid> = Vec::new();
         for w in &batch.writes {
             for c in &w.chunks {
-                ops.push((c.chunk.chunk_id.to_string(), Value::Object(chunk_record(&w.document, &c.chunk))));
+                ops.push((
+                    c.chunk.chunk_id.to_string(),
+                    Value::Object(chunk_record(&w.document, &c.chunk)),
+                ));
                 owner.push(w.doc_id);
             }
         }
@@ -236,17 +307,27 @@ impl Sink for ElasticStore {
             .map(|w| json!({ "bool": { "filter": [{ "term": { "doc_id": w.doc_id.to_string() } }, { "range": { "ordinal": { "gte": w.chunk_count } } }] } }))
             .collect();
         for part in stale.chunks(256) {
-            self.delete_by_query(json!({ "bool": { "should": part, "minimum_should_match": 1 } })).await.map_err(|e| self.error(e))?;
+            self.delete_by_query(json!({ "bool": { "should": part, "minimum_should_match": 1 } }))
+                .await
+                .map_err(|e| self.error(e))?;
         }
         for part in batch.deletes.chunks(1000) {
             let ids: Vec<String> = part.iter().map(Uuid::to_string).collect();
-            self.delete_by_query(json!({ "terms": { "doc_id": ids } })).await.map_err(|e| self.error(e))?;
+            self.delete_by_query(json!({ "terms": { "doc_id": ids } }))
+                .await
+                .map_err(|e| self.error(e))?;
         }
         let written = ops.len() - owner.iter().filter(|d| rejected.contains_key(d)).count();
         Ok(SinkAck {
             chunks_written: written,
             docs_deleted: batch.deletes.len(),
-            rejected: rejected.into_iter().map(|(doc_id, reason)| SinkRejection { doc_id, reason: format!("elasticsearch refused the document: {reason}") }).collect(),
+            rejected: rejected
+                .into_iter()
+                .map(|(doc_id, reason)| SinkRejection {
+                    doc_id,
+                    reason: format!("elasticsearch refused the document: {reason}"),
+                })
+                .collect(),
         })
     }
 
@@ -266,9 +347,17 @@ impl Sink for ElasticStore {
             ops.extend(u.chunk_ids.iter().map(|c| (c.to_string(), fields.clone())));
         }
         for part in ops.chunks(self.cfg.spec.bulk_actions.max(1)) {
-            let refused = self.bulk(BulkAction::Update, part).await.map_err(|e| self.error(e))?;
-            if let Some((i, _, reason)) = refused.into_iter().find(|(_, status, _)| *status != 404) {
-                return Err(self.error(EsError { message: format!("updating the access of chunk {}: {reason}", part[i].0), transient: false, status: None }));
+            let refused = self
+                .bulk(BulkAction::Update, part)
+                .await
+                .map_err(|e| self.error(e))?;
+            if let Some((i, _, reason)) = refused.into_iter().find(|(_, status, _)| *status != 404)
+            {
+                return Err(self.error(EsError {
+                    message: format!("updating the access of chunk {}: {reason}", part[i].0),
+                    transient: false,
+                    status: None,
+                }));
             }
         }
         Ok(())

@@ -12,7 +12,10 @@
 //! `WMS-4102` and `snake_case` into parts only, and no tokenizer crate emits
 //! both the whole identifier and its parts in tantivy's token model.
 
-use tantivy::tokenizer::{Language, LowerCaser, RemoveLongFilter, Stemmer, StopWordFilter, TextAnalyzer, Token, TokenStream, Tokenizer};
+use tantivy::tokenizer::{
+    Language, LowerCaser, RemoveLongFilter, Stemmer, StopWordFilter, TextAnalyzer, Token,
+    TokenStream, Tokenizer,
+};
 
 /// Characters that join the parts of an identifier (`WMS-4102`,
 /// `snake_case`, `v1.2.3`, `src/main.rs`) when they stand between two
@@ -48,7 +51,10 @@ pub enum Emit {
 
 impl CodeAwareTokenizer {
     pub fn new(emit: Emit) -> CodeAwareTokenizer {
-        CodeAwareTokenizer { emit, tokens: Vec::new() }
+        CodeAwareTokenizer {
+            emit,
+            tokens: Vec::new(),
+        }
     }
 }
 
@@ -58,7 +64,10 @@ impl Tokenizer for CodeAwareTokenizer {
     fn token_stream<'a>(&'a mut self, text: &'a str) -> OwnedStream<'a> {
         self.tokens.clear();
         tokenize(text, self.emit, &mut self.tokens);
-        OwnedStream { tokens: &mut self.tokens, next: 0 }
+        OwnedStream {
+            tokens: &mut self.tokens,
+            next: 0,
+        }
     }
 }
 
@@ -100,10 +109,22 @@ fn tokenize(text: &str, emit: Emit, out: &mut Vec<Token>) {
         let whole = parts.len() > 1 && to - from <= MAX_COMPOUND_BYTES && emit != Emit::Words;
         for (i, &(a, b)) in parts.iter().enumerate() {
             if emit != Emit::Identifiers {
-                out.push(Token { offset_from: a, offset_to: b, position: *position, text: text[a..b].to_string(), position_length: 1 });
+                out.push(Token {
+                    offset_from: a,
+                    offset_to: b,
+                    position: *position,
+                    text: text[a..b].to_string(),
+                    position_length: 1,
+                });
             }
             if i == 0 && whole {
-                out.push(Token { offset_from: from, offset_to: to, position: *position, text: text[from..to].to_string(), position_length: parts.len() });
+                out.push(Token {
+                    offset_from: from,
+                    offset_to: to,
+                    position: *position,
+                    text: text[from..to].to_string(),
+                    position_length: parts.len(),
+                });
             }
             *position += 1;
         }
@@ -138,7 +159,11 @@ fn tokenize(text: &str, emit: Emit, out: &mut Vec<Token>) {
 }
 
 fn chain(emit: Emit) -> TextAnalyzer {
-    TextAnalyzer::builder(CodeAwareTokenizer::new(emit)).filter(RemoveLongFilter::limit(64)).filter(LowerCaser).filter(Stemmer::new(Language::English)).build()
+    TextAnalyzer::builder(CodeAwareTokenizer::new(emit))
+        .filter(RemoveLongFilter::limit(64))
+        .filter(LowerCaser)
+        .filter(Stemmer::new(Language::English))
+        .build()
 }
 
 /// The analyzer of the title and text fields: words.
@@ -161,8 +186,18 @@ pub fn query_analyzer() -> TextAnalyzer {
 /// "were"; tantivy's own has 33 words): for the query that chooses which
 /// words a snippet highlights.
 pub fn highlight_analyzer() -> TextAnalyzer {
-    let stop = StopWordFilter::remove(stop_words::lookup("en").unwrap_or_default().iter().map(|w| w.to_string()));
-    TextAnalyzer::builder(CodeAwareTokenizer::new(Emit::Words)).filter(RemoveLongFilter::limit(64)).filter(LowerCaser).filter(stop).filter(Stemmer::new(Language::English)).build()
+    let stop = StopWordFilter::remove(
+        stop_words::lookup("en")
+            .unwrap_or_default()
+            .iter()
+            .map(|w| w.to_string()),
+    );
+    TextAnalyzer::builder(CodeAwareTokenizer::new(Emit::Words))
+        .filter(RemoveLongFilter::limit(64))
+        .filter(LowerCaser)
+        .filter(stop)
+        .filter(Stemmer::new(Language::English))
+        .build()
 }
 
 /// What a query asks for: single terms, and quoted phrases (terms in order).
@@ -239,21 +274,52 @@ mod tests {
 
     #[test]
     fn identifiers_are_kept_whole_and_split() {
-        assert_eq!(tokens("See WMS-4102 now"), at(&[(0, "see"), (1, "wms"), (1, "wms-4102"), (2, "4102"), (3, "now")]));
-        assert_eq!(tokens("retry_count"), at(&[(0, "retri"), (0, "retry_count"), (1, "count")]));
-        assert_eq!(tokens("src/main.rs"), at(&[(0, "src"), (0, "src/main.r"), (1, "main"), (2, "rs")]));
+        assert_eq!(
+            tokens("See WMS-4102 now"),
+            at(&[
+                (0, "see"),
+                (1, "wms"),
+                (1, "wms-4102"),
+                (2, "4102"),
+                (3, "now")
+            ])
+        );
+        assert_eq!(
+            tokens("retry_count"),
+            at(&[(0, "retri"), (0, "retry_count"), (1, "count")])
+        );
+        assert_eq!(
+            tokens("src/main.rs"),
+            at(&[(0, "src"), (0, "src/main.r"), (1, "main"), (2, "rs")])
+        );
     }
 
     #[test]
     fn the_fields_get_words_or_identifiers() {
-        assert_eq!(tokens_of(&mut analyzer(), "See WMS-4102 now"), at(&[(0, "see"), (1, "wms"), (2, "4102"), (3, "now")]));
-        assert_eq!(tokens_of(&mut code_analyzer(), "See WMS-4102 now, retry_count"), at(&[(1, "wms-4102"), (4, "retry_count")]));
+        assert_eq!(
+            tokens_of(&mut analyzer(), "See WMS-4102 now"),
+            at(&[(0, "see"), (1, "wms"), (2, "4102"), (3, "now")])
+        );
+        assert_eq!(
+            tokens_of(&mut code_analyzer(), "See WMS-4102 now, retry_count"),
+            at(&[(1, "wms-4102"), (4, "retry_count")])
+        );
     }
 
     #[test]
     fn joiners_outside_identifiers_split_words() {
         // Sentence ends, leading and trailing joiners, doubled joiners.
-        assert_eq!(tokens("ends. Next -flag trailing- a--b"), at(&[(0, "end"), (1, "next"), (2, "flag"), (3, "trail"), (4, "a"), (5, "b")]));
+        assert_eq!(
+            tokens("ends. Next -flag trailing- a--b"),
+            at(&[
+                (0, "end"),
+                (1, "next"),
+                (2, "flag"),
+                (3, "trail"),
+                (4, "a"),
+                (5, "b")
+            ])
+        );
         assert_eq!(tokens(""), at(&[]));
         assert_eq!(tokens("..."), at(&[]));
     }
@@ -282,7 +348,13 @@ mod tests {
     fn queries_have_no_syntax() {
         let mut a = query_analyzer();
         let parts = query_parts(&mut a, "acl_0:alice +NOT title:x*");
-        let words: Vec<&str> = parts.iter().map(|p| match p { QueryPart::Term(t) => t.as_str(), QueryPart::Phrase(_) => "?" }).collect();
+        let words: Vec<&str> = parts
+            .iter()
+            .map(|p| match p {
+                QueryPart::Term(t) => t.as_str(),
+                QueryPart::Phrase(_) => "?",
+            })
+            .collect();
         assert_eq!(words, ["acl", "acl_0", "0", "alic", "not", "titl", "x"]);
     }
 
@@ -291,16 +363,29 @@ mod tests {
         let mut a = query_analyzer();
         assert_eq!(
             query_parts(&mut a, r#"open "WMS-4102 backlog" "one" ""#),
-            vec![QueryPart::Term("open".into()), QueryPart::Phrase(vec!["wms".into(), "4102".into(), "backlog".into()]), QueryPart::Term("one".into())]
+            vec![
+                QueryPart::Term("open".into()),
+                QueryPart::Phrase(vec!["wms".into(), "4102".into(), "backlog".into()]),
+                QueryPart::Term("one".into())
+            ]
         );
         // An unbalanced quote: the rest is a phrase, never an error.
-        assert_eq!(query_parts(&mut a, r#"a "b c"#), vec![QueryPart::Term("a".into()), QueryPart::Phrase(vec!["b".into(), "c".into()])]);
+        assert_eq!(
+            query_parts(&mut a, r#"a "b c"#),
+            vec![
+                QueryPart::Term("a".into()),
+                QueryPart::Phrase(vec!["b".into(), "c".into()])
+            ]
+        );
     }
 
     #[test]
     fn a_repeated_word_counts_once() {
         let mut a = query_analyzer();
-        assert_eq!(query_parts(&mut a, "male students and female students"), ["male", "student", "and", "femal"].map(|t| QueryPart::Term(t.into())));
+        assert_eq!(
+            query_parts(&mut a, "male students and female students"),
+            ["male", "student", "and", "femal"].map(|t| QueryPart::Term(t.into()))
+        );
     }
 
     /// A hostile query (the CLI does not cap it): 200,000 words, half of
@@ -311,14 +396,28 @@ mod tests {
         let chain = vec!["x"; 100_000].join("-");
         let started = std::time::Instant::now();
         let parts = query_parts(&mut query_analyzer(), &format!("{words}{chain}"));
-        assert_eq!(parts.len(), 100_001, "each distinct word once, the chain's part once (too long to keep whole)");
-        assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
+        assert_eq!(
+            parts.len(),
+            100_001,
+            "each distinct word once, the chain's part once (too long to keep whole)"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]
     fn highlights_skip_stop_words() {
         let mut a = highlight_analyzer();
         let parts = query_parts(&mut a, "were the results retried");
-        assert_eq!(parts, vec![QueryPart::Term("result".into()), QueryPart::Term("retri".into())]);
+        assert_eq!(
+            parts,
+            vec![
+                QueryPart::Term("result".into()),
+                QueryPart::Term("retri".into())
+            ]
+        );
     }
 }

@@ -53,7 +53,10 @@ pub(crate) fn keys_path(dir: &Path, generation: i64) -> PathBuf {
 
 /// The scale that maps the 99.99th percentile of |component| to 127.
 pub(crate) fn calibrate<'a>(vectors: impl Iterator<Item = &'a [f32]>) -> f32 {
-    let mut abs: Vec<f32> = vectors.take(20_000).flat_map(|v| v.iter().map(|x| x.abs())).collect();
+    let mut abs: Vec<f32> = vectors
+        .take(20_000)
+        .flat_map(|v| v.iter().map(|x| x.abs()))
+        .collect();
     if abs.is_empty() {
         return 127.0;
     }
@@ -64,16 +67,31 @@ pub(crate) fn calibrate<'a>(vectors: impl Iterator<Item = &'a [f32]>) -> f32 {
 }
 
 pub(crate) fn quantize(v: &[f32], scale: f32) -> Vec<i8> {
-    v.iter().map(|x| (x * scale).round().clamp(-127.0, 127.0) as i8).collect()
+    v.iter()
+        .map(|x| (x * scale).round().clamp(-127.0, 127.0) as i8)
+        .collect()
 }
 
 impl Ann {
     /// Memory-maps a saved generation.
-    pub fn view(dir: &Path, dim: usize, generation: i64, max_key: u64, scale: f32) -> Result<Ann, String> {
+    pub fn view(
+        dir: &Path,
+        dim: usize,
+        generation: i64,
+        max_key: u64,
+        scale: f32,
+    ) -> Result<Ann, String> {
         let index = Index::new(&options(dim)).map_err(|e| e.to_string())?;
         let path = graph_path(dir, generation);
-        index.view(&path.to_string_lossy()).map_err(|e| format!("vector graph {}: {e}", path.display()))?;
-        Ok(Ann { index, generation, max_key, scale })
+        index
+            .view(&path.to_string_lossy())
+            .map_err(|e| format!("vector graph {}: {e}", path.display()))?;
+        Ok(Ann {
+            index,
+            generation,
+            max_key,
+            scale,
+        })
     }
 
     pub fn size(&self) -> usize {
@@ -82,9 +100,17 @@ impl Ann {
 
     /// Up to `k` keys nearest to `query` among those `keep` accepts, checked
     /// during the walk (not after it), best first by their int8 score.
-    pub fn search(&self, query: &[f32], k: usize, keep: impl Fn(u64) -> bool) -> Result<Vec<u64>, String> {
+    pub fn search(
+        &self,
+        query: &[f32],
+        k: usize,
+        keep: impl Fn(u64) -> bool,
+    ) -> Result<Vec<u64>, String> {
         let q = quantize(query, self.scale);
-        let found = self.index.filtered_search(&q, k, |key: u64| keep(key)).map_err(|e| e.to_string())?;
+        let found = self
+            .index
+            .filtered_search(&q, k, |key: u64| keep(key))
+            .map_err(|e| e.to_string())?;
         Ok(found.keys)
     }
 
@@ -115,7 +141,9 @@ pub(crate) fn build(
     let index = Index::new(&options(dim)).map_err(|e| e.to_string())?;
     let mut keys: Vec<u64> = Vec::new();
     if let Some((prev, prev_keys)) = previous {
-        index.load(&graph_path(dir, prev).to_string_lossy()).map_err(|e| e.to_string())?;
+        index
+            .load(&graph_path(dir, prev).to_string_lossy())
+            .map_err(|e| e.to_string())?;
         for k in prev_keys {
             if dead.contains(k) {
                 index.remove(*k).map_err(|e| e.to_string())?;
@@ -125,7 +153,9 @@ pub(crate) fn build(
         }
     }
     let threads = threads.max(1);
-    index.reserve_capacity_and_threads(index.size() + added.len(), threads).map_err(|e| e.to_string())?;
+    index
+        .reserve_capacity_and_threads(index.size() + added.len(), threads)
+        .map_err(|e| e.to_string())?;
     let per = added.len().div_ceil(threads).max(1);
     let failed = std::sync::Mutex::new(None);
     std::thread::scope(|s| {
@@ -146,33 +176,50 @@ pub(crate) fn build(
     }
     keys.extend(added.iter().map(|(k, _)| *k));
     let tmp = dir.join(format!("ann-{generation}.usearch.tmp"));
-    index.save(&tmp.to_string_lossy()).map_err(|e| e.to_string())?;
+    index
+        .save(&tmp.to_string_lossy())
+        .map_err(|e| e.to_string())?;
     sync(&tmp)?;
     std::fs::rename(&tmp, graph_path(dir, generation)).map_err(|e| e.to_string())?;
     let tmp = dir.join(format!("ann-{generation}.keys.tmp"));
-    std::fs::write(&tmp, keys.iter().flat_map(|k| k.to_le_bytes()).collect::<Vec<u8>>()).map_err(|e| e.to_string())?;
+    std::fs::write(
+        &tmp,
+        keys.iter()
+            .flat_map(|k| k.to_le_bytes())
+            .collect::<Vec<u8>>(),
+    )
+    .map_err(|e| e.to_string())?;
     sync(&tmp)?;
     std::fs::rename(&tmp, keys_path(dir, generation)).map_err(|e| e.to_string())?;
     Ok(keys)
 }
 
 fn sync(path: &Path) -> Result<(), String> {
-    std::fs::File::open(path).and_then(|f| f.sync_all()).map_err(|e| format!("{}: {e}", path.display()))
+    std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 pub(crate) fn read_keys(dir: &Path, generation: i64) -> Result<Vec<u64>, String> {
     let path = keys_path(dir, generation);
     let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(bytes.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap())).collect())
+    Ok(bytes
+        .chunks_exact(8)
+        .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+        .collect())
 }
 
 /// Removes the files of every generation but `keep` (a process that still
 /// maps an old one keeps its pages until it moves on).
 pub(crate) fn remove_other_generations(dir: &Path, keep: i64) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().to_string();
-        let Some(rest) = name.strip_prefix("ann-") else { continue };
+        let Some(rest) = name.strip_prefix("ann-") else {
+            continue;
+        };
         let generation = rest.split('.').next().and_then(|g| g.parse::<i64>().ok());
         if generation != Some(keep) {
             let _ = std::fs::remove_file(e.path());

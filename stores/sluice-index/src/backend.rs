@@ -5,7 +5,10 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use sluice_core::search::{Access, ChunkPayload, KeywordLeg, LegChunk, SearchBackend, SearchFilters, SearchRequest, SearchResponse, VectorLeg};
+use sluice_core::search::{
+    Access, ChunkPayload, KeywordLeg, LegChunk, SearchBackend, SearchFilters, SearchRequest,
+    SearchResponse, VectorLeg,
+};
 use sluice_search::HybridSearch;
 use uuid::Uuid;
 
@@ -13,9 +16,14 @@ use crate::EmbeddedIndex;
 
 /// Runs `f` on the blocking pool, inside the caller's span (so the legs'
 /// spans nest under `search`).
-async fn blocking<T: Send + 'static>(index: &Arc<EmbeddedIndex>, f: impl FnOnce(&EmbeddedIndex) -> Result<T, String> + Send + 'static) -> Result<T, String> {
+async fn blocking<T: Send + 'static>(
+    index: &Arc<EmbeddedIndex>,
+    f: impl FnOnce(&EmbeddedIndex) -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
     let (index, span) = (index.clone(), tracing::Span::current());
-    tokio::task::spawn_blocking(move || span.in_scope(|| f(&index))).await.map_err(|e| format!("index task failed: {e}"))?
+    tokio::task::spawn_blocking(move || span.in_scope(|| f(&index)))
+        .await
+        .map_err(|e| format!("index task failed: {e}"))?
 }
 
 /// The index's legs. `chunk_level`: the keyword leg of before document
@@ -30,10 +38,19 @@ impl KeywordLeg for Legs {
     fn describe(&self) -> String {
         format!("embedded {}", self.0.dir().display())
     }
-    async fn keyword_search(&self, query: &str, n: usize, filters: &SearchFilters, access: &Access) -> Result<Vec<LegChunk>, String> {
+    async fn keyword_search(
+        &self,
+        query: &str,
+        n: usize,
+        filters: &SearchFilters,
+        access: &Access,
+    ) -> Result<Vec<LegChunk>, String> {
         let (q, f, a) = (query.to_string(), filters.clone(), access.clone());
         if self.1 {
-            return blocking(&self.0, move |i| i.keyword_chunks_chunk_level(&q, n, &f, &a)).await;
+            return blocking(&self.0, move |i| {
+                i.keyword_chunks_chunk_level(&q, n, &f, &a)
+            })
+            .await;
         }
         blocking(&self.0, move |i| i.keyword_chunks(&q, n, &f, &a)).await
     }
@@ -58,7 +75,13 @@ impl VectorLeg for Legs {
     fn describe(&self) -> String {
         format!("embedded {}", self.0.dir().display())
     }
-    async fn vector_search(&self, vector: &[f32], n: usize, filters: &SearchFilters, access: &Access) -> Result<Vec<LegChunk>, String> {
+    async fn vector_search(
+        &self,
+        vector: &[f32],
+        n: usize,
+        filters: &SearchFilters,
+        access: &Access,
+    ) -> Result<Vec<LegChunk>, String> {
         let (v, f, a) = (vector.to_vec(), filters.clone(), access.clone());
         blocking(&self.0, move |i| i.vector_chunks(&v, n, &f, &a)).await
     }
@@ -79,9 +102,12 @@ pub struct EmbeddedSearch {
 impl EmbeddedSearch {
     pub fn new(index: Arc<EmbeddedIndex>) -> EmbeddedSearch {
         let legs = Arc::new(Legs(index.clone(), false));
-        let hybrid = HybridSearch::new(Some((legs.clone() as Arc<dyn KeywordLeg>, None)), Some((legs as Arc<dyn VectorLeg>, None)))
-            .described_as(format!("embedded {}", index.dir().display()))
-            .fused_by(sluice_core::search::CALIBRATED_FUSION);
+        let hybrid = HybridSearch::new(
+            Some((legs.clone() as Arc<dyn KeywordLeg>, None)),
+            Some((legs as Arc<dyn VectorLeg>, None)),
+        )
+        .described_as(format!("embedded {}", index.dir().display()))
+        .fused_by(sluice_core::search::CALIBRATED_FUSION);
         EmbeddedSearch { index, hybrid }
     }
 
@@ -91,8 +117,14 @@ impl EmbeddedSearch {
     #[doc(hidden)]
     pub fn chunk_level_baseline(index: Arc<EmbeddedIndex>) -> HybridSearch {
         let legs = Arc::new(Legs(index, true));
-        HybridSearch::new(Some((legs.clone() as Arc<dyn KeywordLeg>, None)), Some((legs as Arc<dyn VectorLeg>, None)))
-            .fused_by(sluice_core::search::Fusion::Rrf { k: sluice_core::search::RRF_K, keyword_weight: sluice_core::search::KEYWORD_WEIGHT })
+        HybridSearch::new(
+            Some((legs.clone() as Arc<dyn KeywordLeg>, None)),
+            Some((legs as Arc<dyn VectorLeg>, None)),
+        )
+        .fused_by(sluice_core::search::Fusion::Rrf {
+            k: sluice_core::search::RRF_K,
+            keyword_weight: sluice_core::search::KEYWORD_WEIGHT,
+        })
     }
 
     pub fn index(&self) -> &Arc<EmbeddedIndex> {
@@ -106,7 +138,11 @@ impl SearchBackend for EmbeddedSearch {
         self.hybrid.describe()
     }
 
-    async fn search(&self, req: &SearchRequest, query_vector: Option<&[f32]>) -> Result<SearchResponse, String> {
+    async fn search(
+        &self,
+        req: &SearchRequest,
+        query_vector: Option<&[f32]>,
+    ) -> Result<SearchResponse, String> {
         self.hybrid.search(req, query_vector).await
     }
 

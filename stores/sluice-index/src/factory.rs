@@ -28,7 +28,8 @@ impl StoreFactory for EmbeddedStoreType {
     }
 
     fn open(&self, ctx: &StoreContext<'_>) -> Result<OpenedStore, String> {
-        let cfg: EmbeddedConfig = serde_json::from_value(ctx.config.clone()).map_err(|e| format!("{}: {e}", ctx.place))?;
+        let cfg: EmbeddedConfig = serde_json::from_value(ctx.config.clone())
+            .map_err(|e| format!("{}: {e}", ctx.place))?;
         let dir = match cfg.path {
             Some(p) => ctx.base_dir.join(p),
             None => ctx.data_dir.join("index"),
@@ -43,6 +44,10 @@ impl StoreFactory for EmbeddedStoreType {
             ));
         }
         let search = Arc::new(EmbeddedSearch::new(index.clone()));
-        Ok(OpenedStore { sink: index.clone(), search: StoreSearch::Complete(search), handle: index })
+        Ok(OpenedStore {
+            sink: index.clone(),
+            search: StoreSearch::Complete(search),
+            handle: index,
+        })
     }
 }

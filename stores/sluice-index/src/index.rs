@@ -1,5 +1,5 @@
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use async_trait::async_trait;
 use sluice_core::{Sink, SinkAck, SinkBatch, SinkError};
@@ -7,9 +7,9 @@ use uuid::Uuid;
 
 use sluice_core::search::{Access, ChunkPayload, LegChunk, SNIPPET_CHARS, SearchFilters};
 
+use crate::IndexError;
 use crate::keyword::KeywordIndex;
 use crate::vectors::VectorStore;
-use crate::IndexError;
 
 struct Inner {
     keyword: KeywordIndex,
@@ -19,7 +19,9 @@ struct Inner {
 /// Keyword + vector index in one directory, usable as a `Sink` and for search.
 pub struct EmbeddedIndex {
     dir: PathBuf,
-    inner: Mutex<Inner>,
+    /// Searches share it; writes and catching up on another process's
+    /// commits take it alone.
+    inner: RwLock<Inner>,
     writable: bool,
 }
 
@@ -27,14 +29,23 @@ impl EmbeddedIndex {
     /// Opens (creating if needed) the index under `dir`. Only one writer
     /// may hold an index; readers pick up its commits.
     pub fn open(dir: &Path, writable: bool) -> Result<EmbeddedIndex, IndexError> {
-        let err = |message: String| IndexError { path: dir.display().to_string(), message };
+        let err = |message: String| IndexError {
+            path: dir.display().to_string(),
+            message,
+        };
         std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
         let keyword_dir = dir.join("keyword");
         let before_access = KeywordIndex::predates_access_slots(&keyword_dir);
         let outdated = before_access || KeywordIndex::schema_outdated(&keyword_dir);
         if outdated && !writable {
-            let what = if before_access { "the access model (flat ACLs)" } else { "its current fields (document entries, identifiers)" };
-            return Err(err(format!("the keyword index predates {what}; run `sluice run` on this data directory once to upgrade it")));
+            let what = if before_access {
+                "the access model (flat ACLs)"
+            } else {
+                "its current fields (document entries, identifiers)"
+            };
+            return Err(err(format!(
+                "the keyword index predates {what}; run `sluice run` on this data directory once to upgrade it"
+            )));
         }
         let reformat = !outdated && KeywordIndex::outdated_format(&keyword_dir);
         if reformat && !writable {
@@ -51,9 +62,11 @@ impl EmbeddedIndex {
             std::fs::remove_dir_all(&keyword_dir).map_err(|e| err(e.to_string()))?;
         }
         let mut keyword = KeywordIndex::open(&keyword_dir, writable).map_err(err)?;
-        let vectors = VectorStore::open(&dir.join("vectors.sqlite")).map_err(|e| err(e.to_string()))?;
+        let vectors =
+            VectorStore::open(&dir.join("vectors.sqlite")).map_err(|e| err(e.to_string()))?;
         if outdated {
-            let mut by_doc: std::collections::BTreeMap<Uuid, Vec<&ChunkPayload>> = std::collections::BTreeMap::new();
+            let mut by_doc: std::collections::BTreeMap<Uuid, Vec<&ChunkPayload>> =
+                std::collections::BTreeMap::new();
             let all = vectors.all_payloads().map_err(|e| err(e.to_string()))?;
             for p in &all {
                 by_doc.entry(p.doc_id).or_default().push(p);
@@ -70,20 +83,42 @@ impl EmbeddedIndex {
         if writable {
             KeywordIndex::mark_format(&keyword_dir).map_err(err)?;
         }
-        Ok(EmbeddedIndex { dir: dir.to_path_buf(), inner: Mutex::new(Inner { keyword, vectors }), writable })
+        Ok(EmbeddedIndex {
+            dir: dir.to_path_buf(),
+            inner: RwLock::new(Inner { keyword, vectors }),
+            writable,
+        })
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>, String> {
-        self.inner.lock().map_err(|_| "index lock poisoned".to_string())
+    fn lock(&self) -> Result<RwLockWriteGuard<'_, Inner>, String> {
+        self.inner
+            .write()
+            .map_err(|_| "index lock poisoned".to_string())
+    }
+
+    /// Shared access, after catching up with commits made elsewhere.
+    fn read(&self) -> Result<RwLockReadGuard<'_, Inner>, String> {
+        let poisoned = |_| "index lock poisoned".to_string();
+        {
+            let g = self.inner.read().map_err(poisoned)?;
+            if !g.vectors.changed().map_err(|e| e.to_string())? {
+                return Ok(g);
+            }
+        }
+        self.lock()?
+            .vectors
+            .refresh_if_changed()
+            .map_err(|e| e.to_string())?;
+        self.inner.read().map_err(poisoned)
     }
 
     /// (chunks in the vector store, chunks in the keyword index)
     pub fn counts(&self) -> Result<(usize, u64), String> {
-        let g = self.lock()?;
+        let g = self.read()?;
         Ok((g.vectors.len(), g.keyword.num_chunks()))
     }
 
@@ -98,32 +133,31 @@ impl EmbeddedIndex {
 
     /// (chunks searched exactly, chunks in the vector graph)
     pub fn vector_parts(&self) -> Result<(usize, usize), String> {
-        let mut g = self.lock()?;
-        g.vectors.refresh_if_changed().map_err(|e| e.to_string())?;
+        let g = self.read()?;
         Ok(g.vectors.parts())
     }
 
     /// Vector dimension of the stored vectors (0 when empty).
     pub fn dim(&self) -> usize {
-        self.lock().map(|g| g.vectors.dim()).unwrap_or(0)
+        self.read().map(|g| g.vectors.dim()).unwrap_or(0)
     }
 
     /// Every chunk payload (for status and tests).
     pub fn payloads(&self) -> Result<Vec<ChunkPayload>, String> {
-        let mut g = self.lock()?;
-        g.vectors.refresh_if_changed().map_err(|e| e.to_string())?;
+        let g = self.read()?;
         g.vectors.all_payloads().map_err(|e| e.to_string())
     }
 
     /// The chunks of one document, in order (empty when unknown).
     pub fn document_chunks(&self, doc_id: &Uuid) -> Result<Vec<ChunkPayload>, String> {
-        let mut g = self.lock()?;
-        g.vectors.refresh_if_changed().map_err(|e| e.to_string())?;
-        g.vectors.document_payloads(doc_id).map_err(|e| e.to_string())
+        let g = self.read()?;
+        g.vectors
+            .document_payloads(doc_id)
+            .map_err(|e| e.to_string())
     }
 
     pub fn vector_of(&self, chunk: &Uuid) -> Option<Vec<f32>> {
-        self.lock().ok()?.vectors.vector_of(chunk)
+        self.read().ok()?.vectors.vector_of(chunk)
     }
 
     fn apply_blocking(&self, batch: &SinkBatch) -> Result<SinkAck, String> {
@@ -172,20 +206,27 @@ impl EmbeddedIndex {
         g.keyword.commit()?;
         // Both committed: fold the delta into the vector graph when due.
         g.vectors.merge_if_due()?;
-        Ok(SinkAck { chunks_written: upserts.len(), docs_deleted: batch.deletes.len(), rejected: Vec::new() })
+        Ok(SinkAck {
+            chunks_written: upserts.len(),
+            docs_deleted: batch.deletes.len(),
+            rejected: Vec::new(),
+        })
     }
 
     fn update_access_blocking(&self, updates: &[sluice_core::AccessUpdate]) -> Result<(), String> {
         if !self.writable {
             return Err("index opened read-only".into());
         }
-        let per_chunk: Vec<(Uuid, Vec<Vec<String>>)> =
-            updates.iter().flat_map(|u| u.chunk_ids.iter().map(move |c| (*c, u.access.slots()))).collect();
+        let per_chunk: Vec<(Uuid, Vec<Vec<String>>)> = updates
+            .iter()
+            .flat_map(|u| u.chunk_ids.iter().map(move |c| (*c, u.access.slots())))
+            .collect();
         let mut g = self.lock()?;
         // Vectors (the payload search answers from) first, as in `apply`.
         let changed = g.vectors.set_access(&per_chunk)?;
         // Each changed document's chunk count, from one pass over the payloads.
-        let mut counts: std::collections::BTreeMap<Uuid, u32> = changed.iter().map(|p| (p.doc_id, 0)).collect();
+        let mut counts: std::collections::BTreeMap<Uuid, u32> =
+            changed.iter().map(|p| (p.doc_id, 0)).collect();
         for p in g.vectors.thin_payloads() {
             if let Some(n) = counts.get_mut(&p.doc_id) {
                 *n = (*n).max(p.ordinal + 1);
@@ -206,13 +247,19 @@ impl EmbeddedIndex {
         for p in &chunks {
             g.keyword.upsert(p)?;
         }
-        g.keyword.upsert_document(&chunks.iter().collect::<Vec<_>>())
+        g.keyword
+            .upsert_document(&chunks.iter().collect::<Vec<_>>())
     }
 
     /// The keyword leg: the best `n` chunks by BM25 under the filters and access.
-    pub fn keyword_chunks(&self, query: &str, n: usize, filters: &SearchFilters, access: &Access) -> Result<Vec<LegChunk>, String> {
-        let mut g = self.lock()?;
-        g.vectors.refresh_if_changed().map_err(|e| e.to_string())?;
+    pub fn keyword_chunks(
+        &self,
+        query: &str,
+        n: usize,
+        filters: &SearchFilters,
+        access: &Access,
+    ) -> Result<Vec<LegChunk>, String> {
+        let g = self.read()?;
         let raw = g.keyword.search(query, n, filters, access)?;
         checked(&g.vectors, raw, filters, access)
     }
@@ -220,25 +267,40 @@ impl EmbeddedIndex {
     /// The chunk-level keyword leg of before issue 20, for the benchmark's
     /// baseline only (`EmbeddedSearch::chunk_level_baseline`).
     #[doc(hidden)]
-    pub fn keyword_chunks_chunk_level(&self, query: &str, n: usize, filters: &SearchFilters, access: &Access) -> Result<Vec<LegChunk>, String> {
-        let mut g = self.lock()?;
-        g.vectors.refresh_if_changed().map_err(|e| e.to_string())?;
+    pub fn keyword_chunks_chunk_level(
+        &self,
+        query: &str,
+        n: usize,
+        filters: &SearchFilters,
+        access: &Access,
+    ) -> Result<Vec<LegChunk>, String> {
+        let g = self.read()?;
         let raw = g.keyword.search_chunk_level(query, n, filters, access)?;
         checked(&g.vectors, raw, filters, access)
     }
 
     /// The vector leg: the `n` documents nearest to `query` under the
     /// filters and access, each by its nearest chunk.
-    pub fn vector_chunks(&self, query: &[f32], n: usize, filters: &SearchFilters, access: &Access) -> Result<Vec<LegChunk>, String> {
-        let mut g = self.lock()?;
-        g.vectors.refresh_if_changed().map_err(|e| e.to_string())?;
-        let raw: Vec<(f32, Uuid)> = g.vectors.search(query, n, |p| filters.matches(p) && access.allows(&p.acl)).into_iter().map(|(s, p)| (s, p.chunk_id)).collect();
+    pub fn vector_chunks(
+        &self,
+        query: &[f32],
+        n: usize,
+        filters: &SearchFilters,
+        access: &Access,
+    ) -> Result<Vec<LegChunk>, String> {
+        let g = self.read()?;
+        let raw: Vec<(f32, Uuid)> = g
+            .vectors
+            .search(query, n, |p| filters.matches(p) && access.allows(&p.acl))
+            .into_iter()
+            .map(|(s, p)| (s, p.chunk_id))
+            .collect();
         full(&g.vectors, raw, filters, access)
     }
 
     /// Highlighted snippets (`<mark>`) of `texts` for `query`.
     pub fn snippets(&self, query: &str, texts: &[String]) -> Result<Vec<String>, String> {
-        let g = self.lock()?;
+        let g = self.read()?;
         let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
         Ok(g.keyword.snippets(query, &texts, SNIPPET_CHARS))
     }
@@ -263,10 +325,12 @@ impl Sink for EmbeddedIndex {
     }
 
     async fn update_access(&self, updates: &[sluice_core::AccessUpdate]) -> Result<(), SinkError> {
-        sluice_core::run_blocking(|| self.update_access_blocking(updates)).map_err(|message| SinkError {
-            sink: "embedded".into(),
-            message: format!("{message} (index at {})", self.dir.display()),
-            transient: false,
+        sluice_core::run_blocking(|| self.update_access_blocking(updates)).map_err(|message| {
+            SinkError {
+                sink: "embedded".into(),
+                message: format!("{message} (index at {})", self.dir.display()),
+                transient: false,
+            }
         })
     }
 }
@@ -275,20 +339,50 @@ impl Sink for EmbeddedIndex {
 /// payload is the one answer: vectors commit first, so after a write that
 /// stopped between the two commits the keyword index may still hold an
 /// older, broader access.
-fn checked(vectors: &VectorStore, raw: Vec<(f32, Uuid)>, filters: &SearchFilters, access: &Access) -> Result<Vec<LegChunk>, String> {
-    let passing = raw.into_iter().filter(|(_, c)| vectors.thin_payload(c).is_some_and(|p| filters.matches(p) && access.allows(&p.acl))).collect();
+fn checked(
+    vectors: &VectorStore,
+    raw: Vec<(f32, Uuid)>,
+    filters: &SearchFilters,
+    access: &Access,
+) -> Result<Vec<LegChunk>, String> {
+    let passing = raw
+        .into_iter()
+        .filter(|(_, c)| {
+            vectors
+                .thin_payload(c)
+                .is_some_and(|p| filters.matches(p) && access.allows(&p.acl))
+        })
+        .collect();
     full(vectors, passing, filters, access)
 }
 
 /// The chunks with their text (memory holds payloads without it), in
 /// order, checked again: SQLite may hold a newer payload than memory.
-fn full(vectors: &VectorStore, raw: Vec<(f32, Uuid)>, filters: &SearchFilters, access: &Access) -> Result<Vec<LegChunk>, String> {
+fn full(
+    vectors: &VectorStore,
+    raw: Vec<(f32, Uuid)>,
+    filters: &SearchFilters,
+    access: &Access,
+) -> Result<Vec<LegChunk>, String> {
     let ids: Vec<Uuid> = raw.iter().map(|(_, c)| *c).collect();
-    let mut by_id: std::collections::HashMap<Uuid, ChunkPayload> =
-        vectors.payloads_of(&ids).map_err(|e| e.to_string())?.into_iter().map(|p| (p.chunk_id, p)).collect();
+    let mut by_id: std::collections::HashMap<Uuid, ChunkPayload> = vectors
+        .payloads_of(&ids)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|p| (p.chunk_id, p))
+        .collect();
     Ok(raw
         .into_iter()
-        .filter_map(|(score, c)| by_id.remove(&c).filter(|p| filters.matches(p) && access.allows(&p.acl)).map(|chunk| LegChunk { score, chunk, snippet: None }))
+        .filter_map(|(score, c)| {
+            by_id
+                .remove(&c)
+                .filter(|p| filters.matches(p) && access.allows(&p.acl))
+                .map(|chunk| LegChunk {
+                    score,
+                    chunk,
+                    snippet: None,
+                })
+        })
         .collect())
 }
 
@@ -303,14 +397,22 @@ mod tests {
     use super::*;
     use crate::EmbeddedSearch;
 
-    async fn search(idx: &Arc<EmbeddedIndex>, r: &SearchRequest, qv: Option<&[f32]>) -> Result<SearchResponse, String> {
+    async fn search(
+        idx: &Arc<EmbeddedIndex>,
+        r: &SearchRequest,
+        qv: Option<&[f32]>,
+    ) -> Result<SearchResponse, String> {
         EmbeddedSearch::new(idx.clone()).search(r, qv).await
     }
 
     fn doc(ext: &str, title: &str, acl: &[&str]) -> Document {
         let mut d = Document::new("wiki", ext, DocKind::Page);
         d.title = title.into();
-        d.access = Some(if acl.is_empty() { sluice_core::DocAccess::Public } else { sluice_core::DocAccess::any_of(acl.iter().copied()) });
+        d.access = Some(if acl.is_empty() {
+            sluice_core::DocAccess::Public
+        } else {
+            sluice_core::DocAccess::any_of(acl.iter().copied())
+        });
         d
     }
 
@@ -320,13 +422,27 @@ mod tests {
             .iter()
             .zip(vecs)
             .enumerate()
-            .map(|(i, (t, v))| ChunkWrite { chunk: Chunk::new(id, i as u32, t.to_string(), 3), vector: Some(v.to_vec()) })
+            .map(|(i, (t, v))| ChunkWrite {
+                chunk: Chunk::new(id, i as u32, t.to_string(), 3),
+                vector: Some(v.to_vec()),
+            })
             .collect::<Vec<_>>();
-        DocumentWrite { doc_id: id, document: Arc::new(d), chunk_count: chunks.len() as u32, chunks }
+        DocumentWrite {
+            doc_id: id,
+            document: Arc::new(d),
+            chunk_count: chunks.len() as u32,
+            chunks,
+        }
     }
 
     fn req(q: &str, mode: SearchMode, access: Access) -> SearchRequest {
-        SearchRequest { query: q.into(), top_k: 10, mode, filters: SearchFilters::default(), access }
+        SearchRequest {
+            query: q.into(),
+            top_k: 10,
+            mode,
+            filters: SearchFilters::default(),
+            access,
+        }
     }
 
     /// Query syntax in a caller's text is text: `source:jira` searches the
@@ -335,18 +451,61 @@ mod tests {
     async fn field_syntax_in_a_query_is_treated_as_words() {
         let dir = tempfile::tempdir().unwrap();
         let idx = Arc::new(EmbeddedIndex::open(dir.path(), true).unwrap());
-        let a = write(doc("a", "Ticket sync", &[]), &["the jira source sync runbook"], &[[1.0, 0.0]]);
-        let b = write(doc("b", "Secret", &["group:hr"]), &["salary bands"], &[[0.0, 1.0]]);
-        idx.apply(&SinkBatch { writes: vec![a, b], deletes: vec![] }).await.unwrap();
-        let ids = |hits: Vec<LegChunk>| hits.into_iter().map(|h| h.chunk.external_id).collect::<Vec<_>>();
+        let a = write(
+            doc("a", "Ticket sync", &[]),
+            &["the jira source sync runbook"],
+            &[[1.0, 0.0]],
+        );
+        let b = write(
+            doc("b", "Secret", &["group:hr"]),
+            &["salary bands"],
+            &[[0.0, 1.0]],
+        );
+        idx.apply(&SinkBatch {
+            writes: vec![a, b],
+            deletes: vec![],
+        })
+        .await
+        .unwrap();
+        let ids = |hits: Vec<LegChunk>| {
+            hits.into_iter()
+                .map(|h| h.chunk.external_id)
+                .collect::<Vec<_>>()
+        };
         let public = Access::public_only();
         let f = SearchFilters::default();
         // The document's source field is `wiki`; as a field query this finds nothing.
-        assert_eq!(ids(idx.keyword_chunks("source:jira", 10, &f, &public).unwrap()), vec!["a"]);
-        assert!(idx.keyword_chunks("acl_0:* OR salary", 10, &f, &public).unwrap().is_empty(), "no field, no operator reaches the parser");
-        assert_eq!(ids(idx.keyword_chunks("-jira +salary", 10, &f, &public).unwrap()), vec!["a"], "`-` and `+` are not operators; b stays hidden");
-        assert_eq!(ids(idx.keyword_chunks("runbook AND nothing", 10, &f, &public).unwrap()), vec!["a"], "AND is a word, not an operator");
-        assert_eq!(ids(idx.keyword_chunks("\"source sync\"", 10, &f, &public).unwrap()), vec!["a"], "phrases still work");
+        assert_eq!(
+            ids(idx.keyword_chunks("source:jira", 10, &f, &public).unwrap()),
+            vec!["a"]
+        );
+        assert!(
+            idx.keyword_chunks("acl_0:* OR salary", 10, &f, &public)
+                .unwrap()
+                .is_empty(),
+            "no field, no operator reaches the parser"
+        );
+        assert_eq!(
+            ids(idx
+                .keyword_chunks("-jira +salary", 10, &f, &public)
+                .unwrap()),
+            vec!["a"],
+            "`-` and `+` are not operators; b stays hidden"
+        );
+        assert_eq!(
+            ids(idx
+                .keyword_chunks("runbook AND nothing", 10, &f, &public)
+                .unwrap()),
+            vec!["a"],
+            "AND is a word, not an operator"
+        );
+        assert_eq!(
+            ids(idx
+                .keyword_chunks("\"source sync\"", 10, &f, &public)
+                .unwrap()),
+            vec!["a"],
+            "phrases still work"
+        );
     }
 
     /// The ranking pipeline on a small fixed set whose order follows by hand
@@ -366,34 +525,105 @@ mod tests {
         let s = std::f32::consts::FRAC_1_SQRT_2;
         let docs = vec![
             // Same length (title + 5 words), same words; `whole` has the identifier whole.
-            write(doc("whole", "Release blocker", &[]), &["ticket WMS-4102 blocks the rollout"], &[[1.0, 0.0]]),
-            write(doc("apart", "Release blocker", &[]), &["ticket WMS then 4102 blocks"], &[[s, s]]),
-            write(doc("one", "Release blocker", &[]), &["ticket 4102 was reopened twice"], &[[0.0, 1.0]]),
-            write(doc("retry", "Job runner", &[]), &["a failed job is retried after one minute; results were kept"], &[[-1.0, 0.0]]),
+            write(
+                doc("whole", "Release blocker", &[]),
+                &["ticket WMS-4102 blocks the rollout"],
+                &[[1.0, 0.0]],
+            ),
+            write(
+                doc("apart", "Release blocker", &[]),
+                &["ticket WMS then 4102 blocks"],
+                &[[s, s]],
+            ),
+            write(
+                doc("one", "Release blocker", &[]),
+                &["ticket 4102 was reopened twice"],
+                &[[0.0, 1.0]],
+            ),
+            write(
+                doc("retry", "Job runner", &[]),
+                &["a failed job is retried after one minute; results were kept"],
+                &[[-1.0, 0.0]],
+            ),
         ];
-        idx.apply(&SinkBatch { writes: docs, deletes: vec![] }).await.unwrap();
-        let order = |r: SearchResponse| r.hits.into_iter().map(|h| h.external_id).collect::<Vec<_>>();
-        let kw = search(&idx, &req("WMS-4102", SearchMode::Keyword, Access::All), None).await.unwrap();
+        idx.apply(&SinkBatch {
+            writes: docs,
+            deletes: vec![],
+        })
+        .await
+        .unwrap();
+        let order = |r: SearchResponse| {
+            r.hits
+                .into_iter()
+                .map(|h| h.external_id)
+                .collect::<Vec<_>>()
+        };
+        let kw = search(
+            &idx,
+            &req("WMS-4102", SearchMode::Keyword, Access::All),
+            None,
+        )
+        .await
+        .unwrap();
         assert_eq!(order(kw), ["whole", "apart", "one"]);
-        let kw = search(&idx, &req("retries were kept", SearchMode::Keyword, Access::All), None).await.unwrap();
+        let kw = search(
+            &idx,
+            &req("retries were kept", SearchMode::Keyword, Access::All),
+            None,
+        )
+        .await
+        .unwrap();
         assert_eq!(kw.hits[0].external_id, "retry");
-        assert!(kw.hits[0].snippet.contains("<mark>retried</mark>") && kw.hits[0].snippet.contains("<mark>kept</mark>"), "{}", kw.hits[0].snippet);
-        assert!(!kw.hits[0].snippet.contains("<mark>were</mark>"), "{}", kw.hits[0].snippet);
+        assert!(
+            kw.hits[0].snippet.contains("<mark>retried</mark>")
+                && kw.hits[0].snippet.contains("<mark>kept</mark>"),
+            "{}",
+            kw.hits[0].snippet
+        );
+        assert!(
+            !kw.hits[0].snippet.contains("<mark>were</mark>"),
+            "{}",
+            kw.hits[0].snippet
+        );
         // Query vector halfway between `whole` and `apart`, nearer `whole`.
         let qv = [0.95f32, 0.31];
-        let vec = search(&idx, &req("WMS-4102", SearchMode::Vector, Access::All), Some(&qv)).await.unwrap();
+        let vec = search(
+            &idx,
+            &req("WMS-4102", SearchMode::Vector, Access::All),
+            Some(&qv),
+        )
+        .await
+        .unwrap();
         assert_eq!(order(vec), ["whole", "apart", "one", "retry"]);
         // Both legs agree on whole > apart > one; `retry` is last in the
         // vector leg and missing from the keyword leg.
-        let hy = search(&idx, &req("WMS-4102", SearchMode::Hybrid, Access::All), Some(&qv)).await.unwrap();
-        assert_eq!(hy.hits.iter().map(|h| (h.external_id.as_str(), h.keyword_rank, h.vector_rank)).collect::<Vec<_>>(), [
-            ("whole", Some(1), Some(1)),
-            ("apart", Some(2), Some(2)),
-            ("one", Some(3), Some(3)),
-            ("retry", None, Some(4)),
-        ]);
+        let hy = search(
+            &idx,
+            &req("WMS-4102", SearchMode::Hybrid, Access::All),
+            Some(&qv),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            hy.hits
+                .iter()
+                .map(|h| (h.external_id.as_str(), h.keyword_rank, h.vector_rank))
+                .collect::<Vec<_>>(),
+            [
+                ("whole", Some(1), Some(1)),
+                ("apart", Some(2), Some(2)),
+                ("one", Some(3), Some(3)),
+                ("retry", None, Some(4)),
+            ]
+        );
         // A word no document has: the keyword leg is empty, the vector order stands.
-        let hy = search(&idx, &req("zyzzyva", SearchMode::Hybrid, Access::All), Some(&[0.0, 1.0])).await.unwrap();
+        let hy = search(
+            &idx,
+            &req("zyzzyva", SearchMode::Hybrid, Access::All),
+            Some(&[0.0, 1.0]),
+        )
+        .await
+        .unwrap();
         assert_eq!(order(hy), ["one", "apart", "whole", "retry"]);
     }
 
@@ -406,23 +636,74 @@ mod tests {
     async fn documents_rank_as_wholes_and_show_their_best_chunk() {
         let dir = tempfile::tempdir().unwrap();
         let idx = Arc::new(EmbeddedIndex::open(dir.path(), true).unwrap());
-        let a = write(doc("a", "Notes", &[]), &["kafka consumer lag grew", "after the broker restart the offsets reset", "unrelated closing words"], &[[1.0, 0.0]; 3]);
-        let b = write(doc("b", "Other", &[]), &["kafka broker maintenance window moved to friday"], &[[0.0, 1.0]]);
-        idx.apply(&SinkBatch { writes: vec![a, b], deletes: vec![] }).await.unwrap();
+        let a = write(
+            doc("a", "Notes", &[]),
+            &[
+                "kafka consumer lag grew",
+                "after the broker restart the offsets reset",
+                "unrelated closing words",
+            ],
+            &[[1.0, 0.0]; 3],
+        );
+        let b = write(
+            doc("b", "Other", &[]),
+            &["kafka broker maintenance window moved to friday"],
+            &[[0.0, 1.0]],
+        );
+        idx.apply(&SinkBatch {
+            writes: vec![a, b],
+            deletes: vec![],
+        })
+        .await
+        .unwrap();
         let f = SearchFilters::default();
-        let hits = idx.keyword_chunks("kafka lag offsets reset", 10, &f, &Access::public_only()).unwrap();
-        let got: Vec<(String, u32)> = hits.iter().map(|h| (h.chunk.external_id.clone(), h.chunk.ordinal)).collect();
-        assert_eq!(got, vec![("a".to_string(), 1), ("b".to_string(), 0)], "a first (all four terms), shown by its best chunk");
-        assert_eq!(idx.counts().unwrap(), (4, 4), "document entries are not chunks");
+        let hits = idx
+            .keyword_chunks("kafka lag offsets reset", 10, &f, &Access::public_only())
+            .unwrap();
+        let got: Vec<(String, u32)> = hits
+            .iter()
+            .map(|h| (h.chunk.external_id.clone(), h.chunk.ordinal))
+            .collect();
+        assert_eq!(
+            got,
+            vec![("a".to_string(), 1), ("b".to_string(), 0)],
+            "a first (all four terms), shown by its best chunk"
+        );
+        assert_eq!(
+            idx.counts().unwrap(),
+            (4, 4),
+            "document entries are not chunks"
+        );
         // Restricting `a` hides it at both levels.
         let a_id = doc("a", "Notes", &[]).doc_id();
         let chunks: Vec<Uuid> = (0..3).map(|o| sluice_core::chunk_id(&a_id, o)).collect();
-        idx.update_access(&[sluice_core::AccessUpdate { doc_id: a_id, chunk_ids: chunks, access: sluice_core::DocAccess::any_of(["group:ops"]) }]).await.unwrap();
-        let hits = idx.keyword_chunks("kafka lag offsets reset", 10, &f, &Access::public_only()).unwrap();
-        assert_eq!(hits.iter().map(|h| h.chunk.external_id.as_str()).collect::<Vec<_>>(), vec!["b"]);
+        idx.update_access(&[sluice_core::AccessUpdate {
+            doc_id: a_id,
+            chunk_ids: chunks,
+            access: sluice_core::DocAccess::any_of(["group:ops"]),
+        }])
+        .await
+        .unwrap();
+        let hits = idx
+            .keyword_chunks("kafka lag offsets reset", 10, &f, &Access::public_only())
+            .unwrap();
+        assert_eq!(
+            hits.iter()
+                .map(|h| h.chunk.external_id.as_str())
+                .collect::<Vec<_>>(),
+            vec!["b"]
+        );
         // In the keyword index itself, before the payload check: the document entry moved too.
-        let raw = idx.lock().unwrap().keyword.search("kafka lag offsets reset", 10, &f, &Access::public_only()).unwrap();
-        assert!(raw.iter().all(|(_, c)| !chunks_of_a(&a_id).contains(c)), "{raw:?}");
+        let raw = idx
+            .lock()
+            .unwrap()
+            .keyword
+            .search("kafka lag offsets reset", 10, &f, &Access::public_only())
+            .unwrap();
+        assert!(
+            raw.iter().all(|(_, c)| !chunks_of_a(&a_id).contains(c)),
+            "{raw:?}"
+        );
     }
 
     fn chunks_of_a(id: &Uuid) -> Vec<Uuid> {
@@ -435,8 +716,19 @@ mod tests {
         let idx = Arc::new(EmbeddedIndex::open(dir.path(), true).unwrap());
         let batch = SinkBatch {
             writes: vec![
-                write(doc("1", "Kafka consumer lag", &[]), &["The lag alert fires at 50k messages.", "Scale the consumers."], &[[1.0, 0.0], [0.8, 0.6]]),
-                write(doc("2", "Payroll calendar", &["group:hr"]), &["Payroll runs on the 25th."], &[[0.0, 1.0]]),
+                write(
+                    doc("1", "Kafka consumer lag", &[]),
+                    &[
+                        "The lag alert fires at 50k messages.",
+                        "Scale the consumers.",
+                    ],
+                    &[[1.0, 0.0], [0.8, 0.6]],
+                ),
+                write(
+                    doc("2", "Payroll calendar", &["group:hr"]),
+                    &["Payroll runs on the 25th."],
+                    &[[0.0, 1.0]],
+                ),
             ],
             deletes: vec![],
         };
@@ -444,29 +736,73 @@ mod tests {
         assert_eq!(ack.chunks_written, 3);
         assert_eq!(idx.counts().unwrap(), (3, 3));
 
-        let r = search(&idx, &req("lag alert", SearchMode::Keyword, Access::All), None).await.unwrap();
+        let r = search(
+            &idx,
+            &req("lag alert", SearchMode::Keyword, Access::All),
+            None,
+        )
+        .await
+        .unwrap();
         assert_eq!(r.hits.len(), 1);
         assert_eq!(r.hits[0].external_id, "1");
-        assert!(r.hits[0].snippet.contains("<mark>lag</mark>"), "{}", r.hits[0].snippet);
+        assert!(
+            r.hits[0].snippet.contains("<mark>lag</mark>"),
+            "{}",
+            r.hits[0].snippet
+        );
 
         // ACL: the HR doc is invisible to the public and visible to hr.
-        let r = search(&idx, &req("payroll", SearchMode::Hybrid, Access::public_only()), Some(&[0.0, 1.0])).await.unwrap();
+        let r = search(
+            &idx,
+            &req("payroll", SearchMode::Hybrid, Access::public_only()),
+            Some(&[0.0, 1.0]),
+        )
+        .await
+        .unwrap();
         assert!(r.hits.iter().all(|h| h.external_id != "2"), "{:?}", r.hits);
-        let r = search(&idx, &req("payroll", SearchMode::Hybrid, Access::Principals(vec!["group:hr".into()])), Some(&[0.0, 1.0])).await.unwrap();
+        let r = search(
+            &idx,
+            &req(
+                "payroll",
+                SearchMode::Hybrid,
+                Access::Principals(vec!["group:hr".into()]),
+            ),
+            Some(&[0.0, 1.0]),
+        )
+        .await
+        .unwrap();
         assert_eq!(r.hits[0].external_id, "2");
         assert_eq!(r.hits[0].keyword_rank, Some(1));
         assert_eq!(r.hits[0].vector_rank, Some(1));
 
         // Replace doc 1 with a single chunk: the stale chunk disappears.
-        let mut w = write(doc("1", "Kafka consumer lag", &[]), &["Lag alert threshold is now 80k."], &[[1.0, 0.0]]);
+        let mut w = write(
+            doc("1", "Kafka consumer lag", &[]),
+            &["Lag alert threshold is now 80k."],
+            &[[1.0, 0.0]],
+        );
         w.chunk_count = 1;
-        idx.apply(&SinkBatch { writes: vec![w], deletes: vec![] }).await.unwrap();
+        idx.apply(&SinkBatch {
+            writes: vec![w],
+            deletes: vec![],
+        })
+        .await
+        .unwrap();
         assert_eq!(idx.counts().unwrap(), (2, 2));
-        let r = search(&idx, &req("scale", SearchMode::Keyword, Access::All), None).await.unwrap();
-        assert!(r.hits.is_empty(), "stale chunk still searchable: {:?}", r.hits);
+        let r = search(&idx, &req("scale", SearchMode::Keyword, Access::All), None)
+            .await
+            .unwrap();
+        assert!(
+            r.hits.is_empty(),
+            "stale chunk still searchable: {:?}",
+            r.hits
+        );
 
         // Delete doc 2 entirely; applying it twice is harmless.
-        let del = SinkBatch { writes: vec![], deletes: vec![sluice_core::doc_id("wiki", "2")] };
+        let del = SinkBatch {
+            writes: vec![],
+            deletes: vec![sluice_core::doc_id("wiki", "2")],
+        };
         idx.apply(&del).await.unwrap();
         idx.apply(&del).await.unwrap();
         assert_eq!(idx.counts().unwrap(), (1, 1));
@@ -475,7 +811,13 @@ mod tests {
         drop(idx);
         let idx = Arc::new(EmbeddedIndex::open(dir.path(), true).unwrap());
         assert_eq!(idx.counts().unwrap(), (1, 1));
-        let r = search(&idx, &req("threshold", SearchMode::Vector, Access::All), Some(&[1.0, 0.0])).await.unwrap();
+        let r = search(
+            &idx,
+            &req("threshold", SearchMode::Vector, Access::All),
+            Some(&[1.0, 0.0]),
+        )
+        .await
+        .unwrap();
         assert_eq!(r.hits[0].external_id, "1");
     }
 
@@ -489,22 +831,50 @@ mod tests {
         let mut b = doc("b", "Deploy notes", &[]);
         b.kind = DocKind::Thread;
         b.updated_at = Some(sluice_core::arrow_conv::parse_time("2025-06-10T00:00:00Z").unwrap());
-        idx.apply(&SinkBatch { writes: vec![write(a, &["deploy steps"], &[[1.0, 0.0]]), write(b, &["deploy chat"], &[[1.0, 0.0]])], deletes: vec![] })
-            .await
-            .unwrap();
+        idx.apply(&SinkBatch {
+            writes: vec![
+                write(a, &["deploy steps"], &[[1.0, 0.0]]),
+                write(b, &["deploy chat"], &[[1.0, 0.0]]),
+            ],
+            deletes: vec![],
+        })
+        .await
+        .unwrap();
         for mode in [SearchMode::Keyword, SearchMode::Vector, SearchMode::Hybrid] {
             let mut r = req("deploy", mode, Access::All);
             r.filters.labels = vec!["runbook".into()];
             let hits = search(&idx, &r, Some(&[1.0, 0.0])).await.unwrap().hits;
-            assert_eq!(hits.iter().map(|h| h.external_id.as_str()).collect::<Vec<_>>(), vec!["a"], "{mode:?}");
+            assert_eq!(
+                hits.iter()
+                    .map(|h| h.external_id.as_str())
+                    .collect::<Vec<_>>(),
+                vec!["a"],
+                "{mode:?}"
+            );
             let mut r = req("deploy", mode, Access::All);
             r.filters.kinds = vec!["thread".into()];
-            r.filters.updated_after = Some(sluice_core::arrow_conv::parse_time("2025-03-01T00:00:00Z").unwrap().timestamp_micros());
+            r.filters.updated_after = Some(
+                sluice_core::arrow_conv::parse_time("2025-03-01T00:00:00Z")
+                    .unwrap()
+                    .timestamp_micros(),
+            );
             let hits = search(&idx, &r, Some(&[1.0, 0.0])).await.unwrap().hits;
-            assert_eq!(hits.iter().map(|h| h.external_id.as_str()).collect::<Vec<_>>(), vec!["b"], "{mode:?}");
+            assert_eq!(
+                hits.iter()
+                    .map(|h| h.external_id.as_str())
+                    .collect::<Vec<_>>(),
+                vec!["b"],
+                "{mode:?}"
+            );
         }
         // Hostile query syntax never errors.
-        search(&idx, &req("title:\"unbalanced AND (", SearchMode::Keyword, Access::All), None).await.unwrap();
+        search(
+            &idx,
+            &req("title:\"unbalanced AND (", SearchMode::Keyword, Access::All),
+            None,
+        )
+        .await
+        .unwrap();
     }
 
     /// A data directory written before the access model (flat `acl`, an
@@ -519,7 +889,10 @@ mod tests {
             // The old keyword schema had one `acl` field.
             std::fs::create_dir_all(idx_dir.join("keyword")).unwrap();
             let mut b = tantivy::schema::Schema::builder();
-            b.add_text_field("chunk_id", tantivy::schema::STRING | tantivy::schema::STORED);
+            b.add_text_field(
+                "chunk_id",
+                tantivy::schema::STRING | tantivy::schema::STORED,
+            );
             b.add_text_field("acl", tantivy::schema::STRING);
             tantivy::Index::create_in_dir(idx_dir.join("keyword"), b.build()).unwrap();
             // The old payload: `acl: []` meant public.
@@ -545,15 +918,54 @@ mod tests {
             old["acl"] = serde_json::json!([]);
             old["text"] = serde_json::json!("quarterly salary review");
             let blob: Vec<u8> = [1.0f32, 0.0].iter().flat_map(|x| x.to_le_bytes()).collect();
-            conn.execute("INSERT INTO chunks VALUES (?1, ?2, 0, ?3, ?4)", rusqlite::params![p.chunk_id.to_string(), p.doc_id.to_string(), old.to_string(), blob]).unwrap();
+            conn.execute(
+                "INSERT INTO chunks VALUES (?1, ?2, 0, ?3, ?4)",
+                rusqlite::params![
+                    p.chunk_id.to_string(),
+                    p.doc_id.to_string(),
+                    old.to_string(),
+                    blob
+                ],
+            )
+            .unwrap();
         }
-        assert!(EmbeddedIndex::open(&idx_dir, false).err().unwrap().message.contains("run `sluice run`"), "a reader does not upgrade");
+        assert!(
+            EmbeddedIndex::open(&idx_dir, false)
+                .err()
+                .unwrap()
+                .message
+                .contains("run `sluice run`"),
+            "a reader does not upgrade"
+        );
         let idx = Arc::new(EmbeddedIndex::open(&idx_dir, true).unwrap());
-        assert_eq!(idx.counts().unwrap(), (1, 1), "the keyword index was rebuilt from the payloads");
+        assert_eq!(
+            idx.counts().unwrap(),
+            (1, 1),
+            "the keyword index was rebuilt from the payloads"
+        );
         let f = SearchFilters::default();
-        assert!(idx.keyword_chunks("salary", 10, &f, &Access::public_only()).unwrap().is_empty(), "an old empty ACL is not public");
-        assert!(idx.vector_chunks(&[1.0, 0.0], 10, &f, &Access::Principals(vec!["group:any".into()])).unwrap().is_empty());
-        assert_eq!(idx.keyword_chunks("salary", 10, &f, &Access::All).unwrap().len(), 1);
+        assert!(
+            idx.keyword_chunks("salary", 10, &f, &Access::public_only())
+                .unwrap()
+                .is_empty(),
+            "an old empty ACL is not public"
+        );
+        assert!(
+            idx.vector_chunks(
+                &[1.0, 0.0],
+                10,
+                &f,
+                &Access::Principals(vec!["group:any".into()])
+            )
+            .unwrap()
+            .is_empty()
+        );
+        assert_eq!(
+            idx.keyword_chunks("salary", 10, &f, &Access::All)
+                .unwrap()
+                .len(),
+            1
+        );
     }
 
     /// The keyword index is derived from the vector store's payloads, so a
@@ -566,13 +978,31 @@ mod tests {
         let kw_dir = dir.path().join("keyword");
         {
             let idx = Arc::new(EmbeddedIndex::open(dir.path(), true).unwrap());
-            idx.apply(&SinkBatch { writes: vec![write(doc("a", "Blocker", &[]), &["ticket WMS-4102 blocks the rollout"], &[[1.0, 0.0]])], deletes: vec![] }).await.unwrap();
+            idx.apply(&SinkBatch {
+                writes: vec![write(
+                    doc("a", "Blocker", &[]),
+                    &["ticket WMS-4102 blocks the rollout"],
+                    &[[1.0, 0.0]],
+                )],
+                deletes: vec![],
+            })
+            .await
+            .unwrap();
         }
-        let ids = |idx: &EmbeddedIndex| idx.keyword_chunks("WMS-4102", 10, &SearchFilters::default(), &Access::All).unwrap().into_iter().map(|h| h.chunk.external_id).collect::<Vec<_>>();
+        let ids = |idx: &EmbeddedIndex| {
+            idx.keyword_chunks("WMS-4102", 10, &SearchFilters::default(), &Access::All)
+                .unwrap()
+                .into_iter()
+                .map(|h| h.chunk.external_id)
+                .collect::<Vec<_>>()
+        };
         // An older format (no marker): served by a reader, rebuilt by a writer.
         std::fs::remove_file(kw_dir.join("sluice-format")).unwrap();
         assert_eq!(ids(&EmbeddedIndex::open(dir.path(), false).unwrap()), ["a"]);
-        assert!(!kw_dir.join("sluice-format").exists(), "a reader writes nothing");
+        assert!(
+            !kw_dir.join("sluice-format").exists(),
+            "a reader writes nothing"
+        );
         assert_eq!(ids(&EmbeddedIndex::open(dir.path(), true).unwrap()), ["a"]);
         assert!(kw_dir.join("sluice-format").exists());
         // Other fields (an index from before identifiers and fast ids).
@@ -585,7 +1015,14 @@ mod tests {
             b.add_text_field(&sluice_core::access::acl_field(i), tantivy::schema::STRING);
         }
         tantivy::Index::create_in_dir(&kw_dir, b.build()).unwrap();
-        assert!(EmbeddedIndex::open(dir.path(), false).err().unwrap().message.contains("run `sluice run`"), "a reader does not serve other fields");
+        assert!(
+            EmbeddedIndex::open(dir.path(), false)
+                .err()
+                .unwrap()
+                .message
+                .contains("run `sluice run`"),
+            "a reader does not serve other fields"
+        );
         let idx = EmbeddedIndex::open(dir.path(), true).unwrap();
         assert_eq!(idx.counts().unwrap(), (1, 1));
         assert_eq!(ids(&idx), ["a"]);

@@ -14,16 +14,21 @@ use std::path::Path;
 
 use tantivy::collector::TopDocs;
 use tantivy::directory::MmapDirectory;
-use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery};
-use tantivy::schema::{FAST, Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions};
-use tantivy::tokenizer::TextAnalyzer;
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query, RangeQuery,
+    TermQuery,
+};
+use tantivy::schema::{
+    FAST, Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
+};
 use tantivy::snippet::SnippetGenerator;
+use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, doc};
 use uuid::Uuid;
 
 use sluice_core::access::{MAX_ACL_SETS, acl_field};
-use sluice_core::search::{Access, MIN_CANDIDATES, SearchFilters};
 use sluice_core::search::ChunkPayload;
+use sluice_core::search::{Access, MIN_CANDIDATES, SearchFilters};
 
 use crate::analysis::{self, QueryPart};
 
@@ -98,11 +103,17 @@ const CODE_ANALYZER: &str = "sluice_code";
 const IDENTIFIER_WEIGHT: f32 = 0.25;
 
 fn code_options() -> TextOptions {
-    TextOptions::default().set_indexing_options(TextFieldIndexing::default().set_tokenizer(CODE_ANALYZER).set_index_option(IndexRecordOption::WithFreqsAndPositions))
+    TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(CODE_ANALYZER)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    )
 }
 
 fn text_options(stored: bool) -> TextOptions {
-    let idx = TextFieldIndexing::default().set_tokenizer(ANALYZER).set_index_option(IndexRecordOption::WithFreqsAndPositions);
+    let idx = TextFieldIndexing::default()
+        .set_tokenizer(ANALYZER)
+        .set_index_option(IndexRecordOption::WithFreqsAndPositions);
     let o = TextOptions::default().set_indexing_options(idx);
     if stored { o.set_stored() } else { o }
 }
@@ -125,7 +136,10 @@ fn schema() -> (Schema, Fields) {
         kind: b.add_text_field("kind", STRING),
         labels: b.add_text_field("labels", STRING),
         acl: std::array::from_fn(|i| b.add_text_field(&acl_field(i), STRING)),
-        updated_at: b.add_i64_field("updated_at", tantivy::schema::INDEXED | tantivy::schema::FAST),
+        updated_at: b.add_i64_field(
+            "updated_at",
+            tantivy::schema::INDEXED | tantivy::schema::FAST,
+        ),
     };
     (b.build(), f)
 }
@@ -158,7 +172,9 @@ impl KeywordIndex {
         }
         match Index::open_in_dir(dir) {
             // Compared as written to meta.json: names, types and options.
-            Ok(index) => serde_json::to_value(index.schema()).ok() != serde_json::to_value(schema().0).ok(),
+            Ok(index) => {
+                serde_json::to_value(index.schema()).ok() != serde_json::to_value(schema().0).ok()
+            }
             Err(_) => false,
         }
     }
@@ -167,7 +183,9 @@ impl KeywordIndex {
     /// older [`FORMAT`] (same schema, other text or analysis): it is
     /// rebuilt from the vector store's payloads by the next writer.
     pub fn outdated_format(dir: &Path) -> bool {
-        dir.join("meta.json").exists() && std::fs::read_to_string(dir.join(FORMAT_FILE)).map_or(true, |v| v.trim() != FORMAT.to_string())
+        dir.join("meta.json").exists()
+            && std::fs::read_to_string(dir.join(FORMAT_FILE))
+                .map_or(true, |v| v.trim() != FORMAT.to_string())
     }
 
     /// Records that this index's entries are of the current [`FORMAT`].
@@ -180,33 +198,56 @@ impl KeywordIndex {
         let (schema, f) = schema();
         let mmap = MmapDirectory::open(dir).map_err(e)?;
         let index = Index::open_or_create(mmap, schema).map_err(|err| {
-            format!("{err}; the keyword index format changed — remove {} and re-run with --full", dir.display())
+            format!(
+                "{err}; the keyword index format changed — remove {} and re-run with --full",
+                dir.display()
+            )
         })?;
         index.tokenizers().register(ANALYZER, analysis::analyzer());
-        index.tokenizers().register(CODE_ANALYZER, analysis::code_analyzer());
+        index
+            .tokenizers()
+            .register(CODE_ANALYZER, analysis::code_analyzer());
         let writer = if writable {
-            let w = index.writer::<TantivyDocument>(64 * 1024 * 1024).map_err(|err| format!("{err}; is another `sluice run` writing to this data dir?"))?;
+            let w = index
+                .writer::<TantivyDocument>(64 * 1024 * 1024)
+                .map_err(|err| {
+                    format!("{err}; is another `sluice run` writing to this data dir?")
+                })?;
             // A writer killed between writing a segment's delete file and
             // committing leaves that file behind, and tantivy only collects
             // garbage after a commit: the next run, replaying the same
             // operations, reaches the same file name and fails with
             // FileAlreadyExists (the crash test caught it). Files no commit
             // refers to go before anything is written.
-            w.garbage_collect_files().wait().map_err(|err| format!("{err} (removing files a stopped writer left)"))?;
+            w.garbage_collect_files()
+                .wait()
+                .map_err(|err| format!("{err} (removing files a stopped writer left)"))?;
             Some(w)
         } else {
             None
         };
         let reader = index
             .reader_builder()
-            .reload_policy(if writable { ReloadPolicy::Manual } else { ReloadPolicy::OnCommitWithDelay })
+            .reload_policy(if writable {
+                ReloadPolicy::Manual
+            } else {
+                ReloadPolicy::OnCommitWithDelay
+            })
             .try_into()
             .map_err(e)?;
-        Ok(KeywordIndex { reader, writer, f, query_analyzer: analysis::query_analyzer(), highlight_analyzer: analysis::highlight_analyzer() })
+        Ok(KeywordIndex {
+            reader,
+            writer,
+            f,
+            query_analyzer: analysis::query_analyzer(),
+            highlight_analyzer: analysis::highlight_analyzer(),
+        })
     }
 
     fn writer(&mut self) -> Result<&mut IndexWriter<TantivyDocument>> {
-        self.writer.as_mut().ok_or_else(|| "the index was opened read-only".to_string())
+        self.writer
+            .as_mut()
+            .ok_or_else(|| "the index was opened read-only".to_string())
     }
 
     pub fn upsert(&mut self, p: &ChunkPayload) -> Result<()> {
@@ -224,10 +265,17 @@ impl KeywordIndex {
     /// title line the chunker puts at the head of every chunk is counted
     /// once (in the title field), not once per chunk.
     pub fn upsert_document(&mut self, chunks: &[&ChunkPayload]) -> Result<()> {
-        let Some(first) = chunks.first() else { return Ok(()) };
+        let Some(first) = chunks.first() else {
+            return Ok(());
+        };
         let f = self.f;
         let title = first.title.trim();
-        let d = entry(f, DOCUMENT, first, &document_text(title, chunks.iter().map(|c| c.text.as_str())));
+        let d = entry(
+            f,
+            DOCUMENT,
+            first,
+            &document_text(title, chunks.iter().map(|c| c.text.as_str())),
+        );
         self.writer()?.add_document(d).map_err(e)?;
         Ok(())
     }
@@ -285,7 +333,8 @@ fn carried_over(prev: &str, next: &str) -> usize {
         if head.is_empty() {
             continue;
         }
-        let ends = prev.len() == head.len() && prev == head || prev.ends_with(head) && prev[..prev.len() - head.len()].ends_with("\n\n");
+        let ends = prev.len() == head.len() && prev == head
+            || prev.ends_with(head) && prev[..prev.len() - head.len()].ends_with("\n\n");
         if ends {
             return cut;
         }
@@ -337,7 +386,8 @@ impl KeywordIndex {
     /// Removes every entry of a document (its chunks and its document entry).
     pub fn delete_document(&mut self, id: &Uuid) -> Result<()> {
         let f = self.f;
-        self.writer()?.delete_term(Term::from_field_text(f.doc_id, &id.to_string()));
+        self.writer()?
+            .delete_term(Term::from_field_text(f.doc_id, &id.to_string()));
         Ok(())
     }
 
@@ -349,18 +399,32 @@ impl KeywordIndex {
 
     /// Chunk entries (document entries not counted).
     pub fn num_chunks(&self) -> u64 {
-        let q = TermQuery::new(Term::from_field_text(self.f.level, CHUNK), IndexRecordOption::Basic);
-        self.reader.searcher().search(&q, &tantivy::collector::Count).map(|n| n as u64).unwrap_or(0)
+        let q = TermQuery::new(
+            Term::from_field_text(self.f.level, CHUNK),
+            IndexRecordOption::Basic,
+        );
+        self.reader
+            .searcher()
+            .search(&q, &tantivy::collector::Count)
+            .map(|n| n as u64)
+            .unwrap_or(0)
     }
 
-    fn filter_clauses(&self, filters: &SearchFilters, access: &Access) -> Vec<(Occur, Box<dyn Query>)> {
+    fn filter_clauses(
+        &self,
+        filters: &SearchFilters,
+        access: &Access,
+    ) -> Vec<(Occur, Box<dyn Query>)> {
         let f = self.f;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let any_of = |field: Field, values: &[String]| -> Box<dyn Query> {
             let subs: Vec<(Occur, Box<dyn Query>)> = values
                 .iter()
                 .map(|v| {
-                    let q: Box<dyn Query> = Box::new(TermQuery::new(Term::from_field_text(field, v), IndexRecordOption::Basic));
+                    let q: Box<dyn Query> = Box::new(TermQuery::new(
+                        Term::from_field_text(field, v),
+                        IndexRecordOption::Basic,
+                    ));
                     (Occur::Should, q)
                 })
                 .collect();
@@ -381,8 +445,12 @@ impl KeywordIndex {
             }
         }
         if filters.updated_after.is_some() || filters.updated_before.is_some() {
-            let lo = filters.updated_after.map_or(Bound::Unbounded, |t| Bound::Included(Term::from_field_i64(f.updated_at, t)));
-            let hi = filters.updated_before.map_or(Bound::Unbounded, |t| Bound::Excluded(Term::from_field_i64(f.updated_at, t)));
+            let lo = filters.updated_after.map_or(Bound::Unbounded, |t| {
+                Bound::Included(Term::from_field_i64(f.updated_at, t))
+            });
+            let hi = filters.updated_before.map_or(Bound::Unbounded, |t| {
+                Bound::Excluded(Term::from_field_i64(f.updated_at, t))
+            });
             clauses.push((Occur::Must, Box::new(RangeQuery::new(lo, hi))));
         }
         clauses
@@ -392,41 +460,102 @@ impl KeywordIndex {
     /// identifiers whole), each with its best chunk: the chunk entry that
     /// scores highest for the same query (the first chunk when none does,
     /// or below the first [`PASSAGE_DOCS`]).
-    pub fn search(&self, query: &str, n: usize, filters: &SearchFilters, access: &Access) -> Result<Vec<(f32, Uuid)>> {
-        let (Some(doc_query), Some(text_query)) = (self.parse_for(query, &[(self.f.doc_text, 1.0), (self.f.doc_code, IDENTIFIER_WEIGHT)]), self.parse(query)) else { return Ok(Vec::new()) };
+    pub fn search(
+        &self,
+        query: &str,
+        n: usize,
+        filters: &SearchFilters,
+        access: &Access,
+    ) -> Result<Vec<(f32, Uuid)>> {
+        let (Some(doc_query), Some(text_query)) = (
+            self.parse_for(
+                query,
+                &[(self.f.doc_text, 1.0), (self.f.doc_code, IDENTIFIER_WEIGHT)],
+            ),
+            self.parse(query),
+        ) else {
+            return Ok(Vec::new());
+        };
         let docs = self.top(doc_query, DOCUMENT, None, n, filters, access)?;
         if docs.is_empty() {
             return Ok(Vec::new());
         }
-        let shown: Vec<Uuid> = docs.iter().take(PASSAGE_DOCS.max(n.saturating_sub(MIN_CANDIDATES))).map(|(_, d, _)| *d).collect();
-        let chunks = self.top(text_query, CHUNK, Some(&shown), shown.len() * 8, filters, access)?;
+        let shown: Vec<Uuid> = docs
+            .iter()
+            .take(PASSAGE_DOCS.max(n.saturating_sub(MIN_CANDIDATES)))
+            .map(|(_, d, _)| *d)
+            .collect();
+        let chunks = self.top(
+            text_query,
+            CHUNK,
+            Some(&shown),
+            shown.len() * 8,
+            filters,
+            access,
+        )?;
         let mut best: std::collections::HashMap<Uuid, Uuid> = std::collections::HashMap::new();
         for (_, doc, chunk) in &chunks {
             if let Some(c) = chunk {
                 best.entry(*doc).or_insert(*c);
             }
         }
-        Ok(docs.into_iter().map(|(score, doc, _)| (score, best.get(&doc).copied().unwrap_or_else(|| sluice_core::chunk_id(&doc, 0)))).collect())
+        Ok(docs
+            .into_iter()
+            .map(|(score, doc, _)| {
+                (
+                    score,
+                    best.get(&doc)
+                        .copied()
+                        .unwrap_or_else(|| sluice_core::chunk_id(&doc, 0)),
+                )
+            })
+            .collect())
     }
 
     /// The `n` chunk entries best matching `query` by themselves (the
     /// ranking before document entries): the benchmark's baseline.
-    pub fn search_chunk_level(&self, query: &str, n: usize, filters: &SearchFilters, access: &Access) -> Result<Vec<(f32, Uuid)>> {
-        let Some(q) = self.parse(query) else { return Ok(Vec::new()) };
-        Ok(self.top(q, CHUNK, None, n, filters, access)?.into_iter().filter_map(|(s, _, c)| c.map(|c| (s, c))).collect())
+    pub fn search_chunk_level(
+        &self,
+        query: &str,
+        n: usize,
+        filters: &SearchFilters,
+        access: &Access,
+    ) -> Result<Vec<(f32, Uuid)>> {
+        let Some(q) = self.parse(query) else {
+            return Ok(Vec::new());
+        };
+        Ok(self
+            .top(q, CHUNK, None, n, filters, access)?
+            .into_iter()
+            .filter_map(|(s, _, c)| c.map(|c| (s, c)))
+            .collect())
     }
 
     /// The entries of one `level` best matching `text_query`, as (score,
     /// document, chunk); `within`: only these documents.
-    fn top(&self, text_query: Box<dyn Query>, level: &str, within: Option<&[Uuid]>, n: usize, filters: &SearchFilters, access: &Access) -> Result<Vec<(f32, Uuid, Option<Uuid>)>> {
+    fn top(
+        &self,
+        text_query: Box<dyn Query>,
+        level: &str,
+        within: Option<&[Uuid]>,
+        n: usize,
+        filters: &SearchFilters,
+        access: &Access,
+    ) -> Result<Vec<(f32, Uuid, Option<Uuid>)>> {
         let searcher = self.reader.searcher();
-        let level_q: Box<dyn Query> = Box::new(TermQuery::new(Term::from_field_text(self.f.level, level), IndexRecordOption::Basic));
+        let level_q: Box<dyn Query> = Box::new(TermQuery::new(
+            Term::from_field_text(self.f.level, level),
+            IndexRecordOption::Basic,
+        ));
         let mut clauses = vec![(Occur::Must, text_query), (Occur::Must, level_q)];
         if let Some(docs) = within {
             let subs: Vec<(Occur, Box<dyn Query>)> = docs
                 .iter()
                 .map(|d| {
-                    let q: Box<dyn Query> = Box::new(TermQuery::new(Term::from_field_text(self.f.doc_id, &d.to_string()), IndexRecordOption::Basic));
+                    let q: Box<dyn Query> = Box::new(TermQuery::new(
+                        Term::from_field_text(self.f.doc_id, &d.to_string()),
+                        IndexRecordOption::Basic,
+                    ));
                     (Occur::Should, q)
                 })
                 .collect();
@@ -439,25 +568,49 @@ impl KeywordIndex {
         let clauses: Vec<(Occur, Box<dyn Query>)> = clauses
             .into_iter()
             .enumerate()
-            .map(|(i, (occur, q))| if i == 0 { (occur, q) } else { (occur, Box::new(ConstScoreQuery::new(q, 0.0)) as Box<dyn Query>) })
+            .map(|(i, (occur, q))| {
+                if i == 0 {
+                    (occur, q)
+                } else {
+                    (
+                        occur,
+                        Box::new(ConstScoreQuery::new(q, 0.0)) as Box<dyn Query>,
+                    )
+                }
+            })
             .collect();
         let q = BooleanQuery::new(clauses);
-        let stats = LevelStatistics { searcher: &searcher, level: Term::from_field_text(self.f.level, level) };
-        let top = searcher.search_with_statistics_provider(&q, &TopDocs::with_limit(n.max(1)).order_by_score(), &stats).map_err(e)?;
+        let stats = LevelStatistics {
+            searcher: &searcher,
+            level: Term::from_field_text(self.f.level, level),
+        };
+        let top = searcher
+            .search_with_statistics_provider(
+                &q,
+                &TopDocs::with_limit(n.max(1)).order_by_score(),
+                &stats,
+            )
+            .map_err(e)?;
         let mut out = Vec::with_capacity(top.len());
-        let mut columns: std::collections::HashMap<u32, [tantivy::columnar::Column<u64>; 3]> = std::collections::HashMap::new();
+        let mut columns: std::collections::HashMap<u32, [tantivy::columnar::Column<u64>; 3]> =
+            std::collections::HashMap::new();
         for (score, addr) in top {
             let cols = match columns.entry(addr.segment_ord) {
                 std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
                 std::collections::hash_map::Entry::Vacant(v) => {
                     let ff = searcher.segment_reader(addr.segment_ord).fast_fields();
-                    v.insert([ff.u64("doc_hi").map_err(e)?, ff.u64("doc_lo").map_err(e)?, ff.u64("ordinal").map_err(e)?])
+                    v.insert([
+                        ff.u64("doc_hi").map_err(e)?,
+                        ff.u64("doc_lo").map_err(e)?,
+                        ff.u64("ordinal").map_err(e)?,
+                    ])
                 }
             };
             let [hi, lo, ordinal] = [&cols[0], &cols[1], &cols[2]].map(|c| c.first(addr.doc_id));
             if let (Some(hi), Some(lo)) = (hi, lo) {
                 let doc = Uuid::from_u128((u128::from(hi) << 64) | u128::from(lo));
-                let chunk = (level == CHUNK).then(|| sluice_core::chunk_id(&doc, ordinal.unwrap_or(0) as u32));
+                let chunk = (level == CHUNK)
+                    .then(|| sluice_core::chunk_id(&doc, ordinal.unwrap_or(0) as u32));
                 out.push((score, doc, chunk));
             }
         }
@@ -466,7 +619,14 @@ impl KeywordIndex {
 
     /// The query over the chunk entries (title boosted, for the best passage).
     fn parse(&self, query: &str) -> Option<Box<dyn Query>> {
-        self.parse_for(query, &[(self.f.title, 2.0), (self.f.body, 1.0), (self.f.code, IDENTIFIER_WEIGHT)])
+        self.parse_for(
+            query,
+            &[
+                (self.f.title, 2.0),
+                (self.f.body, 1.0),
+                (self.f.code, IDENTIFIER_WEIGHT),
+            ],
+        )
     }
 
     fn parse_for(&self, query: &str, fields: &[(Field, f32)]) -> Option<Box<dyn Query>> {
@@ -478,7 +638,8 @@ impl KeywordIndex {
         let searcher = self.reader.searcher();
         // Highlights: the query's words less stop words ("were" is not marked).
         let fields = [(self.f.title, 1.0), (self.f.body, 1.0)];
-        let q: Box<dyn Query> = build_query(&mut self.highlight_analyzer.clone(), query, &fields).unwrap_or_else(|| Box::new(AllQuery));
+        let q: Box<dyn Query> = build_query(&mut self.highlight_analyzer.clone(), query, &fields)
+            .unwrap_or_else(|| Box::new(AllQuery));
         let mut generator = SnippetGenerator::create(&searcher, &*q, self.f.body).ok();
         if let Some(g) = generator.as_mut() {
             g.set_max_num_chars(max_chars);
@@ -533,16 +694,35 @@ impl tantivy::query::Bm25StatisticsProvider for LevelStatistics<'_> {
 
 /// The query for `query`'s words ([`analysis::query_parts`]: no syntax)
 /// over `fields`, each with its weight; a document matches any word.
-fn build_query(analyzer: &mut TextAnalyzer, query: &str, fields: &[(Field, f32)]) -> Option<Box<dyn Query>> {
+fn build_query(
+    analyzer: &mut TextAnalyzer,
+    query: &str,
+    fields: &[(Field, f32)],
+) -> Option<Box<dyn Query>> {
     let parts = analysis::query_parts(analyzer, query);
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for part in &parts {
         for &(field, boost) in fields {
             let q: Box<dyn Query> = match part {
-                QueryPart::Term(t) => Box::new(TermQuery::new(Term::from_field_text(field, t), IndexRecordOption::WithFreqs)),
-                QueryPart::Phrase(words) => Box::new(PhraseQuery::new(words.iter().map(|w| Term::from_field_text(field, w)).collect())),
+                QueryPart::Term(t) => Box::new(TermQuery::new(
+                    Term::from_field_text(field, t),
+                    IndexRecordOption::WithFreqs,
+                )),
+                QueryPart::Phrase(words) => Box::new(PhraseQuery::new(
+                    words
+                        .iter()
+                        .map(|w| Term::from_field_text(field, w))
+                        .collect(),
+                )),
             };
-            clauses.push((Occur::Should, if boost == 1.0 { q } else { Box::new(BoostQuery::new(q, boost)) }));
+            clauses.push((
+                Occur::Should,
+                if boost == 1.0 {
+                    q
+                } else {
+                    Box::new(BoostQuery::new(q, boost))
+                },
+            ));
         }
     }
     if clauses.is_empty() {
@@ -557,9 +737,10 @@ fn escape_prefix(text: &str, max_chars: usize) -> String {
     if text.chars().count() > max_chars {
         s.push('…');
     }
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -616,7 +797,10 @@ mod tests {
             k.commit().unwrap();
         }
         let mut stale = 0;
-        for e in std::fs::read_dir(live.path()).unwrap().filter_map(|e| e.ok()) {
+        for e in std::fs::read_dir(live.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+        {
             let name = e.file_name().to_string_lossy().to_string();
             if name.ends_with(".del") || name == ".managed.json" {
                 std::fs::copy(e.path(), killed.path().join(&name)).unwrap();

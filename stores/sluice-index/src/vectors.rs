@@ -18,6 +18,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
@@ -43,7 +44,9 @@ struct Entry {
 }
 
 pub(crate) struct VectorStore {
-    conn: Connection,
+    /// Behind a mutex so searches can share the store (`&self`) across
+    /// threads; writes hold `&mut self` and reach it without locking.
+    conn: Mutex<Connection>,
     dir: PathBuf,
     dim: usize,
     entries: Vec<Entry>,
@@ -62,7 +65,9 @@ fn to_blob(v: &[f32]) -> Vec<u8> {
 }
 
 fn from_blob(b: &[u8]) -> Vec<f32> {
-    b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+    b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
 }
 
 fn thin(mut p: ChunkPayload) -> ChunkPayload {
@@ -71,11 +76,19 @@ fn thin(mut p: ChunkPayload) -> ChunkPayload {
 }
 
 fn meta(conn: &Connection, name: &str) -> rusqlite::Result<Option<i64>> {
-    conn.query_row("SELECT value FROM vector_meta WHERE name = ?1", [name], |r| r.get(0)).optional()
+    conn.query_row(
+        "SELECT value FROM vector_meta WHERE name = ?1",
+        [name],
+        |r| r.get(0),
+    )
+    .optional()
 }
 
 fn set_meta(conn: &Connection, name: &str, value: i64) -> rusqlite::Result<()> {
-    conn.execute("INSERT OR REPLACE INTO vector_meta (name, value) VALUES (?1, ?2)", params![name, value])?;
+    conn.execute(
+        "INSERT OR REPLACE INTO vector_meta (name, value) VALUES (?1, ?2)",
+        params![name, value],
+    )?;
     Ok(())
 }
 
@@ -92,6 +105,10 @@ struct Changes {
 impl VectorStore {
     pub fn open(path: &Path) -> rusqlite::Result<VectorStore> {
         let conn = Connection::open(path)?;
+        // A row (~1.5 KB vector + payload) overflows a 4 KB page and takes
+        // about 4.9 KB on disk; 16 KB pages hold it whole. Only a new file
+        // takes a page size.
+        conn.pragma_update(None, "page_size", 16384)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -106,7 +123,7 @@ impl VectorStore {
         Self::migrate(&conn)?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut store = VectorStore {
-            conn,
+            conn: Mutex::new(conn),
             dir,
             dim: 0,
             entries: Vec::new(),
@@ -128,7 +145,9 @@ impl VectorStore {
     fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         let has_key = |c: &Connection| -> rusqlite::Result<bool> {
             let mut stmt = c.prepare("SELECT name FROM pragma_table_info('chunks')")?;
-            let names: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            let names: Vec<String> = stmt
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
             Ok(names.iter().any(|n| n == "key"))
         };
         if has_key(conn)? && meta(conn, "next_seq")?.is_some() {
@@ -145,7 +164,10 @@ impl VectorStore {
             }
             conn.execute_batch("CREATE INDEX IF NOT EXISTS chunks_by_seq ON chunks (seq);")?;
             if meta(conn, "next_seq")?.is_none() {
-                let top: i64 = conn.query_row("SELECT COALESCE(MAX(rowid), 0) + 1 FROM chunks", [], |r| r.get(0))?;
+                let top: i64 =
+                    conn.query_row("SELECT COALESCE(MAX(rowid), 0) + 1 FROM chunks", [], |r| {
+                        r.get(0)
+                    })?;
                 set_meta(conn, "next_seq", top)?;
                 set_meta(conn, "next_key", top)?;
                 set_meta(conn, "removed_floor", 0)?;
@@ -161,13 +183,27 @@ impl VectorStore {
         }
     }
 
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn conn_mut(&mut self) -> &mut Connection {
+        self.conn.get_mut().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether another process committed since this one caught up.
+    pub fn changed(&self) -> rusqlite::Result<bool> {
+        Ok(self.current_data_version()? != self.data_version)
+    }
+
     /// Sets how many chunks may wait outside the graph (tests and benches).
     pub fn set_merge_threshold(&mut self, n: usize) {
         self.merge_at = n.max(1);
     }
 
     fn current_data_version(&self) -> rusqlite::Result<i64> {
-        self.conn.query_row("PRAGMA data_version", [], |r| r.get(0))
+        self.conn()
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
     }
 
     /// Catches up when another process committed since the last look (a
@@ -180,8 +216,16 @@ impl VectorStore {
         Ok(true)
     }
 
-    fn read_changes(&mut self, since: i64, graph_max: u64) -> rusqlite::Result<Changes> {
-        let tx = self.conn.transaction()?;
+    /// `all_vectors`: read every row's vector (no usable graph), else only
+    /// those of rows past the graph's key (the generation SQLite names).
+    fn read_changes(
+        &mut self,
+        since: i64,
+        graph_max: u64,
+        all_vectors: bool,
+    ) -> rusqlite::Result<Changes> {
+        let held = self.graph.as_ref().map(|g| g.generation);
+        let tx = self.conn_mut().transaction()?;
         let graph = match meta(&tx, "graph_generation")? {
             Some(g) if g > 0 => {
                 let max_key = meta(&tx, "graph_max_key")?.unwrap_or(0) as u64;
@@ -190,30 +234,48 @@ impl VectorStore {
             }
             _ => None,
         };
-        let graph_max = match (&graph, &self.graph) {
-            (Some((g, m, _)), Some(old)) if *g != old.generation => *m,
+        let graph_max = match (&graph, held) {
+            _ if all_vectors => 0,
+            (Some((g, m, _)), Some(old)) if *g != old => *m,
             (Some((_, m, _)), None) => *m,
             _ => graph_max,
         };
         let next_seq = meta(&tx, "next_seq")?.unwrap_or(1);
         let removed_floor = meta(&tx, "removed_floor")?.unwrap_or(0);
         let removed = {
-            let mut stmt = tx.prepare_cached("SELECT chunk_id FROM removed WHERE seq > ?1 ORDER BY seq")?;
-            let ids: Vec<String> = stmt.query_map([since], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            let mut stmt =
+                tx.prepare_cached("SELECT chunk_id FROM removed WHERE seq > ?1 ORDER BY seq")?;
+            let ids: Vec<String> = stmt
+                .query_map([since], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
             ids.iter().filter_map(|s| Uuid::parse_str(s).ok()).collect()
         };
         let rows = {
             let mut stmt = tx.prepare_cached(
                 "SELECT payload, key, CASE WHEN key > ?2 THEN vector END FROM chunks WHERE seq > ?1 ORDER BY seq",
             )?;
-            let raw: Vec<(String, i64, Option<Vec<u8>>)> =
-                stmt.query_map(params![since, graph_max as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<rusqlite::Result<_>>()?;
-            raw.into_iter()
-                .filter_map(|(p, k, v)| serde_json::from_str::<ChunkPayload>(&p).ok().map(|p| (thin(p), k as u64, v.map(|b| from_blob(&b)))))
-                .collect()
+            // Parsed row by row: collecting the raw JSON first would hold
+            // every chunk's text at once (and leave the heap that size).
+            let parsed: Vec<Option<(ChunkPayload, u64, Option<Vec<f32>>)>> = stmt
+                .query_map(params![since, graph_max as i64], |r| {
+                    let payload: String = r.get(0)?;
+                    let key: i64 = r.get(1)?;
+                    let vector: Option<Vec<u8>> = r.get(2)?;
+                    Ok(serde_json::from_str::<ChunkPayload>(&payload)
+                        .ok()
+                        .map(|p| (thin(p), key as u64, vector.map(|b| from_blob(&b)))))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            parsed.into_iter().flatten().collect()
         };
         tx.commit()?;
-        Ok(Changes { graph, next_seq, removed_floor, removed, rows })
+        Ok(Changes {
+            graph,
+            next_seq,
+            removed_floor,
+            removed,
+            rows,
+        })
     }
 
     /// Brings memory up to what SQLite holds: the graph's generation, the
@@ -222,12 +284,13 @@ impl VectorStore {
     fn catch_up(&mut self) -> rusqlite::Result<()> {
         let data_version = self.current_data_version()?;
         let graph_max = self.graph.as_ref().map_or(0, |g| g.max_key);
-        let mut changes = self.read_changes(self.seen_seq, graph_max)?;
-        let generation_moved = changes.graph.map(|g| g.0) != self.graph.as_ref().map(|g| g.generation);
+        let mut changes = self.read_changes(self.seen_seq, graph_max, false)?;
+        let generation_moved =
+            changes.graph.map(|g| g.0) != self.graph.as_ref().map(|g| g.generation);
         if self.seen_seq >= 0 && self.seen_seq + 1 < changes.removed_floor {
             // Removals this process has not seen were pruned: start over.
             self.clear();
-            changes = self.read_changes(-1, changes.graph.map_or(0, |g| g.1))?;
+            changes = self.read_changes(-1, changes.graph.map_or(0, |g| g.1), false)?;
         }
         if generation_moved {
             self.open_graph(changes.graph)?;
@@ -244,7 +307,13 @@ impl VectorStore {
             self.delta.retain(|k, _| *k > graph_max);
         }
         if self.dim == 0 {
-            self.dim = self.conn.query_row("SELECT length(vector) / 4 FROM chunks LIMIT 1", [], |r| r.get::<_, i64>(0)).optional()?.unwrap_or(0) as usize;
+            let dim = self
+                .conn()
+                .query_row("SELECT length(vector) / 4 FROM chunks LIMIT 1", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .optional()?;
+            self.dim = dim.unwrap_or(0) as usize;
         }
         self.seen_seq = changes.next_seq - 1;
         self.data_version = data_version;
@@ -253,8 +322,16 @@ impl VectorStore {
 
     fn open_graph(&mut self, graph: Option<(i64, u64, f32)>) -> rusqlite::Result<()> {
         self.graph = None;
-        let Some((generation, max_key, scale)) = graph else { return Ok(()) };
-        let dim: usize = self.conn.query_row("SELECT length(vector) / 4 FROM chunks LIMIT 1", [], |r| r.get::<_, i64>(0)).optional()?.unwrap_or(0) as usize;
+        let Some((generation, max_key, scale)) = graph else {
+            return Ok(());
+        };
+        let dim: usize = self
+            .conn()
+            .query_row("SELECT length(vector) / 4 FROM chunks LIMIT 1", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .optional()?
+            .unwrap_or(0) as usize;
         match Ann::view(&self.dir, dim, generation, max_key, scale) {
             Ok(g) => self.graph = Some(g),
             Err(e) => {
@@ -262,7 +339,7 @@ impl VectorStore {
                 // read into the delta and scanned exactly.
                 tracing::warn!(error = %e, "the vector graph could not be opened; searching exactly until the next merge");
                 self.clear();
-                let changes = self.read_changes(-1, 0)?;
+                let changes = self.read_changes(-1, 0, true)?;
                 for (p, key, v) in changes.rows {
                     self.put(p, key, v, 0);
                 }
@@ -306,7 +383,9 @@ impl VectorStore {
     }
 
     fn remove_slot(&mut self, id: &Uuid) {
-        let Some(slot) = self.slot_of.remove(id) else { return };
+        let Some(slot) = self.slot_of.remove(id) else {
+            return;
+        };
         let key = self.entries[slot].key;
         self.slot_of_key.remove(&key);
         self.delta.remove(&key);
@@ -345,7 +424,8 @@ impl VectorStore {
     /// Full payloads (text included) of these chunks, from SQLite, in the
     /// order asked; unknown ids are left out.
     pub fn payloads_of(&self, ids: &[Uuid]) -> rusqlite::Result<Vec<ChunkPayload>> {
-        let mut stmt = self.conn.prepare_cached("SELECT payload FROM chunks WHERE chunk_id = ?1")?;
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT payload FROM chunks WHERE chunk_id = ?1")?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             let p: Option<String> = stmt.query_row([id.to_string()], |r| r.get(0)).optional()?;
@@ -358,21 +438,41 @@ impl VectorStore {
 
     /// Every full payload.
     pub fn all_payloads(&self) -> rusqlite::Result<Vec<ChunkPayload>> {
-        let mut stmt = self.conn.prepare("SELECT payload FROM chunks ORDER BY chunk_id")?;
-        let rows: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-        Ok(rows.iter().filter_map(|p| serde_json::from_str(p).ok()).collect())
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT payload FROM chunks ORDER BY chunk_id")?;
+        let rows: Vec<String> = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows
+            .iter()
+            .filter_map(|p| serde_json::from_str(p).ok())
+            .collect())
     }
 
     /// One document's chunks, in order.
     pub fn document_payloads(&self, doc: &Uuid) -> rusqlite::Result<Vec<ChunkPayload>> {
-        let mut stmt = self.conn.prepare_cached("SELECT payload FROM chunks WHERE doc_id = ?1 ORDER BY ordinal")?;
-        let rows: Vec<String> = stmt.query_map([doc.to_string()], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-        Ok(rows.iter().filter_map(|p| serde_json::from_str(p).ok()).collect())
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare_cached("SELECT payload FROM chunks WHERE doc_id = ?1 ORDER BY ordinal")?;
+        let rows: Vec<String> = stmt
+            .query_map([doc.to_string()], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows
+            .iter()
+            .filter_map(|p| serde_json::from_str(p).ok())
+            .collect())
     }
 
     pub fn vector_of(&self, id: &Uuid) -> Option<Vec<f32>> {
-        let blob: Option<Vec<u8>> =
-            self.conn.query_row("SELECT vector FROM chunks WHERE chunk_id = ?1", [id.to_string()], |r| r.get(0)).optional().ok()?;
+        let blob: Option<Vec<u8>> = self
+            .conn()
+            .query_row(
+                "SELECT vector FROM chunks WHERE chunk_id = ?1",
+                [id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()
+            .ok()?;
         blob.map(|b| from_blob(&b))
     }
 
@@ -385,8 +485,18 @@ impl VectorStore {
         delete_docs: &[Uuid],
     ) -> Result<Vec<Uuid>, String> {
         let e = |e: rusqlite::Error| e.to_string();
-        let dim = if self.dim != 0 { self.dim } else { upserts.iter().find_map(|(_, v)| v.as_ref().map(Vec::len)).unwrap_or(0) };
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(e)?;
+        let dim = if self.dim != 0 {
+            self.dim
+        } else {
+            upserts
+                .iter()
+                .find_map(|(_, v)| v.as_ref().map(Vec::len))
+                .unwrap_or(0)
+        };
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(e)?;
         let mut key = meta(&tx, "next_key").map_err(e)?.unwrap_or(1);
         let mut seq = meta(&tx, "next_seq").map_err(e)?.unwrap_or(1);
         let mut removed = Vec::new();
@@ -394,19 +504,37 @@ impl VectorStore {
             let mut put = tx
                 .prepare_cached("INSERT OR REPLACE INTO chunks (chunk_id, doc_id, ordinal, payload, vector, key, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
                 .map_err(e)?;
-            let mut touch = tx.prepare_cached("UPDATE chunks SET payload = ?2, seq = ?3 WHERE chunk_id = ?1").map_err(e)?;
+            let mut touch = tx
+                .prepare_cached("UPDATE chunks SET payload = ?2, seq = ?3 WHERE chunk_id = ?1")
+                .map_err(e)?;
             for (p, v) in upserts {
                 let payload = serde_json::to_string(p).map_err(|e| e.to_string())?;
                 match v {
                     Some(v) => {
                         if v.len() != dim {
-                            return Err(format!("vector has {} dims but the index holds {dim}-dim vectors; use a new data dir for a new model", v.len()));
+                            return Err(format!(
+                                "vector has {} dims but the index holds {dim}-dim vectors; use a new data dir for a new model",
+                                v.len()
+                            ));
                         }
-                        put.execute(params![p.chunk_id.to_string(), p.doc_id.to_string(), p.ordinal, payload, to_blob(v), key, seq]).map_err(e)?;
+                        put.execute(params![
+                            p.chunk_id.to_string(),
+                            p.doc_id.to_string(),
+                            p.ordinal,
+                            payload,
+                            to_blob(v),
+                            key,
+                            seq
+                        ])
+                        .map_err(e)?;
                         key += 1;
                     }
                     None => {
-                        if touch.execute(params![p.chunk_id.to_string(), payload, seq]).map_err(e)? == 0 {
+                        if touch
+                            .execute(params![p.chunk_id.to_string(), payload, seq])
+                            .map_err(e)?
+                            == 0
+                        {
                             return Err(format!(
                                 "chunk {} of document {} arrived without a vector and none is stored; \
                                  the index is out of step with the state store — run with --full",
@@ -417,13 +545,25 @@ impl VectorStore {
                 }
                 seq += 1;
             }
-            let mut sel = tx.prepare_cached("SELECT chunk_id FROM chunks WHERE doc_id = ?1 AND ordinal >= ?2").map_err(e)?;
-            let mut del = tx.prepare_cached("DELETE FROM chunks WHERE doc_id = ?1 AND ordinal >= ?2").map_err(e)?;
-            let mut log = tx.prepare_cached("INSERT INTO removed (seq, chunk_id) VALUES (?1, ?2)").map_err(e)?;
-            let all = truncate.iter().copied().chain(delete_docs.iter().map(|d| (*d, 0)));
+            let mut sel = tx
+                .prepare_cached("SELECT chunk_id FROM chunks WHERE doc_id = ?1 AND ordinal >= ?2")
+                .map_err(e)?;
+            let mut del = tx
+                .prepare_cached("DELETE FROM chunks WHERE doc_id = ?1 AND ordinal >= ?2")
+                .map_err(e)?;
+            let mut log = tx
+                .prepare_cached("INSERT INTO removed (seq, chunk_id) VALUES (?1, ?2)")
+                .map_err(e)?;
+            let all = truncate
+                .iter()
+                .copied()
+                .chain(delete_docs.iter().map(|d| (*d, 0)));
             for (doc, from) in all {
-                let ids: Vec<String> =
-                    sel.query_map(params![doc.to_string(), from], |r| r.get(0)).map_err(e)?.collect::<rusqlite::Result<_>>().map_err(e)?;
+                let ids: Vec<String> = sel
+                    .query_map(params![doc.to_string(), from], |r| r.get(0))
+                    .map_err(e)?
+                    .collect::<rusqlite::Result<_>>()
+                    .map_err(e)?;
                 del.execute(params![doc.to_string(), from]).map_err(e)?;
                 for id in &ids {
                     log.execute(params![seq, id]).map_err(e)?;
@@ -441,21 +581,35 @@ impl VectorStore {
 
     /// Sets the access slots of these chunks (those present) in one
     /// transaction; returns their new (thin) payloads.
-    pub fn set_access(&mut self, updates: &[(Uuid, Vec<Vec<String>>)]) -> Result<Vec<ChunkPayload>, String> {
+    pub fn set_access(
+        &mut self,
+        updates: &[(Uuid, Vec<Vec<String>>)],
+    ) -> Result<Vec<ChunkPayload>, String> {
         let e = |e: rusqlite::Error| e.to_string();
-        let ids: Vec<Uuid> = updates.iter().map(|(id, _)| *id).filter(|id| self.slot_of.contains_key(id)).collect();
-        let slots: HashMap<Uuid, &Vec<Vec<String>>> = updates.iter().map(|(id, s)| (*id, s)).collect();
+        let ids: Vec<Uuid> = updates
+            .iter()
+            .map(|(id, _)| *id)
+            .filter(|id| self.slot_of.contains_key(id))
+            .collect();
+        let slots: HashMap<Uuid, &Vec<Vec<String>>> =
+            updates.iter().map(|(id, s)| (*id, s)).collect();
         let mut changed = self.payloads_of(&ids).map_err(e)?;
         for p in &mut changed {
             p.acl = slots[&p.chunk_id].clone();
         }
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(e)?;
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(e)?;
         let mut seq = meta(&tx, "next_seq").map_err(e)?.unwrap_or(1);
         {
-            let mut put = tx.prepare_cached("UPDATE chunks SET payload = ?2, seq = ?3 WHERE chunk_id = ?1").map_err(e)?;
+            let mut put = tx
+                .prepare_cached("UPDATE chunks SET payload = ?2, seq = ?3 WHERE chunk_id = ?1")
+                .map_err(e)?;
             for p in &changed {
                 let payload = serde_json::to_string(p).map_err(|e| e.to_string())?;
-                put.execute(params![p.chunk_id.to_string(), payload, seq]).map_err(e)?;
+                put.execute(params![p.chunk_id.to_string(), payload, seq])
+                    .map_err(e)?;
                 seq += 1;
             }
         }
@@ -470,7 +624,10 @@ impl VectorStore {
     /// whether it merged.
     pub fn merge_if_due(&mut self) -> Result<bool, String> {
         let graph_size = self.graph.as_ref().map_or(0, Ann::size);
-        let due = self.delta.len() >= self.merge_at.max((graph_size as f64 * MERGE_SHARE) as usize);
+        let due = self.delta.len()
+            >= self
+                .merge_at
+                .max((graph_size as f64 * MERGE_SHARE) as usize);
         if !due || self.dim == 0 {
             return Ok(false);
         }
@@ -484,20 +641,34 @@ impl VectorStore {
     pub fn merge(&mut self) -> Result<(), String> {
         let e = |e: rusqlite::Error| e.to_string();
         let started = std::time::Instant::now();
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // Unit tests build on one thread: a graph built in parallel differs
+        // run to run, and their exact-answer checks must not be flaky.
+        let threads = if cfg!(test) {
+            1
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        };
         let generation = self.graph.as_ref().map_or(0, |g| g.generation) + 1;
         let live: HashSet<u64> = self.slot_of_key.keys().copied().collect();
         let previous_keys = match &self.graph {
             Some(g) => ann::read_keys(&self.dir, g.generation)?,
             None => Vec::new(),
         };
-        let dead: HashSet<u64> = previous_keys.iter().copied().filter(|k| !live.contains(k)).collect();
-        let rebuild = self.graph.is_none() || dead.len() as f64 > previous_keys.len() as f64 * REBUILD_SHARE;
+        let dead: HashSet<u64> = previous_keys
+            .iter()
+            .copied()
+            .filter(|k| !live.contains(k))
+            .collect();
+        let rebuild =
+            self.graph.is_none() || dead.len() as f64 > previous_keys.len() as f64 * REBUILD_SHARE;
         let (keys, scale, max_key) = if rebuild {
             // Every live row, from SQLite (the graph's own vectors are int8).
             let mut rows: Vec<(u64, Vec<f32>)> = Vec::with_capacity(self.entries.len());
             {
-                let mut stmt = self.conn.prepare("SELECT key, vector FROM chunks ORDER BY key").map_err(e)?;
+                let conn = self.conn();
+                let mut stmt = conn
+                    .prepare("SELECT key, vector FROM chunks ORDER BY key")
+                    .map_err(e)?;
                 let mut q = stmt.query([]).map_err(e)?;
                 while let Some(r) = q.next().map_err(e)? {
                     let key: i64 = r.get(0).map_err(e)?;
@@ -510,35 +681,66 @@ impl VectorStore {
             let scale = ann::calibrate(rows.iter().map(|(_, v)| v.as_slice()));
             let max_key = rows.iter().map(|(k, _)| *k).max().unwrap_or(0);
             let added: Vec<(u64, &[f32])> = rows.iter().map(|(k, v)| (*k, v.as_slice())).collect();
-            let keys = ann::build(&self.dir, self.dim, generation, scale, None, &dead, &added, threads)?;
+            let keys = ann::build(
+                &self.dir, self.dim, generation, scale, None, &dead, &added, threads,
+            )?;
             (keys, scale, max_key)
         } else {
             let g = self.graph.as_ref().expect("checked above");
             let added: Vec<(u64, &[f32])> = self.delta.iter().map(|(k, v)| (*k, &v[..])).collect();
-            let max_key = added.iter().map(|(k, _)| *k).max().unwrap_or(g.max_key).max(g.max_key);
-            let keys = ann::build(&self.dir, self.dim, generation, g.scale, Some((g.generation, &previous_keys)), &dead, &added, threads)?;
+            let max_key = added
+                .iter()
+                .map(|(k, _)| *k)
+                .max()
+                .unwrap_or(g.max_key)
+                .max(g.max_key);
+            let keys = ann::build(
+                &self.dir,
+                self.dim,
+                generation,
+                g.scale,
+                Some((g.generation, &previous_keys)),
+                &dead,
+                &added,
+                threads,
+            )?;
             (keys, g.scale, max_key)
         };
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(e)?;
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(e)?;
         set_meta(&tx, "graph_generation", generation).map_err(e)?;
         set_meta(&tx, "graph_max_key", max_key as i64).map_err(e)?;
         set_meta(&tx, "graph_scale_bits", scale.to_bits() as i64).map_err(e)?;
         // Removals older than the graph no longer matter to a reader that
         // catches up (it re-reads everything when behind this floor).
         let seq = meta(&tx, "next_seq").map_err(e)?.unwrap_or(1);
-        tx.execute("DELETE FROM removed WHERE seq < ?1", [seq]).map_err(e)?;
+        tx.execute("DELETE FROM removed WHERE seq < ?1", [seq])
+            .map_err(e)?;
         set_meta(&tx, "removed_floor", seq).map_err(e)?;
         tx.commit().map_err(e)?;
         ann::remove_other_generations(&self.dir, generation);
         self.catch_up().map_err(e)?;
-        tracing::info!(generation, chunks = keys.len(), rebuilt = rebuild, seconds = started.elapsed().as_secs_f64(), "vector graph merged");
+        tracing::info!(
+            generation,
+            chunks = keys.len(),
+            rebuilt = rebuild,
+            seconds = started.elapsed().as_secs_f64(),
+            "vector graph merged"
+        );
         Ok(())
     }
 
     /// The `n` documents nearest by dot product (vectors are unit length),
     /// each as its nearest chunk, among the chunks passing `keep`; scores
     /// are exact fp32 dot products. Returns thin payloads.
-    pub fn search(&self, query: &[f32], n: usize, keep: impl Fn(&ChunkPayload) -> bool) -> Vec<(f32, &ChunkPayload)> {
+    pub fn search(
+        &self,
+        query: &[f32],
+        n: usize,
+        keep: impl Fn(&ChunkPayload) -> bool,
+    ) -> Vec<(f32, &ChunkPayload)> {
         if self.dim == 0 || query.len() != self.dim || n == 0 {
             return Vec::new();
         }
@@ -570,7 +772,10 @@ impl VectorStore {
             top.retain(|(_, slot)| seen.insert(self.entries[*slot].payload.doc_id));
             if top.len() >= n || all || depth >= self.entries.len() {
                 top.truncate(n);
-                return top.into_iter().map(|(s, slot)| (s, &self.entries[slot].payload)).collect();
+                return top
+                    .into_iter()
+                    .map(|(s, slot)| (s, &self.entries[slot].payload))
+                    .collect();
             }
             depth = depth.saturating_mul(4);
         }
@@ -578,9 +783,22 @@ impl VectorStore {
 
     /// Up to `depth` graph chunks passing `keep`, rescored exactly; and
     /// whether the graph has no more passing chunks than those.
-    fn graph_candidates(&self, query: &[f32], depth: usize, keep: &impl Fn(&ChunkPayload) -> bool) -> (Vec<(f32, usize)>, bool) {
-        let Some(graph) = &self.graph else { return (Vec::new(), true) };
-        let pass = |key: u64| key <= graph.max_key && self.slot_of_key.get(&key).is_some_and(|&s| keep(&self.entries[s].payload));
+    fn graph_candidates(
+        &self,
+        query: &[f32],
+        depth: usize,
+        keep: &impl Fn(&ChunkPayload) -> bool,
+    ) -> (Vec<(f32, usize)>, bool) {
+        let Some(graph) = &self.graph else {
+            return (Vec::new(), true);
+        };
+        let pass = |key: u64| {
+            key <= graph.max_key
+                && self
+                    .slot_of_key
+                    .get(&key)
+                    .is_some_and(|&s| keep(&self.entries[s].payload))
+        };
         let mut keys = match graph.search(query, depth, pass) {
             Ok(k) => k,
             Err(e) => {
@@ -599,7 +817,11 @@ impl VectorStore {
                 .entries
                 .iter()
                 .filter(|e| e.key <= graph.max_key && keep(&e.payload))
-                .filter_map(|e| graph.stored(e.key, &mut buf).then(|| (ann::score_i8(&q, &buf), e.key)))
+                .filter_map(|e| {
+                    graph
+                        .stored(e.key, &mut buf)
+                        .then(|| (ann::score_i8(&q, &buf), e.key))
+                })
                 .collect();
             done = scored.len() <= depth;
             if !done {
@@ -614,12 +836,20 @@ impl VectorStore {
     /// Exact scores for graph keys, from their fp32 vectors in SQLite (a
     /// row whose key moved on since this process caught up is skipped).
     fn rescore(&self, query: &[f32], keys: &[u64]) -> Vec<(f32, usize)> {
-        let Ok(mut stmt) = self.conn.prepare_cached("SELECT vector FROM chunks WHERE chunk_id = ?1 AND key = ?2") else { return Vec::new() };
+        let conn = self.conn();
+        let Ok(mut stmt) =
+            conn.prepare_cached("SELECT vector FROM chunks WHERE chunk_id = ?1 AND key = ?2")
+        else {
+            return Vec::new();
+        };
         keys.iter()
             .filter_map(|key| {
                 let slot = *self.slot_of_key.get(key)?;
                 let id = self.entries[slot].payload.chunk_id.to_string();
-                let blob: Vec<u8> = stmt.query_row(params![id, *key as i64], |r| r.get(0)).optional().ok()??;
+                let blob: Vec<u8> = stmt
+                    .query_row(params![id, *key as i64], |r| r.get(0))
+                    .optional()
+                    .ok()??;
                 Some((dot(query, &from_blob(&blob)), slot))
             })
             .collect()
@@ -696,7 +926,8 @@ mod tests {
         // Payload-only update keeps the stored vector.
         let mut p = payload("a", 0);
         p.title = "renamed".into();
-        s.apply(&[(p, None)], &[(sluice_core::doc_id("s", "a"), 1)], &[]).unwrap();
+        s.apply(&[(p, None)], &[(sluice_core::doc_id("s", "a"), 1)], &[])
+            .unwrap();
         assert_eq!(s.len(), 2);
         let a0 = sluice_core::chunk_id(&sluice_core::doc_id("s", "a"), 0);
         assert_eq!(s.thin_payload(&a0).unwrap().title, "renamed");
@@ -716,12 +947,25 @@ mod tests {
     fn search_returns_n_documents_by_their_nearest_chunk() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = VectorStore::open(&dir.path().join("v.sqlite")).unwrap();
-        let mut rows: Vec<(ChunkPayload, Option<Vec<f32>>)> = (0..12).map(|o| (payload("many", o), Some(unit(&[1.0, 0.01 * o as f32, 0.0])))).collect();
+        let mut rows: Vec<(ChunkPayload, Option<Vec<f32>>)> = (0..12)
+            .map(|o| (payload("many", o), Some(unit(&[1.0, 0.01 * o as f32, 0.0]))))
+            .collect();
         rows.push((payload("near", 0), Some(unit(&[0.5, 0.5, 0.0]))));
         rows.push((payload("far", 0), Some(unit(&[0.0, 0.0, 1.0]))));
         s.apply(&rows, &[], &[]).unwrap();
-        let hits: Vec<(String, u32)> = s.search(&unit(&[1.0, 0.0, 0.0]), 3, |_| true).into_iter().map(|(_, p)| (p.external_id.clone(), p.ordinal)).collect();
-        assert_eq!(hits, [("many".to_string(), 0), ("near".to_string(), 0), ("far".to_string(), 0)]);
+        let hits: Vec<(String, u32)> = s
+            .search(&unit(&[1.0, 0.0, 0.0]), 3, |_| true)
+            .into_iter()
+            .map(|(_, p)| (p.external_id.clone(), p.ordinal))
+            .collect();
+        assert_eq!(
+            hits,
+            [
+                ("many".to_string(), 0),
+                ("near".to_string(), 0),
+                ("far".to_string(), 0)
+            ]
+        );
     }
 
     #[test]
@@ -740,7 +984,8 @@ mod tests {
         let mut w = VectorStore::open(&path).unwrap();
         let mut r = VectorStore::open(&path).unwrap();
         assert!(!r.refresh_if_changed().unwrap());
-        w.apply(&[(payload("a", 0), Some(unit(&[1.0, 0.0])))], &[], &[]).unwrap();
+        w.apply(&[(payload("a", 0), Some(unit(&[1.0, 0.0])))], &[], &[])
+            .unwrap();
         assert!(r.refresh_if_changed().unwrap());
         assert_eq!(r.len(), 1);
     }
@@ -754,17 +999,32 @@ mod tests {
             s ^= s << 17;
             (s >> 11) as f32 / (1u64 << 53) as f32 - 0.5
         };
-        (0..n).map(|_| unit(&(0..dim).map(|_| next()).collect::<Vec<f32>>())).collect()
+        (0..n)
+            .map(|_| unit(&(0..dim).map(|_| next()).collect::<Vec<f32>>()))
+            .collect()
     }
 
-    fn exact(vs: &[(ChunkPayload, Vec<f32>)], q: &[f32], n: usize, keep: impl Fn(&ChunkPayload) -> bool) -> Vec<String> {
-        let mut scored: Vec<(f32, &ChunkPayload)> = vs.iter().filter(|(p, _)| keep(p)).map(|(p, v)| (dot(q, v), p)).collect();
+    fn exact(
+        vs: &[(ChunkPayload, Vec<f32>)],
+        q: &[f32],
+        n: usize,
+        keep: impl Fn(&ChunkPayload) -> bool,
+    ) -> Vec<String> {
+        let mut scored: Vec<(f32, &ChunkPayload)> = vs
+            .iter()
+            .filter(|(p, _)| keep(p))
+            .map(|(p, v)| (dot(q, v), p))
+            .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-        scored.into_iter().take(n).map(|(_, p)| p.external_id.clone()).collect()
+        scored
+            .into_iter()
+            .take(n)
+            .map(|(_, p)| p.external_id.clone())
+            .collect()
     }
 
-    /// With a graph: same answers as an exact scan (these vectors are far
-    /// apart, so the approximation cannot be excused), filters applied
+    /// With a graph: same answers as an exact scan (a graph this small,
+    /// built on one thread, finds them all), filters applied
     /// inside the walk, the delta searched beside it, removals and
     /// re-embedded chunks honoured, and a second process that catches up.
     #[test]
@@ -779,15 +1039,25 @@ mod tests {
             .enumerate()
             .map(|(i, v)| {
                 let mut p = payload(&format!("d{i}"), 0);
-                p.acl = vec![vec![if i % 3 == 0 { "group:a".into() } else { "group:b".into() }]];
+                p.acl = vec![vec![if i % 3 == 0 {
+                    "group:a".into()
+                } else {
+                    "group:b".into()
+                }]];
                 (p, v.clone())
             })
             .collect();
-        let upserts: Vec<(ChunkPayload, Option<Vec<f32>>)> = rows[..350].iter().map(|(p, v)| (p.clone(), Some(v.clone()))).collect();
+        let upserts: Vec<(ChunkPayload, Option<Vec<f32>>)> = rows[..350]
+            .iter()
+            .map(|(p, v)| (p.clone(), Some(v.clone())))
+            .collect();
         w.apply(&upserts, &[], &[]).unwrap();
         assert!(w.merge_if_due().unwrap());
         assert_eq!(w.parts(), (0, 350));
-        let upserts: Vec<(ChunkPayload, Option<Vec<f32>>)> = rows[350..].iter().map(|(p, v)| (p.clone(), Some(v.clone()))).collect();
+        let upserts: Vec<(ChunkPayload, Option<Vec<f32>>)> = rows[350..]
+            .iter()
+            .map(|(p, v)| (p.clone(), Some(v.clone())))
+            .collect();
         w.apply(&upserts, &[], &[]).unwrap();
         assert_eq!(w.parts(), (50, 350));
         let mut r = VectorStore::open(&path).unwrap();
@@ -795,17 +1065,26 @@ mod tests {
         let only_a = |p: &ChunkPayload| p.acl[0][0] == "group:a";
         for (i, q) in cloud(20, 24, 99).iter().enumerate() {
             let want = exact(&rows, q, 5, |_| true);
-            let got: Vec<String> = r.search(q, 5, |_| true).into_iter().map(|(_, p)| p.external_id.clone()).collect();
+            let got: Vec<String> = r
+                .search(q, 5, |_| true)
+                .into_iter()
+                .map(|(_, p)| p.external_id.clone())
+                .collect();
             assert_eq!(got, want, "query {i}");
             let want = exact(&rows, q, 5, only_a);
-            let got: Vec<String> = r.search(q, 5, only_a).into_iter().map(|(_, p)| p.external_id.clone()).collect();
+            let got: Vec<String> = r
+                .search(q, 5, only_a)
+                .into_iter()
+                .map(|(_, p)| p.external_id.clone())
+                .collect();
             assert_eq!(got, want, "filtered query {i}");
         }
         // A chunk in the graph removed, another re-embedded: the writer
         // commits, the reader catches up, neither answers with old data.
         let (gone, moved) = (rows[10].0.doc_id, rows[11].0.clone());
         let new_vector = unit(&vs[11].iter().map(|x| -x).collect::<Vec<f32>>());
-        w.apply(&[(moved.clone(), Some(new_vector.clone()))], &[], &[gone]).unwrap();
+        w.apply(&[(moved.clone(), Some(new_vector.clone()))], &[], &[gone])
+            .unwrap();
         rows.remove(10);
         rows[10].1 = new_vector.clone();
         assert!(r.refresh_if_changed().unwrap());
@@ -814,7 +1093,11 @@ mod tests {
         assert_ne!(got[0].1.doc_id, gone);
         let got = r.search(&new_vector, 1, |_| true);
         assert_eq!(got[0].1.external_id, moved.external_id);
-        assert!((got[0].0 - 1.0).abs() < 1e-5, "rescored with the fp32 vector, got {}", got[0].0);
+        assert!(
+            (got[0].0 - 1.0).abs() < 1e-5,
+            "rescored with the fp32 vector, got {}",
+            got[0].0
+        );
         // The next generation patches the graph: the removed key goes, the delta joins.
         w.set_merge_threshold(10);
         assert!(w.merge_if_due().unwrap());
@@ -823,14 +1106,27 @@ mod tests {
         assert_eq!(r.parts(), (0, 399));
         for q in cloud(10, 24, 5) {
             let want = exact(&rows, &q, 3, only_a);
-            let got: Vec<String> = r.search(&q, 3, only_a).into_iter().map(|(_, p)| p.external_id.clone()).collect();
+            let got: Vec<String> = r
+                .search(&q, 3, only_a)
+                .into_iter()
+                .map(|(_, p)| p.external_id.clone())
+                .collect();
             assert_eq!(got, want);
         }
         // Reopened from disk: same parts, same answers.
         drop(w);
         let w = VectorStore::open(&path).unwrap();
         assert_eq!(w.parts(), (0, 399));
-        let only_gen = std::fs::read_dir(dir.path()).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("ann-")).count();
+        let only_gen = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("ann-")
+            })
+            .count();
         assert_eq!(only_gen, 2, "one generation's graph and keys");
     }
 
@@ -842,14 +1138,90 @@ mod tests {
         let mut w = VectorStore::open(&dir.path().join("vectors.sqlite")).unwrap();
         w.set_merge_threshold(100);
         let vs = cloud(500, 16, 3);
-        let rows: Vec<(ChunkPayload, Option<Vec<f32>>)> = vs.iter().enumerate().map(|(i, v)| (payload(&format!("d{i}"), 0), Some(v.clone()))).collect();
+        let rows: Vec<(ChunkPayload, Option<Vec<f32>>)> = vs
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (payload(&format!("d{i}"), 0), Some(v.clone())))
+            .collect();
         w.apply(&rows, &[], &[]).unwrap();
         assert!(w.merge_if_due().unwrap());
-        let wanted: HashSet<String> = ["d3", "d250", "d499"].iter().map(|s| s.to_string()).collect();
+        let wanted: HashSet<String> = ["d3", "d250", "d499"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let got = w.search(&vs[0], 10, |p| wanted.contains(&p.external_id));
-        let got: HashSet<String> = got.into_iter().map(|(_, p)| p.external_id.clone()).collect();
+        let got: HashSet<String> = got
+            .into_iter()
+            .map(|(_, p)| p.external_id.clone())
+            .collect();
         assert_eq!(got, wanted);
         assert!(w.search(&vs[0], 10, |_| false).is_empty());
+    }
+
+    /// What a crash can leave: files of an unpublished generation (the
+    /// SQLite commit is the switch), or a published graph file gone or
+    /// broken. The first is ignored and overwritten by the next merge; the
+    /// second degrades to an exact scan of every chunk, never to wrong or
+    /// missing answers.
+    #[test]
+    fn crash_leftovers_never_change_answers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vectors.sqlite");
+        let vs = cloud(160, 16, 11);
+        let rows: Vec<(ChunkPayload, Vec<f32>)> = vs
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (payload(&format!("d{i}"), 0), v.clone()))
+            .collect();
+        let answers = |s: &VectorStore| -> Vec<Vec<String>> {
+            cloud(8, 16, 42)
+                .iter()
+                .map(|q| {
+                    s.search(q, 3, |_| true)
+                        .into_iter()
+                        .map(|(_, p)| p.external_id.clone())
+                        .collect()
+                })
+                .collect()
+        };
+        let want = |n: usize| -> Vec<Vec<String>> {
+            cloud(8, 16, 42)
+                .iter()
+                .map(|q| exact(&rows[..n], q, 3, |_| true))
+                .collect()
+        };
+        let mut w = VectorStore::open(&path).unwrap();
+        w.set_merge_threshold(50);
+        let up = |r: &[(ChunkPayload, Vec<f32>)]| -> Vec<(ChunkPayload, Option<Vec<f32>>)> {
+            r.iter()
+                .map(|(p, v)| (p.clone(), Some(v.clone())))
+                .collect()
+        };
+        w.apply(&up(&rows[..100]), &[], &[]).unwrap();
+        assert!(w.merge_if_due().unwrap());
+        // A merge that died before its commit: a half-written temporary and
+        // a complete-looking but unpublished graph of generation 2.
+        std::fs::write(dir.path().join("ann-2.usearch.tmp"), b"partial").unwrap();
+        std::fs::write(ann::graph_path(dir.path(), 2), b"not a graph").unwrap();
+        drop(w);
+        let mut w = VectorStore::open(&path).unwrap();
+        w.set_merge_threshold(50);
+        assert_eq!(w.parts(), (0, 100));
+        assert_eq!(answers(&w), want(100));
+        w.apply(&up(&rows[100..]), &[], &[]).unwrap();
+        assert!(w.merge_if_due().unwrap());
+        assert_eq!(w.parts(), (0, 160));
+        assert_eq!(answers(&w), want(160));
+        assert!(
+            !dir.path().join("ann-2.usearch.tmp").exists(),
+            "stray files of other generations are removed"
+        );
+        // The published graph lost: every chunk is searched exactly.
+        std::fs::remove_file(ann::graph_path(dir.path(), 2)).unwrap();
+        drop(w);
+        let r = VectorStore::open(&path).unwrap();
+        assert_eq!(r.parts(), (160, 0));
+        assert_eq!(answers(&r), want(160));
     }
 
     /// A store from before the graph (no key/seq columns) is upgraded in
@@ -868,7 +1240,12 @@ mod tests {
                 let p = payload(&format!("old{i}"), 0);
                 c.execute(
                     "INSERT INTO chunks VALUES (?1, ?2, 0, ?3, ?4)",
-                    params![p.chunk_id.to_string(), p.doc_id.to_string(), serde_json::to_string(&p).unwrap(), to_blob(v)],
+                    params![
+                        p.chunk_id.to_string(),
+                        p.doc_id.to_string(),
+                        serde_json::to_string(&p).unwrap(),
+                        to_blob(v)
+                    ],
                 )
                 .unwrap();
             }
@@ -876,7 +1253,8 @@ mod tests {
         let mut s = VectorStore::open(&path).unwrap();
         assert_eq!(s.len(), 2);
         assert_eq!(s.search(&[0.0, 1.0], 1, |_| true)[0].1.external_id, "old1");
-        s.apply(&[(payload("new", 0), Some(vec![0.6, 0.8]))], &[], &[]).unwrap();
+        s.apply(&[(payload("new", 0), Some(vec![0.6, 0.8]))], &[], &[])
+            .unwrap();
         let s = VectorStore::open(&path).unwrap();
         assert_eq!(s.len(), 3);
         assert_eq!(s.search(&[0.6, 0.8], 1, |_| true)[0].1.external_id, "new");

@@ -29,7 +29,9 @@ impl StoreFactory for QdrantStoreType {
     }
 
     fn check_env(&self, config: &Value) -> Vec<(String, String)> {
-        let Ok(spec) = spec_of(config) else { return Vec::new() };
+        let Ok(spec) = spec_of(config) else {
+            return Vec::new();
+        };
         let mut out = Vec::new();
         if let Err(e) = expand_env_refs(&spec.url) {
             out.push(("url".into(), e));
@@ -45,13 +47,31 @@ impl StoreFactory for QdrantStoreType {
         let spec = spec_of(ctx.config).map_err(|e| format!("{place}: {e}"))?;
         let url = expand_env_refs(&spec.url).map_err(|e| format!("{place}.url: {e}"))?;
         let api_key = match &spec.api_key {
-            Some(s) => Some(s.resolve().map_err(|e| format!("{place}.api_key: {e}"))?.expose().to_string()),
+            Some(s) => Some(
+                s.resolve()
+                    .map_err(|e| format!("{place}.api_key: {e}"))?
+                    .expose()
+                    .to_string(),
+            ),
             None => None,
         };
         let deadline = Duration::from_millis(spec.search_timeout_ms);
         let collection = spec.collection(ctx.pipeline);
-        let store = Arc::new(QdrantStore::new(QdrantStoreConfig { spec, url, api_key, collection, dim: ctx.dim }).map_err(|e| format!("{place}: {e}"))?);
-        Ok(OpenedStore { sink: store.clone(), search: StoreSearch::Vector(store.clone(), deadline), handle: store })
+        let store = Arc::new(
+            QdrantStore::new(QdrantStoreConfig {
+                spec,
+                url,
+                api_key,
+                collection,
+                dim: ctx.dim,
+            })
+            .map_err(|e| format!("{place}: {e}"))?,
+        );
+        Ok(OpenedStore {
+            sink: store.clone(),
+            search: StoreSearch::Vector(store.clone(), deadline),
+            handle: store,
+        })
     }
 }
 
@@ -65,8 +85,23 @@ impl VectorLeg for QdrantStore {
         format!("qdrant {}", self.collection())
     }
 
-    async fn vector_search(&self, vector: &[f32], n: usize, filters: &SearchFilters, access: &Access) -> Result<Vec<LegChunk>, String> {
-        Ok(self.search_chunks(vector, n, filters, access).await?.into_iter().map(|(score, chunk)| LegChunk { score, chunk, snippet: None }).collect())
+    async fn vector_search(
+        &self,
+        vector: &[f32],
+        n: usize,
+        filters: &SearchFilters,
+        access: &Access,
+    ) -> Result<Vec<LegChunk>, String> {
+        Ok(self
+            .search_chunks(vector, n, filters, access)
+            .await?
+            .into_iter()
+            .map(|(score, chunk)| LegChunk {
+                score,
+                chunk,
+                snippet: None,
+            })
+            .collect())
     }
 
     async fn document_chunks(&self, doc_id: &Uuid) -> Result<Vec<ChunkPayload>, String> {

@@ -8,7 +8,10 @@ use sluice_core::search::{Access, SearchFilters};
 use uuid::Uuid;
 
 fn timestamp(micros: i64) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: micros.div_euclid(1_000_000), nanos: (micros.rem_euclid(1_000_000) * 1000) as i32 }
+    prost_types::Timestamp {
+        seconds: micros.div_euclid(1_000_000),
+        nanos: (micros.rem_euclid(1_000_000) * 1000) as i32,
+    }
 }
 
 /// The search filters plus the caller's access; `None` when nothing restricts.
@@ -26,7 +29,11 @@ pub fn search_filter(filters: &SearchFilters, access: &Access) -> Option<Filter>
     if filters.updated_after.is_some() || filters.updated_before.is_some() {
         must.push(Condition::datetime_range(
             "updated_at",
-            DatetimeRange { gte: filters.updated_after.map(timestamp), lt: filters.updated_before.map(timestamp), ..Default::default() },
+            DatetimeRange {
+                gte: filters.updated_after.map(timestamp),
+                lt: filters.updated_before.map(timestamp),
+                ..Default::default()
+            },
         ));
     }
     // The shared access rule (`Access::slot_terms`): every slot holds one
@@ -36,12 +43,19 @@ pub fn search_filter(filters: &SearchFilters, access: &Access) -> Option<Filter>
             must.push(Condition::matches(acl_field(i), terms.clone()));
         }
     }
-    if must.is_empty() { None } else { Some(Filter::must(must)) }
+    if must.is_empty() {
+        None
+    } else {
+        Some(Filter::must(must))
+    }
 }
 
 /// Every chunk of these documents.
 pub(crate) fn documents(ids: &[Uuid]) -> Filter {
-    Filter::must([Condition::matches("doc_id", ids.iter().map(Uuid::to_string).collect::<Vec<_>>())])
+    Filter::must([Condition::matches(
+        "doc_id",
+        ids.iter().map(Uuid::to_string).collect::<Vec<_>>(),
+    )])
 }
 
 /// Chunks left over from longer earlier versions: for each `(doc, count)`,
@@ -50,7 +64,13 @@ pub(crate) fn stale_chunks(docs: &[(Uuid, u32)]) -> Filter {
     Filter::should(docs.iter().map(|(id, count)| {
         Filter::must([
             Condition::matches("doc_id", id.to_string()),
-            Condition::range("ordinal", Range { gte: Some(f64::from(*count)), ..Default::default() }),
+            Condition::range(
+                "ordinal",
+                Range {
+                    gte: Some(f64::from(*count)),
+                    ..Default::default()
+                },
+            ),
         ])
         .into()
     }))
@@ -71,7 +91,9 @@ mod tests {
         let f = search_filter(&SearchFilters::default(), &Access::public_only()).unwrap();
         assert_eq!(f.must.len(), 4, "one per slot");
         for (i, c) in f.must.iter().enumerate() {
-            let Some(ConditionOneOf::Field(field)) = &c.condition_one_of else { panic!("{f:?}") };
+            let Some(ConditionOneOf::Field(field)) = &c.condition_one_of else {
+                panic!("{f:?}")
+            };
             assert_eq!(field.key, format!("acl_{i}"));
         }
     }
@@ -87,10 +109,14 @@ mod tests {
         };
         let f = search_filter(&filters, &Access::Principals(vec!["group:sre".into()])).unwrap();
         assert_eq!(f.must.len(), 8);
-        let Some(ConditionOneOf::Field(range)) = &f.must[3].condition_one_of else { panic!() };
+        let Some(ConditionOneOf::Field(range)) = &f.must[3].condition_one_of else {
+            panic!()
+        };
         let gte = range.datetime_range.as_ref().unwrap().gte.unwrap();
         assert_eq!((gte.seconds, gte.nanos), (1, 500_000_000));
-        let Some(ConditionOneOf::Field(acl)) = &f.must[7].condition_one_of else { panic!() };
+        let Some(ConditionOneOf::Field(acl)) = &f.must[7].condition_one_of else {
+            panic!()
+        };
         assert_eq!(acl.key, "acl_3");
     }
 

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use qdrant_client::Payload;
 use qdrant_client::qdrant::Value;
-use sluice_core::{Chunk, Document};
 use sluice_core::search::ChunkPayload;
+use sluice_core::{Chunk, Document};
 use uuid::Uuid;
 
 pub fn chunk_payload(doc: &Document, chunk: &Chunk) -> Payload {
@@ -17,7 +17,14 @@ fn text(p: &serde_json::Map<String, serde_json::Value>, key: &str) -> Option<Str
 }
 
 fn strings(p: &serde_json::Map<String, serde_json::Value>, key: &str) -> Vec<String> {
-    p.get(key).and_then(|v| v.as_array()).map(|l| l.iter().filter_map(|x| x.as_str().map(|s| s.to_string())).collect()).unwrap_or_default()
+    p.get(key)
+        .and_then(|v| v.as_array())
+        .map(|l| {
+            l.iter()
+                .filter_map(|x| x.as_str().map(|s| s.to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Reads a point payload back; `None` when it is not a Sluice chunk.
@@ -37,7 +44,9 @@ pub fn from_payload(payload: &HashMap<String, Value>) -> Option<ChunkPayload> {
         url: text(&p, "url"),
         labels: strings(&p, "labels"),
         acl: sluice_core::access::slots_from_record(&p),
-        updated_at: text(&p, "updated_at").and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok()).map(|t| t.timestamp_micros()),
+        updated_at: text(&p, "updated_at")
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+            .map(|t| t.timestamp_micros()),
         text: text(&p, "text").unwrap_or_default(),
     })
 }
@@ -57,7 +66,10 @@ mod tests {
         d.updated_at = chrono::DateTime::from_timestamp_micros(1_700_000_000_123_456);
         let c = Chunk::new(d.doc_id(), 2, "Restart the pager".into(), 4);
         let p: HashMap<String, Value> = chunk_payload(&d, &c).into();
-        assert_eq!(serde_json::to_value(&p).unwrap()["acl_0"], json!(["c:w:group:sre"]));
+        assert_eq!(
+            serde_json::to_value(&p).unwrap()["acl_0"],
+            json!(["c:w:group:sre"])
+        );
         assert_eq!(serde_json::to_value(&p).unwrap()["acl_2"], json!(["*"]));
         let back = from_payload(&p).unwrap();
         assert_eq!(back.chunk_id, c.chunk_id);
@@ -71,7 +83,11 @@ mod tests {
 
     #[test]
     fn foreign_points_are_skipped() {
-        let p: HashMap<String, Value> = Payload::from(serde_json::Map::from_iter([("city".to_string(), json!("Berlin"))])).into();
+        let p: HashMap<String, Value> = Payload::from(serde_json::Map::from_iter([(
+            "city".to_string(),
+            json!("Berlin"),
+        )]))
+        .into();
         assert!(from_payload(&p).is_none());
     }
 }

@@ -13,7 +13,12 @@ pub fn is_transient(e: &QdrantError) -> bool {
     match e {
         QdrantError::ResponseError { status } => matches!(
             status.code(),
-            Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted | Code::Aborted | Code::Unknown | Code::Cancelled
+            Code::Unavailable
+                | Code::DeadlineExceeded
+                | Code::ResourceExhausted
+                | Code::Aborted
+                | Code::Unknown
+                | Code::Cancelled
         ),
         QdrantError::ResourceExhaustedError { .. } => true,
         _ => false,
@@ -23,19 +28,32 @@ pub fn is_transient(e: &QdrantError) -> bool {
 /// Runs `op` up to `attempts` times while it fails transiently (the shared
 /// policy: backoff from 100 ms, capped at 5 s); a rate-limit answer's
 /// retry-after is honoured (capped at 30 s).
-pub(crate) async fn with_retry<T, F, Fut>(what: &str, attempts: u32, mut op: F) -> Result<T, (QdrantError, bool)>
+pub(crate) async fn with_retry<T, F, Fut>(
+    what: &str,
+    attempts: u32,
+    mut op: F,
+) -> Result<T, (QdrantError, bool)>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, QdrantError>>,
 {
-    let policy = RetryPolicy { max_server_wait: Duration::from_secs(30), ..RetryPolicy::new(Backoff::new(Duration::from_millis(100), Duration::from_secs(5)), Some(attempts)) };
+    let policy = RetryPolicy {
+        max_server_wait: Duration::from_secs(30),
+        ..RetryPolicy::new(
+            Backoff::new(Duration::from_millis(100), Duration::from_secs(5)),
+            Some(attempts),
+        )
+    };
     let mut tries = policy.start();
     loop {
         match op().await {
             Ok(v) => return Ok(v),
             Err(e) if is_transient(&e) && tries.can_retry() => {
                 let server_wait = match &e {
-                    QdrantError::ResourceExhaustedError { retry_after_seconds, .. } => Some(Duration::from_secs(*retry_after_seconds)),
+                    QdrantError::ResourceExhaustedError {
+                        retry_after_seconds,
+                        ..
+                    } => Some(Duration::from_secs(*retry_after_seconds)),
                     _ => None,
                 };
                 let attempt = tries.attempt();

@@ -11,23 +11,47 @@ use crate::sink::QdrantStore;
 
 impl QdrantStore {
     /// Up to `limit` chunks nearest to `vector`, best first, with scores.
-    pub async fn search_chunks(&self, vector: &[f32], limit: usize, filters: &SearchFilters, access: &Access) -> Result<Vec<(f32, ChunkPayload)>, String> {
+    pub async fn search_chunks(
+        &self,
+        vector: &[f32],
+        limit: usize,
+        filters: &SearchFilters,
+        access: &Access,
+    ) -> Result<Vec<(f32, ChunkPayload)>, String> {
         self.bootstrap().await.map_err(|e| e.to_string())?;
-        let mut req = SearchPointsBuilder::new(self.collection(), vector.to_vec(), limit as u64).with_payload(true);
+        let mut req = SearchPointsBuilder::new(self.collection(), vector.to_vec(), limit as u64)
+            .with_payload(true);
         if let Some(f) = search_filter(filters, access) {
             req = req.filter(f);
         }
         // One attempt: search has its own deadline and falls back to the other leg.
-        let resp = with_retry("search", 1, || self.client().search_points(req.clone())).await.map_err(|(e, _)| format!("qdrant search: {e}"))?;
-        Ok(resp.result.into_iter().filter_map(|p| Some((p.score, from_payload(&p.payload)?))).collect())
+        let resp = with_retry("search", 1, || self.client().search_points(req.clone()))
+            .await
+            .map_err(|(e, _)| format!("qdrant search: {e}"))?;
+        Ok(resp
+            .result
+            .into_iter()
+            .filter_map(|p| Some((p.score, from_payload(&p.payload)?)))
+            .collect())
     }
 
     /// The chunks of one document, in order.
     pub async fn document_chunks(&self, doc_id: &Uuid) -> Result<Vec<ChunkPayload>, String> {
         self.bootstrap().await.map_err(|e| e.to_string())?;
-        let req = ScrollPointsBuilder::new(self.collection()).filter(documents(&[*doc_id])).limit(10_000).with_payload(true);
-        let resp = with_retry("scroll", self.config().spec.max_attempts, || self.client().scroll(req.clone())).await.map_err(|(e, _)| format!("qdrant scroll: {e}"))?;
-        let mut chunks: Vec<ChunkPayload> = resp.result.iter().filter_map(|p| from_payload(&p.payload)).collect();
+        let req = ScrollPointsBuilder::new(self.collection())
+            .filter(documents(&[*doc_id]))
+            .limit(10_000)
+            .with_payload(true);
+        let resp = with_retry("scroll", self.config().spec.max_attempts, || {
+            self.client().scroll(req.clone())
+        })
+        .await
+        .map_err(|(e, _)| format!("qdrant scroll: {e}"))?;
+        let mut chunks: Vec<ChunkPayload> = resp
+            .result
+            .iter()
+            .filter_map(|p| from_payload(&p.payload))
+            .collect();
         chunks.sort_by_key(|c| c.ordinal);
         Ok(chunks)
     }
@@ -39,7 +63,11 @@ impl QdrantStore {
         if let Some(f) = filter {
             req = req.filter(f);
         }
-        let resp = with_retry("count", self.config().spec.max_attempts, || self.client().count(req.clone())).await.map_err(|(e, _)| format!("qdrant count: {e}"))?;
+        let resp = with_retry("count", self.config().spec.max_attempts, || {
+            self.client().count(req.clone())
+        })
+        .await
+        .map_err(|(e, _)| format!("qdrant count: {e}"))?;
         Ok(resp.result.map(|r| r.count).unwrap_or(0))
     }
 }

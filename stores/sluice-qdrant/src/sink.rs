@@ -12,7 +12,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use qdrant_client::Qdrant;
 use qdrant_client::qdrant::vector_output::Vector;
-use qdrant_client::qdrant::{DeletePointsBuilder, GetPointsBuilder, PointId, PointStruct, SetPayloadPointsBuilder, UpsertPointsBuilder};
+use qdrant_client::qdrant::{
+    DeletePointsBuilder, GetPointsBuilder, PointId, PointStruct, SetPayloadPointsBuilder,
+    UpsertPointsBuilder,
+};
 use sluice_core::{AccessUpdate, Sink, SinkAck, SinkBatch, SinkError};
 use sluice_spec::QdrantSinkSpec;
 use tokio::sync::OnceCell;
@@ -54,7 +57,11 @@ impl QdrantStore {
             .skip_compatibility_check()
             .build()
             .map_err(|e| format!("qdrant sink: url `{}`: {e}", cfg.url))?;
-        Ok(QdrantStore { client, cfg, ready: OnceCell::new() })
+        Ok(QdrantStore {
+            client,
+            cfg,
+            ready: OnceCell::new(),
+        })
     }
 
     pub fn collection(&self) -> &str {
@@ -82,7 +89,11 @@ impl QdrantStore {
     }
 
     pub(crate) fn error(&self, message: impl Into<String>, transient: bool) -> SinkError {
-        SinkError { sink: "qdrant".into(), message: message.into(), transient }
+        SinkError {
+            sink: "qdrant".into(),
+            message: message.into(),
+            transient,
+        }
     }
 
     fn attempts(&self) -> u32 {
@@ -93,11 +104,22 @@ impl QdrantStore {
     async fn stored_vectors(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<f32>>, SinkError> {
         let mut out = HashMap::new();
         for part in ids.chunks(self.cfg.spec.batch_points.max(1)) {
-            let req = GetPointsBuilder::new(&self.cfg.collection, part.iter().map(point_id).collect::<Vec<_>>()).with_vectors(true).with_payload(false);
-            let resp = with_retry("get", self.attempts(), || self.client.get_points(req.clone())).await.map_err(|(e, t)| self.error(format!("reading stored vectors: {e}"), t))?;
+            let req = GetPointsBuilder::new(
+                &self.cfg.collection,
+                part.iter().map(point_id).collect::<Vec<_>>(),
+            )
+            .with_vectors(true)
+            .with_payload(false);
+            let resp = with_retry("get", self.attempts(), || {
+                self.client.get_points(req.clone())
+            })
+            .await
+            .map_err(|(e, t)| self.error(format!("reading stored vectors: {e}"), t))?;
             for p in resp.result {
                 let id = p.id.as_ref().and_then(|id| match &id.point_id_options {
-                    Some(qdrant_client::qdrant::point_id::PointIdOptions::Uuid(u)) => Uuid::parse_str(u).ok(),
+                    Some(qdrant_client::qdrant::point_id::PointIdOptions::Uuid(u)) => {
+                        Uuid::parse_str(u).ok()
+                    }
                     _ => None,
                 });
                 let vector = p.vectors.as_ref().and_then(|v| v.get_vector());
@@ -118,8 +140,21 @@ impl Sink for QdrantStore {
 
     async fn apply(&self, batch: &SinkBatch) -> Result<SinkAck, SinkError> {
         self.bootstrap().await?;
-        let keep_vector: Vec<Uuid> = batch.writes.iter().flat_map(|w| w.chunks.iter().filter(|c| c.vector.is_none()).map(|c| c.chunk.chunk_id)).collect();
-        let stored = if keep_vector.is_empty() { HashMap::new() } else { self.stored_vectors(&keep_vector).await? };
+        let keep_vector: Vec<Uuid> = batch
+            .writes
+            .iter()
+            .flat_map(|w| {
+                w.chunks
+                    .iter()
+                    .filter(|c| c.vector.is_none())
+                    .map(|c| c.chunk.chunk_id)
+            })
+            .collect();
+        let stored = if keep_vector.is_empty() {
+            HashMap::new()
+        } else {
+            self.stored_vectors(&keep_vector).await?
+        };
 
         let mut points = Vec::new();
         for w in &batch.writes {
@@ -141,28 +176,65 @@ impl Sink for QdrantStore {
                     },
                 };
                 if vector.len() != self.cfg.dim {
-                    return Err(self.error(format!("chunk {} of {} has a {}-dim vector; the collection holds {}-dim ones", c.chunk.ordinal, w.document.external_id, vector.len(), self.cfg.dim), false));
+                    return Err(self.error(
+                        format!(
+                            "chunk {} of {} has a {}-dim vector; the collection holds {}-dim ones",
+                            c.chunk.ordinal,
+                            w.document.external_id,
+                            vector.len(),
+                            self.cfg.dim
+                        ),
+                        false,
+                    ));
                 }
-                points.push(PointStruct::new(point_id(&c.chunk.chunk_id), vector, chunk_payload(&w.document, &c.chunk)));
+                points.push(PointStruct::new(
+                    point_id(&c.chunk.chunk_id),
+                    vector,
+                    chunk_payload(&w.document, &c.chunk),
+                ));
             }
         }
         let written = points.len();
         for part in points.chunks(self.cfg.spec.batch_points.max(1)) {
             let req = UpsertPointsBuilder::new(&self.cfg.collection, part.to_vec()).wait(true);
-            with_retry("upsert", self.attempts(), || self.client.upsert_points(req.clone())).await.map_err(|(e, t)| self.error(format!("upserting {} points: {e}", part.len()), t))?;
+            with_retry("upsert", self.attempts(), || {
+                self.client.upsert_points(req.clone())
+            })
+            .await
+            .map_err(|(e, t)| self.error(format!("upserting {} points: {e}", part.len()), t))?;
         }
 
         // Chunks past each document's new end (it got shorter).
-        let counts: Vec<(Uuid, u32)> = batch.writes.iter().map(|w| (w.doc_id, w.chunk_count)).collect();
+        let counts: Vec<(Uuid, u32)> = batch
+            .writes
+            .iter()
+            .map(|w| (w.doc_id, w.chunk_count))
+            .collect();
         for part in counts.chunks(256) {
-            let req = DeletePointsBuilder::new(&self.cfg.collection).points(filters::stale_chunks(part)).wait(true);
-            with_retry("delete", self.attempts(), || self.client.delete_points(req.clone())).await.map_err(|(e, t)| self.error(format!("removing stale chunks: {e}"), t))?;
+            let req = DeletePointsBuilder::new(&self.cfg.collection)
+                .points(filters::stale_chunks(part))
+                .wait(true);
+            with_retry("delete", self.attempts(), || {
+                self.client.delete_points(req.clone())
+            })
+            .await
+            .map_err(|(e, t)| self.error(format!("removing stale chunks: {e}"), t))?;
         }
         for part in batch.deletes.chunks(256) {
-            let req = DeletePointsBuilder::new(&self.cfg.collection).points(filters::documents(part)).wait(true);
-            with_retry("delete", self.attempts(), || self.client.delete_points(req.clone())).await.map_err(|(e, t)| self.error(format!("removing deleted documents: {e}"), t))?;
+            let req = DeletePointsBuilder::new(&self.cfg.collection)
+                .points(filters::documents(part))
+                .wait(true);
+            with_retry("delete", self.attempts(), || {
+                self.client.delete_points(req.clone())
+            })
+            .await
+            .map_err(|(e, t)| self.error(format!("removing deleted documents: {e}"), t))?;
         }
-        Ok(SinkAck { chunks_written: written, docs_deleted: batch.deletes.len(), rejected: Vec::new() })
+        Ok(SinkAck {
+            chunks_written: written,
+            docs_deleted: batch.deletes.len(),
+            rejected: Vec::new(),
+        })
     }
 
     /// `set_payload` of the access slots on every point of each document
@@ -175,8 +247,17 @@ impl Sink for QdrantStore {
             for (i, slot) in u.access.slots().into_iter().enumerate() {
                 slots.insert(sluice_core::access::acl_field(i), serde_json::json!(slot));
             }
-            let req = SetPayloadPointsBuilder::new(&self.cfg.collection, qdrant_client::Payload::from(slots)).points_selector(filters::documents(&[u.doc_id])).wait(true);
-            with_retry("set_payload", self.attempts(), || self.client.set_payload(req.clone())).await.map_err(|(e, t)| self.error(format!("setting the access of {}: {e}", u.doc_id), t))?;
+            let req = SetPayloadPointsBuilder::new(
+                &self.cfg.collection,
+                qdrant_client::Payload::from(slots),
+            )
+            .points_selector(filters::documents(&[u.doc_id]))
+            .wait(true);
+            with_retry("set_payload", self.attempts(), || {
+                self.client.set_payload(req.clone())
+            })
+            .await
+            .map_err(|(e, t)| self.error(format!("setting the access of {}: {e}", u.doc_id), t))?;
         }
         Ok(())
     }

@@ -40,7 +40,12 @@ pub struct Shared<W> {
 
 impl<W> Shared<W> {
     pub fn new(world: W) -> Arc<Self> {
-        Arc::new(Shared { world: Mutex::new(world), faults: Mutex::default(), requests: Mutex::default(), counter: Mutex::new(0) })
+        Arc::new(Shared {
+            world: Mutex::new(world),
+            faults: Mutex::default(),
+            requests: Mutex::default(),
+            counter: Mutex::new(0),
+        })
     }
     pub fn world(&self) -> MutexGuard<'_, W> {
         self.world.lock().unwrap_or_else(|e| e.into_inner())
@@ -50,17 +55,31 @@ impl<W> Shared<W> {
     }
     /// Requests served so far (path and query).
     pub fn requests(&self) -> Vec<String> {
-        self.requests.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
     pub fn clear_requests(&self) {
-        self.requests.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
     /// The next `n` requests under `prefix` fail with `status`.
     pub fn fail_next(&self, prefix: &str, status: u16, n: usize) {
-        self.faults().fail_next.entry(prefix.to_string()).or_default().extend(std::iter::repeat_n(status, n));
+        self.faults()
+            .fail_next
+            .entry(prefix.to_string())
+            .or_default()
+            .extend(std::iter::repeat_n(status, n));
     }
     pub fn malformed_next(&self, prefix: &str) {
-        *self.faults().malformed_next.entry(prefix.to_string()).or_default() += 1;
+        *self
+            .faults()
+            .malformed_next
+            .entry(prefix.to_string())
+            .or_default() += 1;
     }
 }
 
@@ -73,7 +92,11 @@ pub struct Clock {
 
 impl Default for Clock {
     fn default() -> Self {
-        Clock { now: DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z").unwrap().with_timezone(&Utc) }
+        Clock {
+            now: DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
+        }
     }
 }
 
@@ -87,29 +110,57 @@ impl Clock {
 fn error_json(status: u16, message: &str) -> Response {
     // Atlassian's error envelope (see shared api-fixtures/confluence/v2.error.*).
     let body = serde_json::json!({ "statusCode": status, "message": message, "errorMessages": [message], "errors": {} });
-    (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), axum::Json(body)).into_response()
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        axum::Json(body),
+    )
+        .into_response()
 }
 
 fn authorized(req: &Request) -> bool {
     // GitLab's personal/project/group access token header.
-    if req.headers().get("private-token").and_then(|v| v.to_str().ok()) == Some(FIXTURE_TOKEN) {
+    if req
+        .headers()
+        .get("private-token")
+        .and_then(|v| v.to_str().ok())
+        == Some(FIXTURE_TOKEN)
+    {
         return true;
     }
-    let Some(h) = req.headers().get("authorization").and_then(|v| v.to_str().ok()) else { return false };
+    let Some(h) = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
     if let Some(b) = h.strip_prefix("Bearer ") {
         return b == FIXTURE_TOKEN;
     }
     if let Some(b) = h.strip_prefix("Basic ") {
-        let expected = base64::engine::general_purpose::STANDARD.encode(format!("{FIXTURE_USER}:{FIXTURE_TOKEN}"));
+        let expected = base64::engine::general_purpose::STANDARD
+            .encode(format!("{FIXTURE_USER}:{FIXTURE_TOKEN}"));
         return b == expected;
     }
     false
 }
 
-async fn faults_layer<W: Send + 'static>(State(shared): State<Arc<Shared<W>>>, req: Request, next: Next) -> Response {
+async fn faults_layer<W: Send + 'static>(
+    State(shared): State<Arc<Shared<W>>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let path = req.uri().path().to_string();
-    let pq = req.uri().path_and_query().map(|p| p.to_string()).unwrap_or_else(|| path.clone());
-    shared.requests.lock().unwrap_or_else(|e| e.into_inner()).push(pq);
+    let pq = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.to_string())
+        .unwrap_or_else(|| path.clone());
+    shared
+        .requests
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(pq);
     if !authorized(&req) {
         return error_json(401, "Client must be authenticated to access this resource.");
     }
@@ -124,21 +175,39 @@ async fn faults_layer<W: Send + 'static>(State(shared): State<Arc<Shared<W>>>, r
     }
     let (fail, malformed, limited, retry_after) = {
         let mut f = shared.faults();
-        let fail = f.fail_next.iter_mut().find(|(p, q)| path.starts_with(p.as_str()) && !q.is_empty()).and_then(|(_, q)| q.pop_front());
-        let malformed = match f.malformed_next.iter_mut().find(|(p, n)| path.starts_with(p.as_str()) && **n > 0) {
+        let fail = f
+            .fail_next
+            .iter_mut()
+            .find(|(p, q)| path.starts_with(p.as_str()) && !q.is_empty())
+            .and_then(|(_, q)| q.pop_front());
+        let malformed = match f
+            .malformed_next
+            .iter_mut()
+            .find(|(p, n)| path.starts_with(p.as_str()) && **n > 0)
+        {
             Some((_, n)) => {
                 *n -= 1;
                 true
             }
             None => false,
         };
-        (fail, malformed, f.rate_limit_every > 0 && n % f.rate_limit_every == 0, f.retry_after_secs)
+        (
+            fail,
+            malformed,
+            f.rate_limit_every > 0 && n % f.rate_limit_every == 0,
+            f.retry_after_secs,
+        )
     };
     if limited {
         let mut r = error_json(429, "Rate limit exceeded.");
-        r.headers_mut().insert("retry-after", HeaderValue::from(retry_after));
-        r.headers_mut().insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
-        r.headers_mut().insert("ratelimit-reason", HeaderValue::from_static("jira-burst-based"));
+        r.headers_mut()
+            .insert("retry-after", HeaderValue::from(retry_after));
+        r.headers_mut()
+            .insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
+        r.headers_mut().insert(
+            "ratelimit-reason",
+            HeaderValue::from_static("jira-burst-based"),
+        );
         return r;
     }
     if let Some(status) = fail {
@@ -147,7 +216,9 @@ async fn faults_layer<W: Send + 'static>(State(shared): State<Arc<Shared<W>>>, r
     let resp = next.run(req).await;
     if malformed && resp.status().is_success() {
         let (parts, body) = resp.into_parts();
-        let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+        let bytes = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .unwrap_or_default();
         let cut = bytes.len() / 2;
         return Response::from_parts(parts, Body::from(bytes.slice(..cut)));
     }
@@ -161,8 +232,17 @@ pub struct FixtureServer {
 }
 
 impl FixtureServer {
-    pub async fn start<W: Send + 'static>(router: Router<Arc<Shared<W>>>, shared: Arc<Shared<W>>, port: u16) -> std::io::Result<FixtureServer> {
-        let app = router.layer(middleware::from_fn_with_state(shared.clone(), faults_layer::<W>)).with_state(shared);
+    pub async fn start<W: Send + 'static>(
+        router: Router<Arc<Shared<W>>>,
+        shared: Arc<Shared<W>>,
+        port: u16,
+    ) -> std::io::Result<FixtureServer> {
+        let app = router
+            .layer(middleware::from_fn_with_state(
+                shared.clone(),
+                faults_layer::<W>,
+            ))
+            .with_state(shared);
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
         let handle = tokio::spawn(async move {
@@ -194,8 +274,14 @@ pub fn encode_cursor(offset: usize) -> String {
 }
 
 pub fn decode_cursor(c: &str) -> Option<usize> {
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).ok()?;
-    String::from_utf8(raw).ok()?.strip_prefix("offset:")?.parse().ok()
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(c)
+        .ok()?;
+    String::from_utf8(raw)
+        .ok()?
+        .strip_prefix("offset:")?
+        .parse()
+        .ok()
 }
 
 pub fn bad_request(message: &str) -> Response {
@@ -242,17 +328,34 @@ pub fn param<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
 }
 
 pub fn params<'a>(q: &'a [(String, String)], key: &str) -> Vec<&'a str> {
-    q.iter().filter(|(k, _)| k == key).flat_map(|(_, v)| v.split(',')).collect()
+    q.iter()
+        .filter(|(k, _)| k == key)
+        .flat_map(|(_, v)| v.split(','))
+        .collect()
 }
 
 /// GitLab-style offset pagination: `page`/`per_page` with `Link`,
 /// `X-Next-Page`, `X-Page`, `X-Per-Page` and `X-Total` headers.
-pub fn offset_page(path: &str, q: &[(String, String)], items: Vec<serde_json::Value>, default_per_page: usize) -> Response {
-    let per = param(q, "per_page").and_then(|v| v.parse().ok()).unwrap_or(default_per_page).clamp(1, 100);
-    let page: usize = param(q, "page").and_then(|v| v.parse().ok()).unwrap_or(1).max(1);
+pub fn offset_page(
+    path: &str,
+    q: &[(String, String)],
+    items: Vec<serde_json::Value>,
+    default_per_page: usize,
+) -> Response {
+    let per = param(q, "per_page")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default_per_page)
+        .clamp(1, 100);
+    let page: usize = param(q, "page")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1);
     let start = (page - 1) * per;
     let end = (start + per).min(items.len());
-    let slice = items.get(start.min(end)..end).map(|s| s.to_vec()).unwrap_or_default();
+    let slice = items
+        .get(start.min(end)..end)
+        .map(|s| s.to_vec())
+        .unwrap_or_default();
     let mut r = axum::Json(serde_json::Value::Array(slice)).into_response();
     let h = r.headers_mut();
     h.insert("x-page", HeaderValue::from(page));
@@ -260,8 +363,16 @@ pub fn offset_page(path: &str, q: &[(String, String)], items: Vec<serde_json::Va
     h.insert("x-total", HeaderValue::from(items.len()));
     if end < items.len() {
         h.insert("x-next-page", HeaderValue::from(page + 1));
-        let kept: Vec<String> = q.iter().filter(|(k, _)| k != "page").map(|(k, v)| format!("{k}={}", encode_query(v))).collect();
-        let link = format!("<{path}?{}&page={}>; rel=\"next\"", kept.join("&"), page + 1);
+        let kept: Vec<String> = q
+            .iter()
+            .filter(|(k, _)| k != "page")
+            .map(|(k, v)| format!("{k}={}", encode_query(v)))
+            .collect();
+        let link = format!(
+            "<{path}?{}&page={}>; rel=\"next\"",
+            kept.join("&"),
+            page + 1
+        );
         if let Ok(v) = HeaderValue::from_str(&link) {
             h.insert("link", v);
         }
@@ -275,7 +386,9 @@ pub fn encode_query(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }

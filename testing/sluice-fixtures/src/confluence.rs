@@ -12,7 +12,9 @@ use axum::routing::get;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde_json::{Value, json};
 
-use crate::common::{Clock, Shared, bad_request, decode_cursor, encode_cursor, not_found, param, params, query_pairs};
+use crate::common::{
+    Clock, Shared, bad_request, decode_cursor, encode_cursor, not_found, param, params, query_pairs,
+};
 use crate::text::{comment_text, storage_body, topic};
 
 pub type ConfluenceShared = Arc<Shared<ConfluenceWorld>>;
@@ -66,7 +68,9 @@ pub struct Content {
 
 impl Content {
     pub fn body(&self) -> String {
-        self.body.clone().unwrap_or_else(|| storage_body(self.id, self.version, topic(self.topic)))
+        self.body
+            .clone()
+            .unwrap_or_else(|| storage_body(self.id, self.version, topic(self.topic)))
     }
 }
 
@@ -90,14 +94,38 @@ impl ConfluenceWorld {
     /// Spaces with `n` items each: a page tree (every 10th item a blog
     /// post), labels, a restricted subtree, comments, and attachments.
     pub fn generate(spaces: &[(&str, usize)]) -> ConfluenceWorld {
-        let mut w = ConfluenceWorld { next_id: 100_000, ..Default::default() };
+        let mut w = ConfluenceWorld {
+            next_id: 100_000,
+            ..Default::default()
+        };
         // The generated pages mention `557058:owner-0` … `owner-6`; the
         // last one has left and the user API no longer knows them.
-        for (n, name) in ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Edsger Dijkstra", "Barbara Liskov", "Donald Knuth"].iter().enumerate() {
-            w.users.insert(format!("557058:owner-{n}"), name.to_string());
+        for (n, name) in [
+            "Ada Lovelace",
+            "Grace Hopper",
+            "Alan Turing",
+            "Edsger Dijkstra",
+            "Barbara Liskov",
+            "Donald Knuth",
+        ]
+        .iter()
+        .enumerate()
+        {
+            w.users
+                .insert(format!("557058:owner-{n}"), name.to_string());
         }
-        for (n, name) in ["Katherine Johnson", "Margaret Hamilton", "Dennis Ritchie", "Frances Allen", "Ken Thompson"].iter().enumerate() {
-            w.users.insert(format!("557058:author-{n}"), name.to_string());
+        for (n, name) in [
+            "Katherine Johnson",
+            "Margaret Hamilton",
+            "Dennis Ritchie",
+            "Frances Allen",
+            "Ken Thompson",
+        ]
+        .iter()
+        .enumerate()
+        {
+            w.users
+                .insert(format!("557058:author-{n}"), name.to_string());
         }
         for (key, n) in spaces {
             w.add_space(key, *n);
@@ -115,26 +143,47 @@ impl ConfluenceWorld {
         let principals = if self.spaces.is_empty() {
             vec![("group".to_string(), "confluence-users".to_string())]
         } else {
-            vec![("group".to_string(), "engineering".to_string()), ("user".to_string(), "557058:bob".to_string())]
+            vec![
+                ("group".to_string(), "engineering".to_string()),
+                ("user".to_string(), "557058:bob".to_string()),
+            ]
         };
-        self.spaces.push(Space { id: space_id, key: key.to_string(), name: format!("{key} space"), read_principals: principals });
+        self.spaces.push(Space {
+            id: space_id,
+            key: key.to_string(),
+            name: format!("{key} space"),
+            read_principals: principals,
+        });
         let mut page_ids: Vec<u64> = Vec::new();
         let start = self.clock.now - Duration::minutes(n as i64 + 10);
         for k in 0..n {
             let id = self.id();
-            let kind = if k % 10 == 9 { ContentKind::BlogPost } else { ContentKind::Page };
+            let kind = if k % 10 == 9 {
+                ContentKind::BlogPost
+            } else {
+                ContentKind::Page
+            };
             let parent_id = match kind {
-                ContentKind::Page if !page_ids.is_empty() => Some(page_ids[(page_ids.len() - 1) / 4]),
+                ContentKind::Page if !page_ids.is_empty() => {
+                    Some(page_ids[(page_ids.len() - 1) / 4])
+                }
                 _ => None,
             };
             let t = topic(id);
             let at = start + Duration::minutes(k as i64);
-            let mut labels = vec![if k % 2 == 0 { "runbook".to_string() } else { "howto".to_string() }];
+            let mut labels = vec![if k % 2 == 0 {
+                "runbook".to_string()
+            } else {
+                "howto".to_string()
+            }];
             if k % 13 == 12 {
                 labels.push("draft".to_string());
             }
-            let (restricted_users, restricted_groups) =
-                if k % 17 == 5 { (vec!["557058:alice".to_string()], vec!["sre".to_string()]) } else { (vec![], vec![]) };
+            let (restricted_users, restricted_groups) = if k % 17 == 5 {
+                (vec!["557058:alice".to_string()], vec!["sre".to_string()])
+            } else {
+                (vec![], vec![])
+            };
             let mut attachments = Vec::new();
             if k % 8 == 3 {
                 let aid = self.id();
@@ -142,17 +191,25 @@ impl ConfluenceWorld {
                     id: aid,
                     title: "runbook-notes.txt".into(),
                     media_type: "text/plain".into(),
-                    content: format!("Attachment notes for {}: {}", t.title, t.sentences[2]).into_bytes(),
+                    content: format!("Attachment notes for {}: {}", t.title, t.sentences[2])
+                        .into_bytes(),
                 });
                 let did = self.id();
                 attachments.push(Attachment {
                     id: did,
                     title: "design-review.docx".into(),
-                    media_type: "application/vnd.openxmlformats-officedocument.wordprocessingml.document".into(),
+                    media_type:
+                        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+                            .into(),
                     content: docx(&[&format!("Design review: {}", t.title), t.sentences[1]]),
                 });
                 let bid = self.id();
-                attachments.push(Attachment { id: bid, title: "diagram.png".into(), media_type: "image/png".into(), content: vec![0x89, b'P', b'N', b'G'] });
+                attachments.push(Attachment {
+                    id: bid,
+                    title: "diagram.png".into(),
+                    media_type: "image/png".into(),
+                    content: vec![0x89, b'P', b'N', b'G'],
+                });
             }
             self.contents.insert(
                 id,
@@ -191,7 +248,11 @@ impl ConfluenceWorld {
     /// Ids of content in a space with a status, in id order.
     pub fn ids(&self, space_key: &str, status: &str) -> Vec<u64> {
         let sid = self.space_id(space_key);
-        self.contents.values().filter(|c| Some(c.space_id) == sid && c.status == status).map(|c| c.id).collect()
+        self.contents
+            .values()
+            .filter(|c| Some(c.space_id) == sid && c.status == status)
+            .map(|c| c.id)
+            .collect()
     }
 
     fn touch(&mut self, id: u64, f: impl FnOnce(&mut Content)) {
@@ -251,8 +312,18 @@ impl ConfluenceWorld {
 /// A minimal Word document (the parts a text extractor reads).
 pub fn docx(paragraphs: &[&str]) -> Vec<u8> {
     use std::io::Write;
-    let body: String = paragraphs.iter().map(|p| format!("<w:p><w:r><w:t xml:space=\"preserve\">{}</w:t></w:r></w:p>", p.replace('&', "&amp;").replace('<', "&lt;"))).collect();
-    let xml = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:body>{body}</w:body></w:document>");
+    let body: String = paragraphs
+        .iter()
+        .map(|p| {
+            format!(
+                "<w:p><w:r><w:t xml:space=\"preserve\">{}</w:t></w:r></w:p>",
+                p.replace('&', "&amp;").replace('<', "&lt;")
+            )
+        })
+        .collect();
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:body>{body}</w:body></w:document>"
+    );
     let mut buf = std::io::Cursor::new(Vec::new());
     {
         let mut w = zip::ZipWriter::new(&mut buf);
@@ -271,19 +342,34 @@ fn ts(t: DateTime<Utc>) -> String {
 }
 
 fn limit(q: &[(String, String)], default: usize, max: usize) -> usize {
-    param(q, "limit").and_then(|l| l.parse().ok()).unwrap_or(default).clamp(1, max)
+    param(q, "limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(default)
+        .clamp(1, max)
 }
 
 /// A v2 list response with `_links.next` and a `Link` header.
-fn v2_page(path: &str, q: &[(String, String)], items: Vec<Value>, default_limit: usize) -> Response {
+fn v2_page(
+    path: &str,
+    q: &[(String, String)],
+    items: Vec<Value>,
+    default_limit: usize,
+) -> Response {
     let lim = limit(q, default_limit, 250);
     let offset = param(q, "cursor").and_then(decode_cursor).unwrap_or(0);
     let end = (offset + lim).min(items.len());
-    let results: Vec<Value> = items.get(offset..end).map(|s| s.to_vec()).unwrap_or_default();
+    let results: Vec<Value> = items
+        .get(offset..end)
+        .map(|s| s.to_vec())
+        .unwrap_or_default();
     let mut links = json!({ "base": "/wiki" });
     let mut next_link = None;
     if end < items.len() {
-        let mut kept: Vec<String> = q.iter().filter(|(k, _)| k != "cursor").map(|(k, v)| format!("{k}={}", enc(v))).collect();
+        let mut kept: Vec<String> = q
+            .iter()
+            .filter(|(k, _)| k != "cursor")
+            .map(|(k, v)| format!("{k}={}", enc(v)))
+            .collect();
         kept.push(format!("cursor={}", encode_cursor(end)));
         let next = format!("{path}?{}", kept.join("&"));
         links["next"] = json!(next);
@@ -302,7 +388,9 @@ fn enc(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -317,7 +405,10 @@ fn kind_path(k: ContentKind) -> &'static str {
 }
 
 fn v2_content(w: &ConfluenceWorld, c: &Content, with_body: bool) -> Value {
-    let key = w.space(c.space_id).map(|s| s.key.clone()).unwrap_or_default();
+    let key = w
+        .space(c.space_id)
+        .map(|s| s.key.clone())
+        .unwrap_or_default();
     let mut v = json!({
         "id": c.id.to_string(),
         "status": c.status,
@@ -354,10 +445,16 @@ async fn spaces(State(s): State<ConfluenceShared>, RawQuery(raw): RawQuery) -> R
     v2_page("/wiki/api/v2/spaces", &q, items, 25)
 }
 
-async fn space_permissions(State(s): State<ConfluenceShared>, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn space_permissions(
+    State(s): State<ConfluenceShared>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let q = query_pairs(raw.as_deref());
     let w = s.world();
-    let Some(sp) = id.parse().ok().and_then(|id| w.space(id)) else { return not_found("space not found") };
+    let Some(sp) = id.parse().ok().and_then(|id| w.space(id)) else {
+        return not_found("space not found");
+    };
     let mut items: Vec<Value> = Vec::new();
     for (n, (t, pid)) in sp.read_principals.iter().enumerate() {
         items.push(json!({ "id": format!("{}{n}", sp.id), "principal": { "type": t, "id": pid }, "operation": { "key": "read", "targetType": "space" } }));
@@ -365,42 +462,82 @@ async fn space_permissions(State(s): State<ConfluenceShared>, Path(id): Path<Str
     }
     // Someone who may administer but not read: must not become a reader.
     items.push(json!({ "id": "admin", "principal": { "type": "group", "id": "site-admins" }, "operation": { "key": "administer", "targetType": "space" } }));
-    v2_page(&format!("/wiki/api/v2/spaces/{id}/permissions"), &q, items, 25)
+    v2_page(
+        &format!("/wiki/api/v2/spaces/{id}/permissions"),
+        &q,
+        items,
+        25,
+    )
 }
 
-fn list_in_space(s: &ConfluenceShared, id: &str, raw: Option<String>, kind: ContentKind) -> Response {
+fn list_in_space(
+    s: &ConfluenceShared,
+    id: &str,
+    raw: Option<String>,
+    kind: ContentKind,
+) -> Response {
     let q = query_pairs(raw.as_deref());
     let w = s.world();
-    let Some(space_id) = id.parse::<u64>().ok().filter(|id| w.space(*id).is_some()) else { return not_found("space not found") };
+    let Some(space_id) = id.parse::<u64>().ok().filter(|id| w.space(*id).is_some()) else {
+        return not_found("space not found");
+    };
     let mut statuses = params(&q, "status");
     if statuses.is_empty() {
         statuses = vec!["current"];
     }
     let with_body = param(&q, "body-format") == Some("storage");
-    let mut items: Vec<&Content> =
-        w.contents.values().filter(|c| c.space_id == space_id && c.kind == kind && statuses.contains(&c.status.as_str())).collect();
+    let mut items: Vec<&Content> = w
+        .contents
+        .values()
+        .filter(|c| {
+            c.space_id == space_id && c.kind == kind && statuses.contains(&c.status.as_str())
+        })
+        .collect();
     match param(&q, "sort") {
-        Some("-modified-date") => items.sort_by(|a, b| b.modified.cmp(&a.modified).then(b.id.cmp(&a.id))),
-        Some("modified-date") => items.sort_by(|a, b| a.modified.cmp(&b.modified).then(a.id.cmp(&b.id))),
+        Some("-modified-date") => {
+            items.sort_by(|a, b| b.modified.cmp(&a.modified).then(b.id.cmp(&a.id)))
+        }
+        Some("modified-date") => {
+            items.sort_by(|a, b| a.modified.cmp(&b.modified).then(a.id.cmp(&b.id)))
+        }
         Some("id") | None => {}
         Some(other) => return bad_request(&format!("invalid sort `{other}`")),
     }
-    let mut values: Vec<Value> = items.into_iter().map(|c| v2_content(&w, c, with_body && !w.listings_without_bodies)).collect();
+    let mut values: Vec<Value> = items
+        .into_iter()
+        .map(|c| v2_content(&w, c, with_body && !w.listings_without_bodies))
+        .collect();
     if w.attachment_in_listings {
         values.insert(0, json!({ "id": "att900001", "type": "attachment", "status": "current", "title": "budget.xlsx", "mediaType": "application/vnd.ms-excel" }));
     }
-    v2_page(&format!("/wiki/api/v2/spaces/{id}/{}", kind_path(kind)), &q, values, 25)
+    v2_page(
+        &format!("/wiki/api/v2/spaces/{id}/{}", kind_path(kind)),
+        &q,
+        values,
+        25,
+    )
 }
 
-async fn space_pages(State(s): State<ConfluenceShared>, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn space_pages(
+    State(s): State<ConfluenceShared>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     list_in_space(&s, &id, raw, ContentKind::Page)
 }
-async fn space_blogposts(State(s): State<ConfluenceShared>, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn space_blogposts(
+    State(s): State<ConfluenceShared>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     list_in_space(&s, &id, raw, ContentKind::BlogPost)
 }
 
 fn find(w: &ConfluenceWorld, id: &str) -> Option<Content> {
-    id.parse::<u64>().ok().and_then(|id| w.contents.get(&id)).cloned()
+    id.parse::<u64>()
+        .ok()
+        .and_then(|id| w.contents.get(&id))
+        .cloned()
 }
 
 /// `GET rest/api/user?accountId=…` (Cloud), `?key=…` or `?username=…`
@@ -408,7 +545,9 @@ fn find(w: &ConfluenceWorld, id: &str) -> Option<Content> {
 async fn user(State(s): State<ConfluenceShared>, RawQuery(raw): RawQuery) -> Response {
     let q = query_pairs(raw.as_deref());
     let w = s.world();
-    let id = param(&q, "accountId").or(param(&q, "key")).or(param(&q, "username"));
+    let id = param(&q, "accountId")
+        .or(param(&q, "key"))
+        .or(param(&q, "username"));
     match id.and_then(|id| w.users.get(id).map(|n| (id, n))) {
         Some((id, name)) => axum::Json(json!({ "type": "known", "accountId": id, "userKey": id, "username": id, "displayName": name, "publicName": name })).into_response(),
         None => not_found("No user found"),
@@ -416,46 +555,92 @@ async fn user(State(s): State<ConfluenceShared>, RawQuery(raw): RawQuery) -> Res
 }
 
 /// `GET rest/api/content/{id}?expand=body.storage` (Server/DC).
-async fn v1_content_by_id(State(s): State<ConfluenceShared>, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn v1_content_by_id(
+    State(s): State<ConfluenceShared>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let q = query_pairs(raw.as_deref());
     let w = s.world();
-    let Some(c) = find(&w, &id) else { return not_found("Content not found") };
+    let Some(c) = find(&w, &id) else {
+        return not_found("Content not found");
+    };
     let mut v = json!({ "id": c.id.to_string(), "type": if c.kind == ContentKind::Page { "page" } else { "blogpost" }, "status": c.status, "title": c.title });
-    if params(&q, "expand").iter().any(|e| e.split(',').any(|x| x == "body.storage")) {
+    if params(&q, "expand")
+        .iter()
+        .any(|e| e.split(',').any(|x| x == "body.storage"))
+    {
         v["body"] = json!({ "storage": { "value": c.body(), "representation": "storage" } });
     }
     axum::Json(v).into_response()
 }
 
-async fn content_by_id(State(s): State<ConfluenceShared>, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn content_by_id(
+    State(s): State<ConfluenceShared>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let q = query_pairs(raw.as_deref());
     let w = s.world();
     match find(&w, &id) {
-        Some(c) => axum::Json(v2_content(&w, &c, param(&q, "body-format") == Some("storage"))).into_response(),
+        Some(c) => axum::Json(v2_content(
+            &w,
+            &c,
+            param(&q, "body-format") == Some("storage"),
+        ))
+        .into_response(),
         None => not_found("Content not found"),
     }
 }
 
 async fn ancestors(State(s): State<ConfluenceShared>, Path(id): Path<String>) -> Response {
     let w = s.world();
-    let Some(c) = find(&w, &id) else { return not_found("Content not found") };
-    let results: Vec<Value> = w.ancestors(c.id).into_iter().map(|a| json!({ "id": a.to_string(), "type": "page" })).collect();
+    let Some(c) = find(&w, &id) else {
+        return not_found("Content not found");
+    };
+    let results: Vec<Value> = w
+        .ancestors(c.id)
+        .into_iter()
+        .map(|a| json!({ "id": a.to_string(), "type": "page" }))
+        .collect();
     axum::Json(json!({ "results": results, "_links": {} })).into_response()
 }
 
-async fn labels(State(s): State<ConfluenceShared>, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn labels(
+    State(s): State<ConfluenceShared>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let q = query_pairs(raw.as_deref());
     let w = s.world();
-    let Some(c) = find(&w, &id) else { return not_found("Content not found") };
-    let items = c.labels.iter().enumerate().map(|(n, l)| json!({ "id": format!("{}{n}", c.id), "name": l, "prefix": "global" })).collect();
-    v2_page(&format!("/wiki/api/v2/{}/{id}/labels", kind_path(c.kind)), &q, items, 25)
+    let Some(c) = find(&w, &id) else {
+        return not_found("Content not found");
+    };
+    let items = c
+        .labels
+        .iter()
+        .enumerate()
+        .map(|(n, l)| json!({ "id": format!("{}{n}", c.id), "name": l, "prefix": "global" }))
+        .collect();
+    v2_page(
+        &format!("/wiki/api/v2/{}/{id}/labels", kind_path(c.kind)),
+        &q,
+        items,
+        25,
+    )
 }
 
 fn comments(s: &ConfluenceShared, id: &str, raw: Option<String>, inline: bool) -> Response {
     let q = query_pairs(raw.as_deref());
     let w = s.world();
-    let Some(c) = find(&w, id) else { return not_found("Content not found") };
-    let n = if inline { c.inline_comments } else { c.footer_comments };
+    let Some(c) = find(&w, id) else {
+        return not_found("Content not found");
+    };
+    let n = if inline {
+        c.inline_comments
+    } else {
+        c.footer_comments
+    };
     let t = topic(c.topic);
     let items = (0..n)
         .map(|i| {
@@ -471,21 +656,44 @@ fn comments(s: &ConfluenceShared, id: &str, raw: Option<String>, inline: bool) -
             })
         })
         .collect();
-    let which = if inline { "inline-comments" } else { "footer-comments" };
-    v2_page(&format!("/wiki/api/v2/{}/{id}/{which}", kind_path(c.kind)), &q, items, 25)
+    let which = if inline {
+        "inline-comments"
+    } else {
+        "footer-comments"
+    };
+    v2_page(
+        &format!("/wiki/api/v2/{}/{id}/{which}", kind_path(c.kind)),
+        &q,
+        items,
+        25,
+    )
 }
 
-async fn footer_comments(State(s): State<ConfluenceShared>, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn footer_comments(
+    State(s): State<ConfluenceShared>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     comments(&s, &id, raw, false)
 }
-async fn inline_comments(State(s): State<ConfluenceShared>, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn inline_comments(
+    State(s): State<ConfluenceShared>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     comments(&s, &id, raw, true)
 }
 
-async fn attachments(State(s): State<ConfluenceShared>, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn attachments(
+    State(s): State<ConfluenceShared>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let q = query_pairs(raw.as_deref());
     let w = s.world();
-    let Some(c) = find(&w, &id) else { return not_found("Content not found") };
+    let Some(c) = find(&w, &id) else {
+        return not_found("Content not found");
+    };
     let items = c
         .attachments
         .iter()
@@ -503,12 +711,22 @@ async fn attachments(State(s): State<ConfluenceShared>, Path(id): Path<String>, 
             })
         })
         .collect();
-    v2_page(&format!("/wiki/api/v2/{}/{id}/attachments", kind_path(c.kind)), &q, items, 25)
+    v2_page(
+        &format!("/wiki/api/v2/{}/{id}/attachments", kind_path(c.kind)),
+        &q,
+        items,
+        25,
+    )
 }
 
-async fn download(State(s): State<ConfluenceShared>, Path((page, file)): Path<(String, String)>) -> Response {
+async fn download(
+    State(s): State<ConfluenceShared>,
+    Path((page, file)): Path<(String, String)>,
+) -> Response {
     let w = s.world();
-    let Some(c) = find(&w, &page) else { return not_found("Content not found") };
+    let Some(c) = find(&w, &page) else {
+        return not_found("Content not found");
+    };
     match c.attachments.iter().find(|a| a.title == file) {
         Some(a) => ([("content-type", a.media_type.clone())], a.content.clone()).into_response(),
         None => not_found("attachment not found"),
@@ -558,7 +776,15 @@ fn split_and(s: &str) -> Vec<String> {
         } else if !quoted && c == ')' {
             depth -= 1;
         }
-        if !quoted && depth == 0 && chars[i..].iter().take(5).collect::<String>().to_ascii_lowercase() == " and " {
+        if !quoted
+            && depth == 0
+            && chars[i..]
+                .iter()
+                .take(5)
+                .collect::<String>()
+                .to_ascii_lowercase()
+                == " and "
+        {
             out.push(cur.trim().to_string());
             cur.clear();
             i += 5;
@@ -574,7 +800,13 @@ fn split_and(s: &str) -> Vec<String> {
 }
 
 fn list_values(s: &str) -> Vec<String> {
-    s.trim().trim_start_matches('(').trim_end_matches(')').split(',').map(|v| v.trim().trim_matches('"').to_string()).filter(|v| !v.is_empty()).collect()
+    s.trim()
+        .trim_start_matches('(')
+        .trim_end_matches(')')
+        .split(',')
+        .map(|v| v.trim().trim_matches('"').to_string())
+        .filter(|v| !v.is_empty())
+        .collect()
 }
 
 fn parse_cql(cql: &str) -> Result<Cql, String> {
@@ -585,13 +817,21 @@ fn parse_cql(cql: &str) -> Result<Cql, String> {
     };
     let mut q = Cql::default();
     for clause in split_and(body) {
-        let c = clause.trim().trim_start_matches('(').trim_end_matches(')').trim();
+        let c = clause
+            .trim()
+            .trim_start_matches('(')
+            .trim_end_matches(')')
+            .trim();
         let lc = c.to_ascii_lowercase();
         let value = |op: &str| c[op.len()..].trim().trim_matches('"').to_string();
         if let Some(rest) = lc.strip_prefix("space in ") {
             q.spaces.extend(list_values(&c[c.len() - rest.len()..]));
         } else if lc.starts_with("space = ") || lc.starts_with("space=") {
-            q.spaces.push(c.split_once('=').map(|(_, v)| v.trim().trim_matches('"').to_string()).unwrap_or_default());
+            q.spaces.push(
+                c.split_once('=')
+                    .map(|(_, v)| v.trim().trim_matches('"').to_string())
+                    .unwrap_or_default(),
+            );
         } else if let Some(rest) = lc.strip_prefix("type in ") {
             q.types.extend(list_values(&c[c.len() - rest.len()..]));
         } else if lc.starts_with("type = ") {
@@ -600,10 +840,12 @@ fn parse_cql(cql: &str) -> Result<Cql, String> {
             q.statuses.extend(list_values(&c[c.len() - rest.len()..]));
         } else if lc.starts_with("lastmodified >= ") {
             let v = value("lastmodified >= ");
-            let t = NaiveDateTime::parse_from_str(&v, "%Y-%m-%d %H:%M").map_err(|_| format!("bad date `{v}` (expected yyyy-MM-dd HH:mm)"))?;
+            let t = NaiveDateTime::parse_from_str(&v, "%Y-%m-%d %H:%M")
+                .map_err(|_| format!("bad date `{v}` (expected yyyy-MM-dd HH:mm)"))?;
             q.modified_since = Some(t.and_utc());
         } else if let Some(rest) = lc.strip_prefix("label not in ") {
-            q.label_not_in.extend(list_values(&c[c.len() - rest.len()..]));
+            q.label_not_in
+                .extend(list_values(&c[c.len() - rest.len()..]));
         } else if let Some(rest) = lc.strip_prefix("label in ") {
             q.label_in.extend(list_values(&c[c.len() - rest.len()..]));
         } else if lc.starts_with("label = ") {
@@ -619,7 +861,9 @@ fn parse_cql(cql: &str) -> Result<Cql, String> {
 
 async fn cql_search(State(s): State<ConfluenceShared>, RawQuery(raw): RawQuery) -> Response {
     let q = query_pairs(raw.as_deref());
-    let Some(cql) = param(&q, "cql") else { return bad_request("cql is required") };
+    let Some(cql) = param(&q, "cql") else {
+        return bad_request("cql is required");
+    };
     let parsed = match parse_cql(cql) {
         Ok(p) => p,
         Err(e) => return bad_request(&e),
@@ -628,7 +872,11 @@ async fn cql_search(State(s): State<ConfluenceShared>, RawQuery(raw): RawQuery) 
     let start: usize = param(&q, "start").and_then(|v| v.parse().ok()).unwrap_or(0);
     let lim = limit(&q, 25, 100);
     let w = s.world();
-    let statuses = if parsed.statuses.is_empty() { vec!["current".to_string()] } else { parsed.statuses.clone() };
+    let statuses = if parsed.statuses.is_empty() {
+        vec!["current".to_string()]
+    } else {
+        parsed.statuses.clone()
+    };
     let mut items: Vec<&Content> = w
         .contents
         .values()
@@ -642,7 +890,8 @@ async fn cql_search(State(s): State<ConfluenceShared>, RawQuery(raw): RawQuery) 
                 && (parsed.types.is_empty() || parsed.types.iter().any(|t| t == ty))
                 && statuses.contains(&c.status)
                 && parsed.modified_since.is_none_or(|t| c.modified >= t)
-                && (parsed.label_in.is_empty() || c.labels.iter().any(|l| parsed.label_in.contains(l)))
+                && (parsed.label_in.is_empty()
+                    || c.labels.iter().any(|l| parsed.label_in.contains(l)))
                 && !c.labels.iter().any(|l| parsed.label_not_in.contains(l))
         })
         .collect();
@@ -694,15 +943,30 @@ async fn cql_search(State(s): State<ConfluenceShared>, RawQuery(raw): RawQuery) 
     let size = page.len();
     let mut links = json!({ "base": "", "context": "" });
     if start + size < total {
-        let kept: Vec<String> = q.iter().filter(|(k, _)| k != "start").map(|(k, v)| format!("{k}={}", enc(v))).collect();
-        links["next"] = json!(format!("/rest/api/content/search?{}&start={}", kept.join("&"), start + size));
+        let kept: Vec<String> = q
+            .iter()
+            .filter(|(k, _)| k != "start")
+            .map(|(k, v)| format!("{k}={}", enc(v)))
+            .collect();
+        links["next"] = json!(format!(
+            "/rest/api/content/search?{}&start={}",
+            kept.join("&"),
+            start + size
+        ));
     }
-    axum::Json(json!({ "results": page, "start": start, "limit": lim, "size": size, "_links": links })).into_response()
+    axum::Json(
+        json!({ "results": page, "start": start, "limit": lim, "size": size, "_links": links }),
+    )
+    .into_response()
 }
 
 async fn v1_spaces(State(s): State<ConfluenceShared>, RawQuery(raw): RawQuery) -> Response {
     let q = query_pairs(raw.as_deref());
-    let keys: Vec<&str> = q.iter().filter(|(k, _)| k == "spaceKey").map(|(_, v)| v.as_str()).collect();
+    let keys: Vec<&str> = q
+        .iter()
+        .filter(|(k, _)| k == "spaceKey")
+        .map(|(_, v)| v.as_str())
+        .collect();
     let w = s.world();
     let results: Vec<Value> = w
         .spaces
@@ -711,13 +975,17 @@ async fn v1_spaces(State(s): State<ConfluenceShared>, RawQuery(raw): RawQuery) -
         .map(|sp| json!({ "id": sp.id, "key": sp.key, "name": sp.name, "type": "global", "_links": { "webui": format!("/display/{}", sp.key) } }))
         .collect();
     let size = results.len();
-    axum::Json(json!({ "results": results, "start": 0, "limit": 100, "size": size, "_links": {} })).into_response()
+    axum::Json(json!({ "results": results, "start": 0, "limit": 100, "size": size, "_links": {} }))
+        .into_response()
 }
 
 pub fn router() -> Router<ConfluenceShared> {
     Router::new()
         .route("/wiki/api/v2/spaces", get(spaces))
-        .route("/wiki/api/v2/spaces/{id}/permissions", get(space_permissions))
+        .route(
+            "/wiki/api/v2/spaces/{id}/permissions",
+            get(space_permissions),
+        )
         .route("/wiki/api/v2/spaces/{id}/pages", get(space_pages))
         .route("/wiki/api/v2/spaces/{id}/blogposts", get(space_blogposts))
         .route("/wiki/api/v2/pages/{id}", get(content_by_id))
@@ -725,20 +993,38 @@ pub fn router() -> Router<ConfluenceShared> {
         .route("/wiki/api/v2/pages/{id}/ancestors", get(ancestors))
         .route("/wiki/api/v2/pages/{id}/labels", get(labels))
         .route("/wiki/api/v2/blogposts/{id}/labels", get(labels))
-        .route("/wiki/api/v2/pages/{id}/footer-comments", get(footer_comments))
-        .route("/wiki/api/v2/blogposts/{id}/footer-comments", get(footer_comments))
-        .route("/wiki/api/v2/pages/{id}/inline-comments", get(inline_comments))
-        .route("/wiki/api/v2/blogposts/{id}/inline-comments", get(inline_comments))
+        .route(
+            "/wiki/api/v2/pages/{id}/footer-comments",
+            get(footer_comments),
+        )
+        .route(
+            "/wiki/api/v2/blogposts/{id}/footer-comments",
+            get(footer_comments),
+        )
+        .route(
+            "/wiki/api/v2/pages/{id}/inline-comments",
+            get(inline_comments),
+        )
+        .route(
+            "/wiki/api/v2/blogposts/{id}/inline-comments",
+            get(inline_comments),
+        )
         .route("/wiki/api/v2/pages/{id}/attachments", get(attachments))
         .route("/wiki/api/v2/blogposts/{id}/attachments", get(attachments))
         .route("/wiki/download/attachments/{page}/{file}", get(download))
-        .route("/wiki/rest/api/content/{id}/restriction/byOperation/read", get(read_restrictions))
+        .route(
+            "/wiki/rest/api/content/{id}/restriction/byOperation/read",
+            get(read_restrictions),
+        )
         .route("/rest/api/content/search", get(cql_search))
         .route("/rest/api/content/{id}", get(v1_content_by_id))
         .route("/rest/api/user", get(user))
         .route("/wiki/rest/api/user", get(user))
         .route("/rest/api/space", get(v1_spaces))
-        .route("/rest/api/content/{id}/restriction/byOperation/read", get(read_restrictions))
+        .route(
+            "/rest/api/content/{id}/restriction/byOperation/read",
+            get(read_restrictions),
+        )
 }
 
 #[cfg(test)]

@@ -94,7 +94,11 @@ impl GitlabWorld {
     /// Projects under `acme/platform` (a subgroup of `acme`) with issues,
     /// MRs, a wiki and docs; one private project with members.
     pub fn generate(projects: &[(&str, &str, usize)]) -> GitlabWorld {
-        let mut w = GitlabWorld { next_id: 500, groups: vec!["acme".into(), "acme/platform".into()], ..Default::default() };
+        let mut w = GitlabWorld {
+            next_id: 500,
+            groups: vec!["acme".into(), "acme/platform".into()],
+            ..Default::default()
+        };
         for (path, visibility, n) in projects {
             w.add_project(path, visibility, *n);
         }
@@ -111,21 +115,43 @@ impl GitlabWorld {
         let (namespace, name) = path.rsplit_once('/').unwrap_or(("", path));
         let t = topic(pid);
         let mut files = BTreeMap::new();
-        let readme = format!("# {name}\n\n{}\n\n## Setup\n\n```sh\n{}\n```\n", t.sentences[0], t.code);
+        let readme = format!(
+            "# {name}\n\n{}\n\n## Setup\n\n```sh\n{}\n```\n",
+            t.sentences[0], t.code
+        );
         files.insert("README.md".to_string(), (sha(&readme), readme));
         for k in 0..4 {
             let tk = topic(pid + k + 1);
-            let doc = format!("# {}\n\n{}\n\n{}\n", tk.title, tk.sentences[1], tk.sentences[2]);
-            files.insert(format!("docs/{}.md", tk.title.to_lowercase().replace(' ', "-")), (sha(&doc), doc));
+            let doc = format!(
+                "# {}\n\n{}\n\n{}\n",
+                tk.title, tk.sentences[1], tk.sentences[2]
+            );
+            files.insert(
+                format!("docs/{}.md", tk.title.to_lowercase().replace(' ', "-")),
+                (sha(&doc), doc),
+            );
         }
         let code = "fn main() {\n    println!(\"hello\");\n}\n".to_string();
         files.insert("src/main.rs".into(), (sha(&code), code));
         let big = "x".repeat(300_000);
         files.insert("docs/huge-log.md".into(), (sha(&big), big));
         let mut wiki = BTreeMap::new();
-        wiki.insert("home".to_string(), ("Home".to_string(), format!("# {name} wiki\n\n{}", t.sentences[2])));
-        wiki.insert("runbooks/on-call".to_string(), ("On-call".to_string(), topic(pid + 7).sentences.join(" ")));
-        let members = vec![("alice".to_string(), 40), ("bob".to_string(), 30), ("guest-gina".to_string(), 10)];
+        wiki.insert(
+            "home".to_string(),
+            (
+                "Home".to_string(),
+                format!("# {name} wiki\n\n{}", t.sentences[2]),
+            ),
+        );
+        wiki.insert(
+            "runbooks/on-call".to_string(),
+            ("On-call".to_string(), topic(pid + 7).sentences.join(" ")),
+        );
+        let members = vec![
+            ("alice".to_string(), 40),
+            ("bob".to_string(), 30),
+            ("guest-gina".to_string(), 10),
+        ];
         self.projects.push(Project {
             id: pid,
             path: path.into(),
@@ -136,7 +162,10 @@ impl GitlabWorld {
             members,
             commits: vec![(sha(&format!("{pid}-c0")), files)],
             wiki,
-            features: ["issues", "merge_requests", "repository", "wiki"].into_iter().map(|f| (f.to_string(), "enabled".to_string())).collect(),
+            features: ["issues", "merge_requests", "repository", "wiki"]
+                .into_iter()
+                .map(|f| (f.to_string(), "enabled".to_string()))
+                .collect(),
             branch_missing: false,
             tree_empty: false,
         });
@@ -147,18 +176,43 @@ impl GitlabWorld {
                 let tk = topic(id);
                 let at = start + Duration::minutes(2 * k as i64 + mr as i64);
                 let notes = (0..(k % 4) + if k % 5 == 0 { 30 } else { 0 })
-                    .map(|j| Note { id: id * 100 + j as u64, body: comment_text(j, tk), author: "bob".into(), system: false, internal: false, created: at })
-                    .chain(std::iter::once(Note { id: id * 100 + 99, body: "changed the description".into(), author: "bot".into(), system: true, internal: false, created: at }))
+                    .map(|j| Note {
+                        id: id * 100 + j as u64,
+                        body: comment_text(j, tk),
+                        author: "bob".into(),
+                        system: false,
+                        internal: false,
+                        created: at,
+                    })
+                    .chain(std::iter::once(Note {
+                        id: id * 100 + 99,
+                        body: "changed the description".into(),
+                        author: "bot".into(),
+                        system: true,
+                        internal: false,
+                        created: at,
+                    }))
                     .collect();
                 let item = Item {
                     id,
                     iid: k as u64 + 1,
                     project_id: pid,
                     title: format!("{} ({}{})", tk.title, if mr { "!" } else { "#" }, k + 1),
-                    description: format!("## Context\n\n{}\n\n- {}\n- {}\n\n```\n{}\n```\n\n- [x] **Reproduced** on [staging](https://staging.example/x) (see #12, cc @alice)", tk.sentences[0], tk.sentences[1], tk.sentences[2], tk.code),
-                    state: if mr { ["opened", "merged", "closed"][k % 3].into() } else { ["opened", "closed"][k % 2].into() },
+                    description: format!(
+                        "## Context\n\n{}\n\n- {}\n- {}\n\n```\n{}\n```\n\n- [x] **Reproduced** on [staging](https://staging.example/x) (see #12, cc @alice)",
+                        tk.sentences[0], tk.sentences[1], tk.sentences[2], tk.code
+                    ),
+                    state: if mr {
+                        ["opened", "merged", "closed"][k % 3].into()
+                    } else {
+                        ["opened", "closed"][k % 2].into()
+                    },
                     confidential: !mr && k % 7 == 3,
-                    labels: if k % 2 == 0 { vec!["backend".into()] } else { vec!["docs".into(), "backend".into()] },
+                    labels: if k % 2 == 0 {
+                        vec!["backend".into()]
+                    } else {
+                        vec!["docs".into(), "backend".into()]
+                    },
                     author: "alice".into(),
                     assignees: vec!["carol".into()],
                     created: at,
@@ -176,7 +230,9 @@ impl GitlabWorld {
     }
 
     pub fn project(&self, key: &str) -> Option<&Project> {
-        self.projects.iter().find(|p| p.id.to_string() == key || p.path == key)
+        self.projects
+            .iter()
+            .find(|p| p.id.to_string() == key || p.path == key)
     }
 
     fn project_mut(&mut self, path: &str) -> Option<&mut Project> {
@@ -185,8 +241,13 @@ impl GitlabWorld {
 
     pub fn issue_mut(&mut self, project: &str, iid: u64, mr: bool) -> Option<&mut Item> {
         let pid = self.project(project)?.id;
-        let map = if mr { &mut self.merge_requests } else { &mut self.issues };
-        map.values_mut().find(|i| i.project_id == pid && i.iid == iid)
+        let map = if mr {
+            &mut self.merge_requests
+        } else {
+            &mut self.issues
+        };
+        map.values_mut()
+            .find(|i| i.project_id == pid && i.iid == iid)
     }
 
     pub fn edit_issue(&mut self, project: &str, iid: u64, mr: bool, title: &str) {
@@ -207,8 +268,14 @@ impl GitlabWorld {
 
     pub fn delete_issue(&mut self, project: &str, iid: u64, mr: bool) {
         self.clock.tick();
-        let Some(pid) = self.project(project).map(|p| p.id) else { return };
-        let map = if mr { &mut self.merge_requests } else { &mut self.issues };
+        let Some(pid) = self.project(project).map(|p| p.id) else {
+            return;
+        };
+        let map = if mr {
+            &mut self.merge_requests
+        } else {
+            &mut self.issues
+        };
         map.retain(|_, i| !(i.project_id == pid && i.iid == iid));
     }
 
@@ -216,7 +283,9 @@ impl GitlabWorld {
     /// content, or `None` to delete the file.
     pub fn commit(&mut self, project: &str, changes: &[(&str, Option<&str>)]) {
         self.clock.tick();
-        let Some(p) = self.project_mut(project) else { return };
+        let Some(p) = self.project_mut(project) else {
+            return;
+        };
         let mut files = p.commits.last().map(|c| c.1.clone()).unwrap_or_default();
         for (path, content) in changes {
             match content {
@@ -275,7 +344,11 @@ fn item_json(i: &Item, p: &Project, mr: bool) -> Value {
     if mr {
         v["source_branch"] = json!(format!("feature-{}", i.iid));
         v["target_branch"] = json!("main");
-        v["merged_at"] = if i.state == "merged" { json!(ts(i.updated)) } else { Value::Null };
+        v["merged_at"] = if i.state == "merged" {
+            json!(ts(i.updated))
+        } else {
+            Value::Null
+        };
         v["draft"] = json!(false);
     } else {
         v["confidential"] = json!(i.confidential);
@@ -283,7 +356,11 @@ fn item_json(i: &Item, p: &Project, mr: bool) -> Value {
     v
 }
 
-async fn group_projects(State(s): State<GitlabShared>, Path(group): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn group_projects(
+    State(s): State<GitlabShared>,
+    Path(group): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let q = query_pairs(raw.as_deref());
     let w = s.world();
     if !w.groups.contains(&group) {
@@ -296,7 +373,15 @@ async fn group_projects(State(s): State<GitlabShared>, Path(group): Path<String>
         .filter(|p| p.namespace == group || (sub && p.namespace.starts_with(&format!("{group}/"))))
         .map(project_json)
         .collect();
-    offset_page(&format!("/api/v4/groups/{}/projects", crate::common::encode_query(&group)), &q, items, 20)
+    offset_page(
+        &format!(
+            "/api/v4/groups/{}/projects",
+            crate::common::encode_query(&group)
+        ),
+        &q,
+        items,
+        20,
+    )
 }
 
 async fn project(State(s): State<GitlabShared>, Path(id): Path<String>) -> Response {
@@ -310,14 +395,19 @@ async fn project(State(s): State<GitlabShared>, Path(id): Path<String>) -> Respo
 fn list_items(s: &GitlabShared, id: &str, raw: Option<String>, mr: bool) -> Response {
     let q = query_pairs(raw.as_deref());
     let w = s.world();
-    let Some(p) = w.project(id) else { return not_found("404 Project Not Found") };
+    let Some(p) = w.project(id) else {
+        return not_found("404 Project Not Found");
+    };
     let after = match param(&q, "updated_after").map(|t| DateTime::parse_from_rfc3339(t)) {
         Some(Ok(t)) => Some(t.with_timezone(&Utc)),
         Some(Err(_)) => return bad_request("updated_after is invalid"),
         None => None,
     };
     let map = if mr { &w.merge_requests } else { &w.issues };
-    let mut items: Vec<&Item> = map.values().filter(|i| i.project_id == p.id && after.is_none_or(|a| i.updated >= a)).collect();
+    let mut items: Vec<&Item> = map
+        .values()
+        .filter(|i| i.project_id == p.id && after.is_none_or(|a| i.updated >= a))
+        .collect();
     if param(&q, "order_by") == Some("updated_at") {
         items.sort_by(|a, b| a.updated.cmp(&b.updated).then(a.id.cmp(&b.id)));
         if param(&q, "sort") != Some("asc") {
@@ -329,45 +419,78 @@ fn list_items(s: &GitlabShared, id: &str, raw: Option<String>, mr: bool) -> Resp
     offset_page(&format!("/api/v4/projects/{}/{kind}", p.id), &q, values, 20)
 }
 
-async fn issues(State(s): State<GitlabShared>, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn issues(
+    State(s): State<GitlabShared>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     list_items(&s, &id, raw, false)
 }
-async fn merge_requests(State(s): State<GitlabShared>, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn merge_requests(
+    State(s): State<GitlabShared>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     list_items(&s, &id, raw, true)
 }
 
 fn notes(s: &GitlabShared, id: &str, iid: u64, raw: Option<String>, mr: bool) -> Response {
     let q = query_pairs(raw.as_deref());
     let w = s.world();
-    let Some(p) = w.project(id) else { return not_found("404 Project Not Found") };
+    let Some(p) = w.project(id) else {
+        return not_found("404 Project Not Found");
+    };
     let map = if mr { &w.merge_requests } else { &w.issues };
-    let Some(i) = map.values().find(|i| i.project_id == p.id && i.iid == iid) else { return not_found("404 Not found") };
+    let Some(i) = map.values().find(|i| i.project_id == p.id && i.iid == iid) else {
+        return not_found("404 Not found");
+    };
     let values = i
         .notes
         .iter()
         .map(|n| json!({ "id": n.id, "body": n.body, "author": user(&n.author), "system": n.system, "internal": n.internal, "created_at": ts(n.created), "updated_at": ts(n.created), "noteable_iid": iid }))
         .collect();
     let kind = if mr { "merge_requests" } else { "issues" };
-    offset_page(&format!("/api/v4/projects/{}/{kind}/{iid}/notes", p.id), &q, values, 20)
+    offset_page(
+        &format!("/api/v4/projects/{}/{kind}/{iid}/notes", p.id),
+        &q,
+        values,
+        20,
+    )
 }
 
-async fn issue_notes(State(s): State<GitlabShared>, Path((id, iid)): Path<(String, u64)>, RawQuery(raw): RawQuery) -> Response {
+async fn issue_notes(
+    State(s): State<GitlabShared>,
+    Path((id, iid)): Path<(String, u64)>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     notes(&s, &id, iid, raw, false)
 }
-async fn mr_notes(State(s): State<GitlabShared>, Path((id, iid)): Path<(String, u64)>, RawQuery(raw): RawQuery) -> Response {
+async fn mr_notes(
+    State(s): State<GitlabShared>,
+    Path((id, iid)): Path<(String, u64)>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     notes(&s, &id, iid, raw, true)
 }
 
-async fn wikis(State(s): State<GitlabShared>, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn wikis(
+    State(s): State<GitlabShared>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let q = query_pairs(raw.as_deref());
     let w = s.world();
-    let Some(p) = w.project(id.as_str()) else { return not_found("404 Project Not Found") };
-    let with_content = param(&q, "with_content") == Some("1") || param(&q, "with_content") == Some("true");
+    let Some(p) = w.project(id.as_str()) else {
+        return not_found("404 Project Not Found");
+    };
+    let with_content =
+        param(&q, "with_content") == Some("1") || param(&q, "with_content") == Some("true");
     let v: Vec<Value> = p
         .wiki
         .iter()
         .map(|(slug, (title, content))| {
-            let mut e = json!({ "slug": slug, "title": title, "format": "markdown", "encoding": "UTF-8" });
+            let mut e =
+                json!({ "slug": slug, "title": title, "format": "markdown", "encoding": "UTF-8" });
             if with_content {
                 e["content"] = json!(content);
             }
@@ -384,9 +507,14 @@ fn snapshot<'a>(p: &'a Project, r: &str) -> Option<&'a BTreeMap<String, (String,
     p.commits.iter().find(|c| c.0 == r).map(|c| &c.1)
 }
 
-async fn branch(State(s): State<GitlabShared>, Path((id, name)): Path<(String, String)>) -> Response {
+async fn branch(
+    State(s): State<GitlabShared>,
+    Path((id, name)): Path<(String, String)>,
+) -> Response {
     let w = s.world();
-    let Some(p) = w.project(&id) else { return not_found("404 Project Not Found") };
+    let Some(p) = w.project(&id) else {
+        return not_found("404 Project Not Found");
+    };
     if name != p.default_branch || p.branch_missing {
         return not_found("404 Branch Not Found");
     }
@@ -394,13 +522,24 @@ async fn branch(State(s): State<GitlabShared>, Path((id, name)): Path<(String, S
     axum::Json(json!({ "name": name, "default": true, "commit": { "id": head, "committed_date": "2026-01-05T09:00:00.000Z" } })).into_response()
 }
 
-async fn tree(State(s): State<GitlabShared>, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn tree(
+    State(s): State<GitlabShared>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let q = query_pairs(raw.as_deref());
     let w = s.world();
-    let Some(p) = w.project(&id) else { return not_found("404 Project Not Found") };
+    let Some(p) = w.project(&id) else {
+        return not_found("404 Project Not Found");
+    };
     let r = param(&q, "ref").unwrap_or(&p.default_branch).to_string();
-    let Some(files) = snapshot(p, &r) else { return not_found("404 Tree Not Found") };
-    let mut dirs: Vec<String> = files.keys().filter_map(|f| f.rsplit_once('/').map(|(d, _)| d.to_string())).collect();
+    let Some(files) = snapshot(p, &r) else {
+        return not_found("404 Tree Not Found");
+    };
+    let mut dirs: Vec<String> = files
+        .keys()
+        .filter_map(|f| f.rsplit_once('/').map(|(d, _)| d.to_string()))
+        .collect();
     dirs.sort();
     dirs.dedup();
     let mut items: Vec<Value> = dirs.iter().map(|d| json!({ "id": crate::gitlab::sha(d), "name": d.rsplit('/').next(), "type": "tree", "path": d, "mode": "040000" })).collect();
@@ -408,13 +547,25 @@ async fn tree(State(s): State<GitlabShared>, Path(id): Path<String>, RawQuery(ra
     if p.tree_empty {
         items.clear();
     }
-    offset_page(&format!("/api/v4/projects/{}/repository/tree", p.id), &q, items, 20)
+    offset_page(
+        &format!("/api/v4/projects/{}/repository/tree", p.id),
+        &q,
+        items,
+        20,
+    )
 }
 
 async fn blob(State(s): State<GitlabShared>, Path((id, blob)): Path<(String, String)>) -> Response {
     let w = s.world();
-    let Some(p) = w.project(&id) else { return not_found("404 Project Not Found") };
-    let found = p.commits.iter().rev().flat_map(|c| c.1.values()).find(|(b, _)| *b == blob);
+    let Some(p) = w.project(&id) else {
+        return not_found("404 Project Not Found");
+    };
+    let found = p
+        .commits
+        .iter()
+        .rev()
+        .flat_map(|c| c.1.values())
+        .find(|(b, _)| *b == blob);
     match found {
         Some((b, content)) => axum::Json(json!({
             "sha": b, "size": content.len(), "encoding": "base64",
@@ -426,12 +577,20 @@ async fn blob(State(s): State<GitlabShared>, Path((id, blob)): Path<(String, Str
 }
 
 /// `GET /projects/:id/repository/files/:path?ref=` (path URL-encoded).
-async fn file(State(s): State<GitlabShared>, Path((id, path)): Path<(String, String)>, RawQuery(raw): RawQuery) -> Response {
+async fn file(
+    State(s): State<GitlabShared>,
+    Path((id, path)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let q = query_pairs(raw.as_deref());
     let w = s.world();
-    let Some(p) = w.project(&id) else { return not_found("404 Project Not Found") };
+    let Some(p) = w.project(&id) else {
+        return not_found("404 Project Not Found");
+    };
     let r = param(&q, "ref").unwrap_or(&p.default_branch).to_string();
-    let Some(files) = snapshot(p, &r) else { return not_found("404 Commit Not Found") };
+    let Some(files) = snapshot(p, &r) else {
+        return not_found("404 Commit Not Found");
+    };
     match files.get(&path) {
         Some((b, content)) => axum::Json(json!({
             "file_name": path.rsplit('/').next(), "file_path": path, "size": content.len(), "encoding": "base64",
@@ -443,11 +602,20 @@ async fn file(State(s): State<GitlabShared>, Path((id, path)): Path<(String, Str
     }
 }
 
-async fn compare(State(s): State<GitlabShared>, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn compare(
+    State(s): State<GitlabShared>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let q = query_pairs(raw.as_deref());
     let w = s.world();
-    let Some(p) = w.project(&id) else { return not_found("404 Project Not Found") };
-    let (Some(from), Some(to)) = (param(&q, "from").and_then(|f| snapshot(p, f)), param(&q, "to").and_then(|t| snapshot(p, t))) else {
+    let Some(p) = w.project(&id) else {
+        return not_found("404 Project Not Found");
+    };
+    let (Some(from), Some(to)) = (
+        param(&q, "from").and_then(|f| snapshot(p, f)),
+        param(&q, "to").and_then(|t| snapshot(p, t)),
+    ) else {
         return not_found("404 Ref Not Found");
     };
     let mut diffs = Vec::new();
@@ -464,12 +632,23 @@ async fn compare(State(s): State<GitlabShared>, Path(id): Path<String>, RawQuery
     axum::Json(json!({ "commits": [], "diffs": diffs, "compare_timeout": false, "compare_same_ref": false })).into_response()
 }
 
-async fn members(State(s): State<GitlabShared>, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn members(
+    State(s): State<GitlabShared>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let q = query_pairs(raw.as_deref());
     let w = s.world();
-    let Some(p) = w.project(&id) else { return not_found("404 Project Not Found") };
+    let Some(p) = w.project(&id) else {
+        return not_found("404 Project Not Found");
+    };
     let values = p.members.iter().map(|(u, level)| json!({ "id": u.len(), "username": u, "name": u, "state": "active", "access_level": level })).collect();
-    offset_page(&format!("/api/v4/projects/{}/members/all", p.id), &q, values, 2)
+    offset_page(
+        &format!("/api/v4/projects/{}/members/all", p.id),
+        &q,
+        values,
+        2,
+    )
 }
 
 pub fn router() -> Router<GitlabShared> {
@@ -479,9 +658,15 @@ pub fn router() -> Router<GitlabShared> {
         .route("/api/v4/projects/{id}/issues", get(issues))
         .route("/api/v4/projects/{id}/issues/{iid}/notes", get(issue_notes))
         .route("/api/v4/projects/{id}/merge_requests", get(merge_requests))
-        .route("/api/v4/projects/{id}/merge_requests/{iid}/notes", get(mr_notes))
+        .route(
+            "/api/v4/projects/{id}/merge_requests/{iid}/notes",
+            get(mr_notes),
+        )
         .route("/api/v4/projects/{id}/wikis", get(wikis))
-        .route("/api/v4/projects/{id}/repository/branches/{branch}", get(branch))
+        .route(
+            "/api/v4/projects/{id}/repository/branches/{branch}",
+            get(branch),
+        )
         .route("/api/v4/projects/{id}/repository/tree", get(tree))
         .route("/api/v4/projects/{id}/repository/blobs/{sha}", get(blob))
         .route("/api/v4/projects/{id}/repository/compare", get(compare))

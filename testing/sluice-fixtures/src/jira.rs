@@ -13,7 +13,9 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde_json::{Value, json};
 
-use crate::common::{Clock, Shared, bad_request, decode_cursor, encode_cursor, not_found, param, query_pairs};
+use crate::common::{
+    Clock, Shared, bad_request, decode_cursor, encode_cursor, not_found, param, query_pairs,
+};
 use crate::text::{adf_description, comment_text, topic, wiki_markup};
 
 pub type JiraShared = Arc<Shared<JiraWorld>>;
@@ -79,7 +81,19 @@ pub struct JiraWorld {
 
 impl JiraWorld {
     pub fn generate(projects: &[(&str, usize)]) -> JiraWorld {
-        let mut w = JiraWorld { clock: Clock::default(), time_zone: "America/New_York".into(), projects: Vec::new(), issues: BTreeMap::new(), edit_during_listing: Vec::new(), omit_total: false, users: BTreeMap::from([("jdoe".to_string(), "Jane Doe".to_string()), ("asmith".to_string(), "Alan Smith".to_string())]), next_id: 10_000 };
+        let mut w = JiraWorld {
+            clock: Clock::default(),
+            time_zone: "America/New_York".into(),
+            projects: Vec::new(),
+            issues: BTreeMap::new(),
+            edit_during_listing: Vec::new(),
+            omit_total: false,
+            users: BTreeMap::from([
+                ("jdoe".to_string(), "Jane Doe".to_string()),
+                ("asmith".to_string(), "Alan Smith".to_string()),
+            ]),
+            next_id: 10_000,
+        };
         for (key, n) in projects {
             w.add_project(key, *n);
         }
@@ -89,18 +103,31 @@ impl JiraWorld {
     pub fn add_project(&mut self, key: &str, n: usize) {
         self.next_id += 1;
         let users = if self.projects.is_empty() {
-            vec!["557058:alice".to_string(), "557058:bob".to_string(), "557058:carol".to_string()]
+            vec![
+                "557058:alice".to_string(),
+                "557058:bob".to_string(),
+                "557058:carol".to_string(),
+            ]
         } else {
             vec!["557058:alice".to_string(), "557058:dave".to_string()]
         };
-        self.projects.push(Project { id: self.next_id, key: key.into(), name: format!("{key} project"), browse_users: users });
+        self.projects.push(Project {
+            id: self.next_id,
+            key: key.into(),
+            name: format!("{key} project"),
+            browse_users: users,
+        });
         let start = self.clock.now - Duration::minutes(n as i64 + 10);
         for k in 0..n {
             self.next_id += 1;
             let id = self.next_id;
             let t = topic(id);
             let at = start + Duration::minutes(k as i64);
-            let security = (k % 11 == 4).then(|| SecurityLevel { id: 10_100, name: "Security team".into(), users: vec!["557058:alice".into()] });
+            let security = (k % 11 == 4).then(|| SecurityLevel {
+                id: 10_100,
+                name: "Security team".into(),
+                users: vec!["557058:alice".into()],
+            });
             self.issues.insert(
                 id,
                 Issue {
@@ -113,10 +140,18 @@ impl JiraWorld {
                     description: None,
                     status: ["To Do", "In Progress", "Done"][k % 3].into(),
                     priority: ["Medium", "High", "Low"][k % 3].into(),
-                    issue_type: if k % 4 == 0 { "Bug".into() } else { "Task".into() },
+                    issue_type: if k % 4 == 0 {
+                        "Bug".into()
+                    } else {
+                        "Task".into()
+                    },
                     assignee: (k % 2 == 0).then(|| "557058:carol".to_string()),
                     reporter: "557058:dana".into(),
-                    labels: if k % 5 == 0 { vec!["customer".into(), "backend".into()] } else { vec!["backend".into()] },
+                    labels: if k % 5 == 0 {
+                        vec!["customer".into(), "backend".into()]
+                    } else {
+                        vec!["backend".into()]
+                    },
                     components: vec!["api".into()],
                     created: at,
                     updated: at,
@@ -129,7 +164,9 @@ impl JiraWorld {
     }
 
     pub fn find(&self, key: &str) -> Option<&Issue> {
-        self.issues.values().find(|i| i.key == key || i.id.to_string() == key)
+        self.issues
+            .values()
+            .find(|i| i.key == key || i.id.to_string() == key)
     }
 
     fn id_of(&self, key: &str) -> Option<u64> {
@@ -168,7 +205,11 @@ impl JiraWorld {
     }
 
     pub fn keys(&self, project: &str) -> Vec<String> {
-        self.issues.values().filter(|i| i.project == project).map(|i| i.key.clone()).collect()
+        self.issues
+            .values()
+            .filter(|i| i.project == project)
+            .map(|i| i.key.clone())
+            .collect()
     }
 
     fn tz(&self) -> Tz {
@@ -178,7 +219,9 @@ impl JiraWorld {
 
 /// Jira's timestamp format: `2026-01-05T04:00:00.000-0500`.
 fn jira_ts(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz).format("%Y-%m-%dT%H:%M:%S%.3f%z").to_string()
+    t.with_timezone(&tz)
+        .format("%Y-%m-%dT%H:%M:%S%.3f%z")
+        .to_string()
 }
 
 fn user(id: &str) -> Value {
@@ -202,7 +245,13 @@ struct Jql {
 }
 
 fn values(s: &str) -> Vec<String> {
-    s.trim().trim_start_matches('(').trim_end_matches(')').split(',').map(|v| v.trim().trim_matches('"').to_string()).filter(|v| !v.is_empty()).collect()
+    s.trim()
+        .trim_start_matches('(')
+        .trim_end_matches(')')
+        .split(',')
+        .map(|v| v.trim().trim_matches('"').to_string())
+        .filter(|v| !v.is_empty())
+        .collect()
 }
 
 fn parse_jql(jql: &str, tz: Tz) -> Result<Jql, String> {
@@ -211,20 +260,36 @@ fn parse_jql(jql: &str, tz: Tz) -> Result<Jql, String> {
         Some(i) => (&jql[..i], Some(&lower[i..])),
         None => (jql, None),
     };
-    let mut q = Jql { descending: order.is_some_and(|o| o.contains("updated desc")), by_key: order.is_some_and(|o| o.trim_start_matches("order by").trim().starts_with("key")), ..Default::default() };
+    let mut q = Jql {
+        descending: order.is_some_and(|o| o.contains("updated desc")),
+        by_key: order.is_some_and(|o| o.trim_start_matches("order by").trim().starts_with("key")),
+        ..Default::default()
+    };
     if lower.contains(" or ") {
         return Err("Error in the JQL Query: the fixture server supports AND only.".into());
     }
     for raw in body.split(" AND ").flat_map(|p| p.split(" and ")) {
-        let c = raw.trim().trim_start_matches('(').trim_end_matches(')').trim();
+        let c = raw
+            .trim()
+            .trim_start_matches('(')
+            .trim_end_matches(')')
+            .trim();
         if c.is_empty() {
             continue;
         }
         let lc = c.to_ascii_lowercase();
         let after = |prefix: &str| c[prefix.len()..].trim().trim_matches('"').to_string();
         if let Some(rest) = lc.strip_prefix("id in ") {
-            let ids = values(&c[c.len() - rest.len()..]).iter().map(|v| v.parse::<i64>()).collect::<Result<Vec<_>, _>>().map_err(|_| format!("Error in the JQL Query: bad issue id in `{c}`."))?;
-            q.ids = Some(ids.into_iter().filter_map(|i| u64::try_from(i).ok()).collect());
+            let ids = values(&c[c.len() - rest.len()..])
+                .iter()
+                .map(|v| v.parse::<i64>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| format!("Error in the JQL Query: bad issue id in `{c}`."))?;
+            q.ids = Some(
+                ids.into_iter()
+                    .filter_map(|i| u64::try_from(i).ok())
+                    .collect(),
+            );
         } else if let Some(rest) = lc.strip_prefix("project in ") {
             q.projects.extend(values(&c[c.len() - rest.len()..]));
         } else if lc.starts_with("project = ") {
@@ -233,9 +298,19 @@ fn parse_jql(jql: &str, tz: Tz) -> Result<Jql, String> {
             let v = after("updated >= ");
             let naive = NaiveDateTime::parse_from_str(&v, "%Y/%m/%d %H:%M")
                 .or_else(|_| NaiveDateTime::parse_from_str(&v, "%Y-%m-%d %H:%M"))
-                .or_else(|_| NaiveDate::parse_from_str(&v, "%Y-%m-%d").map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default()))
-                .map_err(|_| format!("Error in the JQL Query: Date value '{v}' for field 'updated' is invalid."))?;
-            let local = tz.from_local_datetime(&naive).earliest().ok_or("Error in the JQL Query: nonexistent local time")?;
+                .or_else(|_| {
+                    NaiveDate::parse_from_str(&v, "%Y-%m-%d")
+                        .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
+                })
+                .map_err(|_| {
+                    format!(
+                        "Error in the JQL Query: Date value '{v}' for field 'updated' is invalid."
+                    )
+                })?;
+            let local = tz
+                .from_local_datetime(&naive)
+                .earliest()
+                .ok_or("Error in the JQL Query: nonexistent local time")?;
             q.updated_since = Some(local.with_timezone(&Utc));
         } else if let Some(rest) = lc.strip_prefix("labels not in ") {
             q.labels_not_in.extend(values(&c[c.len() - rest.len()..]));
@@ -250,7 +325,9 @@ fn parse_jql(jql: &str, tz: Tz) -> Result<Jql, String> {
         } else if lc.starts_with("status != ") {
             q.not_status.push(after("status != "));
         } else {
-            return Err(format!("Error in the JQL Query: the fixture does not understand `{c}`."));
+            return Err(format!(
+                "Error in the JQL Query: the fixture does not understand `{c}`."
+            ));
         }
     }
     Ok(q)
@@ -288,8 +365,16 @@ const EMBEDDED_COMMENTS: usize = 5;
 fn comment_json(i: &Issue, n: usize, v3: bool, tz: Tz) -> Value {
     let text = comment_text(n, topic(i.topic));
     let restricted = i.restricted_comments.contains(&n);
-    let text = if restricted { format!("RESTRICTED-{n}: {text}") } else { text };
-    let body = if v3 { json!({ "type": "doc", "version": 1, "content": [{ "type": "paragraph", "content": [{ "type": "text", "text": text }] }] }) } else { json!(text) };
+    let text = if restricted {
+        format!("RESTRICTED-{n}: {text}")
+    } else {
+        text
+    };
+    let body = if v3 {
+        json!({ "type": "doc", "version": 1, "content": [{ "type": "paragraph", "content": [{ "type": "text", "text": text }] }] })
+    } else {
+        json!(text)
+    };
     let mut v = json!({
         "id": format!("{}{n:03}", i.id),
         "author": user(&format!("557058:commenter{}", n % 4)),
@@ -299,7 +384,8 @@ fn comment_json(i: &Issue, n: usize, v3: bool, tz: Tz) -> Value {
         "jsdPublic": !restricted,
     });
     if restricted {
-        v["visibility"] = json!({ "type": "role", "value": "Developers", "identifier": "Developers" });
+        v["visibility"] =
+            json!({ "type": "role", "value": "Developers", "identifier": "Developers" });
     }
     v
 }
@@ -314,7 +400,9 @@ fn issue_json(i: &Issue, fields: &[String], v3: bool, base: &str, tz: Tz) -> Val
     }
     if want("description") {
         let d = match (&i.description, v3) {
-            (Some(text), true) => json!({ "type": "doc", "version": 1, "content": [{ "type": "paragraph", "content": [{ "type": "text", "text": text }] }] }),
+            (Some(text), true) => {
+                json!({ "type": "doc", "version": 1, "content": [{ "type": "paragraph", "content": [{ "type": "text", "text": text }] }] })
+            }
             (Some(text), false) => json!(text),
             (None, true) => adf_description(&i.key, i.version, t),
             (None, false) => json!(wiki_markup(&i.key, i.version, t)),
@@ -322,17 +410,32 @@ fn issue_json(i: &Issue, fields: &[String], v3: bool, base: &str, tz: Tz) -> Val
         f.insert("description".into(), d);
     }
     if want("status") {
-        let cat = if i.status == "Done" { "done" } else if i.status == "To Do" { "new" } else { "indeterminate" };
-        f.insert("status".into(), json!({ "name": i.status, "statusCategory": { "key": cat } }));
+        let cat = if i.status == "Done" {
+            "done"
+        } else if i.status == "To Do" {
+            "new"
+        } else {
+            "indeterminate"
+        };
+        f.insert(
+            "status".into(),
+            json!({ "name": i.status, "statusCategory": { "key": cat } }),
+        );
     }
     if want("priority") {
         f.insert("priority".into(), json!({ "name": i.priority }));
     }
     if want("issuetype") {
-        f.insert("issuetype".into(), json!({ "name": i.issue_type, "subtask": false }));
+        f.insert(
+            "issuetype".into(),
+            json!({ "name": i.issue_type, "subtask": false }),
+        );
     }
     if want("assignee") {
-        f.insert("assignee".into(), i.assignee.as_deref().map(user).unwrap_or(Value::Null));
+        f.insert(
+            "assignee".into(),
+            i.assignee.as_deref().map(user).unwrap_or(Value::Null),
+        );
     }
     if want("reporter") {
         f.insert("reporter".into(), user(&i.reporter));
@@ -341,10 +444,21 @@ fn issue_json(i: &Issue, fields: &[String], v3: bool, base: &str, tz: Tz) -> Val
         f.insert("labels".into(), json!(i.labels));
     }
     if want("components") {
-        f.insert("components".into(), json!(i.components.iter().map(|c| json!({ "name": c })).collect::<Vec<_>>()));
+        f.insert(
+            "components".into(),
+            json!(
+                i.components
+                    .iter()
+                    .map(|c| json!({ "name": c }))
+                    .collect::<Vec<_>>()
+            ),
+        );
     }
     if want("project") {
-        f.insert("project".into(), json!({ "key": i.project, "name": format!("{} project", i.project) }));
+        f.insert(
+            "project".into(),
+            json!({ "key": i.project, "name": format!("{} project", i.project) }),
+        );
     }
     if want("created") {
         f.insert("created".into(), json!(jira_ts(i.created, tz)));
@@ -353,25 +467,41 @@ fn issue_json(i: &Issue, fields: &[String], v3: bool, base: &str, tz: Tz) -> Val
         f.insert("updated".into(), json!(jira_ts(i.updated, tz)));
     }
     if want("security") {
-        f.insert("security".into(), i.security.as_ref().map(|s| json!({ "id": s.id.to_string(), "name": s.name })).unwrap_or(Value::Null));
+        f.insert(
+            "security".into(),
+            i.security
+                .as_ref()
+                .map(|s| json!({ "id": s.id.to_string(), "name": s.name }))
+                .unwrap_or(Value::Null),
+        );
     }
     if want("comment") {
-        let shown: Vec<Value> = (0..i.comments.min(EMBEDDED_COMMENTS)).map(|n| comment_json(i, n, v3, tz)).collect();
+        let shown: Vec<Value> = (0..i.comments.min(EMBEDDED_COMMENTS))
+            .map(|n| comment_json(i, n, v3, tz))
+            .collect();
         f.insert("comment".into(), json!({ "comments": shown, "maxResults": EMBEDDED_COMMENTS, "total": i.comments, "startAt": 0 }));
     }
     json!({ "id": i.id.to_string(), "key": i.key, "self": format!("{base}/rest/api/{}/issue/{}", if v3 { 3 } else { 2 }, i.id), "fields": f })
 }
 
 fn fields_param(q: &[(String, String)]) -> Vec<String> {
-    param(q, "fields").map(|f| f.split(',').map(|s| s.trim().to_string()).collect()).unwrap_or_default()
+    param(q, "fields")
+        .map(|f| f.split(',').map(|s| s.trim().to_string()).collect())
+        .unwrap_or_default()
 }
 
 /// `GET /rest/api/2/user?username=…` (or `accountId`): a display name, or 404.
 async fn user_by_name(State(s): State<JiraShared>, RawQuery(raw): RawQuery) -> Response {
     let q = query_pairs(raw.as_deref());
     let w = s.world();
-    match param(&q, "username").or(param(&q, "accountId")).and_then(|u| w.users.get(u)) {
-        Some(name) => axum::Json(json!({ "name": param(&q, "username"), "displayName": name, "active": true })).into_response(),
+    match param(&q, "username")
+        .or(param(&q, "accountId"))
+        .and_then(|u| w.users.get(u))
+    {
+        Some(name) => axum::Json(
+            json!({ "name": param(&q, "username"), "displayName": name, "active": true }),
+        )
+        .into_response(),
         None => crate::common::not_found("The user named does not exist"),
     }
 }
@@ -384,16 +514,33 @@ async fn myself(State(s): State<JiraShared>) -> Response {
 async fn projects(State(s): State<JiraShared>, RawQuery(raw): RawQuery) -> Response {
     let q = query_pairs(raw.as_deref());
     let w = s.world();
-    let start: usize = param(&q, "startAt").and_then(|v| v.parse().ok()).unwrap_or(0);
-    let max: usize = param(&q, "maxResults").and_then(|v| v.parse().ok()).unwrap_or(50).clamp(1, 100);
-    let values: Vec<Value> = w.projects.iter().skip(start).take(max).map(|p| json!({ "id": p.id.to_string(), "key": p.key, "name": p.name })).collect();
+    let start: usize = param(&q, "startAt")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let max: usize = param(&q, "maxResults")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50)
+        .clamp(1, 100);
+    let values: Vec<Value> = w
+        .projects
+        .iter()
+        .skip(start)
+        .take(max)
+        .map(|p| json!({ "id": p.id.to_string(), "key": p.key, "name": p.name }))
+        .collect();
     let is_last = start + values.len() >= w.projects.len();
     axum::Json(json!({ "values": values, "startAt": start, "maxResults": max, "total": w.projects.len(), "isLast": is_last })).into_response()
 }
 
 async fn projects_v2(State(s): State<JiraShared>) -> Response {
     let w = s.world();
-    axum::Json(Value::Array(w.projects.iter().map(|p| json!({ "id": p.id.to_string(), "key": p.key, "name": p.name })).collect())).into_response()
+    axum::Json(Value::Array(
+        w.projects
+            .iter()
+            .map(|p| json!({ "id": p.id.to_string(), "key": p.key, "name": p.name }))
+            .collect(),
+    ))
+    .into_response()
 }
 
 async fn search_jql(State(s): State<JiraShared>, RawQuery(raw): RawQuery) -> Response {
@@ -402,12 +549,28 @@ async fn search_jql(State(s): State<JiraShared>, RawQuery(raw): RawQuery) -> Res
     let tz = w.tz();
     let jql = match parse_jql(param(&q, "jql").unwrap_or(""), tz) {
         Ok(j) => j,
-        Err(e) => return (axum::http::StatusCode::BAD_REQUEST, axum::Json(json!({ "errorMessages": [e], "errors": {} }))).into_response(),
+        Err(e) => {
+            return (
+                axum::http::StatusCode::BAD_REQUEST,
+                axum::Json(json!({ "errorMessages": [e], "errors": {} })),
+            )
+                .into_response();
+        }
     };
-    let max: usize = param(&q, "maxResults").and_then(|v| v.parse().ok()).unwrap_or(50).clamp(1, 5000);
+    let max: usize = param(&q, "maxResults")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50)
+        .clamp(1, 5000);
     // Jira caps pages by fields requested: bodies make pages smaller.
     let fields = fields_param(&q);
-    let cap = if fields.iter().any(|f| f == "description" || f == "comment" || f == "*all") { 100 } else { 5000 };
+    let cap = if fields
+        .iter()
+        .any(|f| f == "description" || f == "comment" || f == "*all")
+    {
+        100
+    } else {
+        5000
+    };
     let max = max.min(cap);
     let offset = match param(&q, "nextPageToken") {
         Some(t) => match decode_cursor(t) {
@@ -418,7 +581,10 @@ async fn search_jql(State(s): State<JiraShared>, RawQuery(raw): RawQuery) -> Res
     };
     let all = matching(&w, &jql);
     let end = (offset + max).min(all.len());
-    let issues: Vec<Value> = all[offset.min(end)..end].iter().map(|i| issue_json(i, &fields, true, "", tz)).collect();
+    let issues: Vec<Value> = all[offset.min(end)..end]
+        .iter()
+        .map(|i| issue_json(i, &fields, true, "", tz))
+        .collect();
     let mut body = json!({ "issues": issues, "isLast": end >= all.len() });
     if end < all.len() {
         body["nextPageToken"] = json!(encode_cursor(end));
@@ -432,13 +598,29 @@ async fn search_v2(State(s): State<JiraShared>, RawQuery(raw): RawQuery) -> Resp
     let tz = w.tz();
     let jql = match parse_jql(param(&q, "jql").unwrap_or(""), tz) {
         Ok(j) => j,
-        Err(e) => return (axum::http::StatusCode::BAD_REQUEST, axum::Json(json!({ "errorMessages": [e], "errors": {} }))).into_response(),
+        Err(e) => {
+            return (
+                axum::http::StatusCode::BAD_REQUEST,
+                axum::Json(json!({ "errorMessages": [e], "errors": {} })),
+            )
+                .into_response();
+        }
     };
-    let start: usize = param(&q, "startAt").and_then(|v| v.parse().ok()).unwrap_or(0);
-    let max: usize = param(&q, "maxResults").and_then(|v| v.parse().ok()).unwrap_or(50).clamp(1, 1000);
+    let start: usize = param(&q, "startAt")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let max: usize = param(&q, "maxResults")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50)
+        .clamp(1, 1000);
     let fields = fields_param(&q);
     let all = matching(&w, &jql);
-    let issues: Vec<Value> = all.iter().skip(start).take(max).map(|i| issue_json(i, &fields, false, "", tz)).collect();
+    let issues: Vec<Value> = all
+        .iter()
+        .skip(start)
+        .take(max)
+        .map(|i| issue_json(i, &fields, false, "", tz))
+        .collect();
     let total = all.len();
     if start == 0 {
         for key in std::mem::take(&mut w.edit_during_listing) {
@@ -456,17 +638,37 @@ fn comments(s: &JiraShared, key: &str, raw: Option<String>, v3: bool) -> Respons
     let q = query_pairs(raw.as_deref());
     let w = s.world();
     let tz = w.tz();
-    let Some(i) = w.find(key) else { return not_found("Issue does not exist or you do not have permission to see it.") };
-    let start: usize = param(&q, "startAt").and_then(|v| v.parse().ok()).unwrap_or(0);
-    let max: usize = param(&q, "maxResults").and_then(|v| v.parse().ok()).unwrap_or(50).clamp(1, 10);
-    let comments: Vec<Value> = (start..i.comments.min(start + max)).map(|n| comment_json(i, n, v3, tz)).collect();
-    axum::Json(json!({ "startAt": start, "maxResults": max, "total": i.comments, "comments": comments })).into_response()
+    let Some(i) = w.find(key) else {
+        return not_found("Issue does not exist or you do not have permission to see it.");
+    };
+    let start: usize = param(&q, "startAt")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let max: usize = param(&q, "maxResults")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50)
+        .clamp(1, 10);
+    let comments: Vec<Value> = (start..i.comments.min(start + max))
+        .map(|n| comment_json(i, n, v3, tz))
+        .collect();
+    axum::Json(
+        json!({ "startAt": start, "maxResults": max, "total": i.comments, "comments": comments }),
+    )
+    .into_response()
 }
 
-async fn comments_v3(State(s): State<JiraShared>, Path(key): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn comments_v3(
+    State(s): State<JiraShared>,
+    Path(key): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     comments(&s, &key, raw, true)
 }
-async fn comments_v2(State(s): State<JiraShared>, Path(key): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn comments_v2(
+    State(s): State<JiraShared>,
+    Path(key): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     comments(&s, &key, raw, false)
 }
 
@@ -479,11 +681,16 @@ async fn permission_search(State(s): State<JiraShared>, RawQuery(raw): RawQuery)
         return bad_request("permissions must be BROWSE_PROJECTS in the fixture");
     }
     let users: Vec<String> = if let Some(k) = param(&q, "issueKey") {
-        let Some(i) = w.find(k) else { return not_found("Issue does not exist") };
+        let Some(i) = w.find(k) else {
+            return not_found("Issue does not exist");
+        };
         let project = w.projects.iter().find(|p| p.key == i.project);
         let base = project.map(|p| p.browse_users.clone()).unwrap_or_default();
         match &i.security {
-            Some(level) => base.into_iter().filter(|u| level.users.contains(u)).collect(),
+            Some(level) => base
+                .into_iter()
+                .filter(|u| level.users.contains(u))
+                .collect(),
             None => base,
         }
     } else if let Some(k) = param(&q, "projectKey") {
@@ -494,9 +701,19 @@ async fn permission_search(State(s): State<JiraShared>, RawQuery(raw): RawQuery)
     } else {
         return bad_request("projectKey or issueKey is required");
     };
-    let start: usize = param(&q, "startAt").and_then(|v| v.parse().ok()).unwrap_or(0);
-    let max: usize = param(&q, "maxResults").and_then(|v| v.parse().ok()).unwrap_or(50).clamp(1, 2);
-    let page: Vec<Value> = users.iter().skip(start).take(max).map(|u| user(u)).collect();
+    let start: usize = param(&q, "startAt")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let max: usize = param(&q, "maxResults")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50)
+        .clamp(1, 2);
+    let page: Vec<Value> = users
+        .iter()
+        .skip(start)
+        .take(max)
+        .map(|u| user(u))
+        .collect();
     axum::Json(Value::Array(page)).into_response()
 }
 
@@ -522,8 +739,15 @@ mod tests {
     #[test]
     fn jql_dates_are_in_the_users_zone() {
         let tz: Tz = "America/New_York".parse().unwrap();
-        let q = parse_jql(r#"project = "ENG" AND updated >= "2026/01/05 04:00" ORDER BY updated ASC"#, tz).unwrap();
-        assert_eq!(q.updated_since.unwrap().to_rfc3339(), "2026-01-05T09:00:00+00:00");
+        let q = parse_jql(
+            r#"project = "ENG" AND updated >= "2026/01/05 04:00" ORDER BY updated ASC"#,
+            tz,
+        )
+        .unwrap();
+        assert_eq!(
+            q.updated_since.unwrap().to_rfc3339(),
+            "2026-01-05T09:00:00+00:00"
+        );
         assert_eq!(q.projects, vec!["ENG"]);
         assert!(parse_jql("project = A OR project = B", tz).is_err());
     }

@@ -24,11 +24,28 @@ pub use common::{Faults, FixtureServer, Shared};
 /// Panics when the access is unknown or a principal lacks the prefix, so a
 /// test also checks that every principal is qualified.
 pub fn access_sets(d: &sluice_core::Document, prefix: &str) -> Option<Vec<Vec<String>>> {
-    match d.access.as_ref().unwrap_or_else(|| panic!("{}: no access", d.external_id)) {
+    match d
+        .access
+        .as_ref()
+        .unwrap_or_else(|| panic!("{}: no access", d.external_id))
+    {
         sluice_core::DocAccess::Public => None,
         sluice_core::DocAccess::AllOf(sets) => Some(
             sets.iter()
-                .map(|s| s.iter().map(|p| p.strip_prefix(prefix).unwrap_or_else(|| panic!("{}: `{p}` is not qualified with `{prefix}`", d.external_id)).to_string()).collect())
+                .map(|s| {
+                    s.iter()
+                        .map(|p| {
+                            p.strip_prefix(prefix)
+                                .unwrap_or_else(|| {
+                                    panic!(
+                                        "{}: `{p}` is not qualified with `{prefix}`",
+                                        d.external_id
+                                    )
+                                })
+                                .to_string()
+                        })
+                        .collect()
+                })
                 .collect(),
         ),
     }
@@ -36,5 +53,9 @@ pub fn access_sets(d: &sluice_core::Document, prefix: &str) -> Option<Vec<Vec<St
 
 /// `Some(sets)` from string slices, to compare with `access_sets`.
 pub fn sets(s: &[&[&str]]) -> Option<Vec<Vec<String>>> {
-    Some(s.iter().map(|set| set.iter().map(|p| p.to_string()).collect()).collect())
+    Some(
+        s.iter()
+            .map(|set| set.iter().map(|p| p.to_string()).collect())
+            .collect(),
+    )
 }

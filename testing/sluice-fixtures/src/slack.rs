@@ -61,7 +61,11 @@ impl SlackWorld {
     /// 4th starting a thread; a private channel; a channel the bot is not in.
     pub fn generate(channels: &[(&str, bool, usize)]) -> SlackWorld {
         let mut w = SlackWorld {
-            users: vec![("U01ALICE".into(), "alice".into()), ("U02BOB".into(), "bob".into()), ("U03CAROL".into(), "carol".into())],
+            users: vec![
+                ("U01ALICE".into(), "alice".into()),
+                ("U02BOB".into(), "bob".into()),
+                ("U03CAROL".into(), "carol".into()),
+            ],
             ..Default::default()
         };
         for (name, private, n) in channels {
@@ -72,7 +76,11 @@ impl SlackWorld {
 
     pub fn add_channel(&mut self, name: &str, private: bool, member: bool, n: usize) -> String {
         let id = format!("C{:08}", self.channels.len() + 1);
-        let members = if private { vec!["U01ALICE".to_string(), "U03CAROL".to_string()] } else { self.users.iter().map(|u| u.0.clone()).collect() };
+        let members = if private {
+            vec!["U01ALICE".to_string(), "U03CAROL".to_string()]
+        } else {
+            self.users.iter().map(|u| u.0.clone()).collect()
+        };
         let mut messages = BTreeMap::new();
         let start = self.clock.now.timestamp() - STEP * (n as i64 + 2);
         for k in 0..n {
@@ -81,10 +89,27 @@ impl SlackWorld {
             let ts = ts_of(start + STEP * k as i64, self.seq);
             let user = self.users[k % 3].0.clone();
             let thread = k % 4 == 1;
-            messages.insert(ts.clone(), Msg { ts: ts.clone(), user, text: format!("{} <@U02BOB> see <https://wiki.example/x|the runbook>", t.sentences[0]), thread_ts: thread.then(|| ts.clone()), edited: false, subtype: None });
+            messages.insert(
+                ts.clone(),
+                Msg {
+                    ts: ts.clone(),
+                    user,
+                    text: format!(
+                        "{} <@U02BOB> see <https://wiki.example/x|the runbook>",
+                        t.sentences[0]
+                    ),
+                    thread_ts: thread.then(|| ts.clone()),
+                    edited: false,
+                    subtype: None,
+                },
+            );
             if thread {
                 // Replies: two quickly, and (for k % 8 == 1) one two days later.
-                let base: i64 = ts.split('.').next().and_then(|s| s.parse().ok()).unwrap_or(0);
+                let base: i64 = ts
+                    .split('.')
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
                 let mut offsets = vec![60i64, 120];
                 // Never in the future of the virtual clock.
                 if k % 8 == 1 && base + 2 * 86_400 < self.clock.now.timestamp() {
@@ -93,16 +118,44 @@ impl SlackWorld {
                 for (j, off) in offsets.into_iter().enumerate() {
                     self.seq += 1;
                     let rts = ts_of(base + off, self.seq);
-                    messages.insert(rts.clone(), Msg { ts: rts, user: self.users[(k + j + 1) % 3].0.clone(), text: comment_text(j, t), thread_ts: Some(ts.clone()), edited: false, subtype: None });
+                    messages.insert(
+                        rts.clone(),
+                        Msg {
+                            ts: rts,
+                            user: self.users[(k + j + 1) % 3].0.clone(),
+                            text: comment_text(j, t),
+                            thread_ts: Some(ts.clone()),
+                            edited: false,
+                            subtype: None,
+                        },
+                    );
                 }
             }
             if k % 10 == 7 {
                 self.seq += 1;
                 let jts = ts_of(start + STEP * k as i64 + 30, self.seq);
-                messages.insert(jts.clone(), Msg { ts: jts, user: "U03CAROL".into(), text: "<@U03CAROL> has joined the channel".into(), thread_ts: None, edited: false, subtype: Some("channel_join".into()) });
+                messages.insert(
+                    jts.clone(),
+                    Msg {
+                        ts: jts,
+                        user: "U03CAROL".into(),
+                        text: "<@U03CAROL> has joined the channel".into(),
+                        thread_ts: None,
+                        edited: false,
+                        subtype: Some("channel_join".into()),
+                    },
+                );
             }
         }
-        self.channels.push(Channel { id: id.clone(), name: name.into(), is_private: private, is_member: member, privacy_hidden: false, members, messages });
+        self.channels.push(Channel {
+            id: id.clone(),
+            name: name.into(),
+            is_private: private,
+            is_member: member,
+            privacy_hidden: false,
+            members,
+            messages,
+        });
         id
     }
 
@@ -111,19 +164,38 @@ impl SlackWorld {
     }
 
     /// Posts a message now (a reply when `thread_ts` is set); returns its ts.
-    pub fn post(&mut self, channel: &str, user: &str, text: &str, thread_ts: Option<&str>) -> String {
+    pub fn post(
+        &mut self,
+        channel: &str,
+        user: &str,
+        text: &str,
+        thread_ts: Option<&str>,
+    ) -> String {
         let now = self.clock.tick().timestamp();
         self.seq += 1;
         let ts = ts_of(now, self.seq);
         if let Some(c) = self.channel_mut(channel) {
-            c.messages.insert(ts.clone(), Msg { ts: ts.clone(), user: user.into(), text: text.into(), thread_ts: thread_ts.map(String::from), edited: false, subtype: None });
+            c.messages.insert(
+                ts.clone(),
+                Msg {
+                    ts: ts.clone(),
+                    user: user.into(),
+                    text: text.into(),
+                    thread_ts: thread_ts.map(String::from),
+                    edited: false,
+                    subtype: None,
+                },
+            );
         }
         ts
     }
 
     pub fn edit(&mut self, channel: &str, ts: &str, text: &str) {
         self.clock.tick();
-        if let Some(m) = self.channel_mut(channel).and_then(|c| c.messages.get_mut(ts)) {
+        if let Some(m) = self
+            .channel_mut(channel)
+            .and_then(|c| c.messages.get_mut(ts))
+        {
             m.text = text.into();
             m.edited = true;
         }
@@ -133,12 +205,23 @@ impl SlackWorld {
         self.clock.tick();
         if let Some(c) = self.channel_mut(channel) {
             c.messages.remove(ts);
-            c.messages.retain(|_, m| m.thread_ts.as_deref() != Some(ts) || m.ts == ts);
+            c.messages
+                .retain(|_, m| m.thread_ts.as_deref() != Some(ts) || m.ts == ts);
         }
     }
 
     pub fn top_level(&self, channel: &str) -> Vec<Msg> {
-        self.channels.iter().find(|c| c.name == channel).map(|c| c.messages.values().filter(|m| m.thread_ts.as_deref().is_none_or(|t| t == m.ts)).cloned().collect()).unwrap_or_default()
+        self.channels
+            .iter()
+            .find(|c| c.name == channel)
+            .map(|c| {
+                c.messages
+                    .values()
+                    .filter(|m| m.thread_ts.as_deref().is_none_or(|t| t == m.ts))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -153,10 +236,22 @@ fn fail(error: &str) -> Response {
 }
 
 fn page<T: Clone>(items: &[T], q: &[(String, String)], default: usize) -> (Vec<T>, Option<String>) {
-    let limit = param(q, "limit").and_then(|l| l.parse().ok()).unwrap_or(default).clamp(1, 1000);
-    let offset = param(q, "cursor").filter(|c| !c.is_empty()).and_then(decode_cursor).unwrap_or(0);
+    let limit = param(q, "limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(default)
+        .clamp(1, 1000);
+    let offset = param(q, "cursor")
+        .filter(|c| !c.is_empty())
+        .and_then(decode_cursor)
+        .unwrap_or(0);
     let end = (offset + limit).min(items.len());
-    (items.get(offset.min(end)..end).map(|s| s.to_vec()).unwrap_or_default(), (end < items.len()).then(|| encode_cursor(end)))
+    (
+        items
+            .get(offset.min(end)..end)
+            .map(|s| s.to_vec())
+            .unwrap_or_default(),
+        (end < items.len()).then(|| encode_cursor(end)),
+    )
 }
 
 fn msg_json(c: &Channel, m: &Msg) -> Value {
@@ -170,7 +265,11 @@ fn msg_json(c: &Channel, m: &Msg) -> Value {
     if let Some(t) = &m.thread_ts {
         v["thread_ts"] = json!(t);
         if *t == m.ts {
-            let replies: Vec<&Msg> = c.messages.values().filter(|r| r.thread_ts.as_deref() == Some(&m.ts) && r.ts != m.ts).collect();
+            let replies: Vec<&Msg> = c
+                .messages
+                .values()
+                .filter(|r| r.thread_ts.as_deref() == Some(&m.ts) && r.ts != m.ts)
+                .collect();
             v["reply_count"] = json!(replies.len());
             v["latest_reply"] = json!(replies.last().map(|r| r.ts.clone()));
         } else {
@@ -245,7 +344,10 @@ async fn history(State(s): State<SlackShared>, RawQuery(raw): RawQuery) -> Respo
         .collect();
     let (messages, next) = page(&msgs, &q, 100);
     let more = next.is_some();
-    ok(json!({ "messages": messages, "has_more": more, "pin_count": 0 }), next)
+    ok(
+        json!({ "messages": messages, "has_more": more, "pin_count": 0 }),
+        next,
+    )
 }
 
 async fn replies(State(s): State<SlackShared>, RawQuery(raw): RawQuery) -> Response {
@@ -259,7 +361,12 @@ async fn replies(State(s): State<SlackShared>, RawQuery(raw): RawQuery) -> Respo
     if !c.messages.contains_key(ts) {
         return fail("thread_not_found");
     }
-    let msgs: Vec<Value> = c.messages.values().filter(|m| m.ts == ts || m.thread_ts.as_deref() == Some(ts)).map(|m| msg_json(c, m)).collect();
+    let msgs: Vec<Value> = c
+        .messages
+        .values()
+        .filter(|m| m.ts == ts || m.thread_ts.as_deref() == Some(ts))
+        .map(|m| msg_json(c, m))
+        .collect();
     let (messages, next) = page(&msgs, &q, 2);
     let more = next.is_some();
     ok(json!({ "messages": messages, "has_more": more }), next)

@@ -211,5 +211,8 @@ pub fn wiki_markup(key: &str, version: u32, t: &Topic) -> String {
 }
 
 pub fn comment_text(n: usize, t: &Topic) -> String {
-    format!("Comment {n}: confirmed, {} Follow-up tracked.", t.sentences[(n % 3) as usize].to_lowercase())
+    format!(
+        "Comment {n}: confirmed, {} Follow-up tracked.",
+        t.sentences[(n % 3) as usize].to_lowercase()
+    )
 }

@@ -5,8 +5,8 @@
 //! like Lucene: assert on sets and contents.
 
 use std::net::TcpListener;
-use std::path::PathBuf;
 use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -23,7 +23,9 @@ pub fn noida_binary() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("SLUICE_NOIDA_DB") {
         return Some(PathBuf::from(p));
     }
-    let home = std::env::var_os("SLUICE_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/sluice")))?;
+    let home = std::env::var_os("SLUICE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/sluice")))?;
     let p = home.join("stores-venv/bin/noida-db");
     p.exists().then_some(p)
 }
@@ -40,8 +42,17 @@ impl NoidaElasticsearch {
             return Ok(None);
         };
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
-        let mut s = NoidaElasticsearch { child: None, port, data: dir.path().join("data"), binary, _dir: dir };
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
+        let mut s = NoidaElasticsearch {
+            child: None,
+            port,
+            data: dir.path().join("data"),
+            binary,
+            _dir: dir,
+        };
         s.spawn()?;
         Ok(Some(s))
     }
@@ -49,7 +60,16 @@ impl NoidaElasticsearch {
     fn spawn(&mut self) -> Result<(), String> {
         std::fs::create_dir_all(&self.data).map_err(|e| e.to_string())?;
         let child = Command::new(&self.binary)
-            .args(["start", "--host", "127.0.0.1", "--only", "elasticsearch", "--elasticsearch-port", &self.port.to_string(), "--data-dir"])
+            .args([
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--only",
+                "elasticsearch",
+                "--elasticsearch-port",
+                &self.port.to_string(),
+                "--data-dir",
+            ])
             .arg(&self.data)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -66,7 +86,10 @@ impl NoidaElasticsearch {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        Err(format!("noida-db did not listen on 127.0.0.1:{} within 30 s", self.port))
+        Err(format!(
+            "noida-db did not listen on 127.0.0.1:{} within 30 s",
+            self.port
+        ))
     }
 
     pub fn url(&self) -> String {
@@ -77,12 +100,18 @@ impl NoidaElasticsearch {
     fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
             let group = format!("-{}", c.id());
-            let _ = Command::new("kill").args(["-s", "INT", "--", &group]).status();
+            let _ = Command::new("kill")
+                .args(["-s", "INT", "--", &group])
+                .status();
             let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline && std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            while Instant::now() < deadline
+                && std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+            {
                 std::thread::sleep(Duration::from_millis(50));
             }
-            let _ = Command::new("kill").args(["-s", "KILL", "--", &group]).status();
+            let _ = Command::new("kill")
+                .args(["-s", "KILL", "--", &group])
+                .status();
             let _ = c.wait();
         }
     }

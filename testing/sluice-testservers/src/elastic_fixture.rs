@@ -81,16 +81,33 @@ impl ElasticFixture {
 
     /// With `authorization`, every request must send exactly this
     /// `Authorization` header (`ApiKey …`, `Basic …`, `Bearer …`).
-    pub async fn start_with_auth(flavor: Flavor, authorization: Option<String>) -> std::io::Result<ElasticFixture> {
-        let shared = Arc::new(Shared { flavor, authorization, inner: Mutex::new(Inner::default()) });
-        let app = axum::Router::new().fallback(handle).with_state(shared.clone());
+    pub async fn start_with_auth(
+        flavor: Flavor,
+        authorization: Option<String>,
+    ) -> std::io::Result<ElasticFixture> {
+        let shared = Arc::new(Shared {
+            flavor,
+            authorization,
+            inner: Mutex::new(Inner::default()),
+        });
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
-            let _ = axum::serve(listener, app).with_graceful_shutdown(async { let _ = stopped.await; }).await;
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
         });
-        Ok(ElasticFixture { addr, shared, stop: Some(stop) })
+        Ok(ElasticFixture {
+            addr,
+            shared,
+            stop: Some(stop),
+        })
     }
 
     pub fn url(&self) -> String {
@@ -103,7 +120,11 @@ impl ElasticFixture {
 
     /// The next `n` requests whose path contains `path_part` answer 503.
     pub fn fail_requests(&self, path_part: &str, n: u32) {
-        self.shared.inner.lock().request_faults.push((path_part.to_string(), n));
+        self.shared
+            .inner
+            .lock()
+            .request_faults
+            .push((path_part.to_string(), n));
     }
 
     pub fn delay_searches(&self, d: Option<Duration>) {
@@ -113,12 +134,22 @@ impl ElasticFixture {
     /// Stored documents of an index or alias (all, refreshed or not).
     pub fn documents(&self, target: &str) -> BTreeMap<String, Value> {
         let g = self.shared.inner.lock();
-        resolve(&g, target).iter().filter_map(|i| g.indices.get(i)).flat_map(|i| i.docs.clone()).collect()
+        resolve(&g, target)
+            .iter()
+            .filter_map(|i| g.indices.get(i))
+            .flat_map(|i| i.docs.clone())
+            .collect()
     }
 
     /// Indexes an alias points at.
     pub fn alias_indices(&self, alias: &str) -> Vec<String> {
-        self.shared.inner.lock().aliases.get(alias).map(|v| v.iter().map(|(i, _)| i.clone()).collect()).unwrap_or_default()
+        self.shared
+            .inner
+            .lock()
+            .aliases
+            .get(alias)
+            .map(|v| v.iter().map(|(i, _)| i.clone()).collect())
+            .unwrap_or_default()
     }
 
     pub fn index_names(&self) -> Vec<String> {
@@ -130,7 +161,12 @@ impl ElasticFixture {
     }
 
     pub fn mapping(&self, index: &str) -> Option<Value> {
-        self.shared.inner.lock().indices.get(index).map(|i| i.mapping.clone())
+        self.shared
+            .inner
+            .lock()
+            .indices
+            .get(index)
+            .map(|i| i.mapping.clone())
     }
 
     /// `(method, path)` of every request so far.
@@ -151,12 +187,20 @@ fn resolve(g: &Inner, target: &str) -> Vec<String> {
     if let Some(a) = g.aliases.get(target) {
         return a.iter().map(|(i, _)| i.clone()).collect();
     }
-    if g.indices.contains_key(target) { vec![target.to_string()] } else { Vec::new() }
+    if g.indices.contains_key(target) {
+        vec![target.to_string()]
+    } else {
+        Vec::new()
+    }
 }
 
 fn write_index(g: &Inner, target: &str) -> Option<String> {
     if let Some(a) = g.aliases.get(target) {
-        return a.iter().find(|(_, w)| *w).or(a.first()).map(|(i, _)| i.clone());
+        return a
+            .iter()
+            .find(|(_, w)| *w)
+            .or(a.first())
+            .map(|(i, _)| i.clone());
     }
     g.indices.contains_key(target).then(|| target.to_string())
 }
@@ -170,31 +214,73 @@ fn ok(v: Value) -> Response {
 }
 
 fn not_found_index(name: &str) -> Response {
-    error(StatusCode::NOT_FOUND, "index_not_found_exception", &format!("no such index [{name}]"))
+    error(
+        StatusCode::NOT_FOUND,
+        "index_not_found_exception",
+        &format!("no such index [{name}]"),
+    )
 }
 
-async fn handle(State(s): State<Arc<Shared>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn handle(
+    State(s): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let path = uri.path().to_string();
-    let query: HashMap<String, String> = uri.query().map(|q| q.split('&').filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string()))).collect()).unwrap_or_default();
+    let query: HashMap<String, String> = uri
+        .query()
+        .map(|q| {
+            q.split('&')
+                .filter_map(|kv| {
+                    kv.split_once('=')
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     {
         let mut g = s.inner.lock();
         g.log.push((method.to_string(), uri.to_string()));
-        if let Some(f) = g.request_faults.iter_mut().find(|(p, n)| *n > 0 && path.contains(p.as_str())) {
+        if let Some(f) = g
+            .request_faults
+            .iter_mut()
+            .find(|(p, n)| *n > 0 && path.contains(p.as_str()))
+        {
             f.1 -= 1;
-            return error(StatusCode::SERVICE_UNAVAILABLE, "cluster_block_exception", "blocked by: [SERVICE_UNAVAILABLE/2/no master];");
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "cluster_block_exception",
+                "blocked by: [SERVICE_UNAVAILABLE/2/no master];",
+            );
         }
     }
     if let Some(want) = &s.authorization {
         if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(want.as_str()) {
-            return error(StatusCode::UNAUTHORIZED, "security_exception", "missing authentication credentials for REST request [/]");
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "security_exception",
+                "missing authentication credentials for REST request [/]",
+            );
         }
     }
-    let segs: Vec<&str> = path.trim_matches('/').split('/').filter(|x| !x.is_empty()).collect();
+    let segs: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|x| !x.is_empty())
+        .collect();
     let json_body = || -> Result<Value, Response> {
         if body.is_empty() {
             return Ok(Value::Null);
         }
-        serde_json::from_slice(&body).map_err(|e| error(StatusCode::BAD_REQUEST, "parse_exception", &format!("request body is not JSON: {e}")))
+        serde_json::from_slice(&body).map_err(|e| {
+            error(
+                StatusCode::BAD_REQUEST,
+                "parse_exception",
+                &format!("request body is not JSON: {e}"),
+            )
+        })
     };
     // The parsed body, or the 400 answer for a body that is not JSON.
     macro_rules! json_or_return {
@@ -215,8 +301,23 @@ async fn handle(State(s): State<Arc<Shared>>, method: Method, uri: Uri, headers:
         (Method::GET, ["_alias", alias]) => {
             let g = s.inner.lock();
             match g.aliases.get(*alias) {
-                None => (StatusCode::NOT_FOUND, axum::Json(json!({ "error": format!("alias [{alias}] missing"), "status": 404 }))).into_response(),
-                Some(list) => ok(Value::Object(list.iter().map(|(i, w)| (i.clone(), json!({ "aliases": { *alias: { "is_write_index": w } } }))).collect())),
+                None => (
+                    StatusCode::NOT_FOUND,
+                    axum::Json(
+                        json!({ "error": format!("alias [{alias}] missing"), "status": 404 }),
+                    ),
+                )
+                    .into_response(),
+                Some(list) => ok(Value::Object(
+                    list.iter()
+                        .map(|(i, w)| {
+                            (
+                                i.clone(),
+                                json!({ "aliases": { *alias: { "is_write_index": w } } }),
+                            )
+                        })
+                        .collect(),
+                )),
             }
         }
         (Method::POST, ["_aliases"]) => {
@@ -225,15 +326,28 @@ async fn handle(State(s): State<Arc<Shared>>, method: Method, uri: Uri, headers:
             let actions = b["actions"].as_array().cloned().unwrap_or_default();
             // Validate first: the whole call applies or nothing does.
             for a in &actions {
-                let (_, body) = a.as_object().and_then(|o| o.iter().next()).map(|(k, v)| (k.clone(), v.clone())).unwrap_or_default();
+                let (_, body) = a
+                    .as_object()
+                    .and_then(|o| o.iter().next())
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .unwrap_or_default();
                 let index = body["index"].as_str().unwrap_or_default();
                 if !g.indices.contains_key(index) {
                     return not_found_index(index);
                 }
             }
             for a in actions {
-                let Some((op, body)) = a.as_object().and_then(|o| o.iter().next()).map(|(k, v)| (k.clone(), v.clone())) else { continue };
-                let (index, alias) = (body["index"].as_str().unwrap_or_default().to_string(), body["alias"].as_str().unwrap_or_default().to_string());
+                let Some((op, body)) = a
+                    .as_object()
+                    .and_then(|o| o.iter().next())
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                else {
+                    continue;
+                };
+                let (index, alias) = (
+                    body["index"].as_str().unwrap_or_default().to_string(),
+                    body["alias"].as_str().unwrap_or_default().to_string(),
+                );
                 let entry = g.aliases.entry(alias.clone()).or_default();
                 match op.as_str() {
                     "add" => {
@@ -253,8 +367,15 @@ async fn handle(State(s): State<Arc<Shared>>, method: Method, uri: Uri, headers:
             }
             ok(json!({ "acknowledged": true, "errors": false }))
         }
-        (Method::POST, ["_bulk"]) | (Method::PUT, ["_bulk"]) => bulk(&s, &body, None, query.get("refresh").map(String::as_str)),
-        (Method::POST, [target, "_bulk"]) => bulk(&s, &body, Some(target), query.get("refresh").map(String::as_str)),
+        (Method::POST, ["_bulk"]) | (Method::PUT, ["_bulk"]) => {
+            bulk(&s, &body, None, query.get("refresh").map(String::as_str))
+        }
+        (Method::POST, [target, "_bulk"]) => bulk(
+            &s,
+            &body,
+            Some(target),
+            query.get("refresh").map(String::as_str),
+        ),
         (Method::POST, [target, "_search"]) | (Method::GET, [target, "_search"]) => {
             let delay = s.inner.lock().search_delay;
             if let Some(d) = delay {
@@ -274,7 +395,12 @@ async fn handle(State(s): State<Arc<Shared>>, method: Method, uri: Uri, headers:
             let mut deleted = 0;
             for n in names {
                 if let Some(ix) = g.indices.get_mut(&n) {
-                    let gone: Vec<String> = ix.docs.iter().filter(|(_, d)| matches(&b["query"], d)).map(|(k, _)| k.clone()).collect();
+                    let gone: Vec<String> = ix
+                        .docs
+                        .iter()
+                        .filter(|(_, d)| matches(&b["query"], d))
+                        .map(|(k, _)| k.clone())
+                        .collect();
                     for k in gone {
                         ix.docs.remove(&k);
                         deleted += 1;
@@ -284,8 +410,10 @@ async fn handle(State(s): State<Arc<Shared>>, method: Method, uri: Uri, headers:
                     }
                 }
             }
-            ok(json!({ "took": 1, "timed_out": false, "total": deleted, "deleted": deleted, "batches": 1, "version_conflicts": 0, "noops": 0,
-                "retries": { "bulk": 0, "search": 0 }, "throttled_millis": 0, "requests_per_second": -1.0, "throttled_until_millis": 0, "failures": [] }))
+            ok(
+                json!({ "took": 1, "timed_out": false, "total": deleted, "deleted": deleted, "batches": 1, "version_conflicts": 0, "noops": 0,
+                "retries": { "bulk": 0, "search": 0 }, "throttled_millis": 0, "requests_per_second": -1.0, "throttled_until_millis": 0, "failures": [] }),
+            )
         }
         (Method::POST, [target, "_refresh"]) => {
             let mut g = s.inner.lock();
@@ -298,8 +426,14 @@ async fn handle(State(s): State<Arc<Shared>>, method: Method, uri: Uri, headers:
         }
         (Method::GET, [target, "_count"]) => {
             let g = s.inner.lock();
-            let n: usize = resolve(&g, target).iter().filter_map(|i| g.indices.get(i)).map(|i| i.visible.len()).sum();
-            ok(json!({ "count": n, "_shards": { "total": 1, "successful": 1, "skipped": 0, "failed": 0 } }))
+            let n: usize = resolve(&g, target)
+                .iter()
+                .filter_map(|i| g.indices.get(i))
+                .map(|i| i.visible.len())
+                .sum();
+            ok(
+                json!({ "count": n, "_shards": { "total": 1, "successful": 1, "skipped": 0, "failed": 0 } }),
+            )
         }
         (Method::PUT, [target, "_mapping"]) => {
             // Adds fields to a live mapping; an existing field must keep its type.
@@ -315,7 +449,14 @@ async fn handle(State(s): State<Arc<Shared>>, method: Method, uri: Uri, headers:
                 for (k, v) in &new {
                     if let Some(old) = ix.mapping["properties"].get(k) {
                         if old["type"] != v["type"] {
-                            return error(StatusCode::BAD_REQUEST, "illegal_argument_exception", &format!("mapper [{k}] cannot be changed from type [{}] to [{}]", old["type"], v["type"]));
+                            return error(
+                                StatusCode::BAD_REQUEST,
+                                "illegal_argument_exception",
+                                &format!(
+                                    "mapper [{k}] cannot be changed from type [{}] to [{}]",
+                                    old["type"], v["type"]
+                                ),
+                            );
                         }
                     }
                 }
@@ -334,22 +475,40 @@ async fn handle(State(s): State<Arc<Shared>>, method: Method, uri: Uri, headers:
         }
         (Method::HEAD, [target]) => {
             let g = s.inner.lock();
-            if resolve(&g, target).is_empty() { StatusCode::NOT_FOUND.into_response() } else { StatusCode::OK.into_response() }
+            if resolve(&g, target).is_empty() {
+                StatusCode::NOT_FOUND.into_response()
+            } else {
+                StatusCode::OK.into_response()
+            }
         }
         (Method::PUT, [index]) if !index.starts_with('_') => {
             let b = json_or_return!();
             let mut g = s.inner.lock();
             if g.indices.contains_key(*index) || g.aliases.contains_key(*index) {
-                return error(StatusCode::BAD_REQUEST, "resource_already_exists_exception", &format!("index [{index}/abc123] already exists"));
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "resource_already_exists_exception",
+                    &format!("index [{index}/abc123] already exists"),
+                );
             }
             let mut mapping = b["mappings"].clone();
             if mapping.is_null() {
                 // Templates apply when the request has no mapping.
-                if let Some(t) = g.templates.values().find(|t| t["index_patterns"].as_array().is_some_and(|p| p.iter().any(|p| p.as_str().is_some_and(|p| glob(p, index))))) {
+                if let Some(t) = g.templates.values().find(|t| {
+                    t["index_patterns"].as_array().is_some_and(|p| {
+                        p.iter().any(|p| p.as_str().is_some_and(|p| glob(p, index)))
+                    })
+                }) {
                     mapping = t["template"]["mappings"].clone();
                 }
             }
-            g.indices.insert(index.to_string(), Index { mapping, ..Default::default() });
+            g.indices.insert(
+                index.to_string(),
+                Index {
+                    mapping,
+                    ..Default::default()
+                },
+            );
             ok(json!({ "acknowledged": true, "shards_acknowledged": true, "index": index }))
         }
         (Method::DELETE, [index]) => {
@@ -363,7 +522,11 @@ async fn handle(State(s): State<Arc<Shared>>, method: Method, uri: Uri, headers:
             g.aliases.retain(|_, v| !v.is_empty());
             ok(json!({ "acknowledged": true }))
         }
-        _ => error(StatusCode::BAD_REQUEST, "illegal_argument_exception", &format!("this fixture does not implement {method} {path}")),
+        _ => error(
+            StatusCode::BAD_REQUEST,
+            "illegal_argument_exception",
+            &format!("this fixture does not implement {method} {path}"),
+        ),
     }
 }
 
@@ -393,17 +556,34 @@ fn root(flavor: Flavor) -> Value {
 
 /// Checks a document against a strict mapping; `Err((type, reason))`.
 fn check_mapping(mapping: &Value, doc: &Value) -> Result<(), (String, String)> {
-    let Some(props) = mapping["properties"].as_object() else { return Ok(()) };
+    let Some(props) = mapping["properties"].as_object() else {
+        return Ok(());
+    };
     let strict = mapping["dynamic"].as_str() == Some("strict");
-    let Some(obj) = doc.as_object() else { return Err(("document_parsing_exception".into(), "[1:1] root must be an object".into())) };
+    let Some(obj) = doc.as_object() else {
+        return Err((
+            "document_parsing_exception".into(),
+            "[1:1] root must be an object".into(),
+        ));
+    };
     for (k, v) in obj {
         let Some(p) = props.get(k) else {
             if strict {
-                return Err(("strict_dynamic_mapping_exception".into(), format!("[1:2] mapping set to strict, dynamic introduction of [{k}] within [_doc] is not allowed")));
+                return Err((
+                    "strict_dynamic_mapping_exception".into(),
+                    format!(
+                        "[1:2] mapping set to strict, dynamic introduction of [{k}] within [_doc] is not allowed"
+                    ),
+                ));
             }
             continue;
         };
-        let bad = |t: &str| Err(("document_parsing_exception".into(), format!("[1:2] failed to parse field [{k}] of type [{t}] in document")));
+        let bad = |t: &str| {
+            Err((
+                "document_parsing_exception".into(),
+                format!("[1:2] failed to parse field [{k}] of type [{t}] in document"),
+            ))
+        };
         let values: Vec<&Value> = match v {
             Value::Array(a) => a.iter().collect(),
             other => vec![other],
@@ -411,7 +591,9 @@ fn check_mapping(mapping: &Value, doc: &Value) -> Result<(), (String, String)> {
         for x in values {
             match (p["type"].as_str().unwrap_or(""), x) {
                 (_, Value::Null) => {}
-                ("date", Value::String(s)) if chrono::DateTime::parse_from_rfc3339(s).is_err() => return bad("date"),
+                ("date", Value::String(s)) if chrono::DateTime::parse_from_rfc3339(s).is_err() => {
+                    return bad("date");
+                }
                 ("integer" | "long", x) if !x.is_i64() && !x.is_u64() => return bad("integer"),
                 ("boolean", x) if !x.is_boolean() => return bad("boolean"),
                 _ => {}
@@ -431,18 +613,40 @@ fn bulk(s: &Shared, body: &[u8], default_index: Option<&str>, refresh: Option<&s
     let mut touched = Vec::new();
     while i < lines.len() {
         let Ok(action) = serde_json::from_str::<Value>(lines[i]) else {
-            return error(StatusCode::BAD_REQUEST, "x_content_parse_exception", &format!("[1:1] malformed action/metadata line [{}]", i + 1));
+            return error(
+                StatusCode::BAD_REQUEST,
+                "x_content_parse_exception",
+                &format!("[1:1] malformed action/metadata line [{}]", i + 1),
+            );
         };
-        let Some((op, meta)) = action.as_object().and_then(|o| o.iter().next()).map(|(k, v)| (k.clone(), v.clone())) else {
-            return error(StatusCode::BAD_REQUEST, "illegal_argument_exception", "empty action");
+        let Some((op, meta)) = action
+            .as_object()
+            .and_then(|o| o.iter().next())
+            .map(|(k, v)| (k.clone(), v.clone()))
+        else {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "illegal_argument_exception",
+                "empty action",
+            );
         };
-        let target = meta["_index"].as_str().map(str::to_string).or(default_index.map(str::to_string)).unwrap_or_default();
+        let target = meta["_index"]
+            .as_str()
+            .map(str::to_string)
+            .or(default_index.map(str::to_string))
+            .unwrap_or_default();
         let id = meta["_id"].as_str().unwrap_or_default().to_string();
         let doc = if op == "delete" {
             i += 1;
             Value::Null
         } else {
-            let Some(line) = lines.get(i + 1) else { return error(StatusCode::BAD_REQUEST, "illegal_argument_exception", "The bulk request must be terminated by a newline [\\n]") };
+            let Some(line) = lines.get(i + 1) else {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "illegal_argument_exception",
+                    "The bulk request must be terminated by a newline [\\n]",
+                );
+            };
             i += 2;
             match serde_json::from_str::<Value>(line) {
                 Ok(d) => d,
@@ -459,12 +663,16 @@ fn bulk(s: &Shared, body: &[u8], default_index: Option<&str>, refresh: Option<&s
             continue;
         };
         // Scripted refusals.
-        let fault = g.item_faults.iter_mut().find(|f| f.times != Some(0) && doc.get(&f.field) == Some(&f.value)).map(|f| {
-            if let Some(t) = f.times.as_mut() {
-                *t -= 1;
-            }
-            f.clone()
-        });
+        let fault = g
+            .item_faults
+            .iter_mut()
+            .find(|f| f.times != Some(0) && doc.get(&f.field) == Some(&f.value))
+            .map(|f| {
+                if let Some(t) = f.times.as_mut() {
+                    *t -= 1;
+                }
+                f.clone()
+            });
         if let Some(f) = fault {
             errors = true;
             items.push(json!({ op.clone(): { "_index": index, "_id": id, "status": f.status, "error": { "type": f.error_type, "reason": f.reason } } }));
@@ -517,7 +725,10 @@ fn bulk(s: &Shared, body: &[u8], default_index: Option<&str>, refresh: Option<&s
 }
 
 fn tokens(s: &str) -> Vec<String> {
-    s.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty()).map(|t| t.to_lowercase()).collect()
+    s.split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .map(|t| t.to_lowercase())
+        .collect()
 }
 
 fn field_values(doc: &Value, field: &str) -> Vec<Value> {
@@ -537,30 +748,42 @@ fn cmp_json(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
 
 /// Filter semantics of the query DSL subset (scoring is separate).
 fn matches(q: &Value, doc: &Value) -> bool {
-    let Some((kind, body)) = q.as_object().and_then(|o| o.iter().next()) else { return true };
+    let Some((kind, body)) = q.as_object().and_then(|o| o.iter().next()) else {
+        return true;
+    };
     match kind.as_str() {
         "match_all" => true,
-        "term" => body.as_object().and_then(|o| o.iter().next()).is_some_and(|(f, v)| {
-            let v = v.get("value").unwrap_or(v);
-            field_values(doc, f).iter().any(|x| x == v)
-        }),
-        "terms" => body.as_object().and_then(|o| o.iter().next()).is_some_and(|(f, vs)| {
-            let vs = vs.as_array().cloned().unwrap_or_default();
-            field_values(doc, f).iter().any(|x| vs.contains(x))
-        }),
-        "range" => body.as_object().and_then(|o| o.iter().next()).is_some_and(|(f, r)| {
-            field_values(doc, f).iter().any(|x| {
-                r.as_object().is_some_and(|r| {
-                    r.iter().all(|(op, bound)| match (op.as_str(), cmp_json(x, bound)) {
-                        ("gte", Some(o)) => o.is_ge(),
-                        ("gt", Some(o)) => o.is_gt(),
-                        ("lte", Some(o)) => o.is_le(),
-                        ("lt", Some(o)) => o.is_lt(),
-                        _ => false,
+        "term" => body
+            .as_object()
+            .and_then(|o| o.iter().next())
+            .is_some_and(|(f, v)| {
+                let v = v.get("value").unwrap_or(v);
+                field_values(doc, f).iter().any(|x| x == v)
+            }),
+        "terms" => body
+            .as_object()
+            .and_then(|o| o.iter().next())
+            .is_some_and(|(f, vs)| {
+                let vs = vs.as_array().cloned().unwrap_or_default();
+                field_values(doc, f).iter().any(|x| vs.contains(x))
+            }),
+        "range" => body
+            .as_object()
+            .and_then(|o| o.iter().next())
+            .is_some_and(|(f, r)| {
+                field_values(doc, f).iter().any(|x| {
+                    r.as_object().is_some_and(|r| {
+                        r.iter()
+                            .all(|(op, bound)| match (op.as_str(), cmp_json(x, bound)) {
+                                ("gte", Some(o)) => o.is_ge(),
+                                ("gt", Some(o)) => o.is_gt(),
+                                ("lte", Some(o)) => o.is_le(),
+                                ("lt", Some(o)) => o.is_lt(),
+                                _ => false,
+                            })
                     })
                 })
-            })
-        }),
+            }),
         "multi_match" | "match" => text_score(q, doc, &Default::default()) > 0.0,
         "bool" => {
             let list = |k: &str| match &body[k] {
@@ -569,11 +792,18 @@ fn matches(q: &Value, doc: &Value) -> bool {
                 v => vec![v.clone()],
             };
             let should = list("should");
-            let min_should = body["minimum_should_match"].as_u64().unwrap_or(if list("must").is_empty() && list("filter").is_empty() { 1 } else { 0 }) as usize;
+            let min_should = body["minimum_should_match"].as_u64().unwrap_or(
+                if list("must").is_empty() && list("filter").is_empty() {
+                    1
+                } else {
+                    0
+                },
+            ) as usize;
             list("must").iter().all(|c| matches(c, doc))
                 && list("filter").iter().all(|c| matches(c, doc))
                 && !list("must_not").iter().any(|c| matches(c, doc))
-                && (should.is_empty() || should.iter().filter(|c| matches(c, doc)).count() >= min_should)
+                && (should.is_empty()
+                    || should.iter().filter(|c| matches(c, doc)).count() >= min_should)
         }
         _ => false,
     }
@@ -581,22 +811,43 @@ fn matches(q: &Value, doc: &Value) -> bool {
 
 /// BM25-like score of the text clauses (multi_match / match) in `q`.
 fn text_score(q: &Value, doc: &Value, df: &HashMap<String, f64>) -> f64 {
-    let Some((kind, body)) = q.as_object().and_then(|o| o.iter().next()) else { return 0.0 };
+    let Some((kind, body)) = q.as_object().and_then(|o| o.iter().next()) else {
+        return 0.0;
+    };
     let (query, fields): (String, Vec<(String, f64)>) = match kind.as_str() {
         "multi_match" => (
             body["query"].as_str().unwrap_or_default().to_string(),
-            body["fields"].as_array().map(|f| f.iter().filter_map(|x| x.as_str()).map(|x| match x.split_once('^') {
-                Some((n, b)) => (n.to_string(), b.parse().unwrap_or(1.0)),
-                None => (x.to_string(), 1.0),
-            }).collect()).unwrap_or_default(),
+            body["fields"]
+                .as_array()
+                .map(|f| {
+                    f.iter()
+                        .filter_map(|x| x.as_str())
+                        .map(|x| match x.split_once('^') {
+                            Some((n, b)) => (n.to_string(), b.parse().unwrap_or(1.0)),
+                            None => (x.to_string(), 1.0),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
         ),
         "match" => match body.as_object().and_then(|o| o.iter().next()) {
-            Some((f, v)) => (v.get("query").unwrap_or(v).as_str().unwrap_or_default().to_string(), vec![(f.clone(), 1.0)]),
+            Some((f, v)) => (
+                v.get("query")
+                    .unwrap_or(v)
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                vec![(f.clone(), 1.0)],
+            ),
             None => return 0.0,
         },
         "bool" => {
             let list = |k: &str| body[k].as_array().cloned().unwrap_or_default();
-            return list("must").iter().chain(list("should").iter()).map(|c| text_score(c, doc, df)).sum();
+            return list("must")
+                .iter()
+                .chain(list("should").iter())
+                .map(|c| text_score(c, doc, df))
+                .sum();
         }
         _ => return 0.0,
     };
@@ -618,7 +869,11 @@ fn text_score(q: &Value, doc: &Value, df: &HashMap<String, f64>) -> f64 {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#x27;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#x27;")
 }
 
 fn highlight(text: &str, query_terms: &[String], size: usize) -> String {
@@ -643,11 +898,28 @@ fn highlight(text: &str, query_terms: &[String], size: usize) -> String {
 }
 
 fn query_text(q: &Value) -> String {
-    let Some((kind, body)) = q.as_object().and_then(|o| o.iter().next()) else { return String::new() };
+    let Some((kind, body)) = q.as_object().and_then(|o| o.iter().next()) else {
+        return String::new();
+    };
     match kind.as_str() {
         "multi_match" => body["query"].as_str().unwrap_or_default().to_string(),
-        "match" => body.as_object().and_then(|o| o.values().next()).map(|v| v.get("query").unwrap_or(v).as_str().unwrap_or_default().to_string()).unwrap_or_default(),
-        "bool" => ["must", "should"].iter().flat_map(|k| body[*k].as_array().cloned().unwrap_or_default()).map(|c| query_text(&c)).collect::<Vec<_>>().join(" "),
+        "match" => body
+            .as_object()
+            .and_then(|o| o.values().next())
+            .map(|v| {
+                v.get("query")
+                    .unwrap_or(v)
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .unwrap_or_default(),
+        "bool" => ["must", "should"]
+            .iter()
+            .flat_map(|k| body[*k].as_array().cloned().unwrap_or_default())
+            .map(|c| query_text(&c))
+            .collect::<Vec<_>>()
+            .join(" "),
         _ => String::new(),
     }
 }
@@ -658,31 +930,72 @@ fn search(s: &Shared, target: &str, b: &Value) -> Response {
     if names.is_empty() {
         return not_found_index(target);
     }
-    let q = if b["query"].is_null() { json!({ "match_all": {} }) } else { b["query"].clone() };
-    let docs: Vec<(&String, &String, &Value)> = names.iter().filter_map(|n| g.indices.get(n).map(|i| (n, i))).flat_map(|(n, i)| i.visible.iter().map(move |(id, d)| (n, id, d))).collect();
+    let q = if b["query"].is_null() {
+        json!({ "match_all": {} })
+    } else {
+        b["query"].clone()
+    };
+    let docs: Vec<(&String, &String, &Value)> = names
+        .iter()
+        .filter_map(|n| g.indices.get(n).map(|i| (n, i)))
+        .flat_map(|(n, i)| i.visible.iter().map(move |(id, d)| (n, id, d)))
+        .collect();
     let qtext = query_text(&q);
     let terms = tokens(&qtext);
     let n = docs.len().max(1) as f64;
     let df: HashMap<String, f64> = terms
         .iter()
         .map(|t| {
-            let c = docs.iter().filter(|(_, _, d)| tokens(&format!("{} {}", d["title"].as_str().unwrap_or(""), d["text"].as_str().unwrap_or(""))).contains(t)).count() as f64;
+            let c = docs
+                .iter()
+                .filter(|(_, _, d)| {
+                    tokens(&format!(
+                        "{} {}",
+                        d["title"].as_str().unwrap_or(""),
+                        d["text"].as_str().unwrap_or("")
+                    ))
+                    .contains(t)
+                })
+                .count() as f64;
             (t.clone(), (1.0 + (n - c + 0.5) / (c + 0.5)).ln())
         })
         .collect();
-    let mut hits: Vec<(f64, &String, &String, &Value)> = docs.iter().filter(|(_, _, d)| matches(&q, d)).map(|(n, id, d)| (text_score(&q, d, &df).max(if terms.is_empty() { 1.0 } else { 0.0 }), *n, *id, *d)).collect();
-    if let Some((field, dir)) = b["sort"].as_array().and_then(|s| s.first()).and_then(|s| s.as_object()).and_then(|o| o.iter().next()) {
+    let mut hits: Vec<(f64, &String, &String, &Value)> = docs
+        .iter()
+        .filter(|(_, _, d)| matches(&q, d))
+        .map(|(n, id, d)| {
+            (
+                text_score(&q, d, &df).max(if terms.is_empty() { 1.0 } else { 0.0 }),
+                *n,
+                *id,
+                *d,
+            )
+        })
+        .collect();
+    if let Some((field, dir)) = b["sort"]
+        .as_array()
+        .and_then(|s| s.first())
+        .and_then(|s| s.as_object())
+        .and_then(|o| o.iter().next())
+    {
         let desc = dir.as_str() == Some("desc") || dir["order"].as_str() == Some("desc");
         hits.sort_by(|a, b| {
-            let o = cmp_json(&a.3[field.as_str()], &b.3[field.as_str()]).unwrap_or(std::cmp::Ordering::Equal);
+            let o = cmp_json(&a.3[field.as_str()], &b.3[field.as_str()])
+                .unwrap_or(std::cmp::Ordering::Equal);
             if desc { o.reverse() } else { o }
         });
     } else {
         hits.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.2.cmp(b.2)));
     }
     let size = b["size"].as_u64().unwrap_or(10) as usize;
-    let fragment = b["highlight"]["fields"]["text"]["fragment_size"].as_u64().unwrap_or(100) as usize;
-    let source_fields: Option<Vec<String>> = b["_source"].as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect());
+    let fragment = b["highlight"]["fields"]["text"]["fragment_size"]
+        .as_u64()
+        .unwrap_or(100) as usize;
+    let source_fields: Option<Vec<String>> = b["_source"].as_array().map(|a| {
+        a.iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect()
+    });
     let out: Vec<Value> = hits
         .iter()
         .take(size)
@@ -699,8 +1012,10 @@ fn search(s: &Shared, target: &str, b: &Value) -> Response {
         })
         .collect();
     let max = out.first().and_then(|h| h["_score"].as_f64());
-    ok(json!({ "took": 1, "timed_out": false, "_shards": { "total": 1, "successful": 1, "skipped": 0, "failed": 0 },
-        "hits": { "total": { "value": hits.len(), "relation": "eq" }, "max_score": max, "hits": out } }))
+    ok(
+        json!({ "took": 1, "timed_out": false, "_shards": { "total": 1, "successful": 1, "skipped": 0, "failed": 0 },
+        "hits": { "total": { "value": hits.len(), "relation": "eq" }, "max_score": max, "hits": out } }),
+    )
 }
 
 #[cfg(test)]
@@ -712,24 +1027,47 @@ mod tests {
         let d = json!({ "doc_id": "a", "ordinal": 3, "labels": ["ops", "db"], "public": false, "acl": ["group:sre"], "updated_at": "2024-05-01T00:00:00.000000Z" });
         assert!(matches(&json!({ "term": { "doc_id": "a" } }), &d));
         assert!(matches(&json!({ "terms": { "labels": ["x", "db"] } }), &d));
-        assert!(matches(&json!({ "range": { "ordinal": { "gte": 3 } } }), &d));
-        assert!(!matches(&json!({ "range": { "ordinal": { "gte": 4 } } }), &d));
-        assert!(matches(&json!({ "range": { "updated_at": { "gte": "2024-01-01T00:00:00.000000Z", "lt": "2025-01-01T00:00:00.000000Z" } } }), &d));
+        assert!(matches(
+            &json!({ "range": { "ordinal": { "gte": 3 } } }),
+            &d
+        ));
+        assert!(!matches(
+            &json!({ "range": { "ordinal": { "gte": 4 } } }),
+            &d
+        ));
+        assert!(matches(
+            &json!({ "range": { "updated_at": { "gte": "2024-01-01T00:00:00.000000Z", "lt": "2025-01-01T00:00:00.000000Z" } } }),
+            &d
+        ));
         let acl = json!({ "bool": { "should": [{ "term": { "public": true } }, { "terms": { "acl": ["group:hr"] } }], "minimum_should_match": 1 } });
         assert!(!matches(&acl, &d));
-        assert!(matches(&json!({ "bool": { "should": [{ "bool": { "filter": [{ "term": { "doc_id": "a" } }, { "range": { "ordinal": { "gte": 2 } } }] } }], "minimum_should_match": 1 } }), &d));
+        assert!(matches(
+            &json!({ "bool": { "should": [{ "bool": { "filter": [{ "term": { "doc_id": "a" } }, { "range": { "ordinal": { "gte": 2 } } }] } }], "minimum_should_match": 1 } }),
+            &d
+        ));
     }
 
     #[test]
     fn strict_mapping_refuses_unknown_fields_and_bad_dates() {
         let m = json!({ "dynamic": "strict", "properties": { "a": { "type": "keyword" }, "t": { "type": "date" } } });
         assert!(check_mapping(&m, &json!({ "a": "x", "t": "2024-01-01T00:00:00Z" })).is_ok());
-        assert_eq!(check_mapping(&m, &json!({ "b": 1 })).unwrap_err().0, "strict_dynamic_mapping_exception");
-        assert_eq!(check_mapping(&m, &json!({ "t": "yesterday" })).unwrap_err().0, "document_parsing_exception");
+        assert_eq!(
+            check_mapping(&m, &json!({ "b": 1 })).unwrap_err().0,
+            "strict_dynamic_mapping_exception"
+        );
+        assert_eq!(
+            check_mapping(&m, &json!({ "t": "yesterday" }))
+                .unwrap_err()
+                .0,
+            "document_parsing_exception"
+        );
     }
 
     #[test]
     fn highlights_escape_html() {
-        assert_eq!(highlight("a <b> pager & more", &["pager".into()], 100), "a &lt;b&gt; <mark>pager</mark> &amp; more");
+        assert_eq!(
+            highlight("a <b> pager & more", &["pager".into()], 100),
+            "a &lt;b&gt; <mark>pager</mark> &amp; more"
+        );
     }
 }

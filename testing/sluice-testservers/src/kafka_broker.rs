@@ -24,16 +24,34 @@ impl LocalBroker {
         if let Some(p) = std::env::var_os("SLUICE_TANSU") {
             return Ok(PathBuf::from(p));
         }
-        let home = std::env::var_os("SLUICE_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/sluice"))).ok_or("neither SLUICE_HOME nor HOME is set")?;
+        let home = std::env::var_os("SLUICE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/sluice")))
+            .ok_or("neither SLUICE_HOME nor HOME is set")?;
         let bin = home.join(format!("tools/tansu-{TANSU_VERSION}/bin/tansu"));
-        if bin.is_file() { Ok(bin) } else { Err(format!("{} is missing: run `bash scripts/setup-kafka.sh` (or scripts/setup.sh)", bin.display())) }
+        if bin.is_file() {
+            Ok(bin)
+        } else {
+            Err(format!(
+                "{} is missing: run `bash scripts/setup-kafka.sh` (or scripts/setup.sh)",
+                bin.display()
+            ))
+        }
     }
 
     /// Starts a broker storing its data in `dir` and waits until it answers.
     pub fn start(dir: &Path) -> Result<LocalBroker, String> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let mut b = LocalBroker { bin: LocalBroker::binary()?, dir: dir.to_path_buf(), port, child: None };
+        let mut b = LocalBroker {
+            bin: LocalBroker::binary()?,
+            dir: dir.to_path_buf(),
+            port,
+            child: None,
+        };
         b.spawn()?;
         Ok(b)
     }
@@ -44,10 +62,22 @@ impl LocalBroker {
 
     fn spawn(&mut self) -> Result<(), String> {
         let url = format!("tcp://127.0.0.1:{}", self.port);
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("tansu.log")).map_err(|e| e.to_string())?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("tansu.log"))
+            .map_err(|e| e.to_string())?;
         let child = Command::new(&self.bin)
             // tansu resolves the sqlite path against its working directory.
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url, "--storage-engine", "sqlite://tansu.db"])
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+                "--storage-engine",
+                "sqlite://tansu.db",
+            ])
             .current_dir(&self.dir)
             .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
             .stdout(Stdio::from(log.try_clone().map_err(|e| e.to_string())?))
@@ -63,19 +93,31 @@ impl LocalBroker {
         while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             if let Some(c) = self.child.as_mut() {
                 if let Ok(Some(status)) = c.try_wait() {
-                    return Err(format!("tansu exited ({status}); see {}", self.dir.join("tansu.log").display()));
+                    return Err(format!(
+                        "tansu exited ({status}); see {}",
+                        self.dir.join("tansu.log").display()
+                    ));
                 }
             }
             if started.elapsed() > timeout {
-                return Err(format!("tansu did not listen on {} within {timeout:?}", self.bootstrap()));
+                return Err(format!(
+                    "tansu did not listen on {} within {timeout:?}",
+                    self.bootstrap()
+                ));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         // Listening is not answering: ask for metadata.
-        let probe: BaseConsumer = rdkafka::ClientConfig::new().set("bootstrap.servers", self.bootstrap()).create().map_err(|e| e.to_string())?;
+        let probe: BaseConsumer = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", self.bootstrap())
+            .create()
+            .map_err(|e| e.to_string())?;
         while let Err(e) = probe.fetch_metadata(None, Duration::from_secs(2)) {
             if started.elapsed() > timeout {
-                return Err(format!("tansu on {} does not answer metadata requests: {e}", self.bootstrap()));
+                return Err(format!(
+                    "tansu on {} does not answer metadata requests: {e}",
+                    self.bootstrap()
+                ));
             }
             std::thread::sleep(Duration::from_millis(100));
         }

@@ -74,7 +74,10 @@ impl QdrantEdgeServer {
     }
 
     /// Starts with data under `dir`; with `api_key`, requests must send it.
-    pub async fn start_in(dir: PathBuf, api_key: Option<String>) -> std::io::Result<QdrantEdgeServer> {
+    pub async fn start_in(
+        dir: PathBuf,
+        api_key: Option<String>,
+    ) -> std::io::Result<QdrantEdgeServer> {
         std::fs::create_dir_all(&dir)?;
         let state = Arc::new(State {
             dir,
@@ -93,21 +96,41 @@ impl QdrantEdgeServer {
         let auth = move |req: Request<()>| -> Result<Request<()>, Status> {
             match &check.api_key {
                 None => Ok(req),
-                Some(k) if req.metadata().get("api-key").and_then(|v| v.to_str().ok()) == Some(k.as_str()) => Ok(req),
-                Some(_) => Err(Status::unauthenticated("Must provide an API key or an Authorization bearer token")),
+                Some(k)
+                    if req.metadata().get("api-key").and_then(|v| v.to_str().ok())
+                        == Some(k.as_str()) =>
+                {
+                    Ok(req)
+                }
+                Some(_) => Err(Status::unauthenticated(
+                    "Must provide an API key or an Authorization bearer token",
+                )),
             }
         };
         let router = tonic::transport::Server::builder()
-            .add_service(CollectionsServer::with_interceptor(svc.clone(), auth.clone()))
+            .add_service(CollectionsServer::with_interceptor(
+                svc.clone(),
+                auth.clone(),
+            ))
             .add_service(PointsServer::with_interceptor(svc.clone(), auth))
             .add_service(QdrantServer::new(svc));
         tokio::spawn(async move {
             let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
-            if let Err(e) = router.serve_with_incoming_shutdown(incoming, async { let _ = stopped.await; }).await {
+            if let Err(e) = router
+                .serve_with_incoming_shutdown(incoming, async {
+                    let _ = stopped.await;
+                })
+                .await
+            {
                 tracing::error!(error = %e, "qdrant test server stopped");
             }
         });
-        Ok(QdrantEdgeServer { addr, state, stop: Some(stop), _dir: None })
+        Ok(QdrantEdgeServer {
+            addr,
+            state,
+            stop: Some(stop),
+            _dir: None,
+        })
     }
 
     /// `http://127.0.0.1:PORT`, for `qdrant-client`.
@@ -132,7 +155,12 @@ impl QdrantEdgeServer {
 
     /// Payload indexes of a collection: field → Qdrant `PayloadSchemaType` number.
     pub fn payload_indexes(&self, collection: &str) -> HashMap<String, i32> {
-        self.state.collections.lock().get(collection).map(|c| c.lock().indexed.clone()).unwrap_or_default()
+        self.state
+            .collections
+            .lock()
+            .get(collection)
+            .map(|c| c.lock().indexed.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -156,7 +184,9 @@ fn internal(e: impl std::fmt::Display) -> Status {
 }
 
 fn unimplemented(call: &str) -> Status {
-    Status::unimplemented(format!("{call} is not implemented by the sluice test server"))
+    Status::unimplemented(format!(
+        "{call} is not implemented by the sluice test server"
+    ))
 }
 
 fn bad(e: impl std::fmt::Display) -> Status {
@@ -188,14 +218,21 @@ impl Service {
     }
 
     fn collection(&self, name: &str) -> Result<Arc<Mutex<Collection>>, Status> {
-        self.0.collections.lock().get(name).cloned().ok_or_else(|| Status::not_found(format!("Not found: Collection `{name}` doesn't exist!")))
+        self.0.collections.lock().get(name).cloned().ok_or_else(|| {
+            Status::not_found(format!("Not found: Collection `{name}` doesn't exist!"))
+        })
     }
 
     fn update(&self, name: &str, op: edge::UpdateOperation) -> Result<pb::UpdateResult, Status> {
         let c = self.collection(name)?;
         let shard = c.lock().shard.clone();
-        shard.update(op).map_err(|e| bad(format!("Wrong input: {e}")))?;
-        Ok(pb::UpdateResult { operation_id: Some(self.0.op_id.fetch_add(1, Ordering::Relaxed)), status: pb::UpdateStatus::Completed as i32 })
+        shard
+            .update(op)
+            .map_err(|e| bad(format!("Wrong input: {e}")))?;
+        Ok(pb::UpdateResult {
+            operation_id: Some(self.0.op_id.fetch_add(1, Ordering::Relaxed)),
+            status: pb::UpdateStatus::Completed as i32,
+        })
     }
 }
 
@@ -208,7 +245,9 @@ fn took(t: Instant) -> f64 {
 fn point_id(id: &pb::PointId) -> Result<edge::PointId, Status> {
     match &id.point_id_options {
         Some(pb::point_id::PointIdOptions::Num(n)) => Ok(edge::PointId::NumId(*n)),
-        Some(pb::point_id::PointIdOptions::Uuid(u)) => edge::external::uuid::Uuid::parse_str(u).map(edge::PointId::Uuid).map_err(|e| bad(format!("Unable to parse UUID: {u}: {e}"))),
+        Some(pb::point_id::PointIdOptions::Uuid(u)) => edge::external::uuid::Uuid::parse_str(u)
+            .map(edge::PointId::Uuid)
+            .map_err(|e| bad(format!("Unable to parse UUID: {u}: {e}"))),
         None => Err(bad("point id is empty")),
     }
 }
@@ -228,7 +267,12 @@ fn payload_json(p: &HashMap<String, pb::Value>) -> Result<serde_json::Map<String
 }
 
 fn from_json_payload(p: Option<&edge::Payload>) -> HashMap<String, pb::Value> {
-    p.map(|p| p.0.iter().map(|(k, v)| (k.clone(), pb::Value::from(v.clone()))).collect()).unwrap_or_default()
+    p.map(|p| {
+        p.0.iter()
+            .map(|(k, v)| (k.clone(), pb::Value::from(v.clone())))
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 #[allow(deprecated)]
@@ -244,17 +288,23 @@ fn dense(v: &pb::Vector) -> Option<Vec<f32>> {
 fn vectors_output(v: Option<&edge::VectorStructInternal>) -> Option<pb::VectorsOutput> {
     match v? {
         edge::VectorStructInternal::Single(d) => Some(pb::VectorsOutput {
-            vectors_options: Some(pb::vectors_output::VectorsOptions::Vector(pb::VectorOutput {
-                vector: Some(pb::vector_output::Vector::Dense(pb::DenseVector { data: d.clone() })),
-                ..Default::default()
-            })),
+            vectors_options: Some(pb::vectors_output::VectorsOptions::Vector(
+                pb::VectorOutput {
+                    vector: Some(pb::vector_output::Vector::Dense(pb::DenseVector {
+                        data: d.clone(),
+                    })),
+                    ..Default::default()
+                },
+            )),
         }),
         _ => None,
     }
 }
 
 fn rfc3339(t: &prost_types_ts::Timestamp) -> String {
-    chrono::DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32).map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)).unwrap_or_default()
+    chrono::DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32)
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+        .unwrap_or_default()
 }
 
 mod prost_types_ts {
@@ -285,7 +335,10 @@ fn filter_json(f: &pb::Filter) -> Result<Json, Status> {
         m.insert("must_not".into(), Json::Array(list(&f.must_not)?));
     }
     if let Some(ms) = &f.min_should {
-        m.insert("min_should".into(), json!({ "conditions": list(&ms.conditions)?, "min_count": ms.min_count }));
+        m.insert(
+            "min_should".into(),
+            json!({ "conditions": list(&ms.conditions)?, "min_count": ms.min_count }),
+        );
     }
     Ok(Json::Object(m))
 }
@@ -293,11 +346,17 @@ fn filter_json(f: &pb::Filter) -> Result<Json, Status> {
 fn condition_json(c: &pb::Condition) -> Result<Json, Status> {
     use pb::condition::ConditionOneOf as C;
     use pb::r#match::MatchValue as M;
-    match c.condition_one_of.as_ref().ok_or_else(|| bad("empty condition"))? {
+    match c
+        .condition_one_of
+        .as_ref()
+        .ok_or_else(|| bad("empty condition"))?
+    {
         C::Filter(f) => filter_json(f),
         C::IsEmpty(e) => Ok(json!({ "is_empty": { "key": e.key } })),
         C::IsNull(e) => Ok(json!({ "is_null": { "key": e.key } })),
-        C::HasId(h) => Ok(json!({ "has_id": h.has_id.iter().map(|i| point_id(i).map(|p| serde_json::to_value(p).unwrap_or(Json::Null))).collect::<Result<Vec<_>, _>>()? })),
+        C::HasId(h) => Ok(
+            json!({ "has_id": h.has_id.iter().map(|i| point_id(i).map(|p| serde_json::to_value(p).unwrap_or(Json::Null))).collect::<Result<Vec<_>, _>>()? }),
+        ),
         C::Field(fc) => {
             let key = fc.key.clone();
             if let Some(m) = fc.r#match.as_ref().and_then(|m| m.match_value.as_ref()) {
@@ -312,17 +371,26 @@ fn condition_json(c: &pb::Condition) -> Result<Json, Status> {
                     M::Integers(k) => json!({ "any": k.integers }),
                     M::ExceptKeywords(k) => json!({ "except": k.strings }),
                     M::ExceptIntegers(k) => json!({ "except": k.integers }),
-                    M::Prefix(_) | M::Substring(_) => return Err(Status::unimplemented("prefix/substring match is not supported by this test server")),
+                    M::Prefix(_) | M::Substring(_) => {
+                        return Err(Status::unimplemented(
+                            "prefix/substring match is not supported by this test server",
+                        ));
+                    }
                 };
                 return Ok(json!({ "key": key, "match": m }));
             }
             if let Some(r) = &fc.range {
                 let n = |x: Option<f64>| x.map(|v| json!(v));
-                return Ok(json!({ "key": key, "range": range_json(n(r.lt), n(r.gt), n(r.gte), n(r.lte)) }));
+                return Ok(
+                    json!({ "key": key, "range": range_json(n(r.lt), n(r.gt), n(r.gte), n(r.lte)) }),
+                );
             }
             if let Some(r) = &fc.datetime_range {
-                let t = |x: &Option<prost_types_ts::Timestamp>| x.as_ref().map(|v| json!(rfc3339(v)));
-                return Ok(json!({ "key": key, "range": range_json(t(&r.lt), t(&r.gt), t(&r.gte), t(&r.lte)) }));
+                let t =
+                    |x: &Option<prost_types_ts::Timestamp>| x.as_ref().map(|v| json!(rfc3339(v)));
+                return Ok(
+                    json!({ "key": key, "range": range_json(t(&r.lt), t(&r.gt), t(&r.gte), t(&r.lte)) }),
+                );
             }
             if fc.is_empty == Some(true) {
                 return Ok(json!({ "is_empty": { "key": key } }));
@@ -330,16 +398,22 @@ fn condition_json(c: &pb::Condition) -> Result<Json, Status> {
             if fc.is_null == Some(true) {
                 return Ok(json!({ "is_null": { "key": key } }));
             }
-            Err(Status::unimplemented(format!("field condition on `{key}` is not supported by this test server")))
+            Err(Status::unimplemented(format!(
+                "field condition on `{key}` is not supported by this test server"
+            )))
         }
-        other => Err(Status::unimplemented(format!("condition {other:?} is not supported by this test server"))),
+        other => Err(Status::unimplemented(format!(
+            "condition {other:?} is not supported by this test server"
+        ))),
     }
 }
 
 fn edge_filter(f: Option<&pb::Filter>) -> Result<Option<edge::Filter>, Status> {
     match f {
         None => Ok(None),
-        Some(f) => serde_json::from_value(filter_json(f)?).map(Some).map_err(|e| bad(format!("Format error in filter: {e}"))),
+        Some(f) => serde_json::from_value(filter_json(f)?)
+            .map(Some)
+            .map_err(|e| bad(format!("Format error in filter: {e}"))),
     }
 }
 
@@ -352,7 +426,11 @@ fn wants_payload(s: Option<&pb::WithPayloadSelector>, default: bool) -> bool {
 }
 
 fn wants_vectors(s: Option<&pb::WithVectorsSelector>) -> bool {
-    matches!(s.and_then(|s| s.selector_options.as_ref()), Some(pb::with_vectors_selector::SelectorOptions::Enable(true)) | Some(pb::with_vectors_selector::SelectorOptions::Include(_)))
+    matches!(
+        s.and_then(|s| s.selector_options.as_ref()),
+        Some(pb::with_vectors_selector::SelectorOptions::Enable(true))
+            | Some(pb::with_vectors_selector::SelectorOptions::Include(_))
+    )
 }
 
 fn edge_distance(d: pb::Distance) -> Result<edge::Distance, Status> {
@@ -382,19 +460,43 @@ fn schema_type(t: i32) -> Result<edge::PayloadSchemaType, Status> {
 
 #[tonic::async_trait]
 impl Qdrant for Service {
-    async fn health_check(&self, _: Request<pb::HealthCheckRequest>) -> Result<Response<pb::HealthCheckReply>, Status> {
-        Ok(Response::new(pb::HealthCheckReply { title: "qdrant - vector search engine (sluice test server over qdrant-edge 0.7.2)".into(), version: "1.16.0".into(), commit: None }))
+    async fn health_check(
+        &self,
+        _: Request<pb::HealthCheckRequest>,
+    ) -> Result<Response<pb::HealthCheckReply>, Status> {
+        Ok(Response::new(pb::HealthCheckReply {
+            title: "qdrant - vector search engine (sluice test server over qdrant-edge 0.7.2)"
+                .into(),
+            version: "1.16.0".into(),
+            commit: None,
+        }))
     }
 }
 
 #[tonic::async_trait]
 impl Collections for Service {
-    async fn get(&self, req: Request<pb::GetCollectionInfoRequest>) -> Result<Response<pb::GetCollectionInfoResponse>, Status> {
+    async fn get(
+        &self,
+        req: Request<pb::GetCollectionInfoRequest>,
+    ) -> Result<Response<pb::GetCollectionInfoResponse>, Status> {
         let t = Instant::now();
         let c = self.collection(&req.get_ref().collection_name)?;
         let c = c.lock();
         let info = c.shard.info();
-        let payload_schema = c.indexed.iter().map(|(k, t)| (k.clone(), pb::PayloadSchemaInfo { data_type: *t, params: None, points: None })).collect();
+        let payload_schema = c
+            .indexed
+            .iter()
+            .map(|(k, t)| {
+                (
+                    k.clone(),
+                    pb::PayloadSchemaInfo {
+                        data_type: *t,
+                        params: None,
+                        points: None,
+                    },
+                )
+            })
+            .collect();
         Ok(Response::new(pb::GetCollectionInfoResponse {
             result: Some(pb::CollectionInfo {
                 status: pb::CollectionStatus::Green as i32,
@@ -406,7 +508,11 @@ impl Collections for Service {
                     params: Some(pb::CollectionParams {
                         shard_number: 1,
                         vectors_config: Some(pb::VectorsConfig {
-                            config: Some(pb::vectors_config::Config::Params(pb::VectorParams { size: c.size, distance: c.distance as i32, ..Default::default() })),
+                            config: Some(pb::vectors_config::Config::Params(pb::VectorParams {
+                                size: c.size,
+                                distance: c.distance as i32,
+                                ..Default::default()
+                            })),
                         }),
                         ..Default::default()
                     }),
@@ -418,83 +524,168 @@ impl Collections for Service {
         }))
     }
 
-    async fn list(&self, _: Request<pb::ListCollectionsRequest>) -> Result<Response<pb::ListCollectionsResponse>, Status> {
+    async fn list(
+        &self,
+        _: Request<pb::ListCollectionsRequest>,
+    ) -> Result<Response<pb::ListCollectionsResponse>, Status> {
         let names: Vec<String> = self.0.collections.lock().keys().cloned().collect();
-        Ok(Response::new(pb::ListCollectionsResponse { collections: names.into_iter().map(|name| pb::CollectionDescription { name }).collect(), time: 0.0 }))
+        Ok(Response::new(pb::ListCollectionsResponse {
+            collections: names
+                .into_iter()
+                .map(|name| pb::CollectionDescription { name })
+                .collect(),
+            time: 0.0,
+        }))
     }
 
-    async fn create(&self, req: Request<pb::CreateCollection>) -> Result<Response<pb::CollectionOperationResponse>, Status> {
+    async fn create(
+        &self,
+        req: Request<pb::CreateCollection>,
+    ) -> Result<Response<pb::CollectionOperationResponse>, Status> {
         let t = Instant::now();
         let r = req.into_inner();
-        let Some(pb::vectors_config::Config::Params(params)) = r.vectors_config.and_then(|v| v.config) else {
-            return Err(bad("this test server supports one unnamed dense vector per point"));
+        let Some(pb::vectors_config::Config::Params(params)) =
+            r.vectors_config.and_then(|v| v.config)
+        else {
+            return Err(bad(
+                "this test server supports one unnamed dense vector per point",
+            ));
         };
         let distance = pb::Distance::try_from(params.distance).map_err(bad)?;
         let mut collections = self.0.collections.lock();
         if collections.contains_key(&r.collection_name) {
-            return Err(bad(format!("Wrong input: Collection `{}` already exists!", r.collection_name)));
+            return Err(bad(format!(
+                "Wrong input: Collection `{}` already exists!",
+                r.collection_name
+            )));
         }
         let dir = self.0.dir.join(&r.collection_name);
         std::fs::create_dir_all(&dir).map_err(internal)?;
         #[allow(deprecated)]
         let on_disk = params.on_disk.unwrap_or(false);
-        let vector = edge::EdgeVectorParamsBuilder::new(params.size as usize, edge_distance(distance)?).on_disk(on_disk).build();
-        let config = edge::EdgeConfigBuilder::new().vector(edge::DEFAULT_VECTOR_NAME, vector).build();
+        let vector =
+            edge::EdgeVectorParamsBuilder::new(params.size as usize, edge_distance(distance)?)
+                .on_disk(on_disk)
+                .build();
+        let config = edge::EdgeConfigBuilder::new()
+            .vector(edge::DEFAULT_VECTOR_NAME, vector)
+            .build();
         let shard = edge::EdgeShard::new(&dir, config).map_err(internal)?;
-        collections.insert(r.collection_name, Arc::new(Mutex::new(Collection { shard: Arc::new(shard), size: params.size, distance, indexed: HashMap::new() })));
-        Ok(Response::new(pb::CollectionOperationResponse { result: true, time: took(t) }))
+        collections.insert(
+            r.collection_name,
+            Arc::new(Mutex::new(Collection {
+                shard: Arc::new(shard),
+                size: params.size,
+                distance,
+                indexed: HashMap::new(),
+            })),
+        );
+        Ok(Response::new(pb::CollectionOperationResponse {
+            result: true,
+            time: took(t),
+        }))
     }
 
-    async fn delete(&self, req: Request<pb::DeleteCollection>) -> Result<Response<pb::CollectionOperationResponse>, Status> {
-        let removed = self.0.collections.lock().remove(&req.get_ref().collection_name);
-        Ok(Response::new(pb::CollectionOperationResponse { result: removed.is_some(), time: 0.0 }))
+    async fn delete(
+        &self,
+        req: Request<pb::DeleteCollection>,
+    ) -> Result<Response<pb::CollectionOperationResponse>, Status> {
+        let removed = self
+            .0
+            .collections
+            .lock()
+            .remove(&req.get_ref().collection_name);
+        Ok(Response::new(pb::CollectionOperationResponse {
+            result: removed.is_some(),
+            time: 0.0,
+        }))
     }
 
-    async fn collection_exists(&self, req: Request<pb::CollectionExistsRequest>) -> Result<Response<pb::CollectionExistsResponse>, Status> {
-        let exists = self.0.collections.lock().contains_key(&req.get_ref().collection_name);
-        Ok(Response::new(pb::CollectionExistsResponse { result: Some(pb::CollectionExists { exists }), time: 0.0 }))
+    async fn collection_exists(
+        &self,
+        req: Request<pb::CollectionExistsRequest>,
+    ) -> Result<Response<pb::CollectionExistsResponse>, Status> {
+        let exists = self
+            .0
+            .collections
+            .lock()
+            .contains_key(&req.get_ref().collection_name);
+        Ok(Response::new(pb::CollectionExistsResponse {
+            result: Some(pb::CollectionExists { exists }),
+            time: 0.0,
+        }))
     }
 
-    async fn update(&self, _: Request<pb::UpdateCollection>) -> Result<Response<pb::CollectionOperationResponse>, Status> {
+    async fn update(
+        &self,
+        _: Request<pb::UpdateCollection>,
+    ) -> Result<Response<pb::CollectionOperationResponse>, Status> {
         Err(unimplemented("update"))
     }
 
-    async fn update_aliases(&self, _: Request<pb::ChangeAliases>) -> Result<Response<pb::CollectionOperationResponse>, Status> {
+    async fn update_aliases(
+        &self,
+        _: Request<pb::ChangeAliases>,
+    ) -> Result<Response<pb::CollectionOperationResponse>, Status> {
         Err(unimplemented("update_aliases"))
     }
 
-    async fn list_collection_aliases(&self, _: Request<pb::ListCollectionAliasesRequest>) -> Result<Response<pb::ListAliasesResponse>, Status> {
+    async fn list_collection_aliases(
+        &self,
+        _: Request<pb::ListCollectionAliasesRequest>,
+    ) -> Result<Response<pb::ListAliasesResponse>, Status> {
         Err(unimplemented("list_collection_aliases"))
     }
 
-    async fn list_aliases(&self, _: Request<pb::ListAliasesRequest>) -> Result<Response<pb::ListAliasesResponse>, Status> {
+    async fn list_aliases(
+        &self,
+        _: Request<pb::ListAliasesRequest>,
+    ) -> Result<Response<pb::ListAliasesResponse>, Status> {
         Err(unimplemented("list_aliases"))
     }
 
-    async fn collection_cluster_info(&self, _: Request<pb::CollectionClusterInfoRequest>) -> Result<Response<pb::CollectionClusterInfoResponse>, Status> {
+    async fn collection_cluster_info(
+        &self,
+        _: Request<pb::CollectionClusterInfoRequest>,
+    ) -> Result<Response<pb::CollectionClusterInfoResponse>, Status> {
         Err(unimplemented("collection_cluster_info"))
     }
 
-    async fn update_collection_cluster_setup(&self, _: Request<pb::UpdateCollectionClusterSetupRequest>) -> Result<Response<pb::UpdateCollectionClusterSetupResponse>, Status> {
+    async fn update_collection_cluster_setup(
+        &self,
+        _: Request<pb::UpdateCollectionClusterSetupRequest>,
+    ) -> Result<Response<pb::UpdateCollectionClusterSetupResponse>, Status> {
         Err(unimplemented("update_collection_cluster_setup"))
     }
 
-    async fn create_shard_key(&self, _: Request<pb::CreateShardKeyRequest>) -> Result<Response<pb::CreateShardKeyResponse>, Status> {
+    async fn create_shard_key(
+        &self,
+        _: Request<pb::CreateShardKeyRequest>,
+    ) -> Result<Response<pb::CreateShardKeyResponse>, Status> {
         Err(unimplemented("create_shard_key"))
     }
 
-    async fn delete_shard_key(&self, _: Request<pb::DeleteShardKeyRequest>) -> Result<Response<pb::DeleteShardKeyResponse>, Status> {
+    async fn delete_shard_key(
+        &self,
+        _: Request<pb::DeleteShardKeyRequest>,
+    ) -> Result<Response<pb::DeleteShardKeyResponse>, Status> {
         Err(unimplemented("delete_shard_key"))
     }
 
-    async fn list_shard_keys(&self, _: Request<pb::ListShardKeysRequest>) -> Result<Response<pb::ListShardKeysResponse>, Status> {
+    async fn list_shard_keys(
+        &self,
+        _: Request<pb::ListShardKeysRequest>,
+    ) -> Result<Response<pb::ListShardKeysResponse>, Status> {
         Err(unimplemented("list_shard_keys"))
     }
 }
 
 #[tonic::async_trait]
 impl Points for Service {
-    async fn upsert(&self, req: Request<pb::UpsertPoints>) -> Result<Response<pb::PointsOperationResponse>, Status> {
+    async fn upsert(
+        &self,
+        req: Request<pb::UpsertPoints>,
+    ) -> Result<Response<pb::PointsOperationResponse>, Status> {
         let t = self.enter(Call::Upsert).await?;
         let r = req.into_inner();
         let size = self.collection(&r.collection_name)?.lock().size as usize;
@@ -502,31 +693,62 @@ impl Points for Service {
         for p in &r.points {
             let id = point_id(p.id.as_ref().ok_or_else(|| bad("point without id"))?)?;
             let vector = match p.vectors.as_ref().and_then(|v| v.vectors_options.as_ref()) {
-                Some(pb::vectors::VectorsOptions::Vector(v)) => dense(v).ok_or_else(|| bad("only dense vectors are supported"))?,
+                Some(pb::vectors::VectorsOptions::Vector(v)) => {
+                    dense(v).ok_or_else(|| bad("only dense vectors are supported"))?
+                }
                 _ => return Err(bad("only one unnamed dense vector per point is supported")),
             };
             if vector.len() != size {
-                return Err(bad(format!("Wrong input: Vector dimension error: expected dim: {size}, got {}", vector.len())));
+                return Err(bad(format!(
+                    "Wrong input: Vector dimension error: expected dim: {size}, got {}",
+                    vector.len()
+                )));
             }
-            points.push(edge::PointStructPersisted { id, vector: edge::VectorStructPersisted::Single(vector), payload: Some(edge::Payload(payload_json(&p.payload)?)) });
+            points.push(edge::PointStructPersisted {
+                id,
+                vector: edge::VectorStructPersisted::Single(vector),
+                payload: Some(edge::Payload(payload_json(&p.payload)?)),
+            });
         }
-        let op = edge::UpdateOperation::PointOperation(edge::PointOperations::UpsertPoints(edge::PointInsertOperations::PointsList(points)));
+        let op = edge::UpdateOperation::PointOperation(edge::PointOperations::UpsertPoints(
+            edge::PointInsertOperations::PointsList(points),
+        ));
         let result = self.update(&r.collection_name, op)?;
-        Ok(Response::new(pb::PointsOperationResponse { result: Some(result), time: took(t), usage: None }))
+        Ok(Response::new(pb::PointsOperationResponse {
+            result: Some(result),
+            time: took(t),
+            usage: None,
+        }))
     }
 
-    async fn delete(&self, req: Request<pb::DeletePoints>) -> Result<Response<pb::PointsOperationResponse>, Status> {
+    async fn delete(
+        &self,
+        req: Request<pb::DeletePoints>,
+    ) -> Result<Response<pb::PointsOperationResponse>, Status> {
         let t = self.enter(Call::Delete).await?;
         let r = req.into_inner();
         let op = match r.points.and_then(|p| p.points_selector_one_of) {
             Some(pb::points_selector::PointsSelectorOneOf::Points(ids)) => {
-                edge::PointOperations::DeletePoints { ids: ids.ids.iter().map(point_id).collect::<Result<_, _>>()? }
+                edge::PointOperations::DeletePoints {
+                    ids: ids.ids.iter().map(point_id).collect::<Result<_, _>>()?,
+                }
             }
-            Some(pb::points_selector::PointsSelectorOneOf::Filter(f)) => edge::PointOperations::DeletePointsByFilter(edge_filter(Some(&f))?.unwrap_or_default()),
+            Some(pb::points_selector::PointsSelectorOneOf::Filter(f)) => {
+                edge::PointOperations::DeletePointsByFilter(
+                    edge_filter(Some(&f))?.unwrap_or_default(),
+                )
+            }
             None => return Err(bad("delete needs points or a filter")),
         };
-        let result = self.update(&r.collection_name, edge::UpdateOperation::PointOperation(op))?;
-        Ok(Response::new(pb::PointsOperationResponse { result: Some(result), time: took(t), usage: None }))
+        let result = self.update(
+            &r.collection_name,
+            edge::UpdateOperation::PointOperation(op),
+        )?;
+        Ok(Response::new(pb::PointsOperationResponse {
+            result: Some(result),
+            time: took(t),
+            usage: None,
+        }))
     }
 
     async fn get(&self, req: Request<pb::GetPoints>) -> Result<Response<pb::GetResponse>, Status> {
@@ -535,16 +757,38 @@ impl Points for Service {
         let shard = self.collection(&r.collection_name)?.lock().shard.clone();
         let ids = r.ids.iter().map(point_id).collect::<Result<Vec<_>, _>>()?;
         let records = shard
-            .retrieve(&ids, Some(edge::WithPayloadInterface::Bool(wants_payload(r.with_payload.as_ref(), true))), Some(edge::WithVector::Bool(wants_vectors(r.with_vectors.as_ref()))))
+            .retrieve(
+                &ids,
+                Some(edge::WithPayloadInterface::Bool(wants_payload(
+                    r.with_payload.as_ref(),
+                    true,
+                ))),
+                Some(edge::WithVector::Bool(wants_vectors(
+                    r.with_vectors.as_ref(),
+                ))),
+            )
             .map_err(internal)?;
         let result = records
             .iter()
-            .map(|p| pb::RetrievedPoint { id: Some(to_pb_id(&p.id)), payload: from_json_payload(p.payload.as_ref()), vectors: vectors_output(p.vector.as_ref()), shard_key: None, order_value: None })
+            .map(|p| pb::RetrievedPoint {
+                id: Some(to_pb_id(&p.id)),
+                payload: from_json_payload(p.payload.as_ref()),
+                vectors: vectors_output(p.vector.as_ref()),
+                shard_key: None,
+                order_value: None,
+            })
             .collect();
-        Ok(Response::new(pb::GetResponse { result, time: took(t), usage: None }))
+        Ok(Response::new(pb::GetResponse {
+            result,
+            time: took(t),
+            usage: None,
+        }))
     }
 
-    async fn search(&self, req: Request<pb::SearchPoints>) -> Result<Response<pb::SearchResponse>, Status> {
+    async fn search(
+        &self,
+        req: Request<pb::SearchPoints>,
+    ) -> Result<Response<pb::SearchResponse>, Status> {
         let t = self.enter(Call::Search).await?;
         let r = req.into_inner();
         let shard = self.collection(&r.collection_name)?.lock().shard.clone();
@@ -554,11 +798,18 @@ impl Points for Service {
             params: None,
             limit: r.limit as usize,
             offset: r.offset.unwrap_or(0) as usize,
-            with_payload: Some(edge::WithPayloadInterface::Bool(wants_payload(r.with_payload.as_ref(), false))),
-            with_vector: Some(edge::WithVector::Bool(wants_vectors(r.with_vectors.as_ref()))),
+            with_payload: Some(edge::WithPayloadInterface::Bool(wants_payload(
+                r.with_payload.as_ref(),
+                false,
+            ))),
+            with_vector: Some(edge::WithVector::Bool(wants_vectors(
+                r.with_vectors.as_ref(),
+            ))),
             score_threshold: r.score_threshold,
         };
-        let points = shard.search(request).map_err(|e| bad(format!("Wrong input: {e}")))?;
+        let points = shard
+            .search(request)
+            .map_err(|e| bad(format!("Wrong input: {e}")))?;
         let result = points
             .iter()
             .map(|p| pb::ScoredPoint {
@@ -570,10 +821,17 @@ impl Points for Service {
                 ..Default::default()
             })
             .collect();
-        Ok(Response::new(pb::SearchResponse { result, time: took(t), usage: None }))
+        Ok(Response::new(pb::SearchResponse {
+            result,
+            time: took(t),
+            usage: None,
+        }))
     }
 
-    async fn scroll(&self, req: Request<pb::ScrollPoints>) -> Result<Response<pb::ScrollResponse>, Status> {
+    async fn scroll(
+        &self,
+        req: Request<pb::ScrollPoints>,
+    ) -> Result<Response<pb::ScrollResponse>, Status> {
         let t = Instant::now();
         let r = req.into_inner();
         let shard = self.collection(&r.collection_name)?.lock().shard.clone();
@@ -581,50 +839,102 @@ impl Points for Service {
             offset: r.offset.as_ref().map(point_id).transpose()?,
             limit: Some(r.limit.unwrap_or(10) as usize),
             filter: edge_filter(r.filter.as_ref())?,
-            with_payload: Some(edge::WithPayloadInterface::Bool(wants_payload(r.with_payload.as_ref(), true))),
+            with_payload: Some(edge::WithPayloadInterface::Bool(wants_payload(
+                r.with_payload.as_ref(),
+                true,
+            ))),
             with_vector: edge::WithVector::Bool(wants_vectors(r.with_vectors.as_ref())),
             order_by: None,
         };
-        let (records, next) = shard.scroll(request).map_err(|e| bad(format!("Wrong input: {e}")))?;
+        let (records, next) = shard
+            .scroll(request)
+            .map_err(|e| bad(format!("Wrong input: {e}")))?;
         let result = records
             .iter()
-            .map(|p| pb::RetrievedPoint { id: Some(to_pb_id(&p.id)), payload: from_json_payload(p.payload.as_ref()), vectors: vectors_output(p.vector.as_ref()), shard_key: None, order_value: None })
+            .map(|p| pb::RetrievedPoint {
+                id: Some(to_pb_id(&p.id)),
+                payload: from_json_payload(p.payload.as_ref()),
+                vectors: vectors_output(p.vector.as_ref()),
+                shard_key: None,
+                order_value: None,
+            })
             .collect();
-        Ok(Response::new(pb::ScrollResponse { next_page_offset: next.as_ref().map(to_pb_id), result, time: took(t), usage: None }))
+        Ok(Response::new(pb::ScrollResponse {
+            next_page_offset: next.as_ref().map(to_pb_id),
+            result,
+            time: took(t),
+            usage: None,
+        }))
     }
 
-    async fn count(&self, req: Request<pb::CountPoints>) -> Result<Response<pb::CountResponse>, Status> {
+    async fn count(
+        &self,
+        req: Request<pb::CountPoints>,
+    ) -> Result<Response<pb::CountResponse>, Status> {
         let t = Instant::now();
         let r = req.into_inner();
         let shard = self.collection(&r.collection_name)?.lock().shard.clone();
-        let count = shard.count(edge::CountRequest { filter: edge_filter(r.filter.as_ref())?, exact: true }).map_err(internal)?;
-        Ok(Response::new(pb::CountResponse { result: Some(pb::CountResult { count: count as u64 }), time: took(t), usage: None }))
+        let count = shard
+            .count(edge::CountRequest {
+                filter: edge_filter(r.filter.as_ref())?,
+                exact: true,
+            })
+            .map_err(internal)?;
+        Ok(Response::new(pb::CountResponse {
+            result: Some(pb::CountResult {
+                count: count as u64,
+            }),
+            time: took(t),
+            usage: None,
+        }))
     }
 
-    async fn create_field_index(&self, req: Request<pb::CreateFieldIndexCollection>) -> Result<Response<pb::PointsOperationResponse>, Status> {
+    async fn create_field_index(
+        &self,
+        req: Request<pb::CreateFieldIndexCollection>,
+    ) -> Result<Response<pb::PointsOperationResponse>, Status> {
         let t = Instant::now();
         let r = req.into_inner();
         let kind = r.field_type.ok_or_else(|| bad("field_type is required"))?;
-        let op = edge::UpdateOperation::FieldIndexOperation(edge::FieldIndexOperations::CreateIndex(edge::CreateIndex {
-            field_name: edge::JsonPath::try_from(r.field_name.as_str()).map_err(|_| bad(format!("bad field name `{}`", r.field_name)))?,
-            field_schema: Some(edge::PayloadFieldSchema::FieldType(schema_type(kind)?)),
-        }));
+        let op = edge::UpdateOperation::FieldIndexOperation(
+            edge::FieldIndexOperations::CreateIndex(edge::CreateIndex {
+                field_name: edge::JsonPath::try_from(r.field_name.as_str())
+                    .map_err(|_| bad(format!("bad field name `{}`", r.field_name)))?,
+                field_schema: Some(edge::PayloadFieldSchema::FieldType(schema_type(kind)?)),
+            }),
+        );
         let result = self.update(&r.collection_name, op)?;
-        self.collection(&r.collection_name)?.lock().indexed.insert(r.field_name, kind);
-        Ok(Response::new(pb::PointsOperationResponse { result: Some(result), time: took(t), usage: None }))
+        self.collection(&r.collection_name)?
+            .lock()
+            .indexed
+            .insert(r.field_name, kind);
+        Ok(Response::new(pb::PointsOperationResponse {
+            result: Some(result),
+            time: took(t),
+            usage: None,
+        }))
     }
 
-    async fn update_vectors(&self, _: Request<pb::UpdatePointVectors>) -> Result<Response<pb::PointsOperationResponse>, Status> {
+    async fn update_vectors(
+        &self,
+        _: Request<pb::UpdatePointVectors>,
+    ) -> Result<Response<pb::PointsOperationResponse>, Status> {
         Err(unimplemented("update_vectors"))
     }
 
-    async fn delete_vectors(&self, _: Request<pb::DeletePointVectors>) -> Result<Response<pb::PointsOperationResponse>, Status> {
+    async fn delete_vectors(
+        &self,
+        _: Request<pb::DeletePointVectors>,
+    ) -> Result<Response<pb::PointsOperationResponse>, Status> {
         Err(unimplemented("delete_vectors"))
     }
 
     /// Sets the given keys on the selected points (ids or a filter),
     /// keeping every other key and the vectors.
-    async fn set_payload(&self, req: Request<pb::SetPayloadPoints>) -> Result<Response<pb::PointsOperationResponse>, Status> {
+    async fn set_payload(
+        &self,
+        req: Request<pb::SetPayloadPoints>,
+    ) -> Result<Response<pb::PointsOperationResponse>, Status> {
         let t = self.enter(Call::SetPayload).await?;
         let r = req.into_inner();
         if r.key.is_some() {
@@ -632,92 +942,174 @@ impl Points for Service {
         }
         let payload = edge::Payload(payload_json(&r.payload)?);
         let (points, filter) = match r.points_selector.and_then(|p| p.points_selector_one_of) {
-            Some(pb::points_selector::PointsSelectorOneOf::Points(ids)) => (Some(ids.ids.iter().map(point_id).collect::<Result<Vec<_>, _>>()?), None),
-            Some(pb::points_selector::PointsSelectorOneOf::Filter(f)) => (None, edge_filter(Some(&f))?),
+            Some(pb::points_selector::PointsSelectorOneOf::Points(ids)) => (
+                Some(
+                    ids.ids
+                        .iter()
+                        .map(point_id)
+                        .collect::<Result<Vec<_>, _>>()?,
+                ),
+                None,
+            ),
+            Some(pb::points_selector::PointsSelectorOneOf::Filter(f)) => {
+                (None, edge_filter(Some(&f))?)
+            }
             None => return Err(bad("set_payload needs points or a filter")),
         };
-        let op = edge::PayloadOps::SetPayload(edge::SetPayloadOp { payload, points, filter, key: None });
-        let result = self.update(&r.collection_name, edge::UpdateOperation::PayloadOperation(op))?;
-        Ok(Response::new(pb::PointsOperationResponse { result: Some(result), time: took(t), usage: None }))
+        let op = edge::PayloadOps::SetPayload(edge::SetPayloadOp {
+            payload,
+            points,
+            filter,
+            key: None,
+        });
+        let result = self.update(
+            &r.collection_name,
+            edge::UpdateOperation::PayloadOperation(op),
+        )?;
+        Ok(Response::new(pb::PointsOperationResponse {
+            result: Some(result),
+            time: took(t),
+            usage: None,
+        }))
     }
 
-    async fn overwrite_payload(&self, _: Request<pb::SetPayloadPoints>) -> Result<Response<pb::PointsOperationResponse>, Status> {
+    async fn overwrite_payload(
+        &self,
+        _: Request<pb::SetPayloadPoints>,
+    ) -> Result<Response<pb::PointsOperationResponse>, Status> {
         Err(unimplemented("overwrite_payload"))
     }
 
-    async fn delete_payload(&self, _: Request<pb::DeletePayloadPoints>) -> Result<Response<pb::PointsOperationResponse>, Status> {
+    async fn delete_payload(
+        &self,
+        _: Request<pb::DeletePayloadPoints>,
+    ) -> Result<Response<pb::PointsOperationResponse>, Status> {
         Err(unimplemented("delete_payload"))
     }
 
-    async fn clear_payload(&self, _: Request<pb::ClearPayloadPoints>) -> Result<Response<pb::PointsOperationResponse>, Status> {
+    async fn clear_payload(
+        &self,
+        _: Request<pb::ClearPayloadPoints>,
+    ) -> Result<Response<pb::PointsOperationResponse>, Status> {
         Err(unimplemented("clear_payload"))
     }
 
-    async fn delete_field_index(&self, _: Request<pb::DeleteFieldIndexCollection>) -> Result<Response<pb::PointsOperationResponse>, Status> {
+    async fn delete_field_index(
+        &self,
+        _: Request<pb::DeleteFieldIndexCollection>,
+    ) -> Result<Response<pb::PointsOperationResponse>, Status> {
         Err(unimplemented("delete_field_index"))
     }
 
-    async fn create_vector_name(&self, _: Request<pb::CreateVectorNameRequest>) -> Result<Response<pb::PointsOperationResponse>, Status> {
+    async fn create_vector_name(
+        &self,
+        _: Request<pb::CreateVectorNameRequest>,
+    ) -> Result<Response<pb::PointsOperationResponse>, Status> {
         Err(unimplemented("create_vector_name"))
     }
 
-    async fn delete_vector_name(&self, _: Request<pb::DeleteVectorNameRequest>) -> Result<Response<pb::PointsOperationResponse>, Status> {
+    async fn delete_vector_name(
+        &self,
+        _: Request<pb::DeleteVectorNameRequest>,
+    ) -> Result<Response<pb::PointsOperationResponse>, Status> {
         Err(unimplemented("delete_vector_name"))
     }
 
-    async fn search_batch(&self, _: Request<pb::SearchBatchPoints>) -> Result<Response<pb::SearchBatchResponse>, Status> {
+    async fn search_batch(
+        &self,
+        _: Request<pb::SearchBatchPoints>,
+    ) -> Result<Response<pb::SearchBatchResponse>, Status> {
         Err(unimplemented("search_batch"))
     }
 
-    async fn search_groups(&self, _: Request<pb::SearchPointGroups>) -> Result<Response<pb::SearchGroupsResponse>, Status> {
+    async fn search_groups(
+        &self,
+        _: Request<pb::SearchPointGroups>,
+    ) -> Result<Response<pb::SearchGroupsResponse>, Status> {
         Err(unimplemented("search_groups"))
     }
 
-    async fn recommend(&self, _: Request<pb::RecommendPoints>) -> Result<Response<pb::RecommendResponse>, Status> {
+    async fn recommend(
+        &self,
+        _: Request<pb::RecommendPoints>,
+    ) -> Result<Response<pb::RecommendResponse>, Status> {
         Err(unimplemented("recommend"))
     }
 
-    async fn recommend_batch(&self, _: Request<pb::RecommendBatchPoints>) -> Result<Response<pb::RecommendBatchResponse>, Status> {
+    async fn recommend_batch(
+        &self,
+        _: Request<pb::RecommendBatchPoints>,
+    ) -> Result<Response<pb::RecommendBatchResponse>, Status> {
         Err(unimplemented("recommend_batch"))
     }
 
-    async fn recommend_groups(&self, _: Request<pb::RecommendPointGroups>) -> Result<Response<pb::RecommendGroupsResponse>, Status> {
+    async fn recommend_groups(
+        &self,
+        _: Request<pb::RecommendPointGroups>,
+    ) -> Result<Response<pb::RecommendGroupsResponse>, Status> {
         Err(unimplemented("recommend_groups"))
     }
 
-    async fn discover(&self, _: Request<pb::DiscoverPoints>) -> Result<Response<pb::DiscoverResponse>, Status> {
+    async fn discover(
+        &self,
+        _: Request<pb::DiscoverPoints>,
+    ) -> Result<Response<pb::DiscoverResponse>, Status> {
         Err(unimplemented("discover"))
     }
 
-    async fn discover_batch(&self, _: Request<pb::DiscoverBatchPoints>) -> Result<Response<pb::DiscoverBatchResponse>, Status> {
+    async fn discover_batch(
+        &self,
+        _: Request<pb::DiscoverBatchPoints>,
+    ) -> Result<Response<pb::DiscoverBatchResponse>, Status> {
         Err(unimplemented("discover_batch"))
     }
 
-    async fn update_batch(&self, _: Request<pb::UpdateBatchPoints>) -> Result<Response<pb::UpdateBatchResponse>, Status> {
+    async fn update_batch(
+        &self,
+        _: Request<pb::UpdateBatchPoints>,
+    ) -> Result<Response<pb::UpdateBatchResponse>, Status> {
         Err(unimplemented("update_batch"))
     }
 
-    async fn query(&self, _: Request<pb::QueryPoints>) -> Result<Response<pb::QueryResponse>, Status> {
+    async fn query(
+        &self,
+        _: Request<pb::QueryPoints>,
+    ) -> Result<Response<pb::QueryResponse>, Status> {
         Err(unimplemented("query"))
     }
 
-    async fn query_batch(&self, _: Request<pb::QueryBatchPoints>) -> Result<Response<pb::QueryBatchResponse>, Status> {
+    async fn query_batch(
+        &self,
+        _: Request<pb::QueryBatchPoints>,
+    ) -> Result<Response<pb::QueryBatchResponse>, Status> {
         Err(unimplemented("query_batch"))
     }
 
-    async fn query_groups(&self, _: Request<pb::QueryPointGroups>) -> Result<Response<pb::QueryGroupsResponse>, Status> {
+    async fn query_groups(
+        &self,
+        _: Request<pb::QueryPointGroups>,
+    ) -> Result<Response<pb::QueryGroupsResponse>, Status> {
         Err(unimplemented("query_groups"))
     }
 
-    async fn facet(&self, _: Request<pb::FacetCounts>) -> Result<Response<pb::FacetResponse>, Status> {
+    async fn facet(
+        &self,
+        _: Request<pb::FacetCounts>,
+    ) -> Result<Response<pb::FacetResponse>, Status> {
         Err(unimplemented("facet"))
     }
 
-    async fn search_matrix_pairs(&self, _: Request<pb::SearchMatrixPoints>) -> Result<Response<pb::SearchMatrixPairsResponse>, Status> {
+    async fn search_matrix_pairs(
+        &self,
+        _: Request<pb::SearchMatrixPoints>,
+    ) -> Result<Response<pb::SearchMatrixPairsResponse>, Status> {
         Err(unimplemented("search_matrix_pairs"))
     }
 
-    async fn search_matrix_offsets(&self, _: Request<pb::SearchMatrixPoints>) -> Result<Response<pb::SearchMatrixOffsetsResponse>, Status> {
+    async fn search_matrix_offsets(
+        &self,
+        _: Request<pb::SearchMatrixPoints>,
+    ) -> Result<Response<pb::SearchMatrixOffsetsResponse>, Status> {
         Err(unimplemented("search_matrix_offsets"))
     }
 }

@@ -14,7 +14,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::client::ClientContext;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
+};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::statistics::Statistics;
 use rdkafka::{Offset, TopicPartitionList};
@@ -60,8 +62,12 @@ pub struct GroupContext {
 
 impl ClientContext for GroupContext {
     fn stats(&self, statistics: Statistics) {
-        let Some(t) = statistics.topics.get(&self.topic) else { return };
-        let Ok(mut s) = self.shared.lock() else { return };
+        let Some(t) = statistics.topics.get(&self.topic) else {
+            return;
+        };
+        let Ok(mut s) = self.shared.lock() else {
+            return;
+        };
         for (p, part) in &t.partitions {
             if *p >= 0 && part.consumer_lag >= 0 {
                 s.lag.insert(*p, part.consumer_lag);
@@ -87,7 +93,9 @@ impl ConsumerContext for GroupContext {
         match rebalance {
             Rebalance::Assign(tpl) => {
                 if let Ok(mut s) = self.shared.lock() {
-                    s.rebalanced.assigned.extend(tpl.elements().iter().map(|e| e.partition()));
+                    s.rebalanced
+                        .assigned
+                        .extend(tpl.elements().iter().map(|e| e.partition()));
                 }
                 tracing::info!(partitions = ?tpl.elements().iter().map(|e| e.partition()).collect::<Vec<_>>(), "partitions assigned");
             }
@@ -113,26 +121,49 @@ impl BatchConsumer {
     /// Joins `group` as a static member when `instance_id` is given: a
     /// restarted worker with the same id (a StatefulSet pod name) takes its
     /// partitions back at once instead of waiting for a rebalance.
-    pub fn with_instance_id(cfg: &KafkaConfig, group: &str, instance_id: Option<&str>) -> Result<BatchConsumer, KafkaError> {
+    pub fn with_instance_id(
+        cfg: &KafkaConfig,
+        group: &str,
+        instance_id: Option<&str>,
+    ) -> Result<BatchConsumer, KafkaError> {
         let mut c = cfg.client_config();
-        c.set("group.id", group).set("enable.auto.commit", "false").set("enable.auto.offset.store", "false");
+        c.set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false");
         if let Some(id) = instance_id {
             c.set("group.instance.id", id);
         }
         // A worker that died (SIGKILL, lost node) holds its partitions until
         // the session times out: 10 s rather than librdkafka's 45 s.
         // Prefetching stops at 16 MB per worker (librdkafka's default: 64 MB).
-        for (k, v) in [("auto.offset.reset", "earliest"), ("statistics.interval.ms", "5000"), ("session.timeout.ms", "10000"), ("heartbeat.interval.ms", "3000"), ("queued.max.messages.kbytes", "16384")] {
+        for (k, v) in [
+            ("auto.offset.reset", "earliest"),
+            ("statistics.interval.ms", "5000"),
+            ("session.timeout.ms", "10000"),
+            ("heartbeat.interval.ms", "3000"),
+            ("queued.max.messages.kbytes", "16384"),
+        ] {
             if !cfg.properties.contains_key(k) {
                 c.set(k, v);
             }
         }
         let shared = Arc::new(Mutex::new(Shared::default()));
-        let ctx = GroupContext { topic: cfg.topic.clone(), shared: shared.clone() };
-        let consumer: StreamConsumer<GroupContext> =
-            c.create_with_context(ctx).map_err(|e| KafkaError::from_rdkafka("creating the Kafka consumer", &e))?;
-        consumer.subscribe(&[cfg.topic.as_str()]).map_err(|e| KafkaError::from_rdkafka(&format!("subscribing to `{}`", cfg.topic), &e))?;
-        Ok(BatchConsumer { consumer, topic: cfg.topic.clone(), shared, paused: false })
+        let ctx = GroupContext {
+            topic: cfg.topic.clone(),
+            shared: shared.clone(),
+        };
+        let consumer: StreamConsumer<GroupContext> = c
+            .create_with_context(ctx)
+            .map_err(|e| KafkaError::from_rdkafka("creating the Kafka consumer", &e))?;
+        consumer.subscribe(&[cfg.topic.as_str()]).map_err(|e| {
+            KafkaError::from_rdkafka(&format!("subscribing to `{}`", cfg.topic), &e)
+        })?;
+        Ok(BatchConsumer {
+            consumer,
+            topic: cfg.topic.clone(),
+            shared,
+            paused: false,
+        })
     }
 
     pub fn topic(&self) -> &str {
@@ -140,7 +171,11 @@ impl BatchConsumer {
     }
 
     async fn recv(&self) -> Result<Consumed, KafkaError> {
-        let m = self.consumer.recv().await.map_err(|e| KafkaError::from_rdkafka("consuming", &e))?;
+        let m = self
+            .consumer
+            .recv()
+            .await
+            .map_err(|e| KafkaError::from_rdkafka("consuming", &e))?;
         Ok(consumed(&m))
     }
 
@@ -152,7 +187,12 @@ impl BatchConsumer {
     /// a partition cannot move to another worker while this one is still
     /// writing its records. librdkafka's heartbeats keep the membership
     /// alive meanwhile, up to `max.poll.interval.ms` (5 min by default).
-    pub async fn next_batch(&mut self, max_records: usize, linger: Duration, wait: Duration) -> Result<Vec<Consumed>, KafkaError> {
+    pub async fn next_batch(
+        &mut self,
+        max_records: usize,
+        linger: Duration,
+        wait: Duration,
+    ) -> Result<Vec<Consumed>, KafkaError> {
         let max = max_records.max(1);
         let mut out = Vec::new();
         match tokio::time::timeout(wait, self.recv()).await {
@@ -179,8 +219,13 @@ impl BatchConsumer {
         if self.paused {
             return Ok(());
         }
-        let a = self.consumer.assignment().map_err(|e| KafkaError::from_rdkafka("reading the assignment", &e))?;
-        self.consumer.pause(&a).map_err(|e| KafkaError::from_rdkafka("pausing partitions", &e))?;
+        let a = self
+            .consumer
+            .assignment()
+            .map_err(|e| KafkaError::from_rdkafka("reading the assignment", &e))?;
+        self.consumer
+            .pause(&a)
+            .map_err(|e| KafkaError::from_rdkafka("pausing partitions", &e))?;
         self.paused = true;
         Ok(())
     }
@@ -190,8 +235,13 @@ impl BatchConsumer {
         if !self.paused {
             return Ok(());
         }
-        let a = self.consumer.assignment().map_err(|e| KafkaError::from_rdkafka("reading the assignment", &e))?;
-        self.consumer.resume(&a).map_err(|e| KafkaError::from_rdkafka("resuming partitions", &e))?;
+        let a = self
+            .consumer
+            .assignment()
+            .map_err(|e| KafkaError::from_rdkafka("reading the assignment", &e))?;
+        self.consumer
+            .resume(&a)
+            .map_err(|e| KafkaError::from_rdkafka("resuming partitions", &e))?;
         self.paused = false;
         Ok(())
     }
@@ -199,7 +249,10 @@ impl BatchConsumer {
     /// Rebalances since the last call; the caller drops the records it
     /// holds of partitions it no longer owns.
     pub fn take_rebalance(&mut self) -> Rebalanced {
-        self.shared.lock().map(|mut s| std::mem::take(&mut s.rebalanced)).unwrap_or_default()
+        self.shared
+            .lock()
+            .map(|mut s| std::mem::take(&mut s.rebalanced))
+            .unwrap_or_default()
     }
 
     /// Commits the offsets after `batch` (per partition, the highest + 1).
@@ -214,24 +267,38 @@ impl BatchConsumer {
         }
         let mut tpl = TopicPartitionList::new();
         for (p, o) in next {
-            tpl.add_partition_offset(&self.topic, p, Offset::Offset(o)).map_err(|e| KafkaError::from_rdkafka("building the commit", &e))?;
+            tpl.add_partition_offset(&self.topic, p, Offset::Offset(o))
+                .map_err(|e| KafkaError::from_rdkafka("building the commit", &e))?;
         }
-        self.consumer.commit(&tpl, CommitMode::Sync).map_err(|e| KafkaError::from_rdkafka("committing offsets", &e))
+        self.consumer
+            .commit(&tpl, CommitMode::Sync)
+            .map_err(|e| KafkaError::from_rdkafka("committing offsets", &e))
     }
 
     /// True when the group's committed offset of every partition of the
     /// topic is at its end: everything published so far was indexed, by
     /// this member or another. Blocking (metadata and offset requests).
     pub fn group_drained(&self, timeout: Duration) -> Result<bool, KafkaError> {
-        let md = self.consumer.fetch_metadata(Some(&self.topic), timeout).map_err(|e| KafkaError::from_rdkafka("reading topic metadata", &e))?;
-        let Some(t) = md.topics().iter().find(|t| t.name() == self.topic) else { return Ok(false) };
+        let md = self
+            .consumer
+            .fetch_metadata(Some(&self.topic), timeout)
+            .map_err(|e| KafkaError::from_rdkafka("reading topic metadata", &e))?;
+        let Some(t) = md.topics().iter().find(|t| t.name() == self.topic) else {
+            return Ok(false);
+        };
         let mut tpl = TopicPartitionList::new();
         for p in t.partitions() {
             tpl.add_partition(&self.topic, p.id());
         }
-        let committed = self.consumer.committed_offsets(tpl, timeout).map_err(|e| KafkaError::from_rdkafka("reading committed offsets", &e))?;
+        let committed = self
+            .consumer
+            .committed_offsets(tpl, timeout)
+            .map_err(|e| KafkaError::from_rdkafka("reading committed offsets", &e))?;
         for e in committed.elements() {
-            let (low, high) = self.consumer.fetch_watermarks(&self.topic, e.partition(), timeout).map_err(|e| KafkaError::from_rdkafka("reading watermarks", &e))?;
+            let (low, high) = self
+                .consumer
+                .fetch_watermarks(&self.topic, e.partition(), timeout)
+                .map_err(|e| KafkaError::from_rdkafka("reading watermarks", &e))?;
             let at = match e.offset() {
                 Offset::Offset(o) => o,
                 _ => low,
@@ -245,20 +312,30 @@ impl BatchConsumer {
 
     /// Partitions this member owns now.
     pub fn assignment(&self) -> Vec<i32> {
-        self.consumer.assignment().map(|a| a.elements().iter().map(|e| e.partition()).collect()).unwrap_or_default()
+        self.consumer
+            .assignment()
+            .map(|a| a.elements().iter().map(|e| e.partition()).collect())
+            .unwrap_or_default()
     }
 
     /// Records behind the committed offset, per owned partition, as of
     /// librdkafka's last statistics (every 5 s by default).
     pub fn lag(&self) -> BTreeMap<i32, i64> {
-        self.shared.lock().map(|s| s.lag.clone()).unwrap_or_default()
+        self.shared
+            .lock()
+            .map(|s| s.lag.clone())
+            .unwrap_or_default()
     }
 }
 
 fn consumed(m: &BorrowedMessage<'_>) -> Consumed {
     let headers = m
         .headers()
-        .map(|h| h.iter().map(|x| (x.key.to_string(), x.value.map(<[u8]>::to_vec))).collect())
+        .map(|h| {
+            h.iter()
+                .map(|x| (x.key.to_string(), x.value.map(<[u8]>::to_vec)))
+                .collect()
+        })
         .unwrap_or_default();
     Consumed {
         partition: m.partition(),

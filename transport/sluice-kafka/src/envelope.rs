@@ -43,14 +43,23 @@ struct EnvelopeIn {
 /// What a consumed record means.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Record {
-    Upsert { pipeline: String, document: Box<Document> },
-    Delete { pipeline: String, source: String, doc_id: Uuid },
+    Upsert {
+        pipeline: String,
+        document: Box<Document>,
+    },
+    Delete {
+        pipeline: String,
+        source: String,
+        doc_id: Uuid,
+    },
 }
 
 impl Record {
     pub fn doc_id(&self) -> Uuid {
         match self {
-            Record::Upsert { document, .. } => sluice_core::doc_id(&document.source, &document.external_id),
+            Record::Upsert { document, .. } => {
+                sluice_core::doc_id(&document.source, &document.external_id)
+            }
             Record::Delete { doc_id, .. } => *doc_id,
         }
     }
@@ -75,17 +84,29 @@ struct TombstoneHeader {
 }
 
 fn headers(pipeline: &str, source: &str) -> OwnedHeaders {
-    let h = TombstoneHeader { v: ENVELOPE_VERSION, pipeline: pipeline.to_string(), source: source.to_string() };
+    let h = TombstoneHeader {
+        v: ENVELOPE_VERSION,
+        pipeline: pipeline.to_string(),
+        source: source.to_string(),
+    };
     // Serializing strings cannot fail.
     let json = serde_json::to_vec(&h).unwrap_or_default();
-    OwnedHeaders::new().insert(Header { key: HEADER_TOMBSTONE, value: Some(&json) })
+    OwnedHeaders::new().insert(Header {
+        key: HEADER_TOMBSTONE,
+        value: Some(&json),
+    })
 }
 
 /// Key and value of a document's record.
 pub fn encode_upsert(pipeline: &str, document: &Document) -> (String, Vec<u8>) {
     let key = sluice_core::doc_id(&document.source, &document.external_id).to_string();
     // Serializing owned strings and JSON values cannot fail.
-    let value = serde_json::to_vec(&EnvelopeOut { v: ENVELOPE_VERSION, pipeline, document }).unwrap_or_default();
+    let value = serde_json::to_vec(&EnvelopeOut {
+        v: ENVELOPE_VERSION,
+        pipeline,
+        document,
+    })
+    .unwrap_or_default();
     (key, value)
 }
 
@@ -99,41 +120,79 @@ fn header<'a, H: Headers>(h: Option<&'a H>, name: &str) -> Option<&'a [u8]> {
 }
 
 /// Decodes a consumed record (key, value, headers).
-pub fn decode<H: Headers>(key: Option<&[u8]>, value: Option<&[u8]>, hdrs: Option<&H>) -> Result<Record, DecodeError> {
-    let key = key.ok_or_else(|| DecodeError("record without a key (expected a document id)".into()))?;
-    let key = std::str::from_utf8(key).ok().and_then(|k| Uuid::parse_str(k).ok()).ok_or_else(|| DecodeError("the key is not a document id (UUID)".into()))?;
+pub fn decode<H: Headers>(
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    hdrs: Option<&H>,
+) -> Result<Record, DecodeError> {
+    let key =
+        key.ok_or_else(|| DecodeError("record without a key (expected a document id)".into()))?;
+    let key = std::str::from_utf8(key)
+        .ok()
+        .and_then(|k| Uuid::parse_str(k).ok())
+        .ok_or_else(|| DecodeError("the key is not a document id (UUID)".into()))?;
     match value {
         None => {
-            let raw = header(hdrs, HEADER_TOMBSTONE).ok_or_else(|| DecodeError(format!("tombstone without a `{HEADER_TOMBSTONE}` header")))?;
-            let probe: serde_json::Value =
-                serde_json::from_slice(raw).map_err(|e| DecodeError(format!("the `{HEADER_TOMBSTONE}` header is not JSON: {e}")))?;
+            let raw = header(hdrs, HEADER_TOMBSTONE).ok_or_else(|| {
+                DecodeError(format!("tombstone without a `{HEADER_TOMBSTONE}` header"))
+            })?;
+            let probe: serde_json::Value = serde_json::from_slice(raw).map_err(|e| {
+                DecodeError(format!("the `{HEADER_TOMBSTONE}` header is not JSON: {e}"))
+            })?;
             match probe.get("v").and_then(|v| v.as_u64()) {
                 Some(v) if v == u64::from(ENVELOPE_VERSION) => {}
-                Some(v) => return Err(DecodeError(format!("tombstone of envelope version {v}; this worker reads {ENVELOPE_VERSION}"))),
-                None => return Err(DecodeError(format!("the `{HEADER_TOMBSTONE}` header has no version `v`"))),
+                Some(v) => {
+                    return Err(DecodeError(format!(
+                        "tombstone of envelope version {v}; this worker reads {ENVELOPE_VERSION}"
+                    )));
+                }
+                None => {
+                    return Err(DecodeError(format!(
+                        "the `{HEADER_TOMBSTONE}` header has no version `v`"
+                    )));
+                }
             }
-            let h: TombstoneHeader = serde_json::from_value(probe).map_err(|e| DecodeError(format!("the `{HEADER_TOMBSTONE}` header: {e}")))?;
-            Ok(Record::Delete { pipeline: h.pipeline, source: h.source, doc_id: key })
+            let h: TombstoneHeader = serde_json::from_value(probe)
+                .map_err(|e| DecodeError(format!("the `{HEADER_TOMBSTONE}` header: {e}")))?;
+            Ok(Record::Delete {
+                pipeline: h.pipeline,
+                source: h.source,
+                doc_id: key,
+            })
         }
         Some(bytes) => {
             // The version first, so a newer producer gets a clear message.
-            let probe: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| DecodeError(format!("the value is not JSON: {e}")))?;
+            let probe: serde_json::Value = serde_json::from_slice(bytes)
+                .map_err(|e| DecodeError(format!("the value is not JSON: {e}")))?;
             match probe.get("v").and_then(|v| v.as_u64()) {
                 Some(v) if v == u64::from(ENVELOPE_VERSION) => {}
-                Some(v) => return Err(DecodeError(format!("envelope version {v}; this worker reads {ENVELOPE_VERSION}"))),
+                Some(v) => {
+                    return Err(DecodeError(format!(
+                        "envelope version {v}; this worker reads {ENVELOPE_VERSION}"
+                    )));
+                }
                 None => return Err(DecodeError("the value has no envelope version `v`".into())),
             }
-            let env: EnvelopeIn = serde_json::from_value(probe).map_err(|e| DecodeError(format!("not a Sluice envelope: {e}")))?;
+            let env: EnvelopeIn = serde_json::from_value(probe)
+                .map_err(|e| DecodeError(format!("not a Sluice envelope: {e}")))?;
             let d = &env.document;
             if d.source.is_empty() || d.external_id.is_empty() {
-                return Err(DecodeError("the document has no source or external_id".into()));
+                return Err(DecodeError(
+                    "the document has no source or external_id".into(),
+                ));
             }
             let expected = sluice_core::doc_id(&d.source, &d.external_id);
             if expected != key {
-                return Err(DecodeError(format!("the key {key} is not the id of {}/{} ({expected})", d.source, d.external_id)));
+                return Err(DecodeError(format!(
+                    "the key {key} is not the id of {}/{} ({expected})",
+                    d.source, d.external_id
+                )));
             }
             let _ = env.v;
-            Ok(Record::Upsert { pipeline: env.pipeline, document: Box::new(env.document) })
+            Ok(Record::Upsert {
+                pipeline: env.pipeline,
+                document: Box::new(env.document),
+            })
         }
     }
 }
@@ -147,7 +206,9 @@ mod tests {
         let mut d = Document::new("wiki", id, DocKind::Page);
         d.title = "Rollback".into();
         d.body = "Roll back with `deploy --undo`.".into();
-        d.access = Some(sluice_core::DocAccess::any_of(["files:wiki:group:eng"]).and(["files:wiki:user:ann"]));
+        d.access = Some(
+            sluice_core::DocAccess::any_of(["files:wiki:group:eng"]).and(["files:wiki:user:ann"]),
+        );
         d
     }
 
@@ -158,10 +219,23 @@ mod tests {
         assert_eq!(key, sluice_core::doc_id("wiki", "42").to_string());
         let none: Option<&OwnedHeaders> = None;
         let r = decode(Some(key.as_bytes()), Some(&value), none).unwrap();
-        assert_eq!(r, Record::Upsert { pipeline: "kb".into(), document: Box::new(d) });
+        assert_eq!(
+            r,
+            Record::Upsert {
+                pipeline: "kb".into(),
+                document: Box::new(d)
+            }
+        );
         let id = sluice_core::doc_id("wiki", "7");
         let (key, h) = encode_delete("kb", "wiki", id);
-        assert_eq!(decode(Some(key.as_bytes()), None, Some(&h)).unwrap(), Record::Delete { pipeline: "kb".into(), source: "wiki".into(), doc_id: id });
+        assert_eq!(
+            decode(Some(key.as_bytes()), None, Some(&h)).unwrap(),
+            Record::Delete {
+                pipeline: "kb".into(),
+                source: "wiki".into(),
+                doc_id: id
+            }
+        );
     }
 
     #[test]
@@ -169,16 +243,42 @@ mod tests {
         let (key, value) = encode_upsert("kb", &doc("42"));
         let (_, h) = encode_delete("kb", "wiki", sluice_core::doc_id("wiki", "42"));
         let none: Option<&OwnedHeaders> = None;
-        let err = |k: Option<&[u8]>, v: Option<&[u8]>, h: Option<&OwnedHeaders>| decode(k, v, h).unwrap_err().0;
+        let err = |k: Option<&[u8]>, v: Option<&[u8]>, h: Option<&OwnedHeaders>| {
+            decode(k, v, h).unwrap_err().0
+        };
         assert!(err(None, Some(&value), Some(&h)).contains("without a key"));
         assert!(err(Some(b"not-a-uuid"), Some(&value), Some(&h)).contains("not a document id"));
         assert!(err(Some(key.as_bytes()), Some(b"{oops"), Some(&h)).contains("not JSON"));
-        assert!(err(Some(key.as_bytes()), Some(br#"{"v": 2, "pipeline": "kb", "document": {}}"#), Some(&h)).contains("version 2"));
-        assert!(err(Some(key.as_bytes()), Some(br#"{"pipeline": "kb"}"#), Some(&h)).contains("no envelope version"));
-        assert!(err(Some(key.as_bytes()), Some(br#"{"v": 1, "pipeline": "kb", "document": {"title": 3}}"#), Some(&h)).contains("not a Sluice envelope"));
+        assert!(
+            err(
+                Some(key.as_bytes()),
+                Some(br#"{"v": 2, "pipeline": "kb", "document": {}}"#),
+                Some(&h)
+            )
+            .contains("version 2")
+        );
+        assert!(
+            err(
+                Some(key.as_bytes()),
+                Some(br#"{"pipeline": "kb"}"#),
+                Some(&h)
+            )
+            .contains("no envelope version")
+        );
+        assert!(
+            err(
+                Some(key.as_bytes()),
+                Some(br#"{"v": 1, "pipeline": "kb", "document": {"title": 3}}"#),
+                Some(&h)
+            )
+            .contains("not a Sluice envelope")
+        );
         // A valid envelope under another document's key.
         let other = sluice_core::doc_id("wiki", "43").to_string();
-        assert!(err(Some(other.as_bytes()), Some(&value), Some(&h)).contains("is not the id of wiki/42"));
+        assert!(
+            err(Some(other.as_bytes()), Some(&value), Some(&h))
+                .contains("is not the id of wiki/42")
+        );
         assert!(err(Some(key.as_bytes()), None, none).contains("tombstone without"));
     }
 }

@@ -12,7 +12,6 @@
 //!   it consumes through the engine and commits offsets after every store
 //!   acknowledged.
 
-
 pub mod consumer;
 pub mod envelope;
 pub mod publisher;
@@ -39,7 +38,11 @@ pub struct KafkaConfig {
 
 impl KafkaConfig {
     pub fn new(bootstrap_servers: impl Into<String>, topic: impl Into<String>) -> KafkaConfig {
-        KafkaConfig { bootstrap_servers: bootstrap_servers.into(), topic: topic.into(), properties: BTreeMap::new() }
+        KafkaConfig {
+            bootstrap_servers: bootstrap_servers.into(),
+            topic: topic.into(),
+            properties: BTreeMap::new(),
+        }
     }
 
     pub(crate) fn client_config(&self) -> rdkafka::ClientConfig {
@@ -72,10 +75,23 @@ impl KafkaError {
     pub(crate) fn from_rdkafka(context: &str, e: &rdkafka::error::KafkaError) -> KafkaError {
         use rdkafka::types::RDKafkaErrorCode as C;
         let transient = match e.rdkafka_error_code() {
-            Some(C::MessageTimedOut | C::BrokerTransportFailure | C::AllBrokersDown | C::RequestTimedOut | C::NotEnoughReplicas | C::LeaderNotAvailable | C::NotLeaderForPartition | C::NetworkException | C::QueueFull) => true,
+            Some(
+                C::MessageTimedOut
+                | C::BrokerTransportFailure
+                | C::AllBrokersDown
+                | C::RequestTimedOut
+                | C::NotEnoughReplicas
+                | C::LeaderNotAvailable
+                | C::NotLeaderForPartition
+                | C::NetworkException
+                | C::QueueFull,
+            ) => true,
             Some(_) => false,
             None => true,
         };
-        KafkaError { message: format!("{context}: {e}"), transient }
+        KafkaError {
+            message: format!("{context}: {e}"),
+            transient,
+        }
     }
 }

@@ -32,15 +32,26 @@ impl KafkaPublisher {
         let mut c = cfg.client_config();
         for (k, v) in FIXED {
             if cfg.properties.get(k).is_some_and(|x| x != v) {
-                return Err(KafkaError { message: format!("transport.properties.{k}: Sluice needs `{v}` for at-least-once delivery without duplicates; remove the setting"), transient: false });
+                return Err(KafkaError {
+                    message: format!(
+                        "transport.properties.{k}: Sluice needs `{v}` for at-least-once delivery without duplicates; remove the setting"
+                    ),
+                    transient: false,
+                });
             }
             c.set(k, v);
         }
         if !cfg.properties.contains_key("message.timeout.ms") {
             c.set("message.timeout.ms", "120000");
         }
-        let producer: FutureProducer = c.create().map_err(|e| KafkaError::from_rdkafka("creating the Kafka producer", &e))?;
-        Ok(KafkaPublisher { producer, cfg: cfg.clone(), pipeline: pipeline.to_string() })
+        let producer: FutureProducer = c
+            .create()
+            .map_err(|e| KafkaError::from_rdkafka("creating the Kafka producer", &e))?;
+        Ok(KafkaPublisher {
+            producer,
+            cfg: cfg.clone(),
+            pipeline: pipeline.to_string(),
+        })
     }
 
     /// Creates the topic when missing (an existing one is left as it is).
@@ -51,21 +62,29 @@ impl KafkaPublisher {
     /// Sends every document and deletion (as a tombstone) and waits for all
     /// delivery reports. An error means some records may not have arrived:
     /// do not advance the checkpoint; re-publishing is harmless.
-    pub async fn publish(&self, documents: &[Document], deletes: &[(String, Uuid)]) -> Result<PublishAck, KafkaError> {
-        let mut pending: std::collections::VecDeque<DeliveryFuture> = std::collections::VecDeque::new();
+    pub async fn publish(
+        &self,
+        documents: &[Document],
+        deletes: &[(String, Uuid)],
+    ) -> Result<PublishAck, KafkaError> {
+        let mut pending: std::collections::VecDeque<DeliveryFuture> =
+            std::collections::VecDeque::new();
         let mut ack = PublishAck::default();
         let mut first_error: Option<KafkaError> = None;
         for d in documents {
             let (key, value) = encode_upsert(&self.pipeline, d);
             ack.bytes += key.len() + value.len();
             let rec = FutureRecord::to(&self.cfg.topic).key(&key).payload(&value);
-            self.enqueue(rec, &mut pending, &mut ack, &mut first_error).await?;
+            self.enqueue(rec, &mut pending, &mut ack, &mut first_error)
+                .await?;
         }
         for (source, id) in deletes {
             let (key, headers) = encode_delete(&self.pipeline, source, *id);
             ack.bytes += key.len();
-            let rec: FutureRecord<'_, String, [u8]> = FutureRecord::to(&self.cfg.topic).key(&key).headers(headers);
-            self.enqueue(rec, &mut pending, &mut ack, &mut first_error).await?;
+            let rec: FutureRecord<'_, String, [u8]> =
+                FutureRecord::to(&self.cfg.topic).key(&key).headers(headers);
+            self.enqueue(rec, &mut pending, &mut ack, &mut first_error)
+                .await?;
         }
         while let Some(f) = pending.pop_front() {
             settle(f, &mut ack, &mut first_error).await;
@@ -78,7 +97,11 @@ impl KafkaPublisher {
 
     /// Queues one record; when librdkafka's queue is full, waits for the
     /// oldest delivery first.
-    async fn enqueue<'a, K: rdkafka::message::ToBytes + ?Sized, P: rdkafka::message::ToBytes + ?Sized>(
+    async fn enqueue<
+        'a,
+        K: rdkafka::message::ToBytes + ?Sized,
+        P: rdkafka::message::ToBytes + ?Sized,
+    >(
         &self,
         mut rec: FutureRecord<'a, K, P>,
         pending: &mut std::collections::VecDeque<DeliveryFuture>,
@@ -108,7 +131,10 @@ async fn settle(f: DeliveryFuture, ack: &mut PublishAck, first_error: &mut Optio
     let outcome = match f.await {
         Ok(Ok(_)) => Ok(()),
         Ok(Err((e, _))) => Err(KafkaError::from_rdkafka("delivering a record", &e)),
-        Err(_) => Err(KafkaError { message: "the producer shut down before a delivery report".into(), transient: true }),
+        Err(_) => Err(KafkaError {
+            message: "the producer shut down before a delivery report".into(),
+            transient: true,
+        }),
     };
     match outcome {
         Ok(()) => ack.records += 1,
@@ -121,15 +147,31 @@ async fn settle(f: DeliveryFuture, ack: &mut PublishAck, first_error: &mut Optio
 }
 
 /// Creates `topic` when missing.
-pub async fn ensure_topic(cfg: &KafkaConfig, topic: &str, partitions: i32, replication: i32) -> Result<(), KafkaError> {
-    let admin: AdminClient<DefaultClientContext> = cfg.client_config().create().map_err(|e| KafkaError::from_rdkafka("creating the Kafka admin client", &e))?;
+pub async fn ensure_topic(
+    cfg: &KafkaConfig,
+    topic: &str,
+    partitions: i32,
+    replication: i32,
+) -> Result<(), KafkaError> {
+    let admin: AdminClient<DefaultClientContext> = cfg
+        .client_config()
+        .create()
+        .map_err(|e| KafkaError::from_rdkafka("creating the Kafka admin client", &e))?;
     let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(replication));
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    let results = admin.create_topics([&new], &opts).await.map_err(|e| KafkaError::from_rdkafka(&format!("creating topic `{topic}`"), &e))?;
+    let results = admin
+        .create_topics([&new], &opts)
+        .await
+        .map_err(|e| KafkaError::from_rdkafka(&format!("creating topic `{topic}`"), &e))?;
     for r in results {
         match r {
             Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err((t, code)) => return Err(KafkaError { message: format!("creating topic `{t}`: {code}"), transient: false }),
+            Err((t, code)) => {
+                return Err(KafkaError {
+                    message: format!("creating topic `{t}`: {code}"),
+                    transient: false,
+                });
+            }
         }
     }
     Ok(())
@@ -166,8 +208,14 @@ impl DeadLetterPublisher {
         if !cfg.properties.contains_key("message.timeout.ms") {
             c.set("message.timeout.ms", "120000");
         }
-        let producer: FutureProducer = c.create().map_err(|e| KafkaError::from_rdkafka("creating the dead-letter producer", &e))?;
-        Ok(DeadLetterPublisher { producer, cfg: cfg.clone(), topic: topic.to_string() })
+        let producer: FutureProducer = c
+            .create()
+            .map_err(|e| KafkaError::from_rdkafka("creating the dead-letter producer", &e))?;
+        Ok(DeadLetterPublisher {
+            producer,
+            cfg: cfg.clone(),
+            topic: topic.to_string(),
+        })
     }
 
     pub fn topic(&self) -> &str {
@@ -186,7 +234,10 @@ impl DeadLetterPublisher {
             let (partition, offset) = (c.partition.to_string(), c.offset.to_string());
             let mut headers = rdkafka::message::OwnedHeaders::new();
             for (k, v) in &c.headers {
-                headers = headers.insert(rdkafka::message::Header { key: k, value: v.as_deref() });
+                headers = headers.insert(rdkafka::message::Header {
+                    key: k,
+                    value: v.as_deref(),
+                });
             }
             for (k, v) in [
                 (HEADER_ERROR, p.error),
@@ -195,16 +246,23 @@ impl DeadLetterPublisher {
                 (HEADER_ORIGIN_PARTITION, partition.as_str()),
                 (HEADER_ORIGIN_OFFSET, offset.as_str()),
             ] {
-                headers = headers.insert(rdkafka::message::Header { key: k, value: Some(v.as_bytes()) });
+                headers = headers.insert(rdkafka::message::Header {
+                    key: k,
+                    value: Some(v.as_bytes()),
+                });
             }
-            let mut rec: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&self.topic).headers(headers);
+            let mut rec: FutureRecord<'_, [u8], [u8]> =
+                FutureRecord::to(&self.topic).headers(headers);
             if let Some(k) = &c.key {
                 rec = rec.key(k.as_slice());
             }
             if let Some(v) = &c.value {
                 rec = rec.payload(v.as_slice());
             }
-            let f = self.producer.send_result(rec).map_err(|(e, _)| KafkaError::from_rdkafka("queueing a dead letter", &e))?;
+            let f = self
+                .producer
+                .send_result(rec)
+                .map_err(|(e, _)| KafkaError::from_rdkafka("queueing a dead letter", &e))?;
             pending.push(f);
         }
         let mut ack = PublishAck::default();

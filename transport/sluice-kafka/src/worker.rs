@@ -12,7 +12,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+use prometheus::{
+    Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+};
 use sluice_core::Document;
 use sluice_core::retry::{Backoff, RetryPolicy, retry};
 use sluice_engine::{Pipeline, SourceReport};
@@ -43,7 +45,12 @@ pub struct WorkerOptions {
 
 impl Default for WorkerOptions {
     fn default() -> Self {
-        WorkerOptions { group: None, instance_id: None, exit_when_idle: None, pause_after: Duration::from_secs(30) }
+        WorkerOptions {
+            group: None,
+            instance_id: None,
+            exit_when_idle: None,
+            pause_after: Duration::from_secs(30),
+        }
     }
 }
 
@@ -90,28 +97,66 @@ pub struct WorkerMetrics {
 }
 
 impl WorkerMetrics {
-    pub fn register(registry: &Registry, pipeline: &str) -> Result<WorkerMetrics, prometheus::Error> {
+    pub fn register(
+        registry: &Registry,
+        pipeline: &str,
+    ) -> Result<WorkerMetrics, prometheus::Error> {
         let opts = |name: &str, help: &str| Opts::new(name, help).const_label("pipeline", pipeline);
-        let hopts = |name: &str, help: &str, buckets: Vec<f64>| HistogramOpts::new(name, help).const_label("pipeline", pipeline).buckets(buckets);
+        let hopts = |name: &str, help: &str, buckets: Vec<f64>| {
+            HistogramOpts::new(name, help)
+                .const_label("pipeline", pipeline)
+                .buckets(buckets)
+        };
         let m = WorkerMetrics {
-            records: IntCounter::with_opts(opts("sluice_worker_records_total", "Records consumed and committed"))?,
-            batch_records: Histogram::with_opts(hopts("sluice_worker_batch_records", "Records per batch", vec![1.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 5000.0]))?,
+            records: IntCounter::with_opts(opts(
+                "sluice_worker_records_total",
+                "Records consumed and committed",
+            ))?,
+            batch_records: Histogram::with_opts(hopts(
+                "sluice_worker_batch_records",
+                "Records per batch",
+                vec![1.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 5000.0],
+            ))?,
             batch_seconds: Histogram::with_opts(hopts(
                 "sluice_worker_batch_seconds",
                 "Time from a batch's last record to its commit",
                 vec![0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0],
             ))?,
-            dead_letters: IntCounterVec::new(opts("sluice_worker_dead_letters_total", "Records sent to the dead-letter topic, by stage"), &["stage"])?,
-            lag: IntGaugeVec::new(opts("sluice_worker_consumer_lag", "Records behind the group's committed offset, per owned partition"), &["partition"])?,
-            pauses: IntCounter::with_opts(opts("sluice_worker_pauses_total", "Batches slow enough to pause fetching"))?,
-            retries: IntCounter::with_opts(opts("sluice_worker_sink_retries_total", "Transient sink failures retried"))?,
-            rebalances: IntCounter::with_opts(opts("sluice_worker_rebalances_total", "Partition assignments and revocations seen"))?,
+            dead_letters: IntCounterVec::new(
+                opts(
+                    "sluice_worker_dead_letters_total",
+                    "Records sent to the dead-letter topic, by stage",
+                ),
+                &["stage"],
+            )?,
+            lag: IntGaugeVec::new(
+                opts(
+                    "sluice_worker_consumer_lag",
+                    "Records behind the group's committed offset, per owned partition",
+                ),
+                &["partition"],
+            )?,
+            pauses: IntCounter::with_opts(opts(
+                "sluice_worker_pauses_total",
+                "Batches slow enough to pause fetching",
+            ))?,
+            retries: IntCounter::with_opts(opts(
+                "sluice_worker_sink_retries_total",
+                "Transient sink failures retried",
+            ))?,
+            rebalances: IntCounter::with_opts(opts(
+                "sluice_worker_rebalances_total",
+                "Partition assignments and revocations seen",
+            ))?,
             latency: Histogram::with_opts(hopts(
                 "sluice_worker_produce_to_indexed_seconds",
                 "From a record's produce timestamp to its commit after every sink acknowledged",
                 vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0],
             ))?,
-            assigned: IntGauge::with_opts(opts("sluice_worker_assigned_partitions", "Partitions this worker owns"))?,
+            assigned: IntGauge::with_opts(opts(
+                "sluice_worker_assigned_partitions",
+                "Partitions this worker owns",
+            ))?,
         };
         registry.register(Box::new(m.records.clone()))?;
         registry.register(Box::new(m.batch_records.clone()))?;
@@ -141,7 +186,10 @@ pub struct IndexWorker {
 /// Transient failures of the dead-letter topic or a sink are retried
 /// without limit (data is never skipped because a store was down), waiting
 /// from 200 ms up to 30 s between attempts.
-const UNTIL_IT_WORKS: RetryPolicy = RetryPolicy::new(Backoff::new(Duration::from_millis(200), Duration::from_secs(30)), None);
+const UNTIL_IT_WORKS: RetryPolicy = RetryPolicy::new(
+    Backoff::new(Duration::from_millis(200), Duration::from_secs(30)),
+    None,
+);
 
 /// Latencies kept in [`WorkerReport::latencies_ms`] (8 MB at most).
 const MAX_LATENCY_SAMPLES: usize = 1_000_000;
@@ -152,18 +200,26 @@ impl IndexWorker {
     pub async fn new(pipeline: Pipeline, opts: WorkerOptions) -> Result<IndexWorker, String> {
         let loaded = pipeline.loaded().clone();
         let TransportSpec::Kafka(k) = &loaded.spec.transport else {
-            return Err(format!("{}: transport: `sluice worker` needs `transport: {{type: kafka, …}}`", loaded.file));
+            return Err(format!(
+                "{}: transport: `sluice worker` needs `transport: {{type: kafka, …}}`",
+                loaded.file
+            ));
         };
         let name = &loaded.spec.name;
         let cfg = kafka_config(&loaded)?;
-        let dead_letters = DeadLetterPublisher::new(&cfg, &k.dead_letter_topic(name)).map_err(|e| format!("{}: transport: {e}", loaded.file))?;
+        let dead_letters = DeadLetterPublisher::new(&cfg, &k.dead_letter_topic(name))
+            .map_err(|e| format!("{}: transport: {e}", loaded.file))?;
         // The worker may start before any producer: create both topics.
         crate::publisher::ensure_topic(&cfg, &cfg.topic, k.partitions, k.replication)
             .await
             .map_err(|e| format!("{}: transport: Kafka at `{}`: {e}; check that the broker is up and `bootstrap_servers` is right", loaded.file, cfg.bootstrap_servers))?;
-        dead_letters.ensure_topic(k.partitions, k.replication).await.map_err(|e| format!("{}: transport.dead_letter_topic: {e}", loaded.file))?;
+        dead_letters
+            .ensure_topic(k.partitions, k.replication)
+            .await
+            .map_err(|e| format!("{}: transport.dead_letter_topic: {e}", loaded.file))?;
         let group = opts.group.clone().unwrap_or_else(|| k.group(name));
-        let consumer = BatchConsumer::with_instance_id(&cfg, &group, opts.instance_id.as_deref()).map_err(|e| format!("{}: transport: {e}", loaded.file))?;
+        let consumer = BatchConsumer::with_instance_id(&cfg, &group, opts.instance_id.as_deref())
+            .map_err(|e| format!("{}: transport: {e}", loaded.file))?;
         tracing::info!(pipeline = %name, topic = %cfg.topic, group = %group, "worker joined the consumer group");
         Ok(IndexWorker {
             pipeline: Arc::new(pipeline),
@@ -187,7 +243,10 @@ impl IndexWorker {
 
     /// Consumes until `shutdown` resolves (finishing and committing the
     /// batch in hand first) or, with `exit_when_idle`, until idle.
-    pub async fn run(&mut self, shutdown: impl Future<Output = ()>) -> Result<WorkerReport, String> {
+    pub async fn run(
+        &mut self,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<WorkerReport, String> {
         tokio::pin!(shutdown);
         let mut report = WorkerReport::default();
         let mut idle_since = Instant::now();
@@ -231,13 +290,23 @@ impl IndexWorker {
                 if owned.is_empty() {
                     idle_since = Instant::now();
                 }
-                if self.opts.exit_when_idle.is_some_and(|idle| idle_since.elapsed() >= idle) {
+                if self
+                    .opts
+                    .exit_when_idle
+                    .is_some_and(|idle| idle_since.elapsed() >= idle)
+                {
                     // Idle is not done: partitions may sit with a member that is
                     // gone (until the group notices) or be mid-rebalance.
-                    match tokio::task::block_in_place(|| self.consumer.group_drained(Duration::from_secs(10))) {
+                    match tokio::task::block_in_place(|| {
+                        self.consumer.group_drained(Duration::from_secs(10))
+                    }) {
                         Ok(true) => break,
-                        Ok(false) => tracing::info!("idle, but the group has records left; waiting"),
-                        Err(e) => tracing::warn!(error = %e, "could not check whether the group is drained; waiting"),
+                        Ok(false) => {
+                            tracing::info!("idle, but the group has records left; waiting")
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "could not check whether the group is drained; waiting")
+                        }
                     }
                     idle_since = Instant::now();
                 }
@@ -258,7 +327,11 @@ impl IndexWorker {
         }
     }
 
-    async fn process_and_commit(&mut self, batch: Vec<Consumed>, report: &mut WorkerReport) -> Result<(), String> {
+    async fn process_and_commit(
+        &mut self,
+        batch: Vec<Consumed>,
+        report: &mut WorkerReport,
+    ) -> Result<(), String> {
         let collected = Instant::now();
         let pipeline = self.pipeline.clone();
         let batch = Arc::new(batch);
@@ -292,8 +365,15 @@ impl IndexWorker {
         }
 
         if !outcome.poison.is_empty() {
-            let records: Vec<PoisonRecord<'_>> =
-                outcome.poison.iter().map(|(i, stage, error)| PoisonRecord { consumed: &batch[*i], stage, error }).collect();
+            let records: Vec<PoisonRecord<'_>> = outcome
+                .poison
+                .iter()
+                .map(|(i, stage, error)| PoisonRecord {
+                    consumed: &batch[*i],
+                    stage,
+                    error,
+                })
+                .collect();
             let topic = self.dead_letters.topic();
             retry(&UNTIL_IT_WORKS, || self.dead_letters.publish(&records), |e| e.transient, |e, _, _| {
                 tracing::warn!(error = %e, topic, "the dead-letter topic is unavailable; retrying");
@@ -313,7 +393,10 @@ impl IndexWorker {
             // records, which the sinks absorb (idempotent writes).
             tracing::warn!(error = %e, "committing offsets failed; the records will be processed again");
         }
-        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default();
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or_default();
         for c in batch.iter() {
             if let Some(ts) = c.timestamp_ms.filter(|t| *t > 0) {
                 let ms = (now_ms - ts).max(0) as f64;
@@ -369,8 +452,18 @@ impl Group {
     }
 
     fn singles(self) -> Vec<Group> {
-        let mut out: Vec<Group> = self.upserts.into_iter().map(|u| Group { upserts: vec![u], deletes: Vec::new() }).collect();
-        out.extend(self.deletes.into_iter().map(|d| Group { upserts: Vec::new(), deletes: vec![d] }));
+        let mut out: Vec<Group> = self
+            .upserts
+            .into_iter()
+            .map(|u| Group {
+                upserts: vec![u],
+                deletes: Vec::new(),
+            })
+            .collect();
+        out.extend(self.deletes.into_iter().map(|d| Group {
+            upserts: Vec::new(),
+            deletes: vec![d],
+        }));
         out
     }
 }
@@ -400,8 +493,16 @@ async fn index_batch(pipeline: &Pipeline, batch: &[Consumed]) -> Result<BatchOut
     let mut groups: BTreeMap<String, Group> = BTreeMap::new();
     for i in order {
         match &batch[i].record {
-            Ok(Record::Upsert { document, .. }) => groups.entry(document.source.clone()).or_default().upserts.push(i),
-            Ok(Record::Delete { source, doc_id, .. }) => groups.entry(source.clone()).or_default().deletes.push((i, *doc_id)),
+            Ok(Record::Upsert { document, .. }) => groups
+                .entry(document.source.clone())
+                .or_default()
+                .upserts
+                .push(i),
+            Ok(Record::Delete { source, doc_id, .. }) => groups
+                .entry(source.clone())
+                .or_default()
+                .deletes
+                .push((i, *doc_id)),
             Err(_) => {}
         }
     }
@@ -413,7 +514,12 @@ async fn index_batch(pipeline: &Pipeline, batch: &[Consumed]) -> Result<BatchOut
             match index_group(pipeline, batch, &source, &g, &mut out).await? {
                 None => {}
                 Some(err) if g.len() == 1 => {
-                    let i = g.upserts.first().copied().or_else(|| g.deletes.first().map(|d| d.0)).unwrap_or_default();
+                    let i = g
+                        .upserts
+                        .first()
+                        .copied()
+                        .or_else(|| g.deletes.first().map(|d| d.0))
+                        .unwrap_or_default();
                     out.poison.push((i, "index", err));
                 }
                 Some(_) => queue.extend(g.singles()),
@@ -425,7 +531,13 @@ async fn index_batch(pipeline: &Pipeline, batch: &[Consumed]) -> Result<BatchOut
 
 /// Indexes one group, retrying transient failures without limit (data is
 /// never skipped because a sink was down). `Some(reason)` on a permanent failure.
-async fn index_group(pipeline: &Pipeline, batch: &[Consumed], source: &str, g: &Group, out: &mut BatchOutcome) -> Result<Option<String>, String> {
+async fn index_group(
+    pipeline: &Pipeline,
+    batch: &[Consumed],
+    source: &str,
+    g: &Group,
+    out: &mut BatchOutcome,
+) -> Result<Option<String>, String> {
     let document = |i: usize| match &batch[i].record {
         Ok(Record::Upsert { document, .. }) => Some(document.as_ref()),
         _ => None,
@@ -433,15 +545,37 @@ async fn index_group(pipeline: &Pipeline, batch: &[Consumed], source: &str, g: &
     let mut tries = UNTIL_IT_WORKS.start();
     loop {
         let mut r = SourceReport::empty(source);
-        let docs: Vec<Document> = g.upserts.iter().filter_map(|i| document(*i)).cloned().collect();
+        let docs: Vec<Document> = g
+            .upserts
+            .iter()
+            .filter_map(|i| document(*i))
+            .cloned()
+            .collect();
         let deletes: Vec<Uuid> = g.deletes.iter().map(|(_, id)| *id).collect();
-        match pipeline.index_documents(source, docs, deletes, Vec::new(), &mut r).await {
+        match pipeline
+            .index_documents(source, docs, deletes, Vec::new(), &mut r)
+            .await
+        {
             Ok(indexed) => {
-                let by_id: HashMap<Uuid, usize> = g.upserts.iter().filter_map(|i| Some((document(*i)?.doc_id(), *i))).collect();
+                let by_id: HashMap<Uuid, usize> = g
+                    .upserts
+                    .iter()
+                    .filter_map(|i| Some((document(*i)?.doc_id(), *i)))
+                    .collect();
                 for dl in &indexed.dead_letters {
-                    match dl.external_id.as_ref().and_then(|ext| by_id.get(&sluice_core::doc_id(source, ext))) {
-                        Some(i) => out.poison.push((*i, "transform", format!("{}: {}", dl.location, dl.error))),
-                        None => tracing::warn!(source, location = %dl.location, error = %dl.error, "a transform row failed without an id; recorded in the worker's dead letters"),
+                    match dl
+                        .external_id
+                        .as_ref()
+                        .and_then(|ext| by_id.get(&sluice_core::doc_id(source, ext)))
+                    {
+                        Some(i) => out.poison.push((
+                            *i,
+                            "transform",
+                            format!("{}: {}", dl.location, dl.error),
+                        )),
+                        None => {
+                            tracing::warn!(source, location = %dl.location, error = %dl.error, "a transform row failed without an id; recorded in the worker's dead letters")
+                        }
                     }
                 }
                 pipeline.commit_indexed(source, &indexed)?;

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use sluice_core::{DocKind, Document};
-use sluice_testservers::kafka_broker::LocalBroker;
 use sluice_kafka::{BatchConsumer, Consumed, KafkaConfig, KafkaPublisher, Record};
+use sluice_testservers::kafka_broker::LocalBroker;
 
 fn doc(id: usize, title: &str) -> Document {
     let mut d = Document::new("wiki", id.to_string(), DocKind::Page);
@@ -23,8 +23,17 @@ async fn read(consumer: &mut BatchConsumer, n: usize) -> Vec<Consumed> {
     let mut all = Vec::new();
     let started = std::time::Instant::now();
     while all.len() < n {
-        assert!(started.elapsed() < Duration::from_secs(60), "only {} of {n} records arrived", all.len());
-        all.extend(consumer.next_batch(500, Duration::from_millis(50), Duration::from_secs(2)).await.unwrap());
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "only {} of {n} records arrived",
+            all.len()
+        );
+        all.extend(
+            consumer
+                .next_batch(500, Duration::from_millis(50), Duration::from_secs(2))
+                .await
+                .unwrap(),
+        );
     }
     all
 }
@@ -40,7 +49,9 @@ async fn publish_consume_commit_and_survive_a_broker_restart() {
 
     // 2,000 documents in pages of 500; every page acknowledged in full.
     for page in 0..4 {
-        let docs: Vec<Document> = (page * 500..(page + 1) * 500).map(|i| doc(i, "first")).collect();
+        let docs: Vec<Document> = (page * 500..(page + 1) * 500)
+            .map(|i| doc(i, "first"))
+            .collect();
         let ack = publisher.publish(&docs, &[]).await.unwrap();
         assert_eq!(ack.records, 500);
         assert!(ack.bytes > 500 * 50);
@@ -50,10 +61,27 @@ async fn publish_consume_commit_and_survive_a_broker_restart() {
         publisher.publish(&[doc(7, v)], &[]).await.unwrap();
     }
     let gone = sluice_core::doc_id("wiki", "9");
-    assert_eq!(publisher.publish(&[], &[("wiki".into(), gone)]).await.unwrap().records, 1);
+    assert_eq!(
+        publisher
+            .publish(&[], &[("wiki".into(), gone)])
+            .await
+            .unwrap()
+            .records,
+        1
+    );
     // A record no Sluice producer wrote.
-    let raw: FutureProducer = rdkafka::ClientConfig::new().set("bootstrap.servers", broker.bootstrap()).create().unwrap();
-    raw.send(FutureRecord::to("sluice.kb").key("not-a-uuid").payload("{}"), Duration::from_secs(10)).await.unwrap();
+    let raw: FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", broker.bootstrap())
+        .create()
+        .unwrap();
+    raw.send(
+        FutureRecord::to("sluice.kb")
+            .key("not-a-uuid")
+            .payload("{}"),
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
 
     let mut consumer = BatchConsumer::new(&cfg, "indexer").unwrap();
     let got = read(&mut consumer, 2005).await;
@@ -65,7 +93,10 @@ async fn publish_consume_commit_and_survive_a_broker_restart() {
         match &c.record {
             Ok(Record::Upsert { pipeline, document }) => {
                 assert_eq!(pipeline, "kb");
-                latest.insert(sluice_core::doc_id(&document.source, &document.external_id), document.title.clone());
+                latest.insert(
+                    sluice_core::doc_id(&document.source, &document.external_id),
+                    document.title.clone(),
+                );
             }
             Ok(Record::Delete { source, doc_id, .. }) => deleted.push((source.clone(), *doc_id)),
             Err(e) => bad.push((e.0.clone(), c.key.clone())),
@@ -98,5 +129,11 @@ async fn publish_consume_commit_and_survive_a_broker_restart() {
     assert_eq!(fresh.len(), 100, "only records after the committed offsets");
     assert!(fresh.iter().all(|c| matches!(&c.record, Ok(Record::Upsert { document, .. }) if document.title == "after restart")));
     after.commit(&fresh).unwrap();
-    assert!(after.next_batch(10, Duration::from_millis(50), Duration::from_secs(2)).await.unwrap().is_empty());
+    assert!(
+        after
+            .next_batch(10, Duration::from_millis(50), Duration::from_secs(2))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -11,11 +11,23 @@ use crate::cmd::serve::{ApiArgs, allowed_hosts, api_access};
 use crate::common::{load_embedder, registry, terminate_signal};
 use crate::error::Failure;
 
-pub async fn run(dir: PathBuf, data_dir: PathBuf, model: &ModelArgs, listen: &str, api: &ApiArgs, reload_secs: u64, grace_secs: u64) -> Result<(), Failure> {
+pub async fn run(
+    dir: PathBuf,
+    data_dir: PathBuf,
+    model: &ModelArgs,
+    listen: &str,
+    api: &ApiArgs,
+    reload_secs: u64,
+    grace_secs: u64,
+) -> Result<(), Failure> {
     if !dir.is_dir() {
-        return Err(Failure::Invalid(format!("{} is not a directory of pipeline files", dir.display())));
+        return Err(Failure::Invalid(format!(
+            "{} is not a directory of pipeline files",
+            dir.display()
+        )));
     }
-    let embedder = load_embedder(&EmbeddingSpec::default(), Path::new("."), Some(model)).map_err(Failure::Runtime)?;
+    let embedder = load_embedder(&EmbeddingSpec::default(), Path::new("."), Some(model))
+        .map_err(Failure::Runtime)?;
     let cfg = sluice_daemon::DaemonConfig {
         registry: Arc::new(registry()),
         dir,
@@ -26,16 +38,29 @@ pub async fn run(dir: PathBuf, data_dir: PathBuf, model: &ModelArgs, listen: &st
     let (access, keys) = api_access(api, listen).await?;
     // One registry: the daemon's sync metrics and the API's search metrics.
     let metrics_registry = prometheus::Registry::new();
-    let metrics = sluice_daemon::SyncMetrics::register(&metrics_registry).map_err(|e| Failure::Runtime(format!("metrics: {e}")))?;
+    let metrics = sluice_daemon::SyncMetrics::register(&metrics_registry)
+        .map_err(|e| Failure::Runtime(format!("metrics: {e}")))?;
     // The daemon is both the scheduler and the index set the API searches.
     let daemon = sluice_daemon::Daemon::with_metrics(cfg, embedder.clone(), Some(metrics));
-    let state = sluice_api::ApiState::over_in(daemon.clone(), embedder, access, keys, metrics_registry);
+    let state =
+        sluice_api::ApiState::over_in(daemon.clone(), embedder, access, keys, metrics_registry);
     state.set_public_metrics(api.public_metrics);
-    let app = sluice_api::with_cors(sluice_daemon::api::full_router(daemon.clone(), state), &api.cors_origins).map_err(Failure::Invalid)?;
+    let app = sluice_api::with_cors(
+        sluice_daemon::api::full_router(daemon.clone(), state),
+        &api.cors_origins,
+    )
+    .map_err(Failure::Invalid)?;
     let app = sluice_api::host_guard(app, allowed_hosts(api, listen));
-    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| Failure::Runtime(format!("cannot listen on {listen}: {e}")))?;
-    let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| listen.to_string());
-    eprintln!("daemon listening on http://{local}  (search page at /, POST /v1/search, GET /v1/pipelines, POST /v1/pipelines/{{name}}/sync, /metrics, /healthz, /readyz)");
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| Failure::Runtime(format!("cannot listen on {listen}: {e}")))?;
+    let local = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| listen.to_string());
+    eprintln!(
+        "daemon listening on http://{local}  (search page at /, POST /v1/search, GET /v1/pipelines, POST /v1/pipelines/{{name}}/sync, /metrics, /healthz, /readyz)"
+    );
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut api_stop = stop_rx.clone();
     let server = tokio::spawn(async move {

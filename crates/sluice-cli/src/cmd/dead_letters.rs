@@ -59,7 +59,10 @@ fn open_state(path: &Path, data_dir: &Path) -> Result<(String, sluice_state::Sta
     let loaded = load_pipeline(path)?;
     let state_path = sluice_engine::state_path(data_dir);
     if !state_path.exists() {
-        return Err(Failure::Runtime(format!("no state at {}; the pipeline has not run with this data dir", state_path.display())));
+        return Err(Failure::Runtime(format!(
+            "no state at {}; the pipeline has not run with this data dir",
+            state_path.display()
+        )));
     }
     let state = sluice_state::StateStore::open(&state_path).map_err(Failure::runtime)?;
     Ok((loaded.spec.name, state))
@@ -67,11 +70,23 @@ fn open_state(path: &Path, data_dir: &Path) -> Result<(String, sluice_state::Sta
 
 pub async fn run(action: Action) -> Result<(), Failure> {
     match action {
-        Action::List { pipeline, data, source, kind, limit, json } => {
+        Action::List {
+            pipeline,
+            data,
+            source,
+            kind,
+            limit,
+            json,
+        } => {
             let (name, state) = open_state(&pipeline, &data.data_dir)?;
-            let entries = state.dead_letter_entries(&name, source.as_deref(), kind.as_deref(), limit).map_err(Failure::runtime)?;
+            let entries = state
+                .dead_letter_entries(&name, source.as_deref(), kind.as_deref(), limit)
+                .map_err(Failure::runtime)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&entries).unwrap_or_default());
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&entries).unwrap_or_default()
+                );
             } else if entries.is_empty() {
                 println!("no dead letters for pipeline {name}");
             } else {
@@ -91,15 +106,38 @@ pub async fn run(action: Action) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Action::Retry { pipeline, data, sources, json } => {
-            let opts = sluice_engine::RunOptions { retry_dead_letters: true, only_sources: sources, ..Default::default() };
+        Action::Retry {
+            pipeline,
+            data,
+            sources,
+            json,
+        } => {
+            let opts = sluice_engine::RunOptions {
+                retry_dead_letters: true,
+                only_sources: sources,
+                ..Default::default()
+            };
             crate::cmd::run::run(&pipeline, &data.data_dir, opts, json).await
         }
-        Action::Purge { pipeline, data, source, kind, older_than_days } => {
+        Action::Purge {
+            pipeline,
+            data,
+            source,
+            kind,
+            older_than_days,
+        } => {
             let (name, state) = open_state(&pipeline, &data.data_dir)?;
-            let before = older_than_days.map(|d| (chrono::Utc::now() - chrono::Duration::days(d.into())).to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-            let n = state.purge_dead_letters(&name, source.as_deref(), kind.as_deref(), before.as_deref()).map_err(Failure::runtime)?;
-            println!("removed {n} dead-letter entr{} from pipeline {name}", if n == 1 { "y" } else { "ies" });
+            let before = older_than_days.map(|d| {
+                (chrono::Utc::now() - chrono::Duration::days(d.into()))
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            });
+            let n = state
+                .purge_dead_letters(&name, source.as_deref(), kind.as_deref(), before.as_deref())
+                .map_err(Failure::runtime)?;
+            println!(
+                "removed {n} dead-letter entr{} from pipeline {name}",
+                if n == 1 { "y" } else { "ies" }
+            );
             Ok(())
         }
     }

@@ -8,8 +8,8 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use sluice_engine::RunOptions;
 use sluice_core::search::{Access, SearchFilters, SearchMode, SearchRequest};
+use sluice_engine::RunOptions;
 use sluice_spec::load_pipeline_str;
 
 use crate::ModelArgs;
@@ -61,13 +61,28 @@ pub struct EvalArgs {
 pub fn read_queries(path: &Path) -> Result<Vec<(String, String)>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let v: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
-        let id = v.get("_id").map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string()));
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let v: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
+        let id = v.get("_id").map(|x| {
+            x.as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| x.to_string())
+        });
         let q = v.get("text").and_then(|x| x.as_str());
         match (id, q) {
             (Some(id), Some(q)) => out.push((id, q.to_string())),
-            _ => return Err(format!("{}:{}: a query needs `_id` and `text`", path.display(), i + 1)),
+            _ => {
+                return Err(format!(
+                    "{}:{}: a query needs `_id` and `text`",
+                    path.display(),
+                    i + 1
+                ));
+            }
         }
     }
     Ok(out)
@@ -84,9 +99,14 @@ pub fn read_qrels(path: &Path) -> Result<HashMap<String, HashMap<String, f64>>, 
         if cols.len() < 3 {
             continue;
         }
-        let score: f64 = cols[2].trim().parse().map_err(|_| format!("{}:{}: bad score `{}`", path.display(), i + 1, cols[2]))?;
+        let score: f64 = cols[2]
+            .trim()
+            .parse()
+            .map_err(|_| format!("{}:{}: bad score `{}`", path.display(), i + 1, cols[2]))?;
         if score > 0.0 {
-            out.entry(cols[0].to_string()).or_default().insert(cols[1].to_string(), score);
+            out.entry(cols[0].to_string())
+                .or_default()
+                .insert(cols[1].to_string(), score);
         }
     }
     Ok(out)
@@ -94,16 +114,31 @@ pub fn read_qrels(path: &Path) -> Result<HashMap<String, HashMap<String, f64>>, 
 
 /// nDCG@k with graded gains (BEIR's definition: gain = relevance, log2 discount).
 pub fn ndcg_at(ranked: &[String], rel: &HashMap<String, f64>, k: usize) -> f64 {
-    let dcg: f64 = ranked.iter().take(k).enumerate().map(|(i, d)| rel.get(d).copied().unwrap_or(0.0) / ((i + 2) as f64).log2()).sum();
+    let dcg: f64 = ranked
+        .iter()
+        .take(k)
+        .enumerate()
+        .map(|(i, d)| rel.get(d).copied().unwrap_or(0.0) / ((i + 2) as f64).log2())
+        .sum();
     let mut ideal: Vec<f64> = rel.values().copied().collect();
     ideal.sort_by(|a, b| b.total_cmp(a));
-    let idcg: f64 = ideal.iter().take(k).enumerate().map(|(i, g)| g / ((i + 2) as f64).log2()).sum();
+    let idcg: f64 = ideal
+        .iter()
+        .take(k)
+        .enumerate()
+        .map(|(i, g)| g / ((i + 2) as f64).log2())
+        .sum();
     if idcg == 0.0 { 0.0 } else { dcg / idcg }
 }
 
 /// Reciprocal rank of the first relevant document within the top k.
 pub fn mrr_at(ranked: &[String], rel: &HashMap<String, f64>, k: usize) -> f64 {
-    ranked.iter().take(k).position(|d| rel.contains_key(d)).map(|i| 1.0 / (i + 1) as f64).unwrap_or(0.0)
+    ranked
+        .iter()
+        .take(k)
+        .position(|d| rel.contains_key(d))
+        .map(|i| 1.0 / (i + 1) as f64)
+        .unwrap_or(0.0)
 }
 
 /// A TREC run file: query id → documents, best first. Ordered as trec_eval
@@ -111,13 +146,26 @@ pub fn mrr_at(ranked: &[String], rel: &HashMap<String, f64>, k: usize) -> f64 {
 pub fn read_run(path: &Path) -> Result<HashMap<String, Vec<String>>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut by_query: HashMap<String, Vec<(f64, String)>> = HashMap::new();
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let cols: Vec<&str> = line.split_whitespace().collect();
         if cols.len() < 6 {
-            return Err(format!("{}:{}: expected `qid Q0 docid rank score tag`", path.display(), i + 1));
+            return Err(format!(
+                "{}:{}: expected `qid Q0 docid rank score tag`",
+                path.display(),
+                i + 1
+            ));
         }
-        let score: f64 = cols[4].parse().map_err(|_| format!("{}:{}: bad score `{}`", path.display(), i + 1, cols[4]))?;
-        by_query.entry(cols[0].to_string()).or_default().push((score, cols[2].to_string()));
+        let score: f64 = cols[4]
+            .parse()
+            .map_err(|_| format!("{}:{}: bad score `{}`", path.display(), i + 1, cols[4]))?;
+        by_query
+            .entry(cols[0].to_string())
+            .or_default()
+            .push((score, cols[2].to_string()));
     }
     Ok(by_query
         .into_iter()
@@ -136,27 +184,48 @@ struct Scored {
 }
 
 fn score(ranked: &[String], rel: &HashMap<String, f64>) -> Scored {
-    Scored { ndcg: ndcg_at(ranked, rel, 10), recall: recall_at(ranked, rel, 100), mrr: mrr_at(ranked, rel, 10) }
+    Scored {
+        ndcg: ndcg_at(ranked, rel, 10),
+        recall: recall_at(ranked, rel, 100),
+        mrr: mrr_at(ranked, rel, 10),
+    }
 }
 
 /// Mean figures over the judged queries (a query the run does not answer
 /// scores 0, as trec_eval with `-c`).
 fn means(per_query: &[Scored]) -> (f64, f64, f64) {
     let n = per_query.len().max(1) as f64;
-    (per_query.iter().map(|s| s.ndcg).sum::<f64>() / n, per_query.iter().map(|s| s.recall).sum::<f64>() / n, per_query.iter().map(|s| s.mrr).sum::<f64>() / n)
+    (
+        per_query.iter().map(|s| s.ndcg).sum::<f64>() / n,
+        per_query.iter().map(|s| s.recall).sum::<f64>() / n,
+        per_query.iter().map(|s| s.mrr).sum::<f64>() / n,
+    )
 }
 
-fn score_run(run: &Path, qrels: &HashMap<String, HashMap<String, f64>>, json: bool) -> Result<(), Failure> {
+fn score_run(
+    run: &Path,
+    qrels: &HashMap<String, HashMap<String, f64>>,
+    json: bool,
+) -> Result<(), Failure> {
     let run = read_run(run).map_err(Failure::Invalid)?;
     let mut qids: Vec<&String> = qrels.keys().collect();
     qids.sort();
     let empty = Vec::new();
-    let per_query: Vec<Scored> = qids.iter().map(|q| score(run.get(*q).unwrap_or(&empty), &qrels[*q])).collect();
+    let per_query: Vec<Scored> = qids
+        .iter()
+        .map(|q| score(run.get(*q).unwrap_or(&empty), &qrels[*q]))
+        .collect();
     let (ndcg, recall, mrr) = means(&per_query);
     if json {
-        println!("{}", serde_json::json!({ "queries": qids.len(), "ndcg@10": ndcg, "recall@100": recall, "mrr@10": mrr }));
+        println!(
+            "{}",
+            serde_json::json!({ "queries": qids.len(), "ndcg@10": ndcg, "recall@100": recall, "mrr@10": mrr })
+        );
     } else {
-        println!("{} judged queries\nnDCG@10 {ndcg:.4}  Recall@100 {recall:.4}  MRR@10 {mrr:.4}", qids.len());
+        println!(
+            "{} judged queries\nnDCG@10 {ndcg:.4}  Recall@100 {recall:.4}  MRR@10 {mrr:.4}",
+            qids.len()
+        );
     }
     Ok(())
 }
@@ -175,19 +244,32 @@ pub async fn run(args: EvalArgs) -> Result<(), Failure> {
         return score_run(run, &qrels, args.json);
     }
     let (Some(corpus), Some(queries)) = (&args.corpus, &args.queries) else {
-        return Err(Failure::Invalid("--corpus and --queries are needed (or --score-run)".into()));
+        return Err(Failure::Invalid(
+            "--corpus and --queries are needed (or --score-run)".into(),
+        ));
     };
     let corpus = match std::path::absolute(corpus) {
         Ok(p) if p.exists() => p,
-        _ => return Err(Failure::Invalid(format!("corpus {} not found", corpus.display()))),
+        _ => {
+            return Err(Failure::Invalid(format!(
+                "corpus {} not found",
+                corpus.display()
+            )));
+        }
     };
     let queries = read_queries(queries).map_err(Failure::Invalid)?;
-    let mut judged: Vec<(String, String)> = queries.into_iter().filter(|(id, _)| qrels.contains_key(id)).collect();
+    let mut judged: Vec<(String, String)> = queries
+        .into_iter()
+        .filter(|(id, _)| qrels.contains_key(id))
+        .collect();
     if let Some(n) = args.limit {
         judged.truncate(n);
     }
     if judged.is_empty() {
-        return Err(Failure::Invalid(format!("no query has relevance judgments in {}", args.qrels.display())));
+        return Err(Failure::Invalid(format!(
+            "no query has relevance judgments in {}",
+            args.qrels.display()
+        )));
     }
     // The corpus goes through the same engine as any pipeline. A benchmark
     // corpus is public by definition, and the search runs with full access.
@@ -204,16 +286,39 @@ pub async fn run(args: EvalArgs) -> Result<(), Failure> {
             yaml.push_str(&format!("  overlap_tokens: {o}\n"));
         }
     }
-    let joined = |d: Vec<sluice_spec::Diagnostic>| Failure::Runtime(d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("; "));
+    let joined = |d: Vec<sluice_spec::Diagnostic>| {
+        Failure::Runtime(
+            d.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    };
     let loaded = load_pipeline_str(&yaml, "<eval>", Path::new("/")).map_err(joined)?;
-    let embedder = load_embedder(&loaded.spec.embedding, Path::new("/"), Some(&args.model)).map_err(Failure::Runtime)?;
+    let embedder = load_embedder(&loaded.spec.embedding, Path::new("/"), Some(&args.model))
+        .map_err(Failure::Runtime)?;
     let reg = registry();
     let sources = sluice_engine::build_sources(&reg, &loaded).map_err(joined)?;
-    let (pipeline, report) = run_with_progress(&reg, loaded, &args.data_dir, Some(embedder.clone()), sources, &RunOptions::default(), !args.json).await.map_err(Failure::Runtime)?;
+    let (pipeline, report) = run_with_progress(
+        &reg,
+        loaded,
+        &args.data_dir,
+        Some(embedder.clone()),
+        sources,
+        &RunOptions::default(),
+        !args.json,
+    )
+    .await
+    .map_err(Failure::Runtime)?;
     if report.failed() {
-        return Err(Failure::Runtime(format!("ingest failed: {:?}", report.sources.iter().map(|s| &s.status).collect::<Vec<_>>())));
+        return Err(Failure::Runtime(format!(
+            "ingest failed: {:?}",
+            report.sources.iter().map(|s| &s.status).collect::<Vec<_>>()
+        )));
     }
-    let index = pipeline.search_backend().ok_or_else(|| Failure::Runtime("eval needs a searchable index".into()))?;
+    let index = pipeline
+        .search_backend()
+        .ok_or_else(|| Failure::Runtime("eval needs a searchable index".into()))?;
     let ingest_seconds = report.seconds;
     let token_counts = match args.count_tokens {
         true => Some(count_tokens(&pipeline, embedder.as_ref(), &corpus)?),
@@ -224,7 +329,8 @@ pub async fn run(args: EvalArgs) -> Result<(), Failure> {
     let texts: Vec<&str> = judged.iter().map(|(_, q)| q.as_str()).collect();
     let qvecs = embedder.embed(&texts).map_err(Failure::runtime)?;
     if let Some(dir) = &args.out {
-        std::fs::create_dir_all(dir).map_err(|e| Failure::Runtime(format!("{}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::Runtime(format!("{}: {e}", dir.display())))?;
     }
     let mut per_query_lines = Vec::new();
     for mode in [SearchMode::Keyword, SearchMode::Vector, SearchMode::Hybrid] {
@@ -233,10 +339,24 @@ pub async fn run(args: EvalArgs) -> Result<(), Failure> {
         let mut run_lines = Vec::new();
         let started = std::time::Instant::now();
         for ((qid, q), qv) in judged.iter().zip(&qvecs) {
-            let req = SearchRequest { query: q.clone(), top_k: 100, mode, filters: SearchFilters::default(), access: Access::All };
-            let resp = index.search(&req, Some(qv)).await.map_err(|e| Failure::Runtime(format!("search failed for query {qid}: {e}")))?;
+            let req = SearchRequest {
+                query: q.clone(),
+                top_k: 100,
+                mode,
+                filters: SearchFilters::default(),
+                access: Access::All,
+            };
+            let resp = index
+                .search(&req, Some(qv))
+                .await
+                .map_err(|e| Failure::Runtime(format!("search failed for query {qid}: {e}")))?;
             for (rank, h) in resp.hits.iter().enumerate() {
-                run_lines.push(format!("{qid} Q0 {} {} {} sluice-{name}", h.external_id, rank + 1, h.score));
+                run_lines.push(format!(
+                    "{qid} Q0 {} {} {} sluice-{name}",
+                    h.external_id,
+                    rank + 1,
+                    h.score
+                ));
             }
             let ranked: Vec<String> = resp.hits.into_iter().map(|h| h.external_id).collect();
             let s = score(&ranked, &qrels[qid]);
@@ -253,12 +373,14 @@ pub async fn run(args: EvalArgs) -> Result<(), Failure> {
         }));
         if let Some(dir) = &args.out {
             let path = dir.join(format!("{name}.run"));
-            std::fs::write(&path, run_lines.join("\n") + "\n").map_err(|e| Failure::Runtime(format!("{}: {e}", path.display())))?;
+            std::fs::write(&path, run_lines.join("\n") + "\n")
+                .map_err(|e| Failure::Runtime(format!("{}: {e}", path.display())))?;
         }
     }
     if let Some(dir) = &args.out {
         let path = dir.join("per_query.jsonl");
-        std::fs::write(&path, per_query_lines.join("\n") + "\n").map_err(|e| Failure::Runtime(format!("{}: {e}", path.display())))?;
+        std::fs::write(&path, per_query_lines.join("\n") + "\n")
+            .map_err(|e| Failure::Runtime(format!("{}: {e}", path.display())))?;
     }
     // The eval's index is the embedded one, which fuses by its calibration.
     let fusion = sluice_core::search::CALIBRATED_FUSION.describe();
@@ -275,12 +397,24 @@ pub async fn run(args: EvalArgs) -> Result<(), Failure> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     } else {
-        println!("{} judged queries, {} documents (ingest {:.1}s, {} chunks embedded)", judged.len(), out["documents_seen"], ingest_seconds, report.chunks_embedded());
+        println!(
+            "{} judged queries, {} documents (ingest {:.1}s, {} chunks embedded)",
+            judged.len(),
+            out["documents_seen"],
+            ingest_seconds,
+            report.chunks_embedded()
+        );
         if let Some((embedded, text)) = token_counts {
-            println!("tokens embedded: {embedded} (the corpus's title + text hold {text}: {:.2}x)", embedded as f64 / text.max(1) as f64);
+            println!(
+                "tokens embedded: {embedded} (the corpus's title + text hold {text}: {:.2}x)",
+                embedded as f64 / text.max(1) as f64
+            );
         }
         println!("hybrid: {fusion}");
-        println!("{:<8} {:>8} {:>11} {:>8} {:>9}", "mode", "nDCG@10", "Recall@100", "MRR@10", "ms/query");
+        println!(
+            "{:<8} {:>8} {:>11} {:>8} {:>9}",
+            "mode", "nDCG@10", "Recall@100", "MRR@10", "ms/query"
+        );
         for r in &results {
             println!(
                 "{:<8} {:>8.4} {:>11.4} {:>8.4} {:>9.2}",
@@ -297,15 +431,31 @@ pub async fn run(args: EvalArgs) -> Result<(), Failure> {
 
 /// (tokens embedded: every stored chunk with its special tokens, at most the
 /// model's limit; tokens in the corpus's `title + " " + text`, without).
-fn count_tokens(pipeline: &sluice_engine::Pipeline, embedder: &dyn sluice_core::TextEmbedder, corpus: &Path) -> Result<(u64, u64), Failure> {
-    let index = pipeline.store::<sluice_index::EmbeddedIndex>().ok_or_else(|| Failure::Runtime("--count-tokens needs the embedded index".into()))?;
+fn count_tokens(
+    pipeline: &sluice_engine::Pipeline,
+    embedder: &dyn sluice_core::TextEmbedder,
+    corpus: &Path,
+) -> Result<(u64, u64), Failure> {
+    let index = pipeline
+        .store::<sluice_index::EmbeddedIndex>()
+        .ok_or_else(|| Failure::Runtime("--count-tokens needs the embedded index".into()))?;
     let chunks = index.payloads().map_err(Failure::Runtime)?;
-    let embedded: u64 = chunks.iter().map(|c| (embedder.count_tokens(&c.text) + 2).min(embedder.max_length()) as u64).sum();
-    let text = std::fs::read_to_string(corpus).map_err(|e| Failure::Runtime(format!("{}: {e}", corpus.display())))?;
+    let embedded: u64 = chunks
+        .iter()
+        .map(|c| (embedder.count_tokens(&c.text) + 2).min(embedder.max_length()) as u64)
+        .sum();
+    let text = std::fs::read_to_string(corpus)
+        .map_err(|e| Failure::Runtime(format!("{}: {e}", corpus.display())))?;
     let mut held = 0u64;
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let d: serde_json::Value = serde_json::from_str(line).map_err(|e| Failure::Runtime(format!("{}: {e}", corpus.display())))?;
-        let s = |k: &str| d.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+        let d: serde_json::Value = serde_json::from_str(line)
+            .map_err(|e| Failure::Runtime(format!("{}: {e}", corpus.display())))?;
+        let s = |k: &str| {
+            d.get(k)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
         held += embedder.count_tokens(&format!("{} {}", s("title"), s("text"))) as u64;
     }
     Ok((embedded, held))

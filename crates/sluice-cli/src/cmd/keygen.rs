@@ -4,7 +4,9 @@ use crate::error::Failure;
 
 pub fn run(name: &str, principals: &[String], rpm: u32) -> Result<(), Failure> {
     if let Some(bad) = principals.iter().find(|p| !p.contains(':')) {
-        return Err(Failure::Invalid(format!("--principal {bad}: write it as stored, e.g. confluence:wiki:group:hr (or group:hr for a files source)")));
+        return Err(Failure::Invalid(format!(
+            "--principal {bad}: write it as stored, e.g. confluence:wiki:group:hr (or group:hr for a files source)"
+        )));
     }
     let key = format!("slk_{}", uuid::Uuid::new_v4().simple());
     println!("key (store it now, it is not kept anywhere): {key}");

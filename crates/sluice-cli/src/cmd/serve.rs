@@ -46,8 +46,14 @@ pub fn is_loopback(addr: &str) -> bool {
     if let Ok(a) = addr.parse::<std::net::SocketAddr>() {
         return a.ip().is_loopback();
     }
-    let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h).trim_matches(['[', ']']);
-    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    let host = addr
+        .rsplit_once(':')
+        .map_or(addr, |(h, _)| h)
+        .trim_matches(['[', ']']);
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The host names to answer for: the configured ones; on loopback, the
@@ -56,14 +62,31 @@ pub fn allowed_hosts(args: &ApiArgs, addr: &str) -> Vec<String> {
     if !args.allowed_hosts.is_empty() {
         return args.allowed_hosts.clone();
     }
-    if is_loopback(addr) { vec!["localhost".into(), "127.0.0.1".into(), "[::1]".into()] } else { Vec::new() }
+    if is_loopback(addr) {
+        vec!["localhost".into(), "127.0.0.1".into(), "[::1]".into()]
+    } else {
+        Vec::new()
+    }
 }
 
 /// The access and keys the API runs with.
-pub async fn api_access(args: &ApiArgs, addr: &str) -> Result<(Access, Option<sluice_api::ApiKeys>), Failure> {
+pub async fn api_access(
+    args: &ApiArgs,
+    addr: &str,
+) -> Result<(Access, Option<sluice_api::ApiKeys>), Failure> {
     if let Some(path) = &args.api_keys {
-        let keys = sluice_api::ApiKeys::load(path).map_err(|e| Failure::Invalid(format!("API key file {e}")))?;
-        eprintln!("API keys: {} loaded from {}{}", keys.len(), path.display(), if keys.accepts_jwt() { " (JWTs accepted)" } else { "" });
+        let keys = sluice_api::ApiKeys::load(path)
+            .map_err(|e| Failure::Invalid(format!("API key file {e}")))?;
+        eprintln!(
+            "API keys: {} loaded from {}{}",
+            keys.len(),
+            path.display(),
+            if keys.accepts_jwt() {
+                " (JWTs accepted)"
+            } else {
+                ""
+            }
+        );
         match keys.fetch_jwks().await {
             Ok(0) => {}
             Ok(n) => eprintln!("JWK Set: {n} signing keys fetched"),
@@ -78,34 +101,64 @@ pub async fn api_access(args: &ApiArgs, addr: &str) -> Result<(Access, Option<sl
         )));
     }
     if !is_loopback(addr) && !args.dangerously_serve_network_without_auth {
-        let what = if args.all_access { "every document, restricted ones included," } else { "every public document" };
+        let what = if args.all_access {
+            "every document, restricted ones included,"
+        } else {
+            "every public document"
+        };
         return Err(Failure::Invalid(format!(
             "--no-auth on {addr} would serve {what} to anyone who can reach this address; bind 127.0.0.1, use --api-keys FILE, or say --dangerously-serve-network-without-auth"
         )));
     }
     if !is_loopback(addr) {
-        eprintln!("warning: serving {addr} without authentication (--dangerously-serve-network-without-auth)");
+        eprintln!(
+            "warning: serving {addr} without authentication (--dangerously-serve-network-without-auth)"
+        );
     }
-    Ok((if args.all_access { Access::All } else { Access::public_only() }, None))
+    Ok((
+        if args.all_access {
+            Access::All
+        } else {
+            Access::public_only()
+        },
+        None,
+    ))
 }
 
-pub async fn run(pipeline: Option<&Path>, data_dir: &Path, model: &ModelArgs, addr: &str, api: &ApiArgs) -> Result<(), Failure> {
+pub async fn run(
+    pipeline: Option<&Path>,
+    data_dir: &Path,
+    model: &ModelArgs,
+    addr: &str,
+    api: &ApiArgs,
+) -> Result<(), Failure> {
     // Exposure is checked before anything is opened.
     let (access, keys) = api_access(api, addr).await?;
-    let (backend, embedder) = match open_backend(pipeline, data_dir, model, true).map_err(Failure::Runtime)? {
-        (b, Some(e)) => (b, e),
-        (_, None) => return Err(Failure::Runtime("no embedding model loaded".into())),
-    };
+    let (backend, embedder) =
+        match open_backend(pipeline, data_dir, model, true).map_err(Failure::Runtime)? {
+            (b, Some(e)) => (b, e),
+            (_, None) => return Err(Failure::Runtime("no embedding model loaded".into())),
+        };
     let state = sluice_api::ApiState::over_backend(backend, embedder, access, keys);
     state.set_public_metrics(api.public_metrics);
     let app = sluice_api::router_with_cors(state, &api.cors_origins).map_err(Failure::Invalid)?;
     let app = sluice_api::host_guard(app, allowed_hosts(api, addr));
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| Failure::Runtime(format!("cannot listen on {addr}: {e}")))?;
-    let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| addr.to_string());
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| Failure::Runtime(format!("cannot listen on {addr}: {e}")))?;
+    let local = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| addr.to_string());
     tracing::info!(addr = %local, "serving the search API");
-    eprintln!("listening on http://{local}  (POST /v1/search, GET /healthz, /metrics, /openapi.json)");
+    eprintln!(
+        "listening on http://{local}  (POST /v1/search, GET /healthz, /metrics, /openapi.json)"
+    );
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await.map_err(|e| Failure::Runtime(format!("server failed: {e}")))
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| Failure::Runtime(format!("server failed: {e}")))
 }

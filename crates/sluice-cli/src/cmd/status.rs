@@ -10,15 +10,36 @@ pub fn run(path: &Path, data_dir: &Path, json: bool) -> Result<(), Failure> {
     let loaded = load_pipeline(path)?;
     let state_path = sluice_engine::state_path(data_dir);
     if !state_path.exists() {
-        return Err(Failure::Runtime(format!("no state at {}; the pipeline has not run with this data dir", state_path.display())));
+        return Err(Failure::Runtime(format!(
+            "no state at {}; the pipeline has not run with this data dir",
+            state_path.display()
+        )));
     }
     let state = sluice_state::StateStore::open(&state_path).map_err(Failure::runtime)?;
     let name = &loaded.spec.name;
     let counts = state.count_documents(name).map_err(Failure::runtime)?;
     let runs = state.last_runs(name).map_err(Failure::runtime)?;
-    let dead = state.dead_letter_entries(name, None, None, 10).map_err(Failure::runtime)?;
-    let failed = state.dead_letter_entries(name, None, Some("failed"), sluice_state::MAX_DEAD_LETTERS as usize).map_err(Failure::runtime)?.len();
-    let partial = state.dead_letter_entries(name, None, Some("partial"), sluice_state::MAX_DEAD_LETTERS as usize).map_err(Failure::runtime)?.len();
+    let dead = state
+        .dead_letter_entries(name, None, None, 10)
+        .map_err(Failure::runtime)?;
+    let failed = state
+        .dead_letter_entries(
+            name,
+            None,
+            Some("failed"),
+            sluice_state::MAX_DEAD_LETTERS as usize,
+        )
+        .map_err(Failure::runtime)?
+        .len();
+    let partial = state
+        .dead_letter_entries(
+            name,
+            None,
+            Some("partial"),
+            sluice_state::MAX_DEAD_LETTERS as usize,
+        )
+        .map_err(Failure::runtime)?
+        .len();
     if json {
         let v = serde_json::json!({
             "pipeline": name,
