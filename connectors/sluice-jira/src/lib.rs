@@ -57,6 +57,8 @@ pub struct JiraSource {
     marks: BTreeMap<String, DateTime<Utc>>,
     queue: VecDeque<(String, Option<DateTime<Utc>>)>,
     current: Option<Listing>,
+    /// Issues listed by the listings before the current one (progress).
+    listed_before: u64,
     started: DateTime<Utc>,
     project_acl: HashMap<String, Vec<String>>,
     /// `fetch`: the listing is narrowed to these issue ids.
@@ -121,6 +123,7 @@ impl JiraSource {
             marks: BTreeMap::new(),
             queue: VecDeque::new(),
             current: None,
+            listed_before: 0,
             started: Utc::now(),
             project_acl: HashMap::new(),
             only_ids: None,
@@ -672,6 +675,7 @@ impl Source for JiraSource {
                 match self.queue.pop_front() {
                     Some((project, since)) => {
                         tracing::info!(source = %self.id, project = %project, since = ?since, "listing");
+                        self.listed_before += self.current.as_ref().map_or(0, |l| l.start_at as u64);
                         self.current = Some(Listing {
                             project,
                             since,
@@ -786,6 +790,7 @@ impl Source for JiraSource {
                     l.start_at += n;
                     let total = v["total"].as_u64().unwrap_or_default() as usize;
                     l.done = n == 0 || l.start_at >= total;
+                    page.expected_total = Some(self.listed_before + total as u64);
                 }
             }
             // Oldest first: the project's watermark may advance page by page.

@@ -294,6 +294,29 @@ async fn server_v2_with_wiki_markup_and_start_at_paging() {
     assert_eq!(lookups, 3, "one lookup per user per run");
 }
 
+/// Server/DC says how many issues each project's listing holds: the pages
+/// carry the running expectation (listed before + this project's total),
+/// which the CLI turns into an ETA.
+#[tokio::test]
+async fn server_pages_say_how_many_issues_to_expect() {
+    let (server, _) = fixture(&[("ENG", 25), ("OPS", 8)]).await;
+    let (mut src, _) = source(&server, json!({ "deployment": "server", "page_size": 10 }));
+    src.open(SyncMode::Full, None).await.unwrap();
+    let mut seen = Vec::new();
+    let mut listed = 0;
+    while let Some(p) = src.next_page().await.unwrap() {
+        listed += p.documents.len() as u64;
+        if let Some(t) = p.expected_total {
+            seen.push((listed, t));
+        }
+    }
+    assert_eq!(listed, 33);
+    let firsts: Vec<u64> = seen.iter().map(|(_, t)| *t).collect();
+    assert_eq!(firsts.first(), Some(&25), "the first project's total first");
+    assert_eq!(firsts.last(), Some(&33), "then both projects'");
+    assert!(seen.iter().all(|(n, t)| n <= t), "{seen:?}");
+}
+
 #[test]
 fn an_issue_without_a_summary_is_named_by_its_description() {
     assert_eq!(

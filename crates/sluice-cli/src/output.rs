@@ -81,16 +81,35 @@ impl RunProgress {
                 source,
                 docs,
                 chunks_embedded,
+                expected_total,
             } => {
                 if let Ok(mut c) = self.counts.lock() {
                     c.docs += docs;
                     c.chunks += chunks_embedded;
                     let (docs_per_s, chunks_per_s) = c.rates();
+                    let total = expected_total.map(|t| t.max(c.docs));
                     if let Some(b) = bar.as_ref() {
+                        if let Some(t) = total {
+                            // The source said how many: a bar with an ETA.
+                            if b.length().is_none() {
+                                b.set_style(
+                                    ProgressStyle::with_template("{spinner} {prefix:>12} [{bar:24}] {pos}/{len} docs, ETA {eta} · {msg} [{elapsed}]")
+                                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                                );
+                            }
+                            b.set_length(t);
+                            b.set_position(c.docs);
+                        }
                         b.set_message(format!("{} docs read ({docs_per_s:.1}/s), {} chunks embedded ({chunks_per_s:.1}/s)", c.docs, c.chunks));
                     } else if c.logged.elapsed() >= LOG_EVERY {
                         c.logged = std::time::Instant::now();
-                        tracing::info!(source = %source, docs = c.docs, chunks_embedded = c.chunks, docs_per_s, chunks_per_s, "progress");
+                        match eta_seconds(c.docs, total, docs_per_s) {
+                            Some(eta_s) => tracing::info!(
+                                source = %source, docs = c.docs, expected_total = total.unwrap_or_default(), eta_s,
+                                chunks_embedded = c.chunks, docs_per_s, chunks_per_s, "progress"
+                            ),
+                            None => tracing::info!(source = %source, docs = c.docs, chunks_embedded = c.chunks, docs_per_s, chunks_per_s, "progress"),
+                        }
                     }
                 }
             }
@@ -111,6 +130,12 @@ impl RunProgress {
             }
         }
     }
+}
+
+/// Seconds left at the rate so far, when the total is known.
+fn eta_seconds(done: u64, total: Option<u64>, per_s: f64) -> Option<f64> {
+    let total = total?;
+    (per_s > 0.0).then(|| total.saturating_sub(done) as f64 / per_s)
 }
 
 pub fn print_report(r: &RunReport, data_dir: &Path) {
@@ -263,5 +288,18 @@ pub fn print_status(
             };
             println!("  {kind} [{}] {}: {}", d.source, d.location, d.error);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::eta_seconds;
+
+    #[test]
+    fn eta_is_what_is_left_at_the_rate_so_far() {
+        assert_eq!(eta_seconds(250, Some(1_000), 50.0), Some(15.0));
+        assert_eq!(eta_seconds(1_200, Some(1_000), 50.0), Some(0.0), "a source that lists more than it said is done, not negative");
+        assert_eq!(eta_seconds(10, None, 50.0), None, "no total, no ETA");
+        assert_eq!(eta_seconds(0, Some(10), 0.0), None, "no rate yet, no ETA");
     }
 }

@@ -58,6 +58,10 @@ pub struct SourcePage {
     /// container whose members are the access: a Slack channel). A record
     /// matched by several prefixes needs all of their access.
     pub prefix_access: Vec<(String, crate::access::DocAccess)>,
+    /// Records the whole listing is expected to yield, when the system
+    /// says (Jira Server's `total`). For progress and its ETA only: never
+    /// a measure of completeness.
+    pub expected_total: Option<u64>,
 }
 
 /// A page-level failure: the page (and the run of this source) stops here,

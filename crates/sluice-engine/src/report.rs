@@ -121,6 +121,8 @@ pub enum ProgressEvent {
         source: String,
         docs: u64,
         chunks_embedded: u64,
+        /// Records the source expects to list in all, when it says.
+        expected_total: Option<u64>,
     },
     /// One call of the embedder.
     EmbedBatch {

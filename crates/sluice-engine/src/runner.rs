@@ -428,6 +428,7 @@ impl Pipeline {
         // A record that failed without an id might be a live document: if
         // any did, pruning could delete it, so the prune is skipped.
         let mut unidentified_failures = false;
+        let mut expected_total: Option<u64> = None;
         // Records that failed before (a sink refused them, the embedder
         // failed) and that the source now lists live without content (a
         // files source's unchanged file) are read again after the listing,
@@ -458,6 +459,7 @@ impl Pipeline {
                 );
             }
             r.pages += 1;
+            expected_total = page.expected_total.or(expected_total);
             let embedded_before = r.chunks_embedded;
             let docs_before = r.docs_seen;
             let span = tracing::info_span!(
@@ -473,6 +475,7 @@ impl Pipeline {
                 source: id.clone(),
                 docs: r.docs_seen - docs_before,
                 chunks_embedded: r.chunks_embedded - embedded_before,
+                expected_total,
             });
         }
         if !retry.is_empty() {
