@@ -362,6 +362,7 @@ fn serve(args: &Args, size: usize) -> Result<()> {
     let started = Instant::now();
     let index = Arc::new(EmbeddedIndex::open(&dir, false).map_err(|e| anyhow!("{e}"))?);
     let open_s = started.elapsed().as_secs_f64();
+    let opened = rss();
     let search = EmbeddedSearch::new(index.clone());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -399,7 +400,8 @@ fn serve(args: &Args, size: usize) -> Result<()> {
     let (delta, graph) = index.vector_parts().map_err(|e| anyhow!(e))?;
     let raw = size as f64 * DIM as f64 * 4.0 / 1048576.0;
     println!(
-        "serve {size:>9} chunks: open {open_s:.1} s; resident growth anonymous {:.0} MiB, file-mapped {:.0} MiB (raw fp32 vectors {raw:.0} MiB); {graph} in the graph, {delta} exact",
+        "serve {size:>9} chunks: open {open_s:.1} s (anonymous +{:.0} MiB); resident growth after the queries: anonymous {:.0} MiB, file-mapped {:.0} MiB (raw fp32 vectors {raw:.0} MiB); {graph} in the graph, {delta} exact",
+        (opened.0 as f64 - before.0 as f64) / 1024.0,
         (after.0 as f64 - before.0 as f64) / 1024.0,
         (after.1 as f64 - before.1 as f64) / 1024.0,
     );

@@ -224,14 +224,10 @@ impl EmbeddedIndex {
         let mut g = self.lock()?;
         // Vectors (the payload search answers from) first, as in `apply`.
         let changed = g.vectors.set_access(&per_chunk)?;
-        // Each changed document's chunk count, from one pass over the payloads.
-        let mut counts: std::collections::BTreeMap<Uuid, u32> =
-            changed.iter().map(|p| (p.doc_id, 0)).collect();
-        for p in g.vectors.thin_payloads() {
-            if let Some(n) = counts.get_mut(&p.doc_id) {
-                *n = (*n).max(p.ordinal + 1);
-            }
-        }
+        // Each changed document's chunk count, from one pass over the chunks.
+        let docs: std::collections::HashSet<Uuid> = changed.iter().map(|p| p.doc_id).collect();
+        let counts: std::collections::BTreeMap<Uuid, u32> =
+            g.vectors.chunk_counts(&docs).into_iter().collect();
         for (doc, count) in counts {
             Self::rewrite_keyword(&mut g, &doc, count)?;
         }
@@ -289,12 +285,9 @@ impl EmbeddedIndex {
         access: &Access,
     ) -> Result<Vec<LegChunk>, String> {
         let g = self.read()?;
-        let raw: Vec<(f32, Uuid)> = g
+        let raw = g
             .vectors
-            .search(query, n, |p| filters.matches(p) && access.allows(&p.acl))
-            .into_iter()
-            .map(|(s, p)| (s, p.chunk_id))
-            .collect();
+            .search(query, n, &g.vectors.compile(filters, access));
         full(&g.vectors, raw, filters, access)
     }
 
@@ -345,13 +338,10 @@ fn checked(
     filters: &SearchFilters,
     access: &Access,
 ) -> Result<Vec<LegChunk>, String> {
+    let compiled = vectors.compile(filters, access);
     let passing = raw
         .into_iter()
-        .filter(|(_, c)| {
-            vectors
-                .thin_payload(c)
-                .is_some_and(|p| filters.matches(p) && access.allows(&p.acl))
-        })
+        .filter(|(_, c)| vectors.passes(c, &compiled))
         .collect();
     full(vectors, passing, filters, access)
 }

@@ -26,7 +26,9 @@ use uuid::Uuid;
 
 use crate::ann::{self, Ann};
 
+use sluice_core::access::MAX_ACL_SETS;
 pub use sluice_core::search::ChunkPayload;
+use sluice_core::search::{Access, SearchFilters};
 
 /// Chunks outside the graph before the writer merges them in. Below it an
 /// exact scan is as fast as a graph walk (and exact).
@@ -37,10 +39,113 @@ const MERGE_SHARE: f64 = 0.05;
 /// Above this share of removed keys the graph is rebuilt, not patched.
 const REBUILD_SHARE: f64 = 0.3;
 
-struct Entry {
-    /// The payload without its text (read from SQLite when returned).
-    payload: ChunkPayload,
+/// What search needs of a chunk, its strings interned: about 100 bytes
+/// where the payload without its text took about 700 (measured at 1M
+/// chunks in `benches/ann`). The rest is read from SQLite for the hits.
+pub(crate) struct Meta {
+    chunk_id: Uuid,
+    doc_id: Uuid,
     key: u64,
+    ordinal: u32,
+    source: u32,
+    kind: u32,
+    updated_at: Option<i64>,
+    labels: Box<[u32]>,
+    /// The access slots, flattened: slot i is `acl[ends[i-1]..ends[i]]`.
+    slots: u8,
+    ends: [u16; MAX_ACL_SETS],
+    acl: Box<[u32]>,
+}
+
+impl Meta {
+    fn slot(&self, i: usize) -> &[u32] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.acl[start..self.ends[i] as usize]
+    }
+}
+
+/// Strings of the filterable fields, each stored once.
+#[derive(Default)]
+struct Interner {
+    ids: HashMap<String, u32>,
+}
+
+impl Interner {
+    fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = self.ids.len() as u32;
+        self.ids.insert(s.to_string(), id);
+        id
+    }
+
+    fn get(&self, s: &str) -> Option<u32> {
+        self.ids.get(s).copied()
+    }
+
+    fn meta(&mut self, p: &ChunkPayload, key: u64) -> Meta {
+        let mut ends = [0u16; MAX_ACL_SETS];
+        let mut acl = Vec::new();
+        for (i, slot) in p.acl.iter().take(MAX_ACL_SETS).enumerate() {
+            acl.extend(slot.iter().map(|t| self.intern(t)));
+            ends[i] = acl.len().min(u16::MAX as usize) as u16;
+        }
+        Meta {
+            chunk_id: p.chunk_id,
+            doc_id: p.doc_id,
+            key,
+            ordinal: p.ordinal,
+            source: self.intern(&p.source),
+            kind: self.intern(&p.kind),
+            updated_at: p.updated_at,
+            labels: p.labels.iter().map(|l| self.intern(l)).collect(),
+            // A payload with more slots than the model has is counted as
+            // it is, so the access check refuses it.
+            slots: p.acl.len().min(u8::MAX as usize) as u8,
+            ends,
+            acl: acl.into_boxed_slice(),
+        }
+    }
+}
+
+/// One request's filters and access in interned form: the same rules as
+/// `SearchFilters::matches` and `Access::allows`, without a string compare
+/// or an allocation per chunk (a graph walk checks thousands).
+pub(crate) struct Compiled {
+    sources: Option<Vec<u32>>,
+    kinds: Option<Vec<u32>>,
+    labels: Option<Vec<u32>>,
+    updated_after: Option<i64>,
+    updated_before: Option<i64>,
+    /// `None`: `Access::All`.
+    terms: Option<HashSet<u32>>,
+}
+
+impl Compiled {
+    pub fn passes(&self, m: &Meta) -> bool {
+        let any_of = |want: &Option<Vec<u32>>, have: &[u32]| {
+            want.as_ref()
+                .is_none_or(|w| have.iter().any(|h| w.contains(h)))
+        };
+        any_of(&self.sources, &[m.source])
+            && any_of(&self.kinds, &[m.kind])
+            && any_of(&self.labels, &m.labels)
+            && self
+                .updated_after
+                .is_none_or(|t| m.updated_at.is_some_and(|u| u >= t))
+            && self
+                .updated_before
+                .is_none_or(|t| m.updated_at.is_some_and(|u| u < t))
+            && self.terms.as_ref().is_none_or(|terms| {
+                m.slots as usize == MAX_ACL_SETS
+                    && (0..MAX_ACL_SETS).all(|i| m.slot(i).iter().any(|t| terms.contains(t)))
+            })
+    }
+}
+
+struct Entry {
+    meta: Meta,
 }
 
 pub(crate) struct VectorStore {
@@ -50,6 +155,7 @@ pub(crate) struct VectorStore {
     dir: PathBuf,
     dim: usize,
     entries: Vec<Entry>,
+    strings: Interner,
     slot_of: HashMap<Uuid, usize>,
     slot_of_key: HashMap<u64, usize>,
     /// fp32 vectors of the live keys the graph does not hold.
@@ -68,11 +174,6 @@ fn from_blob(b: &[u8]) -> Vec<f32> {
     b.chunks_exact(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect()
-}
-
-fn thin(mut p: ChunkPayload) -> ChunkPayload {
-    p.text = String::new();
-    p
 }
 
 fn meta(conn: &Connection, name: &str) -> rusqlite::Result<Option<i64>> {
@@ -99,7 +200,7 @@ struct Changes {
     next_seq: i64,
     removed_floor: i64,
     removed: Vec<Uuid>,
-    rows: Vec<(ChunkPayload, u64, Option<Vec<f32>>)>,
+    rows: Vec<(Meta, Option<Vec<f32>>)>,
 }
 
 impl VectorStore {
@@ -127,6 +228,7 @@ impl VectorStore {
             dir,
             dim: 0,
             entries: Vec::new(),
+            strings: Interner::default(),
             slot_of: HashMap::new(),
             slot_of_key: HashMap::new(),
             delta: HashMap::new(),
@@ -225,7 +327,14 @@ impl VectorStore {
         all_vectors: bool,
     ) -> rusqlite::Result<Changes> {
         let held = self.graph.as_ref().map(|g| g.generation);
-        let tx = self.conn_mut().transaction()?;
+        // Fields, not methods: the rows intern into `strings` while the
+        // transaction holds `conn`.
+        let tx = self
+            .conn
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .transaction()?;
+        let strings = &mut self.strings;
         let graph = match meta(&tx, "graph_generation")? {
             Some(g) if g > 0 => {
                 let max_key = meta(&tx, "graph_max_key")?.unwrap_or(0) as u64;
@@ -256,14 +365,14 @@ impl VectorStore {
             )?;
             // Parsed row by row: collecting the raw JSON first would hold
             // every chunk's text at once (and leave the heap that size).
-            let parsed: Vec<Option<(ChunkPayload, u64, Option<Vec<f32>>)>> = stmt
+            let parsed: Vec<Option<(Meta, Option<Vec<f32>>)>> = stmt
                 .query_map(params![since, graph_max as i64], |r| {
                     let payload: String = r.get(0)?;
                     let key: i64 = r.get(1)?;
                     let vector: Option<Vec<u8>> = r.get(2)?;
                     Ok(serde_json::from_str::<ChunkPayload>(&payload)
                         .ok()
-                        .map(|p| (thin(p), key as u64, vector.map(|b| from_blob(&b)))))
+                        .map(|p| (strings.meta(&p, key as u64), vector.map(|b| from_blob(&b)))))
                 })?
                 .collect::<rusqlite::Result<_>>()?;
             parsed.into_iter().flatten().collect()
@@ -299,8 +408,8 @@ impl VectorStore {
             self.remove_slot(id);
         }
         let graph_max = self.graph.as_ref().map_or(0, |g| g.max_key);
-        for (p, key, v) in changes.rows {
-            self.put(p, key, v, graph_max);
+        for (p, v) in changes.rows {
+            self.put(p, v, graph_max);
         }
         if generation_moved {
             // The graph now holds what the delta held up to its key.
@@ -340,8 +449,8 @@ impl VectorStore {
                 tracing::warn!(error = %e, "the vector graph could not be opened; searching exactly until the next merge");
                 self.clear();
                 let changes = self.read_changes(-1, 0, true)?;
-                for (p, key, v) in changes.rows {
-                    self.put(p, key, v, 0);
+                for (p, v) in changes.rows {
+                    self.put(p, v, 0);
                 }
             }
         }
@@ -355,25 +464,26 @@ impl VectorStore {
         self.delta.clear();
     }
 
-    fn put(&mut self, p: ChunkPayload, key: u64, v: Option<Vec<f32>>, graph_max: u64) {
+    fn put(&mut self, meta: Meta, v: Option<Vec<f32>>, graph_max: u64) {
+        let key = meta.key;
         if let Some(v) = &v {
             if self.dim == 0 {
                 self.dim = v.len();
             }
         }
-        if let Some(&slot) = self.slot_of.get(&p.chunk_id) {
-            let old = self.entries[slot].key;
+        if let Some(&slot) = self.slot_of.get(&meta.chunk_id) {
+            let old = self.entries[slot].meta.key;
             if old != key {
                 self.slot_of_key.remove(&old);
                 self.delta.remove(&old);
                 self.slot_of_key.insert(key, slot);
             }
-            self.entries[slot] = Entry { payload: p, key };
+            self.entries[slot] = Entry { meta };
         } else {
             let slot = self.entries.len();
-            self.slot_of.insert(p.chunk_id, slot);
+            self.slot_of.insert(meta.chunk_id, slot);
             self.slot_of_key.insert(key, slot);
-            self.entries.push(Entry { payload: p, key });
+            self.entries.push(Entry { meta });
         }
         if key > graph_max {
             if let Some(v) = v {
@@ -386,14 +496,14 @@ impl VectorStore {
         let Some(slot) = self.slot_of.remove(id) else {
             return;
         };
-        let key = self.entries[slot].key;
+        let key = self.entries[slot].meta.key;
         self.slot_of_key.remove(&key);
         self.delta.remove(&key);
         let last = self.entries.len() - 1;
         if slot != last {
             self.entries.swap(slot, last);
-            let moved = &self.entries[slot];
-            self.slot_of.insert(moved.payload.chunk_id, slot);
+            let moved = &self.entries[slot].meta;
+            self.slot_of.insert(moved.chunk_id, slot);
             self.slot_of_key.insert(moved.key, slot);
         }
         self.entries.pop();
@@ -411,14 +521,40 @@ impl VectorStore {
     pub fn parts(&self) -> (usize, usize) {
         (self.delta.len(), self.graph.as_ref().map_or(0, Ann::size))
     }
-
-    /// The payload without its text (enough for filters and access).
-    pub fn thin_payload(&self, id: &Uuid) -> Option<&ChunkPayload> {
-        self.slot_of.get(id).map(|&s| &self.entries[s].payload)
+    /// One request's filters and access, for `passes` and `search`.
+    pub fn compile(&self, filters: &SearchFilters, access: &Access) -> Compiled {
+        let known = |v: &[String]| {
+            (!v.is_empty()).then(|| v.iter().filter_map(|s| self.strings.get(s)).collect())
+        };
+        Compiled {
+            sources: known(&filters.sources),
+            kinds: known(&filters.kinds),
+            labels: known(&filters.labels),
+            updated_after: filters.updated_after,
+            updated_before: filters.updated_before,
+            terms: access
+                .slot_terms()
+                .map(|t| t.iter().filter_map(|s| self.strings.get(s)).collect()),
+        }
     }
 
-    pub fn thin_payloads(&self) -> impl Iterator<Item = &ChunkPayload> {
-        self.entries.iter().map(|e| &e.payload)
+    /// Whether this chunk is stored and passes.
+    pub fn passes(&self, id: &Uuid, f: &Compiled) -> bool {
+        self.slot_of
+            .get(id)
+            .is_some_and(|&s| f.passes(&self.entries[s].meta))
+    }
+
+    /// Each of these documents' chunk count (one past its highest ordinal).
+    pub fn chunk_counts(&self, docs: &HashSet<Uuid>) -> HashMap<Uuid, u32> {
+        let mut out = HashMap::new();
+        for e in &self.entries {
+            if docs.contains(&e.meta.doc_id) {
+                let n = out.entry(e.meta.doc_id).or_insert(0u32);
+                *n = (*n).max(e.meta.ordinal + 1);
+            }
+        }
+        out
     }
 
     /// Full payloads (text included) of these chunks, from SQLite, in the
@@ -580,7 +716,7 @@ impl VectorStore {
     }
 
     /// Sets the access slots of these chunks (those present) in one
-    /// transaction; returns their new (thin) payloads.
+    /// transaction; returns their new payloads.
     pub fn set_access(
         &mut self,
         updates: &[(Uuid, Vec<Vec<String>>)],
@@ -616,7 +752,7 @@ impl VectorStore {
         set_meta(&tx, "next_seq", seq).map_err(e)?;
         tx.commit().map_err(e)?;
         self.catch_up().map_err(e)?;
-        Ok(changed.into_iter().map(thin).collect())
+        Ok(changed)
     }
 
     /// Merges the delta into a new graph generation when it has grown past
@@ -734,13 +870,12 @@ impl VectorStore {
 
     /// The `n` documents nearest by dot product (vectors are unit length),
     /// each as its nearest chunk, among the chunks passing `keep`; scores
-    /// are exact fp32 dot products. Returns thin payloads.
-    pub fn search(
-        &self,
-        query: &[f32],
-        n: usize,
-        keep: impl Fn(&ChunkPayload) -> bool,
-    ) -> Vec<(f32, &ChunkPayload)> {
+    /// are exact fp32 dot products. Returns (score, chunk id).
+    pub fn search(&self, query: &[f32], n: usize, f: &Compiled) -> Vec<(f32, Uuid)> {
+        self.search_by(query, n, |m| f.passes(m))
+    }
+
+    fn search_by(&self, query: &[f32], n: usize, keep: impl Fn(&Meta) -> bool) -> Vec<(f32, Uuid)> {
         if self.dim == 0 || query.len() != self.dim || n == 0 {
             return Vec::new();
         }
@@ -751,13 +886,13 @@ impl VectorStore {
             .iter()
             .filter_map(|(key, v)| {
                 let slot = *self.slot_of_key.get(key)?;
-                keep(&self.entries[slot].payload).then(|| (dot(query, v), slot))
+                keep(&self.entries[slot].meta).then(|| (dot(query, v), slot))
             })
             .collect();
         // The n nearest documents, each by its nearest chunk: look among the
-        // 4n nearest chunks first (documents have a few chunks each), deeper
-        // when those hold fewer than n documents.
-        let mut depth = n.saturating_mul(4).max(40);
+        // 1.5n nearest chunks first, four times deeper each time those hold
+        // fewer than n documents.
+        let mut depth = n.saturating_add(n / 2).max(40);
         loop {
             let (from_graph, graph_done) = self.graph_candidates(query, depth, &keep);
             let mut top: Vec<(f32, usize)> = delta.iter().copied().chain(from_graph).collect();
@@ -769,12 +904,12 @@ impl VectorStore {
             }
             top.sort_by(by_score);
             let mut seen = HashSet::new();
-            top.retain(|(_, slot)| seen.insert(self.entries[*slot].payload.doc_id));
+            top.retain(|(_, slot)| seen.insert(self.entries[*slot].meta.doc_id));
             if top.len() >= n || all || depth >= self.entries.len() {
                 top.truncate(n);
                 return top
                     .into_iter()
-                    .map(|(s, slot)| (s, &self.entries[slot].payload))
+                    .map(|(s, slot)| (s, self.entries[slot].meta.chunk_id))
                     .collect();
             }
             depth = depth.saturating_mul(4);
@@ -787,7 +922,7 @@ impl VectorStore {
         &self,
         query: &[f32],
         depth: usize,
-        keep: &impl Fn(&ChunkPayload) -> bool,
+        keep: &impl Fn(&Meta) -> bool,
     ) -> (Vec<(f32, usize)>, bool) {
         let Some(graph) = &self.graph else {
             return (Vec::new(), true);
@@ -797,7 +932,7 @@ impl VectorStore {
                 && self
                     .slot_of_key
                     .get(&key)
-                    .is_some_and(|&s| keep(&self.entries[s].payload))
+                    .is_some_and(|&s| keep(&self.entries[s].meta))
         };
         let mut keys = match graph.search(query, depth, pass) {
             Ok(k) => k,
@@ -816,11 +951,11 @@ impl VectorStore {
             let mut scored: Vec<(i32, u64)> = self
                 .entries
                 .iter()
-                .filter(|e| e.key <= graph.max_key && keep(&e.payload))
+                .filter(|e| e.meta.key <= graph.max_key && keep(&e.meta))
                 .filter_map(|e| {
                     graph
-                        .stored(e.key, &mut buf)
-                        .then(|| (ann::score_i8(&q, &buf), e.key))
+                        .stored(e.meta.key, &mut buf)
+                        .then(|| (ann::score_i8(&q, &buf), e.meta.key))
                 })
                 .collect();
             done = scored.len() <= depth;
@@ -845,7 +980,7 @@ impl VectorStore {
         keys.iter()
             .filter_map(|key| {
                 let slot = *self.slot_of_key.get(key)?;
-                let id = self.entries[slot].payload.chunk_id.to_string();
+                let id = self.entries[slot].meta.chunk_id.to_string();
                 let blob: Vec<u8> = stmt
                     .query_row(params![id, *key as i64], |r| r.get(0))
                     .optional()
@@ -871,6 +1006,31 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
         s += a[i] * b[i];
     }
     s
+}
+
+#[cfg(test)]
+impl VectorStore {
+    /// `search` with the filter given as a predicate over full payloads
+    /// (applied inside the walk all the same), answering with payloads.
+    fn search_payloads(
+        &self,
+        q: &[f32],
+        n: usize,
+        keep: impl Fn(&ChunkPayload) -> bool,
+    ) -> Vec<(f32, ChunkPayload)> {
+        let all = self.all_payloads().unwrap();
+        let pass: HashSet<Uuid> = all.iter().filter(|p| keep(p)).map(|p| p.chunk_id).collect();
+        let hits = self.search_by(q, n, |m| pass.contains(&m.chunk_id));
+        let by_id: HashMap<Uuid, ChunkPayload> = all.into_iter().map(|p| (p.chunk_id, p)).collect();
+        hits.into_iter()
+            .map(|(s, id)| (s, by_id[&id].clone()))
+            .collect()
+    }
+
+    fn thin_payload(&self, id: &Uuid) -> Option<ChunkPayload> {
+        self.slot_of.get(id)?;
+        self.payloads_of(&[*id]).unwrap().into_iter().next()
+    }
 }
 
 #[cfg(test)]
@@ -915,13 +1075,13 @@ mod tests {
             &[],
         )
         .unwrap();
-        let hits = s.search(&unit(&[1.0, 0.1, 0.0]), 2, |_| true);
+        let hits = s.search_payloads(&unit(&[1.0, 0.1, 0.0]), 2, |_| true);
         assert_eq!(hits.len(), 2);
         assert_eq!(hits[0].1.external_id, "a");
         assert_eq!(hits[0].1.ordinal, 0);
         assert_eq!(hits[1].1.external_id, "b");
         // Filters apply before ranking.
-        let hits = s.search(&unit(&[1.0, 0.0, 0.0]), 5, |p| p.external_id == "b");
+        let hits = s.search_payloads(&unit(&[1.0, 0.0, 0.0]), 5, |p| p.external_id == "b");
         assert_eq!(hits.len(), 1);
         // Payload-only update keeps the stored vector.
         let mut p = payload("a", 0);
@@ -954,7 +1114,7 @@ mod tests {
         rows.push((payload("far", 0), Some(unit(&[0.0, 0.0, 1.0]))));
         s.apply(&rows, &[], &[]).unwrap();
         let hits: Vec<(String, u32)> = s
-            .search(&unit(&[1.0, 0.0, 0.0]), 3, |_| true)
+            .search_payloads(&unit(&[1.0, 0.0, 0.0]), 3, |_| true)
             .into_iter()
             .map(|(_, p)| (p.external_id.clone(), p.ordinal))
             .collect();
@@ -1066,14 +1226,14 @@ mod tests {
         for (i, q) in cloud(20, 24, 99).iter().enumerate() {
             let want = exact(&rows, q, 5, |_| true);
             let got: Vec<String> = r
-                .search(q, 5, |_| true)
+                .search_payloads(q, 5, |_| true)
                 .into_iter()
                 .map(|(_, p)| p.external_id.clone())
                 .collect();
             assert_eq!(got, want, "query {i}");
             let want = exact(&rows, q, 5, only_a);
             let got: Vec<String> = r
-                .search(q, 5, only_a)
+                .search_payloads(q, 5, only_a)
                 .into_iter()
                 .map(|(_, p)| p.external_id.clone())
                 .collect();
@@ -1089,9 +1249,9 @@ mod tests {
         rows[10].1 = new_vector.clone();
         assert!(r.refresh_if_changed().unwrap());
         assert_eq!(r.len(), 399);
-        let got = r.search(&vs[10], 1, |_| true);
+        let got = r.search_payloads(&vs[10], 1, |_| true);
         assert_ne!(got[0].1.doc_id, gone);
-        let got = r.search(&new_vector, 1, |_| true);
+        let got = r.search_payloads(&new_vector, 1, |_| true);
         assert_eq!(got[0].1.external_id, moved.external_id);
         assert!(
             (got[0].0 - 1.0).abs() < 1e-5,
@@ -1107,7 +1267,7 @@ mod tests {
         for q in cloud(10, 24, 5) {
             let want = exact(&rows, &q, 3, only_a);
             let got: Vec<String> = r
-                .search(&q, 3, only_a)
+                .search_payloads(&q, 3, only_a)
                 .into_iter()
                 .map(|(_, p)| p.external_id.clone())
                 .collect();
@@ -1149,13 +1309,13 @@ mod tests {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        let got = w.search(&vs[0], 10, |p| wanted.contains(&p.external_id));
+        let got = w.search_payloads(&vs[0], 10, |p| wanted.contains(&p.external_id));
         let got: HashSet<String> = got
             .into_iter()
             .map(|(_, p)| p.external_id.clone())
             .collect();
         assert_eq!(got, wanted);
-        assert!(w.search(&vs[0], 10, |_| false).is_empty());
+        assert!(w.search_payloads(&vs[0], 10, |_| false).is_empty());
     }
 
     /// What a crash can leave: files of an unpublished generation (the
@@ -1177,7 +1337,7 @@ mod tests {
             cloud(8, 16, 42)
                 .iter()
                 .map(|q| {
-                    s.search(q, 3, |_| true)
+                    s.search_payloads(q, 3, |_| true)
                         .into_iter()
                         .map(|(_, p)| p.external_id.clone())
                         .collect()
@@ -1252,12 +1412,98 @@ mod tests {
         }
         let mut s = VectorStore::open(&path).unwrap();
         assert_eq!(s.len(), 2);
-        assert_eq!(s.search(&[0.0, 1.0], 1, |_| true)[0].1.external_id, "old1");
+        assert_eq!(
+            s.search_payloads(&[0.0, 1.0], 1, |_| true)[0].1.external_id,
+            "old1"
+        );
         s.apply(&[(payload("new", 0), Some(vec![0.6, 0.8]))], &[], &[])
             .unwrap();
         let s = VectorStore::open(&path).unwrap();
         assert_eq!(s.len(), 3);
-        assert_eq!(s.search(&[0.6, 0.8], 1, |_| true)[0].1.external_id, "new");
+        assert_eq!(
+            s.search_payloads(&[0.6, 0.8], 1, |_| true)[0].1.external_id,
+            "new"
+        );
+    }
+
+    /// The interned check is the same rule as `SearchFilters::matches` and
+    /// `Access::allows` (the one access check), on payloads and requests
+    /// drawn from small vocabularies so that they collide: slots missing,
+    /// too many, the public marker, unknown principals and filter values.
+    #[test]
+    fn compiled_filters_agree_with_the_access_check_and_filters() {
+        let mut seed = 0x5EED_u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let principals = [
+            "group:a",
+            "group:b",
+            "user:x",
+            sluice_core::access::ANY,
+            "group:unknown",
+        ];
+        let words = ["wiki", "jira", "page", "issue", "red", "blue", "nowhere"];
+        let mut store =
+            VectorStore::open(&tempfile::tempdir().unwrap().path().join("v.sqlite")).unwrap();
+        let mut payloads = Vec::new();
+        for i in 0..300 {
+            let mut p = payload(&format!("d{i}"), 0);
+            p.source = words[next(2) as usize].into();
+            p.kind = words[2 + next(2) as usize].into();
+            p.labels = (0..next(3))
+                .map(|_| words[4 + next(2) as usize].to_string())
+                .collect();
+            p.updated_at = (next(3) > 0).then(|| next(100) as i64);
+            let slots = match next(10) {
+                0 => 0,
+                1 => MAX_ACL_SETS + 1,
+                _ => MAX_ACL_SETS,
+            };
+            p.acl = (0..slots)
+                .map(|_| {
+                    (0..1 + next(2))
+                        .map(|_| principals[next(4) as usize].to_string())
+                        .collect()
+                })
+                .collect();
+            let meta = store.strings.meta(&p, i as u64 + 1);
+            store.put(meta, Some(vec![1.0, 0.0]), 0);
+            payloads.push(p);
+        }
+        let mut checked = 0;
+        for _ in 0..400 {
+            let pick = |next: &mut dyn FnMut(u64) -> u64, from: &[&str]| -> Vec<String> {
+                (0..next(3))
+                    .map(|_| from[next(from.len() as u64) as usize].to_string())
+                    .collect()
+            };
+            let filters = SearchFilters {
+                sources: pick(&mut next, &words),
+                kinds: pick(&mut next, &words),
+                labels: pick(&mut next, &words),
+                updated_after: (next(3) == 0).then(|| next(100) as i64),
+                updated_before: (next(3) == 0).then(|| next(100) as i64),
+            };
+            let access = match next(4) {
+                0 => Access::All,
+                _ => Access::Principals(pick(&mut next, &principals)),
+            };
+            let compiled = store.compile(&filters, &access);
+            for p in &payloads {
+                let want = filters.matches(p) && access.allows(&p.acl);
+                assert_eq!(
+                    store.passes(&p.chunk_id, &compiled),
+                    want,
+                    "{p:?} {filters:?} {access:?}"
+                );
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 120_000);
     }
 
     #[test]
