@@ -36,6 +36,8 @@ pub(crate) const MERGE_AT: usize = 20_000;
 /// The delta may also grow to this share of the graph before a merge, so
 /// merges get rarer as the index grows (each one rewrites the graph file).
 const MERGE_SHARE: f64 = 0.05;
+/// Payloads kept parsed in memory (about 2 KB each with their text).
+const PAYLOAD_CACHE: usize = 4096;
 /// Above this share of removed keys the graph is rebuilt, not patched.
 const REBUILD_SHARE: f64 = 0.3;
 
@@ -160,6 +162,10 @@ pub(crate) struct VectorStore {
     slot_of_key: HashMap<u64, usize>,
     /// fp32 vectors of the live keys the graph does not hold.
     delta: HashMap<u64, Box<[f32]>>,
+    /// Recently returned payloads (text included), so hits repeated across
+    /// requests are not read and parsed again. Emptied of every chunk that
+    /// catching up changes or removes.
+    cache: Mutex<lru::LruCache<Uuid, ChunkPayload>>,
     graph: Option<Ann>,
     seen_seq: i64,
     data_version: i64,
@@ -232,6 +238,9 @@ impl VectorStore {
             slot_of: HashMap::new(),
             slot_of_key: HashMap::new(),
             delta: HashMap::new(),
+            cache: Mutex::new(lru::LruCache::new(
+                std::num::NonZeroUsize::new(PAYLOAD_CACHE).expect("non-zero"),
+            )),
             graph: None,
             seen_seq: -1,
             data_version: -1,
@@ -462,10 +471,18 @@ impl VectorStore {
         self.slot_of.clear();
         self.slot_of_key.clear();
         self.delta.clear();
+        self.cache
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
     }
 
     fn put(&mut self, meta: Meta, v: Option<Vec<f32>>, graph_max: u64) {
         let key = meta.key;
+        self.cache
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop(&meta.chunk_id);
         if let Some(v) = &v {
             if self.dim == 0 {
                 self.dim = v.len();
@@ -493,6 +510,10 @@ impl VectorStore {
     }
 
     fn remove_slot(&mut self, id: &Uuid) {
+        self.cache
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop(id);
         let Some(slot) = self.slot_of.remove(id) else {
             return;
         };
@@ -560,16 +581,39 @@ impl VectorStore {
     /// Full payloads (text included) of these chunks, from SQLite, in the
     /// order asked; unknown ids are left out.
     pub fn payloads_of(&self, ids: &[Uuid]) -> rusqlite::Result<Vec<ChunkPayload>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached("SELECT payload FROM chunks WHERE chunk_id = ?1")?;
         let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            let p: Option<String> = stmt.query_row([id.to_string()], |r| r.get(0)).optional()?;
-            if let Some(p) = p.and_then(|p| serde_json::from_str(&p).ok()) {
-                out.push(p);
+        let mut missing = Vec::new();
+        {
+            let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+            for (i, id) in ids.iter().enumerate() {
+                match cache.get(id) {
+                    Some(p) => out.push(Some(p.clone())),
+                    None => {
+                        out.push(None);
+                        missing.push(i);
+                    }
+                }
             }
         }
-        Ok(out)
+        if !missing.is_empty() {
+            let conn = self.conn();
+            let mut stmt = conn.prepare_cached("SELECT payload FROM chunks WHERE chunk_id = ?1")?;
+            let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+            for i in missing {
+                let p: Option<String> = stmt
+                    .query_row([ids[i].to_string()], |r| r.get(0))
+                    .optional()?;
+                if let Some(p) = p.and_then(|p| serde_json::from_str::<ChunkPayload>(&p).ok()) {
+                    // Only what memory also holds: a row newer than this
+                    // process's catch-up is read again after it.
+                    if self.slot_of.contains_key(&p.chunk_id) {
+                        cache.put(p.chunk_id, p.clone());
+                    }
+                    out[i] = Some(p);
+                }
+            }
+        }
+        Ok(out.into_iter().flatten().collect())
     }
 
     /// Every full payload.
