@@ -46,6 +46,10 @@ struct Args {
     /// corpus's titles and first sentences.
     #[arg(long)]
     serve: Option<PathBuf>,
+    /// The caller's principals on every `--serve` request (the ACL filter);
+    /// `benches/ann`'s indexes use `bench:group:g0` … `g9`.
+    #[arg(long, value_delimiter = ',', default_value = "group:engineering,user:bench@example.com")]
+    principals: Vec<String>,
     /// Requests per (mode, clients) setting with `--serve`.
     #[arg(long, default_value_t = 1500)]
     requests: usize,
@@ -96,7 +100,7 @@ async fn main() -> Result<()> {
         started.elapsed().as_secs_f64() * 1e3 / refs.len() as f64
     );
     if let Some(corpus) = &args.serve {
-        serve(now.clone(), embedder.clone(), corpus, args.requests, chunks).await?;
+        serve(now.clone(), embedder.clone(), corpus, args.requests, chunks, &args.principals).await?;
     }
     let before: Arc<dyn SearchBackend> =
         Arc::new(sluice_index::EmbeddedSearch::chunk_level_baseline(index));
@@ -188,6 +192,7 @@ async fn serve(
     corpus: &std::path::Path,
     requests: usize,
     chunks: usize,
+    principals: &[String],
 ) -> Result<()> {
     let queries = distinct_queries(corpus)?;
     let settings: Vec<(SearchMode, usize)> = [SearchMode::Keyword, SearchMode::Hybrid]
@@ -201,10 +206,7 @@ async fn serve(
         corpus.display()
     );
     // An ACL filter on every request: the caller's principals, as an API key would give them.
-    let access = Access::Principals(vec![
-        "group:engineering".into(),
-        "user:bench@example.com".into(),
-    ]);
+    let access = Access::Principals(principals.to_vec());
     let state = sluice_api::ApiState::new(backend, embedder, access);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/v1/search", listener.local_addr()?);
