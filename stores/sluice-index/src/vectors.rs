@@ -893,12 +893,15 @@ impl VectorStore {
         set_meta(&tx, "graph_generation", generation).map_err(e)?;
         set_meta(&tx, "graph_max_key", max_key as i64).map_err(e)?;
         set_meta(&tx, "graph_scale_bits", scale.to_bits() as i64).map_err(e)?;
-        // Removals older than the graph no longer matter to a reader that
-        // catches up (it re-reads everything when behind this floor).
+        // The removal log is pruned one merge behind: a reader that has
+        // caught up since the previous merge still finds every removal it
+        // has not seen; one further behind re-reads everything (the floor).
         let seq = meta(&tx, "next_seq").map_err(e)?.unwrap_or(1);
-        tx.execute("DELETE FROM removed WHERE seq < ?1", [seq])
+        let previous = meta(&tx, "merge_seq").map_err(e)?.unwrap_or(0);
+        tx.execute("DELETE FROM removed WHERE seq < ?1", [previous])
             .map_err(e)?;
-        set_meta(&tx, "removed_floor", seq).map_err(e)?;
+        set_meta(&tx, "removed_floor", previous).map_err(e)?;
+        set_meta(&tx, "merge_seq", seq).map_err(e)?;
         tx.commit().map_err(e)?;
         ann::remove_other_generations(&self.dir, generation);
         self.catch_up().map_err(e)?;
@@ -1079,6 +1082,8 @@ impl VectorStore {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
 
     fn payload(doc: &str, ordinal: u32) -> ChunkPayload {
@@ -1426,6 +1431,43 @@ mod tests {
         let r = VectorStore::open(&path).unwrap();
         assert_eq!(r.parts(), (160, 0));
         assert_eq!(answers(&r), want(160));
+    }
+
+    /// A reader that keeps up learns removals from the log; one that fell
+    /// behind by more than a merge (the log pruned past it) re-reads
+    /// everything. Either way it ends with exactly the writer's chunks.
+    #[test]
+    fn readers_catch_up_across_merges_and_log_pruning() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vectors.sqlite");
+        let vs = cloud(80, 8, 5);
+        let row = |i: usize| (payload(&format!("d{i}"), 0), Some(vs[i].clone()));
+        let mut w = VectorStore::open(&path).unwrap();
+        w.set_merge_threshold(10);
+        w.apply(&(0..20).map(row).collect::<Vec<_>>(), &[], &[])
+            .unwrap();
+        assert!(w.merge_if_due().unwrap());
+        let mut keeping_up = VectorStore::open(&path).unwrap();
+        let mut behind = VectorStore::open(&path).unwrap();
+        let ids = |s: &VectorStore| -> BTreeSet<Uuid> { s.slot_of.keys().copied().collect() };
+        for round in 0..3 {
+            let gone = sluice_core::doc_id("s", &format!("d{round}"));
+            let fresh: Vec<_> = (20 + round * 10..30 + round * 10).map(row).collect();
+            w.apply(&fresh, &[], &[gone]).unwrap();
+            assert!(w.merge_if_due().unwrap());
+            assert!(keeping_up.refresh_if_changed().unwrap());
+            assert_eq!(ids(&keeping_up), ids(&w), "round {round}");
+            assert!(
+                keeping_up.search_payloads(&vs[round], 1, |_| true)[0]
+                    .1
+                    .doc_id
+                    != gone
+            );
+        }
+        assert!(behind.refresh_if_changed().unwrap());
+        assert_eq!(ids(&behind), ids(&w));
+        assert_eq!(behind.len(), 47);
+        assert_eq!(behind.parts(), (0, 47));
     }
 
     /// A store from before the graph (no key/seq columns) is upgraded in
