@@ -7,38 +7,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use sluice_core::{EmbedError, TextEmbedder};
 use sluice_engine::{Pipeline, RunOptions, RunReport};
 use sluice_spec::load_pipeline_str;
-
-/// Vectors from the text's bytes: enough for an index, and no model, so a
-/// big tree's first sync takes seconds and the test is about the source.
-struct ByteEmbedder;
-
-impl TextEmbedder for ByteEmbedder {
-    fn dim(&self) -> usize {
-        4
-    }
-    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        Ok(texts
-            .iter()
-            .map(|t| {
-                let mut v = [1.0f32; 4];
-                for (i, b) in t.bytes().enumerate() {
-                    v[i % 4] += b as f32;
-                }
-                let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-                v.iter().map(|x| x / n).collect()
-            })
-            .collect())
-    }
-    fn count_tokens(&self, text: &str) -> usize {
-        text.split_whitespace().count()
-    }
-    fn max_length(&self) -> usize {
-        256
-    }
-}
+use sluice_tests::ByteEmbedder;
 
 const YAML: &str = "name: tree\nsources:\n  - id: docs\n    type: files\n    visibility: public\n    settings:\n      path: tree\n      glob: \"**/*.md\"\nsinks:\n  - type: embedded\n";
 

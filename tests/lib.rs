@@ -96,3 +96,32 @@ pub fn corpus() -> Vec<serde_json::Value> {
         serde_json::json!({"id": "laptop", "title": "New hire laptop setup", "text": "## Hardware\n\nEngineers receive a 16-inch laptop.\n\n## Accounts\n\nRequest GitLab and VPN access on day one.", "updated_at": "2025-01-15T10:00:00Z"}),
     ]
 }
+
+/// Vectors from the text's bytes: enough for an index, and no model, so a
+/// big tree's first sync takes seconds and the test is about the source.
+pub struct ByteEmbedder;
+
+impl sluice_core::TextEmbedder for ByteEmbedder {
+    fn dim(&self) -> usize {
+        4
+    }
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, sluice_core::EmbedError> {
+        Ok(texts
+            .iter()
+            .map(|t| {
+                let mut v = [1.0f32; 4];
+                for (i, b) in t.bytes().enumerate() {
+                    v[i % 4] += b as f32;
+                }
+                let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+                v.iter().map(|x| x / n).collect()
+            })
+            .collect())
+    }
+    fn count_tokens(&self, text: &str) -> usize {
+        text.split_whitespace().count()
+    }
+    fn max_length(&self) -> usize {
+        256
+    }
+}

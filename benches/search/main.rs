@@ -48,7 +48,11 @@ struct Args {
     serve: Option<PathBuf>,
     /// The caller's principals on every `--serve` request (the ACL filter);
     /// `benches/ann`'s indexes use `bench:group:g0` … `g9`.
-    #[arg(long, value_delimiter = ',', default_value = "group:engineering,user:bench@example.com")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "group:engineering,user:bench@example.com"
+    )]
     principals: Vec<String>,
     /// Requests per (mode, clients) setting with `--serve`.
     #[arg(long, default_value_t = 1500)]
@@ -100,7 +104,15 @@ async fn main() -> Result<()> {
         started.elapsed().as_secs_f64() * 1e3 / refs.len() as f64
     );
     if let Some(corpus) = &args.serve {
-        serve(now.clone(), embedder.clone(), corpus, args.requests, chunks, &args.principals).await?;
+        serve(
+            now.clone(),
+            embedder.clone(),
+            corpus,
+            args.requests,
+            chunks,
+            &args.principals,
+        )
+        .await?;
     }
     let before: Arc<dyn SearchBackend> =
         Arc::new(sluice_index::EmbeddedSearch::chunk_level_baseline(index));

@@ -917,6 +917,58 @@ def query_rows():
     return [(q, ext[kind][0], ext[kind][1](ref)) for q, kind, ref in load("queries.json")]
 
 
+def _target(kind: str, ref: str):
+    """(pipeline source id, external id) of a placeholder's target; None for people."""
+    if kind in ("J", "JM"):
+        return "jira", JIRA_BY_REF[ref]["key"]
+    if kind in ("MR", "MRURL"):
+        return "gitlab-mrs", GL_BY_REF[ref]["doc"]["references"]["full"]
+    if kind in ("GI", "GIURL"):
+        return "gitlab-issues", GL_BY_REF[ref]["doc"]["references"]["full"]
+    if kind in ("CT", "CURL"):
+        return "confluence", CONF_BY_REF[ref]["id"]
+    if kind == "SL":
+        t = SLACK_BY_REF[ref]
+        return _slack_source(t), f"thread:{t['channel']['id']}:{t['thread_ts']}"
+    return None
+
+
+def _slack_source(t: dict) -> str:
+    return "slack-private" if t["channel"].get("is_private") else "slack"
+
+
+_EDGE = {"J": "mentions", "JM": "embeds", "MR": "mentions", "GI": "mentions", "MRURL": "links_to",
+         "GIURL": "links_to", "CT": "links_to", "CURL": "links_to", "SL": "links_to"}
+
+
+def link_rows() -> list[tuple[str, str, str, str, str]]:
+    """The true links between the sample's documents, from the hand-written cross-reference placeholders
+    (each one a reference an author put in the text) and the Confluence page tree: what the link extractor
+    is scored against. Computed before placeholders are resolved, so independent of Sluice's extractor."""
+    docs = [("confluence", p["id"], p) for p in CONF]
+    docs += [("jira", d["key"], d) for d in JIRA]
+    docs += [("gitlab-issues", d["references"]["full"], d) for d in GL_ISSUES]
+    docs += [("gitlab-mrs", d["references"]["full"], d) for d in GL_MRS]
+    docs += [(_slack_source(t), f"thread:{t['channel']['id']}:{t['thread_ts']}", t) for t in SLACK]
+    rows = set()
+    for src, ext, obj in docs:
+        for m in _PH.finditer(json.dumps(obj, ensure_ascii=False)):
+            to = _target(m.group(1), m.group(2))
+            if to and to != (src, ext):
+                rows.add((src, ext, _EDGE[m.group(1)], *to))
+    for p in CONF:
+        if p.get("ancestors"):
+            rows.add(("confluence", p["id"], "child_of", "confluence", p["ancestors"][-1]["id"]))
+    # One row per directed pair: the strongest edge wins, as `related` shows it.
+    rank = {"child_of": 4, "embeds": 3, "links_to": 2, "mentions": 1}
+    best = {}
+    for r in rows:
+        k = (r[0], r[1], r[3], r[4])
+        if k not in best or rank[r[2]] > rank[best[k][2]]:
+            best[k] = r
+    return sorted(best.values())
+
+
 # ---- Output and validation -------------------------------------------------------------------------------
 
 def write_jsonl(path: Path, docs: list[dict]):
@@ -1017,6 +1069,7 @@ def main(argv=None):
     build_jira()
     build_gitlab()
 
+    links = link_rows()
     conf = [resolve(p, xml=True) for p in sorted(CONF, key=lambda p: int(p["id"]))]
     jira_docs = [resolve(d) for d in sorted(JIRA, key=lambda d: int(d["id"]))]
     for d in jira_docs:
@@ -1036,6 +1089,11 @@ def main(argv=None):
     with (out / "queries.tsv").open("w", encoding="utf-8", newline="\n") as f:
         f.write("query\tfile\texternal_id\n")
         for row in query_rows():
+            f.write("\t".join(row) + "\n")
+
+    with (out / "links.tsv").open("w", encoding="utf-8", newline="\n") as f:
+        f.write("from_source\tfrom_id\tedge\tto_source\tto_id\n")
+        for row in links:
             f.write("\t".join(row) + "\n")
 
     counts = validate(out)

@@ -396,6 +396,16 @@ impl FilesSource {
             .filter(|p| !p.is_empty())
             .collect::<Vec<_>>()
             .join("\n\n");
+        // Link targets (hrefs, page links, Jira macros) from the markup as
+        // written: converting to text keeps only their labels.
+        if format != TextFormat::Plain {
+            let raw = pick(&m.text, &defaults.text)
+                .map(|e| e.eval_all_with(rec, raw_markup))
+                .unwrap_or_default();
+            for r in &raw {
+                sluice_links::markup::add_targets(&mut d.metadata, r);
+            }
+        }
         d.url = pick(&m.url, &defaults.url).and_then(|e| e.eval_first(rec));
         d.author = pick(&m.author, &defaults.author).and_then(|e| e.eval_first(rec));
         let time = |e: Option<Exprs>, field: &str| -> Result<_, (Option<String>, String)> {
@@ -677,3 +687,11 @@ impl Source for FilesSource {
 
 #[cfg(test)]
 mod tests;
+
+/// A text value as written (an ADF body as its JSON), for reading link targets.
+fn raw_markup(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}

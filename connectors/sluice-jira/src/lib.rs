@@ -675,7 +675,8 @@ impl Source for JiraSource {
                 match self.queue.pop_front() {
                     Some((project, since)) => {
                         tracing::info!(source = %self.id, project = %project, since = ?since, "listing");
-                        self.listed_before += self.current.as_ref().map_or(0, |l| l.start_at as u64);
+                        self.listed_before +=
+                            self.current.as_ref().map_or(0, |l| l.start_at as u64);
                         self.current = Some(Listing {
                             project,
                             since,

@@ -245,6 +245,14 @@ impl ChannelCtx<'_> {
         if !files.is_empty() {
             d.metadata.insert("files".into(), Value::Array(files));
         }
+        // `<url|label>` keeps only its label in the text: the targets are
+        // read from the mrkdwn as written (and from Block Kit links).
+        for m in msgs {
+            sluice_links::markup::add_targets(&mut d.metadata, &m.text);
+            if !m.blocks.is_null() {
+                sluice_links::markup::add_targets(&mut d.metadata, &m.blocks.to_string());
+            }
+        }
         d
     }
 

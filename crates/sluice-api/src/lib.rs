@@ -49,6 +49,11 @@ pub struct SearchBody {
     pub mode: Option<String>,
     #[serde(default)]
     pub filters: Option<FilterBody>,
+    /// Attach to each hit up to 5 documents it is linked to (an issue its
+    /// text mentions, the MR that closes it, the page that links it), each
+    /// one the caller may read. Default `false`: plain search stays as fast.
+    #[serde(default)]
+    pub related: bool,
 }
 
 /// A JSON integer, however written: JSON Schema counts `15.0` as the
@@ -113,6 +118,74 @@ pub struct HitBody {
     pub updated_at: Option<String>,
     pub keyword_rank: Option<usize>,
     pub vector_rank: Option<usize>,
+    /// With `"related": true`: linked documents the caller may read, the
+    /// strongest links first. Documents the caller may not read are left
+    /// out without a trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub related: Option<Vec<RelatedBody>>,
+}
+
+/// A document linked to a hit or to the document a traversal started from.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RelatedBody {
+    pub id: String,
+    pub external_id: String,
+    pub title: String,
+    pub url: Option<String>,
+    pub source: String,
+    pub kind: String,
+    /// `mentions` (an issue key or GitLab reference in the text), `closes`
+    /// (a closing reference), `links_to` (a URL or page link), `embeds` (a
+    /// Jira macro), `child_of` (the parent page or thread).
+    #[schema(example = "mentions")]
+    pub edge: String,
+    /// `out`: the hit (or start) refers to this document; `in`: this
+    /// document refers to the hit.
+    #[schema(example = "out")]
+    pub direction: String,
+}
+
+impl From<sluice_core::search::Related> for RelatedBody {
+    fn from(r: sluice_core::search::Related) -> RelatedBody {
+        RelatedBody {
+            id: r.doc_id.to_string(),
+            external_id: r.external_id,
+            title: r.title,
+            url: r.url,
+            source: r.source,
+            kind: r.kind,
+            edge: r.edge,
+            direction: r.direction,
+        }
+    }
+}
+
+/// A document reached by `GET /v1/documents/{id}/related`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ReachedBody {
+    #[serde(flatten)]
+    pub doc: RelatedBody,
+    /// 1: linked to the start; 2: linked to a document at depth 1.
+    pub depth: usize,
+    /// The id of the document it was reached from.
+    pub via: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RelatedResult {
+    pub id: String,
+    pub related: Vec<ReachedBody>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RelatedQuery {
+    /// 1 (default) or 2.
+    #[param(minimum = 1, maximum = 2)]
+    pub depth: Option<usize>,
+    /// Documents per step (1–20, default 10).
+    #[param(minimum = 1, maximum = 20)]
+    pub limit: Option<usize>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -142,8 +215,8 @@ pub struct Health {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Sluice search API", description = "Hybrid (BM25 + vector) search over indexed company knowledge. With a key file, every route but /healthz, /readyz, the page and this document needs `Authorization: Bearer <key or JWT>` or `X-API-Key`; a server started with --no-auth needs none."),
-    paths(search, document, healthz, metrics),
-    components(schemas(SearchBody, FilterBody, ModeName, HitBody, SearchResult, ErrorBody, Health, DocumentBody)),
+    paths(search, document, related, healthz, metrics),
+    components(schemas(SearchBody, FilterBody, ModeName, HitBody, RelatedBody, ReachedBody, RelatedResult, SearchResult, ErrorBody, Health, DocumentBody)),
     modifiers(&SecuritySchemes),
     security(("bearer" = []), ("api_key" = []), ())
 )]
@@ -371,7 +444,8 @@ pub fn search_routes_with_doc(state: Arc<ApiState>, doc: utoipa::openapi::OpenAp
     let doc = Arc::new(doc);
     let mut data = Router::new()
         .route("/v1/search", post(search))
-        .route("/v1/documents/{id}", get(document));
+        .route("/v1/documents/{id}", get(document))
+        .route("/v1/documents/{id}/related", get(related));
     let public_metrics = state
         .public_metrics
         .load(std::sync::atomic::Ordering::Relaxed);
@@ -497,6 +571,73 @@ async fn document(
         chunks: chunks.iter().map(|c| c.text.clone()).collect(),
     })
     .into_response()
+}
+
+/// `GET /v1/documents/{id}/related`: the documents linked to one the
+/// caller may read (depth 1), and those linked to them (depth 2), each
+/// readable by the caller; only readable documents are walked through.
+/// A start the caller may not read is a 404 like a missing one.
+#[utoipa::path(get, path = "/v1/documents/{id}/related",
+    params(("id" = uuid::Uuid, Path, description = "Document id (the `id` of a search hit)"), RelatedQuery),
+    responses((status = 200, body = RelatedResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn related(
+    State(st): State<Arc<ApiState>>,
+    caller: Option<axum::Extension<auth::Caller>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    query: Result<axum::extract::Query<RelatedQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(doc_id) = uuid::Uuid::parse_str(&id) else {
+        return bad_request(format!(
+            "`{id}` is not a document id (a UUID, the `id` of a search hit)"
+        ));
+    };
+    let q = match query {
+        Ok(axum::extract::Query(q)) => q,
+        Err(e) => return bad_request(format!("invalid query string: {}", e.body_text())),
+    };
+    let depth = q.depth.unwrap_or(1);
+    if !(1..=sluice_search::MAX_DEPTH).contains(&depth) {
+        return bad_request(format!("depth must be 1 or {}", sluice_search::MAX_DEPTH));
+    }
+    let limit = q.limit.unwrap_or(10);
+    if !(1..=20).contains(&limit) {
+        return bad_request("limit must be between 1 and 20");
+    }
+    let access = caller
+        .map(|c| c.0.access)
+        .unwrap_or_else(|| st.access.clone());
+    let indexes = st.indexes.indexes();
+    match sluice_search::traverse(&indexes, doc_id, &access, depth, limit).await {
+        Ok(Some(reached)) => Json(RelatedResult {
+            id: doc_id.to_string(),
+            related: reached
+                .into_iter()
+                .map(|r| ReachedBody {
+                    doc: r.doc.into(),
+                    depth: r.depth,
+                    via: r.via.to_string(),
+                })
+                .collect(),
+        })
+        .into_response(),
+        Ok(None) => (
+            StatusCode::NOT_FOUND,
+            Json(ErrorBody {
+                error: format!("no document `{id}`"),
+            }),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "related lookup failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(ErrorBody {
+                    error: "related lookup failed; see server logs".into(),
+                }),
+            )
+                .into_response()
+        }
+    }
 }
 
 /// Only requests whose `Host` names one of `hosts` (any port) are served;
@@ -682,6 +823,7 @@ async fn search(
     let access = caller
         .map(|c| c.0.access)
         .unwrap_or_else(|| st.access.clone());
+    let with_related = body.related;
     let req = match to_request(body, access) {
         Ok(r) => r,
         Err(resp) => {
@@ -694,7 +836,26 @@ async fn search(
     };
     let mode = mode_name(req.mode);
     let (indexes, embedder) = (st.indexes.indexes(), st.embedder.clone());
-    let outcome = run_search(&indexes, embedder, &req).await;
+    let mut outcome = run_search(&indexes, embedder, &req).await;
+    let mut related = std::collections::HashMap::new();
+    if with_related && let Ok(resp) = &mut outcome {
+        let ids: Vec<uuid::Uuid> = resp.hits.iter().map(|h| h.doc_id).collect();
+        match sluice_search::related_many(
+            &indexes,
+            &ids,
+            &req.access,
+            sluice_core::search::RELATED_PER_HIT,
+        )
+        .await
+        {
+            Ok(r) => related = r,
+            Err(e) => {
+                tracing::warn!(error = %e, "related documents unavailable");
+                resp.warnings
+                    .push("related documents are unavailable; see server logs".into());
+            }
+        }
+    }
     st.metrics
         .latency
         .with_label_values(&[mode])
@@ -721,6 +882,14 @@ async fn search(
                     updated_at: h.updated_at,
                     keyword_rank: h.keyword_rank,
                     vector_rank: h.vector_rank,
+                    related: with_related.then(|| {
+                        related
+                            .remove(&h.doc_id)
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(RelatedBody::from)
+                            .collect()
+                    }),
                 })
                 .collect();
             st.metrics

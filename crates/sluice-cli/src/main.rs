@@ -146,6 +146,35 @@ enum Command {
         all_access: bool,
         #[arg(long)]
         json: bool,
+        /// Show under each hit the documents it is linked to (that you may read).
+        #[arg(long)]
+        related: bool,
+    },
+    /// Documents linked to one (issue keys, GitLab references, page links, URLs, parents), each one the principals may read.
+    Related {
+        /// A document id (the `id` of a hit) or `source:external_id`, e.g. `jira:PAY-1432`.
+        doc: String,
+        /// Read this pipeline's stores instead of the data directory's index.
+        #[arg(long)]
+        pipeline: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataDir,
+        #[command(flatten)]
+        model: ModelArgs,
+        /// 1: linked documents; 2: also the documents linked to those.
+        #[arg(long, default_value_t = 1)]
+        depth: usize,
+        /// Linked documents shown per document.
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        /// As these principals, as stored (comma-separated); default: public documents only.
+        #[arg(long = "as")]
+        principals: Option<String>,
+        /// Ignore document ACLs (trusted local use).
+        #[arg(long, conflicts_with = "principals")]
+        all_access: bool,
+        #[arg(long)]
+        json: bool,
     },
     /// Serve the HTTP search API.
     Serve {
@@ -317,6 +346,7 @@ async fn dispatch(cmd: Command) -> Result<(), Failure> {
             principals,
             all_access,
             json,
+            related,
         } => {
             let args = cmd::search::Args {
                 query,
@@ -327,8 +357,31 @@ async fn dispatch(cmd: Command) -> Result<(), Failure> {
                 principals,
                 all_access,
                 json,
+                related,
             };
             cmd::search::run(args, &data.data_dir, &model).await
+        }
+        Command::Related {
+            doc,
+            pipeline,
+            data,
+            model,
+            depth,
+            limit,
+            principals,
+            all_access,
+            json,
+        } => {
+            let args = cmd::related::Args {
+                doc,
+                pipeline,
+                depth,
+                limit,
+                principals,
+                all_access,
+                json,
+            };
+            cmd::related::run(args, &data.data_dir, &model).await
         }
         Command::Serve {
             pipeline,

@@ -108,7 +108,9 @@ impl RunProgress {
                                 source = %source, docs = c.docs, expected_total = total.unwrap_or_default(), eta_s,
                                 chunks_embedded = c.chunks, docs_per_s, chunks_per_s, "progress"
                             ),
-                            None => tracing::info!(source = %source, docs = c.docs, chunks_embedded = c.chunks, docs_per_s, chunks_per_s, "progress"),
+                            None => {
+                                tracing::info!(source = %source, docs = c.docs, chunks_embedded = c.chunks, docs_per_s, chunks_per_s, "progress")
+                            }
                         }
                     }
                 }
@@ -212,7 +214,20 @@ fn render_snippet(s: &str) -> String {
         .replace('\n', " ")
 }
 
-pub fn print_hits(r: &SearchResponse) {
+/// One linked document, as `sluice search --related` and `sluice related` show it.
+pub fn related_line(r: &sluice_core::search::Related) -> String {
+    let arrow = if r.direction == "out" { "→" } else { "←" };
+    let mut line = format!("{arrow} {} {}  [{} {}]", r.edge, r.title, r.source, r.kind);
+    if let Some(u) = &r.url {
+        line.push_str(&format!("  {u}"));
+    }
+    line
+}
+
+pub fn print_hits(
+    r: &SearchResponse,
+    related: Option<&std::collections::HashMap<uuid::Uuid, Vec<sluice_core::search::Related>>>,
+) {
     if r.hits.is_empty() {
         println!("no results ({:?}, {:.1} ms)", r.mode, r.took_ms);
         return;
@@ -236,6 +251,9 @@ pub fn print_hits(r: &SearchResponse) {
             println!("    {u}");
         }
         println!("    {}", render_snippet(&h.snippet));
+        for rel in related.and_then(|m| m.get(&h.doc_id)).into_iter().flatten() {
+            println!("    {}", related_line(rel));
+        }
     }
     println!("{} hits ({:?}, {:.1} ms)", r.hits.len(), r.mode, r.took_ms);
 }
@@ -298,7 +316,11 @@ mod tests {
     #[test]
     fn eta_is_what_is_left_at_the_rate_so_far() {
         assert_eq!(eta_seconds(250, Some(1_000), 50.0), Some(15.0));
-        assert_eq!(eta_seconds(1_200, Some(1_000), 50.0), Some(0.0), "a source that lists more than it said is done, not negative");
+        assert_eq!(
+            eta_seconds(1_200, Some(1_000), 50.0),
+            Some(0.0),
+            "a source that lists more than it said is done, not negative"
+        );
         assert_eq!(eta_seconds(10, None, 50.0), None, "no total, no ETA");
         assert_eq!(eta_seconds(0, Some(10), 0.0), None, "no rate yet, no ETA");
     }

@@ -256,6 +256,26 @@ pub struct SearchResponse {
     pub warnings: Vec<String>,
 }
 
+/// A document linked to another (a hit, or the document `related` was
+/// asked about) that the caller may read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Related {
+    pub doc_id: Uuid,
+    pub external_id: String,
+    pub title: String,
+    pub url: Option<String>,
+    pub source: String,
+    pub kind: String,
+    /// The edge type (`mentions`, `closes`, `links_to`, `embeds`, `child_of`).
+    pub edge: String,
+    /// `out`: the document asked about refers to this one; `in`: this one
+    /// refers to it.
+    pub direction: String,
+}
+
+/// Related documents shown per hit unless the request asks otherwise.
+pub const RELATED_PER_HIT: usize = 5;
+
 /// One chunk a leg found, best first within the leg.
 #[derive(Debug, Clone)]
 pub struct LegChunk {
@@ -327,6 +347,26 @@ pub trait SearchBackend: Send + Sync {
 
     /// Chunks held, when the store can tell cheaply.
     async fn chunk_count(&self) -> Option<u64>;
+
+    /// For each of `ids`, up to `per_doc` linked documents that `access`
+    /// may read, the strongest links first. A document the caller may not
+    /// read is left out without a trace (no count, no placeholder). Empty
+    /// when the backend keeps no link graph.
+    async fn related(
+        &self,
+        _ids: &[Uuid],
+        _access: &Access,
+        _per_doc: usize,
+    ) -> Result<std::collections::HashMap<Uuid, Vec<Related>>, String> {
+        Ok(std::collections::HashMap::new())
+    }
+
+    /// Whether `access` may read document `id` (the start of a traversal);
+    /// `false` when unknown.
+    async fn readable(&self, id: &Uuid, access: &Access) -> Result<bool, String> {
+        let chunks = self.document_chunks(id).await?;
+        Ok(!chunks.is_empty() && chunks.iter().all(|c| access.allows(&c.acl)))
+    }
 }
 
 /// Best chunk per document, in rank order.

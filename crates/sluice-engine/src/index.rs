@@ -27,6 +27,8 @@ pub(crate) struct Indexer {
     pub embedder: Arc<dyn TextEmbedder>,
     pub transform: Option<SqlTransform>,
     pub chunker: Chunker,
+    /// What restricts link extraction (the Jira projects the pipeline reads).
+    pub links: sluice_links::LinkSettings,
 }
 
 /// Why documents could not be indexed.
@@ -423,11 +425,15 @@ impl Indexer {
                     vector: None,
                 });
             }
-            states.push(plan::doc_state(
+            let mut state = plan::doc_state(
                 &d,
                 hash,
                 chunks.iter().map(|c| c.content_hash.clone()).collect(),
-            ));
+            );
+            let started = Instant::now();
+            state.graph = Some(plan::doc_graph(&d, &self.links));
+            r.link_seconds += started.elapsed().as_secs_f64();
+            states.push(state);
             writes.push(DocumentWrite {
                 doc_id: id,
                 chunk_count: chunks.len() as u32,

@@ -12,6 +12,7 @@ mod index;
 mod plan;
 mod publish;
 pub mod registry;
+pub mod related;
 mod report;
 pub mod runner;
 pub mod transform;

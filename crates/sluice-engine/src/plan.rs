@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use sluice_core::{DeadLetter, DocAccess, Document};
-use sluice_state::{DocState, StateStore};
+use sluice_state::{DocGraph, DocState, StateStore};
 use uuid::Uuid;
 
 use crate::report::ProgressEvent;
@@ -235,6 +235,23 @@ pub(crate) fn doc_state(d: &Document, content_hash: String, chunk_hashes: Vec<St
         chunk_hashes,
         source_access: access.clone(),
         access,
+        graph: None,
+    }
+}
+
+/// The document's part of the link graph, as the state store keeps it.
+pub(crate) fn doc_graph(d: &Document, settings: &sluice_links::LinkSettings) -> DocGraph {
+    let links = sluice_links::extract(d, settings);
+    DocGraph {
+        kind: d.kind.as_str().to_string(),
+        title: d.title.clone(),
+        url: d.url.clone(),
+        names: links.names,
+        edges: links
+            .edges
+            .into_iter()
+            .map(|(k, t)| (k.as_str().to_string(), t))
+            .collect(),
     }
 }
 

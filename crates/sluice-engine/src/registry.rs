@@ -37,11 +37,10 @@ fn credential_diagnostics(p: &LoadedPipeline, i: usize, needed: &[String]) -> Ve
     let mut d = Vec::new();
     for name in needed {
         if !src.credentials.contains_key(name) {
-            d.push(
-                p.diagnostic(
-                    &format!("sources[{i}].credentials"),
-                    format!("a `{}` source needs credential `{name}`", src.source_type),
-                    Some(format!(
+            d.push(p.diagnostic(
+                &format!("sources[{i}].credentials"),
+                format!("a `{}` source needs credential `{name}`", src.source_type),
+                Some(format!(
                         "credentials: {{ {} }}",
                         needed
                             .iter()
@@ -49,8 +48,7 @@ fn credential_diagnostics(p: &LoadedPipeline, i: usize, needed: &[String]) -> Ve
                             .collect::<Vec<_>>()
                             .join(", ")
                     )),
-                ),
-            );
+            ));
         }
     }
     for name in src.credentials.keys() {
@@ -273,9 +271,30 @@ pub fn open_search_backend(
     data_dir: &Path,
     dim: usize,
 ) -> Result<Arc<dyn SearchBackend>, String> {
-    open_stores(reg, p, data_dir, dim, false)?
+    let search = open_stores(reg, p, data_dir, dim, false)?
         .search
-        .ok_or_else(|| format!("{}: the pipeline has no sink to search", p.file))
+        .ok_or_else(|| format!("{}: the pipeline has no sink to search", p.file))?;
+    with_links(search, data_dir, Some(&p.spec.name))
+}
+
+/// The backend with the link graph the data directory's state holds
+/// (`related`); as it is when there is no state there (searching remote
+/// stores from another machine).
+fn with_links(
+    search: Arc<dyn SearchBackend>,
+    data_dir: &Path,
+    pipeline: Option<&str>,
+) -> Result<Arc<dyn SearchBackend>, String> {
+    let path = crate::state_path(data_dir);
+    if !path.exists() {
+        return Ok(search);
+    }
+    let state = sluice_state::StateStore::open(&path).map_err(|e| e.to_string())?;
+    Ok(crate::related::LinkedBackend::new(
+        search,
+        Arc::new(state),
+        pipeline.map(str::to_string),
+    ))
 }
 
 /// The `transport:` block as JSON, or `None` in-process.
@@ -348,7 +367,7 @@ pub fn open_data_dir_search(
         writable: false,
     };
     match store.open(&ctx)?.search {
-        StoreSearch::Complete(b) => Ok(b),
+        StoreSearch::Complete(b) => with_links(b, data_dir, None),
         _ => Err("the embedded store does not search by itself".into()),
     }
 }

@@ -58,6 +58,8 @@ pub struct SourceReport {
     pub access_updated: u64,
     pub pruned: bool,
     pub embed_seconds: f64,
+    /// Time spent extracting the link graph.
+    pub link_seconds: f64,
     pub seconds: f64,
 }
 
@@ -83,6 +85,7 @@ impl SourceReport {
             dead_letters: Vec::new(),
             pruned: false,
             embed_seconds: 0.0,
+            link_seconds: 0.0,
             seconds: 0.0,
         }
     }

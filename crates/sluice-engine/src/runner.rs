@@ -58,6 +58,34 @@ pub struct Pipeline {
     observer: Option<Observer>,
 }
 
+/// The Jira project keys the pipeline's Jira sources read, when they list
+/// them: only those keys are references then.
+fn link_settings(loaded: &LoadedPipeline) -> sluice_links::LinkSettings {
+    let mut keys = std::collections::BTreeSet::new();
+    let mut listed = false;
+    for s in &loaded.spec.sources {
+        if s.source_type != "jira" {
+            continue;
+        }
+        match s.settings.get("projects").and_then(|p| p.as_array()) {
+            Some(projects) if !projects.is_empty() => {
+                listed = true;
+                keys.extend(
+                    projects
+                        .iter()
+                        .filter_map(|p| p.as_str())
+                        .map(str::to_string),
+                );
+            }
+            // A Jira source without a project list (JQL) reads any project.
+            _ => return sluice_links::LinkSettings::default(),
+        }
+    }
+    sluice_links::LinkSettings {
+        jira_projects: listed.then_some(keys),
+    }
+}
+
 fn public_sources(loaded: &LoadedPipeline) -> HashSet<String> {
     loaded
         .spec
@@ -176,6 +204,7 @@ impl Pipeline {
             embedder,
             transform,
             chunker,
+            links: link_settings(&loaded),
         };
         Ok(Pipeline {
             public_sources: public_sources(&loaded),
@@ -249,6 +278,16 @@ impl Pipeline {
     /// What the search API reads for this pipeline: hybrid over the remote
     /// stores when it writes them, else its embedded index.
     pub fn search_backend(&self) -> Option<Arc<dyn SearchBackend>> {
+        let search = self.search.clone()?;
+        Some(crate::related::LinkedBackend::new(
+            search,
+            self.state.clone(),
+            Some(self.name().to_string()),
+        ))
+    }
+
+    /// The search backend without the link graph.
+    pub fn plain_search_backend(&self) -> Option<Arc<dyn SearchBackend>> {
         self.search.clone()
     }
 

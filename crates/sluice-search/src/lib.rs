@@ -444,5 +444,86 @@ pub async fn search_many(
     })
 }
 
+/// For each of `ids`, up to `per_doc` linked documents `access` may read,
+/// from every backend (a document lives in one of them).
+pub async fn related_many(
+    backends: &[Arc<dyn SearchBackend>],
+    ids: &[Uuid],
+    access: &sluice_core::search::Access,
+    per_doc: usize,
+) -> Result<std::collections::HashMap<Uuid, Vec<sluice_core::search::Related>>, String> {
+    let mut out: std::collections::HashMap<Uuid, Vec<sluice_core::search::Related>> =
+        std::collections::HashMap::new();
+    for b in backends {
+        for (id, mut related) in b.related(ids, access, per_doc).await? {
+            let list = out.entry(id).or_default();
+            related.retain(|r| !list.iter().any(|x| x.doc_id == r.doc_id));
+            list.extend(related);
+            list.truncate(per_doc);
+        }
+    }
+    Ok(out)
+}
+
+/// A document reached from the start of a traversal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reached {
+    pub doc: sluice_core::search::Related,
+    /// 1: linked to the start; 2: linked to a document at depth 1.
+    pub depth: usize,
+    /// The document it was reached from.
+    pub via: Uuid,
+}
+
+/// Deepest traversal `GET /v1/documents/{id}/related` and `sluice related` allow.
+pub const MAX_DEPTH: usize = 2;
+
+/// The documents linked to `start`, and with `depth` 2 those linked to
+/// them, that `access` may read; `None` when `start` itself is not
+/// readable (or unknown). Only readable documents are walked through: a
+/// hidden document never connects two visible ones.
+pub async fn traverse(
+    backends: &[Arc<dyn SearchBackend>],
+    start: Uuid,
+    access: &sluice_core::search::Access,
+    depth: usize,
+    per_doc: usize,
+) -> Result<Option<Vec<Reached>>, String> {
+    let mut readable = false;
+    for b in backends {
+        if b.readable(&start, access).await? {
+            readable = true;
+            break;
+        }
+    }
+    if !readable {
+        return Ok(None);
+    }
+    let mut seen: std::collections::HashSet<Uuid> = [start].into();
+    let mut frontier = vec![start];
+    let mut out = Vec::new();
+    for level in 1..=depth.clamp(1, MAX_DEPTH) {
+        let found = related_many(backends, &frontier, access, per_doc).await?;
+        let mut next = Vec::new();
+        for from in &frontier {
+            for r in found.get(from).into_iter().flatten() {
+                if seen.insert(r.doc_id) {
+                    next.push(r.doc_id);
+                    out.push(Reached {
+                        doc: r.clone(),
+                        depth: level,
+                        via: *from,
+                    });
+                }
+            }
+        }
+        frontier = next;
+        if frontier.is_empty() {
+            break;
+        }
+    }
+    Ok(Some(out))
+}
+
 #[cfg(test)]
 mod tests;

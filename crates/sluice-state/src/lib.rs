@@ -3,6 +3,10 @@
 //! history. Each page's checkpoint and document states commit in one
 //! transaction, after the sinks acknowledged that page.
 
+mod graph;
+
+pub use graph::{DocGraph, LinkedDoc, MAX_LINKS_READ};
+
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -33,6 +37,9 @@ pub struct DocState {
     /// The access the source gave before the transform (JSON; empty when
     /// unknown): what the permission pass compares a new listing with.
     pub source_access: String,
+    /// The document's part of the link graph, written with this state;
+    /// `None` leaves the stored one (read back as `None`).
+    pub graph: Option<DocGraph>,
 }
 
 /// A committed run of one source.
@@ -115,8 +122,9 @@ CREATE TABLE IF NOT EXISTS runs (
 ";
 
 /// The state format (`PRAGMA user_version`). 1: documents were indexed under
-/// the fail-closed access model with per-system principals.
-pub const STATE_VERSION: i64 = 1;
+/// the fail-closed access model with per-system principals. 2: every
+/// document's link graph is stored beside its state.
+pub const STATE_VERSION: i64 = 2;
 
 /// Upgrades a state store in place. Before version 1 every store held flat,
 /// unqualified ACLs in which an empty list meant "everyone". Those chunks are
@@ -148,7 +156,19 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         return Ok(());
     }
     let documents: i64 = conn.query_row("SELECT count(*) FROM documents", [], |r| r.get(0))?;
-    if documents > 0 {
+    if version == 1 && documents > 0 {
+        // Version 1 stored no link graph: the next run re-reads every
+        // source and records each document's links (content hashes are
+        // forgotten, chunk hashes kept: nothing is re-embedded, and a
+        // document whose payload is unchanged is not rewritten).
+        tracing::warn!(
+            documents,
+            "state predates the link graph: every source is re-read on the next run to record each document's links"
+        );
+        conn.execute_batch(
+            "BEGIN; UPDATE documents SET content_hash = ''; DELETE FROM checkpoints; COMMIT;",
+        )?;
+    } else if documents > 0 {
         tracing::warn!(
             documents,
             "state predates the access model: every source is re-read on the next run and every document rewritten with its access"
@@ -240,6 +260,7 @@ impl StateStore {
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
+        conn.execute_batch(graph::SCHEMA).map_err(err)?;
         migrate(&conn).map_err(err)?;
         Ok(StateStore {
             conn: Mutex::new(conn),
@@ -351,6 +372,9 @@ impl StateStore {
                 for d in &page.upserts {
                     let hashes = serde_json::to_string(&d.chunk_hashes).unwrap_or_else(|_| "[]".into());
                     up.execute(params![pipeline, d.doc_id.to_string(), d.source, d.external_id, d.content_hash, d.meta_hash, hashes, d.access, d.source_access])?;
+                    if let Some(g) = &d.graph {
+                        graph::write(&tx, pipeline, &d.doc_id.to_string(), g)?;
+                    }
                 }
                 // Settled: indexed now, or gone. A record's entries are
                 // found by its external id, which the documents row holds.
@@ -369,6 +393,7 @@ impl StateStore {
                 for id in &page.deletes {
                     forget.execute(params![pipeline, id.to_string()])?;
                     del.execute(params![pipeline, id.to_string()])?;
+                    graph::remove(&tx, pipeline, &id.to_string())?;
                 }
                 // One entry per record and kind: a record failing again
                 // replaces its entry and counts the attempt.
@@ -436,6 +461,12 @@ impl StateStore {
     /// and dead letters stay): the next version of each is treated as new.
     pub fn forget_documents(&self, pipeline: &str) -> Result<u64, StateError> {
         self.with(|c| {
+            for table in ["graph_nodes", "graph_names", "graph_edges"] {
+                c.execute(
+                    &format!("DELETE FROM {table} WHERE pipeline = ?1"),
+                    params![pipeline],
+                )?;
+            }
             c.execute(
                 "DELETE FROM documents WHERE pipeline = ?1",
                 params![pipeline],
@@ -697,6 +728,7 @@ fn row_to_state(r: &rusqlite::Row<'_>) -> rusqlite::Result<DocState> {
         chunk_hashes: serde_json::from_str(&hashes).unwrap_or_default(),
         access: r.get(6)?,
         source_access: r.get(7)?,
+        graph: None,
     })
 }
 
@@ -714,7 +746,110 @@ mod tests {
             chunk_hashes: vec!["a".into(), "b".into()],
             access: String::new(),
             source_access: String::new(),
+            graph: None,
         }
+    }
+
+    #[test]
+    fn a_store_from_before_the_link_graph_is_resynced_without_losing_hashes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.sqlite");
+        {
+            let s = StateStore::open(&path).unwrap();
+            let page = PageCommit {
+                cursor: Some("c1"),
+                upserts: vec![state("a")],
+                ..Default::default()
+            };
+            s.commit_page("p", "src", &page).unwrap();
+            s.with(|c| c.pragma_update(None, "user_version", 1))
+                .unwrap();
+        }
+        let s = StateStore::open(&path).unwrap();
+        assert_eq!(
+            s.checkpoint("p", "src").unwrap(),
+            None,
+            "every source is re-read"
+        );
+        let st = &s.doc_states("p", &[state("a").doc_id]).unwrap()[0];
+        assert_eq!(
+            st.content_hash, "",
+            "every document's links are recorded again"
+        );
+        assert_eq!(
+            (st.meta_hash.as_str(), &st.chunk_hashes),
+            ("m", &state("a").chunk_hashes),
+            "nothing re-embedded or rewritten"
+        );
+    }
+
+    #[test]
+    fn links_resolve_through_names_and_leave_with_their_document() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = StateStore::open(&dir.path().join("state.sqlite")).unwrap();
+        let with_graph = |ext: &str, names: &[&str], edges: &[(&str, &str)]| {
+            let mut st = state(ext);
+            st.access = r#"{"all_of":[["group:a"]]}"#.into();
+            st.graph = Some(DocGraph {
+                kind: "issue".into(),
+                title: format!("title {ext}"),
+                url: None,
+                names: names.iter().map(|n| n.to_string()).collect(),
+                edges: edges
+                    .iter()
+                    .map(|(e, t)| (e.to_string(), t.to_string()))
+                    .collect(),
+            });
+            st
+        };
+        let commit = |upserts: Vec<DocState>, deletes: Vec<Uuid>| {
+            s.commit_page(
+                "p",
+                "src",
+                &PageCommit {
+                    upserts,
+                    deletes,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        };
+        // The referring document first: nothing to resolve to yet.
+        commit(
+            vec![with_graph("t", &["doc:s:t"], &[("mentions", "jira:A-1")])],
+            vec![],
+        );
+        let (t, a) = (state("t").doc_id, state("a").doc_id);
+        assert!(s.linked("p", &[t]).unwrap().is_empty());
+        commit(vec![with_graph("a", &["doc:s:a", "jira:A-1"], &[])], vec![]);
+        let l = s.linked("p", &[t, a]).unwrap();
+        assert_eq!(l.len(), 2, "{l:?}");
+        assert!(l.iter().any(|x| x.from == t
+            && x.doc_id == a
+            && x.outgoing
+            && x.edge == "mentions"
+            && x.title == "title a"));
+        assert!(
+            l.iter()
+                .any(|x| x.from == a && x.doc_id == t && !x.outgoing)
+        );
+        assert_eq!(s.graph_size("p").unwrap(), (1, 3));
+        // A rewrite without the reference drops it; a deletion drops all.
+        commit(vec![with_graph("t", &["doc:s:t"], &[])], vec![]);
+        assert!(s.linked("p", &[t, a]).unwrap().is_empty());
+        commit(
+            vec![with_graph("t", &["doc:s:t"], &[("mentions", "jira:A-1")])],
+            vec![a],
+        );
+        assert!(s.linked("p", &[t]).unwrap().is_empty());
+        assert_eq!(
+            s.graph_size("p").unwrap(),
+            (1, 1),
+            "the unresolved edge waits"
+        );
+        // A state without a graph leaves the stored one.
+        commit(vec![state("t")], vec![]);
+        assert_eq!(s.graph_size("p").unwrap(), (1, 1));
     }
 
     #[test]

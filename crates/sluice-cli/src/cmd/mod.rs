@@ -4,6 +4,7 @@ pub mod daemon;
 pub mod dead_letters;
 pub mod eval;
 pub mod keygen;
+pub mod related;
 pub mod run;
 pub mod search;
 pub mod serve;

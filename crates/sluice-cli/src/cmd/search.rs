@@ -18,25 +18,14 @@ pub struct Args {
     pub principals: Option<String>,
     pub all_access: bool,
     pub json: bool,
+    /// Show each hit's linked documents (those the caller may read).
+    pub related: bool,
 }
 
 pub async fn run(args: Args, data_dir: &std::path::Path, model: &ModelArgs) -> Result<(), Failure> {
     let filters = parse_filters(&args.filters).map_err(Failure::Invalid)?;
     let mode: SearchMode = args.mode.parse().unwrap_or_default();
-    let access = if args.all_access {
-        Access::All
-    } else {
-        Access::Principals(
-            args.principals
-                .map(|p| {
-                    p.split(',')
-                        .map(|s| s.trim().to_string())
-                        .filter(|s| !s.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default(),
-        )
-    };
+    let access = access_of(args.all_access, args.principals);
     let (backend, embedder) = open_backend(
         args.pipeline.as_deref(),
         data_dir,
@@ -52,17 +41,40 @@ pub async fn run(args: Args, data_dir: &std::path::Path, model: &ModelArgs) -> R
         access,
     };
     let result = match embedder {
-        Some(e) => sluice_search::search_many(&[backend], e, &req).await,
+        Some(e) => sluice_search::search_many(std::slice::from_ref(&backend), e, &req).await,
         None => backend.search(&req, None).await,
     };
     let resp = result.map_err(|e| Failure::Runtime(format!("search failed: {e}")))?;
+    let related = if args.related {
+        let ids: Vec<_> = resp.hits.iter().map(|h| h.doc_id).collect();
+        Some(
+            sluice_search::related_many(
+                std::slice::from_ref(&backend),
+                &ids,
+                &req.access,
+                sluice_core::search::RELATED_PER_HIT,
+            )
+            .await
+            .map_err(|e| Failure::Runtime(format!("related documents: {e}")))?,
+        )
+    } else {
+        None
+    };
     if args.json {
+        let mut value = serde_json::to_value(&resp).unwrap_or_default();
+        if let (Some(related), Some(hits)) = (&related, value["hits"].as_array_mut()) {
+            for (hit, h) in hits.iter_mut().zip(&resp.hits) {
+                hit["related"] =
+                    serde_json::to_value(related.get(&h.doc_id).cloned().unwrap_or_default())
+                        .unwrap_or_default();
+            }
+        }
         println!(
             "{}",
-            serde_json::to_string_pretty(&resp).unwrap_or_default()
+            serde_json::to_string_pretty(&value).unwrap_or_default()
         );
     } else {
-        output::print_hits(&resp);
+        output::print_hits(&resp, related.as_ref());
         for w in &resp.warnings {
             println!("(partial results: {w})");
         }
@@ -73,4 +85,21 @@ pub async fn run(args: Args, data_dir: &std::path::Path, model: &ModelArgs) -> R
         }
     }
     Ok(())
+}
+
+/// `--all-access`, or `--as` principals (public documents only without).
+pub fn access_of(all_access: bool, principals: Option<String>) -> Access {
+    if all_access {
+        return Access::All;
+    }
+    Access::Principals(
+        principals
+            .map(|p| {
+                p.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default(),
+    )
 }

@@ -1,0 +1,160 @@
+//! `related` for any store: the link graph lives in the state store beside
+//! each document's state (see `sluice_state::graph`), so a search backend
+//! is wrapped with the state it was written with. Each linked document is
+//! checked against the caller's access as the state records it (what the
+//! stores hold, updated by the permission pass); an unknown access hides it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use sluice_core::DocAccess;
+use sluice_core::search::{
+    Access, ChunkPayload, Related, SearchBackend, SearchRequest, SearchResponse,
+};
+use sluice_links::EdgeKind;
+use sluice_state::{LinkedDoc, StateStore};
+use uuid::Uuid;
+
+/// A search backend with the link graph of the pipelines whose state it holds.
+pub struct LinkedBackend {
+    inner: Arc<dyn SearchBackend>,
+    state: Arc<StateStore>,
+    /// The pipelines whose graph is read; `None`: every pipeline in the state.
+    pipeline: Option<String>,
+}
+
+impl LinkedBackend {
+    pub fn new(
+        inner: Arc<dyn SearchBackend>,
+        state: Arc<StateStore>,
+        pipeline: Option<String>,
+    ) -> Arc<dyn SearchBackend> {
+        Arc::new(LinkedBackend {
+            inner,
+            state,
+            pipeline,
+        })
+    }
+}
+
+/// Picks what the caller may see: readable documents only, each once with
+/// its strongest link, strongest first, at most `per_doc` per document.
+pub fn choose(
+    rows: Vec<LinkedDoc>,
+    access: &Access,
+    per_doc: usize,
+) -> HashMap<Uuid, Vec<Related>> {
+    let mut by_from: HashMap<Uuid, HashMap<Uuid, (u8, bool, Related)>> = HashMap::new();
+    for row in rows {
+        if row.doc_id == row.from || !readable(&row.access, access) {
+            continue;
+        }
+        let Some(kind) = EdgeKind::parse(&row.edge) else {
+            continue;
+        };
+        let strength = kind.strength();
+        let entry = by_from.entry(row.from).or_default();
+        let better = entry
+            .get(&row.doc_id)
+            .is_none_or(|(s, out, _)| (strength, row.outgoing) > (*s, *out));
+        if better {
+            entry.insert(
+                row.doc_id,
+                (
+                    strength,
+                    row.outgoing,
+                    Related {
+                        doc_id: row.doc_id,
+                        external_id: row.external_id,
+                        title: row.title,
+                        url: row.url,
+                        source: row.source,
+                        kind: row.kind,
+                        edge: row.edge,
+                        direction: if row.outgoing { "out" } else { "in" }.into(),
+                    },
+                ),
+            );
+        }
+    }
+    by_from
+        .into_iter()
+        .map(|(from, docs)| {
+            let mut docs: Vec<_> = docs.into_values().collect();
+            docs.sort_by(|a, b| {
+                (b.0, b.1)
+                    .cmp(&(a.0, a.1))
+                    .then_with(|| a.2.title.cmp(&b.2.title))
+                    .then_with(|| a.2.doc_id.cmp(&b.2.doc_id))
+            });
+            (from, docs.into_iter().take(per_doc).map(|d| d.2).collect())
+        })
+        .collect()
+}
+
+/// The same rule as a hit's (`Access::allows_doc`); an access the state
+/// does not know (empty, or unreadable JSON) is readable by nobody.
+fn readable(stored: &str, access: &Access) -> bool {
+    if stored.is_empty() {
+        return false;
+    }
+    match serde_json::from_str::<DocAccess>(stored) {
+        Ok(a) => a.validate().is_ok() && access.allows_doc(&a),
+        Err(_) => false,
+    }
+}
+
+impl LinkedBackend {
+    fn linked(&self, ids: &[Uuid]) -> Result<Vec<LinkedDoc>, String> {
+        let pipelines = match &self.pipeline {
+            Some(p) => vec![p.clone()],
+            None => self.state.pipelines().map_err(|e| e.to_string())?,
+        };
+        let mut rows = Vec::new();
+        for p in pipelines {
+            rows.extend(self.state.linked(&p, ids).map_err(|e| e.to_string())?);
+        }
+        Ok(rows)
+    }
+}
+
+#[async_trait]
+impl SearchBackend for LinkedBackend {
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+
+    async fn search(
+        &self,
+        req: &SearchRequest,
+        query_vector: Option<&[f32]>,
+    ) -> Result<SearchResponse, String> {
+        self.inner.search(req, query_vector).await
+    }
+
+    async fn document_chunks(&self, doc_id: &Uuid) -> Result<Vec<ChunkPayload>, String> {
+        self.inner.document_chunks(doc_id).await
+    }
+
+    async fn chunk_count(&self) -> Option<u64> {
+        self.inner.chunk_count().await
+    }
+
+    async fn readable(&self, id: &Uuid, access: &Access) -> Result<bool, String> {
+        self.inner.readable(id, access).await
+    }
+
+    async fn related(
+        &self,
+        ids: &[Uuid],
+        access: &Access,
+        per_doc: usize,
+    ) -> Result<HashMap<Uuid, Vec<Related>>, String> {
+        if ids.is_empty() || per_doc == 0 {
+            return Ok(HashMap::new());
+        }
+        let rows = sluice_core::run_blocking(|| self.linked(ids))?;
+        Ok(choose(rows, access, per_doc))
+    }
+}

@@ -1,0 +1,95 @@
+//! Link targets in raw markup. Converting a body to text keeps a link's
+//! label and drops where it points (`<a href>`, `[label](url)`, Slack's
+//! `<url|label>`, ADF `link` marks, Confluence `ac:link` / `ri:page` and
+//! Jira issue macros), so a connector reads the targets from the markup
+//! before converting and keeps them in `metadata.links`.
+
+use std::collections::BTreeSet;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// A Confluence page link by title (`ri:page ri:content-title`).
+pub const PAGE_TITLE: &str = "page-title:";
+/// A Jira issue macro in a Confluence page.
+pub const JIRA_MACRO: &str = "jira-macro:";
+/// Targets kept per document.
+pub const MAX_TARGETS: usize = 200;
+
+static HREF_URL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"https?://[^\s<>"'`|\\\[\]{}()]+"#).expect("valid regex"));
+static PAGE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"<ri:page\b[^>]*?\bri:content-title="([^"]{1,400})""#).expect("valid regex")
+});
+static MACRO: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"ac:name="jira"[^>]{0,200}>((?s:.){0,2000}?)</ac:structured-macro>"#)
+        .expect("valid regex")
+});
+static MACRO_KEY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"ac:name="key"\s*>\s*([A-Z][A-Z0-9_]{1,9}-[1-9][0-9]{0,6})\s*<"#)
+        .expect("valid regex")
+});
+
+/// The link targets in `raw` (HTML, Confluence storage format, Markdown,
+/// Slack mrkdwn or ADF as JSON text): URLs, `page-title:<title>` and
+/// `jira-macro:<KEY>`, each once, in a stable order, at most
+/// [`MAX_TARGETS`]. Linear in the input (the regex crate's guarantee).
+pub fn markup_targets(raw: &str) -> Vec<String> {
+    let mut out = BTreeSet::new();
+    for m in PAGE.captures_iter(raw) {
+        if let Some(t) = m.get(1) {
+            out.insert(format!("{PAGE_TITLE}{}", unescape(t.as_str())));
+        }
+    }
+    for m in MACRO.captures_iter(raw) {
+        if let Some(key) = m
+            .get(1)
+            .and_then(|b| MACRO_KEY.captures(b.as_str())?.get(1))
+        {
+            out.insert(format!("{JIRA_MACRO}{}", key.as_str()));
+        }
+    }
+    for m in HREF_URL.find_iter(raw) {
+        let u = unescape(m.as_str());
+        let u = u.trim_end_matches(['.', ',', ';', ':', '!', '?', '*', '_', '~']);
+        if u.len() > "https://".len() {
+            out.insert(u.to_string());
+        }
+    }
+    out.into_iter().take(MAX_TARGETS).collect()
+}
+
+/// The few entities an attribute or href carries.
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// Adds the targets of `raw` to a document's `metadata.links` list.
+pub fn add_targets(
+    metadata: &mut std::collections::BTreeMap<String, serde_json::Value>,
+    raw: &str,
+) {
+    let found = markup_targets(raw);
+    if found.is_empty() {
+        return;
+    }
+    let entry = metadata
+        .entry(crate::METADATA_KEY.to_string())
+        .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+    if let serde_json::Value::Array(list) = entry {
+        let mut all: BTreeSet<String> = list
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
+        all.extend(found);
+        *list = all
+            .into_iter()
+            .take(MAX_TARGETS)
+            .map(serde_json::Value::String)
+            .collect();
+    }
+}
