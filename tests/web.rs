@@ -69,8 +69,8 @@ async fn search_page_renders_hits_in_chromium() {
         &dir.path().join("kb.jsonl"),
         &[
             json!({"id": "pool", "title": "PgBouncer pooling <b>guide</b>", "text": "Connection pooling keeps 400 connections per database.", "labels": ["postgres"], "url": "https://wiki.example/pool"}),
-            json!({"id": "vacuum", "title": "Autovacuum tuning", "text": "Autovacuum thresholds for large tables; pooling is unrelated.", "labels": ["postgres"]}),
-            json!({"id": "secret", "title": "Pooling salaries", "text": "Salary pooling for the HR team.", "acl": ["group:hr"]}),
+            json!({"id": "vacuum", "title": "Autovacuum tuning", "text": "Autovacuum thresholds for large tables; pooling is unrelated (https://wiki.example/pool).", "labels": ["postgres"]}),
+            json!({"id": "secret", "title": "Pooling salaries", "text": "Salary pooling for the HR team, not https://wiki.example/pool.", "acl": ["group:hr"]}),
             // A stored XSS attempt through a source's link field.
             json!({"id": "trap", "title": "Pooling trap", "text": "Zzz pooling.", "url": "javascript:alert(document.cookie)"}),
             json!({"id": "trap2", "title": "Pooling data trap", "text": "Zzz pooling data.", "url": "data:text/html,<script>alert(1)</script>"}),
@@ -141,6 +141,21 @@ async fn search_page_renders_hits_in_chromium() {
     );
     assert!(
         hits[1..].iter().any(|h| h.contains("Autovacuum tuning")),
+        "{dom}"
+    );
+    // Linked documents under each hit, both ways, as text; the HR page
+    // that also links the pool page is not among them.
+    let related = |h: &str| h.split("<ul class=\"related\">").nth(1).map(str::to_string);
+    let pool_related = related(hits[0]).unwrap_or_else(|| panic!("{}", hits[0]));
+    assert!(
+        pool_related.contains("← links to") && pool_related.contains("Autovacuum tuning"),
+        "{pool_related}"
+    );
+    assert!(
+        hits[1..]
+            .iter()
+            .any(|h| related(h).is_some_and(|r| r.contains("→ links to")
+                && r.contains("PgBouncer pooling &lt;b&gt;guide&lt;/b&gt;"))),
         "{dom}"
     );
     assert!(

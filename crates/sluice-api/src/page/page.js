@@ -49,6 +49,23 @@ function renderHits(result) {
     snip.className = "snippet";
     snip.innerHTML = h.snippet;
     li.append(snip);
+    // Linked documents (each one the caller may read), as text: a title
+    // from an indexed source is never markup.
+    if (h.related && h.related.length) {
+      const rel = document.createElement("ul");
+      rel.className = "related";
+      for (const r of h.related) {
+        const item = document.createElement("li");
+        item.append(text("span", "edge", (r.direction === "out" ? "→ " : "← ") + r.edge.replace("_", " ")));
+        const ok = r.url && safeLink(r.url);
+        const t = ok ? document.createElement("a") : document.createElement("span");
+        t.textContent = r.title || r.external_id;
+        if (ok) { t.href = r.url; t.rel = "noopener noreferrer"; }
+        item.append(t, text("span", "badge", r.source), text("span", "badge", r.kind));
+        rel.append(item);
+      }
+      li.append(rel);
+    }
     ol.append(li);
   }
   $("status").className = "";
@@ -66,7 +83,7 @@ async function search() {
   $("status").className = "";
   $("status").textContent = "searching…";
   try {
-    const resp = await fetch("/v1/search", { method: "POST", headers: headers(), body: JSON.stringify({ query: q, mode: $("mode").value, top_k: 20, filters }) });
+    const resp = await fetch("/v1/search", { method: "POST", headers: headers(), body: JSON.stringify({ query: q, mode: $("mode").value, top_k: 20, filters, related: true }) });
     const body = await resp.json().catch(() => ({ error: "HTTP " + resp.status }));
     if (!resp.ok) throw new Error(body.error || ("HTTP " + resp.status));
     renderHits(body);
