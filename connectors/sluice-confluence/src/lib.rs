@@ -330,6 +330,12 @@ impl ConfluenceSource {
         let mut d = Document::new(&self.id, &p.id, kind);
         d.title = p.title;
         let page = sluice_text::html::convert_with(&p.storage, &self.user_names);
+        // Page links (`ri:page`), Jira macros and hrefs, from the storage
+        // format as written: the text keeps only their labels.
+        sluice_links::markup::add_targets(&mut d.metadata, &p.storage);
+        for text in &p.comments {
+            sluice_links::markup::add_targets(&mut d.metadata, text);
+        }
         d.warnings.extend(page.warnings);
         let mut body = page.text;
         let mut extra = String::new();

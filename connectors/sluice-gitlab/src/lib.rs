@@ -362,6 +362,11 @@ impl GitlabSource {
         d.title = v["title"].as_str().unwrap_or_default().to_string();
         let mut body =
             sluice_text::markdown::markdown_to_text(v["description"].as_str().unwrap_or_default());
+        // Link targets from the Markdown as written: the text keeps labels only.
+        sluice_links::markup::add_targets(
+            &mut d.metadata,
+            v["description"].as_str().unwrap_or_default(),
+        );
         let notes = self.all(&format!("api/v4/projects/{}/{kind}/{iid}/notes?sort=asc&order_by=created_at&per_page=100", p.id), self.s.max_notes + 50).await?;
         let notes: Vec<&Value> = notes
             .iter()
@@ -381,6 +386,10 @@ impl GitlabSource {
         if !notes.is_empty() {
             body.push_str("\n\n## Notes\n");
             for n in notes {
+                sluice_links::markup::add_targets(
+                    &mut d.metadata,
+                    n["body"].as_str().unwrap_or_default(),
+                );
                 let who = n["author"]["username"].as_str().unwrap_or("unknown");
                 body.push_str(&format!(
                     "\n- {who}: {}",

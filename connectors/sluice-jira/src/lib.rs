@@ -30,7 +30,7 @@ use url::Url;
 pub use factory::JiraSourceType;
 pub use settings::{Deployment, JiraSettings};
 
-const FIELDS: &str = "summary,description,status,priority,issuetype,assignee,reporter,labels,components,project,created,updated,comment,security";
+const FIELDS: &str = "summary,description,status,priority,issuetype,assignee,reporter,labels,components,project,created,updated,comment,security,issuelinks";
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Marks {
@@ -332,7 +332,7 @@ impl JiraSource {
         &self,
         key: &str,
         embedded: &Value,
-    ) -> Result<(Vec<(String, String, Option<String>)>, usize), HttpError> {
+    ) -> Result<(Vec<Comment>, usize), HttpError> {
         let mut all: Vec<Value> = embedded["comments"].as_array().cloned().unwrap_or_default();
         let total = embedded["total"].as_u64().unwrap_or(all.len() as u64) as usize;
         let want = total.min(self.s.max_comments);
@@ -358,7 +358,7 @@ impl JiraSource {
             .iter()
             .partition(|c| c["visibility"].is_null() && c["jsdPublic"].as_bool() != Some(false));
         let omitted = restricted.len();
-        let mut out: Vec<(String, String, Option<String>)> = Vec::new();
+        let mut out: Vec<Comment> = Vec::new();
         for c in open {
             out.push(self.comment(c).await);
         }
@@ -367,14 +367,14 @@ impl JiraSource {
     }
 
     /// Author, text, and what converting it gave up on.
-    async fn comment(&self, c: &Value) -> (String, String, Option<String>) {
+    async fn comment(&self, c: &Value) -> Comment {
         let who = c["author"]["displayName"]
             .as_str()
             .filter(|n| !n.trim().is_empty())
             .unwrap_or("unknown user")
             .to_string();
         let (text, warning) = self.body_text(&c["body"]).await;
-        (who, text, warning)
+        (who, text, warning, raw_body(&c["body"]))
     }
 
     async fn body_text(&self, v: &Value) -> (String, Option<String>) {
@@ -460,6 +460,19 @@ impl JiraSource {
         }
         let mut d = Document::new(&self.id, id, DocKind::Issue);
         let (mut body, warning) = self.body_text(&f["description"]).await;
+        // Link targets (URLs, link marks, smart links) from the markup as
+        // written, and the issue's links to other issues.
+        sluice_links::markup::add_targets(&mut d.metadata, &raw_body(&f["description"]));
+        for l in f["issuelinks"].as_array().into_iter().flatten() {
+            for side in ["outwardIssue", "inwardIssue"] {
+                if let Some(k) = l[side]["key"].as_str() {
+                    sluice_links::markup::add_target(
+                        &mut d.metadata,
+                        format!("{}{k}", sluice_links::markup::JIRA_LINK),
+                    );
+                }
+            }
+        }
         d.title = issue_title(key, f["summary"].as_str().unwrap_or(""), &body);
         d.warnings
             .extend(warning.map(|w| format!("the description: {w}")));
@@ -471,7 +484,8 @@ impl JiraSource {
             }
             if !comments.is_empty() {
                 body.push_str("\n\n## Comments\n");
-                for (who, text, warning) in comments {
+                for (who, text, warning, raw) in comments {
+                    sluice_links::markup::add_targets(&mut d.metadata, &raw);
                     body.push_str(&format!("\n- {who}: {}", text.replace('\n', " ")));
                     d.warnings
                         .extend(warning.map(|w| format!("a comment by {who}: {w}")));
@@ -812,3 +826,15 @@ impl Source for JiraSource {
 
 #[cfg(test)]
 mod tests;
+
+/// A readable comment: author, text, what converting gave up on, the body as written.
+type Comment = (String, String, Option<String>, String);
+
+/// A body as written (ADF as its JSON), for reading link targets.
+fn raw_body(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}

@@ -274,18 +274,22 @@ pub fn open_search_backend(
     let search = open_stores(reg, p, data_dir, dim, false)?
         .search
         .ok_or_else(|| format!("{}: the pipeline has no sink to search", p.file))?;
-    with_links(search, data_dir, Some(&p.spec.name))
+    // With a transport the workers index, and their state holds the graph.
+    let state = match transport_config(p) {
+        Some(_) => crate::worker_state_path(data_dir),
+        None => crate::state_path(data_dir),
+    };
+    with_links(search, &state, Some(&p.spec.name))
 }
 
-/// The backend with the link graph the data directory's state holds
+/// The backend with the link graph the state at `path` holds
 /// (`related`); as it is when there is no state there (searching remote
 /// stores from another machine).
 fn with_links(
     search: Arc<dyn SearchBackend>,
-    data_dir: &Path,
+    path: &Path,
     pipeline: Option<&str>,
 ) -> Result<Arc<dyn SearchBackend>, String> {
-    let path = crate::state_path(data_dir);
     if !path.exists() {
         return Ok(search);
     }
@@ -367,7 +371,7 @@ pub fn open_data_dir_search(
         writable: false,
     };
     match store.open(&ctx)?.search {
-        StoreSearch::Complete(b) => with_links(b, data_dir, None),
+        StoreSearch::Complete(b) => with_links(b, &crate::state_path(data_dir), None),
         _ => Err("the embedded store does not search by itself".into()),
     }
 }

@@ -13,6 +13,8 @@ use regex::Regex;
 pub const PAGE_TITLE: &str = "page-title:";
 /// A Jira issue macro in a Confluence page.
 pub const JIRA_MACRO: &str = "jira-macro:";
+/// A Jira issue link (`fields.issuelinks`), by the linked issue's key.
+pub const JIRA_LINK: &str = "jira-link:";
 /// Targets kept per document.
 pub const MAX_TARGETS: usize = 200;
 
@@ -68,12 +70,23 @@ fn unescape(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
+/// Adds one target (a URL, or one of the prefixed forms) to `metadata.links`.
+pub fn add_target(
+    metadata: &mut std::collections::BTreeMap<String, serde_json::Value>,
+    target: String,
+) {
+    merge(metadata, vec![target]);
+}
+
 /// Adds the targets of `raw` to a document's `metadata.links` list.
 pub fn add_targets(
     metadata: &mut std::collections::BTreeMap<String, serde_json::Value>,
     raw: &str,
 ) {
-    let found = markup_targets(raw);
+    merge(metadata, markup_targets(raw));
+}
+
+fn merge(metadata: &mut std::collections::BTreeMap<String, serde_json::Value>, found: Vec<String>) {
     if found.is_empty() {
         return;
     }

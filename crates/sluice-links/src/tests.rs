@@ -210,6 +210,12 @@ fn markup_targets_read_hrefs_page_links_and_jira_macros() {
     );
     assert!(has(&e, EdgeKind::LinksTo, "gitlab:payments/billing-api!12"));
     assert!(has(&e, EdgeKind::Embeds, "jira:PAY-1432"));
+    // A Jira issue link, as the Jira connector records it.
+    markup::add_target(&mut d.metadata, format!("{}OPS-9", markup::JIRA_LINK));
+    markup::add_target(&mut d.metadata, format!("{}not a key", markup::JIRA_LINK));
+    let e = targets(&d, &LinkSettings::default());
+    assert!(has(&e, EdgeKind::LinksTo, "jira:OPS-9"));
+    assert!(!e.iter().any(|(_, t)| t.contains("not a key")));
 }
 
 #[test]
