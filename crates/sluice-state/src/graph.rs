@@ -94,6 +94,9 @@ pub(crate) fn write(
     Ok(())
 }
 
+// CROSS JOIN fixes the join order (SQLite keeps it as written): from the
+// asked-about document's rows through the indexes, never a scan of a whole
+// pipeline's names or edges, which the planner picks without statistics.
 const LINKED_COLUMNS: &str = "d.doc_id, d.source, d.external_id, d.access, g.kind, g.title, g.url";
 
 impl StateStore {
@@ -103,18 +106,21 @@ impl StateStore {
         self.with(|c| {
             let outgoing = c.prepare_cached(&format!(
                 "SELECT e.edge, {LINKED_COLUMNS} FROM graph_edges e
-                 JOIN graph_names n ON n.pipeline = e.pipeline AND n.name = e.target
-                 JOIN documents d ON d.pipeline = n.pipeline AND d.doc_id = n.doc_id
-                 JOIN graph_nodes g ON g.pipeline = d.pipeline AND g.doc_id = d.doc_id
-                 WHERE e.pipeline = ?1 AND e.from_doc = ?2 AND n.doc_id != ?2 LIMIT {MAX_LINKS_READ}"
+                 CROSS JOIN graph_names n CROSS JOIN documents d CROSS JOIN graph_nodes g
+                 WHERE e.pipeline = ?1 AND e.from_doc = ?2
+                   AND n.pipeline = e.pipeline AND n.name = e.target AND n.doc_id != ?2
+                   AND d.pipeline = n.pipeline AND d.doc_id = n.doc_id
+                   AND g.pipeline = d.pipeline AND g.doc_id = d.doc_id LIMIT {MAX_LINKS_READ}"
             ));
             let mut outgoing = outgoing?;
             let mut incoming = c.prepare_cached(&format!(
-                "SELECT e.edge, {LINKED_COLUMNS} FROM graph_names n
-                 JOIN graph_edges e ON e.pipeline = n.pipeline AND e.target = n.name
-                 JOIN documents d ON d.pipeline = e.pipeline AND d.doc_id = e.from_doc
-                 JOIN graph_nodes g ON g.pipeline = d.pipeline AND g.doc_id = d.doc_id
-                 WHERE n.pipeline = ?1 AND n.doc_id = ?2 AND e.from_doc != ?2 LIMIT {MAX_LINKS_READ}"
+                "SELECT e.edge, {LINKED_COLUMNS} FROM graph_names n INDEXED BY graph_names_by_doc
+                 CROSS JOIN graph_edges e INDEXED BY graph_edges_by_target
+                 CROSS JOIN documents d CROSS JOIN graph_nodes g
+                 WHERE n.pipeline = ?1 AND n.doc_id = ?2
+                   AND e.pipeline = n.pipeline AND e.target = n.name AND e.from_doc != ?2
+                   AND d.pipeline = e.pipeline AND d.doc_id = e.from_doc
+                   AND g.pipeline = d.pipeline AND g.doc_id = d.doc_id LIMIT {MAX_LINKS_READ}"
             ))?;
             let mut out = Vec::new();
             for id in ids {
