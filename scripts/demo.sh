@@ -37,8 +37,10 @@ phase "re-running: unchanged documents are neither embedded nor written"
 
 for q in "what does error code WMS-4102 mean" "why were some customers billed twice in june"; do
   phase "sluice search \"$q\""
-  "$SLUICE" search "$q" --data-dir "$DATA" --top-k 3
+  "$SLUICE" search "$q" --data-dir "$DATA" --top-k 3 --related
 done
+phase "sluice related jira:PAY-254 --depth 2 (the link graph across sources)"
+"$SLUICE" related jira:PAY-254 --depth 2 --limit 5 --data-dir "$DATA"
 phase "done"
 echo
 for t in "${TIMES[@]}"; do echo "  $t"; done
