@@ -127,6 +127,33 @@ async fn a_restriction_added_at_the_source_hides_the_page_after_one_permission_p
         [true; 4],
         "readable by every space reader before"
     );
+    // A child page links to it (`child_of`); `related` follows the access
+    // the stores hold, so the pass below hides it there too.
+    let child = cw
+        .world()
+        .contents
+        .values()
+        .find(|c| c.parent_id == Some(page))
+        .map(|c| sluice_core::doc_id("wiki", &c.id.to_string()))
+        .expect("the fixture's oldest root page has a child");
+    let parent_id = sluice_core::doc_id("wiki", &ext);
+    let linked = |access: Access| {
+        let backend = p.search_backend().unwrap();
+        async move {
+            backend
+                .related(&[child], &access, 20)
+                .await
+                .unwrap()
+                .remove(&child)
+                .unwrap_or_default()
+        }
+    };
+    assert!(
+        linked(bob.clone())
+            .await
+            .iter()
+            .any(|r| r.doc_id == parent_id && r.edge == "child_of")
+    );
 
     // The restriction lands at the source. An incremental sync does not see
     // it (the page's version did not change).
@@ -168,6 +195,19 @@ async fn a_restriction_added_at_the_source_hides_the_page_after_one_permission_p
         seen_by(&p, &title, &ext, &alice).await,
         [true; 4],
         "still there for alice"
+    );
+    assert!(
+        !linked(bob.clone())
+            .await
+            .iter()
+            .any(|r| r.doc_id == parent_id),
+        "not even as a related title"
+    );
+    assert!(
+        linked(alice.clone())
+            .await
+            .iter()
+            .any(|r| r.doc_id == parent_id)
     );
     println!(
         "time-to-revocation: {} ms for one permission pass over {} pages ({} access updates, 0 embeddings)",
