@@ -24,7 +24,8 @@ data/templates/               service page, release notes, corpus README
 Comments and notes are [who, body] or [who, "YYYY-MM-DD HH:MM", body]; Slack messages [who, text] or
 [who, minutes_after_previous, text]. Cross-references are placeholders resolved once keys, iids and timestamps
 are known: {{J:ref}} Jira key, {{JM:ref}} Confluence Jira macro, {{MR:ref}} / {{GI:ref}} GitLab reference,
-{{MRURL:ref}} / {{GIURL:ref}} web URL, {{CT:ref}} / {{CURL:ref}} Confluence title / URL, {{SL:ref}} Slack
+{{MRURL:ref}} / {{GIURL:ref}} web URL, {{CT:ref}} / {{CURL:ref}} Confluence title / URL, {{PL:ref}} Confluence
+page link (ac:link to ri:page by title), {{SL:ref}} Slack
 permalink, {{U:person}} Slack mention.
 """
 from __future__ import annotations
@@ -869,7 +870,7 @@ def build_gitlab():
         it["doc"] = doc
 
 
-_PH = re.compile(r"\{\{(J|JM|MR|MRURL|GI|GIURL|CT|CURL|SL|U):([\w.-]+)\}\}")
+_PH = re.compile(r"\{\{(J|JM|MR|MRURL|GI|GIURL|CT|CURL|PL|SL|U):([\w.-]+)\}\}")
 
 
 def _resolve_one(kind: str, ref: str, xml: bool) -> str:
@@ -888,6 +889,12 @@ def _resolve_one(kind: str, ref: str, xml: bool) -> str:
     if kind == "CT":
         t = CONF_BY_REF[ref]["title"]
         return _esc(t) if xml else t
+    if kind == "PL":
+        t = CONF_BY_REF[ref]["title"]
+        if not xml:
+            return t
+        return (f'<ac:link><ri:page ri:content-title="{_esc(t).replace(chr(34), "&quot;")}"/>'
+                f'<ac:plain-text-link-body><![CDATA[{t}]]></ac:plain-text-link-body></ac:link>')
     if kind == "CURL":
         p = CONF_BY_REF[ref]
         return p["_links"]["base"] + p["_links"]["webui"]
@@ -925,7 +932,7 @@ def _target(kind: str, ref: str):
         return "gitlab-mrs", GL_BY_REF[ref]["doc"]["references"]["full"]
     if kind in ("GI", "GIURL"):
         return "gitlab-issues", GL_BY_REF[ref]["doc"]["references"]["full"]
-    if kind in ("CT", "CURL"):
+    if kind in ("CT", "CURL", "PL"):
         return "confluence", CONF_BY_REF[ref]["id"]
     if kind == "SL":
         t = SLACK_BY_REF[ref]
@@ -938,7 +945,7 @@ def _slack_source(t: dict) -> str:
 
 
 _EDGE = {"J": "mentions", "JM": "embeds", "MR": "mentions", "GI": "mentions", "MRURL": "links_to",
-         "GIURL": "links_to", "CT": "links_to", "CURL": "links_to", "SL": "links_to"}
+         "GIURL": "links_to", "CT": "links_to", "CURL": "links_to", "PL": "links_to", "SL": "links_to"}
 
 
 def link_rows() -> list[tuple[str, str, str, str, str]]:
