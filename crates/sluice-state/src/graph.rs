@@ -159,6 +159,20 @@ impl StateStore {
         })
     }
 
+    /// Edges that resolve to an indexed document (one per edge and target
+    /// document), for `sluice status`.
+    pub fn resolved_edges(&self, pipeline: &str) -> Result<u64, StateError> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT count(*) FROM graph_edges e CROSS JOIN graph_names n
+                 WHERE e.pipeline = ?1 AND n.pipeline = e.pipeline AND n.name = e.target AND n.doc_id != e.from_doc",
+                [pipeline],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+        })
+    }
+
     /// Edges stored (resolved or not) and names, for `sluice status` and tests.
     pub fn graph_size(&self, pipeline: &str) -> Result<(u64, u64), StateError> {
         self.with(|c| {

@@ -40,8 +40,11 @@ pub fn run(path: &Path, data_dir: &Path, json: bool) -> Result<(), Failure> {
         )
         .map_err(Failure::runtime)?
         .len();
+    let (edges, names) = state.graph_size(name).map_err(Failure::runtime)?;
+    let resolved = state.resolved_edges(name).map_err(Failure::runtime)?;
     if json {
         let v = serde_json::json!({
+            "links": {"edges": edges, "resolved": resolved, "names": names},
             "pipeline": name,
             "sources": counts.iter().map(|(s, d, c)| serde_json::json!({"source": s, "documents": d, "chunks": c})).collect::<Vec<_>>(),
             "last_runs": runs,
@@ -51,6 +54,9 @@ pub fn run(path: &Path, data_dir: &Path, json: bool) -> Result<(), Failure> {
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
         output::print_status(name, &counts, &runs, &dead, failed, partial);
+        println!(
+            "\nlink graph: {edges} references stored, {resolved} resolve to indexed documents (see `sluice related`)"
+        );
     }
     Ok(())
 }
