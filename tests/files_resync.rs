@@ -7,9 +7,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use sluice_engine::{Pipeline, RunOptions, RunReport};
-use sluice_spec::load_pipeline_str;
-use sluice_tests::ByteEmbedder;
+use sluice_engine::{Pipeline, RunReport};
+use sluice_tests::{ByteEmbedder, pipeline_with, run_ok};
 
 const YAML: &str = "name: tree\nsources:\n  - id: docs\n    type: files\n    visibility: public\n    settings:\n      path: tree\n      glob: \"**/*.md\"\nsinks:\n  - type: embedded\n";
 
@@ -26,31 +25,11 @@ fn write_tree(root: &Path, files: usize) {
 }
 
 async fn open(dir: &Path) -> Pipeline {
-    let loaded = load_pipeline_str(YAML, "tree.yaml", dir).unwrap_or_else(|d| panic!("{d:#?}"));
-    Pipeline::open(
-        &sluice_catalog::registry(),
-        loaded,
-        &dir.join("data"),
-        Some(Arc::new(ByteEmbedder)),
-    )
-    .await
-    .unwrap()
+    pipeline_with(YAML, dir, &dir.join("data"), Arc::new(ByteEmbedder)).await
 }
 
 async fn run(p: &Pipeline, dir: &Path, full: bool) -> RunReport {
-    let loaded = load_pipeline_str(YAML, "tree.yaml", dir).unwrap();
-    let sources = sluice_engine::build_sources(&sluice_catalog::registry(), &loaded).unwrap();
-    let r = p
-        .run(
-            sources,
-            &RunOptions {
-                full,
-                ..Default::default()
-            },
-        )
-        .await;
-    assert!(!r.failed(), "{:#?}", r.sources);
-    r
+    run_ok(p, YAML, dir, full).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

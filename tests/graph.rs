@@ -9,39 +9,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
+use sluice_core::doc_id;
 use sluice_core::search::Access;
-use sluice_core::{TextEmbedder, doc_id};
-use sluice_engine::{Pipeline, RunOptions, RunReport};
-use sluice_spec::load_pipeline_str;
-use sluice_tests::ByteEmbedder;
+use sluice_engine::Pipeline;
+use sluice_tests::{ByteEmbedder, pipeline_with, run_ok};
 use uuid::Uuid;
 
 async fn open(yaml: &str, dir: &Path, data: &Path) -> Pipeline {
-    let loaded = load_pipeline_str(yaml, "test.yaml", dir).unwrap_or_else(|d| panic!("{d:#?}"));
-    Pipeline::open(
-        &sluice_catalog::registry(),
-        loaded,
-        data,
-        Some(Arc::new(ByteEmbedder) as Arc<dyn TextEmbedder>),
-    )
-    .await
-    .unwrap()
-}
-
-async fn run(p: &Pipeline, yaml: &str, dir: &Path, full: bool) -> RunReport {
-    let loaded = load_pipeline_str(yaml, "test.yaml", dir).unwrap();
-    let sources = sluice_engine::build_sources(&sluice_catalog::registry(), &loaded).unwrap();
-    let r = p
-        .run(
-            sources,
-            &RunOptions {
-                full,
-                ..Default::default()
-            },
-        )
-        .await;
-    assert!(!r.failed(), "{:#?}", r.sources);
-    r
+    pipeline_with(yaml, dir, data, Arc::new(ByteEmbedder)).await
 }
 
 /// Every outgoing link the graph resolves, as (from, to) document ids.
@@ -72,7 +47,7 @@ async fn the_sample_links_match_the_hand_listed_ones() {
     let yaml = std::fs::read_to_string(pipelines.join("demo.yaml")).unwrap();
     let data = tempfile::tempdir().unwrap();
     let p = open(&yaml, &pipelines, data.path()).await;
-    let r = run(&p, &yaml, &pipelines, false).await;
+    let r = run_ok(&p, &yaml, &pipelines, false).await;
     let sources = [
         "confluence",
         "jira",
@@ -192,7 +167,7 @@ async fn links_resolve_in_any_order_and_leave_with_their_documents() {
         ],
     );
     let p = open(TWO_SOURCES, d, &d.join("data")).await;
-    run(&p, TWO_SOURCES, d, false).await;
+    run_ok(&p, TWO_SOURCES, d, false).await;
     let thread = doc_id("chat", "t1");
     let all = Access::All;
     assert_eq!(
@@ -210,7 +185,7 @@ async fn links_resolve_in_any_order_and_leave_with_their_documents() {
     );
     rows.push(json!({"key": "PAY-8", "summary": "Unrelated", "body": "", "groups": []}));
     write_jsonl(&d.join("issues.jsonl"), &rows);
-    run(&p, TWO_SOURCES, d, false).await;
+    run_ok(&p, TWO_SOURCES, d, false).await;
     let got = related_of(&p, thread, &all).await;
     assert_eq!(
         got,
@@ -243,7 +218,7 @@ async fn links_resolve_in_any_order_and_leave_with_their_documents() {
     // Deleted at the source: its links go with it, both ways.
     rows.remove(4);
     write_jsonl(&d.join("issues.jsonl"), &rows);
-    run(&p, TWO_SOURCES, d, true).await;
+    run_ok(&p, TWO_SOURCES, d, true).await;
     assert_eq!(
         related_of(&p, thread, &all).await,
         [(
@@ -262,7 +237,7 @@ async fn links_resolve_in_any_order_and_leave_with_their_documents() {
         &d.join("chat.jsonl"),
         &[json!({"id": "t1", "title": "double billing", "text": "Fixed now.", "groups": []})],
     );
-    run(&p, TWO_SOURCES, d, false).await;
+    run_ok(&p, TWO_SOURCES, d, false).await;
     assert!(related_of(&p, thread, &all).await.is_empty());
 }
 
@@ -314,7 +289,7 @@ async fn a_linked_document_the_caller_may_not_read_never_appears() {
     write_jsonl(&d.join("issues.jsonl"), &rows);
     write_jsonl(&d.join("chat.jsonl"), &[]);
     let p = open(TWO_SOURCES, d, &d.join("data")).await;
-    run(&p, TWO_SOURCES, d, false).await;
+    run_ok(&p, TWO_SOURCES, d, false).await;
     let backend = p.search_backend().unwrap();
     let readable = |key: &str, principals: &[String]| {
         let g = &acl[key];
@@ -394,7 +369,7 @@ async fn the_api_attaches_related_on_request_and_traverses_by_access() {
         ],
     );
     let p = open(TWO_SOURCES, d, &d.join("data")).await;
-    run(&p, TWO_SOURCES, d, false).await;
+    run_ok(&p, TWO_SOURCES, d, false).await;
     let app = sluice_api::router(sluice_api::ApiState::new(
         p.search_backend().unwrap(),
         Arc::new(ByteEmbedder),

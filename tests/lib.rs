@@ -25,15 +25,32 @@ pub fn embedder() -> Arc<dyn TextEmbedder> {
 
 /// Opens a pipeline from YAML text whose relative paths resolve in `dir`.
 pub async fn pipeline(yaml: &str, dir: &Path, data_dir: &Path) -> Pipeline {
+    pipeline_with(yaml, dir, data_dir, embedder()).await
+}
+
+/// [`pipeline`] with another embedder (the stand-in [`ByteEmbedder`]).
+pub async fn pipeline_with(
+    yaml: &str,
+    dir: &Path,
+    data_dir: &Path,
+    embedder: Arc<dyn TextEmbedder>,
+) -> Pipeline {
     let loaded = load_pipeline_str(yaml, "test.yaml", dir).unwrap_or_else(|d| panic!("{d:#?}"));
     Pipeline::open(
         &sluice_catalog::registry(),
         loaded,
         data_dir,
-        Some(embedder()),
+        Some(embedder),
     )
     .await
     .unwrap()
+}
+
+/// [`run`], failing the test when a source failed.
+pub async fn run_ok(p: &Pipeline, yaml: &str, dir: &Path, full: bool) -> RunReport {
+    let r = run(p, yaml, dir, full).await;
+    assert!(!r.failed(), "{:#?}", r.sources);
+    r
 }
 
 pub async fn run(p: &Pipeline, yaml: &str, dir: &Path, full: bool) -> RunReport {
