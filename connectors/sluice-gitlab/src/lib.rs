@@ -398,6 +398,27 @@ impl GitlabSource {
                 ));
             }
         }
+        if mr {
+            // The issues merging it closes, as GitLab keeps them (closing
+            // patterns, and links made in the UI, which the text lacks).
+            let closes = self
+                .all(
+                    &format!(
+                        "api/v4/projects/{}/merge_requests/{iid}/closes_issues?per_page=100",
+                        p.id
+                    ),
+                    500,
+                )
+                .await?;
+            for issue in &closes {
+                if let Some(u) = issue["web_url"].as_str() {
+                    sluice_links::markup::add_target(
+                        &mut d.metadata,
+                        format!("{}{u}", sluice_links::markup::GITLAB_CLOSES),
+                    );
+                }
+            }
+        }
         d.body = body;
         d.url = v["web_url"].as_str().map(String::from);
         d.author = v["author"]["username"].as_str().map(String::from);

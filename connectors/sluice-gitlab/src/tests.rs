@@ -126,6 +126,16 @@ async fn full_sync_covers_issues_mrs_notes_wiki_files_and_acls() {
     assert_eq!(mr.kind, DocKind::MergeRequest);
     assert_eq!(mr.metadata["state"], "merged");
     assert_eq!(mr.metadata["target_branch"], "main");
+    // GitLab's own record of the issue it closes (not in its text) becomes a `closes` edge.
+    let edges = sluice_links::extract(mr, &Default::default()).edges;
+    assert!(
+        edges.contains(&(
+            sluice_links::EdgeKind::Closes,
+            "gitlab:acme/platform/api#2".into()
+        )),
+        "{edges:?}"
+    );
+    assert!(!mr.body.contains("#2 "), "the link is not in the text");
     // Issue 4 is confidential: who may read the project's issues AND
     // (Reporter+ members, the author or an assignee); never the guest.
     let conf = d.get(&format!("issue:{api}:4"));

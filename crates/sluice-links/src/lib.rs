@@ -135,6 +135,10 @@ pub fn extract(doc: &Document, settings: &LinkSettings) -> DocLinks {
         for t in targets.iter().filter_map(|t| t.as_str()) {
             if let Some(title) = t.strip_prefix(markup::PAGE_TITLE) {
                 add(EdgeKind::LinksTo, page_title_name(title));
+            } else if let Some(u) = t.strip_prefix(markup::GITLAB_CLOSES) {
+                if let Some(name) = url_names(u).into_iter().next() {
+                    add(EdgeKind::Closes, name);
+                }
             } else if let Some(key) = t.strip_prefix(markup::JIRA_LINK) {
                 if is_jira_key(key) {
                     add(EdgeKind::LinksTo, format!("jira:{key}"));

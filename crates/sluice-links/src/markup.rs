@@ -15,6 +15,8 @@ pub const PAGE_TITLE: &str = "page-title:";
 pub const JIRA_MACRO: &str = "jira-macro:";
 /// A Jira issue link (`fields.issuelinks`), by the linked issue's key.
 pub const JIRA_LINK: &str = "jira-link:";
+/// An issue a GitLab merge request closes (its `closes_issues`), by URL.
+pub const GITLAB_CLOSES: &str = "gitlab-closes:";
 /// Targets kept per document.
 pub const MAX_TARGETS: usize = 200;
 

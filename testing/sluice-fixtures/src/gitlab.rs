@@ -44,6 +44,9 @@ pub struct Item {
     pub created: DateTime<Utc>,
     pub updated: DateTime<Utc>,
     pub notes: Vec<Note>,
+    /// A merge request's closing issues (iids in its project), as GitLab
+    /// keeps them: not necessarily written in its description.
+    pub closes: Vec<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -218,6 +221,11 @@ impl GitlabWorld {
                     created: at,
                     updated: at,
                     notes,
+                    closes: if mr && k % 3 == 1 {
+                        vec![k as u64 + 1]
+                    } else {
+                        Vec::new()
+                    },
                 };
                 if mr {
                     self.merge_requests.insert(id, item);
@@ -458,6 +466,41 @@ fn notes(s: &GitlabShared, id: &str, iid: u64, raw: Option<String>, mr: bool) ->
     )
 }
 
+/// `GET …/merge_requests/{iid}/closes_issues`: the issues merging it closes.
+async fn closes_issues(
+    State(s): State<GitlabShared>,
+    Path((id, iid)): Path<(String, u64)>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let q = query_pairs(raw.as_deref());
+    let w = s.world();
+    let Some(p) = w.project(&id) else {
+        return not_found("404 Project Not Found");
+    };
+    let Some(mr) = w
+        .merge_requests
+        .values()
+        .find(|i| i.project_id == p.id && i.iid == iid)
+    else {
+        return not_found("404 Not found");
+    };
+    let values = w
+        .issues
+        .values()
+        .filter(|i| i.project_id == p.id && mr.closes.contains(&i.iid))
+        .map(|i| item_json(i, p, false))
+        .collect();
+    offset_page(
+        &format!(
+            "/api/v4/projects/{}/merge_requests/{iid}/closes_issues",
+            p.id
+        ),
+        &q,
+        values,
+        20,
+    )
+}
+
 async fn issue_notes(
     State(s): State<GitlabShared>,
     Path((id, iid)): Path<(String, u64)>,
@@ -661,6 +704,10 @@ pub fn router() -> Router<GitlabShared> {
         .route(
             "/api/v4/projects/{id}/merge_requests/{iid}/notes",
             get(mr_notes),
+        )
+        .route(
+            "/api/v4/projects/{id}/merge_requests/{iid}/closes_issues",
+            get(closes_issues),
         )
         .route("/api/v4/projects/{id}/wikis", get(wikis))
         .route(
