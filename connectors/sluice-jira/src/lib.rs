@@ -463,6 +463,16 @@ impl JiraSource {
         // Link targets (URLs, link marks, smart links) from the markup as
         // written, and the issue's links to other issues.
         sluice_links::markup::add_targets(&mut d.metadata, &raw_body(&f["description"]));
+        if self.s.remote_links {
+            let links = self
+                .get(&format!("{}/issue/{key}/remotelink", self.api()), &[])
+                .await?;
+            for l in links.as_array().into_iter().flatten() {
+                if let Some(u) = l["object"]["url"].as_str() {
+                    sluice_links::markup::add_target(&mut d.metadata, u.to_string());
+                }
+            }
+        }
         for l in f["issuelinks"].as_array().into_iter().flatten() {
             for side in ["outwardIssue", "inwardIssue"] {
                 if let Some(k) = l[side]["key"].as_str() {

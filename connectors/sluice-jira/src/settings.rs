@@ -32,6 +32,11 @@ pub struct JiraSettings {
     pub jql: Option<String>,
     #[serde(default = "yes")]
     pub include_comments: bool,
+    /// Read each changed issue's remote links (one request per issue):
+    /// links to pages, merge requests and threads become `links_to` edges
+    /// of the link graph. Off by default for the extra requests.
+    #[serde(default)]
+    pub remote_links: bool,
     /// Comments kept per issue (more are fetched page by page up to this).
     #[serde(default = "default_max_comments")]
     pub max_comments: usize,

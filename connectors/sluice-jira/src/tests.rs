@@ -108,6 +108,14 @@ async fn cloud_full_sync_maps_fields_adf_all_comments_and_acls() {
     assert!(d.dead.is_empty());
     let eng1 = d.by_key("ENG-1");
     assert_eq!(eng1.kind, DocKind::Issue);
+    // Remote links are read only when asked for (a request per issue).
+    let links = |doc: &sluice_core::Document| {
+        doc.metadata
+            .get("links")
+            .map(|l| l.to_string())
+            .unwrap_or_default()
+    };
+    assert!(!links(d.by_key("ENG-2")).contains("merge_requests"));
     assert!(eng1.title.starts_with("ENG-1: "));
     assert!(
         eng1.body.contains("```bash")
@@ -518,4 +526,26 @@ async fn fetch_reads_single_issues_by_id_within_the_configured_scope() {
             "a non-numeric id never reaches the JQL"
         );
     }
+}
+
+#[tokio::test]
+async fn remote_links_become_links_when_asked_for() {
+    let (server, _) = fixture(&[("ENG", 4)]).await;
+    let (mut src, _) = source(&server, json!({ "remote_links": true }));
+    let d = drain(&mut src, SyncMode::Full, None).await.unwrap();
+    let edges = sluice_links::extract(d.by_key("ENG-2"), &Default::default()).edges;
+    assert!(
+        edges.contains(&(
+            sluice_links::EdgeKind::LinksTo,
+            "gitlab:acme/platform/api!2".into()
+        )),
+        "{edges:?}"
+    );
+    let links = d
+        .by_key("ENG-1")
+        .metadata
+        .get("links")
+        .map(|l| l.to_string())
+        .unwrap_or_default();
+    assert!(!links.contains("merge_requests"), "ENG-1 has none: {links}");
 }

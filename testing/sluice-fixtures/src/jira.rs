@@ -60,6 +60,8 @@ pub struct Issue {
     /// Comment numbers visible to one project role only (`visibility`).
     pub restricted_comments: Vec<usize>,
     pub security: Option<SecurityLevel>,
+    /// Remote links (`issue/{key}/remotelink`): (URL, title).
+    pub remote_links: Vec<(String, String)>,
 }
 
 #[derive(Debug)]
@@ -158,6 +160,17 @@ impl JiraWorld {
                     comments: if k % 6 == 0 { 23 } else { k % 3 },
                     restricted_comments: Vec::new(),
                     security,
+                    remote_links: if k % 4 == 1 {
+                        vec![(
+                            format!(
+                                "https://gitlab.example/acme/platform/api/-/merge_requests/{}",
+                                k + 1
+                            ),
+                            format!("MR !{}", k + 1),
+                        )]
+                    } else {
+                        Vec::new()
+                    },
                 },
             );
         }
@@ -657,6 +670,21 @@ fn comments(s: &JiraShared, key: &str, raw: Option<String>, v3: bool) -> Respons
     .into_response()
 }
 
+/// `issue/{key}/remotelink`: the issue's links to other systems.
+async fn remote_links(State(s): State<JiraShared>, Path(key): Path<String>) -> Response {
+    let w = s.world();
+    let Some(i) = w.find(&key) else {
+        return not_found("Issue does not exist or you do not have permission to see it.");
+    };
+    let links: Vec<Value> = i
+        .remote_links
+        .iter()
+        .enumerate()
+        .map(|(n, (url, title))| json!({"id": 10_000 + n, "object": {"url": url, "title": title}}))
+        .collect();
+    axum::Json(Value::Array(links)).into_response()
+}
+
 async fn comments_v3(
     State(s): State<JiraShared>,
     Path(key): Path<String>,
@@ -727,6 +755,8 @@ pub fn router() -> Router<JiraShared> {
         .route("/rest/api/3/search/jql", get(search_jql))
         .route("/rest/api/2/search", get(search_v2))
         .route("/rest/api/3/issue/{key}/comment", get(comments_v3))
+        .route("/rest/api/3/issue/{key}/remotelink", get(remote_links))
+        .route("/rest/api/2/issue/{key}/remotelink", get(remote_links))
         .route("/rest/api/2/issue/{key}/comment", get(comments_v2))
         .route("/rest/api/3/user/permission/search", get(permission_search))
         .route("/rest/api/2/user/permission/search", get(permission_search))
