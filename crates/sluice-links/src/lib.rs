@@ -135,6 +135,8 @@ pub fn extract(doc: &Document, settings: &LinkSettings) -> DocLinks {
         for t in targets.iter().filter_map(|t| t.as_str()) {
             if let Some(title) = t.strip_prefix(markup::PAGE_TITLE) {
                 add(EdgeKind::LinksTo, page_title_name(title));
+            } else if t.starts_with(markup::PERSON) {
+                add(EdgeKind::MentionsPerson, t.to_string());
             } else if let Some(u) = t.strip_prefix(markup::GITLAB_CLOSES) {
                 if let Some(name) = url_names(u).into_iter().next() {
                     add(EdgeKind::Closes, name);

@@ -17,9 +17,25 @@ pub const JIRA_MACRO: &str = "jira-macro:";
 pub const JIRA_LINK: &str = "jira-link:";
 /// An issue a GitLab merge request closes (its `closes_issues`), by URL.
 pub const GITLAB_CLOSES: &str = "gitlab-closes:";
+/// A person the markup mentions by the system's own id:
+/// `person:confluence:<account id or user key>`, `person:jira:<account id>`
+/// (an ADF mention), `person:slack:<user id>`.
+pub const PERSON: &str = "person:";
 /// Targets kept per document.
 pub const MAX_TARGETS: usize = 200;
 
+static CONFLUENCE_USER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"<ri:user\b[^>]*?\bri:(?:account-id|userkey|username)="([^"]{1,128})""#)
+        .expect("valid regex")
+});
+static ADF_MENTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#""type"\s*:\s*"mention"\s*,\s*"attrs"\s*:\s*\{[^{}]{0,400}?"id"\s*:\s*"([^"]{1,128})""#,
+    )
+    .expect("valid regex")
+});
+static SLACK_USER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"<@([UW][A-Z0-9]{2,20})(?:\|[^>]{0,80})?>").expect("valid regex"));
 static HREF_URL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"https?://[^\s<>"'`|\\\[\]{}()]+"#).expect("valid regex"));
 static PAGE: LazyLock<Regex> = LazyLock::new(|| {
@@ -51,6 +67,17 @@ pub fn markup_targets(raw: &str) -> Vec<String> {
             .and_then(|b| MACRO_KEY.captures(b.as_str())?.get(1))
         {
             out.insert(format!("{JIRA_MACRO}{}", key.as_str()));
+        }
+    }
+    for (re, system) in [
+        (&*CONFLUENCE_USER, "confluence"),
+        (&*ADF_MENTION, "jira"),
+        (&*SLACK_USER, "slack"),
+    ] {
+        for m in re.captures_iter(raw) {
+            if let Some(id) = m.get(1) {
+                out.insert(format!("{PERSON}{system}:{}", unescape(id.as_str())));
+            }
         }
     }
     for m in HREF_URL.find_iter(raw) {

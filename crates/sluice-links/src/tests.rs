@@ -219,6 +219,30 @@ fn markup_targets_read_hrefs_page_links_and_jira_macros() {
 }
 
 #[test]
+fn people_by_each_systems_own_id() {
+    let storage =
+        r#"<p>Ask <ac:link><ri:user ri:account-id="5b10ac8d82e05b22cc7d4ef5"/></ac:link></p>"#;
+    let adf = r#"{"type":"paragraph","content":[{"type":"mention","attrs":{"id":"557058:dana","text":"@Dana"}}]}"#;
+    let mrkdwn = "<@U024BE7LH> and <@W0123ABCD|ana> see <#C1|general>";
+    assert_eq!(
+        markup_targets(storage),
+        ["person:confluence:5b10ac8d82e05b22cc7d4ef5"]
+    );
+    assert_eq!(markup_targets(adf), ["person:jira:557058:dana"]);
+    assert_eq!(
+        markup_targets(mrkdwn),
+        ["person:slack:U024BE7LH", "person:slack:W0123ABCD"]
+    );
+    let mut d = doc("chat", "t", DocKind::Thread, None, "hi");
+    markup::add_targets(&mut d.metadata, mrkdwn);
+    let e = targets(&d, &LinkSettings::default());
+    assert!(
+        has(&e, EdgeKind::MentionsPerson, "person:slack:U024BE7LH"),
+        "{e:?}"
+    );
+}
+
+#[test]
 fn names_parents_and_people() {
     let mut d = doc(
         "confluence",
