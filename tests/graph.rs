@@ -353,6 +353,30 @@ async fn a_linked_document_the_caller_may_not_read_never_appears() {
         }
     }
     assert!(shown > 100, "the corpus links enough to test: {shown}");
+
+    // The state commits after the stores acknowledged; after a crash in
+    // between it may hold an older, broader access than the stores. A
+    // linked document shows only when the stores allow it too.
+    let public = serde_json::to_string(&sluice_core::DocAccess::Public).unwrap();
+    let restricted: Vec<Uuid> = acl
+        .iter()
+        .filter(|(_, g)| !g.is_empty())
+        .map(|(k, _)| doc_id("jira", k))
+        .collect();
+    let widened: Vec<_> = restricted
+        .iter()
+        .map(|id| (*id, public.clone(), public.clone()))
+        .collect();
+    p.state().set_access(p.name(), &widened).unwrap();
+    let nobody = Access::public_only();
+    let got = backend.related(&ids, &nobody, 50).await.unwrap();
+    assert!(
+        got.values()
+            .flatten()
+            .all(|r| !restricted.contains(&r.doc_id)),
+        "a stale state access never widens what related shows"
+    );
+    assert!(got.values().flatten().count() > 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -155,6 +155,22 @@ impl SearchBackend for LinkedBackend {
             return Ok(HashMap::new());
         }
         let rows = sluice_core::run_blocking(|| self.linked(ids))?;
-        Ok(choose(rows, access, per_doc))
+        // The state commits after the stores acknowledged: after a crash
+        // between the two it may still hold an older, broader access. A
+        // linked document is shown only when the stores allow it too.
+        let mut out = HashMap::new();
+        for (from, candidates) in choose(rows, access, usize::MAX) {
+            let mut kept = Vec::new();
+            for r in candidates {
+                if kept.len() == per_doc {
+                    break;
+                }
+                if self.inner.readable(&r.doc_id, access).await? {
+                    kept.push(r);
+                }
+            }
+            out.insert(from, kept);
+        }
+        Ok(out)
     }
 }

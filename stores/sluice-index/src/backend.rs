@@ -153,4 +153,9 @@ impl SearchBackend for EmbeddedSearch {
     async fn chunk_count(&self) -> Option<u64> {
         self.index.counts().ok().map(|c| c.0 as u64)
     }
+
+    /// From the payloads held in memory (no text read): microseconds.
+    async fn readable(&self, id: &Uuid, access: &Access) -> Result<bool, String> {
+        self.index.readable(id, access)
+    }
 }

@@ -156,6 +156,14 @@ impl EmbeddedIndex {
             .map_err(|e| e.to_string())
     }
 
+    /// Whether `access` may read document `doc` (every chunk), from memory:
+    /// the check `related` makes per linked document.
+    pub fn readable(&self, doc: &Uuid, access: &Access) -> Result<bool, String> {
+        let g = self.read()?;
+        let f = g.vectors.compile(&SearchFilters::default(), access);
+        Ok(g.vectors.doc_passes(doc, &f))
+    }
+
     pub fn vector_of(&self, chunk: &Uuid) -> Option<Vec<f32>> {
         self.read().ok()?.vectors.vector_of(chunk)
     }

@@ -566,6 +566,20 @@ impl VectorStore {
             .is_some_and(|&s| f.passes(&self.entries[s].meta))
     }
 
+    /// Whether every chunk of `doc` passes `f` (a store holds chunks
+    /// `0..n` of a document); `false` when it holds none.
+    pub fn doc_passes(&self, doc: &Uuid, f: &Compiled) -> bool {
+        let mut any = false;
+        for ordinal in 0..=u16::MAX as u32 {
+            match self.slot_of.get(&sluice_core::chunk_id(doc, ordinal)) {
+                Some(&s) if f.passes(&self.entries[s].meta) => any = true,
+                Some(_) => return false,
+                None => break,
+            }
+        }
+        any
+    }
+
     /// Each of these documents' chunk count (one past its highest ordinal).
     pub fn chunk_counts(&self, docs: &HashSet<Uuid>) -> HashMap<Uuid, u32> {
         let mut out = HashMap::new();
