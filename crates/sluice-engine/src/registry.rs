@@ -290,10 +290,18 @@ fn with_links(
     path: &Path,
     pipeline: Option<&str>,
 ) -> Result<Arc<dyn SearchBackend>, String> {
-    if !path.exists() {
+    // A search never migrates or writes the state: one from before the
+    // graph (or unreadable) serves without `related` until a run upgrades it.
+    if !path.exists() || sluice_state::stored_version(path) != Some(sluice_state::STATE_VERSION) {
         return Ok(search);
     }
-    let state = sluice_state::StateStore::open(&path).map_err(|e| e.to_string())?;
+    let state = match sluice_state::StateStore::open(path) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "the link graph is unavailable: related documents are not served");
+            return Ok(search);
+        }
+    };
     Ok(crate::related::LinkedBackend::new(
         search,
         Arc::new(state),

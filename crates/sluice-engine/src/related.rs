@@ -154,7 +154,19 @@ impl SearchBackend for LinkedBackend {
         if ids.is_empty() || per_doc == 0 {
             return Ok(HashMap::new());
         }
-        let rows = sluice_core::run_blocking(|| self.linked(ids))?;
+        // Only the edges of documents the caller may read here: ids are
+        // not scoped by pipeline, and another pipeline of the daemon may
+        // hold a document with the same id that this caller may not read.
+        let mut readable_ids = Vec::with_capacity(ids.len());
+        for id in ids {
+            if self.inner.readable(id, access).await? {
+                readable_ids.push(*id);
+            }
+        }
+        if readable_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows = sluice_core::run_blocking(|| self.linked(&readable_ids))?;
         // The state commits after the stores acknowledged: after a crash
         // between the two it may still hold an older, broader access. A
         // linked document is shown only when the stores allow it too.

@@ -382,11 +382,21 @@ fn version_like(text: &str, end: usize) -> bool {
     matches!(b.get(end), Some(b'.' | b'-')) && b.get(end + 1).is_some_and(u8::is_ascii_digit)
 }
 
+/// Longest URL read; longer ones are not links anyone wrote by hand.
+const MAX_URL: usize = 2048;
+
 fn trim_url(u: &str) -> &str {
     let mut u = u.trim_end_matches(['.', ',', ';', ':', '!', '?', '*', '_', '~']);
-    // A closing parenthesis belongs to the URL only when it opened one.
-    while u.ends_with(')') && u.matches('(').count() < u.matches(')').count() {
+    if u.len() > MAX_URL {
+        return "";
+    }
+    // A closing parenthesis belongs to the URL only when it opened one
+    // (counted once: linear however many there are).
+    let opened = u.matches('(').count();
+    let mut closed = u.matches(')').count();
+    while u.ends_with(')') && opened < closed {
         u = u[..u.len() - 1].trim_end_matches(['.', ',', ';', ':', '!', '?']);
+        closed -= 1;
     }
     u
 }

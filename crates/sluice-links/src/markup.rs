@@ -80,14 +80,20 @@ pub fn markup_targets(raw: &str) -> Vec<String> {
             }
         }
     }
+    // Page links, macros and people first: a page with hundreds of URLs
+    // must not crowd out its precise links when the list is capped.
+    let mut urls = BTreeSet::new();
     for m in HREF_URL.find_iter(raw) {
         let u = unescape(m.as_str());
         let u = u.trim_end_matches(['.', ',', ';', ':', '!', '?', '*', '_', '~']);
-        if u.len() > "https://".len() {
-            out.insert(u.to_string());
+        if u.len() > "https://".len() && u.len() <= 2048 {
+            urls.insert(u.to_string());
         }
     }
-    out.into_iter().take(MAX_TARGETS).collect()
+    let mut out: Vec<String> = out.into_iter().take(MAX_TARGETS).collect();
+    let room = MAX_TARGETS - out.len();
+    out.extend(urls.into_iter().take(room));
+    out
 }
 
 /// The few entities an attribute or href carries.
@@ -128,8 +134,12 @@ fn merge(metadata: &mut std::collections::BTreeMap<String, serde_json::Value>, f
             .filter_map(|v| v.as_str().map(str::to_string))
             .collect();
         all.extend(found);
-        *list = all
+        // Prefixed targets (page links, macros, issue links, people) before URLs.
+        let (urls, precise): (Vec<String>, Vec<String>) =
+            all.into_iter().partition(|t| t.starts_with("http"));
+        *list = precise
             .into_iter()
+            .chain(urls)
             .take(MAX_TARGETS)
             .map(serde_json::Value::String)
             .collect();

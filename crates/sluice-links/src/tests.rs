@@ -175,11 +175,28 @@ fn markup_targets_read_hrefs_page_links_and_jira_macros() {
     assert_eq!(
         t,
         [
-            "https://gitlab.northwind.example/payments/billing-api/-/merge_requests/12?tab=diffs&x=1",
             "jira-macro:PAY-1432",
             "page-title:Refunds & chargebacks",
+            "https://gitlab.northwind.example/payments/billing-api/-/merge_requests/12?tab=diffs&x=1",
         ]
     );
+    // Hundreds of URLs never crowd out the precise links.
+    let many: String = (0..300)
+        .map(|i| format!("<a href=\"https://x.example/{i}\">x</a>"))
+        .collect();
+    let t = markup_targets(&format!("{many}{storage}"));
+    assert_eq!(t.len(), markup::MAX_TARGETS);
+    assert!(
+        t.contains(&"page-title:Refunds & chargebacks".to_string())
+            && t.contains(&"jira-macro:PAY-1432".to_string())
+    );
+    // A hostile run of parentheses is trimmed in linear time.
+    let hostile = format!("see http://a.example/{} end", ")".repeat(200_000));
+    let started = std::time::Instant::now();
+    let mut d = doc("s", "x", DocKind::Page, None, &hostile);
+    markup::add_targets(&mut d.metadata, &hostile);
+    let _ = extract(&d, &LinkSettings::default());
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
     assert_eq!(
         markup_targets(
             "Incident thread: [#payments-eng](https://northwind.slack.com/archives/C1/p1000000001000000)."

@@ -217,6 +217,14 @@ fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// The format version of an existing state file, read without writing
+/// (`None` when it cannot be opened read-only).
+pub fn stored_version(path: &Path) -> Option<i64> {
+    let conn =
+        Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0)).ok()
+}
+
 impl StateStore {
     pub fn open(path: &Path) -> Result<StateStore, StateError> {
         let p = path.display().to_string();
