@@ -257,6 +257,7 @@ async fn stores_vs_embedded(index: &sluice_index::EmbeddedIndex) -> Result<()> {
             })
             .collect();
         writes.push(DocumentWrite {
+            links: None,
             doc_id,
             document: Arc::new(d),
             chunk_count: chunks.len() as u32,

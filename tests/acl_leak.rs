@@ -118,6 +118,7 @@ fn batch(docs: &[Doc]) -> SinkBatch {
         writes: docs
             .iter()
             .map(|d| DocumentWrite {
+                links: None,
                 doc_id: d.doc.doc_id(),
                 document: Arc::new(d.doc.clone()),
                 chunk_count: d.chunks.len() as u32,

@@ -13,6 +13,8 @@ use sluice_core::doc_id;
 use sluice_core::search::Access;
 use sluice_engine::Pipeline;
 use sluice_tests::{ByteEmbedder, pipeline_with, run_ok};
+use sluice_testservers::elastic_fixture::{ElasticFixture, Flavor};
+use sluice_testservers::qdrant_server::QdrantEdgeServer;
 use uuid::Uuid;
 
 async fn open(yaml: &str, dir: &Path, data: &Path) -> Pipeline {
@@ -130,7 +132,39 @@ fn write_jsonl(path: &Path, rows: &[Value]) {
     std::fs::write(path, text).unwrap();
 }
 
-const TWO_SOURCES: &str = "name: g\nsources:\n  - id: jira\n    type: files\n    settings:\n      path: issues.jsonl\n      kind: issue\n      mapping:\n        id: key\n        title: \"{key}: {summary}\"\n        text: body\n        url: \"https://jira.example/browse/{key}\"\n        acl: \"group:{groups[*]}\"\n        acl_fallback: public\n  - id: chat\n    type: files\n    settings:\n      path: chat.jsonl\n      kind: thread\n      mapping:\n        id: id\n        title: title\n        text: text\n        text_format: markdown\n        acl: \"group:{groups[*]}\"\n        acl_fallback: public\nsinks:\n  - type: embedded\n";
+const SOURCES: &str = "name: g\nsources:\n  - id: jira\n    type: files\n    settings:\n      path: issues.jsonl\n      kind: issue\n      mapping:\n        id: key\n        title: \"{key}: {summary}\"\n        text: body\n        url: \"https://jira.example/browse/{key}\"\n        acl: \"group:{groups[*]}\"\n        acl_fallback: public\n  - id: chat\n    type: files\n    settings:\n      path: chat.jsonl\n      kind: thread\n      mapping:\n        id: id\n        title: title\n        text: text\n        text_format: markdown\n        acl: \"group:{groups[*]}\"\n        acl_fallback: public\n";
+const EMBEDDED: &str = "sinks:\n  - type: embedded\n";
+
+/// Qdrant (the Qdrant engine behind its gRPC API) and Elasticsearch (the
+/// recorded-contract fixture): `related` from the links on first chunks.
+struct Remote {
+    qdrant: QdrantEdgeServer,
+    es: Option<ElasticFixture>,
+}
+
+impl Remote {
+    async fn start(with_es: bool) -> Remote {
+        let es = match with_es {
+            true => Some(ElasticFixture::start(Flavor::Elasticsearch8).await.unwrap()),
+            false => None,
+        };
+        Remote {
+            qdrant: QdrantEdgeServer::start().await.unwrap(),
+            es,
+        }
+    }
+
+    fn sinks(&self) -> String {
+        let mut s = format!("sinks:\n  - type: qdrant\n    url: {}\n", self.qdrant.url());
+        if let Some(es) = &self.es {
+            s += &format!(
+                "  - type: elasticsearch\n    url: {}\n    refresh: wait_for\n",
+                es.url()
+            );
+        }
+        s
+    }
+}
 
 fn issues(keys: &[&str]) -> Vec<Value> {
     keys.iter()
@@ -153,6 +187,24 @@ async fn related_of(p: &Pipeline, id: Uuid, access: &Access) -> Vec<(String, Str
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn links_resolve_in_any_order_and_leave_with_their_documents() {
+    links_resolve_in_any_order(EMBEDDED).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_resolve_in_any_order_in_qdrant_and_elasticsearch() {
+    let remote = Remote::start(true).await;
+    links_resolve_in_any_order(&remote.sinks()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_resolve_in_any_order_in_qdrant_alone() {
+    let remote = Remote::start(false).await;
+    links_resolve_in_any_order(&remote.sinks()).await;
+}
+
+async fn links_resolve_in_any_order(sinks: &str) {
+    let yaml = format!("{SOURCES}{sinks}");
+    let yaml = yaml.as_str();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // The thread arrives first; the issue it mentions does not exist yet.
@@ -166,8 +218,8 @@ async fn links_resolve_in_any_order_and_leave_with_their_documents() {
             json!({"id": "t1", "title": "double billing", "text": "Customers billed twice, tracked in PAY-7. Runbook: [the page](https://jira.example/browse/OPS-2).\n\n```\nERROR PAY-8 is a log line, not a link\n```", "groups": []}),
         ],
     );
-    let p = open(TWO_SOURCES, d, &d.join("data")).await;
-    run_ok(&p, TWO_SOURCES, d, false).await;
+    let p = open(yaml, d, &d.join("data")).await;
+    run_ok(&p, yaml, d, false).await;
     let thread = doc_id("chat", "t1");
     let all = Access::All;
     assert_eq!(
@@ -185,7 +237,7 @@ async fn links_resolve_in_any_order_and_leave_with_their_documents() {
     );
     rows.push(json!({"key": "PAY-8", "summary": "Unrelated", "body": "", "groups": []}));
     write_jsonl(&d.join("issues.jsonl"), &rows);
-    run_ok(&p, TWO_SOURCES, d, false).await;
+    run_ok(&p, yaml, d, false).await;
     let got = related_of(&p, thread, &all).await;
     assert_eq!(
         got,
@@ -218,7 +270,7 @@ async fn links_resolve_in_any_order_and_leave_with_their_documents() {
     // Deleted at the source: its links go with it, both ways.
     rows.remove(4);
     write_jsonl(&d.join("issues.jsonl"), &rows);
-    run_ok(&p, TWO_SOURCES, d, true).await;
+    run_ok(&p, yaml, d, true).await;
     assert_eq!(
         related_of(&p, thread, &all).await,
         [(
@@ -237,7 +289,7 @@ async fn links_resolve_in_any_order_and_leave_with_their_documents() {
         &d.join("chat.jsonl"),
         &[json!({"id": "t1", "title": "double billing", "text": "Fixed now.", "groups": []})],
     );
-    run_ok(&p, TWO_SOURCES, d, false).await;
+    run_ok(&p, yaml, d, false).await;
     assert!(related_of(&p, thread, &all).await.is_empty());
 }
 
@@ -256,6 +308,26 @@ impl Lcg {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_linked_document_the_caller_may_not_read_never_appears() {
+    linked_documents_follow_access(EMBEDDED, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_linked_document_the_caller_may_not_read_never_appears_in_qdrant_and_elasticsearch() {
+    let remote = Remote::start(true).await;
+    linked_documents_follow_access(&remote.sinks(), false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_linked_document_the_caller_may_not_read_never_appears_in_qdrant_alone() {
+    let remote = Remote::start(false).await;
+    linked_documents_follow_access(&remote.sinks(), false).await;
+}
+
+/// `from_state`: the backend reads the state store's graph (the embedded
+/// index), whose access may be staler than the stores'.
+async fn linked_documents_follow_access(sinks: &str, from_state: bool) {
+    let yaml = format!("{SOURCES}{sinks}");
+    let yaml = yaml.as_str();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let mut rng = Lcg(20261207);
@@ -288,8 +360,8 @@ async fn a_linked_document_the_caller_may_not_read_never_appears() {
     }
     write_jsonl(&d.join("issues.jsonl"), &rows);
     write_jsonl(&d.join("chat.jsonl"), &[]);
-    let p = open(TWO_SOURCES, d, &d.join("data")).await;
-    run_ok(&p, TWO_SOURCES, d, false).await;
+    let p = open(yaml, d, &d.join("data")).await;
+    run_ok(&p, yaml, d, false).await;
     let backend = p.search_backend().unwrap();
     let readable = |key: &str, principals: &[String]| {
         let g = &acl[key];
@@ -361,6 +433,9 @@ async fn a_linked_document_the_caller_may_not_read_never_appears() {
         }
     }
     assert!(shown > 100, "the corpus links enough to test: {shown}");
+    if !from_state {
+        return;
+    }
 
     // The state commits after the stores acknowledged; after a crash in
     // between it may hold an older, broader access than the stores. A
@@ -400,8 +475,10 @@ async fn the_api_attaches_related_on_request_and_traverses_by_access() {
             json!({"id": "t1", "title": "deploy rollback question", "text": "How do I roll back? See OPS-1 and SEC-1.", "groups": []}),
         ],
     );
-    let p = open(TWO_SOURCES, d, &d.join("data")).await;
-    run_ok(&p, TWO_SOURCES, d, false).await;
+    let yaml = format!("{SOURCES}{EMBEDDED}");
+    let yaml = yaml.as_str();
+    let p = open(yaml, d, &d.join("data")).await;
+    run_ok(&p, yaml, d, false).await;
     let app = sluice_api::router(sluice_api::ApiState::new(
         p.search_backend().unwrap(),
         Arc::new(ByteEmbedder),

@@ -202,6 +202,7 @@ fn write(data: &Data, i: usize) -> DocumentWrite {
     let text = data.text(i).to_string();
     let tokens = text.split_whitespace().count() as u32;
     DocumentWrite {
+        links: None,
         doc_id: id,
         document: Arc::new(d),
         chunk_count: 1,

@@ -38,6 +38,8 @@ struct Marks {
 }
 
 /// GitLab roles (`access_level`).
+/// Commit SHAs kept per merge request (its names stay bounded).
+const MAX_COMMITS: usize = 48;
 const GUEST: u64 = 10;
 const REPORTER: u64 = 20;
 
@@ -417,6 +419,32 @@ impl GitlabSource {
                         format!("{}{u}", sluice_links::markup::GITLAB_CLOSES),
                     );
                 }
+            }
+            // Its commits, so a commit URL or `group/project@sha` anywhere
+            // resolves to it: the head, merge and squash commits it
+            // carries, and the ones it lists (one request per changed MR).
+            let listed = self
+                .all(
+                    &format!(
+                        "api/v4/projects/{}/merge_requests/{iid}/commits?per_page=100",
+                        p.id
+                    ),
+                    MAX_COMMITS,
+                )
+                .await?;
+            let mut shas: Vec<String> = Vec::new();
+            for sha in ["merge_commit_sha", "squash_commit_sha", "sha"]
+                .iter()
+                .filter_map(|k| v[*k].as_str())
+                .chain(listed.iter().filter_map(|c| c["id"].as_str()))
+            {
+                if !shas.iter().any(|s| s == sha) && shas.len() < MAX_COMMITS {
+                    shas.push(sha.to_string());
+                }
+            }
+            if !shas.is_empty() {
+                d.metadata
+                    .insert(sluice_links::COMMITS_KEY.into(), shas.into());
             }
         }
         d.body = body;

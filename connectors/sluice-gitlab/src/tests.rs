@@ -136,6 +136,24 @@ async fn full_sync_covers_issues_mrs_notes_wiki_files_and_acls() {
         "{edges:?}"
     );
     assert!(!mr.body.contains("#2 "), "the link is not in the text");
+    // Its commits (listed by GitLab, paged) become names, so a commit URL
+    // anywhere resolves to the merge request.
+    let listed: Vec<String> = shared
+        .world()
+        .merge_requests
+        .values()
+        .find(|m| m.project_id == api && m.iid == 2)
+        .unwrap()
+        .commits
+        .clone();
+    assert_eq!(listed.len(), 2);
+    let names = sluice_links::extract(mr, &Default::default()).names;
+    for sha in &listed {
+        assert!(
+            names.contains(&format!("gitlab-commit:acme/platform/api@{}", &sha[..7])),
+            "{names:?}"
+        );
+    }
     // Issue 4 is confidential: who may read the project's issues AND
     // (Reporter+ members, the author or an assignee); never the guest.
     let conf = d.get(&format!("issue:{api}:4"));

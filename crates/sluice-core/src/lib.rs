@@ -31,8 +31,8 @@ pub use retry::{Backoff, RetryPolicy, retry};
 pub use runtime::run_blocking;
 pub use settings::{SettingsError, parse_cursor, parse_settings, settings_schema};
 pub use sink::{
-    AccessUpdate, ChunkWrite, DocumentWrite, Sink, SinkAck, SinkBatch, SinkError, SinkRejection,
-    chunk_record,
+    AccessUpdate, ChunkWrite, DocumentWrite, LinkFields, Sink, SinkAck, SinkBatch, SinkError,
+    SinkRejection, chunk_record,
 };
 pub use source::{ListingScope, Source, SourceError, SourcePage, SyncMode, fetch_by_listing};
 pub use transport::{PublishAck, PublishError, Publisher};

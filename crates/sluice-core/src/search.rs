@@ -285,6 +285,31 @@ pub struct LegChunk {
     pub snippet: Option<String>,
 }
 
+/// What `related` asks a remote store for; first chunks only, under the
+/// caller's access (the same filter as a hit's).
+#[derive(Debug, Clone, PartialEq)]
+pub enum LinkLookup {
+    /// These documents.
+    Docs(Vec<Uuid>),
+    /// Documents that answer to one of `names` (`link_names`) or refer to
+    /// one of `targets` (`link_targets`).
+    Touching {
+        names: Vec<String>,
+        targets: Vec<String>,
+    },
+}
+
+/// Most documents one `LinkLookup::Touching` returns: a bound on the work
+/// of one `related` call (documents past it are not shown).
+pub const MAX_LINKED_DOCS: usize = 1000;
+
+/// A document's first chunk and the links stored on it.
+#[derive(Debug, Clone)]
+pub struct LinkedChunk {
+    pub chunk: ChunkPayload,
+    pub links: crate::sink::LinkFields,
+}
+
 /// The keyword (BM25) leg of a store: the caller's filters and access are
 /// applied by the store, before its top-n.
 #[async_trait]
@@ -309,6 +334,16 @@ pub trait KeywordLeg: Send + Sync {
     /// The chunks of one document in order; empty when unknown.
     async fn document_chunks(&self, doc_id: &Uuid) -> Result<Vec<ChunkPayload>, String>;
     async fn chunk_count(&self) -> Result<u64, String>;
+    /// The first chunks (with their links) `lookup` names that `access`
+    /// may read, at most `limit`; `None` when the store keeps no links.
+    async fn link_lookup(
+        &self,
+        _lookup: &LinkLookup,
+        _access: &Access,
+        _limit: usize,
+    ) -> Option<Result<Vec<LinkedChunk>, String>> {
+        None
+    }
 }
 
 /// The vector (nearest-neighbour) leg of a store, filtered like the keyword leg.
@@ -326,6 +361,15 @@ pub trait VectorLeg: Send + Sync {
     ) -> Result<Vec<LegChunk>, String>;
     async fn document_chunks(&self, doc_id: &Uuid) -> Result<Vec<ChunkPayload>, String>;
     async fn chunk_count(&self) -> Result<u64, String>;
+    /// As `KeywordLeg::link_lookup`.
+    async fn link_lookup(
+        &self,
+        _lookup: &LinkLookup,
+        _access: &Access,
+        _limit: usize,
+    ) -> Option<Result<Vec<LinkedChunk>, String>> {
+        None
+    }
 }
 
 /// What the search API needs from a pipeline's stores, so the same routes

@@ -13,7 +13,13 @@ use crate::model::{Chunk, Document};
 /// Elasticsearch): what filters look at and what a hit shows. The access
 /// is stored as the slots `acl_0 … acl_{K-1}` (see `access.rs`), so a store
 /// filters with indexed keyword fields only.
-pub fn chunk_record(doc: &Document, chunk: &Chunk) -> serde_json::Map<String, serde_json::Value> {
+/// A document's links ride on its first chunk (`LinkFields`), so a store
+/// answers `related` without the state store.
+pub fn chunk_record(
+    doc: &Document,
+    chunk: &Chunk,
+    links: Option<&LinkFields>,
+) -> serde_json::Map<String, serde_json::Value> {
     let mut value = serde_json::json!({
         "doc_id": chunk.doc_id.to_string(),
         "chunk_id": chunk.chunk_id.to_string(),
@@ -34,6 +40,11 @@ pub fn chunk_record(doc: &Document, chunk: &Chunk) -> serde_json::Map<String, se
         .enumerate()
     {
         value[crate::access::acl_field(i)] = serde_json::json!(slot);
+    }
+    if let (0, Some(l)) = (chunk.ordinal, links) {
+        value["link_names"] = serde_json::json!(l.names);
+        value["link_targets"] = serde_json::json!(l.edges.iter().map(|e| &e.1).collect::<Vec<_>>());
+        value["link_kinds"] = serde_json::json!(l.edges.iter().map(|e| &e.0).collect::<Vec<_>>());
     }
     match value {
         serde_json::Value::Object(map) => map,
@@ -58,6 +69,51 @@ pub struct DocumentWrite {
     pub document: Arc<Document>,
     pub chunk_count: u32,
     pub chunks: Vec<ChunkWrite>,
+    /// The document's links, written with its first chunk (which the
+    /// engine rewrites whenever the document changed); `None`: the store's
+    /// link fields are left as they are.
+    pub links: Option<Arc<LinkFields>>,
+}
+
+/// A document's part of the link graph as a remote store keeps it on the
+/// document's first chunk: `link_names` (what others may call it, indexed),
+/// `link_targets` (what it refers to, indexed) and `link_kinds` (each
+/// target's edge type, in the same order; not indexed).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LinkFields {
+    pub names: Vec<String>,
+    /// (edge type, target name)
+    pub edges: Vec<(String, String)>,
+}
+
+impl LinkFields {
+    /// Reads the three fields back from a stored record; `None` when the
+    /// record has none (a first chunk stored before the graph, or a later chunk).
+    pub fn from_record(r: &serde_json::Map<String, serde_json::Value>) -> Option<LinkFields> {
+        let list = |k: &str| -> Option<Vec<String>> {
+            Some(
+                r.get(k)?
+                    .as_array()?
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect(),
+            )
+        };
+        let names = list("link_names")?;
+        let targets = list("link_targets").unwrap_or_default();
+        let kinds = list("link_kinds").unwrap_or_default();
+        // Mismatched lists (written by something else) are not guessed at.
+        if targets.len() != kinds.len() {
+            return Some(LinkFields {
+                names,
+                edges: Vec::new(),
+            });
+        }
+        Some(LinkFields {
+            names,
+            edges: kinds.into_iter().zip(targets).collect(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Default)]

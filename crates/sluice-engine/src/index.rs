@@ -414,7 +414,10 @@ impl Indexer {
                 let same_text = prev
                     .and_then(|p| p.chunk_hashes.get(c.ordinal as usize))
                     .is_some_and(|h| *h == c.content_hash);
-                if same_text && !meta_changed {
+                // The first chunk carries the document's links in the
+                // remote stores, and any change to the text or metadata
+                // may change them: it is rewritten with every change.
+                if same_text && !meta_changed && c.ordinal != 0 {
                     continue;
                 }
                 if !same_text {
@@ -431,7 +434,12 @@ impl Indexer {
                 chunks.iter().map(|c| c.content_hash.clone()).collect(),
             );
             let started = Instant::now();
-            state.graph = Some(plan::doc_graph(&d, &self.links));
+            let graph = plan::doc_graph(&d, &self.links);
+            let links = Arc::new(sluice_core::LinkFields {
+                names: graph.names.clone(),
+                edges: graph.edges.clone(),
+            });
+            state.graph = Some(graph);
             r.link_seconds += started.elapsed().as_secs_f64();
             states.push(state);
             writes.push(DocumentWrite {
@@ -439,6 +447,7 @@ impl Indexer {
                 chunk_count: chunks.len() as u32,
                 chunks: cw,
                 document: Arc::new(d),
+                links: Some(links),
             });
         }
         if !to_embed.is_empty() {

@@ -209,6 +209,10 @@ pub struct Stores {
     /// Hybrid over the stores' legs, or the store that searches by itself
     /// (the embedded index); `None` when no store can search.
     pub search: Option<Arc<dyn SearchBackend>>,
+    /// `search` runs on remote stores, which keep each document's links on
+    /// its first chunk and answer `related` themselves; otherwise the
+    /// state store's graph serves it.
+    pub links_in_stores: bool,
     /// The stores as their concrete types (see `Pipeline::store`).
     pub handles: Vec<Arc<dyn std::any::Any + Send + Sync>>,
 }
@@ -252,7 +256,8 @@ pub fn open_stores(
         }
     }
     // Remote legs win over an embedded index written alongside them.
-    let search = if keyword.is_some() || vector.is_some() {
+    let links_in_stores = keyword.is_some() || vector.is_some();
+    let search = if links_in_stores {
         Some(Arc::new(HybridSearch::new(keyword, vector)) as Arc<dyn SearchBackend>)
     } else {
         complete
@@ -260,6 +265,7 @@ pub fn open_stores(
     Ok(Stores {
         sinks,
         search,
+        links_in_stores,
         handles,
     })
 }
@@ -271,9 +277,13 @@ pub fn open_search_backend(
     data_dir: &Path,
     dim: usize,
 ) -> Result<Arc<dyn SearchBackend>, String> {
-    let search = open_stores(reg, p, data_dir, dim, false)?
+    let stores = open_stores(reg, p, data_dir, dim, false)?;
+    let search = stores
         .search
         .ok_or_else(|| format!("{}: the pipeline has no sink to search", p.file))?;
+    if stores.links_in_stores {
+        return Ok(search);
+    }
     // With a transport the workers index, and their state holds the graph.
     let state = match transport_config(p) {
         Some(_) => crate::worker_state_path(data_dir),

@@ -12,7 +12,6 @@ use sluice_core::DocAccess;
 use sluice_core::search::{
     Access, ChunkPayload, Related, SearchBackend, SearchRequest, SearchResponse,
 };
-use sluice_links::EdgeKind;
 use sluice_state::{LinkedDoc, StateStore};
 use uuid::Uuid;
 
@@ -45,52 +44,25 @@ pub fn choose(
     access: &Access,
     per_doc: usize,
 ) -> HashMap<Uuid, Vec<Related>> {
-    let mut by_from: HashMap<Uuid, HashMap<Uuid, (u8, bool, Related)>> = HashMap::new();
-    for row in rows {
-        if row.doc_id == row.from || !readable(&row.access, access) {
-            continue;
-        }
-        let Some(kind) = EdgeKind::parse(&row.edge) else {
-            continue;
-        };
-        let strength = kind.strength();
-        let entry = by_from.entry(row.from).or_default();
-        let better = entry
-            .get(&row.doc_id)
-            .is_none_or(|(s, out, _)| (strength, row.outgoing) > (*s, *out));
-        if better {
-            entry.insert(
-                row.doc_id,
-                (
-                    strength,
-                    row.outgoing,
-                    Related {
-                        doc_id: row.doc_id,
-                        external_id: row.external_id,
-                        title: row.title,
-                        url: row.url,
-                        source: row.source,
-                        kind: row.kind,
-                        edge: row.edge,
-                        direction: if row.outgoing { "out" } else { "in" }.into(),
-                    },
-                ),
-            );
-        }
-    }
-    by_from
+    let candidates = rows
         .into_iter()
-        .map(|(from, docs)| {
-            let mut docs: Vec<_> = docs.into_values().collect();
-            docs.sort_by(|a, b| {
-                (b.0, b.1)
-                    .cmp(&(a.0, a.1))
-                    .then_with(|| a.2.title.cmp(&b.2.title))
-                    .then_with(|| a.2.doc_id.cmp(&b.2.doc_id))
-            });
-            (from, docs.into_iter().take(per_doc).map(|d| d.2).collect())
-        })
-        .collect()
+        .filter(|row| readable(&row.access, access))
+        .map(|row| {
+            (
+                row.from,
+                Related {
+                    doc_id: row.doc_id,
+                    external_id: row.external_id,
+                    title: row.title,
+                    url: row.url,
+                    source: row.source,
+                    kind: row.kind,
+                    edge: row.edge,
+                    direction: if row.outgoing { "out" } else { "in" }.into(),
+                },
+            )
+        });
+    sluice_links::choose_related(candidates, per_doc)
 }
 
 /// The same rule as a hit's (`Access::allows_doc`); an access the state

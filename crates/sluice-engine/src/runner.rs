@@ -47,6 +47,8 @@ pub struct Pipeline {
     pub(crate) destination: Destination,
     /// What search reads: the stores' legs fused, or the embedded index.
     search: Option<Arc<dyn SearchBackend>>,
+    /// The remote stores answer `related` (`Stores::links_in_stores`).
+    links_in_stores: bool,
     /// The opened stores as their concrete types, for callers that know them.
     stores: Vec<Arc<dyn Any + Send + Sync>>,
     /// The state store is committed with every sink write (in-process), so
@@ -128,6 +130,7 @@ impl Pipeline {
                     state,
                     destination: Destination::Publish(publisher),
                     search: None,
+                    links_in_stores: false,
                     stores: Vec::new(),
                     state_is_complete: true,
                     observer: None,
@@ -212,6 +215,7 @@ impl Pipeline {
             state,
             destination: Destination::Index(indexer),
             search: stores.search,
+            links_in_stores: stores.links_in_stores,
             stores: stores.handles,
             state_is_complete: true,
             observer: None,
@@ -276,9 +280,13 @@ impl Pipeline {
     }
 
     /// What the search API reads for this pipeline: hybrid over the remote
-    /// stores when it writes them, else its embedded index.
+    /// stores when it writes them (their links answer `related`), else its
+    /// embedded index with the state store's graph.
     pub fn search_backend(&self) -> Option<Arc<dyn SearchBackend>> {
         let search = self.search.clone()?;
+        if self.links_in_stores {
+            return Some(search);
+        }
         Some(crate::related::LinkedBackend::new(
             search,
             self.state.clone(),

@@ -13,6 +13,9 @@
 //! - `doc:<source>:<external id>`, what a parent id refers to;
 //! - `jira:<KEY>` for a Jira issue (its `/browse/KEY` URL or key-shaped id);
 //! - `gitlab:<group/project>#<iid>` and `gitlab:<group/project>!<iid>`;
+//! - `gitlab-commit:<group/project>@<first 7 hex of the SHA>` for each
+//!   commit of a merge request (its `metadata.commits`), so a commit URL
+//!   or `group/project@sha` reference resolves to the merge request;
 //! - `confluence:<host>:<page id>` and `page-title:<title>` for pages;
 //! - `slack:<channel>:<thread ts>` for a Slack thread's permalink;
 //! - `url:<normalised URL>` for any document with a URL.
@@ -22,6 +25,7 @@
 //! raw markup ([`markup_targets`], kept under the document's
 //! `metadata.links`, because converting to text drops link targets).
 
+mod choose;
 pub mod markup;
 
 use std::collections::{BTreeSet, HashSet};
@@ -31,6 +35,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use sluice_core::{DocKind, Document};
 
+pub use choose::choose_related;
 pub use markup::markup_targets;
 
 /// The document metadata key where connectors keep [`markup_targets`].
@@ -38,7 +43,11 @@ pub const METADATA_KEY: &str = "links";
 
 /// Bounds on what one document contributes (hostile input stays small).
 pub const MAX_EDGES: usize = 500;
-pub const MAX_NAMES: usize = 16;
+pub const MAX_NAMES: usize = 64;
+
+/// The document metadata key where the GitLab connector keeps a merge
+/// request's commit SHAs.
+pub const COMMITS_KEY: &str = "commits";
 
 /// How one document refers to another, named from the referring side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -201,6 +210,16 @@ pub fn extract(doc: &Document, settings: &LinkSettings) -> DocLinks {
             }
         }
     }
+    for c in COMMIT_REF.captures_iter(&text) {
+        if let (Some(project), Some(sha)) = (c.get(1), c.get(2))
+            && bounded(&text, c.get(0).map_or(0, |m| m.start()), sha.end(), b"/._-")
+        {
+            add(
+                EdgeKind::Mentions,
+                commit_name(project.as_str(), sha.as_str()),
+            );
+        }
+    }
     for m in JIRA_KEY.find_iter(&text) {
         if bounded(&text, m.start(), m.end(), b"/._-") && !version_like(&text, m.end()) {
             let key = m.as_str();
@@ -258,10 +277,35 @@ pub fn names(doc: &Document) -> Vec<String> {
     {
         out.push(page_title_name(&doc.title));
     }
+    // A merge request answers to its commits (after the other names: past
+    // `MAX_NAMES`, the last commits are the ones left out).
+    let project = out
+        .iter()
+        .find_map(|n| n.strip_prefix("gitlab:"))
+        .and_then(|r| r.split_once('!').map(|(p, _)| p.to_string()));
+    if let (DocKind::MergeRequest, Some(p), Some(serde_json::Value::Array(shas))) =
+        (&doc.kind, project, doc.metadata.get(COMMITS_KEY))
+    {
+        for sha in shas.iter().filter_map(|s| s.as_str()) {
+            if sha.len() >= 7 && sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+                out.push(commit_name(&p, sha));
+            }
+        }
+    }
     let mut seen = HashSet::new();
     out.retain(|n| seen.insert(n.clone()));
     out.truncate(MAX_NAMES);
     out
+}
+
+/// `gitlab-commit:<project>@<sha7>`: seven hex digits, the shortest
+/// abbreviation Git and GitLab show, so short and full SHAs meet.
+fn commit_name(project: &str, sha: &str) -> String {
+    format!(
+        "gitlab-commit:{}@{}",
+        project.to_ascii_lowercase(),
+        sha[..7].to_ascii_lowercase()
+    )
 }
 
 fn page_title_name(title: &str) -> String {
@@ -312,6 +356,13 @@ pub fn url_names(raw: &str) -> Vec<String> {
         if let (Some(sep), Some(n)) = (sep, parts.next().filter(|n| is_number(n))) {
             out.push(format!("gitlab:{}{sep}{n}", project.to_ascii_lowercase()));
         }
+        let mut parts = rest.split('/');
+        if let (Some("commit"), Some(sha)) = (parts.next(), parts.next())
+            && (7..=64).contains(&sha.len())
+            && sha.bytes().all(|b| b.is_ascii_hexdigit())
+        {
+            out.push(commit_name(project, sha));
+        }
     }
     let page = path
         .split_once("/pages/")
@@ -352,6 +403,11 @@ static JIRA_KEY: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"[A-Z][A-Z0-9_]{1,9}-[1-9][0-9]{0,6}").expect("valid regex"));
 static GITLAB_REF: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"[A-Za-z0-9][A-Za-z0-9_.-]*(?:/[A-Za-z0-9][A-Za-z0-9_.-]*)+[#!][0-9]{1,9}")
+        .expect("valid regex")
+});
+/// GitLab's cross-project commit reference, `group/project@9ba12248`.
+static COMMIT_REF: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"([A-Za-z0-9][A-Za-z0-9_.-]*(?:/[A-Za-z0-9][A-Za-z0-9_.-]*)+)@([0-9a-f]{7,40})\b")
         .expect("valid regex")
 });
 static SHORT_REF: LazyLock<Regex> =

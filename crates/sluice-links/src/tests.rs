@@ -323,3 +323,79 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn commits_resolve_to_the_merge_request_that_carries_them() {
+    // The MR answers to each of its commits by the first seven hex digits.
+    let mut mr = doc(
+        "gitlab",
+        "payments/refund-service!64",
+        DocKind::MergeRequest,
+        Some("https://gitlab.northwind.example/payments/refund-service/-/merge_requests/64"),
+        "",
+    );
+    mr.metadata.insert(
+        COMMITS_KEY.into(),
+        serde_json::json!([
+            "8E0B45049B6253B8984CDE9241830D2851168142",
+            "2fc4e8b9",
+            "not-a-sha",
+            "abc"
+        ]),
+    );
+    let names = extract(&mr, &LinkSettings::default()).names;
+    assert!(names.contains(&"gitlab-commit:payments/refund-service@8e0b450".to_string()));
+    assert!(names.contains(&"gitlab-commit:payments/refund-service@2fc4e8b".to_string()));
+    assert_eq!(
+        names
+            .iter()
+            .filter(|n| n.starts_with("gitlab-commit:"))
+            .count(),
+        2,
+        "{names:?}"
+    );
+    // An issue's metadata never makes commit names.
+    let mut issue = doc(
+        "gitlab",
+        "payments/refund-service#3",
+        DocKind::Issue,
+        None,
+        "",
+    );
+    issue.metadata = mr.metadata.clone();
+    assert!(
+        !extract(&issue, &LinkSettings::default())
+            .names
+            .iter()
+            .any(|n| n.starts_with("gitlab-commit:"))
+    );
+    // A commit URL (full or short SHA) and GitLab's `project@sha` reference.
+    let chat = doc(
+        "slack",
+        "C1-1",
+        DocKind::Thread,
+        None,
+        "Reverted in https://gitlab.northwind.example/payments/refund-service/-/commit/8e0b45049b6253b8984cde9241830d2851168142 \
+         and payments/refund-service@2fc4e8b9 broke it. Mail ops@deadbeef1 or see hash 2fc4e8b972 alone, `infra/deploy@aaaaaaa1`.",
+    );
+    let e = targets(&chat, &LinkSettings::default());
+    assert!(has(
+        &e,
+        EdgeKind::LinksTo,
+        "gitlab-commit:payments/refund-service@8e0b450"
+    ));
+    assert!(has(
+        &e,
+        EdgeKind::Mentions,
+        "gitlab-commit:payments/refund-service@2fc4e8b"
+    ));
+    let commits: Vec<_> = e
+        .iter()
+        .filter(|(_, t)| t.starts_with("gitlab-commit:"))
+        .collect();
+    assert_eq!(
+        commits.len(),
+        2,
+        "no project, no commit; code skipped: {e:?}"
+    );
+}

@@ -10,6 +10,8 @@
 //! other's results, marked partial. [`search_many`] embeds the query once
 //! and merges the hits of several pipelines.
 
+mod links;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -250,6 +252,47 @@ impl SearchBackend for HybridSearch {
             Some((k, _)) => k.chunk_count().await.ok(),
             None => None,
         }
+    }
+
+    /// From the links on each document's first chunk: the keyword store's,
+    /// else (absent, keeping no links, or failing) the vector store's.
+    async fn related(
+        &self,
+        ids: &[Uuid],
+        access: &sluice_core::search::Access,
+        per_doc: usize,
+    ) -> Result<std::collections::HashMap<Uuid, Vec<sluice_core::search::Related>>, String> {
+        if ids.is_empty() || per_doc == 0 {
+            return Ok(Default::default());
+        }
+        if let Some((k, _)) = &self.keyword {
+            let got = links::related_through(
+                |l, n| async move { k.link_lookup(&l, access, n).await },
+                ids,
+                per_doc,
+            )
+            .await;
+            match got {
+                Some(Ok(r)) => return Ok(r),
+                Some(Err(e)) if self.vector.is_none() => return Err(e),
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, store = %k.describe(), "related on the keyword store failed; trying the vector store")
+                }
+                None => {}
+            }
+        }
+        if let Some((v, _)) = &self.vector {
+            let got = links::related_through(
+                |l, n| async move { v.link_lookup(&l, access, n).await },
+                ids,
+                per_doc,
+            )
+            .await;
+            if let Some(r) = got {
+                return r;
+            }
+        }
+        Ok(Default::default())
     }
 }
 

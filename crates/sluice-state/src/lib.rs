@@ -123,8 +123,9 @@ CREATE TABLE IF NOT EXISTS runs (
 
 /// The state format (`PRAGMA user_version`). 1: documents were indexed under
 /// the fail-closed access model with per-system principals. 2: every
-/// document's link graph is stored beside its state.
-pub const STATE_VERSION: i64 = 2;
+/// document's link graph is stored beside its state. 3: the remote stores
+/// hold each document's links on its first chunk too.
+pub const STATE_VERSION: i64 = 3;
 
 /// Upgrades a state store in place. Before version 1 every store held flat,
 /// unqualified ACLs in which an empty list meant "everyone". Those chunks are
@@ -156,14 +157,14 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         return Ok(());
     }
     let documents: i64 = conn.query_row("SELECT count(*) FROM documents", [], |r| r.get(0))?;
-    if version == 1 && documents > 0 {
-        // Version 1 stored no link graph: the next run re-reads every
-        // source and records each document's links (content hashes are
-        // forgotten, chunk hashes kept: nothing is re-embedded, and a
-        // document whose payload is unchanged is not rewritten).
+    if (version == 1 || version == 2) && documents > 0 {
+        // Version 1 stored no link graph, version 2 not in the remote
+        // stores: the next run re-reads every source, records each
+        // document's links and rewrites its first chunk with them (content
+        // hashes are forgotten, chunk hashes kept: nothing is re-embedded).
         tracing::warn!(
             documents,
-            "state predates the link graph: every source is re-read on the next run to record each document's links"
+            "state predates the link graph in the stores: every source is re-read on the next run to record each document's links"
         );
         conn.execute_batch(
             "BEGIN; UPDATE documents SET content_hash = ''; DELETE FROM checkpoints; COMMIT;",
@@ -760,35 +761,39 @@ mod tests {
 
     #[test]
     fn a_store_from_before_the_link_graph_is_resynced_without_losing_hashes() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.sqlite");
-        {
+        // 1: no graph; 2: the graph in the state only.
+        for old in [1, 2] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("state.sqlite");
+            {
+                let s = StateStore::open(&path).unwrap();
+                let page = PageCommit {
+                    cursor: Some("c1"),
+                    upserts: vec![state("a")],
+                    ..Default::default()
+                };
+                s.commit_page("p", "src", &page).unwrap();
+                s.with(|c| c.pragma_update(None, "user_version", old))
+                    .unwrap();
+            }
             let s = StateStore::open(&path).unwrap();
-            let page = PageCommit {
-                cursor: Some("c1"),
-                upserts: vec![state("a")],
-                ..Default::default()
-            };
-            s.commit_page("p", "src", &page).unwrap();
-            s.with(|c| c.pragma_update(None, "user_version", 1))
-                .unwrap();
+            assert_eq!(
+                s.checkpoint("p", "src").unwrap(),
+                None,
+                "every source is re-read"
+            );
+            let st = &s.doc_states("p", &[state("a").doc_id]).unwrap()[0];
+            assert_eq!(
+                st.content_hash, "",
+                "every document's links are recorded again"
+            );
+            assert_eq!(
+                (st.meta_hash.as_str(), &st.chunk_hashes),
+                ("m", &state("a").chunk_hashes),
+                "nothing re-embedded or rewritten"
+            );
+            assert_eq!(stored_version(&path), Some(STATE_VERSION));
         }
-        let s = StateStore::open(&path).unwrap();
-        assert_eq!(
-            s.checkpoint("p", "src").unwrap(),
-            None,
-            "every source is re-read"
-        );
-        let st = &s.doc_states("p", &[state("a").doc_id]).unwrap()[0];
-        assert_eq!(
-            st.content_hash, "",
-            "every document's links are recorded again"
-        );
-        assert_eq!(
-            (st.meta_hash.as_str(), &st.chunk_hashes),
-            ("m", &state("a").chunk_hashes),
-            "nothing re-embedded or rewritten"
-        );
     }
 
     #[test]

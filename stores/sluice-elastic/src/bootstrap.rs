@@ -124,7 +124,7 @@ pub(crate) async fn create_index(client: &EsClient, index: &str) -> Result<(), E
 pub(crate) async fn ensure_alias(client: &EsClient, alias: &str) -> Result<String, EsError> {
     put_template(client, alias).await?;
     if let Some(index) = alias_target(client, alias).await? {
-        add_access_fields(client, &index).await;
+        add_later_fields(client, &index).await;
         return Ok(index);
     }
     // A concrete index with the alias's name would shadow it.
@@ -149,17 +149,27 @@ pub(crate) async fn ensure_alias(client: &EsClient, alias: &str) -> Result<Strin
     Ok(index)
 }
 
-/// Upgrades an index made before the access model in place: adds the
-/// `acl_N` keyword fields to its mapping (adding fields is allowed on a
-/// live index; it is a no-op when they exist). Its old chunks carry no
-/// slots, so every restricted query skips them until the re-sync the state
-/// store schedules rewrites them. When the server refuses, writes with the
-/// new fields fail loudly and nothing old becomes visible; `sluice run
-/// --full` then rebuilds into a new index version.
-async fn add_access_fields(client: &EsClient, index: &str) {
-    let m = mapping();
-    let props: serde_json::Map<String, Value> = (0..sluice_core::access::MAX_ACL_SETS)
+/// Fields added to the mapping after the first release: the access slots
+/// and the link graph's fields.
+fn later_fields() -> Vec<String> {
+    (0..sluice_core::access::MAX_ACL_SETS)
         .map(sluice_core::access::acl_field)
+        .chain(["link_names", "link_targets", "link_kinds"].map(String::from))
+        .collect()
+}
+
+/// Upgrades an index made before the access model or the link graph in
+/// place: adds their fields to its mapping (adding fields is allowed on a
+/// live index; it is a no-op when they exist). Its old chunks carry no
+/// slots, so every restricted query skips them, and no links, so `related`
+/// finds nothing through them, until the re-sync the state store schedules
+/// rewrites them. When the server refuses, writes with the new fields fail
+/// loudly and nothing old becomes visible; `sluice run --full` then
+/// rebuilds into a new index version.
+async fn add_later_fields(client: &EsClient, index: &str) {
+    let m = mapping();
+    let props: serde_json::Map<String, Value> = later_fields()
+        .into_iter()
         .filter_map(|f| m["mappings"]["properties"].get(&f).map(|v| (f, v.clone())))
         .collect();
     let body = json!({ "properties": props });
@@ -172,7 +182,7 @@ async fn add_access_fields(client: &EsClient, index: &str) {
         )
         .await
     {
-        tracing::warn!(index, error = %e, "could not add the access fields to the index mapping; run `sluice run --full` to rebuild it");
+        tracing::warn!(index, error = %e, "could not add the access and link fields to the index mapping; run `sluice run --full` to rebuild it");
     }
 }
 
@@ -219,11 +229,17 @@ mod tests {
             "updated_at",
             "content_hash",
             "author",
+            "link_names",
+            "link_targets",
+            "link_kinds",
         ] {
             assert!(m["mappings"]["properties"][f].is_object(), "{f}");
         }
         assert_eq!(m["mappings"]["properties"]["updated_at"]["type"], "date");
         assert_eq!(m["mappings"]["properties"]["labels"]["type"], "keyword");
+        for f in later_fields() {
+            assert!(m["mappings"]["properties"][&f].is_object(), "{f}");
+        }
     }
 
     #[test]

@@ -7,7 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::Value;
 use sluice_core::search::{
-    Access, ChunkPayload, KeywordLeg, LegChunk, SNIPPET_CHARS, SearchFilters,
+    Access, ChunkPayload, KeywordLeg, LegChunk, LinkLookup, LinkedChunk, SNIPPET_CHARS,
+    SearchFilters,
 };
 use sluice_core::{OpenedStore, StoreContext, StoreFactory, StoreSearch};
 use sluice_spec::secrets::expand_env_refs;
@@ -129,5 +130,14 @@ impl KeywordLeg for ElasticStore {
 
     async fn chunk_count(&self) -> Result<u64, String> {
         self.count().await
+    }
+
+    async fn link_lookup(
+        &self,
+        lookup: &LinkLookup,
+        access: &Access,
+        limit: usize,
+    ) -> Option<Result<Vec<LinkedChunk>, String>> {
+        Some(ElasticStore::link_lookup(self, lookup, access, limit).await)
     }
 }

@@ -3,7 +3,8 @@
 
 use serde_json::{Value, json};
 use sluice_core::access::{MAX_ACL_SETS, acl_field};
-use sluice_core::search::{Access, SearchFilters};
+use sluice_core::search::{Access, LinkLookup, SearchFilters};
+use uuid::Uuid;
 
 fn micros_to_rfc3339(us: i64) -> String {
     chrono::DateTime::from_timestamp_micros(us)
@@ -68,6 +69,38 @@ pub fn keyword_query(
     })
 }
 
+/// `related`'s request: the first chunks `lookup` names that `access` may
+/// read; `None` when it names nothing.
+pub fn link_query(lookup: &LinkLookup, access: &Access, size: usize) -> Option<Value> {
+    let mut filter = search_filters(&SearchFilters::default(), access);
+    filter.push(json!({ "term": { "ordinal": 0 } }));
+    match lookup {
+        LinkLookup::Docs(ids) if ids.is_empty() => return None,
+        LinkLookup::Docs(ids) => filter.push(
+            json!({ "terms": { "doc_id": ids.iter().map(Uuid::to_string).collect::<Vec<_>>() } }),
+        ),
+        LinkLookup::Touching { names, targets } => {
+            let mut should = Vec::new();
+            if !names.is_empty() {
+                should.push(json!({ "terms": { "link_names": names } }));
+            }
+            if !targets.is_empty() {
+                should.push(json!({ "terms": { "link_targets": targets } }));
+            }
+            if should.is_empty() {
+                return None;
+            }
+            filter.push(json!({ "bool": { "should": should, "minimum_should_match": 1 } }));
+        }
+    }
+    Some(json!({
+        "size": size,
+        "track_total_hits": false,
+        "query": { "bool": { "filter": filter } },
+        "_source": ["doc_id", "chunk_id", "ordinal", "source", "external_id", "kind", "title", "url", "labels", "acl_0", "acl_1", "acl_2", "acl_3", "updated_at", "link_names", "link_targets", "link_kinds"]
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,6 +122,44 @@ mod tests {
         );
         assert_eq!(f.len(), 4);
         assert!(search_filters(&SearchFilters::default(), &Access::All).is_empty());
+    }
+
+    #[test]
+    fn link_lookups_are_first_chunks_under_the_callers_access() {
+        let access = Access::Principals(vec!["group:sre".into()]);
+        let q = link_query(
+            &LinkLookup::Touching {
+                names: vec!["jira:PAY-1".into()],
+                targets: vec![],
+            },
+            &access,
+            100,
+        )
+        .unwrap();
+        let filter = q["query"]["bool"]["filter"].as_array().unwrap();
+        assert_eq!(filter.len(), 6, "4 slots, first chunk, the lookup: {q}");
+        assert_eq!(
+            filter[3],
+            json!({ "terms": { "acl_3": ["*", "group:sre"] } })
+        );
+        assert_eq!(filter[4], json!({ "term": { "ordinal": 0 } }));
+        assert_eq!(
+            filter[5]["bool"]["should"],
+            json!([{ "terms": { "link_names": ["jira:PAY-1"] } }])
+        );
+        assert!(
+            link_query(
+                &LinkLookup::Touching {
+                    names: vec![],
+                    targets: vec![]
+                },
+                &access,
+                1
+            )
+            .is_none(),
+            "nothing to look up never becomes match-all"
+        );
+        assert!(link_query(&LinkLookup::Docs(vec![]), &Access::All, 1).is_none());
     }
 
     #[test]

@@ -3,11 +3,11 @@
 
 use reqwest::Method;
 use serde_json::Value;
-use sluice_core::search::{Access, ChunkPayload, SearchFilters};
+use sluice_core::search::{Access, ChunkPayload, LinkLookup, LinkedChunk, SearchFilters};
 use uuid::Uuid;
 
 use crate::client::Body;
-use crate::query::keyword_query;
+use crate::query::{keyword_query, link_query};
 use crate::sink::ElasticStore;
 
 #[derive(Debug, Clone)]
@@ -106,6 +106,43 @@ impl ElasticStore {
             .unwrap_or_default();
         chunks.sort_by_key(|c| c.ordinal);
         Ok(chunks)
+    }
+
+    /// First chunks with their links (`related`), under the caller's access.
+    pub async fn link_lookup(
+        &self,
+        lookup: &LinkLookup,
+        access: &Access,
+        limit: usize,
+    ) -> Result<Vec<LinkedChunk>, String> {
+        let Some(body) = link_query(lookup, access, limit) else {
+            return Ok(Vec::new());
+        };
+        self.bootstrap().await.map_err(|e| e.to_string())?;
+        let (_, v) = self
+            .client
+            .send(
+                Method::POST,
+                &format!("/{}/_search", self.alias()),
+                Some(Body::Json(body)),
+                &[],
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(v["hits"]["hits"]
+            .as_array()
+            .map(|hits| {
+                hits.iter()
+                    .filter_map(|h| {
+                        let src = &h["_source"];
+                        Some(LinkedChunk {
+                            chunk: payload(src)?,
+                            links: sluice_core::LinkFields::from_record(src.as_object()?)?,
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 
     /// Chunk documents behind the alias (after a refresh).

@@ -289,7 +289,7 @@ impl Sink for ElasticStore {
             for c in &w.chunks {
                 ops.push((
                     c.chunk.chunk_id.to_string(),
-                    Value::Object(chunk_record(&w.document, &c.chunk)),
+                    Value::Object(chunk_record(&w.document, &c.chunk, w.links.as_deref())),
                 ));
                 owner.push(w.doc_id);
             }

@@ -44,6 +44,7 @@ fn doc(id: &str, body_words: &str, acl: &[&str]) -> Document {
 fn write(d: &Document, texts: &[&str]) -> DocumentWrite {
     let id = d.doc_id();
     DocumentWrite {
+        links: None,
         doc_id: id,
         document: Arc::new(d.clone()),
         chunk_count: texts.len() as u32,

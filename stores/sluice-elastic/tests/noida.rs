@@ -33,6 +33,7 @@ fn write(source: &str, id: &str, acl: &[&str], texts: &[&str]) -> DocumentWrite 
     d.updated_at = chrono::DateTime::from_timestamp(1_700_000_000, 0);
     let doc_id = d.doc_id();
     DocumentWrite {
+        links: None,
         doc_id,
         document: Arc::new(d),
         chunk_count: texts.len() as u32,

@@ -426,6 +426,7 @@ mod tests {
             })
             .collect::<Vec<_>>();
         DocumentWrite {
+            links: None,
             doc_id: id,
             document: Arc::new(d),
             chunk_count: chunks.len() as u32,

@@ -14,7 +14,7 @@ use sluice_spec::{QdrantDistance, QdrantQuantizationSpec, QdrantSinkSpec};
 use crate::retry::with_retry;
 
 /// Payload fields search and deletes filter on, with their index types.
-pub const PAYLOAD_INDEXES: [(&str, FieldType); 10] = [
+pub const PAYLOAD_INDEXES: [(&str, FieldType); 12] = [
     ("doc_id", FieldType::Keyword),
     ("source", FieldType::Keyword),
     ("kind", FieldType::Keyword),
@@ -26,6 +26,9 @@ pub const PAYLOAD_INDEXES: [(&str, FieldType); 10] = [
     ("acl_3", FieldType::Keyword),
     ("updated_at", FieldType::Datetime),
     ("ordinal", FieldType::Integer),
+    // The link graph on first chunks (`related`); `link_kinds` is only read.
+    ("link_names", FieldType::Keyword),
+    ("link_targets", FieldType::Keyword),
 ];
 
 /// What bootstrap found.

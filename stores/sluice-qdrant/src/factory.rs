@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::Value;
-use sluice_core::search::{Access, ChunkPayload, LegChunk, SearchFilters, VectorLeg};
+use sluice_core::search::{
+    Access, ChunkPayload, LegChunk, LinkLookup, LinkedChunk, SearchFilters, VectorLeg,
+};
 use sluice_core::{OpenedStore, StoreContext, StoreFactory, StoreSearch};
 use sluice_spec::SinkSpec;
 use sluice_spec::secrets::expand_env_refs;
@@ -110,5 +112,14 @@ impl VectorLeg for QdrantStore {
 
     async fn chunk_count(&self) -> Result<u64, String> {
         self.count(None).await
+    }
+
+    async fn link_lookup(
+        &self,
+        lookup: &LinkLookup,
+        access: &Access,
+        limit: usize,
+    ) -> Option<Result<Vec<LinkedChunk>, String>> {
+        Some(QdrantStore::link_lookup(self, lookup, access, limit).await)
     }
 }

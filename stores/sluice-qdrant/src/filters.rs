@@ -4,7 +4,7 @@
 
 use qdrant_client::qdrant::{Condition, DatetimeRange, Filter, Range};
 use sluice_core::access::{MAX_ACL_SETS, acl_field};
-use sluice_core::search::{Access, SearchFilters};
+use sluice_core::search::{Access, LinkLookup, SearchFilters};
 use uuid::Uuid;
 
 fn timestamp(micros: i64) -> prost_types::Timestamp {
@@ -48,6 +48,34 @@ pub fn search_filter(filters: &SearchFilters, access: &Access) -> Option<Filter>
     } else {
         Some(Filter::must(must))
     }
+}
+
+/// The first chunks `lookup` names that `access` may read; `None` when it
+/// names nothing (an empty `should` would match every point).
+pub(crate) fn link_filter(lookup: &LinkLookup, access: &Access) -> Option<Filter> {
+    let mut f = search_filter(&SearchFilters::default(), access).unwrap_or_default();
+    f.must.push(Condition::matches("ordinal", 0i64));
+    match lookup {
+        LinkLookup::Docs(ids) if ids.is_empty() => return None,
+        LinkLookup::Docs(ids) => f.must.push(Condition::matches(
+            "doc_id",
+            ids.iter().map(Uuid::to_string).collect::<Vec<_>>(),
+        )),
+        LinkLookup::Touching { names, targets } => {
+            if !names.is_empty() {
+                f.should
+                    .push(Condition::matches("link_names", names.clone()));
+            }
+            if !targets.is_empty() {
+                f.should
+                    .push(Condition::matches("link_targets", targets.clone()));
+            }
+            if f.should.is_empty() {
+                return None;
+            }
+        }
+    }
+    Some(f)
 }
 
 /// Every chunk of these documents.

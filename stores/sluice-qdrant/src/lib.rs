@@ -22,6 +22,6 @@ mod sink;
 pub use bootstrap::{CollectionCheck, PAYLOAD_INDEXES};
 pub use factory::QdrantStoreType;
 pub use filters::search_filter;
-pub use payload::{chunk_payload, from_payload};
+pub use payload::{chunk_payload, from_payload, links_from_payload};
 pub use retry::is_transient;
 pub use sink::{QdrantStore, QdrantStoreConfig};

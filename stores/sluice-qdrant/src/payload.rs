@@ -8,8 +8,12 @@ use sluice_core::search::ChunkPayload;
 use sluice_core::{Chunk, Document};
 use uuid::Uuid;
 
-pub fn chunk_payload(doc: &Document, chunk: &Chunk) -> Payload {
-    Payload::from(sluice_core::chunk_record(doc, chunk))
+pub fn chunk_payload(
+    doc: &Document,
+    chunk: &Chunk,
+    links: Option<&sluice_core::LinkFields>,
+) -> Payload {
+    Payload::from(sluice_core::chunk_record(doc, chunk, links))
 }
 
 fn text(p: &serde_json::Map<String, serde_json::Value>, key: &str) -> Option<String> {
@@ -25,6 +29,14 @@ fn strings(p: &serde_json::Map<String, serde_json::Value>, key: &str) -> Vec<Str
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The links stored on a document's first chunk (`sluice_core::LinkFields`).
+pub fn links_from_payload(payload: &HashMap<String, Value>) -> Option<sluice_core::LinkFields> {
+    match serde_json::to_value(payload).ok()? {
+        serde_json::Value::Object(m) => sluice_core::LinkFields::from_record(&m),
+        _ => None,
+    }
 }
 
 /// Reads a point payload back; `None` when it is not a Sluice chunk.
@@ -65,7 +77,7 @@ mod tests {
         d.access = Some(sluice_core::DocAccess::any_of(["c:w:group:sre"]).and(["c:w:user:ann"]));
         d.updated_at = chrono::DateTime::from_timestamp_micros(1_700_000_000_123_456);
         let c = Chunk::new(d.doc_id(), 2, "Restart the pager".into(), 4);
-        let p: HashMap<String, Value> = chunk_payload(&d, &c).into();
+        let p: HashMap<String, Value> = chunk_payload(&d, &c, None).into();
         assert_eq!(
             serde_json::to_value(&p).unwrap()["acl_0"],
             json!(["c:w:group:sre"])
@@ -79,6 +91,31 @@ mod tests {
         assert_eq!(back.updated_at, Some(1_700_000_000_123_456));
         assert_eq!(back.text, "Restart the pager");
         assert_eq!(back.url, None);
+        assert_eq!(links_from_payload(&p), None, "no links: none written");
+    }
+
+    #[test]
+    fn the_first_chunk_carries_the_links_and_later_ones_do_not() {
+        let d = Document::new("wiki", "p-1", DocKind::Page);
+        let links = sluice_core::LinkFields {
+            names: vec!["jira:PAY-1".into(), "doc:wiki:p-1".into()],
+            edges: vec![
+                ("mentions".into(), "jira:OPS-2".into()),
+                ("links_to".into(), "page-title:runbook".into()),
+            ],
+        };
+        let first = Chunk::new(d.doc_id(), 0, "a".into(), 1);
+        let p: HashMap<String, Value> = chunk_payload(&d, &first, Some(&links)).into();
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(
+            json["link_targets"],
+            json!(["jira:OPS-2", "page-title:runbook"])
+        );
+        assert_eq!(json["link_kinds"], json!(["mentions", "links_to"]));
+        assert_eq!(links_from_payload(&p), Some(links.clone()));
+        let second = Chunk::new(d.doc_id(), 1, "b".into(), 1);
+        let p: HashMap<String, Value> = chunk_payload(&d, &second, Some(&links)).into();
+        assert_eq!(links_from_payload(&p), None);
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! The vector leg: nearest chunks under the caller's filters and ACL.
 
 use qdrant_client::qdrant::{CountPointsBuilder, Filter, ScrollPointsBuilder, SearchPointsBuilder};
-use sluice_core::search::{Access, ChunkPayload, SearchFilters};
+use sluice_core::search::{Access, ChunkPayload, LinkLookup, LinkedChunk, SearchFilters};
 use uuid::Uuid;
 
-use crate::filters::{documents, search_filter};
-use crate::payload::from_payload;
+use crate::filters::{documents, link_filter, search_filter};
+use crate::payload::{from_payload, links_from_payload};
 use crate::retry::with_retry;
 use crate::sink::QdrantStore;
 
@@ -54,6 +54,38 @@ impl QdrantStore {
             .collect();
         chunks.sort_by_key(|c| c.ordinal);
         Ok(chunks)
+    }
+
+    /// First chunks with their links (`related`), under the caller's access.
+    pub async fn link_lookup(
+        &self,
+        lookup: &LinkLookup,
+        access: &Access,
+        limit: usize,
+    ) -> Result<Vec<LinkedChunk>, String> {
+        let Some(filter) = link_filter(lookup, access) else {
+            return Ok(Vec::new());
+        };
+        self.bootstrap().await.map_err(|e| e.to_string())?;
+        let req = ScrollPointsBuilder::new(self.collection())
+            .filter(filter)
+            .limit(limit.min(u32::MAX as usize) as u32)
+            .with_payload(true);
+        let resp = with_retry("scroll", self.config().spec.max_attempts, || {
+            self.client().scroll(req.clone())
+        })
+        .await
+        .map_err(|(e, _)| format!("qdrant scroll: {e}"))?;
+        Ok(resp
+            .result
+            .iter()
+            .filter_map(|p| {
+                Some(LinkedChunk {
+                    chunk: from_payload(&p.payload)?,
+                    links: links_from_payload(&p.payload)?,
+                })
+            })
+            .collect())
     }
 
     /// Points in the collection (exact count), optionally under a filter.

@@ -190,7 +190,7 @@ impl Sink for QdrantStore {
                 points.push(PointStruct::new(
                     point_id(&c.chunk.chunk_id),
                     vector,
-                    chunk_payload(&w.document, &c.chunk),
+                    chunk_payload(&w.document, &c.chunk, w.links.as_deref()),
                 ));
             }
         }

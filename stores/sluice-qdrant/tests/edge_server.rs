@@ -61,6 +61,7 @@ fn axis(axis: usize) -> Vec<f32> {
 fn write(d: &Document, chunks: &[(u32, Option<Vec<f32>>)], count: u32) -> DocumentWrite {
     let id = d.doc_id();
     DocumentWrite {
+        links: None,
         doc_id: id,
         document: Arc::new(d.clone()),
         chunk_count: count,

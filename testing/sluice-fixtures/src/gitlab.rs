@@ -47,6 +47,8 @@ pub struct Item {
     /// A merge request's closing issues (iids in its project), as GitLab
     /// keeps them: not necessarily written in its description.
     pub closes: Vec<u64>,
+    /// A merge request's commits (full SHAs), oldest first.
+    pub commits: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -226,6 +228,11 @@ impl GitlabWorld {
                     } else {
                         Vec::new()
                     },
+                    commits: if mr {
+                        (0..1 + k % 3).map(|c| fake_sha(id, c)).collect()
+                    } else {
+                        Vec::new()
+                    },
                 };
                 if mr {
                     self.merge_requests.insert(id, item);
@@ -337,6 +344,19 @@ fn project_json(p: &Project) -> Value {
     v
 }
 
+/// A deterministic 40-hex commit SHA.
+pub fn fake_sha(item: u64, n: usize) -> String {
+    let mut x = item.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (n as u64 + 1);
+    (0..5)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            format!("{:08x}", x as u32)
+        })
+        .collect()
+}
+
 fn item_json(i: &Item, p: &Project, mr: bool) -> Value {
     let kind = if mr { "merge_requests" } else { "issues" };
     let mut v = json!({
@@ -358,6 +378,9 @@ fn item_json(i: &Item, p: &Project, mr: bool) -> Value {
             Value::Null
         };
         v["draft"] = json!(false);
+        v["sha"] = json!(i.commits.last());
+        v["merge_commit_sha"] = Value::Null;
+        v["squash_commit_sha"] = Value::Null;
     } else {
         v["confidential"] = json!(i.confidential);
     }
@@ -495,6 +518,38 @@ async fn closes_issues(
             "/api/v4/projects/{}/merge_requests/{iid}/closes_issues",
             p.id
         ),
+        &q,
+        values,
+        20,
+    )
+}
+
+/// `GET …/merge_requests/{iid}/commits`: newest first, as GitLab lists them.
+async fn mr_commits(
+    State(s): State<GitlabShared>,
+    Path((id, iid)): Path<(String, u64)>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let q = query_pairs(raw.as_deref());
+    let w = s.world();
+    let Some(p) = w.project(&id) else {
+        return not_found("404 Project Not Found");
+    };
+    let Some(mr) = w
+        .merge_requests
+        .values()
+        .find(|i| i.project_id == p.id && i.iid == iid)
+    else {
+        return not_found("404 Not found");
+    };
+    let values = mr
+        .commits
+        .iter()
+        .rev()
+        .map(|sha| json!({ "id": sha, "short_id": &sha[..8], "title": "change", "web_url": format!("https://gitlab.example/{}/-/commit/{sha}", p.path) }))
+        .collect();
+    offset_page(
+        &format!("/api/v4/projects/{}/merge_requests/{iid}/commits", p.id),
         &q,
         values,
         20,
@@ -708,6 +763,10 @@ pub fn router() -> Router<GitlabShared> {
         .route(
             "/api/v4/projects/{id}/merge_requests/{iid}/closes_issues",
             get(closes_issues),
+        )
+        .route(
+            "/api/v4/projects/{id}/merge_requests/{iid}/commits",
+            get(mr_commits),
         )
         .route("/api/v4/projects/{id}/wikis", get(wikis))
         .route(
