@@ -1,4 +1,5 @@
-//! HTTP query API (axum): `POST /v1/search`, `GET /v1/documents/{id}`,
+//! HTTP query API (axum): `POST /v1/search`, `POST /v1/search/stream`
+//! (the same search in stages, as Server-Sent Events), `GET /v1/documents/{id}`,
 //! `GET /healthz`, `/readyz`, `/metrics` (Prometheus), `/openapi.json`
 //! (generated from the types) and the search page at `/`.
 //!
@@ -9,8 +10,10 @@ pub mod auth;
 pub mod identity;
 mod page;
 mod query_cache;
+mod stream;
 
 pub use auth::{ApiKeys, Caller, hash_key, require_admin, require_key};
+pub use stream::{DoneEvent, RelatedEvent, SseEvent, StreamEvent, StreamEventName};
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -215,8 +218,8 @@ pub struct Health {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Sluice search API", description = "Hybrid (BM25 + vector) search over indexed company knowledge. With a key file, every route but /healthz, /readyz, the page and this document needs `Authorization: Bearer <key or JWT>` or `X-API-Key`; a server started with --no-auth needs none."),
-    paths(search, document, related, healthz, metrics),
-    components(schemas(SearchBody, FilterBody, ModeName, HitBody, RelatedBody, ReachedBody, RelatedResult, SearchResult, ErrorBody, Health, DocumentBody)),
+    paths(search, stream::search_stream, document, related, healthz, metrics),
+    components(schemas(SearchBody, FilterBody, ModeName, HitBody, RelatedBody, ReachedBody, RelatedResult, SearchResult, ErrorBody, Health, DocumentBody, SseEvent, StreamEventName, StreamEvent, RelatedEvent, DoneEvent)),
     modifiers(&SecuritySchemes),
     security(("bearer" = []), ("api_key" = []), ())
 )]
@@ -444,6 +447,7 @@ pub fn search_routes_with_doc(state: Arc<ApiState>, doc: utoipa::openapi::OpenAp
     let doc = Arc::new(doc);
     let mut data = Router::new()
         .route("/v1/search", post(search))
+        .route("/v1/search/stream", post(stream::search_stream))
         .route("/v1/documents/{id}", get(document))
         .route("/v1/documents/{id}/related", get(related));
     let public_metrics = state
@@ -865,52 +869,63 @@ async fn search(
             if resp.partial {
                 tracing::warn!(warnings = ?resp.warnings, "partial search results");
             }
-            let hits = resp
-                .hits
-                .into_iter()
-                .map(|h| HitBody {
-                    id: h.doc_id.to_string(),
-                    chunk_id: h.chunk_id.to_string(),
-                    external_id: h.external_id,
-                    title: h.title,
-                    url: h.url,
-                    source: h.source,
-                    kind: h.kind,
-                    labels: h.labels,
-                    snippet: h.snippet,
-                    score: h.score,
-                    updated_at: h.updated_at,
-                    keyword_rank: h.keyword_rank,
-                    vector_rank: h.vector_rank,
-                    related: with_related.then(|| {
-                        related
-                            .remove(&h.doc_id)
-                            .unwrap_or_default()
-                            .into_iter()
-                            .map(RelatedBody::from)
-                            .collect()
-                    }),
-                })
-                .collect();
             st.metrics
                 .requests
                 .with_label_values(&[mode, if resp.partial { "partial" } else { "ok" }])
                 .inc();
-            let warnings = resp
-                .warnings
-                .iter()
-                .map(|w| sluice_core::redact::text(w))
-                .collect();
-            Json(SearchResult {
-                hits,
-                mode: mode.to_string(),
-                took_ms: resp.took_ms,
-                partial: resp.partial,
-                warnings,
-            })
-            .into_response()
+            let related = with_related.then_some(&mut related);
+            Json(result_body(resp, mode, related)).into_response()
         }
         Err(e) => internal_error(&st, mode, e),
+    }
+}
+
+/// The API's form of a search answer; with `related`, each hit takes its
+/// linked documents from it.
+fn result_body(
+    resp: SearchResponse,
+    mode: &str,
+    mut related: Option<
+        &mut std::collections::HashMap<uuid::Uuid, Vec<sluice_core::search::Related>>,
+    >,
+) -> SearchResult {
+    let hits = resp
+        .hits
+        .into_iter()
+        .map(|h| HitBody {
+            id: h.doc_id.to_string(),
+            chunk_id: h.chunk_id.to_string(),
+            external_id: h.external_id,
+            title: h.title,
+            url: h.url,
+            source: h.source,
+            kind: h.kind,
+            labels: h.labels,
+            snippet: h.snippet,
+            score: h.score,
+            updated_at: h.updated_at,
+            keyword_rank: h.keyword_rank,
+            vector_rank: h.vector_rank,
+            related: related.as_mut().map(|r| {
+                r.remove(&h.doc_id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(RelatedBody::from)
+                    .collect()
+            }),
+        })
+        .collect();
+    SearchResult {
+        hits,
+        mode: mode.to_string(),
+        took_ms: resp.took_ms,
+        partial: resp.partial,
+        // Warnings reach API callers: no backend URL credentials.
+        warnings: resp
+            .warnings
+            .iter()
+            .map(|w| sluice_core::redact::text(w))
+            .collect(),
     }
 }
 

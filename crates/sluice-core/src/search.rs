@@ -372,6 +372,15 @@ pub trait VectorLeg: Send + Sync {
     }
 }
 
+/// A query's embedding, computed once and awaited by every backend of a
+/// staged search (`SearchBackend::search_staged`).
+pub type QueryVector = futures::future::Shared<
+    futures::future::BoxFuture<'static, Result<std::sync::Arc<Vec<f32>>, String>>,
+>;
+
+/// Where a staged search reports its keyword leg's own ranking.
+pub type EarlyHits<'a> = &'a (dyn Fn(SearchResponse) + Send + Sync);
+
 /// What the search API needs from a pipeline's stores, so the same routes
 /// serve the embedded index and the production stores.
 #[async_trait]
@@ -391,6 +400,24 @@ pub trait SearchBackend: Send + Sync {
 
     /// Chunks held, when the store can tell cheaply.
     async fn chunk_count(&self) -> Option<u64>;
+
+    /// Runs `req` like [`SearchBackend::search`] with the embedding
+    /// `vector` will yield, and, for a hybrid search, hands `early` the
+    /// keyword leg's own ranking as soon as that leg is done (while the
+    /// query is still embedded and the vector leg runs). Default: no early
+    /// ranking.
+    async fn search_staged(
+        &self,
+        req: &SearchRequest,
+        vector: QueryVector,
+        _early: EarlyHits<'_>,
+    ) -> Result<SearchResponse, String> {
+        let v = match req.mode {
+            SearchMode::Keyword => None,
+            _ => Some(vector.await?),
+        };
+        self.search(req, v.as_deref().map(Vec::as_slice)).await
+    }
 
     /// For each of `ids`, up to `per_doc` linked documents that `access`
     /// may read, the strongest links first. A document the caller may not

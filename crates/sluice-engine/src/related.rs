@@ -10,7 +10,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use sluice_core::DocAccess;
 use sluice_core::search::{
-    Access, ChunkPayload, Related, SearchBackend, SearchRequest, SearchResponse,
+    Access, ChunkPayload, EarlyHits, QueryVector, Related, SearchBackend, SearchRequest,
+    SearchResponse,
 };
 use sluice_state::{LinkedDoc, StateStore};
 use uuid::Uuid;
@@ -103,6 +104,15 @@ impl SearchBackend for LinkedBackend {
         query_vector: Option<&[f32]>,
     ) -> Result<SearchResponse, String> {
         self.inner.search(req, query_vector).await
+    }
+
+    async fn search_staged(
+        &self,
+        req: &SearchRequest,
+        vector: QueryVector,
+        early: EarlyHits<'_>,
+    ) -> Result<SearchResponse, String> {
+        self.inner.search_staged(req, vector, early).await
     }
 
     async fn document_chunks(&self, doc_id: &Uuid) -> Result<Vec<ChunkPayload>, String> {

@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use sluice_core::TextEmbedder;
 use sluice_core::search::{
-    ChunkPayload, FUSION, Fusion, Hit, KeywordLeg, LegChunk, MIN_CANDIDATES, Normalise,
-    SearchBackend, SearchMode, SearchRequest, SearchResponse, VectorLeg, collapse, convex_fuse,
-    convex_fuse_each, plain_snippet, rrf_fuse_weighted,
+    ChunkPayload, EarlyHits, FUSION, Fusion, Hit, KeywordLeg, LegChunk, MIN_CANDIDATES, Normalise,
+    QueryVector, SearchBackend, SearchMode, SearchRequest, SearchResponse, VectorLeg, collapse,
+    convex_fuse, convex_fuse_each, plain_snippet, rrf_fuse_weighted,
 };
 use tracing::Instrument;
 use uuid::Uuid;
@@ -87,26 +87,15 @@ impl HybridSearch {
     }
 }
 
-#[async_trait]
-impl SearchBackend for HybridSearch {
-    fn describe(&self) -> String {
-        if let Some(d) = &self.description {
-            return d.clone();
-        }
-        let mut parts = Vec::new();
-        if let Some((k, _)) = &self.keyword {
-            parts.push(k.describe());
-        }
-        if let Some((v, _)) = &self.vector {
-            parts.push(v.describe());
-        }
-        parts.join(" + ")
-    }
-
-    async fn search(
+impl HybridSearch {
+    /// Both legs at once: the keyword leg starts at once, the vector leg
+    /// when `vector` (the query's embedding) is ready. With `early`, a
+    /// hybrid search reports the keyword leg's own ranking when it is done.
+    async fn run(
         &self,
         req: &SearchRequest,
-        query_vector: Option<&[f32]>,
+        vector: impl std::future::Future<Output = Result<Option<Arc<Vec<f32>>>, String>>,
+        early: Option<EarlyHits<'_>>,
     ) -> Result<SearchResponse, String> {
         let started = Instant::now();
         // The same depth for every top_k up to it: the fusion's normalisation
@@ -115,7 +104,7 @@ impl SearchBackend for HybridSearch {
         let want_kw = matches!(req.mode, SearchMode::Hybrid | SearchMode::Keyword);
         let want_vec = matches!(req.mode, SearchMode::Hybrid | SearchMode::Vector);
         let keyword = async {
-            match (&self.keyword, want_kw) {
+            let leg = match (&self.keyword, want_kw) {
                 (Some((leg, d)), true) => {
                     let name = format!("keyword ({})", leg.store_kind());
                     let span = tracing::info_span!("keyword_leg", candidates = n);
@@ -131,27 +120,49 @@ impl SearchBackend for HybridSearch {
                     "keyword search needs an `elasticsearch` sink in this pipeline".into(),
                 ),
                 _ => Leg::Skipped,
+            };
+            if let (Some(early), Leg::Done(chunks), SearchMode::Hybrid) = (early, &leg, req.mode) {
+                let first = self
+                    .answer(
+                        req,
+                        SearchMode::Keyword,
+                        Some(collapse(chunks.clone())),
+                        None,
+                    )
+                    .await;
+                early(SearchResponse {
+                    hits: first,
+                    mode: SearchMode::Keyword,
+                    took_ms: started.elapsed().as_secs_f64() * 1e3,
+                    partial: false,
+                    warnings: Vec::new(),
+                });
             }
+            leg
         };
         let vector = async {
-            match (&self.vector, want_vec, query_vector) {
-                (Some((leg, d)), true, Some(v)) => {
-                    let name = format!("vector ({})", leg.store_kind());
-                    let span = tracing::info_span!("vector_leg", candidates = n);
-                    with_deadline(
-                        &name,
-                        *d,
-                        leg.vector_search(v, n, &req.filters, &req.access),
-                    )
-                    .instrument(span)
-                    .await
-                }
-                (Some(_), true, None) => Leg::Failed("vector leg needs a query embedding".into()),
-                (None, true, _) if req.mode == SearchMode::Vector => {
-                    Leg::Failed("vector search needs a `qdrant` sink in this pipeline".into())
-                }
-                _ => Leg::Skipped,
-            }
+            let Some((leg, d)) = self.vector.as_ref().filter(|_| want_vec) else {
+                return match (&self.vector, want_vec) {
+                    (None, true) if req.mode == SearchMode::Vector => {
+                        Leg::Failed("vector search needs a `qdrant` sink in this pipeline".into())
+                    }
+                    _ => Leg::Skipped,
+                };
+            };
+            let v = match vector.await {
+                Ok(Some(v)) => v,
+                Ok(None) => return Leg::Failed("vector leg needs a query embedding".into()),
+                Err(e) => return Leg::Failed(format!("embedding the query failed: {e}")),
+            };
+            let name = format!("vector ({})", leg.store_kind());
+            let span = tracing::info_span!("vector_leg", candidates = n);
+            with_deadline(
+                &name,
+                *d,
+                leg.vector_search(&v, n, &req.filters, &req.access),
+            )
+            .instrument(span)
+            .await
         };
         let (kw, vec) = tokio::join!(keyword, vector);
         let mut warnings = Vec::new();
@@ -171,7 +182,25 @@ impl SearchBackend for HybridSearch {
         if kw.is_none() && vec.is_none() && legs_failed > 0 {
             return Err(warnings.join("; "));
         }
-        let ranked = fuse(self.fusion, req.mode, kw.as_deref(), vec.as_deref());
+        let hits = self.answer(req, req.mode, kw, vec).await;
+        Ok(SearchResponse {
+            hits,
+            mode: req.mode,
+            took_ms: started.elapsed().as_secs_f64() * 1e3,
+            partial: legs_failed > 0,
+            warnings,
+        })
+    }
+
+    /// The top hits of the legs' (collapsed) chunks, fused for `mode`.
+    async fn answer(
+        &self,
+        req: &SearchRequest,
+        mode: SearchMode,
+        kw: Option<Vec<LegChunk>>,
+        vec: Option<Vec<LegChunk>>,
+    ) -> Vec<Hit> {
+        let ranked = fuse(self.fusion, mode, kw.as_deref(), vec.as_deref());
         let top: Vec<Ranked> = ranked.into_iter().take(req.top_k).collect();
         let kw = kw.unwrap_or_default();
         let vec = vec.unwrap_or_default();
@@ -198,8 +227,7 @@ impl SearchBackend for HybridSearch {
             _ => None,
         }
         .map(|v| v.into_iter());
-        let hits = top
-            .iter()
+        top.iter()
             .map(|r| {
                 let c = chunk_of(r);
                 let keyword_highlight = || {
@@ -217,14 +245,43 @@ impl SearchBackend for HybridSearch {
                 };
                 hit(&c.chunk, snippet, r)
             })
-            .collect();
-        Ok(SearchResponse {
-            hits,
-            mode: req.mode,
-            took_ms: started.elapsed().as_secs_f64() * 1e3,
-            partial: legs_failed > 0,
-            warnings,
-        })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl SearchBackend for HybridSearch {
+    fn describe(&self) -> String {
+        if let Some(d) = &self.description {
+            return d.clone();
+        }
+        let mut parts = Vec::new();
+        if let Some((k, _)) = &self.keyword {
+            parts.push(k.describe());
+        }
+        if let Some((v, _)) = &self.vector {
+            parts.push(v.describe());
+        }
+        parts.join(" + ")
+    }
+
+    async fn search(
+        &self,
+        req: &SearchRequest,
+        query_vector: Option<&[f32]>,
+    ) -> Result<SearchResponse, String> {
+        let v = query_vector.map(|v| Arc::new(v.to_vec()));
+        self.run(req, async move { Ok(v) }, None).await
+    }
+
+    async fn search_staged(
+        &self,
+        req: &SearchRequest,
+        vector: QueryVector,
+        early: EarlyHits<'_>,
+    ) -> Result<SearchResponse, String> {
+        self.run(req, async move { vector.await.map(Some) }, Some(early))
+            .await
     }
 
     async fn document_chunks(&self, doc_id: &Uuid) -> Result<Vec<ChunkPayload>, String> {
@@ -469,6 +526,93 @@ pub async fn search_many(
     let results = futures::future::join_all(backends.iter().map(|b| b.search(req, qv.as_deref())))
         .instrument(span)
         .await;
+    merge(results, req, started)
+}
+
+/// The query's embedding as a shared future, awaited by every backend's
+/// vector leg. It starts now, on a blocking thread, so it runs beside the
+/// keyword legs rather than after them.
+pub fn query_vector(embedder: Arc<dyn TextEmbedder>, query: &str) -> QueryVector {
+    use futures::FutureExt;
+    let query = query.to_string();
+    let task = tokio::task::spawn_blocking(move || {
+        tracing::info_span!("embed_query").in_scope(|| embedder.embed(&[query.as_str()]))
+    });
+    async move {
+        let embedded = task
+            .await
+            .map_err(|e| format!("embedding task failed: {e}"))?;
+        let mut v = embedded.map_err(|e| e.to_string())?;
+        if v.is_empty() {
+            return Err("the embedder returned no vector".into());
+        }
+        Ok(Arc::new(v.remove(0)))
+    }
+    .boxed()
+    .shared()
+}
+
+/// Like [`search_many`], in stages: for a hybrid search `early` gets the
+/// keyword legs' merged ranking as soon as every backend's keyword leg is
+/// done — before the query is embedded — and the fused answer is returned
+/// when the vector legs complete. Dropping the future stops it: a leg not
+/// yet started never starts.
+pub async fn search_many_staged(
+    backends: &[Arc<dyn SearchBackend>],
+    embedder: Arc<dyn TextEmbedder>,
+    req: &SearchRequest,
+    early: EarlyHits<'_>,
+) -> Result<SearchResponse, String> {
+    let started = Instant::now();
+    let span = tracing::info_span!(
+        "search",
+        mode = mode_name(req.mode),
+        indexes = backends.len(),
+        top_k = req.top_k,
+        staged = true
+    );
+    let vector = match req.mode {
+        SearchMode::Keyword => {
+            use futures::FutureExt;
+            futures::future::ready(Err("a keyword search embeds no query".to_string()))
+                .boxed()
+                .shared()
+        }
+        _ => query_vector(embedder, &req.query),
+    };
+    // Each backend's early ranking; merged once all have reported.
+    let firsts: std::sync::Mutex<Vec<SearchResponse>> = std::sync::Mutex::new(Vec::new());
+    let collect = |r: SearchResponse| {
+        let mut got = firsts.lock().unwrap_or_else(|p| p.into_inner());
+        got.push(r);
+        if got.len() == backends.len() {
+            let mut hits: Vec<Hit> = got.drain(..).flat_map(|r| r.hits).collect();
+            hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+            hits.truncate(req.top_k);
+            early(SearchResponse {
+                hits,
+                mode: SearchMode::Keyword,
+                took_ms: started.elapsed().as_secs_f64() * 1e3,
+                partial: false,
+                warnings: Vec::new(),
+            });
+        }
+    };
+    let results = futures::future::join_all(
+        backends
+            .iter()
+            .map(|b| b.search_staged(req, vector.clone(), &collect)),
+    )
+    .instrument(span)
+    .await;
+    merge(results, req, started)
+}
+
+fn merge(
+    results: Vec<Result<SearchResponse, String>>,
+    req: &SearchRequest,
+    started: Instant,
+) -> Result<SearchResponse, String> {
     let (mut hits, mut partial, mut warnings) = (Vec::new(), false, Vec::new());
     for r in results {
         let r = r?;

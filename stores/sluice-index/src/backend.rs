@@ -146,6 +146,15 @@ impl SearchBackend for EmbeddedSearch {
         self.hybrid.search(req, query_vector).await
     }
 
+    async fn search_staged(
+        &self,
+        req: &SearchRequest,
+        vector: sluice_core::search::QueryVector,
+        early: sluice_core::search::EarlyHits<'_>,
+    ) -> Result<SearchResponse, String> {
+        self.hybrid.search_staged(req, vector, early).await
+    }
+
     async fn document_chunks(&self, doc_id: &Uuid) -> Result<Vec<ChunkPayload>, String> {
         self.hybrid.document_chunks(doc_id).await
     }

@@ -23,7 +23,7 @@ function text(tag, cls, value) {
   return el;
 }
 
-function renderHits(result) {
+function renderHits(result, stage) {
   const ol = $("hits");
   ol.replaceChildren();
   for (const h of result.hits) {
@@ -68,10 +68,41 @@ function renderHits(result) {
     }
     ol.append(li);
   }
+  // Which stages were shown, in order, with their hit counts (the first
+  // hits render before the fused ranking replaces them).
+  ol.dataset.stages = ((ol.dataset.stages || "") + " " + stage + ":" + result.hits.length).trim();
+  ol.dataset.stage = stage;
   $("status").className = "";
   $("status").textContent = result.hits.length + " result" + (result.hits.length === 1 ? "" : "s") +
-    " (" + result.mode + ", " + result.took_ms.toFixed(1) + " ms)" + (result.partial ? " — partial: " + result.partial : "");
+    " (" + result.mode + ", " + result.took_ms.toFixed(1) + " ms)" + (result.partial ? " — partial: " + result.partial : "") +
+    (stage === "keyword" ? " — ranking…" : "");
 }
+
+// Server-Sent Events from a fetch body: EventSource can neither POST nor
+// send the Authorization header. Calls onEvent(name, data) per event.
+async function readEvents(resp, onEvent) {
+  const reader = resp.body.getReader();
+  const decoder = new TextDecoder();
+  let buf = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buf += decoder.decode(value, { stream: true }).replace(/\r\n/g, "\n");
+    let end;
+    while ((end = buf.indexOf("\n\n")) >= 0) {
+      const block = buf.slice(0, end);
+      buf = buf.slice(end + 2);
+      let name = "message", data = "";
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event:")) name = line.slice(6).trim();
+        else if (line.startsWith("data:")) data += line.slice(5).trimStart();
+      }
+      if (data) onEvent(name, JSON.parse(data));
+    }
+  }
+}
+
+let running = null;
 
 async function search() {
   const q = $("q").value.trim();
@@ -82,12 +113,34 @@ async function search() {
   history.replaceState(null, "", "?" + params);
   $("status").className = "";
   $("status").textContent = "searching…";
+  // A new search ends the one still streaming (the server stops its legs).
+  if (running) running.abort();
+  const controller = new AbortController();
+  running = controller;
+  $("hits").dataset.stages = "";
   try {
-    const resp = await fetch("/v1/search", { method: "POST", headers: headers(), body: JSON.stringify({ query: q, mode: $("mode").value, top_k: 20, filters, related: true }) });
-    const body = await resp.json().catch(() => ({ error: "HTTP " + resp.status }));
-    if (!resp.ok) throw new Error(body.error || ("HTTP " + resp.status));
-    renderHits(body);
+    const resp = await fetch("/v1/search/stream", { method: "POST", headers: headers(), signal: controller.signal,
+      body: JSON.stringify({ query: q, mode: $("mode").value, top_k: 20, filters, related: true }) });
+    if (!resp.ok) {
+      const body = await resp.json().catch(() => ({ error: "HTTP " + resp.status }));
+      throw new Error(body.error || ("HTTP " + resp.status));
+    }
+    let shown = null;
+    let failed = null;
+    await readEvents(resp, (name, data) => {
+      if (name === "keyword" || name === "results") {
+        shown = data;
+        renderHits(data, name);
+      } else if (name === "related" && shown) {
+        for (const h of shown.hits) h.related = data.related[h.id] || [];
+        renderHits(shown, name);
+      } else if (name === "error") {
+        failed = data.error;
+      }
+    });
+    if (failed) throw new Error(failed);
   } catch (e) {
+    if (e.name === "AbortError") return;
     $("hits").replaceChildren();
     $("status").className = "error";
     $("status").textContent = "Search failed: " + e.message;
