@@ -228,6 +228,50 @@ async fn keyword_hits_come_before_the_query_is_embedded_then_the_fused_answer_an
         .unwrap();
     assert_eq!(resp.status(), 400);
 
+    // With keys, the stream authenticates like `/v1/search`: a header, and
+    // each key sees what its principals may read; never a query-string key.
+    let keys = sluice_api::ApiKeys::parse(&format!(
+        "keys:\n  - name: sec\n    sha256: {}\n    principals: [group:sec]\n",
+        sluice_api::hash_key("key-sec")
+    ))
+    .unwrap();
+    let app = sluice_api::router(sluice_api::ApiState::with_keys(
+        p.search_backend().unwrap(),
+        Arc::new(ByteEmbedder),
+        keys,
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let keyed = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let client = reqwest::Client::new();
+    for url in [
+        format!("{keyed}/v1/search/stream"),
+        format!("{keyed}/v1/search/stream?api_key=key-sec"),
+    ] {
+        let resp = client
+            .post(&url)
+            .json(&json!({"query": "pager"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401, "{url}");
+    }
+    let resp = client
+        .post(format!("{keyed}/v1/search/stream"))
+        .bearer_auth("key-sec")
+        .json(&json!({"query": "pager"}))
+        .send()
+        .await
+        .unwrap();
+    let events = Events {
+        resp,
+        buf: String::new(),
+    }
+    .all()
+    .await;
+    let results = &events.iter().find(|(n, _)| n == "results").unwrap().1;
+    assert!(ids(results).contains(&"SEC-1".to_string()), "{results}");
+
     // The OpenAPI document describes the route and its events.
     let doc: Value = reqwest::get(format!("{base}/openapi.json"))
         .await
