@@ -402,4 +402,16 @@ async fn a_client_that_goes_away_starts_no_further_leg() {
         1,
         "no vector leg started for the client that left"
     );
+    // Counted as cancelled, the finished one as ok.
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for (status, n) in [("cancelled", 1), ("ok", 1)] {
+        let line =
+            format!("sluice_search_requests_total{{mode=\"hybrid\",outcome=\"{status}\"}} {n}");
+        assert!(metrics.contains(&line), "{line} in {metrics}");
+    }
 }

@@ -37,9 +37,9 @@ struct Marks {
     heads: BTreeMap<String, String>,
 }
 
-/// GitLab roles (`access_level`).
 /// Commit SHAs kept per merge request (its names stay bounded).
 const MAX_COMMITS: usize = 48;
+/// GitLab roles (`access_level`).
 const GUEST: u64 = 10;
 const REPORTER: u64 = 20;
 
@@ -423,7 +423,9 @@ impl GitlabSource {
             // Its commits, so a commit URL or `group/project@sha` anywhere
             // resolves to it: the head, merge and squash commits it
             // carries, and the ones it lists (one request per changed MR).
-            let listed = self
+            // Not listed (a token without repository access: 403, or a
+            // source branch gone: 404): the SHAs the MR carries still count.
+            let listed = match self
                 .all(
                     &format!(
                         "api/v4/projects/{}/merge_requests/{iid}/commits?per_page=100",
@@ -431,7 +433,12 @@ impl GitlabSource {
                     ),
                     MAX_COMMITS,
                 )
-                .await?;
+                .await
+            {
+                Ok(l) => l,
+                Err(e) if matches!(e.status, Some(403 | 404)) => Vec::new(),
+                Err(e) => return Err(e.into()),
+            };
             let mut shas: Vec<String> = Vec::new();
             for sha in ["merge_commit_sha", "squash_commit_sha", "sha"]
                 .iter()

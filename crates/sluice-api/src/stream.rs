@@ -1,6 +1,6 @@
 //! `POST /v1/search/stream`: one search answered in stages as Server-Sent
-//! Events, so a page shows the keyword leg's hits while the query is still
-//! being embedded. The work runs inside the response stream: when the
+//! Events, so a page shows the keyword leg's hits while the query is being
+//! embedded (on its own thread, from the start). The work runs inside the response stream: when the
 //! client goes away the stream is dropped, and no leg that had not started
 //! starts (the query's embedding, already on a blocking thread, finishes
 //! unused).
@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::State;
@@ -100,6 +100,34 @@ fn ms(started: Instant) -> f64 {
     started.elapsed().as_secs_f64() * 1e3
 }
 
+/// The whole stream's budget, as `POST /v1/search`'s response timeout:
+/// past it the search ends with `error` (or `related` is left out).
+const STREAM_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Records a stream's latency and outcome once, however it ends: a client
+/// that leaves drops the work with this, counted as `cancelled`.
+struct Outcome {
+    st: Arc<ApiState>,
+    mode: &'static str,
+    started: Instant,
+    status: &'static str,
+}
+
+impl Drop for Outcome {
+    fn drop(&mut self) {
+        self.st
+            .metrics
+            .latency
+            .with_label_values(&[self.mode])
+            .observe(self.started.elapsed().as_secs_f64());
+        self.st
+            .metrics
+            .requests
+            .with_label_values(&[self.mode, self.status])
+            .inc();
+    }
+}
+
 #[utoipa::path(post, path = "/v1/search/stream", request_body = SearchBody,
     description = "The same search as `POST /v1/search`, answered as Server-Sent Events: `keyword` (hybrid only: the keyword legs' hits, typically within a few milliseconds), `results` (the final, fused ranking, which replaces them), `related` (with `\"related\": true`), `error`, and `done` (timings), always last. Authenticate with a header as for `/v1/search` (the browser's EventSource cannot; use fetch and read the body). When the client disconnects, no further stage starts.",
     responses((status = 200, content_type = "text/event-stream", body = SseEvent, description = "`event: keyword|results|related|error|done`, `data:` one JSON object (`StreamEvent`)"),
@@ -133,12 +161,23 @@ pub(crate) async fn search_stream(
     let work = async move {
         let mode = mode_name(req.mode);
         let (indexes, embedder) = (st.indexes.indexes(), st.embedder.clone());
+        let mut outcome_guard = Outcome {
+            st: st.clone(),
+            mode,
+            started,
+            status: "cancelled",
+        };
         let keyword_ms: Mutex<Option<f64>> = Mutex::new(None);
         let early = |resp: SearchResponse| {
             let _ = tx.unbounded_send(event("keyword", &result_body(resp, "keyword", None)));
             *keyword_ms.lock().unwrap_or_else(|p| p.into_inner()) = Some(ms(started));
         };
-        let outcome = sluice_search::search_many_staged(&indexes, embedder, &req, &early).await;
+        let outcome = tokio::time::timeout(
+            STREAM_DEADLINE,
+            sluice_search::search_many_staged(&indexes, embedder, &req, &early),
+        )
+        .await
+        .unwrap_or_else(|_| Err(format!("timed out after {} s", STREAM_DEADLINE.as_secs())));
         let keyword_ms = *keyword_ms.lock().unwrap_or_else(|p| p.into_inner());
         let mut done = DoneEvent {
             took_ms: 0.0,
@@ -153,16 +192,19 @@ pub(crate) async fn search_stream(
                 let ids: Vec<uuid::Uuid> = resp.hits.iter().map(|h| h.doc_id).collect();
                 let _ = tx.unbounded_send(event("results", &result_body(resp, mode, None)));
                 done.results_ms = Some(ms(started));
-                // Nobody is listening any more: the related stage is not started.
-                if with_related && !tx.is_closed() {
-                    match sluice_search::related_many(
-                        &indexes,
-                        &ids,
-                        &req.access,
-                        sluice_core::search::RELATED_PER_HIT,
+                if with_related {
+                    let related = tokio::time::timeout(
+                        STREAM_DEADLINE.saturating_sub(started.elapsed()),
+                        sluice_search::related_many(
+                            &indexes,
+                            &ids,
+                            &req.access,
+                            sluice_core::search::RELATED_PER_HIT,
+                        ),
                     )
                     .await
-                    {
+                    .unwrap_or_else(|_| Err("timed out".into()));
+                    match related {
                         Ok(mut r) => {
                             let related = ids
                                 .iter()
@@ -197,15 +239,13 @@ pub(crate) async fn search_stream(
                 "error"
             }
         };
-        st.metrics
-            .latency
-            .with_label_values(&[mode])
-            .observe(started.elapsed().as_secs_f64());
-        st.metrics.requests.with_label_values(&[mode, status]).inc();
+        outcome_guard.status = status;
         done.took_ms = ms(started);
         let _ = tx.unbounded_send(event("done", &done));
     };
-    // The work is polled only as part of the response body: dropped with it.
+    // The work is polled only as part of the response body: when the client
+    // goes away the body, and the work with it, is dropped, so no later
+    // stage starts.
     let events = futures::stream::select(
         rx.map(Ok::<Event, Infallible>),
         futures::stream::once(work).filter_map(|()| async { None }),

@@ -70,8 +70,9 @@ pub struct DocumentWrite {
     pub chunk_count: u32,
     pub chunks: Vec<ChunkWrite>,
     /// The document's links, written with its first chunk (which the
-    /// engine rewrites whenever the document changed); `None`: the store's
-    /// link fields are left as they are.
+    /// engine rewrites whenever the document changed). `None` writes the
+    /// first chunk without them (its record is replaced whole): only tools
+    /// and tests that keep no graph pass it.
     pub links: Option<Arc<LinkFields>>,
 }
 

@@ -322,11 +322,16 @@ impl SearchBackend for HybridSearch {
         if ids.is_empty() || per_doc == 0 {
             return Ok(Default::default());
         }
-        if let Some((k, _)) = &self.keyword {
-            let got = links::related_through(
-                |l, n| async move { k.link_lookup(&l, access, n).await },
-                ids,
-                per_doc,
+        // Two requests in turn (more when a hub fills the cap): each within
+        // the leg's deadline, the whole within twice it.
+        if let Some((k, d)) = &self.keyword {
+            let got = bounded(
+                *d,
+                links::related_through(
+                    |l, n| async move { k.link_lookup(&l, access, n).await },
+                    ids,
+                    per_doc,
+                ),
             )
             .await;
             match got {
@@ -338,11 +343,14 @@ impl SearchBackend for HybridSearch {
                 None => {}
             }
         }
-        if let Some((v, _)) = &self.vector {
-            let got = links::related_through(
-                |l, n| async move { v.link_lookup(&l, access, n).await },
-                ids,
-                per_doc,
+        if let Some((v, d)) = &self.vector {
+            let got = bounded(
+                *d,
+                links::related_through(
+                    |l, n| async move { v.link_lookup(&l, access, n).await },
+                    ids,
+                    per_doc,
+                ),
             )
             .await;
             if let Some(r) = got {
@@ -350,6 +358,22 @@ impl SearchBackend for HybridSearch {
             }
         }
         Ok(Default::default())
+    }
+}
+
+/// `f` within twice the leg's deadline (related makes two requests in turn).
+async fn bounded<T>(
+    d: Option<Duration>,
+    f: impl std::future::Future<Output = Option<Result<T, String>>>,
+) -> Option<Result<T, String>> {
+    match d {
+        Some(d) => tokio::time::timeout(d * 2, f).await.unwrap_or_else(|_| {
+            Some(Err(format!(
+                "related timed out after {} ms",
+                (d * 2).as_millis()
+            )))
+        }),
+        None => f.await,
     }
 }
 

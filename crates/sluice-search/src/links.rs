@@ -89,10 +89,31 @@ where
     let Some(next) = neighbours(&starts) else {
         return Some(Ok(HashMap::new()));
     };
-    let found = match lookup(next, MAX_LINKED_DOCS).await? {
+    let mut found = match lookup(next, MAX_LINKED_DOCS).await? {
         Ok(f) => f,
         Err(e) => return Some(Err(e)),
     };
+    // One popular target filled the shared cap: ask per document, so a hub
+    // cannot crowd out every other hit's links.
+    if found.len() >= MAX_LINKED_DOCS && starts.len() > 1 {
+        let per_start = futures::future::join_all(
+            starts
+                .iter()
+                .filter_map(|s| neighbours(std::slice::from_ref(s)))
+                .map(|l| lookup(l, MAX_LINKED_DOCS)),
+        )
+        .await;
+        let mut seen = std::collections::HashSet::new();
+        found.clear();
+        for r in per_start.into_iter().flatten() {
+            match r {
+                Ok(docs) => {
+                    found.extend(docs.into_iter().filter(|d| seen.insert(d.chunk.chunk_id)))
+                }
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
     Some(Ok(sluice_links::choose_related(
         candidates(&starts, &found),
         per_doc,

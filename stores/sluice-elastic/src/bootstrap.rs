@@ -124,7 +124,7 @@ pub(crate) async fn create_index(client: &EsClient, index: &str) -> Result<(), E
 pub(crate) async fn ensure_alias(client: &EsClient, alias: &str) -> Result<String, EsError> {
     put_template(client, alias).await?;
     if let Some(index) = alias_target(client, alias).await? {
-        add_later_fields(client, &index).await;
+        add_later_fields(client, &index).await?;
         return Ok(index);
     }
     // A concrete index with the alias's name would shadow it.
@@ -163,17 +163,18 @@ fn later_fields() -> Vec<String> {
 /// live index; it is a no-op when they exist). Its old chunks carry no
 /// slots, so every restricted query skips them, and no links, so `related`
 /// finds nothing through them, until the re-sync the state store schedules
-/// rewrites them. When the server refuses, writes with the new fields fail
-/// loudly and nothing old becomes visible; `sluice run --full` then
-/// rebuilds into a new index version.
-async fn add_later_fields(client: &EsClient, index: &str) {
+/// rewrites them. When the server refuses, nothing is written (the mapping
+/// is strict: every first chunk would be rejected, and a rejected document
+/// is removed from every store); `sluice run --full` rebuilds into a new
+/// index version.
+async fn add_later_fields(client: &EsClient, index: &str) -> Result<(), EsError> {
     let m = mapping();
     let props: serde_json::Map<String, Value> = later_fields()
         .into_iter()
         .filter_map(|f| m["mappings"]["properties"].get(&f).map(|v| (f, v.clone())))
         .collect();
     let body = json!({ "properties": props });
-    if let Err(e) = client
+    client
         .send(
             Method::PUT,
             &format!("/{index}/_mapping"),
@@ -181,9 +182,14 @@ async fn add_later_fields(client: &EsClient, index: &str) {
             &[],
         )
         .await
-    {
-        tracing::warn!(index, error = %e, "could not add the access and link fields to the index mapping; run `sluice run --full` to rebuild it");
-    }
+        .map(|_| ())
+        .map_err(|e| EsError {
+            message: format!(
+                "adding the access and link fields to the mapping of `{index}` failed ({}); nothing is written until it succeeds — or run `sluice run --full` to rebuild into a new index version",
+                e.message
+            ),
+            ..e
+        })
 }
 
 /// Points the alias at `new_index` and away from `old_index` atomically.

@@ -109,6 +109,43 @@ mod tests {
     use super::*;
     use qdrant_client::qdrant::condition::ConditionOneOf;
 
+    fn keys(c: &qdrant_client::qdrant::Condition) -> Option<String> {
+        match &c.condition_one_of {
+            Some(ConditionOneOf::Field(f)) => Some(f.key.clone()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn link_lookups_are_first_chunks_under_the_callers_access() {
+        let access = Access::Principals(vec!["group:sre".into()]);
+        let f = link_filter(
+            &LinkLookup::Touching {
+                names: vec!["jira:PAY-1".into()],
+                targets: vec!["doc:wiki:1".into()],
+            },
+            &access,
+        )
+        .unwrap();
+        let must: Vec<String> = f.must.iter().filter_map(keys).collect();
+        assert_eq!(must, ["acl_0", "acl_1", "acl_2", "acl_3", "ordinal"]);
+        let should: Vec<String> = f.should.iter().filter_map(keys).collect();
+        assert_eq!(should, ["link_names", "link_targets"]);
+        let none = LinkLookup::Touching {
+            names: vec![],
+            targets: vec![],
+        };
+        assert!(
+            link_filter(&none, &access).is_none(),
+            "nothing to look up never becomes match-all"
+        );
+        assert!(link_filter(&LinkLookup::Docs(vec![]), &Access::All).is_none());
+        let docs = link_filter(&LinkLookup::Docs(vec![Uuid::nil()]), &Access::All).unwrap();
+        let must: Vec<String> = docs.must.iter().filter_map(keys).collect();
+        assert_eq!(must, ["ordinal", "doc_id"]);
+        assert!(docs.should.is_empty());
+    }
+
     #[test]
     fn no_filter_for_trusted_unfiltered_search() {
         assert!(search_filter(&SearchFilters::default(), &Access::All).is_none());

@@ -14,10 +14,13 @@
 //!   emulator of the Elasticsearch REST API that keeps data, for round trips.
 //! * [`kafka_broker::LocalBroker`]: starts tansu, a Kafka-protocol broker,
 //!   on 127.0.0.1 with its data in a directory.
+//! * [`postgres_server::PostgresServer`]: a real PostgreSQL server (Debian's
+//!   package) with a fresh cluster, for the replicas' shared job leases.
 //!
 //! The stand-ins can inject faults so tests can check retries and partial results.
 
 pub mod elastic_emulator;
 pub mod elastic_fixture;
 pub mod kafka_broker;
+pub mod postgres_server;
 pub mod qdrant_server;

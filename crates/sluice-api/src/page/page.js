@@ -87,17 +87,23 @@ async function readEvents(resp, onEvent) {
   for (;;) {
     const { value, done } = await reader.read();
     if (done) return;
-    buf += decoder.decode(value, { stream: true }).replace(/\r\n/g, "\n");
+    // Line ends normalised on the whole buffer (a CR LF may span two reads;
+    // a lone CR at the end waits for the next read).
+    buf += decoder.decode(value, { stream: true });
+    buf = buf.replace(/\r\n/g, "\n").replace(/\r(?=.)/gs, "\n");
     let end;
     while ((end = buf.indexOf("\n\n")) >= 0) {
       const block = buf.slice(0, end);
       buf = buf.slice(end + 2);
-      let name = "message", data = "";
+      let name = "message", data = null;
       for (const line of block.split("\n")) {
         if (line.startsWith("event:")) name = line.slice(6).trim();
-        else if (line.startsWith("data:")) data += line.slice(5).trimStart();
+        else if (line.startsWith("data:")) {
+          const d = line.slice(5).replace(/^ /, "");
+          data = data === null ? d : data + "\n" + d;
+        }
       }
-      if (data) onEvent(name, JSON.parse(data));
+      if (data !== null) onEvent(name, JSON.parse(data));
     }
   }
 }
@@ -127,7 +133,10 @@ async function search() {
     }
     let shown = null;
     let failed = null;
+    let finished = false;
     await readEvents(resp, (name, data) => {
+      if (controller.signal.aborted) return;
+      if (name === "done") finished = true;
       if (name === "keyword" || name === "results") {
         shown = data;
         renderHits(data, name);
@@ -139,8 +148,10 @@ async function search() {
       }
     });
     if (failed) throw new Error(failed);
+    if (!finished && !controller.signal.aborted) throw new Error("the answer was cut off; try again");
   } catch (e) {
-    if (e.name === "AbortError") return;
+    // A newer search replaced this one: it owns the page now.
+    if (e.name === "AbortError" || controller.signal.aborted) return;
     $("hits").replaceChildren();
     $("status").className = "error";
     $("status").textContent = "Search failed: " + e.message;
