@@ -152,11 +152,15 @@ impl Leases {
         }
     }
 
-    /// Gives the job up (a clean shutdown): another replica takes it at once.
+    /// Gives the job up (a clean shutdown): another replica takes it at
+    /// once. The row stays, expired, so the next token is still larger
+    /// than every one before (deleting it would restart tokens at 1, and
+    /// an old holder's token could match again).
     pub async fn release(&self, lease: &Lease) -> Result<(), LeaseError> {
         let c = self.client.lock().await;
         c.execute(
-            "DELETE FROM sluice_job_leases WHERE job = $1 AND owner = $2 AND token = $3",
+            "UPDATE sluice_job_leases SET expires_at = now() - interval '1 millisecond'
+             WHERE job = $1 AND owner = $2 AND token = $3",
             &[&lease.job, &lease.owner, &lease.token],
         )
         .await
