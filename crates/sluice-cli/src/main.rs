@@ -223,6 +223,8 @@ enum Command {
         /// Seconds shutdown waits for in-flight runs before abandoning them.
         #[arg(long, default_value_t = 30)]
         shutdown_grace_secs: u64,
+        #[command(flatten)]
+        replicas: cmd::daemon::ReplicaArgs,
     },
     /// Show what a pipeline has indexed and how its last runs went.
     Status {
@@ -280,6 +282,7 @@ async fn dispatch(cmd: Command) -> Result<(), Failure> {
             api,
             reload_secs,
             shutdown_grace_secs,
+            replicas,
         } => {
             cmd::daemon::run(
                 dir,
@@ -289,6 +292,7 @@ async fn dispatch(cmd: Command) -> Result<(), Failure> {
                 &api,
                 reload_secs,
                 shutdown_grace_secs,
+                &replicas,
             )
             .await
         }

@@ -78,6 +78,7 @@ CREATE TABLE IF NOT EXISTS sluice_job_leases (
     token BIGINT NOT NULL,
     expires_at TIMESTAMPTZ NOT NULL
 );
+ALTER TABLE sluice_job_leases ADD COLUMN IF NOT EXISTS completed_at TIMESTAMPTZ;
 CREATE TABLE IF NOT EXISTS sluice_job_checkpoints (
     job TEXT PRIMARY KEY,
     cursor TEXT,
@@ -201,6 +202,40 @@ impl Leases {
         .await
         .map_err(store)?;
         tx.commit().await.map_err(store)
+    }
+
+    /// Records that a run of the job finished under `lease` (fenced like a
+    /// checkpoint), so a replica whose run of the same tick was held off
+    /// does not run it again.
+    pub async fn complete(&self, lease: &Lease) -> Result<(), LeaseError> {
+        let c = self.client.lock().await;
+        let n = c
+            .execute(
+                "UPDATE sluice_job_leases SET completed_at = now()
+                 WHERE job = $1 AND owner = $2 AND token = $3 AND expires_at > now()",
+                &[&lease.job, &lease.owner, &lease.token],
+            )
+            .await
+            .map_err(store)?;
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(self.fenced(&c, lease).await)
+        }
+    }
+
+    /// Whether a run of `job` finished at or after `since_unix_ms` (by any
+    /// replica): that run covers a tick that fell due then.
+    pub async fn completed_since(&self, job: &str, since_unix_ms: i64) -> Result<bool, LeaseError> {
+        let c = self.client.lock().await;
+        let row = c
+            .query_opt(
+                "SELECT completed_at >= to_timestamp($2::bigint / 1000.0) FROM sluice_job_leases WHERE job = $1",
+                &[&job, &since_unix_ms],
+            )
+            .await
+            .map_err(store)?;
+        Ok(row.and_then(|r| r.get::<_, Option<bool>>(0)).unwrap_or(false))
     }
 
     /// The job's committed checkpoint and the token it was committed under.

@@ -117,6 +117,19 @@ async fn one_owner_at_a_time_and_a_late_checkpoint_is_refused() {
     assert_eq!(again.token, c.token + 1);
     ra.commit_checkpoint(&again, Some("x")).await.unwrap();
 
+    // A finished run is recorded for the other replicas, fenced.
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        - 1000;
+    assert!(!rb.completed_since(&b.job, before).await.unwrap());
+    assert!(matches!(ra.complete(&a).await, Err(LeaseError::Fenced { .. })));
+    assert!(!rb.completed_since(&b.job, before).await.unwrap());
+    rb.complete(&b).await.unwrap();
+    assert!(ra.completed_since(&b.job, before).await.unwrap());
+    assert!(!ra.completed_since(&b.job, before + 3_600_000).await.unwrap());
+
     // A clean release hands the job over at once.
     rb.release(&b).await.unwrap();
     assert!(

@@ -39,6 +39,21 @@ pub struct DaemonConfig {
     pub reload_every: Duration,
     /// How long shutdown waits for in-flight runs before abandoning them.
     pub shutdown_grace: Duration,
+    /// Several replicas: who runs each source's job (`None`: this one runs
+    /// everything, the single-node default).
+    pub coordination: Option<Coordination>,
+}
+
+/// Job ownership shared with other replicas (`sluice_coord`): a run starts
+/// only under the job's lease, renews it every third of `ttl`, and stops
+/// when it is lost; a run held off by another replica is tried again after
+/// half a `ttl`, so a killed owner is replaced within about 1.5 × `ttl`.
+#[derive(Clone)]
+pub struct Coordination {
+    pub leases: Arc<sluice_coord::Leases>,
+    /// This replica's name in the leases (unique per replica).
+    pub replica: String,
+    pub ttl: Duration,
 }
 
 struct Entry {
@@ -363,26 +378,99 @@ impl Daemon {
         let me = self.clone();
         self.runs_started.fetch_add(1, Ordering::SeqCst);
         lock(&self.tasks).spawn(async move {
-            {
+            let mut lease = None;
+            'run: {
                 let _g = run_lock.lock().await;
+                // With replicas: run only under the job's lease, taken once
+                // this pipeline's lock is held so it is not spent waiting.
+                lease = match me.lease_for(&job).await {
+                    Ok(l) => l,
+                    Err(()) => break 'run,
+                };
                 let opts = RunOptions { full: job.kind == RunKind::Full, prune: job.kind == RunKind::Prune, permissions: job.kind == RunKind::Permissions, allow_mass_delete: false, only_sources: vec![job.source.clone()], ..Default::default() };
                 match sluice_engine::build_sources(&me.cfg.registry, &loaded) {
                     Err(d) => tracing::error!(pipeline = %job.pipeline, source = %job.source, "cannot build the source: {d:?}"),
                     Ok(sources) => {
-                        tracing::info!(pipeline = %job.pipeline, source = %job.source, kind = ?job.kind, "run started");
-                        match tokio::time::timeout(timeout, pipeline.run(sources, &opts)).await {
-                            Ok(report) => {
+                        tracing::info!(pipeline = %job.pipeline, source = %job.source, kind = ?job.kind, lease_token = lease.as_ref().map(|l| l.token), "run started");
+                        let run = tokio::time::timeout(timeout, pipeline.run(sources, &opts));
+                        let outcome = match (&lease, &me.cfg.coordination) {
+                            (Some(l), Some(c)) => tokio::select! {
+                                r = run => Some(r),
+                                e = keep_lease(c, l) => {
+                                    // Dropping the run stops it between pages: the new
+                                    // owner resumes from the last committed one.
+                                    tracing::error!(pipeline = %job.pipeline, source = %job.source, error = %e, "the job's lease was lost; run stopped");
+                                    None
+                                }
+                            },
+                            _ => Some(run.await),
+                        };
+                        match outcome {
+                            Some(Ok(report)) => {
                                 for s in &report.sources {
                                     tracing::info!(pipeline = %job.pipeline, source = %s.source, status = ?s.status, added = s.docs_added, updated = s.docs_updated, deleted = s.docs_deleted, seconds = s.seconds, "run finished");
                                 }
+                                if let (Some(l), Some(c), false) = (&lease, &me.cfg.coordination, report.failed()) {
+                                    if let Err(e) = c.leases.complete(l).await {
+                                        tracing::warn!(error = %e, "could not record the finished run for the other replicas");
+                                    }
+                                }
                             }
-                            Err(_) => tracing::error!(pipeline = %job.pipeline, source = %job.source, timeout_secs = timeout.as_secs(), "run abandoned after schedule.run_timeout_secs; the next run resumes from the last committed page"),
+                            Some(Err(_)) => tracing::error!(pipeline = %job.pipeline, source = %job.source, timeout_secs = timeout.as_secs(), "run abandoned after schedule.run_timeout_secs; the next run resumes from the last committed page"),
+                            None => {}
                         }
                     }
                 }
             }
+            if let (Some(l), Some(c)) = (&lease, &me.cfg.coordination) {
+                if let Err(e) = c.leases.release(l).await {
+                    tracing::warn!(error = %e, "could not release the job's lease; it lapses on its own");
+                }
+            }
             lock(&me.scheduler).finished(&job.pipeline, &job.source);
         });
+    }
+
+    /// The job's lease when replicas coordinate: `Ok(None)` without
+    /// coordination; `Err(())` when this replica must not run it now
+    /// (another holds it: tried again soon; a finished run of another
+    /// replica already covers it; the lease store is unreachable: fail
+    /// closed, tried again soon).
+    async fn lease_for(&self, job: &Job) -> Result<Option<sluice_coord::Lease>, ()> {
+        let Some(c) = &self.cfg.coordination else {
+            return Ok(None);
+        };
+        let key = format!("{}/{}", job.pipeline, job.source);
+        let retry = || {
+            let at = Utc::now() + chrono::Duration::from_std(c.ttl / 2).unwrap_or_default();
+            lock(&self.scheduler).retry_at(&job.pipeline, &job.source, at, job.kind, job.due);
+        };
+        match c.leases.try_acquire(&key, &c.replica, c.ttl).await {
+            Ok(Some(l)) => match c.leases.completed_since(&key, job.due.timestamp_millis()).await {
+                Ok(false) => Ok(Some(l)),
+                Ok(true) => {
+                    tracing::info!(job = %key, "another replica finished this run already");
+                    let _ = c.leases.release(&l).await;
+                    Err(())
+                }
+                Err(e) => {
+                    tracing::error!(job = %key, error = %e, "the lease store failed; not running");
+                    let _ = c.leases.release(&l).await;
+                    retry();
+                    Err(())
+                }
+            },
+            Ok(None) => {
+                tracing::info!(job = %key, "held by another replica; trying again after half a lease");
+                retry();
+                Err(())
+            }
+            Err(e) => {
+                tracing::error!(job = %key, error = %e, "the lease store failed; not running");
+                retry();
+                Err(())
+            }
+        }
     }
 
     /// Starts a manual sync of a pipeline's sources (all when `source` is
@@ -522,6 +610,16 @@ impl Daemon {
             );
             tasks.abort_all();
             while tasks.join_next().await.is_some() {}
+        }
+    }
+}
+
+/// Renews `lease` every third of its TTL; returns why once it is lost.
+async fn keep_lease(c: &Coordination, lease: &sluice_coord::Lease) -> sluice_coord::LeaseError {
+    loop {
+        tokio::time::sleep(c.ttl / 3).await;
+        if let Err(e) = c.leases.renew(lease, c.ttl).await {
+            return e;
         }
     }
 }

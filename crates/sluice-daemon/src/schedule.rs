@@ -104,6 +104,9 @@ struct Slot {
     /// `None`: manual syncs only (a pipeline without `schedule:`).
     schedule: Option<SourceSchedule>,
     next: Option<(DateTime<Utc>, RunKind)>,
+    /// The tick a retried run (held off by another replica) stands for: a
+    /// run another replica finished after it covers it.
+    retry_of: Option<DateTime<Utc>>,
     running: bool,
     skipped: u64,
 }
@@ -156,6 +159,7 @@ impl Scheduler {
             Slot {
                 schedule,
                 next,
+                retry_of: None,
                 running,
                 skipped,
             },
@@ -201,7 +205,7 @@ impl Scheduler {
                 pipeline: pipeline.clone(),
                 source: source.clone(),
                 kind,
-                due: at,
+                due: slot.retry_of.take().map_or(at, |t| t.min(at)),
             });
         }
         jobs
@@ -218,6 +222,21 @@ impl Scheduler {
                 true
             }
             _ => false,
+        }
+    }
+
+    /// Brings the source's next run forward to `at` (a run another replica
+    /// held off: tried again soon, not at the next tick).
+    /// `tick` is when the held-off run fell due; the retry keeps it.
+    pub fn retry_at(&mut self, pipeline: &str, source: &str, at: DateTime<Utc>, kind: RunKind, tick: DateTime<Utc>) {
+        if let Some(s) = self
+            .slots
+            .get_mut(&(pipeline.to_string(), source.to_string()))
+        {
+            if s.next.is_none_or(|(n, _)| n > at) {
+                s.next = Some((at, kind));
+                s.retry_of = Some(tick);
+            }
         }
     }
 

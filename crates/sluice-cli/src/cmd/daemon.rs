@@ -11,6 +11,48 @@ use crate::cmd::serve::{ApiArgs, allowed_hosts, api_access};
 use crate::common::{load_embedder, registry, terminate_signal};
 use crate::error::Failure;
 
+/// Several daemons over the same pipelines: job leases in PostgreSQL.
+#[derive(clap::Args, Debug)]
+pub struct ReplicaArgs {
+    /// PostgreSQL URL of the shared job leases (`postgres://user@host/db`):
+    /// each source's job runs on one replica at a time. Unset: this daemon
+    /// runs every job (one replica).
+    #[arg(long, env = "SLUICE_LEASES_URL")]
+    pub leases: Option<String>,
+    /// This replica's name in the leases (default: host name and process id).
+    #[arg(long, env = "SLUICE_REPLICA_ID")]
+    pub replica_id: Option<String>,
+    /// Seconds a lease lasts without renewal: a killed replica's jobs move
+    /// to another after at most about 1.5 × this.
+    #[arg(long, default_value_t = 30)]
+    pub lease_ttl_secs: u64,
+}
+
+async fn coordination(r: &ReplicaArgs) -> Result<Option<sluice_daemon::Coordination>, Failure> {
+    let Some(url) = &r.leases else {
+        return Ok(None);
+    };
+    if r.lease_ttl_secs < 2 {
+        return Err(Failure::Invalid("--lease-ttl-secs must be at least 2".into()));
+    }
+    let leases = sluice_coord::Leases::connect(url)
+        .await
+        .map_err(|e| Failure::Runtime(format!("--leases: {}", sluice_core::redact::text(&e.to_string()))))?;
+    let replica = r.replica_id.clone().unwrap_or_else(|| {
+        let host = std::fs::read_to_string("/etc/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "host".into());
+        format!("{host}-{}", std::process::id())
+    });
+    tracing::info!(replica = %replica, ttl_secs = r.lease_ttl_secs, "jobs run under leases shared with other replicas");
+    Ok(Some(sluice_daemon::Coordination {
+        leases: Arc::new(leases),
+        replica,
+        ttl: std::time::Duration::from_secs(r.lease_ttl_secs),
+    }))
+}
+
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     dir: PathBuf,
     data_dir: PathBuf,
@@ -19,6 +61,7 @@ pub async fn run(
     api: &ApiArgs,
     reload_secs: u64,
     grace_secs: u64,
+    replicas: &ReplicaArgs,
 ) -> Result<(), Failure> {
     if !dir.is_dir() {
         return Err(Failure::Invalid(format!(
@@ -34,6 +77,7 @@ pub async fn run(
         data_root: data_dir,
         reload_every: std::time::Duration::from_secs(reload_secs.max(1)),
         shutdown_grace: std::time::Duration::from_secs(grace_secs),
+        coordination: coordination(replicas).await?,
     };
     let (access, keys) = api_access(api, listen).await?;
     // One registry: the daemon's sync metrics and the API's search metrics.
