@@ -45,7 +45,7 @@ pub fn init_logs(format: &str, verbose: u8) -> Option<SdkTracerProvider> {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     let default = match verbose {
-        0 => "warn,sluice_engine=info,sluice_kafka=info,sluice_cli=info",
+        0 => "warn,sluice_engine=info,sluice_kafka=info,sluice_cli=info,sluice_daemon=info",
         1 => "info",
         _ => "debug,tantivy=info,datafusion=info",
     };

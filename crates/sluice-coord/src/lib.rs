@@ -28,6 +28,12 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio_postgres::{Client, NoTls};
 
+/// The lease name of a pipeline's source job: the daemon takes it, the
+/// shared state store checks it on every page commit.
+pub fn job_key(pipeline: &str, source: &str) -> String {
+    format!("{pipeline}/{source}")
+}
+
 /// A held lease: `token` fences every write made under it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {

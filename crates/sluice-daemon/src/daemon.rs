@@ -51,6 +51,10 @@ pub struct DaemonConfig {
 #[derive(Clone)]
 pub struct Coordination {
     pub leases: Arc<sluice_coord::Leases>,
+    /// The state every replica reads and commits to (checkpoints, hashes,
+    /// dead letters, runs), in the leases' database: each page commit is
+    /// fenced by the job's lease.
+    pub state: Arc<sluice_state::StateStore>,
     /// This replica's name in the leases (unique per replica).
     pub replica: String,
     pub ttl: Duration,
@@ -337,13 +341,23 @@ impl Daemon {
 
     async fn open_pipeline(&self, loaded: &LoadedPipeline) -> Result<Arc<Pipeline>, String> {
         let name = &loaded.spec.name;
-        let p = Pipeline::open(
-            &self.cfg.registry,
-            loaded.clone(),
-            &self.cfg.data_root.join(name),
-            Some(self.embedder.clone()),
-        )
-        .await?;
+        let data_dir = self.cfg.data_root.join(name);
+        let p = match &self.cfg.coordination {
+            None => {
+                Pipeline::open(&self.cfg.registry, loaded.clone(), &data_dir, Some(self.embedder.clone()))
+                    .await?
+            }
+            Some(c) => {
+                Pipeline::open_with_state(
+                    &self.cfg.registry,
+                    loaded.clone(),
+                    &data_dir,
+                    Some(self.embedder.clone()),
+                    c.state.clone(),
+                )
+                .await?
+            }
+        };
         Ok(Arc::new(match &self.metrics {
             Some(m) => {
                 m.refresh_index_counts(name, p.state());
@@ -392,6 +406,9 @@ impl Daemon {
                     Err(d) => tracing::error!(pipeline = %job.pipeline, source = %job.source, "cannot build the source: {d:?}"),
                     Ok(sources) => {
                         tracing::info!(pipeline = %job.pipeline, source = %job.source, kind = ?job.kind, lease_token = lease.as_ref().map(|l| l.token), "run started");
+                        // Every page this run commits carries the lease's token.
+                        let fence = lease.as_ref().map(|l| sluice_state::Fence { job: l.job.clone(), owner: l.owner.clone(), token: l.token });
+                        pipeline.state().set_fence(&job.pipeline, &job.source, fence);
                         let run = tokio::time::timeout(timeout, pipeline.run(sources, &opts));
                         let outcome = match (&lease, &me.cfg.coordination) {
                             (Some(l), Some(c)) => tokio::select! {
@@ -405,24 +422,35 @@ impl Daemon {
                             },
                             _ => Some(run.await),
                         };
-                        match outcome {
+                        match &outcome {
                             Some(Ok(report)) => {
                                 for s in &report.sources {
                                     tracing::info!(pipeline = %job.pipeline, source = %s.source, status = ?s.status, added = s.docs_added, updated = s.docs_updated, deleted = s.docs_deleted, seconds = s.seconds, "run finished");
-                                }
-                                if let (Some(l), Some(c), false) = (&lease, &me.cfg.coordination, report.failed()) {
-                                    if let Err(e) = c.leases.complete(l).await {
-                                        tracing::warn!(error = %e, "could not record the finished run for the other replicas");
-                                    }
                                 }
                             }
                             Some(Err(_)) => tracing::error!(pipeline = %job.pipeline, source = %job.source, timeout_secs = timeout.as_secs(), "run abandoned after schedule.run_timeout_secs; the next run resumes from the last committed page"),
                             None => {}
                         }
+                        if let (Some(l), Some(c)) = (&lease, &me.cfg.coordination) {
+                            // The tick is handled (well or not: a failed run waits for
+                            // the next tick, as with one replica) once this replica
+                            // records it under the lease it still holds. A lost lease
+                            // leaves it to the new owner, and this replica watches in
+                            // case that one dies too.
+                            let recorded = match outcome {
+                                Some(_) => c.leases.complete(l).await,
+                                None => Err(sluice_coord::LeaseError::Store("lease lost".into())),
+                            };
+                            if let Err(e) = recorded {
+                                tracing::warn!(pipeline = %job.pipeline, source = %job.source, error = %e, "this run does not count as done; the job is watched until a replica finishes it");
+                                me.retry_later(&job, c);
+                            }
+                        }
                     }
                 }
             }
             if let (Some(l), Some(c)) = (&lease, &me.cfg.coordination) {
+                pipeline.state().set_fence(&job.pipeline, &job.source, None);
                 if let Err(e) = c.leases.release(l).await {
                     tracing::warn!(error = %e, "could not release the job's lease; it lapses on its own");
                 }
@@ -440,11 +468,8 @@ impl Daemon {
         let Some(c) = &self.cfg.coordination else {
             return Ok(None);
         };
-        let key = format!("{}/{}", job.pipeline, job.source);
-        let retry = || {
-            let at = Utc::now() + chrono::Duration::from_std(c.ttl / 2).unwrap_or_default();
-            lock(&self.scheduler).retry_at(&job.pipeline, &job.source, at, job.kind, job.due);
-        };
+        let key = sluice_coord::job_key(&job.pipeline, &job.source);
+        let retry = || self.retry_later(job, c);
         match c.leases.try_acquire(&key, &c.replica, c.ttl).await {
             Ok(Some(l)) => match c.leases.completed_since(&key, job.due.timestamp_millis()).await {
                 Ok(false) => Ok(Some(l)),
@@ -471,6 +496,12 @@ impl Daemon {
                 Err(())
             }
         }
+    }
+
+    /// Tries `job` again after half a lease, for the same tick.
+    fn retry_later(&self, job: &Job, c: &Coordination) {
+        let at = Utc::now() + chrono::Duration::from_std(c.ttl / 2).unwrap_or_default();
+        lock(&self.scheduler).retry_at(&job.pipeline, &job.source, at, job.kind, job.due);
     }
 
     /// Starts a manual sync of a pipeline's sources (all when `source` is

@@ -215,6 +215,10 @@ pub struct Stores {
     pub links_in_stores: bool,
     /// The stores as their concrete types (see `Pipeline::store`).
     pub handles: Vec<Arc<dyn std::any::Any + Send + Sync>>,
+    /// Where a store indexes on this machine (the embedded index), its
+    /// place in the pipeline file: it has one writer, so replicas sharing
+    /// the state cannot use it.
+    pub local_index: Option<String>,
 }
 
 /// Opens every `sinks:` entry. `dim` is the model's vector size (0 when no
@@ -231,6 +235,7 @@ pub fn open_stores(
     let mut complete: Option<Arc<dyn SearchBackend>> = None;
     let mut keyword: Option<(Arc<dyn KeywordLeg>, Option<std::time::Duration>)> = None;
     let mut vector: Option<(Arc<dyn VectorLeg>, Option<std::time::Duration>)> = None;
+    let mut local_index = None;
     for i in 0..p.spec.sinks.len() {
         let config = sink_config(p, i);
         let place = format!("{}: sinks[{i}]", p.file);
@@ -250,7 +255,10 @@ pub fn open_stores(
         sinks.push(opened.sink);
         handles.push(opened.handle);
         match opened.search {
-            StoreSearch::Complete(b) => complete = Some(b),
+            StoreSearch::Complete(b) => {
+                complete = Some(b);
+                local_index = Some(place.clone());
+            }
             StoreSearch::Keyword(leg, d) => keyword = Some((leg, Some(d))),
             StoreSearch::Vector(leg, d) => vector = Some((leg, Some(d))),
         }
@@ -267,6 +275,7 @@ pub fn open_stores(
         search,
         links_in_stores,
         handles,
+        local_index,
     })
 }
 

@@ -108,34 +108,38 @@ impl Pipeline {
         data_dir: &Path,
         embedder: Option<Arc<dyn TextEmbedder>>,
     ) -> Result<Pipeline, String> {
+        let state = Arc::new(
+            StateStore::open(&crate::state_path(data_dir)).map_err(|e| e.to_string())?,
+        );
+        Self::open_with_state(reg, loaded, data_dir, embedder, state).await
+    }
+
+    /// As [`Pipeline::open`], with a given state store: the daemon's
+    /// replicas share one in PostgreSQL. A shared state refuses an embedded
+    /// index (one writer, on one machine).
+    pub async fn open_with_state(
+        reg: &Registry,
+        loaded: LoadedPipeline,
+        data_dir: &Path,
+        embedder: Option<Arc<dyn TextEmbedder>>,
+        state: Arc<StateStore>,
+    ) -> Result<Pipeline, String> {
         match crate::registry::open_publisher(reg, &loaded).await? {
             None => {
                 let embedder = embedder.ok_or("an in-process pipeline needs an embedder")?;
-                Self::open_indexer_at(
-                    reg,
-                    loaded,
-                    data_dir,
-                    &crate::state_path(data_dir),
-                    embedder,
-                )
-                .await
+                Self::open_indexer_at(reg, loaded, data_dir, state, embedder).await
             }
-            Some(publisher) => {
-                let state = Arc::new(
-                    StateStore::open(&crate::state_path(data_dir)).map_err(|e| e.to_string())?,
-                );
-                Ok(Pipeline {
-                    public_sources: public_sources(&loaded),
-                    loaded,
-                    state,
-                    destination: Destination::Publish(publisher),
-                    search: None,
-                    links_in_stores: false,
-                    stores: Vec::new(),
-                    state_is_complete: true,
-                    observer: None,
-                })
-            }
+            Some(publisher) => Ok(Pipeline {
+                public_sources: public_sources(&loaded),
+                loaded,
+                state,
+                destination: Destination::Publish(publisher),
+                search: None,
+                links_in_stores: false,
+                stores: Vec::new(),
+                state_is_complete: true,
+                observer: None,
+            }),
         }
     }
 
@@ -148,14 +152,10 @@ impl Pipeline {
         data_dir: &Path,
         embedder: Arc<dyn TextEmbedder>,
     ) -> Result<Pipeline, String> {
-        let mut p = Self::open_indexer_at(
-            reg,
-            loaded,
-            data_dir,
-            &crate::worker_state_path(data_dir),
-            embedder,
-        )
-        .await?;
+        let state = Arc::new(
+            StateStore::open(&crate::worker_state_path(data_dir)).map_err(|e| e.to_string())?,
+        );
+        let mut p = Self::open_indexer_at(reg, loaded, data_dir, state, embedder).await?;
         p.state_is_complete = false;
         Ok(p)
     }
@@ -164,10 +164,9 @@ impl Pipeline {
         reg: &Registry,
         loaded: LoadedPipeline,
         data_dir: &Path,
-        state_path: &Path,
+        state: Arc<StateStore>,
         embedder: Arc<dyn TextEmbedder>,
     ) -> Result<Pipeline, String> {
-        let state = Arc::new(StateStore::open(state_path).map_err(|e| e.to_string())?);
         let space = embedder.space();
         if !space.is_empty() {
             // Before spaces were recorded every index was built with the fp32 model.
@@ -193,6 +192,11 @@ impl Pipeline {
             tracing::warn!(pipeline = %loaded.spec.name, from = %old, to = %shape, "the transform or chunking changed: every source is re-read and every document rewritten on this run");
         }
         let stores = crate::registry::open_stores(reg, &loaded, data_dir, embedder.dim(), true)?;
+        if let (true, Some(place)) = (state.is_shared(), &stores.local_index) {
+            return Err(format!(
+                "{place}: the embedded index has one writer on one machine, so replicas sharing the state (--shared-state) cannot index into it; use Qdrant and Elasticsearch stores, or run one daemon without --shared-state"
+            ));
+        }
         let transform = match &loaded.spec.transform {
             Some(t) => Some(
                 SqlTransform::new(&t.sql)

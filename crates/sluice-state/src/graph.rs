@@ -103,6 +103,9 @@ impl StateStore {
     /// Every indexed document linked to one of `ids`, either way, at most
     /// [`MAX_LINKS_READ`] per document and direction. Not access-checked.
     pub fn linked(&self, pipeline: &str, ids: &[Uuid]) -> Result<Vec<LinkedDoc>, StateError> {
+        if let Some(pg) = &self.pg {
+            return pg.linked(pipeline, ids).map_err(|e| self.err(e));
+        }
         self.with(|c| {
             let outgoing = c.prepare_cached(&format!(
                 "SELECT e.edge, {LINKED_COLUMNS} FROM graph_edges e
@@ -151,6 +154,9 @@ impl StateStore {
 
     /// The pipelines that have a link graph here.
     pub fn pipelines(&self) -> Result<Vec<String>, StateError> {
+        if let Some(pg) = &self.pg {
+            return pg.pipelines().map_err(|e| self.err(e));
+        }
         self.with(|c| {
             let mut stmt =
                 c.prepare("SELECT DISTINCT pipeline FROM graph_nodes ORDER BY pipeline")?;
@@ -162,6 +168,9 @@ impl StateStore {
     /// Edges that resolve to an indexed document (one per edge and target
     /// document), for `sluice status`.
     pub fn resolved_edges(&self, pipeline: &str) -> Result<u64, StateError> {
+        if let Some(pg) = &self.pg {
+            return pg.resolved_edges(pipeline).map_err(|e| self.err(e));
+        }
         self.with(|c| {
             c.query_row(
                 "SELECT count(*) FROM graph_edges e CROSS JOIN graph_names n
@@ -175,6 +184,9 @@ impl StateStore {
 
     /// Edges stored (resolved or not) and names, for `sluice status` and tests.
     pub fn graph_size(&self, pipeline: &str) -> Result<(u64, u64), StateError> {
+        if let Some(pg) = &self.pg {
+            return pg.graph_size(pipeline).map_err(|e| self.err(e));
+        }
         self.with(|c| {
             let edges: i64 = c.query_row(
                 "SELECT count(*) FROM graph_edges WHERE pipeline = ?1",

@@ -1,11 +1,15 @@
 //! Embedded on-disk state (SQLite via rusqlite): source checkpoints, the
 //! per-document chunk hashes that make re-syncs cheap, dead letters and run
 //! history. Each page's checkpoint and document states commit in one
-//! transaction, after the sinks acknowledged that page.
+//! transaction, after the sinks acknowledged that page. Several daemon
+//! replicas share one store in PostgreSQL instead (`open_shared`), where
+//! each page commit is fenced by the job's lease.
 
 mod graph;
+mod pg;
 
 pub use graph::{DocGraph, LinkedDoc, MAX_LINKS_READ};
+pub use pg::Fence;
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -93,7 +97,9 @@ pub struct DeadLetterEntry {
 }
 
 pub struct StateStore {
-    conn: Mutex<Connection>,
+    /// The embedded store; `None` when the state is shared (`pg`).
+    conn: Option<Mutex<Connection>>,
+    pg: Option<pg::PgState>,
     path: String,
 }
 
@@ -272,9 +278,40 @@ impl StateStore {
         conn.execute_batch(graph::SCHEMA).map_err(err)?;
         migrate(&conn).map_err(err)?;
         Ok(StateStore {
-            conn: Mutex::new(conn),
+            conn: Some(Mutex::new(conn)),
+            pg: None,
             path: p,
         })
+    }
+
+    /// The state shared by several replicas, in the PostgreSQL database at
+    /// `url` (the one that holds the job leases); created when empty.
+    pub fn open_shared(url: &str) -> Result<StateStore, StateError> {
+        let path = format!("shared state ({})", sluice_core::redact::text(url));
+        let pg = pg::PgState::connect(url).map_err(|message| StateError {
+            path: path.clone(),
+            message,
+        })?;
+        Ok(StateStore {
+            conn: None,
+            pg: Some(pg),
+            path,
+        })
+    }
+
+    /// True when replicas share this state (page commits need a fence).
+    pub fn is_shared(&self) -> bool {
+        self.pg.is_some()
+    }
+
+    /// The lease under which this replica runs `source`'s job: in the
+    /// shared state every page commit of it is refused without one, and
+    /// once the lease has moved on. `None` when the run ends. The embedded
+    /// store has one writer and ignores it.
+    pub fn set_fence(&self, pipeline: &str, source: &str, fence: Option<Fence>) {
+        if let Some(pg) = &self.pg {
+            pg.set_fence(pipeline, source, fence);
+        }
     }
 
     fn err(&self, e: impl std::fmt::Display) -> StateError {
@@ -288,11 +325,18 @@ impl StateStore {
         &self,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
     ) -> Result<T, StateError> {
-        let mut conn = self.conn.lock().map_err(|_| self.err("lock poisoned"))?;
+        let conn = self
+            .conn
+            .as_ref()
+            .ok_or_else(|| self.err("not an embedded state store"))?;
+        let mut conn = conn.lock().map_err(|_| self.err("lock poisoned"))?;
         f(&mut conn).map_err(|e| self.err(e))
     }
 
     pub fn checkpoint(&self, pipeline: &str, source: &str) -> Result<Option<String>, StateError> {
+        if let Some(pg) = &self.pg {
+            return pg.checkpoint(pipeline, source).map_err(|e| self.err(e));
+        }
         self.with(|c| {
             c.query_row(
                 "SELECT cursor FROM checkpoints WHERE pipeline = ?1 AND source = ?2",
@@ -306,6 +350,9 @@ impl StateStore {
 
     /// True once any page of this source was committed.
     pub fn has_checkpoint(&self, pipeline: &str, source: &str) -> Result<bool, StateError> {
+        if let Some(pg) = &self.pg {
+            return pg.has_checkpoint(pipeline, source).map_err(|e| self.err(e));
+        }
         self.with(|c| {
             c.query_row(
                 "SELECT 1 FROM checkpoints WHERE pipeline = ?1 AND source = ?2",
@@ -318,6 +365,9 @@ impl StateStore {
     }
 
     pub fn doc_states(&self, pipeline: &str, ids: &[Uuid]) -> Result<Vec<DocState>, StateError> {
+        if let Some(pg) = &self.pg {
+            return pg.doc_states(pipeline, ids).map_err(|e| self.err(e));
+        }
         self.with(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT doc_id, source, external_id, content_hash, meta_hash, chunk_hashes, access, source_access FROM documents WHERE pipeline = ?1 AND doc_id = ?2",
@@ -338,6 +388,9 @@ impl StateStore {
         pipeline: &str,
         source: &str,
     ) -> Result<Vec<(Uuid, String)>, StateError> {
+        if let Some(pg) = &self.pg {
+            return pg.doc_ids_for_source(pipeline, source).map_err(|e| self.err(e));
+        }
         self.with(|c| {
             let mut stmt = c.prepare(
                 "SELECT doc_id, external_id FROM documents WHERE pipeline = ?1 AND source = ?2",
@@ -351,6 +404,9 @@ impl StateStore {
     }
 
     pub fn count_documents(&self, pipeline: &str) -> Result<Vec<(String, u64, u64)>, StateError> {
+        if let Some(pg) = &self.pg {
+            return pg.count_documents(pipeline).map_err(|e| self.err(e));
+        }
         self.with(|c| {
             let mut stmt = c.prepare(
                 "SELECT source, COUNT(*), COALESCE(SUM(json_array_length(chunk_hashes)), 0) FROM documents WHERE pipeline = ?1 GROUP BY source ORDER BY source",
@@ -368,6 +424,9 @@ impl StateStore {
         source: &str,
         page: &PageCommit<'_>,
     ) -> Result<(), StateError> {
+        if let Some(pg) = &self.pg {
+            return pg.commit_page(pipeline, source, page).map_err(|e| self.err(e));
+        }
         self.with(|c| {
             let tx = c.transaction()?;
             {
@@ -454,6 +513,9 @@ impl StateStore {
         pipeline: &str,
         updates: &[(Uuid, String, String)],
     ) -> Result<(), StateError> {
+        if let Some(pg) = &self.pg {
+            return pg.set_access(pipeline, updates).map_err(|e| self.err(e));
+        }
         self.with(|c| {
             let tx = c.transaction()?;
             {
@@ -469,6 +531,9 @@ impl StateStore {
     /// Forgets every document's stored hashes for `pipeline` (checkpoints
     /// and dead letters stay): the next version of each is treated as new.
     pub fn forget_documents(&self, pipeline: &str) -> Result<u64, StateError> {
+        if let Some(pg) = &self.pg {
+            return pg.forget_documents(pipeline).map_err(|e| self.err(e));
+        }
         self.with(|c| {
             for table in ["graph_nodes", "graph_names", "graph_edges"] {
                 c.execute(
@@ -487,6 +552,9 @@ impl StateStore {
     /// The vector space (`TextEmbedder::space`) the pipeline's stored
     /// vectors came from; `None` when never recorded.
     pub fn embedding_space(&self, pipeline: &str) -> Result<Option<String>, StateError> {
+        if let Some(pg) = &self.pg {
+            return pg.setting(pipeline, "embedding_space").map_err(|e| self.err(e));
+        }
         self.with(|c| {
             c.query_row("SELECT value FROM pipeline_settings WHERE pipeline = ?1 AND key = 'embedding_space'", params![pipeline], |r| r.get(0))
                 .optional()
@@ -506,6 +574,9 @@ impl StateStore {
         space: &str,
         legacy: &str,
     ) -> Result<Option<String>, StateError> {
+        if let Some(pg) = &self.pg {
+            return pg.adopt_setting(pipeline, "embedding_space", space, Some(legacy), pg::FORGET_FOR_NEW_SPACE).map_err(|e| self.err(e));
+        }
         // Chunk hashes are blanked one by one, not dropped, so status still
         // counts the chunks that are stored until they are rewritten.
         self.adopt_setting(
@@ -530,6 +601,9 @@ impl StateStore {
         pipeline: &str,
         shape: &str,
     ) -> Result<Option<String>, StateError> {
+        if let Some(pg) = &self.pg {
+            return pg.adopt_setting(pipeline, "document_shape", shape, None, pg::FORGET_FOR_NEW_SHAPE).map_err(|e| self.err(e));
+        }
         self.adopt_setting(
             pipeline,
             "document_shape",
@@ -583,6 +657,9 @@ impl StateStore {
 
     /// Drops the checkpoint so the next run of the source is a full sync.
     pub fn reset_checkpoint(&self, pipeline: &str, source: &str) -> Result<(), StateError> {
+        if let Some(pg) = &self.pg {
+            return pg.reset_checkpoint(pipeline, source).map_err(|e| self.err(e));
+        }
         self.with(|c| {
             c.execute(
                 "DELETE FROM checkpoints WHERE pipeline = ?1 AND source = ?2",
@@ -593,6 +670,9 @@ impl StateStore {
     }
 
     pub fn record_run(&self, run: &RunRecord) -> Result<(), StateError> {
+        if let Some(pg) = &self.pg {
+            return pg.record_run(run).map_err(|e| self.err(e));
+        }
         self.with(|c| {
             c.execute(
                 "INSERT INTO runs (pipeline, source, started_at, finished_at, mode, status, docs_added, docs_updated,
@@ -610,6 +690,9 @@ impl StateStore {
 
     /// The most recent run of each source of `pipeline`.
     pub fn last_runs(&self, pipeline: &str) -> Result<Vec<RunRecord>, StateError> {
+        if let Some(pg) = &self.pg {
+            return pg.last_runs(pipeline).map_err(|e| self.err(e));
+        }
         self.with(|c| {
             let mut stmt = c.prepare(
                 "SELECT pipeline, source, started_at, finished_at, mode, status, docs_added, docs_updated, docs_unchanged,
@@ -642,6 +725,9 @@ impl StateStore {
         pipeline: &str,
         limit: usize,
     ) -> Result<Vec<DeadLetter>, StateError> {
+        if let Some(pg) = &self.pg {
+            return pg.dead_letter_entries(pipeline, None, None, limit).map(|v| v.into_iter().map(|e| e.letter).collect()).map_err(|e| self.err(e));
+        }
         self.with(|c| {
             let mut stmt = c.prepare(
                 "SELECT source, location, external_id, error FROM dead_letters WHERE pipeline = ?1 ORDER BY id DESC LIMIT ?2",
@@ -661,6 +747,9 @@ impl StateStore {
         kind: Option<&str>,
         limit: usize,
     ) -> Result<Vec<DeadLetterEntry>, StateError> {
+        if let Some(pg) = &self.pg {
+            return pg.dead_letter_entries(pipeline, source, kind, limit).map_err(|e| self.err(e));
+        }
         self.with(|c| {
             let mut stmt = c.prepare(
                 "SELECT id, kind, at, attempts, source, location, external_id, error FROM dead_letters
@@ -686,6 +775,9 @@ impl StateStore {
         source: &str,
         external_ids: &[String],
     ) -> Result<(), StateError> {
+        if let Some(pg) = &self.pg {
+            return pg.settle_dead_letters(pipeline, source, external_ids).map_err(|e| self.err(e));
+        }
         self.with(|c| {
             let tx = c.transaction()?;
             {
@@ -707,6 +799,9 @@ impl StateStore {
         kind: Option<&str>,
         before: Option<&str>,
     ) -> Result<usize, StateError> {
+        if let Some(pg) = &self.pg {
+            return pg.purge_dead_letters(pipeline, source, kind, before).map_err(|e| self.err(e));
+        }
         self.with(|c| {
             c.execute(
                 "DELETE FROM dead_letters WHERE pipeline = ?1 AND (?2 IS NULL OR source = ?2) AND (?3 IS NULL OR kind = ?3) AND (?4 IS NULL OR at < ?4)",

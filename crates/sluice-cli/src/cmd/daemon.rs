@@ -11,14 +11,16 @@ use crate::cmd::serve::{ApiArgs, allowed_hosts, api_access};
 use crate::common::{load_embedder, registry, terminate_signal};
 use crate::error::Failure;
 
-/// Several daemons over the same pipelines: job leases in PostgreSQL.
+/// Several daemons over the same pipelines: state and job leases in PostgreSQL.
 #[derive(clap::Args, Debug)]
 pub struct ReplicaArgs {
-    /// PostgreSQL URL of the shared job leases (`postgres://user@host/db`):
-    /// each source's job runs on one replica at a time. Unset: this daemon
-    /// runs every job (one replica).
-    #[arg(long, env = "SLUICE_LEASES_URL")]
-    pub leases: Option<String>,
+    /// PostgreSQL URL (`postgres://user:password@host/db`) of the state the
+    /// replicas share: checkpoints, document hashes, dead letters, runs and
+    /// job leases. Each source's job runs on one replica at a time and its
+    /// commits are fenced by its lease. Stores must be Qdrant/Elasticsearch.
+    /// Unset: this daemon keeps its state in its data directory (one replica).
+    #[arg(long, env = "SLUICE_SHARED_STATE_URL")]
+    pub shared_state: Option<String>,
     /// This replica's name in the leases (default: host name and process id).
     #[arg(long, env = "SLUICE_REPLICA_ID")]
     pub replica_id: Option<String>,
@@ -29,7 +31,7 @@ pub struct ReplicaArgs {
 }
 
 async fn coordination(r: &ReplicaArgs) -> Result<Option<sluice_daemon::Coordination>, Failure> {
-    let Some(url) = &r.leases else {
+    let Some(url) = &r.shared_state else {
         return Ok(None);
     };
     if r.lease_ttl_secs < 2 {
@@ -37,7 +39,12 @@ async fn coordination(r: &ReplicaArgs) -> Result<Option<sluice_daemon::Coordinat
     }
     let leases = sluice_coord::Leases::connect(url)
         .await
-        .map_err(|e| Failure::Runtime(format!("--leases: {}", sluice_core::redact::text(&e.to_string()))))?;
+        .map_err(|e| Failure::Runtime(format!("--shared-state: {}", sluice_core::redact::text(&e.to_string()))))?;
+    let u = url.clone();
+    let state = tokio::task::spawn_blocking(move || sluice_state::StateStore::open_shared(&u))
+        .await
+        .map_err(|e| Failure::Runtime(e.to_string()))?
+        .map_err(|e| Failure::Runtime(format!("--shared-state: {e}")))?;
     let replica = r.replica_id.clone().unwrap_or_else(|| {
         let host = std::fs::read_to_string("/etc/hostname")
             .map(|h| h.trim().to_string())
@@ -47,6 +54,7 @@ async fn coordination(r: &ReplicaArgs) -> Result<Option<sluice_daemon::Coordinat
     tracing::info!(replica = %replica, ttl_secs = r.lease_ttl_secs, "jobs run under leases shared with other replicas");
     Ok(Some(sluice_daemon::Coordination {
         leases: Arc::new(leases),
+        state: Arc::new(state),
         replica,
         ttl: std::time::Duration::from_secs(r.lease_ttl_secs),
     }))
