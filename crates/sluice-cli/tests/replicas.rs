@@ -82,6 +82,23 @@ impl Replica {
         self.log.lock().unwrap().iter().filter(|(_, l)| l.contains(what)).count()
     }
 
+    /// `GET path` on this replica's API: (status, JSON body).
+    fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        use std::io::{Read, Write};
+        let addr = wait_for("the API address", Duration::from_secs(60), || {
+            self.log.lock().unwrap().iter().find_map(|(_, l)| {
+                Some(l.split("listening on http://").nth(1)?.split_whitespace().next()?.to_string())
+            })
+        });
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+        let mut raw = String::new();
+        s.read_to_string(&mut raw).unwrap();
+        let code = raw.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        let body = raw.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
+        (code, serde_json::from_str(body).unwrap_or_default())
+    }
+
     fn tail(&self) -> String {
         let log = self.log.lock().unwrap();
         let n = log.len().saturating_sub(25);
@@ -164,6 +181,12 @@ fn replicas_run_a_job_once_and_replace_a_paused_or_killed_owner() {
     wait_for("the first committed pages", Duration::from_secs(60), || (documents() >= 8).then_some(()));
     assert_eq!(other.count("run started"), 0, "{} ran the job while {} held it:\n{}", other.name, owner.name, other.tail());
     assert!(other.count("held by another replica") > 0, "{} never tried:\n{}", other.name, other.tail());
+    // Readiness says who runs what; both replicas serve.
+    let (code, ready) = owner.get("/readyz");
+    assert_eq!((code, &ready["replica"], &ready["jobs_held"]), (200, &serde_json::json!(owner.name), &serde_json::json!(["wiki/confluence"])));
+    let (code, ready) = other.get("/readyz");
+    assert_eq!((code, &ready["jobs_held"], &ready["shared_state_reachable"]), (200, &serde_json::json!([]), &serde_json::json!(true)));
+    assert_eq!(other.get("/healthz").0, 200);
 
     // The owner stalls (a GC pause, a frozen VM): its lease lapses and the
     // other replica goes on from the last committed page.

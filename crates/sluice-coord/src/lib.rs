@@ -56,8 +56,15 @@ pub enum LeaseError {
     Store(String),
 }
 
+/// The advisory lock under which the tables are created.
+pub const SCHEMA_LOCK: i64 = 0x511CE_57A7E;
+
 fn store(e: tokio_postgres::Error) -> LeaseError {
-    LeaseError::Store(e.to_string())
+    // The server's message rather than the client's bare "db error".
+    LeaseError::Store(match e.as_db_error() {
+        Some(d) => format!("{}: {}", d.code().code(), d.message()),
+        None => e.to_string(),
+    })
 }
 
 fn millis(d: Duration) -> i64 {
@@ -102,7 +109,12 @@ impl Leases {
                 tracing::warn!(error = %e, "the lease store's connection ended");
             }
         });
-        client.batch_execute(SCHEMA).await.map_err(store)?;
+        // Replicas starting together create the tables one at a time
+        // (concurrent CREATE TABLE IF NOT EXISTS can fail in PostgreSQL).
+        client
+            .batch_execute(&format!("BEGIN; SELECT pg_advisory_xact_lock({SCHEMA_LOCK}); {SCHEMA} COMMIT;"))
+            .await
+            .map_err(store)?;
         Ok(Leases {
             client: Mutex::new(client),
         })

@@ -143,11 +143,17 @@ fn same_site_json(headers: &axum::http::HeaderMap) -> Result<(), String> {
 }
 
 async fn readyz(State(d): State<Arc<Daemon>>) -> Response {
-    if d.is_ready() {
-        (StatusCode::OK, "ready").into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response()
-    }
+    health(&d, false)
+}
+
+async fn healthz(State(d): State<Arc<Daemon>>) -> Response {
+    health(&d, true)
+}
+
+fn health(d: &Daemon, live: bool) -> Response {
+    let (ok, body) = d.health(live);
+    let code = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (code, Json(body)).into_response()
 }
 
 /// Pipeline routes only (no search), open to every caller.
@@ -165,7 +171,7 @@ pub fn pipeline_routes(d: Arc<Daemon>, keys: Option<&Arc<sluice_api::ApiKeys>>) 
     Router::new()
         .merge(sluice_api::guarded(read, keys, false))
         .merge(sluice_api::guarded(admin, keys, true))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(d)
 }

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -84,6 +84,28 @@ pub struct Daemon {
     stopping: AtomicBool,
     ready: AtomicBool,
     runs_started: AtomicU64,
+    /// When the scheduler loop last went round (unix ms): liveness.
+    heartbeat: AtomicI64,
+    /// The jobs this replica runs under a lease now.
+    held: Mutex<std::collections::BTreeSet<String>>,
+    /// Whether the last call to the lease store succeeded.
+    lease_store_ok: AtomicBool,
+}
+
+/// What `/readyz` and `/healthz` say about this daemon.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct HealthBody {
+    /// `ready`, `starting`, `stopping`; `ok` or `stalled` for liveness.
+    pub status: String,
+    /// This replica's name in the leases (`None`: a single daemon).
+    pub replica: Option<String>,
+    /// Jobs (`pipeline/source`) this replica runs now under their lease.
+    pub jobs_held: Vec<String>,
+    /// Whether the last call to the shared state's leases succeeded
+    /// (`None`: a single daemon).
+    pub shared_state_reachable: Option<bool>,
+    /// Seconds since the scheduler loop last went round.
+    pub scheduler_idle_secs: f64,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -140,7 +162,41 @@ impl Daemon {
             stopping: AtomicBool::new(false),
             ready: AtomicBool::new(false),
             runs_started: AtomicU64::new(0),
+            heartbeat: AtomicI64::new(Utc::now().timestamp_millis()),
+            held: Mutex::new(Default::default()),
+            lease_store_ok: AtomicBool::new(true),
         })
+    }
+
+    /// Readiness (`live == false`) or liveness (`live == true`) with what
+    /// this replica holds. Ready: pipelines loaded and not stopping. Live:
+    /// the scheduler loop went round in the last minute (a wedged loop
+    /// runs no job and renews no lease: restart it). An unreachable shared
+    /// state makes neither fail: search goes on over the remote stores and
+    /// every replica would fail at once.
+    pub fn health(&self, live: bool) -> (bool, HealthBody) {
+        let idle = (Utc::now().timestamp_millis() - self.heartbeat.load(Ordering::SeqCst)).max(0) as f64 / 1000.0;
+        let (ok, status) = if live {
+            let ok = idle < 60.0;
+            (ok, if ok { "ok" } else { "stalled" })
+        } else if self.stopping.load(Ordering::SeqCst) {
+            (false, "stopping")
+        } else if self.ready.load(Ordering::SeqCst) {
+            (true, "ready")
+        } else {
+            (false, "starting")
+        };
+        let c = self.cfg.coordination.as_ref();
+        (
+            ok,
+            HealthBody {
+                status: status.into(),
+                replica: c.map(|c| c.replica.clone()),
+                jobs_held: lock(&self.held).iter().cloned().collect(),
+                shared_state_reachable: c.map(|_| self.lease_store_ok.load(Ordering::SeqCst)),
+                scheduler_idle_secs: idle,
+            },
+        )
     }
 
     pub fn is_ready(&self) -> bool {
@@ -451,6 +507,7 @@ impl Daemon {
             }
             if let (Some(l), Some(c)) = (&lease, &me.cfg.coordination) {
                 pipeline.state().set_fence(&job.pipeline, &job.source, None);
+                lock(&me.held).remove(&l.job);
                 if let Err(e) = c.leases.release(l).await {
                     tracing::warn!(error = %e, "could not release the job's lease; it lapses on its own");
                 }
@@ -470,9 +527,14 @@ impl Daemon {
         };
         let key = sluice_coord::job_key(&job.pipeline, &job.source);
         let retry = || self.retry_later(job, c);
-        match c.leases.try_acquire(&key, &c.replica, c.ttl).await {
+        let acquired = c.leases.try_acquire(&key, &c.replica, c.ttl).await;
+        self.lease_store_ok.store(acquired.is_ok(), Ordering::SeqCst);
+        match acquired {
             Ok(Some(l)) => match c.leases.completed_since(&key, job.due.timestamp_millis()).await {
-                Ok(false) => Ok(Some(l)),
+                Ok(false) => {
+                    lock(&self.held).insert(key);
+                    Ok(Some(l))
+                }
                 Ok(true) => {
                     tracing::info!(job = %key, "another replica finished this run already");
                     let _ = c.leases.release(&l).await;
@@ -601,6 +663,7 @@ impl Daemon {
         tokio::pin!(shutdown);
         let mut last_reload = tokio::time::Instant::now();
         loop {
+            self.heartbeat.store(Utc::now().timestamp_millis(), Ordering::SeqCst);
             let jobs = lock(&self.scheduler).due(Utc::now());
             for job in jobs {
                 self.spawn(job).await;

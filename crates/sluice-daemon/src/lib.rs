@@ -5,6 +5,6 @@ pub mod daemon;
 pub mod metrics;
 pub mod schedule;
 
-pub use daemon::{Coordination, Daemon, DaemonConfig, PipelineStatusBody};
+pub use daemon::{Coordination, Daemon, DaemonConfig, HealthBody, PipelineStatusBody};
 pub use metrics::SyncMetrics;
 pub use schedule::{Job, RunKind, Scheduler, SlotStatus, SourceSchedule};

@@ -72,7 +72,7 @@ CREATE INDEX IF NOT EXISTS sluice_graph_edges_by_target ON sluice_graph_edges (p
 
 /// Replicas starting together create the schema one at a time (concurrent
 /// `CREATE TABLE IF NOT EXISTS` can fail in PostgreSQL).
-const SCHEMA_LOCK: i64 = 0x511CE_57A7E;
+const SCHEMA_LOCK: i64 = 0x511CE_57A7F;
 
 type Job = Box<dyn FnOnce(Result<&mut Client, String>) + Send>;
 
