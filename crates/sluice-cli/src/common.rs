@@ -188,3 +188,19 @@ pub async fn terminate_signal() {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
+
+/// The state a command reads: the shared one when `shared` names it, else
+/// the data directory's (which must exist: reading never creates one).
+pub fn open_state(data_dir: &Path, shared: Option<&str>) -> Result<sluice_state::StateStore, Failure> {
+    if let Some(url) = shared {
+        return sluice_state::StateStore::open_shared(url).map_err(Failure::runtime);
+    }
+    let state_path = sluice_engine::state_path(data_dir);
+    if !state_path.exists() {
+        return Err(Failure::Runtime(format!(
+            "no state at {}; the pipeline has not run with this data dir",
+            state_path.display()
+        )));
+    }
+    sluice_state::StateStore::open(&state_path).map_err(Failure::runtime)
+}

@@ -40,6 +40,15 @@ pub struct DataDir {
     pub data_dir: PathBuf,
 }
 
+/// Reading the state several daemon replicas share.
+#[derive(Args, Clone)]
+pub struct SharedStateArg {
+    /// PostgreSQL URL of the state daemon replicas share (their
+    /// `--shared-state`); read instead of the data directory's.
+    #[arg(long, env = "SLUICE_SHARED_STATE_URL")]
+    pub shared_state: Option<String>,
+}
+
 #[derive(Args, Clone)]
 pub struct ModelArgs {
     /// Directory with model.onnx + tokenizer.json (default: $SLUICE_HOME/models/all-MiniLM-L6-v2).
@@ -231,6 +240,8 @@ enum Command {
         pipeline: PathBuf,
         #[command(flatten)]
         data: DataDir,
+        #[command(flatten)]
+        shared: SharedStateArg,
         #[arg(long)]
         json: bool,
     },
@@ -402,8 +413,9 @@ async fn dispatch(cmd: Command) -> Result<(), Failure> {
         Command::Status {
             pipeline,
             data,
+            shared,
             json,
-        } => cmd::status::run(&pipeline, &data.data_dir, json),
+        } => cmd::status::run(&pipeline, &data.data_dir, shared.shared_state.as_deref(), json),
         Command::Eval(args) => cmd::eval::run(args).await,
         Command::DeadLetters(action) => cmd::dead_letters::run(action).await,
     }

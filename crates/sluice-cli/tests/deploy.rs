@@ -588,6 +588,82 @@ fn kubernetes_manifests_reference_what_they_define() {
 }
 
 #[test]
+fn kubernetes_replicas_share_their_state_and_take_disruptions_one_at_a_time() {
+    let root = repo();
+    let dir = root.join("deploy/k8s-replicas");
+    let files = strings(&yaml(&dir.join("kustomization.yaml"))["resources"]);
+    let on_disk: BTreeSet<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|f| f != "kustomization.yaml")
+        .collect();
+    assert_eq!(files.iter().cloned().collect::<BTreeSet<_>>(), on_disk);
+    let docs: Vec<Value> = files.iter().flat_map(|f| yaml_docs(&dir.join(f))).collect();
+    fn of_kind<'a>(docs: &'a [Value], kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+        docs.iter().filter(move |d| d["kind"] == kind)
+    }
+    let of = |kind: &'static str| of_kind(&docs, kind);
+    let deployment = of("Deployment").next().expect("a Deployment");
+    assert!(deployment["spec"]["replicas"].as_u64().unwrap() >= 2, "several replicas");
+    let pod_labels = &deployment["spec"]["template"]["metadata"]["labels"];
+    let selects = |sel: &Value| {
+        sel.as_mapping()
+            .unwrap()
+            .iter()
+            .all(|(k, v)| pod_labels.get(k) == Some(v))
+    };
+    assert!(selects(&deployment["spec"]["selector"]["matchLabels"]));
+    // The disruption budget and the Service cover these pods.
+    let pdb = of("PodDisruptionBudget").next().expect("a PodDisruptionBudget");
+    assert!(selects(&pdb["spec"]["selector"]["matchLabels"]));
+    assert_eq!(pdb["spec"]["maxUnavailable"].as_u64(), Some(1));
+    assert!(of("Service").all(|s| selects(&s["spec"]["selector"])));
+    let pod = &deployment["spec"]["template"]["spec"];
+    let c = &pod["containers"][0];
+    let args = strings(&c["args"]);
+    assert_cli_accepts(&args, "sluice-replicas container args");
+    assert!(
+        pod["terminationGracePeriodSeconds"].as_u64().unwrap()
+            > flag(&args, "--shutdown-grace-secs").unwrap().parse::<u64>().unwrap()
+    );
+    // The shared state comes from a Secret defined here; no volume claim.
+    let secrets: BTreeSet<&str> = of("Secret").filter_map(|s| s["metadata"]["name"].as_str()).collect();
+    let from_secrets: Vec<&str> = c["envFrom"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|e| e["secretRef"]["name"].as_str().unwrap())
+        .collect();
+    assert!(from_secrets.iter().all(|s| secrets.contains(s)), "{from_secrets:?}");
+    let shared = of("Secret")
+        .find_map(|s| s["stringData"]["SLUICE_SHARED_STATE_URL"].as_str())
+        .expect("SLUICE_SHARED_STATE_URL in a Secret");
+    assert!(shared.starts_with("postgres://"));
+    assert!(deployment["spec"]["volumeClaimTemplates"].is_null());
+    let env: Vec<&str> = c["env"].as_sequence().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+    assert!(env.contains(&"SLUICE_REPLICA_ID"), "each pod names itself in the leases");
+    for probe in ["readinessProbe", "livenessProbe"] {
+        assert!(c[probe]["httpGet"]["path"].is_string(), "{probe}");
+    }
+    // The pipelines: the compose copy, validated, with remote stores only.
+    let cm = of("ConfigMap").next().expect("the pipelines ConfigMap");
+    assert!(
+        pod["volumes"].as_sequence().unwrap().iter().any(|v| v["configMap"]["name"] == cm["metadata"]["name"]),
+        "the pipelines ConfigMap is mounted"
+    );
+    for (file, text) in cm["data"].as_mapping().unwrap() {
+        let file = file.as_str().unwrap();
+        let compose = root.join("deploy/compose/pipelines-stores").join(file);
+        assert_eq!(text.as_str().unwrap(), std::fs::read_to_string(&compose).unwrap(), "{file}");
+        validate_pipeline(&compose);
+        let p: Value = serde_yaml_ng::from_str(text.as_str().unwrap()).unwrap();
+        for sink in p["sinks"].as_sequence().unwrap() {
+            assert_ne!(sink["type"], "embedded", "{file}: replicas cannot share an embedded index");
+        }
+    }
+}
+
+#[test]
 fn systemd_units_run_valid_commands() {
     let dir = repo().join("deploy/systemd");
     let mut checked = 0;

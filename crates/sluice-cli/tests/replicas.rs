@@ -244,5 +244,14 @@ fn replicas_run_a_job_once_and_replace_a_paused_or_killed_owner() {
     // in turn.
     assert_eq!(documents(), pages as u64, "{}", owner.tail());
     assert_eq!(state.last_runs("wiki").unwrap()[0].status, "ok");
+    // The CLI reads the same shared state.
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["status", "pipes/wiki.yaml", "--json", "--shared-state", &pg.url()])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["sources"][0]["documents"], pages as u64, "{status}");
     drop((a, b, server));
 }

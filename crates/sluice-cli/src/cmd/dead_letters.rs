@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 
-use crate::DataDir;
+use crate::{DataDir, SharedStateArg};
 use crate::common::load_pipeline;
 use crate::error::Failure;
 
@@ -18,6 +18,8 @@ pub enum Action {
         pipeline: PathBuf,
         #[command(flatten)]
         data: DataDir,
+        #[command(flatten)]
+        shared: SharedStateArg,
         #[arg(long)]
         source: Option<String>,
         #[arg(long, value_parser = ["failed", "partial"])]
@@ -46,6 +48,8 @@ pub enum Action {
         pipeline: PathBuf,
         #[command(flatten)]
         data: DataDir,
+        #[command(flatten)]
+        shared: SharedStateArg,
         #[arg(long)]
         source: Option<String>,
         #[arg(long, value_parser = ["failed", "partial"])]
@@ -55,16 +59,13 @@ pub enum Action {
     },
 }
 
-fn open_state(path: &Path, data_dir: &Path) -> Result<(String, sluice_state::StateStore), Failure> {
+fn open_state(
+    path: &Path,
+    data_dir: &Path,
+    shared: Option<&str>,
+) -> Result<(String, sluice_state::StateStore), Failure> {
     let loaded = load_pipeline(path)?;
-    let state_path = sluice_engine::state_path(data_dir);
-    if !state_path.exists() {
-        return Err(Failure::Runtime(format!(
-            "no state at {}; the pipeline has not run with this data dir",
-            state_path.display()
-        )));
-    }
-    let state = sluice_state::StateStore::open(&state_path).map_err(Failure::runtime)?;
+    let state = crate::common::open_state(data_dir, shared)?;
     Ok((loaded.spec.name, state))
 }
 
@@ -73,12 +74,13 @@ pub async fn run(action: Action) -> Result<(), Failure> {
         Action::List {
             pipeline,
             data,
+            shared,
             source,
             kind,
             limit,
             json,
         } => {
-            let (name, state) = open_state(&pipeline, &data.data_dir)?;
+            let (name, state) = open_state(&pipeline, &data.data_dir, shared.shared_state.as_deref())?;
             let entries = state
                 .dead_letter_entries(&name, source.as_deref(), kind.as_deref(), limit)
                 .map_err(Failure::runtime)?;
@@ -122,11 +124,12 @@ pub async fn run(action: Action) -> Result<(), Failure> {
         Action::Purge {
             pipeline,
             data,
+            shared,
             source,
             kind,
             older_than_days,
         } => {
-            let (name, state) = open_state(&pipeline, &data.data_dir)?;
+            let (name, state) = open_state(&pipeline, &data.data_dir, shared.shared_state.as_deref())?;
             let before = older_than_days.map(|d| {
                 (chrono::Utc::now() - chrono::Duration::days(d.into()))
                     .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)

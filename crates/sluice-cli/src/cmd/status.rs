@@ -6,16 +6,9 @@ use crate::common::load_pipeline;
 use crate::error::Failure;
 use crate::output;
 
-pub fn run(path: &Path, data_dir: &Path, json: bool) -> Result<(), Failure> {
+pub fn run(path: &Path, data_dir: &Path, shared: Option<&str>, json: bool) -> Result<(), Failure> {
     let loaded = load_pipeline(path)?;
-    let state_path = sluice_engine::state_path(data_dir);
-    if !state_path.exists() {
-        return Err(Failure::Runtime(format!(
-            "no state at {}; the pipeline has not run with this data dir",
-            state_path.display()
-        )));
-    }
-    let state = sluice_state::StateStore::open(&state_path).map_err(Failure::runtime)?;
+    let state = crate::common::open_state(data_dir, shared)?;
     let name = &loaded.spec.name;
     let counts = state.count_documents(name).map_err(Failure::runtime)?;
     let runs = state.last_runs(name).map_err(Failure::runtime)?;
