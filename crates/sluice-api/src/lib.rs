@@ -811,6 +811,29 @@ pub async fn run_search(
     sluice_search::search_many(indexes, embedder, req).await
 }
 
+/// The search a request body asks for, under the caller's access (the
+/// key's or JWT's; the server's own without auth), and whether it wants
+/// `related`; or the response that refuses it. Shared by `/v1/search` and
+/// `/v1/search/stream`.
+pub(crate) fn search_request(
+    st: &ApiState,
+    caller: Option<axum::Extension<auth::Caller>>,
+    body: Result<Json<SearchBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<(SearchRequest, bool), Response> {
+    let Json(body) = body.map_err(|e| body_rejected(&e))?;
+    let access = caller
+        .map(|c| c.0.access)
+        .unwrap_or_else(|| st.access.clone());
+    let with_related = body.related;
+    let req = to_request(body, access).inspect_err(|_| {
+        st.metrics
+            .requests
+            .with_label_values(&["unknown", "bad_request"])
+            .inc();
+    })?;
+    Ok((req, with_related))
+}
+
 #[utoipa::path(post, path = "/v1/search", request_body = SearchBody,
     responses((status = 200, body = SearchResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
         (status = 415, body = ErrorBody), (status = 429, body = ErrorBody), (status = 500, body = ErrorBody)))]
@@ -820,23 +843,9 @@ async fn search(
     body: Result<Json<SearchBody>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
     let started = Instant::now();
-    let Json(body) = match body {
-        Ok(b) => b,
-        Err(e) => return body_rejected(&e),
-    };
-    let access = caller
-        .map(|c| c.0.access)
-        .unwrap_or_else(|| st.access.clone());
-    let with_related = body.related;
-    let req = match to_request(body, access) {
+    let (req, with_related) = match search_request(&st, caller, body) {
         Ok(r) => r,
-        Err(resp) => {
-            st.metrics
-                .requests
-                .with_label_values(&["unknown", "bad_request"])
-                .inc();
-            return resp;
-        }
+        Err(resp) => return resp,
     };
     let mode = mode_name(req.mode);
     let (indexes, embedder) = (st.indexes.indexes(), st.embedder.clone());

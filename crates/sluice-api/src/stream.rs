@@ -20,8 +20,8 @@ use sluice_core::search::SearchResponse;
 use utoipa::ToSchema;
 
 use crate::{
-    ApiState, ErrorBody, RelatedBody, SearchBody, SearchResult, auth, body_rejected, mode_name,
-    result_body, to_request,
+    ApiState, ErrorBody, RelatedBody, SearchBody, SearchResult, auth, mode_name,
+    result_body,
 };
 
 /// `event: related`: each hit's linked documents the caller may read, by
@@ -139,23 +139,9 @@ pub(crate) async fn search_stream(
     body: Result<Json<SearchBody>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
     let started = Instant::now();
-    let Json(body) = match body {
-        Ok(b) => b,
-        Err(e) => return body_rejected(&e),
-    };
-    let access = caller
-        .map(|c| c.0.access)
-        .unwrap_or_else(|| st.access.clone());
-    let with_related = body.related;
-    let req = match to_request(body, access) {
+    let (req, with_related) = match crate::search_request(&st, caller, body) {
         Ok(r) => r,
-        Err(resp) => {
-            st.metrics
-                .requests
-                .with_label_values(&["unknown", "bad_request"])
-                .inc();
-            return resp;
-        }
+        Err(resp) => return resp,
     };
     let (tx, rx) = futures::channel::mpsc::unbounded::<Event>();
     let work = async move {

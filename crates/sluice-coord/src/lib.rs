@@ -81,7 +81,25 @@ pub struct Holder {
 
 /// The leases and fenced checkpoints of one PostgreSQL database.
 pub struct Leases {
+    url: String,
     client: Mutex<Client>,
+}
+
+/// One connection. Lease statements give up after `lock_timeout` rather than
+/// wait behind a row lock held by a stalled replica's open transaction (the
+/// caller tries again later); `statement_timeout` bounds the rest.
+async fn open(url: &str) -> Result<Client, LeaseError> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await.map_err(store)?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::warn!(error = %e, "the lease store's connection ended");
+        }
+    });
+    client
+        .batch_execute("SET lock_timeout = '2s'; SET statement_timeout = '10s'")
+        .await
+        .map_err(store)?;
+    Ok(client)
 }
 
 const SCHEMA: &str = "
@@ -92,6 +110,7 @@ CREATE TABLE IF NOT EXISTS sluice_job_leases (
     expires_at TIMESTAMPTZ NOT NULL
 );
 ALTER TABLE sluice_job_leases ADD COLUMN IF NOT EXISTS completed_at TIMESTAMPTZ;
+ALTER TABLE sluice_job_leases ADD COLUMN IF NOT EXISTS completed_kind TEXT;
 CREATE TABLE IF NOT EXISTS sluice_job_checkpoints (
     job TEXT PRIMARY KEY,
     cursor TEXT,
@@ -103,12 +122,7 @@ CREATE TABLE IF NOT EXISTS sluice_job_checkpoints (
 impl Leases {
     /// Connects and creates the tables when missing.
     pub async fn connect(url: &str) -> Result<Leases, LeaseError> {
-        let (client, connection) = tokio_postgres::connect(url, NoTls).await.map_err(store)?;
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::warn!(error = %e, "the lease store's connection ended");
-            }
-        });
+        let client = open(url).await?;
         // Replicas starting together create the tables one at a time
         // (concurrent CREATE TABLE IF NOT EXISTS can fail in PostgreSQL).
         client
@@ -116,8 +130,20 @@ impl Leases {
             .await
             .map_err(store)?;
         Ok(Leases {
+            url: url.to_string(),
             client: Mutex::new(client),
         })
+    }
+
+    /// The connection, opened again when it was lost (a database restart
+    /// or failover): a closed one would fail every later call.
+    async fn client(&self) -> Result<tokio::sync::MutexGuard<'_, Client>, LeaseError> {
+        let mut c = self.client.lock().await;
+        if c.is_closed() {
+            tracing::info!("reconnecting to the lease store");
+            *c = open(&self.url).await?;
+        }
+        Ok(c)
     }
 
     /// Takes `job` for `owner` for `ttl` when it is free, expired or
@@ -130,7 +156,7 @@ impl Leases {
         owner: &str,
         ttl: Duration,
     ) -> Result<Option<Lease>, LeaseError> {
-        let c = self.client.lock().await;
+        let c = self.client().await?;
         let row = c
             .query_opt(
                 "INSERT INTO sluice_job_leases AS l (job, owner, token, expires_at)
@@ -155,7 +181,7 @@ impl Leases {
     /// Extends a lease that is still held; `Fenced` once it expired or
     /// moved (a lapsed lease is never revived: re-acquire, with a new token).
     pub async fn renew(&self, lease: &Lease, ttl: Duration) -> Result<(), LeaseError> {
-        let c = self.client.lock().await;
+        let c = self.client().await?;
         let n = c
             .execute(
                 "UPDATE sluice_job_leases SET expires_at = now() + $4::bigint * interval '1 millisecond'
@@ -176,7 +202,7 @@ impl Leases {
     /// than every one before (deleting it would restart tokens at 1, and
     /// an old holder's token could match again).
     pub async fn release(&self, lease: &Lease) -> Result<(), LeaseError> {
-        let c = self.client.lock().await;
+        let c = self.client().await?;
         c.execute(
             "UPDATE sluice_job_leases SET expires_at = now() - interval '1 millisecond'
              WHERE job = $1 AND owner = $2 AND token = $3",
@@ -195,7 +221,7 @@ impl Leases {
         lease: &Lease,
         cursor: Option<&str>,
     ) -> Result<(), LeaseError> {
-        let mut c = self.client.lock().await;
+        let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(store)?;
         let held = tx
             .query_opt(
@@ -225,13 +251,13 @@ impl Leases {
     /// Records that a run of the job finished under `lease` (fenced like a
     /// checkpoint), so a replica whose run of the same tick was held off
     /// does not run it again.
-    pub async fn complete(&self, lease: &Lease) -> Result<(), LeaseError> {
-        let c = self.client.lock().await;
+    pub async fn complete(&self, lease: &Lease, kind: &str) -> Result<(), LeaseError> {
+        let c = self.client().await?;
         let n = c
             .execute(
-                "UPDATE sluice_job_leases SET completed_at = now()
+                "UPDATE sluice_job_leases SET completed_at = now(), completed_kind = $4
                  WHERE job = $1 AND owner = $2 AND token = $3 AND expires_at > now()",
-                &[&lease.job, &lease.owner, &lease.token],
+                &[&lease.job, &lease.owner, &lease.token, &kind],
             )
             .await
             .map_err(store)?;
@@ -242,14 +268,15 @@ impl Leases {
         }
     }
 
-    /// Whether a run of `job` finished at or after `since_unix_ms` (by any
-    /// replica): that run covers a tick that fell due then.
-    pub async fn completed_since(&self, job: &str, since_unix_ms: i64) -> Result<bool, LeaseError> {
-        let c = self.client.lock().await;
+    /// Whether a run of `job` of this `kind` (incremental, full, …)
+    /// finished at or after `since_unix_ms` (by any replica): that run
+    /// covers a tick that fell due then.
+    pub async fn completed_since(&self, job: &str, kind: &str, since_unix_ms: i64) -> Result<bool, LeaseError> {
+        let c = self.client().await?;
         let row = c
             .query_opt(
-                "SELECT completed_at >= to_timestamp($2::bigint / 1000.0) FROM sluice_job_leases WHERE job = $1",
-                &[&job, &since_unix_ms],
+                "SELECT completed_at >= to_timestamp($2::bigint / 1000.0) AND completed_kind = $3 FROM sluice_job_leases WHERE job = $1",
+                &[&job, &since_unix_ms, &kind],
             )
             .await
             .map_err(store)?;
@@ -258,7 +285,7 @@ impl Leases {
 
     /// The job's committed checkpoint and the token it was committed under.
     pub async fn checkpoint(&self, job: &str) -> Result<Option<(Option<String>, i64)>, LeaseError> {
-        let c = self.client.lock().await;
+        let c = self.client().await?;
         let row = c
             .query_opt(
                 "SELECT cursor, token FROM sluice_job_checkpoints WHERE job = $1",
@@ -271,7 +298,7 @@ impl Leases {
 
     /// Who holds `job`, if anyone ever did.
     pub async fn holder(&self, job: &str) -> Result<Option<Holder>, LeaseError> {
-        let c = self.client.lock().await;
+        let c = self.client().await?;
         let row = c
             .query_opt(
                 "SELECT owner, token, expires_at <= now() FROM sluice_job_leases WHERE job = $1",

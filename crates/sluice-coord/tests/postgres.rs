@@ -123,12 +123,14 @@ async fn one_owner_at_a_time_and_a_late_checkpoint_is_refused() {
         .unwrap()
         .as_millis() as i64
         - 1000;
-    assert!(!rb.completed_since(&b.job, before).await.unwrap());
-    assert!(matches!(ra.complete(&a).await, Err(LeaseError::Fenced { .. })));
-    assert!(!rb.completed_since(&b.job, before).await.unwrap());
-    rb.complete(&b).await.unwrap();
-    assert!(ra.completed_since(&b.job, before).await.unwrap());
-    assert!(!ra.completed_since(&b.job, before + 3_600_000).await.unwrap());
+    assert!(!rb.completed_since(&b.job, "incremental", before).await.unwrap());
+    assert!(matches!(ra.complete(&a, "incremental").await, Err(LeaseError::Fenced { .. })));
+    assert!(!rb.completed_since(&b.job, "incremental", before).await.unwrap());
+    rb.complete(&b, "incremental").await.unwrap();
+    assert!(ra.completed_since(&b.job, "incremental", before).await.unwrap());
+    // A finished incremental run does not stand for a full one.
+    assert!(!ra.completed_since(&b.job, "full", before).await.unwrap());
+    assert!(!ra.completed_since(&b.job, "incremental", before + 3_600_000).await.unwrap());
 
     // A clean release hands the job over at once.
     rb.release(&b).await.unwrap();

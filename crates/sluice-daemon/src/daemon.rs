@@ -177,7 +177,8 @@ impl Daemon {
     pub fn health(&self, live: bool) -> (bool, HealthBody) {
         let idle = (Utc::now().timestamp_millis() - self.heartbeat.load(Ordering::SeqCst)).max(0) as f64 / 1000.0;
         let (ok, status) = if live {
-            let ok = idle < 60.0;
+            // Starting (the first load of every pipeline) is not stalling.
+            let ok = idle < 60.0 || !self.ready.load(Ordering::SeqCst);
             (ok, if ok { "ok" } else { "stalled" })
         } else if self.stopping.load(Ordering::SeqCst) {
             (false, "stopping")
@@ -494,7 +495,7 @@ impl Daemon {
                             // leaves it to the new owner, and this replica watches in
                             // case that one dies too.
                             let recorded = match outcome {
-                                Some(_) => c.leases.complete(l).await,
+                                Some(_) => c.leases.complete(l, &kind_name(job.kind)).await,
                                 None => Err(sluice_coord::LeaseError::Store("lease lost".into())),
                             };
                             if let Err(e) = recorded {
@@ -530,7 +531,11 @@ impl Daemon {
         let acquired = c.leases.try_acquire(&key, &c.replica, c.ttl).await;
         self.lease_store_ok.store(acquired.is_ok(), Ordering::SeqCst);
         match acquired {
-            Ok(Some(l)) => match c.leases.completed_since(&key, job.due.timestamp_millis()).await {
+            Ok(Some(l)) => match if job.manual {
+                Ok(false)
+            } else {
+                c.leases.completed_since(&key, &kind_name(job.kind), job.due.timestamp_millis()).await
+            } {
                 Ok(false) => {
                     lock(&self.held).insert(key);
                     Ok(Some(l))
@@ -563,7 +568,7 @@ impl Daemon {
     /// Tries `job` again after half a lease, for the same tick.
     fn retry_later(&self, job: &Job, c: &Coordination) {
         let at = Utc::now() + chrono::Duration::from_std(c.ttl / 2).unwrap_or_default();
-        lock(&self.scheduler).retry_at(&job.pipeline, &job.source, at, job.kind, job.due);
+        lock(&self.scheduler).retry_at(&job.pipeline, &job.source, at, job.kind, job.due, job.manual);
     }
 
     /// Starts a manual sync of a pipeline's sources (all when `source` is
@@ -603,6 +608,7 @@ impl Daemon {
                 source: id.clone(),
                 kind,
                 due: Utc::now(),
+                manual: true,
             })
             .await;
             started.push(id);
@@ -660,6 +666,7 @@ impl Daemon {
     /// `shutdown_grace` for in-flight runs and abandons the rest.
     pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
         self.reload().await;
+        self.heartbeat.store(Utc::now().timestamp_millis(), Ordering::SeqCst);
         tokio::pin!(shutdown);
         let mut last_reload = tokio::time::Instant::now();
         loop {
@@ -706,6 +713,11 @@ impl Daemon {
             while tasks.join_next().await.is_some() {}
         }
     }
+}
+
+/// The run kind as the leases record a finished tick of it.
+fn kind_name(kind: RunKind) -> String {
+    format!("{kind:?}").to_lowercase()
 }
 
 /// Renews `lease` every third of its TTL; returns why once it is lost.

@@ -97,6 +97,9 @@ pub struct Job {
     pub source: String,
     pub kind: RunKind,
     pub due: DateTime<Utc>,
+    /// Asked for (the API's sync), not a tick: with replicas it runs even
+    /// when another replica finished a run of the same kind since.
+    pub manual: bool,
 }
 
 #[derive(Debug)]
@@ -106,7 +109,7 @@ struct Slot {
     next: Option<(DateTime<Utc>, RunKind)>,
     /// The tick a retried run (held off by another replica) stands for: a
     /// run another replica finished after it covers it.
-    retry_of: Option<DateTime<Utc>>,
+    retry_of: Option<(DateTime<Utc>, bool)>,
     running: bool,
     skipped: u64,
 }
@@ -191,6 +194,7 @@ impl Scheduler {
                 .schedule
                 .as_ref()
                 .and_then(|s| s.next(now, &key(pipeline, source)));
+            let retry_of = slot.retry_of.take();
             if slot.running {
                 slot.skipped += 1;
                 tracing::warn!(
@@ -205,7 +209,8 @@ impl Scheduler {
                 pipeline: pipeline.clone(),
                 source: source.clone(),
                 kind,
-                due: slot.retry_of.take().map_or(at, |t| t.min(at)),
+                due: retry_of.map_or(at, |(t, _)| t.min(at)),
+                manual: retry_of.is_some_and(|(_, m)| m),
             });
         }
         jobs
@@ -227,15 +232,16 @@ impl Scheduler {
 
     /// Brings the source's next run forward to `at` (a run another replica
     /// held off: tried again soon, not at the next tick).
-    /// `tick` is when the held-off run fell due; the retry keeps it.
-    pub fn retry_at(&mut self, pipeline: &str, source: &str, at: DateTime<Utc>, kind: RunKind, tick: DateTime<Utc>) {
+    /// `tick` is when the held-off run fell due (`manual`: asked for); the
+    /// retry keeps both.
+    pub fn retry_at(&mut self, pipeline: &str, source: &str, at: DateTime<Utc>, kind: RunKind, tick: DateTime<Utc>, manual: bool) {
         if let Some(s) = self
             .slots
             .get_mut(&(pipeline.to_string(), source.to_string()))
         {
             if s.next.is_none_or(|(n, _)| n > at) {
                 s.next = Some((at, kind));
-                s.retry_of = Some(tick);
+                s.retry_of = Some((tick, manual));
             }
         }
     }

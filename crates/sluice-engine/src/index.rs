@@ -302,6 +302,9 @@ impl Indexer {
         }
         let mut refused = HashSet::new();
         for batch in &groups {
+            cx.state
+                .check_fence(cx.pipeline, source_id)
+                .map_err(|e| IndexFailure::permanent(e.to_string()))?;
             for (sink, rejected) in self.write_to_sinks(batch).await? {
                 let external = batch
                     .writes

@@ -56,9 +56,13 @@ pub(crate) async fn publish_documents(
         .collect();
     let deletes = plan::deletes(&deleted, &previous, true);
     // In transport-sized slices, so one huge page does not hold every record in memory twice.
+    // Each slice only while this replica still holds the job (shared state).
+    let fence = || cx.state.check_fence(cx.pipeline, source_id).map_err(|e| e.to_string());
     for part in changes.changed.chunks(cx.batch_records.max(1)) {
+        fence()?;
         publish_with_retry(publisher, part, &[], r).await?;
     }
+    fence()?;
     publish_tombstones(publisher, source_id, &deletes, r).await?;
     r.docs_deleted += deletes.len() as u64;
     record_dead_letters(&dead_letters, r);

@@ -299,6 +299,16 @@ impl StateStore {
         })
     }
 
+    /// In the shared state, whether this replica still holds `source`'s
+    /// job (its fence); the engine asks before each write to the stores.
+    /// Always `Ok` for the embedded store (one writer).
+    pub fn check_fence(&self, pipeline: &str, source: &str) -> Result<(), StateError> {
+        match &self.pg {
+            Some(pg) => pg.check_fence(pipeline, source).map_err(|e| self.err(e)),
+            None => Ok(()),
+        }
+    }
+
     /// True when replicas share this state (page commits need a fence).
     pub fn is_shared(&self) -> bool {
         self.pg.is_some()

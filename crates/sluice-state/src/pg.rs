@@ -83,6 +83,13 @@ pub(crate) struct PgState {
 
 type PgResult<T> = Result<T, String>;
 
+fn fenced(f: &Fence) -> String {
+    format!(
+        "fenced: this replica ({}) no longer holds {} under token {}; nothing more is written (the job's new owner goes on from its own checkpoint)",
+        f.owner, f.job, f.token
+    )
+}
+
 fn pg(e: postgres::Error) -> String {
     // The server's message (a constraint, a missing table) rather than
     // the client's "db error".
@@ -104,14 +111,22 @@ impl PgState {
                 for job in rx {
                     // A dropped connection is opened again for the next call.
                     if client.as_ref().is_none_or(|c| c.is_closed()) {
+                        // A replica stalled inside a commit holds the job's lease row
+                        // locked; the server ends such a session after 5 s, so the
+                        // takeover is not held up behind it.
                         client = Client::connect(&url, NoTls)
+                            .and_then(|mut c| {
+                                c.batch_execute("SET idle_in_transaction_session_timeout = '5s'")?;
+                                Ok(c)
+                            })
                             .map_err(|e| tracing::warn!(error = %pg(e), "cannot reach the shared state"))
                             .ok();
                     }
-                    match client.as_mut() {
+                    // A panic fails that call (its sender is dropped), not the thread.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match client.as_mut() {
                         Some(c) => job(Ok(c)),
                         None => job(Err("cannot connect to the shared state's PostgreSQL".into())),
-                    }
+                    }));
                 }
             })
             .map_err(|e| e.to_string())?;
@@ -164,6 +179,40 @@ impl PgState {
             Some(fence) => f.insert(key, fence),
             None => f.remove(&key),
         };
+    }
+
+    fn fence_of(&self, pipeline: &str, source: &str) -> PgResult<Fence> {
+        self.fences
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&(pipeline.to_string(), source.to_string()))
+            .cloned()
+            .ok_or_else(|| {
+                format!("no job lease is held for {pipeline}/{source}: the shared state takes commits only from the replica that holds the job")
+            })
+    }
+
+    /// Whether this replica still holds the job's lease: checked before
+    /// each write to the stores, so a replica that stalled and lost the
+    /// job does not write an older version over the new owner's once it
+    /// wakes (what is left is a stall between this check and the write).
+    pub(crate) fn check_fence(&self, pipeline: &str, source: &str) -> PgResult<()> {
+        let f = self.fence_of(pipeline, source)?;
+        let held = self.call({
+            let f = f.clone();
+            move |c| {
+                Ok(c.query_opt(
+                    "SELECT 1 FROM sluice_job_leases WHERE job = $1 AND owner = $2 AND token = $3 AND expires_at > now()",
+                    &[&f.job, &f.owner, &f.token],
+                )?
+                .is_some())
+            }
+        })?;
+        if held {
+            Ok(())
+        } else {
+            Err(fenced(&f))
+        }
     }
 
     pub(crate) fn checkpoint(&self, pipeline: &str, source: &str) -> PgResult<Option<String>> {
@@ -234,7 +283,7 @@ impl PgState {
         self.call(move |c| {
             Ok(c.query(
                 "SELECT source, COUNT(*), COALESCE(SUM(json_array_length(chunk_hashes::json)), 0)::bigint
-                 FROM sluice_documents WHERE pipeline = $1 GROUP BY source ORDER BY source",
+                 FROM sluice_documents WHERE pipeline = $1 GROUP BY source ORDER BY source COLLATE \"C\"",
                 &[&p],
             )?
             .into_iter()
@@ -244,15 +293,7 @@ impl PgState {
     }
 
     pub(crate) fn commit_page(&self, pipeline: &str, source: &str, page: &PageCommit<'_>) -> PgResult<()> {
-        let fence = self
-            .fences
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&(pipeline.to_string(), source.to_string()))
-            .cloned()
-            .ok_or_else(|| {
-                format!("no job lease is held for {pipeline}/{source}: the shared state takes commits only from the replica that holds the job")
-            })?;
+        let fence = self.fence_of(pipeline, source)?;
         let (p, s) = (pipeline.to_string(), source.to_string());
         let cursor = page.cursor.map(str::to_string);
         let upserts = page.upserts.clone();
@@ -264,7 +305,7 @@ impl PgState {
             .map(|d| ("failed", d.clone()))
             .chain(page.notes.iter().map(|d| ("partial", d.clone())))
             .collect();
-        let fenced = self.call(move |c| {
+        let refused = self.call(move |c| {
             let mut tx = c.transaction()?;
             // Locks the lease row: a takeover waits until this commit is
             // done, and a lapsed or moved lease refuses it.
@@ -338,12 +379,9 @@ impl PgState {
             tx.commit()?;
             Ok(None)
         })?;
-        match fenced {
+        match refused {
             None => Ok(()),
-            Some(f) => Err(format!(
-                "fenced: this replica ({}) no longer holds {} under token {}; the page is not committed (the job's new owner goes on from its own checkpoint)",
-                f.owner, f.job, f.token
-            )),
+            Some(f) => Err(fenced(&f)),
         }
     }
 
@@ -452,7 +490,7 @@ impl PgState {
             Ok(c.query(
                 "SELECT pipeline, source, started_at, finished_at, mode, status, docs_added, docs_updated, docs_unchanged,
                         docs_deleted, chunks_embedded, dead_letters, error
-                 FROM sluice_runs WHERE id IN (SELECT MAX(id) FROM sluice_runs WHERE pipeline = $1 GROUP BY source) ORDER BY source",
+                 FROM sluice_runs WHERE id IN (SELECT MAX(id) FROM sluice_runs WHERE pipeline = $1 GROUP BY source) ORDER BY source COLLATE \"C\"",
                 &[&p],
             )?
             .into_iter()
@@ -576,7 +614,7 @@ impl PgState {
 
     pub(crate) fn pipelines(&self) -> PgResult<Vec<String>> {
         self.call(|c| {
-            Ok(c.query("SELECT DISTINCT pipeline FROM sluice_graph_nodes ORDER BY pipeline", &[])?
+            Ok(c.query("SELECT pipeline FROM sluice_graph_nodes GROUP BY pipeline ORDER BY pipeline COLLATE \"C\"", &[])?
                 .into_iter()
                 .map(|r| r.get(0))
                 .collect())

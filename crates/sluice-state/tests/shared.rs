@@ -63,6 +63,7 @@ async fn a_commit_needs_the_lease_and_a_moved_lease_refuses_it() {
         .unwrap()
         .unwrap();
     a.set_fence("wiki", "jira", Some(fence(&la)));
+    a.check_fence("wiki", "jira").unwrap();
     a.commit_page("wiki", "jira", &page1).unwrap();
     // The other replica reads what the first committed.
     assert_eq!(b.checkpoint("wiki", "jira").unwrap().as_deref(), Some("page-1"));
@@ -94,6 +95,10 @@ async fn a_commit_needs_the_lease_and_a_moved_lease_refuses_it() {
         deletes: vec![doc("PAY-1", "").doc_id],
         ..Default::default()
     };
+    // Before writing to the stores it asks, and is told it lost the job.
+    let err = a.check_fence("wiki", "jira").unwrap_err().to_string();
+    assert!(err.contains("fenced"), "{err}");
+    b.check_fence("wiki", "jira").unwrap();
     let err = a.commit_page("wiki", "jira", &late).unwrap_err().to_string();
     assert!(err.contains("fenced"), "{err}");
     assert_eq!(a.checkpoint("wiki", "jira").unwrap().as_deref(), Some("page-2"));
