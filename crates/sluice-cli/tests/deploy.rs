@@ -639,7 +639,15 @@ fn kubernetes_replicas_share_their_state_and_take_disruptions_one_at_a_time() {
         .find_map(|s| s["stringData"]["SLUICE_SHARED_STATE_URL"].as_str())
         .expect("SLUICE_SHARED_STATE_URL in a Secret");
     assert!(shared.starts_with("postgres://"));
-    assert!(deployment["spec"]["volumeClaimTemplates"].is_null());
+    // Nothing on a pod is state: no claim, no host path.
+    assert!(of("StatefulSet").next().is_none() && of("PersistentVolumeClaim").next().is_none());
+    for v in pod["volumes"].as_sequence().unwrap() {
+        assert!(
+            v["persistentVolumeClaim"].is_null() && v["hostPath"].is_null(),
+            "volume {:?} would hold state on one replica",
+            v["name"]
+        );
+    }
     let env: Vec<&str> = c["env"].as_sequence().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
     assert!(env.contains(&"SLUICE_REPLICA_ID"), "each pod names itself in the leases");
     for probe in ["readinessProbe", "livenessProbe"] {
