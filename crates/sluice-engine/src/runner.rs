@@ -799,6 +799,8 @@ impl Pipeline {
             for part in updates.chunks(self.batch_records().max(1)) {
                 let batch: Vec<sluice_core::AccessUpdate> =
                     part.iter().map(|(u, _, _)| u.clone()).collect();
+                // Only while this replica still holds the job (shared state).
+                self.state.check_fence(&pipeline, &id).map_err(|e| e.to_string())?;
                 indexer.update_access(&batch).await?;
                 let recorded: Vec<(Uuid, String, String)> = part
                     .iter()
@@ -941,6 +943,9 @@ impl Pipeline {
                     access: hidden.clone(),
                 })
                 .collect();
+            self.state
+                .check_fence(pipeline, source_id)
+                .map_err(|e| e.to_string())?;
             indexer.update_access(&updates).await?;
             let recorded: Vec<(Uuid, String, String)> = part
                 .iter()
