@@ -193,7 +193,7 @@ pub async fn terminate_signal() {
 /// the data directory's (which must exist: reading never creates one).
 pub fn open_state(data_dir: &Path, shared: Option<&str>) -> Result<sluice_state::StateStore, Failure> {
     if let Some(url) = shared {
-        return sluice_state::StateStore::open_shared(url).map_err(Failure::runtime);
+        return sluice_state::StateStore::open_shared_existing(url).map_err(Failure::runtime);
     }
     let state_path = sluice_engine::state_path(data_dir);
     if !state_path.exists() {

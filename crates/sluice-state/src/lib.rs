@@ -287,8 +287,18 @@ impl StateStore {
     /// The state shared by several replicas, in the PostgreSQL database at
     /// `url` (the one that holds the job leases); created when empty.
     pub fn open_shared(url: &str) -> Result<StateStore, StateError> {
+        Self::shared(url, true)
+    }
+
+    /// The shared state at `url` when it exists (for reading: `status`,
+    /// `dead-letters`); an error for a database without one.
+    pub fn open_shared_existing(url: &str) -> Result<StateStore, StateError> {
+        Self::shared(url, false)
+    }
+
+    fn shared(url: &str, create: bool) -> Result<StateStore, StateError> {
         let path = format!("shared state ({})", sluice_core::redact::text(url));
-        let pg = pg::PgState::connect(url).map_err(|message| StateError {
+        let pg = pg::PgState::connect(url, create).map_err(|message| StateError {
             path: path.clone(),
             message,
         })?;

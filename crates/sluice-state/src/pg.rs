@@ -100,8 +100,10 @@ fn pg(e: postgres::Error) -> String {
 }
 
 impl PgState {
-    /// Connects (on the client's thread), creates or checks the schema.
-    pub(crate) fn connect(url: &str) -> PgResult<PgState> {
+    /// Connects (on the client's thread), creates (`create`) or checks the
+    /// schema. Without `create`, a database without Sluice's state is an
+    /// error: reading never creates one.
+    pub(crate) fn connect(url: &str, create: bool) -> PgResult<PgState> {
         let (jobs, rx) = mpsc::channel::<Job>();
         let url = url.to_string();
         std::thread::Builder::new()
@@ -134,7 +136,15 @@ impl PgState {
             jobs: Mutex::new(jobs),
             fences: Mutex::new(HashMap::new()),
         };
-        state.call(|c| {
+        state.call(move |c| {
+            if !create {
+                let exists: bool = c
+                    .query_one("SELECT to_regclass('sluice_state_version') IS NOT NULL", &[])?
+                    .get(0);
+                if !exists {
+                    return Ok(Err("this database holds no Sluice state; a daemon with --shared-state creates it".to_string()));
+                }
+            }
             let mut tx = c.transaction()?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])?;
             tx.batch_execute(SCHEMA)?;
@@ -145,8 +155,9 @@ impl PgState {
                 tx.execute("INSERT INTO sluice_state_version (version) VALUES ($1)", &[&STATE_VERSION])?;
             }
             tx.commit()?;
-            Ok(version)
+            Ok(Ok(version))
         })
+        .and_then(|v| v)
         .and_then(|v| match v {
             Some(v) if v != STATE_VERSION => Err(format!(
                 "the shared state has format {v}, this Sluice reads {STATE_VERSION}: run the Sluice version that wrote it"

@@ -37,6 +37,9 @@ async fn a_commit_needs_the_lease_and_a_moved_lease_refuses_it() {
     let Some(pg) = PostgresServer::start().unwrap() else {
         return;
     };
+    // Reading (status, dead letters) never creates the state.
+    let err = StateStore::open_shared_existing(&pg.url()).err().expect("no state yet").to_string();
+    assert!(err.contains("holds no Sluice state"), "{err}");
     let leases = Leases::connect(&pg.url()).await.unwrap();
     // Two replicas open the same shared state at once: one creates it.
     let (a, b) = {
@@ -46,6 +49,7 @@ async fn a_commit_needs_the_lease_and_a_moved_lease_refuses_it() {
         (t1.join().unwrap().unwrap(), t2.join().unwrap().unwrap())
     };
     assert!(a.is_shared() && b.is_shared());
+    assert!(StateStore::open_shared_existing(&pg.url()).unwrap().is_shared());
     let page1 = PageCommit {
         cursor: Some("page-1"),
         upserts: vec![doc("PAY-1", "h1")],
