@@ -518,6 +518,7 @@ async fn two_workers_split_the_partitions_and_a_rebalance_loses_nothing() {
     .await;
 
     // A second member joins: the partitions are split between the two.
+    let registry_b = prometheus::Registry::new();
     let b = IndexWorker::new(
         indexer(&yaml, dir.path(), "b")
             .await
@@ -525,8 +526,25 @@ async fn two_workers_split_the_partitions_and_a_rebalance_loses_nothing() {
         WorkerOptions::default(),
     )
     .await
-    .unwrap();
+    .unwrap()
+    .with_metrics(sluice_kafka::WorkerMetrics::register(&registry_b, "kb").unwrap());
     let (stop_b, b) = spawn_worker(b);
+    // Publish only once b owns partitions: on a loaded machine its join can
+    // take longer than a needs to consume the next versions alone.
+    let owned_by_b = || {
+        registry_b
+            .gather()
+            .iter()
+            .filter(|f| f.name() == "sluice_worker_assigned_partitions")
+            .flat_map(|f| f.get_metric())
+            .map(|m| m.get_gauge().get_value())
+            .sum::<f64>()
+    };
+    let joined = Instant::now();
+    while owned_by_b() < 1.0 {
+        assert!(joined.elapsed() < Duration::from_secs(120), "b never joined the group");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     for part in [0..300, 300..600] {
         publisher.publish(&versioned(part, 2), &[]).await.unwrap();
     }
