@@ -52,6 +52,21 @@ fn payload(src: &Value) -> Option<ChunkPayload> {
 }
 
 impl ElasticStore {
+    /// `POST /{alias}/_search` with `body`; the response.
+    async fn search_hits(&self, body: serde_json::Value) -> Result<serde_json::Value, String> {
+        let (_, v) = self
+            .client
+            .send(
+                Method::POST,
+                &format!("/{}/_search", self.alias()),
+                Some(Body::Json(body)),
+                &[],
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(v)
+    }
+
     /// Up to `size` best-matching chunks, best first.
     pub async fn search_chunks(
         &self,
@@ -63,16 +78,7 @@ impl ElasticStore {
     ) -> Result<Vec<KeywordHit>, String> {
         self.bootstrap().await.map_err(|e| e.to_string())?;
         let body = keyword_query(query, size, filters, access, snippet_chars);
-        let (_, v) = self
-            .client
-            .send(
-                Method::POST,
-                &format!("/{}/_search", self.alias()),
-                Some(Body::Json(body)),
-                &[],
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+        let v = self.search_hits(body).await?;
         let hits = v["hits"]["hits"].as_array().cloned().unwrap_or_default();
         Ok(hits
             .iter()
@@ -90,16 +96,7 @@ impl ElasticStore {
     pub async fn document_chunks(&self, doc_id: &Uuid) -> Result<Vec<ChunkPayload>, String> {
         self.bootstrap().await.map_err(|e| e.to_string())?;
         let body = serde_json::json!({ "size": 10000, "query": { "term": { "doc_id": doc_id.to_string() } }, "sort": [{ "ordinal": "asc" }] });
-        let (_, v) = self
-            .client
-            .send(
-                Method::POST,
-                &format!("/{}/_search", self.alias()),
-                Some(Body::Json(body)),
-                &[],
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+        let v = self.search_hits(body).await?;
         let mut chunks: Vec<ChunkPayload> = v["hits"]["hits"]
             .as_array()
             .map(|h| h.iter().filter_map(|h| payload(&h["_source"])).collect())
@@ -119,16 +116,7 @@ impl ElasticStore {
             return Ok(Vec::new());
         };
         self.bootstrap().await.map_err(|e| e.to_string())?;
-        let (_, v) = self
-            .client
-            .send(
-                Method::POST,
-                &format!("/{}/_search", self.alias()),
-                Some(Body::Json(body)),
-                &[],
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+        let v = self.search_hits(body).await?;
         Ok(v["hits"]["hits"]
             .as_array()
             .map(|hits| {
